@@ -1,0 +1,17 @@
+//! `haca-node`: the HACA chain node binary.
+
+#![warn(missing_docs)]
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() {
+	if let Err(error) = command::run() {
+		// One line for operators; no panic trace for bad input such as a missing chain spec.
+		eprintln!("Error: {error}");
+		std::process::exit(1);
+	}
+}

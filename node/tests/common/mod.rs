@@ -1,0 +1,132 @@
+//! Test support: start the real `haca-node` binary on free ports and talk to it over RPC.
+
+use std::{
+	fs::File,
+	net::TcpListener,
+	path::PathBuf,
+	process::{Child, Command, ExitStatus, Stdio},
+	time::{Duration, Instant},
+};
+
+use jsonrpsee::{
+	core::client::ClientT,
+	http_client::{HttpClient, HttpClientBuilder},
+	rpc_params,
+};
+use serde_json::Value;
+
+/// Path of the node binary built for these tests.
+pub const NODE_BINARY: &str = env!("CARGO_BIN_EXE_haca-node");
+
+/// A port that was free a moment ago (the OS picks it).
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|listener| listener.local_addr())
+		.expect("the OS hands out a free port")
+		.port()
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch_dir(label: &str) -> PathBuf {
+	let nanos = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.expect("clock after 1970")
+		.as_nanos();
+	let dir = std::env::temp_dir().join(format!("haca-{label}-{}-{nanos}", std::process::id()));
+	std::fs::create_dir_all(&dir).expect("scratch dir can be created");
+	dir
+}
+
+/// A running `haca-node` process. Dropping it kills the process (by its id) and waits for
+/// it, so a failing test leaves no orphan behind.
+pub struct Node {
+	child: Child,
+	/// The node's JSON-RPC port.
+	pub rpc_port: u16,
+	/// Where the node's output goes.
+	pub log_path: PathBuf,
+}
+
+impl Node {
+	/// Starts a single-validator development node (`--dev --tmp`) on free ports.
+	pub fn start_dev(label: &str) -> Self {
+		let dir = scratch_dir(label);
+		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+		let log_path = dir.join("node.log");
+		let log = File::create(&log_path).expect("log file can be created");
+		let child = Command::new(NODE_BINARY)
+			.args(["--dev", "--tmp", "--no-mdns", "--no-telemetry"])
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--port", &p2p_port.to_string()])
+			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("haca-node starts");
+		Node { child, rpc_port, log_path }
+	}
+
+	/// An RPC client for this node.
+	pub fn rpc(&self) -> HttpClient {
+		HttpClientBuilder::default()
+			.request_timeout(Duration::from_secs(10))
+			.build(format!("http://127.0.0.1:{}", self.rpc_port))
+			.expect("valid RPC URL")
+	}
+
+	/// The node's output so far (for failure messages).
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(&self.log_path).unwrap_or_default()
+	}
+
+	/// Number of the latest finalised block, once the RPC server answers.
+	pub async fn finalized_number(&self) -> Option<u64> {
+		let rpc = self.rpc();
+		let hash: String = rpc.request("chain_getFinalizedHead", rpc_params![]).await.ok()?;
+		let header: Value = rpc.request("chain_getHeader", rpc_params![hash]).await.ok()?;
+		let number = header.get("number")?.as_str()?;
+		u64::from_str_radix(number.trim_start_matches("0x"), 16).ok()
+	}
+
+	/// Waits until at least `target` blocks are finalised; panics with the node's log after
+	/// `timeout`.
+	pub async fn wait_for_finalized(&self, target: u64, timeout: Duration) -> u64 {
+		let start = Instant::now();
+		loop {
+			if let Some(number) = self.finalized_number().await {
+				if number >= target {
+					return number;
+				}
+			}
+			assert!(
+				start.elapsed() < timeout,
+				"fewer than {target} blocks finalised after {timeout:?}; node log:\n{}",
+				self.log()
+			);
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
+
+	/// Asks the node to shut down (SIGINT, as Ctrl-C) and waits for it to exit.
+	pub fn stop(mut self) -> ExitStatus {
+		let pid = self.child.id().to_string();
+		let signalled = Command::new("kill").args(["-INT", &pid]).status();
+		assert!(signalled.is_ok_and(|s| s.success()), "SIGINT delivered to {pid}");
+		let start = Instant::now();
+		loop {
+			if let Some(status) = self.child.try_wait().expect("wait on the node") {
+				return status;
+			}
+			assert!(start.elapsed() < Duration::from_secs(30), "node {pid} ignored SIGINT");
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		// Already exited after `stop`: both calls then do nothing harmful.
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}

@@ -1,0 +1,209 @@
+//! # HACA runtime
+//!
+//! The runtime of HACA chain, an appchain for verifiable AI inference: executor nodes run
+//! ONNX models off chain, and this runtime checks cheap proofs of that work and settles
+//! payment. This crate composes the FRAME pallets ([`configs`]), exposes the runtime APIs
+//! ([`apis`]) and the genesis presets ([`genesis_config_presets`]).
+
+#![cfg_attr(not(feature = "std"), no_std)]
+// `#[frame_support::runtime]` expands to many items; give its recursion room.
+#![recursion_limit = "256"]
+
+#[cfg(feature = "std")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+pub mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
+pub mod configs;
+pub mod genesis_config_presets;
+
+use sp_runtime::{
+	generic, impl_opaque_keys,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
+};
+use sp_version::{runtime_version, RuntimeVersion};
+
+pub use frame_system::Call as SystemCall;
+pub use pallet_balances::Call as BalancesCall;
+pub use pallet_timestamp::Call as TimestampCall;
+#[cfg(any(feature = "std", test))]
+pub use sp_runtime::BuildStorage;
+
+/// Opaque types, used by the node to handle blocks without knowing the runtime's
+/// extrinsic format.
+pub mod opaque {
+	use super::*;
+	use sp_runtime::traits::Hash as HashT;
+
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+
+	/// Opaque block header type.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block type.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier type.
+	pub type BlockId = generic::BlockId<Block>;
+	/// Opaque block hash type.
+	pub type Hash = <BlakeTwo256 as HashT>::Output;
+}
+
+impl_opaque_keys! {
+	/// The session keys of a validator: Aura for authoring, GRANDPA for finality.
+	pub struct SessionKeys {
+		/// Block authoring key.
+		pub aura: Aura,
+		/// Finality voting key.
+		pub grandpa: Grandpa,
+	}
+}
+
+/// The runtime's version; `spec_version` must grow with every runtime upgrade.
+#[runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("haca"),
+	impl_name: alloc::borrow::Cow::Borrowed("haca-node"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// Target block time. Blocks are produced once per Aura slot.
+pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
+
+/// Aura slot duration. It cannot change once the chain has started.
+pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
+
+/// Blocks per minute.
+pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
+/// Blocks per hour.
+pub const HOURS: BlockNumber = MINUTES * 60;
+/// Blocks per day.
+pub const DAYS: BlockNumber = HOURS * 24;
+
+/// One token (HACA) in plancks: 12 decimals.
+pub const UNIT: Balance = 1_000_000_000_000;
+/// One thousandth of a token.
+pub const MILLI_UNIT: Balance = 1_000_000_000;
+/// One millionth of a token.
+pub const MICRO_UNIT: Balance = 1_000_000;
+
+/// The smallest balance an account may hold.
+pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+
+/// Signature of transactions.
+pub type Signature = MultiSignature;
+
+/// Account identifier: the public key of the transaction signing scheme.
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+
+/// Balance of an account.
+pub type Balance = u128;
+
+/// Number of transactions an account has sent.
+pub type Nonce = u32;
+
+/// Hash type of blocks and storage.
+pub type Hash = sp_core::H256;
+
+/// Block number.
+pub type BlockNumber = u32;
+
+/// Address format of extrinsic senders.
+pub type Address = MultiAddress<AccountId, ()>;
+
+/// Block header type.
+pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+
+/// Block type.
+pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+
+/// Block identifier.
+pub type BlockId = generic::BlockId<Block>;
+
+/// Transaction extensions checked on every signed transaction.
+pub type TxExtension = (
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+);
+
+/// Extrinsic type as the runtime sees it.
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+
+/// The payload that signers of transactions sign.
+pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// Storage migrations run on runtime upgrade, beyond those of the pallets.
+type Migrations = ();
+
+/// Dispatches extrinsics to the pallets and runs the block life cycle.
+pub type Executive = frame_executive::Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
+>;
+
+#[frame_support::runtime]
+mod runtime {
+	/// The HACA runtime.
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	/// Accounts, blocks and events.
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+
+	/// On-chain time, set by the block author.
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+
+	/// Block authoring in slots.
+	#[runtime::pallet_index(2)]
+	pub type Aura = pallet_aura;
+
+	/// Block finality.
+	#[runtime::pallet_index(3)]
+	pub type Grandpa = pallet_grandpa;
+
+	/// The native token.
+	#[runtime::pallet_index(4)]
+	pub type Balances = pallet_balances;
+
+	/// Transaction fees.
+	#[runtime::pallet_index(5)]
+	pub type TransactionPayment = pallet_transaction_payment;
+
+	/// Privileged calls by one key (development and bootstrap).
+	#[runtime::pallet_index(6)]
+	pub type Sudo = pallet_sudo;
+}
