@@ -7,3 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/setup.sh
 cargo fmt --all --check
 cargo test --workspace --locked
+# The pallets' benchmarks, run once each against their mock runtimes (keeps them compiling
+# and checks their set-up); the wasm runtime is not needed for these.
+SKIP_WASM_BUILD=1 cargo test --locked --features runtime-benchmarks \
+	-p pallet-models -p pallet-executors -p pallet-jobs benchmarking

@@ -13,6 +13,9 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
+	[pallet_models, Models]
+	[pallet_executors, Executors]
+	[pallet_jobs, Jobs]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;

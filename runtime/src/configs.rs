@@ -10,16 +10,20 @@ use frame_support::{
 		IdentityFee, Weight,
 	},
 };
-use frame_system::limits::{BlockLength, BlockWeights};
+use frame_system::{
+	limits::{BlockLength, BlockWeights},
+	EnsureRoot,
+};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{traits::One, Perbill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Executors, Hash, Models, Nonce,
+	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, System, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT, MINUTES,
+	SLOT_DURATION, UNIT, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -121,4 +125,77 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Deposit for registering any model.
+	pub const ModelBaseDeposit: Balance = UNIT;
+	/// Deposit per model byte stored on chain (about 100 HACA per MiB).
+	pub const ModelByteDeposit: Balance = 100 * MICRO_UNIT;
+}
+
+impl pallet_models::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type BaseDeposit = ModelBaseDeposit;
+	type ByteDeposit = ModelByteDeposit;
+	/// Models up to 4 MiB live on chain; larger ones off chain by locator.
+	type MaxModelBytes = ConstU32<{ 4 * 1024 * 1024 }>;
+	/// Upload chunks of 256 KiB fit comfortably in a block.
+	type ChunkSize = ConstU32<{ 256 * 1024 }>;
+	type MaxLocatorLen = ConstU32<256>;
+	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Smallest executor bond.
+	pub const MinExecutorBond: Balance = 100 * UNIT;
+	/// Smallest verifier bond.
+	pub const MinVerifierBond: Balance = 50 * UNIT;
+	/// Ten minutes between starting to unbond and withdrawing.
+	pub const UnbondingDelay: BlockNumber = 10 * MINUTES;
+}
+
+impl pallet_executors::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type MinExecutorBond = MinExecutorBond;
+	type MinVerifierBond = MinVerifierBond;
+	type UnbondingDelay = UnbondingDelay;
+	type MaxModelsPerExecutor = ConstU32<16>;
+	type MaxExecutorsPerModel = ConstU32<64>;
+	type MaxVerifiers = ConstU32<64>;
+	type MaxCapacity = ConstU32<64>;
+	type InitialReputation = ConstU32<1000>;
+	type LatenessPenalty = ConstU32<100>;
+	type WeightInfo = pallet_executors::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// One minute (ten blocks) to deliver a result.
+	pub const ResultTimeout: BlockNumber = 10;
+	/// Storage deposit of any job.
+	pub const JobDeposit: Balance = 10 * MILLI_UNIT;
+	/// Storage deposit per input byte.
+	pub const InputByteDeposit: Balance = 10 * MICRO_UNIT;
+}
+
+impl pallet_jobs::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type Executors = Executors;
+	/// Inputs up to 64 KiB (encoded tensors).
+	type MaxInputLen = ConstU32<{ 64 * 1024 }>;
+	type MaxQuorum = ConstU32<5>;
+	type ResultTimeout = ResultTimeout;
+	type MaxAttempts = ConstU32<3>;
+	type MaxPendingJobs = ConstU32<256>;
+	type MaxExpiriesPerBlock = ConstU32<32>;
+	type MaxAssignmentsPerBlock = ConstU32<16>;
+	type JobDeposit = JobDeposit;
+	type InputByteDeposit = InputByteDeposit;
+	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 }

@@ -206,4 +206,16 @@ mod runtime {
 	/// Privileged calls by one key (development and bootstrap).
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	/// Registry of ONNX models by content hash.
+	#[runtime::pallet_index(10)]
+	pub type Models = pallet_models;
+
+	/// Registry of executors and verifiers, with bonds.
+	#[runtime::pallet_index(11)]
+	pub type Executors = pallet_executors;
+
+	/// Job registration: escrow, assignment, deadlines, refunds.
+	#[runtime::pallet_index(12)]
+	pub type Jobs = pallet_jobs;
 }

@@ -1,0 +1,143 @@
+//! Benchmarks of the executors pallet (frame-benchmarking v2).
+
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	pallet_prelude::{BoundedVec, Get},
+	traits::fungible::Mutate,
+};
+use frame_system::RawOrigin;
+use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
+use sp_runtime::traits::Bounded;
+
+use crate::*;
+
+/// `n` active models, numbered from `first`.
+fn active_models<T: Config>(first: u32, n: u32) -> ServedModels<T> {
+	(first..first + n)
+		.map(|i| {
+			let model = ModelHash::from_low_u64_be(i as u64 + 1);
+			T::Models::activate_for_benchmark(&model, Default::default(), 1u32.into());
+			model
+		})
+		.collect::<Vec<_>>()
+		.try_into()
+		.expect("at most MaxModelsPerExecutor models")
+}
+
+/// A distinct session key per seed.
+fn key(seed: u8) -> InferenceKey {
+	sp_runtime::app_crypto::sr25519::Public::from_raw([seed; 32]).into()
+}
+
+/// A funded account.
+fn funded<T: Config>(name: &'static str) -> T::AccountId {
+	let who: T::AccountId = account(name, 0, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 2u32.into());
+	who
+}
+
+/// Fills each model's server list up to one below the bound, so the caller's entry goes last.
+fn crowd<T: Config>(models: &ServedModels<T>) {
+	for model in models {
+		let others = (0..T::MaxExecutorsPerModel::get().saturating_sub(1))
+			.map(|i| account::<T::AccountId>("server", i, 0))
+			.collect::<Vec<_>>();
+		Servers::<T>::insert(model, BoundedVec::truncate_from(others));
+	}
+}
+
+/// A registered executor serving `m` models, each crowded with other servers.
+fn executor<T: Config>(m: u32) -> (T::AccountId, ServedModels<T>) {
+	let who = funded::<T>("executor");
+	let models = active_models::<T>(0, m);
+	crowd::<T>(&models);
+	Pallet::<T>::do_register(
+		who.clone(),
+		Roles { executor: true, verifier: true },
+		key(1),
+		Pallet::<T>::min_bond(Roles { executor: true, verifier: true }),
+		1,
+		models.clone(),
+	)
+	.expect("benchmark executor registers");
+	(who, models)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register(m: Linear<0, { T::MaxModelsPerExecutor::get() }>) {
+		let who = funded::<T>("executor");
+		let models = active_models::<T>(0, m);
+		crowd::<T>(&models);
+		let roles = Roles { executor: true, verifier: true };
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), roles, key(1), Pallet::<T>::min_bond(roles), 1, models);
+
+		assert!(Executors::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn set_models(
+		o: Linear<0, { T::MaxModelsPerExecutor::get() }>,
+		n: Linear<0, { T::MaxModelsPerExecutor::get() }>,
+	) {
+		let (who, _) = executor::<T>(o);
+		let new_models = active_models::<T>(T::MaxModelsPerExecutor::get(), n);
+		crowd::<T>(&new_models);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), new_models.clone());
+
+		assert_eq!(Executors::<T>::get(&who).unwrap().models, new_models);
+	}
+
+	#[benchmark]
+	fn set_capacity() {
+		let (who, _) = executor::<T>(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), T::MaxCapacity::get());
+
+		assert_eq!(Executors::<T>::get(&who).unwrap().capacity, T::MaxCapacity::get());
+	}
+
+	#[benchmark]
+	fn set_key() {
+		let (who, _) = executor::<T>(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), key(2));
+
+		assert_eq!(Executors::<T>::get(&who).unwrap().key, key(2));
+	}
+
+	#[benchmark]
+	fn unbond(m: Linear<0, { T::MaxModelsPerExecutor::get() }>) {
+		let (who, _) = executor::<T>(m);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(Executors::<T>::get(&who).unwrap().unbonding_until.is_some());
+	}
+
+	#[benchmark]
+	fn withdraw() {
+		let (who, _) = executor::<T>(0);
+		Pallet::<T>::do_unbond(who.clone()).expect("unbonds");
+		let until = Executors::<T>::get(&who).unwrap().unbonding_until.unwrap();
+		frame_system::Pallet::<T>::set_block_number(until);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(!Executors::<T>::contains_key(&who));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

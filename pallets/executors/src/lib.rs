@@ -1,0 +1,315 @@
+//! # Executors pallet
+//!
+//! The registry of the nodes that do HACA's off-chain work. An account registers as an
+//! executor (runs inference for assigned jobs) and/or a verifier (audits results, sits on
+//! dispute committees) with:
+//! - a bond, held from its balance with a `fungible` hold;
+//! - a session public key (key type `infr`) that signs its results;
+//! - for executors, the models it serves and its capacity (most jobs at once).
+//!
+//! Unbonding takes `UnbondingDelay` blocks, during which the account gets no new work; the
+//! bond leaves only when the delay is over, no job is in progress and no dispute is open.
+//! The jobs and settlement pallets use the registry through the traits in
+//! `haca_primitives::traits` (eligibility, capacity, reputation, slashing).
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+mod registry_impls;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Balance type of the pallet's currency.
+pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
+	<T as frame_system::Config>::AccountId,
+>>::Balance;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency bonds are held in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The model registry: executors may only serve active models.
+		type Models: ModelRegistry<BalanceOf<Self>>;
+
+		/// Smallest bond of an executor.
+		#[pallet::constant]
+		type MinExecutorBond: Get<BalanceOf<Self>>;
+
+		/// Smallest bond of a verifier.
+		#[pallet::constant]
+		type MinVerifierBond: Get<BalanceOf<Self>>;
+
+		/// Blocks between starting to unbond and being able to withdraw the bond.
+		#[pallet::constant]
+		type UnbondingDelay: Get<BlockNumberFor<Self>>;
+
+		/// Most models one executor serves.
+		#[pallet::constant]
+		type MaxModelsPerExecutor: Get<u32>;
+
+		/// Most executors serving one model.
+		#[pallet::constant]
+		type MaxExecutorsPerModel: Get<u32>;
+
+		/// Most registered verifiers.
+		#[pallet::constant]
+		type MaxVerifiers: Get<u32>;
+
+		/// Largest capacity (concurrent jobs) an executor may declare.
+		#[pallet::constant]
+		type MaxCapacity: Get<u32>;
+
+		/// Reputation of a new executor; also its ceiling.
+		#[pallet::constant]
+		type InitialReputation: Get<u32>;
+
+		/// Reputation lost per missed deadline.
+		#[pallet::constant]
+		type LatenessPenalty: Get<u32>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Bond of an executor or verifier.
+		#[codec(index = 0)]
+		Bond,
+	}
+
+	/// Registered executors and verifiers.
+	#[pallet::storage]
+	pub type Executors<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ExecutorInfo<T>>;
+
+	/// Executors serving each model, in registration order (not unbonding).
+	#[pallet::storage]
+	pub type Servers<T: Config> = StorageMap<
+		_,
+		Identity,
+		ModelHash,
+		BoundedVec<T::AccountId, T::MaxExecutorsPerModel>,
+		ValueQuery,
+	>;
+
+	/// Verifiers, in registration order (not unbonding).
+	#[pallet::storage]
+	pub type Verifiers<T: Config> =
+		StorageValue<_, BoundedVec<T::AccountId, T::MaxVerifiers>, ValueQuery>;
+
+	/// The account each session key belongs to.
+	#[pallet::storage]
+	pub type KeyOwners<T: Config> = StorageMap<_, Blake2_128Concat, InferenceKey, T::AccountId>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// An account registered.
+		Registered {
+			/// The account.
+			who: T::AccountId,
+			/// Its roles.
+			roles: Roles,
+			/// Its session key.
+			key: InferenceKey,
+			/// Bond held.
+			bond: BalanceOf<T>,
+		},
+		/// An executor changed the models it serves.
+		ModelsChanged {
+			/// The executor.
+			who: T::AccountId,
+			/// The models it now serves.
+			models: ServedModels<T>,
+		},
+		/// An executor changed its capacity.
+		CapacityChanged {
+			/// The executor.
+			who: T::AccountId,
+			/// Its new capacity.
+			capacity: u32,
+		},
+		/// An account changed its session key.
+		KeyChanged {
+			/// The account.
+			who: T::AccountId,
+			/// Its new session key.
+			key: InferenceKey,
+		},
+		/// An account started unbonding; it gets no new work.
+		Unbonding {
+			/// The account.
+			who: T::AccountId,
+			/// First block at which the bond may be withdrawn.
+			until: BlockNumberFor<T>,
+		},
+		/// An account withdrew its bond and left the registry.
+		Withdrawn {
+			/// The account.
+			who: T::AccountId,
+			/// Bond released.
+			bond: BalanceOf<T>,
+		},
+		/// An account was slashed.
+		Slashed {
+			/// The offender.
+			who: T::AccountId,
+			/// Amount taken from its bond.
+			amount: BalanceOf<T>,
+			/// Who received part of it.
+			beneficiary: T::AccountId,
+			/// The part the beneficiary received (the rest was burnt).
+			rewarded: BalanceOf<T>,
+		},
+		/// An executor missed a deadline and lost reputation.
+		ReputationLowered {
+			/// The executor.
+			who: T::AccountId,
+			/// Its reputation now.
+			reputation: u32,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The account is already registered.
+		AlreadyRegistered,
+		/// The account is not registered.
+		NotRegistered,
+		/// Neither the executor nor the verifier role was asked for.
+		NoRole,
+		/// The bond is below the minimum for the roles asked for.
+		BondTooLow,
+		/// The session key belongs to another account.
+		KeyInUse,
+		/// Capacity must be between one and `MaxCapacity`.
+		InvalidCapacity,
+		/// Only executors serve models or have a capacity.
+		NotAnExecutor,
+		/// A served model is unknown or not active.
+		ModelNotActive,
+		/// A model is listed twice.
+		DuplicateModel,
+		/// A model already has `MaxExecutorsPerModel` executors.
+		TooManyExecutors,
+		/// There are already `MaxVerifiers` verifiers.
+		TooManyVerifiers,
+		/// The account cannot pay the bond.
+		InsufficientBalance,
+		/// The account is already unbonding.
+		AlreadyUnbonding,
+		/// The account has not started unbonding.
+		NotUnbonding,
+		/// The unbonding delay is not over.
+		UnbondingNotOver,
+		/// Jobs assigned to the account are still in progress.
+		JobsInProgress,
+		/// The account is party to an open dispute.
+		UnderDispute,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Registers the caller with `roles`, holding `bond` (at least the minimum of each
+		/// role). Executors also give their `capacity` and the active `models` they serve.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register(models.len() as u32))]
+		pub fn register(
+			origin: OriginFor<T>,
+			roles: Roles,
+			key: InferenceKey,
+			bond: BalanceOf<T>,
+			capacity: u32,
+			models: ServedModels<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_register(who, roles, key, bond, capacity, models)
+		}
+
+		/// Replaces the models an executor serves. Dropping a model needs an idle executor
+		/// (no job in progress), so no assigned job loses its executor's service.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::set_models(
+			T::MaxModelsPerExecutor::get(),
+			models.len() as u32,
+		))]
+		pub fn set_models(origin: OriginFor<T>, models: ServedModels<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_models(who, models)
+		}
+
+		/// Changes an executor's capacity.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_capacity())]
+		pub fn set_capacity(origin: OriginFor<T>, capacity: u32) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_capacity(who, capacity)
+		}
+
+		/// Replaces the caller's session key.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::set_key())]
+		pub fn set_key(origin: OriginFor<T>, key: InferenceKey) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_key(who, key)
+		}
+
+		/// Starts unbonding: the caller gets no new work, and may withdraw its bond after
+		/// `UnbondingDelay` blocks.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::unbond(T::MaxModelsPerExecutor::get()))]
+		pub fn unbond(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_unbond(who)
+		}
+
+		/// Releases the bond and leaves the registry, once the unbonding delay is over, no
+		/// job is in progress and no dispute is open.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::withdraw())]
+		pub fn withdraw(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_withdraw(who)
+		}
+	}
+}

@@ -1,0 +1,141 @@
+//! Test runtime for the executors pallet, with a stand-in model registry.
+
+use core::cell::RefCell;
+use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use haca_primitives::{
+	traits::{JobTerms, ModelRegistry, ModelUnavailable},
+	InferenceKey, ModeSet, ModelHash,
+};
+use sp_runtime::BuildStorage;
+
+use crate as pallet_executors;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+/// Account ids in tests.
+pub type AccountId = u64;
+/// Balances in tests.
+pub type Balance = u64;
+
+/// Funded accounts.
+pub const ALICE: AccountId = 1;
+/// Funded accounts.
+pub const BOB: AccountId = 2;
+/// Funded accounts.
+pub const CHARLIE: AccountId = 3;
+/// An account that cannot pay a bond.
+pub const POOR: AccountId = 9;
+/// Starting balance of the funded accounts.
+pub const INITIAL_BALANCE: Balance = 1_000_000;
+/// Smallest executor bond.
+pub const EXECUTOR_BOND: Balance = 1_000;
+/// Smallest verifier bond.
+pub const VERIFIER_BOND: Balance = 500;
+/// Unbonding delay in blocks.
+pub const UNBONDING_DELAY: u64 = 10;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Registry: pallet_executors,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+thread_local! {
+	static ACTIVE_MODELS: RefCell<Vec<ModelHash>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Stand-in model registry: models in `ACTIVE_MODELS` are active.
+pub struct MockModels;
+
+impl MockModels {
+	/// Makes `model` active.
+	pub fn activate(model: ModelHash) {
+		ACTIVE_MODELS.with(|models| models.borrow_mut().push(model));
+	}
+}
+
+impl ModelRegistry<Balance> for MockModels {
+	fn job_terms(model: &ModelHash) -> Result<JobTerms<Balance>, ModelUnavailable> {
+		ACTIVE_MODELS
+			.with(|models| models.borrow().contains(model))
+			.then(|| JobTerms { inputs: Default::default(), fee: 1, modes: ModeSet::ALL })
+			.ok_or(ModelUnavailable::Unknown)
+	}
+	fn add_job_reference(_: &ModelHash) {}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn activate_for_benchmark(
+		model: &ModelHash,
+		_inputs: haca_primitives::traits::TensorSpecs,
+		_fee: Balance,
+	) {
+		Self::activate(*model);
+	}
+	fn remove_job_reference(_: &ModelHash) {}
+}
+
+parameter_types! {
+	pub const MinExecutorBond: Balance = EXECUTOR_BOND;
+	pub const MinVerifierBond: Balance = VERIFIER_BOND;
+	pub const UnbondingDelay: u64 = UNBONDING_DELAY;
+}
+
+impl pallet_executors::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = MockModels;
+	type MinExecutorBond = MinExecutorBond;
+	type MinVerifierBond = MinVerifierBond;
+	type UnbondingDelay = UnbondingDelay;
+	type MaxModelsPerExecutor = ConstU32<4>;
+	type MaxExecutorsPerModel = ConstU32<2>;
+	type MaxVerifiers = ConstU32<2>;
+	type MaxCapacity = ConstU32<8>;
+	type InitialReputation = ConstU32<100>;
+	type LatenessPenalty = ConstU32<40>;
+	type WeightInfo = ();
+}
+
+/// The model hash `n` (active after [`new_test_ext`] for `n` in 1..=3).
+pub fn model(n: u8) -> ModelHash {
+	ModelHash::repeat_byte(n)
+}
+
+/// The session key `n`.
+pub fn key(n: u8) -> InferenceKey {
+	sp_core::sr25519::Public::from_raw([n; 32]).into()
+}
+
+/// Externalities with funded accounts and models 1, 2 and 3 active.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: [ALICE, BOB, CHARLIE, 4, 5]
+			.into_iter()
+			.map(|who| (who, INITIAL_BALANCE))
+			.chain([(POOR, 600)])
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		(1..=3).for_each(|n| MockModels::activate(model(n)));
+	});
+	ext
+}

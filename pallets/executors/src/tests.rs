@@ -1,0 +1,293 @@
+//! Unit tests of the executors pallet.
+
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+};
+use haca_primitives::traits::{ExecutorAccountability, ExecutorRegistry};
+use sp_runtime::Perbill;
+
+use crate::{mock::*, Error, Event, Executors, HoldReason, KeyOwners, Roles, Servers, Verifiers};
+
+const EXECUTOR: Roles = Roles { executor: true, verifier: false };
+const VERIFIER: Roles = Roles { executor: false, verifier: true };
+const BOTH: Roles = Roles { executor: true, verifier: true };
+
+fn models(ns: &[u8]) -> crate::ServedModels<Test> {
+	ns.iter().map(|n| model(*n)).collect::<Vec<_>>().try_into().unwrap()
+}
+
+fn register(
+	who: AccountId,
+	roles: Roles,
+	bond: Balance,
+	capacity: u32,
+	served: &[u8],
+) -> sp_runtime::DispatchResult {
+	Registry::register(
+		RuntimeOrigin::signed(who),
+		roles,
+		key(who as u8),
+		bond,
+		capacity,
+		models(served),
+	)
+}
+
+fn held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Registry(HoldReason::Bond), &who)
+}
+
+fn run(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		crate::Pallet::<Test>::do_try_state().expect("invariants hold");
+	});
+}
+
+#[test]
+fn executors_register_with_a_held_bond_and_are_indexed() {
+	run(|| {
+		assert_ok!(register(ALICE, EXECUTOR, 2_000, 2, &[1, 2]));
+		assert_eq!(held(ALICE), 2_000);
+		assert_eq!(Servers::<Test>::get(model(1)).into_inner(), vec![ALICE]);
+		assert_eq!(Servers::<Test>::get(model(2)).into_inner(), vec![ALICE]);
+		assert_eq!(KeyOwners::<Test>::get(key(1)), Some(ALICE));
+		assert!(Verifiers::<Test>::get().is_empty());
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE]);
+		assert!(Registry::serves(&ALICE, &model(2)));
+		assert!(!Registry::serves(&ALICE, &model(3)));
+		System::assert_last_event(
+			Event::Registered { who: ALICE, roles: EXECUTOR, key: key(1), bond: 2_000 }.into(),
+		);
+	});
+}
+
+#[test]
+fn verifiers_register_without_models() {
+	run(|| {
+		assert_ok!(register(BOB, VERIFIER, VERIFIER_BOND, 0, &[]));
+		assert_eq!(Registry::verifiers(), vec![BOB]);
+		assert_eq!(Executors::<Test>::get(BOB).unwrap().capacity, 0);
+		assert_noop!(
+			register(CHARLIE, VERIFIER, VERIFIER_BOND, 0, &[1]),
+			Error::<Test>::NotAnExecutor
+		);
+		assert_noop!(
+			Registry::set_models(RuntimeOrigin::signed(BOB), models(&[1])),
+			Error::<Test>::NotAnExecutor
+		);
+	});
+}
+
+#[test]
+fn registration_rejects_bad_input_without_holding_funds() {
+	run(|| {
+		assert_noop!(register(ALICE, Roles::default(), 5_000, 1, &[]), Error::<Test>::NoRole);
+		assert_noop!(
+			register(ALICE, EXECUTOR, EXECUTOR_BOND - 1, 1, &[1]),
+			Error::<Test>::BondTooLow
+		);
+		assert_noop!(register(ALICE, BOTH, VERIFIER_BOND, 1, &[1]), Error::<Test>::BondTooLow);
+		assert_noop!(
+			register(ALICE, EXECUTOR, EXECUTOR_BOND, 0, &[1]),
+			Error::<Test>::InvalidCapacity
+		);
+		assert_noop!(
+			register(ALICE, EXECUTOR, EXECUTOR_BOND, 9, &[1]),
+			Error::<Test>::InvalidCapacity
+		);
+		assert_noop!(
+			register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[7]),
+			Error::<Test>::ModelNotActive
+		);
+		assert_noop!(
+			register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1, 1]),
+			Error::<Test>::DuplicateModel
+		);
+		assert_noop!(
+			register(POOR, EXECUTOR, EXECUTOR_BOND, 1, &[1]),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_eq!(held(ALICE) + held(POOR), 0);
+	});
+}
+
+#[test]
+fn double_registration_and_shared_keys_are_rejected() {
+	run(|| {
+		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1]));
+		assert_noop!(
+			register(ALICE, VERIFIER, VERIFIER_BOND, 0, &[]),
+			Error::<Test>::AlreadyRegistered
+		);
+		assert_noop!(
+			Registry::register(
+				RuntimeOrigin::signed(BOB),
+				EXECUTOR,
+				key(1),
+				EXECUTOR_BOND,
+				1,
+				models(&[1])
+			),
+			Error::<Test>::KeyInUse
+		);
+	});
+}
+
+#[test]
+fn server_and_verifier_lists_are_bounded() {
+	run(|| {
+		assert_ok!(register(ALICE, BOTH, EXECUTOR_BOND, 1, &[1]));
+		assert_ok!(register(BOB, BOTH, EXECUTOR_BOND, 1, &[1]));
+		assert_noop!(
+			register(CHARLIE, EXECUTOR, EXECUTOR_BOND, 1, &[1]),
+			Error::<Test>::TooManyExecutors
+		);
+		assert_noop!(
+			register(CHARLIE, VERIFIER, VERIFIER_BOND, 0, &[]),
+			Error::<Test>::TooManyVerifiers
+		);
+		assert_eq!(held(CHARLIE), 0);
+	});
+}
+
+#[test]
+fn served_models_capacity_and_keys_can_change() {
+	run(|| {
+		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1, 2]));
+		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2, 3])));
+		assert!(!Servers::<Test>::contains_key(model(1)));
+		assert_eq!(Servers::<Test>::get(model(3)).into_inner(), vec![ALICE]);
+		assert_noop!(
+			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[5])),
+			Error::<Test>::ModelNotActive
+		);
+
+		Registry::note_assigned(&ALICE);
+		assert_noop!(
+			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[3])),
+			Error::<Test>::JobsInProgress
+		);
+		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2, 3, 1])));
+		Registry::note_released(&ALICE);
+		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2, 3])));
+
+		assert_ok!(Registry::set_capacity(RuntimeOrigin::signed(ALICE), 3));
+		assert_eq!(Executors::<Test>::get(ALICE).unwrap().capacity, 3);
+		assert_noop!(
+			Registry::set_capacity(RuntimeOrigin::signed(ALICE), 0),
+			Error::<Test>::InvalidCapacity
+		);
+		assert_noop!(
+			Registry::set_capacity(RuntimeOrigin::signed(BOB), 1),
+			Error::<Test>::NotRegistered
+		);
+
+		assert_ok!(register(BOB, VERIFIER, VERIFIER_BOND, 0, &[]));
+		assert_noop!(
+			Registry::set_key(RuntimeOrigin::signed(ALICE), key(2)),
+			Error::<Test>::KeyInUse
+		);
+		assert_ok!(Registry::set_key(RuntimeOrigin::signed(ALICE), key(42)));
+		assert_eq!(Registry::key_owner(&key(42)), Some(ALICE));
+		assert_eq!(Registry::key_owner(&key(1)), None);
+	});
+}
+
+#[test]
+fn eligibility_respects_capacity_and_reputation() {
+	run(|| {
+		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1]));
+		assert_ok!(register(BOB, EXECUTOR, EXECUTOR_BOND, 2, &[1]));
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
+
+		Registry::note_assigned(&ALICE);
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![BOB]);
+		Registry::note_released(&ALICE);
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
+
+		for _ in 0..3 {
+			Registry::note_missed_deadline(&BOB);
+		}
+		assert_eq!(Executors::<Test>::get(BOB).unwrap().reputation, 0);
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE]);
+		System::assert_last_event(Event::ReputationLowered { who: BOB, reputation: 0 }.into());
+
+		Registry::note_settled(&BOB);
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
+		for _ in 0..500 {
+			Registry::note_settled(&ALICE);
+		}
+		assert_eq!(Executors::<Test>::get(ALICE).unwrap().reputation, 100);
+	});
+}
+
+#[test]
+fn unbonding_waits_for_the_delay_jobs_and_disputes() {
+	run(|| {
+		assert_ok!(register(ALICE, BOTH, EXECUTOR_BOND, 2, &[1]));
+		assert_noop!(Registry::withdraw(RuntimeOrigin::signed(ALICE)), Error::<Test>::NotUnbonding);
+		Registry::note_assigned(&ALICE);
+		Registry::begin_dispute(&ALICE);
+
+		assert_ok!(Registry::unbond(RuntimeOrigin::signed(ALICE)));
+		System::assert_last_event(
+			Event::Unbonding { who: ALICE, until: 1 + UNBONDING_DELAY }.into(),
+		);
+		assert!(Registry::eligible_executors(&model(1)).is_empty());
+		assert!(Registry::verifiers().is_empty());
+		// It still owes the result of its job.
+		assert!(Registry::serves(&ALICE, &model(1)));
+		assert_noop!(
+			Registry::unbond(RuntimeOrigin::signed(ALICE)),
+			Error::<Test>::AlreadyUnbonding
+		);
+		assert_noop!(
+			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2])),
+			Error::<Test>::AlreadyUnbonding
+		);
+
+		assert_noop!(
+			Registry::withdraw(RuntimeOrigin::signed(ALICE)),
+			Error::<Test>::UnbondingNotOver
+		);
+		System::set_block_number(1 + UNBONDING_DELAY);
+		assert_noop!(
+			Registry::withdraw(RuntimeOrigin::signed(ALICE)),
+			Error::<Test>::JobsInProgress
+		);
+		Registry::note_released(&ALICE);
+		assert_noop!(Registry::withdraw(RuntimeOrigin::signed(ALICE)), Error::<Test>::UnderDispute);
+		Registry::end_dispute(&ALICE);
+
+		assert_ok!(Registry::withdraw(RuntimeOrigin::signed(ALICE)));
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
+		assert!(Executors::<Test>::get(ALICE).is_none());
+		assert_eq!(Registry::key_owner(&key(1)), None);
+		System::assert_last_event(Event::Withdrawn { who: ALICE, bond: EXECUTOR_BOND }.into());
+	});
+}
+
+#[test]
+fn slashing_rewards_the_beneficiary_and_burns_the_rest() {
+	run(|| {
+		assert_ok!(register(ALICE, EXECUTOR, 2_000, 1, &[1]));
+		let issuance = Balances::total_issuance();
+
+		let taken = Registry::slash(&ALICE, 1_000, &BOB, Perbill::from_percent(30));
+		assert_eq!(taken, 1_000);
+		assert_eq!(held(ALICE), 1_000);
+		assert_eq!(Executors::<Test>::get(ALICE).unwrap().bond, 1_000);
+		assert_eq!(Balances::balance(&BOB), INITIAL_BALANCE + 300);
+		assert_eq!(Balances::total_issuance(), issuance - 700);
+		System::assert_last_event(
+			Event::Slashed { who: ALICE, amount: 1_000, beneficiary: BOB, rewarded: 300 }.into(),
+		);
+
+		// A slash never takes more than the bond.
+		assert_eq!(Registry::slash(&ALICE, 5_000, &BOB, Perbill::from_percent(30)), 1_000);
+		assert_eq!(held(ALICE), 0);
+	});
+}

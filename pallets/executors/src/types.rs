@@ -1,0 +1,60 @@
+//! Types of the executor registry.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{InferenceKey, ModelHash};
+use scale_info::TypeInfo;
+
+use crate::{BalanceOf, Config};
+
+/// The roles an account registers for.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Default,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Roles {
+	/// Runs inference for assigned jobs.
+	pub executor: bool,
+	/// Audits results and sits on dispute committees.
+	pub verifier: bool,
+}
+
+/// The models an executor serves.
+pub type ServedModels<T> = BoundedVec<ModelHash, <T as Config>::MaxModelsPerExecutor>;
+
+/// A registered executor and/or verifier.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct ExecutorInfo<T: Config> {
+	/// Registered roles.
+	pub roles: Roles,
+	/// Session key that signs results (key type `infr`).
+	pub key: InferenceKey,
+	/// Bond held from the account.
+	pub bond: BalanceOf<T>,
+	/// Models served (executors only).
+	pub models: ServedModels<T>,
+	/// Most jobs the executor runs at once.
+	pub capacity: u32,
+	/// Jobs assigned and not yet ended.
+	pub active_jobs: u32,
+	/// Reputation: grows with settled results, drops with missed deadlines; at zero the
+	/// executor gets no new jobs.
+	pub reputation: u32,
+	/// Open disputes the account is party to; its bond cannot leave while any is open.
+	pub disputes: u32,
+	/// Block from which the bond may be withdrawn, once unbonding started.
+	pub unbonding_until: Option<BlockNumberFor<T>>,
+}

@@ -1,0 +1,186 @@
+//! Benchmarks of the jobs pallet (frame-benchmarking v2), run against the runtime's real
+//! model and executor registries.
+
+use alloc::{vec, vec::Vec};
+use codec::Encode;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	pallet_prelude::{BoundedVec, Get},
+	traits::fungible::Mutate,
+};
+use frame_system::RawOrigin;
+use haca_primitives::{
+	tensor::{ElementType, Tensor, TensorSpec},
+	traits::{ExecutorRegistry, ModelRegistry},
+	JobId, ModelHash, VerificationMode,
+};
+use sp_runtime::traits::{Bounded, Zero};
+
+use crate::*;
+
+/// Bytes of a tensor list's encoding besides the data of its single u8 tensor.
+const ENCODING_OVERHEAD: u32 = 16;
+
+/// An active model whose single input is a u8 tensor of `len` elements, served by the
+/// largest quorum of executors, and the encoded input for it.
+fn model_and_input<T: Config>(len: u32) -> (ModelHash, BoundedVec<u8, T::MaxInputLen>) {
+	let model = ModelHash::repeat_byte(7);
+	let spec = TensorSpec {
+		name: b"input".to_vec().try_into().unwrap(),
+		element_type: ElementType::U8,
+		shape: vec![len].try_into().unwrap(),
+	};
+	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 1u32.into());
+	for i in 0..T::MaxQuorum::get() {
+		T::Executors::register_for_benchmark(&account("executor", i, 0), &model);
+	}
+	let tensor = Tensor {
+		element_type: ElementType::U8,
+		shape: vec![len].try_into().unwrap(),
+		data: vec![7; len as usize],
+	};
+	let input = vec![tensor].encode().try_into().expect("input within MaxInputLen");
+	(model, input)
+}
+
+/// The largest quorum mode.
+fn largest_quorum<T: Config>() -> VerificationMode {
+	let of = T::MaxQuorum::get() as u8;
+	VerificationMode::Quorum { agree: of / 2 + 1, of }
+}
+
+/// A funded client.
+fn client<T: Config>() -> T::AccountId {
+	let who: T::AccountId = whitelisted_caller();
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 2u32.into());
+	who
+}
+
+/// Submits `n` jobs of the largest quorum; returns their ids.
+fn submit_jobs<T: Config>(n: u32) -> Vec<JobId> {
+	let (model, input) = model_and_input::<T>(4);
+	let who = client::<T>();
+	(0..n)
+		.map(|_| {
+			Pallet::<T>::do_submit(
+				who.clone(),
+				model,
+				input.clone(),
+				largest_quorum::<T>(),
+				1_000u32.into(),
+			)
+			.expect("benchmark job submits")
+		})
+		.collect()
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// The largest quorum of a model with an `i`-byte input.
+	#[benchmark]
+	fn submit(i: Linear<{ ENCODING_OVERHEAD + 1 }, { T::MaxInputLen::get() }>) {
+		let (model, input) = model_and_input::<T>(i - ENCODING_OVERHEAD);
+		let who = client::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), model, input, largest_quorum::<T>(), 1_000u32.into());
+
+		assert!(matches!(Jobs::<T>::get(0).unwrap().status, JobStatus::Assigned { .. }));
+	}
+
+	/// Cancelling the last of a full waiting queue.
+	#[benchmark]
+	fn cancel() {
+		let model = ModelHash::repeat_byte(8);
+		let spec = TensorSpec {
+			name: b"input".to_vec().try_into().unwrap(),
+			element_type: ElementType::U8,
+			shape: vec![1].try_into().unwrap(),
+		};
+		T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), Zero::zero());
+		let input: BoundedVec<u8, T::MaxInputLen> = vec![Tensor {
+			element_type: ElementType::U8,
+			shape: vec![1].try_into().unwrap(),
+			data: vec![1],
+		}]
+		.encode()
+		.try_into()
+		.unwrap();
+		let who = client::<T>();
+		let mut last = 0;
+		for _ in 0..T::MaxPendingJobs::get() {
+			last = Pallet::<T>::do_submit(
+				who.clone(),
+				model,
+				input.clone(),
+				VerificationMode::Attested,
+				Zero::zero(),
+			)
+			.expect("queued");
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), last);
+
+		assert!(!Jobs::<T>::contains_key(last));
+	}
+
+	/// `n` missed deadlines of largest-quorum jobs, each re-assigned.
+	#[benchmark]
+	fn process_deadlines(n: Linear<0, { T::MaxExpiriesPerBlock::get() }>) {
+		let jobs = submit_jobs::<T>(n);
+		let after =
+			frame_system::Pallet::<T>::block_number() + T::ResultTimeout::get() + 1u32.into();
+		let used;
+
+		#[block]
+		{
+			used = Pallet::<T>::process_deadlines(after);
+		}
+
+		assert!(jobs.iter().all(|id| Jobs::<T>::get(id).is_some_and(|job| job.attempts == 2)));
+		assert!(!used.is_zero());
+	}
+
+	/// `n` waiting largest-quorum jobs assigned.
+	#[benchmark]
+	fn assign_pending(
+		n: Linear<0, { T::MaxAssignmentsPerBlock::get().min(T::MaxPendingJobs::get()) }>,
+	) {
+		let (model, input) = model_and_input::<T>(4);
+		let who = client::<T>();
+		let mut ids = Vec::new();
+		for _ in 0..n {
+			let id = Pallet::<T>::do_submit(
+				who.clone(),
+				model,
+				input.clone(),
+				largest_quorum::<T>(),
+				1_000u32.into(),
+			)
+			.expect("submits");
+			Jobs::<T>::mutate(id, |job| {
+				let job = job.as_mut().unwrap();
+				job.executors.iter().for_each(T::Executors::note_released);
+				job.executors = Default::default();
+				job.status = JobStatus::Pending;
+			});
+			ids.push(id);
+		}
+		PendingJobs::<T>::put(BoundedVec::truncate_from(ids.clone()));
+		let now = frame_system::Pallet::<T>::block_number();
+
+		#[block]
+		{
+			Pallet::<T>::assign_pending(now);
+		}
+
+		assert!(ids
+			.iter()
+			.all(|id| matches!(Jobs::<T>::get(id).unwrap().status, JobStatus::Assigned { .. })));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

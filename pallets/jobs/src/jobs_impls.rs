@@ -1,0 +1,305 @@
+//! The jobs pallet's logic: submission, assignment, deadlines, refunds.
+
+use alloc::vec::Vec;
+use codec::Encode;
+use frame_support::{
+	ensure,
+	pallet_prelude::*,
+	traits::{fungible::MutateHold, tokens::Precision},
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{
+	tensor::{decode_and_check, TensorError},
+	traits::{ExecutorRegistry, ModelRegistry, ModelUnavailable},
+	JobId, ModelHash, VerificationMode,
+};
+use sp_runtime::traits::{Saturating, Zero};
+
+use crate::*;
+
+impl<T: Config> From<TensorError> for Error<T> {
+	fn from(error: TensorError) -> Self {
+		match error {
+			TensorError::Malformed => Error::MalformedInput,
+			TensorError::Count => Error::WrongInputCount,
+			TensorError::ElementType => Error::WrongInputType,
+			TensorError::Shape => Error::WrongInputShape,
+			TensorError::ByteLength => Error::WrongInputLength,
+		}
+	}
+}
+
+impl<T: Config> From<ModelUnavailable> for Error<T> {
+	fn from(error: ModelUnavailable) -> Self {
+		match error {
+			ModelUnavailable::Unknown => Error::UnknownModel,
+			ModelUnavailable::NotActive => Error::ModelNotActive,
+		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// The fee a job on a model with per-run fee `fee` costs in `mode`: one run per executor.
+	pub fn price(fee: BalanceOf<T>, mode: &VerificationMode) -> BalanceOf<T> {
+		fee.saturating_mul(mode.executors().into())
+	}
+
+	/// The storage deposit of a job with an `input_len`-byte input.
+	pub fn deposit_for(input_len: u32) -> BalanceOf<T> {
+		T::InputByteDeposit::get()
+			.saturating_mul(input_len.into())
+			.saturating_add(T::JobDeposit::get())
+	}
+
+	fn ensure_valid_mode(mode: &VerificationMode) -> DispatchResult {
+		if let VerificationMode::Quorum { agree, of } = *mode {
+			let valid = agree >= 1
+				&& agree <= of
+				&& u32::from(of) <= T::MaxQuorum::get()
+				&& 2 * u32::from(agree) > u32::from(of);
+			ensure!(valid, Error::<T>::InvalidQuorum);
+		}
+		Ok(())
+	}
+
+	pub(crate) fn do_submit(
+		client: T::AccountId,
+		model: ModelHash,
+		input: BoundedVec<u8, T::MaxInputLen>,
+		mode: VerificationMode,
+		max_fee: BalanceOf<T>,
+	) -> Result<JobId, DispatchError> {
+		let terms = T::Models::job_terms(&model).map_err(Error::<T>::from)?;
+		ensure!(terms.modes.accepts(&mode), Error::<T>::ModeNotAccepted);
+		Self::ensure_valid_mode(&mode)?;
+		decode_and_check(&input, &terms.inputs).map_err(Error::<T>::from)?;
+		ensure!(max_fee >= Self::price(terms.fee, &mode), Error::<T>::FeeTooLow);
+
+		let deposit = Self::deposit_for(input.len() as u32);
+		T::Currency::hold(&HoldReason::JobEscrow.into(), &client, max_fee.saturating_add(deposit))
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+		let id = NextJobId::<T>::mutate(|next| {
+			let id = *next;
+			*next = next.saturating_add(1);
+			id
+		});
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut job = Job {
+			client: client.clone(),
+			model,
+			input_hash: sp_core::H256(sp_io::hashing::blake2_256(&input)),
+			mode,
+			max_fee,
+			deposit,
+			status: JobStatus::Pending,
+			executors: Default::default(),
+			attempts: 0,
+			submitted_at: now,
+		};
+		JobInputs::<T>::insert(id, input);
+		T::Models::add_job_reference(&model);
+		Self::deposit_event(Event::JobSubmitted { job: id, client, model, mode, max_fee });
+
+		if !Self::try_assign(id, &mut job, &[], now) {
+			PendingJobs::<T>::try_append(id).map_err(|_| Error::<T>::QueueFull)?;
+			Self::deposit_event(Event::JobQueued { job: id });
+		}
+		Jobs::<T>::insert(id, job);
+		Ok(id)
+	}
+
+	pub(crate) fn do_cancel(client: T::AccountId, id: JobId) -> DispatchResult {
+		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(job.client == client, Error::<T>::NotClient);
+		ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
+		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != id));
+		let refunded = Self::end_job(id, &job);
+		Self::deposit_event(Event::JobCancelled { job: id, refunded });
+		Ok(())
+	}
+
+	/// Assigns the job to as many eligible executors as its mode needs, avoiding `exclude`
+	/// when enough others are eligible. The choice depends only on on-chain data: the
+	/// eligible executors (in registry order), the parent block hash, the job id and the
+	/// attempt. Returns whether the job was assigned.
+	pub(crate) fn try_assign(
+		id: JobId,
+		job: &mut Job<T>,
+		exclude: &[T::AccountId],
+		now: BlockNumberFor<T>,
+	) -> bool {
+		let needed = job.mode.executors() as usize;
+		let eligible = T::Executors::eligible_executors(&job.model);
+		let fresh: Vec<_> = eligible.iter().filter(|who| !exclude.contains(who)).cloned().collect();
+		let pool = if fresh.len() >= needed { fresh } else { eligible };
+		if pool.len() < needed || needed == 0 {
+			return false;
+		}
+
+		let seed = sp_io::hashing::blake2_256(
+			&(frame_system::Pallet::<T>::parent_hash(), id, job.attempts).encode(),
+		);
+		let mut first = [0u8; 8];
+		first.copy_from_slice(&seed[..8]);
+		let start = (u64::from_le_bytes(first) % pool.len() as u64) as usize;
+		let chosen: Vec<_> = pool.iter().cycle().skip(start).take(needed).cloned().collect();
+		let Ok(executors) = BoundedVec::<_, T::MaxQuorum>::try_from(chosen) else {
+			return false;
+		};
+		executors.iter().for_each(T::Executors::note_assigned);
+
+		let deadline = now.saturating_add(T::ResultTimeout::get());
+		job.attempts.saturating_inc();
+		job.status = JobStatus::Assigned { deadline };
+		job.executors = executors.clone();
+		Self::push_deadline(id, deadline);
+		Self::deposit_event(Event::JobAssigned {
+			job: id,
+			executors,
+			deadline,
+			attempt: job.attempts,
+		});
+		true
+	}
+
+	fn push_deadline(id: JobId, deadline: BlockNumberFor<T>) {
+		DeadlineQueueBounds::<T>::mutate(|(_, tail)| {
+			DeadlineQueue::<T>::insert(*tail, (id, deadline));
+			*tail = tail.saturating_add(1);
+		});
+	}
+
+	/// Ends a job: returns everything held to the client, drops the model reference and
+	/// removes the job. Returns the amount returned.
+	fn end_job(id: JobId, job: &Job<T>) -> BalanceOf<T> {
+		let refunded = T::Currency::release(
+			&HoldReason::JobEscrow.into(),
+			&job.client,
+			job.held(),
+			Precision::BestEffort,
+		)
+		.unwrap_or_else(|_| Zero::zero());
+		T::Models::remove_job_reference(&job.model);
+		Jobs::<T>::remove(id);
+		JobInputs::<T>::remove(id);
+		refunded
+	}
+
+	/// Handles deadlines that passed before `now`, at most `MaxExpiriesPerBlock` queue
+	/// entries per block. Returns the weight used.
+	pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
+		let (mut head, tail) = DeadlineQueueBounds::<T>::get();
+		let mut handled = 0;
+		while head < tail && handled < T::MaxExpiriesPerBlock::get() {
+			match DeadlineQueue::<T>::get(head) {
+				Some((_, deadline)) if deadline >= now => break,
+				Some((id, deadline)) => {
+					if let Some(job) = Jobs::<T>::get(id) {
+						if job.status == (JobStatus::Assigned { deadline }) {
+							Self::expire(id, job, now);
+						}
+					}
+				}
+				None => {}
+			}
+			DeadlineQueue::<T>::remove(head);
+			head += 1;
+			handled += 1;
+		}
+		if handled > 0 {
+			// Re-assignments above pushed new deadlines: keep their tail.
+			DeadlineQueueBounds::<T>::mutate(|(first, _)| *first = head);
+		}
+		T::WeightInfo::process_deadlines(handled)
+	}
+
+	/// The executors of job `id` missed its deadline: they lose reputation and the job is
+	/// re-assigned, or fails with a full refund after `MaxAttempts` assignments.
+	fn expire(id: JobId, mut job: Job<T>, now: BlockNumberFor<T>) {
+		let late = core::mem::take(&mut job.executors);
+		for who in &late {
+			T::Executors::note_missed_deadline(who);
+			T::Executors::note_released(who);
+		}
+		Self::deposit_event(Event::DeadlineMissed { job: id, executors: late.clone() });
+
+		job.status = JobStatus::Pending;
+		let reassigned = job.attempts < T::MaxAttempts::get()
+			&& (Self::try_assign(id, &mut job, &late, now)
+				|| PendingJobs::<T>::try_append(id).is_ok());
+		if reassigned {
+			Jobs::<T>::insert(id, job);
+		} else {
+			let refunded = Self::end_job(id, &job);
+			Self::deposit_event(Event::JobFailed { job: id, refunded });
+		}
+	}
+
+	/// Tries to assign up to `MaxAssignmentsPerBlock` waiting jobs, oldest first; those that
+	/// still find no executor go to the back of the queue. Returns the weight used.
+	pub(crate) fn assign_pending(now: BlockNumberFor<T>) -> Weight {
+		let pending = PendingJobs::<T>::get();
+		if pending.is_empty() {
+			return T::WeightInfo::assign_pending(0);
+		}
+		let tries = pending.len().min(T::MaxAssignmentsPerBlock::get() as usize);
+		let (tried, untried) = pending.split_at(tries);
+		let mut waiting: Vec<JobId> = untried.to_vec();
+		for &id in tried {
+			let Some(mut job) = Jobs::<T>::get(id) else { continue };
+			if Self::try_assign(id, &mut job, &[], now) {
+				Jobs::<T>::insert(id, job);
+			} else {
+				waiting.push(id);
+			}
+		}
+		PendingJobs::<T>::put(BoundedVec::truncate_from(waiting));
+		T::WeightInfo::assign_pending(tries as u32)
+	}
+
+	/// Invariants: each client's held escrow is the sum of its jobs' fees and deposits;
+	/// every assigned job has as many executors as its mode needs, each serving its model;
+	/// the waiting queue holds exactly the pending jobs.
+	#[cfg(any(feature = "try-runtime", feature = "std"))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::traits::fungible::InspectHold;
+		let mut escrow = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let pending = PendingJobs::<T>::get();
+		for (id, job) in Jobs::<T>::iter() {
+			let total = escrow.entry(job.client.clone()).or_insert_with(Zero::zero);
+			*total = total.saturating_add(job.held());
+			ensure!(JobInputs::<T>::contains_key(id), "job without input");
+			match job.status {
+				JobStatus::Pending => {
+					ensure!(pending.contains(&id), "pending job not queued");
+					ensure!(job.executors.is_empty(), "pending job has executors");
+				}
+				JobStatus::Assigned { .. } => {
+					ensure!(
+						job.executors.len() as u32 == job.mode.executors(),
+						"assigned job has the wrong number of executors"
+					);
+					ensure!(
+						job.executors.iter().all(|who| T::Executors::serves(who, &job.model)),
+						"job assigned to an executor that does not serve its model"
+					);
+				}
+			}
+		}
+		ensure!(
+			pending
+				.iter()
+				.all(|id| Jobs::<T>::get(id).is_some_and(|job| job.status == JobStatus::Pending)),
+			"queued job is not pending"
+		);
+		for (client, total) in escrow {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &client) == total,
+				"held escrow differs from the jobs' fees and deposits"
+			);
+		}
+		Ok(())
+	}
+}

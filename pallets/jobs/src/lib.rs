@@ -1,0 +1,275 @@
+//! # Jobs pallet
+//!
+//! Job registration: a client submits an inference job (a model, an input in the canonical
+//! tensor encoding, a verification mode the model accepts, and the most it will pay). The
+//! pallet checks the input against the model's input spec before holding any funds, holds
+//! the fee and a storage deposit, and assigns the job to eligible executors
+//! deterministically from on-chain data (the parent block hash, the job id and the attempt),
+//! so every node agrees and load spreads over the executors serving the model.
+//!
+//! A job with no eligible executor waits in a bounded queue (the client may cancel it) and
+//! is assigned as soon as executors free up. An assigned job has a deadline; when it passes
+//! without a result the late executors lose reputation and the job is re-assigned, up to
+//! `MaxAttempts` assignments, after which it fails and everything held is returned.
+//! Deadline and queue work in `on_initialize` is bounded per block.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod jobs_impls;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Balance type of the pallet's currency.
+pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
+	<T as frame_system::Config>::AccountId,
+>>::Balance;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use haca_primitives::{
+		traits::{ExecutorRegistry, ModelRegistry},
+		JobId, ModelHash, VerificationMode,
+	};
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency fees and deposits are held in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The model registry.
+		type Models: ModelRegistry<BalanceOf<Self>>;
+
+		/// The executor registry.
+		type Executors: ExecutorRegistry<Self::AccountId>;
+
+		/// Longest job input (encoded tensor list), in bytes.
+		#[pallet::constant]
+		type MaxInputLen: Get<u32>;
+
+		/// Most executors one job is assigned to (the largest quorum).
+		#[pallet::constant]
+		type MaxQuorum: Get<u32>;
+
+		/// Blocks an assignment has to deliver a result.
+		#[pallet::constant]
+		type ResultTimeout: Get<BlockNumberFor<Self>>;
+
+		/// Assignments a job gets before it fails.
+		#[pallet::constant]
+		type MaxAttempts: Get<u32>;
+
+		/// Most jobs waiting for executors.
+		#[pallet::constant]
+		type MaxPendingJobs: Get<u32>;
+
+		/// Most deadlines handled per block (the rest wait for the next block).
+		#[pallet::constant]
+		type MaxExpiriesPerBlock: Get<u32>;
+
+		/// Most waiting jobs tried for assignment per block.
+		#[pallet::constant]
+		type MaxAssignmentsPerBlock: Get<u32>;
+
+		/// Storage deposit of any job.
+		#[pallet::constant]
+		type JobDeposit: Get<BalanceOf<Self>>;
+
+		/// Storage deposit per input byte.
+		#[pallet::constant]
+		type InputByteDeposit: Get<BalanceOf<Self>>;
+
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A job's maximum fee and storage deposit, held until the job ends.
+		#[codec(index = 0)]
+		JobEscrow,
+	}
+
+	/// Jobs that have not ended.
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, Job<T>>;
+
+	/// The input of each job: the canonical encoding of its input tensors.
+	#[pallet::storage]
+	pub type JobInputs<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, BoundedVec<u8, T::MaxInputLen>>;
+
+	/// The id the next job gets.
+	#[pallet::storage]
+	pub type NextJobId<T: Config> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Jobs waiting for eligible executors, oldest first.
+	#[pallet::storage]
+	pub type PendingJobs<T: Config> =
+		StorageValue<_, BoundedVec<JobId, T::MaxPendingJobs>, ValueQuery>;
+
+	/// Deadlines in the order they fall: position -> (job, deadline). Entries of jobs that
+	/// delivered or were re-assigned since are skipped when reached.
+	#[pallet::storage]
+	pub type DeadlineQueue<T: Config> =
+		StorageMap<_, Twox64Concat, u64, (JobId, BlockNumberFor<T>)>;
+
+	/// Positions of the first and one-past-the-last entries of [`DeadlineQueue`].
+	#[pallet::storage]
+	pub type DeadlineQueueBounds<T: Config> = StorageValue<_, (u64, u64), ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A job was submitted.
+		JobSubmitted {
+			/// The job.
+			job: JobId,
+			/// Who pays for it.
+			client: T::AccountId,
+			/// The model it runs.
+			model: ModelHash,
+			/// How its result is verified.
+			mode: VerificationMode,
+			/// Most the client pays.
+			max_fee: BalanceOf<T>,
+		},
+		/// A job was assigned to executors.
+		JobAssigned {
+			/// The job.
+			job: JobId,
+			/// The executors.
+			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
+			/// Last block at which a result is accepted.
+			deadline: BlockNumberFor<T>,
+			/// Which assignment this is (1 for the first).
+			attempt: u32,
+		},
+		/// No executor could take the job; it waits for one.
+		JobQueued {
+			/// The job.
+			job: JobId,
+		},
+		/// The executors of a job missed its deadline.
+		DeadlineMissed {
+			/// The job.
+			job: JobId,
+			/// The late executors.
+			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
+		},
+		/// A job failed after `MaxAttempts` assignments; everything held was returned.
+		JobFailed {
+			/// The job.
+			job: JobId,
+			/// Amount returned to the client.
+			refunded: BalanceOf<T>,
+		},
+		/// The client cancelled a waiting job; everything held was returned.
+		JobCancelled {
+			/// The job.
+			job: JobId,
+			/// Amount returned to the client.
+			refunded: BalanceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No model has this hash.
+		UnknownModel,
+		/// The model is uploading, retired or broken.
+		ModelNotActive,
+		/// The model does not accept this verification mode.
+		ModeNotAccepted,
+		/// A quorum needs `1 <= agree <= of <= MaxQuorum` and a majority (`2 * agree > of`).
+		InvalidQuorum,
+		/// The input is not a canonically encoded tensor list.
+		MalformedInput,
+		/// The input has a different number of tensors than the model.
+		WrongInputCount,
+		/// An input tensor's element type differs from the model's.
+		WrongInputType,
+		/// An input tensor's shape differs from the model's.
+		WrongInputShape,
+		/// An input tensor's byte length does not match its shape and element type.
+		WrongInputLength,
+		/// The maximum fee is below the model's fee times the executors needed.
+		FeeTooLow,
+		/// The client cannot pay the maximum fee and the deposit.
+		InsufficientBalance,
+		/// Too many jobs are waiting for executors; try later.
+		QueueFull,
+		/// No job has this id.
+		UnknownJob,
+		/// Only the job's client may do this.
+		NotClient,
+		/// Only jobs still waiting for executors can be cancelled.
+		NotCancellable,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::process_deadlines(now).saturating_add(Self::assign_pending(now))
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Submits a job: runs `model` on `input` (the canonical encoding of the input
+		/// tensors), verified per `mode`, paying at most `max_fee`. Holds `max_fee` and the
+		/// storage deposit until the job ends.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::submit(input.len() as u32))]
+		pub fn submit(
+			origin: OriginFor<T>,
+			model: ModelHash,
+			input: BoundedVec<u8, T::MaxInputLen>,
+			mode: VerificationMode,
+			max_fee: BalanceOf<T>,
+		) -> DispatchResult {
+			let client = ensure_signed(origin)?;
+			Self::do_submit(client, model, input, mode, max_fee).map(|_| ())
+		}
+
+		/// Cancels a job that is still waiting for executors and returns everything held.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::cancel())]
+		pub fn cancel(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let client = ensure_signed(origin)?;
+			Self::do_cancel(client, job)
+		}
+	}
+}

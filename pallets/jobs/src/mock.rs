@@ -1,0 +1,197 @@
+//! Test runtime for the jobs pallet, with the real models and executors pallets.
+
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, Hooks},
+};
+use frame_system::EnsureRoot;
+use haca_primitives::{
+	tensor::{ElementType, Tensor, TensorSpec},
+	InferenceKey, ModeSet, ModelHash,
+};
+use sp_runtime::BuildStorage;
+
+use crate as pallet_jobs;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+/// Account ids in tests.
+pub type AccountId = u64;
+/// Balances in tests.
+pub type Balance = u64;
+
+/// The client in most tests.
+pub const CLIENT: AccountId = 1;
+/// Owner of the test models.
+pub const OWNER: AccountId = 2;
+/// Executors.
+pub const EXEC_A: AccountId = 10;
+/// Executors.
+pub const EXEC_B: AccountId = 11;
+/// Executors.
+pub const EXEC_C: AccountId = 12;
+/// A client who cannot pay.
+pub const POOR: AccountId = 99;
+/// Starting balance of funded accounts.
+pub const INITIAL_BALANCE: Balance = 1_000_000;
+/// Fee per run of the test model.
+pub const MODEL_FEE: Balance = 100;
+/// Blocks an assignment has to deliver.
+pub const RESULT_TIMEOUT: u64 = 5;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Models: pallet_models,
+		Executors: pallet_executors,
+		Jobs: pallet_jobs,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const BaseDeposit: Balance = 100;
+	pub const ByteDeposit: Balance = 1;
+	pub const MinBond: Balance = 1_000;
+	pub const UnbondingDelay: u64 = 10;
+	pub const ResultTimeout: u64 = RESULT_TIMEOUT;
+	pub const JobDeposit: Balance = 10;
+	pub const InputByteDeposit: Balance = 1;
+}
+
+impl pallet_models::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type BaseDeposit = BaseDeposit;
+	type ByteDeposit = ByteDeposit;
+	type MaxModelBytes = ConstU32<1024>;
+	type ChunkSize = ConstU32<256>;
+	type MaxLocatorLen = ConstU32<64>;
+	type WeightInfo = ();
+}
+
+impl pallet_executors::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type MinExecutorBond = MinBond;
+	type MinVerifierBond = MinBond;
+	type UnbondingDelay = UnbondingDelay;
+	type MaxModelsPerExecutor = ConstU32<4>;
+	type MaxExecutorsPerModel = ConstU32<8>;
+	type MaxVerifiers = ConstU32<8>;
+	type MaxCapacity = ConstU32<64>;
+	type InitialReputation = ConstU32<100>;
+	type LatenessPenalty = ConstU32<10>;
+	type WeightInfo = ();
+}
+
+impl pallet_jobs::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type Executors = Executors;
+	type MaxInputLen = ConstU32<1024>;
+	type MaxQuorum = ConstU32<3>;
+	type ResultTimeout = ResultTimeout;
+	type MaxAttempts = ConstU32<2>;
+	type MaxPendingJobs = ConstU32<4>;
+	type MaxExpiriesPerBlock = ConstU32<2>;
+	type MaxAssignmentsPerBlock = ConstU32<2>;
+	type JobDeposit = JobDeposit;
+	type InputByteDeposit = InputByteDeposit;
+	type WeightInfo = ();
+}
+
+/// The input spec of the test models: one f32 tensor of shape [1, 4].
+pub fn input_spec() -> TensorSpec {
+	TensorSpec {
+		name: b"input".to_vec().try_into().unwrap(),
+		element_type: ElementType::F32,
+		shape: vec![1, 4].try_into().unwrap(),
+	}
+}
+
+/// A valid input for the test models, encoded.
+pub fn valid_input() -> Vec<u8> {
+	use codec::Encode;
+	vec![Tensor {
+		element_type: ElementType::F32,
+		shape: vec![1, 4].try_into().unwrap(),
+		data: [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect(),
+	}]
+	.encode()
+}
+
+/// Registers an active off-chain test model `n` accepting `modes`.
+pub fn register_model(n: u8, modes: ModeSet) -> ModelHash {
+	let model = ModelHash::repeat_byte(n);
+	let specs = || vec![input_spec()].try_into().unwrap();
+	frame_support::assert_ok!(Models::register(
+		RuntimeOrigin::signed(OWNER),
+		model,
+		1_000_000,
+		pallet_models::ModelSource::OffChain(
+			b"https://models.example/m.onnx".to_vec().try_into().unwrap()
+		),
+		specs(),
+		specs(),
+		modes,
+		MODEL_FEE,
+		0,
+	));
+	model
+}
+
+/// Registers `who` as an executor of `models` with `capacity`.
+pub fn register_executor(who: AccountId, capacity: u32, models: &[ModelHash]) {
+	let key: InferenceKey = sp_core::sr25519::Public::from_raw([who as u8; 32]).into();
+	frame_support::assert_ok!(Executors::register(
+		RuntimeOrigin::signed(who),
+		pallet_executors::Roles { executor: true, verifier: false },
+		key,
+		MinBond::get(),
+		capacity,
+		models.to_vec().try_into().unwrap(),
+	));
+}
+
+/// Advances to block `n`, running the jobs pallet's `on_initialize` in each block.
+pub fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Jobs::on_initialize(next);
+	}
+}
+
+/// Externalities with the test accounts funded.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: [CLIENT, OWNER, EXEC_A, EXEC_B, EXEC_C, 3, 4]
+			.into_iter()
+			.map(|who| (who, INITIAL_BALANCE))
+			.chain([(POOR, 100)])
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}

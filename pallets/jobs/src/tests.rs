@@ -1,0 +1,330 @@
+//! Unit tests of the jobs pallet (with the real models and executors pallets).
+
+use codec::Encode;
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+	BoundedVec,
+};
+use haca_primitives::{
+	tensor::{ElementType, Tensor},
+	ModeSet, ModelHash, VerificationMode,
+};
+
+use crate::{
+	mock::*, DeadlineQueueBounds, Error, Event, HoldReason, JobInputs, JobStatus, Jobs as JobsMap,
+	PendingJobs,
+};
+
+const ATTESTED: VerificationMode = VerificationMode::Attested;
+const QUORUM_2_OF_3: VerificationMode = VerificationMode::Quorum { agree: 2, of: 3 };
+
+fn input(bytes: Vec<u8>) -> BoundedVec<u8, frame_support::traits::ConstU32<1024>> {
+	bytes.try_into().unwrap()
+}
+
+fn submit_as(
+	who: AccountId,
+	model: ModelHash,
+	bytes: Vec<u8>,
+	mode: VerificationMode,
+	max_fee: Balance,
+) -> sp_runtime::DispatchResult {
+	Jobs::submit(RuntimeOrigin::signed(who), model, input(bytes), mode, max_fee)
+}
+
+fn submit(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
+	let id = crate::NextJobId::<Test>::get();
+	assert_ok!(submit_as(CLIENT, model, valid_input(), mode, max_fee));
+	id
+}
+
+fn escrow(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Jobs(HoldReason::JobEscrow), &who)
+}
+
+fn deposit() -> Balance {
+	10 + valid_input().len() as Balance
+}
+
+fn active_jobs(who: AccountId) -> u32 {
+	pallet_executors::Executors::<Test>::get(who).unwrap().active_jobs
+}
+
+fn executors_of(job: u64) -> Vec<AccountId> {
+	JobsMap::<Test>::get(job).unwrap().executors.into_inner()
+}
+
+fn tensor_input(element_type: ElementType, shape: Vec<u32>, data_len: usize) -> Vec<u8> {
+	vec![Tensor { element_type, shape: shape.try_into().unwrap(), data: vec![0; data_len] }]
+		.encode()
+}
+
+/// Runs `test` in fresh externalities and checks the invariants of all three pallets.
+fn run(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		crate::Pallet::<Test>::do_try_state().expect("jobs invariants hold");
+		pallet_models::Pallet::<Test>::do_try_state().expect("models invariants hold");
+		pallet_executors::Pallet::<Test>::do_try_state().expect("executors invariants hold");
+	});
+}
+
+#[test]
+fn a_submitted_job_is_escrowed_and_assigned() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		register_executor(EXEC_A, 2, &[model]);
+		let job = submit(model, ATTESTED, 150);
+
+		assert_eq!(escrow(CLIENT), 150 + deposit());
+		let info = JobsMap::<Test>::get(job).unwrap();
+		assert_eq!(info.status, JobStatus::Assigned { deadline: 1 + RESULT_TIMEOUT });
+		assert_eq!(info.executors.clone().into_inner(), vec![EXEC_A]);
+		assert_eq!(info.input_hash.0, sp_io::hashing::blake2_256(&valid_input()));
+		assert_eq!(JobInputs::<Test>::get(job).unwrap().into_inner(), valid_input());
+		assert_eq!(active_jobs(EXEC_A), 1);
+		assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 1);
+		System::assert_has_event(
+			Event::JobSubmitted { job, client: CLIENT, model, mode: ATTESTED, max_fee: 150 }.into(),
+		);
+		System::assert_last_event(
+			Event::JobAssigned { job, executors: info.executors, deadline: 6, attempt: 1 }.into(),
+		);
+	});
+}
+
+#[test]
+fn quorum_jobs_go_to_distinct_executors() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		for who in [EXEC_A, EXEC_B, EXEC_C] {
+			register_executor(who, 1, &[model]);
+		}
+		let job = submit(model, QUORUM_2_OF_3, 300);
+		let mut executors = executors_of(job);
+		executors.sort();
+		assert_eq!(executors, vec![EXEC_A, EXEC_B, EXEC_C]);
+	});
+}
+
+#[test]
+fn bad_submissions_get_named_errors_and_hold_nothing() {
+	run(|| {
+		let model = register_model(1, ModeSet::ATTESTED);
+		let broken = register_model(2, ModeSet::ALL);
+		assert_ok!(Models::mark_broken(RuntimeOrigin::root(), broken));
+		register_executor(EXEC_A, 4, &[model]);
+		let ok = valid_input;
+		let cases: Vec<(ModelHash, Vec<u8>, VerificationMode, Balance, Error<Test>)> = vec![
+			(ModelHash::repeat_byte(9), ok(), ATTESTED, 500, Error::UnknownModel),
+			(broken, ok(), ATTESTED, 500, Error::ModelNotActive),
+			(model, ok(), QUORUM_2_OF_3, 500, Error::ModeNotAccepted),
+			(model, vec![1, 2, 3], ATTESTED, 500, Error::MalformedInput),
+			(model, [ok(), vec![0]].concat(), ATTESTED, 500, Error::MalformedInput),
+			(model, Vec::<Tensor>::new().encode(), ATTESTED, 500, Error::WrongInputCount),
+			(
+				model,
+				tensor_input(ElementType::I32, vec![1, 4], 16),
+				ATTESTED,
+				500,
+				Error::WrongInputType,
+			),
+			(
+				model,
+				tensor_input(ElementType::F32, vec![4, 1], 16),
+				ATTESTED,
+				500,
+				Error::WrongInputShape,
+			),
+			(
+				model,
+				tensor_input(ElementType::F32, vec![1, 4], 15),
+				ATTESTED,
+				500,
+				Error::WrongInputLength,
+			),
+			(model, ok(), ATTESTED, MODEL_FEE - 1, Error::FeeTooLow),
+		];
+		for (model, bytes, mode, max_fee, error) in cases {
+			assert_noop!(submit_as(CLIENT, model, bytes, mode, max_fee), error);
+		}
+		assert_noop!(
+			submit_as(POOR, model, ok(), ATTESTED, 150),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
+	});
+}
+
+#[test]
+fn quorums_must_be_majorities_within_the_bound() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		for (agree, of) in [(0, 1), (1, 3), (2, 4), (3, 2)] {
+			assert_noop!(
+				submit_as(
+					CLIENT,
+					model,
+					valid_input(),
+					VerificationMode::Quorum { agree, of },
+					10_000
+				),
+				Error::<Test>::InvalidQuorum
+			);
+		}
+		// A quorum of three costs three runs.
+		assert_noop!(
+			submit_as(CLIENT, model, valid_input(), QUORUM_2_OF_3, 3 * MODEL_FEE - 1),
+			Error::<Test>::FeeTooLow
+		);
+	});
+}
+
+#[test]
+fn jobs_wait_for_executors_instead_of_being_lost() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		let job = submit(model, ATTESTED, 150);
+		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
+		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job]);
+		System::assert_last_event(Event::JobQueued { job }.into());
+
+		register_executor(EXEC_A, 1, &[model]);
+		run_to_block(2);
+		assert_eq!(executors_of(job), vec![EXEC_A]);
+		assert!(PendingJobs::<Test>::get().is_empty());
+	});
+}
+
+#[test]
+fn capacity_limits_assignments_and_the_waiting_queue_is_bounded() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		register_executor(EXEC_A, 1, &[model]);
+		let first = submit(model, ATTESTED, 150);
+		assert_eq!(executors_of(first), vec![EXEC_A]);
+		for _ in 0..4 {
+			submit(model, ATTESTED, 150);
+		}
+		assert_eq!(PendingJobs::<Test>::get().len(), 4);
+		let held = escrow(CLIENT);
+		assert_noop!(
+			submit_as(CLIENT, model, valid_input(), ATTESTED, 150),
+			Error::<Test>::QueueFull
+		);
+		assert_eq!(escrow(CLIENT), held);
+	});
+}
+
+#[test]
+fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		register_executor(EXEC_A, 1, &[model]);
+		register_executor(EXEC_B, 1, &[model]);
+		let job = submit(model, ATTESTED, 150);
+		let first = executors_of(job)[0];
+		let second = if first == EXEC_A { EXEC_B } else { EXEC_A };
+
+		// The deadline is the last block a result counts; the job expires after it.
+		run_to_block(1 + RESULT_TIMEOUT);
+		assert_eq!(executors_of(job), vec![first]);
+		run_to_block(2 + RESULT_TIMEOUT);
+		System::assert_has_event(
+			Event::DeadlineMissed { job, executors: vec![first].try_into().unwrap() }.into(),
+		);
+		assert_eq!(executors_of(job), vec![second], "re-assigned to the other executor");
+		assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
+		assert_eq!(pallet_executors::Executors::<Test>::get(first).unwrap().reputation, 90);
+		assert_eq!(active_jobs(first), 0);
+
+		run_to_block(3 + 2 * RESULT_TIMEOUT);
+		assert!(JobsMap::<Test>::get(job).is_none());
+		assert!(JobInputs::<Test>::get(job).is_none());
+		System::assert_has_event(Event::JobFailed { job, refunded: 150 + deposit() }.into());
+		assert_eq!(escrow(CLIENT), 0);
+		assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
+		assert_eq!(active_jobs(second), 0);
+		assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 0);
+	});
+}
+
+#[test]
+fn deadline_work_is_bounded_per_block() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		register_executor(EXEC_A, 8, &[model]);
+		let jobs: Vec<_> = (0..3).map(|_| submit(model, ATTESTED, 150)).collect();
+		run_to_block(2 + RESULT_TIMEOUT);
+		// Two of the three deadlines (MaxExpiriesPerBlock) were handled in this block.
+		assert_eq!(DeadlineQueueBounds::<Test>::get().0, 2);
+		assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 1);
+		run_to_block(3 + RESULT_TIMEOUT);
+		assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 2);
+	});
+}
+
+#[test]
+fn clients_cancel_waiting_jobs_only() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		let waiting = submit(model, ATTESTED, 150);
+		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(OWNER), waiting), Error::<Test>::NotClient);
+		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), 77), Error::<Test>::UnknownJob);
+		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), waiting));
+		System::assert_last_event(
+			Event::JobCancelled { job: waiting, refunded: 150 + deposit() }.into(),
+		);
+		assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
+		assert!(PendingJobs::<Test>::get().is_empty());
+
+		register_executor(EXEC_A, 1, &[model]);
+		let assigned = submit(model, ATTESTED, 150);
+		assert_noop!(
+			Jobs::cancel(RuntimeOrigin::signed(CLIENT), assigned),
+			Error::<Test>::NotCancellable
+		);
+	});
+}
+
+#[test]
+fn assignment_is_deterministic_and_spreads_load() {
+	let assign_all = || {
+		let mut assigned = Vec::new();
+		new_test_ext().execute_with(|| {
+			let model = register_model(1, ModeSet::ALL);
+			for who in [EXEC_A, EXEC_B, EXEC_C] {
+				register_executor(who, 64, &[model]);
+			}
+			for _ in 0..30 {
+				let job = submit(model, ATTESTED, 150);
+				assigned.push(executors_of(job)[0]);
+			}
+		});
+		assigned
+	};
+	let first = assign_all();
+	assert_eq!(first, assign_all(), "same chain data, same assignment");
+	for who in [EXEC_A, EXEC_B, EXEC_C] {
+		let share = first.iter().filter(|e| **e == who).count();
+		assert!(share >= 3, "executor {who} got {share} of 30 jobs");
+	}
+}
+
+#[test]
+fn a_retired_model_keeps_its_deposit_until_its_jobs_end() {
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		let job = submit(model, ATTESTED, 150);
+		assert_ok!(Models::retire(RuntimeOrigin::signed(OWNER), model));
+		assert!(pallet_models::Models::<Test>::get(model).is_some());
+		assert_noop!(
+			submit_as(CLIENT, model, valid_input(), ATTESTED, 150),
+			Error::<Test>::ModelNotActive
+		);
+		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), job));
+		assert!(pallet_models::Models::<Test>::get(model).is_none());
+		assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE);
+	});
+}

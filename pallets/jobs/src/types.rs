@@ -1,0 +1,57 @@
+//! Types of the jobs pallet.
+
+use codec::{Decode, Encode, MaxEncodedLen};
+use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{ModelHash, VerificationMode};
+use scale_info::TypeInfo;
+
+use crate::{BalanceOf, Config};
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub enum JobStatus<BlockNumber> {
+	/// Waiting for eligible executors ([`crate::PendingJobs`]); the client may cancel it.
+	Pending,
+	/// Assigned; the executors owe a result by `deadline`.
+	Assigned {
+		/// Last block at which a result is accepted.
+		deadline: BlockNumber,
+	},
+}
+
+/// An inference job. Its input is in [`crate::JobInputs`].
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Job<T: Config> {
+	/// Who submitted and pays for the job.
+	pub client: T::AccountId,
+	/// The model to run.
+	pub model: ModelHash,
+	/// blake2-256 of the input (the canonical encoding of the input tensors).
+	pub input_hash: sp_core::H256,
+	/// How the result is verified.
+	pub mode: VerificationMode,
+	/// Most the client pays in fees; held until the job ends.
+	pub max_fee: BalanceOf<T>,
+	/// Storage deposit, held until the job ends and then returned.
+	pub deposit: BalanceOf<T>,
+	/// Where the job is.
+	pub status: JobStatus<BlockNumberFor<T>>,
+	/// Executors of the current assignment.
+	pub executors: BoundedVec<T::AccountId, T::MaxQuorum>,
+	/// Assignments so far (re-assignments after missed deadlines included).
+	pub attempts: u32,
+	/// Block the job was submitted in.
+	pub submitted_at: BlockNumberFor<T>,
+}
+
+impl<T: Config> Job<T> {
+	/// Everything held from the client for this job.
+	pub fn held(&self) -> BalanceOf<T> {
+		use sp_runtime::traits::Saturating;
+		self.max_fee.saturating_add(self.deposit)
+	}
+}

@@ -1,0 +1,155 @@
+//! Benchmarks of the models pallet (frame-benchmarking v2).
+
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	pallet_prelude::{BoundedVec, EnsureOrigin, Get},
+	traits::fungible::Mutate,
+};
+use frame_system::RawOrigin;
+use haca_primitives::{
+	tensor::{ElementType, TensorSpec, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS},
+	traits::TensorSpecs,
+	ModeSet, ModelHash,
+};
+use sp_runtime::traits::Bounded;
+
+use crate::*;
+
+/// The largest tensor spec list (every bound at its maximum).
+fn largest_specs() -> TensorSpecs {
+	let spec = TensorSpec {
+		name: vec![b'n'; MAX_NAME_LEN as usize].try_into().unwrap(),
+		element_type: ElementType::F32,
+		shape: vec![2; MAX_RANK as usize].try_into().unwrap(),
+	};
+	vec![spec; MAX_TENSORS as usize].try_into().unwrap()
+}
+
+/// Deterministic model bytes of length `len`.
+fn bytes_of(len: u32) -> alloc::vec::Vec<u8> {
+	(0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// A funded account that has registered an on-chain model of `bytes`.
+fn registered<T: Config>(bytes: &[u8]) -> (T::AccountId, ModelHash) {
+	let owner: T::AccountId = whitelisted_caller();
+	T::Currency::set_balance(&owner, BalanceOf::<T>::max_value() / 2u32.into());
+	let model = ModelHash::from(sp_io::hashing::blake2_256(bytes));
+	Pallet::<T>::do_register(
+		owner.clone(),
+		model,
+		bytes.len() as u32,
+		ModelSource::OnChain,
+		largest_specs(),
+		largest_specs(),
+		ModeSet::ALL,
+		1u32.into(),
+		0,
+	)
+	.expect("benchmark model registers");
+	(owner, model)
+}
+
+/// Uploads every chunk of `bytes` as `owner`.
+fn upload_all<T: Config>(owner: &T::AccountId, model: ModelHash, bytes: &[u8]) {
+	for (index, chunk) in bytes.chunks(T::ChunkSize::get() as usize).enumerate() {
+		Pallet::<T>::do_upload_chunk(
+			owner.clone(),
+			model,
+			index as u32,
+			chunk.to_vec().try_into().unwrap(),
+		)
+		.expect("benchmark chunk uploads");
+	}
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register() {
+		let owner: T::AccountId = whitelisted_caller();
+		T::Currency::set_balance(&owner, BalanceOf::<T>::max_value() / 2u32.into());
+		let size = T::MaxModelBytes::get();
+		let model = ModelHash::repeat_byte(1);
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(owner),
+			model,
+			size,
+			ModelSource::OnChain,
+			largest_specs(),
+			largest_specs(),
+			ModeSet::ALL,
+			1u32.into(),
+			0,
+		);
+
+		assert!(Models::<T>::contains_key(model));
+	}
+
+	/// The last chunk (`b` bytes) of a two-chunk model: stores it and verifies the model.
+	#[benchmark]
+	fn upload_chunk(b: Linear<1, { T::ChunkSize::get() }>) {
+		let chunk = T::ChunkSize::get();
+		let bytes = bytes_of(chunk + b);
+		let (owner, model) = registered::<T>(&bytes);
+		upload_all::<T>(&owner, model, &bytes[..chunk as usize]);
+		let last: BoundedVec<u8, T::ChunkSize> =
+			bytes[chunk as usize..].to_vec().try_into().unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), model, 1, last);
+
+		assert_eq!(Models::<T>::get(model).unwrap().status, ModelStatus::Active);
+	}
+
+	/// Reading and hashing a complete `b`-byte model.
+	#[benchmark]
+	fn verify_upload(b: Linear<1, { T::MaxModelBytes::get() }>) {
+		let bytes = bytes_of(b);
+		let (owner, model) = registered::<T>(&bytes);
+		upload_all::<T>(&owner, model, &bytes);
+		let hash;
+
+		#[block]
+		{
+			hash = Pallet::<T>::model_bytes(&model).map(|bytes| sp_io::hashing::blake2_256(&bytes));
+		}
+
+		assert_eq!(hash, Some(model.0));
+	}
+
+	/// Retiring an unreferenced on-chain model of `c` chunks (purged at once).
+	#[benchmark]
+	fn retire(c: Linear<0, { T::MaxModelBytes::get().div_ceil(T::ChunkSize::get()) }>) {
+		let bytes = bytes_of((c * T::ChunkSize::get()).max(1));
+		let (owner, model) = registered::<T>(&bytes);
+		upload_all::<T>(&owner, model, &bytes);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), model);
+
+		assert!(!Models::<T>::contains_key(model));
+	}
+
+	#[benchmark]
+	fn mark_broken() -> Result<(), BenchmarkError> {
+		let bytes = bytes_of(1);
+		let (owner, model) = registered::<T>(&bytes);
+		upload_all::<T>(&owner, model, &bytes);
+		let origin =
+			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, model);
+
+		assert_eq!(Models::<T>::get(model).unwrap().status, ModelStatus::Broken);
+		Ok(())
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,264 @@
+//! # Models pallet
+//!
+//! The registry of ONNX models that HACA runs. A model is identified by its content hash
+//! (blake2-256 of its bytes) and carries its input and output tensor specs, the
+//! verification modes it accepts, its fee per inference and, for float outputs, the
+//! tolerance that result comparisons use.
+//!
+//! Small models live on chain: the owner registers the model, then uploads its bytes in
+//! bounded chunks, in order; the last chunk completes the upload, which activates the model
+//! only if the bytes hash to the registered hash. Larger models live off chain at a locator
+//! and executors check the hash when they load them.
+//!
+//! Registration holds a deposit (`BaseDeposit` + `ByteDeposit` per on-chain byte).
+//! Retiring a model stops new jobs at once; the model is purged and its deposit released as
+//! soon as no job references it.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+mod registry_impls;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Balance type of the pallet's currency.
+pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
+	<T as frame_system::Config>::AccountId,
+>>::Balance;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use haca_primitives::{traits::TensorSpecs, ModeSet, ModelHash};
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency deposits are held in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Origin that may mark models broken.
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Deposit for registering any model.
+		#[pallet::constant]
+		type BaseDeposit: Get<BalanceOf<Self>>;
+
+		/// Deposit per byte of model stored on chain.
+		#[pallet::constant]
+		type ByteDeposit: Get<BalanceOf<Self>>;
+
+		/// Largest model that may be stored on chain, in bytes.
+		#[pallet::constant]
+		type MaxModelBytes: Get<u32>;
+
+		/// Size of an upload chunk in bytes (the last chunk may be shorter).
+		#[pallet::constant]
+		type ChunkSize: Get<u32>;
+
+		/// Longest off-chain locator (URI), in bytes.
+		#[pallet::constant]
+		type MaxLocatorLen: Get<u32>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Storage deposit of a registered model.
+		#[codec(index = 0)]
+		ModelDeposit,
+	}
+
+	/// Registered models by content hash.
+	#[pallet::storage]
+	pub type Models<T: Config> = StorageMap<_, Identity, ModelHash, ModelInfo<T>>;
+
+	/// Uploaded chunks of on-chain models, by model hash and chunk index.
+	#[pallet::storage]
+	pub type Chunks<T: Config> =
+		StorageDoubleMap<_, Identity, ModelHash, Twox64Concat, u32, BoundedVec<u8, T::ChunkSize>>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A model was registered.
+		ModelRegistered {
+			/// The model's content hash.
+			model: ModelHash,
+			/// Its owner.
+			owner: T::AccountId,
+			/// Size of its bytes.
+			byte_size: u32,
+			/// Deposit held from the owner.
+			deposit: BalanceOf<T>,
+		},
+		/// A chunk of an on-chain model was uploaded.
+		ChunkUploaded {
+			/// The model's content hash.
+			model: ModelHash,
+			/// Index of the chunk.
+			index: u32,
+		},
+		/// The model's bytes are complete and verified (or it lives off chain): it takes jobs.
+		ModelActivated {
+			/// The model's content hash.
+			model: ModelHash,
+		},
+		/// The model takes no new jobs.
+		ModelRetired {
+			/// The model's content hash.
+			model: ModelHash,
+		},
+		/// A retired model was removed and its deposit released.
+		ModelPurged {
+			/// The model's content hash.
+			model: ModelHash,
+			/// Deposit released to the owner.
+			deposit: BalanceOf<T>,
+		},
+		/// The model was found broken and takes no new jobs.
+		ModelMarkedBroken {
+			/// The model's content hash.
+			model: ModelHash,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// A model with this hash is already registered.
+		AlreadyRegistered,
+		/// No model has this hash.
+		UnknownModel,
+		/// Only the model's owner may do this.
+		NotOwner,
+		/// A tensor spec list is empty or a spec's byte size overflows.
+		InvalidTensorSpec,
+		/// The verification mode set is empty or has unknown flags.
+		InvalidModes,
+		/// The model has no bytes.
+		EmptyModel,
+		/// The model is larger than may be stored on chain.
+		ModelTooLarge,
+		/// An off-chain model needs a non-empty locator.
+		MissingLocator,
+		/// The model is not being uploaded.
+		NotUploading,
+		/// Chunks must be uploaded in order; this is not the next one.
+		UnexpectedChunk,
+		/// The chunk's length is not `ChunkSize` (or the remainder, for the last chunk).
+		WrongChunkLength,
+		/// The uploaded bytes do not hash to the model's hash.
+		HashMismatch,
+		/// The model is already retired.
+		AlreadyRetired,
+		/// The model is not active.
+		NotActive,
+		/// The owner cannot pay the deposit.
+		InsufficientBalance,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Registers a model by its content hash. On-chain models (`source: OnChain`) start
+		/// `Uploading` and become active when their bytes are uploaded with
+		/// [`Pallet::upload_chunk`]; off-chain models are active at once. Holds
+		/// `BaseDeposit + ByteDeposit * byte_size` (on-chain) or `BaseDeposit` (off-chain).
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register())]
+		#[allow(clippy::too_many_arguments)]
+		pub fn register(
+			origin: OriginFor<T>,
+			model: ModelHash,
+			byte_size: u32,
+			source: ModelSource<T::MaxLocatorLen>,
+			inputs: TensorSpecs,
+			outputs: TensorSpecs,
+			modes: ModeSet,
+			fee: BalanceOf<T>,
+			tolerance_ulps: u32,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_register(
+				owner,
+				model,
+				byte_size,
+				source,
+				inputs,
+				outputs,
+				modes,
+				fee,
+				tolerance_ulps,
+			)
+		}
+
+		/// Uploads chunk `index` of an on-chain model (owner only, in order). The last chunk
+		/// checks the whole model against its hash and activates it; on a mismatch the call
+		/// fails with `HashMismatch` and the owner may retire the model to start again.
+		#[pallet::call_index(1)]
+		#[pallet::weight(
+			T::WeightInfo::upload_chunk(bytes.len() as u32)
+				.saturating_add(T::WeightInfo::verify_upload(T::MaxModelBytes::get()))
+		)]
+		pub fn upload_chunk(
+			origin: OriginFor<T>,
+			model: ModelHash,
+			index: u32,
+			bytes: BoundedVec<u8, T::ChunkSize>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_upload_chunk(who, model, index, bytes)
+		}
+
+		/// Retires a model (owner only): it takes no new jobs. If no job references it, it
+		/// is purged at once and its deposit released; otherwise when the last job ends.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::retire(T::MaxModelBytes::get().div_ceil(T::ChunkSize::get())))]
+		pub fn retire(origin: OriginFor<T>, model: ModelHash) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_retire(who, model)
+		}
+
+		/// Marks an active model broken (admin origin): it takes no new jobs until retired.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::mark_broken())]
+		pub fn mark_broken(origin: OriginFor<T>, model: ModelHash) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			Self::do_mark_broken(model)
+		}
+	}
+}

@@ -1,0 +1,328 @@
+//! Unit tests of the models pallet.
+
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use haca_primitives::{
+	tensor::{ElementType, TensorSpec},
+	traits::{ModelRegistry, ModelUnavailable, TensorSpecs},
+	ModeSet, ModelHash,
+};
+use sp_runtime::{traits::BadOrigin, BoundedVec};
+
+use crate::{mock::*, Chunks, Error, Event, HoldReason, ModelSource, ModelStatus, Models};
+
+/// A 600-byte "model": three chunks of 256, 256 and 88 bytes.
+fn model_bytes() -> Vec<u8> {
+	(0..600u32).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+fn hash_of(bytes: &[u8]) -> ModelHash {
+	ModelHash::from(sp_io::hashing::blake2_256(bytes))
+}
+
+fn specs(dims: &[u32]) -> TensorSpecs {
+	vec![TensorSpec {
+		name: b"x".to_vec().try_into().unwrap(),
+		element_type: ElementType::F32,
+		shape: dims.to_vec().try_into().unwrap(),
+	}]
+	.try_into()
+	.unwrap()
+}
+
+fn register_with(
+	who: AccountId,
+	model: ModelHash,
+	byte_size: u32,
+	source: ModelSource<frame_support::traits::ConstU32<64>>,
+	inputs: TensorSpecs,
+	modes: ModeSet,
+) -> sp_runtime::DispatchResult {
+	Registry::register(
+		RuntimeOrigin::signed(who),
+		model,
+		byte_size,
+		source,
+		inputs,
+		specs(&[1, 2]),
+		modes,
+		10,
+		4,
+	)
+}
+
+fn register_on_chain(who: AccountId, bytes: &[u8]) -> ModelHash {
+	let model = hash_of(bytes);
+	assert_ok!(register_with(
+		who,
+		model,
+		bytes.len() as u32,
+		ModelSource::OnChain,
+		specs(&[1, 4]),
+		ModeSet::ALL
+	));
+	model
+}
+
+fn upload_all(who: AccountId, model: ModelHash, bytes: &[u8]) {
+	for (index, chunk) in bytes.chunks(256).enumerate() {
+		assert_ok!(Registry::upload_chunk(
+			RuntimeOrigin::signed(who),
+			model,
+			index as u32,
+			chunk.to_vec().try_into().unwrap()
+		));
+	}
+}
+
+fn held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Registry(HoldReason::ModelDeposit), &who)
+}
+
+fn locator(uri: &[u8]) -> ModelSource<frame_support::traits::ConstU32<64>> {
+	ModelSource::OffChain(uri.to_vec().try_into().unwrap())
+}
+
+/// Runs `test` in fresh externalities and checks the pallet's invariants afterwards.
+fn run(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		crate::Pallet::<Test>::do_try_state().expect("invariants hold");
+	});
+}
+
+#[test]
+fn on_chain_model_registers_uploads_and_activates() {
+	run(|| {
+		let bytes = model_bytes();
+		let model = register_on_chain(ALICE, &bytes);
+		let deposit = 100 + 2 * 600;
+		assert_eq!(held(ALICE), deposit);
+		System::assert_has_event(
+			Event::ModelRegistered { model, owner: ALICE, byte_size: 600, deposit }.into(),
+		);
+		assert_eq!(Registry::job_terms(&model), Err(ModelUnavailable::NotActive));
+
+		upload_all(ALICE, model, &bytes);
+		let info = Models::<Test>::get(model).unwrap();
+		assert_eq!(info.status, ModelStatus::Active);
+		assert_eq!(crate::Pallet::<Test>::model_bytes(&model), Some(bytes));
+		System::assert_last_event(Event::ModelActivated { model }.into());
+		let terms = Registry::job_terms(&model).unwrap();
+		assert_eq!((terms.fee, terms.modes, terms.inputs), (10, ModeSet::ALL, specs(&[1, 4])));
+	});
+}
+
+#[test]
+fn off_chain_model_is_active_at_once_with_base_and_locator_deposit() {
+	run(|| {
+		let model = hash_of(b"big model");
+		assert_ok!(register_with(
+			BOB,
+			model,
+			50_000_000,
+			locator(b"https://models.example/big.onnx"),
+			specs(&[1, 4]),
+			ModeSet::ATTESTED
+		));
+		assert_eq!(held(BOB), 100 + 2 * 31);
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
+		assert!(Registry::job_terms(&model).is_ok());
+	});
+}
+
+#[test]
+fn registration_rejects_bad_input_without_holding_funds() {
+	run(|| {
+		let model = hash_of(b"m");
+		let on_chain = || ModelSource::OnChain;
+		assert_noop!(
+			register_with(ALICE, model, 0, on_chain(), specs(&[1]), ModeSet::ALL),
+			Error::<Test>::EmptyModel
+		);
+		assert_noop!(
+			register_with(ALICE, model, 1001, on_chain(), specs(&[1]), ModeSet::ALL),
+			Error::<Test>::ModelTooLarge
+		);
+		assert_noop!(
+			register_with(ALICE, model, 10, on_chain(), TensorSpecs::default(), ModeSet::ALL),
+			Error::<Test>::InvalidTensorSpec
+		);
+		assert_noop!(
+			register_with(
+				ALICE,
+				model,
+				10,
+				on_chain(),
+				specs(&[u32::MAX, u32::MAX, u32::MAX]),
+				ModeSet::ALL
+			),
+			Error::<Test>::InvalidTensorSpec
+		);
+		assert_noop!(
+			register_with(ALICE, model, 10, on_chain(), specs(&[1]), ModeSet(0)),
+			Error::<Test>::InvalidModes
+		);
+		assert_noop!(
+			register_with(ALICE, model, 10, on_chain(), specs(&[1]), ModeSet(0b100)),
+			Error::<Test>::InvalidModes
+		);
+		assert_noop!(
+			register_with(ALICE, model, 10, locator(b""), specs(&[1]), ModeSet::ALL),
+			Error::<Test>::MissingLocator
+		);
+		assert_noop!(
+			register_with(POOR, model, 100, on_chain(), specs(&[1]), ModeSet::ALL),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_eq!(held(ALICE) + held(POOR), 0);
+	});
+}
+
+#[test]
+fn double_registration_is_rejected() {
+	run(|| {
+		let model = register_on_chain(ALICE, &model_bytes());
+		assert_noop!(
+			register_with(BOB, model, 600, ModelSource::OnChain, specs(&[1]), ModeSet::ALL),
+			Error::<Test>::AlreadyRegistered
+		);
+		assert_eq!(held(BOB), 0);
+	});
+}
+
+#[test]
+fn chunks_must_come_from_the_owner_in_order_with_exact_lengths() {
+	run(|| {
+		let bytes = model_bytes();
+		let model = register_on_chain(ALICE, &bytes);
+		let chunk = |range: core::ops::Range<usize>| -> BoundedVec<u8, _> {
+			bytes[range].to_vec().try_into().unwrap()
+		};
+		assert_noop!(
+			Registry::upload_chunk(RuntimeOrigin::signed(BOB), model, 0, chunk(0..256)),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			Registry::upload_chunk(RuntimeOrigin::signed(ALICE), model, 1, chunk(256..512)),
+			Error::<Test>::UnexpectedChunk
+		);
+		assert_noop!(
+			Registry::upload_chunk(RuntimeOrigin::signed(ALICE), model, 0, chunk(0..255)),
+			Error::<Test>::WrongChunkLength
+		);
+		assert_noop!(
+			Registry::upload_chunk(RuntimeOrigin::signed(ALICE), hash_of(b"x"), 0, chunk(0..256)),
+			Error::<Test>::UnknownModel
+		);
+		assert_ok!(Registry::upload_chunk(RuntimeOrigin::signed(ALICE), model, 0, chunk(0..256)));
+		assert_ok!(Registry::upload_chunk(RuntimeOrigin::signed(ALICE), model, 1, chunk(256..512)));
+		assert_noop!(
+			Registry::upload_chunk(RuntimeOrigin::signed(ALICE), model, 2, chunk(512..599)),
+			Error::<Test>::WrongChunkLength
+		);
+		assert_ok!(Registry::upload_chunk(RuntimeOrigin::signed(ALICE), model, 2, chunk(512..600)));
+		assert_noop!(
+			Registry::upload_chunk(RuntimeOrigin::signed(ALICE), model, 3, chunk(0..10)),
+			Error::<Test>::NotUploading
+		);
+	});
+}
+
+#[test]
+fn bytes_that_do_not_hash_to_the_model_are_rejected() {
+	run(|| {
+		let bytes = model_bytes();
+		let model = register_on_chain(ALICE, &bytes);
+		let mut forged = bytes.clone();
+		forged[599] ^= 1;
+		upload_all_but_last(ALICE, model, &forged);
+		assert_noop!(
+			Registry::upload_chunk(
+				RuntimeOrigin::signed(ALICE),
+				model,
+				2,
+				forged[512..].to_vec().try_into().unwrap()
+			),
+			Error::<Test>::HashMismatch
+		);
+		assert_eq!(
+			Models::<Test>::get(model).unwrap().status,
+			ModelStatus::Uploading { chunks: 2 }
+		);
+		assert!(!Chunks::<Test>::contains_key(model, 2));
+		// The owner starts again: retiring an unreferenced model purges it.
+		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), model));
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Chunks::<Test>::iter_prefix(model).count(), 0);
+	});
+}
+
+fn upload_all_but_last(who: AccountId, model: ModelHash, bytes: &[u8]) {
+	upload_all(who, model, &bytes[..512]);
+}
+
+#[test]
+fn retiring_an_unreferenced_model_purges_it_and_returns_the_deposit() {
+	run(|| {
+		let bytes = model_bytes();
+		let model = register_on_chain(ALICE, &bytes);
+		upload_all(ALICE, model, &bytes);
+		assert_noop!(Registry::retire(RuntimeOrigin::signed(BOB), model), Error::<Test>::NotOwner);
+		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), model));
+		assert!(Models::<Test>::get(model).is_none());
+		assert_eq!(Chunks::<Test>::iter_prefix(model).count(), 0);
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE);
+		System::assert_last_event(Event::ModelPurged { model, deposit: 1300 }.into());
+	});
+}
+
+#[test]
+fn a_referenced_model_is_purged_when_its_last_job_ends() {
+	run(|| {
+		let bytes = model_bytes();
+		let model = register_on_chain(ALICE, &bytes);
+		upload_all(ALICE, model, &bytes);
+		Registry::add_job_reference(&model);
+		Registry::add_job_reference(&model);
+		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), model));
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Retired);
+		assert_eq!(Registry::job_terms(&model), Err(ModelUnavailable::NotActive));
+		assert_noop!(
+			Registry::retire(RuntimeOrigin::signed(ALICE), model),
+			Error::<Test>::AlreadyRetired
+		);
+		assert_eq!(held(ALICE), 1300);
+
+		Registry::remove_job_reference(&model);
+		assert_eq!(held(ALICE), 1300);
+		Registry::remove_job_reference(&model);
+		assert!(Models::<Test>::get(model).is_none());
+		assert_eq!(held(ALICE), 0);
+	});
+}
+
+#[test]
+fn only_the_admin_marks_active_models_broken() {
+	run(|| {
+		let bytes = model_bytes();
+		let model = register_on_chain(ALICE, &bytes);
+		assert_noop!(Registry::mark_broken(RuntimeOrigin::root(), model), Error::<Test>::NotActive);
+		upload_all(ALICE, model, &bytes);
+		assert_noop!(Registry::mark_broken(RuntimeOrigin::signed(ALICE), model), BadOrigin);
+		assert_noop!(
+			Registry::mark_broken(RuntimeOrigin::root(), hash_of(b"x")),
+			Error::<Test>::UnknownModel
+		);
+		assert_ok!(Registry::mark_broken(RuntimeOrigin::root(), model));
+		assert_eq!(Registry::job_terms(&model), Err(ModelUnavailable::NotActive));
+		System::assert_last_event(Event::ModelMarkedBroken { model }.into());
+	});
+}
+
+#[test]
+fn unknown_models_have_no_terms() {
+	run(|| {
+		assert_eq!(Registry::job_terms(&hash_of(b"none")), Err(ModelUnavailable::Unknown));
+	});
+}

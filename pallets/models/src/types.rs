@@ -1,0 +1,77 @@
+//! Types of the model registry.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
+use haca_primitives::{traits::TensorSpecs, ModeSet};
+use scale_info::TypeInfo;
+
+use crate::{BalanceOf, Config};
+
+/// Where executors get a model's bytes from.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxLocatorLen))]
+pub enum ModelSource<MaxLocatorLen: Get<u32>> {
+	/// Uploaded to chain state in chunks ([`crate::Chunks`]); any executor can load it.
+	OnChain,
+	/// Kept off chain at a locator (URI); executors fetch it and check its hash.
+	OffChain(BoundedVec<u8, MaxLocatorLen>),
+}
+
+/// Life cycle of a model.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub enum ModelStatus {
+	/// On-chain bytes are being uploaded; `chunks` of them are in.
+	Uploading {
+		/// Chunks uploaded so far (they arrive in order).
+		chunks: u32,
+	},
+	/// Accepts jobs.
+	Active,
+	/// Takes no new jobs; purged (deposit returned) once no job references it.
+	Retired,
+	/// Found not to load or run; takes no new jobs.
+	Broken,
+}
+
+/// A registered model.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct ModelInfo<T: Config> {
+	/// Who registered the model and paid its deposit.
+	pub owner: T::AccountId,
+	/// Size of the ONNX file in bytes.
+	pub byte_size: u32,
+	/// Where the bytes are.
+	pub source: ModelSource<T::MaxLocatorLen>,
+	/// Input tensors, in graph order.
+	pub inputs: TensorSpecs,
+	/// Output tensors, in graph order.
+	pub outputs: TensorSpecs,
+	/// Verification modes the model accepts.
+	pub modes: ModeSet,
+	/// Fee per inference run, paid to each executor that runs it.
+	pub fee: BalanceOf<T>,
+	/// Largest distance, in units of least precision, at which two float outputs count as
+	/// equal (0: bit-identical).
+	pub tolerance_ulps: u32,
+	/// Life-cycle status.
+	pub status: ModelStatus,
+	/// Deposit held from the owner for the storage the model uses.
+	pub deposit: BalanceOf<T>,
+	/// Jobs that reference the model and have not ended.
+	pub job_references: u32,
+}

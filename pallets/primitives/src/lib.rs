@@ -1,0 +1,135 @@
+//! # HACA primitives
+//!
+//! Definitions that the runtime (no_std, wasm) and the native inference engine share, so
+//! there is exactly one of each:
+//! - [`tensor`]: the canonical tensor encoding, tensor specs and the checks between them;
+//! - [`VerificationMode`]: what "proof" a job asks for;
+//! - [`crypto`]: the executors' session key type (`infr`), which signs results;
+//! - [`traits`]: the interfaces through which the pallets use each other.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod tensor;
+pub mod traits;
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use Debug;
+
+/// Identifies a model: the blake2-256 hash of its ONNX bytes.
+pub type ModelHash = sp_core::H256;
+
+/// Identifies a job, in submission order.
+pub type JobId = u64;
+
+/// Key type of the executors' session keys (`haca-node key insert --key-type infr`).
+pub const INFERENCE_KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"infr");
+
+/// The executors' session key: sr25519 under [`INFERENCE_KEY_TYPE`].
+pub mod crypto {
+	use super::INFERENCE_KEY_TYPE;
+	use sp_application_crypto::sr25519;
+	sp_application_crypto::app_crypto!(sr25519, INFERENCE_KEY_TYPE);
+}
+
+/// An executor's public session key, registered on chain.
+pub type InferenceKey = crypto::Public;
+
+/// How the result of a job is verified on chain.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum VerificationMode {
+	/// One executor signs a commitment to its result; the result settles after a challenge
+	/// window unless a verifier disputes it.
+	Attested,
+	/// `of` executors run the job independently; `agree` matching results settle it.
+	Quorum {
+		/// Executors that must agree.
+		agree: u8,
+		/// Executors the job is assigned to.
+		of: u8,
+	},
+}
+
+impl VerificationMode {
+	/// Number of executors the job is assigned to.
+	pub fn executors(&self) -> u32 {
+		match self {
+			Self::Attested => 1,
+			Self::Quorum { of, .. } => u32::from(*of),
+		}
+	}
+
+	/// The [`ModeSet`] flag of this mode's kind.
+	pub fn flag(&self) -> ModeSet {
+		match self {
+			Self::Attested => ModeSet::ATTESTED,
+			Self::Quorum { .. } => ModeSet::QUORUM,
+		}
+	}
+}
+
+/// A set of verification mode kinds, as bit flags (what a model accepts).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Default,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct ModeSet(pub u8);
+
+impl ModeSet {
+	/// Attested (optimistic) mode.
+	pub const ATTESTED: Self = Self(0b01);
+	/// Quorum (k of n) mode.
+	pub const QUORUM: Self = Self(0b10);
+	/// Every known flag.
+	pub const ALL: Self = Self(0b11);
+
+	/// Whether `mode` is in the set.
+	pub fn accepts(&self, mode: &VerificationMode) -> bool {
+		self.0 & mode.flag().0 != 0
+	}
+
+	/// Whether the set is non-empty and has only known flags.
+	pub fn is_valid(&self) -> bool {
+		self.0 != 0 && self.0 & !Self::ALL.0 == 0
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn mode_sets_accept_their_modes_only() {
+		let quorum = VerificationMode::Quorum { agree: 2, of: 3 };
+		assert!(ModeSet::ATTESTED.accepts(&VerificationMode::Attested));
+		assert!(!ModeSet::ATTESTED.accepts(&quorum));
+		assert!(ModeSet::ALL.accepts(&quorum));
+		assert!(!ModeSet(0).is_valid());
+		assert!(!ModeSet(0b100).is_valid());
+		assert!(ModeSet::ALL.is_valid());
+		assert_eq!(quorum.executors(), 3);
+		assert_eq!(VerificationMode::Attested.executors(), 1);
+	}
+}

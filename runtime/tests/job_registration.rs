@@ -1,0 +1,141 @@
+//! The job registration pallets wired together in the real runtime (native execution):
+//! a model is uploaded on chain, an executor bonds for it, a client's job is escrowed and
+//! assigned, and when nobody delivers the job is re-assigned and finally refunded.
+
+use codec::Encode;
+use frame_support::{
+	assert_ok,
+	traits::{fungible::InspectHold, Hooks},
+};
+use haca_primitives::{
+	tensor::{ElementType, Tensor, TensorSpec},
+	ModeSet, ModelHash, VerificationMode,
+};
+use haca_runtime::{
+	AccountId, Balances, BuildStorage, Jobs, Runtime, RuntimeEvent, RuntimeGenesisConfig,
+	RuntimeHoldReason, RuntimeOrigin, System, UNIT,
+};
+use sp_keyring::Sr25519Keyring;
+
+fn account(keyring: Sr25519Keyring) -> AccountId {
+	keyring.to_account_id()
+}
+
+fn new_ext() -> sp_io::TestExternalities {
+	let mut config = RuntimeGenesisConfig::default();
+	config.balances.balances =
+		Sr25519Keyring::well_known().map(|k| (k.to_account_id(), 1_000_000 * UNIT)).collect();
+	let mut ext = sp_io::TestExternalities::new(config.build_storage().unwrap());
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
+fn spec(dims: &[u32]) -> TensorSpec {
+	TensorSpec {
+		name: b"input".to_vec().try_into().unwrap(),
+		element_type: ElementType::F32,
+		shape: dims.to_vec().try_into().unwrap(),
+	}
+}
+
+fn run_to_block(n: u32) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Jobs::on_initialize(next);
+	}
+}
+
+fn jobs_events() -> Vec<pallet_jobs::Event<Runtime>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Jobs(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+#[test]
+fn models_executors_and_jobs_work_together_in_the_runtime() {
+	new_ext().execute_with(|| {
+		let (owner, executor, client) = (
+			account(Sr25519Keyring::Alice),
+			account(Sr25519Keyring::Bob),
+			account(Sr25519Keyring::Charlie),
+		);
+
+		// A 300 KiB model, stored on chain in two chunks.
+		let bytes: Vec<u8> = (0..300 * 1024u32).map(|i| (i % 253) as u8).collect();
+		let model = ModelHash::from(sp_io::hashing::blake2_256(&bytes));
+		assert_ok!(haca_runtime::Models::register(
+			RuntimeOrigin::signed(owner.clone()),
+			model,
+			bytes.len() as u32,
+			pallet_models::ModelSource::OnChain,
+			vec![spec(&[1, 4])].try_into().unwrap(),
+			vec![spec(&[1, 2])].try_into().unwrap(),
+			ModeSet::ALL,
+			UNIT,
+			4,
+		));
+		for (index, chunk) in bytes.chunks(256 * 1024).enumerate() {
+			assert_ok!(haca_runtime::Models::upload_chunk(
+				RuntimeOrigin::signed(owner.clone()),
+				model,
+				index as u32,
+				chunk.to_vec().try_into().unwrap(),
+			));
+		}
+		assert_eq!(
+			pallet_models::Models::<Runtime>::get(model).unwrap().status,
+			pallet_models::ModelStatus::Active
+		);
+
+		// Bob bonds as its executor.
+		assert_ok!(haca_runtime::Executors::register(
+			RuntimeOrigin::signed(executor.clone()),
+			pallet_executors::Roles { executor: true, verifier: false },
+			Sr25519Keyring::Bob.public().into(),
+			100 * UNIT,
+			4,
+			vec![model].try_into().unwrap(),
+		));
+
+		// Charlie submits a job; it is escrowed and assigned to Bob.
+		let input = vec![Tensor {
+			element_type: ElementType::F32,
+			shape: vec![1, 4].try_into().unwrap(),
+			data: [0.5f32, 1.5, -2.0, 3.25].iter().flat_map(|v| v.to_le_bytes()).collect(),
+		}]
+		.encode();
+		let free_before = Balances::free_balance(&client);
+		assert_ok!(Jobs::submit(
+			RuntimeOrigin::signed(client.clone()),
+			model,
+			input.try_into().unwrap(),
+			VerificationMode::Attested,
+			2 * UNIT,
+		));
+		let escrow = RuntimeHoldReason::Jobs(pallet_jobs::HoldReason::JobEscrow);
+		let held = Balances::balance_on_hold(&escrow, &client);
+		assert!(held > 2 * UNIT, "fee and deposit held: {held}");
+		assert!(jobs_events().iter().any(|event| matches!(
+			event,
+			pallet_jobs::Event::JobAssigned { job: 0, executors, .. } if executors.to_vec() == vec![executor.clone()]
+		)));
+
+		// Nobody delivers: three assignments (MaxAttempts) time out, then a full refund.
+		run_to_block(1 + 3 * 11);
+		assert!(jobs_events()
+			.iter()
+			.any(|event| matches!(event, pallet_jobs::Event::JobFailed { job: 0, .. })));
+		assert_eq!(Balances::balance_on_hold(&escrow, &client), 0);
+		assert_eq!(Balances::free_balance(&client), free_before);
+		assert!(pallet_executors::Executors::<Runtime>::get(&executor).unwrap().reputation < 1000);
+
+		pallet_models::Pallet::<Runtime>::do_try_state().unwrap();
+		pallet_executors::Pallet::<Runtime>::do_try_state().unwrap();
+		pallet_jobs::Pallet::<Runtime>::do_try_state().unwrap();
+	});
+}
