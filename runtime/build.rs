@@ -2,5 +2,13 @@
 
 fn main() {
 	#[cfg(feature = "std")]
-	substrate_wasm_builder::WasmBuilder::build_using_defaults();
+	{
+		// The target directory lives outside the work tree, where the wasm builder cannot find
+		// the workspace's Cargo.lock by walking up from OUT_DIR. Point it at the workspace so
+		// the wasm build uses the same locked dependency versions. Set here, not globally:
+		// other crates' runtimes (benchmarking test runtimes) must not see it.
+		let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+		std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace);
+		substrate_wasm_builder::WasmBuilder::build_using_defaults();
+	}
 }

@@ -100,11 +100,9 @@ mkdir -p "$repo_root/.cargo"
 	echo "# Written by scripts/setup.sh; not committed. Re-run the script to regenerate."
 	echo "[build]"
 	echo "target-dir = \"$target_dir\""
-	echo
-	echo "[env]"
-	echo "# The target directory is outside the work tree: tell the wasm builder where Cargo.lock is."
-	echo "WASM_BUILD_WORKSPACE_HINT = { value = \".\", relative = true }"
 	if [ "$wasm_env" = debian ]; then
+		echo
+		echo "[env]"
 		echo "WASM_BUILD_TOOLCHAIN = \"debian-web\""
 		echo "CARGO_TARGET_WASM32V1_NONE_LINKER = \"$wasm_ld\""
 	fi

@@ -10,4 +10,4 @@ cargo test --workspace --locked
 # The pallets' benchmarks, run once each against their mock runtimes (keeps them compiling
 # and checks their set-up); the wasm runtime is not needed for these.
 SKIP_WASM_BUILD=1 cargo test --locked --features runtime-benchmarks \
-	-p pallet-models -p pallet-executors -p pallet-jobs benchmarking
+	-p pallet-models -p pallet-executors -p pallet-jobs -p pallet-settlement benchmarking

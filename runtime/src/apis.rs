@@ -16,9 +16,15 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use haca_primitives::{
+	runtime_api::{JobReport, WorkItem},
+	InferenceKey, JobId, ModelHash, VerificationMode,
+};
+
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Executors, Grandpa, InherentDataExt,
+	Jobs, Models, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, Settlement,
+	System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -216,6 +222,28 @@ impl_runtime_apis! {
 		) -> Weight {
 			Executive::try_execute_block(block, state_root_check, signature_check, select)
 				.expect("execute-block failed")
+		}
+	}
+
+	impl haca_primitives::runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn job(job: JobId) -> Option<JobReport<AccountId, Balance, BlockNumber>> {
+			Settlement::report(job)
+		}
+
+		fn quote(model: ModelHash, mode: VerificationMode) -> Option<Balance> {
+			use haca_primitives::traits::ModelRegistry;
+			let terms = Models::job_terms(&model).ok()?;
+			terms.modes.accepts(&mode).then(|| Jobs::price(terms.fee, &mode))
+		}
+
+		fn pending_work(key: InferenceKey) -> Vec<WorkItem> {
+			Executors::key_owner(&key)
+				.map(|who| Settlement::pending_work(&who))
+				.unwrap_or_default()
+		}
+
+		fn open_disputes() -> Vec<(JobId, Vec<AccountId>)> {
+			Settlement::open_disputes()
 		}
 	}
 

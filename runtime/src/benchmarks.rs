@@ -16,6 +16,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_models, Models]
 	[pallet_executors, Executors]
 	[pallet_jobs, Jobs]
+	[pallet_settlement, Settlement]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;

@@ -20,10 +20,10 @@ use sp_runtime::{traits::One, Perbill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Executors, Hash, Models, Nonce,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Executors, Hash, Jobs, Models, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT, MINUTES,
-	SLOT_DURATION, UNIT, VERSION,
+	RuntimeOrigin, RuntimeTask, Settlement, System, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT,
+	MINUTES, SLOT_DURATION, UNIT, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -187,6 +187,7 @@ impl pallet_jobs::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type Executors = Executors;
+	type OnPartialDelivery = Settlement;
 	/// Inputs up to 64 KiB (encoded tensors).
 	type MaxInputLen = ConstU32<{ 64 * 1024 }>;
 	type MaxQuorum = ConstU32<5>;
@@ -198,4 +199,43 @@ impl pallet_jobs::Config for Runtime {
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Ten blocks (one minute) to challenge an attested result.
+	pub const ChallengeWindow: BlockNumber = 10;
+	/// Ten blocks for a quorum's reveals.
+	pub const RevealWindow: BlockNumber = 10;
+	/// Twenty blocks for a committee to vote.
+	pub const DisputeWindow: BlockNumber = 20;
+	/// Bond of a challenge.
+	pub const ChallengeBond: Balance = 10 * UNIT;
+	/// Slash of a lying, dissenting or silent executor.
+	pub const ExecutorSlash: Balance = 20 * UNIT;
+	/// Half of a slash goes to the wronged party; the rest is burnt.
+	pub const SlashRewardShare: Perbill = Perbill::from_percent(50);
+	/// The model owner's share of each run's fee.
+	pub const OwnerShare: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_settlement::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Jobs = Jobs;
+	type Models = Models;
+	type Executors = Executors;
+	/// Outputs up to 16 KiB are carried on chain (and compared within tolerance).
+	type MaxOutputLen = ConstU32<{ 16 * 1024 }>;
+	type MaxBatch = ConstU32<16>;
+	type MaxQuorum = ConstU32<5>;
+	type CommitteeSize = ConstU32<5>;
+	type ChallengeWindow = ChallengeWindow;
+	type RevealWindow = RevealWindow;
+	type DisputeWindow = DisputeWindow;
+	type ChallengeBond = ChallengeBond;
+	type ExecutorSlash = ExecutorSlash;
+	type SlashRewardShare = SlashRewardShare;
+	type OwnerShare = OwnerShare;
+	type MaxTimersPerBlock = ConstU32<64>;
+	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }

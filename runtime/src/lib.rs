@@ -129,8 +129,11 @@ pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 /// Block identifier.
 pub type BlockId = generic::BlockId<Block>;
 
-/// Transaction extensions checked on every signed transaction.
+/// Transaction extensions checked on every transaction. `AuthorizeCall` comes first: it
+/// lets calls with their own authorization (executors' signed statements) go without a fee
+/// payer.
 pub type TxExtension = (
+	frame_system::AuthorizeCall<Runtime>,
 	frame_system::CheckNonZeroSender<Runtime>,
 	frame_system::CheckSpecVersion<Runtime>,
 	frame_system::CheckTxVersion<Runtime>,
@@ -218,4 +221,8 @@ mod runtime {
 	/// Job registration: escrow, assignment, deadlines, refunds.
 	#[runtime::pallet_index(12)]
 	pub type Jobs = pallet_jobs;
+
+	/// Proof settlement: statements, challenges, quorums, payment, slashing.
+	#[runtime::pallet_index(13)]
+	pub type Settlement = pallet_settlement;
 }

@@ -60,7 +60,7 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The model registry: executors may only serve active models.
-		type Models: ModelRegistry<BalanceOf<Self>>;
+		type Models: ModelRegistry<Self::AccountId, BalanceOf<Self>>;
 
 		/// Smallest bond of an executor.
 		#[pallet::constant]

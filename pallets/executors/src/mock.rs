@@ -3,7 +3,7 @@
 use core::cell::RefCell;
 use frame_support::{derive_impl, parameter_types, traits::ConstU32};
 use haca_primitives::{
-	traits::{JobTerms, ModelRegistry, ModelUnavailable},
+	traits::{JobTerms, ModelRegistry, ModelUnavailable, SettlementTerms},
 	InferenceKey, ModeSet, ModelHash,
 };
 use sp_runtime::BuildStorage;
@@ -68,12 +68,15 @@ impl MockModels {
 	}
 }
 
-impl ModelRegistry<Balance> for MockModels {
+impl ModelRegistry<AccountId, Balance> for MockModels {
 	fn job_terms(model: &ModelHash) -> Result<JobTerms<Balance>, ModelUnavailable> {
 		ACTIVE_MODELS
 			.with(|models| models.borrow().contains(model))
 			.then(|| JobTerms { inputs: Default::default(), fee: 1, modes: ModeSet::ALL })
 			.ok_or(ModelUnavailable::Unknown)
+	}
+	fn settlement_terms(_: &ModelHash) -> Option<SettlementTerms<AccountId, Balance>> {
+		None
 	}
 	fn add_job_reference(_: &ModelHash) {}
 	#[cfg(feature = "runtime-benchmarks")]

@@ -11,7 +11,7 @@ use frame_support::{
 	},
 };
 use haca_primitives::{
-	traits::{ExecutorAccountability, ExecutorRegistry, ModelRegistry},
+	traits::{ExecutorAccountability, ExecutorDirectory, ExecutorRegistry, ModelRegistry},
 	InferenceKey, ModelHash,
 };
 use sp_runtime::{
@@ -181,11 +181,6 @@ impl<T: Config> Pallet<T> {
 		KeyOwners::<T>::get(key)
 	}
 
-	/// The verifiers that are not unbonding, in registration order.
-	pub fn verifiers() -> Vec<T::AccountId> {
-		Verifiers::<T>::get().into_inner()
-	}
-
 	/// Invariants: bonds on hold equal registered bonds; key, server and verifier indexes
 	/// agree with the registrations.
 	#[cfg(any(feature = "try-runtime", feature = "std"))]
@@ -253,16 +248,16 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmark(who: &T::AccountId, model: &ModelHash) {
+	fn register_for_benchmark(who: &T::AccountId, serves: Option<&ModelHash>, key: InferenceKey) {
 		use frame_support::traits::fungible::Mutate;
-		let roles = Roles { executor: true, verifier: false };
+		let roles = Roles { executor: serves.is_some(), verifier: serves.is_none() };
 		let bond = Self::min_bond(roles);
 		T::Currency::set_balance(who, bond.saturating_mul(10u32.into()));
-		let key_seed = sp_io::hashing::blake2_256(&who.encode());
-		let key = sp_runtime::app_crypto::sr25519::Public::from_raw(key_seed).into();
-		let models = alloc::vec![*model].try_into().expect("one model fits");
-		Self::do_register(who.clone(), roles, key, bond, T::MaxCapacity::get(), models)
-			.expect("benchmark executor registers");
+		let models =
+			serves.into_iter().copied().collect::<Vec<_>>().try_into().expect("one model fits");
+		let capacity = if serves.is_some() { T::MaxCapacity::get() } else { 0 };
+		Self::do_register(who.clone(), roles, key, bond, capacity, models)
+			.expect("benchmark account registers");
 	}
 
 	fn note_missed_deadline(who: &T::AccountId) {
@@ -271,6 +266,16 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 		let reputation = info.reputation;
 		Executors::<T>::insert(who, info);
 		Self::deposit_event(Event::ReputationLowered { who: who.clone(), reputation });
+	}
+}
+
+impl<T: Config> ExecutorDirectory<T::AccountId> for Pallet<T> {
+	fn session_key(who: &T::AccountId) -> Option<InferenceKey> {
+		Executors::<T>::get(who).map(|info| info.key)
+	}
+
+	fn verifiers() -> Vec<T::AccountId> {
+		Verifiers::<T>::get().into_inner()
 	}
 }
 

@@ -4,7 +4,7 @@ use frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectHold},
 };
-use haca_primitives::traits::{ExecutorAccountability, ExecutorRegistry};
+use haca_primitives::traits::{ExecutorAccountability, ExecutorDirectory, ExecutorRegistry};
 use sp_runtime::Perbill;
 
 use crate::{mock::*, Error, Event, Executors, HoldReason, KeyOwners, Roles, Servers, Verifiers};
@@ -191,6 +191,7 @@ fn served_models_capacity_and_keys_can_change() {
 		);
 		assert_ok!(Registry::set_key(RuntimeOrigin::signed(ALICE), key(42)));
 		assert_eq!(Registry::key_owner(&key(42)), Some(ALICE));
+		assert_eq!(Registry::session_key(&ALICE), Some(key(42)));
 		assert_eq!(Registry::key_owner(&key(1)), None);
 	});
 }

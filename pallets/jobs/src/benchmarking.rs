@@ -32,7 +32,8 @@ fn model_and_input<T: Config>(len: u32) -> (ModelHash, BoundedVec<u8, T::MaxInpu
 	};
 	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 1u32.into());
 	for i in 0..T::MaxQuorum::get() {
-		T::Executors::register_for_benchmark(&account("executor", i, 0), &model);
+		let key = sp_runtime::app_crypto::sr25519::Public::from_raw([i as u8; 32]).into();
+		T::Executors::register_for_benchmark(&account("executor", i, 0), Some(&model), key);
 	}
 	let tensor = Tensor {
 		element_type: ElementType::U8,

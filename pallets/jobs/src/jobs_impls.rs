@@ -5,12 +5,17 @@ use codec::Encode;
 use frame_support::{
 	ensure,
 	pallet_prelude::*,
-	traits::{fungible::MutateHold, tokens::Precision},
+	traits::{
+		fungible::MutateHold,
+		tokens::{Fortitude, Precision, Restriction},
+	},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	tensor::{decode_and_check, TensorError},
-	traits::{ExecutorRegistry, ModelRegistry, ModelUnavailable},
+	traits::{
+		ExecutorRegistry, JobLedger, JobView, ModelRegistry, ModelUnavailable, OnPartialDelivery,
+	},
 	JobId, ModelHash, VerificationMode,
 };
 use sp_runtime::traits::{Saturating, Zero};
@@ -94,6 +99,7 @@ impl<T: Config> Pallet<T> {
 			deposit,
 			status: JobStatus::Pending,
 			executors: Default::default(),
+			delivered: Default::default(),
 			attempts: 0,
 			submitted_at: now,
 		};
@@ -114,7 +120,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(job.client == client, Error::<T>::NotClient);
 		ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
 		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != id));
-		let refunded = Self::end_job(id, &job);
+		let refunded = Self::end_job(id, &job, job.held());
 		Self::deposit_event(Event::JobCancelled { job: id, refunded });
 		Ok(())
 	}
@@ -129,6 +135,7 @@ impl<T: Config> Pallet<T> {
 		exclude: &[T::AccountId],
 		now: BlockNumberFor<T>,
 	) -> bool {
+		job.delivered = Default::default();
 		let needed = job.mode.executors() as usize;
 		let eligible = T::Executors::eligible_executors(&job.model);
 		let fresh: Vec<_> = eligible.iter().filter(|who| !exclude.contains(who)).cloned().collect();
@@ -170,13 +177,13 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Ends a job: returns everything held to the client, drops the model reference and
-	/// removes the job. Returns the amount returned.
-	fn end_job(id: JobId, job: &Job<T>) -> BalanceOf<T> {
+	/// Ends a job: returns `remaining` (what is still held for it) to the client, drops the
+	/// model reference and removes the job. Returns the amount returned.
+	fn end_job(id: JobId, job: &Job<T>, remaining: BalanceOf<T>) -> BalanceOf<T> {
 		let refunded = T::Currency::release(
 			&HoldReason::JobEscrow.into(),
 			&job.client,
-			job.held(),
+			remaining,
 			Precision::BestEffort,
 		)
 		.unwrap_or_else(|_| Zero::zero());
@@ -214,24 +221,47 @@ impl<T: Config> Pallet<T> {
 		T::WeightInfo::process_deadlines(handled)
 	}
 
-	/// The executors of job `id` missed its deadline: they lose reputation and the job is
-	/// re-assigned, or fails with a full refund after `MaxAttempts` assignments.
+	/// The deadline of job `id` passed. Executors that delivered keep their claim; those
+	/// that did not lose reputation. With part of the executors delivered, the settlement
+	/// pallet may take the job over; otherwise it is re-run, or fails with a full refund
+	/// after `MaxAttempts` assignments.
 	fn expire(id: JobId, mut job: Job<T>, now: BlockNumberFor<T>) {
-		let late = core::mem::take(&mut job.executors);
-		for who in &late {
+		let missed: Vec<T::AccountId> =
+			job.executors.iter().filter(|who| !job.delivered.contains(who)).cloned().collect();
+		for who in &missed {
 			T::Executors::note_missed_deadline(who);
 			T::Executors::note_released(who);
 		}
-		Self::deposit_event(Event::DeadlineMissed { job: id, executors: late.clone() });
+		Self::deposit_event(Event::DeadlineMissed {
+			job: id,
+			executors: BoundedVec::truncate_from(missed.clone()),
+		});
 
+		if !job.delivered.is_empty()
+			&& T::OnPartialDelivery::on_partial_delivery(id, &job.delivered, &missed)
+		{
+			job.executors = job.delivered.clone();
+			job.status = JobStatus::Delivered;
+			Jobs::<T>::insert(id, job);
+			return;
+		}
+		let exclude = job.executors.to_vec();
+		Self::restart(id, job, &exclude, now);
+	}
+
+	/// Runs the job again with new executors (avoiding `exclude` when possible), queues it
+	/// when none is eligible, or ends it with a full refund after `MaxAttempts`.
+	fn restart(id: JobId, mut job: Job<T>, exclude: &[T::AccountId], now: BlockNumberFor<T>) {
+		job.executors = Default::default();
+		job.delivered = Default::default();
 		job.status = JobStatus::Pending;
-		let reassigned = job.attempts < T::MaxAttempts::get()
-			&& (Self::try_assign(id, &mut job, &late, now)
+		let restarted = job.attempts < T::MaxAttempts::get()
+			&& (Self::try_assign(id, &mut job, exclude, now)
 				|| PendingJobs::<T>::try_append(id).is_ok());
-		if reassigned {
+		if restarted {
 			Jobs::<T>::insert(id, job);
 		} else {
-			let refunded = Self::end_job(id, &job);
+			let refunded = Self::end_job(id, &job, job.held());
 			Self::deposit_event(Event::JobFailed { job: id, refunded });
 		}
 	}
@@ -276,6 +306,13 @@ impl<T: Config> Pallet<T> {
 					ensure!(pending.contains(&id), "pending job not queued");
 					ensure!(job.executors.is_empty(), "pending job has executors");
 				}
+				JobStatus::Delivered => {
+					ensure!(!job.executors.is_empty(), "delivered job without executors");
+					ensure!(
+						job.delivered == job.executors,
+						"delivered job with missing deliveries"
+					);
+				}
 				JobStatus::Assigned { .. } => {
 					ensure!(
 						job.executors.len() as u32 == job.mode.executors(),
@@ -301,5 +338,105 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		Ok(())
+	}
+}
+
+impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
+	fn job(id: JobId) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+		Jobs::<T>::get(id).map(|job| JobView {
+			deadline: match job.status {
+				JobStatus::Assigned { deadline } => Some(deadline),
+				_ => None,
+			},
+			client: job.client,
+			model: job.model,
+			input_hash: job.input_hash,
+			mode: job.mode,
+			max_fee: job.max_fee,
+			executors: job.executors.into_inner(),
+			delivered: job.delivered.into_inner(),
+		})
+	}
+
+	fn undelivered_jobs(who: &T::AccountId) -> Vec<JobId> {
+		Jobs::<T>::iter()
+			.filter(|(_, job)| {
+				matches!(job.status, JobStatus::Assigned { .. })
+					&& job.executors.contains(who)
+					&& !job.delivered.contains(who)
+			})
+			.map(|(id, _)| id)
+			.collect()
+	}
+
+	fn note_delivered(id: JobId, who: &T::AccountId) {
+		let Some(mut job) = Jobs::<T>::get(id) else { return };
+		let JobStatus::Assigned { .. } = job.status else { return };
+		if !job.executors.contains(who) || job.delivered.contains(who) {
+			return;
+		}
+		if job.delivered.try_push(who.clone()).is_err() {
+			return;
+		}
+		T::Executors::note_released(who);
+		if job.delivered.len() == job.executors.len() {
+			job.status = JobStatus::Delivered;
+			Self::deposit_event(Event::JobDelivered { job: id });
+		}
+		Jobs::<T>::insert(id, job);
+	}
+
+	fn settle(id: JobId, payouts: &[(T::AccountId, BalanceOf<T>)]) -> DispatchResult {
+		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
+		let reason = HoldReason::JobEscrow.into();
+		let paid = payouts
+			.iter()
+			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(*amount));
+		ensure!(paid <= job.max_fee, Error::<T>::FeeTooLow);
+		for (payee, amount) in payouts {
+			T::Currency::transfer_on_hold(
+				&reason,
+				&job.client,
+				payee,
+				*amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)?;
+		}
+		let refunded = Self::end_job(id, &job, job.held().saturating_sub(paid));
+		Self::deposit_event(Event::JobSettled { job: id, paid, refunded });
+		Ok(())
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn submit_for_benchmark(
+		client: &T::AccountId,
+		model: &ModelHash,
+		mode: VerificationMode,
+	) -> JobId {
+		use frame_support::traits::fungible::Mutate;
+		use haca_primitives::tensor::Tensor;
+		use sp_runtime::traits::Bounded;
+		let terms = T::Models::job_terms(model).expect("benchmark model is active");
+		let spec = &terms.inputs[0];
+		let input = alloc::vec![Tensor {
+			element_type: spec.element_type,
+			shape: spec.shape.clone(),
+			data: alloc::vec![1; spec.byte_len().expect("valid spec")],
+		}]
+		.encode();
+		T::Currency::set_balance(client, BalanceOf::<T>::max_value() / 2u32.into());
+		let fee = Self::price(terms.fee, &mode);
+		Self::do_submit(client.clone(), *model, input.try_into().expect("input fits"), mode, fee)
+			.expect("benchmark job submits")
+	}
+
+	fn rerun(id: JobId, exclude: &[T::AccountId]) {
+		let Some(job) = Jobs::<T>::get(id) else { return };
+		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
+			T::Executors::note_released(who);
+		}
+		Self::restart(id, job, exclude, frame_system::Pallet::<T>::block_number());
 	}
 }

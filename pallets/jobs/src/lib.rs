@@ -46,7 +46,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use haca_primitives::{
-		traits::{ExecutorRegistry, ModelRegistry},
+		traits::{ExecutorRegistry, ModelRegistry, OnPartialDelivery},
 		JobId, ModelHash, VerificationMode,
 	};
 
@@ -64,10 +64,14 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The model registry.
-		type Models: ModelRegistry<BalanceOf<Self>>;
+		type Models: ModelRegistry<Self::AccountId, BalanceOf<Self>>;
 
 		/// The executor registry.
 		type Executors: ExecutorRegistry<Self::AccountId>;
+
+		/// Decides what happens to a job whose deadline passes with part of its executors
+		/// delivered (the settlement pallet: a quorum may go on with the deliverers).
+		type OnPartialDelivery: OnPartialDelivery<Self::AccountId>;
 
 		/// Longest job input (encoded tensor list), in bytes.
 		#[pallet::constant]
@@ -183,6 +187,20 @@ pub mod pallet {
 			job: JobId,
 			/// The late executors.
 			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
+		},
+		/// Every executor of a job delivered; it awaits settlement.
+		JobDelivered {
+			/// The job.
+			job: JobId,
+		},
+		/// A job settled: its executors and model owner were paid and the rest returned.
+		JobSettled {
+			/// The job.
+			job: JobId,
+			/// Total paid out of the escrow.
+			paid: BalanceOf<T>,
+			/// Amount returned to the client.
+			refunded: BalanceOf<T>,
 		},
 		/// A job failed after `MaxAttempts` assignments; everything held was returned.
 		JobFailed {

@@ -104,6 +104,7 @@ impl pallet_jobs::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type Executors = Executors;
+	type OnPartialDelivery = ();
 	type MaxInputLen = ConstU32<1024>;
 	type MaxQuorum = ConstU32<3>;
 	type ResultTimeout = ResultTimeout;

@@ -328,3 +328,96 @@ fn a_retired_model_keeps_its_deposit_until_its_jobs_end() {
 		assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE);
 	});
 }
+
+mod ledger {
+	use super::*;
+	use haca_primitives::traits::JobLedger;
+
+	#[test]
+	fn deliveries_free_capacity_and_stop_the_deadline() {
+		run(|| {
+			let model = register_model(1, ModeSet::ALL);
+			for who in [EXEC_A, EXEC_B, EXEC_C] {
+				register_executor(who, 1, &[model]);
+			}
+			let job = submit(model, QUORUM_2_OF_3, 300);
+			let view = Jobs::job(job).unwrap();
+			assert_eq!(view.deadline, Some(1 + RESULT_TIMEOUT));
+			for who in &view.executors {
+				Jobs::note_delivered(job, who);
+				Jobs::note_delivered(job, who);
+				assert_eq!(active_jobs(*who), 0);
+			}
+			Jobs::note_delivered(job, &OWNER);
+			let info = JobsMap::<Test>::get(job).unwrap();
+			assert_eq!(info.status, JobStatus::Delivered);
+			assert_eq!(info.delivered.len(), 3);
+			System::assert_last_event(Event::JobDelivered { job }.into());
+			run_to_block(10 + RESULT_TIMEOUT);
+			assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Delivered);
+		});
+	}
+
+	#[test]
+	fn settlement_pays_from_the_escrow_and_returns_the_rest() {
+		run(|| {
+			let model = register_model(1, ModeSet::ALL);
+			register_executor(EXEC_A, 1, &[model]);
+			let job = submit(model, ATTESTED, 250);
+			let other = submit(model, ATTESTED, 150);
+			let executor_before = Balances::balance(&EXEC_A);
+			assert_noop!(
+				Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)]),
+				Error::<Test>::FeeTooLow
+			);
+			assert_ok!(Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)]));
+			assert_eq!(Balances::balance(&EXEC_A), executor_before + 90);
+			assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE - 100 - 29 + 10);
+			System::assert_last_event(
+				Event::JobSettled { job, paid: 100, refunded: 150 + deposit() }.into(),
+			);
+			// The other job's escrow is untouched.
+			assert_eq!(escrow(CLIENT), 150 + deposit());
+			assert!(JobsMap::<Test>::get(other).is_some());
+			assert_eq!(Balances::balance(&CLIENT) + escrow(CLIENT), INITIAL_BALANCE - 100);
+		});
+	}
+
+	#[test]
+	fn partial_delivery_without_a_taker_reruns_without_penalising_deliverers() {
+		run(|| {
+			let model = register_model(1, ModeSet::ALL);
+			for who in [EXEC_A, EXEC_B, EXEC_C, 3, 4] {
+				register_executor(who, 1, &[model]);
+			}
+			let job = submit(model, QUORUM_2_OF_3, 300);
+			let first = executors_of(job);
+			Jobs::note_delivered(job, &first[0]);
+			run_to_block(2 + RESULT_TIMEOUT);
+			let reputation =
+				|who| pallet_executors::Executors::<Test>::get(who).unwrap().reputation;
+			assert_eq!(reputation(first[0]), 100);
+			assert_eq!(reputation(first[1]), 90);
+			assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
+		});
+	}
+
+	#[test]
+	fn rerun_assigns_others_and_fails_after_the_last_attempt() {
+		run(|| {
+			let model = register_model(1, ModeSet::ALL);
+			register_executor(EXEC_A, 1, &[model]);
+			register_executor(EXEC_B, 1, &[model]);
+			let job = submit(model, ATTESTED, 150);
+			let first = executors_of(job);
+			Jobs::note_delivered(job, &first[0]);
+			Jobs::rerun(job, &first);
+			let second = executors_of(job);
+			assert_ne!(first, second);
+			Jobs::rerun(job, &second);
+			assert!(JobsMap::<Test>::get(job).is_none());
+			assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
+			assert_eq!(active_jobs(EXEC_A) + active_jobs(EXEC_B), 0);
+		});
+	}
+}

@@ -18,6 +18,8 @@ pub enum JobStatus<BlockNumber> {
 		/// Last block at which a result is accepted.
 		deadline: BlockNumber,
 	},
+	/// Every executor of the assignment delivered; the settlement pallet verifies and settles.
+	Delivered,
 }
 
 /// An inference job. Its input is in [`crate::JobInputs`].
@@ -42,6 +44,8 @@ pub struct Job<T: Config> {
 	pub status: JobStatus<BlockNumberFor<T>>,
 	/// Executors of the current assignment.
 	pub executors: BoundedVec<T::AccountId, T::MaxQuorum>,
+	/// Executors of the current assignment that delivered.
+	pub delivered: BoundedVec<T::AccountId, T::MaxQuorum>,
 	/// Assignments so far (re-assignments after missed deadlines included).
 	pub attempts: u32,
 	/// Block the job was submitted in.

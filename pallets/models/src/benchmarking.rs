@@ -126,7 +126,7 @@ mod benchmarks {
 	/// Retiring an unreferenced on-chain model of `c` chunks (purged at once).
 	#[benchmark]
 	fn retire(c: Linear<0, { T::MaxModelBytes::get().div_ceil(T::ChunkSize::get()) }>) {
-		let bytes = bytes_of((c * T::ChunkSize::get()).max(1));
+		let bytes = bytes_of((c * T::ChunkSize::get()).clamp(1, T::MaxModelBytes::get()));
 		let (owner, model) = registered::<T>(&bytes);
 		upload_all::<T>(&owner, model, &bytes);
 

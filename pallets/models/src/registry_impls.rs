@@ -8,7 +8,7 @@ use frame_support::{
 	traits::{fungible::MutateHold, tokens::Precision},
 };
 use haca_primitives::{
-	traits::{JobTerms, ModelRegistry, ModelUnavailable, TensorSpecs},
+	traits::{JobTerms, ModelRegistry, ModelUnavailable, SettlementTerms, TensorSpecs},
 	ModeSet, ModelHash,
 };
 use sp_runtime::traits::{Saturating, Zero};
@@ -231,11 +231,20 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-impl<T: Config> ModelRegistry<BalanceOf<T>> for Pallet<T> {
+impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn job_terms(model: &ModelHash) -> Result<JobTerms<BalanceOf<T>>, ModelUnavailable> {
 		let info = Models::<T>::get(model).ok_or(ModelUnavailable::Unknown)?;
 		ensure!(info.status == ModelStatus::Active, ModelUnavailable::NotActive);
 		Ok(JobTerms { inputs: info.inputs, fee: info.fee, modes: info.modes })
+	}
+
+	fn settlement_terms(model: &ModelHash) -> Option<SettlementTerms<T::AccountId, BalanceOf<T>>> {
+		Models::<T>::get(model).map(|info| SettlementTerms {
+			owner: info.owner,
+			fee: info.fee,
+			outputs: info.outputs,
+			tolerance_ulps: info.tolerance_ulps,
+		})
 	}
 
 	fn add_job_reference(model: &ModelHash) {

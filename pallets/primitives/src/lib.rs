@@ -5,12 +5,16 @@
 //! - [`tensor`]: the canonical tensor encoding, tensor specs and the checks between them;
 //! - [`VerificationMode`]: what "proof" a job asks for;
 //! - [`crypto`]: the executors' session key type (`infr`), which signs results;
-//! - [`traits`]: the interfaces through which the pallets use each other.
+//! - [`statement`]: what that key signs about a job;
+//! - [`traits`]: the interfaces through which the pallets use each other;
+//! - [`runtime_api`]: what clients and executors ask the runtime.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+pub mod runtime_api;
+pub mod statement;
 pub mod tensor;
 pub mod traits;
 
@@ -36,6 +40,9 @@ pub mod crypto {
 
 /// An executor's public session key, registered on chain.
 pub type InferenceKey = crypto::Public;
+
+/// A signature by an executor's session key.
+pub type InferenceSignature = crypto::Signature;
 
 /// How the result of a job is verified on chain.
 #[derive(

@@ -146,6 +146,16 @@ pub fn element_count(shape: &[u32]) -> Option<usize> {
 	shape.iter().try_fold(1usize, |count, &dim| count.checked_mul(dim as usize))
 }
 
+/// Length of the canonical encoding of a tensor list matching `specs` (`None` on overflow).
+pub fn encoded_len(specs: &[TensorSpec]) -> Option<usize> {
+	let compact = |n: usize| codec::Compact(n as u64).encoded_size();
+	specs.iter().try_fold(compact(specs.len()), |total, spec| {
+		let data = spec.byte_len()?;
+		let rank = spec.shape.len();
+		total.checked_add(1 + compact(rank) + 4 * rank + compact(data) + data)
+	})
+}
+
 /// Decodes a canonically encoded tensor list; trailing bytes are an error.
 pub fn decode_tensors(mut bytes: &[u8]) -> Result<Vec<Tensor>, TensorError> {
 	Vec::<Tensor>::decode_all(&mut bytes).map_err(|_| TensorError::Malformed)
@@ -169,6 +179,60 @@ pub fn decode_and_check(bytes: &[u8], specs: &[TensorSpec]) -> Result<Vec<Tensor
 /// The hash of a tensor list: blake2-256 of its canonical encoding.
 pub fn tensors_hash(tensors: &[Tensor]) -> [u8; 32] {
 	sp_io::hashing::blake2_256(&tensors.encode())
+}
+
+/// Distance between two IEEE 754 values in units of least precision, from their bit
+/// patterns (`bits` is the width: 32 or 64). Integer arithmetic only, so every node computes
+/// the same answer. NaNs are at distance zero only from the identical bit pattern.
+pub fn ulp_distance(a: u64, b: u64, bits: u32) -> u64 {
+	let sign = 1u64 << (bits - 1);
+	let exponent_mask = if bits == 32 { 0x7f80_0000 } else { 0x7ff0_0000_0000_0000 };
+	let is_nan =
+		|x: u64| x & exponent_mask == exponent_mask && x & (exponent_mask ^ (sign - 1)) != 0;
+	if a == b {
+		return 0;
+	}
+	if is_nan(a) || is_nan(b) {
+		return u64::MAX;
+	}
+	// Map the sign-magnitude patterns onto one ordered integer line (+0 and -0 meet at 0).
+	let ordered = |x: u64| -> i128 {
+		let magnitude = (x & (sign - 1)) as i128;
+		if x & sign != 0 {
+			-magnitude
+		} else {
+			magnitude
+		}
+	};
+	(ordered(a) - ordered(b)).unsigned_abs().min(u64::MAX as u128) as u64
+}
+
+/// Whether two tensor lists agree: same types and shapes, integer elements identical, float
+/// elements within `max_ulps` units of least precision of each other.
+pub fn tensors_agree(a: &[Tensor], b: &[Tensor], max_ulps: u32) -> bool {
+	a.len() == b.len()
+		&& a.iter().zip(b).all(|(x, y)| {
+			if x.element_type != y.element_type
+				|| x.shape != y.shape
+				|| x.data.len() != y.data.len()
+			{
+				return false;
+			}
+			let within = |width: usize| {
+				x.data.chunks_exact(width).zip(y.data.chunks_exact(width)).all(|(p, q)| {
+					let mut wide = [[0u8; 8]; 2];
+					wide[0][..width].copy_from_slice(p);
+					wide[1][..width].copy_from_slice(q);
+					let (p, q) = (u64::from_le_bytes(wide[0]), u64::from_le_bytes(wide[1]));
+					ulp_distance(p, q, (width * 8) as u32) <= u64::from(max_ulps)
+				})
+			};
+			match x.element_type {
+				ElementType::F32 => within(4),
+				ElementType::F64 => within(8),
+				_ => x.data == y.data,
+			}
+		})
 }
 
 #[cfg(test)]
@@ -225,6 +289,52 @@ mod tests {
 		let mut wrong_type = f32_tensor(&[1, 2], &[0.0, 1.0]);
 		wrong_type.element_type = ElementType::I32;
 		assert_eq!(check_tensors(&[wrong_type], &specs), Err(TensorError::ElementType));
+	}
+
+	fn f32_bits(v: f32) -> u64 {
+		u64::from(v.to_bits())
+	}
+
+	#[test]
+	fn ulp_distance_counts_representable_steps() {
+		let one = f32_bits(1.0);
+		let next = f32_bits(f32::from_bits(1.0f32.to_bits() + 1));
+		assert_eq!(ulp_distance(one, one, 32), 0);
+		assert_eq!(ulp_distance(one, next, 32), 1);
+		assert_eq!(ulp_distance(next, one, 32), 1);
+		assert_eq!(ulp_distance(f32_bits(0.0), f32_bits(-0.0), 32), 0);
+		// The smallest positive and negative subnormals are two steps apart, across zero.
+		assert_eq!(ulp_distance(1, 0x8000_0001, 32), 2);
+		assert_eq!(ulp_distance(f32_bits(f32::NAN), f32_bits(1.0), 32), u64::MAX);
+		assert_eq!(ulp_distance(f32_bits(f32::NAN), f32_bits(f32::NAN), 32), 0);
+		assert_eq!(ulp_distance(1.0f64.to_bits(), (1.0f64.to_bits()) + 3, 64), 3);
+		assert!(ulp_distance(f32_bits(1.0), f32_bits(2.0), 32) > 1_000_000);
+	}
+
+	#[test]
+	fn float_tensors_agree_within_tolerance_and_integers_exactly() {
+		let a = vec![f32_tensor(&[2], &[1.0, -3.5])];
+		let nudged = f32::from_bits((-3.5f32).to_bits() + 2);
+		let b = vec![f32_tensor(&[2], &[1.0, nudged])];
+		assert!(tensors_agree(&a, &a, 0));
+		assert!(!tensors_agree(&a, &b, 1));
+		assert!(tensors_agree(&a, &b, 2));
+		assert!(!tensors_agree(&a, &[f32_tensor(&[1, 2], &[1.0, -3.5])], 2));
+
+		let int = |v: i32| Tensor {
+			element_type: ElementType::I32,
+			shape: shape(&[1]),
+			data: v.to_le_bytes().to_vec(),
+		};
+		assert!(tensors_agree(&[int(7)], &[int(7)], 100));
+		assert!(!tensors_agree(&[int(7)], &[int(8)], 100));
+	}
+
+	#[test]
+	fn encoded_len_matches_the_encoding() {
+		let tensors = vec![f32_tensor(&[1, 2], &[1.0, 2.0]), f32_tensor(&[70], &[0.5; 70])];
+		let specs = [spec(ElementType::F32, &[1, 2]), spec(ElementType::F32, &[70])];
+		assert_eq!(encoded_len(&specs), Some(tensors.encode().len()));
 	}
 
 	#[test]

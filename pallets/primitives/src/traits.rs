@@ -2,12 +2,12 @@
 //! traits, never through their storage.
 
 use alloc::vec::Vec;
-use sp_core::ConstU32;
+use sp_core::{ConstU32, H256};
 use sp_runtime::BoundedVec;
 
 use crate::{
 	tensor::{TensorSpec, MAX_TENSORS},
-	ModeSet, ModelHash,
+	JobId, ModeSet, ModelHash, VerificationMode,
 };
 
 /// The tensor specs of a model's inputs or outputs.
@@ -33,10 +33,27 @@ pub enum ModelUnavailable {
 	NotActive,
 }
 
-/// The model registry, as the jobs pallet sees it.
-pub trait ModelRegistry<Balance> {
+/// What settling a job on a model needs to know.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SettlementTerms<AccountId, Balance> {
+	/// Who registered the model (receives the owner's share of fees).
+	pub owner: AccountId,
+	/// Fee per executor run.
+	pub fee: Balance,
+	/// The model's outputs.
+	pub outputs: TensorSpecs,
+	/// Float outputs agree within this many units of least precision.
+	pub tolerance_ulps: u32,
+}
+
+/// The model registry, as the jobs and settlement pallets see it.
+pub trait ModelRegistry<AccountId, Balance> {
 	/// The terms of an active model.
 	fn job_terms(model: &ModelHash) -> Result<JobTerms<Balance>, ModelUnavailable>;
+
+	/// The terms of any registered model (retired or broken ones included: jobs referencing
+	/// them still settle).
+	fn settlement_terms(model: &ModelHash) -> Option<SettlementTerms<AccountId, Balance>>;
 
 	/// A job now references `model`: its deposit stays held until the job ends.
 	fn add_job_reference(model: &ModelHash);
@@ -69,10 +86,24 @@ pub trait ExecutorRegistry<AccountId> {
 	/// `who` missed a job's deadline: its reputation drops.
 	fn note_missed_deadline(who: &AccountId);
 
-	/// Registers `who` (funding it) as an executor of `model` with the largest capacity, for
-	/// benchmarks of the pallets that use executors.
+	/// Registers `who` (funding it) with session key `key`: as an executor of `serves` with
+	/// the largest capacity, or as a verifier for `None`. For benchmarks of the pallets that
+	/// use executors.
 	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmark(who: &AccountId, model: &ModelHash);
+	fn register_for_benchmark(
+		who: &AccountId,
+		serves: Option<&ModelHash>,
+		key: crate::InferenceKey,
+	);
+}
+
+/// Who is registered how, as the settlement pallet sees it.
+pub trait ExecutorDirectory<AccountId> {
+	/// The session key of a registered executor or verifier.
+	fn session_key(who: &AccountId) -> Option<crate::InferenceKey>;
+
+	/// The verifiers that are not unbonding, in registration order.
+	fn verifiers() -> Vec<AccountId>;
 }
 
 /// Slashing and reputation of executors and verifiers, as the settlement pallet sees them.
@@ -94,4 +125,66 @@ pub trait ExecutorAccountability<AccountId, Balance> {
 
 	/// `who` delivered a result that settled: its reputation grows.
 	fn note_settled(who: &AccountId);
+}
+
+/// A job as the settlement pallet sees it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct JobView<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub client: AccountId,
+	/// The model.
+	pub model: ModelHash,
+	/// Hash of the input.
+	pub input_hash: H256,
+	/// How the result is verified.
+	pub mode: VerificationMode,
+	/// Most the client pays.
+	pub max_fee: Balance,
+	/// Executors of the current assignment (empty while waiting for executors).
+	pub executors: Vec<AccountId>,
+	/// Executors of the current assignment that delivered.
+	pub delivered: Vec<AccountId>,
+	/// Delivery deadline of the current assignment, while it runs.
+	pub deadline: Option<BlockNumber>,
+}
+
+/// The jobs pallet, as the settlement pallet sees it.
+pub trait JobLedger<AccountId, Balance, BlockNumber> {
+	/// A job that has not ended.
+	fn job(id: JobId) -> Option<JobView<AccountId, Balance, BlockNumber>>;
+
+	/// Jobs whose current assignment includes `who` and that `who` has not delivered yet.
+	fn undelivered_jobs(who: &AccountId) -> Vec<JobId>;
+
+	/// `who`, assigned to job `id`, delivered (a result or a commitment): its capacity is
+	/// free again, and once every executor delivered the job's deadline no longer applies.
+	fn note_delivered(id: JobId, who: &AccountId);
+
+	/// Ends the job: pays each `(payee, amount)` from the client's escrow and returns the
+	/// rest to the client.
+	fn settle(id: JobId, payouts: &[(AccountId, Balance)]) -> sp_runtime::DispatchResult;
+
+	/// Runs the job again with new executors (avoiding `exclude` when others are eligible),
+	/// or, after its last attempt, ends it with a full refund.
+	fn rerun(id: JobId, exclude: &[AccountId]);
+
+	/// Submits a job on `model` (active, with one input) for `client`, funding it, with an
+	/// input that matches the model. For benchmarks of the settlement pallet.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn submit_for_benchmark(client: &AccountId, model: &ModelHash, mode: VerificationMode)
+		-> JobId;
+}
+
+/// Told by the jobs pallet when a job's delivery deadline passes with part of its executors
+/// delivered. Returns `true` if it took the job over (the jobs pallet then leaves it alone);
+/// `false` lets the jobs pallet re-assign it as late.
+pub trait OnPartialDelivery<AccountId> {
+	/// Job `id`'s deadline passed; `delivered` delivered and `missed` did not.
+	fn on_partial_delivery(id: JobId, delivered: &[AccountId], missed: &[AccountId]) -> bool;
+}
+
+impl<AccountId> OnPartialDelivery<AccountId> for () {
+	fn on_partial_delivery(_: JobId, _: &[AccountId], _: &[AccountId]) -> bool {
+		false
+	}
 }

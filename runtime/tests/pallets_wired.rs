@@ -1,6 +1,7 @@
-//! The job registration pallets wired together in the real runtime (native execution):
-//! a model is uploaded on chain, an executor bonds for it, a client's job is escrowed and
-//! assigned, and when nobody delivers the job is re-assigned and finally refunded.
+//! The HACA pallets wired together in the real runtime (native execution): a model is
+//! uploaded on chain, an executor bonds for it, a client's jobs are escrowed and assigned;
+//! a signed result settles one job and pays exactly its fee, and the job nobody delivers is
+//! re-assigned and finally refunded.
 
 use codec::Encode;
 use frame_support::{
@@ -8,13 +9,15 @@ use frame_support::{
 	traits::{fungible::InspectHold, Hooks},
 };
 use haca_primitives::{
+	statement::Claim,
 	tensor::{ElementType, Tensor, TensorSpec},
 	ModeSet, ModelHash, VerificationMode,
 };
 use haca_runtime::{
 	AccountId, Balances, BuildStorage, Jobs, Runtime, RuntimeEvent, RuntimeGenesisConfig,
-	RuntimeHoldReason, RuntimeOrigin, System, UNIT,
+	RuntimeHoldReason, RuntimeOrigin, Settlement, System, UNIT,
 };
+use sp_core::{Pair, H256};
 use sp_keyring::Sr25519Keyring;
 
 fn account(keyring: Sr25519Keyring) -> AccountId {
@@ -43,6 +46,7 @@ fn run_to_block(n: u32) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		Jobs::on_initialize(next);
+		Settlement::on_initialize(next);
 	}
 }
 
@@ -57,7 +61,7 @@ fn jobs_events() -> Vec<pallet_jobs::Event<Runtime>> {
 }
 
 #[test]
-fn models_executors_and_jobs_work_together_in_the_runtime() {
+fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 	new_ext().execute_with(|| {
 		let (owner, executor, client) = (
 			account(Sr25519Keyring::Alice),
@@ -110,32 +114,62 @@ fn models_executors_and_jobs_work_together_in_the_runtime() {
 		}]
 		.encode();
 		let free_before = Balances::free_balance(&client);
-		assert_ok!(Jobs::submit(
-			RuntimeOrigin::signed(client.clone()),
-			model,
-			input.try_into().unwrap(),
-			VerificationMode::Attested,
-			2 * UNIT,
-		));
+		for _ in 0..2 {
+			assert_ok!(Jobs::submit(
+				RuntimeOrigin::signed(client.clone()),
+				model,
+				input.clone().try_into().unwrap(),
+				VerificationMode::Attested,
+				2 * UNIT,
+			));
+		}
 		let escrow = RuntimeHoldReason::Jobs(pallet_jobs::HoldReason::JobEscrow);
 		let held = Balances::balance_on_hold(&escrow, &client);
-		assert!(held > 2 * UNIT, "fee and deposit held: {held}");
+		assert!(held > 4 * UNIT, "fees and deposits held: {held}");
 		assert!(jobs_events().iter().any(|event| matches!(
 			event,
 			pallet_jobs::Event::JobAssigned { job: 0, executors, .. } if executors.to_vec() == vec![executor.clone()]
 		)));
 
-		// Nobody delivers: three assignments (MaxAttempts) time out, then a full refund.
+		// Bob delivers job 0 with a result signed by his session key; it settles after the
+		// challenge window and pays exactly the model's fee.
+		let output = vec![Tensor {
+			element_type: ElementType::F32,
+			shape: vec![1, 2].try_into().unwrap(),
+			data: [7.0f32, -1.0].iter().flat_map(|v| v.to_le_bytes()).collect(),
+		}]
+		.encode();
+		let statement = pallet_settlement::Statement::<Runtime> {
+			job: 0,
+			executor: executor.clone(),
+			claim: Claim::Output(H256(sp_io::hashing::blake2_256(&output))),
+			outputs: Some(output.try_into().unwrap()),
+		};
+		let payload = Settlement::signing_payload(&statement).unwrap();
+		let signature = Sr25519Keyring::Bob.pair().sign(&payload.signing_bytes()).into();
+		assert_ok!(Settlement::submit_statements(
+			RuntimeOrigin::signed(executor.clone()),
+			vec![(statement, signature)].try_into().unwrap()
+		));
+		let (owner_before, executor_before) =
+			(Balances::free_balance(&owner), Balances::free_balance(&executor));
+		run_to_block(12);
+		assert!(pallet_jobs::Jobs::<Runtime>::get(0).is_none(), "job 0 settled");
+		assert_eq!(Balances::free_balance(&owner), owner_before + UNIT / 10);
+		assert_eq!(Balances::free_balance(&executor), executor_before + UNIT * 9 / 10);
+
+		// Nobody delivers job 1: three assignments (MaxAttempts) time out, then a refund.
 		run_to_block(1 + 3 * 11);
 		assert!(jobs_events()
 			.iter()
-			.any(|event| matches!(event, pallet_jobs::Event::JobFailed { job: 0, .. })));
+			.any(|event| matches!(event, pallet_jobs::Event::JobFailed { job: 1, .. })));
 		assert_eq!(Balances::balance_on_hold(&escrow, &client), 0);
-		assert_eq!(Balances::free_balance(&client), free_before);
+		assert_eq!(Balances::free_balance(&client), free_before - UNIT);
 		assert!(pallet_executors::Executors::<Runtime>::get(&executor).unwrap().reputation < 1000);
 
 		pallet_models::Pallet::<Runtime>::do_try_state().unwrap();
 		pallet_executors::Pallet::<Runtime>::do_try_state().unwrap();
 		pallet_jobs::Pallet::<Runtime>::do_try_state().unwrap();
+		pallet_settlement::Pallet::<Runtime>::do_try_state().unwrap();
 	});
 }

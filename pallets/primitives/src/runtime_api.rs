@@ -1,0 +1,104 @@
+//! The runtime API of HACA for clients (job status, results, quotes) and executors and
+//! verifiers (pending work, open disputes). Front-ends call it through `state_call` or
+//! polkadot.js `api.call.inferenceApi.*`; its types are in the runtime metadata.
+
+use alloc::vec::Vec;
+use codec::{Codec, Decode, Encode};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+use crate::{InferenceKey, JobId, ModelHash, VerificationMode};
+
+/// Where a job is, as a client sees it.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub enum JobPhase<BlockNumber> {
+	/// Waiting for eligible executors.
+	Waiting,
+	/// Executors are running it; statements are due by `deadline`.
+	Running {
+		/// Last block for the executors' results or commitments.
+		deadline: BlockNumber,
+	},
+	/// A quorum's reveal phase, until `until`.
+	Revealing {
+		/// Last block of the reveal phase.
+		until: BlockNumber,
+	},
+	/// An attested result is readable; it settles after `challenge_until` unless challenged.
+	Provisional {
+		/// Last block of the challenge window.
+		challenge_until: BlockNumber,
+	},
+	/// The attested result is disputed; a committee decides.
+	Disputed,
+}
+
+/// A job that has not ended, with its provisional result if any.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct JobReport<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub client: AccountId,
+	/// The model.
+	pub model: ModelHash,
+	/// Hash of the input.
+	pub input_hash: H256,
+	/// How the result is verified.
+	pub mode: VerificationMode,
+	/// Most the client pays.
+	pub max_fee: Balance,
+	/// Executors of the current assignment.
+	pub executors: Vec<AccountId>,
+	/// Where the job is.
+	pub phase: JobPhase<BlockNumber>,
+	/// Hash of the provisional output tensors (attested mode).
+	pub output_hash: Option<H256>,
+	/// The provisional output tensors, canonically encoded, when they fit on chain.
+	pub outputs: Option<Vec<u8>>,
+}
+
+/// The statement an executor owes next for a job.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub enum Due {
+	/// An attested result (`Claim::Output`).
+	Output,
+	/// A quorum commitment (`Claim::Commitment`).
+	Commitment,
+	/// A quorum reveal (`Claim::Reveal`).
+	Reveal,
+}
+
+/// A job an executor has to work on.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct WorkItem {
+	/// The job.
+	pub job: JobId,
+	/// Its model.
+	pub model: ModelHash,
+	/// Hash of its input (the input itself is in the jobs pallet's `JobInputs`).
+	pub input_hash: H256,
+	/// What the executor owes.
+	pub due: Due,
+}
+
+sp_api::decl_runtime_apis! {
+	/// Job status, results, quotes and pending work.
+	pub trait InferenceApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+	{
+		/// A job that has not ended (settled, failed and cancelled jobs are in the events).
+		fn job(job: JobId) -> Option<JobReport<AccountId, Balance, BlockNumber>>;
+
+		/// The fee a job on `model` in `mode` costs (fee per run times runs), if the model
+		/// takes jobs in that mode.
+		fn quote(model: ModelHash, mode: VerificationMode) -> Option<Balance>;
+
+		/// The work owed by the executor whose session key is `key`.
+		fn pending_work(key: InferenceKey) -> Vec<WorkItem>;
+
+		/// Open disputes and their committees.
+		fn open_disputes() -> Vec<(JobId, Vec<AccountId>)>;
+	}
+}

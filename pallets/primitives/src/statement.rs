@@ -1,0 +1,74 @@
+//! What executors sign: statements about jobs, checked on chain against their session keys.
+//!
+//! A statement binds a claim (an output hash, a quorum commitment or its reveal) to one job
+//! on one chain: the signed bytes are the domain tag followed by the SCALE encoding of
+//! [`StatementPayload`] (genesis hash, job id, model hash, input hash, executor, claim). A
+//! signature is therefore useless for any other job, model, input, executor or chain.
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+use crate::{JobId, ModelHash};
+
+/// Domain tag prefixed to every signed statement.
+pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v1";
+
+/// What an executor claims about a job.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum Claim {
+	/// Attested mode: the job's output tensors hash to this.
+	Output(H256),
+	/// Quorum mode, first phase: `blake2_256((output_hash, salt))`.
+	Commitment(H256),
+	/// Quorum mode, second phase: the committed output hash and salt.
+	Reveal {
+		/// Hash of the output tensors.
+		output_hash: H256,
+		/// The salt the commitment hid the output hash with.
+		salt: [u8; 32],
+	},
+}
+
+impl Claim {
+	/// The commitment to `output_hash` under `salt`.
+	pub fn commitment(output_hash: &H256, salt: &[u8; 32]) -> H256 {
+		H256(sp_io::hashing::blake2_256(&(output_hash, salt).encode()))
+	}
+}
+
+/// The signed content of a statement.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct StatementPayload<AccountId> {
+	/// Genesis hash of the chain.
+	pub genesis_hash: H256,
+	/// The job.
+	pub job: JobId,
+	/// The job's model.
+	pub model: ModelHash,
+	/// Hash of the job's input.
+	pub input_hash: H256,
+	/// The executor making the claim.
+	pub executor: AccountId,
+	/// The claim.
+	pub claim: Claim,
+}
+
+impl<AccountId: Encode> StatementPayload<AccountId> {
+	/// The bytes the executor's session key signs.
+	pub fn signing_bytes(&self) -> Vec<u8> {
+		(STATEMENT_DOMAIN, self).encode()
+	}
+}

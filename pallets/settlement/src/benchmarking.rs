@@ -1,0 +1,213 @@
+//! Benchmarks of the settlement pallet (frame-benchmarking v2), run against the runtime's
+//! real jobs, models and executors pallets. Session keys live in the benchmark keystore.
+
+use alloc::{vec, vec::Vec};
+use frame_benchmarking::v2::*;
+use frame_support::pallet_prelude::{BoundedVec, Get};
+use frame_system::RawOrigin;
+use haca_primitives::{
+	statement::Claim,
+	tensor::{ElementType, Tensor, TensorSpec},
+	traits::{ExecutorRegistry, JobLedger, ModelRegistry},
+	InferenceKey, InferenceSignature, JobId, ModelHash, VerificationMode,
+};
+use sp_core::H256;
+use sp_runtime::RuntimeAppPublic;
+
+use crate::*;
+
+/// Float outputs filling `MaxOutputLen`: the costliest to check and compare.
+fn largest_spec<T: Config>() -> TensorSpec {
+	let elements = (T::MaxOutputLen::get() - 16) / 4;
+	TensorSpec {
+		name: b"t".to_vec().try_into().unwrap(),
+		element_type: ElementType::F32,
+		shape: vec![elements].try_into().unwrap(),
+	}
+}
+
+/// Outputs for the largest spec, all elements `value`.
+fn outputs<T: Config>(value: f32) -> OutputBytes<T> {
+	let spec = largest_spec::<T>();
+	let data = (0..spec.shape[0]).flat_map(|_| value.to_le_bytes()).collect();
+	let tensors = vec![Tensor { element_type: spec.element_type, shape: spec.shape, data }];
+	codec::Encode::encode(&tensors).try_into().expect("fits MaxOutputLen")
+}
+
+/// A model with the largest outputs, `executors` executors and `verifiers` verifiers.
+fn network<T: Config>(executors: u32, verifiers: u32) -> ModelHash {
+	let model = ModelHash::repeat_byte(9);
+	T::Models::activate_for_benchmark(
+		&model,
+		vec![largest_spec::<T>()].try_into().unwrap(),
+		10u32.into(),
+	);
+	for i in 0..executors {
+		let key = InferenceKey::generate_pair(None);
+		T::Executors::register_for_benchmark(&account("executor", i, 0), Some(&model), key);
+	}
+	for i in 0..verifiers {
+		let key = InferenceKey::generate_pair(None);
+		T::Executors::register_for_benchmark(&account("verifier", i, 0), None, key);
+	}
+	model
+}
+
+/// `executor`'s statement about `job`, signed with its session key from the keystore.
+fn sign<T: Config>(
+	job: JobId,
+	executor: &T::AccountId,
+	claim: Claim,
+	outputs: Option<OutputBytes<T>>,
+) -> (Statement<T>, InferenceSignature) {
+	use haca_primitives::traits::ExecutorDirectory;
+	let statement = Statement::<T> { job, executor: executor.clone(), claim, outputs };
+	let payload = Pallet::<T>::signing_payload(&statement).expect("open job");
+	let key = T::Executors::session_key(executor).expect("registered");
+	let signature = key.sign(&payload.signing_bytes()).expect("key in the keystore");
+	(statement, signature)
+}
+
+fn batch<T: Config>(
+	items: Vec<(Statement<T>, InferenceSignature)>,
+) -> BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch> {
+	items.try_into().expect("within MaxBatch")
+}
+
+/// An attested job with a provisional result of the largest outputs.
+fn provisional<T: Config>(model: &ModelHash) -> (JobId, T::AccountId) {
+	let client: T::AccountId = account("client", 0, 0);
+	let job = T::Jobs::submit_for_benchmark(&client, model, VerificationMode::Attested);
+	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+	let bytes = outputs::<T>(0.5);
+	let hash = H256(sp_io::hashing::blake2_256(&bytes));
+	Pallet::<T>::process_batch(batch::<T>(vec![sign::<T>(
+		job,
+		&executor,
+		Claim::Output(hash),
+		Some(bytes),
+	)]));
+	assert!(Results::<T>::contains_key(job));
+	(job, executor)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// Checking one attested statement with the largest outputs.
+	#[benchmark]
+	fn check_statement() {
+		let model = network::<T>(1, 0);
+		let client: T::AccountId = account("client", 0, 0);
+		let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
+		let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+		let bytes = outputs::<T>(0.5);
+		let hash = H256(sp_io::hashing::blake2_256(&bytes));
+		let (item, signature) = sign::<T>(job, &executor, Claim::Output(hash), Some(bytes));
+		let checked;
+
+		#[block]
+		{
+			checked = Pallet::<T>::check(&item, &signature).is_ok();
+		}
+
+		assert!(checked);
+	}
+
+	/// The costliest statement: the last reveal of the largest quorum, with the largest
+	/// float outputs, which tallies the round and settles the job.
+	#[benchmark]
+	fn statement() {
+		let quorum = T::MaxQuorum::get();
+		let model = network::<T>(quorum, 0);
+		let client: T::AccountId = account("client", 0, 0);
+		let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
+		let job = T::Jobs::submit_for_benchmark(&client, &model, mode);
+		let executors = T::Jobs::job(job).unwrap().executors;
+		let bytes = outputs::<T>(0.5);
+		let hash = H256(sp_io::hashing::blake2_256(&bytes));
+		let salt = [7u8; 32];
+		for executor in &executors {
+			let claim = Claim::Commitment(Claim::commitment(&hash, &salt));
+			Pallet::<T>::process_batch(batch::<T>(vec![sign::<T>(job, executor, claim, None)]));
+		}
+		let reveal = Claim::Reveal { output_hash: hash, salt };
+		let (last, others) = executors.split_last().unwrap();
+		for executor in others {
+			Pallet::<T>::process_batch(batch::<T>(vec![sign::<T>(
+				job,
+				executor,
+				reveal,
+				Some(bytes.clone()),
+			)]));
+		}
+		let final_reveal = batch::<T>(vec![sign::<T>(job, last, reveal, Some(bytes))]);
+
+		#[extrinsic_call]
+		submit_statements(RawOrigin::Signed(client), final_reveal);
+
+		assert!(T::Jobs::job(job).is_none(), "settled");
+	}
+
+	#[benchmark]
+	fn challenge() {
+		let model = network::<T>(1, T::CommitteeSize::get() + 1);
+		let (job, _) = provisional::<T>(&model);
+		let challenger: T::AccountId = account("verifier", 0, 0);
+		<T::Currency as frame_support::traits::fungible::Mutate<_>>::mint_into(
+			&challenger,
+			T::ChallengeBond::get() * 100u32.into(),
+		)
+		.expect("mints");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), job, H256::repeat_byte(1));
+
+		assert!(Disputes::<T>::contains_key(job));
+	}
+
+	/// The deciding vote against the executor: slash, bond release and re-run.
+	#[benchmark]
+	fn vote() {
+		let model = network::<T>(2, T::CommitteeSize::get() + 1);
+		let (job, _) = provisional::<T>(&model);
+		let challenger: T::AccountId = account("verifier", 0, 0);
+		<T::Currency as frame_support::traits::fungible::Mutate<_>>::mint_into(
+			&challenger,
+			T::ChallengeBond::get() * 100u32.into(),
+		)
+		.expect("mints");
+		let truth = H256::repeat_byte(1);
+		Pallet::<T>::do_challenge(challenger, job, truth).expect("challenge opens");
+		let committee = Disputes::<T>::get(job).unwrap().committee;
+		let majority = committee.len() / 2 + 1;
+		for voter in committee.iter().take(majority - 1) {
+			Pallet::<T>::do_vote(voter.clone(), job, truth).expect("votes");
+		}
+		let decider = committee[majority - 1].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(decider), job, truth);
+
+		assert!(!Disputes::<T>::contains_key(job));
+	}
+
+	/// `n` challenge windows closing in one block, each settling an attested result.
+	#[benchmark]
+	fn process_timers(n: Linear<0, { T::MaxTimersPerBlock::get() }>) {
+		let model = network::<T>(T::MaxQuorum::get(), 0);
+		let jobs: Vec<_> = (0..n).map(|_| provisional::<T>(&model).0).collect();
+		let due =
+			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
+
+		#[block]
+		{
+			Pallet::<T>::process_timers(due);
+		}
+
+		assert!(jobs.iter().all(|job| T::Jobs::job(*job).is_none()));
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
+}

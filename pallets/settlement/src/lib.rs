@@ -1,0 +1,384 @@
+//! # Settlement pallet
+//!
+//! Proof settlement: validators never re-run a model; the runtime they execute checks a
+//! cheap proof of an executor's work, pays for it and punishes lies.
+//!
+//! Executors send [`Statement`]s about jobs they are assigned to, each signed by their
+//! session key (`infr`) over a domain-separated payload that binds the claim to the chain,
+//! job, model, input and executor (`haca_primitives::statement`). The runtime checks the
+//! signature, the assignment, the deadline, duplicates, and that the output tensors match
+//! the model's output spec. Statements arrive in batches, either in a signed extrinsic
+//! (each item is processed on its own; a bad item is rejected with an event and the rest go
+//! on) or as an authorized general transaction that needs no fee payer (every item must
+//! check out in the transaction pool, so junk never enters a block).
+//!
+//! - **Attested mode**: the result is provisional at once and settles after
+//!   `ChallengeWindow` blocks unless a verifier challenges it with a bond and its own output
+//!   hash. A committee of verifiers, drawn from on-chain data without the parties, votes
+//!   with the output hashes they computed; the majority decides. A lying executor is
+//!   slashed (part to the challenger, the rest burnt) and the job re-run at no extra cost
+//!   to the client; a wrong challenger loses its bond to the executor (part) and the burn.
+//!   A dispute without a majority by its deadline returns the bond and re-runs the job.
+//! - **Quorum mode** (k of n): each executor commits to `hash(output hash, salt)`, then
+//!   reveals. The reveal phase opens when all commits are in, or at the delivery deadline
+//!   if at least k are. Reveals agree exactly for integer outputs and within the model's
+//!   ULP tolerance for float outputs (integer arithmetic on the bit patterns). k agreeing
+//!   reveals settle the job; dissenters and executors who never reveal are slashed.
+//!
+//! Settlement pays each paid run `fee - OwnerShare * fee` to its executor and the rest to
+//! the model's owner, out of the client's escrow; the remainder of the maximum fee returns
+//! to the client. Phase ends are scheduled per block, at most `MaxTimersPerBlock` each.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+mod settlement_impls;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Balance type of the pallet's currency.
+pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
+	<T as frame_system::Config>::AccountId,
+>>::Balance;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use haca_primitives::{
+		traits::{
+			ExecutorAccountability, ExecutorDirectory, ExecutorRegistry, JobLedger, ModelRegistry,
+		},
+		InferenceSignature, JobId,
+	};
+	use sp_core::H256;
+	use sp_runtime::Perbill;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency fees, bonds and slashes are in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The jobs pallet.
+		type Jobs: JobLedger<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
+
+		/// The model registry.
+		type Models: ModelRegistry<Self::AccountId, BalanceOf<Self>>;
+
+		/// The executor registry.
+		type Executors: ExecutorRegistry<Self::AccountId>
+			+ ExecutorDirectory<Self::AccountId>
+			+ ExecutorAccountability<Self::AccountId, BalanceOf<Self>>;
+
+		/// Largest output (encoded tensor list) carried on chain, in bytes; larger outputs
+		/// are represented by their hash.
+		#[pallet::constant]
+		type MaxOutputLen: Get<u32>;
+
+		/// Most statements in one batch.
+		#[pallet::constant]
+		type MaxBatch: Get<u32>;
+
+		/// Most executors in a quorum (at least the jobs pallet's `MaxQuorum`).
+		#[pallet::constant]
+		type MaxQuorum: Get<u32>;
+
+		/// Verifiers on a dispute committee.
+		#[pallet::constant]
+		type CommitteeSize: Get<u32>;
+
+		/// Blocks during which an attested result may be challenged.
+		#[pallet::constant]
+		type ChallengeWindow: Get<BlockNumberFor<Self>>;
+
+		/// Blocks of a quorum's reveal phase.
+		#[pallet::constant]
+		type RevealWindow: Get<BlockNumberFor<Self>>;
+
+		/// Blocks a committee has to vote.
+		#[pallet::constant]
+		type DisputeWindow: Get<BlockNumberFor<Self>>;
+
+		/// Bond a challenger puts up.
+		#[pallet::constant]
+		type ChallengeBond: Get<BalanceOf<Self>>;
+
+		/// Slashed from an executor found lying, or dissenting in or absent from a quorum.
+		#[pallet::constant]
+		type ExecutorSlash: Get<BalanceOf<Self>>;
+
+		/// Share of a slash that goes to the wronged party (the rest is burnt).
+		#[pallet::constant]
+		type SlashRewardShare: Get<Perbill>;
+
+		/// Share of each run's fee that goes to the model's owner.
+		#[pallet::constant]
+		type OwnerShare: Get<Perbill>;
+
+		/// Most phase ends scheduled in one block.
+		#[pallet::constant]
+		type MaxTimersPerBlock: Get<u32>;
+
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A challenger's bond, held while its dispute is open.
+		#[codec(index = 0)]
+		ChallengeBond,
+	}
+
+	/// Attested results awaiting settlement.
+	#[pallet::storage]
+	pub type Results<T: Config> = StorageMap<_, Twox64Concat, JobId, AttestedResult<T>>;
+
+	/// Open disputes.
+	#[pallet::storage]
+	pub type Disputes<T: Config> = StorageMap<_, Twox64Concat, JobId, Dispute<T>>;
+
+	/// Quorum rounds in progress.
+	#[pallet::storage]
+	pub type Quorums<T: Config> = StorageMap<_, Twox64Concat, JobId, QuorumRound<T>>;
+
+	/// Phase ends by the block they fall in.
+	#[pallet::storage]
+	pub type Timers<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<(JobId, Timer), T::MaxTimersPerBlock>,
+		ValueQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// An attested result arrived; it is provisional until its challenge window closes.
+		ResultSubmitted {
+			/// The job.
+			job: JobId,
+			/// The executor.
+			executor: T::AccountId,
+			/// Hash of the output tensors.
+			output_hash: H256,
+			/// The output tensors, when they fit on chain.
+			outputs: Option<OutputBytes<T>>,
+			/// Last block of the challenge window.
+			challenge_until: BlockNumberFor<T>,
+		},
+		/// An executor committed to a quorum output.
+		Committed {
+			/// The job.
+			job: JobId,
+			/// The executor.
+			executor: T::AccountId,
+		},
+		/// A quorum's reveal phase opened.
+		RevealOpened {
+			/// The job.
+			job: JobId,
+			/// Last block of the phase.
+			until: BlockNumberFor<T>,
+		},
+		/// An executor revealed its quorum output.
+		Revealed {
+			/// The job.
+			job: JobId,
+			/// The executor.
+			executor: T::AccountId,
+			/// Hash of its output tensors.
+			output_hash: H256,
+		},
+		/// A statement in a batch failed its checks and was skipped.
+		StatementRejected {
+			/// The job it was about.
+			job: JobId,
+			/// The executor it claimed to be from.
+			executor: T::AccountId,
+			/// Why.
+			error: DispatchError,
+		},
+		/// A job's result settled and was paid for.
+		Settled {
+			/// The job.
+			job: JobId,
+			/// Hash of the settled output tensors.
+			output_hash: H256,
+			/// The executors paid.
+			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
+		},
+		/// A verifier challenged an attested result.
+		Challenged {
+			/// The job.
+			job: JobId,
+			/// The verifier.
+			challenger: T::AccountId,
+			/// The output hash it computed.
+			output_hash: H256,
+			/// The committee that decides.
+			committee: BoundedVec<T::AccountId, T::CommitteeSize>,
+		},
+		/// A committee member voted.
+		Voted {
+			/// The job.
+			job: JobId,
+			/// The voter.
+			voter: T::AccountId,
+			/// The output hash it computed.
+			output_hash: H256,
+		},
+		/// A dispute was decided by its committee's majority.
+		DisputeResolved {
+			/// The job.
+			job: JobId,
+			/// Whether the executor's result stood.
+			executor_was_right: bool,
+		},
+		/// A dispute reached no majority in time: the bond went back and the job is re-run.
+		DisputeTimedOut {
+			/// The job.
+			job: JobId,
+		},
+		/// A quorum reached no agreement of `agree` executors: the job is re-run.
+		QuorumFailed {
+			/// The job.
+			job: JobId,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No job with this id is open.
+		UnknownJob,
+		/// The executor is not assigned to the job.
+		NotAssigned,
+		/// The session key signature does not match the statement.
+		BadSignature,
+		/// The claim does not fit the job's verification mode or phase.
+		WrongClaim,
+		/// The job's deadline for this statement passed.
+		DeadlinePassed,
+		/// The executor already made this statement.
+		Duplicate,
+		/// The output bytes do not hash to the claimed output hash.
+		OutputHashMismatch,
+		/// The outputs do not match the model's output spec.
+		OutputSpecMismatch,
+		/// The outputs fit on chain and must be included.
+		OutputsRequired,
+		/// The reveal does not match the executor's commitment.
+		CommitmentMismatch,
+		/// The quorum's reveal phase is not open.
+		RevealNotOpen,
+		/// Only registered verifiers may challenge or vote.
+		NotVerifier,
+		/// The result is not open to challenges (settled, disputed or window closed).
+		NotChallengeable,
+		/// The challenger computed the same output hash as the executor.
+		SameOutput,
+		/// Parties to a result cannot challenge it.
+		OwnResult,
+		/// No verifier is free to sit on a committee.
+		NoCommittee,
+		/// The challenger cannot pay the bond.
+		InsufficientBalance,
+		/// No dispute is open for this job.
+		NoDispute,
+		/// The voter is not on the dispute's committee.
+		NotOnCommittee,
+		/// The voter already voted.
+		AlreadyVoted,
+		/// Too many phase ends fall in the coming blocks; try later.
+		SchedulerFull,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::process_timers(now)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Submits executors' statements, each signed by its executor's session key. Items
+		/// are processed one by one: a bad item emits `StatementRejected` and is skipped.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
+		pub fn submit_statements(
+			origin: OriginFor<T>,
+			statements: BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::process_batch(statements);
+			Ok(())
+		}
+
+		/// As `submit_statements`, as a general transaction without a fee payer: authorized
+		/// in the transaction pool only if every statement checks out.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
+		#[pallet::authorize(Self::authorize_statements)]
+		#[pallet::weight_of_authorize(
+			T::WeightInfo::check_statement().saturating_mul(T::MaxBatch::get() as u64)
+		)]
+		pub fn submit_statements_unsigned(
+			origin: OriginFor<T>,
+			statements: BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch>,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			Self::process_batch(statements);
+			Ok(())
+		}
+
+		/// Challenges the provisional attested result of `job` (verifiers only), holding
+		/// `ChallengeBond`; `output_hash` is what the challenger computed.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::challenge())]
+		pub fn challenge(origin: OriginFor<T>, job: JobId, output_hash: H256) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_challenge(who, job, output_hash)
+		}
+
+		/// Votes in the dispute over `job` (committee members only) with the output hash the
+		/// voter computed. A majority decides at once.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::vote())]
+		pub fn vote(origin: OriginFor<T>, job: JobId, output_hash: H256) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_vote(who, job, output_hash)
+		}
+	}
+}

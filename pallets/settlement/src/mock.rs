@@ -1,0 +1,301 @@
+//! Test runtime for the settlement pallet, with the real models, executors and jobs pallets.
+
+use codec::Encode;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, Hooks},
+};
+use frame_system::EnsureRoot;
+use haca_primitives::{
+	statement::Claim,
+	tensor::{ElementType, Tensor, TensorSpec},
+	InferenceKey, InferenceSignature, ModeSet, ModelHash,
+};
+use sp_core::{sr25519, Pair, H256};
+use sp_runtime::{BuildStorage, Perbill};
+
+use crate as pallet_settlement;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+/// Account ids in tests.
+pub type AccountId = u64;
+/// Balances in tests.
+pub type Balance = u64;
+
+/// The client.
+pub const CLIENT: AccountId = 1;
+/// The model owner.
+pub const OWNER: AccountId = 2;
+/// Executors.
+pub const EXECUTORS: [AccountId; 3] = [10, 11, 12];
+/// Verifiers.
+pub const VERIFIERS: [AccountId; 3] = [20, 21, 22];
+/// Starting balance of every account.
+pub const INITIAL_BALANCE: Balance = 1_000_000;
+/// Fee per run of the test model.
+pub const MODEL_FEE: Balance = 100;
+/// Executors' and verifiers' bond.
+pub const BOND: Balance = 10_000;
+/// Blocks an assignment has to deliver.
+pub const RESULT_TIMEOUT: u64 = 5;
+/// Challenge window in blocks.
+pub const CHALLENGE_WINDOW: u64 = 3;
+/// Reveal window in blocks.
+pub const REVEAL_WINDOW: u64 = 3;
+/// Dispute window in blocks.
+pub const DISPUTE_WINDOW: u64 = 4;
+/// Bond of a challenge.
+pub const CHALLENGE_BOND: Balance = 1_000;
+/// Slash of a lying or absent executor.
+pub const EXECUTOR_SLASH: Balance = 2_000;
+/// Tolerance of the test model's float outputs.
+pub const TOLERANCE_ULPS: u32 = 4;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Models: pallet_models,
+		Executors: pallet_executors,
+		Jobs: pallet_jobs,
+		Settlement: pallet_settlement,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const Deposit: Balance = 10;
+	pub const Bond: Balance = BOND;
+	pub const UnbondingDelay: u64 = 10;
+	pub const ResultTimeout: u64 = RESULT_TIMEOUT;
+	pub const ChallengeWindow: u64 = CHALLENGE_WINDOW;
+	pub const RevealWindow: u64 = REVEAL_WINDOW;
+	pub const DisputeWindow: u64 = DISPUTE_WINDOW;
+	pub const ChallengeBond: Balance = CHALLENGE_BOND;
+	pub const ExecutorSlash: Balance = EXECUTOR_SLASH;
+	pub const SlashRewardShare: Perbill = Perbill::from_percent(50);
+	pub const OwnerShare: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_models::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type BaseDeposit = Deposit;
+	type ByteDeposit = Deposit;
+	type MaxModelBytes = ConstU32<1024>;
+	type ChunkSize = ConstU32<256>;
+	type MaxLocatorLen = ConstU32<64>;
+	type WeightInfo = ();
+}
+
+impl pallet_executors::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type MinExecutorBond = Bond;
+	type MinVerifierBond = Bond;
+	type UnbondingDelay = UnbondingDelay;
+	type MaxModelsPerExecutor = ConstU32<4>;
+	type MaxExecutorsPerModel = ConstU32<8>;
+	type MaxVerifiers = ConstU32<8>;
+	type MaxCapacity = ConstU32<8>;
+	type InitialReputation = ConstU32<100>;
+	type LatenessPenalty = ConstU32<10>;
+	type WeightInfo = ();
+}
+
+impl pallet_jobs::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type Executors = Executors;
+	type OnPartialDelivery = Settlement;
+	type MaxInputLen = ConstU32<1024>;
+	type MaxQuorum = ConstU32<3>;
+	type ResultTimeout = ResultTimeout;
+	type MaxAttempts = ConstU32<3>;
+	type MaxPendingJobs = ConstU32<8>;
+	type MaxExpiriesPerBlock = ConstU32<8>;
+	type MaxAssignmentsPerBlock = ConstU32<8>;
+	type JobDeposit = Deposit;
+	type InputByteDeposit = Deposit;
+	type WeightInfo = ();
+}
+
+impl pallet_settlement::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Jobs = Jobs;
+	type Models = Models;
+	type Executors = Executors;
+	type MaxOutputLen = ConstU32<256>;
+	type MaxBatch = ConstU32<4>;
+	type MaxQuorum = ConstU32<3>;
+	type CommitteeSize = ConstU32<3>;
+	type ChallengeWindow = ChallengeWindow;
+	type RevealWindow = RevealWindow;
+	type DisputeWindow = DisputeWindow;
+	type ChallengeBond = ChallengeBond;
+	type ExecutorSlash = ExecutorSlash;
+	type SlashRewardShare = SlashRewardShare;
+	type OwnerShare = OwnerShare;
+	type MaxTimersPerBlock = ConstU32<4>;
+	type WeightInfo = ();
+}
+
+/// The session key pair of executor or verifier `who`.
+pub fn pair(who: AccountId) -> sr25519::Pair {
+	sr25519::Pair::from_string(&format!("//haca-{who}"), None).expect("valid derivation")
+}
+
+fn spec(dims: &[u32]) -> TensorSpec {
+	TensorSpec {
+		name: b"t".to_vec().try_into().unwrap(),
+		element_type: ElementType::F32,
+		shape: dims.to_vec().try_into().unwrap(),
+	}
+}
+
+/// Encoded f32 tensors of shape `dims`.
+pub fn f32_tensors(dims: &[u32], values: &[f32]) -> Vec<u8> {
+	vec![Tensor {
+		element_type: ElementType::F32,
+		shape: dims.to_vec().try_into().unwrap(),
+		data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+	}]
+	.encode()
+}
+
+/// An output of the test model.
+pub fn output(values: [f32; 2]) -> Vec<u8> {
+	f32_tensors(&[1, 2], &values)
+}
+
+/// The hash of encoded tensors.
+pub fn hash_of(bytes: &[u8]) -> H256 {
+	H256(sp_io::hashing::blake2_256(bytes))
+}
+
+/// The test model: f32 [1, 4] in, f32 [1, 2] out, every mode.
+pub fn model() -> ModelHash {
+	ModelHash::repeat_byte(1)
+}
+
+/// A statement by `executor` about `job`, signed by `signer`'s session key.
+pub fn signed_by(
+	signer: AccountId,
+	job: u64,
+	executor: AccountId,
+	claim: Claim,
+	outputs: Option<Vec<u8>>,
+) -> (crate::Statement<Test>, InferenceSignature) {
+	let statement = crate::Statement::<Test> {
+		job,
+		executor,
+		claim,
+		outputs: outputs.map(|bytes| bytes.try_into().unwrap()),
+	};
+	let payload = crate::Pallet::<Test>::signing_payload(&statement).expect("open job");
+	let signature = pair(signer).sign(&payload.signing_bytes());
+	(statement, signature.into())
+}
+
+/// A statement by `executor` about `job`, signed by its own key.
+pub fn signed(
+	job: u64,
+	executor: AccountId,
+	claim: Claim,
+	outputs: Option<Vec<u8>>,
+) -> (crate::Statement<Test>, InferenceSignature) {
+	signed_by(executor, job, executor, claim, outputs)
+}
+
+/// Submits statements in a signed batch from `CLIENT` (anyone may relay them).
+pub fn submit(statements: Vec<(crate::Statement<Test>, InferenceSignature)>) {
+	frame_support::assert_ok!(Settlement::submit_statements(
+		RuntimeOrigin::signed(CLIENT),
+		statements.try_into().unwrap()
+	));
+}
+
+/// Advances to block `n`, running the jobs' and settlement's `on_initialize` each block.
+pub fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Jobs::on_initialize(next);
+		Settlement::on_initialize(next);
+	}
+}
+
+/// Externalities with the model registered, three executors and three verifiers bonded.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: [CLIENT, OWNER]
+			.into_iter()
+			.chain(EXECUTORS)
+			.chain(VERIFIERS)
+			.map(|who| (who, INITIAL_BALANCE))
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		frame_support::assert_ok!(Models::register(
+			RuntimeOrigin::signed(OWNER),
+			model(),
+			1_000_000,
+			pallet_models::ModelSource::OffChain(
+				b"https://models.example/m".to_vec().try_into().unwrap()
+			),
+			vec![spec(&[1, 4])].try_into().unwrap(),
+			vec![spec(&[1, 2])].try_into().unwrap(),
+			ModeSet::ALL,
+			MODEL_FEE,
+			TOLERANCE_ULPS,
+		));
+		for (who, executor) in
+			EXECUTORS.iter().map(|w| (*w, true)).chain(VERIFIERS.iter().map(|w| (*w, false)))
+		{
+			let key: InferenceKey = pair(who).public().into();
+			frame_support::assert_ok!(Executors::register(
+				RuntimeOrigin::signed(who),
+				pallet_executors::Roles { executor, verifier: !executor },
+				key,
+				BOND,
+				if executor { 4 } else { 0 },
+				if executor { vec![model()] } else { vec![] }.try_into().unwrap(),
+			));
+		}
+	});
+	ext
+}
+
+/// Externalities for the benchmark tests: funded accounts and a keystore for session keys.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_bench_ext() -> sp_io::TestExternalities {
+	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
