@@ -16,7 +16,9 @@ use crate::*;
 fn active_models<T: Config>(first: u32, n: u32) -> ServedModels<T> {
 	(first..first + n)
 		.map(|i| {
-			let model = ModelHash::from_low_u64_be(i as u64 + 1);
+			let mut bytes = [0u8; 32];
+			bytes[..4].copy_from_slice(&(i + 1).to_le_bytes());
+			let model = ModelHash::from(bytes);
 			T::Models::activate_for_benchmark(&model, Default::default(), 1u32.into());
 			model
 		})

@@ -21,19 +21,24 @@ use crate::*;
 /// Bytes of a tensor list's encoding besides the data of its single u8 tensor.
 const ENCODING_OVERHEAD: u32 = 16;
 
-/// An active model whose single input is a u8 tensor of `len` elements, served by the
-/// largest quorum of executors, and the encoded input for it.
-fn model_and_input<T: Config>(len: u32) -> (ModelHash, BoundedVec<u8, T::MaxInputLen>) {
-	let model = ModelHash::repeat_byte(7);
+/// Active model number `index`, whose single input is a u8 tensor of `len` elements,
+/// served by twice the largest quorum of its own executors, and the encoded input for it.
+fn model_and_input<T: Config>(index: u32, len: u32) -> (ModelHash, BoundedVec<u8, T::MaxInputLen>) {
+	let mut hash = [7u8; 32];
+	hash[..4].copy_from_slice(&index.to_le_bytes());
+	let model = ModelHash::from(hash);
 	let spec = TensorSpec {
 		name: b"input".to_vec().try_into().unwrap(),
 		element_type: ElementType::U8,
 		shape: vec![len].try_into().unwrap(),
 	};
 	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 1u32.into());
-	for i in 0..T::MaxQuorum::get() {
-		let key = sp_runtime::app_crypto::sr25519::Public::from_raw([i as u8; 32]).into();
-		T::Executors::register_for_benchmark(&account("executor", i, 0), Some(&model), key);
+	for i in 0..2 * T::MaxQuorum::get() {
+		let mut key = [0u8; 32];
+		key[..4].copy_from_slice(&index.to_le_bytes());
+		key[4..8].copy_from_slice(&i.to_le_bytes());
+		let key = sp_runtime::app_crypto::sr25519::Public::from_raw(key).into();
+		T::Executors::register_for_benchmark(&account("executor", i, index), Some(&model), key);
 	}
 	let tensor = Tensor {
 		element_type: ElementType::U8,
@@ -57,12 +62,13 @@ fn client<T: Config>() -> T::AccountId {
 	who
 }
 
-/// Submits `n` jobs of the largest quorum; returns their ids.
+/// Submits `n` jobs of the largest quorum, each on its own model and executors; returns
+/// their ids.
 fn submit_jobs<T: Config>(n: u32) -> Vec<JobId> {
-	let (model, input) = model_and_input::<T>(4);
 	let who = client::<T>();
 	(0..n)
-		.map(|_| {
+		.map(|index| {
+			let (model, input) = model_and_input::<T>(index, 4);
 			Pallet::<T>::do_submit(
 				who.clone(),
 				model,
@@ -82,7 +88,7 @@ mod benchmarks {
 	/// The largest quorum of a model with an `i`-byte input.
 	#[benchmark]
 	fn submit(i: Linear<{ ENCODING_OVERHEAD + 1 }, { T::MaxInputLen::get() }>) {
-		let (model, input) = model_and_input::<T>(i - ENCODING_OVERHEAD);
+		let (model, input) = model_and_input::<T>(0, i - ENCODING_OVERHEAD);
 		let who = client::<T>();
 
 		#[extrinsic_call]
@@ -150,7 +156,7 @@ mod benchmarks {
 	fn assign_pending(
 		n: Linear<0, { T::MaxAssignmentsPerBlock::get().min(T::MaxPendingJobs::get()) }>,
 	) {
-		let (model, input) = model_and_input::<T>(4);
+		let (model, input) = model_and_input::<T>(0, 4);
 		let who = client::<T>();
 		let mut ids = Vec::new();
 		for _ in 0..n {

@@ -257,7 +257,13 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	#[cfg(feature = "runtime-benchmarks")]
 	fn activate_for_benchmark(model: &ModelHash, inputs: TensorSpecs, fee: BalanceOf<T>) {
+		use frame_support::traits::fungible::{Inspect, Mutate};
 		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
+		// The owner exists, so its share of fees can be paid to it.
+		T::Currency::set_balance(
+			&owner,
+			T::Currency::minimum_balance().saturating_mul(100u32.into()),
+		);
 		Models::<T>::insert(
 			model,
 			ModelInfo {

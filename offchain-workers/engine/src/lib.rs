@@ -1,0 +1,177 @@
+//! # HACA inference engine
+//!
+//! The native side of the executor path, with no chain logic in it. An [`Engine`]:
+//! - loads an ONNX model from bytes, checking its blake2-256 content hash;
+//! - fixes its inputs to the registered tensor specs, optimises it once with tract and
+//!   checks its outputs against their specs;
+//! - caches the runnable plans by model hash (least recently used go first);
+//! - runs inputs in the canonical tensor encoding on its own bounded thread pool, with a
+//!   queue that refuses work when full and a timeout per job, so callers (off-chain
+//!   workers) never wait indefinitely.
+//!
+//! Determinism: for a given model and input, tract's plan executes the same operations in
+//! the same order, so outputs are bit-identical across runs, threads and processes on one
+//! machine (tests prove it). Across CPU families tract may pick different SIMD kernels, so
+//! float outputs can differ in the last bits; integer models are exact everywhere. The
+//! settlement pallet compares float outputs within the model's declared ULP tolerance.
+
+mod convert;
+mod metrics;
+mod plan;
+mod pool;
+
+use std::{
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+use codec::Encode;
+use haca_primitives::tensor::{self, TensorError, TensorSpec};
+use schnellru::{ByLength, LruMap};
+
+pub use metrics::EngineMetrics;
+pub use plan::Plan;
+
+/// A model's content hash (blake2-256 of its ONNX bytes).
+pub type ModelHash = [u8; 32];
+
+/// Why the engine could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+	/// The bytes do not hash to the model's hash.
+	#[error("model bytes do not match the model hash")]
+	HashMismatch,
+	/// tract could not read or optimise the model.
+	#[error("invalid model: {0}")]
+	InvalidModel(String),
+	/// The model's inputs or outputs differ from the registered specs.
+	#[error("model does not match its registered spec: {0}")]
+	SpecMismatch(String),
+	/// The model was not loaded (or was evicted from the cache).
+	#[error("model not loaded")]
+	NotLoaded,
+	/// The input is not canonically encoded tensors matching the model's inputs.
+	#[error("bad input: {0:?}")]
+	BadInput(TensorError),
+	/// tract failed while running the model.
+	#[error("execution failed: {0}")]
+	Execution(String),
+	/// The job did not finish within the engine's timeout.
+	#[error("inference timed out")]
+	Timeout,
+	/// The job queue is full.
+	#[error("engine busy: job queue full")]
+	Busy,
+}
+
+impl EngineError {
+	/// A short label for metrics.
+	pub fn label(&self) -> &'static str {
+		match self {
+			Self::HashMismatch => "hash_mismatch",
+			Self::InvalidModel(_) => "invalid_model",
+			Self::SpecMismatch(_) => "spec_mismatch",
+			Self::NotLoaded => "not_loaded",
+			Self::BadInput(_) => "bad_input",
+			Self::Execution(_) => "execution",
+			Self::Timeout => "timeout",
+			Self::Busy => "busy",
+		}
+	}
+}
+
+/// How an engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+	/// Worker threads running inferences.
+	pub threads: usize,
+	/// Jobs that may wait for a worker; more are refused with [`EngineError::Busy`].
+	pub queue_depth: usize,
+	/// Compiled models kept in memory.
+	pub cache_capacity: u32,
+	/// Longest a caller waits for one inference.
+	pub timeout: Duration,
+}
+
+impl Default for EngineConfig {
+	fn default() -> Self {
+		Self { threads: 2, queue_depth: 16, cache_capacity: 8, timeout: Duration::from_secs(30) }
+	}
+}
+
+/// The inference engine. Cheap to share (`Arc`); all methods take `&self`.
+pub struct Engine {
+	plans: Mutex<LruMap<ModelHash, Arc<Plan>, ByLength>>,
+	pool: pool::Pool,
+	timeout: Duration,
+	metrics: Option<EngineMetrics>,
+}
+
+impl Engine {
+	/// An engine with `config`, reporting to `metrics` if given.
+	pub fn new(config: EngineConfig, metrics: Option<EngineMetrics>) -> Self {
+		Self {
+			plans: Mutex::new(LruMap::new(ByLength::new(config.cache_capacity.max(1)))),
+			pool: pool::Pool::new(config.threads.max(1), config.queue_depth),
+			timeout: config.timeout,
+			metrics,
+		}
+	}
+
+	/// Whether the plan of `model` is cached.
+	pub fn is_loaded(&self, model: &ModelHash) -> bool {
+		let hit = self.plans.lock().expect("cache lock").get(model).is_some();
+		if let Some(metrics) = &self.metrics {
+			metrics.cache_lookup(hit);
+		}
+		hit
+	}
+
+	/// Loads `bytes` as model `model` with the given specs and caches its plan. The bytes
+	/// must hash to `model`; the model must match the specs.
+	pub fn load(
+		&self,
+		model: ModelHash,
+		bytes: &[u8],
+		inputs: &[TensorSpec],
+		outputs: &[TensorSpec],
+	) -> Result<(), EngineError> {
+		let result = (|| {
+			if sp_crypto_hashing::blake2_256(bytes) != model {
+				return Err(EngineError::HashMismatch);
+			}
+			let plan = Plan::compile(bytes, inputs, outputs)?;
+			self.plans.lock().expect("cache lock").insert(model, Arc::new(plan));
+			Ok(())
+		})();
+		self.record(result.as_ref().err(), None);
+		result
+	}
+
+	/// Runs `model` on `input` (canonical encoding) and returns its outputs (canonical
+	/// encoding), on the engine's pool, waiting at most the configured timeout.
+	pub fn run(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
+		let started = Instant::now();
+		let result = self.run_inner(model, input);
+		self.record(result.as_ref().err(), Some(started.elapsed()));
+		result
+	}
+
+	fn run_inner(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
+		let plan = self.plans.lock().expect("cache lock").get(model).cloned();
+		let plan = plan.ok_or(EngineError::NotLoaded)?;
+		let tensors = tensor::decode_and_check(input, plan.inputs()).map_err(EngineError::BadInput)?;
+		let receiver = self.pool.submit(move || plan.run(tensors))?;
+		if let Some(metrics) = &self.metrics {
+			metrics.queue_depth(self.pool.queued());
+		}
+		let outputs = receiver.recv_timeout(self.timeout).map_err(|_| EngineError::Timeout)??;
+		Ok(outputs.encode())
+	}
+
+	fn record(&self, error: Option<&EngineError>, latency: Option<Duration>) {
+		if let Some(metrics) = &self.metrics {
+			metrics.outcome(error, latency);
+		}
+	}
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates the HACA pallets' weights.rs from their benchmarks, run in the real wasm
+# runtime by `haca-node benchmark pallet` (built with the `runtime-benchmarks` feature).
+# Usage: scripts/benchmark-pallets.sh [STEPS] [REPEAT]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+steps=${1:-20}
+repeat=${2:-5}
+
+cargo build -p haca-node --features runtime-benchmarks
+node="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/debug/haca-node"
+for pallet in models executors jobs settlement; do
+	"$node" benchmark pallet --chain dev --pallet "pallet_$pallet" --extrinsic '*' \
+		--steps "$steps" --repeat "$repeat" --heap-pages 4096 \
+		--template scripts/weight-template.hbs --output "pallets/$pallet/src/weights.rs"
+done
+echo "weights written; the runtime's balances.transfer_keep_alive for comparison:"
+"$node" benchmark pallet --chain dev --pallet pallet_balances --extrinsic transfer_keep_alive \
+	--steps 2 --repeat "$repeat" 2>&1 | grep -E "Time|Median|ref_time|µs" || true

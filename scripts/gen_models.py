@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Generates the ONNX models HACA's tests, demo chain and benchmarks use.
+
+Deterministic: fixed seeds, so the same bytes (and content hashes) come out every run.
+Usage: scripts/gen_models.py OUT_DIR [--large]  (--large adds the benchmark-only models)
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = [helper.make_opsetid("", 17)]
+
+
+def save(graph, path):
+    model = helper.make_model(graph, opset_imports=OPSET, producer_name="haca-gen-models")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path.write_bytes(model.SerializeToString())
+    print(f"{path}: {path.stat().st_size} bytes")
+
+
+def init(name, array):
+    return numpy_helper.from_array(array, name)
+
+
+def mlp(rng, inputs, hidden, outputs):
+    """float32 MLP: Gemm -> Relu -> Gemm -> Softmax."""
+    w1 = rng.standard_normal((inputs, hidden)).astype(np.float32) / np.sqrt(inputs)
+    b1 = rng.standard_normal(hidden).astype(np.float32) * 0.1
+    w2 = rng.standard_normal((hidden, outputs)).astype(np.float32) / np.sqrt(hidden)
+    b2 = rng.standard_normal(outputs).astype(np.float32) * 0.1
+    nodes = [
+        helper.make_node("Gemm", ["input", "w1", "b1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["hr"]),
+        helper.make_node("Gemm", ["hr", "w2", "b2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["output"], axis=1),
+    ]
+    return helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, inputs])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, outputs])],
+        [init("w1", w1), init("b1", b1), init("w2", w2), init("b2", b2)],
+    )
+
+
+def int_matmul(rng):
+    """Quantised-style integer model: MatMulInteger (u8 x u8 -> i32), exact everywhere."""
+    w = rng.integers(0, 255, size=(8, 4), dtype=np.uint8)
+    nodes = [helper.make_node("MatMulInteger", ["input", "w"], ["output"])]
+    return helper.make_graph(
+        nodes,
+        "int_matmul",
+        [helper.make_tensor_value_info("input", TensorProto.UINT8, [1, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.INT32, [1, 4])],
+        [init("w", w)],
+    )
+
+
+def cnn(rng, size, channels):
+    """float32 CNN: Conv -> Relu -> Conv -> Relu -> GlobalAveragePool -> Flatten -> Gemm."""
+    c1 = rng.standard_normal((channels, 3, 3, 3)).astype(np.float32) * 0.2
+    c2 = rng.standard_normal((channels, channels, 3, 3)).astype(np.float32) * 0.1
+    fc = rng.standard_normal((channels, 10)).astype(np.float32) * 0.1
+    fb = np.zeros(10, dtype=np.float32)
+    nodes = [
+        helper.make_node("Conv", ["input", "c1"], ["a"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a"], ["ar"]),
+        helper.make_node("Conv", ["ar", "c2"], ["b"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["b"], ["br"]),
+        helper.make_node("GlobalAveragePool", ["br"], ["p"]),
+        helper.make_node("Flatten", ["p"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc", "fb"], ["output"]),
+    ]
+    return helper.make_graph(
+        nodes,
+        "cnn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 10])],
+        [init("c1", c1), init("c2", c2), init("fc", fc), init("fb", fb)],
+    )
+
+
+def main():
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    save(mlp(np.random.default_rng(1), 4, 16, 3), out / "mlp.onnx")
+    save(int_matmul(np.random.default_rng(2)), out / "int_matmul.onnx")
+    save(cnn(np.random.default_rng(3), 16, 8), out / "cnn_small.onnx")
+    if "--large" in sys.argv:
+        save(mlp(np.random.default_rng(4), 256, 1024, 256), out / "mlp_large.onnx")
+        save(cnn(np.random.default_rng(5), 64, 32), out / "cnn_large.onnx")
+
+
+if __name__ == "__main__":
+    main()
