@@ -2,6 +2,8 @@
 """Generates the ONNX models HACA's tests, demo chain and benchmarks use.
 
 Deterministic: fixed seeds, so the same bytes (and content hashes) come out every run.
+Next to each small model it writes a reference input and the output NumPy computes for it
+(`<name>.input.npy`, `<name>.output.npy`): an implementation independent of tract.
 Usage: scripts/gen_models.py OUT_DIR [--large]  (--large adds the benchmark-only models)
 """
 import sys
@@ -28,10 +30,10 @@ def init(name, array):
 
 def mlp(rng, inputs, hidden, outputs):
     """float32 MLP: Gemm -> Relu -> Gemm -> Softmax."""
-    w1 = rng.standard_normal((inputs, hidden)).astype(np.float32) / np.sqrt(inputs)
-    b1 = rng.standard_normal(hidden).astype(np.float32) * 0.1
-    w2 = rng.standard_normal((hidden, outputs)).astype(np.float32) / np.sqrt(hidden)
-    b2 = rng.standard_normal(outputs).astype(np.float32) * 0.1
+    w1 = (rng.standard_normal((inputs, hidden)) / np.sqrt(inputs)).astype(np.float32)
+    b1 = (rng.standard_normal(hidden) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((hidden, outputs)) / np.sqrt(hidden)).astype(np.float32)
+    b2 = (rng.standard_normal(outputs) * 0.1).astype(np.float32)
     nodes = [
         helper.make_node("Gemm", ["input", "w1", "b1"], ["h"]),
         helper.make_node("Relu", ["h"], ["hr"]),
@@ -84,11 +86,31 @@ def cnn(rng, size, channels):
     )
 
 
+def reference(graph, out, name, x):
+    """Writes `x` and NumPy's evaluation of the graph on it."""
+    weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    if name == "mlp":
+        h = np.maximum(x @ weights["w1"] + weights["b1"], 0)
+        logits = h @ weights["w2"] + weights["b2"]
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        y = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    elif name == "int_matmul":
+        y = x.astype(np.int32) @ weights["w"].astype(np.int32)
+    else:
+        raise ValueError(name)
+    np.save(out / f"{name}.input.npy", x)
+    np.save(out / f"{name}.output.npy", y)
+
+
 def main():
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
-    save(mlp(np.random.default_rng(1), 4, 16, 3), out / "mlp.onnx")
-    save(int_matmul(np.random.default_rng(2)), out / "int_matmul.onnx")
+    graph = mlp(np.random.default_rng(1), 4, 16, 3)
+    save(graph, out / "mlp.onnx")
+    reference(graph, out, "mlp", np.array([[0.5, -1.0, 2.0, 0.25]], dtype=np.float32))
+    graph = int_matmul(np.random.default_rng(2))
+    save(graph, out / "int_matmul.onnx")
+    reference(graph, out, "int_matmul", np.arange(1, 9, dtype=np.uint8).reshape(1, 8) * 29)
     save(cnn(np.random.default_rng(3), 16, 8), out / "cnn_small.onnx")
     if "--large" in sys.argv:
         save(mlp(np.random.default_rng(4), 256, 1024, 256), out / "mlp_large.onnx")

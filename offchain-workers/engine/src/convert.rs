@@ -38,9 +38,11 @@ macro_rules! from_le {
 /// Writes a tract tensor's elements as little-endian bytes.
 macro_rules! to_le {
 	($ty:ty, $tensor:expr) => {
-		$tensor
-			.as_slice::<$ty>()
-			.map(|values| values.iter().flat_map(|value| value.to_le_bytes()).collect::<Vec<u8>>())
+		$tensor.try_as_plain_ram().and_then(|view| {
+			view.as_slice::<$ty>().map(|values| {
+				values.iter().flat_map(|value| value.to_le_bytes()).collect::<Vec<u8>>()
+			})
+		})
 	};
 }
 
@@ -62,7 +64,10 @@ pub(crate) fn to_tract(tensor: &Tensor) -> Result<TractTensor, EngineError> {
 }
 
 /// A tract tensor as a canonical tensor of `element_type`.
-pub(crate) fn from_tract(tensor: &TractTensor, element_type: ElementType) -> Result<Tensor, EngineError> {
+pub(crate) fn from_tract(
+	tensor: &TractTensor,
+	element_type: ElementType,
+) -> Result<Tensor, EngineError> {
 	let shape: Shape = tensor
 		.shape()
 		.iter()

@@ -17,6 +17,7 @@
 
 mod convert;
 mod metrics;
+pub mod npy;
 mod plan;
 mod pool;
 
@@ -160,7 +161,8 @@ impl Engine {
 	fn run_inner(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
 		let plan = self.plans.lock().expect("cache lock").get(model).cloned();
 		let plan = plan.ok_or(EngineError::NotLoaded)?;
-		let tensors = tensor::decode_and_check(input, plan.inputs()).map_err(EngineError::BadInput)?;
+		let tensors =
+			tensor::decode_and_check(input, plan.inputs()).map_err(EngineError::BadInput)?;
 		let receiver = self.pool.submit(move || plan.run(tensors))?;
 		if let Some(metrics) = &self.metrics {
 			metrics.queue_depth(self.pool.queued());
@@ -173,5 +175,98 @@ impl Engine {
 		if let Some(metrics) = &self.metrics {
 			metrics.outcome(error, latency);
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use std::sync::mpsc;
+
+	fn mlp() -> (ModelHash, Vec<u8>, Vec<TensorSpec>, Vec<TensorSpec>) {
+		use haca_primitives::tensor::ElementType;
+		let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/mlp.onnx"))
+			.expect("generated model");
+		let spec = |name: &str, dims: &[u32]| TensorSpec {
+			name: name.as_bytes().to_vec().try_into().unwrap(),
+			element_type: ElementType::F32,
+			shape: dims.to_vec().try_into().unwrap(),
+		};
+		(
+			sp_crypto_hashing::blake2_256(&bytes),
+			bytes,
+			vec![spec("input", &[1, 4])],
+			vec![spec("output", &[1, 3])],
+		)
+	}
+
+	fn input() -> Vec<u8> {
+		let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/mlp.input.npy"))
+			.expect("generated input");
+		vec![npy::read(&bytes).unwrap()].encode()
+	}
+
+	/// Occupies one worker until the returned sender is dropped or used.
+	fn block_a_worker(engine: &Engine) -> mpsc::Sender<()> {
+		let (release, wait) = mpsc::channel::<()>();
+		let _ = engine.pool.submit(move || {
+			let _ = wait.recv();
+		});
+		release
+	}
+
+	#[test]
+	fn a_busy_engine_times_out_and_then_refuses_work() {
+		let config = EngineConfig {
+			threads: 1,
+			queue_depth: 1,
+			cache_capacity: 2,
+			timeout: Duration::from_millis(50),
+		};
+		let engine = Engine::new(config, None);
+		let (hash, bytes, inputs, outputs) = mlp();
+		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
+		let release = block_a_worker(&engine);
+		// The worker is busy: the job waits in the queue past the timeout.
+		assert_eq!(engine.run(&hash, &input()), Err(EngineError::Timeout));
+		// The abandoned job still holds the only queue slot: back-pressure.
+		assert_eq!(engine.run(&hash, &input()), Err(EngineError::Busy));
+		drop(release);
+		// Once free, the engine works again.
+		let mut result = Err(EngineError::Busy);
+		for _ in 0..100 {
+			result = engine.run(&hash, &input());
+			if result != Err(EngineError::Busy) {
+				break;
+			}
+			std::thread::sleep(Duration::from_millis(10));
+		}
+		assert!(result.is_ok(), "{result:?}");
+	}
+
+	#[test]
+	fn the_plan_cache_evicts_the_least_recently_used_model() {
+		let engine = Engine::new(EngineConfig { cache_capacity: 1, ..Default::default() }, None);
+		let (hash, bytes, inputs, outputs) = mlp();
+		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
+		let int_bytes =
+			std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/int_matmul.onnx"))
+				.unwrap();
+		let int_spec = |name: &str, element_type, dims: &[u32]| TensorSpec {
+			name: name.as_bytes().to_vec().try_into().unwrap(),
+			element_type,
+			shape: dims.to_vec().try_into().unwrap(),
+		};
+		use haca_primitives::tensor::ElementType;
+		engine
+			.load(
+				sp_crypto_hashing::blake2_256(&int_bytes),
+				&int_bytes,
+				&[int_spec("input", ElementType::U8, &[1, 8])],
+				&[int_spec("output", ElementType::I32, &[1, 4])],
+			)
+			.unwrap();
+		assert!(!engine.is_loaded(&hash));
+		assert_eq!(engine.run(&hash, &input()), Err(EngineError::NotLoaded));
 	}
 }

@@ -62,8 +62,8 @@ impl EngineMetrics {
 			(None, Some(latency)) => {
 				self.runs.inc();
 				self.latency.observe(latency.as_secs_f64());
-			},
-			(None, None) => {},
+			}
+			(None, None) => {}
 		}
 	}
 

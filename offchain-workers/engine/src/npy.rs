@@ -1,0 +1,156 @@
+//! NumPy `.npy` files (format versions 1 to 3, little-endian, C order) as canonical tensors,
+//! the format operators and model owners already have their test data in.
+
+use haca_primitives::tensor::{element_count, ElementType, Tensor};
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Why bytes are not a supported `.npy` tensor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NpyError {
+	/// Not an `.npy` file, or a truncated one.
+	#[error("not a .npy file: {0}")]
+	Format(&'static str),
+	/// An element type HACA has no canonical form for, or big-endian data.
+	#[error("unsupported dtype `{0}` (little-endian f32, f64, i8, u8, i16, i32, i64 only)")]
+	Dtype(String),
+	/// Fortran (column-major) order.
+	#[error("Fortran-ordered arrays are not supported")]
+	FortranOrder,
+	/// More dimensions than a tensor may have, or a data length that does not fit the shape.
+	#[error("bad shape: {0}")]
+	Shape(String),
+}
+
+fn dtype_of(descr: &str) -> Result<ElementType, NpyError> {
+	Ok(match descr {
+		"<f4" => ElementType::F32,
+		"<f8" => ElementType::F64,
+		"|i1" | "<i1" => ElementType::I8,
+		"|u1" | "<u1" => ElementType::U8,
+		"<i2" => ElementType::I16,
+		"<i4" => ElementType::I32,
+		"<i8" => ElementType::I64,
+		other => return Err(NpyError::Dtype(other.into())),
+	})
+}
+
+fn descr_of(element_type: ElementType) -> &'static str {
+	match element_type {
+		ElementType::F32 => "<f4",
+		ElementType::F64 => "<f8",
+		ElementType::I8 => "|i1",
+		ElementType::U8 => "|u1",
+		ElementType::I16 => "<i2",
+		ElementType::I32 => "<i4",
+		ElementType::I64 => "<i8",
+	}
+}
+
+/// The value of `key` in the header dictionary (up to the next top-level comma or brace).
+fn header_value<'a>(header: &'a str, key: &str) -> Result<&'a str, NpyError> {
+	let start = header.find(&format!("'{key}':")).ok_or(NpyError::Format("header key missing"))?;
+	let rest = header[start + key.len() + 3..].trim_start();
+	let end =
+		if rest.starts_with('(') { rest.find(')').map(|i| i + 1) } else { rest.find([',', '}']) };
+	Ok(rest[..end.ok_or(NpyError::Format("header value unterminated"))?].trim())
+}
+
+/// Parses a `.npy` file into a canonical tensor.
+pub fn read(bytes: &[u8]) -> Result<Tensor, NpyError> {
+	if bytes.len() < 10 || &bytes[..6] != MAGIC {
+		return Err(NpyError::Format("bad magic"));
+	}
+	let (header_len, header_start) = match bytes[6] {
+		1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+		2 | 3 if bytes.len() >= 12 => {
+			(u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize, 12)
+		}
+		_ => return Err(NpyError::Format("unknown version")),
+	};
+	let data_start = header_start + header_len;
+	let header = bytes
+		.get(header_start..data_start)
+		.and_then(|header| core::str::from_utf8(header).ok())
+		.ok_or(NpyError::Format("truncated header"))?;
+
+	let element_type = dtype_of(header_value(header, "descr")?.trim_matches('\''))?;
+	if header_value(header, "fortran_order")? != "False" {
+		return Err(NpyError::FortranOrder);
+	}
+	let dims = header_value(header, "shape")?
+		.trim_matches(|c| c == '(' || c == ')')
+		.split(',')
+		.map(str::trim)
+		.filter(|dim| !dim.is_empty())
+		.map(|dim| dim.parse::<u32>().map_err(|_| NpyError::Shape(format!("dimension `{dim}`"))))
+		.collect::<Result<Vec<_>, _>>()?;
+	let data = bytes[data_start..].to_vec();
+	let expected = element_count(&dims).and_then(|count| count.checked_mul(element_type.size()));
+	if expected != Some(data.len()) {
+		return Err(NpyError::Shape(format!("{} data bytes for shape {dims:?}", data.len())));
+	}
+	let shape = dims.try_into().map_err(|_| NpyError::Shape("rank above the bound".into()))?;
+	Ok(Tensor { element_type, shape, data })
+}
+
+/// Writes a canonical tensor as a version 1.0 `.npy` file.
+pub fn write(tensor: &Tensor) -> Vec<u8> {
+	let dims: Vec<String> = tensor.shape.iter().map(u32::to_string).collect();
+	let shape = match dims.len() {
+		1 => format!("({},)", dims[0]),
+		_ => format!("({})", dims.join(", ")),
+	};
+	let mut header = format!(
+		"{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+		descr_of(tensor.element_type)
+	);
+	// Pad so the data starts on a 64-byte boundary; the header ends with a newline.
+	let unpadded = MAGIC.len() + 4 + header.len() + 1;
+	header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+	header.push('\n');
+	let mut bytes = MAGIC.to_vec();
+	bytes.extend_from_slice(&[1, 0]);
+	bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+	bytes.extend_from_slice(header.as_bytes());
+	bytes.extend_from_slice(&tensor.data);
+	bytes
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn reads_numpy_files_and_round_trips() {
+		let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/mlp.input.npy"))
+			.expect("generated reference input");
+		let tensor = read(&bytes).unwrap();
+		assert_eq!(tensor.element_type, ElementType::F32);
+		assert_eq!(tensor.shape.to_vec(), vec![1, 4]);
+		assert_eq!(&tensor.data[..4], &0.5f32.to_le_bytes());
+		assert_eq!(read(&write(&tensor)).unwrap(), tensor);
+		assert_eq!(write(&tensor).len() % 64, 16, "64-byte aligned header");
+	}
+
+	#[test]
+	fn rejects_what_it_cannot_represent() {
+		let tensor = Tensor {
+			element_type: ElementType::I32,
+			shape: vec![3].try_into().unwrap(),
+			data: vec![0; 12],
+		};
+		let good = write(&tensor);
+		assert_eq!(read(&good).unwrap(), tensor);
+		let swap = |from: &str, to: &str| -> Vec<u8> {
+			let mut bytes = good.clone();
+			let at = bytes.windows(from.len()).position(|w| w == from.as_bytes()).unwrap();
+			bytes[at..at + from.len()].copy_from_slice(to.as_bytes());
+			bytes
+		};
+		assert_eq!(read(&swap("<i4", ">i4")), Err(NpyError::Dtype(">i4".into())));
+		assert_eq!(read(&swap("False", "True ")), Err(NpyError::FortranOrder));
+		assert!(matches!(read(&good[..good.len() - 1]), Err(NpyError::Shape(_))));
+		assert_eq!(read(b"not numpy at all"), Err(NpyError::Format("bad magic")));
+	}
+}

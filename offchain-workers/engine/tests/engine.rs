@@ -1,0 +1,183 @@
+//! The engine against real ONNX models made by `scripts/gen_models.py`: correctness against
+//! NumPy's independent evaluation, determinism across runs, thread counts and processes,
+//! and the named errors for bad models and inputs.
+
+use std::{path::PathBuf, process::Command, sync::Arc, thread};
+
+use codec::Encode;
+use haca_engine::{npy, Engine, EngineConfig, EngineError, ModelHash};
+use haca_primitives::tensor::{decode_tensors, tensors_agree, ElementType, Tensor, TensorSpec};
+
+fn model_path(file: &str) -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(file)
+}
+
+fn spec(element_type: ElementType, dims: &[u32]) -> TensorSpec {
+	TensorSpec {
+		name: b"t".to_vec().try_into().unwrap(),
+		element_type,
+		shape: dims.to_vec().try_into().unwrap(),
+	}
+}
+
+/// A model file, its hash and its specs.
+struct Model {
+	hash: ModelHash,
+	bytes: Vec<u8>,
+	inputs: Vec<TensorSpec>,
+	outputs: Vec<TensorSpec>,
+	name: &'static str,
+}
+
+fn mlp() -> Model {
+	model("mlp", spec(ElementType::F32, &[1, 4]), spec(ElementType::F32, &[1, 3]))
+}
+
+fn int_matmul() -> Model {
+	model("int_matmul", spec(ElementType::U8, &[1, 8]), spec(ElementType::I32, &[1, 4]))
+}
+
+fn model(name: &'static str, input: TensorSpec, output: TensorSpec) -> Model {
+	let bytes = std::fs::read(model_path(&format!("{name}.onnx"))).expect("generated model");
+	Model {
+		hash: sp_crypto_hashing::blake2_256(&bytes),
+		bytes,
+		inputs: vec![input],
+		outputs: vec![output],
+		name,
+	}
+}
+
+fn npy_file(file: String) -> Tensor {
+	npy::read(&std::fs::read(model_path(&file)).expect("reference file")).expect("valid .npy")
+}
+
+fn engine_with(threads: usize, model: &Model) -> Engine {
+	let engine = Engine::new(EngineConfig { threads, ..Default::default() }, None);
+	engine.load(model.hash, &model.bytes, &model.inputs, &model.outputs).expect("model loads");
+	engine
+}
+
+fn reference_input(model: &Model) -> Vec<u8> {
+	vec![npy_file(format!("{}.input.npy", model.name))].encode()
+}
+
+fn reference_output(model: &Model) -> Vec<Tensor> {
+	vec![npy_file(format!("{}.output.npy", model.name))]
+}
+
+#[test]
+fn float_outputs_match_numpy_within_a_few_ulps() {
+	let model = mlp();
+	let outputs = engine_with(1, &model).run(&model.hash, &reference_input(&model)).unwrap();
+	let outputs = decode_tensors(&outputs).unwrap();
+	assert!(tensors_agree(&outputs, &reference_output(&model), 8), "{outputs:?}");
+	assert!(
+		!tensors_agree(&outputs, &reference_output(&model), 0)
+			|| outputs == reference_output(&model)
+	);
+}
+
+#[test]
+fn integer_models_are_exact() {
+	let model = int_matmul();
+	let outputs = engine_with(2, &model).run(&model.hash, &reference_input(&model)).unwrap();
+	assert_eq!(decode_tensors(&outputs).unwrap(), reference_output(&model));
+}
+
+#[test]
+fn outputs_are_bit_identical_across_runs_and_thread_counts() {
+	let model = mlp();
+	let input = reference_input(&model);
+	let first = engine_with(1, &model).run(&model.hash, &input).unwrap();
+	for _ in 0..50 {
+		assert_eq!(engine_with(1, &model).run(&model.hash, &input).unwrap(), first);
+	}
+	let engine = Arc::new(engine_with(4, &model));
+	let runs: Vec<_> = (0..16)
+		.map(|_| {
+			let (engine, input, hash) = (engine.clone(), input.clone(), model.hash);
+			thread::spawn(move || engine.run(&hash, &input))
+		})
+		.collect();
+	for run in runs {
+		assert_eq!(run.join().unwrap().unwrap(), first);
+	}
+}
+
+/// Prints the MLP's output hash when asked to by the parent test (in a fresh process).
+#[test]
+fn child_prints_output_hash() {
+	if std::env::var("HACA_ENGINE_CHILD").is_err() {
+		return;
+	}
+	let model = mlp();
+	let outputs = engine_with(1, &model).run(&model.hash, &reference_input(&model)).unwrap();
+	println!("OUTPUT_HASH={}", hex(&sp_crypto_hashing::blake2_256(&outputs)));
+}
+
+fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn outputs_are_bit_identical_in_a_fresh_process() {
+	let model = mlp();
+	let outputs = engine_with(1, &model).run(&model.hash, &reference_input(&model)).unwrap();
+	let here = hex(&sp_crypto_hashing::blake2_256(&outputs));
+	let child = Command::new(std::env::current_exe().unwrap())
+		.args(["--exact", "child_prints_output_hash", "--nocapture", "--test-threads=1"])
+		.env("HACA_ENGINE_CHILD", "1")
+		.output()
+		.expect("the test binary runs");
+	let stdout = String::from_utf8_lossy(&child.stdout);
+	let there = stdout
+		.lines()
+		.find_map(|line| line.split("OUTPUT_HASH=").nth(1))
+		.map(str::trim)
+		.unwrap_or_else(|| panic!("child printed no hash:\n{stdout}"));
+	assert_eq!(here, there);
+}
+
+#[test]
+fn bad_models_and_inputs_get_named_errors() {
+	let model = mlp();
+	let engine = Engine::new(EngineConfig::default(), None);
+	let mut other_hash = model.hash;
+	other_hash[0] ^= 1;
+	assert_eq!(
+		engine.load(other_hash, &model.bytes, &model.inputs, &model.outputs),
+		Err(EngineError::HashMismatch)
+	);
+	let garbage = b"not an onnx model".to_vec();
+	assert!(matches!(
+		engine.load(
+			sp_crypto_hashing::blake2_256(&garbage),
+			&garbage,
+			&model.inputs,
+			&model.outputs
+		),
+		Err(EngineError::InvalidModel(_))
+	));
+	let wrong_output = [spec(ElementType::F32, &[1, 2])];
+	assert!(matches!(
+		engine.load(model.hash, &model.bytes, &model.inputs, &wrong_output),
+		Err(EngineError::SpecMismatch(_))
+	));
+	let two_inputs = [model.inputs[0].clone(), model.inputs[0].clone()];
+	assert!(matches!(
+		engine.load(model.hash, &model.bytes, &two_inputs, &model.outputs),
+		Err(EngineError::SpecMismatch(_))
+	));
+	assert_eq!(engine.run(&model.hash, &reference_input(&model)), Err(EngineError::NotLoaded));
+
+	engine.load(model.hash, &model.bytes, &model.inputs, &model.outputs).unwrap();
+	assert!(engine.is_loaded(&model.hash));
+	let wrong_input = vec![Tensor {
+		element_type: ElementType::F32,
+		shape: vec![1, 5].try_into().unwrap(),
+		data: vec![0; 20],
+	}]
+	.encode();
+	assert!(matches!(engine.run(&model.hash, &wrong_input), Err(EngineError::BadInput(_))));
+}
