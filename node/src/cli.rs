@@ -1,5 +1,7 @@
 //! Command-line interface of `haca-node`.
 
+use std::path::PathBuf;
+
 /// `haca-node [SUBCOMMAND] [OPTIONS]`: without a subcommand it runs the node.
 #[derive(Debug, clap::Parser)]
 pub struct Cli {
@@ -10,6 +12,52 @@ pub struct Cli {
 	/// Options of the running node (the standard Substrate `run` options).
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	/// The executor role.
+	#[clap(flatten)]
+	pub executor: ExecutorParams,
+}
+
+/// Options of the executor role: running inference for assigned jobs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExecutorParams {
+	/// Run inference for jobs assigned to the executor session keys (key type `infr`) in this
+	/// node's keystore, and submit their signed results. Enables off-chain workers.
+	#[arg(long)]
+	pub executor: bool,
+
+	/// Directory of models kept off chain, as `<hex blake2-256 hash>.onnx`.
+	#[arg(long, value_name = "DIR")]
+	pub model_dir: Option<PathBuf>,
+
+	/// Threads running inference.
+	#[arg(long, value_name = "COUNT", default_value_t = 2)]
+	pub inference_threads: usize,
+
+	/// Inferences that may wait for a thread; more are refused and retried later.
+	#[arg(long, value_name = "COUNT", default_value_t = 16)]
+	pub inference_queue: usize,
+
+	/// Compiled models kept in memory.
+	#[arg(long, value_name = "COUNT", default_value_t = 8)]
+	pub model_cache: u32,
+
+	/// Longest one inference may take, in seconds.
+	#[arg(long, value_name = "SECONDS", default_value_t = 30)]
+	pub inference_timeout: u64,
+}
+
+impl ExecutorParams {
+	/// The engine configuration these options describe.
+	pub fn engine_config(&self) -> haca_engine::EngineConfig {
+		haca_engine::EngineConfig {
+			threads: self.inference_threads,
+			queue_depth: self.inference_queue,
+			cache_capacity: self.model_cache,
+			timeout: std::time::Duration::from_secs(self.inference_timeout),
+			model_dir: self.model_dir.clone(),
+		}
+	}
 }
 
 /// The subcommands operators use besides running the node.
@@ -52,4 +100,8 @@ pub enum Subcommand {
 
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Run a model on local input files, as an executor would, and print the outputs and
+	/// their hash: what a model owner or operator checks before registering a model.
+	Infer(crate::infer::InferCmd),
 }

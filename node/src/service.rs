@@ -13,8 +13,8 @@ use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 
-/// The host functions the runtime may call.
-pub type HostFunctions = sp_io::SubstrateHostFunctions;
+/// The host functions the runtime may call: Substrate's and HACA's inference bridge.
+pub type HostFunctions = (sp_io::SubstrateHostFunctions, haca_inference::inference::HostFunctions);
 
 /// The full client, executing the wasm runtime.
 pub type FullClient =
@@ -135,12 +135,28 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
-/// Builds and starts the full node; returns its task manager.
+/// Builds and starts the full node; returns its task manager. With `executor` options the
+/// node runs the inference engine for its off-chain workers.
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
-	config: Configuration,
+	mut config: Configuration,
+	executor: Option<haca_engine::EngineConfig>,
 ) -> Result<TaskManager, ServiceError> {
+	let engine = executor
+		.map(|engine_config| {
+			let metrics = config
+				.prometheus_registry()
+				.map(haca_engine::EngineMetrics::register)
+				.transpose()?;
+			Ok::<_, ServiceError>(Arc::new(haca_engine::Engine::new(engine_config, metrics)))
+		})
+		.transpose()?;
+	if engine.is_some() {
+		// Executors run jobs from their off-chain workers, authority or not.
+		config.offchain_worker.enabled = true;
+	}
+
 	let sc_service::PartialComponents {
 		client,
 		backend,
@@ -206,7 +222,12 @@ pub fn new_full<
 				)),
 				network_provider: Arc::new(network.clone()),
 				enable_http_requests: true,
-				custom_extensions: |_| vec![],
+				custom_extensions: move |_| match &engine {
+					Some(engine) => {
+						vec![Box::new(haca_inference::InferenceExt(engine.clone())) as Box<_>]
+					}
+					None => vec![],
+				},
 			})?;
 		task_manager.spawn_handle().spawn(
 			"offchain-workers-runner",

@@ -237,6 +237,7 @@ impl_runtime_apis! {
 		}
 
 		fn pending_work(key: InferenceKey) -> Vec<WorkItem> {
+			use haca_primitives::traits::ExecutorDirectory;
 			Executors::key_owner(&key)
 				.map(|who| Settlement::pending_work(&who))
 				.unwrap_or_default()

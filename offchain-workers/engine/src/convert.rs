@@ -18,6 +18,20 @@ pub(crate) fn datum_type(element_type: ElementType) -> DatumType {
 	}
 }
 
+/// The element type of a tract datum type, if HACA has one for it.
+pub(crate) fn element_type(datum_type: DatumType) -> Option<ElementType> {
+	Some(match datum_type {
+		DatumType::F32 => ElementType::F32,
+		DatumType::F64 => ElementType::F64,
+		DatumType::I8 => ElementType::I8,
+		DatumType::U8 => ElementType::U8,
+		DatumType::I16 => ElementType::I16,
+		DatumType::I32 => ElementType::I32,
+		DatumType::I64 => ElementType::I64,
+		_ => return None,
+	})
+}
+
 /// Dimensions as tract wants them.
 pub(crate) fn dims(shape: &Shape) -> Vec<usize> {
 	shape.iter().map(|dim| *dim as usize).collect()

@@ -16,6 +16,7 @@
 //! settlement pallet compares float outputs within the model's declared ULP tolerance.
 
 mod convert;
+mod host;
 mod metrics;
 pub mod npy;
 mod plan;
@@ -92,11 +93,19 @@ pub struct EngineConfig {
 	pub cache_capacity: u32,
 	/// Longest a caller waits for one inference.
 	pub timeout: Duration,
+	/// Where models that are not stored on chain are found, as `<hex hash>.onnx`.
+	pub model_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineConfig {
 	fn default() -> Self {
-		Self { threads: 2, queue_depth: 16, cache_capacity: 8, timeout: Duration::from_secs(30) }
+		Self {
+			threads: 2,
+			queue_depth: 16,
+			cache_capacity: 8,
+			timeout: Duration::from_secs(30),
+			model_dir: None,
+		}
 	}
 }
 
@@ -105,6 +114,7 @@ pub struct Engine {
 	plans: Mutex<LruMap<ModelHash, Arc<Plan>, ByLength>>,
 	pool: pool::Pool,
 	timeout: Duration,
+	model_dir: Option<std::path::PathBuf>,
 	metrics: Option<EngineMetrics>,
 }
 
@@ -115,6 +125,7 @@ impl Engine {
 			plans: Mutex::new(LruMap::new(ByLength::new(config.cache_capacity.max(1)))),
 			pool: pool::Pool::new(config.threads.max(1), config.queue_depth),
 			timeout: config.timeout,
+			model_dir: config.model_dir,
 			metrics,
 		}
 	}
@@ -222,6 +233,7 @@ mod tests {
 			queue_depth: 1,
 			cache_capacity: 2,
 			timeout: Duration::from_millis(50),
+			model_dir: None,
 		};
 		let engine = Engine::new(config, None);
 		let (hash, bytes, inputs, outputs) = mlp();

@@ -2,13 +2,19 @@
 
 use haca_primitives::tensor::{Tensor, TensorSpec};
 use tract_onnx::prelude::{
-	Framework, InferenceFact, InferenceModelExt, IntoRunnable, TValue, TypedRunnableModel,
+	Framework, InferenceFact, InferenceModelExt, IntoRunnable, TValue, TypedModel,
+	TypedRunnableModel,
 };
 
 use crate::{
-	convert::{datum_type, dims, from_tract, to_tract},
+	convert::{datum_type, dims, element_type, from_tract, to_tract},
 	EngineError,
 };
+
+/// tract's errors as the engine reports them.
+fn invalid(error: tract_onnx::prelude::TractError) -> EngineError {
+	EngineError::InvalidModel(format!("{error:#}"))
+}
 
 /// A model ready to run: tract's optimised plan and the specs it was checked against.
 pub struct Plan {
@@ -25,9 +31,32 @@ impl Plan {
 		inputs: &[TensorSpec],
 		outputs: &[TensorSpec],
 	) -> Result<Self, EngineError> {
-		let invalid = |error: tract_onnx::prelude::TractError| {
-			EngineError::InvalidModel(format!("{error:#}"))
-		};
+		let typed = Self::optimise(bytes, inputs)?;
+		let found = Self::output_specs(&typed)?;
+		let matches = found.len() == outputs.len()
+			&& found.iter().zip(outputs).all(|(found, spec)| {
+				found.element_type == spec.element_type && found.shape == spec.shape
+			});
+		if !matches {
+			return Err(EngineError::SpecMismatch(format!(
+				"the model's outputs are {:?}, the spec says {:?}",
+				summary(&found),
+				summary(outputs)
+			)));
+		}
+		Self::finish(typed, inputs, outputs.to_vec())
+	}
+
+	/// As [`Plan::compile`], with the output specs read from the model itself (for
+	/// operators trying a model before registering it).
+	pub fn discover(bytes: &[u8], inputs: &[TensorSpec]) -> Result<Self, EngineError> {
+		let typed = Self::optimise(bytes, inputs)?;
+		let outputs = Self::output_specs(&typed)?;
+		Self::finish(typed, inputs, outputs)
+	}
+
+	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised.
+	fn optimise(bytes: &[u8], inputs: &[TensorSpec]) -> Result<TypedModel, EngineError> {
 		let mut model = tract_onnx::onnx().model_for_read(&mut &*bytes).map_err(invalid)?;
 		let input_count = model.input_outlets().map_err(invalid)?.len();
 		if input_count != inputs.len() {
@@ -40,33 +69,56 @@ impl Plan {
 			let fact = InferenceFact::dt_shape(datum_type(spec.element_type), dims(&spec.shape));
 			model.set_input_fact(index, fact).map_err(invalid)?;
 		}
-		let typed = model.into_optimized().map_err(invalid)?;
-		let output_count = typed.output_outlets().map_err(invalid)?.len();
-		if output_count != outputs.len() {
-			return Err(EngineError::SpecMismatch(format!(
-				"the model has {output_count} outputs, the spec {}",
-				outputs.len()
-			)));
-		}
-		for (index, spec) in outputs.iter().enumerate() {
-			let fact = typed.output_fact(index).map_err(invalid)?;
-			let expected = dims(&spec.shape);
-			let shape_matches =
-				fact.shape.as_concrete().is_some_and(|shape| shape == expected.as_slice());
-			if fact.datum_type != datum_type(spec.element_type) || !shape_matches {
-				return Err(EngineError::SpecMismatch(format!(
-					"output {index} is {fact:?}, the spec says {:?} {expected:?}",
-					spec.element_type
-				)));
-			}
-		}
+		model.into_optimized().map_err(invalid)
+	}
+
+	/// The output specs of an optimised model (names as in the graph).
+	fn output_specs(typed: &TypedModel) -> Result<Vec<TensorSpec>, EngineError> {
+		let outlets = typed.output_outlets().map_err(invalid)?;
+		outlets
+			.iter()
+			.enumerate()
+			.map(|(index, outlet)| {
+				let fact = typed.outlet_fact(*outlet).map_err(invalid)?;
+				let unsupported =
+					|what: &str| EngineError::SpecMismatch(format!("output {index}: {what}"));
+				let shape =
+					fact.shape.as_concrete().ok_or_else(|| unsupported("no fixed shape"))?;
+				let element_type = element_type(fact.datum_type)
+					.ok_or_else(|| unsupported("unsupported element type"))?;
+				let name: Vec<u8> =
+					typed.node(outlet.node).name.as_bytes().iter().take(64).copied().collect();
+				Ok(TensorSpec {
+					name: name.try_into().map_err(|_| unsupported("name"))?,
+					element_type,
+					shape: shape
+						.iter()
+						.map(|dim| *dim as u32)
+						.collect::<Vec<_>>()
+						.try_into()
+						.map_err(|_| unsupported("rank above the bound"))?,
+				})
+			})
+			.collect()
+	}
+
+	fn finish(
+		typed: TypedModel,
+		inputs: &[TensorSpec],
+		outputs: Vec<TensorSpec>,
+	) -> Result<Self, EngineError> {
 		let runnable = typed.into_runnable().map_err(invalid)?;
-		Ok(Self { runnable, inputs: inputs.to_vec(), outputs: outputs.to_vec() })
+		Ok(Self { runnable, inputs: inputs.to_vec(), outputs })
 	}
 
 	/// The input specs.
 	pub fn inputs(&self) -> &[TensorSpec] {
 		&self.inputs
+	}
+
+	/// The output specs.
+	pub fn outputs(&self) -> &[TensorSpec] {
+		&self.outputs
 	}
 
 	/// Runs the plan on inputs already checked against [`Plan::inputs`].
@@ -85,4 +137,9 @@ impl Plan {
 			.map(|(value, spec)| from_tract(value, spec.element_type))
 			.collect()
 	}
+}
+
+/// Element types and shapes, for error messages.
+fn summary(specs: &[TensorSpec]) -> Vec<String> {
+	specs.iter().map(|spec| format!("{:?}{:?}", spec.element_type, spec.shape.to_vec())).collect()
 }

@@ -78,6 +78,9 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 	fn settlement_terms(_: &ModelHash) -> Option<SettlementTerms<AccountId, Balance>> {
 		None
 	}
+	fn model_bytes(_: &ModelHash) -> Option<Vec<u8>> {
+		None
+	}
 	fn add_job_reference(_: &ModelHash) {}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn activate_for_benchmark(

@@ -176,11 +176,6 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The account whose session key is `key`.
-	pub fn key_owner(key: &InferenceKey) -> Option<T::AccountId> {
-		KeyOwners::<T>::get(key)
-	}
-
 	/// Invariants: bonds on hold equal registered bonds; key, server and verifier indexes
 	/// agree with the registrations.
 	#[cfg(any(feature = "try-runtime", feature = "std"))]
@@ -272,6 +267,10 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 impl<T: Config> ExecutorDirectory<T::AccountId> for Pallet<T> {
 	fn session_key(who: &T::AccountId) -> Option<InferenceKey> {
 		Executors::<T>::get(who).map(|info| info.key)
+	}
+
+	fn key_owner(key: &InferenceKey) -> Option<T::AccountId> {
+		KeyOwners::<T>::get(key)
 	}
 
 	fn verifiers() -> Vec<T::AccountId> {

@@ -358,6 +358,10 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		})
 	}
 
+	fn input(id: JobId) -> Option<Vec<u8>> {
+		JobInputs::<T>::get(id).map(BoundedVec::into_inner)
+	}
+
 	fn undelivered_jobs(who: &T::AccountId) -> Vec<JobId> {
 		Jobs::<T>::iter()
 			.filter(|(_, job)| {

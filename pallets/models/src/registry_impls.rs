@@ -241,10 +241,15 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn settlement_terms(model: &ModelHash) -> Option<SettlementTerms<T::AccountId, BalanceOf<T>>> {
 		Models::<T>::get(model).map(|info| SettlementTerms {
 			owner: info.owner,
+			inputs: info.inputs,
 			fee: info.fee,
 			outputs: info.outputs,
 			tolerance_ulps: info.tolerance_ulps,
 		})
+	}
+
+	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>> {
+		Self::model_bytes(model)
 	}
 
 	fn add_job_reference(model: &ModelHash) {

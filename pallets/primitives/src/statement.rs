@@ -15,6 +15,32 @@ use crate::{JobId, ModelHash};
 /// Domain tag prefixed to every signed statement.
 pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v1";
 
+/// Why an executor could not run a job (reported instead of retrying forever).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum ExecutionFailure {
+	/// The model's bytes are not available to the executor.
+	ModelUnavailable,
+	/// The model's bytes are corrupt or do not match its specs.
+	InvalidModel,
+	/// The input does not fit the model at run time.
+	BadInput,
+	/// The model failed while running.
+	Execution,
+	/// The model did not finish within the executor's time limit.
+	Timeout,
+}
+
 /// What an executor claims about a job.
 #[derive(
 	Clone,
@@ -40,6 +66,8 @@ pub enum Claim {
 		/// The salt the commitment hid the output hash with.
 		salt: [u8; 32],
 	},
+	/// The executor could not run the job; it goes to other executors.
+	Failed(ExecutionFailure),
 }
 
 impl Claim {

@@ -38,6 +38,8 @@ pub enum ModelUnavailable {
 pub struct SettlementTerms<AccountId, Balance> {
 	/// Who registered the model (receives the owner's share of fees).
 	pub owner: AccountId,
+	/// The model's inputs.
+	pub inputs: TensorSpecs,
 	/// Fee per executor run.
 	pub fee: Balance,
 	/// The model's outputs.
@@ -54,6 +56,9 @@ pub trait ModelRegistry<AccountId, Balance> {
 	/// The terms of any registered model (retired or broken ones included: jobs referencing
 	/// them still settle).
 	fn settlement_terms(model: &ModelHash) -> Option<SettlementTerms<AccountId, Balance>>;
+
+	/// The model's bytes, when it is stored on chain and complete.
+	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>>;
 
 	/// A job now references `model`: its deposit stays held until the job ends.
 	fn add_job_reference(model: &ModelHash);
@@ -101,6 +106,9 @@ pub trait ExecutorRegistry<AccountId> {
 pub trait ExecutorDirectory<AccountId> {
 	/// The session key of a registered executor or verifier.
 	fn session_key(who: &AccountId) -> Option<crate::InferenceKey>;
+
+	/// The account a session key belongs to.
+	fn key_owner(key: &crate::InferenceKey) -> Option<AccountId>;
 
 	/// The verifiers that are not unbonding, in registration order.
 	fn verifiers() -> Vec<AccountId>;
@@ -152,6 +160,9 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// A job that has not ended.
 	fn job(id: JobId) -> Option<JobView<AccountId, Balance, BlockNumber>>;
+
+	/// The input of a job that has not ended (canonical tensor encoding).
+	fn input(id: JobId) -> Option<Vec<u8>>;
 
 	/// Jobs whose current assignment includes `who` and that `who` has not delivered yet.
 	fn undelivered_jobs(who: &AccountId) -> Vec<JobId>;

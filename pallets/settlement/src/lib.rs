@@ -28,6 +28,11 @@
 //! Settlement pays each paid run `fee - OwnerShare * fee` to its executor and the rest to
 //! the model's owner, out of the client's escrow; the remainder of the maximum fee returns
 //! to the client. Phase ends are scheduled per block, at most `MaxTimersPerBlock` each.
+//!
+//! The pallet's off-chain worker is the executor side: on a node with the executor role it
+//! finds the jobs assigned to the session keys in the local keystore, runs them through the
+//! node's engine (`haca_inference` host functions) and submits the signed statements as
+//! authorized transactions, once per job even when workers of consecutive blocks overlap.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -39,6 +44,7 @@ pub use pallet::*;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod ocw;
 mod settlement_impls;
 #[cfg(test)]
 mod tests;
@@ -62,6 +68,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use haca_primitives::{
+		statement::ExecutionFailure,
 		traits::{
 			ExecutorAccountability, ExecutorDirectory, ExecutorRegistry, JobLedger, ModelRegistry,
 		},
@@ -74,7 +81,10 @@ pub mod pallet {
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+	pub trait Config:
+		frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ frame_system::offchain::CreateAuthorizedTransaction<Call<Self>>
+	{
 		/// The currency fees, bonds and slashes are in.
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
@@ -271,6 +281,15 @@ pub mod pallet {
 			/// The job.
 			job: JobId,
 		},
+		/// An executor could not run a job; it goes to other executors.
+		ExecutionFailed {
+			/// The job.
+			job: JobId,
+			/// The executor.
+			executor: T::AccountId,
+			/// Why.
+			reason: ExecutionFailure,
+		},
 	}
 
 	#[pallet::error]
@@ -323,6 +342,12 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			Self::process_timers(now)
+		}
+
+		/// On executor nodes: run assigned jobs through the node's engine and submit the
+		/// signed statements (see `ocw.rs`).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::offchain_work(now);
 		}
 
 		#[cfg(feature = "try-runtime")]

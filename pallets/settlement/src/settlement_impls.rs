@@ -83,6 +83,11 @@ impl<T: Config> Pallet<T> {
 				ensure!(in_time, Error::<T>::DeadlinePassed);
 				Self::check_outputs(&terms, output_hash, statement.outputs.as_ref())?;
 			}
+			(Claim::Failed(_), _) => {
+				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
+				ensure!(in_time, Error::<T>::DeadlinePassed);
+				ensure!(statement.outputs.is_none(), Error::<T>::WrongClaim);
+			}
 			(Claim::Commitment(_), VerificationMode::Quorum { .. }) => {
 				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
 				ensure!(in_time, Error::<T>::DeadlinePassed);
@@ -180,6 +185,15 @@ impl<T: Config> Pallet<T> {
 				}
 				Quorums::<T>::insert(job, round);
 			}
+			Claim::Failed(reason) => {
+				Quorums::<T>::remove(job);
+				Self::deposit_event(Event::ExecutionFailed {
+					job,
+					executor: executor.clone(),
+					reason,
+				});
+				T::Jobs::rerun(job, &[executor]);
+			}
 			Claim::Reveal { output_hash, .. } => {
 				let mut round = Quorums::<T>::get(job).ok_or(Error::<T>::RevealNotOpen)?;
 				round
@@ -233,6 +247,7 @@ impl<T: Config> Pallet<T> {
 				Claim::Output(_) => 0u8,
 				Claim::Commitment(_) => 1,
 				Claim::Reveal { .. } => 2,
+				Claim::Failed(_) => 3,
 			};
 			validity = validity.and_provides((statement.job, &statement.executor, kind));
 		}

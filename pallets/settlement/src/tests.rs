@@ -557,3 +557,211 @@ mod api {
 		});
 	}
 }
+
+/// The off-chain worker with the real engine (tract) behind the host functions.
+mod offchain {
+	use super::*;
+	use codec::{Decode, Encode};
+	use frame_support::traits::Hooks;
+	use haca_inference::InferenceExt;
+	use haca_primitives::{
+		tensor::{decode_tensors, tensors_agree, ElementType, TensorSpec},
+		ModeSet, ModelHash, INFERENCE_KEY_TYPE,
+	};
+	use parking_lot::RwLock;
+	use sp_core::offchain::{
+		testing::{PoolState, TestOffchainExt, TestTransactionPoolExt},
+		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+	};
+	use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
+	use std::sync::Arc;
+
+	fn models_dir() -> std::path::PathBuf {
+		std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../offchain-workers/models")
+	}
+
+	fn spec(dims: &[u32]) -> TensorSpec {
+		TensorSpec {
+			name: b"t".to_vec().try_into().unwrap(),
+			element_type: ElementType::F32,
+			shape: dims.to_vec().try_into().unwrap(),
+		}
+	}
+
+	/// Test externalities of an executor node (with `engine`) or a plain node (without),
+	/// whose keystore holds the session keys of `EXECUTORS`.
+	fn node_ext(engine: bool) -> (sp_io::TestExternalities, Arc<RwLock<PoolState>>) {
+		let mut ext = new_test_ext();
+		let (offchain, _) = TestOffchainExt::new();
+		let (pool, pool_state) = TestTransactionPoolExt::new();
+		let keystore = MemoryKeystore::new();
+		for who in EXECUTORS {
+			keystore
+				.sr25519_generate_new(INFERENCE_KEY_TYPE, Some(&format!("//haca-{who}")))
+				.unwrap();
+		}
+		ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+		ext.register_extension(OffchainDbExt::new(offchain));
+		ext.register_extension(TransactionPoolExt::new(pool));
+		ext.register_extension(KeystoreExt::new(keystore));
+		if engine {
+			let engine = haca_engine::Engine::new(Default::default(), None);
+			ext.register_extension(InferenceExt(Arc::new(engine)));
+		}
+		(ext, pool_state)
+	}
+
+	/// Uploads the generated MLP on chain and lets every executor serve it.
+	fn mlp_on_chain(bytes: &[u8]) -> ModelHash {
+		let hash = ModelHash::from(sp_io::hashing::blake2_256(bytes));
+		assert_ok!(Models::register(
+			RuntimeOrigin::signed(OWNER),
+			hash,
+			bytes.len() as u32,
+			pallet_models::ModelSource::OnChain,
+			vec![spec(&[1, 4])].try_into().unwrap(),
+			vec![spec(&[1, 3])].try_into().unwrap(),
+			ModeSet::ALL,
+			MODEL_FEE,
+			TOLERANCE_ULPS,
+		));
+		for (index, chunk) in bytes.chunks(256).enumerate() {
+			assert_ok!(Models::upload_chunk(
+				RuntimeOrigin::signed(OWNER),
+				hash,
+				index as u32,
+				chunk.to_vec().try_into().unwrap()
+			));
+		}
+		for who in EXECUTORS {
+			assert_ok!(Executors::set_models(
+				RuntimeOrigin::signed(who),
+				vec![model(), hash].try_into().unwrap()
+			));
+		}
+		hash
+	}
+
+	fn submit_on(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
+		let input = std::fs::read(models_dir().join("mlp.input.npy")).unwrap();
+		let input = vec![haca_engine::npy::read(&input).unwrap()].encode();
+		let id = pallet_jobs::NextJobId::<Test>::get();
+		assert_ok!(Jobs::submit(
+			RuntimeOrigin::signed(CLIENT),
+			model,
+			input.try_into().unwrap(),
+			mode,
+			max_fee
+		));
+		id
+	}
+
+	/// Dispatches the statements the workers put in the pool, as the block author would.
+	fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
+		let transactions = std::mem::take(&mut pool.write().transactions);
+		for transaction in &transactions {
+			let xt = frame_system::mocking::MockUncheckedExtrinsic::<Test>::decode(
+				&mut &transaction[..],
+			)
+			.unwrap();
+			let RuntimeCall::Settlement(crate::Call::submit_statements_unsigned { statements }) =
+				xt.function
+			else {
+				panic!("unexpected call in the pool");
+			};
+			assert!(crate::Pallet::<Test>::authorize_statements(
+				TransactionSource::Local,
+				&statements
+			)
+			.is_ok());
+			assert_ok!(Settlement::submit_statements_unsigned(
+				frame_system::RawOrigin::Authorized.into(),
+				statements
+			));
+		}
+		transactions.len()
+	}
+
+	fn reference_output() -> Vec<haca_primitives::tensor::Tensor> {
+		let bytes = std::fs::read(models_dir().join("mlp.output.npy")).unwrap();
+		vec![haca_engine::npy::read(&bytes).unwrap()]
+	}
+
+	#[test]
+	fn an_executor_node_runs_its_job_with_tract_and_submits_once() {
+		let (mut ext, pool) = node_ext(true);
+		ext.execute_with(|| {
+			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+			let model = mlp_on_chain(&bytes);
+			let job = submit_on(model, VerificationMode::Attested, 500);
+
+			Settlement::offchain_worker(1);
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 1, "one statement, however often the worker runs");
+
+			let result = Results::<Test>::get(job).expect("provisional result");
+			let outputs = decode_tensors(&result.outputs.unwrap()).unwrap();
+			assert!(tensors_agree(&outputs, &reference_output(), 8), "{outputs:?}");
+			run_to_block(2 + CHALLENGE_WINDOW);
+			assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		});
+	}
+
+	#[test]
+	fn quorum_executors_commit_then_reveal_and_settle() {
+		let (mut ext, pool) = node_ext(true);
+		ext.execute_with(|| {
+			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+			let model = mlp_on_chain(&bytes);
+			let job = submit_on(model, QUORUM_2_OF_3, 1_000);
+
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 3, "three commitments");
+			assert!(Quorums::<Test>::get(job).unwrap().reveal_until.is_some());
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 3, "three reveals");
+			assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+			assert!(System::events().iter().any(|record| matches!(
+				&record.event,
+				RuntimeEvent::Settlement(Event::Settled { job: settled, executors, .. })
+					if *settled == job && executors.len() == 3
+			)));
+		});
+	}
+
+	#[test]
+	fn a_node_without_the_executor_role_submits_nothing() {
+		let (mut ext, pool) = node_ext(false);
+		ext.execute_with(|| {
+			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+			let model = mlp_on_chain(&bytes);
+			submit_on(model, VerificationMode::Attested, 500);
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 0);
+		});
+	}
+
+	#[test]
+	fn a_model_that_does_not_load_is_reported_not_retried() {
+		let (mut ext, pool) = node_ext(true);
+		ext.execute_with(|| {
+			// Bytes that hash right but are no ONNX model.
+			let model = mlp_on_chain(b"definitely not an onnx protobuf");
+			let job = submit_on(model, VerificationMode::Attested, 500);
+			let first = Jobs::job(job).unwrap().executors[0];
+
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 1);
+			System::assert_has_event(
+				Event::ExecutionFailed {
+					job,
+					executor: first,
+					reason: haca_primitives::statement::ExecutionFailure::InvalidModel,
+				}
+				.into(),
+			);
+			let rerun = Jobs::job(job).unwrap();
+			assert!(!rerun.executors.contains(&first), "re-assigned to another executor");
+		});
+	}
+}

@@ -1,0 +1,143 @@
+//! The executor side: the off-chain worker that runs assigned jobs through the node's
+//! inference engine and submits signed statements.
+
+use alloc::vec::Vec;
+use codec::{Decode, Encode};
+use frame_support::pallet_prelude::*;
+use frame_system::{offchain::SubmitTransaction, pallet_prelude::BlockNumberFor};
+use haca_inference::{inference, InferenceError, ModelSpecs};
+use haca_primitives::{
+	runtime_api::{Due, WorkItem},
+	statement::{Claim, ExecutionFailure},
+	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
+	InferenceKey, ModelHash,
+};
+use sp_core::H256;
+use sp_runtime::{
+	offchain::{
+		storage::StorageValueRef,
+		storage_lock::{BlockAndTime, StorageLock},
+		Duration,
+	},
+	RuntimeAppPublic,
+};
+
+use crate::*;
+
+/// Blocks a worker may hold a job's lock before another may take over.
+const LOCK_BLOCKS: u32 = 5;
+/// Milliseconds a worker may hold a job's lock before another may take over.
+const LOCK_MILLIS: u64 = 60_000;
+
+/// What a commitment's reveal needs, kept in the node's local storage.
+#[derive(Encode, Decode)]
+struct Committed {
+	output_hash: H256,
+	salt: [u8; 32],
+	outputs: Vec<u8>,
+}
+
+impl<T: Config> Pallet<T> {
+	/// Works off every statement owed by the executor keys in the local keystore.
+	pub(crate) fn offchain_work(_now: BlockNumberFor<T>) {
+		for key in InferenceKey::all() {
+			let Some(who) = T::Executors::key_owner(&key) else { continue };
+			for item in Self::pending_work(&who) {
+				Self::work_on(&key, &who, item);
+			}
+		}
+	}
+
+	/// Produces and submits one statement, unless another worker holds the job or it was
+	/// submitted already.
+	fn work_on(key: &InferenceKey, who: &T::AccountId, item: WorkItem) {
+		let id = (b"haca/ocw", item.job, who, item.due).encode();
+		let mut lock =
+			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
+				&id,
+				LOCK_BLOCKS,
+				Duration::from_millis(LOCK_MILLIS),
+			);
+		let Ok(_guard) = lock.try_lock() else { return };
+		let done_key = (b"haca/ocw-done", &id).encode();
+		let done = StorageValueRef::persistent(&done_key);
+		if matches!(done.get::<bool>(), Ok(Some(true))) {
+			return;
+		}
+		let Some((claim, outputs)) = Self::claim_for(who, &item) else { return };
+		let statement = Statement::<T> { job: item.job, executor: who.clone(), claim, outputs };
+		let Some(payload) = Self::signing_payload(&statement) else { return };
+		let Some(signature) = key.sign(&payload.signing_bytes()) else { return };
+		let Ok(statements) = BoundedVec::try_from(alloc::vec![(statement, signature)]) else {
+			return;
+		};
+		let call = Call::<T>::submit_statements_unsigned { statements };
+		let xt = T::create_authorized_transaction(call.into());
+		if SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_ok() {
+			done.set(&true);
+		}
+	}
+
+	/// The claim (and outputs to carry) for a work item; `None` to try again later.
+	fn claim_for(who: &T::AccountId, item: &WorkItem) -> Option<(Claim, Option<OutputBytes<T>>)> {
+		let reveal_key = (b"haca/ocw-commit", item.job, who).encode();
+		if item.due == Due::Reveal {
+			let committed: Committed = StorageValueRef::persistent(&reveal_key).get().ok()??;
+			let claim = Claim::Reveal { output_hash: committed.output_hash, salt: committed.salt };
+			return Some((claim, Self::carried(committed.outputs)));
+		}
+		let outputs = match Self::execute(item) {
+			Ok(outputs) => outputs,
+			// Local, passing conditions: try again in a later block.
+			Err(InferenceError::NotAnExecutor | InferenceError::Busy) => return None,
+			Err(error) => return Some((Claim::Failed(failure(error)), None)),
+		};
+		let output_hash = H256(sp_io::hashing::blake2_256(&outputs));
+		match item.due {
+			Due::Output => Some((Claim::Output(output_hash), Self::carried(outputs))),
+			_ => {
+				let salt = sp_io::offchain::random_seed();
+				StorageValueRef::persistent(&reveal_key).set(&Committed {
+					output_hash,
+					salt,
+					outputs,
+				});
+				Some((Claim::Commitment(Claim::commitment(&output_hash, &salt)), None))
+			}
+		}
+	}
+
+	/// The outputs to put on chain: all of them when they fit, none otherwise.
+	fn carried(outputs: Vec<u8>) -> Option<OutputBytes<T>> {
+		BoundedVec::try_from(outputs).ok()
+	}
+
+	/// Runs a job's model on its input through the node's engine.
+	fn execute(item: &WorkItem) -> Result<Vec<u8>, InferenceError> {
+		let input = T::Jobs::input(item.job).ok_or(InferenceError::BadInput)?;
+		let model: &ModelHash = &item.model;
+		if !inference::is_loaded(model.as_ref()) {
+			let terms =
+				T::Models::settlement_terms(model).ok_or(InferenceError::ModelUnavailable)?;
+			let specs = ModelSpecs {
+				inputs: terms.inputs.into_inner(),
+				outputs: terms.outputs.into_inner(),
+			};
+			inference::load(model.as_ref(), T::Models::model_bytes(model), specs)?;
+		}
+		inference::run(model.as_ref(), &input)
+	}
+}
+
+/// The on-chain reason for an engine failure.
+fn failure(error: InferenceError) -> ExecutionFailure {
+	match error {
+		InferenceError::ModelUnavailable => ExecutionFailure::ModelUnavailable,
+		InferenceError::InvalidModel => ExecutionFailure::InvalidModel,
+		InferenceError::BadInput => ExecutionFailure::BadInput,
+		InferenceError::Timeout => ExecutionFailure::Timeout,
+		InferenceError::Execution | InferenceError::NotAnExecutor | InferenceError::Busy => {
+			ExecutionFailure::Execution
+		}
+	}
+}
