@@ -1,9 +1,16 @@
 //! Genesis presets: the named initial states `haca-node` and `chain-spec-builder` build
 //! chain specs from (`development`, `local_testnet`).
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{
+	AccountId, BalancesConfig, ExecutorsConfig, ModelsConfig, RuntimeGenesisConfig, SudoConfig,
+	MILLI_UNIT, UNIT,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
+use haca_primitives::{
+	tensor::{ElementType, TensorSpec},
+	ModeSet,
+};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -13,11 +20,67 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 /// Balance given to every endowed account at genesis.
 const ENDOWMENT: crate::Balance = 1_000_000 * UNIT;
 
-/// Builds the genesis patch from validator keys, endowed accounts and the sudo key.
+/// The demo model of the development chains: a small float MLP (4 inputs, 3 outputs),
+/// made by `scripts/gen_models.py`, stored on chain at genesis.
+pub const DEMO_MODEL: &[u8] = include_bytes!("../../offchain-workers/models/mlp.onnx");
+
+/// Fee per run of the demo model.
+pub const DEMO_MODEL_FEE: crate::Balance = 100 * MILLI_UNIT;
+
+/// The demo model's content hash.
+pub fn demo_model_hash() -> haca_primitives::ModelHash {
+	haca_primitives::ModelHash::from(sp_io::hashing::blake2_256(DEMO_MODEL))
+}
+
+/// The demo model as the models pallet's genesis entry, owned by `owner`.
+fn demo_model(owner: &AccountId) -> pallet_models::GenesisModel<crate::Runtime> {
+	let spec = |name: &[u8], dims: &[u32]| TensorSpec {
+		name: name.to_vec().try_into().expect("short name"),
+		element_type: ElementType::F32,
+		shape: dims.to_vec().try_into().expect("small rank"),
+	};
+	(
+		owner.clone(),
+		DEMO_MODEL.to_vec(),
+		vec![spec(b"input", &[1, 4])],
+		vec![spec(b"output", &[1, 3])],
+		ModeSet::ALL,
+		DEMO_MODEL_FEE,
+		8,
+	)
+}
+
+/// `account` registered as an executor of the demo model (with its dev session key).
+fn demo_executor(account: Sr25519Keyring) -> pallet_executors::GenesisExecutor<crate::Runtime> {
+	(
+		account.to_account_id(),
+		pallet_executors::Roles { executor: true, verifier: false },
+		account.public().into(),
+		100 * UNIT,
+		8,
+		vec![demo_model_hash()],
+	)
+}
+
+/// `account` registered as a verifier.
+fn demo_verifier(account: Sr25519Keyring) -> pallet_executors::GenesisExecutor<crate::Runtime> {
+	(
+		account.to_account_id(),
+		pallet_executors::Roles { executor: false, verifier: true },
+		account.public().into(),
+		50 * UNIT,
+		0,
+		vec![],
+	)
+}
+
+/// Builds the genesis patch from validator keys, endowed accounts, the sudo key, and the
+/// executors and verifiers of the demo model.
 fn testnet_genesis(
 	initial_authorities: Vec<(AuraId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
+	executors: Vec<pallet_executors::GenesisExecutor<crate::Runtime>>,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
@@ -29,6 +92,8 @@ fn testnet_genesis(
 		grandpa: pallet_grandpa::GenesisConfig {
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
+		models: ModelsConfig { models: vec![demo_model(&root)] },
+		executors: ExecutorsConfig { executors },
 		sudo: SudoConfig { key: Some(root) },
 	})
 }
@@ -38,16 +103,19 @@ fn authority_keys(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, Gra
 	(aura.public().into(), grandpa.public().into())
 }
 
-/// Single validator (Alice) with the development accounts funded.
+/// Single validator (Alice), who also executes the demo model; Bob verifies; the
+/// development accounts are funded.
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
 		vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
+		vec![demo_executor(Sr25519Keyring::Alice), demo_verifier(Sr25519Keyring::Bob)],
 	)
 }
 
-/// Two validators (Alice, Bob) with the development accounts funded.
+/// Two validators (Alice, Bob), one executor (Charlie), one verifier (Dave); the
+/// development accounts are funded.
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
@@ -56,6 +124,7 @@ pub fn local_config_genesis() -> Value {
 		],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
+		vec![demo_executor(Sr25519Keyring::Charlie), demo_verifier(Sr25519Keyring::Dave)],
 	)
 }
 

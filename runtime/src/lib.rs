@@ -54,12 +54,15 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// The session keys of a validator: Aura for authoring, GRANDPA for finality.
+	/// The session keys of a node: Aura for authoring, GRANDPA for finality, and the
+/// executor key (`author_rotateKeys` generates all three).
 	pub struct SessionKeys {
 		/// Block authoring key.
 		pub aura: Aura,
 		/// Finality voting key.
 		pub grandpa: Grandpa,
+		/// Executor key that signs inference results (`infr`).
+		pub inference: Executors,
 	}
 }
 

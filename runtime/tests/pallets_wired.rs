@@ -173,3 +173,41 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		pallet_settlement::Pallet::<Runtime>::do_try_state().unwrap();
 	});
 }
+
+/// Merges a JSON genesis patch into a full config (objects key by key, the rest replaced).
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+			for (key, value) in patch {
+				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+			}
+		}
+		(base, patch) => *base = patch,
+	}
+}
+
+#[test]
+fn the_development_preset_has_the_demo_model_an_executor_and_a_verifier() {
+	let patch = haca_runtime::genesis_config_presets::development_config_genesis();
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, patch);
+	let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
+	sp_io::TestExternalities::new(config.build_storage().unwrap()).execute_with(|| {
+		let model = haca_runtime::genesis_config_presets::demo_model_hash();
+		let info = pallet_models::Models::<Runtime>::get(model).expect("demo model registered");
+		assert_eq!(info.status, pallet_models::ModelStatus::Active);
+		assert_eq!(
+			pallet_models::Pallet::<Runtime>::model_bytes(&model).as_deref(),
+			Some(haca_runtime::genesis_config_presets::DEMO_MODEL)
+		);
+		let alice = pallet_executors::Executors::<Runtime>::get(account(Sr25519Keyring::Alice))
+			.expect("Alice executes");
+		assert!(alice.models.contains(&model));
+		assert_eq!(alice.key, Sr25519Keyring::Alice.public().into());
+		assert!(
+			pallet_executors::Verifiers::<Runtime>::get().contains(&account(Sr25519Keyring::Bob))
+		);
+		pallet_models::Pallet::<Runtime>::do_try_state().unwrap();
+		pallet_executors::Pallet::<Runtime>::do_try_state().unwrap();
+	});
+}

@@ -43,6 +43,8 @@ pub struct Node {
 	child: Child,
 	/// The node's JSON-RPC port.
 	pub rpc_port: u16,
+	/// The node's Prometheus port.
+	pub prometheus_port: u16,
 	/// Where the node's output goes.
 	pub log_path: PathBuf,
 }
@@ -50,6 +52,11 @@ pub struct Node {
 impl Node {
 	/// Starts a single-validator development node (`--dev --tmp`) on free ports.
 	pub fn start_dev(label: &str) -> Self {
+		Self::start_dev_with(label, &[])
+	}
+
+	/// Starts a development node with `extra` arguments (e.g. `--executor`).
+	pub fn start_dev_with(label: &str, extra: &[&str]) -> Self {
 		let dir = scratch_dir(label);
 		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
 		let log_path = dir.join("node.log");
@@ -59,11 +66,12 @@ impl Node {
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--port", &p2p_port.to_string()])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.args(extra)
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
 			.expect("haca-node starts");
-		Node { child, rpc_port, log_path }
+		Node { child, rpc_port, prometheus_port, log_path }
 	}
 
 	/// An RPC client for this node.
@@ -129,4 +137,15 @@ impl Drop for Node {
 		let _ = self.child.kill();
 		let _ = self.child.wait();
 	}
+}
+
+/// The body of `GET /metrics` on the node's Prometheus endpoint.
+pub fn prometheus_metrics(port: u16) -> String {
+	use std::io::{Read, Write};
+	let mut stream =
+		std::net::TcpStream::connect(("127.0.0.1", port)).expect("prometheus endpoint");
+	stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("request sent");
+	let mut response = String::new();
+	stream.read_to_string(&mut response).expect("response read");
+	response
 }

@@ -31,6 +31,12 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// The session key type is the executors': `author_rotateKeys` makes one, and nodes started
+/// with a development seed (`--dev`, `--alice`) hold that seed's.
+impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {
+	type Public = haca_primitives::InferenceKey;
+}
+
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
 	<T as frame_system::Config>::AccountId,
@@ -238,6 +244,42 @@ pub mod pallet {
 		JobsInProgress,
 		/// The account is party to an open dispute.
 		UnderDispute,
+	}
+
+	/// An executor or verifier registered at genesis: (account, roles, session key, bond,
+	/// capacity, models served).
+	pub type GenesisExecutor<T> = (
+		<T as frame_system::Config>::AccountId,
+		Roles,
+		InferenceKey,
+		BalanceOf<T>,
+		u32,
+		alloc::vec::Vec<ModelHash>,
+	);
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The executors and verifiers registered at genesis (after the models).
+		pub executors: alloc::vec::Vec<GenesisExecutor<T>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for (who, roles, key, bond, capacity, models) in &self.executors {
+				let models = models.clone().try_into().expect("genesis executor: too many models");
+				Pallet::<T>::do_register(
+					who.clone(),
+					*roles,
+					key.clone(),
+					*bond,
+					*capacity,
+					models,
+				)
+				.expect("genesis executor registers");
+			}
+		}
 	}
 
 	#[pallet::hooks]

@@ -21,6 +21,8 @@ use crate::{BalanceOf, Config};
 	MaxEncodedLen,
 	TypeInfo,
 	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub struct Roles {
 	/// Runs inference for assigned jobs.

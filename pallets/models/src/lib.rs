@@ -184,6 +184,51 @@ pub mod pallet {
 		InsufficientBalance,
 	}
 
+	/// Models stored on chain from genesis: (owner, ONNX bytes, inputs, outputs, accepted
+	/// modes, fee per run, float tolerance in ULPs). Owners pay the usual deposit.
+	pub type GenesisModel<T> = (
+		<T as frame_system::Config>::AccountId,
+		alloc::vec::Vec<u8>,
+		alloc::vec::Vec<haca_primitives::tensor::TensorSpec>,
+		alloc::vec::Vec<haca_primitives::tensor::TensorSpec>,
+		ModeSet,
+		BalanceOf<T>,
+		u32,
+	);
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The models registered and uploaded at genesis.
+		pub models: alloc::vec::Vec<GenesisModel<T>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for (owner, bytes, inputs, outputs, modes, fee, tolerance) in &self.models {
+				let model = ModelHash::from(sp_io::hashing::blake2_256(bytes));
+				Pallet::<T>::do_register(
+					owner.clone(),
+					model,
+					bytes.len() as u32,
+					ModelSource::OnChain,
+					inputs.clone().try_into().expect("genesis model: too many inputs"),
+					outputs.clone().try_into().expect("genesis model: too many outputs"),
+					*modes,
+					*fee,
+					*tolerance,
+				)
+				.expect("genesis model registers");
+				for (index, chunk) in bytes.chunks(T::ChunkSize::get() as usize).enumerate() {
+					let chunk = chunk.to_vec().try_into().expect("chunk of ChunkSize");
+					Pallet::<T>::do_upload_chunk(owner.clone(), model, index as u32, chunk)
+						.expect("genesis model uploads");
+				}
+			}
+		}
+	}
+
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		#[cfg(feature = "try-runtime")]

@@ -20,6 +20,7 @@ pub mod traits;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
+use serde::{Deserialize, Serialize};
 use Debug;
 
 /// Identifies a model: the blake2-256 hash of its ONNX bytes.
@@ -101,6 +102,8 @@ impl VerificationMode {
 	MaxEncodedLen,
 	TypeInfo,
 	Debug,
+	Serialize,
+	Deserialize,
 )]
 pub struct ModeSet(pub u8);
 

@@ -10,6 +10,7 @@
 use alloc::vec::Vec;
 use codec::{Decode, DecodeAll, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
+use serde::{Deserialize, Serialize};
 use sp_core::ConstU32;
 use sp_runtime::BoundedVec;
 use Debug;
@@ -33,6 +34,8 @@ pub const MAX_TENSORS: u32 = 8;
 	MaxEncodedLen,
 	TypeInfo,
 	Debug,
+	Serialize,
+	Deserialize,
 )]
 pub enum ElementType {
 	/// IEEE 754 binary32.
@@ -76,7 +79,17 @@ pub type TensorName = BoundedVec<u8, ConstU32<MAX_NAME_LEN>>;
 
 /// What a model expects of one input or produces as one output.
 #[derive(
-	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+	Serialize,
+	Deserialize,
 )]
 pub struct TensorSpec {
 	/// Name of the tensor in the ONNX graph.
