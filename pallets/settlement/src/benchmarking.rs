@@ -91,6 +91,17 @@ fn provisional<T: Config>(model: &ModelHash) -> (JobId, T::AccountId) {
 	(job, executor)
 }
 
+/// The first verifier, funded for challenge bonds.
+fn challenger<T: Config>() -> T::AccountId {
+	let challenger: T::AccountId = account("verifier", 0, 0);
+	<T::Currency as frame_support::traits::fungible::Mutate<_>>::mint_into(
+		&challenger,
+		T::ChallengeBond::get() * 100u32.into(),
+	)
+	.expect("mints");
+	challenger
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -154,12 +165,7 @@ mod benchmarks {
 	fn challenge() {
 		let model = network::<T>(1, T::CommitteeSize::get() + 1);
 		let (job, _) = provisional::<T>(&model);
-		let challenger: T::AccountId = account("verifier", 0, 0);
-		<T::Currency as frame_support::traits::fungible::Mutate<_>>::mint_into(
-			&challenger,
-			T::ChallengeBond::get() * 100u32.into(),
-		)
-		.expect("mints");
+		let challenger = challenger::<T>();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(challenger), job, H256::repeat_byte(1));
@@ -172,12 +178,7 @@ mod benchmarks {
 	fn vote() {
 		let model = network::<T>(2, T::CommitteeSize::get() + 1);
 		let (job, _) = provisional::<T>(&model);
-		let challenger: T::AccountId = account("verifier", 0, 0);
-		<T::Currency as frame_support::traits::fungible::Mutate<_>>::mint_into(
-			&challenger,
-			T::ChallengeBond::get() * 100u32.into(),
-		)
-		.expect("mints");
+		let challenger = challenger::<T>();
 		let truth = H256::repeat_byte(1);
 		Pallet::<T>::do_challenge(challenger, job, truth).expect("challenge opens");
 		let committee = Disputes::<T>::get(job).unwrap().committee;
