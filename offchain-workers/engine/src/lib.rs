@@ -217,12 +217,16 @@ mod tests {
 		vec![npy::read(&bytes).unwrap()].encode()
 	}
 
-	/// Occupies one worker until the returned sender is dropped or used.
+	/// Occupies one worker (once it has started, so the queue is empty again) until the
+	/// returned sender is dropped or used.
 	fn block_a_worker(engine: &Engine) -> mpsc::Sender<()> {
 		let (release, wait) = mpsc::channel::<()>();
+		let (started, has_started) = mpsc::channel::<()>();
 		let _ = engine.pool.submit(move || {
+			let _ = started.send(());
 			let _ = wait.recv();
 		});
+		has_started.recv().expect("the worker picks the task up");
 		release
 	}
 
