@@ -116,11 +116,6 @@ impl Plan {
 		&self.inputs
 	}
 
-	/// The output specs.
-	pub fn outputs(&self) -> &[TensorSpec] {
-		&self.outputs
-	}
-
 	/// Runs the plan on inputs already checked against [`Plan::inputs`].
 	pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
 		let values = inputs

@@ -135,7 +135,6 @@ impl<T: Config> Pallet<T> {
 		exclude: &[T::AccountId],
 		now: BlockNumberFor<T>,
 	) -> bool {
-		job.delivered = Default::default();
 		let needed = job.mode.executors() as usize;
 		let eligible = T::Executors::eligible_executors(&job.model);
 		let fresh: Vec<_> = eligible.iter().filter(|who| !exclude.contains(who)).cloned().collect();

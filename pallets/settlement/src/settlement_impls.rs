@@ -50,15 +50,22 @@ impl<T: Config> Pallet<T> {
 
 	/// What the executor's session key must sign for `statement`, if its job is open.
 	pub fn signing_payload(statement: &Statement<T>) -> Option<StatementPayload<T::AccountId>> {
-		let job = T::Jobs::job(statement.job)?;
-		Some(StatementPayload {
+		T::Jobs::job(statement.job).map(|job| Self::payload_for(statement, &job))
+	}
+
+	/// What the session key signs for `statement` about `job`.
+	fn payload_for(
+		statement: &Statement<T>,
+		job: &JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>,
+	) -> StatementPayload<T::AccountId> {
+		StatementPayload {
 			genesis_hash: Self::genesis_hash(),
 			job: statement.job,
 			model: job.model,
 			input_hash: job.input_hash,
 			executor: statement.executor.clone(),
 			claim: statement.claim,
-		})
+		}
 	}
 
 	/// Checks a statement without changing state: job, assignment, signature, mode and
@@ -71,7 +78,7 @@ impl<T: Config> Pallet<T> {
 		let executor = &statement.executor;
 		ensure!(job.executors.contains(executor), Error::<T>::NotAssigned);
 		let key = T::Executors::session_key(executor).ok_or(Error::<T>::NotAssigned)?;
-		let payload = Self::signing_payload(statement).ok_or(Error::<T>::UnknownJob)?;
+		let payload = Self::payload_for(statement, &job);
 		ensure!(key.verify(&payload.signing_bytes(), signature), Error::<T>::BadSignature);
 		let terms = T::Models::settlement_terms(&job.model).ok_or(Error::<T>::UnknownJob)?;
 		let now = frame_system::Pallet::<T>::block_number();
