@@ -3,7 +3,9 @@
 
 Deterministic: fixed seeds, so the same bytes (and content hashes) come out every run.
 Next to each small model it writes a reference input and the output NumPy computes for it
-(`<name>.input.npy`, `<name>.output.npy`): an implementation independent of tract.
+(`<name>.input.npy`, `<name>.output.npy`): an implementation independent of tract; the
+same tensors also as ONNX `TensorProto` files (`<name>.input.pb`, `<name>.output.pb`, the
+format of the ONNX backend test data), written by the `onnx` package.
 Usage: scripts/gen_models.py OUT_DIR [--large]  (--large adds the benchmark-only models)
 """
 import sys
@@ -98,8 +100,10 @@ def reference(graph, out, name, x):
         y = x.astype(np.int32) @ weights["w"].astype(np.int32)
     else:
         raise ValueError(name)
-    np.save(out / f"{name}.input.npy", x)
-    np.save(out / f"{name}.output.npy", y)
+    for kind, array in (("input", x), ("output", y)):
+        np.save(out / f"{name}.{kind}.npy", array)
+        proto = numpy_helper.from_array(array, f"{name}_{kind}")
+        (out / f"{name}.{kind}.pb").write_bytes(proto.SerializeToString())
 
 
 def main():

@@ -28,6 +28,20 @@ apt_install() {
 # --- 1. System packages for the native build -----------------------------------------
 apt_install protobuf-compiler clang libclang-dev pkg-config make
 
+# Node.js (>= 20.10) and npm for the JavaScript client and its end-to-end tests: Debian's
+# packages when the machine has none; Node 20 from the npm registry when Debian's is older.
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+node_is_recent() {
+	node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+		process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)'
+}
+if ! node_is_recent; then
+	log "installing Node.js 20 from the npm registry into /usr/local"
+	$sudo_cmd npm install -g --prefix /usr/local node@20
+	hash -r
+	node_is_recent || { log "Node.js >= 20.10 is needed (have $(node --version))"; exit 1; }
+fi
+
 # --- 2. The wasm32 target for the runtime --------------------------------------------
 # Preferred: rustup's own targets. Fallback (rustup cannot download components): Debian's
 # rustc-web toolchain with its library sources, linked into rustup as `debian-web`, and a
@@ -108,3 +122,13 @@ mkdir -p "$repo_root/.cargo"
 	fi
 } >"$repo_root/.cargo/config.toml"
 log "wrote .cargo/config.toml (target dir: $target_dir)"
+
+# --- 4. JavaScript packages (pinned by their package-lock.json) ----------------------
+for package in clients/js; do
+	lock="$repo_root/$package/package-lock.json"
+	installed="$repo_root/$package/node_modules/.package-lock.json"
+	if [ ! -f "$installed" ] || [ "$lock" -nt "$installed" ]; then
+		log "installing the npm packages of $package"
+		(cd "$repo_root/$package" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+done

@@ -7,6 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/setup.sh
 cargo fmt --all --check
 cargo test --workspace --locked
+# The JavaScript client's end-to-end tests, against the haca-node binary just built.
+(cd clients/js && npm test)
 # The pallets' benchmarks, run once each against their mock runtimes (keeps them compiling
 # and checks their set-up); the wasm runtime is not needed for these.
 SKIP_WASM_BUILD=1 cargo test --locked --features runtime-benchmarks \

@@ -54,3 +54,14 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
 	)
 }
+
+/// Multi-node test network template with separate validator, executor and verifier nodes
+/// (`--chain testnet`).
+pub fn testnet_chain_spec() -> Result<ChainSpec, String> {
+	from_preset(
+		"HACA Testnet",
+		"haca_testnet",
+		ChainType::Local,
+		haca_runtime::genesis_config_presets::TESTNET_PRESET,
+	)
+}

@@ -13,18 +13,35 @@ pub struct Cli {
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
 
-	/// The executor role.
+	/// The inference roles: executor and verifier.
 	#[clap(flatten)]
-	pub executor: ExecutorParams,
+	pub inference: InferenceParams,
 }
 
-/// Options of the executor role: running inference for assigned jobs.
+/// Options of the inference roles: running assigned jobs (executor), auditing results and
+/// voting in disputes (verifier).
 #[derive(Debug, Clone, clap::Args)]
-pub struct ExecutorParams {
+pub struct InferenceParams {
 	/// Run inference for jobs assigned to the executor session keys (key type `infr`) in this
 	/// node's keystore, and submit their signed results. Enables off-chain workers.
 	#[arg(long)]
 	pub executor: bool,
+
+	/// Audit other executors' attested results with the verifier session keys (key type
+	/// `infr`) in this node's keystore: re-run a sample, challenge wrong results, vote in
+	/// disputes. Enables off-chain workers.
+	#[arg(long)]
+	pub verifier: bool,
+
+	/// Test networks only (refused on live chains): as an executor, report wrong outputs, to
+	/// exercise challenges and slashing.
+	#[arg(long, requires = "executor")]
+	pub dishonest_executor: bool,
+
+	/// Percentage of attested results a verifier re-runs (drawn at random per result).
+	#[arg(long, value_name = "PERCENT", default_value_t = 10,
+		value_parser = clap::value_parser!(u32).range(0..=100))]
+	pub audit_percent: u32,
 
 	/// Directory of models kept off chain, as `<hex blake2-256 hash>.onnx`.
 	#[arg(long, value_name = "DIR")]
@@ -47,9 +64,22 @@ pub struct ExecutorParams {
 	pub inference_timeout: u64,
 }
 
-impl ExecutorParams {
+impl InferenceParams {
+	/// The inference the node runs; `None` without the executor and verifier roles.
+	pub fn options(&self) -> Option<crate::inference::InferenceOptions> {
+		(self.executor || self.verifier).then(|| crate::inference::InferenceOptions {
+			roles: haca_inference::NodeRoles {
+				executor: self.executor,
+				verifier: self.verifier,
+				audit_ppm: self.audit_percent * 10_000,
+			},
+			engine: self.engine_config(),
+			dishonest: self.dishonest_executor,
+		})
+	}
+
 	/// The engine configuration these options describe.
-	pub fn engine_config(&self) -> haca_engine::EngineConfig {
+	fn engine_config(&self) -> haca_engine::EngineConfig {
 		haca_engine::EngineConfig {
 			threads: self.inference_threads,
 			queue_depth: self.inference_queue,

@@ -7,7 +7,7 @@ use crate::{
 };
 use haca_runtime::opaque::Block;
 use sc_cli::SubstrateCli;
-use sc_service::PartialComponents;
+use sc_service::{ChainType, PartialComponents};
 
 impl SubstrateCli for Cli {
 	fn impl_name() -> String {
@@ -38,6 +38,7 @@ impl SubstrateCli for Cli {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development_chain_spec()?),
 			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
+			"testnet" => Box::new(chain_spec::testnet_chain_spec()?),
 			path => Box::new(
 				chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))
 					.map_err(|e| format!("cannot load chain spec `{path}`: {e}"))?,
@@ -141,7 +142,15 @@ pub fn run() -> sc_cli::Result<()> {
 		Some(Subcommand::Infer(cmd)) => cmd.run(),
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			let executor = cli.executor.executor.then(|| cli.executor.engine_config());
+			let inference = cli.inference.options();
+			let chain_type = runner.config().chain_spec.chain_type();
+			if cli.inference.dishonest_executor
+				&& !matches!(chain_type, ChainType::Development | ChainType::Local)
+			{
+				return Err("--dishonest-executor is for test networks only (development or \
+					local chains), not this chain"
+					.into());
+			}
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
@@ -149,10 +158,10 @@ pub fn run() -> sc_cli::Result<()> {
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config, executor)
+					>(config, inference)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, executor)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, inference)
 							.map_err(sc_cli::Error::Service)
 					}
 				}

@@ -1,33 +1,78 @@
 //! `haca-node infer`: run a model on local input files, as an executor would.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use codec::Encode;
-use haca_engine::{npy, Plan};
+use haca_engine::{npy, proto, Plan};
 use haca_primitives::tensor::{Tensor, TensorSpec};
 
-/// Runs an ONNX model on `.npy` inputs and prints the model hash, the output tensors and
-/// the output hash an executor would attest to; optionally writes the outputs as `.npy`.
+/// Runs an ONNX model on local input files and prints the model hash, the output tensors
+/// and the output hash an executor would attest to; optionally writes the outputs.
 #[derive(Debug, clap::Parser)]
 pub struct InferCmd {
 	/// The ONNX model file.
 	#[arg(long, value_name = "FILE")]
 	pub model: PathBuf,
 
-	/// Input tensors in graph order, as NumPy `.npy` files.
+	/// Input tensors in graph order: NumPy `.npy` or ONNX `TensorProto` `.pb` files.
 	#[arg(long = "input", value_name = "FILE", required = true)]
 	pub inputs: Vec<PathBuf>,
 
-	/// Directory to write the outputs to, as `output_<index>.npy`.
+	/// Directory to write the outputs to, as `output_<index>.<npy|pb>`.
 	#[arg(long, value_name = "DIR")]
 	pub output_dir: Option<PathBuf>,
+
+	/// Format of the written outputs.
+	#[arg(long, value_enum, default_value_t = TensorFormat::Npy)]
+	pub output_format: TensorFormat,
+}
+
+/// File formats for tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TensorFormat {
+	/// NumPy `.npy`.
+	Npy,
+	/// ONNX `TensorProto` (`.pb`).
+	Pb,
+}
+
+impl TensorFormat {
+	/// The format of a file, by its extension.
+	fn of(path: &Path) -> Result<Self, String> {
+		match path.extension().and_then(|ext| ext.to_str()) {
+			Some("npy") => Ok(Self::Npy),
+			Some("pb") => Ok(Self::Pb),
+			_ => Err(format!("{}: unknown tensor format (use .npy or .pb)", path.display())),
+		}
+	}
+
+	fn extension(self) -> &'static str {
+		match self {
+			Self::Npy => "npy",
+			Self::Pb => "pb",
+		}
+	}
+
+	fn read(self, bytes: &[u8]) -> Result<Tensor, String> {
+		match self {
+			Self::Npy => npy::read(bytes).map_err(|error| error.to_string()),
+			Self::Pb => proto::read(bytes).map_err(|error| error.to_string()),
+		}
+	}
+
+	fn write(self, tensor: &Tensor, name: &str) -> Vec<u8> {
+		match self {
+			Self::Npy => npy::write(tensor),
+			Self::Pb => proto::write(tensor, name),
+		}
+	}
 }
 
 fn hex(bytes: &[u8]) -> String {
 	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+fn read(path: &Path) -> Result<Vec<u8>, String> {
 	std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
 }
 
@@ -43,7 +88,9 @@ impl InferCmd {
 			.inputs
 			.iter()
 			.map(|path| {
-				npy::read(&read(path)?).map_err(|error| format!("{}: {error}", path.display()))
+				TensorFormat::of(path)?
+					.read(&read(path)?)
+					.map_err(|error| format!("{}: {error}", path.display()))
 			})
 			.collect::<Result<Vec<_>, String>>()?;
 		let specs: Vec<TensorSpec> = inputs
@@ -70,8 +117,10 @@ impl InferCmd {
 		if let Some(dir) = &self.output_dir {
 			std::fs::create_dir_all(dir).map_err(|error| error.to_string())?;
 			for (index, tensor) in outputs.iter().enumerate() {
-				let path = dir.join(format!("output_{index}.npy"));
-				std::fs::write(&path, npy::write(tensor))
+				let name = format!("output_{index}");
+				let format = self.output_format;
+				let path = dir.join(format!("{name}.{}", format.extension()));
+				std::fs::write(&path, format.write(tensor, &name))
 					.map_err(|error| format!("cannot write {}: {error}", path.display()))?;
 			}
 		}

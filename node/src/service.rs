@@ -135,25 +135,18 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
-/// Builds and starts the full node; returns its task manager. With `executor` options the
-/// node runs the inference engine for its off-chain workers.
+/// Builds and starts the full node; returns its task manager. With `inference` roles the node
+/// runs the inference engine for its off-chain workers.
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	mut config: Configuration,
-	executor: Option<haca_engine::EngineConfig>,
+	inference: Option<crate::inference::InferenceOptions>,
 ) -> Result<TaskManager, ServiceError> {
-	let engine = executor
-		.map(|engine_config| {
-			let metrics = config
-				.prometheus_registry()
-				.map(haca_engine::EngineMetrics::register)
-				.transpose()?;
-			Ok::<_, ServiceError>(Arc::new(haca_engine::Engine::new(engine_config, metrics)))
-		})
-		.transpose()?;
-	if engine.is_some() {
-		// Executors run jobs from their off-chain workers, authority or not.
+	let inference =
+		inference.map(|options| options.start(config.prometheus_registry())).transpose()?;
+	if inference.is_some() {
+		// Executors and verifiers work from their off-chain workers, authority or not.
 		config.offchain_worker.enabled = true;
 	}
 
@@ -222,9 +215,9 @@ pub fn new_full<
 				)),
 				network_provider: Arc::new(network.clone()),
 				enable_http_requests: true,
-				custom_extensions: move |_| match &engine {
-					Some(engine) => {
-						vec![Box::new(haca_inference::InferenceExt(engine.clone())) as Box<_>]
+				custom_extensions: move |_| match &inference {
+					Some(node) => {
+						vec![Box::new(haca_inference::InferenceExt(node.clone())) as Box<_>]
 					}
 					None => vec![],
 				},

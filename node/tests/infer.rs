@@ -1,4 +1,4 @@
-//! `haca-node infer` runs a model on `.npy` inputs as an executor would.
+//! `haca-node infer` runs a model on `.npy` or `.pb` inputs as an executor would.
 
 #[allow(dead_code)]
 mod common;
@@ -39,6 +39,44 @@ fn infer_prints_hashes_and_writes_outputs_that_match_numpy() {
 	let ours = read(out.join("output_0.npy"));
 	let numpy = read(models().join("mlp.output.npy"));
 	assert!(tensors_agree(&[ours], &[numpy], 8));
+}
+
+#[test]
+fn infer_reads_and_writes_onnx_tensor_protos() {
+	let out = scratch_dir("infer-pb");
+	let output = Command::new(NODE_BINARY)
+		.arg("infer")
+		.arg("--model")
+		.arg(models().join("int_matmul.onnx"))
+		.arg("--input")
+		.arg(models().join("int_matmul.input.pb"))
+		.args(["--output-format", "pb", "--output-dir"])
+		.arg(&out)
+		.output()
+		.expect("haca-node runs");
+	let stdout = String::from_utf8_lossy(&output.stdout);
+	assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+	let read = |path: PathBuf| haca_engine::proto::read(&std::fs::read(path).unwrap()).unwrap();
+	assert_eq!(
+		read(out.join("output_0.pb")),
+		read(models().join("int_matmul.output.pb")),
+		"integer outputs are exact"
+	);
+}
+
+#[test]
+fn infer_refuses_unknown_input_formats_by_name() {
+	let output = Command::new(NODE_BINARY)
+		.arg("infer")
+		.arg("--model")
+		.arg(models().join("mlp.onnx"))
+		.arg("--input")
+		.arg(models().join("mlp.onnx"))
+		.output()
+		.expect("haca-node runs");
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("unknown tensor format (use .npy or .pb)"), "{stderr}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Genesis presets: the named initial states `haca-node` and `chain-spec-builder` build
-//! chain specs from (`development`, `local_testnet`).
+//! chain specs from (`development`, `local_testnet`, `testnet`).
 
 use crate::{
 	AccountId, BalancesConfig, ExecutorsConfig, ModelsConfig, RuntimeGenesisConfig, SudoConfig,
@@ -16,6 +16,10 @@ use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+/// The multi-node test network preset: validators, executors and verifiers on separate
+/// nodes.
+pub const TESTNET_PRESET: &str = "testnet";
 
 /// Balance given to every endowed account at genesis.
 const ENDOWMENT: crate::Balance = 1_000_000 * UNIT;
@@ -128,11 +132,32 @@ pub fn local_config_genesis() -> Value {
 	)
 }
 
+/// Two validators (Alice, Bob), two executors (Charlie, Dave) and two verifiers (Eve,
+/// Ferdie, so that a challenge by one leaves the other to decide); each role meant for its
+/// own node. The development accounts are funded.
+pub fn testnet_config_genesis() -> Value {
+	testnet_genesis(
+		vec![
+			authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+		],
+		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
+		Sr25519Keyring::Alice.to_account_id(),
+		vec![
+			demo_executor(Sr25519Keyring::Charlie),
+			demo_executor(Sr25519Keyring::Dave),
+			demo_verifier(Sr25519Keyring::Eve),
+			demo_verifier(Sr25519Keyring::Ferdie),
+		],
+	)
+}
+
 /// The JSON genesis patch of the preset `id`, if the runtime has it.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_config_genesis(),
+		TESTNET_PRESET => testnet_config_genesis(),
 		_ => return None,
 	};
 	Some(
@@ -147,5 +172,6 @@ pub fn preset_names() -> Vec<PresetId> {
 	vec![
 		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
 		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(TESTNET_PRESET),
 	]
 }

@@ -57,16 +57,21 @@ impl Node {
 
 	/// Starts a development node with `extra` arguments (e.g. `--executor`).
 	pub fn start_dev_with(label: &str, extra: &[&str]) -> Self {
+		Self::start(label, &[&["--dev"], extra].concat())
+	}
+
+	/// Starts a node with `args` (chain, roles, keys), a temporary database and free ports.
+	pub fn start(label: &str, args: &[&str]) -> Self {
 		let dir = scratch_dir(label);
 		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
 		let log_path = dir.join("node.log");
 		let log = File::create(&log_path).expect("log file can be created");
 		let child = Command::new(NODE_BINARY)
-			.args(["--dev", "--tmp", "--no-mdns", "--no-telemetry"])
+			.args(["--tmp", "--no-mdns", "--no-telemetry"])
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--port", &p2p_port.to_string()])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
-			.args(extra)
+			.args(args)
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
@@ -89,9 +94,19 @@ impl Node {
 
 	/// Number of the latest finalised block, once the RPC server answers.
 	pub async fn finalized_number(&self) -> Option<u64> {
-		let rpc = self.rpc();
-		let hash: String = rpc.request("chain_getFinalizedHead", rpc_params![]).await.ok()?;
-		let header: Value = rpc.request("chain_getHeader", rpc_params![hash]).await.ok()?;
+		let hash: String =
+			self.rpc().request("chain_getFinalizedHead", rpc_params![]).await.ok()?;
+		self.block_number(Some(hash)).await
+	}
+
+	/// Number of the best block, once the RPC server answers.
+	pub async fn best_number(&self) -> Option<u64> {
+		self.block_number(None).await
+	}
+
+	/// Number of the block `hash` (the best block when `None`).
+	async fn block_number(&self, hash: Option<String>) -> Option<u64> {
+		let header: Value = self.rpc().request("chain_getHeader", rpc_params![hash]).await.ok()?;
 		let number = header.get("number")?.as_str()?;
 		u64::from_str_radix(number.trim_start_matches("0x"), 16).ok()
 	}
@@ -99,16 +114,27 @@ impl Node {
 	/// Waits until at least `target` blocks are finalised; panics with the node's log after
 	/// `timeout`.
 	pub async fn wait_for_finalized(&self, target: u64, timeout: Duration) -> u64 {
+		self.wait_for(target, timeout, true).await
+	}
+
+	/// Waits until the best block is at least `target`; panics with the node's log after
+	/// `timeout`.
+	pub async fn wait_for_best(&self, target: u64, timeout: Duration) -> u64 {
+		self.wait_for(target, timeout, false).await
+	}
+
+	async fn wait_for(&self, target: u64, timeout: Duration, finalized: bool) -> u64 {
 		let start = Instant::now();
 		loop {
-			if let Some(number) = self.finalized_number().await {
-				if number >= target {
-					return number;
-				}
+			let number =
+				if finalized { self.finalized_number().await } else { self.best_number().await };
+			if let Some(number) = number.filter(|number| *number >= target) {
+				return number;
 			}
+			let what = if finalized { "finalised" } else { "imported" };
 			assert!(
 				start.elapsed() < timeout,
-				"fewer than {target} blocks finalised after {timeout:?}; node log:\n{}",
+				"fewer than {target} blocks {what} after {timeout:?}; node log:\n{}",
 				self.log()
 			);
 			tokio::time::sleep(Duration::from_millis(500)).await;

@@ -21,6 +21,7 @@ mod metrics;
 pub mod npy;
 mod plan;
 mod pool;
+pub mod proto;
 
 use std::{
 	sync::{Arc, Mutex},

@@ -1,9 +1,11 @@
-//! What executors sign: statements about jobs, checked on chain against their session keys.
+//! What executors and verifiers sign, checked on chain against their session keys:
+//! executors' statements about jobs and verifiers' verdicts on attested results.
 //!
 //! A statement binds a claim (an output hash, a quorum commitment or its reveal) to one job
 //! on one chain: the signed bytes are the domain tag followed by the SCALE encoding of
 //! [`StatementPayload`] (genesis hash, job id, model hash, input hash, executor, claim). A
 //! signature is therefore useless for any other job, model, input, executor or chain.
+//! Verdicts ([`VerdictPayload`]) are bound the same way under their own domain tag.
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -14,6 +16,9 @@ use crate::{JobId, ModelHash};
 
 /// Domain tag prefixed to every signed statement.
 pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v1";
+
+/// Domain tag prefixed to every signed verdict.
+pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v1";
 
 /// Why an executor could not run a job (reported instead of retrying forever).
 #[derive(
@@ -98,5 +103,51 @@ impl<AccountId: Encode> StatementPayload<AccountId> {
 	/// The bytes the executor's session key signs.
 	pub fn signing_bytes(&self) -> Vec<u8> {
 		(STATEMENT_DOMAIN, self).encode()
+	}
+}
+
+/// What a verifier does about an attested result it audited.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub enum VerdictKind {
+	/// Challenge the provisional result (the verifier's bond is held).
+	Challenge,
+	/// Vote in the dispute over the result, as a committee member.
+	Vote,
+}
+
+/// The signed content of a verdict: a verifier's challenge or vote, made by its node.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct VerdictPayload<AccountId> {
+	/// Genesis hash of the chain.
+	pub genesis_hash: H256,
+	/// The job.
+	pub job: JobId,
+	/// The job's model.
+	pub model: ModelHash,
+	/// Hash of the job's input.
+	pub input_hash: H256,
+	/// The verifier.
+	pub verifier: AccountId,
+	/// Challenge or vote.
+	pub kind: VerdictKind,
+	/// The output hash the verdict stands for.
+	pub output_hash: H256,
+}
+
+impl<AccountId: Encode> VerdictPayload<AccountId> {
+	/// The bytes the verifier's session key signs.
+	pub fn signing_bytes(&self) -> Vec<u8> {
+		(VERDICT_DOMAIN, self).encode()
 	}
 }

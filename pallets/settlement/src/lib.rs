@@ -29,10 +29,13 @@
 //! the model's owner, out of the client's escrow; the remainder of the maximum fee returns
 //! to the client. Phase ends are scheduled per block, at most `MaxTimersPerBlock` each.
 //!
-//! The pallet's off-chain worker is the executor side: on a node with the executor role it
+//! The pallet's off-chain worker is the node side. On a node with the executor role it
 //! finds the jobs assigned to the session keys in the local keystore, runs them through the
 //! node's engine (`haca_inference` host functions) and submits the signed statements as
-//! authorized transactions, once per job even when workers of consecutive blocks overlap.
+//! authorized transactions, once per job even when workers of consecutive blocks overlap
+//! (`ocw.rs`). On a node with the verifier role it re-runs a random sample of other
+//! executors' provisional results, challenges those it finds wrong, and votes in the
+//! disputes its verifier keys sit on, with [`Verdict`]s signed by those keys (`audit.rs`).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -40,6 +43,7 @@ extern crate alloc;
 
 pub use pallet::*;
 
+mod audit;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
@@ -345,7 +349,7 @@ pub mod pallet {
 		}
 
 		/// On executor nodes: run assigned jobs through the node's engine and submit the
-		/// signed statements (see `ocw.rs`).
+		/// signed statements; on verifier nodes: audit results and vote in disputes.
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::offchain_work(now);
 		}
@@ -404,6 +408,28 @@ pub mod pallet {
 		pub fn vote(origin: OriginFor<T>, job: JobId, output_hash: H256) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_vote(who, job, output_hash)
+		}
+
+		/// A verifier node's challenge or vote, as a general transaction without a fee
+		/// payer: authorized in the transaction pool only if the verifier's session key
+		/// signed it and it would succeed as `challenge` or `vote` (a challenge still holds
+		/// the verifier's bond).
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::check_statement().saturating_add(
+			T::WeightInfo::challenge().max(T::WeightInfo::vote())
+		))]
+		#[pallet::authorize(Self::authorize_verdict)]
+		#[pallet::weight_of_authorize(T::WeightInfo::check_statement().saturating_add(
+			T::WeightInfo::challenge().max(T::WeightInfo::vote())
+		))]
+		pub fn submit_verdict(
+			origin: OriginFor<T>,
+			verdict: Verdict<T>,
+			// Checked by `authorize_verdict`, which admits the call.
+			_signature: InferenceSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			Self::apply_verdict(verdict)
 		}
 	}
 }

@@ -1,5 +1,5 @@
-//! The executor side: the off-chain worker that runs assigned jobs through the node's
-//! inference engine and submits signed statements.
+//! The executor side of the off-chain worker: runs assigned jobs through the node's
+//! inference engine and submits signed statements, each once.
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
@@ -10,7 +10,7 @@ use haca_primitives::{
 	runtime_api::{Due, WorkItem},
 	statement::{Claim, ExecutionFailure},
 	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
-	InferenceKey, ModelHash,
+	InferenceKey, JobId, ModelHash,
 };
 use sp_core::H256;
 use sp_runtime::{
@@ -38,44 +38,65 @@ struct Committed {
 }
 
 impl<T: Config> Pallet<T> {
-	/// Works off every statement owed by the executor keys in the local keystore.
+	/// Works off everything the session keys in the local keystore owe, as far as the
+	/// node's roles allow: executors' statements, verifiers' audits and votes.
 	pub(crate) fn offchain_work(_now: BlockNumberFor<T>) {
+		let roles = inference::roles();
+		if !roles.executor && !roles.verifier {
+			return;
+		}
 		for key in InferenceKey::all() {
 			let Some(who) = T::Executors::key_owner(&key) else { continue };
-			for item in Self::pending_work(&who) {
-				Self::work_on(&key, &who, item);
+			if roles.executor {
+				for item in Self::pending_work(&who) {
+					Self::work_on(&key, &who, item);
+				}
+			}
+			if roles.verifier && T::Executors::verifiers().contains(&who) {
+				Self::audit_work(&key, &who, roles.audit_ppm);
 			}
 		}
 	}
 
-	/// Produces and submits one statement, unless another worker holds the job or it was
-	/// submitted already.
-	fn work_on(key: &InferenceKey, who: &T::AccountId, item: WorkItem) {
-		let id = (b"haca/ocw", item.job, who, item.due).encode();
+	/// Runs `task` for `id` unless another worker holds `id` or a run of `task` finished
+	/// it before; `task` returns whether it is finished (`false`: try again later).
+	pub(crate) fn once(id: &[u8], task: impl FnOnce() -> bool) {
 		let mut lock =
 			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
-				&id,
+				id,
 				LOCK_BLOCKS,
 				Duration::from_millis(LOCK_MILLIS),
 			);
 		let Ok(_guard) = lock.try_lock() else { return };
-		let done_key = (b"haca/ocw-done", &id).encode();
+		let done_key = (b"haca/ocw-done", id).encode();
 		let done = StorageValueRef::persistent(&done_key);
 		if matches!(done.get::<bool>(), Ok(Some(true))) {
 			return;
 		}
-		let Some((claim, outputs)) = Self::claim_for(who, &item) else { return };
-		let statement = Statement::<T> { job: item.job, executor: who.clone(), claim, outputs };
-		let Some(payload) = Self::signing_payload(&statement) else { return };
-		let Some(signature) = key.sign(&payload.signing_bytes()) else { return };
-		let Ok(statements) = BoundedVec::try_from(alloc::vec![(statement, signature)]) else {
-			return;
-		};
-		let call = Call::<T>::submit_statements_unsigned { statements };
-		let xt = T::create_authorized_transaction(call.into());
-		if SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_ok() {
+		if task() {
 			done.set(&true);
 		}
+	}
+
+	/// Produces and submits one statement, once.
+	fn work_on(key: &InferenceKey, who: &T::AccountId, item: WorkItem) {
+		let id = (b"haca/ocw", item.job, who, item.due).encode();
+		Self::once(&id, || {
+			let Some((claim, outputs)) = Self::claim_for(who, &item) else { return false };
+			let statement = Statement::<T> { job: item.job, executor: who.clone(), claim, outputs };
+			let Some(payload) = Self::signing_payload(&statement) else { return false };
+			let Some(signature) = key.sign(&payload.signing_bytes()) else { return false };
+			let Ok(statements) = BoundedVec::try_from(alloc::vec![(statement, signature)]) else {
+				return false;
+			};
+			Self::submit_authorized(Call::<T>::submit_statements_unsigned { statements })
+		});
+	}
+
+	/// Submits `call` as an authorized general transaction; whether the pool took it.
+	pub(crate) fn submit_authorized(call: Call<T>) -> bool {
+		let xt = T::create_authorized_transaction(call.into());
+		SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_ok()
 	}
 
 	/// The claim (and outputs to carry) for a work item; `None` to try again later.
@@ -86,7 +107,7 @@ impl<T: Config> Pallet<T> {
 			let claim = Claim::Reveal { output_hash: committed.output_hash, salt: committed.salt };
 			return Some((claim, Self::carried(committed.outputs)));
 		}
-		let outputs = match Self::execute(item) {
+		let outputs = match Self::execute(item.job, &item.model) {
 			Ok(outputs) => outputs,
 			// Local, passing conditions: try again in a later block.
 			Err(InferenceError::NotAnExecutor | InferenceError::Busy) => return None,
@@ -113,9 +134,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Runs a job's model on its input through the node's engine.
-	fn execute(item: &WorkItem) -> Result<Vec<u8>, InferenceError> {
-		let input = T::Jobs::input(item.job).ok_or(InferenceError::BadInput)?;
-		let model: &ModelHash = &item.model;
+	pub(crate) fn execute(job: JobId, model: &ModelHash) -> Result<Vec<u8>, InferenceError> {
+		let input = T::Jobs::input(job).ok_or(InferenceError::BadInput)?;
 		if !inference::is_loaded(model.as_ref()) {
 			let terms =
 				T::Models::settlement_terms(model).ok_or(InferenceError::ModelUnavailable)?;

@@ -5,7 +5,7 @@ use codec::Encode;
 use frame_support::{
 	ensure,
 	pallet_prelude::*,
-	storage::with_storage_layer,
+	storage::{with_storage_layer, with_transaction, TransactionOutcome},
 	traits::{
 		fungible::MutateHold,
 		tokens::{Fortitude, Precision, Restriction},
@@ -14,7 +14,7 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	runtime_api::{Due, JobPhase, JobReport, WorkItem},
-	statement::{Claim, StatementPayload},
+	statement::{Claim, StatementPayload, VerdictKind, VerdictPayload},
 	tensor::{decode_and_check, decode_tensors, encoded_len, tensors_agree, Tensor},
 	traits::{
 		ExecutorAccountability, ExecutorDirectory, ExecutorRegistry, JobLedger, JobView,
@@ -260,6 +260,52 @@ impl<T: Config> Pallet<T> {
 		}
 		let unused = T::MaxBatch::get().saturating_sub(statements.len() as u32);
 		Ok((validity.into(), T::WeightInfo::check_statement().saturating_mul(unused.into())))
+	}
+
+	/// What the verifier's session key must sign for `verdict`, if its job is open.
+	pub fn verdict_payload(verdict: &Verdict<T>) -> Option<VerdictPayload<T::AccountId>> {
+		let job = T::Jobs::job(verdict.job)?;
+		Some(VerdictPayload {
+			genesis_hash: Self::genesis_hash(),
+			job: verdict.job,
+			model: job.model,
+			input_hash: job.input_hash,
+			verifier: verdict.verifier.clone(),
+			kind: verdict.kind,
+			output_hash: verdict.output_hash,
+		})
+	}
+
+	/// Carries out a verdict as the verifier's `challenge` or `vote`.
+	pub(crate) fn apply_verdict(verdict: Verdict<T>) -> DispatchResult {
+		match verdict.kind {
+			VerdictKind::Challenge => {
+				Self::do_challenge(verdict.verifier, verdict.job, verdict.output_hash)
+			}
+			VerdictKind::Vote => Self::do_vote(verdict.verifier, verdict.job, verdict.output_hash),
+		}
+	}
+
+	/// Transaction-pool validity of a verdict: signed by the verifier's session key, and
+	/// succeeding when tried on state that is thrown away.
+	pub(crate) fn authorize_verdict(
+		_source: TransactionSource,
+		verdict: &Verdict<T>,
+		signature: &InferenceSignature,
+	) -> TransactionValidityWithRefund {
+		let payload = Self::verdict_payload(verdict).ok_or(InvalidTransaction::Stale)?;
+		let key =
+			T::Executors::session_key(&verdict.verifier).ok_or(InvalidTransaction::BadSigner)?;
+		ensure!(key.verify(&payload.signing_bytes(), signature), InvalidTransaction::BadProof);
+		with_transaction(|| TransactionOutcome::Rollback(Self::apply_verdict(verdict.clone())))
+			.map_err(|_| InvalidTransaction::Call)?;
+		let validity = ValidTransaction::with_tag_prefix("HacaVerdicts")
+			.priority(TransactionPriority::MAX / 2)
+			.longevity(64)
+			.and_provides((verdict.job, &verdict.verifier, verdict.kind))
+			.propagate(true)
+			.build()?;
+		Ok((validity, Weight::zero()))
 	}
 
 	/// Schedules `timer` for `job` at block `at`, or the first block after it with room.

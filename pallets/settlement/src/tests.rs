@@ -563,7 +563,7 @@ mod offchain {
 	use super::*;
 	use codec::{Decode, Encode};
 	use frame_support::traits::Hooks;
-	use haca_inference::InferenceExt;
+	use haca_inference::{InferenceExt, NodeInference, NodeRoles};
 	use haca_primitives::{
 		tensor::{decode_tensors, tensors_agree, ElementType, TensorSpec},
 		ModeSet, ModelHash, INFERENCE_KEY_TYPE,
@@ -573,6 +573,7 @@ mod offchain {
 		testing::{PoolState, TestOffchainExt, TestTransactionPoolExt},
 		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
 	};
+	use sp_core::Pair;
 	use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
 	use std::sync::Arc;
 
@@ -588,14 +589,22 @@ mod offchain {
 		}
 	}
 
-	/// Test externalities of an executor node (with `engine`) or a plain node (without),
-	/// whose keystore holds the session keys of `EXECUTORS`.
-	fn node_ext(engine: bool) -> (sp_io::TestExternalities, Arc<RwLock<PoolState>>) {
+	const EXECUTOR: NodeRoles = NodeRoles { executor: true, verifier: false, audit_ppm: 0 };
+	const NO_ROLE: NodeRoles = NodeRoles { executor: false, verifier: false, audit_ppm: 0 };
+
+	/// The roles of a verifier node auditing `percent` of the results.
+	fn verifier(percent: u32) -> NodeRoles {
+		NodeRoles { executor: false, verifier: true, audit_ppm: percent * 10_000 }
+	}
+
+	/// Test externalities of a node with `roles` (the engine is there for any role), whose
+	/// keystore holds the session keys of `EXECUTORS` and `VERIFIERS`.
+	fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState>>) {
 		let mut ext = new_test_ext();
 		let (offchain, _) = TestOffchainExt::new();
 		let (pool, pool_state) = TestTransactionPoolExt::new();
 		let keystore = MemoryKeystore::new();
-		for who in EXECUTORS {
+		for who in EXECUTORS.into_iter().chain(VERIFIERS) {
 			keystore
 				.sr25519_generate_new(INFERENCE_KEY_TYPE, Some(&format!("//haca-{who}")))
 				.unwrap();
@@ -604,9 +613,9 @@ mod offchain {
 		ext.register_extension(OffchainDbExt::new(offchain));
 		ext.register_extension(TransactionPoolExt::new(pool));
 		ext.register_extension(KeystoreExt::new(keystore));
-		if engine {
-			let engine = haca_engine::Engine::new(Default::default(), None);
-			ext.register_extension(InferenceExt(Arc::new(engine)));
+		if roles != NO_ROLE {
+			let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
+			ext.register_extension(InferenceExt(NodeInference { engine, roles }));
 		}
 		(ext, pool_state)
 	}
@@ -656,30 +665,41 @@ mod offchain {
 		id
 	}
 
-	/// Dispatches the statements the workers put in the pool, as the block author would.
+	/// Dispatches the transactions the workers put in the pool, as the block author would:
+	/// each one still authorized on the state the ones before it left. Returns how many were
+	/// included.
 	fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
 		let transactions = std::mem::take(&mut pool.write().transactions);
+		let mut included = 0;
 		for transaction in &transactions {
 			let xt = frame_system::mocking::MockUncheckedExtrinsic::<Test>::decode(
 				&mut &transaction[..],
 			)
 			.unwrap();
-			let RuntimeCall::Settlement(crate::Call::submit_statements_unsigned { statements }) =
-				xt.function
-			else {
-				panic!("unexpected call in the pool");
-			};
-			assert!(crate::Pallet::<Test>::authorize_statements(
-				TransactionSource::Local,
-				&statements
-			)
-			.is_ok());
-			assert_ok!(Settlement::submit_statements_unsigned(
-				frame_system::RawOrigin::Authorized.into(),
-				statements
-			));
+			let authorized = frame_system::RawOrigin::Authorized.into();
+			match xt.function {
+				RuntimeCall::Settlement(crate::Call::submit_statements_unsigned { statements }) => {
+					assert!(crate::Pallet::<Test>::authorize_statements(
+						TransactionSource::Local,
+						&statements
+					)
+					.is_ok());
+					assert_ok!(Settlement::submit_statements_unsigned(authorized, statements));
+				}
+				RuntimeCall::Settlement(crate::Call::submit_verdict { verdict, signature }) => {
+					let source = TransactionSource::Local;
+					if crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature)
+						.is_err()
+					{
+						continue;
+					}
+					assert_ok!(Settlement::submit_verdict(authorized, verdict, signature));
+				}
+				_ => panic!("unexpected call in the pool"),
+			}
+			included += 1;
 		}
-		transactions.len()
+		included
 	}
 
 	fn reference_output() -> Vec<haca_primitives::tensor::Tensor> {
@@ -689,7 +709,7 @@ mod offchain {
 
 	#[test]
 	fn an_executor_node_runs_its_job_with_tract_and_submits_once() {
-		let (mut ext, pool) = node_ext(true);
+		let (mut ext, pool) = node_ext(EXECUTOR);
 		ext.execute_with(|| {
 			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 			let model = mlp_on_chain(&bytes);
@@ -709,7 +729,7 @@ mod offchain {
 
 	#[test]
 	fn quorum_executors_commit_then_reveal_and_settle() {
-		let (mut ext, pool) = node_ext(true);
+		let (mut ext, pool) = node_ext(EXECUTOR);
 		ext.execute_with(|| {
 			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 			let model = mlp_on_chain(&bytes);
@@ -730,8 +750,8 @@ mod offchain {
 	}
 
 	#[test]
-	fn a_node_without_the_executor_role_submits_nothing() {
-		let (mut ext, pool) = node_ext(false);
+	fn a_node_without_an_inference_role_submits_nothing() {
+		let (mut ext, pool) = node_ext(NO_ROLE);
 		ext.execute_with(|| {
 			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 			let model = mlp_on_chain(&bytes);
@@ -743,7 +763,7 @@ mod offchain {
 
 	#[test]
 	fn a_model_that_does_not_load_is_reported_not_retried() {
-		let (mut ext, pool) = node_ext(true);
+		let (mut ext, pool) = node_ext(EXECUTOR);
 		ext.execute_with(|| {
 			// Bytes that hash right but are no ONNX model.
 			let model = mlp_on_chain(b"definitely not an onnx protobuf");
@@ -762,6 +782,95 @@ mod offchain {
 			);
 			let rerun = Jobs::job(job).unwrap();
 			assert!(!rerun.executors.contains(&first), "re-assigned to another executor");
+		});
+	}
+
+	/// Uploads the MLP, submits an attested job on it and lets its executor report
+	/// `outputs` (the reference outputs when `None`); returns the job and its executor.
+	fn result_on_mlp(outputs: Option<Vec<u8>>) -> (u64, AccountId) {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		let job = submit_on(model, VerificationMode::Attested, 500);
+		let executor = Jobs::job(job).unwrap().executors[0];
+		let outputs = outputs.unwrap_or_else(|| reference_output().encode());
+		let claim = Claim::Output(hash_of(&outputs));
+		submit(vec![signed(job, executor, claim, Some(outputs))]);
+		assert!(Results::<Test>::get(job).is_some());
+		(job, executor)
+	}
+
+	fn lie() -> Vec<u8> {
+		f32_tensors(&[1, 3], &[9.0, 9.0, 9.0])
+	}
+
+	#[test]
+	fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
+		let (mut ext, pool) = node_ext(verifier(100));
+		ext.execute_with(|| {
+			let (job, liar) = result_on_mlp(Some(lie()));
+
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 1, "the first challenge; the others come too late");
+			let dispute = Disputes::<Test>::get(job).expect("challenged");
+			assert!(VERIFIERS.contains(&dispute.challenger));
+			assert_eq!(challenge_hold(dispute.challenger), CHALLENGE_BOND);
+			assert_eq!(dispute.committee.len(), 2);
+
+			Settlement::offchain_worker(2);
+			assert_eq!(include_pool(&pool), 2, "both committee members vote");
+			System::assert_has_event(
+				Event::DisputeResolved { job, executor_was_right: false }.into(),
+			);
+			assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
+			Settlement::offchain_worker(3);
+			assert_eq!(include_pool(&pool), 0, "each verdict once");
+		});
+	}
+
+	#[test]
+	fn an_honest_result_is_audited_and_left_alone() {
+		let (mut ext, pool) = node_ext(verifier(100));
+		ext.execute_with(|| {
+			let (job, _) = result_on_mlp(None);
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 0);
+			run_to_block(2 + CHALLENGE_WINDOW);
+			assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		});
+	}
+
+	#[test]
+	fn verifiers_audit_only_their_sample_and_only_with_the_role() {
+		for roles in [verifier(0), EXECUTOR, NO_ROLE] {
+			let (mut ext, pool) = node_ext(roles);
+			ext.execute_with(|| {
+				let (job, _) = result_on_mlp(Some(lie()));
+				Settlement::offchain_worker(1);
+				assert_eq!(include_pool(&pool), 0, "{roles:?}");
+				assert!(Disputes::<Test>::get(job).is_none());
+			});
+		}
+	}
+
+	#[test]
+	fn verdicts_need_the_verifiers_own_signature() {
+		let (mut ext, _) = node_ext(NO_ROLE);
+		ext.execute_with(|| {
+			let (job, _) = result_on_mlp(Some(lie()));
+			let verdict = crate::Verdict::<Test> {
+				job,
+				verifier: VERIFIERS[0],
+				kind: haca_primitives::statement::VerdictKind::Challenge,
+				output_hash: hash_of(&reference_output().encode()),
+			};
+			let payload = crate::Pallet::<Test>::verdict_payload(&verdict).unwrap();
+			let source = TransactionSource::External;
+			let by_other = pair(VERIFIERS[1]).sign(&payload.signing_bytes()).into();
+			assert!(crate::Pallet::<Test>::authorize_verdict(source, &verdict, &by_other).is_err());
+			let own = pair(VERIFIERS[0]).sign(&payload.signing_bytes()).into();
+			assert!(crate::Pallet::<Test>::authorize_verdict(source, &verdict, &own).is_ok());
+			assert!(Disputes::<Test>::get(job).is_none(), "authorizing changes nothing");
+			assert_eq!(challenge_hold(VERIFIERS[0]), 0);
 		});
 	}
 }

@@ -5,7 +5,10 @@ use frame_support::{
 	BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound, PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use haca_primitives::{statement::Claim, JobId};
+use haca_primitives::{
+	statement::{Claim, VerdictKind},
+	JobId,
+};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
@@ -36,6 +39,31 @@ pub struct Statement<T: Config> {
 	/// The output tensors (canonical encoding), required for outputs that fit in
 	/// `MaxOutputLen`; larger outputs are represented by their hash only.
 	pub outputs: Option<OutputBytes<T>>,
+}
+
+/// A verifier's challenge of an attested result or vote in its dispute, made by the
+/// verifier's node and signed by its session key.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Verdict<T: Config> {
+	/// The job.
+	pub job: JobId,
+	/// The verifier.
+	pub verifier: T::AccountId,
+	/// Challenge or vote.
+	pub kind: VerdictKind,
+	/// For a challenge, the output hash the verifier computed; for a vote, the output hash
+	/// it backs (the executor's, or the challenger's when the executor's result is wrong).
+	pub output_hash: H256,
 }
 
 /// Where a provisional attested result is.

@@ -1,0 +1,95 @@
+// Reads the input and output tensor specs of an ONNX model, as `models.register` takes
+// them. A minimal protobuf reader over the few fields of `onnx.proto` it needs:
+//   ModelProto.graph = 7; GraphProto.initializer = 5, input = 11, output = 12;
+//   TensorProto.name = 8; ValueInfoProto.name = 1, type = 2; TypeProto.tensor_type = 1;
+//   TypeProto.Tensor.elem_type = 1, shape = 2; TensorShapeProto.dim = 1;
+//   Dimension.dim_value = 1, dim_param = 2.
+
+import { u8aToU8a } from '@polkadot/util';
+
+/** ONNX `TensorProto.DataType` codes of the element types HACA supports. */
+const ONNX_TYPES = { 1: 'F32', 2: 'U8', 3: 'I8', 5: 'I16', 6: 'I32', 7: 'I64', 11: 'F64' };
+
+/** The fields of one protobuf message: `[fieldNumber, value]`, value a bigint or bytes. */
+function fields(bytes) {
+  const out = [];
+  let pos = 0;
+  const varint = () => {
+    let value = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      if (pos >= bytes.length) throw new Error('truncated protobuf');
+      const byte = bytes[pos++];
+      value |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (pos < bytes.length) {
+    const key = varint();
+    const field = Number(key >> 3n);
+    switch (Number(key & 7n)) {
+      case 0:
+        out.push([field, varint()]);
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 2: {
+        const length = Number(varint());
+        if (pos + length > bytes.length) throw new Error('truncated protobuf');
+        out.push([field, bytes.subarray(pos, pos + length)]);
+        pos += length;
+        break;
+      }
+      case 5:
+        pos += 4;
+        break;
+      default:
+        throw new Error('unsupported protobuf wire type (not an ONNX model?)');
+    }
+  }
+  return out;
+}
+
+const all = (message, field) => fields(message).filter(([f]) => f === field).map(([, v]) => v);
+const one = (message, field) => all(message, field).at(-1);
+const text = (bytes) => new TextDecoder().decode(bytes ?? new Uint8Array());
+
+/** A `ValueInfoProto` as a tensor spec. */
+function spec(valueInfo) {
+  const name = text(one(valueInfo, 1));
+  const tensorType = one(one(valueInfo, 2) ?? new Uint8Array(), 1);
+  if (!tensorType) throw new Error(`${name}: not a tensor`);
+  const code = Number(one(tensorType, 1) ?? 0n);
+  const elementType = ONNX_TYPES[code];
+  if (!elementType) throw new Error(`${name}: ONNX element type ${code} is not supported`);
+  const dims = all(one(tensorType, 2) ?? new Uint8Array(), 1);
+  const shape = dims.map((dim) => {
+    const value = one(dim, 1);
+    if (value === undefined) throw new Error(`${name}: dynamic dimension; HACA needs fixed shapes`);
+    return Number(value);
+  });
+  return { name, elementType, shape };
+}
+
+/**
+ * A model's tensor specs, from its ONNX bytes: inputs (graph inputs that are not
+ * initializers) and outputs, in graph order, as `models.register` takes them.
+ * @param {Uint8Array} onnx The model file's bytes.
+ * @returns {{inputs: TensorSpec[], outputs: TensorSpec[]}}
+ *
+ * @typedef {object} TensorSpec
+ * @property {string} name Tensor name in the graph.
+ * @property {'F32'|'F64'|'I8'|'U8'|'I16'|'I32'|'I64'} elementType Element type.
+ * @property {number[]} shape Fixed dimensions.
+ */
+export function readOnnxSpecs(onnx) {
+  const graph = one(u8aToU8a(onnx), 7);
+  if (!graph) throw new Error('no graph in the ONNX model');
+  const initializers = new Set(all(graph, 5).map((tensor) => text(one(tensor, 8))));
+  const inputs = all(graph, 11)
+    .filter((valueInfo) => !initializers.has(text(one(valueInfo, 1))))
+    .map(spec);
+  const outputs = all(graph, 12).map(spec);
+  if (!inputs.length || !outputs.length) throw new Error('the ONNX graph has no inputs or no outputs');
+  return { inputs, outputs };
+}

@@ -1,0 +1,210 @@
+// End to end against the real node: a dev chain with the executor role (`--dev --executor`).
+// Accounts: Alice validates, executes (genesis) and owns the demo model; Bob verifies;
+// Charlie is the client of test A; Dave becomes a second executor; Eve owns the model test A
+// registers; Ferdie is the client of test B. The two tests run at once on one node.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+
+import * as haca from '../src/index.js';
+import { startNode } from './harness.js';
+
+const models = new URL('../../../offchain-workers/models/', import.meta.url);
+const file = (name) => readFileSync(new URL(name, models));
+
+/** Fee per run of the model test A registers: 0.05 HACA. */
+const INT_FEE = 50_000_000_000n;
+const BILLION = 1_000_000_000n;
+
+let node;
+let api;
+
+/** Runs `body`, printing the end of the node's log if it fails. */
+async function withNodeLog(body) {
+  try {
+    await body();
+  } catch (error) {
+    console.error(`--- end of the node log ---\n${node?.tail()}`);
+    throw error;
+  }
+}
+
+describe('the JS client against a dev node', { concurrency: true }, () => {
+  before(async () => {
+    node = await startNode();
+    api = await haca.connect(node.url);
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    await api?.disconnect();
+    await node?.stop();
+  }, { timeout: 60_000 });
+
+  it('A: registers a model, bonds an executor, runs attested and quorum jobs to settlement', { timeout: 300_000 }, () =>
+    withNodeLog(async () => {
+      const [alice, charlie, dave, eve] = await Promise.all(['Alice', 'Charlie', 'Dave', 'Eve'].map(haca.devAccount));
+      haca.checkElementTypes(api);
+
+      // Eve registers the integer model from its ONNX file (specs read from the graph).
+      const onnx = file('int_matmul.onnx');
+      const registered = await haca.registerModel(api, eve, { onnx, fee: INT_FEE, modes: haca.MODES.ALL });
+      const intModel = registered.model;
+      const { baseDeposit, byteDeposit } = api.consts.models;
+      assert.equal(registered.deposit, baseDeposit.toBigInt() + byteDeposit.toBigInt() * BigInt(onnx.length));
+      const info = (await api.query.models.models(intModel)).unwrap();
+      assert.equal(info.status.type, 'Active');
+      assert.equal(info.owner.toString(), eve.address);
+      assert.deepEqual(info.inputs.toJSON(), [{ name: '0x696e707574', elementType: 'U8', shape: [1, 8] }]);
+      assert.deepEqual(info.outputs.toJSON(), [{ name: '0x6f7574707574', elementType: 'I32', shape: [1, 4] }]);
+
+      // Dave bonds as a second executor with a fresh `infr` key in this node's keystore (its
+      // off-chain worker serves every executor key it holds); Alice adds the new model.
+      const { publicKey: daveKey } = await haca.insertInferenceKey(api);
+      assert.ok((await api.rpc.author.hasKey(daveKey, haca.INFERENCE_KEY_TYPE)).isTrue);
+      const rotated = await haca.rotateInferenceKey(api);
+      assert.match(rotated, /^0x[0-9a-f]{64}$/);
+      assert.ok((await api.rpc.author.hasKey(rotated, haca.INFERENCE_KEY_TYPE)).isTrue);
+      await Promise.all([
+        haca.setServedModels(api, alice, [haca.DEMO_MODEL, intModel]),
+        haca.registerExecutor(api, dave, { key: daveKey, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
+      ]);
+      const servers = (await api.query.executors.servers(intModel)).map(String);
+      assert.deepEqual(new Set(servers), new Set([alice.address, dave.address]));
+      assert.deepEqual(await haca.pendingWork(api, daveKey), []);
+      assert.deepEqual(await haca.openDisputes(api), []);
+
+      // Prices from the chain: fee per run times runs; the owner's share per run.
+      const demoFee = (await api.query.models.models(haca.DEMO_MODEL)).unwrap().fee.toBigInt();
+      const demoTolerance = (await api.query.models.models(haca.DEMO_MODEL)).unwrap().toleranceUlps.toNumber();
+      const ownerShare = api.consts.settlement.ownerShare.toBigInt(); // Perbill: parts per billion
+      const split = (fee) => {
+        assert.equal((fee * ownerShare) % BILLION, 0n, 'choose fees the owner share divides exactly');
+        const owner = (fee * ownerShare) / BILLION;
+        return { owner, executor: fee - owner };
+      };
+      assert.equal(await haca.quote(api, intModel, haca.ATTESTED), INT_FEE);
+      assert.equal(await haca.quote(api, intModel, haca.quorum(2, 2)), 2n * INT_FEE);
+      assert.equal(await haca.quote(api, haca.DEMO_MODEL, haca.quorum(2, 2)), 2n * demoFee);
+
+      const plans = [
+        { name: 'int attested', model: intModel, fee: INT_FEE, ref: 'int_matmul', mode: haca.ATTESTED, runs: 1, overpay: BILLION },
+        { name: 'int quorum 2/2', model: intModel, fee: INT_FEE, ref: 'int_matmul', mode: haca.quorum(2, 2), runs: 2, overpay: 0n },
+        { name: 'mlp attested', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.ATTESTED, runs: 1, overpay: 0n },
+        { name: 'mlp quorum 2/2', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.quorum(2, 2), runs: 2, overpay: 0n },
+      ];
+      const owners = { [intModel]: eve.address, [haca.DEMO_MODEL]: alice.address };
+      const people = { alice, charlie, dave, eve };
+      const balancesBefore = Object.fromEntries(
+        await Promise.all(Object.entries(people).map(async ([n, p]) => [n, await haca.balanceOf(api, p.address)])),
+      );
+
+      // Charlie submits all four jobs at once (consecutive nonces): they run concurrently.
+      const nonce = await haca.nextNonce(api, charlie.address);
+      const submitted = await Promise.all(
+        plans.map((plan, i) => {
+          const input = [haca.readNpy(file(`${plan.ref}.input.npy`))];
+          const maxFee = plan.fee * BigInt(plan.runs) + plan.overpay;
+          return haca.submitJob(api, charlie, { model: plan.model, input, mode: plan.mode, maxFee, nonce: nonce + i });
+        }),
+      );
+      const watches = submitted.map((s) => haca.watchJob(api, s.job, { fromBlock: s.block, timeoutMs: 240_000 }));
+
+      // The attested result is readable through the runtime API while provisional.
+      const provisional = await watches[0].result;
+      const status = await haca.jobStatus(api, submitted[0].job);
+      assert.equal(status.phase, 'Provisional');
+      assert.equal(status.client, charlie.address);
+      assert.equal(status.mode, haca.ATTESTED);
+      assert.equal(status.outputHash, provisional.outputHash);
+      assert.deepEqual(status.outputs, provisional.outputs);
+
+      const outcomes = await Promise.all(watches.map((w) => w.settled));
+      const { jobDeposit, inputByteDeposit } = api.consts.jobs;
+      const expected = { alice: 0n, charlie: 0n, dave: 0n, eve: 0n };
+      const byAddress = Object.fromEntries(Object.entries(people).map(([n, p]) => [p.address, n]));
+      outcomes.forEach((outcome, i) => {
+        const plan = plans[i];
+        const job = submitted[i];
+        assert.equal(outcome.status, 'settled', plan.name);
+        // Outputs: exactly the reference for integers, within the model's tolerance for floats.
+        const [reference] = [haca.readNpy(file(`${plan.ref}.output.npy`))];
+        const [output] = outcome.tensors;
+        assert.equal(output.type, reference.type, plan.name);
+        assert.deepEqual(output.shape, reference.shape, plan.name);
+        if (reference.type === 'I32') {
+          assert.deepEqual(Array.from(output.data), Array.from(reference.data), plan.name);
+        } else {
+          assert.ok(haca.tensorsAgree([output], [reference], demoTolerance), `${plan.name}: ${output.data} vs ${reference.data}`);
+          output.data.forEach((v, j) => assert.ok(Math.abs(v - reference.data[j]) < 1e-6, plan.name));
+        }
+        // Executors: the one assigned, or both in a 2-of-2 quorum.
+        assert.equal(outcome.executors.length, plan.runs, plan.name);
+        assert.deepEqual(new Set(outcome.executors), new Set(job.executors), plan.name);
+        // Payment: fee per run out of the escrow; deposit and overpayment back.
+        const inputLength = haca.encodeTensors([haca.readNpy(file(`${plan.ref}.input.npy`))]).length;
+        const deposit = jobDeposit.toBigInt() + inputByteDeposit.toBigInt() * BigInt(inputLength);
+        assert.equal(outcome.paid, plan.fee * BigInt(plan.runs), plan.name);
+        assert.equal(outcome.refunded, deposit + plan.overpay, plan.name);
+        const { owner, executor } = split(plan.fee);
+        for (const who of outcome.executors) expected[byAddress[who]] += executor;
+        expected[byAddress[owners[plan.model]]] += owner * BigInt(plan.runs);
+        expected.charlie -= plan.fee * BigInt(plan.runs) + job.fee;
+      });
+      for (const job of submitted) assert.equal(await haca.jobStatus(api, job.job), null, 'ended jobs leave the runtime API');
+
+      // Balances moved exactly as the fees say (transaction fees are burnt on this chain; the
+      // executors' statements are fee-less; nobody else touched these accounts meanwhile).
+      for (const [name, person] of Object.entries(people)) {
+        const now = await haca.balanceOf(api, person.address);
+        assert.equal(now.total - balancesBefore[name].total, expected[name], `${name}'s balance`);
+        assert.equal(now.reserved, balancesBefore[name].reserved, `${name}'s held balance`);
+      }
+
+      console.log('latency from job inclusion (on-chain timestamps):');
+      outcomes.forEach((outcome, i) => {
+        const l = haca.latency(submitted[i], outcome);
+        console.log(
+          `  ${plans[i].name.padEnd(15)} job ${submitted[i].job}: result after ${l.resultBlocks} blocks (${l.resultSeconds} s), ` +
+            `settled after ${l.settleBlocks} blocks (${l.settleSeconds} s)`,
+        );
+      });
+    }));
+
+  it('B: bad submissions fail with named jobs errors and cost only the transaction fee', { timeout: 120_000 }, () =>
+    withNodeLog(async () => {
+      const ferdie = await haca.devAccount('Ferdie');
+      const demoFee = (await api.query.models.models(haca.DEMO_MODEL)).unwrap().fee.toBigInt();
+      const good = { type: 'F32', shape: [1, 4], data: [0.5, -1, 2, 0.25] };
+      const demo = { model: haca.DEMO_MODEL, input: [good], mode: haca.ATTESTED, maxFee: demoFee };
+      const cases = [
+        { error: 'WrongInputShape', job: { ...demo, input: [{ type: 'F32', shape: [1, 3], data: [1, 2, 3] }] } },
+        { error: 'WrongInputType', job: { ...demo, input: [{ type: 'I32', shape: [1, 4], data: [1, 2, 3, 4] }] } },
+        { error: 'WrongInputCount', job: { ...demo, input: [good, good] } },
+        { error: 'MalformedInput', job: { ...demo, input: new Uint8Array([...haca.encodeTensors([good]), 0]) } },
+        { error: 'UnknownModel', job: { ...demo, model: `0x${'11'.repeat(32)}` } },
+        { error: 'FeeTooLow', job: { ...demo, maxFee: demoFee - 1n } },
+        { error: 'InvalidQuorum', job: { ...demo, mode: haca.quorum(1, 2), maxFee: 2n * demoFee } },
+      ];
+      const before = await haca.balanceOf(api, ferdie.address);
+      const nonce = await haca.nextNonce(api, ferdie.address);
+      const outcomes = await Promise.allSettled(
+        cases.map(({ job }, i) => haca.submitJob(api, ferdie, { ...job, nonce: nonce + i })),
+      );
+      let fees = 0n;
+      outcomes.forEach((outcome, i) => {
+        assert.equal(outcome.status, 'rejected', cases[i].error);
+        const error = outcome.reason;
+        assert.ok(error instanceof haca.TxError, `${cases[i].error}: ${error}`);
+        assert.equal(`${error.section}.${error.method}`, `jobs.${cases[i].error}`);
+        assert.ok(error.receipt.fee > 0n);
+        assert.ok(!error.receipt.events.some((e) => e.section === 'jobs'), 'no job events');
+        fees += error.receipt.fee;
+      });
+      const now = await haca.balanceOf(api, ferdie.address);
+      assert.equal(now.total, before.total - fees, 'only the transaction fees were charged');
+      assert.equal(now.reserved, before.reserved, 'nothing held');
+      const jobs = await api.query.jobs.jobs.entries();
+      assert.ok(!jobs.some(([, job]) => job.unwrap().client.toString() === ferdie.address), 'no job created');
+    }));
+});

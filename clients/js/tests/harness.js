@@ -1,0 +1,121 @@
+// Test support: starts the real haca-node (`--dev --executor`) on free ports with its own
+// temporary base path, and stops exactly that process by its pid.
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The node binary: `$HACA_NODE`, else the workspace's debug build. */
+export function nodeBinary() {
+  if (process.env.HACA_NODE) return process.env.HACA_NODE;
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'haca-target');
+  return join(target, 'debug', 'haca-node');
+}
+
+/** `count` distinct ports that were free a moment ago (the OS picks them). */
+async function freePorts(count) {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    })),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** Resolves after `ms`; does not keep the process alive by itself. */
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/** Every node started by this process, to kill on an unexpected exit. */
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
+ * Starts a development node with the executor role and waits until it has imported a
+ * block (bounded by `timeoutMs`).
+ * @returns {Promise<{url: string, pid: number, log: () => string, stop: () => Promise<void>}>}
+ */
+export async function startNode({ timeoutMs = 90_000 } = {}) {
+  const binary = nodeBinary();
+  try {
+    accessSync(binary, constants.X_OK);
+  } catch {
+    throw new Error(`no haca-node binary at ${binary}: build it (cargo build -p haca-node) or set HACA_NODE`);
+  }
+  const basePath = mkdtempSync(join(tmpdir(), 'haca-js-'));
+  const logPath = join(basePath, 'node.log');
+  const [rpc, p2p, prometheus] = await freePorts(3);
+  const child = spawn(
+    binary,
+    [
+      '--dev', '--executor', '--base-path', basePath, '--no-mdns', '--no-telemetry',
+      '--rpc-port', String(rpc), '--port', String(p2p), '--prometheus-port', String(prometheus),
+    ],
+    { stdio: ['ignore', 'ignore', openSync(logPath, 'w')] },
+  );
+  running.add(child);
+  let exited = null;
+  const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve((exited = { code, signal }))));
+  const log = () => {
+    try {
+      return readFileSync(logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const tail = () => log().split('\n').slice(-40).join('\n');
+
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGINT'); // this child only, by its pid
+      const timedOut = await Promise.race([exit.then(() => false), sleep(20_000).then(() => true)]);
+      if (timedOut) {
+        child.kill('SIGKILL');
+        await Promise.race([exit, sleep(5_000)]);
+      }
+    }
+    running.delete(child);
+    rmSync(basePath, { recursive: true, force: true });
+  };
+
+  const started = Date.now();
+  for (;;) {
+    if (exited) {
+      const output = tail();
+      await stop();
+      throw new Error(`haca-node exited (${JSON.stringify(exited)}) during start-up:\n${output}`);
+    }
+    if (Date.now() - started > timeoutMs) {
+      const output = tail();
+      await stop();
+      throw new Error(`haca-node did not import a block within ${timeoutMs} ms:\n${output}`);
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${rpc}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chain_getHeader', params: [] }),
+        signal: AbortSignal.timeout(5_000),
+      });
+      const { result } = await response.json();
+      if (result && parseInt(result.number, 16) >= 1) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(500);
+  }
+  return { url: `ws://127.0.0.1:${rpc}`, pid: child.pid, log, tail, stop };
+}

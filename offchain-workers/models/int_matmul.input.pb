@@ -1,0 +1,1 @@
+Bint_matmul_inputJ:Wt‘®Ëè
