@@ -116,6 +116,11 @@ impl Plan {
 		&self.inputs
 	}
 
+	/// The output specs the plan was checked against.
+	pub fn outputs(&self) -> &[TensorSpec] {
+		&self.outputs
+	}
+
 	/// Runs the plan on inputs already checked against [`Plan::inputs`].
 	pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
 		let values = inputs
