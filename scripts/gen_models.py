@@ -6,7 +6,8 @@ Next to each small model it writes a reference input and the output NumPy comput
 (`<name>.input.npy`, `<name>.output.npy`): an implementation independent of tract; the
 same tensors also as ONNX `TensorProto` files (`<name>.input.pb`, `<name>.output.pb`, the
 format of the ONNX backend test data), written by the `onnx` package.
-Usage: scripts/gen_models.py OUT_DIR [--large]  (--large adds the benchmark-only models)
+Usage: scripts/gen_models.py OUT_DIR [--large]  (--large adds the benchmark-only models:
+mlp_large, cnn_large and a transformer-style block)
 """
 import sys
 from pathlib import Path
@@ -88,6 +89,44 @@ def cnn(rng, size, channels):
     )
 
 
+def transformer(rng, seq, width, hidden):
+    """float32 transformer-style block (one attention head, residuals, ReLU feed-forward)."""
+    def weight(rows, cols):
+        return (rng.standard_normal((rows, cols)) / np.sqrt(rows)).astype(np.float32)
+
+    weights = {
+        "wq": weight(width, width), "wk": weight(width, width), "wv": weight(width, width),
+        "wo": weight(width, width), "w1": weight(width, hidden), "w2": weight(hidden, width),
+        "b1": np.zeros(hidden, dtype=np.float32), "b2": np.zeros(width, dtype=np.float32),
+        "scale": np.array(1.0 / np.sqrt(width), dtype=np.float32),
+    }
+    nodes = [
+        helper.make_node("MatMul", ["input", "wq"], ["q"]),
+        helper.make_node("MatMul", ["input", "wk"], ["k"]),
+        helper.make_node("MatMul", ["input", "wv"], ["v"]),
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["q", "kt"], ["s"]),
+        helper.make_node("Mul", ["s", "scale"], ["ss"]),
+        helper.make_node("Softmax", ["ss"], ["a"], axis=-1),
+        helper.make_node("MatMul", ["a", "v"], ["c"]),
+        helper.make_node("MatMul", ["c", "wo"], ["o"]),
+        helper.make_node("Add", ["input", "o"], ["h"]),
+        helper.make_node("MatMul", ["h", "w1"], ["f1"]),
+        helper.make_node("Add", ["f1", "b1"], ["f1b"]),
+        helper.make_node("Relu", ["f1b"], ["f1r"]),
+        helper.make_node("MatMul", ["f1r", "w2"], ["f2"]),
+        helper.make_node("Add", ["f2", "b2"], ["f2b"]),
+        helper.make_node("Add", ["h", "f2b"], ["output"]),
+    ]
+    return helper.make_graph(
+        nodes,
+        "transformer",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, seq, width])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, seq, width])],
+        [init(name, array) for name, array in weights.items()],
+    )
+
+
 def reference(graph, out, name, x):
     """Writes `x` and NumPy's evaluation of the graph on it."""
     weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
@@ -119,6 +158,7 @@ def main():
     if "--large" in sys.argv:
         save(mlp(np.random.default_rng(4), 256, 1024, 256), out / "mlp_large.onnx")
         save(cnn(np.random.default_rng(5), 64, 32), out / "cnn_large.onnx")
+        save(transformer(np.random.default_rng(6), 256, 512, 2048), out / "transformer.onnx")
 
 
 if __name__ == "__main__":

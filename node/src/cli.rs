@@ -134,4 +134,8 @@ pub enum Subcommand {
 	/// Run a model on local input files, as an executor would, and print the outputs and
 	/// their hash: what a model owner or operator checks before registering a model.
 	Infer(crate::infer::InferCmd),
+
+	/// Measure what a validator spends accepting a result (signature, hash, spec checks;
+	/// and the runtime's weights) against re-running each model, as full replication would.
+	ReplicationBench(crate::replication::ReplicationBenchCmd),
 }

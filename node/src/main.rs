@@ -7,6 +7,7 @@ mod cli;
 mod command;
 mod infer;
 mod inference;
+mod replication;
 mod rpc;
 mod service;
 

@@ -14,30 +14,17 @@ use std::{
 
 use codec::Encode;
 use haca_engine::{Engine, EngineConfig, EngineError};
-use haca_primitives::tensor::{ElementType, Tensor, TensorSpec};
+use haca_primitives::tensor::ElementType;
 use tract_onnx::prelude::*;
 
-/// A benchmarked model: its file and its input shape (float32 inputs, as generated).
-struct Model {
-	file: &'static str,
-	input_shape: &'static [u32],
-}
-
-const MODELS: &[Model] = &[
-	Model { file: "mlp.onnx", input_shape: &[1, 4] },
-	Model { file: "cnn_small.onnx", input_shape: &[1, 3, 16, 16] },
-	Model { file: "mlp_large.onnx", input_shape: &[1, 256] },
-	Model { file: "cnn_large.onnx", input_shape: &[1, 3, 64, 64] },
-];
+/// The benchmarked models (float32, one input, as `scripts/gen_models.py` makes them).
+const MODELS: &[&str] =
+	&["mlp.onnx", "cnn_small.onnx", "mlp_large.onnx", "cnn_large.onnx", "transformer.onnx"];
 
 /// Alternating rounds per path; the median round counts.
 const ROUNDS: usize = 7;
 /// Shortest round.
 const ROUND_TIME: Duration = Duration::from_millis(300);
-
-fn input_values(count: usize) -> Vec<f32> {
-	(0..count).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect()
-}
 
 /// Resident memory of this process, in bytes.
 fn resident_bytes() -> u64 {
@@ -61,11 +48,20 @@ fn throughput(mut step: impl FnMut()) -> f64 {
 	per_round[ROUNDS / 2]
 }
 
-fn bench(dir: &Path, model: &Model) -> Result<Option<String>, String> {
-	let path = dir.join(model.file);
-	let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
-	let dims: Vec<usize> = model.input_shape.iter().map(|&d| d as usize).collect();
-	let values = input_values(dims.iter().product());
+fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
+	let Ok(bytes) = std::fs::read(dir.join(file)) else { return Ok(None) };
+	let specs = haca_engine::Plan::declared_inputs(&bytes).map_err(|e| format!("{file}: {e}"))?;
+	let [spec] = &specs[..] else { return Err(format!("{file}: one input expected")) };
+	if spec.element_type != ElementType::F32 {
+		return Err(format!("{file}: a float32 input expected"));
+	}
+	let dims: Vec<usize> = spec.shape.iter().map(|&d| d as usize).collect();
+	let input = haca_engine::sample_inputs(&specs);
+	let values: Vec<f32> = input[0]
+		.data
+		.chunks_exact(4)
+		.map(|bytes| f32::from_le_bytes(bytes.try_into().expect("4 bytes")))
+		.collect();
 
 	// Raw tract: the model optimised and run directly.
 	let raw = tract_onnx::onnx()
@@ -73,33 +69,23 @@ fn bench(dir: &Path, model: &Model) -> Result<Option<String>, String> {
 		.and_then(|m| m.with_input_fact(0, f32::fact(&dims).into()))
 		.and_then(|m| m.into_optimized())
 		.and_then(|m| m.into_runnable())
-		.map_err(|e| format!("{}: {e}", model.file))?;
+		.map_err(|e| format!("{file}: {e}"))?;
 	let raw_input: TValue =
 		tract_ndarray::ArrayD::from_shape_vec(dims.clone(), values.clone()).unwrap().into_tvalue();
 
 	// The executor path.
-	let spec = TensorSpec {
-		name: b"input".to_vec().try_into().unwrap(),
-		element_type: ElementType::F32,
-		shape: model.input_shape.to_vec().try_into().unwrap(),
-	};
-	let outputs = haca_engine::Plan::discover(&bytes, &[spec.clone()])
-		.map_err(|e| format!("{}: {e}", model.file))?
+	let outputs = haca_engine::Plan::discover(&bytes, &specs)
+		.map_err(|e| format!("{file}: {e}"))?
 		.outputs()
 		.to_vec();
 	let engine = Engine::new(EngineConfig { threads: 1, ..Default::default() }, None);
 	let hash = sp_crypto_hashing::blake2_256(&bytes);
 	let memory_before = resident_bytes();
 	let load_start = Instant::now();
-	engine.load(hash, &bytes, &[spec], &outputs).map_err(|e| e.to_string())?;
+	engine.load(hash, &bytes, &specs, &outputs).map_err(|e| e.to_string())?;
 	let load_time = load_start.elapsed();
 	let memory = resident_bytes().saturating_sub(memory_before);
-	let input = vec![Tensor {
-		element_type: ElementType::F32,
-		shape: model.input_shape.to_vec().try_into().unwrap(),
-		data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-	}]
-	.encode();
+	let input = input.encode();
 
 	let mut raw_rate = 0.0;
 	let mut engine_rate = 0.0;
@@ -117,7 +103,7 @@ fn bench(dir: &Path, model: &Model) -> Result<Option<String>, String> {
 	}
 	Ok(Some(format!(
 		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>12.1} {:>10.1}",
-		model.file,
+		file,
 		raw_rate / 2.0,
 		engine_rate / 2.0,
 		engine_rate / raw_rate,
@@ -137,12 +123,10 @@ fn main() {
 		"{:<16} {:>14} {:>16} {:>8} {:>12} {:>10}",
 		"model", "raw tract /s", "executor path /s", "ratio", "load ms", "cache MiB"
 	);
-	for model in MODELS {
-		match bench(&dir, model) {
+	for file in MODELS {
+		match bench(&dir, file) {
 			Ok(Some(line)) => println!("{line}"),
-			Ok(None) => {
-				println!("{:<16} (not generated: scripts/bench-engine.sh makes it)", model.file)
-			}
+			Ok(None) => println!("{file:<16} (not generated: scripts/bench-engine.sh makes it)"),
 			Err(error) => {
 				eprintln!("error: {error}");
 				std::process::exit(1);

@@ -22,6 +22,7 @@ pub mod npy;
 mod plan;
 mod pool;
 pub mod proto;
+mod sample;
 
 use std::{
 	sync::{Arc, Mutex},
@@ -34,6 +35,7 @@ use schnellru::{ByLength, LruMap};
 
 pub use metrics::EngineMetrics;
 pub use plan::Plan;
+pub use sample::sample_inputs;
 
 /// A model's content hash (blake2-256 of its ONNX bytes).
 pub type ModelHash = [u8; 32];

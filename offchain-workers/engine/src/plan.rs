@@ -2,7 +2,7 @@
 
 use haca_primitives::tensor::{Tensor, TensorSpec};
 use tract_onnx::prelude::{
-	Framework, InferenceFact, InferenceModelExt, IntoRunnable, TValue, TypedModel,
+	Framework, InferenceFact, InferenceModelExt, IntoRunnable, OutletId, TValue, TypedModel,
 	TypedRunnableModel,
 };
 
@@ -72,16 +72,34 @@ impl Plan {
 		model.into_optimized().map_err(invalid)
 	}
 
+	/// The input specs the model itself declares (fixed shapes only): for trying or
+	/// benchmarking a model before its specs are registered.
+	pub fn declared_inputs(bytes: &[u8]) -> Result<Vec<TensorSpec>, EngineError> {
+		let typed = tract_onnx::onnx()
+			.model_for_read(&mut &*bytes)
+			.and_then(|model| model.into_typed())
+			.map_err(invalid)?;
+		Self::specs(&typed, typed.input_outlets().map_err(invalid)?, "input")
+	}
+
 	/// The output specs of an optimised model (names as in the graph).
 	fn output_specs(typed: &TypedModel) -> Result<Vec<TensorSpec>, EngineError> {
-		let outlets = typed.output_outlets().map_err(invalid)?;
+		Self::specs(typed, typed.output_outlets().map_err(invalid)?, "output")
+	}
+
+	/// The specs of the tensors at `outlets` (`what`: input or output, for errors).
+	fn specs(
+		typed: &TypedModel,
+		outlets: &[OutletId],
+		what: &str,
+	) -> Result<Vec<TensorSpec>, EngineError> {
 		outlets
 			.iter()
 			.enumerate()
 			.map(|(index, outlet)| {
 				let fact = typed.outlet_fact(*outlet).map_err(invalid)?;
 				let unsupported =
-					|what: &str| EngineError::SpecMismatch(format!("output {index}: {what}"));
+					|why: &str| EngineError::SpecMismatch(format!("{what} {index}: {why}"));
 				let shape =
 					fact.shape.as_concrete().ok_or_else(|| unsupported("no fixed shape"))?;
 				let element_type = element_type(fact.datum_type)

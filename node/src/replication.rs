@@ -1,0 +1,135 @@
+//! `haca-node replication-bench`: what one validator spends accepting a job's result under
+//! HACA, against re-running the model itself as every validator would under full
+//! replication, per model, measured side by side in one run.
+
+use std::{
+	path::PathBuf,
+	time::{Duration, Instant},
+};
+
+use codec::Encode;
+use haca_engine::Plan;
+use haca_primitives::{
+	statement::{Claim, StatementPayload},
+	tensor::decode_and_check,
+	ModelHash,
+};
+use pallet_settlement::WeightInfo;
+use sp_core::{sr25519, Get, Pair, H256};
+
+/// The settlement pallet's benchmarked weights, as the runtime uses them.
+type SettlementWeights = <haca_runtime::Runtime as pallet_settlement::Config>::WeightInfo;
+
+/// Measures, for every `*.onnx` model in a directory: re-executing the model (the
+/// full-replication cost per validator) against checking an executor's signed result
+/// natively (signature; output hash and outputs against the spec when the outputs are small
+/// enough to be carried on chain), and against the runtime's benchmarked weight of pool
+/// validation, dispatch (worst case: the last reveal of a quorum) and settlement of a result.
+#[derive(Debug, clap::Parser)]
+pub struct ReplicationBenchCmd {
+	/// Directory of ONNX models with fixed input shapes (`scripts/gen_models.py DIR --large`).
+	#[arg(long, value_name = "DIR")]
+	pub model_dir: PathBuf,
+
+	/// Timed rounds per measurement; the median round counts.
+	#[arg(long, default_value_t = 5)]
+	pub rounds: usize,
+}
+
+/// Median time per call of `step`, over `rounds` rounds of at least 200 ms each.
+fn time_per_call(rounds: usize, mut step: impl FnMut()) -> Duration {
+	let mut per_call: Vec<Duration> = (0..rounds.max(1))
+		.map(|_| {
+			let (mut calls, start) = (0u32, Instant::now());
+			while start.elapsed() < Duration::from_millis(200) {
+				step();
+				calls += 1;
+			}
+			start.elapsed() / calls
+		})
+		.collect();
+	per_call.sort();
+	per_call[per_call.len() / 2]
+}
+
+fn micros(duration: Duration) -> f64 {
+	duration.as_secs_f64() * 1e6
+}
+
+impl ReplicationBenchCmd {
+	/// Runs the measurements and prints one line per model.
+	pub fn run(&self) -> sc_cli::Result<()> {
+		let mut models: Vec<PathBuf> = std::fs::read_dir(&self.model_dir)
+			.map_err(|error| format!("{}: {error}", self.model_dir.display()))?
+			.filter_map(|entry| entry.ok().map(|entry| entry.path()))
+			.filter(|path| path.extension().is_some_and(|ext| ext == "onnx"))
+			.collect();
+		models.sort();
+		if models.is_empty() {
+			return Err(format!("no .onnx models in {}", self.model_dir.display()).into());
+		}
+		// One attested result: pool validation, dispatch of the statement, settlement.
+		let weight = SettlementWeights::check_statement()
+			.saturating_add(SettlementWeights::statement())
+			.saturating_add(
+				SettlementWeights::process_timers(1)
+					.saturating_sub(SettlementWeights::process_timers(0)),
+			);
+		let weight_time = Duration::from_nanos(weight.ref_time() / 1_000);
+		println!(
+			"validator cost of one result under HACA (runtime weights): {:.1} µs",
+			micros(weight_time)
+		);
+		println!(
+			"{:<18} {:>14} {:>14} {:>12} {:>16}",
+			"model", "re-execute µs", "HACA check µs", "ratio", "ratio (weights)"
+		);
+		let executor = sr25519::Pair::from_string("//Alice", None).expect("dev seed");
+		let max_output_len =
+			<<haca_runtime::Runtime as pallet_settlement::Config>::MaxOutputLen as Get<u32>>::get()
+				as usize;
+		for path in models {
+			let bytes = std::fs::read(&path).map_err(|error| error.to_string())?;
+			let fail = |error: haca_engine::EngineError| format!("{}: {error}", path.display());
+			let specs = Plan::declared_inputs(&bytes).map_err(fail)?;
+			let plan = Plan::discover(&bytes, &specs).map_err(fail)?;
+			let inputs = haca_engine::sample_inputs(&specs);
+			let outputs = plan.run(inputs.clone()).map_err(fail)?.encode();
+
+			// What a statement about this job signs, as the executor sends it.
+			let payload = StatementPayload {
+				genesis_hash: H256::repeat_byte(1),
+				job: 0,
+				model: ModelHash::from(sp_crypto_hashing::blake2_256(&bytes)),
+				input_hash: H256(sp_crypto_hashing::blake2_256(&inputs.encode())),
+				executor: haca_runtime::AccountId::from(executor.public()),
+				claim: Claim::Output(H256(sp_crypto_hashing::blake2_256(&outputs))),
+			};
+			let signature = executor.sign(&payload.signing_bytes());
+
+			let reexecute = time_per_call(self.rounds, || {
+				std::hint::black_box(plan.run(inputs.clone()).expect("ran once already"));
+			});
+			// Outputs too large for the chain travel as their hash only.
+			let on_chain = outputs.len() <= max_output_len;
+			let check = time_per_call(self.rounds, || {
+				let signed = payload.signing_bytes();
+				assert!(sr25519::Pair::verify(&signature, &signed, &executor.public()));
+				if on_chain {
+					let hash = H256(sp_crypto_hashing::blake2_256(&outputs));
+					assert_eq!(Claim::Output(hash), payload.claim);
+					std::hint::black_box(decode_and_check(&outputs, plan.outputs()).is_ok());
+				}
+			});
+			let name = path.file_name().unwrap_or_default().to_string_lossy();
+			println!(
+				"{name:<18} {:>14.1} {:>14.1} {:>11.1}x {:>15.1}x",
+				micros(reexecute),
+				micros(check),
+				reexecute.as_secs_f64() / check.as_secs_f64(),
+				reexecute.as_secs_f64() / weight_time.as_secs_f64(),
+			);
+		}
+		Ok(())
+	}
+}
