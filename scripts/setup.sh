@@ -124,7 +124,7 @@ mkdir -p "$repo_root/.cargo"
 log "wrote .cargo/config.toml (target dir: $target_dir)"
 
 # --- 4. JavaScript packages (pinned by their package-lock.json) ----------------------
-for package in clients/js; do
+for package in clients/js zombienet; do
 	lock="$repo_root/$package/package-lock.json"
 	installed="$repo_root/$package/node_modules/.package-lock.json"
 	if [ ! -f "$installed" ] || [ "$lock" -nt "$installed" ]; then

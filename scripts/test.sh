@@ -9,6 +9,9 @@ cargo fmt --all --check
 cargo test --workspace --locked
 # The JavaScript client's end-to-end tests, against the haca-node binary just built.
 (cd clients/js && npm test)
+# Multi-node networks (zombienet, native provider): validators, executors and a verifier as
+# separate processes; an executor dying mid-job; a dishonest executor slashed.
+./zombienet/run.sh
 # The pallets' benchmarks, run once each against their mock runtimes (keeps them compiling
 # and checks their set-up); the wasm runtime is not needed for these.
 SKIP_WASM_BUILD=1 cargo test --locked --features runtime-benchmarks \

@@ -1,5 +1,6 @@
 //! The real `haca-node` binary runs a development chain that produces and finalises blocks.
 
+#[allow(dead_code)]
 mod common;
 
 use std::time::Duration;

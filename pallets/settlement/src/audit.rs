@@ -35,18 +35,20 @@ impl<T: Config> Pallet<T> {
 	/// Votes in the disputes whose committee holds `who`, and audits a share of
 	/// `audit_ppm` parts per million of other executors' provisional results.
 	pub(crate) fn audit_work(key: &InferenceKey, who: &T::AccountId, audit_ppm: u32) {
+		// The ids name the dispute or result (by its window), so a job's later dispute or
+		// re-run result is judged afresh.
 		for (job, dispute) in Disputes::<T>::iter() {
 			if dispute.committee.contains(who) && !dispute.votes.iter().any(|(v, _)| v == who) {
-				let id = (b"haca/vote", job, who).encode();
+				let id = (b"haca/vote", job, who, dispute.until).encode();
 				Self::once(&id, || Self::vote_on(key, who, job, dispute.challenger_hash));
 			}
 		}
 		for (job, result) in Results::<T>::iter() {
-			if &result.executor == who || !matches!(result.status, ResultStatus::Provisional { .. })
-			{
+			let ResultStatus::Provisional { challenge_until } = result.status else { continue };
+			if &result.executor == who {
 				continue;
 			}
-			let id = (b"haca/audit", job, who).encode();
+			let id = (b"haca/audit", job, who, challenge_until).encode();
 			Self::once(&id, || !sampled(audit_ppm) || Self::audit(key, who, job, &result));
 		}
 	}

@@ -78,9 +78,11 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Produces and submits one statement, once.
+	/// Produces and submits one statement, once per attempt of the job (the deadline names
+	/// the attempt: a job re-assigned to the same executor is run again).
 	fn work_on(key: &InferenceKey, who: &T::AccountId, item: WorkItem) {
-		let id = (b"haca/ocw", item.job, who, item.due).encode();
+		let deadline = T::Jobs::job(item.job).and_then(|job| job.deadline);
+		let id = (b"haca/ocw", item.job, who, item.due, deadline).encode();
 		Self::once(&id, || {
 			let Some((claim, outputs)) = Self::claim_for(who, &item) else { return false };
 			let statement = Statement::<T> { job: item.job, executor: who.clone(), claim, outputs };

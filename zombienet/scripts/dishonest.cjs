@@ -1,0 +1,110 @@
+// A dishonest executor (Dave's node runs --dishonest-executor) is caught and slashed, and
+// the client pays nothing for its lie.
+//  1. Charlie stops serving the demo model for a moment (`executors.setModels([])`), so that
+//     Bob's attested job (submitted to Alice's RPC) is assigned to Dave; Charlie serves it
+//     again right after.
+//  2. Dave's result is wrong (not the reference output). The verifier node (keys of Eve and
+//     Ferdie) re-runs it and challenges (`settlement.Challenged`); the committee (the other
+//     verifier) votes for the challenger's output (`settlement.Voted`); the dispute is
+//     decided against Dave (`settlement.DisputeResolved { executor_was_right: false }`).
+//  3. Dave is slashed `ExecutorSlash` from his bond (`executors.Slashed`), half of it to the
+//     challenger; the challenger's bond is released.
+//  4. The job is re-run on Charlie (attempt 2, Dave excluded), whose result is the reference
+//     output (and the challenger's output hash); it settles after the challenge window.
+//  5. Bob (the client) paid exactly one model fee (for Charlie's correct result) plus the
+//     transaction fee; everything else he had put up (the job deposit) came back.
+// Returns the number of slashes of Dave (1).
+
+async function run(nodeName, networkInfo) {
+  const lib = await require('./load.cjs')();
+  const { haca, assert, DEMO_INPUT } = lib;
+  const log = lib.logger('dishonest');
+  const accs = await lib.accounts();
+  const [charlie, dave] = [accs.Charlie.address, accs.Dave.address];
+  const verifiers = [accs.Eve.address, accs.Ferdie.address];
+
+  return lib.withApis(networkInfo, [nodeName], async (api) => {
+    const fee = await haca.quote(api, haca.DEMO_MODEL, haca.ATTESTED);
+    const slash = api.consts.settlement.executorSlash.toBigInt();
+    const share = api.consts.settlement.slashRewardShare.toNumber(); // Perbill
+    const reward = (slash * BigInt(share)) / 1_000_000_000n;
+    const challengeBond = api.consts.settlement.challengeBond.toBigInt();
+
+    await haca.setServedModels(api, accs.Charlie, []);
+    const start = await lib.bestBlock(api);
+    const tracker = lib.trackEvents(api, start.number + 1);
+    const before = {
+      bob: await haca.balanceOf(api, accs.Bob.address, start.hash),
+      dave: await haca.balanceOf(api, dave, start.hash),
+      daveBond: (await (await api.at(start.hash)).query.executors.executors(dave)).unwrap().bond.toBigInt(),
+      eve: await haca.balanceOf(api, accs.Eve.address, start.hash),
+      ferdie: await haca.balanceOf(api, accs.Ferdie.address, start.hash),
+    };
+    const job = await haca.submitJob(api, accs.Bob, { model: haca.DEMO_MODEL, input: [DEMO_INPUT] });
+    assert.deepEqual(job.executors, [dave], 'with Charlie not serving, the job goes to Dave');
+    await haca.setServedModels(api, accs.Charlie, [haca.DEMO_MODEL]);
+    log(`job ${job.job} (#${job.block}) assigned to Dave; Charlie serves the model again`);
+    const escrow = (await haca.balanceOf(api, accs.Bob.address, job.receipt.blockHash)).reserved - before.bob.reserved;
+
+    const lie = await tracker.waitFor('settlement.ResultSubmitted', (e) => lib.jobOf(e) === job.job, 120_000);
+    assert.equal(lie.data.executor.toString(), dave, 'Dave delivered');
+    const lieOutputs = lib.eventOutputs(lie);
+    assert.ok(lieOutputs && !lib.matchesReference(lieOutputs), "Dave's outputs are wrong");
+    log(`#${lie.block}: Dave's result ${lie.data.outputHash.toHex().slice(0, 18)}..: [${Array.from(lieOutputs[0].data).map((v) => v.toPrecision(4))}] (wrong)`);
+
+    const challenge = await tracker.waitFor('settlement.Challenged', (e) => lib.jobOf(e) === job.job, 120_000);
+    const challenger = challenge.data.challenger.toString();
+    assert.ok(verifiers.includes(challenger), 'a verifier challenged');
+    const committee = lib.addresses(challenge.data.committee);
+    assert.deepEqual(committee, verifiers.filter((v) => v !== challenger), 'the committee is the other verifier');
+    assert.ok(challenge.block <= lie.data.challengeUntil.toNumber(), 'challenged within the window');
+    log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; committee ${committee.map((a) => lib.nameOf(accs, a))}`);
+
+    const vote = await tracker.waitFor('settlement.Voted', (e) => lib.jobOf(e) === job.job, 120_000);
+    assert.equal(vote.data.voter.toString(), committee[0], 'the committee member voted');
+    assert.equal(vote.data.outputHash.toHex(), challenge.data.outputHash.toHex(), "for the challenger's output");
+    const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 60_000);
+    assert.equal(resolved.data.executorWasRight.isTrue, false, 'the committee ruled against Dave');
+    const slashed = await tracker.waitFor('executors.Slashed', (e) => e.data.who.toString() === dave, 10_000);
+    assert.equal(slashed.block, resolved.block, 'slashed when the dispute was decided');
+    assert.equal(slashed.data.amount.toBigInt(), slash, 'Dave lost ExecutorSlash');
+    assert.equal(slashed.data.beneficiary.toString(), challenger, 'the challenger got part of it');
+    assert.equal(slashed.data.rewarded.toBigInt(), reward, 'SlashRewardShare of it');
+    log(`#${resolved.block}: dispute decided against Dave (vote of ${lib.nameOf(accs, committee[0])}); Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}`);
+
+    const rerun = await tracker.waitFor('jobs.JobAssigned', (e) => lib.jobOf(e) === job.job && e.data.attempt.toNumber() === 2, 60_000);
+    assert.deepEqual(lib.addresses(rerun.data.executors), [charlie], 're-run on Charlie');
+    const honest = await tracker.waitFor('settlement.ResultSubmitted', (e) => lib.jobOf(e) === job.job && e.data.executor.toString() === charlie, 120_000);
+    assert.ok(lib.matchesReference(lib.eventOutputs(honest)), "Charlie's outputs are the reference");
+    assert.equal(honest.data.outputHash.toHex(), challenge.data.outputHash.toHex(), "the challenger's output was the right one");
+    const settled = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === job.job, 180_000);
+    const ended = await tracker.waitFor('jobs.JobSettled', (e) => lib.jobOf(e) === job.job, 60_000);
+    assert.deepEqual(lib.addresses(settled.data.executors), [charlie], 'only Charlie was paid');
+    assert.equal(ended.data.paid.toBigInt(), fee, 'one model fee paid, for the correct result');
+    assert.equal(ended.data.refunded.toBigInt(), escrow - fee, 'the rest of the escrow returned to Bob');
+    log(`#${honest.block}: Charlie's result is the reference; settled at #${settled.block}, paid ${lib.haca4(fee)}, refunded ${lib.haca4(escrow - fee)} to Bob`);
+
+    // Balances at the end, from the same block.
+    const at = ended.hash;
+    const after = {
+      bob: await haca.balanceOf(api, accs.Bob.address, at),
+      dave: await haca.balanceOf(api, dave, at),
+      daveBond: (await (await api.at(at)).query.executors.executors(dave)).unwrap().bond.toBigInt(),
+      challenger: await haca.balanceOf(api, challenger, at),
+    };
+    const challengerBefore = challenger === accs.Eve.address ? before.eve : before.ferdie;
+    assert.equal(before.bob.total - after.bob.total, fee + job.fee, 'Bob paid one model fee and the transaction fee, nothing for the lie');
+    assert.equal(after.bob.reserved, before.bob.reserved, 'nothing of Bob stays held');
+    assert.equal(before.daveBond - after.daveBond, slash, "Dave's bond shrank by the slash");
+    assert.equal(before.dave.total - after.dave.total, slash, 'Dave lost exactly the slash');
+    assert.equal(after.challenger.total - challengerBefore.total, reward, 'the challenger gained the reward; its challenge bond came back');
+    assert.equal(after.challenger.reserved, challengerBefore.reserved, `the challenge bond (${lib.haca4(challengeBond)}) is no longer held`);
+    log(`balances: Bob -${lib.haca4(before.bob.total - after.bob.total)} (fee ${lib.haca4(fee)} + tx ${lib.haca4(job.fee)}), ` +
+      `Dave bond ${lib.haca4(before.daveBond)} -> ${lib.haca4(after.daveBond)}, ${lib.nameOf(accs, challenger)} +${lib.haca4(reward)}`);
+    const slashes = tracker.all('executors.Slashed', (e) => e.data.who.toString() === dave).length;
+    tracker.stop();
+    return slashes;
+  });
+}
+
+module.exports = { run };
