@@ -181,7 +181,7 @@ impl Engine {
 		if let Some(metrics) = &self.metrics {
 			metrics.queue_depth(self.pool.queued());
 		}
-		let outputs = receiver.recv_timeout(self.timeout).map_err(|_| EngineError::Timeout)??;
+		let outputs = pool::wait(&receiver, self.timeout).ok_or(EngineError::Timeout)??;
 		Ok(outputs.encode())
 	}
 

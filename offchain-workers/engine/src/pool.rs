@@ -6,11 +6,36 @@ use std::{
 		mpsc, Arc, Mutex,
 	},
 	thread,
+	time::{Duration, Instant},
 };
 
 use crate::EngineError;
 
 type Task = Box<dyn FnOnce() + Send>;
+
+/// How long a waiting side polls before it sleeps. Waking a sleeping thread costs tens of
+/// microseconds (more on virtual machines), far more than running a small model; polling
+/// this briefly hands work and results over without it when they follow closely.
+const POLL: Duration = Duration::from_micros(200);
+
+/// Polls `try_take` for up to [`POLL`]; `None` if nothing came.
+fn poll<T>(mut try_take: impl FnMut() -> Option<T>) -> Option<T> {
+	let start = Instant::now();
+	loop {
+		if let Some(taken) = try_take() {
+			return Some(taken);
+		}
+		if start.elapsed() >= POLL {
+			return None;
+		}
+		std::hint::spin_loop();
+	}
+}
+
+/// Waits up to `timeout` for a result from the pool (polling first, see [`POLL`]).
+pub(crate) fn wait<R>(receiver: &mpsc::Receiver<R>, timeout: Duration) -> Option<R> {
+	poll(|| receiver.try_recv().ok()).or_else(|| receiver.recv_timeout(timeout).ok())
+}
 
 /// Worker threads taking tasks from a bounded queue; a full queue refuses new tasks.
 pub(crate) struct Pool {
@@ -30,7 +55,12 @@ impl Pool {
 			thread::Builder::new()
 				.name(format!("haca-inference-{index}"))
 				.spawn(move || loop {
-					let task = match receiver.lock().expect("queue lock").recv() {
+					// A task that follows the last one closely is taken without sleeping.
+					let next = poll(|| receiver.try_lock().ok()?.try_recv().ok());
+					let task = match next
+						.map(Ok)
+						.unwrap_or_else(|| receiver.lock().expect("queue lock").recv())
+					{
 						Ok(task) => task,
 						// The pool was dropped: no more work.
 						Err(_) => return,
