@@ -4,8 +4,8 @@
 //! the node's native inference engine. The host side looks for an [`InferenceExt`]
 //! externalities extension, which `haca-node` registers for off-chain workers only when it
 //! runs with the executor or verifier role ([`NodeRoles`]); everywhere else the functions
-//! answer [`InferenceError::NotAnExecutor`] and report no role. Every node registers the host functions themselves,
-//! so every node can instantiate the runtime.
+//! answer [`InferenceError::NotAnExecutor`] and report no role. Every node registers the
+//! host functions themselves, so every node can instantiate the runtime.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
