@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the committed chain specs (chain-specs/{dev,local,testnet}.json) from the
-# runtime's genesis presets with the node's `build-spec`, and records the toolchain that
-# built the runtime's wasm (chain-specs/TOOLCHAIN). Run after any runtime change;
+# runtime's genesis presets with the node's `build-spec`. Run after any runtime change;
 # `cargo test -p haca-node --test chain_specs` fails while they are stale.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +11,3 @@ for chain in dev local testnet; do
 	"$node" build-spec --chain "$chain" --disable-default-bootnode >"chain-specs/$chain.json" 2>/dev/null
 	echo "chain-specs/$chain.json"
 done
-# The wasm toolchain: WASM_BUILD_TOOLCHAIN from the environment or setup.sh's cargo config.
-toolchain=${WASM_BUILD_TOOLCHAIN:-$(sed -n 's/^WASM_BUILD_TOOLCHAIN = "\(.*\)"$/\1/p' .cargo/config.toml 2>/dev/null || true)}
-rustc ${toolchain:+"+$toolchain"} --version >chain-specs/TOOLCHAIN
-echo "chain-specs/TOOLCHAIN: $(cat chain-specs/TOOLCHAIN)"
