@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates the HACA pallets' weights.rs from their benchmarks, run in the real wasm
-# runtime by `haca-node benchmark pallet` (built with the `runtime-benchmarks` feature).
+# runtime by a release `haca-node benchmark pallet` (built with the `runtime-benchmarks`
+# feature; host functions unoptimised in a debug build would inflate every weight).
 # Usage: scripts/benchmark-pallets.sh [STEPS] [REPEAT]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 steps=${1:-20}
 repeat=${2:-5}
 
-cargo build -p haca-node --features runtime-benchmarks
-node="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/debug/haca-node"
+cargo build --release -p haca-node --features runtime-benchmarks
+node="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/release/haca-node"
 for pallet in models executors jobs settlement; do
 	"$node" benchmark pallet --chain dev --pallet "pallet_$pallet" --extrinsic '*' \
 		--steps "$steps" --repeat "$repeat" --heap-pages 4096 \

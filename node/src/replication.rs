@@ -24,7 +24,7 @@ type SettlementWeights = <haca_runtime::Runtime as pallet_settlement::Config>::W
 /// full-replication cost per validator) against checking an executor's signed result
 /// natively (signature; output hash and outputs against the spec when the outputs are small
 /// enough to be carried on chain), and against the runtime's benchmarked weight of pool
-/// validation, dispatch (worst case: the last reveal of a quorum) and settlement of a result.
+/// validation, dispatch (the costliest attested output) and settlement of a result.
 #[derive(Debug, clap::Parser)]
 pub struct ReplicationBenchCmd {
 	/// Directory of ONNX models with fixed input shapes (`scripts/gen_models.py DIR --large`).
@@ -70,7 +70,7 @@ impl ReplicationBenchCmd {
 		}
 		// One attested result: pool validation, dispatch of the statement, settlement.
 		let weight = SettlementWeights::check_statement()
-			.saturating_add(SettlementWeights::statement())
+			.saturating_add(SettlementWeights::attested_statement())
 			.saturating_add(
 				SettlementWeights::process_timers(1)
 					.saturating_sub(SettlementWeights::process_timers(0)),

@@ -167,7 +167,8 @@ impl pallet_executors::Config for Runtime {
 	type MaxModelsPerExecutor = ConstU32<16>;
 	type MaxExecutorsPerModel = ConstU32<64>;
 	type MaxVerifiers = ConstU32<64>;
-	type MaxCapacity = ConstU32<64>;
+	/// Jobs one executor may hold at once: a counter, so large capacities cost nothing.
+	type MaxCapacity = ConstU32<1024>;
 	type InitialReputation = ConstU32<1000>;
 	type LatenessPenalty = ConstU32<100>;
 	type WeightInfo = pallet_executors::weights::SubstrateWeight<Runtime>;
@@ -193,12 +194,11 @@ impl pallet_jobs::Config for Runtime {
 	type MaxQuorum = ConstU32<5>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<3>;
-	type MaxPendingJobs = ConstU32<256>;
+	type MaxPendingJobs = ConstU32<1024>;
 	type MaxExpiriesPerBlock = ConstU32<32>;
-	/// As many waiting jobs per block as one executor may take at once (`MaxCapacity`): with
-	/// 16 the queue drained at 16 jobs per block while blocks stayed mostly empty (throughput
-	/// benchmark). 64 assignments weigh ~30 ms.
-	type MaxAssignmentsPerBlock = ConstU32<64>;
+	/// With 16 the queue drained at 16 jobs per block while blocks stayed mostly empty
+	/// (throughput benchmark).
+	type MaxAssignmentsPerBlock = ConstU32<256>;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
@@ -229,7 +229,9 @@ impl pallet_settlement::Config for Runtime {
 	type Executors = Executors;
 	/// Outputs up to 16 KiB are carried on chain (and compared within tolerance).
 	type MaxOutputLen = ConstU32<{ 16 * 1024 }>;
-	type MaxBatch = ConstU32<16>;
+	/// Statements per transaction: an executor's off-chain worker sends a block's results
+	/// in as few transactions as this allows.
+	type MaxBatch = ConstU32<64>;
 	type MaxQuorum = ConstU32<5>;
 	type CommitteeSize = ConstU32<5>;
 	type ChallengeWindow = ChallengeWindow;
@@ -239,7 +241,8 @@ impl pallet_settlement::Config for Runtime {
 	type ExecutorSlash = ExecutorSlash;
 	type SlashRewardShare = SlashRewardShare;
 	type OwnerShare = OwnerShare;
-	type MaxTimersPerBlock = ConstU32<64>;
+	/// Phase ends per block (settlements of attested results among them).
+	type MaxTimersPerBlock = ConstU32<256>;
 	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }
 

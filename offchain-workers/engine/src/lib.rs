@@ -7,7 +7,8 @@
 //! - caches the runnable plans by model hash (least recently used go first);
 //! - runs inputs in the canonical tensor encoding on its own bounded thread pool, with a
 //!   queue that refuses work when full and a timeout per job, so callers (off-chain
-//!   workers) never wait indefinitely.
+//!   workers) never wait indefinitely; a model whose latest run took under half a
+//!   millisecond runs on the caller's thread, where the hand-over would cost more.
 //!
 //! Determinism: for a given model and input, tract's plan executes the same operations in
 //! the same order, so outputs are bit-identical across runs, threads and processes on one
@@ -112,6 +113,9 @@ impl Default for EngineConfig {
 	}
 }
 
+/// Models that ran faster than this run on the caller's thread instead of the pool.
+const INLINE_BELOW: Duration = Duration::from_micros(500);
+
 /// The inference engine. Cheap to share (`Arc`); all methods take `&self`.
 pub struct Engine {
 	plans: Mutex<LruMap<ModelHash, Arc<Plan>, ByLength>>,
@@ -177,6 +181,12 @@ impl Engine {
 		let plan = plan.ok_or(EngineError::NotLoaded)?;
 		let tensors =
 			tensor::decode_and_check(input, plan.inputs()).map_err(EngineError::BadInput)?;
+		// A model whose latest run was this quick runs on the caller's thread: handing it
+		// to a worker and back would cost a good part of its run, and a plan of fixed
+		// input shapes cannot run for long where it just ran this briefly.
+		if plan.last_run().is_some_and(|took| took < INLINE_BELOW.min(self.timeout)) {
+			return Ok(plan.run(tensors)?.encode());
+		}
 		let receiver = self.pool.submit(move || plan.run(tensors))?;
 		if let Some(metrics) = &self.metrics {
 			metrics.queue_depth(self.pool.queued());
@@ -261,6 +271,21 @@ mod tests {
 			std::thread::sleep(Duration::from_millis(10));
 		}
 		assert!(result.is_ok(), "{result:?}");
+	}
+
+	#[test]
+	fn a_model_that_ran_quickly_runs_on_the_callers_thread() {
+		let config = EngineConfig { threads: 1, queue_depth: 1, ..Default::default() };
+		let engine = Engine::new(config, None);
+		let (hash, bytes, inputs, outputs) = mlp();
+		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
+		let first = engine.run(&hash, &input()).unwrap();
+		let took = engine.plans.lock().unwrap().get(&hash).unwrap().last_run();
+		assert!(took.is_some_and(|took| took < INLINE_BELOW), "{took:?}");
+		// The only worker is busy and the queue empty: the pool is not used.
+		let _release = block_a_worker(&engine);
+		assert_eq!(engine.run(&hash, &input()), Ok(first));
+		assert_eq!(engine.pool.queued(), 0);
 	}
 
 	#[test]

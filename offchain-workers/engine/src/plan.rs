@@ -1,5 +1,10 @@
 //! A model compiled by tract into a runnable plan, checked against its tensor specs.
 
+use std::{
+	sync::atomic::{AtomicU64, Ordering},
+	time::{Duration, Instant},
+};
+
 use haca_primitives::tensor::{Tensor, TensorSpec};
 use tract_onnx::prelude::{
 	Framework, InferenceFact, InferenceModelExt, IntoRunnable, OutletId, TValue, TypedModel,
@@ -21,6 +26,8 @@ pub struct Plan {
 	runnable: std::sync::Arc<TypedRunnableModel>,
 	inputs: Vec<TensorSpec>,
 	outputs: Vec<TensorSpec>,
+	/// How long the latest run took, in nanoseconds (`u64::MAX` before the first).
+	last_run_nanos: AtomicU64,
 }
 
 impl Plan {
@@ -126,7 +133,12 @@ impl Plan {
 		outputs: Vec<TensorSpec>,
 	) -> Result<Self, EngineError> {
 		let runnable = typed.into_runnable().map_err(invalid)?;
-		Ok(Self { runnable, inputs: inputs.to_vec(), outputs })
+		Ok(Self {
+			runnable,
+			inputs: inputs.to_vec(),
+			outputs,
+			last_run_nanos: AtomicU64::new(u64::MAX),
+		})
 	}
 
 	/// The input specs.
@@ -139,16 +151,27 @@ impl Plan {
 		&self.outputs
 	}
 
+	/// How long the latest run took (`None` before the first run).
+	pub fn last_run(&self) -> Option<Duration> {
+		match self.last_run_nanos.load(Ordering::Relaxed) {
+			u64::MAX => None,
+			nanos => Some(Duration::from_nanos(nanos)),
+		}
+	}
+
 	/// Runs the plan on inputs already checked against [`Plan::inputs`].
 	pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
 		let values = inputs
 			.iter()
 			.map(|tensor| to_tract(tensor).map(TValue::from))
 			.collect::<Result<tract_onnx::prelude::TVec<_>, _>>()?;
+		let started = Instant::now();
 		let results = self
 			.runnable
 			.run(values)
 			.map_err(|error| EngineError::Execution(format!("{error:#}")))?;
+		let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+		self.last_run_nanos.store(nanos, Ordering::Relaxed);
 		results
 			.iter()
 			.zip(&self.outputs)

@@ -85,14 +85,22 @@ fn submit_jobs<T: Config>(n: u32) -> Vec<JobId> {
 mod benchmarks {
 	use super::*;
 
-	/// The largest quorum of a model with an `i`-byte input.
+	/// A job with an `i`-byte input for `e` executors (attested for one, else a quorum of
+	/// `e`), assigned at once.
 	#[benchmark]
-	fn submit(i: Linear<{ ENCODING_OVERHEAD + 1 }, { T::MaxInputLen::get() }>) {
+	fn submit(
+		i: Linear<{ ENCODING_OVERHEAD + 1 }, { T::MaxInputLen::get() }>,
+		e: Linear<1, { T::MaxQuorum::get() }>,
+	) {
 		let (model, input) = model_and_input::<T>(0, i - ENCODING_OVERHEAD);
 		let who = client::<T>();
+		let mode = match e {
+			1 => VerificationMode::Attested,
+			of => VerificationMode::Quorum { agree: (of / 2 + 1) as u8, of: of as u8 },
+		};
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), model, input, largest_quorum::<T>(), 1_000u32.into());
+		_(RawOrigin::Signed(who), model, input, mode, 1_000u32.into());
 
 		assert!(matches!(Jobs::<T>::get(0).unwrap().status, JobStatus::Assigned { .. }));
 	}

@@ -270,7 +270,7 @@ pub mod pallet {
 		/// tensors), verified per `mode`, paying at most `max_fee`. Holds `max_fee` and the
 		/// storage deposit until the job ends.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit(input.len() as u32))]
+		#[pallet::weight(T::WeightInfo::submit(input.len() as u32, mode.executors()))]
 		pub fn submit(
 			origin: OriginFor<T>,
 			model: ModelHash,

@@ -12,7 +12,7 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 
 /// Weight functions of `pallet_jobs`.
 pub trait WeightInfo {
-	fn submit(i: u32, ) -> Weight;
+	fn submit(i: u32, e: u32, ) -> Weight;
 	fn cancel() -> Weight;
 	fn process_deadlines(n: u32, ) -> Weight;
 	fn assign_pending(n: u32, ) -> Weight;
@@ -22,7 +22,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `i` in `[17, 65536]`.
-	fn submit(i: u32, ) -> Weight {
+	fn submit(i: u32, _e: u32, ) -> Weight {
 		Weight::from_parts(1_584_169_332, 32060)
 			.saturating_add(Weight::from_parts(2_550, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(16_u64))
@@ -57,7 +57,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
-	fn submit(i: u32, ) -> Weight {
+	fn submit(i: u32, _e: u32, ) -> Weight {
 		Weight::from_parts(1_584_169_332, 32060)
 			.saturating_add(Weight::from_parts(2_550, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(16_u64))

@@ -68,9 +68,7 @@ fn sign<T: Config>(
 	(statement, signature)
 }
 
-fn batch<T: Config>(
-	items: Vec<(Statement<T>, InferenceSignature)>,
-) -> BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch> {
+fn batch<T: Config>(items: Vec<(Statement<T>, InferenceSignature)>) -> StatementBatch<T> {
 	items.try_into().expect("within MaxBatch")
 }
 
@@ -159,6 +157,33 @@ mod benchmarks {
 		submit_statements(RawOrigin::Signed(client), final_reveal);
 
 		assert!(T::Jobs::job(job).is_none(), "settled");
+	}
+
+	/// The costliest attested output: the largest outputs, the challenge window's timer
+	/// slipping past every full block it may slip over.
+	#[benchmark]
+	fn attested_statement() {
+		let model = network::<T>(1, 0);
+		let client: T::AccountId = account("client", 0, 0);
+		let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
+		let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+		let bytes = outputs::<T>(0.5);
+		let hash = H256(sp_io::hashing::blake2_256(&bytes));
+		let due =
+			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
+		let full: BoundedVec<_, T::MaxTimersPerBlock> =
+			vec![(JobId::MAX, Timer::Dispute); T::MaxTimersPerBlock::get() as usize]
+				.try_into()
+				.unwrap();
+		for slip in 0..crate::settlement_impls::MAX_TIMER_SLIP - 1 {
+			Timers::<T>::insert(due + slip.into(), full.clone());
+		}
+		let item = batch::<T>(vec![sign::<T>(job, &executor, Claim::Output(hash), Some(bytes))]);
+
+		#[extrinsic_call]
+		submit_statements(RawOrigin::Signed(client), item);
+
+		assert!(Results::<T>::contains_key(job));
 	}
 
 	#[benchmark]

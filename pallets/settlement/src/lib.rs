@@ -364,15 +364,15 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Submits executors' statements, each signed by its executor's session key. Items
 		/// are processed one by one: a bad item emits `StatementRejected` and is skipped.
+		/// Charged as the costliest statements and refunded down to what the items used.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
 		pub fn submit_statements(
 			origin: OriginFor<T>,
-			statements: BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch>,
-		) -> DispatchResult {
+			statements: StatementBatch<T>,
+		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			Self::process_batch(statements);
-			Ok(())
+			Ok(Some(Self::process_batch(statements)).into())
 		}
 
 		/// As `submit_statements`, as a general transaction without a fee payer: authorized
@@ -381,15 +381,14 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
 		#[pallet::authorize(Self::authorize_statements)]
 		#[pallet::weight_of_authorize(
-			T::WeightInfo::check_statement().saturating_mul(T::MaxBatch::get() as u64)
+			T::WeightInfo::check_statement().saturating_mul(statements.len() as u64)
 		)]
 		pub fn submit_statements_unsigned(
 			origin: OriginFor<T>,
-			statements: BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch>,
-		) -> DispatchResult {
+			statements: StatementBatch<T>,
+		) -> DispatchResultWithPostInfo {
 			ensure_authorized(origin)?;
-			Self::process_batch(statements);
-			Ok(())
+			Ok(Some(Self::process_batch(statements)).into())
 		}
 
 		/// Challenges the provisional attested result of `job` (verifiers only), holding

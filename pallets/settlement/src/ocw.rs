@@ -1,5 +1,5 @@
 //! The executor side of the off-chain worker: runs assigned jobs through the node's
-//! inference engine and submits signed statements, each once.
+//! inference engine and submits signed statements, each once, in batches.
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
@@ -10,7 +10,7 @@ use haca_primitives::{
 	runtime_api::{Due, WorkItem},
 	statement::{Claim, ExecutionFailure},
 	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
-	InferenceKey, JobId, ModelHash,
+	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
 use sp_core::H256;
 use sp_runtime::{
@@ -48,9 +48,7 @@ impl<T: Config> Pallet<T> {
 		for key in InferenceKey::all() {
 			let Some(who) = T::Executors::key_owner(&key) else { continue };
 			if roles.executor {
-				for item in Self::pending_work(&who) {
-					Self::work_on(&key, &who, item);
-				}
+				Self::work_off(&key, &who);
 			}
 			if roles.verifier && T::Executors::verifiers().contains(&who) {
 				Self::audit_work(&key, &who, roles.audit_ppm);
@@ -68,7 +66,7 @@ impl<T: Config> Pallet<T> {
 				Duration::from_millis(LOCK_MILLIS),
 			);
 		let Ok(_guard) = lock.try_lock() else { return };
-		let done_key = (b"haca/ocw-done", id).encode();
+		let done_key = done_key(id);
 		let done = StorageValueRef::persistent(&done_key);
 		if matches!(done.get::<bool>(), Ok(Some(true))) {
 			return;
@@ -78,21 +76,57 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Produces and submits one statement, once per attempt of the job (the deadline names
-	/// the attempt: a job re-assigned to the same executor is run again).
-	fn work_on(key: &InferenceKey, who: &T::AccountId, item: WorkItem) {
-		let deadline = T::Jobs::job(item.job).and_then(|job| job.deadline);
-		let id = (b"haca/ocw", item.job, who, item.due, deadline).encode();
-		Self::once(&id, || {
-			let Some((claim, outputs)) = Self::claim_for(who, &item) else { return false };
-			let statement = Statement::<T> { job: item.job, executor: who.clone(), claim, outputs };
-			let Some(payload) = Self::signing_payload(&statement) else { return false };
-			let Some(signature) = key.sign(&payload.signing_bytes()) else { return false };
-			let Ok(statements) = BoundedVec::try_from(alloc::vec![(statement, signature)]) else {
-				return false;
-			};
+	/// Produces the statements `who` owes, each once per attempt of its job (the deadline
+	/// names the attempt: a job re-assigned to the same executor is run again), and submits
+	/// them in batches of up to `MaxBatch`. A statement the pool did not take is produced
+	/// again in a later block.
+	fn work_off(key: &InferenceKey, who: &T::AccountId) {
+		let mut ready = Vec::new();
+		for item in Self::pending_work(who) {
+			let deadline = T::Jobs::job(item.job).and_then(|job| job.deadline);
+			let id = (b"haca/ocw", item.job, who, item.due, deadline).encode();
+			Self::once(&id, || {
+				let Some(signed) = Self::signed_statement(key, who, &item) else { return false };
+				ready.push((id.clone(), signed));
+				true
+			});
+		}
+		let mut ready = ready.into_iter().peekable();
+		while ready.peek().is_some() {
+			let (ids, batch): (Vec<_>, Vec<_>) =
+				ready.by_ref().take(T::MaxBatch::get() as usize).unzip();
+			if batch.len() > 1 && Self::send_statements(batch.clone()) {
+				continue;
+			}
+			// The pool refuses a batch for any bad item: the items go alone.
+			for (id, signed) in ids.iter().zip(batch) {
+				if !Self::send_statements(alloc::vec![signed]) {
+					StorageValueRef::persistent(&done_key(id)).clear();
+				}
+			}
+		}
+	}
+
+	/// `who`'s statement for a work item, signed with its session key; `None` to try again
+	/// later.
+	fn signed_statement(
+		key: &InferenceKey,
+		who: &T::AccountId,
+		item: &WorkItem,
+	) -> Option<(Statement<T>, InferenceSignature)> {
+		let (claim, outputs) = Self::claim_for(who, item)?;
+		let statement = Statement::<T> { job: item.job, executor: who.clone(), claim, outputs };
+		let payload = Self::signing_payload(&statement)?;
+		let signature = key.sign(&payload.signing_bytes())?;
+		Some((statement, signature))
+	}
+
+	/// Submits statements as one authorized `submit_statements_unsigned`; whether the pool
+	/// took it.
+	fn send_statements(statements: Vec<(Statement<T>, InferenceSignature)>) -> bool {
+		BoundedVec::try_from(statements).is_ok_and(|statements| {
 			Self::submit_authorized(Call::<T>::submit_statements_unsigned { statements })
-		});
+		})
 	}
 
 	/// Submits `call` as an authorized general transaction; whether the pool took it.
@@ -149,6 +183,11 @@ impl<T: Config> Pallet<T> {
 		}
 		inference::run(model.as_ref(), &input)
 	}
+}
+
+/// The local-storage key marking the once-only task `id` done.
+fn done_key(id: &[u8]) -> Vec<u8> {
+	(b"haca/ocw-done", id).encode()
 }
 
 /// The on-chain reason for an engine failure.

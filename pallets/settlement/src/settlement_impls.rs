@@ -34,7 +34,7 @@ use sp_runtime::{
 use crate::*;
 
 /// How many blocks past its due block a phase end may slip when that block is full.
-const MAX_TIMER_SLIP: u32 = 16;
+pub(crate) const MAX_TIMER_SLIP: u32 = 16;
 
 /// What checking a statement found out, for applying it.
 pub(crate) struct Checked<T: Config> {
@@ -219,25 +219,38 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Processes a batch item by item, each in its own storage layer; a failing item is
-	/// reported with `StatementRejected` and leaves no trace.
-	pub(crate) fn process_batch(
-		statements: BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch>,
-	) {
+	/// reported with `StatementRejected` and leaves no trace. Returns the weight used: a
+	/// statement that fails its checks weighs a check, an attested output its own benchmark,
+	/// any other claim the costliest statement.
+	pub(crate) fn process_batch(statements: StatementBatch<T>) -> Weight {
+		let mut used = Weight::zero();
 		for (statement, signature) in statements {
 			let (job, executor) = (statement.job, statement.executor.clone());
-			let outcome = Self::check(&statement, &signature)
-				.map_err(DispatchError::from)
-				.and_then(|checked| with_storage_layer(|| Self::apply(statement, checked)));
+			let weight = match statement.claim {
+				Claim::Output(_) => T::WeightInfo::attested_statement(),
+				_ => T::WeightInfo::statement(),
+			};
+			let outcome = match Self::check(&statement, &signature) {
+				Ok(checked) => {
+					used.saturating_accrue(weight);
+					with_storage_layer(|| Self::apply(statement, checked))
+				}
+				Err(error) => {
+					used.saturating_accrue(T::WeightInfo::check_statement());
+					Err(error.into())
+				}
+			};
 			if let Err(error) = outcome {
 				Self::deposit_event(Event::StatementRejected { job, executor, error });
 			}
 		}
+		used
 	}
 
 	/// Transaction-pool validity of an unsigned batch: every statement must check out.
 	pub(crate) fn authorize_statements(
 		_source: TransactionSource,
-		statements: &BoundedVec<(Statement<T>, InferenceSignature), T::MaxBatch>,
+		statements: &StatementBatch<T>,
 	) -> TransactionValidityWithRefund {
 		ensure!(!statements.is_empty(), InvalidTransaction::Call);
 		let mut validity = ValidTransaction::with_tag_prefix("HacaStatements")
@@ -258,8 +271,7 @@ impl<T: Config> Pallet<T> {
 			};
 			validity = validity.and_provides((statement.job, &statement.executor, kind));
 		}
-		let unused = T::MaxBatch::get().saturating_sub(statements.len() as u32);
-		Ok((validity.into(), T::WeightInfo::check_statement().saturating_mul(unused.into())))
+		Ok((validity.into(), Weight::zero()))
 	}
 
 	/// What the verifier's session key must sign for `verdict`, if its job is open.

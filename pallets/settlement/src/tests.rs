@@ -247,6 +247,30 @@ mod attested {
 			assert!(Results::<Test>::get(job).is_some());
 		});
 	}
+
+	#[test]
+	fn a_batch_is_charged_for_what_its_items_did() {
+		use crate::WeightInfo;
+		use frame_support::dispatch::GetDispatchInfo;
+		type Weights = <Test as crate::Config>::WeightInfo;
+		run(|| {
+			let (first, executors) = submit_job(VerificationMode::Attested, 500);
+			let (second, others) = submit_job(VerificationMode::Attested, 500);
+			let bytes = good_output();
+			let claim = Claim::Output(hash_of(&bytes));
+			let good = signed(first, executors[0], claim, Some(bytes.clone()));
+			let forged = signed_by(VERIFIERS[0], second, others[0], claim, Some(bytes));
+			let statements: crate::StatementBatch<Test> = vec![good, forged].try_into().unwrap();
+			let call = crate::Call::<Test>::submit_statements { statements: statements.clone() };
+			assert_eq!(call.get_dispatch_info().call_weight, Weights::statement() * 2);
+			let used = Settlement::submit_statements(RuntimeOrigin::signed(CLIENT), statements)
+				.expect("a batch is always accepted")
+				.actual_weight;
+			assert_eq!(used, Some(Weights::attested_statement() + Weights::check_statement()));
+			assert!(Results::<Test>::get(first).is_some());
+			assert!(Results::<Test>::get(second).is_none());
+		});
+	}
 }
 
 mod challenges {

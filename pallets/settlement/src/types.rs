@@ -7,12 +7,16 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	statement::{Claim, VerdictKind},
-	JobId,
+	InferenceSignature, JobId,
 };
 use scale_info::TypeInfo;
 use sp_core::H256;
 
 use crate::Config;
+
+/// Signed statements submitted together.
+pub type StatementBatch<T> =
+	BoundedVec<(Statement<T>, InferenceSignature), <T as Config>::MaxBatch>;
 
 /// Output tensors in the canonical encoding, bounded.
 pub type OutputBytes<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;

@@ -14,6 +14,7 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 pub trait WeightInfo {
 	fn check_statement() -> Weight;
 	fn statement() -> Weight;
+	fn attested_statement() -> Weight;
 	fn challenge() -> Weight;
 	fn vote() -> Weight;
 	fn process_timers(n: u32, ) -> Weight;
@@ -27,6 +28,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
+		Weight::from_parts(4_568_987_000, 86073)
+			.saturating_add(T::DbWeight::get().reads(17_u64))
+			.saturating_add(T::DbWeight::get().writes(17_u64))
+	}
+	fn attested_statement() -> Weight {
 		Weight::from_parts(4_568_987_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
@@ -60,6 +66,11 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
+		Weight::from_parts(4_568_987_000, 86073)
+			.saturating_add(ParityDbWeight::get().reads(17_u64))
+			.saturating_add(ParityDbWeight::get().writes(17_u64))
+	}
+	fn attested_statement() -> Weight {
 		Weight::from_parts(4_568_987_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
