@@ -168,7 +168,7 @@ impl pallet_executors::Config for Runtime {
 	type MaxExecutorsPerModel = ConstU32<64>;
 	type MaxVerifiers = ConstU32<64>;
 	/// Jobs one executor may hold at once: a counter, so large capacities cost nothing.
-	type MaxCapacity = ConstU32<1024>;
+	type MaxCapacity = ConstU32<4096>;
 	type InitialReputation = ConstU32<1000>;
 	type LatenessPenalty = ConstU32<100>;
 	type WeightInfo = pallet_executors::weights::SubstrateWeight<Runtime>;
@@ -194,11 +194,14 @@ impl pallet_jobs::Config for Runtime {
 	type MaxQuorum = ConstU32<5>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<3>;
-	type MaxPendingJobs = ConstU32<1024>;
+	type MaxPendingJobs = ConstU32<2048>;
 	type MaxExpiriesPerBlock = ConstU32<32>;
+	/// Above the jobs a block can take (~1,400 submissions fill one): met deadlines cost a
+	/// read and a removal each.
+	type MaxDeadlineChecksPerBlock = ConstU32<2048>;
 	/// With 16 the queue drained at 16 jobs per block while blocks stayed mostly empty
 	/// (throughput benchmark).
-	type MaxAssignmentsPerBlock = ConstU32<256>;
+	type MaxAssignmentsPerBlock = ConstU32<1024>;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
@@ -242,7 +245,7 @@ impl pallet_settlement::Config for Runtime {
 	type SlashRewardShare = SlashRewardShare;
 	type OwnerShare = OwnerShare;
 	/// Phase ends per block (settlements of attested results among them).
-	type MaxTimersPerBlock = ConstU32<256>;
+	type MaxTimersPerBlock = ConstU32<1024>;
 	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }
 

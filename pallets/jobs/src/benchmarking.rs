@@ -159,6 +159,38 @@ mod benchmarks {
 		assert!(!used.is_zero());
 	}
 
+	/// `n` deadline queue entries of jobs that delivered in time, each checked and dropped.
+	#[benchmark]
+	fn skip_deadlines(n: Linear<0, { T::MaxDeadlineChecksPerBlock::get() }>) {
+		let (model, input) = model_and_input::<T>(0, 4);
+		let who = client::<T>();
+		let jobs: Vec<_> = (0..n)
+			.map(|_| {
+				let id = Pallet::<T>::do_submit(
+					who.clone(),
+					model,
+					input.clone(),
+					VerificationMode::Attested,
+					1_000u32.into(),
+				)
+				.expect("submits");
+				Jobs::<T>::mutate(id, |job| job.as_mut().unwrap().status = JobStatus::Delivered);
+				id
+			})
+			.collect();
+		let after =
+			frame_system::Pallet::<T>::block_number() + T::ResultTimeout::get() + 1u32.into();
+
+		#[block]
+		{
+			Pallet::<T>::process_deadlines(after);
+		}
+
+		let (head, tail) = DeadlineQueueBounds::<T>::get();
+		assert_eq!(head, tail, "every entry checked");
+		assert!(jobs.iter().all(|id| Jobs::<T>::get(id).unwrap().status == JobStatus::Delivered));
+	}
+
 	/// `n` waiting largest-quorum jobs assigned.
 	#[benchmark]
 	fn assign_pending(

@@ -192,32 +192,38 @@ impl<T: Config> Pallet<T> {
 		refunded
 	}
 
-	/// Handles deadlines that passed before `now`, at most `MaxExpiriesPerBlock` queue
-	/// entries per block. Returns the weight used.
+	/// Handles deadlines that passed before `now`: at most `MaxExpiriesPerBlock` missed ones
+	/// and `MaxDeadlineChecksPerBlock` queue entries in all per block. Returns the weight
+	/// used.
 	pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
 		let (mut head, tail) = DeadlineQueueBounds::<T>::get();
-		let mut handled = 0;
-		while head < tail && handled < T::MaxExpiriesPerBlock::get() {
+		let (mut checked, mut expired) = (0, 0);
+		while head < tail
+			&& checked < T::MaxDeadlineChecksPerBlock::get()
+			&& expired < T::MaxExpiriesPerBlock::get()
+		{
 			match DeadlineQueue::<T>::get(head) {
 				Some((_, deadline)) if deadline >= now => break,
-				Some((id, deadline)) => {
-					if let Some(job) = Jobs::<T>::get(id) {
-						if job.status == (JobStatus::Assigned { deadline }) {
-							Self::expire(id, job, now);
-						}
+				Some((id, deadline)) => match Jobs::<T>::get(id) {
+					Some(job) if job.status == (JobStatus::Assigned { deadline }) => {
+						Self::expire(id, job, now);
+						expired += 1;
 					}
-				}
+					// Delivered in time, or ended.
+					_ => {}
+				},
 				None => {}
 			}
 			DeadlineQueue::<T>::remove(head);
 			head += 1;
-			handled += 1;
+			checked += 1;
 		}
-		if handled > 0 {
+		if checked > 0 {
 			// Re-assignments above pushed new deadlines: keep their tail.
 			DeadlineQueueBounds::<T>::mutate(|(first, _)| *first = head);
 		}
-		T::WeightInfo::process_deadlines(handled)
+		T::WeightInfo::process_deadlines(expired)
+			.saturating_add(T::WeightInfo::skip_deadlines(checked - expired))
 	}
 
 	/// The deadline of job `id` passed. Executors that delivered keep their claim; those

@@ -93,9 +93,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxPendingJobs: Get<u32>;
 
-		/// Most deadlines handled per block (the rest wait for the next block).
+		/// Most missed deadlines handled per block (the rest wait for the next block).
 		#[pallet::constant]
 		type MaxExpiriesPerBlock: Get<u32>;
+
+		/// Most deadline queue entries checked per block, met deadlines (a read and a
+		/// removal each) included: at least the jobs the chain takes per block, or the queue
+		/// lags behind and missed deadlines are seen late.
+		#[pallet::constant]
+		type MaxDeadlineChecksPerBlock: Get<u32>;
 
 		/// Most waiting jobs tried for assignment per block.
 		#[pallet::constant]

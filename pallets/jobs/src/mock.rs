@@ -111,6 +111,7 @@ impl pallet_jobs::Config for Test {
 	type MaxAttempts = ConstU32<2>;
 	type MaxPendingJobs = ConstU32<4>;
 	type MaxExpiriesPerBlock = ConstU32<2>;
+	type MaxDeadlineChecksPerBlock = ConstU32<4>;
 	type MaxAssignmentsPerBlock = ConstU32<2>;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;

@@ -266,6 +266,27 @@ fn deadline_work_is_bounded_per_block() {
 }
 
 #[test]
+fn met_deadlines_do_not_hold_up_missed_ones() {
+	use haca_primitives::traits::JobLedger;
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		register_executor(EXEC_A, 8, &[model]);
+		let jobs: Vec<_> = (0..4).map(|_| submit(model, ATTESTED, 150)).collect();
+		// The first three delivered in time; the last did not.
+		for &job in &jobs[..3] {
+			Jobs::note_delivered(job, &EXEC_A);
+		}
+		run_to_block(2 + RESULT_TIMEOUT);
+		// Four entries checked (MaxDeadlineChecksPerBlock), though only two may expire.
+		assert_eq!(DeadlineQueueBounds::<Test>::get().0, 4);
+		assert_eq!(JobsMap::<Test>::get(jobs[3]).unwrap().attempts, 2);
+		assert!(jobs[..3]
+			.iter()
+			.all(|&job| JobsMap::<Test>::get(job).unwrap().status == JobStatus::Delivered));
+	});
+}
+
+#[test]
 fn clients_cancel_waiting_jobs_only() {
 	run(|| {
 		let model = register_model(1, ModeSet::ALL);

@@ -129,6 +129,7 @@ impl pallet_jobs::Config for Test {
 	type MaxAttempts = ConstU32<3>;
 	type MaxPendingJobs = ConstU32<8>;
 	type MaxExpiriesPerBlock = ConstU32<8>;
+	type MaxDeadlineChecksPerBlock = ConstU32<64>;
 	type MaxAssignmentsPerBlock = ConstU32<8>;
 	type JobDeposit = Deposit;
 	type InputByteDeposit = Deposit;
