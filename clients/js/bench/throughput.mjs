@@ -3,11 +3,12 @@
 // transfers measured in the same run on the same node, reported as ratios (see README.md,
 // "Benchmarks"). Not a timed test: it fails only when something does not finish.
 //
-//   node bench/throughput.mjs [--url ws://host:port] [--jobs 192] [--accounts 16]
-//        [--mode attested|quorum] [--transfers N] [--timeout 1200]
+//   node bench/throughput.mjs [--url ws://host:port] [--jobs 4096] [--accounts 64]
+//        [--mode attested|quorum] [--transfers 9000] [--timeout 1200]
 //
 // Without --url it starts its own dev node (`$HACA_NODE --dev --executor`, free ports,
-// temporary base path) and stops exactly that process, by its pid, when done.
+// temporary base path, a transaction pool large enough for both bursts) and stops exactly
+// that process, by its pid, when done.
 
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -28,10 +29,10 @@ function options() {
   const { values } = parseArgs({
     options: {
       url: { type: 'string' },
-      jobs: { type: 'string', default: '192' },
-      accounts: { type: 'string', default: '16' },
+      jobs: { type: 'string', default: '4096' },
+      accounts: { type: 'string', default: '64' },
       mode: { type: 'string', default: 'attested' },
-      transfers: { type: 'string' },
+      transfers: { type: 'string', default: '9000' },
       timeout: { type: 'string', default: '1200' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -52,7 +53,7 @@ function options() {
     jobs,
     accounts: count('accounts', values.accounts, 1),
     mode: values.mode,
-    transfers: count('transfers', values.transfers ?? jobs, 1),
+    transfers: count('transfers', values.transfers, 1),
     timeoutMs: count('timeout', values.timeout, 1) * 1000,
   };
 }
@@ -272,7 +273,8 @@ async function main(opts, state) {
   let node = null;
   if (!opts.url) {
     state.phase = 'starting the node';
-    node = await startNode({ timeoutMs: 180_000 });
+    const poolLimit = String(2 * (opts.jobs + opts.transfers)); // the default 8192 would refuse part of a burst
+    node = await startNode({ timeoutMs: 180_000, extraArgs: ['--pool-limit', poolLimit] });
     state.node = node;
     console.log(`started ${nodeBinary()} --dev --executor (pid ${node.pid}) at ${node.url}`);
   }

@@ -44,11 +44,11 @@ process.on('exit', () => {
 });
 
 /**
- * Starts a development node with the executor role and waits until it has imported a
- * block (bounded by `timeoutMs`).
+ * Starts a development node with the executor role (and `extraArgs`) and waits until it
+ * has imported a block (bounded by `timeoutMs`).
  * @returns {Promise<{url: string, pid: number, log: () => string, stop: () => Promise<void>}>}
  */
-export async function startNode({ timeoutMs = 90_000 } = {}) {
+export async function startNode({ timeoutMs = 90_000, extraArgs = [] } = {}) {
   const binary = nodeBinary();
   try {
     accessSync(binary, constants.X_OK);
@@ -63,6 +63,7 @@ export async function startNode({ timeoutMs = 90_000 } = {}) {
     [
       '--dev', '--executor', '--base-path', basePath, '--no-mdns', '--no-telemetry',
       '--rpc-port', String(rpc), '--port', String(p2p), '--prometheus-port', String(prometheus),
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', openSync(logPath, 'w')] },
   );

@@ -221,6 +221,14 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 			.collect()
 	}
 
+	fn server_count(model: &ModelHash) -> u32 {
+		Servers::<T>::decode_len(model).unwrap_or(0) as u32
+	}
+
+	fn max_servers() -> u32 {
+		T::MaxExecutorsPerModel::get()
+	}
+
 	fn serves(who: &T::AccountId, model: &ModelHash) -> bool {
 		Executors::<T>::get(who)
 			.is_some_and(|info| info.roles.executor && info.models.contains(model))

@@ -22,8 +22,12 @@ use crate::*;
 const ENCODING_OVERHEAD: u32 = 16;
 
 /// Active model number `index`, whose single input is a u8 tensor of `len` elements,
-/// served by twice the largest quorum of its own executors, and the encoded input for it.
-fn model_and_input<T: Config>(index: u32, len: u32) -> (ModelHash, BoundedVec<u8, T::MaxInputLen>) {
+/// served by `servers` executors of its own, and the encoded input for it.
+fn model_and_input<T: Config>(
+	index: u32,
+	len: u32,
+	servers: u32,
+) -> (ModelHash, BoundedVec<u8, T::MaxInputLen>) {
 	let mut hash = [7u8; 32];
 	hash[..4].copy_from_slice(&index.to_le_bytes());
 	let model = ModelHash::from(hash);
@@ -33,7 +37,7 @@ fn model_and_input<T: Config>(index: u32, len: u32) -> (ModelHash, BoundedVec<u8
 		shape: vec![len].try_into().unwrap(),
 	};
 	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 1u32.into());
-	for i in 0..2 * T::MaxQuorum::get() {
+	for i in 0..servers {
 		let mut key = [0u8; 32];
 		key[..4].copy_from_slice(&index.to_le_bytes());
 		key[4..8].copy_from_slice(&i.to_le_bytes());
@@ -62,13 +66,13 @@ fn client<T: Config>() -> T::AccountId {
 	who
 }
 
-/// Submits `n` jobs of the largest quorum, each on its own model and executors; returns
-/// their ids.
+/// Submits `n` jobs of the largest quorum, each on its own model with the most executors;
+/// returns their ids.
 fn submit_jobs<T: Config>(n: u32) -> Vec<JobId> {
 	let who = client::<T>();
 	(0..n)
 		.map(|index| {
-			let (model, input) = model_and_input::<T>(index, 4);
+			let (model, input) = model_and_input::<T>(index, 4, T::Executors::max_servers());
 			Pallet::<T>::do_submit(
 				who.clone(),
 				model,
@@ -86,13 +90,14 @@ mod benchmarks {
 	use super::*;
 
 	/// A job with an `i`-byte input for `e` executors (attested for one, else a quorum of
-	/// `e`), assigned at once.
+	/// `e`) of a model with `s` executors, assigned at once.
 	#[benchmark]
 	fn submit(
 		i: Linear<{ ENCODING_OVERHEAD + 1 }, { T::MaxInputLen::get() }>,
 		e: Linear<1, { T::MaxQuorum::get() }>,
+		s: Linear<{ T::MaxQuorum::get() }, { T::Executors::max_servers() }>,
 	) {
-		let (model, input) = model_and_input::<T>(0, i - ENCODING_OVERHEAD);
+		let (model, input) = model_and_input::<T>(0, i - ENCODING_OVERHEAD, s);
 		let who = client::<T>();
 		let mode = match e {
 			1 => VerificationMode::Attested,
@@ -162,7 +167,7 @@ mod benchmarks {
 	/// `n` deadline queue entries of jobs that delivered in time, each checked and dropped.
 	#[benchmark]
 	fn skip_deadlines(n: Linear<0, { T::MaxDeadlineChecksPerBlock::get() }>) {
-		let (model, input) = model_and_input::<T>(0, 4);
+		let (model, input) = model_and_input::<T>(0, 4, 2 * T::MaxQuorum::get());
 		let who = client::<T>();
 		let jobs: Vec<_> = (0..n)
 			.map(|_| {
@@ -191,12 +196,12 @@ mod benchmarks {
 		assert!(jobs.iter().all(|id| Jobs::<T>::get(id).unwrap().status == JobStatus::Delivered));
 	}
 
-	/// `n` waiting largest-quorum jobs assigned.
+	/// `n` waiting largest-quorum jobs of a model with the most executors assigned.
 	#[benchmark]
 	fn assign_pending(
 		n: Linear<0, { T::MaxAssignmentsPerBlock::get().min(T::MaxPendingJobs::get()) }>,
 	) {
-		let (model, input) = model_and_input::<T>(0, 4);
+		let (model, input) = model_and_input::<T>(0, 4, T::Executors::max_servers());
 		let who = client::<T>();
 		let mut ids = Vec::new();
 		for _ in 0..n {

@@ -274,18 +274,26 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Submits a job: runs `model` on `input` (the canonical encoding of the input
 		/// tensors), verified per `mode`, paying at most `max_fee`. Holds `max_fee` and the
-		/// storage deposit until the job ends.
+		/// storage deposit until the job ends. Charged for the most executors a model may
+		/// have, refunded down to the model's.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit(input.len() as u32, mode.executors()))]
+		#[pallet::weight(T::WeightInfo::submit(
+			input.len() as u32,
+			mode.executors(),
+			T::Executors::max_servers(),
+		))]
 		pub fn submit(
 			origin: OriginFor<T>,
 			model: ModelHash,
 			input: BoundedVec<u8, T::MaxInputLen>,
 			mode: VerificationMode,
 			max_fee: BalanceOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let client = ensure_signed(origin)?;
-			Self::do_submit(client, model, input, mode, max_fee).map(|_| ())
+			let (input_len, executors) = (input.len() as u32, mode.executors());
+			Self::do_submit(client, model, input, mode, max_fee)?;
+			let servers = T::Executors::server_count(&model);
+			Ok(Some(T::WeightInfo::submit(input_len, executors, servers)).into())
 		}
 
 		/// Cancels a job that is still waiting for executors and returns everything held.

@@ -31,6 +31,8 @@ fn submit_as(
 	max_fee: Balance,
 ) -> sp_runtime::DispatchResult {
 	Jobs::submit(RuntimeOrigin::signed(who), model, input(bytes), mode, max_fee)
+		.map(|_| ())
+		.map_err(|error| error.error)
 }
 
 fn submit(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
@@ -91,6 +93,33 @@ fn a_submitted_job_is_escrowed_and_assigned() {
 		System::assert_last_event(
 			Event::JobAssigned { job, executors: info.executors, deadline: 6, attempt: 1 }.into(),
 		);
+	});
+}
+
+#[test]
+fn a_submission_is_refunded_down_to_the_models_executors() {
+	use crate::WeightInfo;
+	use frame_support::{
+		dispatch::GetDispatchInfo,
+		traits::{Get, UnfilteredDispatchable},
+	};
+	type Weights = <Test as crate::Config>::WeightInfo;
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		register_executor(EXEC_A, 2, &[model]);
+		let bytes = valid_input();
+		let len = bytes.len() as u32;
+		let call = crate::Call::<Test>::submit {
+			model,
+			input: input(bytes),
+			mode: ATTESTED,
+			max_fee: 150,
+		};
+		let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
+		assert_eq!(call.get_dispatch_info().call_weight, Weights::submit(len, 1, most));
+		let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
+		assert_eq!(post.actual_weight, Some(Weights::submit(len, 1, 1)));
+		assert!(Weights::submit(len, 1, 1).ref_time() < Weights::submit(len, 1, most).ref_time());
 	});
 }
 

@@ -12,7 +12,7 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 
 /// Weight functions of `pallet_jobs`.
 pub trait WeightInfo {
-	fn submit(i: u32, e: u32, ) -> Weight;
+	fn submit(i: u32, e: u32, s: u32, ) -> Weight;
 	fn cancel() -> Weight;
 	fn process_deadlines(n: u32, ) -> Weight;
 	fn skip_deadlines(n: u32, ) -> Weight;
@@ -24,7 +24,7 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `i` in `[17, 65536]`.
 	/// `e` in `[1, 5]`.
-	fn submit(i: u32, e: u32, ) -> Weight {
+	fn submit(i: u32, e: u32, _s: u32, ) -> Weight {
 		Weight::from_parts(140_176_960, 32060)
 			.saturating_add(Weight::from_parts(1_991, 0).saturating_mul(i.into()))
 			.saturating_add(Weight::from_parts(4_706_118, 0).saturating_mul(e.into()))
@@ -69,7 +69,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
-	fn submit(i: u32, e: u32, ) -> Weight {
+	fn submit(i: u32, e: u32, _s: u32, ) -> Weight {
 		Weight::from_parts(140_176_960, 32060)
 			.saturating_add(Weight::from_parts(1_991, 0).saturating_mul(i.into()))
 			.saturating_add(Weight::from_parts(4_706_118, 0).saturating_mul(e.into()))

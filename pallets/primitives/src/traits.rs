@@ -75,8 +75,14 @@ pub trait ModelRegistry<AccountId, Balance> {
 /// The executor registry, as the jobs pallet sees it.
 pub trait ExecutorRegistry<AccountId> {
 	/// Executors that serve `model` and can take a job now (bonded, not unbonding, under
-	/// capacity), in a stable order every node agrees on.
+	/// capacity), in a stable order every node agrees on. Reads every server of the model.
 	fn eligible_executors(model: &ModelHash) -> Vec<AccountId>;
+
+	/// How many executors serve `model`.
+	fn server_count(model: &ModelHash) -> u32;
+
+	/// Most executors that may serve one model.
+	fn max_servers() -> u32;
 
 	/// Whether `who` is a registered executor serving `model` (it may be unbonding: it still
 	/// owes the results of the jobs it was assigned).
