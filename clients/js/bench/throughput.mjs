@@ -515,10 +515,12 @@ async function main(opts, state) {
   const withResult = records.filter((j) => j.result !== undefined);
   const resultRate = rate(chain, withResult.length, jFirst, Math.max(...withResult.map((j) => j.result)));
   const settleRate = rate(chain, settled.length, jFirst, Math.max(...settled.map((j) => j.end)));
-  // Flow rates: results and settlements counted from the block before the first of them to
-  // the last, like transfers and submissions, leaving out the fixed latency before them.
-  const resultFlow = rate(chain, withResult.length, Math.min(...withResult.map((j) => j.result)), Math.max(...withResult.map((j) => j.result)));
-  const settleFlow = rate(chain, settled.length, Math.min(...settled.map((j) => j.end)), Math.max(...settled.map((j) => j.end)));
+  // Steady rates: the first and last block of each stream left out (the pool still filling,
+  // the burst running out), so that every side is measured on the blocks it fills.
+  const transferSteady = steadyRate(chain, tBlocks);
+  const submitSteady = steadyRate(chain, sBlocks);
+  const resultSteady = steadyRate(chain, withResult.map((j) => j.result));
+  const settleSteady = steadyRate(chain, settled.map((j) => j.end));
   const statementRows = [...perBlock.values()];
   const statementTxs = statementRows.reduce((s, r) => s + r.statementTxs, 0);
   const statements = statementRows.reduce((s, r) => s + r.statements, 0);
@@ -570,9 +572,9 @@ async function main(opts, state) {
     ['included per second', fixed(transferRate.perSecond), fixed(submitRate.perSecond)],
     ['results per second, from the first submission', '', `${fixed(resultRate.perSecond)} (${resultRate.blocks} blocks)`],
     ['settled per second, from the first submission', '', `${fixed(settleRate.perSecond)} (${settleRate.blocks} blocks)`],
-    ['results per second, flow', '', `${fixed(resultFlow.perSecond)} (${resultFlow.blocks} blocks with results)`],
-    ['settled per second, flow', '', `${fixed(settleFlow.perSecond)} (${settleFlow.blocks} blocks with settlements)`],
-    ['ratio to transfers per second', '1', `settled ${fixed(settleRate.perSecond / transferRate.perSecond, 3)} (flow ${fixed(settleFlow.perSecond / transferRate.perSecond, 3)}), results ${fixed(resultRate.perSecond / transferRate.perSecond, 3)} (flow ${fixed(resultFlow.perSecond / transferRate.perSecond, 3)}), submissions ${fixed(submitRate.perSecond / transferRate.perSecond, 3)}`],
+    ['ratio to transfers per second', '1', `settled ${fixed(settleRate.perSecond / transferRate.perSecond, 3)}, results ${fixed(resultRate.perSecond / transferRate.perSecond, 3)}, submissions ${fixed(submitRate.perSecond / transferRate.perSecond, 3)}`],
+    ['steady per second (inner blocks)', steadyCell(transferSteady), `submissions ${steadyCell(submitSteady)}, results ${steadyCell(resultSteady)}, settled ${steadyCell(settleSteady)}`],
+    ['steady ratio to transfers (job throughput)', '1', `results ${fixed(resultSteady.perSecond / transferSteady.perSecond, 3)}, settled ${fixed(settleSteady.perSecond / transferSteady.perSecond, 3)}, submissions ${fixed(submitSteady.perSecond / transferSteady.perSecond, 3)}`],
     ['normal weight per transfer / job', `${fixed(transferWeightMs, 3)} ms`, `${fixed(jobWeightMs, 3)} ms (submission and statements; ratio by weight ${fixed(transferWeightMs / jobWeightMs, 3)})`],
     ['wall time, sending to last block', seconds(transferWallMs), seconds(jobsWallMs)],
   ];
@@ -617,6 +619,21 @@ function blockPrinter(chain, maxNormal, describe) {
   }).catch(() => {});
   return { stop: () => (active = false) };
 }
+
+/** The rate of items (one block number each) over the blocks that hold them, leaving out
+ * the first and the last when there are at least three. */
+function steadyRate(chain, blocks) {
+  if (!blocks.length) return rate(chain, 0, NaN, NaN);
+  let first = Math.min(...blocks);
+  let last = Math.max(...blocks);
+  if (last - first >= 2) {
+    first += 1;
+    last -= 1;
+  }
+  return rate(chain, blocks.filter((b) => b >= first && b <= last).length, first, last);
+}
+
+const steadyCell = (r) => `${fixed(r.perSecond)} (${r.blocks} bl)`;
 
 function countPerBlock(blocks) {
   const counts = new Map();

@@ -25,8 +25,8 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `m` in `[0, 16]`.
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(85_392_607, 4097)
-			.saturating_add(Weight::from_parts(8_032_959, 0).saturating_mul(m.into()))
+		Weight::from_parts(82_927_255, 4097)
+			.saturating_add(Weight::from_parts(8_097_833, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -36,9 +36,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `o` in `[0, 16]`.
 	/// `n` in `[0, 16]`.
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(25_637_150, 4097)
-			.saturating_add(Weight::from_parts(4_402_133, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(7_960_637, 0).saturating_mul(n.into()))
+		Weight::from_parts(26_484_155, 4097)
+			.saturating_add(Weight::from_parts(4_324_768, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(7_900_431, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -49,19 +49,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(17_796_000, 4097)
+		Weight::from_parts(17_456_000, 4097)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(24_396_000, 4097)
+		Weight::from_parts(24_386_000, 4097)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// `m` in `[0, 16]`.
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(24_374_527, 4097)
-			.saturating_add(Weight::from_parts(4_645_124, 0).saturating_mul(m.into()))
+		Weight::from_parts(23_937_819, 4097)
+			.saturating_add(Weight::from_parts(4_549_107, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -69,7 +69,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(63_865_000, 4097)
+		Weight::from_parts(63_244_000, 4097)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -78,8 +78,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(85_392_607, 4097)
-			.saturating_add(Weight::from_parts(8_032_959, 0).saturating_mul(m.into()))
+		Weight::from_parts(82_927_255, 4097)
+			.saturating_add(Weight::from_parts(8_097_833, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
@@ -87,9 +87,9 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(25_637_150, 4097)
-			.saturating_add(Weight::from_parts(4_402_133, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(7_960_637, 0).saturating_mul(n.into()))
+		Weight::from_parts(26_484_155, 4097)
+			.saturating_add(Weight::from_parts(4_324_768, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(7_900_431, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -100,18 +100,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(17_796_000, 4097)
+		Weight::from_parts(17_456_000, 4097)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(24_396_000, 4097)
+		Weight::from_parts(24_386_000, 4097)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(24_374_527, 4097)
-			.saturating_add(Weight::from_parts(4_645_124, 0).saturating_mul(m.into()))
+		Weight::from_parts(23_937_819, 4097)
+			.saturating_add(Weight::from_parts(4_549_107, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -119,7 +119,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(63_865_000, 4097)
+		Weight::from_parts(63_244_000, 4097)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

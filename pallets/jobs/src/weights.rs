@@ -24,44 +24,50 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `i` in `[17, 65536]`.
 	/// `e` in `[1, 5]`.
-	fn submit(i: u32, e: u32, _s: u32, ) -> Weight {
-		Weight::from_parts(140_176_960, 32060)
-			.saturating_add(Weight::from_parts(1_991, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(4_706_118, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(16_u64))
+	/// `s` in `[5, 64]`.
+	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
+		Weight::from_parts(96_521_600, 5547)
+			.saturating_add(Weight::from_parts(1_939, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(2_366_852, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
+			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(139_167_000, 9679)
+		Weight::from_parts(161_100_000, 17871)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// `n` in `[0, 32]`.
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_063_000, 1517)
-			.saturating_add(Weight::from_parts(142_775_054, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_133_000, 1517)
+			.saturating_add(Weight::from_parts(497_671_006, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().reads((13_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((67_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((13_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 31070).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 198848).saturating_mul(n.into()))
 	}
-	/// `n` in `[0, 256]`.
+	/// `n` in `[0, 2048]`.
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_063_000, 1517)
-			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
+		Weight::from_parts(2_273_000, 1501)
+			.saturating_add(Weight::from_parts(10_079_096, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
 	}
+	/// `n` in `[0, 1024]`.
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(3_536_000, 32060)
-			.saturating_add(Weight::from_parts(51_036_915, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(12_u64))
+		Weight::from_parts(3_976_000, 199838)
+			.saturating_add(Weight::from_parts(156_971_656, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(56_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(T::DbWeight::get().writes(54_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
 	}
@@ -69,42 +75,46 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
-	fn submit(i: u32, e: u32, _s: u32, ) -> Weight {
-		Weight::from_parts(140_176_960, 32060)
-			.saturating_add(Weight::from_parts(1_991, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(4_706_118, 0).saturating_mul(e.into()))
-			.saturating_add(ParityDbWeight::get().reads(16_u64))
+	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
+		Weight::from_parts(96_521_600, 5547)
+			.saturating_add(Weight::from_parts(1_939, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(2_366_852, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(e.into())))
+			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(139_167_000, 9679)
+		Weight::from_parts(161_100_000, 17871)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_063_000, 1517)
-			.saturating_add(Weight::from_parts(142_775_054, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_133_000, 1517)
+			.saturating_add(Weight::from_parts(497_671_006, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().reads((13_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().reads((67_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((13_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 31070).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 198848).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_063_000, 1517)
-			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(2_u64))
+		Weight::from_parts(2_273_000, 1501)
+			.saturating_add(Weight::from_parts(10_079_096, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(3_536_000, 32060)
-			.saturating_add(Weight::from_parts(51_036_915, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(12_u64))
+		Weight::from_parts(3_976_000, 199838)
+			.saturating_add(Weight::from_parts(156_971_656, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(56_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(54_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
 	}

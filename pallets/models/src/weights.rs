@@ -23,36 +23,36 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
-		Weight::from_parts(70_565_000, 5440)
+		Weight::from_parts(72_468_000, 5440)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// `b` in `[1, 262144]`.
 	fn upload_chunk(b: u32, ) -> Weight {
-		Weight::from_parts(485_733_361, 265657)
-			.saturating_add(Weight::from_parts(2_255, 0).saturating_mul(b.into()))
+		Weight::from_parts(483_091_030, 265657)
+			.saturating_add(Weight::from_parts(2_384, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// `b` in `[1, 4194304]`.
 	fn verify_upload(b: u32, ) -> Weight {
-		Weight::from_parts(18_508_000, 152228)
-			.saturating_add(Weight::from_parts(1_753, 0).saturating_mul(b.into()))
+		Weight::from_parts(18_227_000, 152228)
+			.saturating_add(Weight::from_parts(1_885, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
 	/// `c` in `[0, 16]`.
 	fn retire(c: u32, ) -> Weight {
-		Weight::from_parts(86_299_487, 90194)
-			.saturating_add(Weight::from_parts(4_417_457, 0).saturating_mul(c.into()))
+		Weight::from_parts(94_361_364, 79167)
+			.saturating_add(Weight::from_parts(4_377_056, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 256357).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 257451).saturating_mul(c.into()))
 	}
 	fn mark_broken() -> Weight {
-		Weight::from_parts(22_133_000, 5440)
+		Weight::from_parts(22_553_000, 5440)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -61,33 +61,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(70_565_000, 5440)
+		Weight::from_parts(72_468_000, 5440)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn upload_chunk(b: u32, ) -> Weight {
-		Weight::from_parts(485_733_361, 265657)
-			.saturating_add(Weight::from_parts(2_255, 0).saturating_mul(b.into()))
+		Weight::from_parts(483_091_030, 265657)
+			.saturating_add(Weight::from_parts(2_384, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn verify_upload(b: u32, ) -> Weight {
-		Weight::from_parts(18_508_000, 152228)
-			.saturating_add(Weight::from_parts(1_753, 0).saturating_mul(b.into()))
+		Weight::from_parts(18_227_000, 152228)
+			.saturating_add(Weight::from_parts(1_885, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
 	fn retire(c: u32, ) -> Weight {
-		Weight::from_parts(86_299_487, 90194)
-			.saturating_add(Weight::from_parts(4_417_457, 0).saturating_mul(c.into()))
+		Weight::from_parts(94_361_364, 79167)
+			.saturating_add(Weight::from_parts(4_377_056, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 256357).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 257451).saturating_mul(c.into()))
 	}
 	fn mark_broken() -> Weight {
-		Weight::from_parts(22_133_000, 5440)
+		Weight::from_parts(22_553_000, 5440)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
