@@ -1,8 +1,9 @@
 //! Engine benchmark: throughput of the executor path (canonical decoding and spec checks,
-//! the bounded thread pool, tract, canonical encoding, the host function's result encoding
-//! and the output hash) against raw tract running the same optimised model on the same
-//! input, measured in alternating rounds of the same run. Also the first-load (optimise)
-//! time and the memory a cached plan takes.
+//! the bounded thread pool or the caller's thread, tract, canonical encoding, the host
+//! function's result encoding and the output hash) against raw tract running the same
+//! optimised model on the same input, in rounds of the two back to back (the median of the
+//! per-pair ratios counts). Also the first-load (optimise) time and the memory a cached plan
+//! takes.
 //!
 //! `cargo bench -p haca-engine --bench inference -- [MODEL_DIR]` (default: the committed
 //! models; `scripts/bench-engine.sh` adds the large generated ones).
@@ -21,10 +22,10 @@ use tract_onnx::prelude::*;
 const MODELS: &[&str] =
 	&["mlp.onnx", "cnn_small.onnx", "mlp_large.onnx", "cnn_large.onnx", "transformer.onnx"];
 
-/// Alternating rounds per path; the median round counts.
-const ROUNDS: usize = 7;
+/// Round pairs (one round of each path, back to back); medians count.
+const ROUNDS: usize = 15;
 /// Shortest round.
-const ROUND_TIME: Duration = Duration::from_millis(300);
+const ROUND_TIME: Duration = Duration::from_millis(200);
 
 /// Resident memory of this process, in bytes.
 fn resident_bytes() -> u64 {
@@ -33,19 +34,31 @@ fn resident_bytes() -> u64 {
 	pages * 4096
 }
 
-/// Runs `step` in rounds of at least `ROUND_TIME`; the median throughput, per second.
-fn throughput(mut step: impl FnMut()) -> f64 {
-	let mut per_round = Vec::with_capacity(ROUNDS);
-	for _ in 0..ROUNDS {
-		let (mut runs, start) = (0u64, Instant::now());
-		while start.elapsed() < ROUND_TIME {
-			step();
-			runs += 1;
-		}
-		per_round.push(runs as f64 / start.elapsed().as_secs_f64());
+/// Runs `step` for at least `ROUND_TIME`; its throughput, per second.
+fn round(step: &mut impl FnMut()) -> f64 {
+	let (mut runs, start) = (0u64, Instant::now());
+	while start.elapsed() < ROUND_TIME {
+		step();
+		runs += 1;
 	}
-	per_round.sort_by(f64::total_cmp);
-	per_round[ROUNDS / 2]
+	runs as f64 / start.elapsed().as_secs_f64()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+	values.sort_by(f64::total_cmp);
+	values[values.len() / 2]
+}
+
+/// Rounds of `raw` and `executor` back to back, so that the shared machine's noise hits
+/// both alike: the median throughputs, per second, and the median of the per-pair ratios.
+fn compare(mut raw: impl FnMut(), mut executor: impl FnMut()) -> (f64, f64, f64) {
+	let pairs: Vec<(f64, f64)> =
+		(0..ROUNDS).map(|_| (round(&mut raw), round(&mut executor))).collect();
+	(
+		median(pairs.iter().map(|pair| pair.0).collect()),
+		median(pairs.iter().map(|pair| pair.1).collect()),
+		median(pairs.iter().map(|(raw, executor)| executor / raw).collect()),
+	)
 }
 
 fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
@@ -87,26 +100,23 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 	let memory = resident_bytes().saturating_sub(memory_before);
 	let input = input.encode();
 
-	let mut raw_rate = 0.0;
-	let mut engine_rate = 0.0;
-	// Alternate the two paths so that noise from the shared machine hits both alike.
-	for _ in 0..2 {
-		raw_rate += throughput(|| {
+	let (raw_rate, engine_rate, ratio) = compare(
+		|| {
 			std::hint::black_box(raw.run(tvec![raw_input.clone()]).expect("raw tract runs"));
-		});
-		engine_rate += throughput(|| {
+		},
+		|| {
 			let result: Result<Vec<u8>, EngineError> = engine.run(&hash, &input);
 			let encoded = result.as_ref().map_err(|_| ()).encode();
 			let outputs = result.expect("the engine runs");
 			std::hint::black_box((sp_crypto_hashing::blake2_256(&outputs), encoded));
-		});
-	}
+		},
+	);
 	Ok(Some(format!(
 		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>12.1} {:>10.1}",
 		file,
-		raw_rate / 2.0,
-		engine_rate / 2.0,
-		engine_rate / raw_rate,
+		raw_rate,
+		engine_rate,
+		ratio,
 		load_time.as_secs_f64() * 1000.0,
 		memory as f64 / (1024.0 * 1024.0),
 	)))
