@@ -16,9 +16,12 @@ use sp_runtime::RuntimeAppPublic;
 
 use crate::*;
 
-/// Float outputs filling `MaxOutputLen`: the costliest to check and compare.
-fn largest_spec<T: Config>() -> TensorSpec {
-	let elements = (T::MaxOutputLen::get() - 16) / 4;
+/// Encoded bytes of a tensor list besides the data of its single tensor (at most).
+const ENCODING_OVERHEAD: u32 = 16;
+
+/// Float outputs of about `bytes` encoded bytes (at least one element).
+fn spec_of<T: Config>(bytes: u32) -> TensorSpec {
+	let elements = (bytes.saturating_sub(ENCODING_OVERHEAD) / 4).max(1);
 	TensorSpec {
 		name: b"t".to_vec().try_into().unwrap(),
 		element_type: ElementType::F32,
@@ -26,22 +29,27 @@ fn largest_spec<T: Config>() -> TensorSpec {
 	}
 }
 
-/// Outputs for the largest spec, all elements `value`.
-fn outputs<T: Config>(value: f32) -> OutputBytes<T> {
-	let spec = largest_spec::<T>();
+/// Float outputs filling `MaxOutputLen`: the costliest to check and compare.
+fn largest_spec<T: Config>() -> TensorSpec {
+	spec_of::<T>(T::MaxOutputLen::get())
+}
+
+/// Outputs for `spec` (one float tensor), all elements `value`.
+fn outputs_for<T: Config>(spec: TensorSpec, value: f32) -> OutputBytes<T> {
 	let data = (0..spec.shape[0]).flat_map(|_| value.to_le_bytes()).collect();
 	let tensors = vec![Tensor { element_type: spec.element_type, shape: spec.shape, data }];
 	codec::Encode::encode(&tensors).try_into().expect("fits MaxOutputLen")
 }
 
-/// A model with the largest outputs, `executors` executors and `verifiers` verifiers.
-fn network<T: Config>(executors: u32, verifiers: u32) -> ModelHash {
+/// Outputs for the largest spec, all elements `value`.
+fn outputs<T: Config>(value: f32) -> OutputBytes<T> {
+	outputs_for::<T>(largest_spec::<T>(), value)
+}
+
+/// A model with outputs of `spec`, `executors` executors and `verifiers` verifiers.
+fn network_with<T: Config>(spec: TensorSpec, executors: u32, verifiers: u32) -> ModelHash {
 	let model = ModelHash::repeat_byte(9);
-	T::Models::activate_for_benchmark(
-		&model,
-		vec![largest_spec::<T>()].try_into().unwrap(),
-		10u32.into(),
-	);
+	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 10u32.into());
 	for i in 0..executors {
 		let key = InferenceKey::generate_pair(None);
 		T::Executors::register_for_benchmark(&account("executor", i, 0), Some(&model), key);
@@ -51,6 +59,11 @@ fn network<T: Config>(executors: u32, verifiers: u32) -> ModelHash {
 		T::Executors::register_for_benchmark(&account("verifier", i, 0), None, key);
 	}
 	model
+}
+
+/// A model with the largest outputs, `executors` executors and `verifiers` verifiers.
+fn network<T: Config>(executors: u32, verifiers: u32) -> ModelHash {
+	network_with::<T>(largest_spec::<T>(), executors, verifiers)
 }
 
 /// `executor`'s statement about `job`, signed with its session key from the keystore.
@@ -104,14 +117,15 @@ fn challenger<T: Config>() -> T::AccountId {
 mod benchmarks {
 	use super::*;
 
-	/// Checking one attested statement with the largest outputs.
+	/// Checking one attested statement with `b` bytes of outputs.
 	#[benchmark]
-	fn check_statement() {
-		let model = network::<T>(1, 0);
+	fn check_statement(b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>) {
+		let spec = spec_of::<T>(b);
+		let model = network_with::<T>(spec.clone(), 1, 0);
 		let client: T::AccountId = account("client", 0, 0);
 		let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
 		let executor = T::Jobs::job(job).unwrap().executors[0].clone();
-		let bytes = outputs::<T>(0.5);
+		let bytes = outputs_for::<T>(spec, 0.5);
 		let hash = H256(sp_io::hashing::blake2_256(&bytes));
 		let (item, signature) = sign::<T>(job, &executor, Claim::Output(hash), Some(bytes));
 		let checked;
@@ -159,15 +173,16 @@ mod benchmarks {
 		assert!(T::Jobs::job(job).is_none(), "settled");
 	}
 
-	/// The costliest attested output: the largest outputs, the challenge window's timer
-	/// slipping past every full block it may slip over.
+	/// An attested output of `b` bytes, the challenge window's timer slipping past every
+	/// full block it may slip over.
 	#[benchmark]
-	fn attested_statement() {
-		let model = network::<T>(1, 0);
+	fn attested_statement(b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>) {
+		let spec = spec_of::<T>(b);
+		let model = network_with::<T>(spec.clone(), 1, 0);
 		let client: T::AccountId = account("client", 0, 0);
 		let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
 		let executor = T::Jobs::job(job).unwrap().executors[0].clone();
-		let bytes = outputs::<T>(0.5);
+		let bytes = outputs_for::<T>(spec, 0.5);
 		let hash = H256(sp_io::hashing::blake2_256(&bytes));
 		let due =
 			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();

@@ -380,9 +380,7 @@ pub mod pallet {
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
 		#[pallet::authorize(Self::authorize_statements)]
-		#[pallet::weight_of_authorize(
-			T::WeightInfo::check_statement().saturating_mul(statements.len() as u64)
-		)]
+		#[pallet::weight_of_authorize(Pallet::<T>::check_weight(statements))]
 		pub fn submit_statements_unsigned(
 			origin: OriginFor<T>,
 			statements: StatementBatch<T>,
@@ -414,11 +412,11 @@ pub mod pallet {
 		/// signed it and it would succeed as `challenge` or `vote` (a challenge still holds
 		/// the verifier's bond).
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::check_statement().saturating_add(
+		#[pallet::weight(T::WeightInfo::check_statement(0).saturating_add(
 			T::WeightInfo::challenge().max(T::WeightInfo::vote())
 		))]
 		#[pallet::authorize(Self::authorize_verdict)]
-		#[pallet::weight_of_authorize(T::WeightInfo::check_statement().saturating_add(
+		#[pallet::weight_of_authorize(T::WeightInfo::check_statement(0).saturating_add(
 			T::WeightInfo::challenge().max(T::WeightInfo::vote())
 		))]
 		pub fn submit_verdict(

@@ -222,21 +222,22 @@ impl<T: Config> Pallet<T> {
 
 	/// Processes a batch item by item, each in its own storage layer; a failing item is
 	/// reported with `StatementRejected` and leaves no trace. Returns the weight used: a
-	/// statement that fails its checks weighs a check, an attested output its own benchmark
-	/// (less the reads of full timer blocks it did not slip past), any other claim the
-	/// costliest statement.
+	/// statement that fails its checks weighs a check of its outputs, an attested output its
+	/// own benchmark for its outputs (less the reads of full timer blocks it did not slip
+	/// past), any other claim the costliest statement.
 	pub(crate) fn process_batch(statements: StatementBatch<T>) -> Weight {
 		let mut used = Weight::zero();
 		for (statement, signature) in statements {
 			let (job, executor) = (statement.job, statement.executor.clone());
 			let attested = matches!(statement.claim, Claim::Output(_));
+			let carried = statement.carried_len();
 			let outcome = match Self::check(&statement, &signature) {
 				Ok(checked) => {
 					let applied = with_storage_layer(|| Self::apply(statement, checked));
 					let weight = if attested {
 						let slipped = *applied.as_ref().unwrap_or(&(MAX_TIMER_SLIP - 1));
 						let unread = MAX_TIMER_SLIP.saturating_sub(1).saturating_sub(slipped);
-						T::WeightInfo::attested_statement()
+						T::WeightInfo::attested_statement(carried)
 							.saturating_sub(T::DbWeight::get().reads(unread.into()))
 					} else {
 						T::WeightInfo::statement()
@@ -245,7 +246,7 @@ impl<T: Config> Pallet<T> {
 					applied.map(|_| ())
 				}
 				Err(error) => {
-					used.saturating_accrue(T::WeightInfo::check_statement());
+					used.saturating_accrue(T::WeightInfo::check_statement(carried));
 					Err(error.into())
 				}
 			};
@@ -254,6 +255,13 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		used
+	}
+
+	/// The weight of checking every statement of a batch (their pool authorization).
+	pub(crate) fn check_weight(statements: &StatementBatch<T>) -> Weight {
+		statements.iter().fold(Weight::zero(), |total, (statement, _)| {
+			total.saturating_add(T::WeightInfo::check_statement(statement.carried_len()))
+		})
 	}
 
 	/// Transaction-pool validity of an unsigned batch: every statement must check out.

@@ -266,7 +266,11 @@ mod attested {
 			let used = Settlement::submit_statements(RuntimeOrigin::signed(CLIENT), statements)
 				.expect("a batch is always accepted")
 				.actual_weight;
-			assert_eq!(used, Some(Weights::attested_statement() + Weights::check_statement()));
+			let carried = good_output().len() as u32;
+			assert_eq!(
+				used,
+				Some(Weights::attested_statement(carried) + Weights::check_statement(carried))
+			);
 			assert!(Results::<Test>::get(first).is_some());
 			assert!(Results::<Test>::get(second).is_none());
 		});

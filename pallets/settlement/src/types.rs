@@ -45,6 +45,13 @@ pub struct Statement<T: Config> {
 	pub outputs: Option<OutputBytes<T>>,
 }
 
+impl<T: Config> Statement<T> {
+	/// Bytes of outputs the statement carries.
+	pub fn carried_len(&self) -> u32 {
+		self.outputs.as_ref().map_or(0, |outputs| outputs.len() as u32)
+	}
+}
+
 /// A verifier's challenge of an attested result or vote in its dispute, made by the
 /// verifier's node and signed by its session key.
 #[derive(

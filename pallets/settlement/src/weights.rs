@@ -12,9 +12,9 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 
 /// Weight functions of `pallet_settlement`.
 pub trait WeightInfo {
-	fn check_statement() -> Weight;
+	fn check_statement(b: u32, ) -> Weight;
 	fn statement() -> Weight;
-	fn attested_statement() -> Weight;
+	fn attested_statement(b: u32, ) -> Weight;
 	fn challenge() -> Weight;
 	fn vote() -> Weight;
 	fn process_timers(n: u32, ) -> Weight;
@@ -23,7 +23,7 @@ pub trait WeightInfo {
 /// Measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn check_statement() -> Weight {
+	fn check_statement(_b: u32, ) -> Weight {
 		Weight::from_parts(101_651_000, 5440)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
@@ -32,7 +32,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
-	fn attested_statement() -> Weight {
+	fn attested_statement(_b: u32, ) -> Weight {
 		Weight::from_parts(209_942_000, 176565)
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -61,7 +61,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
-	fn check_statement() -> Weight {
+	fn check_statement(_b: u32, ) -> Weight {
 		Weight::from_parts(101_651_000, 5440)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
@@ -70,7 +70,7 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
-	fn attested_statement() -> Weight {
+	fn attested_statement(_b: u32, ) -> Weight {
 		Weight::from_parts(209_942_000, 176565)
 			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
