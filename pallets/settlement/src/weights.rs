@@ -23,34 +23,38 @@ pub trait WeightInfo {
 /// Measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn check_statement(_b: u32, ) -> Weight {
-		Weight::from_parts(101_651_000, 5440)
+	/// `b` in `[20, 16384]`.
+	fn check_statement(b: u32, ) -> Weight {
+		Weight::from_parts(76_745_470, 5440)
+			.saturating_add(Weight::from_parts(1_134, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(621_695_000, 86073)
+		Weight::from_parts(622_415_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
-	fn attested_statement(_b: u32, ) -> Weight {
-		Weight::from_parts(209_942_000, 176565)
+	/// `b` in `[20, 16384]`.
+	fn attested_statement(b: u32, ) -> Weight {
+		Weight::from_parts(174_447_651, 176565)
+			.saturating_add(Weight::from_parts(2_384, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(144_004_000, 19939)
+		Weight::from_parts(131_616_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(237_984_000, 19939)
+		Weight::from_parts(232_226_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// `n` in `[0, 1024]`.
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_587_000, 19211)
-			.saturating_add(Weight::from_parts(162_315_457, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_507_000, 19211)
+			.saturating_add(Weight::from_parts(160_972_818, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -61,33 +65,35 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
-	fn check_statement(_b: u32, ) -> Weight {
-		Weight::from_parts(101_651_000, 5440)
+	fn check_statement(b: u32, ) -> Weight {
+		Weight::from_parts(76_745_470, 5440)
+			.saturating_add(Weight::from_parts(1_134, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(621_695_000, 86073)
+		Weight::from_parts(622_415_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
-	fn attested_statement(_b: u32, ) -> Weight {
-		Weight::from_parts(209_942_000, 176565)
+	fn attested_statement(b: u32, ) -> Weight {
+		Weight::from_parts(174_447_651, 176565)
+			.saturating_add(Weight::from_parts(2_384, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(144_004_000, 19939)
+		Weight::from_parts(131_616_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(237_984_000, 19939)
+		Weight::from_parts(232_226_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_587_000, 19211)
-			.saturating_add(Weight::from_parts(162_315_457, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_507_000, 19211)
+			.saturating_add(Weight::from_parts(160_972_818, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
