@@ -7,7 +7,10 @@ fn main() {
 		// the workspace's Cargo.lock by walking up from OUT_DIR. Point it at the workspace so
 		// the wasm build uses the same locked dependency versions. Set here, not globally:
 		// other crates' runtimes (benchmarking test runtimes) must not see it.
-		let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+		// Read when the script runs, not baked in when it is compiled: checkouts at other
+		// paths that share the target directory reuse this script's binary.
+		let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it");
+		let workspace = std::path::Path::new(&manifest_dir).join("..");
 		std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace);
 
 		// Compact and compress the blob in every profile (the wasm is built optimised in any
