@@ -102,6 +102,22 @@ fn provisional<T: Config>(model: &ModelHash) -> (JobId, T::AccountId) {
 	(job, executor)
 }
 
+/// An attested job on a model with one executor and outputs of about `bytes` bytes, with
+/// the executor's signed output statement (not submitted); returns the client too.
+fn attested_output<T: Config>(
+	bytes: u32,
+) -> (T::AccountId, JobId, (Statement<T>, InferenceSignature)) {
+	let spec = spec_of::<T>(bytes);
+	let model = network_with::<T>(spec.clone(), 1, 0);
+	let client: T::AccountId = account("client", 0, 0);
+	let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
+	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+	let outputs = outputs_for::<T>(spec, 0.5);
+	let hash = H256(sp_io::hashing::blake2_256(&outputs));
+	let signed = sign::<T>(job, &executor, Claim::Output(hash), Some(outputs));
+	(client, job, signed)
+}
+
 /// The first verifier, funded for challenge bonds.
 fn challenger<T: Config>() -> T::AccountId {
 	let challenger: T::AccountId = account("verifier", 0, 0);
@@ -120,14 +136,7 @@ mod benchmarks {
 	/// Checking one attested statement with `b` bytes of outputs.
 	#[benchmark]
 	fn check_statement(b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>) {
-		let spec = spec_of::<T>(b);
-		let model = network_with::<T>(spec.clone(), 1, 0);
-		let client: T::AccountId = account("client", 0, 0);
-		let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
-		let executor = T::Jobs::job(job).unwrap().executors[0].clone();
-		let bytes = outputs_for::<T>(spec, 0.5);
-		let hash = H256(sp_io::hashing::blake2_256(&bytes));
-		let (item, signature) = sign::<T>(job, &executor, Claim::Output(hash), Some(bytes));
+		let (_, _, (item, signature)) = attested_output::<T>(b);
 		let checked;
 
 		#[block]
@@ -177,13 +186,7 @@ mod benchmarks {
 	/// full block it may slip over.
 	#[benchmark]
 	fn attested_statement(b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>) {
-		let spec = spec_of::<T>(b);
-		let model = network_with::<T>(spec.clone(), 1, 0);
-		let client: T::AccountId = account("client", 0, 0);
-		let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
-		let executor = T::Jobs::job(job).unwrap().executors[0].clone();
-		let bytes = outputs_for::<T>(spec, 0.5);
-		let hash = H256(sp_io::hashing::blake2_256(&bytes));
+		let (client, job, signed) = attested_output::<T>(b);
 		let due =
 			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
 		let full: BoundedVec<_, T::MaxTimersPerBlock> =
@@ -193,10 +196,9 @@ mod benchmarks {
 		for slip in 0..crate::settlement_impls::MAX_TIMER_SLIP - 1 {
 			Timers::<T>::insert(due + slip.into(), full.clone());
 		}
-		let item = batch::<T>(vec![sign::<T>(job, &executor, Claim::Output(hash), Some(bytes))]);
 
 		#[extrinsic_call]
-		submit_statements(RawOrigin::Signed(client), item);
+		submit_statements(RawOrigin::Signed(client), batch::<T>(vec![signed]));
 
 		assert!(Results::<T>::contains_key(job));
 	}

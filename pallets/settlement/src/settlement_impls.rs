@@ -222,9 +222,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Processes a batch item by item, each in its own storage layer; a failing item is
 	/// reported with `StatementRejected` and leaves no trace. Returns the weight used: a
-	/// statement that fails its checks weighs a check of its outputs, an attested output its
-	/// own benchmark for its outputs (less the reads of full timer blocks it did not slip
-	/// past), any other claim the costliest statement.
+	/// statement that fails its checks weighs a check of its outputs, any other
+	/// [`Self::applied_weight`].
 	pub(crate) fn process_batch(statements: StatementBatch<T>) -> Weight {
 		let mut used = Weight::zero();
 		for (statement, signature) in statements {
@@ -234,15 +233,8 @@ impl<T: Config> Pallet<T> {
 			let outcome = match Self::check(&statement, &signature) {
 				Ok(checked) => {
 					let applied = with_storage_layer(|| Self::apply(statement, checked));
-					let weight = if attested {
-						let slipped = *applied.as_ref().unwrap_or(&(MAX_TIMER_SLIP - 1));
-						let unread = MAX_TIMER_SLIP.saturating_sub(1).saturating_sub(slipped);
-						T::WeightInfo::attested_statement(carried)
-							.saturating_sub(T::DbWeight::get().reads(unread.into()))
-					} else {
-						T::WeightInfo::statement()
-					};
-					used.saturating_accrue(weight);
+					let slipped = applied.as_ref().ok().copied();
+					used.saturating_accrue(Self::applied_weight(attested, carried, slipped));
 					applied.map(|_| ())
 				}
 				Err(error) => {
@@ -255,6 +247,20 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		used
+	}
+
+	/// The weight of a statement that passed its checks: for an attested output, its
+	/// benchmark for `carried` bytes of outputs less the reads of the full timer blocks it did
+	/// not slip past (`slipped` is `None` if applying it failed); for any other claim, the
+	/// costliest statement.
+	fn applied_weight(attested: bool, carried: u32, slipped: Option<u32>) -> Weight {
+		if !attested {
+			return T::WeightInfo::statement();
+		}
+		let most = MAX_TIMER_SLIP - 1;
+		let unread = most.saturating_sub(slipped.unwrap_or(most));
+		T::WeightInfo::attested_statement(carried)
+			.saturating_sub(T::DbWeight::get().reads(unread.into()))
 	}
 
 	/// The weight of checking every statement of a batch (their pool authorization).
