@@ -191,6 +191,8 @@ impl pallet_jobs::Config for Runtime {
 	type OnPartialDelivery = Settlement;
 	/// Inputs up to 64 KiB (encoded tensors).
 	type MaxInputLen = ConstU32<{ 64 * 1024 }>;
+	/// Up to 64 jobs per `submit_batch` (the block length limits batches of long inputs).
+	type MaxSubmitBatch = ConstU32<64>;
 	type MaxQuorum = ConstU32<5>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<3>;

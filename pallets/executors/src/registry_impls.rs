@@ -234,12 +234,13 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 			.is_some_and(|info| info.roles.executor && info.models.contains(model))
 	}
 
-	fn note_assigned(who: &T::AccountId) {
+	fn note_assigned(who: &T::AccountId) -> bool {
 		Executors::<T>::mutate(who, |info| {
-			if let Some(info) = info {
+			info.as_mut().is_some_and(|info| {
 				info.active_jobs.saturating_inc();
-			}
-		});
+				info.active_jobs < info.capacity
+			})
+		})
 	}
 
 	fn note_released(who: &T::AccountId) {

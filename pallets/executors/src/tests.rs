@@ -164,7 +164,7 @@ fn served_models_capacity_and_keys_can_change() {
 			Error::<Test>::ModelNotActive
 		);
 
-		Registry::note_assigned(&ALICE);
+		assert!(!Registry::note_assigned(&ALICE), "its one slot in use");
 		assert_noop!(
 			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[3])),
 			Error::<Test>::JobsInProgress
@@ -203,9 +203,11 @@ fn eligibility_respects_capacity_and_reputation() {
 		assert_ok!(register(BOB, EXECUTOR, EXECUTOR_BOND, 2, &[1]));
 		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
 
-		Registry::note_assigned(&ALICE);
+		assert!(!Registry::note_assigned(&ALICE), "full at capacity 1");
 		assert_eq!(Registry::eligible_executors(&model(1)), vec![BOB]);
+		assert!(Registry::note_assigned(&BOB), "one of two in use");
 		Registry::note_released(&ALICE);
+		Registry::note_released(&BOB);
 		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
 
 		for _ in 0..3 {

@@ -18,8 +18,11 @@ use sp_runtime::traits::{Bounded, Zero};
 
 use crate::*;
 
-/// Bytes of a tensor list's encoding besides the data of its single u8 tensor.
+/// Bytes of a tensor list's encoding besides the data of its single u8 tensor, at most.
 const ENCODING_OVERHEAD: u32 = 16;
+
+/// The same for a tensor of under 64 elements (one-byte compact lengths).
+const SMALL_ENCODING_OVERHEAD: u32 = 8;
 
 /// Active model number `index`, whose single input is a u8 tensor of `len` elements,
 /// served by `servers` executors of its own, and the encoded input for it.
@@ -108,6 +111,27 @@ mod benchmarks {
 		_(RawOrigin::Signed(who), model, input, mode, 1_000u32.into());
 
 		assert!(matches!(Jobs::<T>::get(0).unwrap().status, JobStatus::Assigned { .. }));
+	}
+
+	/// `n` attested jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs of a model with `s`
+	/// executors, submitted in one batch and assigned at once.
+	#[benchmark]
+	fn submit_batch(
+		n: Linear<1, { T::MaxSubmitBatch::get() }>,
+		s: Linear<{ T::MaxQuorum::get() }, { T::Executors::max_servers() }>,
+	) {
+		let (model, input) =
+			model_and_input::<T>(0, BATCH_BENCHMARK_INPUT_LEN - SMALL_ENCODING_OVERHEAD, s);
+		assert_eq!(input.len() as u32, BATCH_BENCHMARK_INPUT_LEN);
+		let inputs = BoundedVec::truncate_from(vec![input; n as usize]);
+		let who = client::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), model, inputs, VerificationMode::Attested, 1_000u32.into());
+
+		assert!((0..n as JobId).all(|id| {
+			matches!(Jobs::<T>::get(id).unwrap().status, JobStatus::Assigned { .. })
+		}));
 	}
 
 	/// Cancelling the last of a full waiting queue.

@@ -67,6 +67,24 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// The weight of a batch of jobs with inputs of `input_lens` bytes, each for
+	/// `executors` executors, of a model with `servers` executors: the `submit_batch`
+	/// benchmark (attested jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs) plus, per job,
+	/// what its input bytes and further executors add in the `submit` benchmark.
+	pub fn submit_batch_weight(
+		input_lens: impl ExactSizeIterator<Item = u32>,
+		executors: u32,
+		servers: u32,
+	) -> Weight {
+		let benchmarked = T::WeightInfo::submit(BATCH_BENCHMARK_INPUT_LEN, 1, servers);
+		let batch = T::WeightInfo::submit_batch(input_lens.len() as u32, servers);
+		input_lens.fold(batch, |weight, len| {
+			let job = T::WeightInfo::submit(len, executors, servers);
+			weight.saturating_add(job.saturating_sub(benchmarked))
+		})
+	}
+
+	/// Submits one job; see [`Self::do_submit_batch`].
 	pub(crate) fn do_submit(
 		client: T::AccountId,
 		model: ModelHash,
@@ -74,45 +92,68 @@ impl<T: Config> Pallet<T> {
 		mode: VerificationMode,
 		max_fee: BalanceOf<T>,
 	) -> Result<JobId, DispatchError> {
+		Self::do_submit_batch(client, model, alloc::vec![input], mode, max_fee).map(|ids| ids.start)
+	}
+
+	/// Submits one job per input, after checking every input: holds the fees and deposits
+	/// of all, then assigns each job (in order) or queues it. Returns the consecutive ids.
+	pub(crate) fn do_submit_batch(
+		client: T::AccountId,
+		model: ModelHash,
+		inputs: Vec<BoundedVec<u8, T::MaxInputLen>>,
+		mode: VerificationMode,
+		max_fee: BalanceOf<T>,
+	) -> Result<core::ops::Range<JobId>, DispatchError> {
+		ensure!(!inputs.is_empty(), Error::<T>::EmptyBatch);
 		let terms = T::Models::job_terms(&model).map_err(Error::<T>::from)?;
 		ensure!(terms.modes.accepts(&mode), Error::<T>::ModeNotAccepted);
 		Self::ensure_valid_mode(&mode)?;
-		decode_and_check(&input, &terms.inputs).map_err(Error::<T>::from)?;
+		for input in &inputs {
+			decode_and_check(input, &terms.inputs).map_err(Error::<T>::from)?;
+		}
 		ensure!(max_fee >= Self::price(terms.fee, &mode), Error::<T>::FeeTooLow);
 
-		let deposit = Self::deposit_for(input.len() as u32);
-		T::Currency::hold(&HoldReason::JobEscrow.into(), &client, max_fee.saturating_add(deposit))
+		let held = inputs.iter().fold(BalanceOf::<T>::zero(), |total, input| {
+			total.saturating_add(max_fee).saturating_add(Self::deposit_for(input.len() as u32))
+		});
+		T::Currency::hold(&HoldReason::JobEscrow.into(), &client, held)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
-		let id = NextJobId::<T>::mutate(|next| {
-			let id = *next;
-			*next = next.saturating_add(1);
-			id
+		let count = inputs.len() as JobId;
+		let first = NextJobId::<T>::mutate(|next| {
+			let first = *next;
+			*next = next.saturating_add(count);
+			first
 		});
 		let now = frame_system::Pallet::<T>::block_number();
-		let mut job = Job {
-			client: client.clone(),
-			model,
-			input_hash: sp_core::H256(sp_io::hashing::blake2_256(&input)),
-			mode,
-			max_fee,
-			deposit,
-			status: JobStatus::Pending,
-			executors: Default::default(),
-			delivered: Default::default(),
-			attempts: 0,
-			submitted_at: now,
-		};
-		JobInputs::<T>::insert(id, input);
-		T::Models::add_job_reference(&model);
-		Self::deposit_event(Event::JobSubmitted { job: id, client, model, mode, max_fee });
+		let mut eligible = T::Executors::eligible_executors(&model);
+		for (id, input) in (first..).zip(inputs) {
+			let mut job = Job {
+				client: client.clone(),
+				model,
+				input_hash: sp_core::H256(sp_io::hashing::blake2_256(&input)),
+				mode,
+				max_fee,
+				deposit: Self::deposit_for(input.len() as u32),
+				status: JobStatus::Pending,
+				executors: Default::default(),
+				delivered: Default::default(),
+				attempts: 0,
+				submitted_at: now,
+			};
+			JobInputs::<T>::insert(id, input);
+			T::Models::add_job_reference(&model);
+			let event =
+				Event::JobSubmitted { job: id, client: client.clone(), model, mode, max_fee };
+			Self::deposit_event(event);
 
-		if !Self::try_assign(id, &mut job, &[], now) {
-			PendingJobs::<T>::try_append(id).map_err(|_| Error::<T>::QueueFull)?;
-			Self::deposit_event(Event::JobQueued { job: id });
+			if !Self::assign_among(id, &mut job, &mut eligible, &[], now) {
+				PendingJobs::<T>::try_append(id).map_err(|_| Error::<T>::QueueFull)?;
+				Self::deposit_event(Event::JobQueued { job: id });
+			}
+			Jobs::<T>::insert(id, job);
 		}
-		Jobs::<T>::insert(id, job);
-		Ok(id)
+		Ok(first..first.saturating_add(count))
 	}
 
 	pub(crate) fn do_cancel(client: T::AccountId, id: JobId) -> DispatchResult {
@@ -126,19 +167,33 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Assigns the job to as many eligible executors as its mode needs, avoiding `exclude`
-	/// when enough others are eligible. The choice depends only on on-chain data: the
-	/// eligible executors (in registry order), the parent block hash, the job id and the
-	/// attempt. Returns whether the job was assigned.
+	/// when enough others are eligible; see [`Self::assign_among`].
 	pub(crate) fn try_assign(
 		id: JobId,
 		job: &mut Job<T>,
 		exclude: &[T::AccountId],
 		now: BlockNumberFor<T>,
 	) -> bool {
+		let mut eligible = T::Executors::eligible_executors(&job.model);
+		Self::assign_among(id, job, &mut eligible, exclude, now)
+	}
+
+	/// Assigns the job to as many of `eligible` (the model's eligible executors, in registry
+	/// order) as its mode needs, avoiding `exclude` when enough others are eligible, and
+	/// drops from `eligible` those it fills to capacity, so that it stays the eligible list
+	/// for the next job. The choice depends only on on-chain data: the eligible executors,
+	/// the parent block hash, the job id and the attempt. Returns whether the job was
+	/// assigned.
+	fn assign_among(
+		id: JobId,
+		job: &mut Job<T>,
+		eligible: &mut Vec<T::AccountId>,
+		exclude: &[T::AccountId],
+		now: BlockNumberFor<T>,
+	) -> bool {
 		let needed = job.mode.executors() as usize;
-		let eligible = T::Executors::eligible_executors(&job.model);
 		let fresh: Vec<_> = eligible.iter().filter(|who| !exclude.contains(who)).cloned().collect();
-		let pool = if fresh.len() >= needed { fresh } else { eligible };
+		let pool = if fresh.len() >= needed { fresh } else { eligible.clone() };
 		if pool.len() < needed || needed == 0 {
 			return false;
 		}
@@ -153,7 +208,11 @@ impl<T: Config> Pallet<T> {
 		let Ok(executors) = BoundedVec::<_, T::MaxQuorum>::try_from(chosen) else {
 			return false;
 		};
-		executors.iter().for_each(T::Executors::note_assigned);
+		for who in &executors {
+			if !T::Executors::note_assigned(who) {
+				eligible.retain(|other| other != who);
+			}
+		}
 
 		let deadline = now.saturating_add(T::ResultTimeout::get());
 		job.attempts.saturating_inc();

@@ -32,6 +32,10 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// Input length, in bytes, of the jobs of the `submit_batch` benchmark: a batch is charged
+/// for what its longer inputs cost over it (by the `submit` benchmark's per-byte slope).
+pub const BATCH_BENCHMARK_INPUT_LEN: u32 = 20;
+
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
 	<T as frame_system::Config>::AccountId,
@@ -40,6 +44,7 @@ pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungi
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
+	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::fungible::{Inspect, Mutate, MutateHold},
@@ -76,6 +81,10 @@ pub mod pallet {
 		/// Longest job input (encoded tensor list), in bytes.
 		#[pallet::constant]
 		type MaxInputLen: Get<u32>;
+
+		/// Most jobs one `submit_batch` call submits.
+		#[pallet::constant]
+		type MaxSubmitBatch: Get<u32>;
 
 		/// Most executors one job is assigned to (the largest quorum).
 		#[pallet::constant]
@@ -256,6 +265,8 @@ pub mod pallet {
 		NotClient,
 		/// Only jobs still waiting for executors can be cancelled.
 		NotCancellable,
+		/// A batch needs at least one input.
+		EmptyBatch,
 	}
 
 	#[pallet::hooks]
@@ -302,6 +313,32 @@ pub mod pallet {
 		pub fn cancel(origin: OriginFor<T>, job: JobId) -> DispatchResult {
 			let client = ensure_signed(origin)?;
 			Self::do_cancel(client, job)
+		}
+
+		/// Submits one job per input, all running `model` verified per `mode` and paying at
+		/// most `max_fee` each, as [`Pallet::submit`] would one by one; the jobs get
+		/// consecutive ids. One bad input fails the whole batch (nothing is held or
+		/// created). Cheaper per job than single submissions: the transaction, the hold and
+		/// the model's executors are paid for once.
+		#[pallet::call_index(2)]
+		#[pallet::weight(Pallet::<T>::submit_batch_weight(
+			inputs.iter().map(|input| input.len() as u32),
+			mode.executors(),
+			T::Executors::max_servers(),
+		))]
+		pub fn submit_batch(
+			origin: OriginFor<T>,
+			model: ModelHash,
+			inputs: BoundedVec<BoundedVec<u8, T::MaxInputLen>, T::MaxSubmitBatch>,
+			mode: VerificationMode,
+			max_fee: BalanceOf<T>,
+		) -> DispatchResultWithPostInfo {
+			let client = ensure_signed(origin)?;
+			let input_lens: Vec<u32> = inputs.iter().map(|input| input.len() as u32).collect();
+			let executors = mode.executors();
+			Self::do_submit_batch(client, model, inputs.into_inner(), mode, max_fee)?;
+			let servers = T::Executors::server_count(&model);
+			Ok(Some(Self::submit_batch_weight(input_lens.into_iter(), executors, servers)).into())
 		}
 	}
 }

@@ -123,6 +123,130 @@ fn a_submission_is_refunded_down_to_the_models_executors() {
 	});
 }
 
+fn submit_batch_as(
+	who: AccountId,
+	model: ModelHash,
+	inputs: Vec<Vec<u8>>,
+	mode: VerificationMode,
+	max_fee: Balance,
+) -> sp_runtime::DispatchResult {
+	let inputs = inputs.into_iter().map(input).collect::<Vec<_>>().try_into().unwrap();
+	Jobs::submit_batch(RuntimeOrigin::signed(who), model, inputs, mode, max_fee)
+		.map(|_| ())
+		.map_err(|error| error.error)
+}
+
+/// Three executors of capacities 1, 2 and 1 and `jobs` attested jobs on their model,
+/// submitted by `submit_all`; returns the state the jobs pallet leaves: jobs, waiting queue,
+/// executor loads, escrow and its events.
+fn after_submitting(
+	jobs: usize,
+	submit_all: impl Fn(ModelHash, Vec<Vec<u8>>),
+) -> (Vec<(u64, crate::Job<Test>)>, Vec<u64>, Vec<u32>, Balance, Vec<Event<Test>>) {
+	let mut state = None;
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		for (who, capacity) in [(EXEC_A, 1), (EXEC_B, 2), (EXEC_C, 1)] {
+			register_executor(who, capacity, &[model]);
+		}
+		System::reset_events();
+		submit_all(model, vec![valid_input(); jobs]);
+		let mut stored: Vec<_> = JobsMap::<Test>::iter().collect();
+		stored.sort_by_key(|(id, _)| *id);
+		let events = System::events()
+			.into_iter()
+			.filter_map(|record| match record.event {
+				RuntimeEvent::Jobs(event) => Some(event),
+				_ => None,
+			})
+			.collect();
+		state = Some((
+			stored,
+			PendingJobs::<Test>::get().into_inner(),
+			[EXEC_A, EXEC_B, EXEC_C].map(active_jobs).to_vec(),
+			escrow(CLIENT),
+			events,
+		));
+	});
+	state.unwrap()
+}
+
+#[test]
+fn a_batch_does_what_its_jobs_submitted_one_by_one_would() {
+	let batched = after_submitting(7, |model, inputs| {
+		assert_ok!(submit_batch_as(CLIENT, model, inputs, ATTESTED, 150));
+	});
+	let single = after_submitting(7, |model, inputs| {
+		for bytes in inputs {
+			assert_ok!(submit_as(CLIENT, model, bytes, ATTESTED, 150));
+		}
+	});
+	assert_eq!(batched, single);
+	let (jobs, pending, loads, held, _) = batched;
+	assert_eq!(jobs.iter().map(|(id, _)| *id).collect::<Vec<_>>(), (0..7).collect::<Vec<_>>());
+	assert_eq!(loads, vec![1, 2, 1], "every executor filled to capacity, none beyond");
+	assert_eq!(pending, vec![4, 5, 6], "the rest waits, in order");
+	assert_eq!(held, 7 * (150 + deposit()));
+}
+
+#[test]
+fn one_bad_input_fails_the_whole_batch() {
+	run(|| {
+		let model = register_model(1, ModeSet::ATTESTED);
+		register_executor(EXEC_A, 1, &[model]);
+		let bad_shape = tensor_input(ElementType::F32, vec![4, 1], 16);
+		let cases: Vec<(AccountId, Vec<Vec<u8>>, Balance, Error<Test>)> = vec![
+			(CLIENT, vec![], 150, Error::EmptyBatch),
+			(CLIENT, vec![valid_input(), bad_shape], 150, Error::WrongInputShape),
+			(CLIENT, vec![valid_input(), vec![1, 2, 3]], 150, Error::MalformedInput),
+			(CLIENT, vec![valid_input(); 2], MODEL_FEE - 1, Error::FeeTooLow),
+			// One executor slot and four waiting places: the sixth job finds the queue full.
+			(CLIENT, vec![valid_input(); 6], 150, Error::QueueFull),
+			(POOR, vec![valid_input(); 2], 150, Error::InsufficientBalance),
+		];
+		for (who, inputs, max_fee, error) in cases {
+			assert_noop!(submit_batch_as(who, model, inputs, ATTESTED, max_fee), error);
+		}
+		assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
+		assert_eq!(active_jobs(EXEC_A), 0);
+		assert_ok!(submit_batch_as(CLIENT, model, vec![valid_input(); 5], ATTESTED, 150));
+		assert_eq!(PendingJobs::<Test>::get().len(), 4);
+	});
+}
+
+#[test]
+fn a_batch_is_charged_less_per_job_and_refunded_down_to_the_models_executors() {
+	use crate::WeightInfo;
+	use frame_support::{
+		dispatch::GetDispatchInfo,
+		traits::{Get, UnfilteredDispatchable},
+	};
+	type Weights = <Test as crate::Config>::WeightInfo;
+	run(|| {
+		let model = register_model(1, ModeSet::ALL);
+		register_executor(EXEC_A, 8, &[model]);
+		let len = valid_input().len() as u32;
+		let call = crate::Call::<Test>::submit_batch {
+			model,
+			inputs: vec![input(valid_input()); 8].try_into().unwrap(),
+			mode: ATTESTED,
+			max_fee: 150,
+		};
+		let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
+		let charged = call.get_dispatch_info().call_weight;
+		assert_eq!(charged, Jobs::submit_batch_weight([len; 8].into_iter(), 1, most));
+		let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
+		let actual = Jobs::submit_batch_weight([len; 8].into_iter(), 1, 1);
+		assert_eq!(post.actual_weight, Some(actual));
+		assert!(actual.ref_time() < charged.ref_time());
+		assert!(actual.ref_time() < 8 * Weights::submit(len, 1, 1).ref_time() * 3 / 4);
+		// Longer inputs and more executors per job cost what they cost single jobs.
+		let one = |len, executors| Jobs::submit_batch_weight([len].into_iter(), executors, 1);
+		let single = |len, executors| Weights::submit(len, executors, 1);
+		assert_eq!(one(len + 100, 3) - one(len, 1), single(len + 100, 3) - single(len, 1));
+	});
+}
+
 #[test]
 fn quorum_jobs_go_to_distinct_executors() {
 	run(|| {

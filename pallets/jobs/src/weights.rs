@@ -13,6 +13,7 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 /// Weight functions of `pallet_jobs`.
 pub trait WeightInfo {
 	fn submit(i: u32, e: u32, s: u32, ) -> Weight;
+	fn submit_batch(n: u32, s: u32, ) -> Weight;
 	fn cancel() -> Weight;
 	fn process_deadlines(n: u32, ) -> Weight;
 	fn skip_deadlines(n: u32, ) -> Weight;
@@ -34,6 +35,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
+			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
+	}
+	fn submit_batch(n: u32, s: u32, ) -> Weight {
+		Weight::from_parts(96_521_600, 5547)
+			.saturating_add(Weight::from_parts(40_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {
@@ -84,6 +95,16 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(e.into())))
+			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
+	}
+	fn submit_batch(n: u32, s: u32, ) -> Weight {
+		Weight::from_parts(96_521_600, 5547)
+			.saturating_add(Weight::from_parts(40_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {

@@ -88,8 +88,9 @@ pub trait ExecutorRegistry<AccountId> {
 	/// owes the results of the jobs it was assigned).
 	fn serves(who: &AccountId, model: &ModelHash) -> bool;
 
-	/// `who` was assigned a job: one more of its capacity is in use.
-	fn note_assigned(who: &AccountId);
+	/// `who` was assigned a job: one more of its capacity is in use. Returns whether it can
+	/// take another job.
+	fn note_assigned(who: &AccountId) -> bool;
 
 	/// A job assigned to `who` ended or was taken from it.
 	fn note_released(who: &AccountId);

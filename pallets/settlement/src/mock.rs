@@ -124,6 +124,7 @@ impl pallet_jobs::Config for Test {
 	type Executors = Executors;
 	type OnPartialDelivery = Settlement;
 	type MaxInputLen = ConstU32<1024>;
+	type MaxSubmitBatch = ConstU32<8>;
 	type MaxQuorum = ConstU32<3>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<3>;
