@@ -3,8 +3,10 @@
 // transfers measured in the same run on the same node, reported as ratios (see README.md,
 // "Benchmarks"). Not a timed test: it fails only when something does not finish.
 //
-//   node bench/throughput.mjs [--url ws://host:port] [--jobs 4096] [--accounts 64]
-//        [--mode attested|quorum] [--transfers 9000] [--timeout 1200]
+//   node bench/throughput.mjs [--url ws://host:port] [--jobs 4096] [--batch 1]
+//        [--accounts 64] [--mode attested|quorum] [--transfers 9000] [--timeout 1200]
+//
+// --batch K sends the jobs K per transaction (`jobs.submitBatch`; 1: one `jobs.submit` each).
 //
 // Without --url it starts its own dev node (`$HACA_NODE --dev --executor`, free ports,
 // temporary base path, a transaction pool large enough for both bursts) and stops exactly
@@ -19,8 +21,8 @@ import { ATTESTED, DEMO_MODEL, connect, decodeDispatchError, devAccount, encodeT
 import { nodeBinary, startNode } from '../tests/harness.js';
 
 const HACA = 10n ** 12n;
-const USAGE = `usage: node bench/throughput.mjs [--url ws://host:port] [--jobs N] [--accounts K]
-       [--mode attested|quorum] [--transfers N] [--timeout SECONDS]`;
+const USAGE = `usage: node bench/throughput.mjs [--url ws://host:port] [--jobs N] [--batch K]
+       [--accounts K] [--mode attested|quorum] [--transfers N] [--timeout SECONDS]`;
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -30,6 +32,7 @@ function options() {
     options: {
       url: { type: 'string' },
       jobs: { type: 'string', default: '4096' },
+      batch: { type: 'string', default: '1' },
       accounts: { type: 'string', default: '64' },
       mode: { type: 'string', default: 'attested' },
       transfers: { type: 'string', default: '9000' },
@@ -51,6 +54,7 @@ function options() {
   return {
     url: values.url,
     jobs,
+    batch: count('batch', values.batch, 1),
     accounts: count('accounts', values.accounts, 1),
     mode: values.mode,
     transfers: count('transfers', values.transfers, 1),
@@ -298,6 +302,8 @@ async function main(opts, state) {
   const maxPending = api.consts.jobs.maxPendingJobs.toNumber();
   const maxAssignments = api.consts.jobs.maxAssignmentsPerBlock.toNumber();
   const maxBatch = api.consts.settlement.maxBatch.toNumber();
+  const maxSubmitBatch = api.consts.jobs.maxSubmitBatch.toNumber();
+  if (opts.batch > maxSubmitBatch) throw new Error(`--batch ${opts.batch} is above the chain's MaxSubmitBatch (${maxSubmitBatch})`);
   const challengeWindow = api.consts.settlement.challengeWindow.toNumber();
   const mode = opts.mode === 'attested' ? ATTESTED : quorum(1, 1);
 
@@ -396,9 +402,12 @@ async function main(opts, state) {
 
   // ----- Phase 2: jobs.
   state.phase = 'phase 2 (jobs): signing';
-  const submits = await presign(api, accounts, opts.jobs, (i) =>
-    api.tx.jobs.submit(DEMO_MODEL, u8aToHex(encodeTensors(input(i))), mode, price),
-  );
+  const submitTxs = Math.ceil(opts.jobs / opts.batch);
+  const submits = await presign(api, accounts, submitTxs, (t) => {
+    if (opts.batch === 1) return api.tx.jobs.submit(DEMO_MODEL, u8aToHex(encodeTensors(input(t))), mode, price);
+    const ids = Array.from({ length: Math.min(opts.batch, opts.jobs - t * opts.batch) }, (_, k) => t * opts.batch + k);
+    return api.tx.jobs.submitBatch(DEMO_MODEL, ids.map((i) => u8aToHex(encodeTensors(input(i)))), mode, price);
+  });
   await chain.nextHead();
   state.phase = 'phase 2 (jobs): sending';
   const submitHashes = submits.map((xt) => xt.hash.toHex());
@@ -484,9 +493,9 @@ async function main(opts, state) {
     }
     perBlock.set(info.number, row);
     const ended = [...jobs.values()].filter((j) => j.end !== undefined).length;
-    state.phase = `phase 2 (jobs): block #${info.number}, ${included}/${opts.jobs} submissions included, ${jobs.size} jobs, ` +
+    state.phase = `phase 2 (jobs): block #${info.number}, ${included}/${submitTxs} submissions included, ${jobs.size} jobs, ` +
       `${[...jobs.values()].filter((j) => j.result !== undefined).length} results, ${ended} ended`;
-    return included === opts.jobs && ended === jobs.size ? true : undefined;
+    return included === submitTxs && ended === jobs.size ? true : undefined;
   });
   const printer2 = blockPrinter(chain, maxNormal, (info) => {
     const row = perBlock.get(info.number);
@@ -560,21 +569,22 @@ async function main(opts, state) {
     `chain ${chainName}, runtime ${specName} v${specVersion}`);
   console.log(`chain      normal weight per block ${fixed(Number(maxNormal) / 1e12, 2)} s; demo model executors ${servers.length}, total capacity ${totalCapacity}; ` +
     `MaxAssignmentsPerBlock ${maxAssignments}, MaxPendingJobs ${maxPending}, settlement MaxBatch ${maxBatch}, challenge window ${challengeWindow} blocks`);
-  console.log(`run        ${opts.transfers} transfers, then ${opts.jobs} ${opts.mode} jobs of the demo MLP (fee ${fmtHaca(price)}), from ${opts.accounts} accounts; ` +
+  console.log(`run        ${opts.transfers} transfers, then ${opts.jobs} ${opts.mode} jobs of the demo MLP (fee ${fmtHaca(price)}), ` +
+    `${opts.batch === 1 ? 'one per jobs.submit' : `${opts.batch} per jobs.submitBatch (MaxSubmitBatch ${maxSubmitBatch})`}, from ${opts.accounts} accounts; ` +
     `wall time ${seconds(wallMs)}`);
   console.log('');
   const table = [
     ['', 'transfers', `jobs (${opts.mode})`],
-    ['transactions', `${opts.transfers}`, `${opts.jobs} submissions, ${statementTxs} statement txs (${statements} statements)`],
+    ['transactions', `${opts.transfers}`, `${submitTxs} submissions (${records.length} jobs), ${statementTxs} statement txs (${statements} statements)`],
     ['pool took them all in (wall)', seconds(transferSendMs), seconds(submitSendMs)],
     ['blocks to include', `${transferRate.blocks} (#${tFirst}..#${tLast})`, `${submitRate.blocks} (#${jFirst}..#${jLast})`],
-    ['most included in one block', `${transferMaxPerBlock}`, `${maxSubmitsPerBlock} submissions, ${maxStatementTxsPerBlock} statement txs, ${maxResultsPerBlock} results`],
+    ['most included in one block', `${transferMaxPerBlock}`, `${maxSubmitsPerBlock} submission txs, ${maxStatementTxsPerBlock} statement txs, ${maxResultsPerBlock} results`],
     ['included per second', fixed(transferRate.perSecond), fixed(submitRate.perSecond)],
     ['results per second, from the first submission', '', `${fixed(resultRate.perSecond)} (${resultRate.blocks} blocks)`],
     ['settled per second, from the first submission', '', `${fixed(settleRate.perSecond)} (${settleRate.blocks} blocks)`],
-    ['ratio to transfers per second', '1', `settled ${fixed(settleRate.perSecond / transferRate.perSecond, 3)}, results ${fixed(resultRate.perSecond / transferRate.perSecond, 3)}, submissions ${fixed(submitRate.perSecond / transferRate.perSecond, 3)}`],
-    ['steady per second (inner blocks)', steadyCell(transferSteady), `submissions ${steadyCell(submitSteady)}, results ${steadyCell(resultSteady)}, settled ${steadyCell(settleSteady)}`],
-    ['steady ratio to transfers (job throughput)', '1', `results ${fixed(resultSteady.perSecond / transferSteady.perSecond, 3)}, settled ${fixed(settleSteady.perSecond / transferSteady.perSecond, 3)}, submissions ${fixed(submitSteady.perSecond / transferSteady.perSecond, 3)}`],
+    ['ratio to transfers per second', '1', `settled ${fixed(settleRate.perSecond / transferRate.perSecond, 3)}, results ${fixed(resultRate.perSecond / transferRate.perSecond, 3)}, jobs submitted ${fixed(submitRate.perSecond / transferRate.perSecond, 3)}`],
+    ['steady per second (inner blocks)', steadyCell(transferSteady), `jobs submitted ${steadyCell(submitSteady)}, results ${steadyCell(resultSteady)}, settled ${steadyCell(settleSteady)}`],
+    ['steady ratio to transfers (job throughput)', '1', `results ${fixed(resultSteady.perSecond / transferSteady.perSecond, 3)}, settled ${fixed(settleSteady.perSecond / transferSteady.perSecond, 3)}, jobs submitted ${fixed(submitSteady.perSecond / transferSteady.perSecond, 3)}`],
     ['normal weight per transfer / job', `${fixed(transferWeightMs, 3)} ms`, `${fixed(jobWeightMs, 3)} ms (submission and statements; ratio by weight ${fixed(transferWeightMs / jobWeightMs, 3)})`],
     ['wall time, sending to last block', seconds(transferWallMs), seconds(jobsWallMs)],
   ];

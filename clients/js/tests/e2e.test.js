@@ -92,22 +92,34 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         { name: 'int quorum 2/2', model: intModel, fee: INT_FEE, ref: 'int_matmul', mode: haca.quorum(2, 2), runs: 2, overpay: 0n },
         { name: 'mlp attested', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.ATTESTED, runs: 1, overpay: 0n },
         { name: 'mlp quorum 2/2', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.quorum(2, 2), runs: 2, overpay: 0n },
+        { name: 'mlp batch of 2', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.ATTESTED, runs: 1, overpay: 0n, batch: 2 },
       ];
       const owners = { [intModel]: eve.address, [haca.DEMO_MODEL]: alice.address };
       const people = { alice, charlie, dave, eve };
       const balancesBefore = Object.fromEntries(
         await Promise.all(Object.entries(people).map(async ([n, p]) => [n, await haca.balanceOf(api, p.address)])),
       );
+      const expected = { alice: 0n, charlie: 0n, dave: 0n, eve: 0n };
 
-      // Charlie submits all four jobs at once (consecutive nonces): they run concurrently.
+      // Charlie submits all the jobs at once (consecutive nonces): they run concurrently. The
+      // batch is one transaction of two jobs.
       const nonce = await haca.nextNonce(api, charlie.address);
-      const submitted = await Promise.all(
-        plans.map((plan, i) => {
+      const submissions = await Promise.all(
+        plans.map(async (plan, i) => {
           const input = [haca.readNpy(file(`${plan.ref}.input.npy`))];
           const maxFee = plan.fee * BigInt(plan.runs) + plan.overpay;
-          return haca.submitJob(api, charlie, { model: plan.model, input, mode: plan.mode, maxFee, nonce: nonce + i });
+          const job = { model: plan.model, mode: plan.mode, maxFee, nonce: nonce + i };
+          if (plan.batch) return haca.submitJobs(api, charlie, { ...job, inputs: Array(plan.batch).fill(input) });
+          return [await haca.submitJob(api, charlie, { ...job, input })];
         }),
       );
+      const batch = submissions[plans.findIndex((p) => p.batch)];
+      assert.equal(batch.length, 2);
+      assert.equal(batch[1].job, batch[0].job + 1, 'a batch gets consecutive ids');
+      for (const jobs of submissions) expected.charlie -= jobs[0].fee; // one transaction fee each
+      // One entry per job from here on.
+      const submitted = submissions.flat();
+      const jobPlans = submissions.flatMap((jobs, i) => jobs.map(() => plans[i]));
       const watches = submitted.map((s) => haca.watchJob(api, s.job, { fromBlock: s.block, timeoutMs: 240_000 }));
 
       // The attested result is readable through the runtime API while provisional.
@@ -121,10 +133,9 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
 
       const outcomes = await Promise.all(watches.map((w) => w.settled));
       const { jobDeposit, inputByteDeposit } = api.consts.jobs;
-      const expected = { alice: 0n, charlie: 0n, dave: 0n, eve: 0n };
       const byAddress = Object.fromEntries(Object.entries(people).map(([n, p]) => [p.address, n]));
       outcomes.forEach((outcome, i) => {
-        const plan = plans[i];
+        const plan = jobPlans[i];
         const job = submitted[i];
         assert.equal(outcome.status, 'settled', plan.name);
         // Outputs: exactly the reference for integers, within the model's tolerance for floats.
@@ -149,7 +160,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         const { owner, executor } = split(plan.fee);
         for (const who of outcome.executors) expected[byAddress[who]] += executor;
         expected[byAddress[owners[plan.model]]] += owner * BigInt(plan.runs);
-        expected.charlie -= plan.fee * BigInt(plan.runs) + job.fee;
+        expected.charlie -= plan.fee * BigInt(plan.runs);
       });
       for (const job of submitted) assert.equal(await haca.jobStatus(api, job.job), null, 'ended jobs leave the runtime API');
 
@@ -165,13 +176,13 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       outcomes.forEach((outcome, i) => {
         const l = haca.latency(submitted[i], outcome);
         console.log(
-          `  ${plans[i].name.padEnd(15)} job ${submitted[i].job}: result after ${l.resultBlocks} blocks (${l.resultSeconds} s), ` +
+          `  ${jobPlans[i].name.padEnd(15)} job ${submitted[i].job}: result after ${l.resultBlocks} blocks (${l.resultSeconds} s), ` +
             `settled after ${l.settleBlocks} blocks (${l.settleSeconds} s)`,
         );
       });
     }));
 
-  it('B: bad submissions fail with named jobs errors and cost only the transaction fee', { timeout: 120_000 }, () =>
+  it('B: bad submissions and batches fail with named jobs errors and cost only the transaction fee', { timeout: 120_000 }, () =>
     withNodeLog(async () => {
       const ferdie = await haca.devAccount('Ferdie');
       const demoFee = (await api.query.models.models(haca.DEMO_MODEL)).unwrap().fee.toBigInt();
@@ -185,11 +196,16 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         { error: 'UnknownModel', job: { ...demo, model: `0x${'11'.repeat(32)}` } },
         { error: 'FeeTooLow', job: { ...demo, maxFee: demoFee - 1n } },
         { error: 'InvalidQuorum', job: { ...demo, mode: haca.quorum(1, 2), maxFee: 2n * demoFee } },
+        // One bad input fails a whole batch; the good one before it is not submitted either.
+        { error: 'WrongInputShape', batch: { ...demo, inputs: [[good], [{ type: 'F32', shape: [4, 1], data: [1, 2, 3, 4] }]] } },
+        { error: 'EmptyBatch', batch: { ...demo, inputs: [] } },
       ];
       const before = await haca.balanceOf(api, ferdie.address);
       const nonce = await haca.nextNonce(api, ferdie.address);
       const outcomes = await Promise.allSettled(
-        cases.map(({ job }, i) => haca.submitJob(api, ferdie, { ...job, nonce: nonce + i })),
+        cases.map(({ job, batch }, i) =>
+          job ? haca.submitJob(api, ferdie, { ...job, nonce: nonce + i }) : haca.submitJobs(api, ferdie, { ...batch, nonce: nonce + i }),
+        ),
       );
       let fees = 0n;
       outcomes.forEach((outcome, i) => {

@@ -69,15 +69,19 @@ impl<T: Config> Pallet<T> {
 
 	/// The weight of a batch of jobs with inputs of `input_lens` bytes, each for
 	/// `executors` executors, of a model with `servers` executors: the `submit_batch`
-	/// benchmark (attested jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs) plus, per job,
-	/// what its input bytes and further executors add in the `submit` benchmark.
+	/// benchmark (attested jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs), plus, per job,
+	/// what its input bytes and further executors add in the `submit` benchmark, plus a
+	/// write per executor load the batch may update (the benchmark's assignments, spread at
+	/// random, updated fewer than one per job).
 	pub fn submit_batch_weight(
 		input_lens: impl ExactSizeIterator<Item = u32>,
 		executors: u32,
 		servers: u32,
 	) -> Weight {
+		let jobs = input_lens.len() as u32;
 		let benchmarked = T::WeightInfo::submit(BATCH_BENCHMARK_INPUT_LEN, 1, servers);
-		let batch = T::WeightInfo::submit_batch(input_lens.len() as u32, servers);
+		let loads = T::DbWeight::get().writes(jobs.saturating_mul(executors).min(servers).into());
+		let batch = T::WeightInfo::submit_batch(jobs, servers).saturating_add(loads);
 		input_lens.fold(batch, |weight, len| {
 			let job = T::WeightInfo::submit(len, executors, servers);
 			weight.saturating_add(job.saturating_sub(benchmarked))

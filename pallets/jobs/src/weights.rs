@@ -27,35 +27,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `e` in `[1, 5]`.
 	/// `s` in `[5, 64]`.
 	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
-		Weight::from_parts(96_521_600, 5547)
-			.saturating_add(Weight::from_parts(1_939, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(2_366_852, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+		Weight::from_parts(101_769_597, 5547)
+			.saturating_add(Weight::from_parts(1_804, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(3_192_745, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(5_144_217, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
 			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
+	/// `n` in `[1, 64]`.
+	/// `s` in `[5, 64]`.
 	fn submit_batch(n: u32, s: u32, ) -> Weight {
-		Weight::from_parts(96_521_600, 5547)
-			.saturating_add(Weight::from_parts(40_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+		Weight::from_parts(19_363_609, 5547)
+			.saturating_add(Weight::from_parts(22_196_525, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(6_073_266, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(161_100_000, 17871)
+		Weight::from_parts(155_171_000, 17871)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// `n` in `[0, 32]`.
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_133_000, 1517)
-			.saturating_add(Weight::from_parts(497_671_006, 0).saturating_mul(n.into()))
+		Weight::from_parts(1_953_000, 1517)
+			.saturating_add(Weight::from_parts(512_663_118, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((67_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -64,8 +66,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `n` in `[0, 2048]`.
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_273_000, 1501)
-			.saturating_add(Weight::from_parts(10_079_096, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_434_000, 1501)
+			.saturating_add(Weight::from_parts(10_319_470, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -74,8 +76,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `n` in `[0, 1024]`.
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(3_976_000, 199838)
-			.saturating_add(Weight::from_parts(156_971_656, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_436_000, 199838)
+			.saturating_add(Weight::from_parts(162_609_074, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(56_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(54_u64))
@@ -87,10 +89,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
-		Weight::from_parts(96_521_600, 5547)
-			.saturating_add(Weight::from_parts(1_939, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(2_366_852, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+		Weight::from_parts(101_769_597, 5547)
+			.saturating_add(Weight::from_parts(1_804, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(3_192_745, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(5_144_217, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
@@ -98,23 +100,23 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
 	fn submit_batch(n: u32, s: u32, ) -> Weight {
-		Weight::from_parts(96_521_600, 5547)
-			.saturating_add(Weight::from_parts(40_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(5_264_442, 0).saturating_mul(s.into()))
+		Weight::from_parts(19_363_609, 5547)
+			.saturating_add(Weight::from_parts(22_196_525, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(6_073_266, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(ParityDbWeight::get().writes(4_u64))
-			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(161_100_000, 17871)
+		Weight::from_parts(155_171_000, 17871)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_133_000, 1517)
-			.saturating_add(Weight::from_parts(497_671_006, 0).saturating_mul(n.into()))
+		Weight::from_parts(1_953_000, 1517)
+			.saturating_add(Weight::from_parts(512_663_118, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((67_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -122,8 +124,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 198848).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_273_000, 1501)
-			.saturating_add(Weight::from_parts(10_079_096, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_434_000, 1501)
+			.saturating_add(Weight::from_parts(10_319_470, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -131,8 +133,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(3_976_000, 199838)
-			.saturating_add(Weight::from_parts(156_971_656, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_436_000, 199838)
+			.saturating_add(Weight::from_parts(162_609_074, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(56_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(54_u64))
