@@ -168,7 +168,7 @@ impl pallet_executors::Config for Runtime {
 	type MaxExecutorsPerModel = ConstU32<64>;
 	type MaxVerifiers = ConstU32<64>;
 	/// Jobs one executor may hold at once: a counter, so large capacities cost nothing.
-	type MaxCapacity = ConstU32<4096>;
+	type MaxCapacity = ConstU32<16384>;
 	type InitialReputation = ConstU32<1000>;
 	type LatenessPenalty = ConstU32<100>;
 	type WeightInfo = pallet_executors::weights::SubstrateWeight<Runtime>;
@@ -247,7 +247,7 @@ impl pallet_settlement::Config for Runtime {
 	type SlashRewardShare = SlashRewardShare;
 	type OwnerShare = OwnerShare;
 	/// Phase ends per block (settlements of attested results among them).
-	type MaxTimersPerBlock = ConstU32<1024>;
+	type MaxTimersPerBlock = ConstU32<2048>;
 	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }
 

@@ -25,36 +25,36 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(76_745_470, 5440)
-			.saturating_add(Weight::from_parts(1_134, 0).saturating_mul(b.into()))
+		Weight::from_parts(82_031_667, 5440)
+			.saturating_add(Weight::from_parts(1_211, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(622_415_000, 86073)
+		Weight::from_parts(645_260_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
 	/// `b` in `[20, 16384]`.
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(174_447_651, 176565)
-			.saturating_add(Weight::from_parts(2_384, 0).saturating_mul(b.into()))
+		Weight::from_parts(208_819_278, 314805)
+			.saturating_add(Weight::from_parts(2_696, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(131_616_000, 19939)
+		Weight::from_parts(144_395_000, 21911)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(232_226_000, 19939)
+		Weight::from_parts(230_272_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
-	/// `n` in `[0, 1024]`.
+	/// `n` in `[0, 2048]`.
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_507_000, 19211)
-			.saturating_add(Weight::from_parts(160_972_818, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_287_000, 21911)
+			.saturating_add(Weight::from_parts(161_001_573, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -66,34 +66,34 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(76_745_470, 5440)
-			.saturating_add(Weight::from_parts(1_134, 0).saturating_mul(b.into()))
+		Weight::from_parts(82_031_667, 5440)
+			.saturating_add(Weight::from_parts(1_211, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(622_415_000, 86073)
+		Weight::from_parts(645_260_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(174_447_651, 176565)
-			.saturating_add(Weight::from_parts(2_384, 0).saturating_mul(b.into()))
+		Weight::from_parts(208_819_278, 314805)
+			.saturating_add(Weight::from_parts(2_696, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(131_616_000, 19939)
+		Weight::from_parts(144_395_000, 21911)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(232_226_000, 19939)
+		Weight::from_parts(230_272_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_507_000, 19211)
-			.saturating_add(Weight::from_parts(160_972_818, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_287_000, 21911)
+			.saturating_add(Weight::from_parts(161_001_573, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
