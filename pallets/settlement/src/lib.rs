@@ -364,7 +364,8 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Submits executors' statements, each signed by its executor's session key. Items
 		/// are processed one by one: a bad item emits `StatementRejected` and is skipped.
-		/// Charged as the costliest statements and refunded down to what the items used.
+		/// Charged as the costliest statements and refunded down to what the items used (an
+		/// executor's results share their load and timer block writes).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
 		pub fn submit_statements(
