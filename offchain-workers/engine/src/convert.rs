@@ -1,7 +1,11 @@
-//! Conversions between the canonical tensor encoding and tract's tensors.
+//! Conversions between the canonical tensor encoding and tract's tensors. Both hold their
+//! elements little-endian and row-major, so elements are copied as bytes.
+
+#[cfg(target_endian = "big")]
+compile_error!("the canonical tensor encoding is little-endian: the engine copies it as is");
 
 use haca_primitives::tensor::{ElementType, Shape, Tensor};
-use tract_onnx::prelude::{tract_ndarray, DatumType, IntoTensor, Tensor as TractTensor};
+use tract_onnx::prelude::{DatumType, Tensor as TractTensor};
 
 use crate::EngineError;
 
@@ -37,44 +41,21 @@ pub(crate) fn dims(shape: &Shape) -> Vec<usize> {
 	shape.iter().map(|dim| *dim as usize).collect()
 }
 
-/// Builds a typed ndarray tensor from little-endian element bytes.
-macro_rules! from_le {
-	($ty:ty, $dims:expr, $data:expr) => {{
-		let values: Vec<$ty> = $data
-			.chunks_exact(core::mem::size_of::<$ty>())
-			.map(|bytes| <$ty>::from_le_bytes(bytes.try_into().expect("exact chunk")))
-			.collect();
-		tract_ndarray::ArrayD::from_shape_vec(tract_ndarray::IxDyn($dims), values)
-			.map(IntoTensor::into_tensor)
-	}};
-}
-
-/// Writes a tract tensor's elements as little-endian bytes.
-macro_rules! to_le {
-	($ty:ty, $tensor:expr) => {
-		$tensor.try_as_plain_ram().and_then(|view| {
-			view.as_slice::<$ty>().map(|values| {
-				values.iter().flat_map(|value| value.to_le_bytes()).collect::<Vec<u8>>()
-			})
-		})
-	};
-}
-
-/// A canonical tensor (already checked against its spec) as a tract tensor.
+/// A canonical tensor (already checked against its spec) as a tract tensor: its bytes
+/// copied once into tract's aligned storage.
 pub(crate) fn to_tract(tensor: &Tensor) -> Result<TractTensor, EngineError> {
-	let dims = dims(&tensor.shape);
-	let data = &tensor.data;
-	let built = match tensor.element_type {
-		ElementType::F32 => from_le!(f32, &dims, data),
-		ElementType::F64 => from_le!(f64, &dims, data),
-		ElementType::I8 => from_le!(i8, &dims, data),
-		ElementType::U8 => from_le!(u8, &dims, data),
-		ElementType::I16 => from_le!(i16, &dims, data),
-		ElementType::I32 => from_le!(i32, &dims, data),
-		ElementType::I64 => from_le!(i64, &dims, data),
-	};
+	// SAFETY: `from_raw_dt` requires the bytes to be valid elements of the datum type. Every
+	// HACA element type is a plain integer or float, for which any bit pattern is a value,
+	// and tract checks the byte length against the shape.
+	unsafe {
+		TractTensor::from_raw_dt(
+			datum_type(tensor.element_type),
+			&dims(&tensor.shape),
+			&tensor.data,
+		)
+	}
 	// Inputs were checked against their specs, so a failure here is the engine's own.
-	built.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
+	.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
 }
 
 /// A tract tensor as a canonical tensor of `element_type`.
@@ -89,15 +70,13 @@ pub(crate) fn from_tract(
 		.collect::<Vec<_>>()
 		.try_into()
 		.map_err(|_| EngineError::Execution("output rank above the bound".into()))?;
-	let data = match element_type {
-		ElementType::F32 => to_le!(f32, tensor),
-		ElementType::F64 => to_le!(f64, tensor),
-		ElementType::I8 => to_le!(i8, tensor),
-		ElementType::U8 => to_le!(u8, tensor),
-		ElementType::I16 => to_le!(i16, tensor),
-		ElementType::I32 => to_le!(i32, tensor),
-		ElementType::I64 => to_le!(i64, tensor),
+	let view =
+		tensor.try_as_plain_ram().map_err(|error| EngineError::Execution(error.to_string()))?;
+	if view.datum_type() != datum_type(element_type) {
+		return Err(EngineError::Execution(format!(
+			"output of type {:?}, not {element_type:?}",
+			view.datum_type()
+		)));
 	}
-	.map_err(|error| EngineError::Execution(error.to_string()))?;
-	Ok(Tensor { element_type, shape, data })
+	Ok(Tensor { element_type, shape, data: view.as_bytes().to_vec() })
 }
