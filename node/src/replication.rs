@@ -73,7 +73,10 @@ impl ReplicationBenchCmd {
 		// of the statement, settlement.
 		let weight_time = |carried: u32| {
 			let weight = SettlementWeights::check_statement(carried)
-				.saturating_add(SettlementWeights::attested_statement(carried))
+				.saturating_add(SettlementWeights::attested_statement(
+					carried,
+					pallet_settlement::MAX_TIMER_SLIP - 1,
+				))
 				.saturating_add(
 					SettlementWeights::process_timers(1)
 						.saturating_sub(SettlementWeights::process_timers(0)),

@@ -182,10 +182,13 @@ mod benchmarks {
 		assert!(T::Jobs::job(job).is_none(), "settled");
 	}
 
-	/// An attested output of `b` bytes, the challenge window's timer slipping past every
-	/// full block it may slip over.
+	/// An attested output of `b` bytes, the challenge window's timer slipping past `s` full
+	/// blocks.
 	#[benchmark]
-	fn attested_statement(b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>) {
+	fn attested_statement(
+		b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>,
+		s: Linear<0, { crate::MAX_TIMER_SLIP - 1 }>,
+	) {
 		let (client, job, signed) = attested_output::<T>(b);
 		let due =
 			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
@@ -193,7 +196,7 @@ mod benchmarks {
 			vec![(JobId::MAX, Timer::Dispute); T::MaxTimersPerBlock::get() as usize]
 				.try_into()
 				.unwrap();
-		for slip in 0..crate::settlement_impls::MAX_TIMER_SLIP - 1 {
+		for slip in 0..s {
 			Timers::<T>::insert(due + slip.into(), full.clone());
 		}
 

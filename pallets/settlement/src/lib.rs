@@ -55,6 +55,7 @@ mod tests;
 mod types;
 pub mod weights;
 
+pub use settlement_impls::MAX_TIMER_SLIP;
 pub use types::*;
 pub use weights::WeightInfo;
 

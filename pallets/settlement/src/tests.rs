@@ -252,7 +252,6 @@ mod attested {
 	fn a_batch_is_charged_for_what_its_items_did() {
 		use crate::WeightInfo;
 		use frame_support::dispatch::GetDispatchInfo;
-		use frame_support::weights::constants::ParityDbWeight;
 		type Weights = <Test as crate::Config>::WeightInfo;
 		run(|| {
 			let (first, executors) = submit_job(VerificationMode::Attested, 500);
@@ -268,15 +267,10 @@ mod attested {
 				.expect("a batch is always accepted")
 				.actual_weight;
 			let carried = good_output().len() as u32;
-			// No timer slip: the reads of the blocks it could slip past are refunded.
-			let unread =
-				ParityDbWeight::get().reads((crate::settlement_impls::MAX_TIMER_SLIP - 1).into());
+			// No timer slip.
 			assert_eq!(
 				used,
-				Some(
-					Weights::attested_statement(carried) - unread
-						+ Weights::check_statement(carried)
-				)
+				Some(Weights::attested_statement(carried, 0) + Weights::check_statement(carried))
 			);
 			assert!(Results::<Test>::get(first).is_some());
 			assert!(Results::<Test>::get(second).is_none());
@@ -310,9 +304,7 @@ mod attested {
 			let used = Settlement::submit_statements(RuntimeOrigin::signed(CLIENT), statements)
 				.expect("a batch is always accepted")
 				.actual_weight;
-			let unread =
-				ParityDbWeight::get().reads((crate::settlement_impls::MAX_TIMER_SLIP - 1).into());
-			let each = Weights::attested_statement(bytes.len() as u32) - unread;
+			let each = Weights::attested_statement(bytes.len() as u32, 0);
 			let written_again = ParityDbWeight::get().writes(2 * 2);
 			assert_eq!(used, Some(each * 3 - written_again));
 			assert!(jobs.iter().all(|job| Results::<Test>::get(job).is_some()));

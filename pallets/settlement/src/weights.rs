@@ -14,7 +14,7 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 pub trait WeightInfo {
 	fn check_statement(b: u32, ) -> Weight;
 	fn statement() -> Weight;
-	fn attested_statement(b: u32, ) -> Weight;
+	fn attested_statement(b: u32, s: u32, ) -> Weight;
 	fn challenge() -> Weight;
 	fn vote() -> Weight;
 	fn process_timers(n: u32, ) -> Weight;
@@ -35,11 +35,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
 	/// `b` in `[20, 16384]`.
-	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(208_819_278, 314805)
+	fn attested_statement(b: u32, s: u32, ) -> Weight {
+		Weight::from_parts(190_000_000, 21000)
 			.saturating_add(Weight::from_parts(2_696, 0).saturating_mul(b.into()))
-			.saturating_add(T::DbWeight::get().reads(19_u64))
+			.saturating_add(Weight::from_parts(1_300_000, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
 		Weight::from_parts(144_395_000, 21911)
@@ -75,11 +78,14 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
-	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(208_819_278, 314805)
+	fn attested_statement(b: u32, s: u32, ) -> Weight {
+		Weight::from_parts(190_000_000, 21000)
 			.saturating_add(Weight::from_parts(2_696, 0).saturating_mul(b.into()))
-			.saturating_add(ParityDbWeight::get().reads(19_u64))
+			.saturating_add(Weight::from_parts(1_300_000, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
+			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
 		Weight::from_parts(144_395_000, 21911)
