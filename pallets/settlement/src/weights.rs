@@ -25,39 +25,40 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(82_031_667, 5440)
-			.saturating_add(Weight::from_parts(1_211, 0).saturating_mul(b.into()))
+		Weight::from_parts(74_066_128, 5440)
+			.saturating_add(Weight::from_parts(1_101, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(645_260_000, 86073)
+		Weight::from_parts(591_160_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
 	/// `b` in `[20, 16384]`.
+	/// `s` in `[0, 15]`.
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		Weight::from_parts(190_000_000, 21000)
-			.saturating_add(Weight::from_parts(2_696, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(1_300_000, 0).saturating_mul(s.into()))
+		Weight::from_parts(114_922_478, 9668)
+			.saturating_add(Weight::from_parts(2_409, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(3_846_485, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
-			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 20394).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(144_395_000, 21911)
+		Weight::from_parts(132_477_000, 21911)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(230_272_000, 19939)
+		Weight::from_parts(219_737_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// `n` in `[0, 2048]`.
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_287_000, 21911)
-			.saturating_add(Weight::from_parts(161_001_573, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_126_000, 21911)
+			.saturating_add(Weight::from_parts(159_874_294, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -69,37 +70,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(82_031_667, 5440)
-			.saturating_add(Weight::from_parts(1_211, 0).saturating_mul(b.into()))
+		Weight::from_parts(74_066_128, 5440)
+			.saturating_add(Weight::from_parts(1_101, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(645_260_000, 86073)
+		Weight::from_parts(591_160_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		Weight::from_parts(190_000_000, 21000)
-			.saturating_add(Weight::from_parts(2_696, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(1_300_000, 0).saturating_mul(s.into()))
+		Weight::from_parts(114_922_478, 9668)
+			.saturating_add(Weight::from_parts(2_409, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(3_846_485, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
-			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 20394).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(144_395_000, 21911)
+		Weight::from_parts(132_477_000, 21911)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(230_272_000, 19939)
+		Weight::from_parts(219_737_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_287_000, 21911)
-			.saturating_add(Weight::from_parts(161_001_573, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_126_000, 21911)
+			.saturating_add(Weight::from_parts(159_874_294, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
