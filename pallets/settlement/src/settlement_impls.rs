@@ -1,6 +1,6 @@
 //! The settlement pallet's logic, behind the calls in `lib.rs`.
 
-use alloc::{vec, vec::Vec};
+use alloc::{collections::BTreeSet, vec, vec::Vec};
 use codec::Encode;
 use frame_support::{
 	ensure,
@@ -35,15 +35,6 @@ use crate::*;
 
 /// How many blocks past its due block a phase end may slip when that block is full.
 pub const MAX_TIMER_SLIP: u32 = 16;
-
-/// Whether `key` is in `written`; adds it if not.
-fn written_before<K: PartialEq>(written: &mut Vec<K>, key: K) -> bool {
-	let before = written.contains(&key);
-	if !before {
-		written.push(key);
-	}
-	before
-}
 
 /// What checking a statement found out, for applying it.
 pub(crate) struct Checked<T: Config> {
@@ -236,7 +227,7 @@ impl<T: Config> Pallet<T> {
 	/// already made to the same keys (its executor's load, its timer block).
 	pub(crate) fn process_batch(statements: StatementBatch<T>) -> Weight {
 		let mut used = Weight::zero();
-		let (mut loads_written, mut timer_blocks_written) = (Vec::new(), Vec::new());
+		let (mut loads_written, mut timer_blocks_written) = (BTreeSet::new(), BTreeSet::new());
 		for (statement, signature) in statements {
 			let (job, executor) = (statement.job, statement.executor.clone());
 			let attested = matches!(statement.claim, Claim::Output(_));
@@ -247,12 +238,9 @@ impl<T: Config> Pallet<T> {
 					let slipped = applied.as_ref().ok().copied();
 					used.saturating_accrue(Self::applied_weight(attested, carried, slipped));
 					if let Some(slipped) = slipped.filter(|_| attested) {
-						let repeated = [
-							written_before(&mut loads_written, executor.clone()),
-							written_before(&mut timer_blocks_written, slipped),
-						];
-						let repeated = repeated.into_iter().filter(|again| *again).count();
-						used = used.saturating_sub(T::DbWeight::get().writes(repeated as u64));
+						let repeated = u64::from(!loads_written.insert(executor.clone()))
+							+ u64::from(!timer_blocks_written.insert(slipped));
+						used = used.saturating_sub(T::DbWeight::get().writes(repeated));
 					}
 					applied.map(|_| ())
 				}
@@ -276,8 +264,7 @@ impl<T: Config> Pallet<T> {
 		if !attested {
 			return T::WeightInfo::statement();
 		}
-		let slipped = slipped.unwrap_or(MAX_TIMER_SLIP - 1).min(MAX_TIMER_SLIP - 1);
-		T::WeightInfo::attested_statement(carried, slipped)
+		T::WeightInfo::attested_statement(carried, slipped.unwrap_or(MAX_TIMER_SLIP - 1))
 	}
 
 	/// The weight of checking every statement of a batch (their pool authorization).
