@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use codec::Encode;
 use haca_engine::{npy, proto, Plan};
-use haca_primitives::tensor::{Tensor, TensorSpec};
+use haca_primitives::tensor::{decode_tensors, Tensor, TensorSpec};
 
 /// Runs an ONNX model on local input files and prints the model hash, the output tensors
 /// and the output hash an executor would attest to; optionally writes the outputs.
@@ -103,7 +103,8 @@ impl InferCmd {
 			})
 			.collect();
 		let plan = Plan::discover(&bytes, &specs).map_err(|error| error.to_string())?;
-		let outputs = plan.run(inputs.clone()).map_err(|error| error.to_string())?;
+		let outputs = plan.run(&inputs.encode()).map_err(|error| error.to_string())?;
+		let outputs = decode_tensors(&outputs).map_err(|error| format!("outputs: {error:?}"))?;
 
 		println!("model hash:  0x{}", hex(&sp_crypto_hashing::blake2_256(&bytes)));
 		println!("input hash:  0x{}", hex(&sp_crypto_hashing::blake2_256(&inputs.encode())));

@@ -96,22 +96,22 @@ impl ReplicationBenchCmd {
 			let fail = |error: haca_engine::EngineError| format!("{}: {error}", path.display());
 			let specs = Plan::declared_inputs(&bytes).map_err(fail)?;
 			let plan = Plan::discover(&bytes, &specs).map_err(fail)?;
-			let inputs = haca_engine::sample_inputs(&specs);
-			let outputs = plan.run(inputs.clone()).map_err(fail)?.encode();
+			let inputs = haca_engine::sample_inputs(&specs).encode();
+			let outputs = plan.run(&inputs).map_err(fail)?;
 
 			// What a statement about this job signs, as the executor sends it.
 			let payload = StatementPayload {
 				genesis_hash: H256::repeat_byte(1),
 				job: 0,
 				model: ModelHash::from(sp_crypto_hashing::blake2_256(&bytes)),
-				input_hash: H256(sp_crypto_hashing::blake2_256(&inputs.encode())),
+				input_hash: H256(sp_crypto_hashing::blake2_256(&inputs)),
 				executor: haca_runtime::AccountId::from(executor.public()),
 				claim: Claim::Output(H256(sp_crypto_hashing::blake2_256(&outputs))),
 			};
 			let signature = executor.sign(&payload.signing_bytes());
 
 			let reexecute = time_per_call(self.rounds, || {
-				std::hint::black_box(plan.run(inputs.clone()).expect("ran once already"));
+				std::hint::black_box(plan.run(&inputs).expect("ran once already"));
 			});
 			// Outputs too large for the chain travel as their hash only.
 			let on_chain = outputs.len() <= max_output_len;

@@ -4,7 +4,7 @@
 #[cfg(target_endian = "big")]
 compile_error!("the canonical tensor encoding is little-endian: the engine copies it as is");
 
-use haca_primitives::tensor::{ElementType, Shape, Tensor};
+use haca_primitives::tensor::{ElementType, Shape, TensorSpec};
 use tract_onnx::prelude::{DatumType, Tensor as TractTensor};
 
 use crate::EngineError;
@@ -41,42 +41,34 @@ pub(crate) fn dims(shape: &Shape) -> Vec<usize> {
 	shape.iter().map(|dim| *dim as usize).collect()
 }
 
-/// A canonical tensor (already checked against its spec) as a tract tensor: its bytes
-/// copied once into tract's aligned storage.
-pub(crate) fn to_tract(tensor: &Tensor) -> Result<TractTensor, EngineError> {
+/// Elements in the canonical encoding (already checked against `spec`) as a tract tensor:
+/// copied once, as bytes, into tract's aligned storage.
+pub(crate) fn to_tract(spec: &TensorSpec, elements: &[u8]) -> Result<TractTensor, EngineError> {
 	// SAFETY: `from_raw_dt` requires the bytes to be valid elements of the datum type. Every
 	// HACA element type is a plain integer or float, for which any bit pattern is a value,
 	// and tract checks the byte length against the shape.
-	unsafe {
-		TractTensor::from_raw_dt(
-			datum_type(tensor.element_type),
-			&dims(&tensor.shape),
-			&tensor.data,
-		)
-	}
-	// Inputs were checked against their specs, so a failure here is the engine's own.
-	.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
+	unsafe { TractTensor::from_raw_dt(datum_type(spec.element_type), &dims(&spec.shape), elements) }
+		// Inputs were checked against their specs, so a failure here is the engine's own.
+		.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
 }
 
-/// A tract tensor as a canonical tensor of `element_type`.
-pub(crate) fn from_tract(
-	tensor: &TractTensor,
-	element_type: ElementType,
-) -> Result<Tensor, EngineError> {
-	let shape: Shape = tensor
-		.shape()
-		.iter()
-		.map(|dim| *dim as u32)
-		.collect::<Vec<_>>()
-		.try_into()
-		.map_err(|_| EngineError::Execution("output rank above the bound".into()))?;
+/// The elements of a tract tensor, little-endian, if it is of `spec`'s type and shape.
+pub(crate) fn elements<'a>(
+	tensor: &'a TractTensor,
+	spec: &TensorSpec,
+) -> Result<&'a [u8], EngineError> {
 	let view =
 		tensor.try_as_plain_ram().map_err(|error| EngineError::Execution(error.to_string()))?;
-	if view.datum_type() != datum_type(element_type) {
+	let shape_matches = tensor.shape().len() == spec.shape.len()
+		&& tensor.shape().iter().zip(&spec.shape).all(|(&dim, &spec_dim)| dim == spec_dim as usize);
+	if view.datum_type() != datum_type(spec.element_type) || !shape_matches {
 		return Err(EngineError::Execution(format!(
-			"output of type {:?}, not {element_type:?}",
-			view.datum_type()
+			"output {:?}{:?}, not {:?}{:?}",
+			view.datum_type(),
+			tensor.shape(),
+			spec.element_type,
+			spec.shape.to_vec()
 		)));
 	}
-	Ok(Tensor { element_type, shape, data: view.as_bytes().to_vec() })
+	Ok(view.as_bytes())
 }

@@ -30,8 +30,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use codec::Encode;
-use haca_primitives::tensor::{self, TensorError, TensorSpec};
+use haca_primitives::tensor::{TensorError, TensorSpec};
 use schnellru::{ByLength, LruMap};
 
 pub use metrics::EngineMetrics;
@@ -179,20 +178,18 @@ impl Engine {
 	fn run_inner(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
 		let plan = self.plans.lock().expect("cache lock").get(model).cloned();
 		let plan = plan.ok_or(EngineError::NotLoaded)?;
-		let tensors =
-			tensor::decode_and_check(input, plan.inputs()).map_err(EngineError::BadInput)?;
+		let tensors = plan.input_tensors(input)?;
 		// A model whose latest run was this quick runs on the caller's thread: handing it
 		// to a worker and back would cost a good part of its run, and a plan of fixed
 		// input shapes cannot run for long where it just ran this briefly.
 		if plan.last_run().is_some_and(|took| took < INLINE_BELOW.min(self.timeout)) {
-			return Ok(plan.run(tensors)?.encode());
+			return plan.execute(tensors);
 		}
-		let receiver = self.pool.submit(move || plan.run(tensors))?;
+		let receiver = self.pool.submit(move || plan.execute(tensors))?;
 		if let Some(metrics) = &self.metrics {
 			metrics.queue_depth(self.pool.queued());
 		}
-		let outputs = pool::wait(&receiver, self.timeout).ok_or(EngineError::Timeout)??;
-		Ok(outputs.encode())
+		pool::wait(&receiver, self.timeout).ok_or(EngineError::Timeout)?
 	}
 
 	fn record(&self, error: Option<&EngineError>, latency: Option<Duration>) {
@@ -205,6 +202,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use codec::Encode;
 	use std::sync::mpsc;
 
 	fn mlp() -> (ModelHash, Vec<u8>, Vec<TensorSpec>, Vec<TensorSpec>) {

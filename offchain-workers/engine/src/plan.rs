@@ -5,14 +5,14 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use haca_primitives::tensor::{Tensor, TensorSpec};
+use haca_primitives::tensor::{decode_and_check, Layout, TensorError, TensorSpec};
 use tract_onnx::prelude::{
-	Framework, InferenceFact, InferenceModelExt, IntoRunnable, OutletId, TValue, TypedModel,
-	TypedRunnableModel,
+	Framework, InferenceFact, InferenceModelExt, IntoRunnable, OutletId, TValue, TVec,
+	Tensor as TractTensor, TypedModel, TypedRunnableModel,
 };
 
 use crate::{
-	convert::{datum_type, dims, element_type, from_tract, to_tract},
+	convert::{datum_type, dims, element_type, elements, to_tract},
 	EngineError,
 };
 
@@ -26,6 +26,10 @@ pub struct Plan {
 	runnable: std::sync::Arc<TypedRunnableModel>,
 	inputs: Vec<TensorSpec>,
 	outputs: Vec<TensorSpec>,
+	/// The canonical encoding of the inputs, read in place.
+	input_layout: Layout,
+	/// The canonical encoding of the outputs, written straight from tract's tensors.
+	output_layout: Layout,
 	/// How long the latest run took, in nanoseconds (`u64::MAX` before the first).
 	last_run_nanos: AtomicU64,
 }
@@ -132,11 +136,19 @@ impl Plan {
 		inputs: &[TensorSpec],
 		outputs: Vec<TensorSpec>,
 	) -> Result<Self, EngineError> {
+		let layout = |specs: &[TensorSpec]| {
+			Layout::new(specs).ok_or_else(|| {
+				EngineError::SpecMismatch(format!("tensors too large: {:?}", summary(specs)))
+			})
+		};
+		let (input_layout, output_layout) = (layout(inputs)?, layout(&outputs)?);
 		let runnable = typed.into_runnable().map_err(invalid)?;
 		Ok(Self {
 			runnable,
 			inputs: inputs.to_vec(),
 			outputs,
+			input_layout,
+			output_layout,
 			last_run_nanos: AtomicU64::new(u64::MAX),
 		})
 	}
@@ -159,12 +171,25 @@ impl Plan {
 		}
 	}
 
-	/// Runs the plan on inputs already checked against [`Plan::inputs`].
-	pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, EngineError> {
-		let values = inputs
-			.iter()
-			.map(|tensor| to_tract(tensor).map(TValue::from))
-			.collect::<Result<tract_onnx::prelude::TVec<_>, _>>()?;
+	/// Runs the plan on `input`, a tensor list in the canonical encoding matching
+	/// [`Plan::inputs`]; its outputs in the canonical encoding.
+	pub fn run(&self, input: &[u8]) -> Result<Vec<u8>, EngineError> {
+		self.execute(self.input_tensors(input)?)
+	}
+
+	/// `input` checked against the input specs and copied into tract's tensors.
+	pub(crate) fn input_tensors(&self, input: &[u8]) -> Result<TVec<TractTensor>, EngineError> {
+		let Some(elements) = self.input_layout.elements(input) else {
+			// Decoding names what is wrong (it accepts nothing the layout refuses).
+			let error = decode_and_check(input, &self.inputs).err();
+			return Err(EngineError::BadInput(error.unwrap_or(TensorError::Malformed)));
+		};
+		self.inputs.iter().zip(elements).map(|(spec, data)| to_tract(spec, data)).collect()
+	}
+
+	/// Runs tract on inputs from [`Plan::input_tensors`]; the outputs, encoded.
+	pub(crate) fn execute(&self, inputs: TVec<TractTensor>) -> Result<Vec<u8>, EngineError> {
+		let values = inputs.into_iter().map(TValue::from).collect();
 		let started = Instant::now();
 		let results = self
 			.runnable
@@ -172,11 +197,14 @@ impl Plan {
 			.map_err(|error| EngineError::Execution(format!("{error:#}")))?;
 		let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
 		self.last_run_nanos.store(nanos, Ordering::Relaxed);
-		results
+		let outputs = results
 			.iter()
 			.zip(&self.outputs)
-			.map(|(value, spec)| from_tract(value, spec.element_type))
-			.collect()
+			.map(|(value, spec)| elements(value, spec))
+			.collect::<Result<TVec<_>, _>>()?;
+		self.output_layout.encode(outputs).ok_or_else(|| {
+			EngineError::Execution("the model's outputs differ from its specs".into())
+		})
 	}
 }
 

@@ -43,6 +43,10 @@ mod tests {
 		let inputs = sample_inputs(&specs);
 		assert!(inputs.iter().zip(&specs).all(|(tensor, spec)| tensor.check(spec).is_ok()));
 		let plan = crate::Plan::discover(&bytes, &specs).unwrap();
-		assert_eq!(plan.run(inputs).unwrap().len(), 1);
+		let outputs = plan.run(&codec::Encode::encode(&inputs)).unwrap();
+		assert_eq!(
+			haca_primitives::tensor::decode_and_check(&outputs, plan.outputs()).unwrap().len(),
+			1
+		);
 	}
 }

@@ -6,7 +6,9 @@ use std::{path::PathBuf, process::Command, sync::Arc, thread};
 
 use codec::Encode;
 use haca_engine::{npy, Engine, EngineConfig, EngineError, ModelHash};
-use haca_primitives::tensor::{decode_tensors, tensors_agree, ElementType, Tensor, TensorSpec};
+use haca_primitives::tensor::{
+	decode_tensors, tensors_agree, ElementType, Tensor, TensorError, TensorSpec,
+};
 
 fn model_path(file: &str) -> PathBuf {
 	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(file)
@@ -179,5 +181,15 @@ fn bad_models_and_inputs_get_named_errors() {
 		data: vec![0; 20],
 	}]
 	.encode();
-	assert!(matches!(engine.run(&model.hash, &wrong_input), Err(EngineError::BadInput(_))));
+	assert_eq!(
+		engine.run(&model.hash, &wrong_input),
+		Err(EngineError::BadInput(TensorError::Shape))
+	);
+	let mut trailing = reference_input(&model);
+	trailing.push(0);
+	assert_eq!(
+		engine.run(&model.hash, &trailing),
+		Err(EngineError::BadInput(TensorError::Malformed))
+	);
+	assert_eq!(engine.run(&model.hash, &[0]), Err(EngineError::BadInput(TensorError::Count)));
 }

@@ -182,6 +182,79 @@ pub fn check_tensors(tensors: &[Tensor], specs: &[TensorSpec]) -> Result<(), Ten
 	tensors.iter().zip(specs).try_for_each(|(tensor, spec)| tensor.check(spec))
 }
 
+/// The canonical encoding of tensor lists matching fixed specs, worked out once. Everything
+/// but the elements is known in advance, so bytes are checked by comparison and elements are
+/// read and written in place, without decoding into [`Tensor`]s: what
+/// [`decode_and_check`] accepts, [`Layout::elements`] accepts, and nothing else.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Layout {
+	/// The list's length, encoded.
+	prefix: Vec<u8>,
+	/// Per tensor: the encoded bytes before its elements, and the elements' length.
+	tensors: Vec<(Vec<u8>, usize)>,
+	/// Length of the whole encoding.
+	len: usize,
+}
+
+impl Layout {
+	/// The layout of tensor lists matching `specs` (`None` if their size overflows).
+	pub fn new(specs: &[TensorSpec]) -> Option<Self> {
+		let tensors = specs
+			.iter()
+			.map(|spec| {
+				let data_len = spec.byte_len()?;
+				let mut header = spec.element_type.encode();
+				spec.shape.encode_to(&mut header);
+				codec::Compact(u32::try_from(data_len).ok()?).encode_to(&mut header);
+				Some((header, data_len))
+			})
+			.collect::<Option<_>>()?;
+		let prefix = codec::Compact(u32::try_from(specs.len()).ok()?).encode();
+		Some(Self { prefix, tensors, len: encoded_len(specs)? })
+	}
+
+	/// Length of an encoded list.
+	pub fn len(&self) -> usize {
+		self.len
+	}
+
+	/// Whether the list is empty: no tensors.
+	pub fn is_empty(&self) -> bool {
+		self.tensors.is_empty()
+	}
+
+	/// The elements of each tensor in `bytes`, if `bytes` is the canonical encoding of a
+	/// tensor list matching the specs.
+	pub fn elements<'a>(&self, bytes: &'a [u8]) -> Option<Vec<&'a [u8]>> {
+		if bytes.len() != self.len {
+			return None;
+		}
+		let mut rest = bytes.strip_prefix(&self.prefix[..])?;
+		self.tensors
+			.iter()
+			.map(|(header, data_len)| {
+				let (data, tail) = rest.strip_prefix(&header[..])?.split_at_checked(*data_len)?;
+				rest = tail;
+				Some(data)
+			})
+			.collect()
+	}
+
+	/// The canonical encoding of the tensor list with these elements, one slice per tensor
+	/// (`None` unless there is one per spec, each of its spec's byte length).
+	pub fn encode<'a>(&self, elements: impl IntoIterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
+		let mut bytes = Vec::with_capacity(self.len);
+		bytes.extend_from_slice(&self.prefix);
+		let mut elements = elements.into_iter();
+		for (header, data_len) in &self.tensors {
+			let data = elements.next().filter(|data| data.len() == *data_len)?;
+			bytes.extend_from_slice(header);
+			bytes.extend_from_slice(data);
+		}
+		elements.next().is_none().then_some(bytes)
+	}
+}
+
 /// Decodes `bytes` and checks them against `specs`.
 pub fn decode_and_check(bytes: &[u8], specs: &[TensorSpec]) -> Result<Vec<Tensor>, TensorError> {
 	let tensors = decode_tensors(bytes)?;
@@ -348,6 +421,51 @@ mod tests {
 		let tensors = vec![f32_tensor(&[1, 2], &[1.0, 2.0]), f32_tensor(&[70], &[0.5; 70])];
 		let specs = [spec(ElementType::F32, &[1, 2]), spec(ElementType::F32, &[70])];
 		assert_eq!(encoded_len(&specs), Some(tensors.encode().len()));
+	}
+
+	#[test]
+	fn a_layout_accepts_exactly_what_decoding_and_checking_accepts() {
+		let specs = [spec(ElementType::F32, &[1, 2]), spec(ElementType::U8, &[70])];
+		let layout = Layout::new(&specs).unwrap();
+		let tensors = vec![
+			f32_tensor(&[1, 2], &[1.0, -2.5]),
+			Tensor { element_type: ElementType::U8, shape: shape(&[70]), data: vec![7; 70] },
+		];
+		let good = tensors.encode();
+		let elements = layout.elements(&good).unwrap();
+		assert_eq!(elements, [&tensors[0].data[..], &tensors[1].data[..]]);
+		assert_eq!(layout.encode(elements), Some(good.clone()));
+		assert_eq!(layout.len(), good.len());
+
+		let mut wrong_type = tensors.clone();
+		wrong_type[0].element_type = ElementType::I32;
+		let mut wrong_shape = tensors.clone();
+		wrong_shape[1].shape = shape(&[7, 10]);
+		let mut short = tensors.clone();
+		short[1].data.pop();
+		let mut trailing = good.clone();
+		trailing.push(0);
+		// The length of the list, 2, in compact's four-byte mode: decodable, not canonical.
+		let non_canonical = [&[2 << 2 | 0b10, 0, 0, 0][..], &good[1..]].concat();
+		let bad = [
+			wrong_type.encode(),
+			wrong_shape.encode(),
+			short.encode(),
+			tensors[..1].encode(),
+			trailing,
+			good[..good.len() - 1].to_vec(),
+			non_canonical,
+			Vec::new(),
+		];
+		for bytes in bad {
+			assert!(decode_and_check(&bytes, &specs).is_err(), "{bytes:?}");
+			assert_eq!(layout.elements(&bytes), None, "{bytes:?}");
+		}
+		// Elements of the wrong count or length have no encoding.
+		assert_eq!(layout.encode([&tensors[0].data[..]]), None);
+		assert_eq!(layout.encode([&tensors[0].data[..], &[7; 69][..]]), None);
+		assert_eq!(layout.encode([&tensors[0].data[..], &tensors[1].data[..], &[][..]]), None);
+		assert!(Layout::new(&[spec(ElementType::F64, &[u32::MAX, u32::MAX])]).is_none());
 	}
 
 	#[test]
