@@ -2,8 +2,9 @@
 //! the bounded thread pool or the caller's thread, tract, canonical encoding, the host
 //! function's result encoding and the output hash) against raw tract running the same
 //! optimised model on the same input, in rounds of the two back to back (the median of the
-//! per-pair ratios counts). Also the first-load (optimise) time and the memory a cached plan
-//! takes.
+//! per-pair ratios counts). Also the output hash's share of the path (timed alone) and the
+//! ratio the path would have without it, the first-load (optimise) time and the memory a
+//! cached plan takes.
 //!
 //! `cargo bench -p haca-engine --bench inference -- [MODEL_DIR]` (default: the committed
 //! models; `scripts/bench-engine.sh` adds the large generated ones).
@@ -111,12 +112,25 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 			std::hint::black_box((sp_crypto_hashing::blake2_256(&outputs), encoded));
 		},
 	);
+	// The output hash alone, to tell it from the rest of the path: its share of the path's
+	// time, and the ratio the path would have without it.
+	let outputs = engine.run(&hash, &input).expect("the engine runs");
+	let hashes_per_second = median(
+		(0..ROUNDS)
+			.map(|_| {
+				round(&mut || drop(std::hint::black_box(sp_crypto_hashing::blake2_256(&outputs))))
+			})
+			.collect(),
+	);
+	let hash_share = engine_rate / hashes_per_second;
 	Ok(Some(format!(
-		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>12.1} {:>10.1}",
+		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>7.1}% {:>9.3}x {:>12.1} {:>10.1}",
 		file,
 		raw_rate,
 		engine_rate,
 		ratio,
+		hash_share * 100.0,
+		ratio / (1.0 - hash_share),
 		load_time.as_secs_f64() * 1000.0,
 		memory as f64 / (1024.0 * 1024.0),
 	)))
@@ -130,8 +144,15 @@ fn main() {
 		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
 	println!("engine benchmark, models in {}", dir.display());
 	println!(
-		"{:<16} {:>14} {:>16} {:>8} {:>12} {:>10}",
-		"model", "raw tract /s", "executor path /s", "ratio", "load ms", "cache MiB"
+		"{:<16} {:>14} {:>16} {:>8} {:>8} {:>10} {:>12} {:>10}",
+		"model",
+		"raw tract /s",
+		"executor path /s",
+		"ratio",
+		"hash",
+		"w/o hash",
+		"load ms",
+		"cache MiB"
 	);
 	for file in MODELS {
 		match bench(&dir, file) {
