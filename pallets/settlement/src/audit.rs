@@ -40,7 +40,7 @@ impl<T: Config> Pallet<T> {
 		for (job, dispute) in Disputes::<T>::iter() {
 			if dispute.committee.contains(who) && !dispute.votes.iter().any(|(v, _)| v == who) {
 				let id = (b"haca/vote", job, who, dispute.until).encode();
-				Self::once(&id, || Self::vote_on(key, who, job, dispute.challenger_hash));
+				Self::once(job, &id, || Self::vote_on(key, who, job, dispute.challenger_hash));
 			}
 		}
 		for (job, result) in Results::<T>::iter() {
@@ -49,7 +49,7 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			let id = (b"haca/audit", job, who, challenge_until).encode();
-			Self::once(&id, || !sampled(audit_ppm) || Self::audit(key, who, job, &result));
+			Self::once(job, &id, || !sampled(audit_ppm) || Self::audit(key, who, job, &result));
 		}
 	}
 

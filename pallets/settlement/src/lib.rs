@@ -36,6 +36,9 @@
 //! (`ocw.rs`). On a node with the verifier role it re-runs a random sample of other
 //! executors' provisional results, challenges those it finds wrong, and votes in the
 //! disputes its verifier keys sit on, with [`Verdict`]s signed by those keys (`audit.rs`).
+//! What the worker records in the node's local storage (tasks done, quorum reveals to
+//! come) is kept per job and cleared once the job has ended, so it stays bounded by the
+//! jobs in flight.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 

@@ -15,7 +15,7 @@ use haca_primitives::{
 use sp_core::H256;
 use sp_runtime::{
 	offchain::{
-		storage::StorageValueRef,
+		storage::{MutateStorageError, StorageValueRef},
 		storage_lock::{BlockAndTime, StorageLock},
 		Duration,
 	},
@@ -39,12 +39,14 @@ struct Committed {
 
 impl<T: Config> Pallet<T> {
 	/// Works off everything the session keys in the local keystore owe, as far as the
-	/// node's roles allow: executors' statements, verifiers' audits and votes.
+	/// node's roles allow: executors' statements, verifiers' audits and votes. Then forgets
+	/// what it recorded about jobs that have ended.
 	pub(crate) fn offchain_work(_now: BlockNumberFor<T>) {
 		let roles = inference::roles();
 		if !roles.executor && !roles.verifier {
 			return;
 		}
+		let mut local = Vec::new();
 		for key in InferenceKey::all() {
 			let Some(who) = T::Executors::key_owner(&key) else { continue };
 			if roles.executor {
@@ -53,12 +55,15 @@ impl<T: Config> Pallet<T> {
 			if roles.verifier && T::Executors::verifiers().contains(&who) {
 				Self::audit_work(&key, &who, roles.audit_ppm);
 			}
+			local.push(who);
 		}
+		Self::forget_ended_jobs(&local);
 	}
 
-	/// Runs `task` for `id` unless another worker holds `id` or a run of `task` finished
-	/// it before; `task` returns whether it is finished (`false`: try again later).
-	pub(crate) fn once(id: &[u8], task: impl FnOnce() -> bool) {
+	/// Runs `task` (one of `job`'s) for `id` unless another worker holds `id` or a run of
+	/// `task` finished it before; `task` returns whether it is finished (`false`: try again
+	/// later).
+	pub(crate) fn once(job: JobId, id: &[u8], task: impl FnOnce() -> bool) {
 		let mut lock =
 			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
 				id,
@@ -66,14 +71,41 @@ impl<T: Config> Pallet<T> {
 				Duration::from_millis(LOCK_MILLIS),
 			);
 		let Ok(_guard) = lock.try_lock() else { return };
-		let done_key = done_key(id);
-		let done = StorageValueRef::persistent(&done_key);
-		if matches!(done.get::<bool>(), Ok(Some(true))) {
+		let done: Option<Vec<Vec<u8>>> =
+			StorageValueRef::persistent(&done_key(job)).get().ok().flatten();
+		if done.is_some_and(|done| done.iter().any(|finished| finished == id)) {
 			return;
 		}
 		if task() {
-			done.set(&true);
+			set_done(job, id, true);
 		}
+	}
+
+	/// Clears the local records (finished tasks, quorum reveals of the `local` accounts) of
+	/// jobs that have ended, oldest first, up to the first job still open and at most
+	/// [`MAX_FORGOTTEN_PER_RUN`] jobs a run.
+	fn forget_ended_jobs(local: &[T::AccountId]) {
+		let mut lock =
+			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
+				b"haca/ocw-forgetting",
+				LOCK_BLOCKS,
+				Duration::from_millis(LOCK_MILLIS),
+			);
+		let Ok(_guard) = lock.try_lock() else { return };
+		let recorded_below: JobId =
+			StorageValueRef::persistent(RECORDED_BELOW_KEY).get().ok().flatten().unwrap_or(0);
+		let forgotten_below = StorageValueRef::persistent(FORGOTTEN_BELOW_KEY);
+		let mut next: JobId = forgotten_below.get().ok().flatten().unwrap_or(0);
+		let end = recorded_below.min(next.saturating_add(MAX_FORGOTTEN_PER_RUN));
+		// Every id below `recorded_below` was given to a job: one that is gone has ended.
+		while next < end && T::Jobs::job(next).is_none() {
+			StorageValueRef::persistent(&done_key(next)).clear();
+			for who in local {
+				StorageValueRef::persistent(&reveal_key(next, who)).clear();
+			}
+			next += 1;
+		}
+		forgotten_below.set(&next);
 	}
 
 	/// Produces the statements `who` owes, each once per attempt of its job (the deadline
@@ -85,9 +117,9 @@ impl<T: Config> Pallet<T> {
 		for item in Self::pending_work(who) {
 			let deadline = T::Jobs::job(item.job).and_then(|job| job.deadline);
 			let id = (b"haca/ocw", item.job, who, item.due, deadline).encode();
-			Self::once(&id, || {
+			Self::once(item.job, &id, || {
 				let Some(signed) = Self::signed_statement(key, who, &item) else { return false };
-				ready.push((id.clone(), signed));
+				ready.push(((item.job, id.clone()), signed));
 				true
 			});
 		}
@@ -99,9 +131,9 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			// The pool refuses a batch for any bad item: the items go alone.
-			for (id, signed) in ids.iter().zip(batch) {
+			for ((job, id), signed) in ids.iter().zip(batch) {
 				if !Self::send_statements(alloc::vec![signed]) {
-					StorageValueRef::persistent(&done_key(id)).clear();
+					set_done(*job, id, false);
 				}
 			}
 		}
@@ -137,7 +169,7 @@ impl<T: Config> Pallet<T> {
 
 	/// The claim (and outputs to carry) for a work item; `None` to try again later.
 	fn claim_for(who: &T::AccountId, item: &WorkItem) -> Option<(Claim, Option<OutputBytes<T>>)> {
-		let reveal_key = (b"haca/ocw-commit", item.job, who).encode();
+		let reveal_key = reveal_key(item.job, who);
 		if item.due == Due::Reveal {
 			let committed: Committed = StorageValueRef::persistent(&reveal_key).get().ok()??;
 			let claim = Claim::Reveal { output_hash: committed.output_hash, salt: committed.salt };
@@ -185,9 +217,52 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-/// The local-storage key marking the once-only task `id` done.
-fn done_key(id: &[u8]) -> Vec<u8> {
-	(b"haca/ocw-done", id).encode()
+/// Most ended jobs whose local records one run of the worker clears.
+const MAX_FORGOTTEN_PER_RUN: JobId = 4096;
+/// The local-storage key of the number one above the highest job with local records.
+const RECORDED_BELOW_KEY: &[u8] = b"haca/ocw-recorded-below";
+/// The local-storage key of the job below which every job's local records are cleared.
+const FORGOTTEN_BELOW_KEY: &[u8] = b"haca/ocw-forgotten-below";
+
+/// The local-storage key of the once-only tasks of `job` that are done.
+pub(crate) fn done_key(job: JobId) -> Vec<u8> {
+	(b"haca/ocw-done", job).encode()
+}
+
+/// The local-storage key of what `who`'s reveal for `job` needs.
+pub(crate) fn reveal_key<AccountId: Encode>(job: JobId, who: &AccountId) -> Vec<u8> {
+	(b"haca/ocw-commit", job, who).encode()
+}
+
+/// Records the once-only task `id` of `job` as done, or (`done: false`) as to be run again.
+fn set_done(job: JobId, id: &[u8], done: bool) {
+	update(&done_key(job), |ids: &mut Vec<Vec<u8>>| {
+		ids.retain(|other| other != id);
+		if done {
+			ids.push(id.to_vec());
+		}
+	});
+	if done {
+		update(RECORDED_BELOW_KEY, |below: &mut JobId| {
+			*below = (*below).max(job.saturating_add(1))
+		});
+	}
+}
+
+/// Changes the local-storage value at `key` (its default if unset) with `change`, again
+/// while workers running at the same time change it first.
+fn update<V: Encode + Decode + Default>(key: &[u8], change: impl Fn(&mut V)) {
+	let value = StorageValueRef::persistent(key);
+	for _ in 0..8 {
+		let changed = value.mutate::<V, (), _>(|current| {
+			let mut current = current.ok().flatten().unwrap_or_default();
+			change(&mut current);
+			Ok(current)
+		});
+		if !matches!(changed, Err(MutateStorageError::ConcurrentModification(_))) {
+			return;
+		}
+	}
 }
 
 /// The on-chain reason for an engine failure.

@@ -813,6 +813,43 @@ mod offchain {
 	}
 
 	#[test]
+	fn the_records_of_ended_jobs_are_forgotten() {
+		let (mut ext, pool) = node_ext(EXECUTOR);
+		ext.execute_with(|| {
+			let recorded = |key: &[u8]| {
+				sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, key)
+					.is_some()
+			};
+			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+			let model = mlp_on_chain(&bytes);
+			let quorum = submit_on(model, QUORUM_2_OF_3, 1_000);
+			let attested = submit_on(model, VerificationMode::Attested, 500);
+			let reveal_keys = EXECUTORS.map(|who| crate::ocw::reveal_key(quorum, &who));
+
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 3, "one batch of statements per executor");
+			assert!(recorded(&crate::ocw::done_key(quorum)));
+			assert!(recorded(&crate::ocw::done_key(attested)));
+			assert!(reveal_keys.iter().all(|key| recorded(key)), "kept for the reveals");
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 3, "three reveals");
+			assert!(pallet_jobs::Jobs::<Test>::get(quorum).is_none(), "settled");
+
+			// The quorum job ended: its records go; the attested one is still open.
+			Settlement::offchain_worker(2);
+			assert!(!recorded(&crate::ocw::done_key(quorum)));
+			assert!(reveal_keys.iter().all(|key| !recorded(key)));
+			assert!(recorded(&crate::ocw::done_key(attested)));
+			assert_eq!(include_pool(&pool), 0, "nothing done twice");
+
+			run_to_block(2 + CHALLENGE_WINDOW);
+			assert!(pallet_jobs::Jobs::<Test>::get(attested).is_none(), "settled");
+			Settlement::offchain_worker(2 + CHALLENGE_WINDOW);
+			assert!(!recorded(&crate::ocw::done_key(attested)));
+		});
+	}
+
+	#[test]
 	fn a_node_without_an_inference_role_submits_nothing() {
 		let (mut ext, pool) = node_ext(NO_ROLE);
 		ext.execute_with(|| {
