@@ -69,14 +69,16 @@ impl ReplicationBenchCmd {
 		if models.is_empty() {
 			return Err(format!("no .onnx models in {}", self.model_dir.display()).into());
 		}
-		// One attested result carrying `carried` bytes of outputs: pool validation, dispatch
-		// of the statement, settlement.
+		// What a block charges for one attested result carrying `carried` bytes of outputs:
+		// its authorization, the dispatch of the statement (less the signature verification
+		// the authorization did), settlement.
 		let weight_time = |carried: u32| {
 			let weight = SettlementWeights::check_statement(carried)
 				.saturating_add(SettlementWeights::attested_statement(
 					carried,
 					pallet_settlement::MAX_TIMER_SLIP - 1,
 				))
+				.saturating_sub(SettlementWeights::verify_signature())
 				.saturating_add(
 					SettlementWeights::process_timers(1)
 						.saturating_sub(SettlementWeights::process_timers(0)),

@@ -58,6 +58,7 @@ mod tests;
 mod types;
 pub mod weights;
 
+use settlement_impls::Signatures;
 pub use settlement_impls::MAX_TIMER_SLIP;
 pub use types::*;
 pub use weights::WeightInfo;
@@ -377,11 +378,12 @@ pub mod pallet {
 			statements: StatementBatch<T>,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			Ok(Some(Self::process_batch(statements)).into())
+			Ok(Some(Self::process_batch(statements, Signatures::Verify)).into())
 		}
 
 		/// As `submit_statements`, as a general transaction without a fee payer: authorized
-		/// in the transaction pool only if every statement checks out.
+		/// (in the pool and again in the block) only if every statement checks out. The
+		/// signatures that authorization verified are not verified again, nor charged.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
 		#[pallet::authorize(Self::authorize_statements)]
@@ -391,7 +393,7 @@ pub mod pallet {
 			statements: StatementBatch<T>,
 		) -> DispatchResultWithPostInfo {
 			ensure_authorized(origin)?;
-			Ok(Some(Self::process_batch(statements)).into())
+			Ok(Some(Self::process_batch(statements, Signatures::Authorized)).into())
 		}
 
 		/// Challenges the provisional attested result of `job` (verifiers only), holding

@@ -36,6 +36,15 @@ use crate::*;
 /// How many blocks past its due block a phase end may slip when that block is full.
 pub const MAX_TIMER_SLIP: u32 = 16;
 
+/// Whether checking a statement verifies its signature.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signatures {
+	/// Verify it: pool authorization, and batches a signed account submits.
+	Verify,
+	/// Leave it: the authorization of the same transaction verified it, on the same state.
+	Authorized,
+}
+
 /// What checking a statement found out, for applying it.
 pub(crate) struct Checked<T: Config> {
 	job: JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>,
@@ -68,18 +77,32 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Checks a statement without changing state: job, assignment, signature, mode and
-	/// phase, deadline, duplicates, and the outputs against the model's spec.
+	/// Verifies the executor's session-key signature of `statement` about `job`.
+	pub(crate) fn verify_signature(
+		statement: &Statement<T>,
+		signature: &InferenceSignature,
+		job: &JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>,
+	) -> Result<(), Error<T>> {
+		let key = T::Executors::session_key(&statement.executor).ok_or(Error::<T>::NotAssigned)?;
+		let payload = Self::payload_for(statement, job);
+		ensure!(key.verify(&payload.signing_bytes(), signature), Error::<T>::BadSignature);
+		Ok(())
+	}
+
+	/// Checks a statement without changing state: job, assignment, signature (unless
+	/// `signatures` says it was verified), mode and phase, deadline, duplicates, and the
+	/// outputs against the model's spec.
 	pub(crate) fn check(
 		statement: &Statement<T>,
 		signature: &InferenceSignature,
+		signatures: Signatures,
 	) -> Result<Checked<T>, Error<T>> {
 		let job = T::Jobs::job(statement.job).ok_or(Error::<T>::UnknownJob)?;
 		let executor = &statement.executor;
 		ensure!(job.executors.contains(executor), Error::<T>::NotAssigned);
-		let key = T::Executors::session_key(executor).ok_or(Error::<T>::NotAssigned)?;
-		let payload = Self::payload_for(statement, &job);
-		ensure!(key.verify(&payload.signing_bytes(), signature), Error::<T>::BadSignature);
+		if signatures == Signatures::Verify {
+			Self::verify_signature(statement, signature, &job)?;
+		}
 		let terms = T::Models::settlement_terms(&job.model).ok_or(Error::<T>::UnknownJob)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let in_time = job.deadline.is_some_and(|deadline| now <= deadline);
@@ -225,14 +248,14 @@ impl<T: Config> Pallet<T> {
 	/// statement that fails its checks weighs a check of its outputs, any other
 	/// [`Self::applied_weight`], less the writes an earlier attested result of the batch
 	/// already made to the same keys (its executor's load, its timer block).
-	pub(crate) fn process_batch(statements: StatementBatch<T>) -> Weight {
+	pub(crate) fn process_batch(statements: StatementBatch<T>, signatures: Signatures) -> Weight {
 		let mut used = Weight::zero();
 		let (mut loads_written, mut timer_blocks_written) = (BTreeSet::new(), BTreeSet::new());
 		for (statement, signature) in statements {
 			let (job, executor) = (statement.job, statement.executor.clone());
 			let attested = matches!(statement.claim, Claim::Output(_));
 			let carried = statement.carried_len();
-			let outcome = match Self::check(&statement, &signature) {
+			let outcome = match Self::check(&statement, &signature, signatures) {
 				Ok(checked) => {
 					let applied = with_storage_layer(|| Self::apply(statement, checked));
 					let slipped = applied.as_ref().ok().copied();
@@ -249,6 +272,10 @@ impl<T: Config> Pallet<T> {
 					Err(error.into())
 				}
 			};
+			if signatures == Signatures::Authorized {
+				// Every weight above was measured verifying the signature.
+				used.saturating_reduce(T::WeightInfo::verify_signature());
+			}
 			if let Err(error) = outcome {
 				Self::deposit_event(Event::StatementRejected { job, executor, error });
 			}
@@ -285,7 +312,7 @@ impl<T: Config> Pallet<T> {
 			.longevity(64)
 			.propagate(true);
 		for (statement, signature) in statements {
-			Self::check(statement, signature).map_err(|error| match error {
+			Self::check(statement, signature, Signatures::Verify).map_err(|error| match error {
 				Error::<T>::BadSignature => InvalidTransaction::BadProof,
 				Error::<T>::DeadlinePassed => InvalidTransaction::Stale,
 				_ => InvalidTransaction::Call,

@@ -240,11 +240,23 @@ mod attested {
 			assert!(authorize(vec![good.clone()]).is_ok());
 			assert!(authorize(vec![good.clone(), bad]).is_err());
 			assert!(authorize(vec![]).is_err());
-			assert_ok!(Settlement::submit_statements_unsigned(
+			let used = Settlement::submit_statements_unsigned(
 				frame_system::RawOrigin::Authorized.into(),
-				vec![good].try_into().unwrap()
-			));
+				vec![good].try_into().unwrap(),
+			)
+			.unwrap()
+			.actual_weight;
 			assert!(Results::<Test>::get(job).is_some());
+			// The authorization verified the signature: not verified, nor charged, again.
+			type Weights = <Test as crate::Config>::WeightInfo;
+			let carried = good_output().len() as u32;
+			assert_eq!(
+				used,
+				Some(
+					<Weights as crate::WeightInfo>::attested_statement(carried, 0)
+						- <Weights as crate::WeightInfo>::verify_signature()
+				)
+			);
 		});
 	}
 

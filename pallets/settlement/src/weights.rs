@@ -13,6 +13,7 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 /// Weight functions of `pallet_settlement`.
 pub trait WeightInfo {
 	fn check_statement(b: u32, ) -> Weight;
+	fn verify_signature() -> Weight;
 	fn statement() -> Weight;
 	fn attested_statement(b: u32, s: u32, ) -> Weight;
 	fn challenge() -> Weight;
@@ -25,40 +26,44 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(74_066_128, 5440)
-			.saturating_add(Weight::from_parts(1_101, 0).saturating_mul(b.into()))
+		Weight::from_parts(75_334_321, 5440)
+			.saturating_add(Weight::from_parts(1_083, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
+	fn verify_signature() -> Weight {
+		Weight::from_parts(57_946_000, 4097)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+	}
 	fn statement() -> Weight {
-		Weight::from_parts(591_160_000, 86073)
+		Weight::from_parts(598_019_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
 	/// `b` in `[20, 16384]`.
 	/// `s` in `[0, 15]`.
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		Weight::from_parts(114_922_478, 9668)
-			.saturating_add(Weight::from_parts(2_409, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(3_846_485, 0).saturating_mul(s.into()))
+		Weight::from_parts(119_253_592, 9668)
+			.saturating_add(Weight::from_parts(2_424, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(4_165_653, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 20394).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(132_477_000, 21911)
+		Weight::from_parts(128_982_000, 21911)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(219_737_000, 19939)
+		Weight::from_parts(219_026_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// `n` in `[0, 2048]`.
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_126_000, 21911)
-			.saturating_add(Weight::from_parts(159_874_294, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_236_000, 21911)
+			.saturating_add(Weight::from_parts(159_040_951, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -70,37 +75,41 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(74_066_128, 5440)
-			.saturating_add(Weight::from_parts(1_101, 0).saturating_mul(b.into()))
+		Weight::from_parts(75_334_321, 5440)
+			.saturating_add(Weight::from_parts(1_083, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
+	fn verify_signature() -> Weight {
+		Weight::from_parts(57_946_000, 4097)
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+	}
 	fn statement() -> Weight {
-		Weight::from_parts(591_160_000, 86073)
+		Weight::from_parts(598_019_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		Weight::from_parts(114_922_478, 9668)
-			.saturating_add(Weight::from_parts(2_409, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(3_846_485, 0).saturating_mul(s.into()))
+		Weight::from_parts(119_253_592, 9668)
+			.saturating_add(Weight::from_parts(2_424, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(4_165_653, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 20394).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(132_477_000, 21911)
+		Weight::from_parts(128_982_000, 21911)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(219_737_000, 19939)
+		Weight::from_parts(219_026_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(4_126_000, 21911)
-			.saturating_add(Weight::from_parts(159_874_294, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_236_000, 21911)
+			.saturating_add(Weight::from_parts(159_040_951, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
