@@ -213,16 +213,6 @@ impl Layout {
 		Some(Self { prefix, tensors, len: encoded_len(specs)? })
 	}
 
-	/// Length of an encoded list.
-	pub fn len(&self) -> usize {
-		self.len
-	}
-
-	/// Whether the list is empty: no tensors.
-	pub fn is_empty(&self) -> bool {
-		self.tensors.is_empty()
-	}
-
 	/// The elements of each tensor in `bytes`, if `bytes` is the canonical encoding of a
 	/// tensor list matching the specs.
 	pub fn elements<'a>(&self, bytes: &'a [u8]) -> Option<Vec<&'a [u8]>> {
@@ -435,7 +425,6 @@ mod tests {
 		let elements = layout.elements(&good).unwrap();
 		assert_eq!(elements, [&tensors[0].data[..], &tensors[1].data[..]]);
 		assert_eq!(layout.encode(elements), Some(good.clone()));
-		assert_eq!(layout.len(), good.len());
 
 		let mut wrong_type = tensors.clone();
 		wrong_type[0].element_type = ElementType::I32;

@@ -247,7 +247,8 @@ impl<T: Config> Pallet<T> {
 	/// reported with `StatementRejected` and leaves no trace. Returns the weight used: a
 	/// statement that fails its checks weighs a check of its outputs, any other
 	/// [`Self::applied_weight`], less the writes an earlier attested result of the batch
-	/// already made to the same keys (its executor's load, its timer block).
+	/// already made to the same keys (its executor's load, its timer block) and, when the
+	/// batch's authorization verified the signatures, less their verification.
 	pub(crate) fn process_batch(statements: StatementBatch<T>, signatures: Signatures) -> Weight {
 		let mut used = Weight::zero();
 		let (mut loads_written, mut timer_blocks_written) = (BTreeSet::new(), BTreeSet::new());
