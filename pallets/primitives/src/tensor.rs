@@ -199,7 +199,7 @@ pub struct Layout {
 impl Layout {
 	/// The layout of tensor lists matching `specs` (`None` if their size overflows).
 	pub fn new(specs: &[TensorSpec]) -> Option<Self> {
-		let tensors = specs
+		let tensors: Vec<(Vec<u8>, usize)> = specs
 			.iter()
 			.map(|spec| {
 				let data_len = spec.byte_len()?;
@@ -210,7 +210,10 @@ impl Layout {
 			})
 			.collect::<Option<_>>()?;
 		let prefix = codec::Compact(u32::try_from(specs.len()).ok()?).encode();
-		Some(Self { prefix, tensors, len: encoded_len(specs)? })
+		let len = tensors.iter().try_fold(prefix.len(), |len: usize, (header, data_len)| {
+			len.checked_add(header.len())?.checked_add(*data_len)
+		})?;
+		Some(Self { prefix, tensors, len })
 	}
 
 	/// The elements of each tensor in `bytes`, if `bytes` is the canonical encoding of a

@@ -248,14 +248,12 @@ mod attested {
 			.actual_weight;
 			assert!(Results::<Test>::get(job).is_some());
 			// The authorization verified the signature: not verified, nor charged, again.
+			use crate::WeightInfo;
 			type Weights = <Test as crate::Config>::WeightInfo;
 			let carried = good_output().len() as u32;
 			assert_eq!(
 				used,
-				Some(
-					<Weights as crate::WeightInfo>::attested_statement(carried, 0)
-						- <Weights as crate::WeightInfo>::verify_signature()
-				)
+				Some(Weights::attested_statement(carried, 0) - Weights::verify_signature())
 			);
 		});
 	}
