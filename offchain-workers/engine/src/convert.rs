@@ -52,6 +52,18 @@ pub(crate) fn to_tract(spec: &TensorSpec, elements: &[u8]) -> Result<TractTensor
 		.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
 }
 
+/// Copies `elements` into `tensor` if it holds plain memory of their length (as a tensor
+/// [`to_tract`] made for the same spec does); whether it did.
+pub(crate) fn overwrite(tensor: &mut TractTensor, elements: &[u8]) -> bool {
+	let Ok(mut view) = tensor.try_as_plain_ram_mut() else { return false };
+	let bytes = view.as_bytes_mut();
+	let fits = bytes.len() == elements.len();
+	if fits {
+		bytes.copy_from_slice(elements);
+	}
+	fits
+}
+
 /// The elements of a tract tensor, little-endian, if it is of `spec`'s type and shape.
 pub(crate) fn elements<'a>(
 	tensor: &'a TractTensor,

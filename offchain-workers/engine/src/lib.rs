@@ -4,7 +4,9 @@
 //! - loads an ONNX model from bytes, checking its blake2-256 content hash;
 //! - fixes its inputs to the registered tensor specs, optimises it once with tract and
 //!   checks its outputs against their specs;
-//! - caches the runnable plans by model hash (least recently used go first);
+//! - caches the runnable plans by model hash (least recently used go first), each keeping
+//!   tract's run state and input tensors between runs unless the model has stateful
+//!   operators (a random generator would not restart);
 //! - runs inputs in the canonical tensor encoding on its own bounded thread pool, with a
 //!   queue that refuses work when full and a timeout per job, so callers (off-chain
 //!   workers) never wait indefinitely; a model whose latest run took under half a
@@ -162,7 +164,9 @@ impl Engine {
 			self.plans.lock().expect("cache lock").insert(model, Arc::new(plan));
 			Ok(())
 		})();
-		self.record(result.as_ref().err(), None);
+		if let Some(metrics) = &self.metrics {
+			metrics.outcome(result.as_ref().err(), None);
+		}
 		result
 	}
 
@@ -170,32 +174,34 @@ impl Engine {
 	/// encoding), on the engine's pool, waiting at most the configured timeout.
 	pub fn run(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
 		let started = Instant::now();
-		let result = self.run_inner(model, input);
-		self.record(result.as_ref().err(), Some(started.elapsed()));
+		let result = self.run_inner(model, input, started);
+		if let Some(metrics) = &self.metrics {
+			metrics.outcome(result.as_ref().err(), Some(started.elapsed()));
+		}
 		result
 	}
 
-	fn run_inner(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
+	/// [`Engine::run`] for a call that began at `started`.
+	fn run_inner(
+		&self,
+		model: &ModelHash,
+		input: &[u8],
+		started: Instant,
+	) -> Result<Vec<u8>, EngineError> {
 		let plan = self.plans.lock().expect("cache lock").get(model).cloned();
 		let plan = plan.ok_or(EngineError::NotLoaded)?;
-		let tensors = plan.input_tensors(input)?;
+		let session = plan.session(input)?;
 		// A model whose latest run was this quick runs on the caller's thread: handing it
 		// to a worker and back would cost a good part of its run, and a plan of fixed
 		// input shapes cannot run for long where it just ran this briefly.
 		if plan.last_run().is_some_and(|took| took < INLINE_BELOW.min(self.timeout)) {
-			return plan.execute(tensors);
+			return plan.execute_since(session, started);
 		}
-		let receiver = self.pool.submit(move || plan.execute(tensors))?;
+		let receiver = self.pool.submit(move || plan.execute_since(session, Instant::now()))?;
 		if let Some(metrics) = &self.metrics {
 			metrics.queue_depth(self.pool.queued());
 		}
 		pool::wait(&receiver, self.timeout).ok_or(EngineError::Timeout)?
-	}
-
-	fn record(&self, error: Option<&EngineError>, latency: Option<Duration>) {
-		if let Some(metrics) = &self.metrics {
-			metrics.outcome(error, latency);
-		}
 	}
 }
 

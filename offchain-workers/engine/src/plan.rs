@@ -1,29 +1,65 @@
 //! A model compiled by tract into a runnable plan, checked against its tensor specs.
 
 use std::{
-	sync::atomic::{AtomicU64, Ordering},
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex,
+	},
 	time::{Duration, Instant},
 };
 
 use haca_primitives::tensor::{decode_and_check, Layout, TensorError, TensorSpec};
 use tract_onnx::prelude::{
 	Framework, InferenceFact, InferenceModelExt, IntoRunnable, OutletId, TValue, TVec,
-	Tensor as TractTensor, TypedModel, TypedRunnableModel,
+	Tensor as TractTensor, TypedModel, TypedRunnableModel, TypedSimpleState,
 };
 
 use crate::{
-	convert::{datum_type, dims, element_type, elements, to_tract},
+	convert::{datum_type, dims, element_type, elements, overwrite, to_tract},
 	EngineError,
 };
+
+/// Idle sessions a plan keeps at most (one per thread that ran it at once, in practice).
+const KEPT_SESSIONS: usize = 8;
 
 /// tract's errors as the engine reports them.
 fn invalid(error: tract_onnx::prelude::TractError) -> EngineError {
 	EngineError::InvalidModel(format!("{error:#}"))
 }
 
+/// tract's state for running a plan once, with its input tensors: kept for the plan's next
+/// runs, since making them anew costs more than a small model's whole run.
+pub(crate) struct Session {
+	state: TypedSimpleState,
+	inputs: TVec<Arc<TractTensor>>,
+}
+
+impl Session {
+	/// Writes the input `elements` (checked against `specs`) into the session's input
+	/// tensors, in place where the previous run's tensors are free again.
+	fn set_inputs(
+		&mut self,
+		specs: &[TensorSpec],
+		elements: Vec<&[u8]>,
+	) -> Result<(), EngineError> {
+		for (index, (spec, data)) in specs.iter().zip(elements).enumerate() {
+			let kept = self.inputs.get_mut(index).and_then(Arc::get_mut);
+			if kept.is_some_and(|tensor| overwrite(tensor, data)) {
+				continue;
+			}
+			let fresh = Arc::new(to_tract(spec, data)?);
+			match self.inputs.get_mut(index) {
+				Some(tensor) => *tensor = fresh,
+				None => self.inputs.push(fresh),
+			}
+		}
+		Ok(())
+	}
+}
+
 /// A model ready to run: tract's optimised plan and the specs it was checked against.
 pub struct Plan {
-	runnable: std::sync::Arc<TypedRunnableModel>,
+	runnable: Arc<TypedRunnableModel>,
 	inputs: Vec<TensorSpec>,
 	outputs: Vec<TensorSpec>,
 	/// The canonical encoding of the inputs, read in place.
@@ -32,6 +68,9 @@ pub struct Plan {
 	output_layout: Layout,
 	/// How long the latest run took, in nanoseconds (`u64::MAX` before the first).
 	last_run_nanos: AtomicU64,
+	/// Sessions of finished runs, for the next; `None` if the plan has stateful operators
+	/// (random generators, scans): a state they ran in would make the next run differ.
+	idle_sessions: Option<Mutex<Vec<Session>>>,
 }
 
 impl Plan {
@@ -143,6 +182,10 @@ impl Plan {
 		};
 		let (input_layout, output_layout) = (layout(inputs)?, layout(&outputs)?);
 		let runnable = typed.into_runnable().map_err(invalid)?;
+		let state = runnable.spawn().map_err(invalid)?;
+		let stateless = state.op_states.iter().all(Option::is_none);
+		let idle_sessions =
+			stateless.then(|| Mutex::new(vec![Session { state, inputs: TVec::new() }]));
 		Ok(Self {
 			runnable,
 			inputs: inputs.to_vec(),
@@ -150,6 +193,7 @@ impl Plan {
 			input_layout,
 			output_layout,
 			last_run_nanos: AtomicU64::new(u64::MAX),
+			idle_sessions,
 		})
 	}
 
@@ -163,8 +207,8 @@ impl Plan {
 		&self.outputs
 	}
 
-	/// How long the latest run took (`None` before the first run).
-	pub fn last_run(&self) -> Option<Duration> {
+	/// How long the latest run through [`Plan::execute_since`] took (`None` before one).
+	pub(crate) fn last_run(&self) -> Option<Duration> {
 		match self.last_run_nanos.load(Ordering::Relaxed) {
 			u64::MAX => None,
 			nanos => Some(Duration::from_nanos(nanos)),
@@ -174,38 +218,68 @@ impl Plan {
 	/// Runs the plan on `input`, a tensor list in the canonical encoding matching
 	/// [`Plan::inputs`]; its outputs in the canonical encoding.
 	pub fn run(&self, input: &[u8]) -> Result<Vec<u8>, EngineError> {
-		self.execute(self.input_tensors(input)?)
+		self.execute(self.session(input)?)
 	}
 
-	/// `input` checked against the input specs and copied into tract's tensors.
-	pub(crate) fn input_tensors(&self, input: &[u8]) -> Result<TVec<TractTensor>, EngineError> {
+	/// A session for a run on `input`, which is checked against the input specs and copied
+	/// into the session's input tensors.
+	pub(crate) fn session(&self, input: &[u8]) -> Result<Session, EngineError> {
 		let Some(elements) = self.input_layout.elements(input) else {
 			// Decoding names what is wrong (it accepts nothing the layout refuses).
 			let error = decode_and_check(input, &self.inputs).err();
 			return Err(EngineError::BadInput(error.unwrap_or(TensorError::Malformed)));
 		};
-		self.inputs.iter().zip(elements).map(|(spec, data)| to_tract(spec, data)).collect()
+		let idle = self.idle_sessions.as_ref();
+		let mut session = match idle.and_then(|idle| idle.lock().expect("sessions lock").pop()) {
+			Some(session) => session,
+			None => {
+				Session { state: self.runnable.spawn().map_err(execution)?, inputs: TVec::new() }
+			}
+		};
+		session.set_inputs(&self.inputs, elements)?;
+		Ok(session)
 	}
 
-	/// Runs tract on inputs from [`Plan::input_tensors`]; the outputs, encoded.
-	pub(crate) fn execute(&self, inputs: TVec<TractTensor>) -> Result<Vec<u8>, EngineError> {
-		let values = inputs.into_iter().map(TValue::from).collect();
-		let started = Instant::now();
-		let results = self
-			.runnable
-			.run(values)
-			.map_err(|error| EngineError::Execution(format!("{error:#}")))?;
+	/// [`Plan::execute`], noting the time from `started` to its end as the latest run's.
+	pub(crate) fn execute_since(
+		&self,
+		session: Session,
+		started: Instant,
+	) -> Result<Vec<u8>, EngineError> {
+		let result = self.execute(session);
 		let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
 		self.last_run_nanos.store(nanos, Ordering::Relaxed);
+		result
+	}
+
+	/// Runs tract in a session from [`Plan::session`]; the outputs, encoded.
+	fn execute(&self, mut session: Session) -> Result<Vec<u8>, EngineError> {
+		let values = session.inputs.iter().cloned().map(TValue::from_const).collect();
+		// A failed run may leave values behind in its state: the session is dropped.
+		let results = session.state.run(values).map_err(execution)?;
 		let outputs = results
 			.iter()
 			.zip(&self.outputs)
 			.map(|(value, spec)| elements(value, spec))
 			.collect::<Result<TVec<_>, _>>()?;
-		self.output_layout.encode(outputs).ok_or_else(|| {
+		let encoded = self.output_layout.encode(outputs).ok_or_else(|| {
 			EngineError::Execution("the model's outputs differ from its specs".into())
-		})
+		});
+		// Outputs may share tensors with the inputs: released first, so those are free.
+		drop(results);
+		if let Some(idle) = &self.idle_sessions {
+			let mut idle = idle.lock().expect("sessions lock");
+			if idle.len() < KEPT_SESSIONS {
+				idle.push(session);
+			}
+		}
+		encoded
 	}
+}
+
+/// tract's errors while running, as the engine reports them.
+fn execution(error: tract_onnx::prelude::TractError) -> EngineError {
+	EngineError::Execution(format!("{error:#}"))
 }
 
 /// Element types and shapes, for error messages.

@@ -107,6 +107,104 @@ fn outputs_are_bit_identical_across_runs_and_thread_counts() {
 	}
 }
 
+#[test]
+fn runs_in_one_engine_depend_only_on_their_own_input() {
+	let model = mlp();
+	let engine = engine_with(1, &model);
+	let input = reference_input(&model);
+	let mut negated = npy_file(format!("{}.input.npy", model.name));
+	negated.data.chunks_exact_mut(4).for_each(|element| element[3] ^= 0x80);
+	let other_input = vec![negated].encode();
+	let first = engine.run(&model.hash, &input).unwrap();
+	let other = engine.run(&model.hash, &other_input).unwrap();
+	assert_ne!(other, first);
+	// The plan's kept session ran the other input in between: nothing of it remains.
+	assert_eq!(engine.run(&model.hash, &input).unwrap(), first);
+	assert_eq!(engine_with(1, &model).run(&model.hash, &other_input).unwrap(), other);
+}
+
+/// `output = input + noise`, the noise from `RandomUniform` seeded with 1: an operator
+/// with state of its own (its generator), made here as an ONNX protobuf.
+fn seeded_noise_model() -> Model {
+	use tract_onnx::pb::{
+		attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
+		AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto,
+		TypeProto, ValueInfoProto,
+	};
+	let node = |op_type: &str, input: &[&str], output: &str, attribute| NodeProto {
+		op_type: op_type.into(),
+		input: input.iter().map(|name| name.to_string()).collect(),
+		output: vec![output.into()],
+		attribute,
+		..Default::default()
+	};
+	let seed = AttributeProto {
+		name: "seed".into(),
+		r#type: AttributeType::Float as i32,
+		f: 1.0,
+		..Default::default()
+	};
+	let shape = AttributeProto {
+		name: "shape".into(),
+		r#type: AttributeType::Ints as i32,
+		ints: vec![1, 4],
+		..Default::default()
+	};
+	// A float32 [1, 4] tensor named `name`.
+	let value = |name: &str| {
+		let dim = |size| tensor_shape_proto::Dimension {
+			value: Some(tensor_shape_proto::dimension::Value::DimValue(size)),
+			..Default::default()
+		};
+		let tensor = type_proto::Tensor {
+			elem_type: DataType::Float as i32,
+			shape: Some(TensorShapeProto { dim: vec![dim(1), dim(4)] }),
+		};
+		ValueInfoProto {
+			name: name.into(),
+			r#type: Some(TypeProto {
+				value: Some(type_proto::Value::TensorType(tensor)),
+				..Default::default()
+			}),
+			..Default::default()
+		}
+	};
+	let graph = GraphProto {
+		name: "seeded_noise".into(),
+		node: vec![
+			node("RandomUniform", &[], "noise", vec![seed, shape]),
+			node("Add", &["input", "noise"], "output", vec![]),
+		],
+		input: vec![value("input")],
+		output: vec![value("output")],
+		..Default::default()
+	};
+	let bytes = prost::Message::encode_to_vec(&ModelProto {
+		ir_version: 8,
+		opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
+		graph: Some(graph),
+		..Default::default()
+	});
+	Model {
+		hash: sp_crypto_hashing::blake2_256(&bytes),
+		bytes,
+		inputs: vec![spec(ElementType::F32, &[1, 4])],
+		outputs: vec![spec(ElementType::F32, &[1, 4])],
+		name: "seeded_noise",
+	}
+}
+
+#[test]
+fn models_with_stateful_operators_start_every_run_afresh() {
+	let model = seeded_noise_model();
+	let engine = engine_with(1, &model);
+	let input = reference_input(&mlp());
+	let first = engine.run(&model.hash, &input).unwrap();
+	assert_ne!(first, input, "the model adds noise");
+	// A generator kept from the first run would draw different noise.
+	assert_eq!(engine.run(&model.hash, &input).unwrap(), first);
+}
+
 /// Prints the MLP's output hash when asked to by the parent test (in a fresh process).
 #[test]
 fn child_prints_output_hash() {
