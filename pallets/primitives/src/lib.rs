@@ -21,7 +21,6 @@ pub mod traits;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use serde::{Deserialize, Serialize};
-use Debug;
 
 /// Identifies a model: the blake2-256 hash of its ONNX bytes.
 pub type ModelHash = sp_core::H256;

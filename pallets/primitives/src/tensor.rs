@@ -13,7 +13,6 @@ use scale_info::TypeInfo;
 use serde::{Deserialize, Serialize};
 use sp_core::ConstU32;
 use sp_runtime::BoundedVec;
-use Debug;
 
 /// Most dimensions a tensor may have.
 pub const MAX_RANK: u32 = 8;
