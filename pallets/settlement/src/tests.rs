@@ -491,7 +491,7 @@ mod quorum {
 				commit(job, *who, &bytes);
 			}
 			System::assert_has_event(Event::RevealOpened { job, until: 1 + REVEAL_WINDOW }.into());
-			let before: Vec<_> = executors.iter().map(|who| Balances::balance(who)).collect();
+			let before: Vec<_> = executors.iter().map(Balances::balance).collect();
 			for who in &executors {
 				reveal(job, *who, &bytes);
 			}
