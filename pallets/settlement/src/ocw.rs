@@ -95,17 +95,21 @@ impl<T: Config> Pallet<T> {
 		let recorded_below: JobId =
 			StorageValueRef::persistent(RECORDED_BELOW_KEY).get().ok().flatten().unwrap_or(0);
 		let forgotten_below = StorageValueRef::persistent(FORGOTTEN_BELOW_KEY);
-		let mut next: JobId = forgotten_below.get().ok().flatten().unwrap_or(0);
-		let end = recorded_below.min(next.saturating_add(MAX_FORGOTTEN_PER_RUN));
+		let first: JobId = forgotten_below.get().ok().flatten().unwrap_or(0);
+		let end = recorded_below.min(first.saturating_add(MAX_FORGOTTEN_PER_RUN));
 		// Every id below `recorded_below` was given to a job: one that is gone has ended.
+		let mut next = first;
 		while next < end && T::Jobs::job(next).is_none() {
-			StorageValueRef::persistent(&done_key(next)).clear();
-			for who in local {
-				StorageValueRef::persistent(&reveal_key(next, who)).clear();
-			}
 			next += 1;
 		}
+		// The cursor moves before the records go: see [`unless_forgotten`].
 		forgotten_below.set(&next);
+		for job in first..next {
+			StorageValueRef::persistent(&done_key(job)).clear();
+			for who in local {
+				StorageValueRef::persistent(&reveal_key(job, who)).clear();
+			}
+		}
 	}
 
 	/// Produces the statements `who` owes, each once per attempt of its job (the deadline
@@ -191,6 +195,7 @@ impl<T: Config> Pallet<T> {
 					salt,
 					outputs,
 				});
+				unless_forgotten(item.job, &reveal_key);
 				Some((Claim::Commitment(Claim::commitment(&output_hash, &salt)), None))
 			}
 		}
@@ -246,6 +251,19 @@ fn set_done(job: JobId, id: &[u8], done: bool) {
 		update(RECORDED_BELOW_KEY, |below: &mut JobId| {
 			*below = (*below).max(job.saturating_add(1))
 		});
+		unless_forgotten(job, &done_key(job));
+	}
+}
+
+/// Clears the record just written at `key` for `job` if the forgetting has passed `job`: a
+/// worker running on an older block's state may still work on a job that has since ended
+/// and been forgotten. The forgetting moves its cursor before it clears records, so a record
+/// written before this check of the cursor is cleared by one or the other.
+fn unless_forgotten(job: JobId, key: &[u8]) {
+	let forgotten_below: JobId =
+		StorageValueRef::persistent(FORGOTTEN_BELOW_KEY).get().ok().flatten().unwrap_or(0);
+	if job < forgotten_below {
+		StorageValueRef::persistent(key).clear();
 	}
 }
 

@@ -851,6 +851,10 @@ mod offchain {
 			assert!(reveal_keys.iter().all(|key| !recorded(key)));
 			assert!(recorded(&crate::ocw::done_key(attested)));
 			assert_eq!(include_pool(&pool), 0, "nothing done twice");
+			// A worker on an older block's state, where the job was still open, finishes a
+			// task of it: the record does not stay.
+			Settlement::once(quorum, b"a late task", || true);
+			assert!(!recorded(&crate::ocw::done_key(quorum)));
 
 			run_to_block(2 + CHALLENGE_WINDOW);
 			assert!(pallet_jobs::Jobs::<Test>::get(attested).is_none(), "settled");
