@@ -22,9 +22,14 @@ use crate::{
 /// Idle sessions a plan keeps at most (one per thread that ran it at once, in practice).
 const KEPT_SESSIONS: usize = 8;
 
-/// tract's errors as the engine reports them.
+/// tract's errors while reading a model, as the engine reports them.
 fn invalid(error: tract_onnx::prelude::TractError) -> EngineError {
 	EngineError::InvalidModel(format!("{error:#}"))
+}
+
+/// tract's errors while running, as the engine reports them.
+fn execution(error: tract_onnx::prelude::TractError) -> EngineError {
+	EngineError::Execution(format!("{error:#}"))
 }
 
 /// tract's state for running a plan once, with its input tensors: kept for the plan's next
@@ -275,11 +280,6 @@ impl Plan {
 		}
 		encoded
 	}
-}
-
-/// tract's errors while running, as the engine reports them.
-fn execution(error: tract_onnx::prelude::TractError) -> EngineError {
-	EngineError::Execution(format!("{error:#}"))
 }
 
 /// Element types and shapes, for error messages.
