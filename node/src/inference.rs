@@ -50,11 +50,17 @@ impl InferenceHost for DishonestEngine {
 		InferenceHost::load(&*self.0, model, bytes, specs)
 	}
 
-	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, InferenceError> {
-		let mut outputs = InferenceHost::run(&*self.0, model, input)?;
-		if let Some(last) = outputs.last_mut() {
-			*last ^= 0x40;
+	fn run_batch(
+		&self,
+		model: &[u8; 32],
+		inputs: &[&[u8]],
+	) -> Result<Vec<Result<Vec<u8>, InferenceError>>, InferenceError> {
+		let mut results = InferenceHost::run_batch(&*self.0, model, inputs)?;
+		for outputs in results.iter_mut().flatten() {
+			if let Some(last) = outputs.last_mut() {
+				*last ^= 0x40;
+			}
 		}
-		Ok(outputs)
+		Ok(results)
 	}
 }

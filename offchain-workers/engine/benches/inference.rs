@@ -1,11 +1,12 @@
-//! Engine benchmark: throughput of the executor path (canonical decoding and spec checks,
-//! the bounded thread pool or the caller's thread, tract, canonical encoding, the host
-//! function's result encoding and the output hash) against raw tract running the same
-//! optimised model on the same input in one state kept across runs (tract at its fastest:
-//! its one-call `run` makes a state per run), in rounds of the two back to back (the median
-//! of the per-pair ratios counts). Also the output hash's share of the path (timed alone)
-//! and the ratio the path would have without it, the first-load (optimise) time and the
-//! memory a cached plan takes.
+//! Engine benchmark: throughput of the executor path (the host side of the inference host
+//! function the executor's worker calls with a batch of jobs of one model: canonical
+//! decoding and spec checks, the bounded thread pool or the caller's thread, tract,
+//! canonical encoding, the output hashes and the host function's result encoding) against
+//! raw tract running the same optimised model on the same input in one state kept across
+//! runs (tract at its fastest: its one-call `run` makes a state per run), in rounds of the
+//! two back to back (the median of the per-pair ratios counts). Also the output hashes'
+//! share of the path (timed alone) and the ratio the path would have without them, the
+//! first-load (optimise) time and the memory a cached plan takes.
 //!
 //! `cargo bench -p haca-engine --bench inference -- [MODEL_DIR]` (default: the committed
 //! models; `scripts/bench-engine.sh` adds the large generated ones).
@@ -16,7 +17,7 @@ use std::{
 };
 
 use codec::Encode;
-use haca_engine::{Engine, EngineConfig, EngineError};
+use haca_engine::{Engine, EngineConfig};
 use haca_primitives::tensor::ElementType;
 use tract_onnx::prelude::*;
 
@@ -24,6 +25,9 @@ use tract_onnx::prelude::*;
 const MODELS: &[&str] =
 	&["mlp.onnx", "cnn_small.onnx", "mlp_large.onnx", "cnn_large.onnx", "transformer.onnx"];
 
+/// Inputs per executor-path call, as the executor's worker hands a block's jobs of one
+/// model to the engine (up to 64 at a time); raw tract runs as many one after another.
+const BATCH: usize = 16;
 /// Round pairs (one round of each path, back to back); medians count.
 const ROUNDS: usize = 15;
 /// Shortest round.
@@ -78,17 +82,6 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 		.map(|bytes| f32::from_le_bytes(bytes.try_into().expect("4 bytes")))
 		.collect();
 
-	// Raw tract: the model optimised and run directly, in one state.
-	let mut raw = tract_onnx::onnx()
-		.model_for_read(&mut &bytes[..])
-		.and_then(|m| m.with_input_fact(0, f32::fact(&dims).into()))
-		.and_then(|m| m.into_optimized())
-		.and_then(|m| m.into_runnable())
-		.and_then(|m| m.spawn())
-		.map_err(|e| format!("{file}: {e}"))?;
-	let raw_input: TValue =
-		tract_ndarray::ArrayD::from_shape_vec(dims.clone(), values.clone()).unwrap().into_tvalue();
-
 	// The executor path.
 	let outputs = haca_engine::Plan::discover(&bytes, &specs)
 		.map_err(|e| format!("{file}: {e}"))?
@@ -101,26 +94,39 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 	engine.load(hash, &bytes, &specs, &outputs).map_err(|e| e.to_string())?;
 	let load_time = load_start.elapsed();
 	let memory = resident_bytes().saturating_sub(memory_before);
+
+	// Raw tract: the engine's very plan (the same optimised operators and weights in the
+	// same memory, so that only the path around it differs), run directly in one state.
+	let plan = engine.plan(&hash).map_err(|e| e.to_string())?;
+	let mut raw = plan.runnable().spawn().map_err(|e| format!("{file}: {e}"))?;
+	let raw_input: TValue =
+		tract_ndarray::ArrayD::from_shape_vec(dims.clone(), values.clone()).unwrap().into_tvalue();
+
 	let input = input.encode();
+	let batch = vec![&input[..]; BATCH];
 
 	let (raw_rate, engine_rate, ratio) = compare(
 		|| {
-			std::hint::black_box(raw.run(tvec![raw_input.clone()]).expect("raw tract runs"));
+			for _ in 0..BATCH {
+				std::hint::black_box(raw.run(tvec![raw_input.clone()]).expect("raw tract runs"));
+			}
 		},
 		|| {
-			let result: Result<Vec<u8>, EngineError> = engine.run(&hash, &input);
-			let encoded = result.as_ref().map_err(|_| ()).encode();
-			let outputs = result.expect("the engine runs");
-			std::hint::black_box((sp_crypto_hashing::blake2_256(&outputs), encoded));
+			let results = haca_inference::run_and_hash(&engine, &hash, &batch);
+			assert!(results.as_ref().is_ok_and(|results| results.iter().all(Result::is_ok)));
+			std::hint::black_box(results.encode());
 		},
 	);
-	// The output hash alone, to tell it from the rest of the path: its share of the path's
-	// time, and the ratio the path would have without it.
+	let (raw_rate, engine_rate) = (raw_rate * BATCH as f64, engine_rate * BATCH as f64);
+	// The output hashes alone, to tell them from the rest of the path: their share of the
+	// path's time, and the ratio the path would have without them.
 	let outputs = engine.run(&hash, &input).expect("the engine runs");
+	let outputs = vec![&outputs[..]; BATCH];
 	let mut hash_outputs = || {
-		std::hint::black_box(sp_crypto_hashing::blake2_256(&outputs));
+		std::hint::black_box(haca_inference::output_hashes(outputs.iter().copied()));
 	};
-	let hashes_per_second = median((0..ROUNDS).map(|_| round(&mut hash_outputs)).collect());
+	let hashes_per_second =
+		BATCH as f64 * median((0..ROUNDS).map(|_| round(&mut hash_outputs)).collect());
 	let hash_share = engine_rate / hashes_per_second;
 	Ok(Some(format!(
 		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>7.1}% {:>9.3}x {:>12.1} {:>10.1}",

@@ -43,7 +43,12 @@ impl InferenceHost for Engine {
 		Engine::load(self, *model, &bytes, &specs.inputs, &specs.outputs).map_err(Into::into)
 	}
 
-	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, InferenceError> {
-		Engine::run(self, model, input).map_err(Into::into)
+	fn run_batch(
+		&self,
+		model: &[u8; 32],
+		inputs: &[&[u8]],
+	) -> Result<Vec<Result<Vec<u8>, InferenceError>>, InferenceError> {
+		let results = Engine::run_batch(self, model, inputs)?;
+		Ok(results.into_iter().map(|result| result.map_err(Into::into)).collect())
 	}
 }

@@ -66,8 +66,8 @@ pub enum EngineError {
 	/// The job did not finish within the engine's timeout.
 	#[error("inference timed out")]
 	Timeout,
-	/// The job queue is full.
-	#[error("engine busy: job queue full")]
+	/// The job queue is full, or a batch used up its time: try again later.
+	#[error("engine busy: job queue full or batch out of time")]
 	Busy,
 }
 
@@ -174,22 +174,57 @@ impl Engine {
 	/// encoding), on the engine's pool, waiting at most the configured timeout.
 	pub fn run(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
 		let started = Instant::now();
-		let result = self.run_inner(model, input, started);
-		if let Some(metrics) = &self.metrics {
-			metrics.outcome(result.as_ref().err(), Some(started.elapsed()));
-		}
+		let result = self.plan(model).and_then(|plan| self.run_plan(&plan, input, started));
+		self.record(result.as_ref().err(), started);
 		result
 	}
 
-	/// [`Engine::run`] for a call that began at `started`.
-	fn run_inner(
+	/// Runs `model` on each of `inputs` in order, as [`Engine::run`] would one by one, with
+	/// one plan lookup; fails as a whole only if the model is not loaded. Inputs reached
+	/// once the engine's timeout has passed since the batch began are not run
+	/// ([`EngineError::Busy`]), so that a batch keeps its caller about as long as one job.
+	pub fn run_batch(
 		&self,
 		model: &ModelHash,
+		inputs: &[&[u8]],
+	) -> Result<Vec<Result<Vec<u8>, EngineError>>, EngineError> {
+		let batch_started = Instant::now();
+		let plan = self.plan(model).inspect_err(|error| self.record(Some(error), batch_started))?;
+		Ok(inputs
+			.iter()
+			.map(|input| {
+				let started = Instant::now();
+				let result = if started.duration_since(batch_started) < self.timeout {
+					self.run_plan(&plan, input, started)
+				} else {
+					Err(EngineError::Busy)
+				};
+				self.record(result.as_ref().err(), started);
+				result
+			})
+			.collect())
+	}
+
+	/// The cached plan of `model`.
+	pub fn plan(&self, model: &ModelHash) -> Result<Arc<Plan>, EngineError> {
+		let plan = self.plans.lock().expect("cache lock").get(model).cloned();
+		plan.ok_or(EngineError::NotLoaded)
+	}
+
+	/// Reports a run's outcome (and its latency, from `started`) to the metrics, if any.
+	fn record(&self, error: Option<&EngineError>, started: Instant) {
+		if let Some(metrics) = &self.metrics {
+			metrics.outcome(error, Some(started.elapsed()));
+		}
+	}
+
+	/// Runs `plan` on `input` for a call that began at `started`.
+	fn run_plan(
+		&self,
+		plan: &Arc<Plan>,
 		input: &[u8],
 		started: Instant,
 	) -> Result<Vec<u8>, EngineError> {
-		let plan = self.plans.lock().expect("cache lock").get(model).cloned();
-		let plan = plan.ok_or(EngineError::NotLoaded)?;
 		let session = plan.session(input)?;
 		// A model whose latest run was this quick runs on the caller's thread: handing it
 		// to a worker and back would cost a good part of its run, and a plan of fixed
@@ -197,6 +232,7 @@ impl Engine {
 		if plan.last_run().is_some_and(|took| took < INLINE_BELOW.min(self.timeout)) {
 			return plan.execute_since(session, started);
 		}
+		let plan = Arc::clone(plan);
 		let receiver = self.pool.submit(move || plan.execute_since(session, Instant::now()))?;
 		if let Some(metrics) = &self.metrics {
 			metrics.queue_depth(self.pool.queued());
@@ -284,12 +320,68 @@ mod tests {
 		let (hash, bytes, inputs, outputs) = mlp();
 		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
 		let first = engine.run(&hash, &input()).unwrap();
-		let took = engine.plans.lock().unwrap().get(&hash).unwrap().last_run();
+		let took = engine.plan(&hash).unwrap().last_run();
 		assert!(took.is_some_and(|took| took < INLINE_BELOW), "{took:?}");
 		// The only worker is busy and the queue empty: the pool is not used.
 		let _release = block_a_worker(&engine);
 		assert_eq!(engine.run(&hash, &input()), Ok(first));
 		assert_eq!(engine.pool.queued(), 0);
+	}
+
+	/// The MLP's input with its first element set to `first`.
+	fn input_with(first: f32) -> Vec<u8> {
+		let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/mlp.input.npy"))
+			.expect("generated input");
+		let mut tensor = npy::read(&bytes).unwrap();
+		tensor.data[..4].copy_from_slice(&first.to_le_bytes());
+		vec![tensor].encode()
+	}
+
+	#[test]
+	fn a_batch_gives_each_input_what_a_run_of_it_alone_gives() {
+		let engine = Engine::new(Default::default(), None);
+		let (hash, bytes, inputs, outputs) = mlp();
+		assert_eq!(engine.run_batch(&hash, &[&input()]), Err(EngineError::NotLoaded));
+		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
+		let (a, b) = (input_with(-3.0), input_with(5.0));
+		let batch = engine.run_batch(&hash, &[&a, b"not an input", &b, &a]).unwrap();
+		let expected = [a.clone(), b.clone()].map(|input| engine.run(&hash, &input).unwrap());
+		assert_ne!(expected[0], expected[1]);
+		assert_eq!(batch[0], Ok(expected[0].clone()));
+		assert!(matches!(batch[1], Err(EngineError::BadInput(_))), "{:?}", batch[1]);
+		assert_eq!(batch[2], Ok(expected[1].clone()));
+		assert_eq!(batch[3], Ok(expected[0].clone()));
+	}
+
+	#[test]
+	fn a_batch_runs_nothing_once_its_time_is_up() {
+		let config = EngineConfig { timeout: Duration::ZERO, ..Default::default() };
+		let engine = Engine::new(config, None);
+		let (hash, bytes, inputs, outputs) = mlp();
+		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
+		let input = input();
+		let batch = engine.run_batch(&hash, &[&input, &input]).unwrap();
+		assert_eq!(batch, vec![Err(EngineError::Busy), Err(EngineError::Busy)]);
+		assert_eq!(engine.plan(&hash).unwrap().last_run(), None, "nothing ran");
+	}
+
+	#[test]
+	fn the_host_side_hashes_each_output_of_a_batch() {
+		use haca_inference::{run_and_hash, InferenceError};
+		let engine = Engine::new(Default::default(), None);
+		let (hash, bytes, inputs, outputs) = mlp();
+		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
+		let inputs: Vec<Vec<u8>> = (0..9).map(|step| input_with(step as f32)).collect();
+		let mut batch: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+		batch.insert(3, b"not an input");
+		let executed = run_and_hash(&engine, &hash, &batch).unwrap();
+		assert_eq!(executed.len(), 10);
+		assert_eq!(executed[3], Err(InferenceError::BadInput));
+		for (input, executed) in batch.iter().zip(&executed).filter(|(_, result)| result.is_ok()) {
+			let executed = executed.as_ref().unwrap();
+			assert_eq!(executed.outputs, engine.run(&hash, input).unwrap());
+			assert_eq!(executed.output_hash, sp_crypto_hashing::blake2_256(&executed.outputs));
+		}
 	}
 
 	#[test]

@@ -212,6 +212,12 @@ impl Plan {
 		&self.outputs
 	}
 
+	/// tract's runnable plan: for running the very same plan with tract alone (the engine
+	/// benchmark's baseline).
+	pub fn runnable(&self) -> &Arc<TypedRunnableModel> {
+		&self.runnable
+	}
+
 	/// How long the latest run through [`Plan::execute_since`] took (`None` before one).
 	pub(crate) fn last_run(&self) -> Option<Duration> {
 		match self.last_run_nanos.load(Ordering::Relaxed) {

@@ -62,6 +62,16 @@ pub struct ModelSpecs {
 	pub outputs: Vec<TensorSpec>,
 }
 
+/// One input's run: the model's outputs (canonical tensor encoding) and their blake2-256
+/// hash, the statement's commitment.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, Debug)]
+pub struct Executed {
+	/// The outputs.
+	pub outputs: Vec<u8>,
+	/// `blake2_256(outputs)`.
+	pub output_hash: [u8; 32],
+}
+
 /// What an executor node's engine offers the host functions.
 #[cfg(not(substrate_runtime))]
 pub trait InferenceHost: Send + Sync {
@@ -76,8 +86,48 @@ pub trait InferenceHost: Send + Sync {
 		specs: &ModelSpecs,
 	) -> Result<(), InferenceError>;
 
-	/// Runs a loaded model on `input` (canonical tensor encoding), returning its outputs.
-	fn run(&self, model: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, InferenceError>;
+	/// Runs a loaded model on each of `inputs` (canonical tensor encoding), in order; the
+	/// outputs of each. Fails as a whole only when the model is not loaded.
+	fn run_batch(
+		&self,
+		model: &[u8; 32],
+		inputs: &[&[u8]],
+	) -> Result<Vec<Result<Vec<u8>, InferenceError>>, InferenceError>;
+}
+
+/// The host side of [`inference::run_batch`]: runs `inputs` on `engine` and hashes the
+/// outputs with [`output_hashes`].
+#[cfg(not(substrate_runtime))]
+pub fn run_and_hash(
+	engine: &dyn InferenceHost,
+	model: &[u8; 32],
+	inputs: &[&[u8]],
+) -> Result<Vec<Result<Executed, InferenceError>>, InferenceError> {
+	let results = engine.run_batch(model, inputs)?;
+	let mut hashes = output_hashes(results.iter().flatten().map(Vec::as_slice)).into_iter();
+	Ok(results
+		.into_iter()
+		.map(|result| {
+			result.map(|outputs| Executed {
+				outputs,
+				output_hash: hashes.next().expect("one hash per output"),
+			})
+		})
+		.collect())
+}
+
+/// The blake2-256 hashes of `outputs`, four at a time where the CPU has the lanes for it
+/// (blake2b's SIMD over many messages hashes small outputs about twice as fast as one by
+/// one).
+#[cfg(not(substrate_runtime))]
+pub fn output_hashes<'a>(outputs: impl Iterator<Item = &'a [u8]>) -> Vec<[u8; 32]> {
+	use blake2b_simd::many::{hash_many, HashManyJob};
+	let mut params = blake2b_simd::Params::new();
+	params.hash_length(32);
+	let mut jobs: Vec<HashManyJob> =
+		outputs.map(|outputs| HashManyJob::new(&params, outputs)).collect();
+	hash_many(jobs.iter_mut());
+	jobs.iter().map(|job| job.to_hash().as_bytes().try_into().expect("32-byte hashes")).collect()
 }
 
 /// The engine of an executor or verifier node and the roles it serves in.
@@ -129,14 +179,17 @@ pub trait Inference {
 		ext.0.engine.load(&model, bytes, &specs)
 	}
 
-	/// Runs a loaded model on `input` (canonical tensor encoding).
-	fn run(
+	/// Runs a loaded model on each of `inputs` (canonical tensor encoding), in order: the
+	/// outputs of each with their blake2-256 hash. Inputs after the engine's timeout has
+	/// passed are not run ([`InferenceError::Busy`]: try again later).
+	fn run_batch(
 		&mut self,
 		model: PassFatPointerAndRead<&[u8]>,
-		input: PassFatPointerAndRead<&[u8]>,
-	) -> AllocateAndReturnByCodec<Result<Vec<u8>, InferenceError>> {
+		inputs: PassFatPointerAndDecode<Vec<Vec<u8>>>,
+	) -> AllocateAndReturnByCodec<Result<Vec<Result<Executed, InferenceError>>, InferenceError>> {
 		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NotAnExecutor)?;
 		let model = model_hash(model).ok_or(InferenceError::ModelUnavailable)?;
-		ext.0.engine.run(&model, input)
+		let inputs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+		run_and_hash(&*ext.0.engine, &model, &inputs)
 	}
 }

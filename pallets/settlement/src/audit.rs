@@ -85,12 +85,11 @@ impl<T: Config> Pallet<T> {
 	/// Runs `job` on this node and compares the outputs with the executor's `result`.
 	fn judge(job: JobId, result: &AttestedResult<T>) -> Finding {
 		let Some(view) = T::Jobs::job(job) else { return Finding::Unknown };
-		let outputs = match Self::execute(job, &view.model) {
-			Ok(outputs) => outputs,
+		let (outputs, output_hash) = match Self::execute(job, &view.model) {
+			Ok(executed) => (executed.outputs, H256(executed.output_hash)),
 			Err(InferenceError::Busy) => return Finding::Later,
 			Err(_) => return Finding::Unknown,
 		};
-		let output_hash = H256(sp_io::hashing::blake2_256(&outputs));
 		if output_hash == result.output_hash
 			|| Self::within_tolerance(
 				&view.model,

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use frame_support::pallet_prelude::*;
 use frame_system::{offchain::SubmitTransaction, pallet_prelude::BlockNumberFor};
-use haca_inference::{inference, InferenceError, ModelSpecs};
+use haca_inference::{inference, Executed, InferenceError, ModelSpecs};
 use haca_primitives::{
 	runtime_api::{Due, WorkItem},
 	statement::{Claim, ExecutionFailure},
@@ -64,21 +64,43 @@ impl<T: Config> Pallet<T> {
 	/// `task` finished it before; `task` returns whether it is finished (`false`: try again
 	/// later).
 	pub(crate) fn once(job: JobId, id: &[u8], task: impl FnOnce() -> bool) {
-		let mut lock =
-			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
-				id,
-				LOCK_BLOCKS,
-				Duration::from_millis(LOCK_MILLIS),
-			);
-		let Ok(_guard) = lock.try_lock() else { return };
-		let done: Option<Vec<Vec<u8>>> =
-			StorageValueRef::persistent(&done_key(job)).get().ok().flatten();
-		if done.is_some_and(|done| done.iter().any(|finished| finished == id)) {
+		Self::once_each(&[(job, id.to_vec())], |_| alloc::vec![task()]);
+	}
+
+	/// [`Pallet::once`] for many tasks (a job and a task id each) at a time: `work` gets the
+	/// indices of those no other worker holds and no run finished before (never none), holding
+	/// their locks throughout, and says for each of them whether it is finished.
+	pub(crate) fn once_each(tasks: &[(JobId, Vec<u8>)], work: impl FnOnce(&[usize]) -> Vec<bool>) {
+		let mut locks: Vec<_> = tasks
+			.iter()
+			.map(|(_, id)| {
+				StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
+					id,
+					LOCK_BLOCKS,
+					Duration::from_millis(LOCK_MILLIS),
+				)
+			})
+			.collect();
+		let (mut open, mut guards) = (Vec::new(), Vec::new());
+		for (index, lock) in locks.iter_mut().enumerate() {
+			let Ok(guard) = lock.try_lock() else { continue };
+			let (job, id) = &tasks[index];
+			let done: Option<Vec<Vec<u8>>> =
+				StorageValueRef::persistent(&done_key(*job)).get().ok().flatten();
+			if !done.is_some_and(|done| done.iter().any(|finished| finished == id)) {
+				open.push(index);
+				guards.push(guard);
+			}
+		}
+		if open.is_empty() {
 			return;
 		}
-		if task() {
-			set_done(job, id, true);
+		for (&index, finished) in open.iter().zip(work(&open)) {
+			if finished {
+				set_done(tasks[index].0, &tasks[index].1, true);
+			}
 		}
+		drop(guards);
 	}
 
 	/// Clears the local records (finished tasks, quorum reveals of the `local` accounts) of
@@ -113,18 +135,33 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Produces the statements `who` owes, each once per attempt of its job (the deadline
-	/// names the attempt: a job re-assigned to the same executor is run again), and submits
-	/// them in batches of up to `MaxBatch`. A statement the pool did not take is produced
-	/// again in a later block.
+	/// names the attempt: a job re-assigned to the same executor is run again), running up
+	/// to [`RUN_BATCH`] jobs through the engine at a time, and submits them in batches of up
+	/// to `MaxBatch`. A statement the pool did not take is produced again in a later block.
 	fn work_off(key: &InferenceKey, who: &T::AccountId) {
 		let mut ready = Vec::new();
-		for item in Self::pending_work(who) {
-			let deadline = T::Jobs::job(item.job).and_then(|job| job.deadline);
-			let id = (b"haca/ocw", item.job, who, item.due, deadline).encode();
-			Self::once(item.job, &id, || {
-				let Some(signed) = Self::signed_statement(key, who, &item) else { return false };
-				ready.push(((item.job, id.clone()), signed));
-				true
+		for items in Self::pending_work(who).chunks(RUN_BATCH) {
+			let tasks: Vec<(JobId, Vec<u8>)> = items
+				.iter()
+				.map(|item| {
+					let deadline = T::Jobs::job(item.job).and_then(|job| job.deadline);
+					(item.job, (b"haca/ocw", item.job, who, item.due, deadline).encode())
+				})
+				.collect();
+			Self::once_each(&tasks, |open| {
+				let open_items: Vec<&WorkItem> = open.iter().map(|&index| &items[index]).collect();
+				let claims = Self::claims_for(who, &open_items);
+				open.iter()
+					.zip(claims)
+					.map(|(&index, claim)| {
+						let signed = claim.and_then(|(claim, outputs)| {
+							Self::signed_statement(key, who, items[index].job, claim, outputs)
+						});
+						let Some(signed) = signed else { return false };
+						ready.push((tasks[index].clone(), signed));
+						true
+					})
+					.collect()
 			});
 		}
 		let mut ready = ready.into_iter().peekable();
@@ -143,15 +180,16 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// `who`'s statement for a work item, signed with its session key; `None` to try again
-	/// later.
+	/// `who`'s statement of `claim` (carrying `outputs`) for `job`, signed with its session
+	/// key; `None` to try again later.
 	fn signed_statement(
 		key: &InferenceKey,
 		who: &T::AccountId,
-		item: &WorkItem,
+		job: JobId,
+		claim: Claim,
+		outputs: Option<OutputBytes<T>>,
 	) -> Option<(Statement<T>, InferenceSignature)> {
-		let (claim, outputs) = Self::claim_for(who, item)?;
-		let statement = Statement::<T> { job: item.job, executor: who.clone(), claim, outputs };
+		let statement = Statement::<T> { job, executor: who.clone(), claim, outputs };
 		let payload = Self::signing_payload(&statement)?;
 		let signature = key.sign(&payload.signing_bytes())?;
 		Some((statement, signature))
@@ -171,34 +209,72 @@ impl<T: Config> Pallet<T> {
 		SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_ok()
 	}
 
-	/// The claim (and outputs to carry) for a work item; `None` to try again later.
-	fn claim_for(who: &T::AccountId, item: &WorkItem) -> Option<(Claim, Option<OutputBytes<T>>)> {
-		let reveal_key = reveal_key(item.job, who);
-		if item.due == Due::Reveal {
-			let committed: Committed = StorageValueRef::persistent(&reveal_key).get().ok()??;
-			let claim = Claim::Reveal { output_hash: committed.output_hash, salt: committed.salt };
-			return Some((claim, Self::carried(committed.outputs)));
+	/// The claims (and outputs to carry) for work items, in order; `None` to try again later.
+	/// The items' jobs run through the engine in one batch per model.
+	fn claims_for(
+		who: &T::AccountId,
+		items: &[&WorkItem],
+	) -> Vec<Option<(Claim, Option<OutputBytes<T>>)>> {
+		let mut executions: Vec<Option<Result<Executed, InferenceError>>> =
+			items.iter().map(|_| None).collect();
+		let mut models: Vec<&ModelHash> = Vec::new();
+		for item in items.iter().filter(|item| item.due != Due::Reveal) {
+			if !models.contains(&&item.model) {
+				models.push(&item.model);
+			}
 		}
-		let outputs = match Self::execute(item.job, &item.model) {
-			Ok(outputs) => outputs,
+		for model in models {
+			let runs: Vec<usize> = (0..items.len())
+				.filter(|&index| items[index].due != Due::Reveal && &items[index].model == model)
+				.collect();
+			let jobs: Vec<JobId> = runs.iter().map(|&index| items[index].job).collect();
+			for (index, executed) in runs.into_iter().zip(Self::execute_batch(model, &jobs)) {
+				executions[index] = Some(executed);
+			}
+		}
+		items
+			.iter()
+			.zip(executions)
+			.map(|(item, executed)| match executed {
+				Some(executed) => Self::claim_from(who, item, executed),
+				None => Self::reveal_claim(who, item),
+			})
+			.collect()
+	}
+
+	/// The reveal of `who`'s commitment for a work item, from local storage.
+	fn reveal_claim(
+		who: &T::AccountId,
+		item: &WorkItem,
+	) -> Option<(Claim, Option<OutputBytes<T>>)> {
+		let committed: Committed =
+			StorageValueRef::persistent(&reveal_key(item.job, who)).get().ok()??;
+		let claim = Claim::Reveal { output_hash: committed.output_hash, salt: committed.salt };
+		Some((claim, Self::carried(committed.outputs)))
+	}
+
+	/// The claim for a work item its job's run gave `executed`; a commitment's reveal is kept
+	/// in local storage.
+	fn claim_from(
+		who: &T::AccountId,
+		item: &WorkItem,
+		executed: Result<Executed, InferenceError>,
+	) -> Option<(Claim, Option<OutputBytes<T>>)> {
+		let Executed { outputs, output_hash } = match executed {
+			Ok(executed) => executed,
 			// Local, passing conditions: try again in a later block.
 			Err(InferenceError::NotAnExecutor | InferenceError::Busy) => return None,
 			Err(error) => return Some((Claim::Failed(failure(error)), None)),
 		};
-		let output_hash = H256(sp_io::hashing::blake2_256(&outputs));
-		match item.due {
-			Due::Output => Some((Claim::Output(output_hash), Self::carried(outputs))),
-			_ => {
-				let salt = sp_io::offchain::random_seed();
-				StorageValueRef::persistent(&reveal_key).set(&Committed {
-					output_hash,
-					salt,
-					outputs,
-				});
-				unless_forgotten(item.job, &reveal_key);
-				Some((Claim::Commitment(Claim::commitment(&output_hash, &salt)), None))
-			}
+		let output_hash = H256(output_hash);
+		if item.due == Due::Output {
+			return Some((Claim::Output(output_hash), Self::carried(outputs)));
 		}
+		let salt = sp_io::offchain::random_seed();
+		let reveal_key = reveal_key(item.job, who);
+		StorageValueRef::persistent(&reveal_key).set(&Committed { output_hash, salt, outputs });
+		unless_forgotten(item.job, &reveal_key);
+		Some((Claim::Commitment(Claim::commitment(&output_hash, &salt)), None))
 	}
 
 	/// The outputs to put on chain: all of them when they fit, none otherwise.
@@ -207,8 +283,35 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Runs a job's model on its input through the node's engine.
-	pub(crate) fn execute(job: JobId, model: &ModelHash) -> Result<Vec<u8>, InferenceError> {
-		let input = T::Jobs::input(job).ok_or(InferenceError::BadInput)?;
+	pub(crate) fn execute(job: JobId, model: &ModelHash) -> Result<Executed, InferenceError> {
+		let executed = Self::execute_batch(model, &[job]).pop();
+		executed.unwrap_or(Err(InferenceError::Execution))
+	}
+
+	/// Runs `model` on the inputs of `jobs` through the node's engine, in one call, loading
+	/// the model first if the engine does not have it; the result of each job, in order.
+	fn execute_batch(model: &ModelHash, jobs: &[JobId]) -> Vec<Result<Executed, InferenceError>> {
+		let inputs: Vec<Option<Vec<u8>>> = jobs.iter().map(|&job| T::Jobs::input(job)).collect();
+		// A job gone since its work item was read has no input: it fails alone.
+		let present: Vec<bool> = inputs.iter().map(Option::is_some).collect();
+		let mut ran = match Self::run_loaded(model, inputs.into_iter().flatten().collect()) {
+			Ok(results) => results.into_iter(),
+			Err(error) => return jobs.iter().map(|_| Err(error)).collect(),
+		};
+		present
+			.into_iter()
+			.map(|present| match present {
+				true => ran.next().unwrap_or(Err(InferenceError::Execution)),
+				false => Err(InferenceError::BadInput),
+			})
+			.collect()
+	}
+
+	/// Runs `model` on `inputs`, loading it first if the engine does not have it.
+	fn run_loaded(
+		model: &ModelHash,
+		inputs: Vec<Vec<u8>>,
+	) -> Result<Vec<Result<Executed, InferenceError>>, InferenceError> {
 		if !inference::is_loaded(model.as_ref()) {
 			let terms =
 				T::Models::settlement_terms(model).ok_or(InferenceError::ModelUnavailable)?;
@@ -218,10 +321,13 @@ impl<T: Config> Pallet<T> {
 			};
 			inference::load(model.as_ref(), T::Models::model_bytes(model), specs)?;
 		}
-		inference::run(model.as_ref(), &input)
+		inference::run_batch(model.as_ref(), inputs)
 	}
 }
 
+/// Most jobs one call of the engine runs (their inputs and outputs are in the worker's
+/// memory at once).
+const RUN_BATCH: usize = 64;
 /// Most ended jobs whose local records one run of the worker clears.
 const MAX_FORGOTTEN_PER_RUN: JobId = 4096;
 /// The local-storage key of the number one above the highest job with local records.

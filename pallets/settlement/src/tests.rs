@@ -724,9 +724,26 @@ mod offchain {
 		hash
 	}
 
-	fn submit_on(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
+	/// The generated MLP input, its first element set to `first` if given.
+	fn mlp_input(first: Option<f32>) -> Vec<u8> {
 		let input = std::fs::read(models_dir().join("mlp.input.npy")).unwrap();
-		let input = vec![haca_engine::npy::read(&input).unwrap()].encode();
+		let mut tensor = haca_engine::npy::read(&input).unwrap();
+		if let Some(first) = first {
+			tensor.data[..4].copy_from_slice(&first.to_le_bytes());
+		}
+		vec![tensor].encode()
+	}
+
+	fn submit_on(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
+		submit_input(model, mlp_input(None), mode, max_fee)
+	}
+
+	fn submit_input(
+		model: ModelHash,
+		input: Vec<u8>,
+		mode: VerificationMode,
+		max_fee: Balance,
+	) -> u64 {
 		let id = pallet_jobs::NextJobId::<Test>::get();
 		assert_ok!(Jobs::submit(
 			RuntimeOrigin::signed(CLIENT),
@@ -797,6 +814,31 @@ mod offchain {
 			assert!(tensors_agree(&outputs, &reference_output(), 8), "{outputs:?}");
 			run_to_block(2 + CHALLENGE_WINDOW);
 			assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		});
+	}
+
+	#[test]
+	fn jobs_of_one_model_run_in_one_batch_each_with_its_own_outputs_and_hash() {
+		let (mut ext, pool) = node_ext(EXECUTOR);
+		ext.execute_with(|| {
+			let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+			let model = mlp_on_chain(&bytes);
+			let plan =
+				haca_engine::Plan::compile(&bytes, &[spec(&[1, 4])], &[spec(&[1, 3])]).unwrap();
+			let inputs: Vec<Vec<u8>> = (0..9).map(|step| mlp_input(Some(step as f32))).collect();
+			let jobs: Vec<u64> = inputs
+				.iter()
+				.map(|input| submit_input(model, input.clone(), VerificationMode::Attested, 500))
+				.collect();
+
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), EXECUTORS.len(), "one batch of statements each");
+			for (job, input) in jobs.into_iter().zip(&inputs) {
+				let result = Results::<Test>::get(job).expect("provisional result");
+				let outputs = result.outputs.unwrap().into_inner();
+				assert_eq!(outputs, plan.run(input).unwrap(), "job {job}");
+				assert_eq!(result.output_hash.0, sp_io::hashing::blake2_256(&outputs));
+			}
 		});
 	}
 
