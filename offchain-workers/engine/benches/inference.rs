@@ -4,9 +4,10 @@
 //! canonical encoding, the output hashes and the host function's result encoding) against
 //! raw tract running the same optimised model on the same input in one state kept across
 //! runs (tract at its fastest: its one-call `run` makes a state per run), in rounds of the
-//! two back to back (the median of the per-pair ratios counts). Also the output hashes'
-//! share of the path (timed alone) and the ratio the path would have without them, the
-//! first-load (optimise) time and the memory a cached plan takes.
+//! two back to back (the median of the per-pair ratios counts), in calls of [`BATCH`] jobs
+//! and of one. Also the output hashes' share of the batched path (timed alone) and the
+//! ratio it would have without them, the first-load (optimise) time and the memory a cached
+//! plan takes.
 //!
 //! `cargo bench -p haca-engine --bench inference -- [MODEL_DIR]` (default: the committed
 //! models; `scripts/bench-engine.sh` adds the large generated ones).
@@ -29,9 +30,9 @@ const MODELS: &[&str] =
 /// model to the engine (up to 64 at a time); raw tract runs as many one after another.
 const BATCH: usize = 16;
 /// Round pairs (one round of each path, back to back); medians count.
-const ROUNDS: usize = 15;
+const ROUNDS: usize = 61;
 /// Shortest round.
-const ROUND_TIME: Duration = Duration::from_millis(200);
+const ROUND_TIME: Duration = Duration::from_millis(50);
 
 /// Resident memory of this process, in bytes.
 fn resident_bytes() -> u64 {
@@ -104,36 +105,37 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 
 	let input = input.encode();
 	let batch = vec![&input[..]; BATCH];
-
-	let (raw_rate, engine_rate, ratio) = compare(
-		|| {
-			for _ in 0..BATCH {
-				std::hint::black_box(raw.run(tvec![raw_input.clone()]).expect("raw tract runs"));
-			}
-		},
-		|| {
-			let results = haca_inference::run_and_hash(&engine, &hash, &batch);
-			assert!(results.as_ref().is_ok_and(|results| results.iter().all(Result::is_ok)));
-			std::hint::black_box(results.encode());
-		},
-	);
+	let mut raw_runs = |count: usize| {
+		for _ in 0..count {
+			std::hint::black_box(raw.run(tvec![raw_input.clone()]).expect("raw tract runs"));
+		}
+	};
+	let executor = |inputs: &[&[u8]]| {
+		let results = haca_inference::run_and_hash(&engine, &hash, inputs);
+		assert!(results.as_ref().is_ok_and(|results| results.iter().all(Result::is_ok)));
+		std::hint::black_box(results.encode());
+	};
+	let (raw_rate, engine_rate, ratio) = compare(|| raw_runs(BATCH), || executor(&batch));
+	let (_, _, single_ratio) = compare(|| raw_runs(1), || executor(&batch[..1]));
 	let (raw_rate, engine_rate) = (raw_rate * BATCH as f64, engine_rate * BATCH as f64);
-	// The output hashes alone, to tell them from the rest of the path: their share of the
-	// path's time, and the ratio the path would have without them.
+	// The output hashes alone, against the path, to tell them from the rest of it: their
+	// share of the path's time, and the ratio the path would have without them.
 	let outputs = engine.run(&hash, &input).expect("the engine runs");
 	let outputs = vec![&outputs[..]; BATCH];
-	let mut hash_outputs = || {
-		std::hint::black_box(haca_inference::output_hashes(outputs.iter().copied()));
-	};
-	let hashes_per_second =
-		BATCH as f64 * median((0..ROUNDS).map(|_| round(&mut hash_outputs)).collect());
-	let hash_share = engine_rate / hashes_per_second;
+	let (_, _, hash_speed) = compare(
+		|| executor(&batch),
+		|| {
+			std::hint::black_box(haca_inference::output_hashes(&outputs));
+		},
+	);
+	let hash_share = 1.0 / hash_speed;
 	Ok(Some(format!(
-		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>7.1}% {:>9.3}x {:>12.1} {:>10.1}",
+		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>9.3}x {:>7.1}% {:>9.3}x {:>10.1} {:>10.1}",
 		file,
 		raw_rate,
 		engine_rate,
 		ratio,
+		single_ratio,
 		hash_share * 100.0,
 		ratio / (1.0 - hash_share),
 		load_time.as_secs_f64() * 1000.0,
@@ -149,11 +151,12 @@ fn main() {
 		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
 	println!("engine benchmark, models in {}", dir.display());
 	println!(
-		"{:<16} {:>14} {:>16} {:>8} {:>8} {:>10} {:>12} {:>10}",
+		"{:<16} {:>14} {:>16} {:>8} {:>10} {:>8} {:>10} {:>10} {:>10}",
 		"model",
 		"raw tract /s",
 		"executor path /s",
 		"ratio",
+		"1 per call",
 		"hash",
 		"w/o hash",
 		"load ms",

@@ -28,7 +28,7 @@ pub mod proto;
 mod sample;
 
 use std::{
-	sync::{Arc, Mutex},
+	sync::{mpsc, Arc, Mutex},
 	time::{Duration, Instant},
 };
 
@@ -180,9 +180,13 @@ impl Engine {
 	}
 
 	/// Runs `model` on each of `inputs` in order, as [`Engine::run`] would one by one, with
-	/// one plan lookup; fails as a whole only if the model is not loaded. Inputs reached
-	/// once the engine's timeout has passed since the batch began are not run
-	/// ([`EngineError::Busy`]), so that a batch keeps its caller about as long as one job.
+	/// one plan lookup; fails as a whole only if the model is not loaded. A quick model runs
+	/// on the caller's thread; any other runs its inputs back to back on one worker of the
+	/// pool, each result coming back as it is ready. Inputs reached once the engine's timeout
+	/// has passed since the batch began are not run ([`EngineError::Busy`]), nor are those
+	/// after a run the caller waited for in vain: a batch keeps its caller at most about
+	/// twice the timeout (the off-chain worker's task locks last 60 s, twice the node's
+	/// default timeout).
 	pub fn run_batch(
 		&self,
 		model: &ModelHash,
@@ -190,12 +194,16 @@ impl Engine {
 	) -> Result<Vec<Result<Vec<u8>, EngineError>>, EngineError> {
 		let batch_started = Instant::now();
 		let plan = self.plan(model).inspect_err(|error| self.record(Some(error), batch_started))?;
+		if !self.runs_inline(&plan) {
+			return Ok(self.run_batch_on_pool(plan, inputs, batch_started));
+		}
 		Ok(inputs
 			.iter()
-			.map(|input| {
-				let started = Instant::now();
+			.enumerate()
+			.map(|(index, input)| {
+				let started = if index == 0 { batch_started } else { Instant::now() };
 				let result = if started.duration_since(batch_started) < self.timeout {
-					self.run_plan(&plan, input, started)
+					plan.session(input).and_then(|session| plan.execute_since(session, started))
 				} else {
 					Err(EngineError::Busy)
 				};
@@ -203,6 +211,59 @@ impl Engine {
 				result
 			})
 			.collect())
+	}
+
+	/// [`Engine::run_batch`] on one worker of the pool: the inputs are copied into their
+	/// sessions here, and the worker runs them without a hand-over between runs.
+	fn run_batch_on_pool(
+		&self,
+		plan: Arc<Plan>,
+		inputs: &[&[u8]],
+		batch_started: Instant,
+	) -> Vec<Result<Vec<u8>, EngineError>> {
+		let sessions: Vec<_> = inputs.iter().map(|input| plan.session(input)).collect();
+		let (count, timeout) = (sessions.len(), self.timeout);
+		let (sender, receiver) = mpsc::channel();
+		let submitted = self.pool.submit(move || {
+			for session in sessions {
+				let started = Instant::now();
+				let result = match session {
+					_ if started.duration_since(batch_started) >= timeout => Err(EngineError::Busy),
+					Ok(session) => plan.execute_since(session, started),
+					Err(error) => Err(error),
+				};
+				// The caller may have timed out and gone: the rest is not run.
+				if sender.send((result, started)).is_err() {
+					return;
+				}
+			}
+		});
+		if let Err(error) = submitted {
+			self.record(Some(&error), batch_started);
+			return vec![Err(error); count];
+		}
+		if let Some(metrics) = &self.metrics {
+			metrics.queue_depth(self.pool.queued());
+		}
+		let mut results = Vec::with_capacity(count);
+		while results.len() < count {
+			let Some((result, started)) = pool::wait(&receiver, timeout) else {
+				self.record(Some(&EngineError::Timeout), batch_started);
+				results.push(Err(EngineError::Timeout));
+				results.resize(count, Err(EngineError::Busy));
+				break;
+			};
+			self.record(result.as_ref().err(), started);
+			results.push(result);
+		}
+		results
+	}
+
+	/// Whether `plan` runs on the caller's thread: a model whose latest run was this quick,
+	/// where handing it to a worker and back would cost a good part of its run (and a plan
+	/// of fixed input shapes cannot run for long where it just ran this briefly).
+	fn runs_inline(&self, plan: &Plan) -> bool {
+		plan.last_run().is_some_and(|took| took < INLINE_BELOW.min(self.timeout))
 	}
 
 	/// The cached plan of `model`.
@@ -226,10 +287,7 @@ impl Engine {
 		started: Instant,
 	) -> Result<Vec<u8>, EngineError> {
 		let session = plan.session(input)?;
-		// A model whose latest run was this quick runs on the caller's thread: handing it
-		// to a worker and back would cost a good part of its run, and a plan of fixed
-		// input shapes cannot run for long where it just ran this briefly.
-		if plan.last_run().is_some_and(|took| took < INLINE_BELOW.min(self.timeout)) {
+		if self.runs_inline(plan) {
 			return plan.execute_since(session, started);
 		}
 		let plan = Arc::clone(plan);
@@ -351,18 +409,43 @@ mod tests {
 		assert!(matches!(batch[1], Err(EngineError::BadInput(_))), "{:?}", batch[1]);
 		assert_eq!(batch[2], Ok(expected[1].clone()));
 		assert_eq!(batch[3], Ok(expected[0].clone()));
+		// The first batch ran on the pool; the model has proved quick: now it runs inline.
+		assert!(engine.runs_inline(&engine.plan(&hash).unwrap()));
+		assert_eq!(engine.run_batch(&hash, &[&a, b"not an input", &b, &a]), Ok(batch));
 	}
 
 	#[test]
 	fn a_batch_runs_nothing_once_its_time_is_up() {
-		let config = EngineConfig { timeout: Duration::ZERO, ..Default::default() };
+		let config = EngineConfig { timeout: Duration::from_millis(1), ..Default::default() };
 		let engine = Engine::new(config, None);
 		let (hash, bytes, inputs, outputs) = mlp();
 		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
 		let input = input();
-		let batch = engine.run_batch(&hash, &[&input, &input]).unwrap();
-		assert_eq!(batch, vec![Err(EngineError::Busy), Err(EngineError::Busy)]);
-		assert_eq!(engine.plan(&hash).unwrap().last_run(), None, "nothing ran");
+		// Each run takes microseconds: the batch would take far longer than its millisecond.
+		let batch = engine.run_batch(&hash, &vec![&input[..]; 20_000]).unwrap();
+		assert_eq!(batch.last(), Some(&Err(EngineError::Busy)));
+		let ran = batch.iter().filter(|result| result.is_ok()).count();
+		assert!(ran < batch.len() / 2, "{ran} of {} ran", batch.len());
+	}
+
+	#[test]
+	fn a_batch_whose_run_outlasts_the_timeout_leaves_the_rest_for_later() {
+		let config = EngineConfig {
+			threads: 1,
+			queue_depth: 1,
+			timeout: Duration::from_millis(50),
+			..Default::default()
+		};
+		let engine = Engine::new(config, None);
+		let (hash, bytes, inputs, outputs) = mlp();
+		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
+		let input = input();
+		// Never run: the batch goes to the pool, whose only worker is busy.
+		let release = block_a_worker(&engine);
+		let batch = engine.run_batch(&hash, &[&input, &input, &input]).unwrap();
+		let expected = [EngineError::Timeout, EngineError::Busy, EngineError::Busy].map(Err);
+		assert_eq!(batch, expected);
+		drop(release);
 	}
 
 	#[test]
