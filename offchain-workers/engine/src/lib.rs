@@ -10,7 +10,9 @@
 //! - runs inputs in the canonical tensor encoding on its own bounded thread pool, with a
 //!   queue that refuses work when full and a timeout per job, so callers (off-chain
 //!   workers) never wait indefinitely; a model whose latest run took under half a
-//!   millisecond runs on the caller's thread, where the hand-over would cost more.
+//!   millisecond runs on the caller's thread, where the hand-over would cost more;
+//! - runs batches (an executor's jobs of one model in a block) with one plan lookup, back to
+//!   back on one worker, within a time budget.
 //!
 //! Determinism: for a given model and input, tract's plan executes the same operations in
 //! the same order, so outputs are bit-identical across runs, threads and processes on one

@@ -49,7 +49,7 @@ pub enum InferenceError {
 	Execution,
 	/// The engine did not finish in time.
 	Timeout,
-	/// The engine is overloaded; try again later.
+	/// The engine is overloaded, or a batch ran out of time: try again later.
 	Busy,
 }
 
