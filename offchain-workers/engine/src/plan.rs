@@ -33,7 +33,8 @@ fn execution(error: tract_onnx::prelude::TractError) -> EngineError {
 }
 
 /// tract's state for running a plan once, with its input tensors: kept for the plan's next
-/// runs, since making them anew costs more than a small model's whole run.
+/// runs, since making them anew costs more than a small model's whole run. Handed around
+/// boxed: tract's state is a few hundred bytes, moved several times a run.
 pub(crate) struct Session {
 	state: TypedSimpleState,
 	inputs: TVec<Arc<TractTensor>>,
@@ -75,7 +76,11 @@ pub struct Plan {
 	last_run_nanos: AtomicU64,
 	/// Sessions of finished runs, for the next; `None` if the plan has stateful operators
 	/// (random generators, scans): a state they ran in would make the next run differ.
-	idle_sessions: Option<Mutex<Vec<Session>>>,
+	#[allow(
+		clippy::vec_box,
+		reason = "sessions leave the vector for each run: boxed, they move as a pointer"
+	)]
+	idle_sessions: Option<Mutex<Vec<Box<Session>>>>,
 }
 
 impl Plan {
@@ -190,7 +195,7 @@ impl Plan {
 		let state = runnable.spawn().map_err(invalid)?;
 		let stateless = state.op_states.iter().all(Option::is_none);
 		let idle_sessions =
-			stateless.then(|| Mutex::new(vec![Session { state, inputs: TVec::new() }]));
+			stateless.then(|| Mutex::new(vec![Box::new(Session { state, inputs: TVec::new() })]));
 		Ok(Self {
 			runnable,
 			inputs: inputs.to_vec(),
@@ -234,7 +239,7 @@ impl Plan {
 
 	/// A session for a run on `input`, which is checked against the input specs and copied
 	/// into the session's input tensors.
-	pub(crate) fn session(&self, input: &[u8]) -> Result<Session, EngineError> {
+	pub(crate) fn session(&self, input: &[u8]) -> Result<Box<Session>, EngineError> {
 		let Some(elements) = self.input_layout.elements(input) else {
 			// Decoding names what is wrong (it accepts nothing the layout refuses).
 			let error = decode_and_check(input, &self.inputs).err();
@@ -244,27 +249,30 @@ impl Plan {
 		let mut session = match idle.and_then(|idle| idle.lock().expect("sessions lock").pop()) {
 			Some(session) => session,
 			None => {
-				Session { state: self.runnable.spawn().map_err(execution)?, inputs: TVec::new() }
+				let state = self.runnable.spawn().map_err(execution)?;
+				Box::new(Session { state, inputs: TVec::new() })
 			}
 		};
 		session.set_inputs(&self.inputs, elements)?;
 		Ok(session)
 	}
 
-	/// [`Plan::execute`], noting the time from `started` to its end as the latest run's.
+	/// [`Plan::execute`], noting the time from `started` to its end as the latest run's; the
+	/// result and the time the run ended.
 	pub(crate) fn execute_since(
 		&self,
-		session: Session,
+		session: Box<Session>,
 		started: Instant,
-	) -> Result<Vec<u8>, EngineError> {
+	) -> (Result<Vec<u8>, EngineError>, Instant) {
 		let result = self.execute(session);
-		let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-		self.last_run_nanos.store(nanos, Ordering::Relaxed);
-		result
+		let finished = Instant::now();
+		let took = finished.duration_since(started).as_nanos();
+		self.last_run_nanos.store(u64::try_from(took).unwrap_or(u64::MAX - 1), Ordering::Relaxed);
+		(result, finished)
 	}
 
 	/// Runs tract in a session from [`Plan::session`]; the outputs, encoded.
-	fn execute(&self, mut session: Session) -> Result<Vec<u8>, EngineError> {
+	fn execute(&self, mut session: Box<Session>) -> Result<Vec<u8>, EngineError> {
 		let values = session.inputs.iter().cloned().map(TValue::from_const).collect();
 		// A failed run may leave values behind in its state: the session is dropped.
 		let results = session.state.run(values).map_err(execution)?;
