@@ -217,18 +217,17 @@ impl<T: Config> Pallet<T> {
 	) -> Vec<Option<(Claim, Option<OutputBytes<T>>)>> {
 		let mut executions: Vec<Option<Result<Executed, InferenceError>>> =
 			items.iter().map(|_| None).collect();
-		let mut models: Vec<&ModelHash> = Vec::new();
-		for item in items.iter().filter(|item| item.due != Due::Reveal) {
-			if !models.contains(&&item.model) {
-				models.push(&item.model);
+		// The indices of the items to run, by model, in the order the models first appear.
+		let mut batches: Vec<(&ModelHash, Vec<usize>)> = Vec::new();
+		for (index, item) in items.iter().enumerate().filter(|(_, item)| item.due != Due::Reveal) {
+			match batches.iter_mut().find(|(model, _)| *model == &item.model) {
+				Some((_, indices)) => indices.push(index),
+				None => batches.push((&item.model, alloc::vec![index])),
 			}
 		}
-		for model in models {
-			let runs: Vec<usize> = (0..items.len())
-				.filter(|&index| items[index].due != Due::Reveal && &items[index].model == model)
-				.collect();
-			let jobs: Vec<JobId> = runs.iter().map(|&index| items[index].job).collect();
-			for (index, executed) in runs.into_iter().zip(Self::execute_batch(model, &jobs)) {
+		for (model, indices) in batches {
+			let jobs: Vec<JobId> = indices.iter().map(|&index| items[index].job).collect();
+			for (index, executed) in indices.into_iter().zip(Self::execute_batch(model, &jobs)) {
 				executions[index] = Some(executed);
 			}
 		}
@@ -300,9 +299,12 @@ impl<T: Config> Pallet<T> {
 		};
 		present
 			.into_iter()
-			.map(|present| match present {
-				true => ran.next().unwrap_or(Err(InferenceError::Execution)),
-				false => Err(InferenceError::BadInput),
+			.map(|present| {
+				if present {
+					ran.next().unwrap_or(Err(InferenceError::Execution))
+				} else {
+					Err(InferenceError::BadInput)
+				}
 			})
 			.collect()
 	}
