@@ -112,7 +112,7 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 	};
 	let executor = |inputs: &[&[u8]]| {
 		let results = haca_inference::run_and_hash(&engine, &hash, inputs);
-		assert!(results.as_ref().is_ok_and(|results| results.iter().all(Result::is_ok)));
+		assert!(results.as_ref().is_ok_and(|runs| runs.0.iter().all(Result::is_ok)));
 		std::hint::black_box(results.encode());
 	};
 	let (raw_rate, engine_rate, ratio) = compare(|| raw_runs(BATCH), || executor(&batch));

@@ -199,25 +199,24 @@ impl Engine {
 		if !self.runs_inline(&plan) {
 			return Ok(self.run_batch_on_pool(plan, inputs, batch_started));
 		}
-		// Each run starts when the one before it ended (one clock read a run).
-		let mut next_start = batch_started;
-		Ok(inputs
+		// Each run starts when the one before it ended (one clock read a run), in the
+		// session the run before it used (taken once, kept once).
+		let (mut clock, mut session) = (batch_started, None);
+		let results = inputs
 			.iter()
 			.map(|input| {
-				let started = next_start;
+				let started = clock;
 				let result = if started.duration_since(batch_started) < self.timeout {
-					plan.session(input).and_then(|session| {
-						let (result, finished) = plan.execute_since(session, started);
-						next_start = finished;
-						result
-					})
+					plan.run_in(&mut session, input, &mut clock)
 				} else {
 					Err(EngineError::Busy)
 				};
 				self.record(result.as_ref().err(), started);
 				result
 			})
-			.collect())
+			.collect();
+		plan.keep(session);
+		Ok(results)
 	}
 
 	/// [`Engine::run_batch`] on one worker of the pool: the inputs are copied into their
@@ -228,18 +227,18 @@ impl Engine {
 		inputs: &[&[u8]],
 		batch_started: Instant,
 	) -> Vec<Result<Vec<u8>, EngineError>> {
-		let sessions: Vec<_> = inputs.iter().map(|input| plan.session(input)).collect();
+		let sessions: Vec<_> = inputs.iter().map(|input| plan.session_for(input)).collect();
 		let (count, timeout) = (sessions.len(), self.timeout);
 		let (sender, receiver) = mpsc::channel();
 		let submitted = self.pool.submit(move || {
-			let mut next_start = Instant::now();
+			let mut clock = Instant::now();
 			for session in sessions {
-				let started = next_start;
+				let started = clock;
 				let result = match session {
 					_ if started.duration_since(batch_started) >= timeout => Err(EngineError::Busy),
 					Ok(session) => {
-						let (result, finished) = plan.execute_since(session, started);
-						next_start = finished;
+						let (result, session) = plan.execute_timed(session, &mut clock);
+						plan.keep(session);
 						result
 					}
 					Err(error) => Err(error),
@@ -298,12 +297,16 @@ impl Engine {
 		input: &[u8],
 		started: Instant,
 	) -> Result<Vec<u8>, EngineError> {
-		let session = plan.session(input)?;
 		if self.runs_inline(plan) {
-			return plan.execute_since(session, started).0;
+			return plan.run_since(input, started);
 		}
+		let session = plan.session_for(input)?;
 		let plan = Arc::clone(plan);
-		let receiver = self.pool.submit(move || plan.execute_since(session, Instant::now()).0)?;
+		let receiver = self.pool.submit(move || {
+			let (result, session) = plan.execute_timed(session, &mut Instant::now());
+			plan.keep(session);
+			result
+		})?;
 		if let Some(metrics) = &self.metrics {
 			metrics.queue_depth(self.pool.queued());
 		}
@@ -469,7 +472,7 @@ mod tests {
 		let inputs: Vec<Vec<u8>> = (0..9).map(|step| input_with(step as f32)).collect();
 		let mut batch: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
 		batch.insert(3, b"not an input");
-		let executed = run_and_hash(&engine, &hash, &batch).unwrap();
+		let executed = run_and_hash(&engine, &hash, &batch).unwrap().0;
 		assert_eq!(executed.len(), 10);
 		assert_eq!(executed[3], Err(InferenceError::BadInput));
 		for (input, executed) in batch.iter().zip(&executed).filter(|(_, result)| result.is_ok()) {

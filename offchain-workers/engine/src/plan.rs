@@ -223,7 +223,7 @@ impl Plan {
 		&self.runnable
 	}
 
-	/// How long the latest run through [`Plan::execute_since`] took (`None` before one).
+	/// How long the latest run took (`None` before one).
 	pub(crate) fn last_run(&self) -> Option<Duration> {
 		match self.last_run_nanos.load(Ordering::Relaxed) {
 			u64::MAX => None,
@@ -231,68 +231,120 @@ impl Plan {
 		}
 	}
 
+	/// Notes the time from `started` to `finished` as the latest run's.
+	fn note_run(&self, started: Instant, finished: Instant) {
+		let took = finished.duration_since(started).as_nanos();
+		self.last_run_nanos.store(u64::try_from(took).unwrap_or(u64::MAX - 1), Ordering::Relaxed);
+	}
+
 	/// Runs the plan on `input`, a tensor list in the canonical encoding matching
 	/// [`Plan::inputs`]; its outputs in the canonical encoding.
 	pub fn run(&self, input: &[u8]) -> Result<Vec<u8>, EngineError> {
-		self.execute(self.session(input)?)
+		self.run_since(input, Instant::now())
 	}
 
-	/// A session for a run on `input`, which is checked against the input specs and copied
-	/// into the session's input tensors.
-	pub(crate) fn session(&self, input: &[u8]) -> Result<Box<Session>, EngineError> {
+	/// [`Plan::run`] for a call that began at `started` (the run's time counts from there).
+	pub(crate) fn run_since(&self, input: &[u8], started: Instant) -> Result<Vec<u8>, EngineError> {
+		let mut session = None;
+		let result = self.run_in(&mut session, input, &mut { started });
+		self.keep(session);
+		result
+	}
+
+	/// A session with `input` set in it.
+	pub(crate) fn session_for(&self, input: &[u8]) -> Result<Box<Session>, EngineError> {
+		let mut session = self.session()?;
+		self.set_input(&mut session, input)?;
+		Ok(session)
+	}
+
+	/// A session to run the plan in: an idle one if the plan keeps them, else a fresh one.
+	fn session(&self) -> Result<Box<Session>, EngineError> {
+		let idle = self.idle_sessions.as_ref();
+		match idle.and_then(|idle| idle.lock().expect("sessions lock").pop()) {
+			Some(session) => Ok(session),
+			None => {
+				let state = self.runnable.spawn().map_err(execution)?;
+				Ok(Box::new(Session { state, inputs: TVec::new() }))
+			}
+		}
+	}
+
+	/// Checks `input` against the input specs and copies it into the session's input
+	/// tensors. The session stays usable if the input is refused.
+	fn set_input(&self, session: &mut Session, input: &[u8]) -> Result<(), EngineError> {
 		let Some(elements) = self.input_layout.elements(input) else {
 			// Decoding names what is wrong (it accepts nothing the layout refuses).
 			let error = decode_and_check(input, &self.inputs).err();
 			return Err(EngineError::BadInput(error.unwrap_or(TensorError::Malformed)));
 		};
-		let idle = self.idle_sessions.as_ref();
-		let mut session = match idle.and_then(|idle| idle.lock().expect("sessions lock").pop()) {
-			Some(session) => session,
-			None => {
-				let state = self.runnable.spawn().map_err(execution)?;
-				Box::new(Session { state, inputs: TVec::new() })
-			}
-		};
-		session.set_inputs(&self.inputs, elements)?;
-		Ok(session)
+		session.set_inputs(&self.inputs, elements)
 	}
 
-	/// [`Plan::execute`], noting the time from `started` to its end as the latest run's; the
-	/// result and the time the run ended.
-	pub(crate) fn execute_since(
-		&self,
-		session: Box<Session>,
-		started: Instant,
-	) -> (Result<Vec<u8>, EngineError>, Instant) {
-		let result = self.execute(session);
-		let finished = Instant::now();
-		let took = finished.duration_since(started).as_nanos();
-		self.last_run_nanos.store(u64::try_from(took).unwrap_or(u64::MAX - 1), Ordering::Relaxed);
-		(result, finished)
-	}
-
-	/// Runs tract in a session from [`Plan::session`]; the outputs, encoded.
-	fn execute(&self, mut session: Box<Session>) -> Result<Vec<u8>, EngineError> {
+	/// Runs tract in `session` on the input set in it; the outputs, encoded. A session
+	/// whose run failed may hold values of it: it must be dropped, not kept.
+	fn execute(&self, session: &mut Session) -> Result<Vec<u8>, EngineError> {
 		let values = session.inputs.iter().cloned().map(TValue::from_const).collect();
-		// A failed run may leave values behind in its state: the session is dropped.
+		// The results may share tensors with the inputs: they are released on return, before
+		// the session's next input is written.
 		let results = session.state.run(values).map_err(execution)?;
 		let outputs = results
 			.iter()
 			.zip(&self.outputs)
 			.map(|(value, spec)| elements(value, spec))
 			.collect::<Result<TVec<_>, _>>()?;
-		let encoded = self.output_layout.encode(outputs).ok_or_else(|| {
+		self.output_layout.encode(outputs).ok_or_else(|| {
 			EngineError::Execution("the model's outputs differ from its specs".into())
-		});
-		// Outputs may share tensors with the inputs: released first, so those are free.
-		drop(results);
-		if let Some(idle) = &self.idle_sessions {
+		})
+	}
+
+	/// Runs a session (its input set), timing the run from `clock` and moving `clock` to its
+	/// end: the outputs, and the session for the next run unless this one failed or the
+	/// plan's runs each need a fresh state.
+	pub(crate) fn execute_timed(
+		&self,
+		mut session: Box<Session>,
+		clock: &mut Instant,
+	) -> (Result<Vec<u8>, EngineError>, Option<Box<Session>>) {
+		let result = self.execute(&mut session);
+		let finished = Instant::now();
+		self.note_run(*clock, finished);
+		*clock = finished;
+		let reusable = result.is_ok() && self.idle_sessions.is_some();
+		(result, reusable.then_some(session))
+	}
+
+	/// Runs `input` in `session` (a new one if there is none), timed as by
+	/// [`Plan::execute_timed`], which decides whether the session stays for the next input
+	/// (it does if the input is refused).
+	pub(crate) fn run_in(
+		&self,
+		session: &mut Option<Box<Session>>,
+		input: &[u8],
+		clock: &mut Instant,
+	) -> Result<Vec<u8>, EngineError> {
+		let mut current = match session.take() {
+			Some(current) => current,
+			None => self.session()?,
+		};
+		if let Err(error) = self.set_input(&mut current, input) {
+			*session = Some(current);
+			return Err(error);
+		}
+		let (result, current) = self.execute_timed(current, clock);
+		*session = current;
+		result
+	}
+
+	/// Keeps `session` (if any: one [`Plan::execute_timed`] handed on) for the plan's next
+	/// runs, unless the plan has as many as it keeps at most.
+	pub(crate) fn keep(&self, session: Option<Box<Session>>) {
+		if let (Some(session), Some(idle)) = (session, &self.idle_sessions) {
 			let mut idle = idle.lock().expect("sessions lock");
 			if idle.len() < KEPT_SESSIONS {
 				idle.push(session);
 			}
 		}
-		encoded
 	}
 }
 

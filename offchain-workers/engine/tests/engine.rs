@@ -203,6 +203,9 @@ fn models_with_stateful_operators_start_every_run_afresh() {
 	assert_ne!(first, input, "the model adds noise");
 	// A generator kept from the first run would draw different noise.
 	assert_eq!(engine.run(&model.hash, &input).unwrap(), first);
+	// Nor is one kept from run to run of a batch (on the caller's thread: the model is quick).
+	let batch = engine.run_batch(&model.hash, &[&input, &input, &input]).unwrap();
+	assert_eq!(batch, vec![Ok(first); 3]);
 }
 
 /// Prints the MLP's output hash when asked to by the parent test (in a fresh process).

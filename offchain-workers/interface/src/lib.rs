@@ -72,6 +72,24 @@ pub struct Executed {
 	pub output_hash: [u8; 32],
 }
 
+/// The runs of a batch, in input order. Encoded as the list it holds, with a size hint that
+/// covers the encoding: the host function's result is encoded into one buffer allocated
+/// once (a list's own hint counts its elements' size in memory, which for outputs on the
+/// heap makes the buffer grow, and be copied, several times).
+#[derive(Clone, PartialEq, Eq, Decode, Debug)]
+pub struct Runs(pub Vec<Result<Executed, InferenceError>>);
+
+impl Encode for Runs {
+	fn size_hint(&self) -> usize {
+		let runs = self.0.iter().map(Encode::size_hint).sum::<usize>();
+		codec::Compact(self.0.len() as u32).encoded_size() + runs
+	}
+
+	fn encode_to<W: codec::Output + ?Sized>(&self, dest: &mut W) {
+		self.0.encode_to(dest)
+	}
+}
+
 /// What an executor node's engine offers the host functions.
 #[cfg(not(substrate_runtime))]
 pub trait InferenceHost: Send + Sync {
@@ -102,38 +120,45 @@ pub fn run_and_hash(
 	engine: &dyn InferenceHost,
 	model: &[u8; 32],
 	inputs: &[&[u8]],
-) -> Result<Vec<Result<Executed, InferenceError>>, InferenceError> {
+) -> Result<Runs, InferenceError> {
 	let results = engine.run_batch(model, inputs)?;
 	let outputs: Vec<&[u8]> = results.iter().flatten().map(Vec::as_slice).collect();
 	let mut hashes = output_hashes(&outputs).into_iter();
-	Ok(results
-		.into_iter()
-		.map(|result| {
-			result.map(|outputs| Executed {
-				outputs,
-				output_hash: hashes.next().expect("one hash per output"),
+	Ok(Runs(
+		results
+			.into_iter()
+			.map(|result| {
+				result.map(|outputs| Executed {
+					outputs,
+					output_hash: hashes.next().expect("one hash per output"),
+				})
 			})
-		})
-		.collect())
+			.collect(),
+	))
 }
 
 /// The blake2-256 hashes of `outputs`, four at a time where the CPU has the lanes for it
 /// (blake2b's SIMD over many messages hashes small outputs about twice as fast as one by
-/// one).
+/// one); the rest one by one.
 #[cfg(not(substrate_runtime))]
 pub fn output_hashes(outputs: &[&[u8]]) -> Vec<[u8; 32]> {
-	use blake2b_simd::many::{hash_many, HashManyJob};
-	let bytes = |hash: blake2b_simd::Hash| hash.as_bytes().try_into().expect("32-byte hashes");
+	use blake2b_simd::many::{hash_many, HashManyJob, MAX_DEGREE};
+	let bytes = |hash: blake2b_simd::Hash| -> [u8; 32] {
+		hash.as_bytes().try_into().expect("32-byte hashes")
+	};
 	let mut params = blake2b_simd::Params::new();
 	params.hash_length(32);
-	if let [outputs] = outputs {
-		// One message: the plain path, without the batch's set-up.
-		return alloc::vec![bytes(params.hash(outputs))];
+	let mut hashes = Vec::with_capacity(outputs.len());
+	let mut lanes = outputs.chunks_exact(MAX_DEGREE);
+	for group in &mut lanes {
+		// On the stack: a job list on the heap would cost a large allocation per batch.
+		let mut jobs: [HashManyJob; MAX_DEGREE] =
+			core::array::from_fn(|lane| HashManyJob::new(&params, group[lane]));
+		hash_many(jobs.iter_mut());
+		hashes.extend(jobs.iter().map(|job| bytes(job.to_hash())));
 	}
-	let mut jobs: Vec<HashManyJob> =
-		outputs.iter().map(|outputs| HashManyJob::new(&params, outputs)).collect();
-	hash_many(jobs.iter_mut());
-	jobs.iter().map(|job| bytes(job.to_hash())).collect()
+	hashes.extend(lanes.remainder().iter().map(|outputs| bytes(params.hash(outputs))));
+	hashes
 }
 
 /// The engine of an executor or verifier node and the roles it serves in.
@@ -192,10 +217,34 @@ pub trait Inference {
 		&mut self,
 		model: PassFatPointerAndRead<&[u8]>,
 		inputs: PassFatPointerAndDecode<Vec<Vec<u8>>>,
-	) -> AllocateAndReturnByCodec<Result<Vec<Result<Executed, InferenceError>>, InferenceError>> {
+	) -> AllocateAndReturnByCodec<Result<Runs, InferenceError>> {
 		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NotAnExecutor)?;
 		let model = model_hash(model).ok_or(InferenceError::ModelUnavailable)?;
 		let inputs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
 		run_and_hash(&*ext.0.engine, &model, &inputs)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn runs_encode_as_their_list_within_their_size_hint() {
+		let run = |len: usize| Ok(Executed { outputs: vec![7; len], output_hash: [len as u8; 32] });
+		for count in [0, 1, 5, 70] {
+			let mut runs: Vec<_> = (0..count).map(|index| run(index * 37)).collect();
+			if count > 1 {
+				runs[1] = Err(InferenceError::BadInput);
+			}
+			let list = runs.encode();
+			let runs = Runs(runs);
+			let encoded = runs.encode();
+			assert_eq!(encoded, list);
+			// At most four bytes over per outputs' length (a length's widest compact form).
+			let hint = runs.size_hint();
+			assert!((encoded.len()..=encoded.len() + 4 * count).contains(&hint), "{hint}");
+			assert_eq!(Runs::decode(&mut &encoded[..]), Ok(runs));
+		}
 	}
 }

@@ -323,7 +323,7 @@ impl<T: Config> Pallet<T> {
 			};
 			inference::load(model.as_ref(), T::Models::model_bytes(model), specs)?;
 		}
-		inference::run_batch(model.as_ref(), inputs)
+		inference::run_batch(model.as_ref(), inputs).map(|runs| runs.0)
 	}
 }
 
