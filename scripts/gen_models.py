@@ -65,6 +65,19 @@ def int_matmul(rng):
     )
 
 
+def quotient():
+    """int32 `input / input`: tract divides integers with Rust's `/`, which panics on a zero
+    divisor. A model that makes tract panic on some inputs, for the tests that a panic fails
+    that one job alone."""
+    nodes = [helper.make_node("Div", ["input", "input"], ["output"])]
+    return helper.make_graph(
+        nodes,
+        "quotient",
+        [helper.make_tensor_value_info("input", TensorProto.INT32, [1, 4])],
+        [helper.make_tensor_value_info("output", TensorProto.INT32, [1, 4])],
+    )
+
+
 def cnn(rng, size, channels):
     """float32 CNN: Conv -> Relu -> Conv -> Relu -> GlobalAveragePool -> Flatten -> Gemm."""
     c1 = rng.standard_normal((channels, 3, 3, 3)).astype(np.float32) * 0.2
@@ -155,6 +168,7 @@ def main():
     save(graph, out / "int_matmul.onnx")
     reference(graph, out, "int_matmul", np.arange(1, 9, dtype=np.uint8).reshape(1, 8) * 29)
     save(cnn(np.random.default_rng(3), 16, 8), out / "cnn_small.onnx")
+    save(quotient(), out / "quotient.onnx")
     if "--large" in sys.argv:
         save(mlp(np.random.default_rng(4), 256, 1024, 256), out / "mlp_large.onnx")
         save(cnn(np.random.default_rng(5), 64, 32), out / "cnn_large.onnx")

@@ -1,6 +1,6 @@
 //! The main job on one machine: a development node with the executor role runs a client's
 //! job on the demo model with tract, submits the signed result by itself, and the job
-//! settles after its challenge window.
+//! settles after its challenge window. And a job that makes tract panic fails alone.
 
 #[allow(dead_code)]
 mod common;
@@ -11,8 +11,8 @@ use codec::{Decode, Encode};
 use common::{prometheus_metrics, Node};
 use haca_primitives::{
 	runtime_api::{JobPhase, JobReport},
-	tensor::{decode_tensors, tensors_agree},
-	VerificationMode,
+	tensor::{decode_tensors, tensors_agree, ElementType, Tensor, TensorSpec},
+	ModeSet, ModelHash, VerificationMode,
 };
 use haca_runtime::{
 	genesis_config_presets::{demo_model_hash, DEMO_MODEL_FEE},
@@ -21,7 +21,7 @@ use haca_runtime::{
 };
 use jsonrpsee::{core::client::ClientT, http_client::HttpClient, rpc_params};
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{generic::Era, MultiAddress, MultiSignature};
+use sp_runtime::{generic::Era, traits::Get, MultiAddress, MultiSignature};
 
 fn hex(bytes: &[u8]) -> String {
 	format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
@@ -65,6 +65,13 @@ async fn signed(rpc: &HttpClient, signer: Sr25519Keyring, call: RuntimeCall) -> 
 		MultiSignature::Sr25519(signature),
 		extension,
 	)
+}
+
+/// Sends `call`, signed by `signer`, to the node's pool.
+async fn send(rpc: &HttpClient, signer: Sr25519Keyring, call: RuntimeCall) {
+	let xt = signed(rpc, signer, call).await;
+	let _: String =
+		rpc.request("author_submitExtrinsic", rpc_params![hex(&xt.encode())]).await.unwrap();
 }
 
 async fn job_report(
@@ -127,5 +134,111 @@ async fn an_executor_node_runs_jobs_by_itself_and_they_settle() {
 		.find(|line| line.starts_with("haca_inference_runs_total"))
 		.unwrap_or_else(|| panic!("no engine metrics:\n{metrics}"));
 	assert!(runs.ends_with(" 1"), "one inference run: {runs}");
+	assert!(node.stop().success());
+}
+
+/// The runtime API's price of a job on `model` in `mode` (`None` unless the model is active
+/// and accepts the mode).
+async fn quote(rpc: &HttpClient, model: ModelHash, mode: VerificationMode) -> Option<Balance> {
+	let raw: String = rpc
+		.request("state_call", rpc_params!["InferenceApi_quote", hex(&(model, mode).encode())])
+		.await
+		.unwrap();
+	Decode::decode(&mut &unhex(&raw)[..]).unwrap()
+}
+
+/// A [1, 4] int32 tensor list, encoded.
+fn int_input(values: [i32; 4]) -> Vec<u8> {
+	let data = values.iter().flat_map(|value| value.to_le_bytes()).collect();
+	vec![Tensor { element_type: ElementType::I32, shape: vec![1, 4].try_into().unwrap(), data }]
+		.encode()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
+	let node = Node::start_dev_with("panicking-job", &["--executor"]);
+	node.wait_for_finalized(1, Duration::from_secs(120)).await;
+	let rpc = node.rpc();
+
+	// `output = input / input` (scripts/gen_models.py): tract divides integers with Rust's
+	// `/`, which panics on a zero divisor. Eve registers it on chain; Alice, the dev chain's
+	// executor, serves it.
+	let bytes = std::fs::read(models_dir().join("quotient.onnx")).unwrap();
+	let model = sp_crypto_hashing::blake2_256(&bytes).into();
+	let spec = |name: &str| TensorSpec {
+		name: name.as_bytes().to_vec().try_into().unwrap(),
+		element_type: ElementType::I32,
+		shape: vec![1, 4].try_into().unwrap(),
+	};
+	let fee = DEMO_MODEL_FEE;
+	let register = pallet_models::Call::register {
+		model,
+		byte_size: bytes.len() as u32,
+		source: pallet_models::ModelSource::OnChain,
+		inputs: vec![spec("input")].try_into().unwrap(),
+		outputs: vec![spec("output")].try_into().unwrap(),
+		modes: ModeSet::ATTESTED,
+		fee,
+		tolerance_ulps: 0,
+	};
+	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
+	let upload =
+		pallet_models::Call::upload_chunk { model, index: 0, bytes: bytes.try_into().unwrap() };
+	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(upload)).await;
+	// An executor serves active models only: the quote tells when it is.
+	let start = Instant::now();
+	while quote(&rpc, model, VerificationMode::Attested).await.is_none() {
+		assert!(start.elapsed() < Duration::from_secs(60), "no quote; log:\n{}", node.log());
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let served = vec![demo_model_hash(), model].try_into().unwrap();
+	let serve = pallet_executors::Call::set_models { models: served };
+	send(&rpc, Sr25519Keyring::Alice, RuntimeCall::Executors(serve)).await;
+
+	// Job 0 divides by zero; job 1 does not. They wait until Alice serves the model.
+	for input in [int_input([1, 0, 3, 4]), int_input([1, 2, 3, 4])] {
+		let input = input.try_into().unwrap();
+		let submit = pallet_jobs::Call::submit {
+			model,
+			input,
+			mode: VerificationMode::Attested,
+			max_fee: fee,
+		};
+		send(&rpc, Sr25519Keyring::Charlie, RuntimeCall::Jobs(submit)).await;
+	}
+
+	// Job 0: its executor reports the failure each time, and it is re-run up to the chain's
+	// limit of attempts, then fails (refunded) without a result. Job 1: Running ->
+	// Provisional -> settled, on the same executor node meanwhile.
+	let start = Instant::now();
+	let (mut zero_ran, mut zero_had_result, mut provisional) = (false, false, None);
+	loop {
+		let (zero, good) = (job_report(&rpc, 0).await, job_report(&rpc, 1).await);
+		if let Some(zero) = &zero {
+			zero_ran |= matches!(zero.phase, JobPhase::Running { .. });
+			zero_had_result |= zero.output_hash.is_some();
+		}
+		if let Some(good) = good.as_ref().filter(|good| good.outputs.is_some()) {
+			provisional = good.outputs.clone();
+		}
+		if zero.is_none() && good.is_none() && zero_ran && provisional.is_some() {
+			break;
+		}
+		assert!(
+			start.elapsed() < Duration::from_secs(240),
+			"jobs 0 and 1: {zero:?}, {good:?}; node log:\n{}",
+			node.log()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	assert!(!zero_had_result, "job 0 got a result");
+	assert_eq!(provisional, Some(int_input([1; 4])));
+	let attempts: u32 = <haca_runtime::Runtime as pallet_jobs::Config>::MaxAttempts::get();
+	let metrics = prometheus_metrics(node.prometheus_port);
+	let failures = metrics
+		.lines()
+		.find(|line| line.starts_with("haca_inference_failures_total{reason=\"execution\""))
+		.unwrap_or_else(|| panic!("no execution failures:\n{metrics}"));
+	assert!(failures.ends_with(&format!(" {attempts}")), "one per attempt: {failures}");
 	assert!(node.stop().success());
 }

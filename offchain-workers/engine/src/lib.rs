@@ -12,7 +12,9 @@
 //!   workers) never wait indefinitely; a model whose latest run took under half a
 //!   millisecond runs on the caller's thread, where the hand-over would cost more;
 //! - runs batches (an executor's jobs of one model in a block) with one plan lookup, back to
-//!   back on one worker, within a time budget.
+//!   back on one worker, within a time budget;
+//! - turns a panic inside tract (some models panic on some inputs: an integer division by
+//!   zero, for one) into that model's or job's named error, so the node carries on.
 //!
 //! Determinism: for a given model and input, tract's plan executes the same operations in
 //! the same order, so outputs are bit-identical across runs, threads and processes on one
@@ -24,6 +26,7 @@ mod convert;
 mod host;
 mod metrics;
 pub mod npy;
+mod panics;
 mod plan;
 mod pool;
 pub mod proto;

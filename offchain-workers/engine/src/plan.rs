@@ -16,7 +16,7 @@ use tract_onnx::prelude::{
 
 use crate::{
 	convert::{datum_type, dims, element_type, elements, overwrite, to_tract},
-	EngineError,
+	panics, EngineError,
 };
 
 /// Idle sessions a plan keeps at most (one per thread that ran it at once, in practice).
@@ -30,6 +30,13 @@ fn invalid(error: tract_onnx::prelude::TractError) -> EngineError {
 /// tract's errors while running, as the engine reports them.
 fn execution(error: tract_onnx::prelude::TractError) -> EngineError {
 	EngineError::Execution(format!("{error:#}"))
+}
+
+/// Reads a model with tract (`work`), a panic in tract counting as an invalid model.
+fn reading<T>(work: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
+	panics::catch(work).unwrap_or_else(|message| {
+		Err(EngineError::InvalidModel(format!("tract panicked: {message}")))
+	})
 }
 
 /// tract's state for running a plan once, with its input tensors: kept for the plan's next
@@ -91,6 +98,15 @@ impl Plan {
 		inputs: &[TensorSpec],
 		outputs: &[TensorSpec],
 	) -> Result<Self, EngineError> {
+		reading(|| Self::compile_checked(bytes, inputs, outputs))
+	}
+
+	/// [`Plan::compile`], on tract's side of the panic guard.
+	fn compile_checked(
+		bytes: &[u8],
+		inputs: &[TensorSpec],
+		outputs: &[TensorSpec],
+	) -> Result<Self, EngineError> {
 		let typed = Self::optimise(bytes, inputs)?;
 		let found = Self::output_specs(&typed)?;
 		let matches = found.len() == outputs.len()
@@ -110,9 +126,11 @@ impl Plan {
 	/// As [`Plan::compile`], with the output specs read from the model itself (for
 	/// operators trying a model before registering it).
 	pub fn discover(bytes: &[u8], inputs: &[TensorSpec]) -> Result<Self, EngineError> {
-		let typed = Self::optimise(bytes, inputs)?;
-		let outputs = Self::output_specs(&typed)?;
-		Self::finish(typed, inputs, outputs)
+		reading(|| {
+			let typed = Self::optimise(bytes, inputs)?;
+			let outputs = Self::output_specs(&typed)?;
+			Self::finish(typed, inputs, outputs)
+		})
 	}
 
 	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised.
@@ -135,11 +153,13 @@ impl Plan {
 	/// The input specs the model itself declares (fixed shapes only): for trying or
 	/// benchmarking a model before its specs are registered.
 	pub fn declared_inputs(bytes: &[u8]) -> Result<Vec<TensorSpec>, EngineError> {
-		let typed = tract_onnx::onnx()
-			.model_for_read(&mut &*bytes)
-			.and_then(|model| model.into_typed())
-			.map_err(invalid)?;
-		Self::specs(&typed, typed.input_outlets().map_err(invalid)?, "input")
+		reading(|| {
+			let typed = tract_onnx::onnx()
+				.model_for_read(&mut &*bytes)
+				.and_then(|model| model.into_typed())
+				.map_err(invalid)?;
+			Self::specs(&typed, typed.input_outlets().map_err(invalid)?, "input")
+		})
 	}
 
 	/// The output specs of an optimised model (names as in the graph).
@@ -282,12 +302,15 @@ impl Plan {
 	}
 
 	/// Runs tract in `session` on the input set in it; the outputs, encoded. A session
-	/// whose run failed may hold values of it: it must be dropped, not kept.
+	/// whose run failed (a panic in tract included) may hold values of it: it must be
+	/// dropped, not kept.
 	fn execute(&self, session: &mut Session) -> Result<Vec<u8>, EngineError> {
 		let values = session.inputs.iter().cloned().map(TValue::from_const).collect();
 		// The results may share tensors with the inputs: they are released on return, before
 		// the session's next input is written.
-		let results = session.state.run(values).map_err(execution)?;
+		let results = panics::catch(|| session.state.run(values))
+			.map_err(|message| EngineError::Execution(format!("tract panicked: {message}")))?
+			.map_err(execution)?;
 		let outputs = results
 			.iter()
 			.zip(&self.outputs)

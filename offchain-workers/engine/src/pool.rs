@@ -9,7 +9,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use crate::EngineError;
+use crate::{panics, EngineError};
 
 type Task = Box<dyn FnOnce() + Send>;
 
@@ -66,7 +66,9 @@ impl Pool {
 						Err(_) => return,
 					};
 					queued.fetch_sub(1, Ordering::Relaxed);
-					task();
+					// A task that panics (tract's runs catch their own) ends alone, unanswered:
+					// its caller stops waiting; the worker goes on.
+					let _ = panics::catch(task);
 				})
 				.expect("inference worker thread starts");
 		}
