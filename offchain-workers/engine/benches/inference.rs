@@ -7,7 +7,8 @@
 //! two back to back (the median of the per-pair ratios counts), in calls of [`BATCH`] jobs
 //! and of one. Also the output hashes' share of the batched path (timed alone) and the
 //! ratio it would have without them, the first-load (optimise) time and the memory a cached
-//! plan takes.
+//! plan takes. Last, which models the batched path keeps within the target (0.95x of raw
+//! tract) and how far apart in compute those are.
 //!
 //! `cargo bench -p haca-engine --bench inference -- [MODEL_DIR]` (default: the committed
 //! models; `scripts/bench-engine.sh` adds the large generated ones).
@@ -68,7 +69,19 @@ fn compare(mut raw: impl FnMut(), mut executor: impl FnMut()) -> (f64, f64, f64)
 	)
 }
 
-fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
+/// The executor path's target, as a share of raw tract's throughput.
+const TARGET: f64 = 0.95;
+
+/// One model's figures: its table line, and what the summary needs.
+struct Measured {
+	line: String,
+	/// Executor path against raw tract, in batches.
+	ratio: f64,
+	/// Raw tract's runs per second.
+	raw_rate: f64,
+}
+
+fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 	let Ok(bytes) = std::fs::read(dir.join(file)) else { return Ok(None) };
 	let specs = haca_engine::Plan::declared_inputs(&bytes).map_err(|e| format!("{file}: {e}"))?;
 	let [spec] = &specs[..] else { return Err(format!("{file}: one input expected")) };
@@ -129,7 +142,7 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 		},
 	);
 	let hash_share = 1.0 / hash_speed;
-	Ok(Some(format!(
+	let line = format!(
 		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>9.3}x {:>7.1}% {:>9.3}x {:>10.1} {:>10.1}",
 		file,
 		raw_rate,
@@ -140,7 +153,31 @@ fn bench(dir: &Path, file: &str) -> Result<Option<String>, String> {
 		ratio / (1.0 - hash_share),
 		load_time.as_secs_f64() * 1000.0,
 		memory as f64 / (1024.0 * 1024.0),
-	)))
+	);
+	Ok(Some(Measured { line, ratio, raw_rate }))
+}
+
+/// Which models the executor path keeps within [`TARGET`] of raw tract (in batches), and
+/// how far apart in compute (raw tract's run time) they are.
+fn summary(measured: &[(&str, Measured)]) -> String {
+	let (met, missed): (Vec<_>, Vec<_>) =
+		measured.iter().partition(|(_, measured)| measured.ratio >= TARGET);
+	let names = |models: &[&(&str, Measured)]| {
+		models.iter().map(|(file, _)| file.trim_end_matches(".onnx")).collect::<Vec<_>>().join(", ")
+	};
+	let rates = met.iter().map(|(_, measured)| measured.raw_rate);
+	let span = rates.clone().fold(0.0, f64::max) / rates.fold(f64::INFINITY, f64::min);
+	let mut summary = format!(
+		"target {TARGET}x of raw tract (batched): met by {} of {} models ({}), {span:.0}x apart \
+		 in raw tract's run time",
+		met.len(),
+		measured.len(),
+		names(&met)
+	);
+	if !missed.is_empty() {
+		summary += &format!("; not by {}", names(&missed));
+	}
+	summary
 }
 
 fn main() {
@@ -162,9 +199,13 @@ fn main() {
 		"load ms",
 		"cache MiB"
 	);
+	let mut measured = Vec::new();
 	for file in MODELS {
 		match bench(&dir, file) {
-			Ok(Some(line)) => println!("{line}"),
+			Ok(Some(model)) => {
+				println!("{}", model.line);
+				measured.push((*file, model));
+			}
 			Ok(None) => println!("{file:<16} (not generated: scripts/bench-engine.sh makes it)"),
 			Err(error) => {
 				eprintln!("error: {error}");
@@ -172,4 +213,5 @@ fn main() {
 			}
 		}
 	}
+	println!("{}", summary(&measured));
 }
