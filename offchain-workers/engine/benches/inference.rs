@@ -5,10 +5,10 @@
 //! raw tract running the same optimised model on the same input in one state kept across
 //! runs (tract at its fastest: its one-call `run` makes a state per run), in rounds of the
 //! two back to back (the median of the per-pair ratios counts), in calls of [`BATCH`] jobs
-//! and of one. Also the output hashes' share of the batched path (timed alone) and the
-//! ratio it would have without them, the first-load (optimise) time and the memory a cached
-//! plan takes. Last, which models the batched path keeps within the target (0.95x of raw
-//! tract) and how far apart in compute those are.
+//! and of one, with glibc's allocator held to one regime ([`steady_allocator`]). Also the
+//! output hashes' share of the batched path (timed in pairs with it) and the ratio it would
+//! have without them, and the first-load (optimise) time. Last, which models the batched
+//! path keeps within the target (0.95x of raw tract) and how far apart in compute those are.
 //!
 //! `cargo bench -p haca-engine --bench inference -- [MODEL_DIR]` (default: the committed
 //! models; `scripts/bench-engine.sh` adds the large generated ones).
@@ -34,13 +34,6 @@ const BATCH: usize = 16;
 const ROUNDS: usize = 61;
 /// Shortest round.
 const ROUND_TIME: Duration = Duration::from_millis(50);
-
-/// Resident memory of this process, in bytes.
-fn resident_bytes() -> u64 {
-	let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-	let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
-	pages * 4096
-}
 
 /// Runs `step` for at least `ROUND_TIME`; its throughput, per second.
 fn round(step: &mut impl FnMut()) -> f64 {
@@ -103,11 +96,9 @@ fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 		.to_vec();
 	let engine = Engine::new(EngineConfig { threads: 1, ..Default::default() }, None);
 	let hash = sp_crypto_hashing::blake2_256(&bytes);
-	let memory_before = resident_bytes();
 	let load_start = Instant::now();
 	engine.load(hash, &bytes, &specs, &outputs).map_err(|e| e.to_string())?;
 	let load_time = load_start.elapsed();
-	let memory = resident_bytes().saturating_sub(memory_before);
 
 	// Raw tract: the engine's very plan (the same optimised operators and weights in the
 	// same memory, so that only the path around it differs), run directly in one state.
@@ -143,7 +134,7 @@ fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 	);
 	let hash_share = 1.0 / hash_speed;
 	let line = format!(
-		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>9.3}x {:>7.1}% {:>9.3}x {:>10.1} {:>10.1}",
+		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>9.3}x {:>7.1}% {:>9.3}x {:>10.1}",
 		file,
 		raw_rate,
 		engine_rate,
@@ -152,7 +143,6 @@ fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 		hash_share * 100.0,
 		ratio / (1.0 - hash_share),
 		load_time.as_secs_f64() * 1000.0,
-		memory as f64 / (1024.0 * 1024.0),
 	);
 	Ok(Some(Measured { line, ratio, raw_rate }))
 }
@@ -180,7 +170,22 @@ fn summary(measured: &[(&str, Measured)]) -> String {
 	summary
 }
 
+/// Fixes the thresholds at which glibc's allocator hands memory back to the system, which it
+/// otherwise adapts as a process runs: raw tract then ran at one of two speeds up to 28%
+/// apart (cnn_large), varying from one run of the bench to the next, as its megabytes of
+/// intermediate tensors were mapped and faulted in anew each run or kept. Fixed, raw tract
+/// and the executor path run under the same allocator, at their faster speed.
+fn steady_allocator() {
+	#[cfg(all(target_os = "linux", target_env = "gnu"))]
+	// SAFETY: `mallopt` only sets allocator parameters; nothing is allocated yet.
+	unsafe {
+		libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+		libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+	}
+}
+
 fn main() {
+	steady_allocator();
 	let dir = std::env::args()
 		.skip(1)
 		.find(|arg| !arg.starts_with('-'))
@@ -188,7 +193,7 @@ fn main() {
 		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
 	println!("engine benchmark, models in {}", dir.display());
 	println!(
-		"{:<16} {:>14} {:>16} {:>8} {:>10} {:>8} {:>10} {:>10} {:>10}",
+		"{:<16} {:>14} {:>16} {:>8} {:>10} {:>8} {:>10} {:>10}",
 		"model",
 		"raw tract /s",
 		"executor path /s",
@@ -196,8 +201,7 @@ fn main() {
 		"1 per call",
 		"hash",
 		"w/o hash",
-		"load ms",
-		"cache MiB"
+		"load ms"
 	);
 	let mut measured = Vec::new();
 	for file in MODELS {
