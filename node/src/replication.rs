@@ -94,12 +94,26 @@ impl ReplicationBenchCmd {
 			<<haca_runtime::Runtime as pallet_settlement::Config>::MaxOutputLen as Get<u32>>::get()
 				as usize;
 		for path in models {
+			let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
 			let bytes = std::fs::read(&path).map_err(|error| error.to_string())?;
-			let fail = |error: haca_engine::EngineError| format!("{}: {error}", path.display());
-			let specs = Plan::declared_inputs(&bytes).map_err(fail)?;
-			let plan = Plan::discover(&bytes, &specs).map_err(fail)?;
-			let inputs = haca_engine::sample_inputs(&specs).encode();
-			let outputs = plan.run(&inputs).map_err(fail)?;
+			let inputs = Plan::declared_inputs(&bytes).map(|specs| {
+				let inputs = haca_engine::sample_inputs(&specs).encode();
+				(specs, inputs)
+			});
+			let ran = inputs.and_then(|(specs, inputs)| {
+				let plan = Plan::discover(&bytes, &specs)?;
+				let outputs = plan.run(&inputs)?;
+				Ok((plan, inputs, outputs))
+			});
+			// A model that does not run on its sample input (a test fixture that makes tract
+			// panic, say) has nothing to measure.
+			let (plan, inputs, outputs) = match ran {
+				Ok(ran) => ran,
+				Err(error) => {
+					println!("{name:<18} not measured: {error}");
+					continue;
+				}
+			};
 
 			// What a statement about this job signs, as the executor sends it.
 			let payload = StatementPayload {
@@ -127,7 +141,6 @@ impl ReplicationBenchCmd {
 				}
 			});
 			let by_weight = weight_time(if on_chain { outputs.len() as u32 } else { 0 });
-			let name = path.file_name().unwrap_or_default().to_string_lossy();
 			println!(
 				"{name:<18} {:>14.1} {:>14.1} {:>11.1}x {:>14.1} {:>15.1}x",
 				micros(reexecute),
