@@ -74,6 +74,14 @@ async fn send(rpc: &HttpClient, signer: Sr25519Keyring, call: RuntimeCall) {
 		rpc.request("author_submitExtrinsic", rpc_params![hex(&xt.encode())]).await.unwrap();
 }
 
+/// Charlie's attested job on `model` with `input` (encoded tensors), sent to the pool.
+async fn submit_job(rpc: &HttpClient, model: ModelHash, input: Vec<u8>, max_fee: Balance) {
+	let input = input.try_into().unwrap();
+	let submit =
+		pallet_jobs::Call::submit { model, input, mode: VerificationMode::Attested, max_fee };
+	send(rpc, Sr25519Keyring::Charlie, RuntimeCall::Jobs(submit)).await;
+}
+
 async fn job_report(
 	rpc: &HttpClient,
 	job: u64,
@@ -93,15 +101,7 @@ async fn an_executor_node_runs_jobs_by_itself_and_they_settle() {
 
 	let input = std::fs::read(models_dir().join("mlp.input.npy")).unwrap();
 	let input = vec![haca_engine::npy::read(&input).unwrap()].encode();
-	let call = RuntimeCall::Jobs(pallet_jobs::Call::submit {
-		model: demo_model_hash(),
-		input: input.try_into().unwrap(),
-		mode: VerificationMode::Attested,
-		max_fee: DEMO_MODEL_FEE,
-	});
-	let xt = signed(&rpc, Sr25519Keyring::Charlie, call).await;
-	let _: String =
-		rpc.request("author_submitExtrinsic", rpc_params![hex(&xt.encode())]).await.unwrap();
+	submit_job(&rpc, demo_model_hash(), input, DEMO_MODEL_FEE).await;
 
 	// Running -> Provisional (the executor's result) -> settled (the job ends).
 	let start = Instant::now();
@@ -197,14 +197,7 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 
 	// Job 0 divides by zero; job 1 does not. They wait until Alice serves the model.
 	for input in [int_input([1, 0, 3, 4]), int_input([1, 2, 3, 4])] {
-		let input = input.try_into().unwrap();
-		let submit = pallet_jobs::Call::submit {
-			model,
-			input,
-			mode: VerificationMode::Attested,
-			max_fee: fee,
-		};
-		send(&rpc, Sr25519Keyring::Charlie, RuntimeCall::Jobs(submit)).await;
+		submit_job(&rpc, model, input, fee).await;
 	}
 
 	// Job 0: its executor reports the failure each time, and it is re-run up to the chain's
