@@ -108,6 +108,14 @@ else
 	wasm_env=debian
 fi
 
+# The test suite checks formatting and lints: rustup's rustfmt and clippy (in its default
+# profile; added here for minimal installs).
+for component in rustfmt clippy; do
+	rustup component list --installed 2>/dev/null | grep -q "^$component" ||
+		timeout 120 rustup component add "$component" >/dev/null 2>&1 ||
+		log "rustup could not add $component; install it before running the tests"
+done
+
 # --- 3. Cargo configuration (untracked) ----------------------------------------------
 mkdir -p "$repo_root/.cargo"
 {

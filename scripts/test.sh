@@ -16,3 +16,5 @@ cargo test --workspace --locked
 # and checks their set-up); the wasm runtime is not needed for these.
 SKIP_WASM_BUILD=1 cargo test --locked --features runtime-benchmarks \
 	-p pallet-models -p pallet-executors -p pallet-jobs -p pallet-settlement benchmarking
+# Lints on every target, warnings denied (no wasm needed to lint the runtime's code).
+SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings

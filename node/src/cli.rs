@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use haca_engine::EngineConfig;
+
 /// `haca-node [SUBCOMMAND] [OPTIONS]`: without a subcommand it runs the node.
 #[derive(Debug, clap::Parser)]
 pub struct Cli {
@@ -48,26 +50,26 @@ pub struct InferenceParams {
 	pub model_dir: Option<PathBuf>,
 
 	/// Threads running inference.
-	#[arg(long, value_name = "COUNT", default_value_t = 2)]
+	#[arg(long, value_name = "COUNT", default_value_t = EngineConfig::default().threads)]
 	pub inference_threads: usize,
 
 	/// Inferences that may wait for a thread; more are refused and retried later.
-	#[arg(long, value_name = "COUNT", default_value_t = 16)]
+	#[arg(long, value_name = "COUNT", default_value_t = EngineConfig::default().queue_depth)]
 	pub inference_queue: usize,
 
 	/// Compiled models kept in memory.
-	#[arg(long, value_name = "COUNT", default_value_t = 8)]
+	#[arg(long, value_name = "COUNT", default_value_t = EngineConfig::default().cache_capacity)]
 	pub model_cache: u32,
 
 	/// Longest one inference may take, in seconds.
-	#[arg(long, value_name = "SECONDS", default_value_t = 30)]
+	#[arg(long, value_name = "SECONDS", default_value_t = EngineConfig::default().timeout.as_secs())]
 	pub inference_timeout: u64,
 }
 
 impl InferenceParams {
 	/// The inference the node runs; `None` without the executor and verifier roles.
-	pub fn options(&self) -> Option<crate::inference::InferenceOptions> {
-		(self.executor || self.verifier).then(|| crate::inference::InferenceOptions {
+	pub fn options(&self) -> Option<crate::roles::InferenceOptions> {
+		(self.executor || self.verifier).then(|| crate::roles::InferenceOptions {
 			roles: haca_inference::NodeRoles {
 				executor: self.executor,
 				verifier: self.verifier,
@@ -79,8 +81,8 @@ impl InferenceParams {
 	}
 
 	/// The engine configuration these options describe.
-	fn engine_config(&self) -> haca_engine::EngineConfig {
-		haca_engine::EngineConfig {
+	fn engine_config(&self) -> EngineConfig {
+		EngineConfig {
 			threads: self.inference_threads,
 			queue_depth: self.inference_queue,
 			cache_capacity: self.model_cache,
@@ -133,9 +135,9 @@ pub enum Subcommand {
 
 	/// Run a model on local input files, as an executor would, and print the outputs and
 	/// their hash: what a model owner or operator checks before registering a model.
-	Infer(crate::infer::InferCmd),
+	Infer(crate::cmd::infer::InferCmd),
 
 	/// Measure what a validator spends accepting a result (signature, hash, spec checks;
 	/// and the runtime's weights) against re-running each model, as full replication would.
-	ReplicationBench(crate::replication::ReplicationBenchCmd),
+	ReplicationBench(crate::cmd::replication_bench::ReplicationBenchCmd),
 }

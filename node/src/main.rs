@@ -4,10 +4,9 @@
 
 mod chain_spec;
 mod cli;
+mod cmd;
 mod command;
-mod infer;
-mod inference;
-mod replication;
+mod roles;
 mod rpc;
 mod service;
 

@@ -141,7 +141,7 @@ pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	mut config: Configuration,
-	inference: Option<crate::inference::InferenceOptions>,
+	inference: Option<crate::roles::InferenceOptions>,
 ) -> Result<TaskManager, ServiceError> {
 	let inference =
 		inference.map(|options| options.start(config.prometheus_registry())).transpose()?;

@@ -25,11 +25,11 @@ fn committed(chain: &str) -> Value {
 
 fn generated(chain: &str) -> Value {
 	let output = Command::new(NODE_BINARY)
-		.args(["build-spec", "--chain", chain, "--disable-default-bootnode"])
+		.args(["export-chain-spec", "--chain", chain])
 		.output()
 		.expect("haca-node runs");
 	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-	serde_json::from_slice(&output.stdout).expect("build-spec prints JSON")
+	serde_json::from_slice(&output.stdout).expect("export-chain-spec prints JSON")
 }
 
 /// Where the runtime blob sits in a spec.
@@ -78,7 +78,7 @@ async fn the_node_starts_from_each_committed_spec_and_authors_blocks() {
 		})
 		.collect();
 	// The current runtime's metadata: the committed blob must serve exactly this.
-	let metadata = format!("0x{}", hex(&haca_runtime::Runtime::metadata().encode()));
+	let metadata = sp_core::bytes::to_hex(&haca_runtime::Runtime::metadata().encode(), false);
 	for (chain, node) in nodes {
 		// Alice is a validator of every spec; alone (forced) she authors, finality needs more.
 		node.wait_for_best(1, Duration::from_secs(120)).await;
@@ -113,8 +113,4 @@ async fn the_node_starts_from_each_committed_spec_and_authors_blocks() {
 		let status = node.stop();
 		assert!(status.success(), "{chain}: node exited with {status}");
 	}
-}
-
-fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -24,12 +24,11 @@ use sp_keyring::Sr25519Keyring;
 use sp_runtime::{generic::Era, traits::Get, MultiAddress, MultiSignature};
 
 fn hex(bytes: &[u8]) -> String {
-	format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+	sp_core::bytes::to_hex(bytes, false)
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-	let text = text.trim_start_matches("0x");
-	(0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+	sp_core::bytes::from_hex(text).expect("hex from the node")
 }
 
 fn models_dir() -> std::path::PathBuf {
@@ -165,21 +164,19 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 	// executor, serves it.
 	let bytes = std::fs::read(models_dir().join("quotient.onnx")).unwrap();
 	let model = sp_crypto_hashing::blake2_256(&bytes).into();
-	let spec = |name: &str| TensorSpec {
-		name: name.as_bytes().to_vec().try_into().unwrap(),
-		element_type: ElementType::I32,
-		shape: vec![1, 4].try_into().unwrap(),
-	};
+	let spec = |name| TensorSpec::new(name, ElementType::I32, &[1, 4]).unwrap();
 	let fee = DEMO_MODEL_FEE;
 	let register = pallet_models::Call::register {
 		model,
 		byte_size: bytes.len() as u32,
 		source: pallet_models::ModelSource::OnChain,
-		inputs: vec![spec("input")].try_into().unwrap(),
-		outputs: vec![spec("output")].try_into().unwrap(),
-		modes: ModeSet::ATTESTED,
-		fee,
-		tolerance_ulps: 0,
+		terms: pallet_models::ModelTerms {
+			inputs: vec![spec("input")].try_into().unwrap(),
+			outputs: vec![spec("output")].try_into().unwrap(),
+			modes: ModeSet::ATTESTED,
+			fee,
+			tolerance_ulps: 0,
+		},
 	};
 	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
 	let upload =

@@ -159,6 +159,8 @@ parameter_types! {
 
 impl pallet_executors::Config for Runtime {
 	type Currency = Balances;
+	/// Slashed bonds are burnt.
+	type OnSlash = ();
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type MinExecutorBond = MinExecutorBond;
@@ -228,6 +230,8 @@ parameter_types! {
 
 impl pallet_settlement::Config for Runtime {
 	type Currency = Balances;
+	/// Forfeited challenge bonds are burnt.
+	type OnSlash = ();
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Jobs = Jobs;
 	type Models = Models;

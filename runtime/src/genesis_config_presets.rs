@@ -37,45 +37,41 @@ pub fn demo_model_hash() -> haca_primitives::ModelHash {
 }
 
 /// The demo model as the models pallet's genesis entry, owned by `owner`.
-fn demo_model(owner: &AccountId) -> pallet_models::GenesisModel<crate::Runtime> {
-	let spec = |name: &[u8], dims: &[u32]| TensorSpec {
-		name: name.to_vec().try_into().expect("short name"),
-		element_type: ElementType::F32,
-		shape: dims.to_vec().try_into().expect("small rank"),
-	};
-	(
-		owner.clone(),
-		DEMO_MODEL.to_vec(),
-		vec![spec(b"input", &[1, 4])],
-		vec![spec(b"output", &[1, 3])],
-		ModeSet::ALL,
-		DEMO_MODEL_FEE,
-		8,
-	)
+fn demo_model(owner: &AccountId) -> pallet_models::GenesisModelOf<crate::Runtime> {
+	let spec = |name, dims: &[u32]| TensorSpec::new(name, ElementType::F32, dims).expect("small");
+	pallet_models::GenesisModel {
+		owner: owner.clone(),
+		bytes: DEMO_MODEL.to_vec(),
+		inputs: vec![spec("input", &[1, 4])],
+		outputs: vec![spec("output", &[1, 3])],
+		modes: ModeSet::ALL,
+		fee: DEMO_MODEL_FEE,
+		tolerance_ulps: 8,
+	}
 }
 
 /// `account` registered as an executor of the demo model (with its dev session key).
-fn demo_executor(account: Sr25519Keyring) -> pallet_executors::GenesisExecutor<crate::Runtime> {
-	(
-		account.to_account_id(),
-		pallet_executors::Roles { executor: true, verifier: false },
-		account.public().into(),
-		100 * UNIT,
-		8,
-		vec![demo_model_hash()],
-	)
+fn demo_executor(account: Sr25519Keyring) -> pallet_executors::GenesisExecutorOf<crate::Runtime> {
+	pallet_executors::GenesisExecutor {
+		account: account.to_account_id(),
+		roles: pallet_executors::Roles { executor: true, verifier: false },
+		key: account.public().into(),
+		bond: crate::configs::MinExecutorBond::get(),
+		capacity: 8,
+		models: vec![demo_model_hash()],
+	}
 }
 
 /// `account` registered as a verifier.
-fn demo_verifier(account: Sr25519Keyring) -> pallet_executors::GenesisExecutor<crate::Runtime> {
-	(
-		account.to_account_id(),
-		pallet_executors::Roles { executor: false, verifier: true },
-		account.public().into(),
-		50 * UNIT,
-		0,
-		vec![],
-	)
+fn demo_verifier(account: Sr25519Keyring) -> pallet_executors::GenesisExecutorOf<crate::Runtime> {
+	pallet_executors::GenesisExecutor {
+		account: account.to_account_id(),
+		roles: pallet_executors::Roles { executor: false, verifier: true },
+		key: account.public().into(),
+		bond: crate::configs::MinVerifierBond::get(),
+		capacity: 0,
+		models: vec![],
+	}
 }
 
 /// Builds the genesis patch from validator keys, endowed accounts, the sudo key, and the
@@ -84,7 +80,7 @@ fn testnet_genesis(
 	initial_authorities: Vec<(AuraId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
-	executors: Vec<pallet_executors::GenesisExecutor<crate::Runtime>>,
+	executors: Vec<pallet_executors::GenesisExecutorOf<crate::Runtime>>,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {

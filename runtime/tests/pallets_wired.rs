@@ -77,11 +77,13 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 			model,
 			bytes.len() as u32,
 			pallet_models::ModelSource::OnChain,
-			vec![spec(&[1, 4])].try_into().unwrap(),
-			vec![spec(&[1, 2])].try_into().unwrap(),
-			ModeSet::ALL,
-			UNIT,
-			4,
+			pallet_models::ModelTerms {
+				inputs: vec![spec(&[1, 4])].try_into().unwrap(),
+				outputs: vec![spec(&[1, 2])].try_into().unwrap(),
+				modes: ModeSet::ALL,
+				fee: UNIT,
+				tolerance_ulps: 4,
+			},
 		));
 		for (index, chunk) in bytes.chunks(256 * 1024).enumerate() {
 			assert_ok!(haca_runtime::Models::upload_chunk(

@@ -240,7 +240,13 @@ export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, 
   const model = blake2AsHex(bytes, 256);
   const chunkSize = api.consts.models.chunkSize.toNumber();
   const txs = [
-    api.tx.models.register(model, bytes.length, 'OnChain', inputs ?? specs.inputs, outputs ?? specs.outputs, modes, fee, toleranceUlps),
+    api.tx.models.register(model, bytes.length, 'OnChain', {
+      inputs: inputs ?? specs.inputs,
+      outputs: outputs ?? specs.outputs,
+      modes,
+      fee,
+      toleranceUlps,
+    }),
   ];
   for (let index = 0; index * chunkSize < bytes.length; index++) {
     // Bytes arguments go as hex: polkadot.js reads a Uint8Array as already SCALE-encoded.

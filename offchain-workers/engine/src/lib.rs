@@ -23,7 +23,6 @@
 //! settlement pallet compares float outputs within the model's declared ULP tolerance.
 
 mod convert;
-mod host;
 mod metrics;
 pub mod npy;
 mod panics;
@@ -44,8 +43,8 @@ pub use metrics::EngineMetrics;
 pub use plan::Plan;
 pub use sample::sample_inputs;
 
-/// A model's content hash (blake2-256 of its ONNX bytes).
-pub type ModelHash = [u8; 32];
+/// Identifies a model to the engine: the blake2-256 hash of its ONNX bytes.
+pub type ModelId = [u8; 32];
 
 /// Why the engine could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +123,7 @@ const INLINE_BELOW: Duration = Duration::from_micros(500);
 
 /// The inference engine. Cheap to share (`Arc`); all methods take `&self`.
 pub struct Engine {
-	plans: Mutex<LruMap<ModelHash, Arc<Plan>, ByLength>>,
+	plans: Mutex<LruMap<ModelId, Arc<Plan>, ByLength>>,
 	pool: pool::Pool,
 	timeout: Duration,
 	model_dir: Option<std::path::PathBuf>,
@@ -144,7 +143,7 @@ impl Engine {
 	}
 
 	/// Whether the plan of `model` is cached.
-	pub fn is_loaded(&self, model: &ModelHash) -> bool {
+	pub fn is_loaded(&self, model: &ModelId) -> bool {
 		let hit = self.plans.lock().expect("cache lock").get(model).is_some();
 		if let Some(metrics) = &self.metrics {
 			metrics.cache_lookup(hit);
@@ -156,7 +155,7 @@ impl Engine {
 	/// must hash to `model`; the model must match the specs.
 	pub fn load(
 		&self,
-		model: ModelHash,
+		model: ModelId,
 		bytes: &[u8],
 		inputs: &[TensorSpec],
 		outputs: &[TensorSpec],
@@ -175,9 +174,16 @@ impl Engine {
 		result
 	}
 
+	/// The bytes of a model kept off chain in the engine's model directory, under
+	/// `<model dir>/<hex hash>.onnx`.
+	pub fn stored_model(&self, model: &ModelId) -> Option<Vec<u8>> {
+		let file = format!("{}.onnx", sp_core::hexdisplay::HexDisplay::from(model));
+		std::fs::read(self.model_dir.as_ref()?.join(file)).ok()
+	}
+
 	/// Runs `model` on `input` (canonical encoding) and returns its outputs (canonical
 	/// encoding), on the engine's pool, waiting at most the configured timeout.
-	pub fn run(&self, model: &ModelHash, input: &[u8]) -> Result<Vec<u8>, EngineError> {
+	pub fn run(&self, model: &ModelId, input: &[u8]) -> Result<Vec<u8>, EngineError> {
 		let started = Instant::now();
 		let result = self.plan(model).and_then(|plan| self.run_plan(&plan, input, started));
 		self.record(result.as_ref().err(), started);
@@ -194,7 +200,7 @@ impl Engine {
 	/// default timeout).
 	pub fn run_batch(
 		&self,
-		model: &ModelHash,
+		model: &ModelId,
 		inputs: &[&[u8]],
 	) -> Result<Vec<Result<Vec<u8>, EngineError>>, EngineError> {
 		let batch_started = Instant::now();
@@ -281,7 +287,7 @@ impl Engine {
 	}
 
 	/// The cached plan of `model`.
-	pub fn plan(&self, model: &ModelHash) -> Result<Arc<Plan>, EngineError> {
+	pub fn plan(&self, model: &ModelId) -> Result<Arc<Plan>, EngineError> {
 		let plan = self.plans.lock().expect("cache lock").get(model).cloned();
 		plan.ok_or(EngineError::NotLoaded)
 	}
@@ -323,7 +329,7 @@ mod tests {
 	use codec::Encode;
 	use std::sync::mpsc;
 
-	fn mlp() -> (ModelHash, Vec<u8>, Vec<TensorSpec>, Vec<TensorSpec>) {
+	fn mlp() -> (ModelId, Vec<u8>, Vec<TensorSpec>, Vec<TensorSpec>) {
 		use haca_primitives::tensor::ElementType;
 		let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/mlp.onnx"))
 			.expect("generated model");
@@ -464,25 +470,6 @@ mod tests {
 		let expected = [EngineError::Timeout, EngineError::Busy, EngineError::Busy].map(Err);
 		assert_eq!(batch, expected);
 		drop(release);
-	}
-
-	#[test]
-	fn the_host_side_hashes_each_output_of_a_batch() {
-		use haca_inference::{run_and_hash, InferenceError};
-		let engine = Engine::new(Default::default(), None);
-		let (hash, bytes, inputs, outputs) = mlp();
-		engine.load(hash, &bytes, &inputs, &outputs).unwrap();
-		let inputs: Vec<Vec<u8>> = (0..9).map(|step| input_with(step as f32)).collect();
-		let mut batch: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
-		batch.insert(3, b"not an input");
-		let executed = run_and_hash(&engine, &hash, &batch).unwrap().0;
-		assert_eq!(executed.len(), 10);
-		assert_eq!(executed[3], Err(InferenceError::BadInput));
-		for (input, executed) in batch.iter().zip(&executed).filter(|(_, result)| result.is_ok()) {
-			let executed = executed.as_ref().unwrap();
-			assert_eq!(executed.outputs, engine.run(&hash, input).unwrap());
-			assert_eq!(executed.output_hash, sp_crypto_hashing::blake2_256(&executed.outputs));
-		}
 	}
 
 	#[test]

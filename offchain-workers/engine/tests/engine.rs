@@ -5,7 +5,7 @@
 use std::{path::PathBuf, process::Command, sync::Arc, thread};
 
 use codec::Encode;
-use haca_engine::{npy, Engine, EngineConfig, EngineError, ModelHash};
+use haca_engine::{npy, Engine, EngineConfig, EngineError, ModelId};
 use haca_primitives::tensor::{
 	decode_tensors, tensors_agree, ElementType, Tensor, TensorError, TensorSpec,
 };
@@ -24,7 +24,7 @@ fn spec(element_type: ElementType, dims: &[u32]) -> TensorSpec {
 
 /// A model file, its hash and its specs.
 struct Model {
-	hash: ModelHash,
+	hash: ModelId,
 	bytes: Vec<u8>,
 	inputs: Vec<TensorSpec>,
 	outputs: Vec<TensorSpec>,
@@ -216,18 +216,18 @@ fn child_prints_output_hash() {
 	}
 	let model = mlp();
 	let outputs = engine_with(1, &model).run(&model.hash, &reference_input(&model)).unwrap();
-	println!("OUTPUT_HASH={}", hex(&sp_crypto_hashing::blake2_256(&outputs)));
-}
-
-fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|b| format!("{b:02x}")).collect()
+	println!(
+		"OUTPUT_HASH={}",
+		sp_core::hexdisplay::HexDisplay::from(&sp_crypto_hashing::blake2_256(&outputs))
+	);
 }
 
 #[test]
 fn outputs_are_bit_identical_in_a_fresh_process() {
 	let model = mlp();
 	let outputs = engine_with(1, &model).run(&model.hash, &reference_input(&model)).unwrap();
-	let here = hex(&sp_crypto_hashing::blake2_256(&outputs));
+	let here =
+		sp_core::hexdisplay::HexDisplay::from(&sp_crypto_hashing::blake2_256(&outputs)).to_string();
 	let child = Command::new(std::env::current_exe().unwrap())
 		.args(["--exact", "child_prints_output_hash", "--nocapture", "--test-threads=1"])
 		.env("HACA_ENGINE_CHILD", "1")

@@ -11,6 +11,9 @@
 //! bond leaves only when the delay is over, no job is in progress and no dispute is open.
 //! The jobs and settlement pallets use the registry through the traits in
 //! `haca_primitives::traits` (eligibility, capacity, reputation, slashing).
+//!
+//! The logic is split by concern: `dispatch.rs` (the calls), `interfaces.rs` (the traits
+//! other pallets use), `asset.rs` (the bonds: every movement of funds) and `try_state.rs`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -18,13 +21,17 @@ extern crate alloc;
 
 pub use pallet::*;
 
+mod asset;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod dispatch;
+mod interfaces;
 #[cfg(test)]
 mod mock;
-mod registry_impls;
 #[cfg(test)]
 mod tests;
+#[cfg(any(feature = "try-runtime", feature = "std"))]
+mod try_state;
 mod types;
 pub mod weights;
 
@@ -47,7 +54,10 @@ pub mod pallet {
 	use super::*;
 	use frame_support::{
 		pallet_prelude::*,
-		traits::fungible::{Inspect, Mutate, MutateHold},
+		traits::{
+			fungible::{Balanced, BalancedHold, Credit, Inspect, Mutate, MutateHold},
+			OnUnbalanced,
+		},
 	};
 	use frame_system::pallet_prelude::*;
 	use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
@@ -60,7 +70,13 @@ pub mod pallet {
 		/// The currency bonds are held in.
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
-			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ Balanced<Self::AccountId>
+			+ BalancedHold<Self::AccountId>;
+
+		/// Where the part of a slashed bond goes that is not paid to the wronged party (`()`
+		/// burns it).
+		type OnSlash: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
 
 		/// The runtime's hold reasons, which include this pallet's.
 		type RuntimeHoldReason: From<HoldReason>;
@@ -196,7 +212,7 @@ pub mod pallet {
 			amount: BalanceOf<T>,
 			/// Who received part of it.
 			beneficiary: T::AccountId,
-			/// The part the beneficiary received (the rest was burnt).
+			/// The part the beneficiary received (the rest went to `OnSlash`).
 			rewarded: BalanceOf<T>,
 		},
 		/// An executor missed a deadline and lost reputation.
@@ -246,31 +262,24 @@ pub mod pallet {
 		UnderDispute,
 	}
 
-	/// An executor or verifier registered at genesis: (account, roles, session key, bond,
-	/// capacity, models served).
-	pub type GenesisExecutor<T> = (
-		<T as frame_system::Config>::AccountId,
-		Roles,
-		InferenceKey,
-		BalanceOf<T>,
-		u32,
-		alloc::vec::Vec<ModelHash>,
-	);
+	/// An executor or verifier registered at genesis, as the runtime's types make it.
+	pub type GenesisExecutorOf<T> =
+		GenesisExecutor<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
 
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// The executors and verifiers registered at genesis (after the models).
-		pub executors: alloc::vec::Vec<GenesisExecutor<T>>,
+		pub executors: alloc::vec::Vec<GenesisExecutorOf<T>>,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			for (who, roles, key, bond, capacity, models) in &self.executors {
+			for GenesisExecutor { account, roles, key, bond, capacity, models } in &self.executors {
 				let models = models.clone().try_into().expect("genesis executor: too many models");
 				Pallet::<T>::do_register(
-					who.clone(),
+					account.clone(),
 					*roles,
 					key.clone(),
 					*bond,
@@ -287,6 +296,15 @@ pub mod pallet {
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxCapacity::get() > 0, "MaxCapacity must admit a job");
+			assert!(T::InitialReputation::get() > 0, "new executors must be eligible");
+			assert!(
+				!T::MinExecutorBond::get().is_zero() && !T::MinVerifierBond::get().is_zero(),
+				"every role puts a bond at stake"
+			);
 		}
 	}
 

@@ -101,6 +101,7 @@ parameter_types! {
 
 impl pallet_executors::Config for Test {
 	type Currency = Balances;
+	type OnSlash = ();
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = MockModels;
 	type MinExecutorBond = MinExecutorBond;

@@ -60,3 +60,22 @@ pub struct ExecutorInfo<T: Config> {
 	/// Block from which the bond may be withdrawn, once unbonding started.
 	pub unbonding_until: Option<BlockNumberFor<T>>,
 }
+
+/// An executor or verifier registered at genesis (after the models), its bond held as at
+/// registration. In a chain spec, a named object.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisExecutor<AccountId, Balance> {
+	/// The account.
+	pub account: AccountId,
+	/// Executor and/or verifier.
+	pub roles: Roles,
+	/// Its session key.
+	pub key: InferenceKey,
+	/// Its bond.
+	pub bond: Balance,
+	/// Most jobs at once (executors; 0 for verifiers).
+	pub capacity: u32,
+	/// The models it serves (executors).
+	pub models: alloc::vec::Vec<ModelHash>,
+}

@@ -12,6 +12,10 @@
 //! without a result the late executors lose reputation and the job is re-assigned, up to
 //! `MaxAttempts` assignments, after which it fails and everything held is returned.
 //! Deadline and queue work in `on_initialize` is bounded per block.
+//!
+//! The logic is split by concern: `submission.rs`, `assignment.rs`, `deadlines.rs`,
+//! `ledger.rs` (the jobs as settlement sees and settles them), `asset.rs` (clients'
+//! escrows: every movement of funds) and `try_state.rs`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -19,13 +23,19 @@ extern crate alloc;
 
 pub use pallet::*;
 
+mod asset;
+mod assignment;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
-mod jobs_impls;
+mod deadlines;
+mod ledger;
 #[cfg(test)]
 mod mock;
+mod submission;
 #[cfg(test)]
 mod tests;
+#[cfg(any(feature = "try-runtime", feature = "std"))]
+mod try_state;
 mod types;
 pub mod weights;
 
@@ -267,6 +277,8 @@ pub mod pallet {
 		NotCancellable,
 		/// A batch needs at least one input.
 		EmptyBatch,
+		/// A settlement's payouts add up to more than the job's maximum fee.
+		PayoutsExceedFee,
 	}
 
 	#[pallet::hooks]
@@ -278,6 +290,20 @@ pub mod pallet {
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
+		}
+
+		fn integrity_test() {
+			assert!(
+				(1..=u32::from(u8::MAX)).contains(&T::MaxQuorum::get()),
+				"MaxQuorum must admit one executor and fit a quorum's `of: u8`"
+			);
+			assert!(T::MaxAttempts::get() > 0, "MaxAttempts must admit a first assignment");
+			assert!(T::MaxSubmitBatch::get() > 0, "MaxSubmitBatch must admit an input");
+			assert!(
+				T::MaxDeadlineChecksPerBlock::get() >= T::MaxExpiriesPerBlock::get(),
+				"each expiry checks a deadline: MaxDeadlineChecksPerBlock >= MaxExpiriesPerBlock"
+			);
+			assert!(!T::ResultTimeout::get().is_zero(), "ResultTimeout must last a block");
 		}
 	}
 

@@ -87,6 +87,7 @@ impl pallet_models::Config for Test {
 
 impl pallet_executors::Config for Test {
 	type Currency = Balances;
+	type OnSlash = ();
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type MinExecutorBond = MinBond;
@@ -152,11 +153,13 @@ pub fn register_model(n: u8, modes: ModeSet) -> ModelHash {
 		pallet_models::ModelSource::OffChain(
 			b"https://models.example/m.onnx".to_vec().try_into().unwrap()
 		),
-		specs(),
-		specs(),
-		modes,
-		MODEL_FEE,
-		0,
+		pallet_models::ModelTerms {
+			inputs: specs(),
+			outputs: specs(),
+			modes,
+			fee: MODEL_FEE,
+			tolerance_ulps: 0,
+		},
 	));
 	model
 }

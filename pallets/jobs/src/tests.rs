@@ -136,13 +136,30 @@ fn submit_batch_as(
 		.map_err(|error| error.error)
 }
 
+/// What the jobs pallet holds after a submission, for comparing two ways of submitting.
+#[derive(Debug, PartialEq)]
+struct PalletState {
+	/// The stored jobs, by id.
+	jobs: Vec<(u64, crate::Job<Test>)>,
+	/// The waiting queue.
+	pending: Vec<u64>,
+	/// The loads of EXEC_A, EXEC_B and EXEC_C.
+	loads: Vec<u32>,
+	/// The client's escrow.
+	held: Balance,
+	/// The jobs pallet's events.
+	events: Vec<Event<Test>>,
+}
+
+/// A batch submission that must fail: client, inputs, max fee and the error.
+type BatchCase = (AccountId, Vec<Vec<u8>>, Balance, Error<Test>);
+
+/// A submission that must fail: model, input, mode, max fee and the error.
+type SubmitCase = (ModelHash, Vec<u8>, VerificationMode, Balance, Error<Test>);
+
 /// Three executors of capacities 1, 2 and 1 and `jobs` attested jobs on their model,
-/// submitted by `submit_all`; returns the state the jobs pallet leaves: jobs, waiting queue,
-/// executor loads, escrow and its events.
-fn after_submitting(
-	jobs: usize,
-	submit_all: impl Fn(ModelHash, Vec<Vec<u8>>),
-) -> (Vec<(u64, crate::Job<Test>)>, Vec<u64>, Vec<u32>, Balance, Vec<Event<Test>>) {
+/// submitted by `submit_all`; returns the state the jobs pallet leaves.
+fn after_submitting(jobs: usize, submit_all: impl Fn(ModelHash, Vec<Vec<u8>>)) -> PalletState {
 	let mut state = None;
 	run(|| {
 		let model = register_model(1, ModeSet::ALL);
@@ -160,13 +177,13 @@ fn after_submitting(
 				_ => None,
 			})
 			.collect();
-		state = Some((
-			stored,
-			PendingJobs::<Test>::get().into_inner(),
-			[EXEC_A, EXEC_B, EXEC_C].map(active_jobs).to_vec(),
-			escrow(CLIENT),
+		state = Some(PalletState {
+			jobs: stored,
+			pending: PendingJobs::<Test>::get().into_inner(),
+			loads: [EXEC_A, EXEC_B, EXEC_C].map(active_jobs).to_vec(),
+			held: escrow(CLIENT),
 			events,
-		));
+		});
 	});
 	state.unwrap()
 }
@@ -182,7 +199,7 @@ fn a_batch_does_what_its_jobs_submitted_one_by_one_would() {
 		}
 	});
 	assert_eq!(batched, single);
-	let (jobs, pending, loads, held, _) = batched;
+	let PalletState { jobs, pending, loads, held, .. } = batched;
 	assert_eq!(jobs.iter().map(|(id, _)| *id).collect::<Vec<_>>(), (0..7).collect::<Vec<_>>());
 	assert_eq!(loads, vec![1, 2, 1], "every executor filled to capacity, none beyond");
 	assert_eq!(pending, vec![4, 5, 6], "the rest waits, in order");
@@ -195,7 +212,8 @@ fn one_bad_input_fails_the_whole_batch() {
 		let model = register_model(1, ModeSet::ATTESTED);
 		register_executor(EXEC_A, 1, &[model]);
 		let bad_shape = tensor_input(ElementType::F32, vec![4, 1], 16);
-		let cases: Vec<(AccountId, Vec<Vec<u8>>, Balance, Error<Test>)> = vec![
+		// (client, inputs, max fee, expected error)
+		let cases: Vec<BatchCase> = vec![
 			(CLIENT, vec![], 150, Error::EmptyBatch),
 			(CLIENT, vec![valid_input(), bad_shape], 150, Error::WrongInputShape),
 			(CLIENT, vec![valid_input(), vec![1, 2, 3]], 150, Error::MalformedInput),
@@ -269,7 +287,8 @@ fn bad_submissions_get_named_errors_and_hold_nothing() {
 		assert_ok!(Models::mark_broken(RuntimeOrigin::root(), broken));
 		register_executor(EXEC_A, 4, &[model]);
 		let ok = valid_input;
-		let cases: Vec<(ModelHash, Vec<u8>, VerificationMode, Balance, Error<Test>)> = vec![
+		// (model, input, mode, max fee, expected error)
+		let cases: Vec<SubmitCase> = vec![
 			(ModelHash::repeat_byte(9), ok(), ATTESTED, 500, Error::UnknownModel),
 			(broken, ok(), ATTESTED, 500, Error::ModelNotActive),
 			(model, ok(), QUORUM_2_OF_3, 500, Error::ModeNotAccepted),
@@ -542,7 +561,7 @@ mod ledger {
 			let executor_before = Balances::balance(&EXEC_A);
 			assert_noop!(
 				Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)]),
-				Error::<Test>::FeeTooLow
+				Error::<Test>::PayoutsExceedFee
 			);
 			assert_ok!(Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)]));
 			assert_eq!(Balances::balance(&EXEC_A), executor_before + 90);

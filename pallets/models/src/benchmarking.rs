@@ -41,11 +41,13 @@ fn registered<T: Config>(bytes: &[u8]) -> (T::AccountId, ModelHash) {
 		model,
 		bytes.len() as u32,
 		ModelSource::OnChain,
-		largest_specs(),
-		largest_specs(),
-		ModeSet::ALL,
-		1u32.into(),
-		0,
+		ModelTerms {
+			inputs: largest_specs(),
+			outputs: largest_specs(),
+			modes: ModeSet::ALL,
+			fee: 1u32.into(),
+			tolerance_ulps: 0,
+		},
 	)
 	.expect("benchmark model registers");
 	(owner, model)
@@ -81,11 +83,13 @@ mod benchmarks {
 			model,
 			size,
 			ModelSource::OnChain,
-			largest_specs(),
-			largest_specs(),
-			ModeSet::ALL,
-			1u32.into(),
-			0,
+			ModelTerms {
+				inputs: largest_specs(),
+				outputs: largest_specs(),
+				modes: ModeSet::ALL,
+				fee: 1u32.into(),
+				tolerance_ulps: 0,
+			},
 		);
 
 		assert!(Models::<T>::contains_key(model));

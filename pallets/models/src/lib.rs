@@ -13,6 +13,10 @@
 //! Registration holds a deposit (`BaseDeposit` + `ByteDeposit` per on-chain byte).
 //! Retiring a model stops new jobs at once; the model is purged and its deposit released as
 //! soon as no job references it.
+//!
+//! The logic is split by concern: `dispatch.rs` (the calls), `interfaces.rs` (the registry
+//! as other pallets use it), `asset.rs` (deposits: every movement of funds) and
+//! `try_state.rs`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -20,13 +24,17 @@ extern crate alloc;
 
 pub use pallet::*;
 
+mod asset;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod dispatch;
+mod interfaces;
 #[cfg(test)]
 mod mock;
-mod registry_impls;
 #[cfg(test)]
 mod tests;
+#[cfg(any(feature = "try-runtime", feature = "std"))]
+mod try_state;
 mod types;
 pub mod weights;
 
@@ -46,7 +54,7 @@ pub mod pallet {
 		traits::fungible::{Inspect, Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
-	use haca_primitives::{traits::TensorSpecs, ModeSet, ModelHash};
+	use haca_primitives::ModelHash;
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -184,40 +192,36 @@ pub mod pallet {
 		InsufficientBalance,
 	}
 
-	/// Models stored on chain from genesis: (owner, ONNX bytes, inputs, outputs, accepted
-	/// modes, fee per run, float tolerance in ULPs). Owners pay the usual deposit.
-	pub type GenesisModel<T> = (
-		<T as frame_system::Config>::AccountId,
-		alloc::vec::Vec<u8>,
-		alloc::vec::Vec<haca_primitives::tensor::TensorSpec>,
-		alloc::vec::Vec<haca_primitives::tensor::TensorSpec>,
-		ModeSet,
-		BalanceOf<T>,
-		u32,
-	);
+	/// A model stored on chain from genesis, as the runtime's types make it.
+	pub type GenesisModelOf<T> = GenesisModel<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
 
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// The models registered and uploaded at genesis.
-		pub models: alloc::vec::Vec<GenesisModel<T>>,
+		pub models: alloc::vec::Vec<GenesisModelOf<T>>,
 	}
 
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			for (owner, bytes, inputs, outputs, modes, fee, tolerance) in &self.models {
+			for GenesisModel { owner, bytes, inputs, outputs, modes, fee, tolerance_ulps } in
+				&self.models
+			{
 				let model = ModelHash::from(sp_io::hashing::blake2_256(bytes));
+				let terms = ModelTerms {
+					inputs: inputs.clone().try_into().expect("genesis model: too many inputs"),
+					outputs: outputs.clone().try_into().expect("genesis model: too many outputs"),
+					modes: *modes,
+					fee: *fee,
+					tolerance_ulps: *tolerance_ulps,
+				};
 				Pallet::<T>::do_register(
 					owner.clone(),
 					model,
 					bytes.len() as u32,
 					ModelSource::OnChain,
-					inputs.clone().try_into().expect("genesis model: too many inputs"),
-					outputs.clone().try_into().expect("genesis model: too many outputs"),
-					*modes,
-					*fee,
-					*tolerance,
+					terms,
 				)
 				.expect("genesis model registers");
 				for (index, chunk) in bytes.chunks(T::ChunkSize::get() as usize).enumerate() {
@@ -235,6 +239,10 @@ pub mod pallet {
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
 		}
+
+		fn integrity_test() {
+			assert!(T::ChunkSize::get() > 0, "ChunkSize must hold a byte");
+		}
 	}
 
 	#[pallet::call]
@@ -245,30 +253,15 @@ pub mod pallet {
 		/// `BaseDeposit + ByteDeposit * byte_size` (on-chain) or `BaseDeposit` (off-chain).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register())]
-		#[allow(clippy::too_many_arguments)]
 		pub fn register(
 			origin: OriginFor<T>,
 			model: ModelHash,
 			byte_size: u32,
 			source: ModelSource<T::MaxLocatorLen>,
-			inputs: TensorSpecs,
-			outputs: TensorSpecs,
-			modes: ModeSet,
-			fee: BalanceOf<T>,
-			tolerance_ulps: u32,
+			terms: ModelTermsOf<T>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			Self::do_register(
-				owner,
-				model,
-				byte_size,
-				source,
-				inputs,
-				outputs,
-				modes,
-				fee,
-				tolerance_ulps,
-			)
+			Self::do_register(owner, model, byte_size, source, terms)
 		}
 
 		/// Uploads chunk `index` of an on-chain model (owner only, in order). The last chunk

@@ -42,11 +42,7 @@ fn register_with(
 		model,
 		byte_size,
 		source,
-		inputs,
-		specs(&[1, 2]),
-		modes,
-		10,
-		4,
+		crate::ModelTerms { inputs, outputs: specs(&[1, 2]), modes, fee: 10, tolerance_ulps: 4 },
 	)
 }
 

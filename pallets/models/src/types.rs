@@ -45,6 +45,26 @@ pub enum ModelStatus {
 	Broken,
 }
 
+/// What a registration states about a model besides where its bytes are: its tensors, the
+/// verification modes it accepts, its fee and its float tolerance.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+pub struct ModelTerms<Balance> {
+	/// Input tensors, in graph order.
+	pub inputs: TensorSpecs,
+	/// Output tensors, in graph order.
+	pub outputs: TensorSpecs,
+	/// Verification modes the model accepts.
+	pub modes: ModeSet,
+	/// Fee per inference run, paid to each executor that runs it.
+	pub fee: Balance,
+	/// Largest distance, in units of least precision, at which two float outputs count as
+	/// equal (0: bit-identical).
+	pub tolerance_ulps: u32,
+}
+
+/// A model's terms in the runtime's balance.
+pub type ModelTermsOf<T> = ModelTerms<BalanceOf<T>>;
+
 /// A registered model.
 #[derive(
 	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
@@ -74,4 +94,26 @@ pub struct ModelInfo<T: Config> {
 	pub deposit: BalanceOf<T>,
 	/// Jobs that reference the model and have not ended.
 	pub job_references: u32,
+}
+
+/// A model registered and uploaded at genesis; its owner pays the usual deposit. In a chain
+/// spec, a named object whose bytes are hex.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisModel<AccountId, Balance> {
+	/// Who owns it.
+	pub owner: AccountId,
+	/// The ONNX bytes.
+	#[serde(with = "sp_core::bytes")]
+	pub bytes: alloc::vec::Vec<u8>,
+	/// Its input tensors.
+	pub inputs: alloc::vec::Vec<haca_primitives::tensor::TensorSpec>,
+	/// Its output tensors.
+	pub outputs: alloc::vec::Vec<haca_primitives::tensor::TensorSpec>,
+	/// The verification modes it accepts.
+	pub modes: ModeSet,
+	/// Fee per run.
+	pub fee: Balance,
+	/// How far apart float outputs may be and still agree, in units of least precision.
+	pub tolerance_ulps: u32,
 }

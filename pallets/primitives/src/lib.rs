@@ -7,12 +7,14 @@
 //! - [`crypto`]: the executors' session key type (`infr`), which signs results;
 //! - [`statement`]: what that key signs about a job;
 //! - [`traits`]: the interfaces through which the pallets use each other;
+//! - [`funds`]: holds and slashes, done one way in every pallet;
 //! - [`runtime_api`]: what clients and executors ask the runtime.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+pub mod funds;
 pub mod runtime_api;
 pub mod statement;
 pub mod tensor;

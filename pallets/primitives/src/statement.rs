@@ -82,6 +82,28 @@ impl Claim {
 	}
 }
 
+/// A statement an executor submits about a job, with the data the runtime needs to check
+/// it. `Outputs` is the output tensors' bytes (canonical encoding), bounded on chain.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+pub struct Statement<AccountId, Outputs> {
+	/// The job.
+	pub job: JobId,
+	/// The executor making the claim (must be assigned to the job).
+	pub executor: AccountId,
+	/// The claim, as signed.
+	pub claim: Claim,
+	/// The output tensors, required for outputs that fit on chain; larger outputs are
+	/// represented by their hash only.
+	pub outputs: Option<Outputs>,
+}
+
+impl<AccountId, Outputs: AsRef<[u8]>> Statement<AccountId, Outputs> {
+	/// Bytes of outputs the statement carries.
+	pub fn carried_len(&self) -> u32 {
+		self.outputs.as_ref().map_or(0, |outputs| outputs.as_ref().len() as u32)
+	}
+}
+
 /// The signed content of a statement.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub struct StatementPayload<AccountId> {
@@ -124,6 +146,21 @@ pub enum VerdictKind {
 	Challenge,
 	/// Vote in the dispute over the result, as a committee member.
 	Vote,
+}
+
+/// A verifier's challenge of an attested result or vote in its dispute, made by the
+/// verifier's node and signed by its session key.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+pub struct Verdict<AccountId> {
+	/// The job.
+	pub job: JobId,
+	/// The verifier.
+	pub verifier: AccountId,
+	/// Challenge or vote.
+	pub kind: VerdictKind,
+	/// For a challenge, the output hash the verifier computed; for a vote, the output hash
+	/// it backs (the executor's, or the challenger's when the executor's result is wrong).
+	pub output_hash: H256,
 }
 
 /// The signed content of a verdict: a verifier's challenge or vote, made by its node.

@@ -76,6 +76,22 @@ pub type Shape = BoundedVec<u32, ConstU32<MAX_RANK>>;
 /// A tensor name, UTF-8 (as in the ONNX graph).
 pub type TensorName = BoundedVec<u8, ConstU32<MAX_NAME_LEN>>;
 
+/// Tensor names in JSON (chain specs) as the strings they are, not as byte lists.
+mod name_as_text {
+	use super::TensorName;
+	use serde::{de::Error as _, ser::Error as _, Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(name: &TensorName, serializer: S) -> Result<S::Ok, S::Error> {
+		let text = core::str::from_utf8(name).map_err(|_| S::Error::custom("non-UTF-8 name"))?;
+		serializer.serialize_str(text)
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TensorName, D::Error> {
+		let text = alloc::string::String::deserialize(deserializer)?;
+		text.into_bytes().try_into().map_err(|_| D::Error::custom("tensor name too long"))
+	}
+}
+
 /// What a model expects of one input or produces as one output.
 #[derive(
 	Clone,
@@ -91,7 +107,8 @@ pub type TensorName = BoundedVec<u8, ConstU32<MAX_NAME_LEN>>;
 	Deserialize,
 )]
 pub struct TensorSpec {
-	/// Name of the tensor in the ONNX graph.
+	/// Name of the tensor in the ONNX graph (a string in JSON).
+	#[serde(with = "name_as_text")]
 	pub name: TensorName,
 	/// Element type.
 	pub element_type: ElementType,
@@ -100,6 +117,16 @@ pub struct TensorSpec {
 }
 
 impl TensorSpec {
+	/// The spec of tensor `name` of `element_type` and shape `dims`; `None` if the name or
+	/// the shape is over its bound.
+	pub fn new(name: &str, element_type: ElementType, dims: &[u32]) -> Option<Self> {
+		Some(Self {
+			name: name.as_bytes().to_vec().try_into().ok()?,
+			element_type,
+			shape: dims.to_vec().try_into().ok()?,
+		})
+	}
+
 	/// Number of elements (`None` on overflow).
 	pub fn element_count(&self) -> Option<usize> {
 		element_count(&self.shape)

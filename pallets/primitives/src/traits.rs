@@ -124,7 +124,8 @@ pub trait ExecutorDirectory<AccountId> {
 /// Slashing and reputation of executors and verifiers, as the settlement pallet sees them.
 pub trait ExecutorAccountability<AccountId, Balance> {
 	/// Takes up to `amount` from `offender`'s bond: `beneficiary_share` of it goes to
-	/// `beneficiary`, the rest is burnt. Returns the amount actually taken.
+	/// `beneficiary`, the rest to the registry's slash handler. Returns the amount actually
+	/// taken.
 	fn slash(
 		offender: &AccountId,
 		amount: Balance,
@@ -185,6 +186,9 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// Runs the job again with new executors (avoiding `exclude` when others are eligible),
 	/// or, after its last attempt, ends it with a full refund.
 	fn rerun(id: JobId, exclude: &[AccountId]);
+
+	/// Most executors a job is assigned to (the largest quorum).
+	fn max_executors_per_job() -> u32;
 
 	/// Submits a job on `model` (active, with one input) for `client`, funding it, with an
 	/// input that matches the model. For benchmarks of the settlement pallet.

@@ -93,7 +93,7 @@ fn provisional<T: Config>(model: &ModelHash) -> (JobId, T::AccountId) {
 	let bytes = outputs::<T>(0.5);
 	let hash = H256(sp_io::hashing::blake2_256(&bytes));
 	let statement = sign::<T>(job, &executor, Claim::Output(hash), Some(bytes));
-	Pallet::<T>::process_batch(batch::<T>(vec![statement]), Signatures::Verify);
+	Pallet::<T>::process_batch(batch::<T>(vec![statement]), SignatureCheck::Verify);
 	assert!(Results::<T>::contains_key(job));
 	(job, executor)
 }
@@ -137,7 +137,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			checked = Pallet::<T>::check(&item, &signature, Signatures::Verify).is_ok();
+			checked = Pallet::<T>::check(&item, &signature, SignatureCheck::Verify).is_ok();
 		}
 
 		assert!(checked);
@@ -176,14 +176,14 @@ mod benchmarks {
 			let claim = Claim::Commitment(Claim::commitment(&hash, &salt));
 			Pallet::<T>::process_batch(
 				batch::<T>(vec![sign::<T>(job, executor, claim, None)]),
-				Signatures::Verify,
+				SignatureCheck::Verify,
 			);
 		}
 		let reveal = Claim::Reveal { output_hash: hash, salt };
 		let (last, others) = executors.split_last().unwrap();
 		for executor in others {
 			let revealed = sign::<T>(job, executor, reveal, Some(bytes.clone()));
-			Pallet::<T>::process_batch(batch::<T>(vec![revealed]), Signatures::Verify);
+			Pallet::<T>::process_batch(batch::<T>(vec![revealed]), SignatureCheck::Verify);
 		}
 		let final_reveal = batch::<T>(vec![sign::<T>(job, last, reveal, Some(bytes))]);
 

@@ -16,8 +16,9 @@
 //!   `ChallengeWindow` blocks unless a verifier challenges it with a bond and its own output
 //!   hash. A committee of verifiers, drawn from on-chain data without the parties, votes
 //!   with the output hashes they computed; the majority decides. A lying executor is
-//!   slashed (part to the challenger, the rest burnt) and the job re-run at no extra cost
-//!   to the client; a wrong challenger loses its bond to the executor (part) and the burn.
+//!   slashed (part to the challenger, the rest to the runtime's slash handler) and the job
+//!   re-run at no extra cost to the client; a wrong challenger loses its bond: part to the
+//!   executor, the rest to the slash handler.
 //!   A dispute without a majority by its deadline returns the bond and re-runs the job.
 //! - **Quorum mode** (k of n): each executor commits to `hash(output hash, salt)`, then
 //!   reveals. The reveal phase opens when all commits are in, or at the delivery deadline
@@ -29,16 +30,16 @@
 //! the model's owner, out of the client's escrow; the remainder of the maximum fee returns
 //! to the client. Phase ends are scheduled per block, at most `MaxTimersPerBlock` each.
 //!
-//! The pallet's off-chain worker is the node side. On a node with the executor role it
-//! finds the jobs assigned to the session keys in the local keystore, runs them through the
-//! node's engine (`haca_inference` host functions) and submits the signed statements as
-//! authorized transactions, once per job even when workers of consecutive blocks overlap
-//! (`ocw.rs`). On a node with the verifier role it re-runs a random sample of other
-//! executors' provisional results, challenges those it finds wrong, and votes in the
-//! disputes its verifier keys sit on, with [`Verdict`]s signed by those keys (`audit.rs`).
-//! What the worker records in the node's local storage (tasks done, quorum reveals to
-//! come) is kept per job and cleared once the job has ended, so it stays bounded by the
-//! jobs in flight.
+//! The node side is the off-chain worker (`haca_worker`), which the pallet's hook runs and
+//! which sees the chain through this pallet (`offchain.rs`): on executor nodes it runs
+//! assigned jobs through the node's engine and submits the signed statements as authorized
+//! transactions; on verifier nodes it audits a sample of provisional results, challenges
+//! the wrong ones and votes in disputes with signed [`Verdict`]s.
+//!
+//! The logic is split by concern: `statements.rs` (checking and applying a statement),
+//! `batches.rs` (batches and their weight), `authorize.rs` (pool authorization), `timers.rs`
+//! (phase ends), `disputes.rs`, `quorum.rs`, `payment.rs`, `asset.rs` (the funds this pallet
+//! moves), `api.rs` (runtime API answers) and `try_state.rs` (invariants).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -46,22 +47,33 @@ extern crate alloc;
 
 pub use pallet::*;
 
-mod audit;
+mod api;
+mod asset;
+mod authorize;
+mod batches;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod disputes;
 #[cfg(test)]
 mod mock;
-mod ocw;
-mod settlement_impls;
+mod offchain;
+mod payment;
+mod quorum;
+mod statements;
 #[cfg(test)]
 mod tests;
+mod timers;
+#[cfg(any(feature = "try-runtime", feature = "std"))]
+mod try_state;
 mod types;
 pub mod weights;
 
-use settlement_impls::Signatures;
-pub use settlement_impls::MAX_TIMER_SLIP;
+use statements::SignatureCheck;
 pub use types::*;
 pub use weights::WeightInfo;
+
+/// How many blocks past its due block a phase end may slip when that block is full.
+pub const MAX_TIMER_SLIP: u32 = 16;
 
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
@@ -73,7 +85,10 @@ pub mod pallet {
 	use super::*;
 	use frame_support::{
 		pallet_prelude::*,
-		traits::fungible::{Inspect, Mutate, MutateHold},
+		traits::{
+			fungible::{Balanced, BalancedHold, Credit, Inspect, Mutate, MutateHold},
+			OnUnbalanced,
+		},
 	};
 	use frame_system::pallet_prelude::*;
 	use haca_primitives::{
@@ -97,7 +112,13 @@ pub mod pallet {
 		/// The currency fees, bonds and slashes are in.
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
-			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ Balanced<Self::AccountId>
+			+ BalancedHold<Self::AccountId>;
+
+		/// Where the slashed part of a forfeited challenge bond goes that is not a reward
+		/// (`()` burns it).
+		type OnSlash: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
 
 		/// The runtime's hold reasons, which include this pallet's.
 		type RuntimeHoldReason: From<HoldReason>;
@@ -150,7 +171,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type ExecutorSlash: Get<BalanceOf<Self>>;
 
-		/// Share of a slash that goes to the wronged party (the rest is burnt).
+		/// Share of a slash that goes to the wronged party (the rest to `OnSlash`).
 		#[pallet::constant]
 		type SlashRewardShare: Get<Perbill>;
 
@@ -345,6 +366,14 @@ pub mod pallet {
 		AlreadyVoted,
 		/// Too many phase ends fall in the coming blocks; try later.
 		SchedulerFull,
+		/// The job's model has no settlement terms (it is not registered).
+		UnknownModel,
+		/// The executor has no registered session key.
+		NoSessionKey,
+		/// The executor made no commitment in the job's quorum round.
+		NotCommitted,
+		/// The quorum round holds as many commitments or reveals as it can.
+		QuorumFull,
 	}
 
 	#[pallet::hooks]
@@ -355,13 +384,26 @@ pub mod pallet {
 
 		/// On executor nodes: run assigned jobs through the node's engine and submit the
 		/// signed statements; on verifier nodes: audit results and vote in disputes.
-		fn offchain_worker(now: BlockNumberFor<T>) {
-			Self::offchain_work(now);
+		fn offchain_worker(_now: BlockNumberFor<T>) {
+			haca_worker::work::<Self>();
 		}
 
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
+		}
+
+		fn integrity_test() {
+			assert!(
+				T::MaxQuorum::get() >= T::Jobs::max_executors_per_job(),
+				"MaxQuorum must hold every executor the jobs pallet assigns a job to"
+			);
+			assert!(T::MaxBatch::get() > 0, "MaxBatch must admit a statement");
+			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must seat a verifier");
+			assert!(T::MaxTimersPerBlock::get() > 0, "MaxTimersPerBlock must admit a timer");
+			assert!(!T::ChallengeWindow::get().is_zero(), "ChallengeWindow must last a block");
+			assert!(!T::RevealWindow::get().is_zero(), "RevealWindow must last a block");
+			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must last a block");
 		}
 	}
 
@@ -378,7 +420,7 @@ pub mod pallet {
 			statements: StatementBatch<T>,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			Ok(Some(Self::process_batch(statements, Signatures::Verify)).into())
+			Ok(Some(Self::process_batch(statements, SignatureCheck::Verify)).into())
 		}
 
 		/// As `submit_statements`, as a general transaction without a fee payer: authorized
@@ -393,7 +435,7 @@ pub mod pallet {
 			statements: StatementBatch<T>,
 		) -> DispatchResultWithPostInfo {
 			ensure_authorized(origin)?;
-			Ok(Some(Self::process_batch(statements, Signatures::Authorized)).into())
+			Ok(Some(Self::process_batch(statements, SignatureCheck::AlreadyVerified)).into())
 		}
 
 		/// Challenges the provisional attested result of `job` (verifiers only), holding

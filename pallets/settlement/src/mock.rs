@@ -105,6 +105,7 @@ impl pallet_models::Config for Test {
 
 impl pallet_executors::Config for Test {
 	type Currency = Balances;
+	type OnSlash = ();
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type MinExecutorBond = Bond;
@@ -141,6 +142,7 @@ impl pallet_jobs::Config for Test {
 
 impl pallet_settlement::Config for Test {
 	type Currency = Balances;
+	type OnSlash = ();
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Jobs = Jobs;
 	type Models = Models;
@@ -165,11 +167,19 @@ pub fn pair(who: AccountId) -> sr25519::Pair {
 	sr25519::Pair::from_string(&format!("//haca-{who}"), None).expect("valid derivation")
 }
 
-fn spec(dims: &[u32]) -> TensorSpec {
-	TensorSpec {
-		name: b"t".to_vec().try_into().unwrap(),
-		element_type: ElementType::F32,
-		shape: dims.to_vec().try_into().unwrap(),
+pub fn spec(dims: &[u32]) -> TensorSpec {
+	TensorSpec::new("t", ElementType::F32, dims).unwrap()
+}
+
+/// The test model's terms: a `[1, 4]` f32 input, an f32 output of shape `output`, every
+/// mode, `MODEL_FEE` a run, `TOLERANCE_ULPS`.
+pub fn terms(output: &[u32]) -> pallet_models::ModelTermsOf<Test> {
+	pallet_models::ModelTerms {
+		inputs: vec![spec(&[1, 4])].try_into().unwrap(),
+		outputs: vec![spec(output)].try_into().unwrap(),
+		modes: ModeSet::ALL,
+		fee: MODEL_FEE,
+		tolerance_ulps: TOLERANCE_ULPS,
 	}
 }
 
@@ -269,11 +279,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 			pallet_models::ModelSource::OffChain(
 				b"https://models.example/m".to_vec().try_into().unwrap()
 			),
-			vec![spec(&[1, 4])].try_into().unwrap(),
-			vec![spec(&[1, 2])].try_into().unwrap(),
-			ModeSet::ALL,
-			MODEL_FEE,
-			TOLERANCE_ULPS,
+			terms(&[1, 2]),
 		));
 		for (who, executor) in
 			EXECUTORS.iter().map(|w| (*w, true)).chain(VERIFIERS.iter().map(|w| (*w, false)))

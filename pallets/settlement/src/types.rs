@@ -5,10 +5,7 @@ use frame_support::{
 	BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound, PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use haca_primitives::{
-	statement::{Claim, VerdictKind},
-	InferenceSignature, JobId,
-};
+use haca_primitives::{statement, InferenceSignature};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
@@ -21,61 +18,12 @@ pub type StatementBatch<T> =
 /// Output tensors in the canonical encoding, bounded.
 pub type OutputBytes<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
 
-/// A statement an executor submits about a job, with the data the runtime needs to check it.
-#[derive(
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	DebugNoBound,
-)]
-#[scale_info(skip_type_params(T))]
-pub struct Statement<T: Config> {
-	/// The job.
-	pub job: JobId,
-	/// The executor making the claim (must be assigned to the job).
-	pub executor: T::AccountId,
-	/// The claim, as signed.
-	pub claim: Claim,
-	/// The output tensors (canonical encoding), required for outputs that fit in
-	/// `MaxOutputLen`; larger outputs are represented by their hash only.
-	pub outputs: Option<OutputBytes<T>>,
-}
+/// A statement an executor submits about a job, with its outputs bounded by `MaxOutputLen`.
+pub type Statement<T> =
+	statement::Statement<<T as frame_system::Config>::AccountId, OutputBytes<T>>;
 
-impl<T: Config> Statement<T> {
-	/// Bytes of outputs the statement carries.
-	pub fn carried_len(&self) -> u32 {
-		self.outputs.as_ref().map_or(0, |outputs| outputs.len() as u32)
-	}
-}
-
-/// A verifier's challenge of an attested result or vote in its dispute, made by the
-/// verifier's node and signed by its session key.
-#[derive(
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	DebugNoBound,
-)]
-#[scale_info(skip_type_params(T))]
-pub struct Verdict<T: Config> {
-	/// The job.
-	pub job: JobId,
-	/// The verifier.
-	pub verifier: T::AccountId,
-	/// Challenge or vote.
-	pub kind: VerdictKind,
-	/// For a challenge, the output hash the verifier computed; for a vote, the output hash
-	/// it backs (the executor's, or the challenger's when the executor's result is wrong).
-	pub output_hash: H256,
-}
+/// A verifier's challenge or vote, signed by its session key.
+pub type Verdict<T> = statement::Verdict<<T as frame_system::Config>::AccountId>;
 
 /// Where a provisional attested result is.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]

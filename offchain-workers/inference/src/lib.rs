@@ -5,15 +5,19 @@
 //! externalities extension, which `haca-node` registers for off-chain workers only when it
 //! runs with the executor or verifier role ([`NodeRoles`]); everywhere else the functions
 //! answer [`InferenceError::NotAnExecutor`] and report no role. Every node registers the
-//! host functions themselves, so every node can instantiate the runtime.
+//! host functions themselves, so every node can instantiate the runtime. With the `engine`
+//! feature, [`haca_engine::Engine`] implements [`InferenceHost`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+#[cfg(feature = "engine")]
+mod native;
+
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
-use haca_primitives::tensor::TensorSpec;
+use haca_primitives::{statement::ExecutionFailure, tensor::TensorSpec};
 use scale_info::TypeInfo;
 #[cfg(not(substrate_runtime))]
 use sp_externalities::ExternalitiesExt;
@@ -51,6 +55,21 @@ pub enum InferenceError {
 	Timeout,
 	/// The engine is overloaded, or a batch ran out of time: try again later.
 	Busy,
+}
+
+impl From<InferenceError> for ExecutionFailure {
+	/// The reason an executor reports on chain for a run that failed with `error`.
+	fn from(error: InferenceError) -> Self {
+		match error {
+			InferenceError::ModelUnavailable => Self::ModelUnavailable,
+			InferenceError::InvalidModel => Self::InvalidModel,
+			InferenceError::BadInput => Self::BadInput,
+			InferenceError::Timeout => Self::Timeout,
+			InferenceError::Execution | InferenceError::NotAnExecutor | InferenceError::Busy => {
+				Self::Execution
+			}
+		}
+	}
 }
 
 /// A model's tensor specs, for loading it.

@@ -1,16 +1,9 @@
-//! The engine behind the runtime's inference host functions (`haca_inference`).
+//! The native engine behind the host functions: [`InferenceHost`] for [`haca_engine::Engine`].
 
-use haca_inference::{InferenceError, InferenceHost, ModelSpecs};
+use alloc::vec::Vec;
+use haca_engine::{Engine, EngineError};
 
-use crate::{Engine, EngineError, ModelHash};
-
-impl Engine {
-	/// The bytes of a model kept off chain: `<model dir>/<hex hash>.onnx`.
-	pub fn stored_model(&self, model: &ModelHash) -> Option<Vec<u8>> {
-		let hex: String = model.iter().map(|byte| format!("{byte:02x}")).collect();
-		std::fs::read(self.model_dir.as_ref()?.join(format!("{hex}.onnx"))).ok()
-	}
-}
+use crate::{InferenceError, InferenceHost, ModelSpecs};
 
 impl From<EngineError> for InferenceError {
 	fn from(error: EngineError) -> Self {

@@ -1,17 +1,10 @@
-//! The model registry's logic, behind the calls in `lib.rs`.
+//! The model registry's calls: registering, uploading, retiring, marking broken, and
+//! purging models no job references.
 
 use alloc::vec::Vec;
-use frame_support::{
-	dispatch::DispatchResultWithPostInfo,
-	ensure,
-	pallet_prelude::*,
-	traits::{fungible::MutateHold, tokens::Precision},
-};
-use haca_primitives::{
-	traits::{JobTerms, ModelRegistry, ModelUnavailable, SettlementTerms, TensorSpecs},
-	ModeSet, ModelHash,
-};
-use sp_runtime::traits::{Saturating, Zero};
+use frame_support::{dispatch::DispatchResultWithPostInfo, ensure, pallet_prelude::*};
+use haca_primitives::{traits::TensorSpecs, ModelHash};
+use sp_runtime::traits::Saturating;
 
 use crate::*;
 
@@ -61,18 +54,14 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	#[allow(clippy::too_many_arguments)]
 	pub(crate) fn do_register(
 		owner: T::AccountId,
 		model: ModelHash,
 		byte_size: u32,
 		source: ModelSource<T::MaxLocatorLen>,
-		inputs: TensorSpecs,
-		outputs: TensorSpecs,
-		modes: ModeSet,
-		fee: BalanceOf<T>,
-		tolerance_ulps: u32,
+		terms: ModelTermsOf<T>,
 	) -> DispatchResult {
+		let ModelTerms { inputs, outputs, modes, fee, tolerance_ulps } = terms;
 		ensure!(!Models::<T>::contains_key(model), Error::<T>::AlreadyRegistered);
 		ensure!(byte_size > 0, Error::<T>::EmptyModel);
 		Self::ensure_valid_specs(&inputs)?;
@@ -90,8 +79,7 @@ impl<T: Config> Pallet<T> {
 		};
 
 		let deposit = Self::deposit_for(byte_size, &source);
-		T::Currency::hold(&HoldReason::ModelDeposit.into(), &owner, deposit)
-			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		Self::hold_deposit(&owner, deposit)?;
 
 		let activated = status == ModelStatus::Active;
 		Models::<T>::insert(
@@ -181,119 +169,15 @@ impl<T: Config> Pallet<T> {
 
 	/// Removes a model and its chunks and releases its deposit; returns the number of chunks
 	/// removed.
-	fn purge(model: ModelHash, info: ModelInfo<T>) -> u32 {
+	pub(crate) fn purge(model: ModelHash, info: ModelInfo<T>) -> u32 {
 		let chunks = match info.source {
 			ModelSource::OnChain => Self::chunk_count(info.byte_size),
 			ModelSource::OffChain(_) => 0,
 		};
 		let _ = Chunks::<T>::clear_prefix(model, chunks, None);
 		Models::<T>::remove(model);
-		let released = T::Currency::release(
-			&HoldReason::ModelDeposit.into(),
-			&info.owner,
-			info.deposit,
-			Precision::BestEffort,
-		)
-		.unwrap_or_else(|_| Zero::zero());
+		let released = Self::release_deposit(&info.owner, info.deposit);
 		Self::deposit_event(Event::ModelPurged { model, deposit: released });
 		chunks
-	}
-
-	/// Invariants: every owner's held deposit is the sum of their models' deposits, and an
-	/// uploading model has exactly the chunks it counts.
-	#[cfg(any(feature = "try-runtime", feature = "std"))]
-	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-		use alloc::collections::btree_map::BTreeMap;
-		use frame_support::traits::fungible::InspectHold;
-		let mut deposits = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
-		for (model, info) in Models::<T>::iter() {
-			let total = deposits.entry(info.owner.clone()).or_insert_with(Zero::zero);
-			*total = total.saturating_add(info.deposit);
-			let stored = Chunks::<T>::iter_prefix(model).count() as u32;
-			match (info.status, &info.source) {
-				(ModelStatus::Uploading { chunks }, _) => {
-					ensure!(stored == chunks, "uploading model's chunk count is off")
-				}
-				(_, ModelSource::OnChain) if info.status != ModelStatus::Retired => ensure!(
-					stored == Self::chunk_count(info.byte_size),
-					"on-chain model is missing chunks"
-				),
-				_ => {}
-			}
-		}
-		for (owner, total) in deposits {
-			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &owner) == total,
-				"held model deposits differ from the registered deposits"
-			);
-		}
-		Ok(())
-	}
-}
-
-impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
-	fn job_terms(model: &ModelHash) -> Result<JobTerms<BalanceOf<T>>, ModelUnavailable> {
-		let info = Models::<T>::get(model).ok_or(ModelUnavailable::Unknown)?;
-		ensure!(info.status == ModelStatus::Active, ModelUnavailable::NotActive);
-		Ok(JobTerms { inputs: info.inputs, fee: info.fee, modes: info.modes })
-	}
-
-	fn settlement_terms(model: &ModelHash) -> Option<SettlementTerms<T::AccountId, BalanceOf<T>>> {
-		Models::<T>::get(model).map(|info| SettlementTerms {
-			owner: info.owner,
-			inputs: info.inputs,
-			fee: info.fee,
-			outputs: info.outputs,
-			tolerance_ulps: info.tolerance_ulps,
-		})
-	}
-
-	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>> {
-		Self::model_bytes(model)
-	}
-
-	fn add_job_reference(model: &ModelHash) {
-		Models::<T>::mutate(model, |info| {
-			if let Some(info) = info {
-				info.job_references.saturating_inc();
-			}
-		});
-	}
-
-	#[cfg(feature = "runtime-benchmarks")]
-	fn activate_for_benchmark(model: &ModelHash, inputs: TensorSpecs, fee: BalanceOf<T>) {
-		use frame_support::traits::fungible::{Inspect, Mutate};
-		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
-		// The owner exists, so its share of fees can be paid to it.
-		T::Currency::set_balance(
-			&owner,
-			T::Currency::minimum_balance().saturating_mul(100u32.into()),
-		);
-		Models::<T>::insert(
-			model,
-			ModelInfo {
-				owner,
-				byte_size: 1,
-				source: ModelSource::OffChain(alloc::vec![b'x'].try_into().expect("short locator")),
-				outputs: inputs.clone(),
-				inputs,
-				modes: ModeSet::ALL,
-				fee,
-				tolerance_ulps: 0,
-				status: ModelStatus::Active,
-				deposit: Zero::zero(),
-				job_references: 0,
-			},
-		);
-	}
-
-	fn remove_job_reference(model: &ModelHash) {
-		let Some(mut info) = Models::<T>::get(model) else { return };
-		info.job_references.saturating_dec();
-		if info.status == ModelStatus::Retired && info.job_references == 0 {
-			Self::purge(*model, info);
-		} else {
-			Models::<T>::insert(model, info);
-		}
 	}
 }

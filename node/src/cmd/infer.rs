@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use codec::Encode;
 use haca_engine::{npy, proto, Plan};
 use haca_primitives::tensor::{decode_tensors, Tensor, TensorSpec};
+use sp_core::bytes::to_hex;
 
 /// Runs an ONNX model on local input files and prints the model hash, the output tensors
 /// and the output hash an executor would attest to; optionally writes the outputs.
@@ -68,10 +69,6 @@ impl TensorFormat {
 	}
 }
 
-fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 fn read(path: &Path) -> Result<Vec<u8>, String> {
 	std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
 }
@@ -106,15 +103,21 @@ impl InferCmd {
 		let outputs = plan.run(&inputs.encode()).map_err(|error| error.to_string())?;
 		let outputs = decode_tensors(&outputs).map_err(|error| format!("outputs: {error:?}"))?;
 
-		println!("model hash:  0x{}", hex(&sp_crypto_hashing::blake2_256(&bytes)));
-		println!("input hash:  0x{}", hex(&sp_crypto_hashing::blake2_256(&inputs.encode())));
+		println!("model hash:  {}", to_hex(&sp_crypto_hashing::blake2_256(&bytes), false));
+		println!(
+			"input hash:  {}",
+			to_hex(&sp_crypto_hashing::blake2_256(&inputs.encode()), false)
+		);
 		for (index, tensor) in inputs.iter().enumerate() {
 			println!("input {index}:     {}", describe(tensor));
 		}
 		for (index, tensor) in outputs.iter().enumerate() {
 			println!("output {index}:    {}", describe(tensor));
 		}
-		println!("output hash: 0x{}", hex(&sp_crypto_hashing::blake2_256(&outputs.encode())));
+		println!(
+			"output hash: {}",
+			to_hex(&sp_crypto_hashing::blake2_256(&outputs.encode()), false)
+		);
 		if let Some(dir) = &self.output_dir {
 			std::fs::create_dir_all(dir).map_err(|error| error.to_string())?;
 			for (index, tensor) in outputs.iter().enumerate() {

@@ -1,0 +1,154 @@
+//! The verifier side: re-runs a random sample of other executors' provisional results,
+//! challenges the wrong ones, and votes in disputes, each once.
+//!
+//! Results are compared as settlement compares quorum reveals: equal output hashes, or
+//! float outputs within the model's ULP tolerance (when the outputs are on chain). The
+//! sample is drawn from the node's local randomness, so an executor cannot tell which of its
+//! results will be audited.
+
+use codec::Encode;
+use haca_inference::InferenceError;
+use haca_primitives::{
+	statement::{Verdict, VerdictKind},
+	tensor::{decode_tensors, tensors_agree},
+	InferenceKey, JobId, ModelHash,
+};
+use sp_core::H256;
+use sp_runtime::RuntimeAppPublic;
+
+use crate::{execute::execute, run_once_per_task, AttestedOutput, Chain, LOG_TARGET};
+
+/// What an audit concluded.
+enum Finding {
+	/// The verifier's outputs agree with the executor's result.
+	Agrees,
+	/// They do not; the verifier's outputs hash to this.
+	Differs(H256),
+	/// The verifier cannot judge now (engine busy): try again later.
+	Retry,
+	/// The verifier cannot judge (its own run failed, or the job ended).
+	CannotJudge,
+}
+
+/// Votes in the disputes whose committee holds `who`, and audits a share of `audit_ppm`
+/// parts per million of other executors' provisional results.
+pub fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
+	// The ids name the dispute or result (by its window), so a job's later dispute or re-run
+	// result is judged afresh.
+	for due in C::votes_due(who) {
+		let id = (b"haca/vote", due.job, who, due.until).encode();
+		run_once_per_task::<C>(due.job, &id, || {
+			vote_on::<C>(key, who, due.job, due.challenger_hash)
+		});
+	}
+	for open in C::challengeable_results() {
+		if &open.result.executor == who {
+			continue;
+		}
+		let id = (b"haca/audit", open.job, who, open.challenge_until).encode();
+		run_once_per_task::<C>(open.job, &id, || {
+			if !sampled(audit_ppm) {
+				log::debug!(target: LOG_TARGET, "job {}: not in this verifier's sample", open.job);
+				return true;
+			}
+			audit::<C>(key, who, open.job, &open.result)
+		});
+	}
+}
+
+/// Re-runs `job` and challenges its result if it is wrong; whether this is finished.
+fn audit<C: Chain>(
+	key: &InferenceKey,
+	who: &C::AccountId,
+	job: JobId,
+	result: &AttestedOutput<C::AccountId>,
+) -> bool {
+	match judge::<C>(job, result) {
+		Finding::Differs(output_hash) => {
+			log::info!(target: LOG_TARGET, "job {job}: audit found a different result, challenging");
+			send_verdict::<C>(key, who, job, VerdictKind::Challenge, output_hash)
+		}
+		Finding::Retry => false,
+		Finding::Agrees => {
+			log::info!(target: LOG_TARGET, "job {job}: audit agrees with {:?}", result.executor);
+			true
+		}
+		Finding::CannotJudge => true,
+	}
+}
+
+/// Re-runs a disputed job and votes: for the executor's output hash if the verifier's
+/// outputs agree with it, otherwise for the challenger's. Whether this is finished.
+fn vote_on<C: Chain>(
+	key: &InferenceKey,
+	who: &C::AccountId,
+	job: JobId,
+	challenger_hash: H256,
+) -> bool {
+	let Some(result) = C::attested_result(job) else { return true };
+	let output_hash = match judge::<C>(job, &result) {
+		Finding::Agrees => result.output_hash,
+		Finding::Differs(_) => challenger_hash,
+		Finding::Retry => return false,
+		Finding::CannotJudge => return true,
+	};
+	log::info!(target: LOG_TARGET, "job {job}: voting for output hash {output_hash:?}");
+	send_verdict::<C>(key, who, job, VerdictKind::Vote, output_hash)
+}
+
+/// Runs `job` on this node and compares the outputs with the executor's `result`.
+fn judge<C: Chain>(job: JobId, result: &AttestedOutput<C::AccountId>) -> Finding {
+	let Some(open) = C::open_job(job) else { return Finding::CannotJudge };
+	let (outputs, output_hash) = match execute::<C>(job, &open.model) {
+		Ok(executed) => (executed.outputs, H256(executed.output_hash)),
+		Err(InferenceError::Busy) => return Finding::Retry,
+		Err(error) => {
+			log::info!(target: LOG_TARGET, "job {job}: cannot judge, own run failed: {error:?}");
+			return Finding::CannotJudge;
+		}
+	};
+	if output_hash == result.output_hash
+		|| within_tolerance::<C>(&open.model, &outputs, result.outputs.as_deref())
+	{
+		Finding::Agrees
+	} else {
+		Finding::Differs(output_hash)
+	}
+}
+
+/// Whether `ours` agree with the executor's on-chain outputs within the model's tolerance
+/// (never when the executor's outputs are not on chain).
+fn within_tolerance<C: Chain>(model: &ModelHash, ours: &[u8], theirs: Option<&[u8]>) -> bool {
+	let (Some(theirs), Some(model)) = (theirs, C::served_model(model)) else {
+		return false;
+	};
+	match (decode_tensors(ours), decode_tensors(theirs)) {
+		(Ok(ours), Ok(theirs)) => tensors_agree(&ours, &theirs, model.tolerance_ulps),
+		_ => false,
+	}
+}
+
+/// Signs and submits a verdict; whether this is finished (the pool took it, or its job
+/// ended).
+fn send_verdict<C: Chain>(
+	key: &InferenceKey,
+	who: &C::AccountId,
+	job: JobId,
+	kind: VerdictKind,
+	output_hash: H256,
+) -> bool {
+	let verdict = Verdict { job, verifier: who.clone(), kind, output_hash };
+	let Some(payload) = C::verdict_payload(&verdict) else { return true };
+	let Some(signature) = key.sign(&payload.signing_bytes()) else { return false };
+	let taken = C::submit_verdict(verdict, signature);
+	if !taken {
+		log::debug!(target: LOG_TARGET, "job {job}: {kind:?} refused by the pool");
+	}
+	taken
+}
+
+/// Draws whether to audit a result, `audit_ppm` in a million, from local randomness.
+fn sampled(audit_ppm: u32) -> bool {
+	let seed = sp_io::offchain::random_seed();
+	u32::from_le_bytes([seed[0], seed[1], seed[2], seed[3]]) % 1_000_000 < audit_ppm
+}

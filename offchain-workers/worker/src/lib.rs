@@ -1,0 +1,205 @@
+//! # HACA off-chain worker
+//!
+//! The node side of settlement. The runtime's off-chain worker calls [`work`] each block;
+//! on a node started with an inference role it works off what the session keys in the
+//! node's keystore owe:
+//! - as an **executor** ([`statements`]): runs its assigned jobs through the node's engine
+//!   (the `haca_inference` host functions), a block's jobs of one model in one call, and
+//!   submits the signed statements (results, quorum commitments and reveals, failures) in
+//!   batches, as authorized transactions that need no fee payer;
+//! - as a **verifier** ([`audit`]): re-runs a random sample of other executors' provisional
+//!   results, challenges the wrong ones, and votes in the disputes its keys sit on.
+//!
+//! Each task runs once even when workers of consecutive blocks overlap: a lock and a done
+//! record per task, in the node's local storage ([`records`]). Those records are kept per
+//! job and cleared once the job has ended, so they stay bounded by the jobs in flight.
+//!
+//! The worker reads the chain and submits transactions only through [`Chain`], which the
+//! settlement pallet implements. Decisions are logged under [`LOG_TARGET`]: `info` for each
+//! job run, statement sent, audit, challenge and vote; `debug` for what was skipped and why.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod audit;
+mod execute;
+pub mod records;
+pub mod statements;
+
+use alloc::vec::Vec;
+use codec::Encode;
+use core::fmt::Debug;
+use haca_inference::{inference, ModelSpecs};
+use haca_primitives::{
+	runtime_api::WorkItem,
+	statement::{Statement, StatementPayload, Verdict, VerdictPayload},
+	InferenceKey, InferenceSignature, JobId, ModelHash,
+};
+use sp_core::H256;
+use sp_runtime::{traits::BlockNumberProvider, RuntimeAppPublic};
+
+pub use records::run_once_per_task;
+
+/// The log target of the worker's decisions.
+pub const LOG_TARGET: &str = "haca::ocw";
+
+/// Blocks a worker may hold a task's lock before another may take over.
+pub const LOCK_BLOCKS: u32 = 5;
+
+/// Milliseconds a worker may hold a task's lock before another may take over.
+pub const LOCK_MILLIS: u64 = 60_000;
+
+/// Most jobs one call of the engine runs (their inputs and outputs are in the worker's
+/// memory at once).
+pub const ENGINE_BATCH: usize = 64;
+
+/// Most ended jobs whose local records one run of the worker clears.
+pub const MAX_FORGOTTEN_PER_RUN: JobId = 4096;
+
+/// The chain's block number, as the worker's [`Chain`] counts blocks.
+pub type BlockNumberOf<C> = <<C as Chain>::Blocks as BlockNumberProvider>::BlockNumber;
+
+/// A statement about a job, as the chain takes it.
+pub type StatementOf<C> = Statement<<C as Chain>::AccountId, <C as Chain>::Outputs>;
+
+/// An open job, as the worker needs it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OpenJob<BlockNumber> {
+	/// Its model.
+	pub model: ModelHash,
+	/// The last block of its current attempt's statements, while executors run it.
+	pub deadline: Option<BlockNumber>,
+}
+
+/// A model as the worker loads it and compares its outputs.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ServedModel {
+	/// Its registered tensor specs.
+	pub specs: ModelSpecs,
+	/// How far apart float outputs may be and still agree, in units of least precision.
+	pub tolerance_ulps: u32,
+}
+
+/// An executor's attested result.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AttestedOutput<AccountId> {
+	/// Who produced it.
+	pub executor: AccountId,
+	/// Hash of its output tensors.
+	pub output_hash: H256,
+	/// The output tensors, when they are on chain.
+	pub outputs: Option<Vec<u8>>,
+}
+
+/// A provisional attested result that verifiers may still challenge.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Challengeable<AccountId, BlockNumber> {
+	/// The job.
+	pub job: JobId,
+	/// The last block of its challenge window.
+	pub challenge_until: BlockNumber,
+	/// The result.
+	pub result: AttestedOutput<AccountId>,
+}
+
+/// A dispute in which a verifier sits on the committee and has not voted yet.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VoteDue<BlockNumber> {
+	/// The disputed job.
+	pub job: JobId,
+	/// The last block of the vote.
+	pub until: BlockNumber,
+	/// The output hash the challenger computed.
+	pub challenger_hash: H256,
+}
+
+/// What the worker reads from the chain and submits to it; the settlement pallet implements
+/// it over its own storage and that of the pallets it uses.
+pub trait Chain {
+	/// The chain's accounts.
+	type AccountId: Clone + PartialEq + Encode + Debug;
+	/// Output bytes a statement can carry: converting fails for outputs too large for the
+	/// chain.
+	type Outputs: TryFrom<Vec<u8>> + Clone;
+	/// The chain's block numbers, which time the worker's task locks.
+	type Blocks: BlockNumberProvider;
+
+	/// The account whose registered session key is `key`.
+	fn key_owner(key: &InferenceKey) -> Option<Self::AccountId>;
+
+	/// Whether `who` is a bonded verifier.
+	fn is_verifier(who: &Self::AccountId) -> bool;
+
+	/// The statements `who` owes.
+	fn pending_work(who: &Self::AccountId) -> Vec<WorkItem>;
+
+	/// The job `job` while it is open.
+	fn open_job(job: JobId) -> Option<OpenJob<BlockNumberOf<Self>>>;
+
+	/// The input of an open job (canonical tensor encoding).
+	fn input(job: JobId) -> Option<Vec<u8>>;
+
+	/// A registered model's specs and tolerance.
+	fn served_model(model: &ModelHash) -> Option<ServedModel>;
+
+	/// A model's bytes, when they are stored on chain.
+	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>>;
+
+	/// What the executor's session key signs for `statement`, if its job is open.
+	fn statement_payload(
+		statement: &StatementOf<Self>,
+	) -> Option<StatementPayload<Self::AccountId>>;
+
+	/// Most statements one transaction carries.
+	fn max_statements_per_tx() -> u32;
+
+	/// Submits signed statements in one transaction; whether the pool took it.
+	fn submit_statements(statements: Vec<(StatementOf<Self>, InferenceSignature)>) -> bool;
+
+	/// The disputes whose committee holds `who` and that `who` has not voted in.
+	fn votes_due(who: &Self::AccountId) -> Vec<VoteDue<BlockNumberOf<Self>>>;
+
+	/// Every provisional attested result still open to challenges.
+	fn challengeable_results() -> Vec<Challengeable<Self::AccountId, BlockNumberOf<Self>>>;
+
+	/// The attested result of `job`, provisional or disputed.
+	fn attested_result(job: JobId) -> Option<AttestedOutput<Self::AccountId>>;
+
+	/// What the verifier's session key signs for `verdict`, if its job is open.
+	fn verdict_payload(
+		verdict: &Verdict<Self::AccountId>,
+	) -> Option<VerdictPayload<Self::AccountId>>;
+
+	/// Submits a signed verdict; whether the pool took it.
+	fn submit_verdict(verdict: Verdict<Self::AccountId>, signature: InferenceSignature) -> bool;
+}
+
+/// Works off everything the session keys in the node's keystore owe, as far as the node's
+/// roles allow: executors' statements, verifiers' audits and votes. Then forgets what it
+/// recorded about jobs that have ended.
+pub fn work<C: Chain>() {
+	let roles = inference::roles();
+	if !roles.executor && !roles.verifier {
+		return;
+	}
+	let mut local = Vec::new();
+	for key in InferenceKey::all() {
+		let Some(who) = C::key_owner(&key) else {
+			log::debug!(target: LOG_TARGET, "session key {key:?}: no registered owner, skipped");
+			continue;
+		};
+		if roles.executor {
+			statements::submit_owed_statements::<C>(&key, &who);
+		}
+		if roles.verifier {
+			if C::is_verifier(&who) {
+				audit::audit_and_vote::<C>(&key, &who, roles.audit_ppm);
+			} else {
+				log::debug!(target: LOG_TARGET, "{who:?}: not a bonded verifier, no audits");
+			}
+		}
+		local.push(who);
+	}
+	records::forget_ended_jobs::<C>(&local);
+}

@@ -1,0 +1,171 @@
+//! The executor side: runs the jobs assigned to a session key's owner and submits the
+//! signed statements, each once per attempt of its job, in batches.
+
+use alloc::vec::Vec;
+use codec::Encode;
+use haca_inference::{Executed, InferenceError};
+use haca_primitives::{
+	runtime_api::{Due, WorkItem},
+	statement::{Claim, Statement},
+	InferenceKey, InferenceSignature, JobId, ModelHash,
+};
+use sp_core::H256;
+use sp_runtime::RuntimeAppPublic;
+
+use crate::{
+	execute::execute_batch,
+	records::{keep_reveal, kept_reveal, run_tasks_once, set_done, Committed},
+	Chain, StatementOf, ENGINE_BATCH, LOG_TARGET,
+};
+
+/// A claim and the outputs to carry with it on chain.
+type ClaimWithOutputs<C> = (Claim, Option<<C as Chain>::Outputs>);
+
+/// A statement ready to send, with the task it finishes.
+type Ready<C> = ((JobId, Vec<u8>), (StatementOf<C>, InferenceSignature));
+
+/// Produces the statements `who` owes, each once per attempt of its job (the deadline names
+/// the attempt: a job re-assigned to the same executor is run again), running up to
+/// [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of up to
+/// [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced again in
+/// a later block.
+pub fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId) {
+	let mut ready: Vec<Ready<C>> = Vec::new();
+	for items in C::pending_work(who).chunks(ENGINE_BATCH) {
+		let tasks: Vec<(JobId, Vec<u8>)> = items
+			.iter()
+			.map(|item| {
+				let deadline = C::open_job(item.job).and_then(|job| job.deadline);
+				(item.job, (b"haca/ocw", item.job, who, item.due, deadline).encode())
+			})
+			.collect();
+		run_tasks_once::<C>(&tasks, |open| {
+			let open_items: Vec<&WorkItem> = open.iter().map(|&index| &items[index]).collect();
+			let claims = claims_by_running::<C>(who, &open_items);
+			open.iter()
+				.zip(claims)
+				.map(|(&index, claim)| {
+					let signed = claim.and_then(|(claim, outputs)| {
+						signed_statement::<C>(key, who, items[index].job, claim, outputs)
+					});
+					let Some(signed) = signed else { return false };
+					ready.push((tasks[index].clone(), signed));
+					true
+				})
+				.collect()
+		});
+	}
+	let mut ready = ready.into_iter().peekable();
+	while ready.peek().is_some() {
+		let (tasks, batch): (Vec<_>, Vec<_>) =
+			ready.by_ref().take(C::max_statements_per_tx() as usize).unzip();
+		if batch.len() > 1 && send::<C>(batch.clone()) {
+			continue;
+		}
+		// The pool refuses a batch for any bad item: the items go alone.
+		for ((job, id), signed) in tasks.iter().zip(batch) {
+			if !send::<C>(alloc::vec![signed]) {
+				set_done(*job, id, false);
+			}
+		}
+	}
+}
+
+/// Submits `batch`, logging what was sent; whether the pool took it.
+fn send<C: Chain>(batch: Vec<(StatementOf<C>, InferenceSignature)>) -> bool {
+	let jobs: Vec<JobId> = batch.iter().map(|(statement, _)| statement.job).collect();
+	let taken = C::submit_statements(batch);
+	if taken {
+		log::info!(target: LOG_TARGET, "statements sent for jobs {jobs:?}");
+	} else {
+		log::debug!(target: LOG_TARGET, "statements for jobs {jobs:?} refused by the pool");
+	}
+	taken
+}
+
+/// `who`'s statement of `claim` (carrying `outputs`) for `job`, signed with its session
+/// key; `None` to try again later.
+fn signed_statement<C: Chain>(
+	key: &InferenceKey,
+	who: &C::AccountId,
+	job: JobId,
+	claim: Claim,
+	outputs: Option<C::Outputs>,
+) -> Option<(StatementOf<C>, InferenceSignature)> {
+	let statement = Statement { job, executor: who.clone(), claim, outputs };
+	let payload = C::statement_payload(&statement)?;
+	let signature = key.sign(&payload.signing_bytes())?;
+	Some((statement, signature))
+}
+
+/// The claims (and outputs to carry) for work items, in order; `None` to try again later.
+/// The items' jobs run through the engine in one batch per model.
+fn claims_by_running<C: Chain>(
+	who: &C::AccountId,
+	items: &[&WorkItem],
+) -> Vec<Option<ClaimWithOutputs<C>>> {
+	let mut executions: Vec<Option<Result<Executed, InferenceError>>> =
+		items.iter().map(|_| None).collect();
+	// The indices of the items to run, by model, in the order the models first appear.
+	let mut batches: Vec<(&ModelHash, Vec<usize>)> = Vec::new();
+	for (index, item) in items.iter().enumerate().filter(|(_, item)| item.due != Due::Reveal) {
+		match batches.iter_mut().find(|(model, _)| *model == &item.model) {
+			Some((_, indices)) => indices.push(index),
+			None => batches.push((&item.model, alloc::vec![index])),
+		}
+	}
+	for (model, indices) in batches {
+		let jobs: Vec<JobId> = indices.iter().map(|&index| items[index].job).collect();
+		for (index, executed) in indices.into_iter().zip(execute_batch::<C>(model, &jobs)) {
+			executions[index] = Some(executed);
+		}
+	}
+	items
+		.iter()
+		.zip(executions)
+		.map(|(item, executed)| match executed {
+			Some(executed) => claim_for_execution::<C>(who, item, executed),
+			None => reveal_claim::<C>(who, item),
+		})
+		.collect()
+}
+
+/// The reveal of `who`'s commitment for a work item, from local storage.
+fn reveal_claim<C: Chain>(who: &C::AccountId, item: &WorkItem) -> Option<ClaimWithOutputs<C>> {
+	let Some(committed) = kept_reveal(item.job, who) else {
+		log::debug!(target: LOG_TARGET, "job {}: no kept commitment to reveal", item.job);
+		return None;
+	};
+	let claim = Claim::Reveal { output_hash: committed.output_hash, salt: committed.salt };
+	Some((claim, outputs_for_chain::<C>(committed.outputs)))
+}
+
+/// The claim for a work item its job's run gave `executed`; a commitment's reveal is kept in
+/// local storage.
+fn claim_for_execution<C: Chain>(
+	who: &C::AccountId,
+	item: &WorkItem,
+	executed: Result<Executed, InferenceError>,
+) -> Option<ClaimWithOutputs<C>> {
+	let Executed { outputs, output_hash } = match executed {
+		Ok(executed) => executed,
+		// Local, passing conditions: try again in a later block.
+		Err(InferenceError::NotAnExecutor | InferenceError::Busy) => {
+			log::debug!(target: LOG_TARGET, "job {}: engine busy, retried later", item.job);
+			return None;
+		}
+		Err(error) => return Some((Claim::Failed(error.into()), None)),
+	};
+	let output_hash = H256(output_hash);
+	if item.due == Due::Output {
+		return Some((Claim::Output(output_hash), outputs_for_chain::<C>(outputs)));
+	}
+	let salt = sp_io::offchain::random_seed();
+	keep_reveal(item.job, who, &Committed { output_hash, salt, outputs });
+	Some((Claim::Commitment(Claim::commitment(&output_hash, &salt)), None))
+}
+
+/// The outputs to put on chain: all of them when they fit, none otherwise.
+fn outputs_for_chain<C: Chain>(outputs: Vec<u8>) -> Option<C::Outputs> {
+	C::Outputs::try_from(outputs).ok()
+}

@@ -1,0 +1,163 @@
+//! The executor registry's calls: registering, serving models, capacity, keys, unbonding
+//! and withdrawing.
+
+use frame_support::{ensure, pallet_prelude::*};
+use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
+use sp_runtime::traits::{Saturating, Zero};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Smallest bond for `roles`.
+	pub fn min_bond(roles: Roles) -> BalanceOf<T> {
+		let executor = if roles.executor { T::MinExecutorBond::get() } else { Zero::zero() };
+		let verifier = if roles.verifier { T::MinVerifierBond::get() } else { Zero::zero() };
+		executor.max(verifier)
+	}
+
+	fn ensure_valid_capacity(capacity: u32) -> DispatchResult {
+		ensure!((1..=T::MaxCapacity::get()).contains(&capacity), Error::<T>::InvalidCapacity);
+		Ok(())
+	}
+
+	fn ensure_servable(models: &ServedModels<T>) -> DispatchResult {
+		for (index, model) in models.iter().enumerate() {
+			ensure!(!models[..index].contains(model), Error::<T>::DuplicateModel);
+			ensure!(T::Models::job_terms(model).is_ok(), Error::<T>::ModelNotActive);
+		}
+		Ok(())
+	}
+
+	/// Adds `who` to the server lists of `models`.
+	fn add_server(who: &T::AccountId, models: &[ModelHash]) -> DispatchResult {
+		for model in models {
+			Servers::<T>::try_mutate(model, |servers| {
+				servers.try_push(who.clone()).map_err(|_| Error::<T>::TooManyExecutors)
+			})?;
+		}
+		Ok(())
+	}
+
+	/// Removes `who` from the server lists of `models`.
+	fn remove_server(who: &T::AccountId, models: &[ModelHash]) {
+		for model in models {
+			Servers::<T>::mutate_exists(model, |servers| {
+				let list = servers.get_or_insert_with(Default::default);
+				list.retain(|server| server != who);
+				if list.is_empty() {
+					*servers = None;
+				}
+			});
+		}
+	}
+
+	pub(crate) fn do_register(
+		who: T::AccountId,
+		roles: Roles,
+		key: InferenceKey,
+		bond: BalanceOf<T>,
+		capacity: u32,
+		models: ServedModels<T>,
+	) -> DispatchResult {
+		ensure!(!Executors::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
+		ensure!(roles.executor || roles.verifier, Error::<T>::NoRole);
+		ensure!(bond >= Self::min_bond(roles), Error::<T>::BondTooLow);
+		ensure!(!KeyOwners::<T>::contains_key(&key), Error::<T>::KeyInUse);
+		if roles.executor {
+			Self::ensure_valid_capacity(capacity)?;
+			Self::ensure_servable(&models)?;
+			Self::add_server(&who, &models)?;
+		} else {
+			ensure!(models.is_empty(), Error::<T>::NotAnExecutor);
+		}
+		if roles.verifier {
+			Verifiers::<T>::try_append(&who).map_err(|_| Error::<T>::TooManyVerifiers)?;
+		}
+		Self::hold_bond(&who, bond)?;
+
+		KeyOwners::<T>::insert(&key, &who);
+		Executors::<T>::insert(
+			&who,
+			ExecutorInfo {
+				roles,
+				key: key.clone(),
+				bond,
+				models,
+				capacity: if roles.executor { capacity } else { 0 },
+				active_jobs: 0,
+				reputation: T::InitialReputation::get(),
+				disputes: 0,
+				unbonding_until: None,
+			},
+		);
+		Self::deposit_event(Event::Registered { who, roles, key, bond });
+		Ok(())
+	}
+
+	/// The registration of `who`, if it is an executor that is not unbonding.
+	fn active_executor(who: &T::AccountId) -> Result<ExecutorInfo<T>, DispatchError> {
+		let info = Executors::<T>::get(who).ok_or(Error::<T>::NotRegistered)?;
+		ensure!(info.roles.executor, Error::<T>::NotAnExecutor);
+		ensure!(info.unbonding_until.is_none(), Error::<T>::AlreadyUnbonding);
+		Ok(info)
+	}
+
+	pub(crate) fn do_set_models(who: T::AccountId, models: ServedModels<T>) -> DispatchResult {
+		let mut info = Self::active_executor(&who)?;
+		Self::ensure_servable(&models)?;
+		let drops_a_model = info.models.iter().any(|model| !models.contains(model));
+		ensure!(!(drops_a_model && info.active_jobs > 0), Error::<T>::JobsInProgress);
+		Self::remove_server(&who, &info.models);
+		Self::add_server(&who, &models)?;
+		info.models = models.clone();
+		Executors::<T>::insert(&who, info);
+		Self::deposit_event(Event::ModelsChanged { who, models });
+		Ok(())
+	}
+
+	pub(crate) fn do_set_capacity(who: T::AccountId, capacity: u32) -> DispatchResult {
+		let mut info = Self::active_executor(&who)?;
+		Self::ensure_valid_capacity(capacity)?;
+		info.capacity = capacity;
+		Executors::<T>::insert(&who, info);
+		Self::deposit_event(Event::CapacityChanged { who, capacity });
+		Ok(())
+	}
+
+	pub(crate) fn do_set_key(who: T::AccountId, key: InferenceKey) -> DispatchResult {
+		let mut info = Executors::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+		ensure!(!KeyOwners::<T>::contains_key(&key), Error::<T>::KeyInUse);
+		KeyOwners::<T>::remove(&info.key);
+		KeyOwners::<T>::insert(&key, &who);
+		info.key = key.clone();
+		Executors::<T>::insert(&who, info);
+		Self::deposit_event(Event::KeyChanged { who, key });
+		Ok(())
+	}
+
+	pub(crate) fn do_unbond(who: T::AccountId) -> DispatchResult {
+		let mut info = Executors::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+		ensure!(info.unbonding_until.is_none(), Error::<T>::AlreadyUnbonding);
+		let until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingDelay::get());
+		Self::remove_server(&who, &info.models);
+		Verifiers::<T>::mutate(|verifiers| verifiers.retain(|verifier| verifier != &who));
+		info.unbonding_until = Some(until);
+		Executors::<T>::insert(&who, info);
+		Self::deposit_event(Event::Unbonding { who, until });
+		Ok(())
+	}
+
+	pub(crate) fn do_withdraw(who: T::AccountId) -> DispatchResult {
+		let info = Executors::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+		let until = info.unbonding_until.ok_or(Error::<T>::NotUnbonding)?;
+		ensure!(frame_system::Pallet::<T>::block_number() >= until, Error::<T>::UnbondingNotOver);
+		ensure!(info.active_jobs == 0, Error::<T>::JobsInProgress);
+		ensure!(info.disputes == 0, Error::<T>::UnderDispute);
+		let bond = Self::release_bond(&who)?;
+		KeyOwners::<T>::remove(&info.key);
+		Executors::<T>::remove(&who);
+		Self::deposit_event(Event::Withdrawn { who, bond });
+		Ok(())
+	}
+}

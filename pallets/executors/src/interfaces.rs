@@ -1,0 +1,139 @@
+//! The registry as the jobs and settlement pallets use it: eligibility and load
+//! ([`ExecutorRegistry`]), session keys and verifiers ([`ExecutorDirectory`]), slashes and
+//! disputes ([`ExecutorAccountability`]).
+
+use alloc::vec::Vec;
+use frame_support::pallet_prelude::*;
+use haca_primitives::{
+	funds::Slashed,
+	traits::{ExecutorAccountability, ExecutorDirectory, ExecutorRegistry},
+	InferenceKey, ModelHash,
+};
+use sp_runtime::{traits::Saturating, Perbill};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Changes the registration of `who` with `change`, if it is registered.
+	fn update_registration(who: &T::AccountId, change: impl FnOnce(&mut ExecutorInfo<T>)) {
+		Executors::<T>::mutate(who, |info| info.as_mut().map(change));
+	}
+}
+
+impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
+	fn eligible_executors(model: &ModelHash) -> Vec<T::AccountId> {
+		Servers::<T>::get(model)
+			.into_iter()
+			.filter(|who| {
+				Executors::<T>::get(who).is_some_and(|info| {
+					info.active_jobs < info.capacity
+						&& info.reputation > 0
+						&& info.unbonding_until.is_none()
+				})
+			})
+			.collect()
+	}
+
+	fn server_count(model: &ModelHash) -> u32 {
+		Servers::<T>::decode_len(model).unwrap_or(0) as u32
+	}
+
+	fn max_servers() -> u32 {
+		T::MaxExecutorsPerModel::get()
+	}
+
+	fn serves(who: &T::AccountId, model: &ModelHash) -> bool {
+		Executors::<T>::get(who)
+			.is_some_and(|info| info.roles.executor && info.models.contains(model))
+	}
+
+	fn note_assigned(who: &T::AccountId) -> bool {
+		Executors::<T>::mutate(who, |info| {
+			info.as_mut().is_some_and(|info| {
+				info.active_jobs.saturating_inc();
+				info.active_jobs < info.capacity
+			})
+		})
+	}
+
+	fn note_released(who: &T::AccountId) {
+		Self::update_registration(who, |info| {
+			info.active_jobs.saturating_dec();
+		});
+	}
+
+	fn note_missed_deadline(who: &T::AccountId) {
+		let Some(mut info) = Executors::<T>::get(who) else { return };
+		info.reputation = info.reputation.saturating_sub(T::LatenessPenalty::get());
+		let reputation = info.reputation;
+		Executors::<T>::insert(who, info);
+		Self::deposit_event(Event::ReputationLowered { who: who.clone(), reputation });
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(who: &T::AccountId, serves: Option<&ModelHash>, key: InferenceKey) {
+		use frame_support::traits::fungible::Mutate;
+		let roles = Roles { executor: serves.is_some(), verifier: serves.is_none() };
+		let bond = Self::min_bond(roles);
+		T::Currency::set_balance(who, bond.saturating_mul(10u32.into()));
+		let models =
+			serves.into_iter().copied().collect::<Vec<_>>().try_into().expect("one model fits");
+		let capacity = if serves.is_some() { T::MaxCapacity::get() } else { 0 };
+		Self::do_register(who.clone(), roles, key, bond, capacity, models)
+			.expect("benchmark account registers");
+	}
+}
+
+impl<T: Config> ExecutorDirectory<T::AccountId> for Pallet<T> {
+	fn session_key(who: &T::AccountId) -> Option<InferenceKey> {
+		Executors::<T>::get(who).map(|info| info.key)
+	}
+
+	fn key_owner(key: &InferenceKey) -> Option<T::AccountId> {
+		KeyOwners::<T>::get(key)
+	}
+
+	fn verifiers() -> Vec<T::AccountId> {
+		Verifiers::<T>::get().into_inner()
+	}
+}
+
+impl<T: Config> ExecutorAccountability<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn slash(
+		offender: &T::AccountId,
+		amount: BalanceOf<T>,
+		beneficiary: &T::AccountId,
+		beneficiary_share: Perbill,
+	) -> BalanceOf<T> {
+		let Slashed { taken, rewarded } =
+			Self::slash_bond(offender, amount, beneficiary, beneficiary_share);
+		Self::update_registration(offender, |info| {
+			info.bond = info.bond.saturating_sub(taken);
+		});
+		Self::deposit_event(Event::Slashed {
+			who: offender.clone(),
+			amount: taken,
+			beneficiary: beneficiary.clone(),
+			rewarded,
+		});
+		taken
+	}
+
+	fn begin_dispute(who: &T::AccountId) {
+		Self::update_registration(who, |info| {
+			info.disputes.saturating_inc();
+		});
+	}
+
+	fn end_dispute(who: &T::AccountId) {
+		Self::update_registration(who, |info| {
+			info.disputes.saturating_dec();
+		});
+	}
+
+	fn note_settled(who: &T::AccountId) {
+		Self::update_registration(who, |info| {
+			info.reputation = info.reputation.saturating_add(1).min(T::InitialReputation::get());
+		});
+	}
+}

@@ -1,0 +1,36 @@
+//! The registry's invariants, checked after every test and by try-runtime.
+
+use frame_support::{ensure, traits::fungible::InspectHold};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Invariants: bonds on hold equal registered bonds; key, server and verifier indexes
+	/// agree with the registrations.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		for (who, info) in Executors::<T>::iter() {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::Bond.into(), &who) == info.bond,
+				"held bond differs from the registered bond"
+			);
+			ensure!(KeyOwners::<T>::get(&info.key) == Some(who.clone()), "key index is off");
+			let listed = info.unbonding_until.is_none();
+			for model in &info.models {
+				ensure!(
+					Servers::<T>::get(model).contains(&who) == listed,
+					"server index disagrees with served models"
+				);
+			}
+			ensure!(
+				Verifiers::<T>::get().contains(&who) == (listed && info.roles.verifier),
+				"verifier index disagrees with roles"
+			);
+		}
+		ensure!(
+			KeyOwners::<T>::iter()
+				.all(|(key, who)| Executors::<T>::get(&who).is_some_and(|info| info.key == key)),
+			"a key owner is not registered with that key"
+		);
+		Ok(())
+	}
+}

@@ -1,0 +1,123 @@
+//! The jobs as the settlement pallet sees and settles them ([`JobLedger`]).
+
+use alloc::vec::Vec;
+use frame_support::{ensure, pallet_prelude::*};
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{
+	traits::{ExecutorRegistry, JobLedger, JobView, ModelRegistry},
+	JobId,
+};
+use sp_runtime::traits::{Saturating, Zero};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Ends a job: returns `remaining` (what is still held for it) to the client, drops the
+	/// model reference and removes the job. Returns the amount returned.
+	pub(crate) fn end_job(id: JobId, job: &Job<T>, remaining: BalanceOf<T>) -> BalanceOf<T> {
+		let refunded = Self::release_escrow(&job.client, remaining);
+		T::Models::remove_job_reference(&job.model);
+		Jobs::<T>::remove(id);
+		JobInputs::<T>::remove(id);
+		refunded
+	}
+}
+
+impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
+	fn job(id: JobId) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+		Jobs::<T>::get(id).map(|job| JobView {
+			deadline: match job.status {
+				JobStatus::Assigned { deadline } => Some(deadline),
+				_ => None,
+			},
+			client: job.client,
+			model: job.model,
+			input_hash: job.input_hash,
+			mode: job.mode,
+			max_fee: job.max_fee,
+			executors: job.executors.into_inner(),
+			delivered: job.delivered.into_inner(),
+		})
+	}
+
+	fn input(id: JobId) -> Option<Vec<u8>> {
+		JobInputs::<T>::get(id).map(BoundedVec::into_inner)
+	}
+
+	fn undelivered_jobs(who: &T::AccountId) -> Vec<JobId> {
+		Jobs::<T>::iter()
+			.filter(|(_, job)| {
+				matches!(job.status, JobStatus::Assigned { .. })
+					&& job.executors.contains(who)
+					&& !job.delivered.contains(who)
+			})
+			.map(|(id, _)| id)
+			.collect()
+	}
+
+	fn note_delivered(id: JobId, who: &T::AccountId) {
+		let Some(mut job) = Jobs::<T>::get(id) else { return };
+		let JobStatus::Assigned { .. } = job.status else { return };
+		if !job.executors.contains(who) || job.delivered.contains(who) {
+			return;
+		}
+		if job.delivered.try_push(who.clone()).is_err() {
+			return;
+		}
+		T::Executors::note_released(who);
+		if job.delivered.len() == job.executors.len() {
+			job.status = JobStatus::Delivered;
+			Self::deposit_event(Event::JobDelivered { job: id });
+		}
+		Jobs::<T>::insert(id, job);
+	}
+
+	fn settle(id: JobId, payouts: &[(T::AccountId, BalanceOf<T>)]) -> DispatchResult {
+		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
+		let paid = payouts
+			.iter()
+			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(*amount));
+		ensure!(paid <= job.max_fee, Error::<T>::PayoutsExceedFee);
+		for (payee, amount) in payouts {
+			Self::pay_from_escrow(&job.client, payee, *amount)?;
+		}
+		let refunded = Self::end_job(id, &job, job.held().saturating_sub(paid));
+		Self::deposit_event(Event::JobSettled { job: id, paid, refunded });
+		Ok(())
+	}
+
+	fn rerun(id: JobId, exclude: &[T::AccountId]) {
+		let Some(job) = Jobs::<T>::get(id) else { return };
+		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
+			T::Executors::note_released(who);
+		}
+		Self::restart(id, job, exclude, frame_system::Pallet::<T>::block_number());
+	}
+
+	fn max_executors_per_job() -> u32 {
+		T::MaxQuorum::get()
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn submit_for_benchmark(
+		client: &T::AccountId,
+		model: &haca_primitives::ModelHash,
+		mode: haca_primitives::VerificationMode,
+	) -> JobId {
+		use frame_support::traits::fungible::Mutate;
+		use haca_primitives::tensor::Tensor;
+		use sp_runtime::traits::Bounded;
+		let terms = T::Models::job_terms(model).expect("benchmark model is active");
+		let spec = &terms.inputs[0];
+		let input = alloc::vec![Tensor {
+			element_type: spec.element_type,
+			shape: spec.shape.clone(),
+			data: alloc::vec![1; spec.byte_len().expect("valid spec")],
+		}]
+		.encode();
+		T::Currency::set_balance(client, BalanceOf::<T>::max_value() / 2u32.into());
+		let fee = Self::price(terms.fee, &mode);
+		Self::do_submit(client.clone(), *model, input.try_into().expect("input fits"), mode, fee)
+			.expect("benchmark job submits")
+	}
+}

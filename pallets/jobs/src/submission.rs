@@ -1,0 +1,160 @@
+//! Submitting and cancelling jobs: prices, deposits, the checks on inputs and modes.
+
+use alloc::vec::Vec;
+use frame_support::{ensure, pallet_prelude::*};
+use haca_primitives::{
+	tensor::{decode_and_check, TensorError},
+	traits::{ExecutorRegistry, ModelRegistry, ModelUnavailable},
+	JobId, ModelHash, VerificationMode,
+};
+use sp_runtime::traits::{Saturating, Zero};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// The fee a job on a model with per-run fee `fee` costs in `mode`: one run per executor.
+	pub fn price(fee: BalanceOf<T>, mode: &VerificationMode) -> BalanceOf<T> {
+		fee.saturating_mul(mode.executors().into())
+	}
+
+	/// The storage deposit of a job with an `input_len`-byte input.
+	pub fn deposit_for(input_len: u32) -> BalanceOf<T> {
+		T::InputByteDeposit::get()
+			.saturating_mul(input_len.into())
+			.saturating_add(T::JobDeposit::get())
+	}
+
+	fn ensure_valid_mode(mode: &VerificationMode) -> DispatchResult {
+		if let VerificationMode::Quorum { agree, of } = *mode {
+			let valid = agree >= 1
+				&& agree <= of
+				&& u32::from(of) <= T::MaxQuorum::get()
+				&& 2 * u32::from(agree) > u32::from(of);
+			ensure!(valid, Error::<T>::InvalidQuorum);
+		}
+		Ok(())
+	}
+
+	/// The weight of a batch of jobs with inputs of `input_lens` bytes, each for
+	/// `executors` executors, of a model with `servers` executors: the `submit_batch`
+	/// benchmark (attested jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs), plus, per job,
+	/// what its input bytes and further executors add in the `submit` benchmark, plus a
+	/// write per executor load the batch may update (the benchmark's assignments, spread at
+	/// random, updated fewer than one per job).
+	pub fn submit_batch_weight(
+		input_lens: impl ExactSizeIterator<Item = u32>,
+		executors: u32,
+		servers: u32,
+	) -> Weight {
+		let jobs = input_lens.len() as u32;
+		let benchmarked = T::WeightInfo::submit(BATCH_BENCHMARK_INPUT_LEN, 1, servers);
+		let loads = T::DbWeight::get().writes(jobs.saturating_mul(executors).min(servers).into());
+		let batch = T::WeightInfo::submit_batch(jobs, servers).saturating_add(loads);
+		input_lens.fold(batch, |weight, len| {
+			let job = T::WeightInfo::submit(len, executors, servers);
+			weight.saturating_add(job.saturating_sub(benchmarked))
+		})
+	}
+
+	/// Submits one job; see [`Self::do_submit_batch`].
+	pub(crate) fn do_submit(
+		client: T::AccountId,
+		model: ModelHash,
+		input: BoundedVec<u8, T::MaxInputLen>,
+		mode: VerificationMode,
+		max_fee: BalanceOf<T>,
+	) -> Result<JobId, DispatchError> {
+		Self::do_submit_batch(client, model, alloc::vec![input], mode, max_fee).map(|ids| ids.start)
+	}
+
+	/// Submits one job per input, after checking every input: holds the fees and deposits
+	/// of all, then assigns each job (in order) or queues it. Returns the consecutive ids.
+	pub(crate) fn do_submit_batch(
+		client: T::AccountId,
+		model: ModelHash,
+		inputs: Vec<BoundedVec<u8, T::MaxInputLen>>,
+		mode: VerificationMode,
+		max_fee: BalanceOf<T>,
+	) -> Result<core::ops::Range<JobId>, DispatchError> {
+		ensure!(!inputs.is_empty(), Error::<T>::EmptyBatch);
+		let terms = T::Models::job_terms(&model).map_err(Error::<T>::from)?;
+		ensure!(terms.modes.accepts(&mode), Error::<T>::ModeNotAccepted);
+		Self::ensure_valid_mode(&mode)?;
+		for input in &inputs {
+			decode_and_check(input, &terms.inputs).map_err(Error::<T>::from)?;
+		}
+		ensure!(max_fee >= Self::price(terms.fee, &mode), Error::<T>::FeeTooLow);
+
+		let held = inputs.iter().fold(BalanceOf::<T>::zero(), |total, input| {
+			total.saturating_add(max_fee).saturating_add(Self::deposit_for(input.len() as u32))
+		});
+		Self::hold_escrow(&client, held)?;
+
+		let count = inputs.len() as JobId;
+		let first = NextJobId::<T>::mutate(|next| {
+			let first = *next;
+			*next = next.saturating_add(count);
+			first
+		});
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut eligible = T::Executors::eligible_executors(&model);
+		for (id, input) in (first..).zip(inputs) {
+			let mut job = Job {
+				client: client.clone(),
+				model,
+				input_hash: sp_core::H256(sp_io::hashing::blake2_256(&input)),
+				mode,
+				max_fee,
+				deposit: Self::deposit_for(input.len() as u32),
+				status: JobStatus::Pending,
+				executors: Default::default(),
+				delivered: Default::default(),
+				attempts: 0,
+				submitted_at: now,
+			};
+			JobInputs::<T>::insert(id, input);
+			T::Models::add_job_reference(&model);
+			let event =
+				Event::JobSubmitted { job: id, client: client.clone(), model, mode, max_fee };
+			Self::deposit_event(event);
+
+			if !Self::assign_among(id, &mut job, &mut eligible, &[], now) {
+				PendingJobs::<T>::try_append(id).map_err(|_| Error::<T>::QueueFull)?;
+				Self::deposit_event(Event::JobQueued { job: id });
+			}
+			Jobs::<T>::insert(id, job);
+		}
+		Ok(first..first.saturating_add(count))
+	}
+
+	pub(crate) fn do_cancel(client: T::AccountId, id: JobId) -> DispatchResult {
+		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(job.client == client, Error::<T>::NotClient);
+		ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
+		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != id));
+		let refunded = Self::end_job(id, &job, job.held());
+		Self::deposit_event(Event::JobCancelled { job: id, refunded });
+		Ok(())
+	}
+}
+
+impl<T: Config> From<TensorError> for Error<T> {
+	fn from(error: TensorError) -> Self {
+		match error {
+			TensorError::Malformed => Error::MalformedInput,
+			TensorError::Count => Error::WrongInputCount,
+			TensorError::ElementType => Error::WrongInputType,
+			TensorError::Shape => Error::WrongInputShape,
+			TensorError::ByteLength => Error::WrongInputLength,
+		}
+	}
+}
+
+impl<T: Config> From<ModelUnavailable> for Error<T> {
+	fn from(error: ModelUnavailable) -> Self {
+		match error {
+			ModelUnavailable::Unknown => Error::UnknownModel,
+			ModelUnavailable::NotActive => Error::ModelNotActive,
+		}
+	}
+}

@@ -1,0 +1,60 @@
+//! The jobs pallet's invariants, checked after every test and by try-runtime.
+
+use frame_support::ensure;
+use haca_primitives::traits::ExecutorRegistry;
+use sp_runtime::traits::{Saturating, Zero};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Invariants: each client's held escrow is the sum of its jobs' fees and deposits;
+	/// every assigned job has as many executors as its mode needs, each serving its model;
+	/// the waiting queue holds exactly the pending jobs.
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::traits::fungible::InspectHold;
+		let mut escrow = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let pending = PendingJobs::<T>::get();
+		for (id, job) in Jobs::<T>::iter() {
+			let total = escrow.entry(job.client.clone()).or_insert_with(Zero::zero);
+			*total = total.saturating_add(job.held());
+			ensure!(JobInputs::<T>::contains_key(id), "job without input");
+			match job.status {
+				JobStatus::Pending => {
+					ensure!(pending.contains(&id), "pending job not queued");
+					ensure!(job.executors.is_empty(), "pending job has executors");
+				}
+				JobStatus::Delivered => {
+					ensure!(!job.executors.is_empty(), "delivered job without executors");
+					ensure!(
+						job.delivered == job.executors,
+						"delivered job with missing deliveries"
+					);
+				}
+				JobStatus::Assigned { .. } => {
+					ensure!(
+						job.executors.len() as u32 == job.mode.executors(),
+						"assigned job has the wrong number of executors"
+					);
+					ensure!(
+						job.executors.iter().all(|who| T::Executors::serves(who, &job.model)),
+						"job assigned to an executor that does not serve its model"
+					);
+				}
+			}
+		}
+		ensure!(
+			pending
+				.iter()
+				.all(|id| Jobs::<T>::get(id).is_some_and(|job| job.status == JobStatus::Pending)),
+			"queued job is not pending"
+		);
+		for (client, total) in escrow {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &client) == total,
+				"held escrow differs from the jobs' fees and deposits"
+			);
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,84 @@
+//! The registry as the jobs, executors and settlement pallets use it ([`ModelRegistry`]).
+
+use alloc::vec::Vec;
+use frame_support::ensure;
+use haca_primitives::{
+	traits::{JobTerms, ModelRegistry, ModelUnavailable, SettlementTerms},
+	ModelHash,
+};
+use sp_runtime::traits::Saturating;
+
+use crate::*;
+
+impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn job_terms(model: &ModelHash) -> Result<JobTerms<BalanceOf<T>>, ModelUnavailable> {
+		let info = Models::<T>::get(model).ok_or(ModelUnavailable::Unknown)?;
+		ensure!(info.status == ModelStatus::Active, ModelUnavailable::NotActive);
+		Ok(JobTerms { inputs: info.inputs, fee: info.fee, modes: info.modes })
+	}
+
+	fn settlement_terms(model: &ModelHash) -> Option<SettlementTerms<T::AccountId, BalanceOf<T>>> {
+		Models::<T>::get(model).map(|info| SettlementTerms {
+			owner: info.owner,
+			inputs: info.inputs,
+			fee: info.fee,
+			outputs: info.outputs,
+			tolerance_ulps: info.tolerance_ulps,
+		})
+	}
+
+	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>> {
+		Self::model_bytes(model)
+	}
+
+	fn add_job_reference(model: &ModelHash) {
+		Models::<T>::mutate(model, |info| {
+			if let Some(info) = info {
+				info.job_references.saturating_inc();
+			}
+		});
+	}
+
+	fn remove_job_reference(model: &ModelHash) {
+		let Some(mut info) = Models::<T>::get(model) else { return };
+		info.job_references.saturating_dec();
+		if info.status == ModelStatus::Retired && info.job_references == 0 {
+			Self::purge(*model, info);
+		} else {
+			Models::<T>::insert(model, info);
+		}
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn activate_for_benchmark(
+		model: &ModelHash,
+		inputs: haca_primitives::traits::TensorSpecs,
+		fee: BalanceOf<T>,
+	) {
+		use frame_support::traits::fungible::{Inspect, Mutate};
+		use haca_primitives::ModeSet;
+		use sp_runtime::traits::Zero;
+		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
+		// The owner exists, so its share of fees can be paid to it.
+		T::Currency::set_balance(
+			&owner,
+			T::Currency::minimum_balance().saturating_mul(100u32.into()),
+		);
+		Models::<T>::insert(
+			model,
+			ModelInfo {
+				owner,
+				byte_size: 1,
+				source: ModelSource::OffChain(alloc::vec![b'x'].try_into().expect("short locator")),
+				outputs: inputs.clone(),
+				inputs,
+				modes: ModeSet::ALL,
+				fee,
+				tolerance_ulps: 0,
+				status: ModelStatus::Active,
+				deposit: Zero::zero(),
+				job_references: 0,
+			},
+		);
+	}
+}

@@ -1,0 +1,76 @@
+//! What the runtime API answers from this pallet: job reports, executors' pending work,
+//! open disputes.
+
+use alloc::vec::Vec;
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{
+	runtime_api::{Due, JobPhase, JobReport, WorkItem},
+	traits::JobLedger,
+	JobId, VerificationMode,
+};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// A job that has not ended, with its phase and provisional result (runtime API).
+	pub fn report(id: JobId) -> Option<JobReport<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+		let job = T::Jobs::job(id)?;
+		let result = Results::<T>::get(id);
+		let reveal_until = Quorums::<T>::get(id).and_then(|round| round.reveal_until);
+		let phase = match (&result, reveal_until, job.deadline) {
+			(Some(result), _, _) => match result.status {
+				ResultStatus::Provisional { challenge_until } => {
+					JobPhase::Provisional { challenge_until }
+				}
+				ResultStatus::Disputed => JobPhase::Disputed,
+			},
+			(None, Some(until), _) => JobPhase::Revealing { until },
+			(None, None, Some(deadline)) => JobPhase::Running { deadline },
+			(None, None, None) => JobPhase::Waiting,
+		};
+		Some(JobReport {
+			client: job.client,
+			model: job.model,
+			input_hash: job.input_hash,
+			mode: job.mode,
+			max_fee: job.max_fee,
+			executors: job.executors,
+			phase,
+			output_hash: result.as_ref().map(|result| result.output_hash),
+			outputs: result.and_then(|result| result.outputs).map(|bytes| bytes.into_inner()),
+		})
+	}
+
+	/// The statements `who` owes: results and commitments of its assignments, and reveals
+	/// of quorums it committed to (runtime API).
+	pub fn pending_work(who: &T::AccountId) -> Vec<WorkItem> {
+		let item = |job: JobId, due: Due| {
+			T::Jobs::job(job).map(|view| WorkItem {
+				job,
+				model: view.model,
+				input_hash: view.input_hash,
+				due,
+			})
+		};
+		let assigned = T::Jobs::undelivered_jobs(who).into_iter().filter_map(|job| {
+			let due = match T::Jobs::job(job)?.mode {
+				VerificationMode::Attested => Due::Output,
+				VerificationMode::Quorum { .. } => Due::Commitment,
+			};
+			item(job, due)
+		});
+		let reveals = Quorums::<T>::iter()
+			.filter(|(_, round)| {
+				round.reveal_until.is_some()
+					&& round.commits.iter().any(|(committer, _)| committer == who)
+					&& !round.reveals.iter().any(|reveal| &reveal.executor == who)
+			})
+			.filter_map(|(job, _)| item(job, Due::Reveal));
+		assigned.chain(reveals).collect()
+	}
+
+	/// Open disputes and their committees (runtime API).
+	pub fn open_disputes() -> Vec<(JobId, Vec<T::AccountId>)> {
+		Disputes::<T>::iter().map(|(job, dispute)| (job, dispute.committee.into_inner())).collect()
+	}
+}

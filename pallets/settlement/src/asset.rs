@@ -1,0 +1,50 @@
+//! Every movement of funds this pallet makes itself: challengers' bonds, held while their
+//! dispute is open and then returned or forfeited. (Fees and executors' bonds move in the
+//! jobs and executors pallets.)
+
+use frame_support::{defensive, pallet_prelude::*};
+use haca_primitives::funds::{self, Slashed};
+use sp_runtime::{traits::Zero, DispatchResult};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Holds `ChallengeBond` of `challenger`'s funds for a dispute.
+	pub(crate) fn hold_challenge_bond(challenger: &T::AccountId) -> DispatchResult {
+		funds::hold::<_, T::Currency>(
+			&HoldReason::ChallengeBond.into(),
+			challenger,
+			T::ChallengeBond::get(),
+			Error::<T>::InsufficientBalance.into(),
+		)
+	}
+
+	/// Returns the bond `challenger` held for a dispute.
+	pub(crate) fn release_challenge_bond(challenger: &T::AccountId) {
+		funds::release::<_, T::Currency>(
+			&HoldReason::ChallengeBond.into(),
+			challenger,
+			T::ChallengeBond::get(),
+			"a challenge bond is held while its dispute is open",
+		);
+	}
+
+	/// Forfeits the bond of `challenger`, whose challenge failed: `SlashRewardShare` of it to
+	/// the `executor` it wrongly challenged, the rest to `OnSlash`.
+	pub(crate) fn forfeit_challenge_bond(
+		challenger: &T::AccountId,
+		executor: &T::AccountId,
+	) -> Slashed<BalanceOf<T>> {
+		let slashed = funds::slash_held::<_, T::Currency, T::OnSlash>(
+			&HoldReason::ChallengeBond.into(),
+			challenger,
+			T::ChallengeBond::get(),
+			executor,
+			T::SlashRewardShare::get(),
+		);
+		if slashed.taken.is_zero() && !T::ChallengeBond::get().is_zero() {
+			defensive!("a challenge bond is held while its dispute is open");
+		}
+		slashed
+	}
+}

@@ -1,0 +1,71 @@
+//! Statements in batches: each item processed on its own, and the weight the batch used.
+
+use alloc::collections::BTreeSet;
+use frame_support::{pallet_prelude::*, storage::with_storage_layer};
+use haca_primitives::statement::Claim;
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Processes a batch item by item, each in its own storage layer; a failing item is
+	/// reported with `StatementRejected` and leaves no trace. Returns the weight used: a
+	/// statement that fails its checks weighs a check of its outputs, any other
+	/// [`Self::applied_weight`], less the writes an earlier attested result of the batch
+	/// already made to the same keys (its executor's load, its timer block) and, when the
+	/// batch's authorization verified the signatures, less their verification.
+	pub(crate) fn process_batch(
+		statements: StatementBatch<T>,
+		signature_check: SignatureCheck,
+	) -> Weight {
+		let mut used = Weight::zero();
+		let (mut loads_written, mut timer_blocks_written) = (BTreeSet::new(), BTreeSet::new());
+		for (statement, signature) in statements {
+			let (job, executor) = (statement.job, statement.executor.clone());
+			let attested = matches!(statement.claim, Claim::Output(_));
+			let carried = statement.carried_len();
+			let outcome = match Self::check(&statement, &signature, signature_check) {
+				Ok(checked) => {
+					let applied = with_storage_layer(|| Self::apply(statement, checked));
+					let slipped = applied.as_ref().ok().copied();
+					used.saturating_accrue(Self::applied_weight(attested, carried, slipped));
+					if let Some(slipped) = slipped.filter(|_| attested) {
+						let repeated = u64::from(!loads_written.insert(executor.clone()))
+							+ u64::from(!timer_blocks_written.insert(slipped));
+						used = used.saturating_sub(T::DbWeight::get().writes(repeated));
+					}
+					applied.map(|_| ())
+				}
+				Err(error) => {
+					used.saturating_accrue(T::WeightInfo::check_statement(carried));
+					Err(error.into())
+				}
+			};
+			if signature_check == SignatureCheck::AlreadyVerified {
+				// Every weight above was measured verifying the signature.
+				used.saturating_reduce(T::WeightInfo::verify_signature());
+			}
+			if let Err(error) = outcome {
+				Self::deposit_event(Event::StatementRejected { job, executor, error });
+			}
+		}
+		used
+	}
+
+	/// The weight of a statement that passed its checks: for an attested output, its
+	/// benchmark for `carried` bytes of outputs and the full timer blocks it slipped past
+	/// (`slipped` is `None` if applying it failed: charged as the most); for any other claim,
+	/// the costliest statement.
+	fn applied_weight(attested: bool, carried: u32, slipped: Option<u32>) -> Weight {
+		if !attested {
+			return T::WeightInfo::statement();
+		}
+		T::WeightInfo::attested_statement(carried, slipped.unwrap_or(MAX_TIMER_SLIP - 1))
+	}
+
+	/// The weight of checking every statement of a batch (their pool authorization).
+	pub(crate) fn check_weight(statements: &StatementBatch<T>) -> Weight {
+		statements.iter().fold(Weight::zero(), |total, (statement, _)| {
+			total.saturating_add(T::WeightInfo::check_statement(statement.carried_len()))
+		})
+	}
+}

@@ -1,0 +1,124 @@
+//! The settlement pallet as the off-chain worker sees the chain ([`haca_worker::Chain`]):
+//! what it reads, and the authorized transactions it submits.
+
+use alloc::vec::Vec;
+use frame_support::pallet_prelude::*;
+use frame_system::{offchain::SubmitTransaction, pallet_prelude::BlockNumberFor};
+use haca_inference::ModelSpecs;
+use haca_primitives::{
+	runtime_api::WorkItem,
+	statement::{StatementPayload, VerdictPayload},
+	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
+	InferenceKey, InferenceSignature, JobId, ModelHash,
+};
+use haca_worker::{AttestedOutput, Challengeable, OpenJob, ServedModel, VoteDue};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Submits `call` as an authorized general transaction; whether the pool took it.
+	fn submit_authorized(call: Call<T>) -> bool {
+		let xt = T::create_authorized_transaction(call.into());
+		SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_ok()
+	}
+}
+
+impl<T: Config> From<AttestedResult<T>> for AttestedOutput<T::AccountId> {
+	fn from(result: AttestedResult<T>) -> Self {
+		Self {
+			executor: result.executor,
+			output_hash: result.output_hash,
+			outputs: result.outputs.map(BoundedVec::into_inner),
+		}
+	}
+}
+
+impl<T: Config> haca_worker::Chain for Pallet<T> {
+	type AccountId = T::AccountId;
+	type Outputs = OutputBytes<T>;
+	type Blocks = frame_system::Pallet<T>;
+
+	fn key_owner(key: &InferenceKey) -> Option<T::AccountId> {
+		T::Executors::key_owner(key)
+	}
+
+	fn is_verifier(who: &T::AccountId) -> bool {
+		T::Executors::verifiers().contains(who)
+	}
+
+	fn pending_work(who: &T::AccountId) -> Vec<WorkItem> {
+		Self::pending_work(who)
+	}
+
+	fn open_job(job: JobId) -> Option<OpenJob<BlockNumberFor<T>>> {
+		T::Jobs::job(job).map(|view| OpenJob { model: view.model, deadline: view.deadline })
+	}
+
+	fn input(job: JobId) -> Option<Vec<u8>> {
+		T::Jobs::input(job)
+	}
+
+	fn served_model(model: &ModelHash) -> Option<ServedModel> {
+		T::Models::settlement_terms(model).map(|terms| ServedModel {
+			specs: ModelSpecs {
+				inputs: terms.inputs.into_inner(),
+				outputs: terms.outputs.into_inner(),
+			},
+			tolerance_ulps: terms.tolerance_ulps,
+		})
+	}
+
+	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>> {
+		T::Models::model_bytes(model)
+	}
+
+	fn statement_payload(statement: &Statement<T>) -> Option<StatementPayload<T::AccountId>> {
+		Self::signing_payload(statement)
+	}
+
+	fn max_statements_per_tx() -> u32 {
+		T::MaxBatch::get()
+	}
+
+	fn submit_statements(statements: Vec<(Statement<T>, InferenceSignature)>) -> bool {
+		BoundedVec::try_from(statements).is_ok_and(|statements| {
+			Self::submit_authorized(Call::<T>::submit_statements_unsigned { statements })
+		})
+	}
+
+	fn votes_due(who: &T::AccountId) -> Vec<VoteDue<BlockNumberFor<T>>> {
+		Disputes::<T>::iter()
+			.filter(|(_, dispute)| {
+				dispute.committee.contains(who) && !dispute.votes.iter().any(|(v, _)| v == who)
+			})
+			.map(|(job, dispute)| VoteDue {
+				job,
+				until: dispute.until,
+				challenger_hash: dispute.challenger_hash,
+			})
+			.collect()
+	}
+
+	fn challengeable_results() -> Vec<Challengeable<T::AccountId, BlockNumberFor<T>>> {
+		Results::<T>::iter()
+			.filter_map(|(job, result)| match result.status {
+				ResultStatus::Provisional { challenge_until } => {
+					Some(Challengeable { job, challenge_until, result: result.into() })
+				}
+				ResultStatus::Disputed => None,
+			})
+			.collect()
+	}
+
+	fn attested_result(job: JobId) -> Option<AttestedOutput<T::AccountId>> {
+		Results::<T>::get(job).map(Into::into)
+	}
+
+	fn verdict_payload(verdict: &Verdict<T>) -> Option<VerdictPayload<T::AccountId>> {
+		Self::verdict_payload(verdict)
+	}
+
+	fn submit_verdict(verdict: Verdict<T>, signature: InferenceSignature) -> bool {
+		Self::submit_authorized(Call::<T>::submit_verdict { verdict, signature })
+	}
+}

@@ -1,0 +1,65 @@
+//! Paying for settled results: the executors' and the model owner's cuts of each run's fee.
+
+use alloc::vec::Vec;
+use frame_support::{defensive, pallet_prelude::*};
+use haca_primitives::{
+	traits::{ExecutorAccountability, JobLedger, ModelRegistry, SettlementTerms},
+	JobId,
+};
+use sp_core::H256;
+use sp_runtime::traits::{Saturating, Zero};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// The payouts for runs by `executors` on a model with `terms`: each run pays its
+	/// executor the fee less the owner's share; the owner gets its shares in one payout.
+	pub(crate) fn payouts(
+		terms: &SettlementTerms<T::AccountId, BalanceOf<T>>,
+		executors: &[T::AccountId],
+	) -> Vec<(T::AccountId, BalanceOf<T>)> {
+		let owner_cut = T::OwnerShare::get() * terms.fee;
+		let executor_cut = terms.fee.saturating_sub(owner_cut);
+		let mut payouts: Vec<_> = executors.iter().map(|who| (who.clone(), executor_cut)).collect();
+		payouts
+			.push((terms.owner.clone(), owner_cut.saturating_mul((executors.len() as u32).into())));
+		payouts.retain(|(_, amount)| !amount.is_zero());
+		payouts
+	}
+
+	/// Pays for `executors`' runs of `job` and ends it.
+	pub(crate) fn pay(
+		job: JobId,
+		model: &haca_primitives::ModelHash,
+		executors: &[T::AccountId],
+		output_hash: H256,
+	) {
+		let Some(terms) = T::Models::settlement_terms(model) else {
+			defensive!("a model's terms stay while jobs reference it");
+			return;
+		};
+		if let Err(error) = T::Jobs::settle(job, &Self::payouts(&terms, executors)) {
+			defensive!(error, "a settled job's payouts fit its escrow");
+			return;
+		}
+		executors.iter().for_each(T::Executors::note_settled);
+		Self::deposit_event(Event::Settled {
+			job,
+			output_hash,
+			executors: BoundedVec::truncate_from(executors.to_vec()),
+		});
+	}
+
+	/// Settles an attested result whose challenge window closed (or whose challenge failed).
+	pub(crate) fn settle_attested(job: JobId) {
+		let Some(result) = Results::<T>::take(job) else {
+			defensive!("settled results are provisional or disputed ones");
+			return;
+		};
+		let Some(view) = T::Jobs::job(job) else {
+			defensive!("an attested result belongs to an open job");
+			return;
+		};
+		Self::pay(job, &view.model, &[result.executor], result.output_hash);
+	}
+}

@@ -1,0 +1,123 @@
+//! Quorum rounds: the reveal phase and the tally of the reveals.
+
+use alloc::{vec, vec::Vec};
+use frame_support::{defensive, pallet_prelude::*};
+use haca_primitives::{
+	tensor::{decode_tensors, tensors_agree, Tensor},
+	traits::{
+		ExecutorAccountability, ExecutorRegistry, JobLedger, ModelRegistry, OnPartialDelivery,
+	},
+	JobId, VerificationMode,
+};
+use sp_runtime::traits::{One, Saturating};
+
+use crate::*;
+
+impl<T: Config> Pallet<T> {
+	/// Opens the reveal phase of a quorum round.
+	pub(crate) fn open_reveal(job: JobId, round: &mut QuorumRound<T>) -> DispatchResult {
+		let until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::RevealWindow::get());
+		Self::schedule(until.saturating_add(One::one()), job, Timer::RevealPhase)?;
+		round.reveal_until = Some(until);
+		Self::deposit_event(Event::RevealOpened { job, until });
+		Ok(())
+	}
+
+	/// Decides a quorum round from its reveals: the largest group of agreeing reveals
+	/// settles the job if it has `agree` members; dissenters and executors that committed
+	/// but never revealed are slashed. Without agreement the job is re-run.
+	pub(crate) fn tally(job: JobId, round: QuorumRound<T>) {
+		Quorums::<T>::remove(job);
+		let Some(view) = T::Jobs::job(job) else {
+			defensive!("a quorum round belongs to an open job");
+			return;
+		};
+		let VerificationMode::Quorum { agree, .. } = view.mode else {
+			defensive!("quorum rounds are of quorum jobs");
+			return;
+		};
+		let Some(terms) = T::Models::settlement_terms(&view.model) else {
+			defensive!("a model's terms stay while jobs reference it");
+			return;
+		};
+
+		let decoded: Vec<Option<Vec<Tensor>>> = round
+			.reveals
+			.iter()
+			.map(|reveal| reveal.outputs.as_ref().and_then(|bytes| decode_tensors(bytes).ok()))
+			.collect();
+		let agrees = |a: usize, b: usize| match (&decoded[a], &decoded[b]) {
+			(Some(x), Some(y)) => tensors_agree(x, y, terms.tolerance_ulps),
+			_ => round.reveals[a].output_hash == round.reveals[b].output_hash,
+		};
+		let mut groups: Vec<Vec<usize>> = Vec::new();
+		for index in 0..round.reveals.len() {
+			match groups.iter_mut().find(|group| agrees(group[0], index)) {
+				Some(group) => group.push(index),
+				None => groups.push(vec![index]),
+			}
+		}
+		let best = groups.iter().fold(Vec::new(), |best: Vec<usize>, group| {
+			if group.len() > best.len() {
+				group.clone()
+			} else {
+				best
+			}
+		});
+
+		let slash = |who: &T::AccountId| {
+			T::Executors::slash(
+				who,
+				T::ExecutorSlash::get(),
+				&view.client,
+				T::SlashRewardShare::get(),
+			);
+		};
+		for (silent, _) in round
+			.commits
+			.iter()
+			.filter(|(who, _)| !round.reveals.iter().any(|reveal| &reveal.executor == who))
+		{
+			T::Executors::note_missed_deadline(silent);
+			slash(silent);
+		}
+
+		if best.len() >= usize::from(agree) {
+			for (index, reveal) in round.reveals.iter().enumerate() {
+				if !best.contains(&index) {
+					slash(&reveal.executor);
+				}
+			}
+			let winners: Vec<_> =
+				best.iter().map(|index| round.reveals[*index].executor.clone()).collect();
+			Self::pay(job, &view.model, &winners, round.reveals[best[0]].output_hash);
+		} else {
+			Self::deposit_event(Event::QuorumFailed { job });
+			let participants: Vec<_> = round.commits.iter().map(|(who, _)| who.clone()).collect();
+			T::Jobs::rerun(job, &participants);
+		}
+	}
+}
+
+impl<T: Config> OnPartialDelivery<T::AccountId> for Pallet<T> {
+	fn on_partial_delivery(
+		id: JobId,
+		_delivered: &[T::AccountId],
+		_missed: &[T::AccountId],
+	) -> bool {
+		let Some(mut round) = Quorums::<T>::get(id) else { return false };
+		let enough = match T::Jobs::job(id).map(|job| job.mode) {
+			Some(VerificationMode::Quorum { agree, .. }) => {
+				round.commits.len() >= usize::from(agree)
+			}
+			_ => false,
+		};
+		if enough && round.reveal_until.is_none() && Self::open_reveal(id, &mut round).is_ok() {
+			Quorums::<T>::insert(id, round);
+			return true;
+		}
+		Quorums::<T>::remove(id);
+		false
+	}
+}

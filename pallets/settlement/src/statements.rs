@@ -1,0 +1,222 @@
+//! Checking and applying executors' statements: signatures, assignments, phases,
+//! deadlines, duplicates, and outputs against the model's spec.
+
+use frame_support::{ensure, pallet_prelude::*};
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{
+	statement::{self, Claim, StatementPayload},
+	tensor::{decode_and_check, encoded_len},
+	traits::{ExecutorDirectory, JobLedger, JobView, ModelRegistry, SettlementTerms},
+	InferenceSignature, VerificationMode,
+};
+use sp_core::H256;
+use sp_runtime::{
+	traits::{One, Saturating, Zero},
+	RuntimeAppPublic,
+};
+
+use crate::*;
+
+/// A job as statements about it are checked and applied.
+pub(crate) type JobOf<T> =
+	JobView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+
+/// Whether checking a statement verifies its signature.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignatureCheck {
+	/// Verify it: pool authorization, and batches a signed account submits.
+	Verify,
+	/// Skip it: the authorization of the same transaction verified it, on the same state.
+	AlreadyVerified,
+}
+
+impl<T: Config> Pallet<T> {
+	/// The chain's genesis hash, as statements sign it.
+	pub fn genesis_hash() -> H256 {
+		let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		H256::from_slice(hash.as_ref())
+	}
+
+	/// What the executor's session key must sign for `statement`, if its job is open.
+	pub fn signing_payload(statement: &Statement<T>) -> Option<StatementPayload<T::AccountId>> {
+		T::Jobs::job(statement.job).map(|job| Self::payload_for(statement, &job))
+	}
+
+	/// What the session key signs for `statement` about `job`.
+	fn payload_for(statement: &Statement<T>, job: &JobOf<T>) -> StatementPayload<T::AccountId> {
+		StatementPayload {
+			genesis_hash: Self::genesis_hash(),
+			job: statement.job,
+			model: job.model,
+			input_hash: job.input_hash,
+			executor: statement.executor.clone(),
+			claim: statement.claim,
+		}
+	}
+
+	/// Verifies the executor's session-key signature of `statement` about `job`.
+	pub(crate) fn verify_signature(
+		statement: &Statement<T>,
+		signature: &InferenceSignature,
+		job: &JobOf<T>,
+	) -> Result<(), Error<T>> {
+		let key = T::Executors::session_key(&statement.executor).ok_or(Error::<T>::NoSessionKey)?;
+		let payload = Self::payload_for(statement, job);
+		ensure!(key.verify(&payload.signing_bytes(), signature), Error::<T>::BadSignature);
+		Ok(())
+	}
+
+	/// Checks a statement without changing state: job, assignment, signature (unless
+	/// `signature_check` says it was verified), mode and phase, deadline, duplicates, and the
+	/// outputs against the model's spec. Returns the statement's job.
+	pub(crate) fn check(
+		statement: &Statement<T>,
+		signature: &InferenceSignature,
+		signature_check: SignatureCheck,
+	) -> Result<JobOf<T>, Error<T>> {
+		let job = T::Jobs::job(statement.job).ok_or(Error::<T>::UnknownJob)?;
+		let executor = &statement.executor;
+		ensure!(job.executors.contains(executor), Error::<T>::NotAssigned);
+		if signature_check == SignatureCheck::Verify {
+			Self::verify_signature(statement, signature, &job)?;
+		}
+		let terms = T::Models::settlement_terms(&job.model).ok_or(Error::<T>::UnknownModel)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let in_time = job.deadline.is_some_and(|deadline| now <= deadline);
+
+		match (statement.claim, job.mode) {
+			(Claim::Output(output_hash), VerificationMode::Attested) => {
+				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
+				ensure!(in_time, Error::<T>::DeadlinePassed);
+				Self::check_outputs(&terms, output_hash, statement.outputs.as_ref())?;
+			}
+			(Claim::Failed(_), _) => {
+				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
+				ensure!(in_time, Error::<T>::DeadlinePassed);
+				ensure!(statement.outputs.is_none(), Error::<T>::WrongClaim);
+			}
+			(Claim::Commitment(_), VerificationMode::Quorum { .. }) => {
+				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
+				ensure!(in_time, Error::<T>::DeadlinePassed);
+				ensure!(statement.outputs.is_none(), Error::<T>::WrongClaim);
+			}
+			(Claim::Reveal { output_hash, salt }, VerificationMode::Quorum { .. }) => {
+				let round = Quorums::<T>::get(statement.job).ok_or(Error::<T>::RevealNotOpen)?;
+				let until = round.reveal_until.ok_or(Error::<T>::RevealNotOpen)?;
+				ensure!(now <= until, Error::<T>::DeadlinePassed);
+				let commitment = round
+					.commits
+					.iter()
+					.find(|(who, _)| who == executor)
+					.map(|(_, commitment)| *commitment)
+					.ok_or(Error::<T>::NotCommitted)?;
+				ensure!(
+					!round.reveals.iter().any(|reveal| &reveal.executor == executor),
+					Error::<T>::Duplicate
+				);
+				ensure!(
+					Claim::commitment(&output_hash, &salt) == commitment,
+					Error::<T>::CommitmentMismatch
+				);
+				Self::check_outputs(&terms, output_hash, statement.outputs.as_ref())?;
+			}
+			_ => return Err(Error::<T>::WrongClaim),
+		}
+		Ok(job)
+	}
+
+	/// Outputs, when present, must hash to `output_hash` and match the model's output
+	/// spec; they may be left out only when they would not fit on chain.
+	pub(crate) fn check_outputs(
+		terms: &SettlementTerms<T::AccountId, BalanceOf<T>>,
+		output_hash: H256,
+		outputs: Option<&OutputBytes<T>>,
+	) -> Result<(), Error<T>> {
+		match outputs {
+			Some(bytes) => {
+				ensure!(
+					sp_io::hashing::blake2_256(bytes) == output_hash.0,
+					Error::<T>::OutputHashMismatch
+				);
+				decode_and_check(bytes, &terms.outputs)
+					.map_err(|_| Error::<T>::OutputSpecMismatch)?;
+			}
+			None => ensure!(
+				encoded_len(&terms.outputs).is_none_or(|len| len > T::MaxOutputLen::get() as usize),
+				Error::<T>::OutputsRequired
+			),
+		}
+		Ok(())
+	}
+
+	/// Applies a statement that checked out against its job `checked`. Returns how many full
+	/// blocks an attested result's challenge window timer slipped past (0 for other claims).
+	pub(crate) fn apply(statement: Statement<T>, checked: JobOf<T>) -> Result<u32, DispatchError> {
+		let statement::Statement { job, executor, claim, outputs } = statement;
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut slipped = 0;
+		match claim {
+			Claim::Output(output_hash) => {
+				let challenge_until = now.saturating_add(T::ChallengeWindow::get());
+				slipped = Self::schedule(
+					challenge_until.saturating_add(One::one()),
+					job,
+					Timer::ChallengeWindow,
+				)?;
+				T::Jobs::note_delivered(job, &executor);
+				Results::<T>::insert(
+					job,
+					AttestedResult {
+						executor: executor.clone(),
+						output_hash,
+						outputs: outputs.clone(),
+						status: ResultStatus::Provisional { challenge_until },
+					},
+				);
+				Self::deposit_event(Event::ResultSubmitted {
+					job,
+					executor,
+					output_hash,
+					outputs,
+					challenge_until,
+				});
+			}
+			Claim::Commitment(commitment) => {
+				let mut round = Quorums::<T>::get(job).unwrap_or_default();
+				round
+					.commits
+					.try_push((executor.clone(), commitment))
+					.map_err(|_| Error::<T>::QuorumFull)?;
+				T::Jobs::note_delivered(job, &executor);
+				Self::deposit_event(Event::Committed { job, executor });
+				if round.commits.len() == checked.executors.len() {
+					Self::open_reveal(job, &mut round)?;
+				}
+				Quorums::<T>::insert(job, round);
+			}
+			Claim::Failed(reason) => {
+				Quorums::<T>::remove(job);
+				Self::deposit_event(Event::ExecutionFailed {
+					job,
+					executor: executor.clone(),
+					reason,
+				});
+				T::Jobs::rerun(job, &[executor]);
+			}
+			Claim::Reveal { output_hash, .. } => {
+				let mut round = Quorums::<T>::get(job).ok_or(Error::<T>::RevealNotOpen)?;
+				round
+					.reveals
+					.try_push(Reveal { executor: executor.clone(), output_hash, outputs })
+					.map_err(|_| Error::<T>::QuorumFull)?;
+				Self::deposit_event(Event::Revealed { job, executor, output_hash });
+				if round.reveals.len() == round.commits.len() {
+					Self::tally(job, round);
+				} else {
+					Quorums::<T>::insert(job, round);
+				}
+			}
+		}
+		Ok(slipped)
+	}
+}

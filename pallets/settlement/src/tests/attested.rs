@@ -1,0 +1,254 @@
+//! Attested mode: results, their checks, batches and their weight, settlement after the challenge window.
+
+use super::*;
+
+#[test]
+fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
+	run(|| {
+		let client_before = Balances::balance(&CLIENT);
+		let (job, executor) = provisional_result();
+		let bytes = good_output();
+		System::assert_has_event(
+			Event::ResultSubmitted {
+				job,
+				executor,
+				output_hash: hash_of(&bytes),
+				outputs: Some(bytes.clone().try_into().unwrap()),
+				challenge_until: 1 + CHALLENGE_WINDOW,
+			}
+			.into(),
+		);
+		assert!(matches!(
+			Results::<Test>::get(job).unwrap().status,
+			ResultStatus::Provisional { .. }
+		));
+		assert_eq!(
+			pallet_jobs::Jobs::<Test>::get(job).unwrap().status,
+			pallet_jobs::JobStatus::Delivered
+		);
+
+		run_to_block(1 + CHALLENGE_WINDOW);
+		assert!(Results::<Test>::get(job).is_some(), "window still open");
+		let executor_before = Balances::balance(&executor);
+		let owner_before = Balances::balance(&OWNER);
+		run_to_block(2 + CHALLENGE_WINDOW);
+		assert!(Results::<Test>::get(job).is_none());
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none());
+		assert_eq!(Balances::balance(&executor), executor_before + 90);
+		assert_eq!(Balances::balance(&OWNER), owner_before + 10);
+		assert_eq!(Balances::balance(&CLIENT), client_before - MODEL_FEE);
+		System::assert_has_event(
+			Event::Settled {
+				job,
+				output_hash: hash_of(&bytes),
+				executors: vec![executor].try_into().unwrap(),
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn wrong_signers_keys_and_jobs_are_rejected() {
+	run(|| {
+		let (job, executors) = submit_job(VerificationMode::Attested, 500);
+		let executor = executors[0];
+		let stranger = *EXECUTORS.iter().find(|e| **e != executor).unwrap();
+		let bytes = good_output();
+		let claim = Claim::Output(hash_of(&bytes));
+
+		// Signed by another executor's key.
+		submit(vec![signed_by(stranger, job, executor, claim, Some(bytes.clone()))]);
+		System::assert_last_event(rejected(job, executor, Error::BadSignature));
+		// An executor not assigned to the job.
+		submit(vec![signed(job, stranger, claim, Some(bytes.clone()))]);
+		System::assert_last_event(rejected(job, stranger, Error::NotAssigned));
+		// A corrupted signature.
+		let (statement, _) = signed(job, executor, claim, Some(bytes.clone()));
+		let bad_signature = sp_core::sr25519::Signature::from_raw([7; 64]).into();
+		submit(vec![(statement, bad_signature)]);
+		System::assert_last_event(rejected(job, executor, Error::BadSignature));
+		// An unknown job.
+		submit(vec![(
+			crate::Statement::<Test> { job: 99, executor, claim, outputs: None },
+			bad_signature_of(),
+		)]);
+		System::assert_last_event(rejected(99, executor, Error::UnknownJob));
+		assert!(Results::<Test>::get(job).is_none());
+	});
+}
+
+fn bad_signature_of() -> haca_primitives::InferenceSignature {
+	sp_core::sr25519::Signature::from_raw([0; 64]).into()
+}
+
+#[test]
+fn a_signature_replayed_on_another_job_of_the_same_executor_fails() {
+	run(|| {
+		let (first, executors) = submit_job(VerificationMode::Attested, 500);
+		let executor = executors[0];
+		// Submit until a second job goes to the same executor.
+		let mut second = submit_job(VerificationMode::Attested, 500).0;
+		while Jobs::job(second).unwrap().executors != vec![executor] {
+			second = submit_job(VerificationMode::Attested, 500).0;
+		}
+		let bytes = good_output();
+		let claim = Claim::Output(hash_of(&bytes));
+		let (_, signature) = signed(first, executor, claim, Some(bytes.clone()));
+		let (mut replayed, _) = signed(second, executor, claim, Some(bytes));
+		replayed.job = second;
+		submit(vec![(replayed, signature)]);
+		System::assert_last_event(rejected(second, executor, Error::BadSignature));
+	});
+}
+
+#[test]
+fn duplicates_late_results_and_bad_outputs_are_rejected() {
+	run(|| {
+		let (job, executors) = submit_job(VerificationMode::Attested, 500);
+		let executor = executors[0];
+		let bytes = good_output();
+		let claim = Claim::Output(hash_of(&bytes));
+
+		submit(vec![signed(job, executor, claim, Some(output([1.25, -0.5])))]);
+		System::assert_last_event(rejected(job, executor, Error::OutputHashMismatch));
+		let wrong_shape = f32_tensors(&[2, 1], &[0.25, -1.5]);
+		submit(vec![signed(
+			job,
+			executor,
+			Claim::Output(hash_of(&wrong_shape)),
+			Some(wrong_shape),
+		)]);
+		System::assert_last_event(rejected(job, executor, Error::OutputSpecMismatch));
+		submit(vec![signed(job, executor, claim, None)]);
+		System::assert_last_event(rejected(job, executor, Error::OutputsRequired));
+		submit(vec![signed(job, executor, Claim::Commitment(H256::zero()), None)]);
+		System::assert_last_event(rejected(job, executor, Error::WrongClaim));
+
+		// Past the deadline (before the jobs pallet re-assigns the job).
+		System::set_block_number(2 + RESULT_TIMEOUT);
+		submit(vec![signed(job, executor, claim, Some(bytes.clone()))]);
+		System::assert_last_event(rejected(job, executor, Error::DeadlinePassed));
+		System::set_block_number(1);
+
+		submit(vec![signed(job, executor, claim, Some(bytes.clone()))]);
+		assert!(Results::<Test>::get(job).is_some());
+		submit(vec![signed(job, executor, claim, Some(bytes))]);
+		System::assert_last_event(rejected(job, executor, Error::Duplicate));
+	});
+}
+
+#[test]
+fn a_batch_processes_good_items_and_rejects_bad_ones() {
+	run(|| {
+		let (first, first_executors) = submit_job(VerificationMode::Attested, 500);
+		let (second, second_executors) = submit_job(VerificationMode::Attested, 500);
+		let bytes = good_output();
+		let claim = Claim::Output(hash_of(&bytes));
+		submit(vec![
+			signed(first, first_executors[0], claim, Some(bytes.clone())),
+			signed(second, second_executors[0], claim, None),
+		]);
+		assert!(Results::<Test>::get(first).is_some());
+		assert!(Results::<Test>::get(second).is_none());
+		System::assert_last_event(rejected(second, second_executors[0], Error::OutputsRequired));
+	});
+}
+
+#[test]
+fn unsigned_batches_are_authorized_only_if_every_item_checks_out() {
+	run(|| {
+		let (job, executors) = submit_job(VerificationMode::Attested, 500);
+		let bytes = good_output();
+		let claim = Claim::Output(hash_of(&bytes));
+		let good = signed(job, executors[0], claim, Some(bytes.clone()));
+		let bad = signed_by(VERIFIERS[0], job, executors[0], claim, Some(bytes));
+		let authorize = |items: Vec<_>| {
+			crate::Pallet::<Test>::authorize_statements(
+				TransactionSource::External,
+				&items.try_into().unwrap(),
+			)
+		};
+		assert!(authorize(vec![good.clone()]).is_ok());
+		assert!(authorize(vec![good.clone(), bad]).is_err());
+		assert!(authorize(vec![]).is_err());
+		let used = Settlement::submit_statements_unsigned(
+			frame_system::RawOrigin::Authorized.into(),
+			vec![good].try_into().unwrap(),
+		)
+		.unwrap()
+		.actual_weight;
+		assert!(Results::<Test>::get(job).is_some());
+		// The authorization verified the signature: not verified, nor charged, again.
+		use crate::WeightInfo;
+		type Weights = <Test as crate::Config>::WeightInfo;
+		let carried = good_output().len() as u32;
+		assert_eq!(
+			used,
+			Some(Weights::attested_statement(carried, 0) - Weights::verify_signature())
+		);
+	});
+}
+
+#[test]
+fn a_batch_is_charged_for_what_its_items_did() {
+	use crate::WeightInfo;
+	use frame_support::dispatch::GetDispatchInfo;
+	type Weights = <Test as crate::Config>::WeightInfo;
+	run(|| {
+		let (first, executors) = submit_job(VerificationMode::Attested, 500);
+		let (second, others) = submit_job(VerificationMode::Attested, 500);
+		let bytes = good_output();
+		let claim = Claim::Output(hash_of(&bytes));
+		let good = signed(first, executors[0], claim, Some(bytes.clone()));
+		let forged = signed_by(VERIFIERS[0], second, others[0], claim, Some(bytes));
+		let statements: crate::StatementBatch<Test> = vec![good, forged].try_into().unwrap();
+		let call = crate::Call::<Test>::submit_statements { statements: statements.clone() };
+		assert_eq!(call.get_dispatch_info().call_weight, Weights::statement() * 2);
+		let used = Settlement::submit_statements(RuntimeOrigin::signed(CLIENT), statements)
+			.expect("a batch is always accepted")
+			.actual_weight;
+		let carried = good_output().len() as u32;
+		// No timer slip.
+		assert_eq!(
+			used,
+			Some(Weights::attested_statement(carried, 0) + Weights::check_statement(carried))
+		);
+		assert!(Results::<Test>::get(first).is_some());
+		assert!(Results::<Test>::get(second).is_none());
+	});
+}
+
+#[test]
+fn results_of_one_executor_in_a_batch_pay_its_load_and_timer_writes_once() {
+	use crate::WeightInfo;
+	use frame_support::weights::constants::ParityDbWeight;
+	type Weights = <Test as crate::Config>::WeightInfo;
+	run(|| {
+		// Jobs until three went to the same executor.
+		let mut by_executor = std::collections::BTreeMap::<AccountId, Vec<u64>>::new();
+		let (executor, jobs) = loop {
+			let (job, executors) = submit_job(VerificationMode::Attested, 500);
+			let jobs = by_executor.entry(executors[0]).or_default();
+			jobs.push(job);
+			if jobs.len() == 3 {
+				break (executors[0], jobs.clone());
+			}
+		};
+		let bytes = good_output();
+		let claim = Claim::Output(hash_of(&bytes));
+		let statements: crate::StatementBatch<Test> = jobs
+			.iter()
+			.map(|job| signed(*job, executor, claim, Some(bytes.clone())))
+			.collect::<Vec<_>>()
+			.try_into()
+			.unwrap();
+		let used = Settlement::submit_statements(RuntimeOrigin::signed(CLIENT), statements)
+			.expect("a batch is always accepted")
+			.actual_weight;
+		let each = Weights::attested_statement(bytes.len() as u32, 0);
+		let written_again = ParityDbWeight::get().writes(2 * 2);
+		assert_eq!(used, Some(each * 3 - written_again));
+		assert!(jobs.iter().all(|job| Results::<Test>::get(job).is_some()));
+	});
+}

@@ -1,0 +1,137 @@
+//! Challenges of attested results, committees' votes and their outcomes.
+
+use super::*;
+
+fn lie_hash() -> H256 {
+	hash_of(&output([9.0, 9.0]))
+}
+
+#[test]
+fn a_lying_executor_is_slashed_and_the_job_rerun_at_no_cost_to_the_client() {
+	run(|| {
+		let client_before = Balances::balance(&CLIENT);
+		let (job, liar) = provisional_result();
+		let challenger = VERIFIERS[0];
+		let true_hash = lie_hash();
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, true_hash));
+		assert_eq!(challenge_hold(challenger), CHALLENGE_BOND);
+		let dispute = Disputes::<Test>::get(job).unwrap();
+		assert_eq!(dispute.committee.len(), 2, "the two other verifiers");
+		assert!(!dispute.committee.contains(&challenger));
+
+		let challenger_before = Balances::balance(&challenger);
+		for voter in dispute.committee.clone() {
+			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, true_hash));
+		}
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		assert_eq!(bond_of(liar), BOND - EXECUTOR_SLASH);
+		assert_eq!(challenge_hold(challenger), 0);
+		assert_eq!(
+			Balances::balance(&challenger),
+			challenger_before + CHALLENGE_BOND + EXECUTOR_SLASH / 2
+		);
+		let rerun = Jobs::job(job).unwrap();
+		assert!(!rerun.executors.contains(&liar));
+		assert!(rerun.delivered.is_empty());
+		assert_eq!(
+			Balances::balance(&CLIENT)
+				+ Balances::balance_on_hold(
+					&RuntimeHoldReason::Jobs(pallet_jobs::HoldReason::JobEscrow),
+					&CLIENT
+				),
+			client_before
+		);
+	});
+}
+
+#[test]
+fn a_wrong_challenger_loses_its_bond_and_the_result_settles() {
+	run(|| {
+		let (job, executor) = provisional_result();
+		let challenger = VERIFIERS[1];
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		let executor_before = Balances::balance(&executor);
+		let challenger_total = Balances::total_balance(&challenger);
+		let honest = hash_of(&good_output());
+		for voter in Disputes::<Test>::get(job).unwrap().committee {
+			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, honest));
+		}
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: true }.into());
+		assert_eq!(Balances::total_balance(&challenger), challenger_total - CHALLENGE_BOND);
+		assert_eq!(Balances::balance(&executor), executor_before + CHALLENGE_BOND / 2 + 90);
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		assert_eq!(bond_of(executor), BOND);
+	});
+}
+
+#[test]
+fn a_split_committee_times_out_safely() {
+	run(|| {
+		let (job, executor) = provisional_result();
+		let challenger = VERIFIERS[2];
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		let committee = Disputes::<Test>::get(job).unwrap().committee;
+		assert_ok!(Settlement::vote(RuntimeOrigin::signed(committee[0]), job, lie_hash()));
+		assert_ok!(Settlement::vote(
+			RuntimeOrigin::signed(committee[1]),
+			job,
+			hash_of(&good_output())
+		));
+		assert_noop!(
+			Settlement::vote(RuntimeOrigin::signed(committee[1]), job, lie_hash()),
+			Error::<Test>::AlreadyVoted
+		);
+		run_to_block(2 + DISPUTE_WINDOW);
+		System::assert_has_event(Event::DisputeTimedOut { job }.into());
+		assert_eq!(challenge_hold(challenger), 0);
+		assert_eq!(bond_of(executor), BOND);
+		assert!(!Jobs::job(job).unwrap().executors.contains(&executor));
+		let info = pallet_executors::Executors::<Test>::get(executor).unwrap();
+		assert_eq!(info.disputes, 0);
+	});
+}
+
+#[test]
+fn challenges_and_votes_need_the_right_parties_and_timing() {
+	run(|| {
+		let (job, executor) = provisional_result();
+		let honest = hash_of(&good_output());
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(CLIENT), job, lie_hash()),
+			Error::<Test>::NotVerifier
+		);
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, honest),
+			Error::<Test>::SameOutput
+		);
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), 42, lie_hash()),
+			Error::<Test>::NotChallengeable
+		);
+		assert_noop!(
+			Settlement::vote(RuntimeOrigin::signed(VERIFIERS[0]), job, honest),
+			Error::<Test>::NoDispute
+		);
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[1]), job, lie_hash()),
+			Error::<Test>::NotChallengeable
+		);
+		assert_noop!(
+			Settlement::vote(RuntimeOrigin::signed(executor), job, honest),
+			Error::<Test>::NotOnCommittee
+		);
+	});
+}
+
+#[test]
+fn the_window_closes() {
+	run(|| {
+		let (job, _) = provisional_result();
+		System::set_block_number(2 + CHALLENGE_WINDOW);
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()),
+			Error::<Test>::NotChallengeable
+		);
+	});
+}

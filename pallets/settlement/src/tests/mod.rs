@@ -1,0 +1,70 @@
+//! Unit tests of the settlement pallet.
+
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+};
+use haca_primitives::{statement::Claim, traits::JobLedger, VerificationMode};
+use sp_core::H256;
+use sp_runtime::{transaction_validity::TransactionSource, DispatchError};
+
+use crate::{mock::*, Disputes, Error, Event, Quorums, ResultStatus, Results};
+
+const QUORUM_2_OF_3: VerificationMode = VerificationMode::Quorum { agree: 2, of: 3 };
+
+fn run(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		crate::Pallet::<Test>::do_try_state().expect("settlement invariants hold");
+		pallet_jobs::Pallet::<Test>::do_try_state().expect("jobs invariants hold");
+		pallet_executors::Pallet::<Test>::do_try_state().expect("executors invariants hold");
+		pallet_models::Pallet::<Test>::do_try_state().expect("models invariants hold");
+	});
+}
+
+/// Submits a job as CLIENT; returns its id and executors.
+fn submit_job(mode: VerificationMode, max_fee: Balance) -> (u64, Vec<AccountId>) {
+	let id = pallet_jobs::NextJobId::<Test>::get();
+	assert_ok!(Jobs::submit(
+		RuntimeOrigin::signed(CLIENT),
+		model(),
+		f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]).try_into().unwrap(),
+		mode,
+		max_fee,
+	));
+	(id, Jobs::job(id).unwrap().executors)
+}
+
+fn good_output() -> Vec<u8> {
+	output([0.25, -1.5])
+}
+
+fn rejected(job: u64, executor: AccountId, error: Error<Test>) -> RuntimeEvent {
+	Event::StatementRejected { job, executor, error: DispatchError::from(error) }.into()
+}
+
+fn bond_of(who: AccountId) -> Balance {
+	pallet_executors::Executors::<Test>::get(who).unwrap().bond
+}
+
+fn challenge_hold(who: AccountId) -> Balance {
+	Balances::balance_on_hold(
+		&RuntimeHoldReason::Settlement(crate::HoldReason::ChallengeBond),
+		&who,
+	)
+}
+
+/// Submits an attested job and its honest result; returns (job, executor).
+fn provisional_result() -> (u64, AccountId) {
+	let (job, executors) = submit_job(VerificationMode::Attested, 500);
+	let executor = executors[0];
+	let bytes = good_output();
+	submit(vec![signed(job, executor, Claim::Output(hash_of(&bytes)), Some(bytes))]);
+	(job, executor)
+}
+
+mod api;
+mod attested;
+mod challenges;
+mod offchain;
+mod quorum;

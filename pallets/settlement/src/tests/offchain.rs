@@ -1,0 +1,373 @@
+//! The off-chain worker with the real engine (tract) behind the host functions.
+
+use super::*;
+use codec::{Decode, Encode};
+use frame_support::traits::Hooks;
+use haca_inference::{InferenceExt, NodeInference, NodeRoles};
+use haca_primitives::{
+	tensor::{decode_tensors, tensors_agree},
+	ModelHash, INFERENCE_KEY_TYPE,
+};
+use parking_lot::RwLock;
+use sp_core::offchain::{
+	testing::{PoolState, TestOffchainExt, TestTransactionPoolExt},
+	OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+};
+use sp_core::Pair;
+use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
+use std::sync::Arc;
+
+fn models_dir() -> std::path::PathBuf {
+	std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../offchain-workers/models")
+}
+
+const EXECUTOR: NodeRoles = NodeRoles { executor: true, verifier: false, audit_ppm: 0 };
+const NO_ROLE: NodeRoles = NodeRoles { executor: false, verifier: false, audit_ppm: 0 };
+
+/// The roles of a verifier node auditing `percent` of the results.
+fn verifier(percent: u32) -> NodeRoles {
+	NodeRoles { executor: false, verifier: true, audit_ppm: percent * 10_000 }
+}
+
+/// Test externalities of a node with `roles` (the engine is there for any role), whose
+/// keystore holds the session keys of `EXECUTORS` and `VERIFIERS`.
+fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState>>) {
+	let mut ext = new_test_ext();
+	let (offchain, _) = TestOffchainExt::new();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	let keystore = MemoryKeystore::new();
+	for who in EXECUTORS.into_iter().chain(VERIFIERS) {
+		keystore.sr25519_generate_new(INFERENCE_KEY_TYPE, Some(&format!("//haca-{who}"))).unwrap();
+	}
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.register_extension(KeystoreExt::new(keystore));
+	if roles != NO_ROLE {
+		let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
+		ext.register_extension(InferenceExt(NodeInference { engine, roles }));
+	}
+	(ext, pool_state)
+}
+
+/// Uploads the generated MLP on chain and lets every executor serve it.
+fn mlp_on_chain(bytes: &[u8]) -> ModelHash {
+	let hash = ModelHash::from(sp_io::hashing::blake2_256(bytes));
+	assert_ok!(Models::register(
+		RuntimeOrigin::signed(OWNER),
+		hash,
+		bytes.len() as u32,
+		pallet_models::ModelSource::OnChain,
+		terms(&[1, 3]),
+	));
+	for (index, chunk) in bytes.chunks(256).enumerate() {
+		assert_ok!(Models::upload_chunk(
+			RuntimeOrigin::signed(OWNER),
+			hash,
+			index as u32,
+			chunk.to_vec().try_into().unwrap()
+		));
+	}
+	for who in EXECUTORS {
+		assert_ok!(Executors::set_models(
+			RuntimeOrigin::signed(who),
+			vec![model(), hash].try_into().unwrap()
+		));
+	}
+	hash
+}
+
+/// The generated MLP input, its first element set to `first` if given.
+fn mlp_input(first: Option<f32>) -> Vec<u8> {
+	let input = std::fs::read(models_dir().join("mlp.input.npy")).unwrap();
+	let mut tensor = haca_engine::npy::read(&input).unwrap();
+	if let Some(first) = first {
+		tensor.data[..4].copy_from_slice(&first.to_le_bytes());
+	}
+	vec![tensor].encode()
+}
+
+fn submit_on(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
+	submit_input(model, mlp_input(None), mode, max_fee)
+}
+
+fn submit_input(model: ModelHash, input: Vec<u8>, mode: VerificationMode, max_fee: Balance) -> u64 {
+	let id = pallet_jobs::NextJobId::<Test>::get();
+	assert_ok!(Jobs::submit(
+		RuntimeOrigin::signed(CLIENT),
+		model,
+		input.try_into().unwrap(),
+		mode,
+		max_fee
+	));
+	id
+}
+
+/// Dispatches the transactions the workers put in the pool, as the block author would:
+/// each one still authorized on the state the ones before it left. Returns how many were
+/// included.
+fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
+	let transactions = std::mem::take(&mut pool.write().transactions);
+	let mut included = 0;
+	for transaction in &transactions {
+		let xt =
+			frame_system::mocking::MockUncheckedExtrinsic::<Test>::decode(&mut &transaction[..])
+				.unwrap();
+		let authorized = frame_system::RawOrigin::Authorized.into();
+		match xt.function {
+			RuntimeCall::Settlement(crate::Call::submit_statements_unsigned { statements }) => {
+				assert!(crate::Pallet::<Test>::authorize_statements(
+					TransactionSource::Local,
+					&statements
+				)
+				.is_ok());
+				assert_ok!(Settlement::submit_statements_unsigned(authorized, statements));
+			}
+			RuntimeCall::Settlement(crate::Call::submit_verdict { verdict, signature }) => {
+				let source = TransactionSource::Local;
+				if crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature).is_err() {
+					continue;
+				}
+				assert_ok!(Settlement::submit_verdict(authorized, verdict, signature));
+			}
+			_ => panic!("unexpected call in the pool"),
+		}
+		included += 1;
+	}
+	included
+}
+
+fn reference_output() -> Vec<haca_primitives::tensor::Tensor> {
+	let bytes = std::fs::read(models_dir().join("mlp.output.npy")).unwrap();
+	vec![haca_engine::npy::read(&bytes).unwrap()]
+}
+
+#[test]
+fn an_executor_node_runs_its_job_with_tract_and_submits_once() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		let job = submit_on(model, VerificationMode::Attested, 500);
+
+		Settlement::offchain_worker(1);
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 1, "one statement, however often the worker runs");
+
+		let result = Results::<Test>::get(job).expect("provisional result");
+		let outputs = decode_tensors(&result.outputs.unwrap()).unwrap();
+		assert!(tensors_agree(&outputs, &reference_output(), 8), "{outputs:?}");
+		run_to_block(2 + CHALLENGE_WINDOW);
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+	});
+}
+
+#[test]
+fn jobs_of_one_model_run_in_one_batch_each_with_its_own_outputs_and_hash() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		let plan = haca_engine::Plan::compile(&bytes, &[spec(&[1, 4])], &[spec(&[1, 3])]).unwrap();
+		let inputs: Vec<Vec<u8>> = (0..9).map(|step| mlp_input(Some(step as f32))).collect();
+		let jobs: Vec<u64> = inputs
+			.iter()
+			.map(|input| submit_input(model, input.clone(), VerificationMode::Attested, 500))
+			.collect();
+
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), EXECUTORS.len(), "one batch of statements each");
+		for (job, input) in jobs.into_iter().zip(&inputs) {
+			let result = Results::<Test>::get(job).expect("provisional result");
+			let outputs = result.outputs.unwrap().into_inner();
+			assert_eq!(outputs, plan.run(input).unwrap(), "job {job}");
+			assert_eq!(result.output_hash.0, sp_io::hashing::blake2_256(&outputs));
+		}
+	});
+}
+
+#[test]
+fn quorum_executors_commit_then_reveal_and_settle() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		let job = submit_on(model, QUORUM_2_OF_3, 1_000);
+
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 3, "three commitments");
+		assert!(Quorums::<Test>::get(job).unwrap().reveal_until.is_some());
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 3, "three reveals");
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		assert!(System::events().iter().any(|record| matches!(
+			&record.event,
+			RuntimeEvent::Settlement(Event::Settled { job: settled, executors, .. })
+				if *settled == job && executors.len() == 3
+		)));
+	});
+}
+
+#[test]
+fn the_records_of_ended_jobs_are_forgotten() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let recorded = |key: &[u8]| {
+			sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, key)
+				.is_some()
+		};
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		let quorum = submit_on(model, QUORUM_2_OF_3, 1_000);
+		let attested = submit_on(model, VerificationMode::Attested, 500);
+		let reveal_keys = EXECUTORS.map(|who| haca_worker::records::reveal_key(quorum, &who));
+
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 3, "one batch of statements per executor");
+		assert!(recorded(&haca_worker::records::done_key(quorum)));
+		assert!(recorded(&haca_worker::records::done_key(attested)));
+		assert!(reveal_keys.iter().all(|key| recorded(key)), "kept for the reveals");
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 3, "three reveals");
+		assert!(pallet_jobs::Jobs::<Test>::get(quorum).is_none(), "settled");
+
+		// The quorum job ended: its records go; the attested one is still open.
+		Settlement::offchain_worker(2);
+		assert!(!recorded(&haca_worker::records::done_key(quorum)));
+		assert!(reveal_keys.iter().all(|key| !recorded(key)));
+		assert!(recorded(&haca_worker::records::done_key(attested)));
+		assert_eq!(include_pool(&pool), 0, "nothing done twice");
+		// A worker on an older block's state, where the job was still open, finishes a
+		// task of it: the record does not stay.
+		haca_worker::run_once_per_task::<Settlement>(quorum, b"a late task", || true);
+		assert!(!recorded(&haca_worker::records::done_key(quorum)));
+
+		run_to_block(2 + CHALLENGE_WINDOW);
+		assert!(pallet_jobs::Jobs::<Test>::get(attested).is_none(), "settled");
+		Settlement::offchain_worker(2 + CHALLENGE_WINDOW);
+		assert!(!recorded(&haca_worker::records::done_key(attested)));
+	});
+}
+
+#[test]
+fn a_node_without_an_inference_role_submits_nothing() {
+	let (mut ext, pool) = node_ext(NO_ROLE);
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		submit_on(model, VerificationMode::Attested, 500);
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 0);
+	});
+}
+
+#[test]
+fn a_model_that_does_not_load_is_reported_not_retried() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		// Bytes that hash right but are no ONNX model.
+		let model = mlp_on_chain(b"definitely not an onnx protobuf");
+		let job = submit_on(model, VerificationMode::Attested, 500);
+		let first = Jobs::job(job).unwrap().executors[0];
+
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 1);
+		System::assert_has_event(
+			Event::ExecutionFailed {
+				job,
+				executor: first,
+				reason: haca_primitives::statement::ExecutionFailure::InvalidModel,
+			}
+			.into(),
+		);
+		let rerun = Jobs::job(job).unwrap();
+		assert!(!rerun.executors.contains(&first), "re-assigned to another executor");
+	});
+}
+
+/// Uploads the MLP, submits an attested job on it and lets its executor report
+/// `outputs` (the reference outputs when `None`); returns the job and its executor.
+fn result_on_mlp(outputs: Option<Vec<u8>>) -> (u64, AccountId) {
+	let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+	let model = mlp_on_chain(&bytes);
+	let job = submit_on(model, VerificationMode::Attested, 500);
+	let executor = Jobs::job(job).unwrap().executors[0];
+	let outputs = outputs.unwrap_or_else(|| reference_output().encode());
+	let claim = Claim::Output(hash_of(&outputs));
+	submit(vec![signed(job, executor, claim, Some(outputs))]);
+	assert!(Results::<Test>::get(job).is_some());
+	(job, executor)
+}
+
+fn lie() -> Vec<u8> {
+	f32_tensors(&[1, 3], &[9.0, 9.0, 9.0])
+}
+
+#[test]
+fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
+	let (mut ext, pool) = node_ext(verifier(100));
+	ext.execute_with(|| {
+		let (job, liar) = result_on_mlp(Some(lie()));
+
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 1, "the first challenge; the others come too late");
+		let dispute = Disputes::<Test>::get(job).expect("challenged");
+		assert!(VERIFIERS.contains(&dispute.challenger));
+		assert_eq!(challenge_hold(dispute.challenger), CHALLENGE_BOND);
+		assert_eq!(dispute.committee.len(), 2);
+
+		Settlement::offchain_worker(2);
+		assert_eq!(include_pool(&pool), 2, "both committee members vote");
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
+		Settlement::offchain_worker(3);
+		assert_eq!(include_pool(&pool), 0, "each verdict once");
+	});
+}
+
+#[test]
+fn an_honest_result_is_audited_and_left_alone() {
+	let (mut ext, pool) = node_ext(verifier(100));
+	ext.execute_with(|| {
+		let (job, _) = result_on_mlp(None);
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 0);
+		run_to_block(2 + CHALLENGE_WINDOW);
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+	});
+}
+
+#[test]
+fn verifiers_audit_only_their_sample_and_only_with_the_role() {
+	for roles in [verifier(0), EXECUTOR, NO_ROLE] {
+		let (mut ext, pool) = node_ext(roles);
+		ext.execute_with(|| {
+			let (job, _) = result_on_mlp(Some(lie()));
+			Settlement::offchain_worker(1);
+			assert_eq!(include_pool(&pool), 0, "{roles:?}");
+			assert!(Disputes::<Test>::get(job).is_none());
+		});
+	}
+}
+
+#[test]
+fn verdicts_need_the_verifiers_own_signature() {
+	let (mut ext, _) = node_ext(NO_ROLE);
+	ext.execute_with(|| {
+		let (job, _) = result_on_mlp(Some(lie()));
+		let verdict = crate::Verdict::<Test> {
+			job,
+			verifier: VERIFIERS[0],
+			kind: haca_primitives::statement::VerdictKind::Challenge,
+			output_hash: hash_of(&reference_output().encode()),
+		};
+		let payload = crate::Pallet::<Test>::verdict_payload(&verdict).unwrap();
+		let source = TransactionSource::External;
+		let by_other = pair(VERIFIERS[1]).sign(&payload.signing_bytes()).into();
+		assert!(crate::Pallet::<Test>::authorize_verdict(source, &verdict, &by_other).is_err());
+		let own = pair(VERIFIERS[0]).sign(&payload.signing_bytes()).into();
+		assert!(crate::Pallet::<Test>::authorize_verdict(source, &verdict, &own).is_ok());
+		assert!(Disputes::<Test>::get(job).is_none(), "authorizing changes nothing");
+		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
+	});
+}
