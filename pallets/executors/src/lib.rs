@@ -310,8 +310,14 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Registers the caller with `roles`, holding `bond` (at least the minimum of each
-		/// role). Executors also give their `capacity` and the active `models` they serve.
+		/// Registers the caller as an executor and/or verifier and holds its bond.
+		///
+		/// - `origin`: signed; the account that registers and bonds.
+		/// - `roles`: executor, verifier or both.
+		/// - `key`: its session key (`infr`), which signs its statements and verdicts.
+		/// - `bond`: at least the minimum bond of each role taken.
+		/// - `capacity`: most jobs at once (executors; 0 for a verifier only).
+		/// - `models`: the active models it serves (executors; none for a verifier only).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register(models.len() as u32))]
 		pub fn register(
@@ -326,8 +332,11 @@ pub mod pallet {
 			Self::do_register(who, roles, key, bond, capacity, models)
 		}
 
-		/// Replaces the models an executor serves. Dropping a model needs an idle executor
-		/// (no job in progress), so no assigned job loses its executor's service.
+		/// Replaces the models an executor serves. Dropping a model needs an idle executor,
+		/// so no assigned job loses its executor's service.
+		///
+		/// - `origin`: signed; a registered executor that is not unbonding.
+		/// - `models`: the active models it serves from now on.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::set_models(
 			T::MaxModelsPerExecutor::get(),
@@ -338,7 +347,10 @@ pub mod pallet {
 			Self::do_set_models(who, models)
 		}
 
-		/// Changes an executor's capacity.
+		/// Changes how many jobs an executor takes at once.
+		///
+		/// - `origin`: signed; a registered executor that is not unbonding.
+		/// - `capacity`: from 1 to `MaxCapacity`.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::set_capacity())]
 		pub fn set_capacity(origin: OriginFor<T>, capacity: u32) -> DispatchResult {
@@ -347,6 +359,9 @@ pub mod pallet {
 		}
 
 		/// Replaces the caller's session key.
+		///
+		/// - `origin`: signed; a registered executor or verifier.
+		/// - `key`: the new key, used by no other account.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::set_key())]
 		pub fn set_key(origin: OriginFor<T>, key: InferenceKey) -> DispatchResult {
@@ -354,8 +369,10 @@ pub mod pallet {
 			Self::do_set_key(who, key)
 		}
 
-		/// Starts unbonding: the caller gets no new work, and may withdraw its bond after
+		/// Starts unbonding: the caller gets no new work and may withdraw its bond after
 		/// `UnbondingDelay` blocks.
+		///
+		/// - `origin`: signed; a registered executor or verifier that is not unbonding.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::unbond(T::MaxModelsPerExecutor::get()))]
 		pub fn unbond(origin: OriginFor<T>) -> DispatchResult {
@@ -365,6 +382,8 @@ pub mod pallet {
 
 		/// Releases the bond and leaves the registry, once the unbonding delay is over, no
 		/// job is in progress and no dispute is open.
+		///
+		/// - `origin`: signed; an unbonding executor or verifier.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::withdraw())]
 		pub fn withdraw(origin: OriginFor<T>) -> DispatchResult {

@@ -309,10 +309,14 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Submits a job: runs `model` on `input` (the canonical encoding of the input
-		/// tensors), verified per `mode`, paying at most `max_fee`. Holds `max_fee` and the
-		/// storage deposit until the job ends. Charged for the most executors a model may
-		/// have, refunded down to the model's.
+		/// Submits a job and holds its maximum fee and storage deposit until it ends.
+		/// Charged for the most executors a model may have, refunded down to the model's.
+		///
+		/// - `origin`: signed; the client, who pays.
+		/// - `model`: an active model.
+		/// - `input`: the input tensors in the canonical encoding, matching the model's specs.
+		/// - `mode`: how the result is verified; one the model accepts.
+		/// - `max_fee`: the most the client pays, at least the model's fee per executor.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::submit(
 			input.len() as u32,
@@ -334,6 +338,9 @@ pub mod pallet {
 		}
 
 		/// Cancels a job that is still waiting for executors and returns everything held.
+		///
+		/// - `origin`: signed; the job's client.
+		/// - `job`: the waiting job.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::cancel())]
 		pub fn cancel(origin: OriginFor<T>, job: JobId) -> DispatchResult {
@@ -341,11 +348,15 @@ pub mod pallet {
 			Self::do_cancel(client, job)
 		}
 
-		/// Submits one job per input, all running `model` verified per `mode` and paying at
-		/// most `max_fee` each, as [`Pallet::submit`] would one by one; the jobs get
-		/// consecutive ids. One bad input fails the whole batch (nothing is held or
-		/// created). Cheaper per job than single submissions: the transaction, the hold and
-		/// the model's executors are paid for once.
+		/// Submits one job per input, as [`Pallet::submit`] would one by one, with
+		/// consecutive ids. One bad input fails the whole batch: nothing is held or created.
+		/// The transaction, the hold and the model's executors are paid for once.
+		///
+		/// - `origin`: signed; the client, who pays.
+		/// - `model`: an active model.
+		/// - `inputs`: up to `MaxSubmitBatch` inputs, each as `submit` takes it.
+		/// - `mode`: how each result is verified; one the model accepts.
+		/// - `max_fee`: the most the client pays per job.
 		#[pallet::call_index(2)]
 		#[pallet::weight(Pallet::<T>::submit_batch_weight(
 			inputs.iter().map(|input| input.len() as u32),

@@ -247,10 +247,15 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Registers a model by its content hash. On-chain models (`source: OnChain`) start
-		/// `Uploading` and become active when their bytes are uploaded with
-		/// [`Pallet::upload_chunk`]; off-chain models are active at once. Holds
-		/// `BaseDeposit + ByteDeposit * byte_size` (on-chain) or `BaseDeposit` (off-chain).
+		/// Registers a model by its content hash and holds its deposit: `BaseDeposit +
+		/// ByteDeposit * byte_size` on chain, `BaseDeposit` off chain. An on-chain model is
+		/// `Uploading` until [`Pallet::upload_chunk`] completes it; an off-chain one is active.
+		///
+		/// - `origin`: signed; the owner, who pays the deposit.
+		/// - `model`: blake2-256 of the ONNX bytes.
+		/// - `byte_size`: length of the ONNX bytes.
+		/// - `source`: on chain (uploaded next) or an off-chain locator.
+		/// - `terms`: tensor specs, accepted modes, fee per run and float tolerance.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register())]
 		pub fn register(
@@ -264,9 +269,14 @@ pub mod pallet {
 			Self::do_register(owner, model, byte_size, source, terms)
 		}
 
-		/// Uploads chunk `index` of an on-chain model (owner only, in order). The last chunk
-		/// checks the whole model against its hash and activates it; on a mismatch the call
-		/// fails with `HashMismatch` and the owner may retire the model to start again.
+		/// Uploads one chunk of an on-chain model, in order. The last chunk checks the whole
+		/// model against its hash and activates it; a mismatch fails with `HashMismatch`,
+		/// and the owner may retire the model to start again.
+		///
+		/// - `origin`: signed; the model's owner.
+		/// - `model`: the model being uploaded.
+		/// - `index`: the chunk's position, the next one due.
+		/// - `bytes`: the chunk, `ChunkSize` bytes (the last one may be shorter).
 		#[pallet::call_index(1)]
 		#[pallet::weight(
 			T::WeightInfo::upload_chunk(bytes.len() as u32)
@@ -282,8 +292,11 @@ pub mod pallet {
 			Self::do_upload_chunk(who, model, index, bytes)
 		}
 
-		/// Retires a model (owner only): it takes no new jobs. If no job references it, it
-		/// is purged at once and its deposit released; otherwise when the last job ends.
+		/// Retires a model: it takes no new jobs. It is purged and its deposit released at
+		/// once if no job references it, otherwise when the last one ends.
+		///
+		/// - `origin`: signed; the model's owner.
+		/// - `model`: the model to retire.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::retire(T::MaxModelBytes::get().div_ceil(T::ChunkSize::get())))]
 		pub fn retire(origin: OriginFor<T>, model: ModelHash) -> DispatchResultWithPostInfo {
@@ -291,7 +304,10 @@ pub mod pallet {
 			Self::do_retire(who, model)
 		}
 
-		/// Marks an active model broken (admin origin): it takes no new jobs until retired.
+		/// Marks an active model broken: it takes no new jobs until its owner retires it.
+		///
+		/// - `origin`: `AdminOrigin`.
+		/// - `model`: the broken model.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::mark_broken())]
 		pub fn mark_broken(origin: OriginFor<T>, model: ModelHash) -> DispatchResult {

@@ -409,10 +409,13 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Submits executors' statements, each signed by its executor's session key. Items
-		/// are processed one by one: a bad item emits `StatementRejected` and is skipped.
-		/// Charged as the costliest statements and refunded down to what the items used (an
-		/// executor's results share their load and timer block writes).
+		/// Submits executors' statements. Items are processed one by one: a bad item emits
+		/// `StatementRejected` and is skipped. Charged as the costliest statements, refunded
+		/// down to what the items used (an executor's results share their writes).
+		///
+		/// - `origin`: signed; any fee payer.
+		/// - `statements`: up to `MaxBatch` statements, each with its executor's session-key
+		///   signature.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
 		pub fn submit_statements(
@@ -423,9 +426,12 @@ pub mod pallet {
 			Ok(Some(Self::process_batch(statements, SignatureCheck::Verify)).into())
 		}
 
-		/// As `submit_statements`, as a general transaction without a fee payer: authorized
-		/// (in the pool and again in the block) only if every statement checks out. The
-		/// signatures that authorization verified are not verified again, nor charged.
+		/// As `submit_statements`, without a fee payer: authorized, in the pool and again in
+		/// the block, only if every statement checks out. The signatures authorization
+		/// verified are not verified again, nor charged.
+		///
+		/// - `origin`: authorized by `authorize_statements`.
+		/// - `statements`: as for `submit_statements`.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
 		#[pallet::authorize(Self::authorize_statements)]
@@ -438,8 +444,12 @@ pub mod pallet {
 			Ok(Some(Self::process_batch(statements, SignatureCheck::AlreadyVerified)).into())
 		}
 
-		/// Challenges the provisional attested result of `job` (verifiers only), holding
-		/// `ChallengeBond`; `output_hash` is what the challenger computed.
+		/// Challenges a provisional attested result and holds `ChallengeBond`; a committee of
+		/// verifiers decides.
+		///
+		/// - `origin`: signed; a bonded verifier that is not a party to the result.
+		/// - `job`: the job whose result is challenged, within its challenge window.
+		/// - `output_hash`: the hash of the outputs the challenger computed.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::challenge())]
 		pub fn challenge(origin: OriginFor<T>, job: JobId, output_hash: H256) -> DispatchResult {
@@ -447,8 +457,11 @@ pub mod pallet {
 			Self::do_challenge(who, job, output_hash)
 		}
 
-		/// Votes in the dispute over `job` (committee members only) with the output hash the
-		/// voter computed. A majority decides at once.
+		/// Votes in a dispute. A majority decides at once.
+		///
+		/// - `origin`: signed; a member of the dispute's committee that has not voted.
+		/// - `job`: the disputed job.
+		/// - `output_hash`: the hash of the outputs the voter computed.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::vote())]
 		pub fn vote(origin: OriginFor<T>, job: JobId, output_hash: H256) -> DispatchResult {
@@ -456,10 +469,13 @@ pub mod pallet {
 			Self::do_vote(who, job, output_hash)
 		}
 
-		/// A verifier node's challenge or vote, as a general transaction without a fee
-		/// payer: authorized in the transaction pool only if the verifier's session key
-		/// signed it and it would succeed as `challenge` or `vote` (a challenge still holds
-		/// the verifier's bond).
+		/// A verifier node's challenge or vote, without a fee payer: authorized only if the
+		/// verifier's session key signed it and it would succeed as `challenge` or `vote`
+		/// (a challenge still holds the verifier's bond).
+		///
+		/// - `origin`: authorized by `authorize_verdict`.
+		/// - `verdict`: the challenge or vote.
+		/// - `_signature`: the verifier's session-key signature of the verdict.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::check_statement(0).saturating_add(
 			T::WeightInfo::challenge().max(T::WeightInfo::vote())
