@@ -26,7 +26,7 @@ apt_install() {
 }
 
 # --- 1. System packages for the native build -----------------------------------------
-apt_install protobuf-compiler clang libclang-dev pkg-config make
+apt_install protobuf-compiler clang libclang-dev pkg-config make g++
 
 # Node.js (>= 20.10) and npm for the JavaScript client and its end-to-end tests: Debian's
 # packages when the machine has none; Node 20 from the npm registry when Debian's is older.

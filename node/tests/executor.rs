@@ -16,12 +16,11 @@ use haca_primitives::{
 };
 use haca_runtime::{
 	genesis_config_presets::{demo_model_hash, DEMO_MODEL_FEE},
-	AccountId, Balance, BlockNumber, RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic,
-	VERSION,
+	AccountId, Balance, BlockNumber, RuntimeCall, SignedPayload, UncheckedExtrinsic, VERSION,
 };
 use jsonrpsee::{core::client::ClientT, http_client::HttpClient, rpc_params};
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{generic::Era, traits::Get, MultiAddress, MultiSignature};
+use sp_runtime::{traits::Get, MultiAddress, MultiSignature};
 
 fn hex(bytes: &[u8]) -> String {
 	sp_core::bytes::to_hex(bytes, false)
@@ -43,17 +42,7 @@ async fn signed(rpc: &HttpClient, signer: Sr25519Keyring, call: RuntimeCall) -> 
 		.request("system_accountNextIndex", rpc_params![signer.to_account_id().to_string()])
 		.await
 		.unwrap();
-	let extension: TxExtension = (
-		frame_system::AuthorizeCall::new(),
-		frame_system::CheckNonZeroSender::new(),
-		frame_system::CheckSpecVersion::new(),
-		frame_system::CheckTxVersion::new(),
-		frame_system::CheckGenesis::new(),
-		frame_system::CheckEra::from(Era::Immortal),
-		frame_system::CheckNonce::from(nonce),
-		frame_system::CheckWeight::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
-	);
+	let extension = haca_runtime::tx_extension(nonce);
 	let implicit =
 		((), (), VERSION.spec_version, VERSION.transaction_version, genesis, genesis, (), (), ());
 	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);

@@ -281,16 +281,6 @@ where
 	RuntimeCall: From<LocalCall>,
 {
 	fn create_extension() -> TxExtension {
-		(
-			frame_system::AuthorizeCall::new(),
-			frame_system::CheckNonZeroSender::new(),
-			frame_system::CheckSpecVersion::new(),
-			frame_system::CheckTxVersion::new(),
-			frame_system::CheckGenesis::new(),
-			frame_system::CheckEra::from(sp_runtime::generic::Era::Immortal),
-			frame_system::CheckNonce::from(0),
-			frame_system::CheckWeight::new(),
-			pallet_transaction_payment::ChargeTransactionPayment::from(0),
-		)
+		crate::tx_extension(0)
 	}
 }

@@ -129,9 +129,6 @@ pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
 /// Block type.
 pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 
-/// Block identifier.
-pub type BlockId = generic::BlockId<Block>;
-
 /// Transaction extensions checked on every transaction. `AuthorizeCall` comes first: it
 /// lets calls with their own authorization (executors' signed statements) go without a fee
 /// payer.
@@ -146,6 +143,22 @@ pub type TxExtension = (
 	frame_system::CheckWeight<Runtime>,
 	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
 );
+
+/// The extensions of an immortal transaction with `nonce` and no tip: what the off-chain
+/// worker's authorized transactions carry (nonce 0) and what a simple wallet signs.
+pub fn tx_extension(nonce: Nonce) -> TxExtension {
+	(
+		frame_system::AuthorizeCall::new(),
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(generic::Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+	)
+}
 
 /// Extrinsic type as the runtime sees it.
 pub type UncheckedExtrinsic =

@@ -42,13 +42,8 @@ impl<T: Config> Pallet<T> {
 			return false;
 		}
 
-		let seed = sp_io::hashing::blake2_256(
-			&(frame_system::Pallet::<T>::parent_hash(), id, job.attempts).encode(),
-		);
-		let mut first = [0u8; 8];
-		first.copy_from_slice(&seed[..8]);
-		let start = (u64::from_le_bytes(first) % pool.len() as u64) as usize;
-		let chosen: Vec<_> = pool.iter().cycle().skip(start).take(needed).cloned().collect();
+		let seed = (frame_system::Pallet::<T>::parent_hash(), id, job.attempts).encode();
+		let chosen = haca_primitives::draw::rotated(&pool, &seed, needed);
 		let Ok(executors) = BoundedVec::<_, T::MaxQuorum>::try_from(chosen) else {
 			return false;
 		};

@@ -8,12 +8,14 @@
 //! - [`statement`]: what that key signs about a job;
 //! - [`traits`]: the interfaces through which the pallets use each other;
 //! - [`funds`]: holds and slashes, done one way in every pallet;
+//! - [`draw`]: draws from on-chain data (executors, committees);
 //! - [`runtime_api`]: what clients and executors ask the runtime.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+pub mod draw;
 pub mod funds;
 pub mod runtime_api;
 pub mod statement;

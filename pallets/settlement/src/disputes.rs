@@ -21,17 +21,9 @@ impl<T: Config> Pallet<T> {
 	) -> BoundedVec<T::AccountId, T::CommitteeSize> {
 		let pool: Vec<_> =
 			T::Executors::verifiers().into_iter().filter(|who| !parties.contains(who)).collect();
-		let size = pool.len().min(T::CommitteeSize::get() as usize);
-		if size == 0 {
-			return Default::default();
-		}
-		let seed = sp_io::hashing::blake2_256(
-			&(b"committee", frame_system::Pallet::<T>::parent_hash(), job).encode(),
-		);
-		let mut first = [0u8; 8];
-		first.copy_from_slice(&seed[..8]);
-		let start = (u64::from_le_bytes(first) % pool.len() as u64) as usize;
-		BoundedVec::truncate_from(pool.iter().cycle().skip(start).take(size).cloned().collect())
+		let seed = (b"committee", frame_system::Pallet::<T>::parent_hash(), job).encode();
+		let size = T::CommitteeSize::get() as usize;
+		BoundedVec::truncate_from(haca_primitives::draw::rotated(&pool, &seed, size))
 	}
 
 	/// Opens a dispute over `job`'s provisional result, challenged by verifier `who` with

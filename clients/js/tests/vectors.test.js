@@ -1,0 +1,49 @@
+// The golden vectors the runtime's own code wrote (pallets/primitives/tests/vectors.rs): this
+// client must encode, decode, measure ULP distance and judge agreement exactly as it does.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { hexToU8a, u8aToHex } from '@polkadot/util';
+
+import { decodeTensors, encodeTensors, tensorFromBytes, tensorsAgree, ulpDistance } from '../src/index.js';
+
+const vectors = JSON.parse(
+  readFileSync(new URL('../../../pallets/primitives/vectors/tensor.json', import.meta.url), 'utf8'),
+);
+
+const tensorsOf = (list) => list.map(({ type, shape, data }) => tensorFromBytes(type, shape, hexToU8a(data)));
+
+test('every golden tensor list encodes to the runtime bytes and decodes back', () => {
+  assert.ok(vectors.encodings.length > 0);
+  for (const { tensors, encoded } of vectors.encodings) {
+    const list = tensorsOf(tensors);
+    assert.equal(u8aToHex(encodeTensors(list)), encoded);
+    const decoded = decodeTensors(encoded);
+    assert.deepEqual(
+      decoded.map(({ type, shape, data }) => ({ type, shape, data: Array.from(data) })),
+      list.map(({ type, shape, data }) => ({ type, shape, data: Array.from(data) })),
+    );
+  }
+});
+
+test('every encoding the runtime refuses, the client refuses', () => {
+  assert.ok(vectors.malformed.length > 0);
+  for (const bytes of vectors.malformed) {
+    assert.throws(() => decodeTensors(bytes), Error, bytes);
+  }
+});
+
+test('ULP distances are the runtime distances', () => {
+  for (const { bits, a, b, distance } of vectors.ulpDistance) {
+    assert.equal(ulpDistance(BigInt(a), BigInt(b), bits), BigInt(distance), `${a} ${b}`);
+    assert.equal(ulpDistance(BigInt(b), BigInt(a), bits), BigInt(distance), `${b} ${a}`);
+  }
+});
+
+test('tensor agreement is the runtime agreement', () => {
+  for (const { a, b, maxUlps, agree } of vectors.tensorsAgree) {
+    assert.equal(tensorsAgree(tensorsOf(a), tensorsOf(b), maxUlps), agree, JSON.stringify({ a, b, maxUlps }));
+  }
+});

@@ -1,0 +1,27 @@
+//! Job inputs and results as the chain receives them: decoding fails or gives back tensors
+//! whose encoding is exactly the input (the encoding is canonical), and checking them
+//! against any spec never panics.
+
+#![no_main]
+
+use codec::Encode;
+use haca_primitives::tensor::{check_tensors, decode_tensors, Layout, TensorSpec};
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
+	let Ok(tensors) = decode_tensors(bytes) else { return };
+	assert_eq!(tensors.encode(), bytes, "a second encoding of the same tensors");
+	let specs: Vec<TensorSpec> = tensors
+		.iter()
+		.filter_map(|tensor| {
+			Some(TensorSpec {
+				name: b"t".to_vec().try_into().ok()?,
+				element_type: tensor.element_type,
+				shape: tensor.shape.clone(),
+			})
+		})
+		.collect();
+	let matches = check_tensors(&tensors, &specs).is_ok();
+	if let Some(layout) = Layout::new(&specs) {
+		assert_eq!(layout.elements(bytes).is_some(), matches, "Layout and the checks disagree");
+	}
+});

@@ -1,0 +1,11 @@
+//! Model bytes as registered on chain or placed in a model directory: reading them as ONNX
+//! and compiling a plan gives a plan or a named error, never a crash. (The fuzzer's panic
+//! hook aborts on the panics the engine would catch inside tract: each one is a finding.)
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
+	if let Ok(inputs) = haca_engine::Plan::declared_inputs(bytes) {
+		let _ = haca_engine::Plan::discover(bytes, &inputs);
+	}
+});

@@ -1,0 +1,9 @@
+//! `.npy` files handed to `haca-node infer`: any bytes give a tensor or a named error.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
+	if let Ok(tensor) = haca_engine::npy::read(bytes) {
+		assert_eq!(haca_engine::npy::read(&haca_engine::npy::write(&tensor)), Ok(tensor));
+	}
+});

@@ -1,0 +1,67 @@
+//! Properties of the `.npy` and `.pb` (ONNX `TensorProto`) readers, which parse files an
+//! operator or client hands over: any bytes give a tensor or a named error, never a panic,
+//! and every tensor the writers produce reads back as itself.
+
+use haca_engine::{npy, proto};
+use haca_primitives::tensor::{ElementType, Tensor};
+use proptest::prelude::*;
+
+const ELEMENT_TYPES: [ElementType; 7] = [
+	ElementType::F32,
+	ElementType::F64,
+	ElementType::I8,
+	ElementType::U8,
+	ElementType::I16,
+	ElementType::I32,
+	ElementType::I64,
+];
+
+fn tensor_strategy() -> impl Strategy<Value = Tensor> {
+	(0..ELEMENT_TYPES.len(), prop::collection::vec(0u32..4, 0..4))
+		.prop_flat_map(|(kind, dims)| {
+			let element_type = ELEMENT_TYPES[kind];
+			let len = dims.iter().product::<u32>() as usize * element_type.size();
+			(Just(element_type), Just(dims), prop::collection::vec(any::<u8>(), len))
+		})
+		.prop_map(|(element_type, dims, data)| Tensor {
+			element_type,
+			shape: dims.try_into().expect("rank within bound"),
+			data,
+		})
+}
+
+proptest! {
+	#[test]
+	fn npy_files_read_back_as_written(tensor in tensor_strategy()) {
+		prop_assert_eq!(npy::read(&npy::write(&tensor)), Ok(tensor));
+	}
+
+	#[test]
+	fn tensor_protos_read_back_as_written(tensor in tensor_strategy()) {
+		prop_assert_eq!(proto::read(&proto::write(&tensor, "t")), Ok(tensor));
+	}
+
+	#[test]
+	fn the_readers_refuse_junk_without_panicking(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+		let _ = npy::read(&bytes);
+		let _ = proto::read(&bytes);
+	}
+
+	#[test]
+	fn the_readers_refuse_damaged_files_without_panicking(
+		tensor in tensor_strategy(),
+		cut in any::<prop::sample::Index>(),
+		flip in any::<(prop::sample::Index, u8)>(),
+	) {
+		for mut file in [npy::write(&tensor), proto::write(&tensor, "t")] {
+			let _ = npy::read(&file[..cut.index(file.len() + 1)]);
+			let _ = proto::read(&file[..cut.index(file.len() + 1)]);
+			if !file.is_empty() {
+				let at = flip.0.index(file.len());
+				file[at] ^= flip.1 | 1;
+				let _ = npy::read(&file);
+				let _ = proto::read(&file);
+			}
+		}
+	}
+}

@@ -1,0 +1,244 @@
+//! Properties of the canonical tensor encoding, ULP distance and tensor agreement, checked
+//! on generated cases (tract's pattern: a problem type that generates itself and checks
+//! itself). Counter-examples that proptest finds are kept as named tests below.
+
+use codec::Encode;
+use haca_primitives::tensor::{
+	decode_and_check, decode_tensors, tensors_agree, ulp_distance, ElementType, Layout, Tensor,
+	TensorSpec,
+};
+use proptest::prelude::*;
+
+const ELEMENT_TYPES: [ElementType; 7] = [
+	ElementType::F32,
+	ElementType::F64,
+	ElementType::I8,
+	ElementType::U8,
+	ElementType::I16,
+	ElementType::I32,
+	ElementType::I64,
+];
+
+/// A change made to a valid encoding.
+#[derive(Clone, Debug)]
+enum Mutation {
+	None,
+	Truncate(usize),
+	Append(u8),
+	Flip { at: usize, bit: u8 },
+}
+
+/// Specs, a tensor list matching them, and a mutation of its encoding: [`Layout`] must accept
+/// exactly what [`decode_and_check`] accepts, and write back the bytes it read.
+#[derive(Clone, Debug)]
+struct LayoutProblem {
+	specs: Vec<TensorSpec>,
+	tensors: Vec<Tensor>,
+	mutation: Mutation,
+}
+
+fn spec_strategy() -> impl Strategy<Value = TensorSpec> {
+	(0..ELEMENT_TYPES.len(), prop::collection::vec(0u32..4, 0..4)).prop_map(|(kind, dims)| {
+		TensorSpec::new("t", ELEMENT_TYPES[kind], &dims).expect("small spec")
+	})
+}
+
+impl Arbitrary for LayoutProblem {
+	type Parameters = ();
+	type Strategy = BoxedStrategy<Self>;
+
+	fn arbitrary_with(_: ()) -> Self::Strategy {
+		prop::collection::vec(spec_strategy(), 0..4)
+			.prop_flat_map(|specs| {
+				let data: Vec<_> = specs
+					.iter()
+					.map(|spec| prop::collection::vec(any::<u8>(), spec.byte_len().unwrap()))
+					.collect();
+				let mutation = prop_oneof![
+					Just(Mutation::None),
+					any::<usize>().prop_map(Mutation::Truncate),
+					any::<u8>().prop_map(Mutation::Append),
+					(any::<usize>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
+				];
+				(Just(specs), data, mutation)
+			})
+			.prop_map(|(specs, data, mutation)| {
+				let tensors = specs
+					.iter()
+					.zip(data)
+					.map(|(spec, data)| Tensor {
+						element_type: spec.element_type,
+						shape: spec.shape.clone(),
+						data,
+					})
+					.collect();
+				LayoutProblem { specs, tensors, mutation }
+			})
+			.boxed()
+	}
+}
+
+impl LayoutProblem {
+	fn bytes(&self) -> Vec<u8> {
+		let mut bytes = self.tensors.encode();
+		match self.mutation {
+			Mutation::None => {}
+			Mutation::Truncate(len) => bytes.truncate(len % (bytes.len() + 1)),
+			Mutation::Append(byte) => bytes.push(byte),
+			Mutation::Flip { at, bit } => {
+				let at = at % bytes.len();
+				bytes[at] ^= 1 << bit;
+			}
+		}
+		bytes
+	}
+
+	fn check(&self) -> Result<(), TestCaseError> {
+		let layout = Layout::new(&self.specs).expect("small specs");
+		let bytes = self.bytes();
+		let elements = layout.elements(&bytes);
+		let decoded = decode_and_check(&bytes, &self.specs);
+		prop_assert_eq!(elements.is_some(), decoded.is_ok(), "bytes {:?}", bytes);
+		if let (Some(elements), Ok(tensors)) = (elements, decoded) {
+			let data: Vec<&[u8]> = tensors.iter().map(|tensor| &tensor.data[..]).collect();
+			prop_assert_eq!(&elements, &data);
+			prop_assert_eq!(layout.encode(elements), Some(bytes));
+		}
+		Ok(())
+	}
+}
+
+/// Two bit patterns of one float width.
+#[derive(Clone, Debug)]
+struct UlpProblem {
+	a: u64,
+	b: u64,
+	c: u64,
+	bits: u32,
+}
+
+impl Arbitrary for UlpProblem {
+	type Parameters = ();
+	type Strategy = BoxedStrategy<Self>;
+
+	fn arbitrary_with(_: ()) -> Self::Strategy {
+		let narrow = (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c)| UlpProblem {
+			a: a.into(),
+			b: b.into(),
+			c: c.into(),
+			bits: 32,
+		});
+		let wide = (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(a, b, c)| UlpProblem {
+			a,
+			b,
+			c,
+			bits: 64,
+		});
+		prop_oneof![narrow, wide].boxed()
+	}
+}
+
+impl UlpProblem {
+	fn is_nan(&self, x: u64) -> bool {
+		match self.bits {
+			32 => f32::from_bits(x as u32).is_nan(),
+			_ => f64::from_bits(x).is_nan(),
+		}
+	}
+
+	fn check(&self) -> Result<(), TestCaseError> {
+		let Self { a, b, c, bits } = *self;
+		let distance = ulp_distance(a, b, bits);
+		prop_assert_eq!(distance, ulp_distance(b, a, bits), "symmetric");
+		prop_assert_eq!(ulp_distance(a, a, bits), 0, "zero from itself");
+		if self.is_nan(a) || self.is_nan(b) {
+			prop_assert_eq!(distance == u64::MAX, a != b, "NaN is far from all but itself");
+			return Ok(());
+		}
+		// Over the ordered line of non-NaN values: at most the whole line, and a triangle.
+		let line = 1u128 << bits;
+		prop_assert!(u128::from(distance) < line, "{} beyond the line", distance);
+		if !self.is_nan(c) {
+			let via = u128::from(ulp_distance(a, c, bits)) + u128::from(ulp_distance(c, b, bits));
+			prop_assert!(u128::from(distance) <= via, "triangle");
+		}
+		// One step up from a finite positive value is one ULP away.
+		let value_bits = if bits == 32 { 0x7f80_0000 } else { 0x7ff0_0000_0000_0000 };
+		let sign = 1u64 << (bits - 1);
+		if a & sign == 0 && a & value_bits != value_bits {
+			prop_assert_eq!(ulp_distance(a, a + 1, bits), 1);
+		}
+		Ok(())
+	}
+}
+
+/// Two f32 tensor lists of one shape, the second a copy of the first moved by some ULPs.
+#[derive(Clone, Debug)]
+struct AgreementProblem {
+	a: Vec<Tensor>,
+	b: Vec<Tensor>,
+	max_ulps: u32,
+}
+
+impl Arbitrary for AgreementProblem {
+	type Parameters = ();
+	type Strategy = BoxedStrategy<Self>;
+
+	fn arbitrary_with(_: ()) -> Self::Strategy {
+		(prop::collection::vec((any::<u32>(), 0u32..4), 1..6), 0u32..4)
+			.prop_map(|(elements, max_ulps)| {
+				let tensor = |data: Vec<u8>| Tensor {
+					element_type: ElementType::F32,
+					shape: vec![elements.len() as u32].try_into().unwrap(),
+					data,
+				};
+				let a = elements.iter().flat_map(|(bits, _)| bits.to_le_bytes()).collect();
+				let b = elements
+					.iter()
+					.flat_map(|(bits, step)| bits.wrapping_add(*step).to_le_bytes())
+					.collect();
+				AgreementProblem { a: vec![tensor(a)], b: vec![tensor(b)], max_ulps }
+			})
+			.boxed()
+	}
+}
+
+impl AgreementProblem {
+	fn check(&self) -> Result<(), TestCaseError> {
+		let Self { a, b, max_ulps } = self;
+		prop_assert!(tensors_agree(a, a, 0), "reflexive");
+		prop_assert_eq!(
+			tensors_agree(a, b, *max_ulps),
+			tensors_agree(b, a, *max_ulps),
+			"symmetric"
+		);
+		if tensors_agree(a, b, *max_ulps) {
+			prop_assert!(tensors_agree(a, b, max_ulps + 1), "a wider tolerance keeps agreement");
+		}
+		Ok(())
+	}
+}
+
+proptest! {
+	#[test]
+	fn layout_accepts_exactly_what_decode_and_check_accepts(problem in any::<LayoutProblem>()) {
+		problem.check()?;
+	}
+
+	#[test]
+	fn ulp_distance_is_a_symmetric_bounded_distance(problem in any::<UlpProblem>()) {
+		problem.check()?;
+	}
+
+	#[test]
+	fn tensor_agreement_is_reflexive_symmetric_and_monotone(problem in any::<AgreementProblem>()) {
+		problem.check()?;
+	}
+
+	#[test]
+	fn decoding_any_bytes_fails_or_reencodes_them(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+		if let Ok(tensors) = decode_tensors(&bytes) {
+			prop_assert_eq!(tensors.encode(), bytes);
+		}
+	}
+}
