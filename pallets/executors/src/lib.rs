@@ -65,9 +65,36 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Values of the config items that have defaults, for test runtimes: a mock derives them
+	/// (`#[derive_impl(config_preludes::TestDefaultConfig)]`) and writes only what differs.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{derive_impl, traits::ConstU32};
+
+		/// Small bounds, free weights.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type MaxModelsPerExecutor = ConstU32<4>;
+			type MaxExecutorsPerModel = ConstU32<8>;
+			type MaxVerifiers = ConstU32<8>;
+			type MaxCapacity = ConstU32<8>;
+			type InitialReputation = ConstU32<100>;
+			type LatenessPenalty = ConstU32<10>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
 		/// The currency bonds are held in.
+		#[pallet::no_default]
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
@@ -76,24 +103,30 @@ pub mod pallet {
 
 		/// Where the part of a slashed bond goes that is not paid to the wronged party (`()`
 		/// burns it).
+		#[pallet::no_default]
 		type OnSlash: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
 
 		/// The runtime's hold reasons, which include this pallet's.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The model registry: executors may only serve active models.
+		#[pallet::no_default]
 		type Models: ModelRegistry<Self::AccountId, BalanceOf<Self>>;
 
 		/// Smallest bond of an executor.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type MinExecutorBond: Get<BalanceOf<Self>>;
 
 		/// Smallest bond of a verifier.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type MinVerifierBond: Get<BalanceOf<Self>>;
 
 		/// Blocks between starting to unbond and being able to withdraw the bond.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type UnbondingDelay: Get<BlockNumberFor<Self>>;
 
 		/// Most models one executor serves.

@@ -99,21 +99,17 @@ parameter_types! {
 	pub const UnbondingDelay: u64 = UNBONDING_DELAY;
 }
 
+#[derive_impl(pallet_executors::config_preludes::TestDefaultConfig)]
 impl pallet_executors::Config for Test {
 	type Currency = Balances;
 	type OnSlash = ();
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = MockModels;
 	type MinExecutorBond = MinExecutorBond;
 	type MinVerifierBond = MinVerifierBond;
 	type UnbondingDelay = UnbondingDelay;
-	type MaxModelsPerExecutor = ConstU32<4>;
 	type MaxExecutorsPerModel = ConstU32<2>;
 	type MaxVerifiers = ConstU32<2>;
-	type MaxCapacity = ConstU32<8>;
-	type InitialReputation = ConstU32<100>;
 	type LatenessPenalty = ConstU32<40>;
-	type WeightInfo = ();
 }
 
 /// The model hash `n` (active after [`new_test_ext`] for `n` in 1..=3).

@@ -68,20 +68,53 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Values of the config items that have defaults, for test runtimes: a mock derives them
+	/// (`#[derive_impl(config_preludes::TestDefaultConfig)]`) and writes only what differs.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{derive_impl, traits::ConstU32};
+
+		/// Small bounds, no partial-delivery handler, free weights.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type OnPartialDelivery = ();
+			type MaxInputLen = ConstU32<1024>;
+			type MaxSubmitBatch = ConstU32<8>;
+			type MaxQuorum = ConstU32<3>;
+			type MaxAttempts = ConstU32<3>;
+			type MaxPendingJobs = ConstU32<8>;
+			type MaxExpiriesPerBlock = ConstU32<8>;
+			type MaxDeadlineChecksPerBlock = ConstU32<64>;
+			type MaxAssignmentsPerBlock = ConstU32<8>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
 		/// The currency fees and deposits are held in.
+		#[pallet::no_default]
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
 
 		/// The runtime's hold reasons, which include this pallet's.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The model registry.
+		#[pallet::no_default]
 		type Models: ModelRegistry<Self::AccountId, BalanceOf<Self>>;
 
 		/// The executor registry.
+		#[pallet::no_default]
 		type Executors: ExecutorRegistry<Self::AccountId>;
 
 		/// Decides what happens to a job whose deadline passes with part of its executors
@@ -102,6 +135,7 @@ pub mod pallet {
 
 		/// Blocks an assignment has to deliver a result.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type ResultTimeout: Get<BlockNumberFor<Self>>;
 
 		/// Assignments a job gets before it fails.
@@ -128,10 +162,12 @@ pub mod pallet {
 
 		/// Storage deposit of any job.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type JobDeposit: Get<BalanceOf<Self>>;
 
 		/// Storage deposit per input byte.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type InputByteDeposit: Get<BalanceOf<Self>>;
 
 		/// Weights of this pallet's calls and hooks.

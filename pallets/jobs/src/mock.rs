@@ -73,44 +73,30 @@ parameter_types! {
 	pub const InputByteDeposit: Balance = 1;
 }
 
+#[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
 impl pallet_models::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type BaseDeposit = BaseDeposit;
 	type ByteDeposit = ByteDeposit;
-	type MaxModelBytes = ConstU32<1024>;
-	type ChunkSize = ConstU32<256>;
-	type MaxLocatorLen = ConstU32<64>;
-	type WeightInfo = ();
 }
 
+#[derive_impl(pallet_executors::config_preludes::TestDefaultConfig)]
 impl pallet_executors::Config for Test {
 	type Currency = Balances;
 	type OnSlash = ();
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type MinExecutorBond = MinBond;
 	type MinVerifierBond = MinBond;
 	type UnbondingDelay = UnbondingDelay;
-	type MaxModelsPerExecutor = ConstU32<4>;
-	type MaxExecutorsPerModel = ConstU32<8>;
-	type MaxVerifiers = ConstU32<8>;
 	type MaxCapacity = ConstU32<64>;
-	type InitialReputation = ConstU32<100>;
-	type LatenessPenalty = ConstU32<10>;
-	type WeightInfo = ();
 }
 
+#[derive_impl(pallet_jobs::config_preludes::TestDefaultConfig)]
 impl pallet_jobs::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type Executors = Executors;
-	type OnPartialDelivery = ();
-	type MaxInputLen = ConstU32<1024>;
-	type MaxSubmitBatch = ConstU32<8>;
-	type MaxQuorum = ConstU32<3>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<2>;
 	type MaxPendingJobs = ConstU32<4>;
@@ -119,7 +105,6 @@ impl pallet_jobs::Config for Test {
 	type MaxAssignmentsPerBlock = ConstU32<2>;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
-	type WeightInfo = ();
 }
 
 /// The input spec of the test models: one f32 tensor of shape [1, 4].

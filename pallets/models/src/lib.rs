@@ -59,25 +59,53 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Values of the config items that have defaults, for test runtimes: a mock derives them
+	/// (`#[derive_impl(config_preludes::TestDefaultConfig)]`) and writes only what differs.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{derive_impl, traits::ConstU32};
+
+		/// Small bounds, free weights.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type MaxModelBytes = ConstU32<1024>;
+			type ChunkSize = ConstU32<256>;
+			type MaxLocatorLen = ConstU32<64>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
 		/// The currency deposits are held in.
+		#[pallet::no_default]
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
 
 		/// The runtime's hold reasons, which include this pallet's.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// Origin that may mark models broken.
+		#[pallet::no_default]
 		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// Deposit for registering any model.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type BaseDeposit: Get<BalanceOf<Self>>;
 
 		/// Deposit per byte of model stored on chain.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type ByteDeposit: Get<BalanceOf<Self>>;
 
 		/// Largest model that may be stored on chain, in bytes.

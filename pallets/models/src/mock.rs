@@ -47,16 +47,13 @@ parameter_types! {
 	pub const ByteDeposit: Balance = 2;
 }
 
+#[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
 impl pallet_models::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type BaseDeposit = BaseDeposit;
 	type ByteDeposit = ByteDeposit;
 	type MaxModelBytes = ConstU32<1000>;
-	type ChunkSize = ConstU32<256>;
-	type MaxLocatorLen = ConstU32<64>;
-	type WeightInfo = ();
 }
 
 /// Externalities with ALICE and BOB funded and POOR nearly broke.

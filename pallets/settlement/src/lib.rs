@@ -104,12 +104,48 @@ pub mod pallet {
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	/// Values of the config items that have defaults, for test runtimes: a mock derives them
+	/// (`#[derive_impl(config_preludes::TestDefaultConfig)]`) and writes only what differs.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{derive_impl, traits::ConstU32};
+
+		frame_support::parameter_types! {
+			/// Half.
+			pub const HalfShare: Perbill = Perbill::from_percent(50);
+			/// A tenth.
+			pub const TenthShare: Perbill = Perbill::from_percent(10);
+		}
+
+		/// Small bounds, half of a slash to the wronged party, a tenth of a fee to the owner, free
+		/// weights.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type MaxOutputLen = ConstU32<256>;
+			type MaxBatch = ConstU32<4>;
+			type MaxQuorum = ConstU32<3>;
+			type CommitteeSize = ConstU32<3>;
+			type SlashRewardShare = HalfShare;
+			type OwnerShare = TenthShare;
+			type MaxTimersPerBlock = ConstU32<4>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config:
 		frame_system::Config<RuntimeEvent: From<Event<Self>>>
 		+ frame_system::offchain::CreateAuthorizedTransaction<Call<Self>>
 	{
 		/// The currency fees, bonds and slashes are in.
+		#[pallet::no_default]
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
@@ -118,18 +154,23 @@ pub mod pallet {
 
 		/// Where the slashed part of a forfeited challenge bond goes that is not a reward
 		/// (`()` burns it).
+		#[pallet::no_default]
 		type OnSlash: OnUnbalanced<Credit<Self::AccountId, Self::Currency>>;
 
 		/// The runtime's hold reasons, which include this pallet's.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The jobs pallet.
+		#[pallet::no_default]
 		type Jobs: JobLedger<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
 
 		/// The model registry.
+		#[pallet::no_default]
 		type Models: ModelRegistry<Self::AccountId, BalanceOf<Self>>;
 
 		/// The executor registry.
+		#[pallet::no_default]
 		type Executors: ExecutorRegistry<Self::AccountId>
 			+ ExecutorDirectory<Self::AccountId>
 			+ ExecutorAccountability<Self::AccountId, BalanceOf<Self>>;
@@ -153,22 +194,27 @@ pub mod pallet {
 
 		/// Blocks during which an attested result may be challenged.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type ChallengeWindow: Get<BlockNumberFor<Self>>;
 
 		/// Blocks of a quorum's reveal phase.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type RevealWindow: Get<BlockNumberFor<Self>>;
 
 		/// Blocks a committee has to vote.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type DisputeWindow: Get<BlockNumberFor<Self>>;
 
 		/// Bond a challenger puts up.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type ChallengeBond: Get<BalanceOf<Self>>;
 
 		/// Slashed from an executor found lying, or dissenting in or absent from a quorum.
 		#[pallet::constant]
+		#[pallet::no_default]
 		type ExecutorSlash: Get<BalanceOf<Self>>;
 
 		/// Share of a slash that goes to the wronged party (the rest to `OnSlash`).

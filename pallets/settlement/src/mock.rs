@@ -1,10 +1,7 @@
 //! Test runtime for the settlement pallet, with the real models, executors and jobs pallets.
 
 use codec::Encode;
-use frame_support::{
-	derive_impl, parameter_types,
-	traits::{ConstU32, Hooks},
-};
+use frame_support::{derive_impl, parameter_types, traits::Hooks};
 use frame_system::EnsureRoot;
 use haca_primitives::{
 	statement::Claim,
@@ -12,7 +9,7 @@ use haca_primitives::{
 	InferenceKey, InferenceSignature, ModeSet, ModelHash,
 };
 use sp_core::{sr25519, Pair, H256};
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::BuildStorage;
 
 use crate as pallet_settlement;
 
@@ -87,79 +84,49 @@ parameter_types! {
 	pub const DisputeWindow: u64 = DISPUTE_WINDOW;
 	pub const ChallengeBond: Balance = CHALLENGE_BOND;
 	pub const ExecutorSlash: Balance = EXECUTOR_SLASH;
-	pub const SlashRewardShare: Perbill = Perbill::from_percent(50);
-	pub const OwnerShare: Perbill = Perbill::from_percent(10);
 }
 
+#[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
 impl pallet_models::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type BaseDeposit = Deposit;
 	type ByteDeposit = Deposit;
-	type MaxModelBytes = ConstU32<1024>;
-	type ChunkSize = ConstU32<256>;
-	type MaxLocatorLen = ConstU32<64>;
-	type WeightInfo = ();
 }
 
+#[derive_impl(pallet_executors::config_preludes::TestDefaultConfig)]
 impl pallet_executors::Config for Test {
 	type Currency = Balances;
 	type OnSlash = ();
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type MinExecutorBond = Bond;
 	type MinVerifierBond = Bond;
 	type UnbondingDelay = UnbondingDelay;
-	type MaxModelsPerExecutor = ConstU32<4>;
-	type MaxExecutorsPerModel = ConstU32<8>;
-	type MaxVerifiers = ConstU32<8>;
-	type MaxCapacity = ConstU32<8>;
-	type InitialReputation = ConstU32<100>;
-	type LatenessPenalty = ConstU32<10>;
-	type WeightInfo = ();
 }
 
+#[derive_impl(pallet_jobs::config_preludes::TestDefaultConfig)]
 impl pallet_jobs::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type Executors = Executors;
 	type OnPartialDelivery = Settlement;
-	type MaxInputLen = ConstU32<1024>;
-	type MaxSubmitBatch = ConstU32<8>;
-	type MaxQuorum = ConstU32<3>;
 	type ResultTimeout = ResultTimeout;
-	type MaxAttempts = ConstU32<3>;
-	type MaxPendingJobs = ConstU32<8>;
-	type MaxExpiriesPerBlock = ConstU32<8>;
-	type MaxDeadlineChecksPerBlock = ConstU32<64>;
-	type MaxAssignmentsPerBlock = ConstU32<8>;
 	type JobDeposit = Deposit;
 	type InputByteDeposit = Deposit;
-	type WeightInfo = ();
 }
 
+#[derive_impl(pallet_settlement::config_preludes::TestDefaultConfig)]
 impl pallet_settlement::Config for Test {
 	type Currency = Balances;
 	type OnSlash = ();
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Jobs = Jobs;
 	type Models = Models;
 	type Executors = Executors;
-	type MaxOutputLen = ConstU32<256>;
-	type MaxBatch = ConstU32<4>;
-	type MaxQuorum = ConstU32<3>;
-	type CommitteeSize = ConstU32<3>;
 	type ChallengeWindow = ChallengeWindow;
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;
 	type ChallengeBond = ChallengeBond;
 	type ExecutorSlash = ExecutorSlash;
-	type SlashRewardShare = SlashRewardShare;
-	type OwnerShare = OwnerShare;
-	type MaxTimersPerBlock = ConstU32<4>;
-	type WeightInfo = ();
 }
 
 /// The session key pair of executor or verifier `who`.
