@@ -6,20 +6,10 @@ use haca_engine::{npy, proto};
 use haca_primitives::tensor::{ElementType, Tensor};
 use proptest::prelude::*;
 
-const ELEMENT_TYPES: [ElementType; 7] = [
-	ElementType::F32,
-	ElementType::F64,
-	ElementType::I8,
-	ElementType::U8,
-	ElementType::I16,
-	ElementType::I32,
-	ElementType::I64,
-];
-
 fn tensor_strategy() -> impl Strategy<Value = Tensor> {
-	(0..ELEMENT_TYPES.len(), prop::collection::vec(0u32..4, 0..4))
+	(0..ElementType::ALL.len(), prop::collection::vec(0u32..4, 0..4))
 		.prop_flat_map(|(kind, dims)| {
-			let element_type = ELEMENT_TYPES[kind];
+			let element_type = ElementType::ALL[kind];
 			let len = dims.iter().product::<u32>() as usize * element_type.size();
 			(Just(element_type), Just(dims), prop::collection::vec(any::<u8>(), len))
 		})

@@ -26,6 +26,17 @@ fn largest_specs() -> TensorSpecs {
 	vec![spec; MAX_TENSORS as usize].try_into().unwrap()
 }
 
+/// Terms with the largest specs, every mode, a fee of 1.
+fn largest_terms<T: Config>() -> ModelTermsOf<T> {
+	ModelTerms {
+		inputs: largest_specs(),
+		outputs: largest_specs(),
+		modes: ModeSet::ALL,
+		fee: 1u32.into(),
+		tolerance_ulps: 0,
+	}
+}
+
 /// Deterministic model bytes of length `len`.
 fn bytes_of(len: u32) -> alloc::vec::Vec<u8> {
 	(0..len).map(|i| (i % 251) as u8).collect()
@@ -41,13 +52,7 @@ fn registered<T: Config>(bytes: &[u8]) -> (T::AccountId, ModelHash) {
 		model,
 		bytes.len() as u32,
 		ModelSource::OnChain,
-		ModelTerms {
-			inputs: largest_specs(),
-			outputs: largest_specs(),
-			modes: ModeSet::ALL,
-			fee: 1u32.into(),
-			tolerance_ulps: 0,
-		},
+		largest_terms::<T>(),
 	)
 	.expect("benchmark model registers");
 	(owner, model)
@@ -78,19 +83,7 @@ mod benchmarks {
 		let model = ModelHash::repeat_byte(1);
 
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(owner),
-			model,
-			size,
-			ModelSource::OnChain,
-			ModelTerms {
-				inputs: largest_specs(),
-				outputs: largest_specs(),
-				modes: ModeSet::ALL,
-				fee: 1u32.into(),
-				tolerance_ulps: 0,
-			},
-		);
+		_(RawOrigin::Signed(owner), model, size, ModelSource::OnChain, largest_terms::<T>());
 
 		assert!(Models::<T>::contains_key(model));
 	}

@@ -54,6 +54,10 @@ pub enum ElementType {
 }
 
 impl ElementType {
+	/// Every element type, in the order of their encoding's indices.
+	pub const ALL: [ElementType; 7] =
+		[Self::F32, Self::F64, Self::I8, Self::U8, Self::I16, Self::I32, Self::I64];
+
 	/// Bytes per element.
 	pub const fn size(self) -> usize {
 		match self {
@@ -343,6 +347,14 @@ pub fn tensors_agree(a: &[Tensor], b: &[Tensor], max_ulps: u32) -> bool {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn all_element_types_are_listed_by_their_encoding() {
+		for (index, element_type) in ElementType::ALL.iter().enumerate() {
+			assert_eq!(element_type.encode(), [index as u8]);
+		}
+		assert!(ElementType::decode(&mut &[ElementType::ALL.len() as u8][..]).is_err());
+	}
 
 	fn shape(dims: &[u32]) -> Shape {
 		dims.to_vec().try_into().expect("rank within bound")

@@ -9,16 +9,6 @@ use haca_primitives::tensor::{
 };
 use proptest::prelude::*;
 
-const ELEMENT_TYPES: [ElementType; 7] = [
-	ElementType::F32,
-	ElementType::F64,
-	ElementType::I8,
-	ElementType::U8,
-	ElementType::I16,
-	ElementType::I32,
-	ElementType::I64,
-];
-
 /// A change made to a valid encoding.
 #[derive(Clone, Debug)]
 enum Mutation {
@@ -38,8 +28,8 @@ struct LayoutProblem {
 }
 
 fn spec_strategy() -> impl Strategy<Value = TensorSpec> {
-	(0..ELEMENT_TYPES.len(), prop::collection::vec(0u32..4, 0..4)).prop_map(|(kind, dims)| {
-		TensorSpec::new("t", ELEMENT_TYPES[kind], &dims).expect("small spec")
+	(0..ElementType::ALL.len(), prop::collection::vec(0u32..4, 0..4)).prop_map(|(kind, dims)| {
+		TensorSpec::new("t", ElementType::ALL[kind], &dims).expect("small spec")
 	})
 }
 
