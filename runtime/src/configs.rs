@@ -194,7 +194,7 @@ impl pallet_jobs::Config for Runtime {
 	/// Inputs up to 64 KiB (encoded tensors).
 	type MaxInputLen = ConstU32<{ 64 * 1024 }>;
 	/// Up to 64 jobs per `submit_batch` (the block length limits batches of long inputs).
-	type MaxSubmitBatch = ConstU32<64>;
+	type MaxJobsPerSubmit = ConstU32<64>;
 	type MaxQuorum = ConstU32<5>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<3>;
@@ -240,7 +240,7 @@ impl pallet_settlement::Config for Runtime {
 	type MaxOutputLen = ConstU32<{ 16 * 1024 }>;
 	/// Statements per transaction: an executor's off-chain worker sends a block's results
 	/// in as few transactions as this allows.
-	type MaxBatch = ConstU32<64>;
+	type MaxStatementsPerTx = ConstU32<64>;
 	type MaxQuorum = ConstU32<5>;
 	type CommitteeSize = ConstU32<5>;
 	type ChallengeWindow = ChallengeWindow;

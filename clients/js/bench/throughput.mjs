@@ -303,9 +303,9 @@ async function main(opts, state) {
   const maxCapacity = api.consts.executors.maxCapacity.toNumber();
   const maxPending = api.consts.jobs.maxPendingJobs.toNumber();
   const maxAssignments = api.consts.jobs.maxAssignmentsPerBlock.toNumber();
-  const maxBatch = api.consts.settlement.maxBatch.toNumber();
-  const maxSubmitBatch = api.consts.jobs.maxSubmitBatch.toNumber();
-  if (opts.batch > maxSubmitBatch) throw new Error(`--batch ${opts.batch} is above the chain's MaxSubmitBatch (${maxSubmitBatch})`);
+  const maxStatementsPerTx = api.consts.settlement.maxStatementsPerTx.toNumber();
+  const maxJobsPerSubmit = api.consts.jobs.maxJobsPerSubmit.toNumber();
+  if (opts.batch > maxJobsPerSubmit) throw new Error(`--batch ${opts.batch} is above the chain's MaxJobsPerSubmit (${maxJobsPerSubmit})`);
   const challengeWindow = api.consts.settlement.challengeWindow.toNumber();
   const mode = opts.mode === 'attested' ? ATTESTED : quorum(1, 1);
 
@@ -359,7 +359,7 @@ async function main(opts, state) {
     const failed = [...outcomes.values()].find((o) => !o.ok);
     if (failed) throw new Error(`set-up transaction failed: ${failed.error.section}.${failed.error.method}`);
   }
-  const servers = (await api.query.executors.servers(DEMO_MODEL)).map(String);
+  const servers = (await api.query.executors.modelServers(DEMO_MODEL)).map(String);
   const capacities = await Promise.all(
     servers.map(async (who) => (await api.query.executors.executors(who)).unwrap().capacity.toNumber()),
   );
@@ -579,9 +579,9 @@ async function main(opts, state) {
   console.log(`node       ${node ? `${nodeBinary()} (pid ${node.pid}, started by the benchmark)` : url}: ${nodeName} ${nodeVersion}, ` +
     `chain ${chainName}, runtime ${specName} v${specVersion}`);
   console.log(`chain      normal weight per block ${fixed(Number(maxNormal) / 1e12, 2)} s; demo model executors ${servers.length}, total capacity ${totalCapacity}; ` +
-    `MaxAssignmentsPerBlock ${maxAssignments}, MaxPendingJobs ${maxPending}, settlement MaxBatch ${maxBatch}, challenge window ${challengeWindow} blocks`);
+    `MaxAssignmentsPerBlock ${maxAssignments}, MaxPendingJobs ${maxPending}, settlement MaxStatementsPerTx ${maxStatementsPerTx}, challenge window ${challengeWindow} blocks`);
   console.log(`run        ${opts.transfers} transfers, then ${opts.jobs} ${opts.mode} jobs of the demo MLP (fee ${fmtHaca(price)}), ` +
-    `${opts.batch === 1 ? 'one per jobs.submit' : `${opts.batch} per jobs.submitBatch (MaxSubmitBatch ${maxSubmitBatch})`}, from ${opts.accounts} accounts; ` +
+    `${opts.batch === 1 ? 'one per jobs.submit' : `${opts.batch} per jobs.submitBatch (MaxJobsPerSubmit ${maxJobsPerSubmit})`}, from ${opts.accounts} accounts; ` +
     `wall time ${seconds(wallMs)}`);
   console.log('');
   const table = [

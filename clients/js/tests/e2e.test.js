@@ -69,7 +69,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         haca.setServedModels(api, alice, [haca.DEMO_MODEL, intModel]),
         haca.registerExecutor(api, dave, { key: daveKey, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
       ]);
-      const servers = (await api.query.executors.servers(intModel)).map(String);
+      const servers = (await api.query.executors.modelServers(intModel)).map(String);
       assert.deepEqual(new Set(servers), new Set([alice.address, dave.address]));
       assert.deepEqual(await haca.pendingWork(api, daveKey), []);
       assert.deepEqual(await haca.openDisputes(api), []);

@@ -23,17 +23,17 @@ use crate::{
 const KEPT_SESSIONS: usize = 8;
 
 /// tract's errors while reading a model, as the engine reports them.
-fn invalid(error: tract_onnx::prelude::TractError) -> EngineError {
+fn invalid_model(error: tract_onnx::prelude::TractError) -> EngineError {
 	EngineError::InvalidModel(format!("{error:#}"))
 }
 
 /// tract's errors while running, as the engine reports them.
-fn execution(error: tract_onnx::prelude::TractError) -> EngineError {
+fn execution_failed(error: tract_onnx::prelude::TractError) -> EngineError {
 	EngineError::Execution(format!("{error:#}"))
 }
 
 /// Reads a model with tract (`work`), a panic in tract counting as an invalid model.
-fn reading<T>(work: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
+fn with_panic_guard<T>(work: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
 	panics::catch(work).unwrap_or_else(|message| {
 		Err(EngineError::InvalidModel(format!("tract panicked: {message}")))
 	})
@@ -98,7 +98,7 @@ impl Plan {
 		inputs: &[TensorSpec],
 		outputs: &[TensorSpec],
 	) -> Result<Self, EngineError> {
-		reading(|| Self::compile_checked(bytes, inputs, outputs))
+		with_panic_guard(|| Self::compile_checked(bytes, inputs, outputs))
 	}
 
 	/// [`Plan::compile`], on tract's side of the panic guard.
@@ -126,7 +126,7 @@ impl Plan {
 	/// As [`Plan::compile`], with the output specs read from the model itself (for
 	/// operators trying a model before registering it).
 	pub fn discover(bytes: &[u8], inputs: &[TensorSpec]) -> Result<Self, EngineError> {
-		reading(|| {
+		with_panic_guard(|| {
 			let typed = Self::optimise(bytes, inputs)?;
 			let outputs = Self::output_specs(&typed)?;
 			Self::finish(typed, inputs, outputs)
@@ -135,8 +135,8 @@ impl Plan {
 
 	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised.
 	fn optimise(bytes: &[u8], inputs: &[TensorSpec]) -> Result<TypedModel, EngineError> {
-		let mut model = tract_onnx::onnx().model_for_read(&mut &*bytes).map_err(invalid)?;
-		let input_count = model.input_outlets().map_err(invalid)?.len();
+		let mut model = tract_onnx::onnx().model_for_read(&mut &*bytes).map_err(invalid_model)?;
+		let input_count = model.input_outlets().map_err(invalid_model)?.len();
 		if input_count != inputs.len() {
 			return Err(EngineError::SpecMismatch(format!(
 				"the model has {input_count} inputs, the spec {}",
@@ -145,26 +145,26 @@ impl Plan {
 		}
 		for (index, spec) in inputs.iter().enumerate() {
 			let fact = InferenceFact::dt_shape(datum_type(spec.element_type), dims(&spec.shape));
-			model.set_input_fact(index, fact).map_err(invalid)?;
+			model.set_input_fact(index, fact).map_err(invalid_model)?;
 		}
-		model.into_optimized().map_err(invalid)
+		model.into_optimized().map_err(invalid_model)
 	}
 
 	/// The input specs the model itself declares (fixed shapes only): for trying or
 	/// benchmarking a model before its specs are registered.
 	pub fn declared_inputs(bytes: &[u8]) -> Result<Vec<TensorSpec>, EngineError> {
-		reading(|| {
+		with_panic_guard(|| {
 			let typed = tract_onnx::onnx()
 				.model_for_read(&mut &*bytes)
 				.and_then(|model| model.into_typed())
-				.map_err(invalid)?;
-			Self::specs(&typed, typed.input_outlets().map_err(invalid)?, "input")
+				.map_err(invalid_model)?;
+			Self::specs(&typed, typed.input_outlets().map_err(invalid_model)?, "input")
 		})
 	}
 
 	/// The output specs of an optimised model (names as in the graph).
 	fn output_specs(typed: &TypedModel) -> Result<Vec<TensorSpec>, EngineError> {
-		Self::specs(typed, typed.output_outlets().map_err(invalid)?, "output")
+		Self::specs(typed, typed.output_outlets().map_err(invalid_model)?, "output")
 	}
 
 	/// The specs of the tensors at `outlets` (`what`: input or output, for errors).
@@ -177,7 +177,7 @@ impl Plan {
 			.iter()
 			.enumerate()
 			.map(|(index, outlet)| {
-				let fact = typed.outlet_fact(*outlet).map_err(invalid)?;
+				let fact = typed.outlet_fact(*outlet).map_err(invalid_model)?;
 				let unsupported =
 					|why: &str| EngineError::SpecMismatch(format!("{what} {index}: {why}"));
 				let shape =
@@ -211,8 +211,8 @@ impl Plan {
 			})
 		};
 		let (input_layout, output_layout) = (layout(inputs)?, layout(&outputs)?);
-		let runnable = typed.into_runnable().map_err(invalid)?;
-		let state = runnable.spawn().map_err(invalid)?;
+		let runnable = typed.into_runnable().map_err(invalid_model)?;
+		let state = runnable.spawn().map_err(invalid_model)?;
 		let stateless = state.op_states.iter().all(Option::is_none);
 		let idle_sessions =
 			stateless.then(|| Mutex::new(vec![Box::new(Session { state, inputs: TVec::new() })]));
@@ -284,7 +284,7 @@ impl Plan {
 		match idle.and_then(|idle| idle.lock().expect("sessions lock").pop()) {
 			Some(session) => Ok(session),
 			None => {
-				let state = self.runnable.spawn().map_err(execution)?;
+				let state = self.runnable.spawn().map_err(execution_failed)?;
 				Ok(Box::new(Session { state, inputs: TVec::new() }))
 			}
 		}
@@ -310,7 +310,7 @@ impl Plan {
 		// the session's next input is written.
 		let results = panics::catch(|| session.state.run(values))
 			.map_err(|message| EngineError::Execution(format!("tract panicked: {message}")))?
-			.map_err(execution)?;
+			.map_err(execution_failed)?;
 		let outputs = results
 			.iter()
 			.zip(&self.outputs)

@@ -4,7 +4,7 @@
 //! the node's native inference engine. The host side looks for an [`InferenceExt`]
 //! externalities extension, which `haca-node` registers for off-chain workers only when it
 //! runs with the executor or verifier role ([`NodeRoles`]); everywhere else the functions
-//! answer [`InferenceError::NotAnExecutor`] and report no role. Every node registers the
+//! answer [`InferenceError::NoInferenceRole`] and report no role. Every node registers the
 //! host functions themselves, so every node can instantiate the runtime. With the `engine`
 //! feature, [`haca_engine::Engine`] implements [`InferenceHost`].
 
@@ -41,7 +41,7 @@ pub struct NodeRoles {
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub enum InferenceError {
 	/// This node does not run inference (neither executor nor verifier role).
-	NotAnExecutor,
+	NoInferenceRole,
 	/// The model's bytes are not available to this node (not on chain, not in its model
 	/// directory).
 	ModelUnavailable,
@@ -55,6 +55,8 @@ pub enum InferenceError {
 	Timeout,
 	/// The engine is overloaded, or a batch ran out of time: try again later.
 	Busy,
+	/// The model argument is not a 32-byte model hash (a bug in the caller).
+	BadModelHash,
 }
 
 impl From<InferenceError> for ExecutionFailure {
@@ -65,9 +67,10 @@ impl From<InferenceError> for ExecutionFailure {
 			InferenceError::InvalidModel => Self::InvalidModel,
 			InferenceError::BadInput => Self::BadInput,
 			InferenceError::Timeout => Self::Timeout,
-			InferenceError::Execution | InferenceError::NotAnExecutor | InferenceError::Busy => {
-				Self::Execution
-			}
+			InferenceError::Execution
+			| InferenceError::NoInferenceRole
+			| InferenceError::Busy
+			| InferenceError::BadModelHash => Self::Execution,
 		}
 	}
 }
@@ -224,8 +227,8 @@ pub trait Inference {
 		bytes: PassFatPointerAndDecode<Option<Vec<u8>>>,
 		specs: PassFatPointerAndDecode<ModelSpecs>,
 	) -> AllocateAndReturnByCodec<Result<(), InferenceError>> {
-		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NotAnExecutor)?;
-		let model = model_hash(model).ok_or(InferenceError::ModelUnavailable)?;
+		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NoInferenceRole)?;
+		let model = model_hash(model).ok_or(InferenceError::BadModelHash)?;
 		ext.0.engine.load(&model, bytes, &specs)
 	}
 
@@ -237,8 +240,8 @@ pub trait Inference {
 		model: PassFatPointerAndRead<&[u8]>,
 		inputs: PassFatPointerAndDecode<Vec<Vec<u8>>>,
 	) -> AllocateAndReturnByCodec<Result<Runs, InferenceError>> {
-		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NotAnExecutor)?;
-		let model = model_hash(model).ok_or(InferenceError::ModelUnavailable)?;
+		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NoInferenceRole)?;
+		let model = model_hash(model).ok_or(InferenceError::BadModelHash)?;
 		let inputs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
 		run_and_hash(&*ext.0.engine, &model, &inputs)
 	}

@@ -150,7 +150,7 @@ fn claim_for_execution<C: Chain>(
 	let Executed { outputs, output_hash } = match executed {
 		Ok(executed) => executed,
 		// Local, passing conditions: try again in a later block.
-		Err(InferenceError::NotAnExecutor | InferenceError::Busy) => {
+		Err(InferenceError::NoInferenceRole | InferenceError::Busy) => {
 			log::debug!(target: LOG_TARGET, "job {}: engine busy, retried later", item.job);
 			return None;
 		}

@@ -45,7 +45,7 @@ fn crowd<T: Config>(models: &ServedModels<T>) {
 		let others = (0..T::MaxExecutorsPerModel::get().saturating_sub(1))
 			.map(|i| account::<T::AccountId>("server", i, 0))
 			.collect::<Vec<_>>();
-		Servers::<T>::insert(model, BoundedVec::truncate_from(others));
+		ModelServers::<T>::insert(model, BoundedVec::truncate_from(others));
 	}
 }
 

@@ -31,7 +31,7 @@ impl<T: Config> Pallet<T> {
 	/// Adds `who` to the server lists of `models`.
 	fn add_server(who: &T::AccountId, models: &[ModelHash]) -> DispatchResult {
 		for model in models {
-			Servers::<T>::try_mutate(model, |servers| {
+			ModelServers::<T>::try_mutate(model, |servers| {
 				servers.try_push(who.clone()).map_err(|_| Error::<T>::TooManyExecutors)
 			})?;
 		}
@@ -41,7 +41,7 @@ impl<T: Config> Pallet<T> {
 	/// Removes `who` from the server lists of `models`.
 	fn remove_server(who: &T::AccountId, models: &[ModelHash]) {
 		for model in models {
-			Servers::<T>::mutate_exists(model, |servers| {
+			ModelServers::<T>::mutate_exists(model, |servers| {
 				let list = servers.get_or_insert_with(Default::default);
 				list.retain(|server| server != who);
 				if list.is_empty() {

@@ -22,7 +22,7 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 	fn eligible_executors(model: &ModelHash) -> Vec<T::AccountId> {
-		Servers::<T>::get(model)
+		ModelServers::<T>::get(model)
 			.into_iter()
 			.filter(|who| {
 				Executors::<T>::get(who).is_some_and(|info| {
@@ -35,7 +35,7 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 	}
 
 	fn server_count(model: &ModelHash) -> u32 {
-		Servers::<T>::decode_len(model).unwrap_or(0) as u32
+		ModelServers::<T>::decode_len(model).unwrap_or(0) as u32
 	}
 
 	fn max_servers() -> u32 {

@@ -171,7 +171,7 @@ pub mod pallet {
 
 	/// Executors serving each model, in registration order (not unbonding).
 	#[pallet::storage]
-	pub type Servers<T: Config> = StorageMap<
+	pub type ModelServers<T: Config> = StorageMap<
 		_,
 		Identity,
 		ModelHash,

@@ -7,7 +7,9 @@ use frame_support::{
 use haca_primitives::traits::{ExecutorAccountability, ExecutorDirectory, ExecutorRegistry};
 use sp_runtime::Perbill;
 
-use crate::{mock::*, Error, Event, Executors, HoldReason, KeyOwners, Roles, Servers, Verifiers};
+use crate::{
+	mock::*, Error, Event, Executors, HoldReason, KeyOwners, ModelServers, Roles, Verifiers,
+};
 
 const EXECUTOR: Roles = Roles { executor: true, verifier: false };
 const VERIFIER: Roles = Roles { executor: false, verifier: true };
@@ -50,8 +52,8 @@ fn executors_register_with_a_held_bond_and_are_indexed() {
 	run(|| {
 		assert_ok!(register(ALICE, EXECUTOR, 2_000, 2, &[1, 2]));
 		assert_eq!(held(ALICE), 2_000);
-		assert_eq!(Servers::<Test>::get(model(1)).into_inner(), vec![ALICE]);
-		assert_eq!(Servers::<Test>::get(model(2)).into_inner(), vec![ALICE]);
+		assert_eq!(ModelServers::<Test>::get(model(1)).into_inner(), vec![ALICE]);
+		assert_eq!(ModelServers::<Test>::get(model(2)).into_inner(), vec![ALICE]);
 		assert_eq!(KeyOwners::<Test>::get(key(1)), Some(ALICE));
 		assert!(Verifiers::<Test>::get().is_empty());
 		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE]);
@@ -157,8 +159,8 @@ fn served_models_capacity_and_keys_can_change() {
 	run(|| {
 		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1, 2]));
 		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2, 3])));
-		assert!(!Servers::<Test>::contains_key(model(1)));
-		assert_eq!(Servers::<Test>::get(model(3)).into_inner(), vec![ALICE]);
+		assert!(!ModelServers::<Test>::contains_key(model(1)));
+		assert_eq!(ModelServers::<Test>::get(model(3)).into_inner(), vec![ALICE]);
 		assert_noop!(
 			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[5])),
 			Error::<Test>::ModelNotActive

@@ -17,7 +17,7 @@ impl<T: Config> Pallet<T> {
 			let listed = info.unbonding_until.is_none();
 			for model in &info.models {
 				ensure!(
-					Servers::<T>::get(model).contains(&who) == listed,
+					ModelServers::<T>::get(model).contains(&who) == listed,
 					"server index disagrees with served models"
 				);
 			}

@@ -117,7 +117,7 @@ mod benchmarks {
 	/// executors, submitted in one batch and assigned at once.
 	#[benchmark]
 	fn submit_batch(
-		n: Linear<1, { T::MaxSubmitBatch::get() }>,
+		n: Linear<1, { T::MaxJobsPerSubmit::get() }>,
 		s: Linear<{ T::MaxQuorum::get() }, { T::Executors::max_servers() }>,
 	) {
 		let (model, input) =

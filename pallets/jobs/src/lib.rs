@@ -86,7 +86,7 @@ pub mod pallet {
 			type RuntimeHoldReason = ();
 			type OnPartialDelivery = ();
 			type MaxInputLen = ConstU32<1024>;
-			type MaxSubmitBatch = ConstU32<8>;
+			type MaxJobsPerSubmit = ConstU32<8>;
 			type MaxQuorum = ConstU32<3>;
 			type MaxAttempts = ConstU32<3>;
 			type MaxPendingJobs = ConstU32<8>;
@@ -127,7 +127,7 @@ pub mod pallet {
 
 		/// Most jobs one `submit_batch` call submits.
 		#[pallet::constant]
-		type MaxSubmitBatch: Get<u32>;
+		type MaxJobsPerSubmit: Get<u32>;
 
 		/// Most executors one job is assigned to (the largest quorum).
 		#[pallet::constant]
@@ -334,7 +334,7 @@ pub mod pallet {
 				"MaxQuorum must admit one executor and fit a quorum's `of: u8`"
 			);
 			assert!(T::MaxAttempts::get() > 0, "MaxAttempts must admit a first assignment");
-			assert!(T::MaxSubmitBatch::get() > 0, "MaxSubmitBatch must admit an input");
+			assert!(T::MaxJobsPerSubmit::get() > 0, "MaxJobsPerSubmit must admit an input");
 			assert!(
 				T::MaxDeadlineChecksPerBlock::get() >= T::MaxExpiriesPerBlock::get(),
 				"each expiry checks a deadline: MaxDeadlineChecksPerBlock >= MaxExpiriesPerBlock"
@@ -390,7 +390,7 @@ pub mod pallet {
 		///
 		/// - `origin`: signed; the client, who pays.
 		/// - `model`: an active model.
-		/// - `inputs`: up to `MaxSubmitBatch` inputs, each as `submit` takes it.
+		/// - `inputs`: up to `MaxJobsPerSubmit` inputs, each as `submit` takes it.
 		/// - `mode`: how each result is verified; one the model accepts.
 		/// - `max_fee`: the most the client pays per job.
 		#[pallet::call_index(2)]
@@ -402,7 +402,7 @@ pub mod pallet {
 		pub fn submit_batch(
 			origin: OriginFor<T>,
 			model: ModelHash,
-			inputs: BoundedVec<BoundedVec<u8, T::MaxInputLen>, T::MaxSubmitBatch>,
+			inputs: BoundedVec<BoundedVec<u8, T::MaxInputLen>, T::MaxJobsPerSubmit>,
 			mode: VerificationMode,
 			max_fee: BalanceOf<T>,
 		) -> DispatchResultWithPostInfo {

@@ -82,7 +82,7 @@ fn sign<T: Config>(
 }
 
 fn batch<T: Config>(items: Vec<(Statement<T>, InferenceSignature)>) -> StatementBatch<T> {
-	items.try_into().expect("within MaxBatch")
+	items.try_into().expect("within MaxStatementsPerTx")
 }
 
 /// An attested job with a provisional result of the largest outputs.

@@ -129,7 +129,7 @@ pub mod pallet {
 			#[inject_runtime_type]
 			type RuntimeHoldReason = ();
 			type MaxOutputLen = ConstU32<256>;
-			type MaxBatch = ConstU32<4>;
+			type MaxStatementsPerTx = ConstU32<4>;
 			type MaxQuorum = ConstU32<3>;
 			type CommitteeSize = ConstU32<3>;
 			type SlashRewardShare = HalfShare;
@@ -182,7 +182,7 @@ pub mod pallet {
 
 		/// Most statements in one batch.
 		#[pallet::constant]
-		type MaxBatch: Get<u32>;
+		type MaxStatementsPerTx: Get<u32>;
 
 		/// Most executors in a quorum (at least the jobs pallet's `MaxQuorum`).
 		#[pallet::constant]
@@ -444,7 +444,7 @@ pub mod pallet {
 				T::MaxQuorum::get() >= T::Jobs::max_executors_per_job(),
 				"MaxQuorum must hold every executor the jobs pallet assigns a job to"
 			);
-			assert!(T::MaxBatch::get() > 0, "MaxBatch must admit a statement");
+			assert!(T::MaxStatementsPerTx::get() > 0, "MaxStatementsPerTx must admit a statement");
 			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must seat a verifier");
 			assert!(T::MaxTimersPerBlock::get() > 0, "MaxTimersPerBlock must admit a timer");
 			assert!(!T::ChallengeWindow::get().is_zero(), "ChallengeWindow must last a block");
@@ -460,7 +460,7 @@ pub mod pallet {
 		/// down to what the items used (an executor's results share their writes).
 		///
 		/// - `origin`: signed; any fee payer.
-		/// - `statements`: up to `MaxBatch` statements, each with its executor's session-key
+		/// - `statements`: up to `MaxStatementsPerTx` statements, each with its executor's session-key
 		///   signature.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]

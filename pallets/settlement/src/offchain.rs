@@ -77,7 +77,7 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 	}
 
 	fn max_statements_per_tx() -> u32 {
-		T::MaxBatch::get()
+		T::MaxStatementsPerTx::get()
 	}
 
 	fn submit_statements(statements: Vec<(Statement<T>, InferenceSignature)>) -> bool {

@@ -13,7 +13,7 @@ use crate::Config;
 
 /// Signed statements submitted together.
 pub type StatementBatch<T> =
-	BoundedVec<(Statement<T>, InferenceSignature), <T as Config>::MaxBatch>;
+	BoundedVec<(Statement<T>, InferenceSignature), <T as Config>::MaxStatementsPerTx>;
 
 /// Output tensors in the canonical encoding, bounded.
 pub type OutputBytes<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
