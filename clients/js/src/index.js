@@ -1,7 +1,14 @@
-// @haca/client: a small JavaScript client of the HACA chain (polkadot.js, ESM).
-// See README.md for usage; every export is documented where it is defined.
+// @haca/client: a small JavaScript client of the HACA chain (polkadot.js, ESM). Every call,
+// event, error, constant and runtime API is read from the chain's metadata: no type
+// definitions here. See README.md for usage; every export is documented where it is defined.
 
-export * from './client.js';
+export * from './connect.js';
+export { balanceOf, decodeDispatchError, nextNonce, sendTx, TxError } from './tx.js';
+export * from './models.js';
+export * from './executors.js';
+export * from './jobs.js';
+export { latency, watchJob } from './watch.js';
+export * from './api.js';
 export * from './tensor.js';
 export { readNpy } from './npy.js';
 export { readOnnxSpecs } from './onnx.js';

@@ -1,0 +1,72 @@
+// The runtime API (`InferenceApi`): quotes, job status, pending work, disputes.
+
+import { ATTESTED, quorum } from './connect.js';
+
+/**
+ * The fee a job on `model` in `mode` costs (fee per run times runs), or null if the model
+ * takes no jobs in that mode (`InferenceApi_quote`).
+ * @param {ApiPromise} api
+ * @param {string} model
+ * @param {string|object} mode
+ * @returns {Promise<bigint|null>}
+ */
+export async function quote(api, model, mode) {
+  const price = await api.call.inferenceApi.quote(model, mode);
+  return price.isSome ? price.unwrap().toBigInt() : null;
+}
+
+/**
+ * A job that has not ended, with its phase and provisional result (`InferenceApi_job`);
+ * null once it settled, failed or was cancelled (see the events then).
+ * @param {ApiPromise} api
+ * @param {number} job
+ * @returns {Promise<null|{client: string, model: string, inputHash: string, mode: object,
+ *   maxFee: bigint, executors: string[], phase: string, phaseUntil: number|null,
+ *   outputHash: string|null, outputs: Uint8Array|null}>} `phase` is `Waiting`, `Running`
+ *   (`phaseUntil`: deadline), `Revealing`, `Provisional` (until: end of the challenge
+ *   window) or `Disputed`.
+ */
+export async function jobStatus(api, job) {
+  const report = await api.call.inferenceApi.job(job);
+  if (report.isNone) return null;
+  const r = report.unwrap();
+  const phaseValue = r.phase.isWaiting || r.phase.isDisputed ? null : Object.values(r.phase.value.toJSON())[0];
+  return {
+    client: r.client.toString(),
+    model: r.model.toHex(),
+    inputHash: r.inputHash.toHex(),
+    mode: r.mode.isAttested ? ATTESTED : quorum(r.mode.asQuorum.agree.toNumber(), r.mode.asQuorum.of.toNumber()),
+    maxFee: r.maxFee.toBigInt(),
+    executors: r.executors.map((a) => a.toString()),
+    phase: r.phase.type,
+    phaseUntil: phaseValue,
+    outputHash: r.outputHash.isSome ? r.outputHash.unwrap().toHex() : null,
+    outputs: r.outputs.isSome ? r.outputs.unwrap().toU8a(true) : null,
+  };
+}
+
+/**
+ * The statements the executor with session key `key` owes (`InferenceApi_pending_work`).
+ * @param {ApiPromise} api
+ * @param {string} key The executor's `infr` public key.
+ * @returns {Promise<Array<{job: number, model: string, inputHash: string, due: 'Output'|'Commitment'|'Reveal'}>>}
+ */
+export async function pendingWork(api, key) {
+  const items = await api.call.inferenceApi.pendingWork(key);
+  return items.map((item) => ({
+    job: item.job.toNumber(),
+    model: item.model.toHex(),
+    inputHash: item.inputHash.toHex(),
+    due: item.due.type,
+  }));
+}
+
+/**
+ * Open disputes and their committees (`InferenceApi_open_disputes`).
+ * @param {ApiPromise} api
+ * @returns {Promise<Array<{job: number, committee: string[]}>>}
+ */
+export async function openDisputes(api) {
+  const disputes = await api.call.inferenceApi.openDisputes();
+  return disputes.map(([job, committee]) => ({ job: job.toNumber(), committee: committee.map((a) => a.toString()) }));
+}

@@ -1,0 +1,67 @@
+// Connecting to a HACA node, the chain's constants, and development accounts.
+
+import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+
+/** Content hash of the demo model (an MLP, 4 float inputs, 3 outputs) on the dev chains. */
+export const DEMO_MODEL = '0x22246ca7ba2a2815eb026b4719e9abaef8a23ef63207f57635d126bb49417e80';
+
+/** The verification mode kinds a model accepts (`ModeSet` bit flags). */
+export const MODES = Object.freeze({ ATTESTED: 1, QUORUM: 2, ALL: 3 });
+
+/** Attested mode: one executor; the result settles after the challenge window. */
+export const ATTESTED = 'Attested';
+
+/**
+ * Quorum mode: `of` executors run the job, `agree` matching results settle it.
+ * @param {number} agree Executors that must agree (a majority of `of`).
+ * @param {number} of Executors the job is assigned to.
+ * @returns {{Quorum: {agree: number, of: number}}} The `VerificationMode` value.
+ */
+export function quorum(agree, of) {
+  return { Quorum: { agree, of } };
+}
+
+/** Session key type of executors. */
+export const INFERENCE_KEY_TYPE = 'infr';
+
+/**
+ * Connects to a node. Rejects if the connection fails, or after `timeoutMs` if the node
+ * does not answer.
+ * @param {string} [url='ws://127.0.0.1:9944'] The node's WebSocket RPC endpoint.
+ * @param {{timeoutMs?: number}} [options]
+ * @returns {Promise<ApiPromise>} A ready API; call `api.disconnect()` when done.
+ */
+export async function connect(url = 'ws://127.0.0.1:9944', { timeoutMs = 30_000 } = {}) {
+  await cryptoWaitReady();
+  const provider = new WsProvider(url, 1_000);
+  const api = new ApiPromise({ provider, noInitWarn: true });
+  let timer;
+  try {
+    return await Promise.race([
+      api.isReadyOrError,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    await api.disconnect().catch(() => {});
+    // A failed WebSocket connection rejects with an ErrorEvent, not an Error.
+    throw error instanceof Error ? error : new Error(`cannot connect to ${url}: ${error?.message ?? error}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A development account's key pair (`//Alice`, `//Bob`, ... `//Ferdie`), or any other
+ * secret URI (`mnemonic//derivation`). For signing in a browser use the extension's signer
+ * instead (`web3FromAddress(...).signer`, passed to `tx.signAndSend`).
+ * @param {string} nameOrSuri `'Alice'` or a secret URI.
+ * @returns {Promise<import('@polkadot/keyring/types').KeyringPair>}
+ */
+export async function devAccount(nameOrSuri) {
+  await cryptoWaitReady();
+  const suri = /^[A-Z][a-z]+$/.test(nameOrSuri) ? `//${nameOrSuri}` : nameOrSuri;
+  return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(suri);
+}

@@ -1,0 +1,60 @@
+// Registering models.
+
+import { u8aToHex, u8aToU8a } from '@polkadot/util';
+import { blake2AsHex } from '@polkadot/util-crypto';
+
+import { MODES } from './connect.js';
+import { readOnnxSpecs } from './onnx.js';
+import { eventOf, nextNonce, sendTx } from './tx.js';
+
+/**
+ * Registers a model stored on chain and uploads its bytes: `models.register` under the
+ * blake2-256 hash of the ONNX bytes, then `models.uploadChunk` for each `ChunkSize` chunk,
+ * in order (all sent at once with consecutive nonces). The last chunk makes the chain
+ * check the bytes against the hash and activate the model. The owner pays a deposit of
+ * `BaseDeposit + ByteDeposit * size`, returned when the model is retired and purged.
+ * @param {ApiPromise} api
+ * @param {import('@polkadot/keyring/types').KeyringPair} owner
+ * @param {object} model
+ * @param {Uint8Array} model.onnx The ONNX file's bytes.
+ * @param {bigint|number|string} model.fee Fee per inference run (plancks, 1 HACA = 1e12).
+ * @param {number} [model.modes=MODES.ALL] Accepted verification modes ({@link MODES}).
+ * @param {number} [model.toleranceUlps=0] Float tolerance in units of least precision.
+ * @param {object[]} [model.inputs] Input specs (`{name, elementType, shape}`); read from the
+ *   ONNX graph by default.
+ * @param {object[]} [model.outputs] Output specs; read from the ONNX graph by default.
+ * @param {number} [model.timeoutMs=120000]
+ * @returns {Promise<{model: string, deposit: bigint, fees: bigint, receipts: Receipt[]}>}
+ *   The model hash, deposit held, transaction fees paid in all and the receipts.
+ */
+export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, toleranceUlps = 0, inputs, outputs, timeoutMs = 120_000 }) {
+  const bytes = u8aToU8a(onnx);
+  const specs = inputs && outputs ? { inputs, outputs } : readOnnxSpecs(bytes);
+  const model = blake2AsHex(bytes, 256);
+  const chunkSize = api.consts.models.chunkSize.toNumber();
+  const txs = [
+    api.tx.models.register(model, bytes.length, 'OnChain', {
+      inputs: inputs ?? specs.inputs,
+      outputs: outputs ?? specs.outputs,
+      modes,
+      fee,
+      toleranceUlps,
+    }),
+  ];
+  for (let index = 0; index * chunkSize < bytes.length; index++) {
+    // Bytes arguments go as hex: polkadot.js reads a Uint8Array as already SCALE-encoded.
+    txs.push(api.tx.models.uploadChunk(model, index, u8aToHex(bytes.subarray(index * chunkSize, (index + 1) * chunkSize))));
+  }
+  const nonce = await nextNonce(api, owner.address);
+  const outcomes = await Promise.allSettled(txs.map((tx, i) => sendTx(api, owner, tx, { nonce: nonce + i, timeoutMs })));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  const receipts = outcomes.map((o) => o.value);
+  if (!receipts.some((r) => eventOf(r, 'models', 'ModelActivated'))) throw new Error(`model ${model} was not activated`);
+  return {
+    model,
+    deposit: eventOf(receipts[0], 'models', 'ModelRegistered').data.deposit.toBigInt(),
+    fees: receipts.reduce((sum, r) => sum + r.fee, 0n),
+    receipts,
+  };
+}

@@ -1,0 +1,216 @@
+// Following a job block by block until it ends.
+
+import { blake2AsHex } from '@polkadot/util-crypto';
+
+import { decodeTensors } from './tensor.js';
+
+/** Timestamp (ms) of a block. */
+export async function blockTime(api, hash) {
+  return (await (await api.at(hash)).query.timestamp.now()).toNumber();
+}
+
+/**
+ * How a job ended, as {@link watchJob} reports it.
+ * @typedef {object} JobOutcome
+ * @property {number} job Job id.
+ * @property {'settled'|'failed'|'cancelled'} status
+ * @property {string} [outputHash] Hash of the settled output tensors.
+ * @property {Uint8Array|null} [outputs] The settled output tensors (canonical encoding),
+ *   when they were carried on chain; their blake2-256 is checked against `outputHash`.
+ * @property {import('./tensor.js').Tensor[]|null} [tensors] `outputs`, decoded.
+ * @property {string[]} [executors] Executors paid.
+ * @property {bigint} [paid] Paid out of the escrow (executors and model owner).
+ * @property {bigint} refunded Returned to the client (deposit and unused fee).
+ * @property {number} [resultBlock] Block of the result: the attested result, or the
+ *   deciding reveal of a quorum.
+ * @property {number} [resultTime] Its timestamp (ms).
+ * @property {number} endBlock Block in which the job ended.
+ * @property {number} endTime Its timestamp (ms).
+ */
+
+/**
+ * Follows a job from block `fromBlock` on and reports its events as they happen.
+ * `result` resolves when the job's result is known (an attested `settlement.ResultSubmitted`,
+ * which is provisional until the challenge window closes, or a quorum's agreeing reveals at
+ * settlement); `settled` when the job ends (`jobs.JobSettled`, or `JobFailed`/`JobCancelled`).
+ * Both reject after `timeoutMs`.
+ * @param {ApiPromise} api
+ * @param {number} job Job id.
+ * @param {object} [options]
+ * @param {number} [options.fromBlock] First block to look at (the submission's block);
+ *   the best block by default.
+ * @param {number} [options.timeoutMs=300000]
+ * @param {(event: {block: number, section: string, method: string, data: object}) => void} [options.onEvent]
+ *   Called with each of the job's events (`data` as JSON with the field names).
+ * @returns {{result: Promise<{outputHash: string, outputs: Uint8Array|null, tensors: object[]|null, block: number, time: number}>,
+ *   settled: Promise<JobOutcome>, stop: () => void}}
+ */
+export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } = {}) {
+  const reveals = new Map(); // output hash -> outputs carried by a reveal
+  let attested = null;
+  let resolveResult;
+  let rejectResult;
+  const result = new Promise((res, rej) => {
+    resolveResult = res;
+    rejectResult = rej;
+  });
+  result.catch(() => {}); // callers may only await `settled`
+  let stop;
+  const settled = followBlocks(
+    api,
+    fromBlock,
+    async (number, hash) => {
+      const at = await api.at(hash);
+      const records = await at.query.system.events();
+      const mine = records
+        .map(({ event }) => event)
+        .filter((e) => ['jobs', 'settlement'].includes(e.section) && e.data.job?.toNumber?.() === job);
+      let outcome;
+      for (const event of mine) {
+        const data = event.data;
+        onEvent?.({ block: number, section: event.section, method: event.method, data: eventJson(data) });
+        const time = () => blockTime(api, hash);
+        switch (`${event.section}.${event.method}`) {
+          case 'settlement.ResultSubmitted': {
+            const outputs = data.outputs.isSome ? checkedOutputs(data.outputs.unwrap(), data.outputHash.toHex()) : null;
+            attested = { outputHash: data.outputHash.toHex(), outputs, block: number, time: await time() };
+            resolveResult({ ...attested, tensors: outputs && decodeTensors(outputs) });
+            break;
+          }
+          case 'settlement.Revealed':
+            for (const [outputHash, outputs] of await revealedOutputs(api, hash, job)) reveals.set(outputHash, outputs);
+            break;
+          case 'settlement.Settled': {
+            const outputHash = data.outputHash.toHex();
+            const outputs = attested?.outputHash === outputHash ? attested.outputs : reveals.get(outputHash) ?? null;
+            const found = attested?.outputHash === outputHash ? attested : { block: number, time: await time() };
+            const tensors = outputs && decodeTensors(outputs);
+            resolveResult({ outputHash, outputs, tensors, block: found.block, time: found.time });
+            outcome = {
+              ...outcome,
+              outputHash,
+              outputs,
+              tensors,
+              executors: data.executors.map((a) => a.toString()),
+              resultBlock: found.block,
+              resultTime: found.time,
+            };
+            break;
+          }
+          case 'jobs.JobSettled':
+            outcome = { ...outcome, status: 'settled', paid: data.paid.toBigInt(), refunded: data.refunded.toBigInt() };
+            break;
+          case 'jobs.JobFailed':
+          case 'jobs.JobCancelled':
+            outcome = { ...outcome, status: event.method === 'JobFailed' ? 'failed' : 'cancelled', refunded: data.refunded.toBigInt() };
+            break;
+          default:
+        }
+      }
+      if (outcome?.status) {
+        if (outcome.status !== 'settled') rejectResult(new Error(`job ${job} ${outcome.status}`));
+        return { job, ...outcome, endBlock: number, endTime: await blockTime(api, hash) };
+      }
+      return undefined;
+    },
+    { timeoutMs, label: `job ${job}`, onStop: (s) => (stop = s) },
+  );
+  settled.catch((error) => rejectResult(error));
+  return { result, settled, stop: () => stop?.() };
+}
+
+/** Event data as a JSON object with its field names (`{ job: 3, executor: '5Grw...' }`). */
+function eventJson(data) {
+  const json = data.toJSON();
+  return data.names ? Object.fromEntries(data.names.map((name, i) => [name, json[i]])) : json;
+}
+
+/** Outputs whose blake2-256 must be `outputHash`. */
+function checkedOutputs(bytes, outputHash) {
+  const outputs = bytes.toU8a(true);
+  if (blake2AsHex(outputs, 256) !== outputHash) throw new Error(`outputs do not hash to ${outputHash}`);
+  return outputs;
+}
+
+/** The outputs of a job's quorum reveals in block `hash`, from its statement extrinsics. */
+async function revealedOutputs(api, hash, job) {
+  const { block } = await api.rpc.chain.getBlock(hash);
+  const found = [];
+  for (const xt of block.extrinsics) {
+    const { section, method, args } = xt.method;
+    if (section !== 'settlement' || !method.startsWith('submitStatements')) continue;
+    for (const [statement] of args[0]) {
+      if (statement.job.toNumber() !== job || !statement.claim.isReveal || statement.outputs.isNone) continue;
+      const outputHash = statement.claim.asReveal.outputHash.toHex();
+      found.push([outputHash, checkedOutputs(statement.outputs.unwrap(), outputHash)]);
+    }
+  }
+  return found;
+}
+
+/**
+ * Calls `onBlock(number, hash)` for each block of the best chain from `fromBlock` on, in
+ * order, until it returns a value (the promise resolves with it) or `timeoutMs` passes.
+ */
+function followBlocks(api, fromBlock, onBlock, { timeoutMs, label, onStop }) {
+  return new Promise((resolve, reject) => {
+    let next = fromBlock;
+    let best = -1;
+    let busy = false;
+    let done = false;
+    let unsubscribe;
+    const finish = (settle, value) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (unsubscribe) unsubscribe();
+      settle(value);
+    };
+    const timer = setTimeout(() => finish(reject, new Error(`${label}: not done within ${timeoutMs} ms`)), timeoutMs);
+    onStop(() => finish(reject, new Error(`${label}: stopped`)));
+    const pump = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        while (!done && next <= best) {
+          const hash = await api.rpc.chain.getBlockHash(next);
+          const value = await onBlock(next, hash);
+          next += 1;
+          if (value !== undefined) finish(resolve, value);
+        }
+      } catch (error) {
+        finish(reject, error);
+      } finally {
+        busy = false;
+      }
+      if (!done && next <= best) pump();
+    };
+    api.rpc.chain
+      .subscribeNewHeads((header) => {
+        best = header.number.toNumber();
+        if (next === undefined) next = best;
+        pump();
+      })
+      .then((unsub) => {
+        unsubscribe = unsub;
+        if (done) unsub();
+      })
+      .catch((error) => finish(reject, error));
+  });
+}
+
+/**
+ * Blocks and seconds (from block timestamps) from a job's inclusion to its result and to
+ * its end.
+ * @param {SubmittedJob} submitted
+ * @param {JobOutcome} outcome
+ * @returns {{resultBlocks: number, resultSeconds: number, settleBlocks: number, settleSeconds: number}}
+ */
+export function latency(submitted, outcome) {
+  return {
+    resultBlocks: outcome.resultBlock - submitted.block,
+    resultSeconds: (outcome.resultTime - submitted.time) / 1000,
+    settleBlocks: outcome.endBlock - submitted.block,
+    settleSeconds: (outcome.endTime - submitted.time) / 1000,
+  };
+}
