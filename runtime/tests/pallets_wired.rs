@@ -130,7 +130,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		assert!(held > 4 * UNIT, "fees and deposits held: {held}");
 		assert!(jobs_events().iter().any(|event| matches!(
 			event,
-			pallet_jobs::Event::JobAssigned { job: 0, executors, .. } if executors.to_vec() == vec![executor.clone()]
+			pallet_jobs::Event::Assigned { job: 0, executors, .. } if executors.to_vec() == vec![executor.clone()]
 		)));
 
 		// Bob delivers job 0 with a result signed by his session key; it settles after the
@@ -164,7 +164,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		run_to_block(1 + 3 * 11);
 		assert!(jobs_events()
 			.iter()
-			.any(|event| matches!(event, pallet_jobs::Event::JobFailed { job: 1, .. })));
+			.any(|event| matches!(event, pallet_jobs::Event::Failed { job: 1, .. })));
 		assert_eq!(Balances::balance_on_hold(&escrow, &client), 0);
 		assert_eq!(Balances::free_balance(&client), free_before - UNIT);
 		assert!(pallet_executors::Executors::<Runtime>::get(&executor).unwrap().reputation < 1000);

@@ -72,13 +72,13 @@ async function run(nodeName, networkInfo) {
     assert.equal(slashed.data.rewarded.toBigInt(), reward, 'SlashRewardShare of it');
     log(`#${resolved.block}: dispute decided against Dave (vote of ${lib.nameOf(accs, committee[0])}); Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}`);
 
-    const rerun = await tracker.waitFor('jobs.JobAssigned', (e) => lib.jobOf(e) === job.job && e.data.attempt.toNumber() === 2, 60_000);
+    const rerun = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === job.job && e.data.attempt.toNumber() === 2, 60_000);
     assert.deepEqual(lib.addresses(rerun.data.executors), [charlie], 're-run on Charlie');
     const honest = await tracker.waitFor('settlement.ResultSubmitted', (e) => lib.jobOf(e) === job.job && e.data.executor.toString() === charlie, 120_000);
     assert.ok(lib.matchesReference(lib.eventOutputs(honest)), "Charlie's outputs are the reference");
     assert.equal(honest.data.outputHash.toHex(), challenge.data.outputHash.toHex(), "the challenger's output was the right one");
     const settled = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === job.job, 180_000);
-    const ended = await tracker.waitFor('jobs.JobSettled', (e) => lib.jobOf(e) === job.job, 60_000);
+    const ended = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === job.job, 60_000);
     assert.deepEqual(lib.addresses(settled.data.executors), [charlie], 'only Charlie was paid');
     assert.equal(ended.data.paid.toBigInt(), fee, 'one model fee paid, for the correct result');
     assert.equal(ended.data.refunded.toBigInt(), escrow - fee, 'the rest of the escrow returned to Bob');

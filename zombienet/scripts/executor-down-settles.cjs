@@ -17,13 +17,13 @@ async function run(nodeName, networkInfo) {
     assert.equal(result.data.executor.toString(), state.other, 'the result came from the new executor');
     assert.ok(lib.matchesReference(lib.eventOutputs(result)), 'reference outputs');
     const settled = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === state.job, 180_000);
-    const ended = await tracker.waitFor('jobs.JobSettled', (e) => lib.jobOf(e) === state.job, 60_000);
+    const ended = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === state.job, 60_000);
     assert.deepEqual(lib.addresses(settled.data.executors), [state.other], 'only the new executor was paid');
     assert.equal(ended.data.paid.toBigInt(), fee, 'one model fee paid');
     log(`job ${state.job}: result from ${lib.nameOf(accs, state.other)} at #${result.block}, settled at #${settled.block} ` +
       `(${settled.block - state.block} blocks after submission), paid ${lib.haca4(fee)}`);
     for (const job of state.others) {
-      const end = await tracker.waitFor('jobs.JobSettled', (e) => lib.jobOf(e) === job, 180_000);
+      const end = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === job, 180_000);
       assert.equal(end.data.paid.toBigInt(), fee, `job ${job} paid one fee`);
     }
     tracker.stop();

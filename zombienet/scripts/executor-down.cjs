@@ -2,7 +2,7 @@
 // Bob submits attested jobs through Alice's RPC until one is assigned to Dave (assignment
 // is random among the eligible executors; the chain does not know Dave's node is down;
 // jobs that go to Charlie simply run). Then: Dave delivers nothing, misses the deadline
-// (`jobs.DeadlineMissed`), and the job is re-assigned to Charlie (`jobs.JobAssigned`,
+// (`jobs.DeadlineMissed`), and the job is re-assigned to Charlie (`jobs.Assigned`,
 // attempt 2). Saves the job for `executor-down-settles.cjs`. Returns the job's attempt (2).
 // Arg: the stopped executor's name (default Dave).
 
@@ -29,8 +29,8 @@ async function run(nodeName, networkInfo, args) {
       log(`job ${job.job} (#${job.block}) assigned to ${lib.nameOf(accs, job.executors[0])}`);
     }
     assert.ok(target, `a job was assigned to ${downName} within 12 submissions`);
-    const assigned = tracker.all('jobs.JobAssigned', (e) => lib.jobOf(e) === target.job)[0]
-      ?? { data: target.receipt.events.find((e) => e.section === 'jobs' && e.method === 'JobAssigned').data };
+    const assigned = tracker.all('jobs.Assigned', (e) => lib.jobOf(e) === target.job)[0]
+      ?? { data: target.receipt.events.find((e) => e.section === 'jobs' && e.method === 'Assigned').data };
     const deadline = assigned.data.deadline.toNumber();
     assert.equal(deadline, target.block + timeout, 'deadline is ResultTimeout blocks away');
     lib.saveState(networkInfo, 'executor-down', { job: target.job, block: target.block, maxFee: target.maxFee, others: others.map((j) => j.job), down, other });
@@ -38,7 +38,7 @@ async function run(nodeName, networkInfo, args) {
 
     const missed = await tracker.waitFor('jobs.DeadlineMissed', (e) => lib.jobOf(e) === target.job, (timeout + 12) * 6_000 + 60_000);
     assert.deepEqual(lib.addresses(missed.data.executors), [down], `${downName} missed the deadline`);
-    const reassigned = await tracker.waitFor('jobs.JobAssigned', (e) => lib.jobOf(e) === target.job && e.data.attempt.toNumber() === 2, 60_000);
+    const reassigned = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === target.job && e.data.attempt.toNumber() === 2, 60_000);
     assert.deepEqual(lib.addresses(reassigned.data.executors), [other], 're-assigned to the other executor');
     assert.equal(tracker.all('settlement.ResultSubmitted', (e) => lib.jobOf(e) === target.job && e.data.executor.toString() === down).length, 0,
       `${downName} delivered nothing`);

@@ -64,13 +64,13 @@ async function run(nodeName, networkInfo) {
     assert.equal(revealedHashes.size, 1, 'both executors revealed the same output');
     assert.deepEqual(lib.addresses(quorumSettled.data.executors).sort(), [...executors].sort(), 'both executors paid');
     assert.equal(quorumSettled.data.outputHash.toHex(), result.data.outputHash.toHex(), 'the quorum agreed on the attested output');
-    const quorumEnd = await tracker.waitFor('jobs.JobSettled', (e) => lib.jobOf(e) === quorumJob.job, 60_000);
+    const quorumEnd = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === quorumJob.job, 60_000);
     assert.equal(quorumEnd.data.paid.toBigInt(), quorumFee, 'the quorum job paid two runs');
     log(`quorum job ${quorumJob.job}: committed and revealed by both executors, settled at #${quorumSettled.block} (${quorumSettled.block - quorumJob.block} blocks)`);
 
     // --- the attested job settles after its challenge window ----------------------------
     const settled = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === attested.job, 180_000);
-    const ended = await tracker.waitFor('jobs.JobSettled', (e) => lib.jobOf(e) === attested.job, 60_000);
+    const ended = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === attested.job, 60_000);
     assert.equal(settled.block, result.data.challengeUntil.toNumber() + 1, 'settled right after the challenge window');
     assert.deepEqual(lib.addresses(settled.data.executors), [executor], 'the executor was paid');
     assert.equal(ended.data.paid.toBigInt(), fee, 'paid exactly the model fee');
@@ -83,7 +83,7 @@ async function run(nodeName, networkInfo) {
     log(`attested job ${attested.job} settled at #${settled.block}: paid ${lib.haca4(fee)}, refunded ${lib.haca4(escrow - fee)}; Bob paid ${lib.haca4(fee + attested.fee)} in all`);
 
     // --- the batch --------------------------------------------------------------------
-    const batchEnds = await Promise.all(batch.map((j) => tracker.waitFor('jobs.JobSettled', (e) => lib.jobOf(e) === j.job, 240_000)));
+    const batchEnds = await Promise.all(batch.map((j) => tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === j.job, 240_000)));
     for (const j of batch) {
       const s = tracker.all('settlement.Settled', (e) => lib.jobOf(e) === j.job);
       assert.equal(s.length, 1, `batch job ${j.job} settled once`);

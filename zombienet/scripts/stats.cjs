@@ -25,9 +25,9 @@ async function run(nodeName, networkInfo, args) {
       settled: 0, failed: 0, challenged: 0, disputesResolved: 0, slashed: 0,
     };
     const names = {
-      'jobs.JobSubmitted': 'submitted', 'jobs.JobAssigned': 'assigned', 'jobs.DeadlineMissed': 'deadlineMissed',
-      'settlement.ResultSubmitted': 'results', 'settlement.RevealOpened': 'quorumRounds', 'jobs.JobSettled': 'settled',
-      'jobs.JobFailed': 'failed', 'settlement.Challenged': 'challenged', 'settlement.DisputeResolved': 'disputesResolved',
+      'jobs.Submitted': 'submitted', 'jobs.Assigned': 'assigned', 'jobs.DeadlineMissed': 'deadlineMissed',
+      'settlement.ResultSubmitted': 'results', 'settlement.RevealOpened': 'quorumRounds', 'settlement.Settled': 'settled',
+      'jobs.Failed': 'failed', 'settlement.Challenged': 'challenged', 'settlement.DisputeResolved': 'disputesResolved',
       'executors.Slashed': 'slashed',
     };
     let firstSettle = null;

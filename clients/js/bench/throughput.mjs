@@ -438,7 +438,7 @@ async function main(opts, state) {
     }
     for (const e of info.events) {
       const key = `${e.section}.${e.method}`;
-      if (key === 'jobs.JobSubmitted') {
+      if (key === 'jobs.Submitted') {
         const xt = info.extrinsics[e.index];
         if (xt && submitSet.has(xt.hash)) {
           jobs.set(e.data.job.toNumber(), { submitted: info.number, submitTime: info.time });
@@ -449,10 +449,10 @@ async function main(opts, state) {
       const job = id === undefined ? undefined : jobs.get(id);
       if (!job) continue;
       switch (key) {
-        case 'jobs.JobQueued':
+        case 'jobs.Queued':
           job.queued = true;
           break;
-        case 'jobs.JobAssigned':
+        case 'jobs.Assigned':
           if (job.assigned === undefined) {
             job.assigned = info.number;
             job.assignTime = info.time;
@@ -469,14 +469,16 @@ async function main(opts, state) {
             job.resultTime = info.time;
             row.results += 1;
           }
-          break;
-        case 'jobs.JobSettled':
-        case 'jobs.JobFailed':
-        case 'jobs.JobCancelled':
           job.end = info.number;
           job.endTime = info.time;
           job.status = e.method;
-          if (e.method === 'JobSettled') row.settled += 1;
+          row.settled += 1;
+          break;
+        case 'jobs.Failed':
+        case 'jobs.Cancelled':
+          job.end = info.number;
+          job.endTime = info.time;
+          job.status = e.method;
           break;
         case 'jobs.DeadlineMissed':
           counters.deadlineMissed += 1;
@@ -518,7 +520,7 @@ async function main(opts, state) {
 
   // ----- Figures.
   const records = [...jobs.values()];
-  const settled = records.filter((j) => j.status === 'JobSettled');
+  const settled = records.filter((j) => j.status === 'Settled');
   const sBlocks = records.map((j) => j.submitted);
   const jFirst = Math.min(...sBlocks);
   const jLast = Math.max(...sBlocks);
@@ -615,7 +617,7 @@ async function main(opts, state) {
   if (counters.submitFailed.size) notes.push(`failed submissions: ${[...counters.submitFailed].map(([k, v]) => `${v} ${k}`).join(', ')}`);
   if (transferFailures.length) notes.push(`${transferFailures.length} transfers failed: ${transferFailures[0].error.section}.${transferFailures[0].error.method}`);
   const unsettled = records.length - settled.length;
-  if (unsettled) notes.push(`${unsettled} jobs did not settle (${records.filter((j) => j.status !== 'JobSettled').map((j) => j.status).join(', ')})`);
+  if (unsettled) notes.push(`${unsettled} jobs did not settle (${records.filter((j) => j.status !== 'Settled').map((j) => j.status).join(', ')})`);
   for (const [key, label] of [['deadlineMissed', 'missed deadlines'], ['reassigned', 're-assignments'], ['statementRejected', 'rejected statements'], ['executionFailed', 'failed executions'], ['challenged', 'challenges']]) {
     if (counters[key]) notes.push(`${counters[key]} ${label}`);
   }

@@ -65,11 +65,11 @@ async function submittedJobs(api, r) {
   const time = await blockTime(api, r.blockHash);
   const assigned = new Map(
     r.events
-      .filter((e) => e.section === 'jobs' && e.method === 'JobAssigned')
+      .filter((e) => e.section === 'jobs' && e.method === 'Assigned')
       .map((e) => [e.data.job.toNumber(), e.data.executors.map((a) => a.toString())]),
   );
   return r.events
-    .filter((e) => e.section === 'jobs' && e.method === 'JobSubmitted')
+    .filter((e) => e.section === 'jobs' && e.method === 'Submitted')
     .map((e) => ({
       job: e.data.job.toNumber(),
       block: r.blockNumber,

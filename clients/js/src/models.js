@@ -50,10 +50,10 @@ export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, 
   const failed = outcomes.find((o) => o.status === 'rejected');
   if (failed) throw failed.reason;
   const receipts = outcomes.map((o) => o.value);
-  if (!receipts.some((r) => eventOf(r, 'models', 'ModelActivated'))) throw new Error(`model ${model} was not activated`);
+  if (!receipts.some((r) => eventOf(r, 'models', 'Activated'))) throw new Error(`model ${model} was not activated`);
   return {
     model,
-    deposit: eventOf(receipts[0], 'models', 'ModelRegistered').data.deposit.toBigInt(),
+    deposit: eventOf(receipts[0], 'models', 'Registered').data.deposit.toBigInt(),
     fees: receipts.reduce((sum, r) => sum + r.fee, 0n),
     receipts,
   };

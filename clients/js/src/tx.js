@@ -73,6 +73,31 @@ export async function nextNonce(api, address) {
  * @returns {Promise<Receipt>}
  */
 export function sendTx(api, signer, tx, { nonce = -1, timeoutMs = 120_000 } = {}) {
+  const name = `${tx.method.section}.${tx.method.method}`;
+  return settleOnce(timeoutMs, `${name} not in a block within ${timeoutMs} ms`, ({ resolve, reject }) =>
+    tx.signAndSend(signer, { nonce }, (result) => {
+      const { status } = result;
+      if (status.isInBlock) {
+        receipt(api, status.asInBlock, result).then((r) => (r.error ? reject(new TxError(r.error, r)) : resolve(r)), reject);
+      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
+        reject(new Error(`${name}: transaction ${status.type}`));
+      }
+    }),
+  );
+}
+
+/**
+ * A promise that a subscription settles once. `subscribe({ resolve, reject, isDone })` starts
+ * the work and returns the promise of its unsubscribe function (as polkadot.js subscriptions
+ * do); the first of `resolve`, `reject`, a failed subscription or `timeoutMs` settles the
+ * promise, unsubscribes, and makes the rest do nothing.
+ * @template T
+ * @param {number} timeoutMs
+ * @param {string} timeoutMessage The error's message on time-out.
+ * @param {(settle: {resolve: (value: T) => void, reject: (error: Error) => void, isDone: () => boolean}) => Promise<() => void>} subscribe
+ * @returns {Promise<T>}
+ */
+export function settleOnce(timeoutMs, timeoutMessage, subscribe) {
   return new Promise((resolve, reject) => {
     let unsubscribe;
     let done = false;
@@ -83,21 +108,8 @@ export function sendTx(api, signer, tx, { nonce = -1, timeoutMs = 120_000 } = {}
       if (unsubscribe) unsubscribe();
       settle(value);
     };
-    const timer = setTimeout(
-      () => finish(reject, new Error(`${tx.method.section}.${tx.method.method} not in a block within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    tx.signAndSend(signer, { nonce }, (result) => {
-      const { status } = result;
-      if (status.isInBlock) {
-        receipt(api, status.asInBlock, result).then(
-          (r) => finish(r.error ? reject : resolve, r.error ? new TxError(r.error, r) : r),
-          (error) => finish(reject, error),
-        );
-      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-        finish(reject, new Error(`${tx.method.section}.${tx.method.method}: transaction ${status.type}`));
-      }
-    })
+    const timer = setTimeout(() => finish(reject, new Error(timeoutMessage)), timeoutMs);
+    subscribe({ resolve: (value) => finish(resolve, value), reject: (error) => finish(reject, error), isDone: () => done })
       .then((unsub) => {
         unsubscribe = unsub;
         if (done) unsub();

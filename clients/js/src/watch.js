@@ -3,6 +3,7 @@
 import { blake2AsHex } from '@polkadot/util-crypto';
 
 import { decodeTensors } from './tensor.js';
+import { settleOnce } from './tx.js';
 
 /** Timestamp (ms) of a block. */
 export async function blockTime(api, hash) {
@@ -32,7 +33,7 @@ export async function blockTime(api, hash) {
  * Follows a job from block `fromBlock` on and reports its events as they happen.
  * `result` resolves when the job's result is known (an attested `settlement.ResultSubmitted`,
  * which is provisional until the challenge window closes, or a quorum's agreeing reveals at
- * settlement); `settled` when the job ends (`jobs.JobSettled`, or `JobFailed`/`JobCancelled`).
+ * settlement); `settled` when the job ends (`settlement.Settled`, or `jobs.Failed`/`Cancelled`).
  * Both reject after `timeoutMs`.
  * @param {ApiPromise} api
  * @param {number} job Job id.
@@ -94,15 +95,15 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
               executors: data.executors.map((a) => a.toString()),
               resultBlock: found.block,
               resultTime: found.time,
+              status: 'settled',
+              paid: data.paid.toBigInt(),
+              refunded: data.refunded.toBigInt(),
             };
             break;
           }
-          case 'jobs.JobSettled':
-            outcome = { ...outcome, status: 'settled', paid: data.paid.toBigInt(), refunded: data.refunded.toBigInt() };
-            break;
-          case 'jobs.JobFailed':
-          case 'jobs.JobCancelled':
-            outcome = { ...outcome, status: event.method === 'JobFailed' ? 'failed' : 'cancelled', refunded: data.refunded.toBigInt() };
+          case 'jobs.Failed':
+          case 'jobs.Cancelled':
+            outcome = { ...outcome, status: event.method === 'Failed' ? 'failed' : 'cancelled', refunded: data.refunded.toBigInt() };
             break;
           default:
         }
@@ -153,49 +154,33 @@ async function revealedOutputs(api, hash, job) {
  * order, until it returns a value (the promise resolves with it) or `timeoutMs` passes.
  */
 function followBlocks(api, fromBlock, onBlock, { timeoutMs, label, onStop }) {
-  return new Promise((resolve, reject) => {
+  return settleOnce(timeoutMs, `${label}: not done within ${timeoutMs} ms`, ({ resolve, reject, isDone }) => {
     let next = fromBlock;
     let best = -1;
     let busy = false;
-    let done = false;
-    let unsubscribe;
-    const finish = (settle, value) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (unsubscribe) unsubscribe();
-      settle(value);
-    };
-    const timer = setTimeout(() => finish(reject, new Error(`${label}: not done within ${timeoutMs} ms`)), timeoutMs);
-    onStop(() => finish(reject, new Error(`${label}: stopped`)));
+    onStop(() => reject(new Error(`${label}: stopped`)));
     const pump = async () => {
       if (busy) return;
       busy = true;
       try {
-        while (!done && next <= best) {
+        while (!isDone() && next <= best) {
           const hash = await api.rpc.chain.getBlockHash(next);
           const value = await onBlock(next, hash);
           next += 1;
-          if (value !== undefined) finish(resolve, value);
+          if (value !== undefined) resolve(value);
         }
       } catch (error) {
-        finish(reject, error);
+        reject(error);
       } finally {
         busy = false;
       }
-      if (!done && next <= best) pump();
+      if (!isDone() && next <= best) pump();
     };
-    api.rpc.chain
-      .subscribeNewHeads((header) => {
-        best = header.number.toNumber();
-        if (next === undefined) next = best;
-        pump();
-      })
-      .then((unsub) => {
-        unsubscribe = unsub;
-        if (done) unsub();
-      })
-      .catch((error) => finish(reject, error));
+    return api.rpc.chain.subscribeNewHeads((header) => {
+      best = header.number.toNumber();
+      if (next === undefined) next = best;
+      pump();
+    });
   });
 }
 

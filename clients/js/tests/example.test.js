@@ -24,7 +24,7 @@ test('examples/submit-demo-job.mjs submits the demo job and follows it until it 
   const code = await new Promise((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
   assert.equal(code, 0, output);
-  for (const line of ['jobs.JobAssigned', 'settlement.ResultSubmitted', 'settlement.Settled', 'jobs.JobSettled', 'job 0 settled']) {
+  for (const line of ['jobs.Assigned', 'settlement.ResultSubmitted', 'settlement.Settled', 'job 0 settled']) {
     assert.ok(output.includes(line), `"${line}" missing from:\n${output}`);
   }
   // The demo MLP's output for the README input (three softmax probabilities).

@@ -144,7 +144,7 @@ impl<T: Config> Pallet<T> {
 		Verifiers::<T>::mutate(|verifiers| verifiers.retain(|verifier| verifier != &who));
 		info.unbonding_until = Some(until);
 		Executors::<T>::insert(&who, info);
-		Self::deposit_event(Event::Unbonding { who, until });
+		Self::deposit_event(Event::UnbondingStarted { who, until });
 		Ok(())
 	}
 

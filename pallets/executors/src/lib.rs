@@ -224,7 +224,7 @@ pub mod pallet {
 			key: InferenceKey,
 		},
 		/// An account started unbonding; it gets no new work.
-		Unbonding {
+		UnbondingStarted {
 			/// The account.
 			who: T::AccountId,
 			/// First block at which the bond may be withdrawn.

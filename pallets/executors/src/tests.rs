@@ -238,7 +238,7 @@ fn unbonding_waits_for_the_delay_jobs_and_disputes() {
 
 		assert_ok!(Registry::unbond(RuntimeOrigin::signed(ALICE)));
 		System::assert_last_event(
-			Event::Unbonding { who: ALICE, until: 1 + UNBONDING_DELAY }.into(),
+			Event::UnbondingStarted { who: ALICE, until: 1 + UNBONDING_DELAY }.into(),
 		);
 		assert!(Registry::eligible_executors(&model(1)).is_empty());
 		assert!(Registry::verifiers().is_empty());

@@ -58,7 +58,7 @@ impl<T: Config> Pallet<T> {
 		job.status = JobStatus::Assigned { deadline };
 		job.executors = executors.clone();
 		Self::push_deadline(id, deadline);
-		Self::deposit_event(Event::JobAssigned {
+		Self::deposit_event(Event::Assigned {
 			job: id,
 			executors,
 			deadline,

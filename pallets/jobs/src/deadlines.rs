@@ -98,7 +98,7 @@ impl<T: Config> Pallet<T> {
 			Jobs::<T>::insert(id, job);
 		} else {
 			let refunded = Self::end_job(id, &job, job.held());
-			Self::deposit_event(Event::JobFailed { job: id, refunded });
+			Self::deposit_event(Event::Failed { job: id, refunded });
 		}
 	}
 }

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
-	traits::{ExecutorRegistry, JobLedger, JobView, ModelRegistry},
+	traits::{ExecutorRegistry, JobLedger, JobView, ModelRegistry, SettledFunds},
 	JobId,
 };
 use sp_runtime::traits::{Saturating, Zero};
@@ -67,12 +67,15 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		T::Executors::note_released(who);
 		if job.delivered.len() == job.executors.len() {
 			job.status = JobStatus::Delivered;
-			Self::deposit_event(Event::JobDelivered { job: id });
+			Self::deposit_event(Event::Delivered { job: id });
 		}
 		Jobs::<T>::insert(id, job);
 	}
 
-	fn settle(id: JobId, payouts: &[(T::AccountId, BalanceOf<T>)]) -> DispatchResult {
+	fn settle(
+		id: JobId,
+		payouts: &[(T::AccountId, BalanceOf<T>)],
+	) -> Result<SettledFunds<BalanceOf<T>>, DispatchError> {
 		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
 		let paid = payouts
 			.iter()
@@ -82,8 +85,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			Self::pay_from_escrow(&job.client, payee, *amount)?;
 		}
 		let refunded = Self::end_job(id, &job, job.held().saturating_sub(paid));
-		Self::deposit_event(Event::JobSettled { job: id, paid, refunded });
-		Ok(())
+		Ok(SettledFunds { paid, refunded })
 	}
 
 	fn rerun(id: JobId, exclude: &[T::AccountId]) {

@@ -214,7 +214,7 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// A job was submitted.
-		JobSubmitted {
+		Submitted {
 			/// The job.
 			job: JobId,
 			/// Who pays for it.
@@ -227,7 +227,7 @@ pub mod pallet {
 			max_fee: BalanceOf<T>,
 		},
 		/// A job was assigned to executors.
-		JobAssigned {
+		Assigned {
 			/// The job.
 			job: JobId,
 			/// The executors.
@@ -238,7 +238,7 @@ pub mod pallet {
 			attempt: u32,
 		},
 		/// No executor could take the job; it waits for one.
-		JobQueued {
+		Queued {
 			/// The job.
 			job: JobId,
 		},
@@ -250,28 +250,19 @@ pub mod pallet {
 			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
 		},
 		/// Every executor of a job delivered; it awaits settlement.
-		JobDelivered {
+		Delivered {
 			/// The job.
 			job: JobId,
-		},
-		/// A job settled: its executors and model owner were paid and the rest returned.
-		JobSettled {
-			/// The job.
-			job: JobId,
-			/// Total paid out of the escrow.
-			paid: BalanceOf<T>,
-			/// Amount returned to the client.
-			refunded: BalanceOf<T>,
 		},
 		/// A job failed after `MaxAttempts` assignments; everything held was returned.
-		JobFailed {
+		Failed {
 			/// The job.
 			job: JobId,
 			/// Amount returned to the client.
 			refunded: BalanceOf<T>,
 		},
 		/// The client cancelled a waiting job; everything held was returned.
-		JobCancelled {
+		Cancelled {
 			/// The job.
 			job: JobId,
 			/// Amount returned to the client.

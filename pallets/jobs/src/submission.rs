@@ -114,13 +114,12 @@ impl<T: Config> Pallet<T> {
 			};
 			JobInputs::<T>::insert(id, input);
 			T::Models::add_job_reference(&model);
-			let event =
-				Event::JobSubmitted { job: id, client: client.clone(), model, mode, max_fee };
+			let event = Event::Submitted { job: id, client: client.clone(), model, mode, max_fee };
 			Self::deposit_event(event);
 
 			if !Self::assign_among(id, &mut job, &mut eligible, &[], now) {
 				PendingJobs::<T>::try_append(id).map_err(|_| Error::<T>::QueueFull)?;
-				Self::deposit_event(Event::JobQueued { job: id });
+				Self::deposit_event(Event::Queued { job: id });
 			}
 			Jobs::<T>::insert(id, job);
 		}
@@ -133,7 +132,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
 		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != id));
 		let refunded = Self::end_job(id, &job, job.held());
-		Self::deposit_event(Event::JobCancelled { job: id, refunded });
+		Self::deposit_event(Event::Cancelled { job: id, refunded });
 		Ok(())
 	}
 }

@@ -8,6 +8,7 @@ use frame_support::{
 };
 use haca_primitives::{
 	tensor::{ElementType, Tensor},
+	traits::SettledFunds,
 	ModeSet, ModelHash, VerificationMode,
 };
 
@@ -88,10 +89,10 @@ fn a_submitted_job_is_escrowed_and_assigned() {
 		assert_eq!(active_jobs(EXEC_A), 1);
 		assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 1);
 		System::assert_has_event(
-			Event::JobSubmitted { job, client: CLIENT, model, mode: ATTESTED, max_fee: 150 }.into(),
+			Event::Submitted { job, client: CLIENT, model, mode: ATTESTED, max_fee: 150 }.into(),
 		);
 		System::assert_last_event(
-			Event::JobAssigned { job, executors: info.executors, deadline: 6, attempt: 1 }.into(),
+			Event::Assigned { job, executors: info.executors, deadline: 6, attempt: 1 }.into(),
 		);
 	});
 }
@@ -360,7 +361,7 @@ fn jobs_wait_for_executors_instead_of_being_lost() {
 		let job = submit(model, ATTESTED, 150);
 		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
 		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job]);
-		System::assert_last_event(Event::JobQueued { job }.into());
+		System::assert_last_event(Event::Queued { job }.into());
 
 		register_executor(EXEC_A, 1, &[model]);
 		run_to_block(2);
@@ -414,7 +415,7 @@ fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
 		run_to_block(3 + 2 * RESULT_TIMEOUT);
 		assert!(JobsMap::<Test>::get(job).is_none());
 		assert!(JobInputs::<Test>::get(job).is_none());
-		System::assert_has_event(Event::JobFailed { job, refunded: 150 + deposit() }.into());
+		System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
 		assert_eq!(escrow(CLIENT), 0);
 		assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
 		assert_eq!(active_jobs(second), 0);
@@ -467,7 +468,7 @@ fn clients_cancel_waiting_jobs_only() {
 		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), 77), Error::<Test>::UnknownJob);
 		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), waiting));
 		System::assert_last_event(
-			Event::JobCancelled { job: waiting, refunded: 150 + deposit() }.into(),
+			Event::Cancelled { job: waiting, refunded: 150 + deposit() }.into(),
 		);
 		assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
 		assert!(PendingJobs::<Test>::get().is_empty());
@@ -545,7 +546,7 @@ mod ledger {
 			let info = JobsMap::<Test>::get(job).unwrap();
 			assert_eq!(info.status, JobStatus::Delivered);
 			assert_eq!(info.delivered.len(), 3);
-			System::assert_last_event(Event::JobDelivered { job }.into());
+			System::assert_last_event(Event::Delivered { job }.into());
 			run_to_block(10 + RESULT_TIMEOUT);
 			assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Delivered);
 		});
@@ -563,12 +564,10 @@ mod ledger {
 				Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)]),
 				Error::<Test>::PayoutsExceedFee
 			);
-			assert_ok!(Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)]));
+			let settled = Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)]);
+			assert_eq!(settled, Ok(SettledFunds { paid: 100, refunded: 150 + deposit() }));
 			assert_eq!(Balances::balance(&EXEC_A), executor_before + 90);
 			assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE - 100 - 29 + 10);
-			System::assert_last_event(
-				Event::JobSettled { job, paid: 100, refunded: 150 + deposit() }.into(),
-			);
 			// The other job's escrow is untouched.
 			assert_eq!(escrow(CLIENT), 150 + deposit());
 			assert!(JobsMap::<Test>::get(other).is_some());

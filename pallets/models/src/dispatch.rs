@@ -98,9 +98,9 @@ impl<T: Config> Pallet<T> {
 				job_references: 0,
 			},
 		);
-		Self::deposit_event(Event::ModelRegistered { model, owner, byte_size, deposit });
+		Self::deposit_event(Event::Registered { model, owner, byte_size, deposit });
 		if activated {
-			Self::deposit_event(Event::ModelActivated { model });
+			Self::deposit_event(Event::Activated { model });
 		}
 		Ok(())
 	}
@@ -137,7 +137,7 @@ impl<T: Config> Pallet<T> {
 		Models::<T>::insert(model, &info);
 		let bytes = Self::model_bytes(&model).ok_or(Error::<T>::HashMismatch)?;
 		ensure!(sp_io::hashing::blake2_256(&bytes) == model.0, Error::<T>::HashMismatch);
-		Self::deposit_event(Event::ModelActivated { model });
+		Self::deposit_event(Event::Activated { model });
 		Ok(Some(upload_weight.saturating_add(T::WeightInfo::verify_upload(info.byte_size))).into())
 	}
 
@@ -146,7 +146,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(info.owner == who, Error::<T>::NotOwner);
 		ensure!(info.status != ModelStatus::Retired, Error::<T>::AlreadyRetired);
 		info.status = ModelStatus::Retired;
-		Self::deposit_event(Event::ModelRetired { model });
+		Self::deposit_event(Event::Retired { model });
 		if info.job_references == 0 {
 			let chunks = Self::purge(model, info);
 			Ok(Some(T::WeightInfo::retire(chunks)).into())
@@ -163,7 +163,7 @@ impl<T: Config> Pallet<T> {
 			info.status = ModelStatus::Broken;
 			Ok::<_, DispatchError>(())
 		})?;
-		Self::deposit_event(Event::ModelMarkedBroken { model });
+		Self::deposit_event(Event::MarkedBroken { model });
 		Ok(())
 	}
 
@@ -177,7 +177,7 @@ impl<T: Config> Pallet<T> {
 		let _ = Chunks::<T>::clear_prefix(model, chunks, None);
 		Models::<T>::remove(model);
 		let released = Self::release_deposit(&info.owner, info.deposit);
-		Self::deposit_event(Event::ModelPurged { model, deposit: released });
+		Self::deposit_event(Event::Purged { model, deposit: released });
 		chunks
 	}
 }

@@ -145,7 +145,7 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// A model was registered.
-		ModelRegistered {
+		Registered {
 			/// The model's content hash.
 			model: ModelHash,
 			/// Its owner.
@@ -163,24 +163,24 @@ pub mod pallet {
 			index: u32,
 		},
 		/// The model's bytes are complete and verified (or it lives off chain): it takes jobs.
-		ModelActivated {
+		Activated {
 			/// The model's content hash.
 			model: ModelHash,
 		},
 		/// The model takes no new jobs.
-		ModelRetired {
+		Retired {
 			/// The model's content hash.
 			model: ModelHash,
 		},
 		/// A retired model was removed and its deposit released.
-		ModelPurged {
+		Purged {
 			/// The model's content hash.
 			model: ModelHash,
 			/// Deposit released to the owner.
 			deposit: BalanceOf<T>,
 		},
 		/// The model was found broken and takes no new jobs.
-		ModelMarkedBroken {
+		MarkedBroken {
 			/// The model's content hash.
 			model: ModelHash,
 		},

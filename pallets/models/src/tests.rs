@@ -94,7 +94,7 @@ fn on_chain_model_registers_uploads_and_activates() {
 		let deposit = 100 + 2 * 600;
 		assert_eq!(held(ALICE), deposit);
 		System::assert_has_event(
-			Event::ModelRegistered { model, owner: ALICE, byte_size: 600, deposit }.into(),
+			Event::Registered { model, owner: ALICE, byte_size: 600, deposit }.into(),
 		);
 		assert_eq!(Registry::job_terms(&model), Err(ModelUnavailable::NotActive));
 
@@ -102,7 +102,7 @@ fn on_chain_model_registers_uploads_and_activates() {
 		let info = Models::<Test>::get(model).unwrap();
 		assert_eq!(info.status, ModelStatus::Active);
 		assert_eq!(crate::Pallet::<Test>::model_bytes(&model), Some(bytes));
-		System::assert_last_event(Event::ModelActivated { model }.into());
+		System::assert_last_event(Event::Activated { model }.into());
 		let terms = Registry::job_terms(&model).unwrap();
 		assert_eq!((terms.fee, terms.modes, terms.inputs), (10, ModeSet::ALL, specs(&[1, 4])));
 	});
@@ -269,7 +269,7 @@ fn retiring_an_unreferenced_model_purges_it_and_returns_the_deposit() {
 		assert_eq!(Chunks::<Test>::iter_prefix(model).count(), 0);
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE);
-		System::assert_last_event(Event::ModelPurged { model, deposit: 1300 }.into());
+		System::assert_last_event(Event::Purged { model, deposit: 1300 }.into());
 	});
 }
 
@@ -312,7 +312,7 @@ fn only_the_admin_marks_active_models_broken() {
 		);
 		assert_ok!(Registry::mark_broken(RuntimeOrigin::root(), model));
 		assert_eq!(Registry::job_terms(&model), Err(ModelUnavailable::NotActive));
-		System::assert_last_event(Event::ModelMarkedBroken { model }.into());
+		System::assert_last_event(Event::MarkedBroken { model }.into());
 	});
 }
 

@@ -164,6 +164,15 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub deadline: Option<BlockNumber>,
 }
 
+/// Where a settled job's escrow went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SettledFunds<Balance> {
+	/// Paid out to the executors and the model's owner.
+	pub paid: Balance,
+	/// Returned to the client.
+	pub refunded: Balance,
+}
+
 /// The jobs pallet, as the settlement pallet sees it.
 pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// A job that has not ended.
@@ -180,8 +189,11 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	fn note_delivered(id: JobId, who: &AccountId);
 
 	/// Ends the job: pays each `(payee, amount)` from the client's escrow and returns the
-	/// rest to the client.
-	fn settle(id: JobId, payouts: &[(AccountId, Balance)]) -> sp_runtime::DispatchResult;
+	/// rest to the client; what was paid and returned.
+	fn settle(
+		id: JobId,
+		payouts: &[(AccountId, Balance)],
+	) -> Result<SettledFunds<Balance>, sp_runtime::DispatchError>;
 
 	/// Runs the job again with new executors (avoiding `exclude` when others are eligible),
 	/// or, after its last attempt, ends it with a full refund.

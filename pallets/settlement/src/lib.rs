@@ -311,7 +311,8 @@ pub mod pallet {
 			/// Why.
 			error: DispatchError,
 		},
-		/// A job's result settled and was paid for.
+		/// A job's result settled and the job ended: its executors and model owner were
+		/// paid out of the escrow and the rest returned to the client.
 		Settled {
 			/// The job.
 			job: JobId,
@@ -319,6 +320,10 @@ pub mod pallet {
 			output_hash: H256,
 			/// The executors paid.
 			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
+			/// Total paid out of the escrow.
+			paid: BalanceOf<T>,
+			/// Amount returned to the client.
+			refunded: BalanceOf<T>,
 		},
 		/// A verifier challenged an attested result.
 		Challenged {

@@ -38,15 +38,20 @@ impl<T: Config> Pallet<T> {
 			defensive!("a model's terms stay while jobs reference it");
 			return;
 		};
-		if let Err(error) = T::Jobs::settle(job, &Self::payouts(&terms, executors)) {
-			defensive!(error, "a settled job's payouts fit its escrow");
-			return;
-		}
+		let funds = match T::Jobs::settle(job, &Self::payouts(&terms, executors)) {
+			Ok(funds) => funds,
+			Err(error) => {
+				defensive!(error, "a settled job's payouts fit its escrow");
+				return;
+			}
+		};
 		executors.iter().for_each(T::Executors::note_settled);
 		Self::deposit_event(Event::Settled {
 			job,
 			output_hash,
 			executors: BoundedVec::truncate_from(executors.to_vec()),
+			paid: funds.paid,
+			refunded: funds.refunded,
 		});
 	}
 

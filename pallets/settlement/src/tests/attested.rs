@@ -42,6 +42,8 @@ fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
 				job,
 				output_hash: hash_of(&bytes),
 				executors: vec![executor].try_into().unwrap(),
+				paid: MODEL_FEE,
+				refunded: 500 - MODEL_FEE + job_deposit(),
 			}
 			.into(),
 		);

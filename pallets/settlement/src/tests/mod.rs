@@ -35,6 +35,11 @@ fn submit_job(mode: VerificationMode, max_fee: Balance) -> (u64, Vec<AccountId>)
 	(id, Jobs::job(id).unwrap().executors)
 }
 
+/// The storage deposit of a job `submit_job` submits.
+fn job_deposit() -> Balance {
+	pallet_jobs::Pallet::<Test>::deposit_for(f32_tensors(&[1, 4], &[0.0; 4]).len() as u32)
+}
+
 fn good_output() -> Vec<u8> {
 	output([0.25, -1.5])
 }

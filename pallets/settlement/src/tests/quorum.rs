@@ -57,6 +57,8 @@ fn floats_agree_within_the_tolerance_and_dissenters_are_slashed() {
 				job,
 				output_hash: hash_of(&exact),
 				executors: executors[..2].to_vec().try_into().unwrap(),
+				paid: 2 * MODEL_FEE,
+				refunded: 1_000 - 2 * MODEL_FEE + job_deposit(),
 			}
 			.into(),
 		);
