@@ -137,9 +137,7 @@ async fn quote(rpc: &HttpClient, model: ModelHash, mode: VerificationMode) -> Op
 
 /// A [1, 4] int32 tensor list, encoded.
 fn int_input(values: [i32; 4]) -> Vec<u8> {
-	let data = values.iter().flat_map(|value| value.to_le_bytes()).collect();
-	vec![Tensor { element_type: ElementType::I32, shape: vec![1, 4].try_into().unwrap(), data }]
-		.encode()
+	vec![Tensor::from_i32(&[1, 4], &values).unwrap()].encode()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -109,12 +109,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		));
 
 		// Charlie submits a job; it is escrowed and assigned to Bob.
-		let input = vec![Tensor {
-			element_type: ElementType::F32,
-			shape: vec![1, 4].try_into().unwrap(),
-			data: [0.5f32, 1.5, -2.0, 3.25].iter().flat_map(|v| v.to_le_bytes()).collect(),
-		}]
-		.encode();
+		let input = vec![Tensor::from_f32(&[1, 4], &[0.5, 1.5, -2.0, 3.25]).unwrap()].encode();
 		let free_before = Balances::free_balance(&client);
 		for _ in 0..2 {
 			assert_ok!(Jobs::submit(
@@ -135,12 +130,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 
 		// Bob delivers job 0 with a result signed by his session key; it settles after the
 		// challenge window and pays exactly the model's fee.
-		let output = vec![Tensor {
-			element_type: ElementType::F32,
-			shape: vec![1, 2].try_into().unwrap(),
-			data: [7.0f32, -1.0].iter().flat_map(|v| v.to_le_bytes()).collect(),
-		}]
-		.encode();
+		let output = vec![Tensor::from_f32(&[1, 2], &[7.0, -1.0]).unwrap()].encode();
 		let statement = pallet_settlement::Statement::<Runtime> {
 			job: 0,
 			executor: executor.clone(),

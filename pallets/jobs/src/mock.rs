@@ -119,12 +119,7 @@ pub fn input_spec() -> TensorSpec {
 /// A valid input for the test models, encoded.
 pub fn valid_input() -> Vec<u8> {
 	use codec::Encode;
-	vec![Tensor {
-		element_type: ElementType::F32,
-		shape: vec![1, 4].try_into().unwrap(),
-		data: [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect(),
-	}]
-	.encode()
+	vec![Tensor::from_f32(&[1, 4], &[1.0, 2.0, 3.0, 4.0]).unwrap()].encode()
 }
 
 /// Registers an active off-chain test model `n` accepting `modes`.

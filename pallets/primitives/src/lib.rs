@@ -1,15 +1,17 @@
 //! # HACA primitives
 //!
-//! Definitions that the runtime (no_std, wasm) and the native inference engine share, so
-//! there is exactly one of each:
+//! Definitions shared so there is exactly one of each. The runtime (no_std, wasm), the
+//! off-chain worker and the native engine share:
 //! - [`tensor`]: the canonical tensor encoding, tensor specs and the checks between them;
 //! - [`VerificationMode`]: what "proof" a job asks for;
 //! - [`crypto`]: the executors' session key type (`infr`), which signs results;
 //! - [`statement`]: what that key signs about a job;
-//! - [`traits`]: the interfaces through which the pallets use each other;
-//! - [`funds`]: holds and slashes, done one way in every pallet;
-//! - [`draw`]: draws from on-chain data (executors, committees);
 //! - [`runtime_api`]: what clients and executors ask the runtime.
+//!
+//! The pallets alone use:
+//! - [`traits`]: the interfaces through which they use each other;
+//! - [`funds`]: holds and slashes, done one way in every pallet;
+//! - [`draw`]: draws from on-chain data (executors, committees).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 

@@ -154,6 +154,29 @@ pub struct Tensor {
 }
 
 impl Tensor {
+	/// An f32 tensor of shape `dims` holding `values`; `None` if the rank is over its bound.
+	pub fn from_f32(dims: &[u32], values: &[f32]) -> Option<Self> {
+		Self::from_le(ElementType::F32, dims, values.iter().flat_map(|value| value.to_le_bytes()))
+	}
+
+	/// An f64 tensor of shape `dims` holding `values`; `None` if the rank is over its bound.
+	pub fn from_f64(dims: &[u32], values: &[f64]) -> Option<Self> {
+		Self::from_le(ElementType::F64, dims, values.iter().flat_map(|value| value.to_le_bytes()))
+	}
+
+	/// An i32 tensor of shape `dims` holding `values`; `None` if the rank is over its bound.
+	pub fn from_i32(dims: &[u32], values: &[i32]) -> Option<Self> {
+		Self::from_le(ElementType::I32, dims, values.iter().flat_map(|value| value.to_le_bytes()))
+	}
+
+	fn from_le(
+		element_type: ElementType,
+		dims: &[u32],
+		data: impl Iterator<Item = u8>,
+	) -> Option<Self> {
+		Some(Self { element_type, shape: dims.to_vec().try_into().ok()?, data: data.collect() })
+	}
+
 	/// Checks the tensor against `spec`: element type, shape and byte length.
 	pub fn check(&self, spec: &TensorSpec) -> Result<(), TensorError> {
 		if self.element_type != spec.element_type {
@@ -365,11 +388,7 @@ mod tests {
 	}
 
 	fn f32_tensor(dims: &[u32], values: &[f32]) -> Tensor {
-		Tensor {
-			element_type: ElementType::F32,
-			shape: shape(dims),
-			data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-		}
+		Tensor::from_f32(dims, values).expect("rank within bound")
 	}
 
 	#[test]

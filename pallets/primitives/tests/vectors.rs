@@ -20,11 +20,11 @@ fn tensor(element_type: ElementType, dims: &[u32], data: Vec<u8>) -> Tensor {
 }
 
 fn f32s(dims: &[u32], values: &[f32]) -> Tensor {
-	tensor(ElementType::F32, dims, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+	Tensor::from_f32(dims, values).expect("rank within bound")
 }
 
 fn f64s(dims: &[u32], values: &[f64]) -> Tensor {
-	tensor(ElementType::F64, dims, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+	Tensor::from_f64(dims, values).expect("rank within bound")
 }
 
 /// A tensor as JSON: its type's name, its shape and its elements' bytes in hex.

@@ -152,12 +152,7 @@ pub fn terms(output: &[u32]) -> pallet_models::ModelTermsOf<Test> {
 
 /// Encoded f32 tensors of shape `dims`.
 pub fn f32_tensors(dims: &[u32], values: &[f32]) -> Vec<u8> {
-	vec![Tensor {
-		element_type: ElementType::F32,
-		shape: dims.to_vec().try_into().unwrap(),
-		data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-	}]
-	.encode()
+	vec![Tensor::from_f32(dims, values).unwrap()].encode()
 }
 
 /// An output of the test model.
