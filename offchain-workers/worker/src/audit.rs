@@ -32,7 +32,7 @@ enum Finding {
 
 /// Votes in the disputes whose committee holds `who`, and audits a share of `audit_ppm`
 /// parts per million of other executors' provisional results.
-pub fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
+pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
 	// The ids name the dispute or result (by its window), so a job's later dispute or re-run
 	// result is judged afresh.
 	for due in C::votes_due(who) {

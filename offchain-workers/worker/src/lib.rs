@@ -3,11 +3,11 @@
 //! The node side of settlement. The runtime's off-chain worker calls [`work`] each block;
 //! on a node started with an inference role it works off what the session keys in the
 //! node's keystore owe:
-//! - as an **executor** ([`statements`]): runs its assigned jobs through the node's engine
+//! - as an **executor** (`statements.rs`): runs its assigned jobs through the node's engine
 //!   (the `haca_inference` host functions), a block's jobs of one model in one call, and
 //!   submits the signed statements (results, quorum commitments and reveals, failures) in
 //!   batches, as authorized transactions that need no fee payer;
-//! - as a **verifier** ([`audit`]): re-runs a random sample of other executors' provisional
+//! - as a **verifier** (`audit.rs`): re-runs a random sample of other executors' provisional
 //!   results, challenges the wrong ones, and votes in the disputes its keys sit on.
 //!
 //! Each task runs once even when workers of consecutive blocks overlap: a lock and a done
@@ -22,10 +22,10 @@
 
 extern crate alloc;
 
-pub mod audit;
+mod audit;
 mod execute;
 pub mod records;
-pub mod statements;
+mod statements;
 
 use alloc::vec::Vec;
 use codec::Encode;

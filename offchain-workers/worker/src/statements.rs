@@ -29,7 +29,7 @@ type Ready<C> = ((JobId, Vec<u8>), (StatementOf<C>, InferenceSignature));
 /// [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of up to
 /// [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced again in
 /// a later block.
-pub fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId) {
+pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId) {
 	let mut ready: Vec<Ready<C>> = Vec::new();
 	for items in C::pending_work(who).chunks(ENGINE_BATCH) {
 		let tasks: Vec<(JobId, Vec<u8>)> = items

@@ -4,7 +4,7 @@
 
 use frame_support::{defensive, pallet_prelude::*};
 use haca_primitives::funds::{self, Slashed};
-use sp_runtime::{traits::Zero, DispatchResult};
+use sp_runtime::DispatchResult;
 
 use crate::*;
 
@@ -31,20 +31,17 @@ impl<T: Config> Pallet<T> {
 
 	/// Forfeits the bond of `challenger`, whose challenge failed: `SlashRewardShare` of it to
 	/// the `executor` it wrongly challenged, the rest to `OnSlash`.
-	pub(crate) fn forfeit_challenge_bond(
-		challenger: &T::AccountId,
-		executor: &T::AccountId,
-	) -> Slashed<BalanceOf<T>> {
-		let slashed = funds::slash_held::<_, T::Currency, T::OnSlash>(
+	pub(crate) fn forfeit_challenge_bond(challenger: &T::AccountId, executor: &T::AccountId) {
+		let bond = T::ChallengeBond::get();
+		let Slashed { taken, .. } = funds::slash_held::<_, T::Currency, T::OnSlash>(
 			&HoldReason::ChallengeBond.into(),
 			challenger,
-			T::ChallengeBond::get(),
+			bond,
 			executor,
 			T::SlashRewardShare::get(),
 		);
-		if slashed.taken.is_zero() && !T::ChallengeBond::get().is_zero() {
+		if taken != bond {
 			defensive!("a challenge bond is held while its dispute is open");
 		}
-		slashed
 	}
 }
