@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates the HACA pallets' weights.rs from their benchmarks, run in the real wasm
-# runtime by a release `haca-node benchmark pallet` (built with the `runtime-benchmarks`
-# feature; host functions unoptimised in a debug build would inflate every weight).
+# Regenerates the runtime's weights, run in the real wasm runtime by a release `haca-node`
+# built with the `runtime-benchmarks` feature (host functions unoptimised in a debug build
+# would inflate every weight): the block and extrinsic base weights
+# (`benchmark overhead` -> runtime/src/weights/) and each HACA pallet's weights.rs
+# (`benchmark pallet`).
 # Usage: scripts/benchmark-pallets.sh [STEPS] [REPEAT]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,6 +12,7 @@ repeat=${2:-5}
 
 cargo build --release -p haca-node --features runtime-benchmarks
 node="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/release/haca-node"
+"$node" benchmark overhead --chain dev --weight-path runtime/src/weights
 for pallet in models executors jobs settlement; do
 	"$node" benchmark pallet --chain dev --pallet "pallet_$pallet" --extrinsic '*' \
 		--steps "$steps" --repeat "$repeat" --heap-pages 4096 \

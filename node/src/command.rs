@@ -109,11 +109,18 @@ pub fn run() -> sc_cli::Result<()> {
 		}
 		#[cfg(feature = "runtime-benchmarks")]
 		Some(Subcommand::Benchmark(cmd)) => {
-			use frame_benchmarking_cli::{BenchmarkCmd, SUBSTRATE_REFERENCE_HARDWARE};
+			use crate::benchmarking::{
+				inherent_benchmark_data, RemarkBuilder, TransferKeepAliveBuilder,
+			};
+			use frame_benchmarking_cli::{
+				BenchmarkCmd, ExtrinsicFactory, SUBSTRATE_REFERENCE_HARDWARE,
+			};
+			use haca_runtime::EXISTENTIAL_DEPOSIT;
+			use sp_keyring::Sr25519Keyring;
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| match cmd {
 				BenchmarkCmd::Pallet(cmd) => cmd
-					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, service::HostFunctions>(
+					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, haca_inference::inference::HostFunctions>(
 						Some(config.chain_spec),
 					),
 				BenchmarkCmd::Block(cmd) => {
@@ -130,8 +137,29 @@ pub fn run() -> sc_cli::Result<()> {
 				BenchmarkCmd::Machine(cmd) => {
 					cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone())
 				}
-				BenchmarkCmd::Overhead(_) | BenchmarkCmd::Extrinsic(_) => {
-					Err("this benchmark is not supported by haca-node".into())
+				BenchmarkCmd::Overhead(cmd) => {
+					let PartialComponents { client, .. } = service::new_partial(&config)?;
+					let remarks = RemarkBuilder::new(client.clone());
+					cmd.run(
+						config.chain_spec.name().into(),
+						client,
+						inherent_benchmark_data()?,
+						Vec::new(),
+						&remarks,
+						false,
+					)
+				}
+				BenchmarkCmd::Extrinsic(cmd) => {
+					let PartialComponents { client, .. } = service::new_partial(&config)?;
+					let builders = ExtrinsicFactory(vec![
+						Box::new(RemarkBuilder::new(client.clone())),
+						Box::new(TransferKeepAliveBuilder::new(
+							client.clone(),
+							Sr25519Keyring::Alice.to_account_id(),
+							EXISTENTIAL_DEPOSIT,
+						)),
+					]);
+					cmd.run(client, inherent_benchmark_data()?, Vec::new(), &builders)
 				}
 			})
 		}

@@ -14,7 +14,17 @@ use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 
 /// The host functions the runtime may call: Substrate's and HACA's inference bridge.
+#[cfg(not(feature = "runtime-benchmarks"))]
 pub type HostFunctions = (sp_io::SubstrateHostFunctions, haca_inference::inference::HostFunctions);
+
+/// The host functions the runtime may call: Substrate's, HACA's inference bridge, and the
+/// benchmarking ones a runtime built with `runtime-benchmarks` imports.
+#[cfg(feature = "runtime-benchmarks")]
+pub type HostFunctions = (
+	sp_io::SubstrateHostFunctions,
+	haca_inference::inference::HostFunctions,
+	frame_benchmarking::benchmarking::HostFunctions,
+);
 
 /// The full client, executing the wasm runtime.
 pub type FullClient =

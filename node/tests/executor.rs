@@ -16,11 +16,11 @@ use haca_primitives::{
 };
 use haca_runtime::{
 	genesis_config_presets::{demo_model_hash, DEMO_MODEL_FEE},
-	AccountId, Balance, BlockNumber, RuntimeCall, SignedPayload, UncheckedExtrinsic, VERSION,
+	AccountId, Balance, BlockNumber, RuntimeCall, UncheckedExtrinsic,
 };
 use jsonrpsee::{core::client::ClientT, http_client::HttpClient, rpc_params};
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{traits::Get, MultiAddress, MultiSignature};
+use sp_runtime::traits::Get;
 
 fn hex(bytes: &[u8]) -> String {
 	sp_core::bytes::to_hex(bytes, false)
@@ -42,17 +42,7 @@ async fn signed(rpc: &HttpClient, signer: Sr25519Keyring, call: RuntimeCall) -> 
 		.request("system_accountNextIndex", rpc_params![signer.to_account_id().to_string()])
 		.await
 		.unwrap();
-	let extension = haca_runtime::tx_extension(nonce);
-	let implicit =
-		((), (), VERSION.spec_version, VERSION.transaction_version, genesis, genesis, (), (), ());
-	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
-	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-	UncheckedExtrinsic::new_signed(
-		call,
-		MultiAddress::Id(signer.to_account_id()),
-		MultiSignature::Sr25519(signature),
-		extension,
-	)
+	haca_runtime::signed_transaction(call, &signer.pair(), nonce, genesis)
 }
 
 /// Sends `call`, signed by `signer`, to the node's pool.

@@ -19,6 +19,8 @@ use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{traits::One, Perbill};
 use sp_version::RuntimeVersion;
 
+use crate::weights::{BlockExecutionWeight, ExtrinsicBaseWeight};
+
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Executors, Hash, Jobs, Models, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
@@ -29,16 +31,35 @@ use super::{
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 
+/// A block's compute: two seconds of a six-second slot; proof size unbounded (a solochain).
+const MAXIMUM_BLOCK_WEIGHT: Weight =
+	Weight::from_parts(2u64 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX);
+
+/// Share of a block's weight that `on_initialize` hooks are expected to use on average.
+const AVERAGE_ON_INITIALIZE_RATIO: Perbill = Perbill::from_percent(10);
+
 parameter_types! {
 	/// How many recent block hashes are kept (bounds transaction mortality).
 	pub const BlockHashCount: BlockNumber = 2400;
 	/// The runtime version, as a `Get`.
 	pub const Version: RuntimeVersion = VERSION;
-	/// Two seconds of compute per six-second block.
-	pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
-		Weight::from_parts(2u64 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
-		NORMAL_DISPATCH_RATIO,
-	);
+	/// Two seconds of compute per six-second block, 75 % of it for normal extrinsics, with
+	/// the block and extrinsic base weights measured for this runtime.
+	pub RuntimeBlockWeights: BlockWeights = BlockWeights::builder()
+		.base_block(BlockExecutionWeight::get())
+		.for_class(DispatchClass::all(), |weights| {
+			weights.base_extrinsic = ExtrinsicBaseWeight::get();
+		})
+		.for_class(DispatchClass::Normal, |weights| {
+			weights.max_total = Some(NORMAL_DISPATCH_RATIO * MAXIMUM_BLOCK_WEIGHT);
+		})
+		.for_class(DispatchClass::Operational, |weights| {
+			weights.max_total = Some(MAXIMUM_BLOCK_WEIGHT);
+			weights.reserved =
+				Some(MAXIMUM_BLOCK_WEIGHT - NORMAL_DISPATCH_RATIO * MAXIMUM_BLOCK_WEIGHT);
+		})
+		.avg_block_initialization(AVERAGE_ON_INITIALIZE_RATIO)
+		.build_or_panic();
 	/// At most 5 MiB of extrinsics per block, 75% of it for normal extrinsics.
 	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
 		.max_length(5 * 1024 * 1024)
@@ -145,6 +166,8 @@ impl pallet_models::Config for Runtime {
 	/// Upload chunks of 256 KiB fit comfortably in a block.
 	type ChunkSize = ConstU32<{ 256 * 1024 }>;
 	type MaxLocatorLen = ConstU32<256>;
+	/// 2^16 ULPs: f32 values agree to within about 0.8 % of their magnitude at most.
+	type MaxToleranceUlps = ConstU32<65_536>;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 

@@ -21,6 +21,7 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod weights;
 
 use sp_runtime::{
 	generic, impl_opaque_keys,
@@ -157,6 +158,30 @@ pub fn tx_extension(nonce: Nonce) -> TxExtension {
 		frame_system::CheckNonce::from(nonce),
 		frame_system::CheckWeight::new(),
 		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+	)
+}
+
+/// `call` from `signer` with `nonce`, immortal and without a tip, signed as a wallet signs
+/// it for the chain whose genesis block hash is `genesis`.
+#[cfg(feature = "std")]
+pub fn signed_transaction(
+	call: RuntimeCall,
+	signer: &sp_core::sr25519::Pair,
+	nonce: Nonce,
+	genesis: Hash,
+) -> UncheckedExtrinsic {
+	use codec::Encode;
+	use sp_core::Pair;
+	let extension = tx_extension(nonce);
+	let implicit =
+		((), (), VERSION.spec_version, VERSION.transaction_version, genesis, genesis, (), (), ());
+	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
+	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		MultiAddress::Id(signer.public().into()),
+		MultiSignature::Sr25519(signature),
+		extension,
 	)
 }
 

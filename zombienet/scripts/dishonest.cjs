@@ -10,7 +10,8 @@
 //  3. Dave is slashed `ExecutorSlash` from his bond (`executors.Slashed`), half of it to the
 //     challenger; the challenger's bond is released.
 //  4. The job is re-run on Charlie (attempt 2, Dave excluded), whose result is the reference
-//     output (and the challenger's output hash); it settles after the challenge window.
+//     output (and the challenger's output hash); it settles after its own challenge window,
+//     not at the end of Dave's.
 //  5. Bob (the client) paid exactly one model fee (for Charlie's correct result) plus the
 //     transaction fee; everything else he had put up (the job deposit) came back.
 // Returns the number of slashes of Dave (1).
@@ -80,6 +81,7 @@ async function run(nodeName, networkInfo) {
     const settled = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === job.job, 180_000);
     const ended = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === job.job, 60_000);
     assert.deepEqual(lib.addresses(settled.data.executors), [charlie], 'only Charlie was paid');
+    assert.ok(settled.block > honest.data.challengeUntil.toNumber(), "the re-run settled only after its own challenge window");
     assert.equal(ended.data.paid.toBigInt(), fee, 'one model fee paid, for the correct result');
     assert.equal(ended.data.refunded.toBigInt(), escrow - fee, 'the rest of the escrow returned to Bob');
     log(`#${honest.block}: Charlie's result is the reference; settled at #${settled.block}, paid ${lib.haca4(fee)}, refunded ${lib.haca4(escrow - fee)} to Bob`);

@@ -49,7 +49,7 @@ export async function jobStatus(api, job) {
  * The statements the executor with session key `key` owes (`InferenceApi_pending_work`).
  * @param {ApiPromise} api
  * @param {string} key The executor's `infr` public key.
- * @returns {Promise<Array<{job: number, model: string, inputHash: string, due: 'Output'|'Commitment'|'Reveal'}>>}
+ * @returns {Promise<Array<{job: number, model: string, inputHash: string, attempt: number, due: 'Output'|'Commitment'|'Reveal'}>>}
  */
 export async function pendingWork(api, key) {
   const items = await api.call.inferenceApi.pendingWork(key);
@@ -57,6 +57,7 @@ export async function pendingWork(api, key) {
     job: item.job.toNumber(),
     model: item.model.toHex(),
     inputHash: item.inputHash.toHex(),
+    attempt: item.attempt.toNumber(),
     due: item.due.type,
   }));
 }

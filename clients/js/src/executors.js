@@ -69,6 +69,19 @@ export async function setServedModels(api, executor, models, { nonce, timeoutMs 
   return sendTx(api, executor, api.tx.executors.setModels(models), { nonce, timeoutMs });
 }
 
+/**
+ * Adds to an executor's or verifier's bond (`executors.bondExtra`): an executor slashed below
+ * `MinExecutorBond` gets no jobs until it tops up.
+ * @param {ApiPromise} api
+ * @param {import('@polkadot/keyring/types').KeyringPair} account
+ * @param {bigint} amount Planck to hold in addition.
+ * @param {{nonce?: number, timeoutMs?: number}} [options]
+ * @returns {Promise<Receipt>}
+ */
+export async function bondExtra(api, account, amount, { nonce, timeoutMs } = {}) {
+  return sendTx(api, account, api.tx.executors.bondExtra(amount), { nonce, timeoutMs });
+}
+
 // ---------------------------------------------------------------------------------------
 // Jobs
 

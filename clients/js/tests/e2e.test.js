@@ -71,6 +71,9 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       ]);
       const servers = (await api.query.executors.modelServers(intModel)).map(String);
       assert.deepEqual(new Set(servers), new Set([alice.address, dave.address]));
+      const minBond = api.consts.executors.minExecutorBond.toBigInt();
+      await haca.bondExtra(api, dave, BILLION);
+      assert.equal((await api.query.executors.executors(dave.address)).unwrap().bond.toBigInt(), minBond + BILLION);
       assert.deepEqual(await haca.pendingWork(api, daveKey), []);
       assert.deepEqual(await haca.openDisputes(api), []);
 

@@ -119,6 +119,7 @@ impl ReplicationBenchCmd {
 			let payload = StatementPayload {
 				genesis_hash: H256::repeat_byte(1),
 				job: 0,
+				attempt: 1,
 				model: ModelHash::from(sp_crypto_hashing::blake2_256(&bytes)),
 				input_hash: H256(sp_crypto_hashing::blake2_256(&inputs)),
 				executor: haca_runtime::AccountId::from(executor.public()),

@@ -98,8 +98,8 @@ fn vote_on<C: Chain>(
 
 /// Runs `job` on this node and compares the outputs with the executor's `result`.
 fn judge<C: Chain>(job: JobId, result: &AttestedOutput<C::AccountId>) -> Finding {
-	let Some(open) = C::open_job(job) else { return Finding::CannotJudge };
-	let (outputs, output_hash) = match execute::<C>(job, &open.model) {
+	let Some(model) = C::job_model(job) else { return Finding::CannotJudge };
+	let (outputs, output_hash) = match execute::<C>(job, &model) {
 		Ok(executed) => (executed.outputs, H256(executed.output_hash)),
 		Err(InferenceError::Busy) => return Finding::Retry,
 		Err(error) => {
@@ -108,7 +108,7 @@ fn judge<C: Chain>(job: JobId, result: &AttestedOutput<C::AccountId>) -> Finding
 		}
 	};
 	if output_hash == result.output_hash
-		|| within_tolerance::<C>(&open.model, &outputs, result.outputs.as_deref())
+		|| within_tolerance::<C>(&model, &outputs, result.outputs.as_deref())
 	{
 		Finding::Agrees
 	} else {

@@ -63,15 +63,6 @@ pub type BlockNumberOf<C> = <<C as Chain>::Blocks as BlockNumberProvider>::Block
 /// A statement about a job, as the chain takes it.
 pub type StatementOf<C> = Statement<<C as Chain>::AccountId, <C as Chain>::Outputs>;
 
-/// An open job, as the worker needs it.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct OpenJob<BlockNumber> {
-	/// Its model.
-	pub model: ModelHash,
-	/// The last block of its current attempt's statements, while executors run it.
-	pub deadline: Option<BlockNumber>,
-}
-
 /// A model as the worker loads it and compares its outputs.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ServedModel {
@@ -134,8 +125,8 @@ pub trait Chain {
 	/// The statements `who` owes.
 	fn pending_work(who: &Self::AccountId) -> Vec<WorkItem>;
 
-	/// The job `job` while it is open.
-	fn open_job(job: JobId) -> Option<OpenJob<BlockNumberOf<Self>>>;
+	/// The model of `job` while the job is open.
+	fn job_model(job: JobId) -> Option<ModelHash>;
 
 	/// The input of an open job (canonical tensor encoding).
 	fn input(job: JobId) -> Option<Vec<u8>>;

@@ -33,6 +33,8 @@ const MUTATE_TRIES: usize = 8;
 /// What a quorum commitment's reveal needs.
 #[derive(Encode, Decode)]
 pub(crate) struct Committed {
+	/// The job's attempt the commitment was made in.
+	pub attempt: u32,
 	/// The committed output hash.
 	pub output_hash: H256,
 	/// The salt that hid it.
@@ -46,7 +48,7 @@ pub fn done_key(job: JobId) -> Vec<u8> {
 	(b"haca/ocw-done", job).encode()
 }
 
-/// The local-storage key of what `who`'s reveal for `job` needs.
+/// The local-storage key of what `who`'s reveal for `job` needs (its latest commitment's).
 pub fn reveal_key<AccountId: Encode>(job: JobId, who: &AccountId) -> Vec<u8> {
 	(b"haca/ocw-commit", job, who).encode()
 }
@@ -142,7 +144,7 @@ pub(crate) fn forget_ended_jobs<C: Chain>(local: &[C::AccountId]) {
 	let end = recorded_below.min(first.saturating_add(MAX_FORGOTTEN_PER_RUN));
 	// Every id below `recorded_below` was given to a job: one that is gone has ended.
 	let mut next = first;
-	while next < end && C::open_job(next).is_none() {
+	while next < end && C::job_model(next).is_none() {
 		next += 1;
 	}
 	// The cursor moves before the records go: see [`unless_forgotten`].

@@ -24,8 +24,8 @@ type ClaimWithOutputs<C> = (Claim, Option<<C as Chain>::Outputs>);
 /// A statement ready to send, with the task it finishes.
 type Ready<C> = ((JobId, Vec<u8>), (StatementOf<C>, InferenceSignature));
 
-/// Produces the statements `who` owes, each once per attempt of its job (the deadline names
-/// the attempt: a job re-assigned to the same executor is run again), running up to
+/// Produces the statements `who` owes, each once per attempt of its job (a job re-assigned
+/// to the same executor is run, committed and revealed again), running up to
 /// [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of up to
 /// [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced again in
 /// a later block.
@@ -34,10 +34,7 @@ pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::Acco
 	for items in C::pending_work(who).chunks(ENGINE_BATCH) {
 		let tasks: Vec<(JobId, Vec<u8>)> = items
 			.iter()
-			.map(|item| {
-				let deadline = C::open_job(item.job).and_then(|job| job.deadline);
-				(item.job, (b"haca/ocw", item.job, who, item.due, deadline).encode())
-			})
+			.map(|item| (item.job, (b"haca/ocw", item.job, item.attempt, who, item.due).encode()))
 			.collect();
 		run_tasks_once::<C>(&tasks, |open| {
 			let open_items: Vec<&WorkItem> = open.iter().map(|&index| &items[index]).collect();
@@ -46,7 +43,7 @@ pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::Acco
 				.zip(claims)
 				.map(|(&index, claim)| {
 					let signed = claim.and_then(|(claim, outputs)| {
-						signed_statement::<C>(key, who, items[index].job, claim, outputs)
+						signed_statement::<C>(key, who, &items[index], claim, outputs)
 					});
 					let Some(signed) = signed else { return false };
 					ready.push((tasks[index].clone(), signed));
@@ -83,16 +80,16 @@ fn send<C: Chain>(batch: Vec<(StatementOf<C>, InferenceSignature)>) -> bool {
 	taken
 }
 
-/// `who`'s statement of `claim` (carrying `outputs`) for `job`, signed with its session
-/// key; `None` to try again later.
+/// `who`'s statement of `claim` (carrying `outputs`) for a work item, signed with its
+/// session key; `None` to try again later.
 fn signed_statement<C: Chain>(
 	key: &InferenceKey,
 	who: &C::AccountId,
-	job: JobId,
+	item: &WorkItem,
 	claim: Claim,
 	outputs: Option<C::Outputs>,
 ) -> Option<(StatementOf<C>, InferenceSignature)> {
-	let statement = Statement { job, executor: who.clone(), claim, outputs };
+	let statement = Statement { job: item.job, executor: who.clone(), claim, outputs };
 	let payload = C::statement_payload(&statement)?;
 	let signature = key.sign(&payload.signing_bytes())?;
 	Some((statement, signature))
@@ -132,7 +129,8 @@ fn claims_by_running<C: Chain>(
 
 /// The reveal of `who`'s commitment for a work item, from local storage.
 fn reveal_claim<C: Chain>(who: &C::AccountId, item: &WorkItem) -> Option<ClaimWithOutputs<C>> {
-	let Some(committed) = kept_reveal(item.job, who) else {
+	let Some(committed) = kept_reveal(item.job, who).filter(|kept| kept.attempt == item.attempt)
+	else {
 		log::debug!(target: LOG_TARGET, "job {}: no kept commitment to reveal", item.job);
 		return None;
 	};
@@ -161,8 +159,9 @@ fn claim_for_execution<C: Chain>(
 		return Some((Claim::Output(output_hash), outputs_for_chain::<C>(outputs)));
 	}
 	let salt = sp_io::offchain::random_seed();
-	keep_reveal(item.job, who, &Committed { output_hash, salt, outputs });
-	Some((Claim::Commitment(Claim::commitment(&output_hash, &salt)), None))
+	let commitment = Claim::commitment(item.job, item.attempt, who, &output_hash, &salt);
+	keep_reveal(item.job, who, &Committed { attempt: item.attempt, output_hash, salt, outputs });
+	Some((Claim::Commitment(commitment), None))
 }
 
 /// The outputs to put on chain: all of them when they fit, none otherwise.

@@ -129,6 +129,18 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn bond_extra() {
+		let (who, _) = executor::<T>(0);
+		let bond = Executors::<T>::get(&who).unwrap().bond;
+		let amount = T::MinExecutorBond::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), amount);
+
+		assert_eq!(Executors::<T>::get(&who).unwrap().bond, bond + amount);
+	}
+
+	#[benchmark]
 	fn withdraw() {
 		let (who, _) = executor::<T>(0);
 		Pallet::<T>::do_unbond(who.clone()).expect("unbonds");

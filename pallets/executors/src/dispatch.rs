@@ -1,5 +1,5 @@
-//! The executor registry's calls: registering, serving models, capacity, keys, unbonding
-//! and withdrawing.
+//! The executor registry's calls: registering, serving models, capacity, keys, topping up
+//! the bond, unbonding and withdrawing.
 
 use frame_support::{ensure, pallet_prelude::*};
 use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
@@ -145,6 +145,17 @@ impl<T: Config> Pallet<T> {
 		info.unbonding_until = Some(until);
 		Executors::<T>::insert(&who, info);
 		Self::deposit_event(Event::UnbondingStarted { who, until });
+		Ok(())
+	}
+
+	pub(crate) fn do_bond_extra(who: T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+		let mut info = Executors::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
+		ensure!(info.unbonding_until.is_none(), Error::<T>::AlreadyUnbonding);
+		Self::hold_bond(&who, amount)?;
+		info.bond = info.bond.saturating_add(amount);
+		let bond = info.bond;
+		Executors::<T>::insert(&who, info);
+		Self::deposit_event(Event::BondIncreased { who, amount, bond });
 		Ok(())
 	}
 

@@ -28,6 +28,7 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 				Executors::<T>::get(who).is_some_and(|info| {
 					info.active_jobs < info.capacity
 						&& info.reputation > 0
+						&& info.bond >= T::MinExecutorBond::get()
 						&& info.unbonding_until.is_none()
 				})
 			})

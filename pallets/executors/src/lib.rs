@@ -237,6 +237,15 @@ pub mod pallet {
 			/// Bond released.
 			bond: BalanceOf<T>,
 		},
+		/// An account added to its bond.
+		BondIncreased {
+			/// The account.
+			who: T::AccountId,
+			/// Amount added.
+			amount: BalanceOf<T>,
+			/// Its bond now.
+			bond: BalanceOf<T>,
+		},
 		/// An account was slashed.
 		Slashed {
 			/// The offender.
@@ -422,6 +431,18 @@ pub mod pallet {
 		pub fn withdraw(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_withdraw(who)
+		}
+
+		/// Adds to the caller's bond: how an executor slashed below `MinExecutorBond` becomes
+		/// eligible for jobs again.
+		///
+		/// - `origin`: signed; a registered executor or verifier that is not unbonding.
+		/// - `amount`: the funds to hold in addition.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::bond_extra())]
+		pub fn bond_extra(origin: OriginFor<T>, amount: BalanceOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_bond_extra(who, amount)
 		}
 	}
 }

@@ -296,3 +296,35 @@ fn slashing_rewards_the_beneficiary_and_burns_the_rest() {
 		assert_eq!(held(ALICE), 0);
 	});
 }
+
+#[test]
+fn an_executor_slashed_below_the_minimum_bond_gets_no_jobs_until_it_tops_up() {
+	run(|| {
+		assert_ok!(register(ALICE, EXECUTOR, 2 * EXECUTOR_BOND, 2, &[1]));
+		Registry::slash(&ALICE, EXECUTOR_BOND, &BOB, Perbill::zero());
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE], "at the minimum");
+		Registry::slash(&ALICE, 1, &BOB, Perbill::zero());
+		assert!(Registry::eligible_executors(&model(1)).is_empty(), "below the minimum");
+
+		assert_noop!(
+			Registry::bond_extra(RuntimeOrigin::signed(POOR), 1),
+			Error::<Test>::NotRegistered
+		);
+		assert_noop!(
+			Registry::bond_extra(RuntimeOrigin::signed(ALICE), INITIAL_BALANCE),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(ALICE), 1));
+		System::assert_last_event(
+			Event::BondIncreased { who: ALICE, amount: 1, bond: EXECUTOR_BOND }.into(),
+		);
+		assert_eq!(held(ALICE), EXECUTOR_BOND);
+		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE], "topped up");
+
+		assert_ok!(Registry::unbond(RuntimeOrigin::signed(ALICE)));
+		assert_noop!(
+			Registry::bond_extra(RuntimeOrigin::signed(ALICE), 1),
+			Error::<Test>::AlreadyUnbonding
+		);
+	});
+}

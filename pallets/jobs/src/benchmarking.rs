@@ -258,5 +258,9 @@ mod benchmarks {
 			.all(|id| matches!(Jobs::<T>::get(id).unwrap().status, JobStatus::Assigned { .. })));
 	}
 
-	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+	impl_benchmark_test_suite!(
+		Pallet,
+		crate::mock::ExtBuilder::default().build(),
+		crate::mock::Test
+	);
 }

@@ -37,6 +37,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			max_fee: job.max_fee,
 			executors: job.executors.into_inner(),
 			delivered: job.delivered.into_inner(),
+			attempt: job.attempts,
 		})
 	}
 

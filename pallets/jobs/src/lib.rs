@@ -278,7 +278,8 @@ pub mod pallet {
 		ModelNotActive,
 		/// The model does not accept this verification mode.
 		ModeNotAccepted,
-		/// A quorum needs `1 <= agree <= of <= MaxQuorum` and a majority (`2 * agree > of`).
+		/// A quorum needs `2 <= of <= MaxQuorum` executors and a majority of them to agree
+		/// (`agree <= of`, `2 * agree > of`).
 		InvalidQuorum,
 		/// The input is not a canonically encoded tensor list.
 		MalformedInput,

@@ -122,13 +122,17 @@ pub fn valid_input() -> Vec<u8> {
 	vec![Tensor::from_f32(&[1, 4], &[1.0, 2.0, 3.0, 4.0]).unwrap()].encode()
 }
 
-/// Registers an active off-chain test model `n` accepting `modes`.
-pub fn register_model(n: u8, modes: ModeSet) -> ModelHash {
-	let model = ModelHash::repeat_byte(n);
+/// The hash of test model `n`.
+pub fn model(n: u8) -> ModelHash {
+	ModelHash::repeat_byte(n)
+}
+
+/// Registers the active off-chain test model `n` (see [`model`]) accepting `modes`.
+fn register_model(n: u8, modes: ModeSet) -> ModelHash {
 	let specs = || vec![input_spec()].try_into().unwrap();
 	frame_support::assert_ok!(Models::register(
 		RuntimeOrigin::signed(OWNER),
-		model,
+		model(n),
 		1_000_000,
 		pallet_models::ModelSource::OffChain(
 			b"https://models.example/m.onnx".to_vec().try_into().unwrap()
@@ -141,7 +145,7 @@ pub fn register_model(n: u8, modes: ModeSet) -> ModelHash {
 			tolerance_ulps: 0,
 		},
 	));
-	model
+	model(n)
 }
 
 /// Registers `who` as an executor of `models` with `capacity`.
@@ -166,20 +170,66 @@ pub fn run_to_block(n: u64) {
 	}
 }
 
-/// Externalities with the test accounts funded.
-pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: [CLIENT, OWNER, EXEC_A, EXEC_B, EXEC_C, 3, 4]
-			.into_iter()
-			.map(|who| (who, INITIAL_BALANCE))
-			.chain([(POOR, 100)])
-			.collect(),
-		..Default::default()
+/// Test externalities: the test accounts funded (`POOR` with 100), then the models and
+/// executors asked for, registered in that order at block 1.
+#[derive(Default)]
+pub struct ExtBuilder {
+	models: Vec<(u8, ModeSet)>,
+	executors: Vec<(AccountId, u32, Vec<u8>)>,
+}
+
+impl ExtBuilder {
+	/// Registers test model `n` accepting `modes`.
+	pub fn model(mut self, n: u8, modes: ModeSet) -> Self {
+		self.models.push((n, modes));
+		self
 	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+
+	/// Registers `who` as an executor with `capacity` of the test models numbered `models`.
+	pub fn executor(mut self, who: AccountId, capacity: u32, models: &[u8]) -> Self {
+		self.executors.push((who, capacity, models.to_vec()));
+		self
+	}
+
+	/// Registers each of `who` as [`Self::executor`] does.
+	pub fn executors(self, who: &[AccountId], capacity: u32, models: &[u8]) -> Self {
+		who.iter().fold(self, |builder, who| builder.executor(*who, capacity, models))
+	}
+
+	/// The externalities, at block 1.
+	pub fn build(self) -> sp_io::TestExternalities {
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> {
+			balances: [CLIENT, OWNER, EXEC_A, EXEC_B, EXEC_C, 3, 4]
+				.into_iter()
+				.map(|who| (who, INITIAL_BALANCE))
+				.chain([(POOR, 100)])
+				.collect(),
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			for (n, modes) in self.models {
+				register_model(n, modes);
+			}
+			for (who, capacity, models) in self.executors {
+				let models: Vec<_> = models.into_iter().map(model).collect();
+				register_executor(who, capacity, &models);
+			}
+		});
+		ext
+	}
+
+	/// Runs `test` in the externalities, then checks the invariants of the three pallets.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			test();
+			Jobs::do_try_state().expect("jobs invariants hold");
+			Models::do_try_state().expect("models invariants hold");
+			Executors::do_try_state().expect("executors invariants hold");
+		});
+	}
 }

@@ -26,7 +26,7 @@ impl<T: Config> Pallet<T> {
 
 	fn ensure_valid_mode(mode: &VerificationMode) -> DispatchResult {
 		if let VerificationMode::Quorum { agree, of } = *mode {
-			let valid = agree >= 1
+			let valid = of >= 2
 				&& agree <= of
 				&& u32::from(of) <= T::MaxQuorum::get()
 				&& 2 * u32::from(agree) > u32::from(of);

@@ -63,38 +63,30 @@ fn tensor_input(element_type: ElementType, shape: Vec<u32>, data_len: usize) -> 
 		.encode()
 }
 
-/// Runs `test` in fresh externalities and checks the invariants of all three pallets.
-fn run(test: impl FnOnce()) {
-	new_test_ext().execute_with(|| {
-		test();
-		crate::Pallet::<Test>::do_try_state().expect("jobs invariants hold");
-		pallet_models::Pallet::<Test>::do_try_state().expect("models invariants hold");
-		pallet_executors::Pallet::<Test>::do_try_state().expect("executors invariants hold");
-	});
-}
-
 #[test]
 fn a_submitted_job_is_escrowed_and_assigned() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		register_executor(EXEC_A, 2, &[model]);
-		let job = submit(model, ATTESTED, 150);
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 2, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let job = submit(model, ATTESTED, 150);
 
-		assert_eq!(escrow(CLIENT), 150 + deposit());
-		let info = JobsMap::<Test>::get(job).unwrap();
-		assert_eq!(info.status, JobStatus::Assigned { deadline: 1 + RESULT_TIMEOUT });
-		assert_eq!(info.executors.clone().into_inner(), vec![EXEC_A]);
-		assert_eq!(info.input_hash.0, sp_io::hashing::blake2_256(&valid_input()));
-		assert_eq!(JobInputs::<Test>::get(job).unwrap().into_inner(), valid_input());
-		assert_eq!(active_jobs(EXEC_A), 1);
-		assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 1);
-		System::assert_has_event(
-			Event::Submitted { job, client: CLIENT, model, mode: ATTESTED, max_fee: 150 }.into(),
-		);
-		System::assert_last_event(
-			Event::Assigned { job, executors: info.executors, deadline: 6, attempt: 1 }.into(),
-		);
-	});
+			assert_eq!(escrow(CLIENT), 150 + deposit());
+			let info = JobsMap::<Test>::get(job).unwrap();
+			assert_eq!(info.status, JobStatus::Assigned { deadline: 1 + RESULT_TIMEOUT });
+			assert_eq!(info.executors.clone().into_inner(), vec![EXEC_A]);
+			assert_eq!(info.input_hash.0, sp_io::hashing::blake2_256(&valid_input()));
+			assert_eq!(JobInputs::<Test>::get(job).unwrap().into_inner(), valid_input());
+			assert_eq!(active_jobs(EXEC_A), 1);
+			assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 1);
+			System::assert_has_event(
+				Event::Submitted { job, client: CLIENT, model, mode: ATTESTED, max_fee: 150 }
+					.into(),
+			);
+			System::assert_last_event(
+				Event::Assigned { job, executors: info.executors, deadline: 6, attempt: 1 }.into(),
+			);
+		},
+	);
 }
 
 #[test]
@@ -105,23 +97,26 @@ fn a_submission_is_refunded_down_to_the_models_executors() {
 		traits::{Get, UnfilteredDispatchable},
 	};
 	type Weights = <Test as crate::Config>::WeightInfo;
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		register_executor(EXEC_A, 2, &[model]);
-		let bytes = valid_input();
-		let len = bytes.len() as u32;
-		let call = crate::Call::<Test>::submit {
-			model,
-			input: input(bytes),
-			mode: ATTESTED,
-			max_fee: 150,
-		};
-		let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
-		assert_eq!(call.get_dispatch_info().call_weight, Weights::submit(len, 1, most));
-		let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
-		assert_eq!(post.actual_weight, Some(Weights::submit(len, 1, 1)));
-		assert!(Weights::submit(len, 1, 1).ref_time() < Weights::submit(len, 1, most).ref_time());
-	});
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 2, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let bytes = valid_input();
+			let len = bytes.len() as u32;
+			let call = crate::Call::<Test>::submit {
+				model,
+				input: input(bytes),
+				mode: ATTESTED,
+				max_fee: 150,
+			};
+			let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
+			assert_eq!(call.get_dispatch_info().call_weight, Weights::submit(len, 1, most));
+			let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
+			assert_eq!(post.actual_weight, Some(Weights::submit(len, 1, 1)));
+			assert!(
+				Weights::submit(len, 1, 1).ref_time() < Weights::submit(len, 1, most).ref_time()
+			);
+		},
+	);
 }
 
 fn submit_batch_as(
@@ -162,30 +157,32 @@ type SubmitCase = (ModelHash, Vec<u8>, VerificationMode, Balance, Error<Test>);
 /// submitted by `submit_all`; returns the state the jobs pallet leaves.
 fn after_submitting(jobs: usize, submit_all: impl Fn(ModelHash, Vec<Vec<u8>>)) -> PalletState {
 	let mut state = None;
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		for (who, capacity) in [(EXEC_A, 1), (EXEC_B, 2), (EXEC_C, 1)] {
-			register_executor(who, capacity, &[model]);
-		}
-		System::reset_events();
-		submit_all(model, vec![valid_input(); jobs]);
-		let mut stored: Vec<_> = JobsMap::<Test>::iter().collect();
-		stored.sort_by_key(|(id, _)| *id);
-		let events = System::events()
-			.into_iter()
-			.filter_map(|record| match record.event {
-				RuntimeEvent::Jobs(event) => Some(event),
-				_ => None,
-			})
-			.collect();
-		state = Some(PalletState {
-			jobs: stored,
-			pending: PendingJobs::<Test>::get().into_inner(),
-			loads: [EXEC_A, EXEC_B, EXEC_C].map(active_jobs).to_vec(),
-			held: escrow(CLIENT),
-			events,
+	ExtBuilder::default()
+		.model(1, ModeSet::ALL)
+		.executor(EXEC_A, 1, &[1])
+		.executor(EXEC_B, 2, &[1])
+		.executor(EXEC_C, 1, &[1])
+		.build_and_execute(|| {
+			let model = model(1);
+			System::reset_events();
+			submit_all(model, vec![valid_input(); jobs]);
+			let mut stored: Vec<_> = JobsMap::<Test>::iter().collect();
+			stored.sort_by_key(|(id, _)| *id);
+			let events = System::events()
+				.into_iter()
+				.filter_map(|record| match record.event {
+					RuntimeEvent::Jobs(event) => Some(event),
+					_ => None,
+				})
+				.collect();
+			state = Some(PalletState {
+				jobs: stored,
+				pending: PendingJobs::<Test>::get().into_inner(),
+				loads: [EXEC_A, EXEC_B, EXEC_C].map(active_jobs).to_vec(),
+				held: escrow(CLIENT),
+				events,
+			});
 		});
-	});
 	state.unwrap()
 }
 
@@ -209,28 +206,29 @@ fn a_batch_does_what_its_jobs_submitted_one_by_one_would() {
 
 #[test]
 fn one_bad_input_fails_the_whole_batch() {
-	run(|| {
-		let model = register_model(1, ModeSet::ATTESTED);
-		register_executor(EXEC_A, 1, &[model]);
-		let bad_shape = tensor_input(ElementType::F32, vec![4, 1], 16);
-		// (client, inputs, max fee, expected error)
-		let cases: Vec<BatchCase> = vec![
-			(CLIENT, vec![], 150, Error::EmptyBatch),
-			(CLIENT, vec![valid_input(), bad_shape], 150, Error::WrongInputShape),
-			(CLIENT, vec![valid_input(), vec![1, 2, 3]], 150, Error::MalformedInput),
-			(CLIENT, vec![valid_input(); 2], MODEL_FEE - 1, Error::FeeTooLow),
-			// One executor slot and four waiting places: the sixth job finds the queue full.
-			(CLIENT, vec![valid_input(); 6], 150, Error::QueueFull),
-			(POOR, vec![valid_input(); 2], 150, Error::InsufficientBalance),
-		];
-		for (who, inputs, max_fee, error) in cases {
-			assert_noop!(submit_batch_as(who, model, inputs, ATTESTED, max_fee), error);
-		}
-		assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
-		assert_eq!(active_jobs(EXEC_A), 0);
-		assert_ok!(submit_batch_as(CLIENT, model, vec![valid_input(); 5], ATTESTED, 150));
-		assert_eq!(PendingJobs::<Test>::get().len(), 4);
-	});
+	ExtBuilder::default().model(1, ModeSet::ATTESTED).executor(EXEC_A, 1, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let bad_shape = tensor_input(ElementType::F32, vec![4, 1], 16);
+			// (client, inputs, max fee, expected error)
+			let cases: Vec<BatchCase> = vec![
+				(CLIENT, vec![], 150, Error::EmptyBatch),
+				(CLIENT, vec![valid_input(), bad_shape], 150, Error::WrongInputShape),
+				(CLIENT, vec![valid_input(), vec![1, 2, 3]], 150, Error::MalformedInput),
+				(CLIENT, vec![valid_input(); 2], MODEL_FEE - 1, Error::FeeTooLow),
+				// One executor slot and four waiting places: the sixth job finds the queue full.
+				(CLIENT, vec![valid_input(); 6], 150, Error::QueueFull),
+				(POOR, vec![valid_input(); 2], 150, Error::InsufficientBalance),
+			];
+			for (who, inputs, max_fee, error) in cases {
+				assert_noop!(submit_batch_as(who, model, inputs, ATTESTED, max_fee), error);
+			}
+			assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
+			assert_eq!(active_jobs(EXEC_A), 0);
+			assert_ok!(submit_batch_as(CLIENT, model, vec![valid_input(); 5], ATTESTED, 150));
+			assert_eq!(PendingJobs::<Test>::get().len(), 4);
+		},
+	);
 }
 
 #[test]
@@ -241,100 +239,104 @@ fn a_batch_is_charged_less_per_job_and_refunded_down_to_the_models_executors() {
 		traits::{Get, UnfilteredDispatchable},
 	};
 	type Weights = <Test as crate::Config>::WeightInfo;
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		register_executor(EXEC_A, 8, &[model]);
-		let len = valid_input().len() as u32;
-		let call = crate::Call::<Test>::submit_batch {
-			model,
-			inputs: vec![input(valid_input()); 8].try_into().unwrap(),
-			mode: ATTESTED,
-			max_fee: 150,
-		};
-		let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
-		let charged = call.get_dispatch_info().call_weight;
-		assert_eq!(charged, Jobs::submit_batch_weight([len; 8].into_iter(), 1, most));
-		let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
-		let actual = Jobs::submit_batch_weight([len; 8].into_iter(), 1, 1);
-		assert_eq!(post.actual_weight, Some(actual));
-		assert!(actual.ref_time() < charged.ref_time());
-		assert!(actual.ref_time() < 8 * Weights::submit(len, 1, 1).ref_time() / 2);
-		// Longer inputs and more executors per job cost what they cost single jobs.
-		let one = |len, executors| Jobs::submit_batch_weight([len].into_iter(), executors, 1);
-		let single = |len, executors| Weights::submit(len, executors, 1);
-		assert_eq!(one(len + 100, 3) - one(len, 1), single(len + 100, 3) - single(len, 1));
-	});
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let len = valid_input().len() as u32;
+			let call = crate::Call::<Test>::submit_batch {
+				model,
+				inputs: vec![input(valid_input()); 8].try_into().unwrap(),
+				mode: ATTESTED,
+				max_fee: 150,
+			};
+			let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
+			let charged = call.get_dispatch_info().call_weight;
+			assert_eq!(charged, Jobs::submit_batch_weight([len; 8].into_iter(), 1, most));
+			let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
+			let actual = Jobs::submit_batch_weight([len; 8].into_iter(), 1, 1);
+			assert_eq!(post.actual_weight, Some(actual));
+			assert!(actual.ref_time() < charged.ref_time());
+			assert!(actual.ref_time() < 8 * Weights::submit(len, 1, 1).ref_time() / 2);
+			// Longer inputs and more executors per job cost what they cost single jobs.
+			let one = |len, executors| Jobs::submit_batch_weight([len].into_iter(), executors, 1);
+			let single = |len, executors| Weights::submit(len, executors, 1);
+			assert_eq!(one(len + 100, 3) - one(len, 1), single(len + 100, 3) - single(len, 1));
+		},
+	);
 }
 
 #[test]
 fn quorum_jobs_go_to_distinct_executors() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		for who in [EXEC_A, EXEC_B, EXEC_C] {
-			register_executor(who, 1, &[model]);
-		}
-		let job = submit(model, QUORUM_2_OF_3, 300);
-		let mut executors = executors_of(job);
-		executors.sort();
-		assert_eq!(executors, vec![EXEC_A, EXEC_B, EXEC_C]);
-	});
+	ExtBuilder::default()
+		.model(1, ModeSet::ALL)
+		.executors(&[EXEC_A, EXEC_B, EXEC_C], 1, &[1])
+		.build_and_execute(|| {
+			let model = model(1);
+			let job = submit(model, QUORUM_2_OF_3, 300);
+			let mut executors = executors_of(job);
+			executors.sort();
+			assert_eq!(executors, vec![EXEC_A, EXEC_B, EXEC_C]);
+		});
 }
 
 #[test]
 fn bad_submissions_get_named_errors_and_hold_nothing() {
-	run(|| {
-		let model = register_model(1, ModeSet::ATTESTED);
-		let broken = register_model(2, ModeSet::ALL);
-		assert_ok!(Models::mark_broken(RuntimeOrigin::root(), broken));
-		register_executor(EXEC_A, 4, &[model]);
-		let ok = valid_input;
-		// (model, input, mode, max fee, expected error)
-		let cases: Vec<SubmitCase> = vec![
-			(ModelHash::repeat_byte(9), ok(), ATTESTED, 500, Error::UnknownModel),
-			(broken, ok(), ATTESTED, 500, Error::ModelNotActive),
-			(model, ok(), QUORUM_2_OF_3, 500, Error::ModeNotAccepted),
-			(model, vec![1, 2, 3], ATTESTED, 500, Error::MalformedInput),
-			(model, [ok(), vec![0]].concat(), ATTESTED, 500, Error::MalformedInput),
-			(model, Vec::<Tensor>::new().encode(), ATTESTED, 500, Error::WrongInputCount),
-			(
-				model,
-				tensor_input(ElementType::I32, vec![1, 4], 16),
-				ATTESTED,
-				500,
-				Error::WrongInputType,
-			),
-			(
-				model,
-				tensor_input(ElementType::F32, vec![4, 1], 16),
-				ATTESTED,
-				500,
-				Error::WrongInputShape,
-			),
-			(
-				model,
-				tensor_input(ElementType::F32, vec![1, 4], 15),
-				ATTESTED,
-				500,
-				Error::WrongInputLength,
-			),
-			(model, ok(), ATTESTED, MODEL_FEE - 1, Error::FeeTooLow),
-		];
-		for (model, bytes, mode, max_fee, error) in cases {
-			assert_noop!(submit_as(CLIENT, model, bytes, mode, max_fee), error);
-		}
-		assert_noop!(
-			submit_as(POOR, model, ok(), ATTESTED, 150),
-			Error::<Test>::InsufficientBalance
-		);
-		assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
-	});
+	ExtBuilder::default().model(1, ModeSet::ATTESTED).model(2, ModeSet::ALL).build_and_execute(
+		|| {
+			let broken = model(2);
+			let model = model(1);
+			assert_ok!(Models::mark_broken(RuntimeOrigin::root(), broken));
+			register_executor(EXEC_A, 4, &[model]);
+			let ok = valid_input;
+			// (model, input, mode, max fee, expected error)
+			let cases: Vec<SubmitCase> = vec![
+				(ModelHash::repeat_byte(9), ok(), ATTESTED, 500, Error::UnknownModel),
+				(broken, ok(), ATTESTED, 500, Error::ModelNotActive),
+				(model, ok(), QUORUM_2_OF_3, 500, Error::ModeNotAccepted),
+				(model, vec![1, 2, 3], ATTESTED, 500, Error::MalformedInput),
+				(model, [ok(), vec![0]].concat(), ATTESTED, 500, Error::MalformedInput),
+				(model, Vec::<Tensor>::new().encode(), ATTESTED, 500, Error::WrongInputCount),
+				(
+					model,
+					tensor_input(ElementType::I32, vec![1, 4], 16),
+					ATTESTED,
+					500,
+					Error::WrongInputType,
+				),
+				(
+					model,
+					tensor_input(ElementType::F32, vec![4, 1], 16),
+					ATTESTED,
+					500,
+					Error::WrongInputShape,
+				),
+				(
+					model,
+					tensor_input(ElementType::F32, vec![1, 4], 15),
+					ATTESTED,
+					500,
+					Error::WrongInputLength,
+				),
+				(model, ok(), ATTESTED, MODEL_FEE - 1, Error::FeeTooLow),
+			];
+			for (model, bytes, mode, max_fee, error) in cases {
+				assert_noop!(submit_as(CLIENT, model, bytes, mode, max_fee), error);
+			}
+			assert_noop!(
+				submit_as(POOR, model, ok(), ATTESTED, 150),
+				Error::<Test>::InsufficientBalance
+			);
+			assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
+		},
+	);
 }
 
 #[test]
-fn quorums_must_be_majorities_within_the_bound() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		for (agree, of) in [(0, 1), (1, 3), (2, 4), (3, 2)] {
+fn quorums_must_be_majorities_of_two_or_more_within_the_bound() {
+	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+		let model = model(1);
+		// A quorum of one executor is an attested job without verifiers.
+		for (agree, of) in [(0, 1), (1, 1), (1, 3), (2, 4), (3, 2)] {
 			assert_noop!(
 				submit_as(
 					CLIENT,
@@ -356,8 +358,8 @@ fn quorums_must_be_majorities_within_the_bound() {
 
 #[test]
 fn jobs_wait_for_executors_instead_of_being_lost() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
+	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+		let model = model(1);
 		let job = submit(model, ATTESTED, 150);
 		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
 		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job]);
@@ -372,97 +374,101 @@ fn jobs_wait_for_executors_instead_of_being_lost() {
 
 #[test]
 fn capacity_limits_assignments_and_the_waiting_queue_is_bounded() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		register_executor(EXEC_A, 1, &[model]);
-		let first = submit(model, ATTESTED, 150);
-		assert_eq!(executors_of(first), vec![EXEC_A]);
-		for _ in 0..4 {
-			submit(model, ATTESTED, 150);
-		}
-		assert_eq!(PendingJobs::<Test>::get().len(), 4);
-		let held = escrow(CLIENT);
-		assert_noop!(
-			submit_as(CLIENT, model, valid_input(), ATTESTED, 150),
-			Error::<Test>::QueueFull
-		);
-		assert_eq!(escrow(CLIENT), held);
-	});
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let first = submit(model, ATTESTED, 150);
+			assert_eq!(executors_of(first), vec![EXEC_A]);
+			for _ in 0..4 {
+				submit(model, ATTESTED, 150);
+			}
+			assert_eq!(PendingJobs::<Test>::get().len(), 4);
+			let held = escrow(CLIENT);
+			assert_noop!(
+				submit_as(CLIENT, model, valid_input(), ATTESTED, 150),
+				Error::<Test>::QueueFull
+			);
+			assert_eq!(escrow(CLIENT), held);
+		},
+	);
 }
 
 #[test]
 fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		register_executor(EXEC_A, 1, &[model]);
-		register_executor(EXEC_B, 1, &[model]);
-		let job = submit(model, ATTESTED, 150);
-		let first = executors_of(job)[0];
-		let second = if first == EXEC_A { EXEC_B } else { EXEC_A };
+	ExtBuilder::default()
+		.model(1, ModeSet::ALL)
+		.executors(&[EXEC_A, EXEC_B], 1, &[1])
+		.build_and_execute(|| {
+			let model = model(1);
+			let job = submit(model, ATTESTED, 150);
+			let first = executors_of(job)[0];
+			let second = if first == EXEC_A { EXEC_B } else { EXEC_A };
 
-		// The deadline is the last block a result counts; the job expires after it.
-		run_to_block(1 + RESULT_TIMEOUT);
-		assert_eq!(executors_of(job), vec![first]);
-		run_to_block(2 + RESULT_TIMEOUT);
-		System::assert_has_event(
-			Event::DeadlineMissed { job, executors: vec![first].try_into().unwrap() }.into(),
-		);
-		assert_eq!(executors_of(job), vec![second], "re-assigned to the other executor");
-		assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
-		assert_eq!(pallet_executors::Executors::<Test>::get(first).unwrap().reputation, 90);
-		assert_eq!(active_jobs(first), 0);
+			// The deadline is the last block a result counts; the job expires after it.
+			run_to_block(1 + RESULT_TIMEOUT);
+			assert_eq!(executors_of(job), vec![first]);
+			run_to_block(2 + RESULT_TIMEOUT);
+			System::assert_has_event(
+				Event::DeadlineMissed { job, executors: vec![first].try_into().unwrap() }.into(),
+			);
+			assert_eq!(executors_of(job), vec![second], "re-assigned to the other executor");
+			assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
+			assert_eq!(pallet_executors::Executors::<Test>::get(first).unwrap().reputation, 90);
+			assert_eq!(active_jobs(first), 0);
 
-		run_to_block(3 + 2 * RESULT_TIMEOUT);
-		assert!(JobsMap::<Test>::get(job).is_none());
-		assert!(JobInputs::<Test>::get(job).is_none());
-		System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
-		assert_eq!(escrow(CLIENT), 0);
-		assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
-		assert_eq!(active_jobs(second), 0);
-		assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 0);
-	});
+			run_to_block(3 + 2 * RESULT_TIMEOUT);
+			assert!(JobsMap::<Test>::get(job).is_none());
+			assert!(JobInputs::<Test>::get(job).is_none());
+			System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
+			assert_eq!(escrow(CLIENT), 0);
+			assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
+			assert_eq!(active_jobs(second), 0);
+			assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 0);
+		});
 }
 
 #[test]
 fn deadline_work_is_bounded_per_block() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		register_executor(EXEC_A, 8, &[model]);
-		let jobs: Vec<_> = (0..3).map(|_| submit(model, ATTESTED, 150)).collect();
-		run_to_block(2 + RESULT_TIMEOUT);
-		// Two of the three deadlines (MaxExpiriesPerBlock) were handled in this block.
-		assert_eq!(DeadlineQueueBounds::<Test>::get().0, 2);
-		assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 1);
-		run_to_block(3 + RESULT_TIMEOUT);
-		assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 2);
-	});
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let jobs: Vec<_> = (0..3).map(|_| submit(model, ATTESTED, 150)).collect();
+			run_to_block(2 + RESULT_TIMEOUT);
+			// Two of the three deadlines (MaxExpiriesPerBlock) were handled in this block.
+			assert_eq!(DeadlineQueueBounds::<Test>::get().0, 2);
+			assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 1);
+			run_to_block(3 + RESULT_TIMEOUT);
+			assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 2);
+		},
+	);
 }
 
 #[test]
 fn met_deadlines_do_not_hold_up_missed_ones() {
 	use haca_primitives::traits::JobLedger;
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
-		register_executor(EXEC_A, 8, &[model]);
-		let jobs: Vec<_> = (0..4).map(|_| submit(model, ATTESTED, 150)).collect();
-		// The first three delivered in time; the last did not.
-		for &job in &jobs[..3] {
-			Jobs::note_delivered(job, &EXEC_A);
-		}
-		run_to_block(2 + RESULT_TIMEOUT);
-		// Four entries checked (MaxDeadlineChecksPerBlock), though only two may expire.
-		assert_eq!(DeadlineQueueBounds::<Test>::get().0, 4);
-		assert_eq!(JobsMap::<Test>::get(jobs[3]).unwrap().attempts, 2);
-		assert!(jobs[..3]
-			.iter()
-			.all(|&job| JobsMap::<Test>::get(job).unwrap().status == JobStatus::Delivered));
-	});
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let jobs: Vec<_> = (0..4).map(|_| submit(model, ATTESTED, 150)).collect();
+			// The first three delivered in time; the last did not.
+			for &job in &jobs[..3] {
+				Jobs::note_delivered(job, &EXEC_A);
+			}
+			run_to_block(2 + RESULT_TIMEOUT);
+			// Four entries checked (MaxDeadlineChecksPerBlock), though only two may expire.
+			assert_eq!(DeadlineQueueBounds::<Test>::get().0, 4);
+			assert_eq!(JobsMap::<Test>::get(jobs[3]).unwrap().attempts, 2);
+			assert!(jobs[..3]
+				.iter()
+				.all(|&job| JobsMap::<Test>::get(job).unwrap().status == JobStatus::Delivered));
+		},
+	);
 }
 
 #[test]
 fn clients_cancel_waiting_jobs_only() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
+	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+		let model = model(1);
 		let waiting = submit(model, ATTESTED, 150);
 		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(OWNER), waiting), Error::<Test>::NotClient);
 		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), 77), Error::<Test>::UnknownJob);
@@ -486,16 +492,16 @@ fn clients_cancel_waiting_jobs_only() {
 fn assignment_is_deterministic_and_spreads_load() {
 	let assign_all = || {
 		let mut assigned = Vec::new();
-		new_test_ext().execute_with(|| {
-			let model = register_model(1, ModeSet::ALL);
-			for who in [EXEC_A, EXEC_B, EXEC_C] {
-				register_executor(who, 64, &[model]);
-			}
-			for _ in 0..30 {
-				let job = submit(model, ATTESTED, 150);
-				assigned.push(executors_of(job)[0]);
-			}
-		});
+		ExtBuilder::default()
+			.model(1, ModeSet::ALL)
+			.executors(&[EXEC_A, EXEC_B, EXEC_C], 64, &[1])
+			.build_and_execute(|| {
+				let model = model(1);
+				for _ in 0..30 {
+					let job = submit(model, ATTESTED, 150);
+					assigned.push(executors_of(job)[0]);
+				}
+			});
 		assigned
 	};
 	let first = assign_all();
@@ -508,8 +514,8 @@ fn assignment_is_deterministic_and_spreads_load() {
 
 #[test]
 fn a_retired_model_keeps_its_deposit_until_its_jobs_end() {
-	run(|| {
-		let model = register_model(1, ModeSet::ALL);
+	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+		let model = model(1);
 		let job = submit(model, ATTESTED, 150);
 		assert_ok!(Models::retire(RuntimeOrigin::signed(OWNER), model));
 		assert!(pallet_models::Models::<Test>::get(model).is_some());
@@ -529,87 +535,89 @@ mod ledger {
 
 	#[test]
 	fn deliveries_free_capacity_and_stop_the_deadline() {
-		run(|| {
-			let model = register_model(1, ModeSet::ALL);
-			for who in [EXEC_A, EXEC_B, EXEC_C] {
-				register_executor(who, 1, &[model]);
-			}
-			let job = submit(model, QUORUM_2_OF_3, 300);
-			let view = Jobs::job(job).unwrap();
-			assert_eq!(view.deadline, Some(1 + RESULT_TIMEOUT));
-			for who in &view.executors {
-				Jobs::note_delivered(job, who);
-				Jobs::note_delivered(job, who);
-				assert_eq!(active_jobs(*who), 0);
-			}
-			Jobs::note_delivered(job, &OWNER);
-			let info = JobsMap::<Test>::get(job).unwrap();
-			assert_eq!(info.status, JobStatus::Delivered);
-			assert_eq!(info.delivered.len(), 3);
-			System::assert_last_event(Event::Delivered { job }.into());
-			run_to_block(10 + RESULT_TIMEOUT);
-			assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Delivered);
-		});
+		ExtBuilder::default()
+			.model(1, ModeSet::ALL)
+			.executors(&[EXEC_A, EXEC_B, EXEC_C], 1, &[1])
+			.build_and_execute(|| {
+				let model = model(1);
+				let job = submit(model, QUORUM_2_OF_3, 300);
+				let view = Jobs::job(job).unwrap();
+				assert_eq!(view.deadline, Some(1 + RESULT_TIMEOUT));
+				for who in &view.executors {
+					Jobs::note_delivered(job, who);
+					Jobs::note_delivered(job, who);
+					assert_eq!(active_jobs(*who), 0);
+				}
+				Jobs::note_delivered(job, &OWNER);
+				let info = JobsMap::<Test>::get(job).unwrap();
+				assert_eq!(info.status, JobStatus::Delivered);
+				assert_eq!(info.delivered.len(), 3);
+				System::assert_last_event(Event::Delivered { job }.into());
+				run_to_block(10 + RESULT_TIMEOUT);
+				assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Delivered);
+			});
 	}
 
 	#[test]
 	fn settlement_pays_from_the_escrow_and_returns_the_rest() {
-		run(|| {
-			let model = register_model(1, ModeSet::ALL);
-			register_executor(EXEC_A, 1, &[model]);
-			let job = submit(model, ATTESTED, 250);
-			let other = submit(model, ATTESTED, 150);
-			let executor_before = Balances::balance(&EXEC_A);
-			assert_noop!(
-				Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)]),
-				Error::<Test>::PayoutsExceedFee
-			);
-			let settled = Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)]);
-			assert_eq!(settled, Ok(SettledFunds { paid: 100, refunded: 150 + deposit() }));
-			assert_eq!(Balances::balance(&EXEC_A), executor_before + 90);
-			assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE - 100 - 29 + 10);
-			// The other job's escrow is untouched.
-			assert_eq!(escrow(CLIENT), 150 + deposit());
-			assert!(JobsMap::<Test>::get(other).is_some());
-			assert_eq!(Balances::balance(&CLIENT) + escrow(CLIENT), INITIAL_BALANCE - 100);
-		});
+		ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
+			|| {
+				let model = model(1);
+				let job = submit(model, ATTESTED, 250);
+				let other = submit(model, ATTESTED, 150);
+				let executor_before = Balances::balance(&EXEC_A);
+				assert_noop!(
+					Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)]),
+					Error::<Test>::PayoutsExceedFee
+				);
+				let settled = Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)]);
+				assert_eq!(settled, Ok(SettledFunds { paid: 100, refunded: 150 + deposit() }));
+				assert_eq!(Balances::balance(&EXEC_A), executor_before + 90);
+				assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE - 100 - 29 + 10);
+				// The other job's escrow is untouched.
+				assert_eq!(escrow(CLIENT), 150 + deposit());
+				assert!(JobsMap::<Test>::get(other).is_some());
+				assert_eq!(Balances::balance(&CLIENT) + escrow(CLIENT), INITIAL_BALANCE - 100);
+			},
+		);
 	}
 
 	#[test]
 	fn partial_delivery_without_a_taker_reruns_without_penalising_deliverers() {
-		run(|| {
-			let model = register_model(1, ModeSet::ALL);
-			for who in [EXEC_A, EXEC_B, EXEC_C, 3, 4] {
-				register_executor(who, 1, &[model]);
-			}
-			let job = submit(model, QUORUM_2_OF_3, 300);
-			let first = executors_of(job);
-			Jobs::note_delivered(job, &first[0]);
-			run_to_block(2 + RESULT_TIMEOUT);
-			let reputation =
-				|who| pallet_executors::Executors::<Test>::get(who).unwrap().reputation;
-			assert_eq!(reputation(first[0]), 100);
-			assert_eq!(reputation(first[1]), 90);
-			assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
-		});
+		ExtBuilder::default()
+			.model(1, ModeSet::ALL)
+			.executors(&[EXEC_A, EXEC_B, EXEC_C, 3, 4], 1, &[1])
+			.build_and_execute(|| {
+				let model = model(1);
+				let job = submit(model, QUORUM_2_OF_3, 300);
+				let first = executors_of(job);
+				Jobs::note_delivered(job, &first[0]);
+				run_to_block(2 + RESULT_TIMEOUT);
+				let reputation =
+					|who| pallet_executors::Executors::<Test>::get(who).unwrap().reputation;
+				assert_eq!(reputation(first[0]), 100);
+				assert_eq!(reputation(first[1]), 90);
+				assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
+			});
 	}
 
 	#[test]
 	fn rerun_assigns_others_and_fails_after_the_last_attempt() {
-		run(|| {
-			let model = register_model(1, ModeSet::ALL);
-			register_executor(EXEC_A, 1, &[model]);
-			register_executor(EXEC_B, 1, &[model]);
-			let job = submit(model, ATTESTED, 150);
-			let first = executors_of(job);
-			Jobs::note_delivered(job, &first[0]);
-			Jobs::rerun(job, &first);
-			let second = executors_of(job);
-			assert_ne!(first, second);
-			Jobs::rerun(job, &second);
-			assert!(JobsMap::<Test>::get(job).is_none());
-			assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
-			assert_eq!(active_jobs(EXEC_A) + active_jobs(EXEC_B), 0);
-		});
+		ExtBuilder::default()
+			.model(1, ModeSet::ALL)
+			.executors(&[EXEC_A, EXEC_B], 1, &[1])
+			.build_and_execute(|| {
+				let model = model(1);
+				let job = submit(model, ATTESTED, 150);
+				let first = executors_of(job);
+				Jobs::note_delivered(job, &first[0]);
+				Jobs::rerun(job, &first);
+				let second = executors_of(job);
+				assert_ne!(first, second);
+				Jobs::rerun(job, &second);
+				assert!(JobsMap::<Test>::get(job).is_none());
+				assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
+				assert_eq!(active_jobs(EXEC_A) + active_jobs(EXEC_B), 0);
+			});
 	}
 }

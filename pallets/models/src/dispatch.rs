@@ -67,6 +67,7 @@ impl<T: Config> Pallet<T> {
 		Self::ensure_valid_specs(&inputs)?;
 		Self::ensure_valid_specs(&outputs)?;
 		ensure!(modes.is_valid(), Error::<T>::InvalidModes);
+		ensure!(tolerance_ulps <= T::MaxToleranceUlps::get(), Error::<T>::ToleranceTooLarge);
 		let status = match &source {
 			ModelSource::OnChain => {
 				ensure!(byte_size <= T::MaxModelBytes::get(), Error::<T>::ModelTooLarge);

@@ -78,6 +78,7 @@ pub mod pallet {
 			type MaxModelBytes = ConstU32<1024>;
 			type ChunkSize = ConstU32<256>;
 			type MaxLocatorLen = ConstU32<64>;
+			type MaxToleranceUlps = ConstU32<65_536>;
 			type WeightInfo = ();
 		}
 	}
@@ -119,6 +120,11 @@ pub mod pallet {
 		/// Longest off-chain locator (URI), in bytes.
 		#[pallet::constant]
 		type MaxLocatorLen: Get<u32>;
+
+		/// Largest float tolerance a model may declare, in units of least precision: the
+		/// bound keeps "agree within the tolerance" from meaning "any two values agree".
+		#[pallet::constant]
+		type MaxToleranceUlps: Get<u32>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -198,6 +204,8 @@ pub mod pallet {
 		InvalidTensorSpec,
 		/// The verification mode set is empty or has unknown flags.
 		InvalidModes,
+		/// The float tolerance is above `MaxToleranceUlps`.
+		ToleranceTooLarge,
 		/// The model has no bytes.
 		EmptyModel,
 		/// The model is larger than may be stored on chain.

@@ -175,6 +175,36 @@ fn registration_rejects_bad_input_without_holding_funds() {
 }
 
 #[test]
+fn a_tolerance_beyond_the_bound_is_refused() {
+	use frame_support::traits::Get;
+	run(|| {
+		let terms = |tolerance_ulps| crate::ModelTerms {
+			inputs: specs(&[1]),
+			outputs: specs(&[1, 2]),
+			modes: ModeSet::ALL,
+			fee: 10,
+			tolerance_ulps,
+		};
+		let register = |model: &[u8], tolerance_ulps| {
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				hash_of(model),
+				10,
+				locator(b"https://models.example/m"),
+				terms(tolerance_ulps),
+			)
+		};
+		let most = <Test as crate::Config>::MaxToleranceUlps::get();
+		// At f32's largest distance between finite values, any two outputs would agree.
+		for tolerance in [0xFF00_0000, most + 1] {
+			assert_noop!(register(b"m", tolerance), Error::<Test>::ToleranceTooLarge);
+		}
+		assert_eq!(held(ALICE), 0);
+		assert_ok!(register(b"m", most));
+	});
+}
+
+#[test]
 fn double_registration_is_rejected() {
 	run(|| {
 		let model = register_on_chain(ALICE, &model_bytes());

@@ -76,6 +76,8 @@ pub struct WorkItem {
 	pub model: ModelHash,
 	/// Hash of its input (the input itself is in the jobs pallet's `JobInputs`).
 	pub input_hash: H256,
+	/// The job's current attempt, which the statement signs.
+	pub attempt: u32,
 	/// What the executor owes.
 	pub due: Due,
 }

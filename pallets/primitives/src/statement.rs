@@ -1,11 +1,14 @@
 //! What executors and verifiers sign, checked on chain against their session keys:
 //! executors' statements about jobs and verifiers' verdicts on attested results.
 //!
-//! A statement binds a claim (an output hash, a quorum commitment or its reveal) to one job
-//! on one chain: the signed bytes are the domain tag followed by the SCALE encoding of
-//! [`StatementPayload`] (genesis hash, job id, model hash, input hash, executor, claim). A
-//! signature is therefore useless for any other job, model, input, executor or chain.
-//! Verdicts ([`VerdictPayload`]) are bound the same way under their own domain tag.
+//! A statement binds a claim (an output hash, a quorum commitment or its reveal) to one
+//! attempt of one job on one chain: the signed bytes are the domain tag followed by the SCALE
+//! encoding of [`StatementPayload`] (genesis hash, job id, attempt, model hash, input hash,
+//! executor, claim). A signature is therefore useless for any other attempt, job, model,
+//! input, executor or chain. Verdicts ([`VerdictPayload`]) are bound the same way, to the
+//! attempt whose result they judge, under their own domain tag. A quorum commitment hides
+//! the output hash under the job, the attempt and the executor as well as a salt, so one
+//! executor's commitment opens for nobody else and for no other attempt.
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -15,10 +18,13 @@ use sp_core::H256;
 use crate::{JobId, ModelHash};
 
 /// Domain tag prefixed to every signed statement.
-pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v1";
+pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v2";
 
 /// Domain tag prefixed to every signed verdict.
-pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v1";
+pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v2";
+
+/// Domain tag prefixed to what a quorum commitment hashes.
+pub const COMMITMENT_DOMAIN: &[u8] = b"HACA/commitment/v1";
 
 /// Why an executor could not run a job (reported instead of retrying forever).
 #[derive(
@@ -62,7 +68,7 @@ pub enum ExecutionFailure {
 pub enum Claim {
 	/// Attested mode: the job's output tensors hash to this.
 	Output(H256),
-	/// Quorum mode, first phase: `blake2_256((output_hash, salt))`.
+	/// Quorum mode, first phase: [`Claim::commitment`] of the output hash.
 	Commitment(H256),
 	/// Quorum mode, second phase: the committed output hash and salt.
 	Reveal {
@@ -71,14 +77,25 @@ pub enum Claim {
 		/// The salt the commitment hid the output hash with.
 		salt: [u8; 32],
 	},
-	/// The executor could not run the job; it goes to other executors.
+	/// The executor could not run the job. It counts as a missed delivery for the executor's
+	/// reputation; an attested job goes to another executor, a quorum round goes on with the
+	/// others (and re-runs once too few are left to agree).
 	Failed(ExecutionFailure),
 }
 
 impl Claim {
-	/// The commitment to `output_hash` under `salt`.
-	pub fn commitment(output_hash: &H256, salt: &[u8; 32]) -> H256 {
-		H256(sp_io::hashing::blake2_256(&(output_hash, salt).encode()))
+	/// `executor`'s commitment to `output_hash` under `salt` in `attempt` of `job`: the
+	/// blake2-256 of the SCALE encoding of (the commitment domain tag, `job`, `attempt`,
+	/// `executor`, `output_hash`, `salt`).
+	pub fn commitment<AccountId: Encode>(
+		job: JobId,
+		attempt: u32,
+		executor: &AccountId,
+		output_hash: &H256,
+		salt: &[u8; 32],
+	) -> H256 {
+		let preimage = (COMMITMENT_DOMAIN, job, attempt, executor, output_hash, salt);
+		H256(sp_io::hashing::blake2_256(&preimage.encode()))
 	}
 }
 
@@ -111,6 +128,8 @@ pub struct StatementPayload<AccountId> {
 	pub genesis_hash: H256,
 	/// The job.
 	pub job: JobId,
+	/// The job's attempt (assignment) the claim is about, counted from 1.
+	pub attempt: u32,
 	/// The job's model.
 	pub model: ModelHash,
 	/// Hash of the job's input.
@@ -170,6 +189,8 @@ pub struct VerdictPayload<AccountId> {
 	pub genesis_hash: H256,
 	/// The job.
 	pub job: JobId,
+	/// The job's attempt whose result the verdict judges.
+	pub attempt: u32,
 	/// The job's model.
 	pub model: ModelHash,
 	/// Hash of the job's input.

@@ -162,6 +162,9 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub delivered: Vec<AccountId>,
 	/// Delivery deadline of the current assignment, while it runs.
 	pub deadline: Option<BlockNumber>,
+	/// The current assignment's number, counted from 1 (0 before the first): what
+	/// statements and verdicts about it sign.
+	pub attempt: u32,
 }
 
 /// Where a settled job's escrow went.

@@ -49,6 +49,7 @@ impl<T: Config> Pallet<T> {
 				job,
 				model: view.model,
 				input_hash: view.input_hash,
+				attempt: view.attempt,
 				due,
 			})
 		};

@@ -21,7 +21,8 @@ use sp_runtime::{
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Transaction-pool validity of an unsigned batch: every statement must check out.
+	/// Transaction-pool validity of an unsigned batch: every statement must check out. A
+	/// batch provides one tag per statement: its job, attempt, executor and kind of claim.
 	pub(crate) fn authorize_statements(
 		_source: TransactionSource,
 		statements: &StatementBatch<T>,
@@ -32,20 +33,22 @@ impl<T: Config> Pallet<T> {
 			.longevity(64)
 			.propagate(true);
 		for (statement, signature) in statements {
-			Self::check(statement, signature, SignatureCheck::Verify).map_err(
-				|error| match error {
-					Error::<T>::BadSignature => InvalidTransaction::BadProof,
-					Error::<T>::DeadlinePassed => InvalidTransaction::Stale,
-					_ => InvalidTransaction::Call,
-				},
-			)?;
+			let job =
+				Self::check(statement, signature, SignatureCheck::Verify).map_err(|error| {
+					match error {
+						Error::<T>::BadSignature => InvalidTransaction::BadProof,
+						Error::<T>::DeadlinePassed => InvalidTransaction::Stale,
+						_ => InvalidTransaction::Call,
+					}
+				})?;
 			let kind = match statement.claim {
 				Claim::Output(_) => 0u8,
 				Claim::Commitment(_) => 1,
 				Claim::Reveal { .. } => 2,
 				Claim::Failed(_) => 3,
 			};
-			validity = validity.and_provides((statement.job, &statement.executor, kind));
+			validity =
+				validity.and_provides((statement.job, job.attempt, &statement.executor, kind));
 		}
 		Ok((validity.into(), Weight::zero()))
 	}
@@ -56,6 +59,7 @@ impl<T: Config> Pallet<T> {
 		Some(VerdictPayload {
 			genesis_hash: Self::genesis_hash(),
 			job: verdict.job,
+			attempt: job.attempt,
 			model: job.model,
 			input_hash: job.input_hash,
 			verifier: verdict.verifier.clone(),

@@ -173,7 +173,7 @@ mod benchmarks {
 		let hash = H256(sp_io::hashing::blake2_256(&bytes));
 		let salt = [7u8; 32];
 		for executor in &executors {
-			let claim = Claim::Commitment(Claim::commitment(&hash, &salt));
+			let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &salt));
 			Pallet::<T>::process_batch(
 				batch::<T>(vec![sign::<T>(job, executor, claim, None)]),
 				SignatureCheck::Verify,

@@ -362,7 +362,7 @@ pub mod pallet {
 			/// The job.
 			job: JobId,
 		},
-		/// An executor could not run a job; it goes to other executors.
+		/// An executor could not run a job (a missed delivery for its reputation).
 		ExecutionFailed {
 			/// The job.
 			job: JobId,

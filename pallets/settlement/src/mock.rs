@@ -34,6 +34,9 @@ pub const INITIAL_BALANCE: Balance = 1_000_000;
 pub const MODEL_FEE: Balance = 100;
 /// Executors' and verifiers' bond.
 pub const BOND: Balance = 10_000;
+/// The least bond of an eligible executor or verifier: [`BOND`] stays above it through two
+/// slashes, not three.
+pub const MIN_BOND: Balance = 5_000;
 /// Blocks an assignment has to deliver.
 pub const RESULT_TIMEOUT: u64 = 5;
 /// Challenge window in blocks.
@@ -76,7 +79,7 @@ impl pallet_balances::Config for Test {
 
 parameter_types! {
 	pub const Deposit: Balance = 10;
-	pub const Bond: Balance = BOND;
+	pub const MinBond: Balance = MIN_BOND;
 	pub const UnbondingDelay: u64 = 10;
 	pub const ResultTimeout: u64 = RESULT_TIMEOUT;
 	pub const ChallengeWindow: u64 = CHALLENGE_WINDOW;
@@ -99,8 +102,8 @@ impl pallet_executors::Config for Test {
 	type Currency = Balances;
 	type OnSlash = ();
 	type Models = Models;
-	type MinExecutorBond = Bond;
-	type MinVerifierBond = Bond;
+	type MinExecutorBond = MinBond;
+	type MinVerifierBond = MinBond;
 	type UnbondingDelay = UnbondingDelay;
 }
 
@@ -217,47 +220,79 @@ pub fn run_to_block(n: u64) {
 	}
 }
 
-/// Externalities with the model registered, three executors and three verifiers bonded.
-pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: [CLIENT, OWNER]
-			.into_iter()
-			.chain(EXECUTORS)
-			.chain(VERIFIERS)
-			.map(|who| (who, INITIAL_BALANCE))
-			.collect(),
-		..Default::default()
+/// Test externalities at block 1: the test model registered, `EXECUTORS` bonded as its
+/// executors (capacity 4 each) and `VERIFIERS` (all, or the first few) as verifiers.
+pub struct ExtBuilder {
+	verifiers: usize,
+}
+
+impl Default for ExtBuilder {
+	fn default() -> Self {
+		Self { verifiers: VERIFIERS.len() }
 	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| {
-		System::set_block_number(1);
-		frame_support::assert_ok!(Models::register(
-			RuntimeOrigin::signed(OWNER),
-			model(),
-			1_000_000,
-			pallet_models::ModelSource::OffChain(
-				b"https://models.example/m".to_vec().try_into().unwrap()
-			),
-			terms(&[1, 2]),
-		));
-		for (who, executor) in
-			EXECUTORS.iter().map(|w| (*w, true)).chain(VERIFIERS.iter().map(|w| (*w, false)))
-		{
-			let key: InferenceKey = pair(who).public().into();
-			frame_support::assert_ok!(Executors::register(
-				RuntimeOrigin::signed(who),
-				pallet_executors::Roles { executor, verifier: !executor },
-				key,
-				BOND,
-				if executor { 4 } else { 0 },
-				if executor { vec![model()] } else { vec![] }.try_into().unwrap(),
-			));
+}
+
+impl ExtBuilder {
+	/// Bonds only the first `count` of `VERIFIERS`.
+	pub fn verifiers(mut self, count: usize) -> Self {
+		self.verifiers = count;
+		self
+	}
+
+	/// The externalities.
+	pub fn build(self) -> sp_io::TestExternalities {
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> {
+			balances: [CLIENT, OWNER]
+				.into_iter()
+				.chain(EXECUTORS)
+				.chain(VERIFIERS)
+				.map(|who| (who, INITIAL_BALANCE))
+				.collect(),
+			..Default::default()
 		}
-	});
-	ext
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			frame_support::assert_ok!(Models::register(
+				RuntimeOrigin::signed(OWNER),
+				model(),
+				1_000_000,
+				pallet_models::ModelSource::OffChain(
+					b"https://models.example/m".to_vec().try_into().unwrap()
+				),
+				terms(&[1, 2]),
+			));
+			let verifiers = VERIFIERS.iter().take(self.verifiers);
+			for (who, executor) in
+				EXECUTORS.iter().map(|w| (*w, true)).chain(verifiers.map(|w| (*w, false)))
+			{
+				let key: InferenceKey = pair(who).public().into();
+				frame_support::assert_ok!(Executors::register(
+					RuntimeOrigin::signed(who),
+					pallet_executors::Roles { executor, verifier: !executor },
+					key,
+					BOND,
+					if executor { 4 } else { 0 },
+					if executor { vec![model()] } else { vec![] }.try_into().unwrap(),
+				));
+			}
+		});
+		ext
+	}
+
+	/// Runs `test` in the externalities, then checks the invariants of all four pallets.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			test();
+			Settlement::do_try_state().expect("settlement invariants hold");
+			Jobs::do_try_state().expect("jobs invariants hold");
+			Executors::do_try_state().expect("executors invariants hold");
+			Models::do_try_state().expect("models invariants hold");
+		});
+	}
 }
 
 /// Externalities for the benchmark tests: funded accounts and a keystore for session keys.

@@ -11,7 +11,7 @@ use haca_primitives::{
 	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
-use haca_worker::{AttestedOutput, Challengeable, OpenJob, ServedModel, VoteDue};
+use haca_worker::{AttestedOutput, Challengeable, ServedModel, VoteDue};
 
 use crate::*;
 
@@ -50,8 +50,8 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 		Self::pending_work(who)
 	}
 
-	fn open_job(job: JobId) -> Option<OpenJob<BlockNumberFor<T>>> {
-		T::Jobs::job(job).map(|view| OpenJob { model: view.model, deadline: view.deadline })
+	fn job_model(job: JobId) -> Option<ModelHash> {
+		T::Jobs::job(job).map(|view| view.model)
 	}
 
 	fn input(job: JobId) -> Option<Vec<u8>> {

@@ -11,7 +11,7 @@ use haca_primitives::{
 };
 use sp_runtime::traits::{One, Saturating};
 
-use crate::*;
+use crate::{statements::JobOf, *};
 
 impl<T: Config> Pallet<T> {
 	/// Opens the reveal phase of a quorum round.
@@ -21,6 +21,39 @@ impl<T: Config> Pallet<T> {
 		Self::schedule(until.saturating_add(One::one()), job, Timer::RevealPhase)?;
 		round.reveal_until = Some(until);
 		Self::deposit_event(Event::RevealOpened { job, until });
+		Ok(())
+	}
+
+	/// Goes on with `job`'s round after one more executor answered, with a commitment (in
+	/// `round`) or a failure: once every executor of `checked` (the job before this answer)
+	/// answered, the reveal phase opens; as soon as too few executors are left to reach
+	/// agreement, the job re-runs without those that failed.
+	pub(crate) fn after_quorum_answer(
+		job: JobId,
+		checked: &JobOf<T>,
+		mut round: QuorumRound<T>,
+	) -> DispatchResult {
+		let VerificationMode::Quorum { agree, .. } = checked.mode else {
+			defensive!("quorum rounds are of quorum jobs");
+			return Ok(());
+		};
+		let answered = checked.delivered.len() + 1;
+		let failed = answered.saturating_sub(round.commits.len());
+		if checked.executors.len().saturating_sub(failed) < usize::from(agree) {
+			Quorums::<T>::remove(job);
+			Self::deposit_event(Event::QuorumFailed { job });
+			let answered_by = T::Jobs::job(job).map(|view| view.delivered).unwrap_or_default();
+			let failing: Vec<_> = answered_by
+				.into_iter()
+				.filter(|who| !round.commits.iter().any(|(committer, _)| committer == who))
+				.collect();
+			T::Jobs::rerun(job, &failing);
+			return Ok(());
+		}
+		if answered == checked.executors.len() {
+			Self::open_reveal(job, &mut round)?;
+		}
+		Quorums::<T>::insert(job, round);
 		Ok(())
 	}
 

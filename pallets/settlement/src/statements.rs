@@ -6,7 +6,9 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	statement::{self, Claim, StatementPayload},
 	tensor::{decode_and_check, encoded_len},
-	traits::{ExecutorDirectory, JobLedger, JobView, ModelRegistry, SettlementTerms},
+	traits::{
+		ExecutorDirectory, ExecutorRegistry, JobLedger, JobView, ModelRegistry, SettlementTerms,
+	},
 	InferenceSignature, VerificationMode,
 };
 use sp_core::H256;
@@ -47,6 +49,7 @@ impl<T: Config> Pallet<T> {
 		StatementPayload {
 			genesis_hash: Self::genesis_hash(),
 			job: statement.job,
+			attempt: job.attempt,
 			model: job.model,
 			input_hash: job.input_hash,
 			executor: statement.executor.clone(),
@@ -115,7 +118,8 @@ impl<T: Config> Pallet<T> {
 					Error::<T>::Duplicate
 				);
 				ensure!(
-					Claim::commitment(&output_hash, &salt) == commitment,
+					Claim::commitment(statement.job, job.attempt, executor, &output_hash, &salt)
+						== commitment,
 					Error::<T>::CommitmentMismatch
 				);
 				Self::check_outputs(&terms, output_hash, statement.outputs.as_ref())?;
@@ -189,19 +193,22 @@ impl<T: Config> Pallet<T> {
 					.map_err(|_| Error::<T>::QuorumFull)?;
 				T::Jobs::note_delivered(job, &executor);
 				Self::deposit_event(Event::Committed { job, executor });
-				if round.commits.len() == checked.executors.len() {
-					Self::open_reveal(job, &mut round)?;
-				}
-				Quorums::<T>::insert(job, round);
+				Self::after_quorum_answer(job, &checked, round)?;
 			}
 			Claim::Failed(reason) => {
-				Quorums::<T>::remove(job);
+				T::Executors::note_missed_deadline(&executor);
 				Self::deposit_event(Event::ExecutionFailed {
 					job,
 					executor: executor.clone(),
 					reason,
 				});
-				T::Jobs::rerun(job, &[executor]);
+				if let VerificationMode::Quorum { .. } = checked.mode {
+					T::Jobs::note_delivered(job, &executor);
+					let round = Quorums::<T>::get(job).unwrap_or_default();
+					Self::after_quorum_answer(job, &checked, round)?;
+				} else {
+					T::Jobs::rerun(job, &[executor]);
+				}
 			}
 			Claim::Reveal { output_hash, .. } => {
 				let mut round = Quorums::<T>::get(job).ok_or(Error::<T>::RevealNotOpen)?;

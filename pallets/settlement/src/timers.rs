@@ -32,10 +32,15 @@ impl<T: Config> Pallet<T> {
 		for (job, timer) in &timers {
 			match timer {
 				Timer::ChallengeWindow => {
-					let provisional = Results::<T>::get(job).is_some_and(|result| {
-						matches!(result.status, ResultStatus::Provisional { .. })
+					// A re-run's result has a window of its own: an earlier result's timer
+					// finds it still open and leaves it.
+					let window_closed = Results::<T>::get(job).is_some_and(|result| {
+						matches!(
+							result.status,
+							ResultStatus::Provisional { challenge_until } if challenge_until < now
+						)
 					});
-					if provisional {
+					if window_closed {
 						Self::settle_attested(*job);
 					}
 				}

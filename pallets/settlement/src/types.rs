@@ -99,7 +99,7 @@ pub struct Reveal<T: Config> {
 )]
 #[scale_info(skip_type_params(T))]
 pub struct QuorumRound<T: Config> {
-	/// Commitments `blake2_256((output_hash, salt))`, by executor.
+	/// Commitments ([`haca_primitives::statement::Claim::commitment`]), by executor.
 	pub commits: BoundedVec<(T::AccountId, H256), T::MaxQuorum>,
 	/// Reveals so far.
 	pub reveals: BoundedVec<Reveal<T>, T::MaxQuorum>,

@@ -5,7 +5,7 @@ use haca_primitives::runtime_api::{Due, JobPhase};
 
 #[test]
 fn reports_and_pending_work_follow_the_job() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
 		let report = crate::Pallet::<Test>::report(job).unwrap();
 		assert_eq!(report.phase, JobPhase::Running { deadline: 1 + RESULT_TIMEOUT });
@@ -16,7 +16,7 @@ fn reports_and_pending_work_follow_the_job() {
 		let bytes = good_output();
 		let salt = [1u8; 32];
 		for who in &executors {
-			let commitment = Claim::commitment(&hash_of(&bytes), &salt);
+			let commitment = Claim::commitment(job, 1, who, &hash_of(&bytes), &salt);
 			submit(vec![signed(job, *who, Claim::Commitment(commitment), None)]);
 		}
 		assert_eq!(

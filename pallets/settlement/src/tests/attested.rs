@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let client_before = Balances::balance(&CLIENT);
 		let (job, executor) = provisional_result();
 		let bytes = good_output();
@@ -52,7 +52,7 @@ fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
 
 #[test]
 fn wrong_signers_keys_and_jobs_are_rejected() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(VerificationMode::Attested, 500);
 		let executor = executors[0];
 		let stranger = *EXECUTORS.iter().find(|e| **e != executor).unwrap();
@@ -86,7 +86,7 @@ fn bad_signature_of() -> haca_primitives::InferenceSignature {
 
 #[test]
 fn a_signature_replayed_on_another_job_of_the_same_executor_fails() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (first, executors) = submit_job(VerificationMode::Attested, 500);
 		let executor = executors[0];
 		// Submit until a second job goes to the same executor.
@@ -106,7 +106,7 @@ fn a_signature_replayed_on_another_job_of_the_same_executor_fails() {
 
 #[test]
 fn duplicates_late_results_and_bad_outputs_are_rejected() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(VerificationMode::Attested, 500);
 		let executor = executors[0];
 		let bytes = good_output();
@@ -142,7 +142,7 @@ fn duplicates_late_results_and_bad_outputs_are_rejected() {
 
 #[test]
 fn a_batch_processes_good_items_and_rejects_bad_ones() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (first, first_executors) = submit_job(VerificationMode::Attested, 500);
 		let (second, second_executors) = submit_job(VerificationMode::Attested, 500);
 		let bytes = good_output();
@@ -159,7 +159,7 @@ fn a_batch_processes_good_items_and_rejects_bad_ones() {
 
 #[test]
 fn unsigned_batches_are_authorized_only_if_every_item_checks_out() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(VerificationMode::Attested, 500);
 		let bytes = good_output();
 		let claim = Claim::Output(hash_of(&bytes));
@@ -197,7 +197,7 @@ fn a_batch_is_charged_for_what_its_items_did() {
 	use crate::WeightInfo;
 	use frame_support::dispatch::GetDispatchInfo;
 	type Weights = <Test as crate::Config>::WeightInfo;
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (first, executors) = submit_job(VerificationMode::Attested, 500);
 		let (second, others) = submit_job(VerificationMode::Attested, 500);
 		let bytes = good_output();
@@ -226,7 +226,7 @@ fn results_of_one_executor_in_a_batch_pay_its_load_and_timer_writes_once() {
 	use crate::WeightInfo;
 	use frame_support::weights::constants::ParityDbWeight;
 	type Weights = <Test as crate::Config>::WeightInfo;
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		// Jobs until three went to the same executor.
 		let mut by_executor = std::collections::BTreeMap::<AccountId, Vec<u64>>::new();
 		let (executor, jobs) = loop {

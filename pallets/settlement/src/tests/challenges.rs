@@ -8,7 +8,7 @@ fn lie_hash() -> H256 {
 
 #[test]
 fn a_lying_executor_is_slashed_and_the_job_rerun_at_no_cost_to_the_client() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let client_before = Balances::balance(&CLIENT);
 		let (job, liar) = provisional_result();
 		let challenger = VERIFIERS[0];
@@ -46,7 +46,7 @@ fn a_lying_executor_is_slashed_and_the_job_rerun_at_no_cost_to_the_client() {
 
 #[test]
 fn a_wrong_challenger_loses_its_bond_and_the_result_settles() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executor) = provisional_result();
 		let challenger = VERIFIERS[1];
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
@@ -66,7 +66,7 @@ fn a_wrong_challenger_loses_its_bond_and_the_result_settles() {
 
 #[test]
 fn a_split_committee_times_out_safely() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executor) = provisional_result();
 		let challenger = VERIFIERS[2];
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
@@ -93,7 +93,7 @@ fn a_split_committee_times_out_safely() {
 
 #[test]
 fn challenges_and_votes_need_the_right_parties_and_timing() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executor) = provisional_result();
 		let honest = hash_of(&good_output());
 		assert_noop!(
@@ -126,12 +126,103 @@ fn challenges_and_votes_need_the_right_parties_and_timing() {
 
 #[test]
 fn the_window_closes() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, _) = provisional_result();
 		System::set_block_number(2 + CHALLENGE_WINDOW);
 		assert_noop!(
 			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()),
 			Error::<Test>::NotChallengeable
 		);
+	});
+}
+
+#[test]
+fn a_rerun_result_gets_its_own_full_challenge_window() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, _) = provisional_result();
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
+		for voter in Disputes::<Test>::get(job).unwrap().committee {
+			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, lie_hash()));
+		}
+		// The re-run's executor delivers in the last block of the first result's window,
+		// whose timer is still scheduled.
+		let second = Jobs::job(job).unwrap().executors[0];
+		run_to_block(1 + CHALLENGE_WINDOW);
+		let bytes = good_output();
+		submit(vec![signed(job, second, Claim::Output(hash_of(&bytes)), Some(bytes))]);
+		let challenge_until = 1 + 2 * CHALLENGE_WINDOW;
+
+		run_to_block(challenge_until);
+		assert_eq!(
+			Results::<Test>::get(job).map(|result| result.status),
+			Some(ResultStatus::Provisional { challenge_until }),
+			"open to challenges until its own window ends"
+		);
+		run_to_block(challenge_until + 1);
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+	});
+}
+
+/// `who`'s verdict on `job`, signed with its session key.
+fn signed_verdict(
+	job: u64,
+	who: AccountId,
+	kind: haca_primitives::statement::VerdictKind,
+	output_hash: H256,
+) -> (crate::Verdict<Test>, haca_primitives::InferenceSignature) {
+	use sp_core::Pair;
+	let verdict = crate::Verdict::<Test> { job, verifier: who, kind, output_hash };
+	let payload = crate::Pallet::<Test>::verdict_payload(&verdict).expect("open job");
+	(verdict, pair(who).sign(&payload.signing_bytes()).into())
+}
+
+#[test]
+fn a_vote_signed_in_an_earlier_dispute_of_the_job_is_rejected() {
+	use haca_primitives::statement::VerdictKind;
+	use sp_runtime::transaction_validity::InvalidTransaction;
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, _) = provisional_result();
+		let challenger = VERIFIERS[0];
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		let votes: Vec<_> = Disputes::<Test>::get(job)
+			.unwrap()
+			.committee
+			.iter()
+			.map(|voter| signed_verdict(job, *voter, VerdictKind::Vote, lie_hash()))
+			.collect();
+		for (verdict, signature) in votes.clone() {
+			let source = TransactionSource::External;
+			assert!(crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature).is_ok());
+			let authorized = frame_system::RawOrigin::Authorized.into();
+			assert_ok!(Settlement::submit_verdict(authorized, verdict, signature));
+		}
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+
+		// The re-run's result is challenged again, before the same committee.
+		let second = Jobs::job(job).unwrap().executors[0];
+		let bytes = good_output();
+		submit(vec![signed(job, second, Claim::Output(hash_of(&bytes)), Some(bytes))]);
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		for (verdict, signature) in votes {
+			let source = TransactionSource::External;
+			assert_eq!(
+				crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature).err(),
+				Some(InvalidTransaction::BadProof.into()),
+				"{verdict:?}"
+			);
+		}
+		assert!(Disputes::<Test>::get(job).unwrap().votes.is_empty());
+	});
+}
+
+#[test]
+fn a_challenge_needs_a_committee_besides_the_parties() {
+	ExtBuilder::default().verifiers(1).build_and_execute(|| {
+		let (job, _) = provisional_result();
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()),
+			Error::<Test>::NoCommittee
+		);
+		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
 	});
 }

@@ -12,16 +12,6 @@ use crate::{mock::*, Disputes, Error, Event, Quorums, ResultStatus, Results};
 
 const QUORUM_2_OF_3: VerificationMode = VerificationMode::Quorum { agree: 2, of: 3 };
 
-fn run(test: impl FnOnce()) {
-	new_test_ext().execute_with(|| {
-		test();
-		crate::Pallet::<Test>::do_try_state().expect("settlement invariants hold");
-		pallet_jobs::Pallet::<Test>::do_try_state().expect("jobs invariants hold");
-		pallet_executors::Pallet::<Test>::do_try_state().expect("executors invariants hold");
-		pallet_models::Pallet::<Test>::do_try_state().expect("models invariants hold");
-	});
-}
-
 /// Submits a job as CLIENT; returns its id and executors.
 fn submit_job(mode: VerificationMode, max_fee: Balance) -> (u64, Vec<AccountId>) {
 	let id = pallet_jobs::NextJobId::<Test>::get();

@@ -32,7 +32,7 @@ fn verifier(percent: u32) -> NodeRoles {
 /// Test externalities of a node with `roles` (the engine is there for any role), whose
 /// keystore holds the session keys of `EXECUTORS` and `VERIFIERS`.
 fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState>>) {
-	let mut ext = new_test_ext();
+	let mut ext = ExtBuilder::default().build();
 	let (offchain, _) = TestOffchainExt::new();
 	let (pool, pool_state) = TestTransactionPoolExt::new();
 	let keystore = MemoryKeystore::new();
@@ -75,6 +75,12 @@ fn mlp_on_chain(bytes: &[u8]) -> ModelHash {
 		));
 	}
 	hash
+}
+
+/// Uploads the generated MLP and submits a 2-of-3 quorum job on it; returns the job.
+fn quorum_job_on_mlp() -> u64 {
+	let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+	submit_on(mlp_on_chain(&bytes), QUORUM_2_OF_3, 1_000)
 }
 
 /// The generated MLP input, its first element set to `first` if given.
@@ -190,9 +196,7 @@ fn jobs_of_one_model_run_in_one_batch_each_with_its_own_outputs_and_hash() {
 fn quorum_executors_commit_then_reveal_and_settle() {
 	let (mut ext, pool) = node_ext(EXECUTOR);
 	ext.execute_with(|| {
-		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
-		let model = mlp_on_chain(&bytes);
-		let job = submit_on(model, QUORUM_2_OF_3, 1_000);
+		let job = quorum_job_on_mlp();
 
 		Settlement::offchain_worker(1);
 		assert_eq!(include_pool(&pool), 3, "three commitments");
@@ -369,5 +373,28 @@ fn verdicts_need_the_verifiers_own_signature() {
 		assert!(crate::Pallet::<Test>::authorize_verdict(source, &verdict, &own).is_ok());
 		assert!(Disputes::<Test>::get(job).is_none(), "authorizing changes nothing");
 		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
+	});
+}
+
+#[test]
+fn a_rerun_quorum_round_is_committed_and_revealed_again() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let job = quorum_job_on_mlp();
+		Settlement::offchain_worker(1);
+		assert_eq!(include_pool(&pool), 3, "attempt 1: three commitments");
+		Settlement::offchain_worker(1);
+		// Two of attempt 1's three reveals are lost: the round cannot agree.
+		pool.write().transactions.truncate(1);
+		assert_eq!(include_pool(&pool), 1);
+		run_to_block(2 + REVEAL_WINDOW);
+		System::assert_has_event(Event::QuorumFailed { job }.into());
+		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 2);
+
+		Settlement::offchain_worker(2 + REVEAL_WINDOW);
+		assert_eq!(include_pool(&pool), 3, "attempt 2: three commitments");
+		Settlement::offchain_worker(2 + REVEAL_WINDOW);
+		assert_eq!(include_pool(&pool), 3, "attempt 2: three reveals");
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
 	});
 }

@@ -6,9 +6,14 @@ fn salt(who: AccountId) -> [u8; 32] {
 	[who as u8; 32]
 }
 
+/// `who`'s commitment to `bytes` for `job`'s current attempt.
+fn commitment_of(job: u64, who: AccountId, bytes: &[u8]) -> Claim {
+	let attempt = Jobs::job(job).unwrap().attempt;
+	Claim::Commitment(Claim::commitment(job, attempt, &who, &hash_of(bytes), &salt(who)))
+}
+
 fn commit(job: u64, who: AccountId, bytes: &[u8]) {
-	let commitment = Claim::commitment(&hash_of(bytes), &salt(who));
-	submit(vec![signed(job, who, Claim::Commitment(commitment), None)]);
+	submit(vec![signed(job, who, commitment_of(job, who, bytes), None)]);
 }
 
 fn reveal(job: u64, who: AccountId, bytes: &[u8]) {
@@ -18,7 +23,7 @@ fn reveal(job: u64, who: AccountId, bytes: &[u8]) {
 
 #[test]
 fn agreeing_executors_settle_and_are_each_paid() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let client_before = Balances::balance(&CLIENT);
 		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
 		let bytes = good_output();
@@ -40,7 +45,7 @@ fn agreeing_executors_settle_and_are_each_paid() {
 
 #[test]
 fn floats_agree_within_the_tolerance_and_dissenters_are_slashed() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
 		let exact = good_output();
 		let nudged = output([f32::from_bits(0.25f32.to_bits() + 3), -1.5]);
@@ -69,7 +74,7 @@ fn floats_agree_within_the_tolerance_and_dissenters_are_slashed() {
 
 #[test]
 fn silent_executors_are_slashed_when_the_reveal_phase_ends() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
 		let bytes = good_output();
 		for who in &executors {
@@ -85,7 +90,7 @@ fn silent_executors_are_slashed_when_the_reveal_phase_ends() {
 
 #[test]
 fn the_reveal_phase_opens_at_the_deadline_with_enough_commits() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
 		let bytes = good_output();
 		commit(job, executors[0], &bytes);
@@ -102,7 +107,7 @@ fn the_reveal_phase_opens_at_the_deadline_with_enough_commits() {
 
 #[test]
 fn disagreement_reruns_the_job_and_bad_reveals_are_rejected() {
-	run(|| {
+	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
 		let outputs = [output([1.0, 1.0]), output([2.0, 2.0]), output([3.0, 3.0])];
 		for (who, bytes) in executors.iter().zip(&outputs) {
@@ -116,5 +121,120 @@ fn disagreement_reruns_the_job_and_bad_reveals_are_rejected() {
 		}
 		System::assert_has_event(Event::QuorumFailed { job }.into());
 		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 2);
+	});
+}
+
+#[test]
+fn a_copied_commitment_cannot_be_revealed_and_its_copier_is_slashed() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+		let [honest, copier, other] = [executors[0], executors[1], executors[2]];
+		let bytes = good_output();
+		commit(job, honest, &bytes);
+		// The copier sends the honest executor's commitment, seen in the pool, as its own.
+		submit(vec![signed(job, copier, commitment_of(job, honest, &bytes), None)]);
+		commit(job, other, &bytes);
+		reveal(job, honest, &bytes);
+		// And then the honest executor's reveal, seen in the pool, as its own.
+		let copied = Claim::Reveal { output_hash: hash_of(&bytes), salt: salt(honest) };
+		submit(vec![signed(job, copier, copied, Some(bytes.clone()))]);
+		System::assert_last_event(rejected(job, copier, Error::CommitmentMismatch));
+		reveal(job, other, &bytes);
+		run_to_block(2 + REVEAL_WINDOW);
+
+		System::assert_has_event(
+			Event::Settled {
+				job,
+				output_hash: hash_of(&bytes),
+				executors: vec![honest, other].try_into().unwrap(),
+				paid: 2 * MODEL_FEE,
+				refunded: 1_000 - 2 * MODEL_FEE + job_deposit(),
+			}
+			.into(),
+		);
+		assert_eq!(bond_of(copier), BOND - EXECUTOR_SLASH, "the copier pays");
+		assert_eq!(bond_of(honest), BOND);
+	});
+}
+
+#[test]
+fn statements_signed_for_an_earlier_attempt_are_rejected() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, mut executors) = submit_job(QUORUM_2_OF_3, 1_000);
+		let bytes = good_output();
+		let first_round: Vec<_> = executors
+			.iter()
+			.map(|who| signed(job, *who, commitment_of(job, *who, &bytes), None))
+			.collect();
+		let failed = Claim::Failed(haca_primitives::statement::ExecutionFailure::Execution);
+		let failure = signed(job, executors[2], failed, None);
+		// Only one commitment by the deadline: the round cannot agree.
+		submit(first_round[..1].to_vec());
+		run_to_block(2 + RESULT_TIMEOUT);
+		// Attempt 2 goes to the same three executors, the only ones serving the model.
+		let mut again = Jobs::job(job).unwrap().executors;
+		again.sort();
+		executors.sort();
+		assert_eq!(again, executors);
+		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 2);
+
+		for replayed in first_round.into_iter().chain([failure]) {
+			let who = replayed.0.executor;
+			submit(vec![replayed]);
+			System::assert_last_event(rejected(job, who, Error::BadSignature));
+		}
+		assert!(Quorums::<Test>::get(job).is_none(), "nothing of round 1 counts in round 2");
+	});
+}
+
+fn reputation(who: AccountId) -> u32 {
+	pallet_executors::Executors::<Test>::get(who).unwrap().reputation
+}
+
+fn failure() -> Claim {
+	Claim::Failed(haca_primitives::statement::ExecutionFailure::Execution)
+}
+
+#[test]
+fn a_failure_costs_reputation_and_leaves_the_others_commitments() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+		let bytes = good_output();
+		commit(job, executors[0], &bytes);
+		commit(job, executors[1], &bytes);
+		let before = reputation(executors[2]);
+		submit(vec![signed(job, executors[2], failure(), None)]);
+		assert!(reputation(executors[2]) < before, "a failure counts as a missed delivery");
+		let round = Quorums::<Test>::get(job).expect("the round goes on");
+		assert_eq!(round.commits.len(), 2, "with the others' commitments");
+		assert!(round.reveal_until.is_some(), "every executor answered: the reveals are due");
+
+		reveal(job, executors[0], &bytes);
+		reveal(job, executors[1], &bytes);
+		System::assert_has_event(
+			Event::Settled {
+				job,
+				output_hash: hash_of(&bytes),
+				executors: executors[..2].to_vec().try_into().unwrap(),
+				paid: 2 * MODEL_FEE,
+				refunded: 1_000 - 2 * MODEL_FEE + job_deposit(),
+			}
+			.into(),
+		);
+		assert_eq!(bond_of(executors[2]), BOND, "a failure is no lie");
+	});
+}
+
+#[test]
+fn failures_that_leave_too_few_executors_to_agree_rerun_the_job_at_once() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+		commit(job, executors[0], &good_output());
+		submit(vec![signed(job, executors[1], failure(), None)]);
+		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 1, "two may still agree");
+		submit(vec![signed(job, executors[2], failure(), None)]);
+		System::assert_has_event(Event::QuorumFailed { job }.into());
+		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 2);
+		assert!(Quorums::<Test>::get(job).is_none());
 	});
 }
