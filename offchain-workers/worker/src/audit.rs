@@ -77,8 +77,10 @@ fn audit<C: Chain>(
 	}
 }
 
-/// Re-runs a disputed job and votes: for the executor's output hash if the verifier's
-/// outputs agree with it, otherwise for the challenger's. Whether this is finished.
+/// Re-runs a disputed job and votes for the claim its run reproduces: the executor's output
+/// hash if the verifier's outputs agree with it, the challenger's if they hash to it. When
+/// they match neither, it does not vote: a claim nobody reproduced backs no majority, so the
+/// dispute times out and nobody is slashed. Whether this is finished.
 fn vote_on<C: Chain>(
 	key: &InferenceKey,
 	who: &C::AccountId,
@@ -88,7 +90,11 @@ fn vote_on<C: Chain>(
 	let Some(result) = C::attested_result(job) else { return true };
 	let output_hash = match judge::<C>(job, &result) {
 		Finding::Agrees => result.output_hash,
-		Finding::Differs(_) => challenger_hash,
+		Finding::Differs(ours) if ours == challenger_hash => challenger_hash,
+		Finding::Differs(_) => {
+			log::info!(target: LOG_TARGET, "job {job}: neither claim matches this run, not voting");
+			return true;
+		}
 		Finding::Retry => return false,
 		Finding::CannotJudge => return true,
 	};

@@ -178,7 +178,7 @@ pub struct Verdict<AccountId> {
 	/// Challenge or vote.
 	pub kind: VerdictKind,
 	/// For a challenge, the output hash the verifier computed; for a vote, the output hash
-	/// it backs (the executor's, or the challenger's when the executor's result is wrong).
+	/// it backs: the executor's or the challenger's, whichever its own run reproduces.
 	pub output_hash: H256,
 }
 

@@ -398,3 +398,22 @@ fn a_rerun_quorum_round_is_committed_and_revealed_again() {
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
 	});
 }
+
+#[test]
+fn a_committee_never_backs_a_challenge_it_cannot_reproduce() {
+	let (mut ext, pool) = node_ext(verifier(0));
+	ext.execute_with(|| {
+		// A wrong result, challenged with a claim that is no run of the model either.
+		let (job, liar) = result_on_mlp(Some(lie()));
+		let bogus = H256::repeat_byte(0xb0);
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, bogus));
+
+		Settlement::offchain_worker(2);
+		assert_eq!(include_pool(&pool), 0, "neither claim matches the committee's run: no vote");
+		run_to_block(2 + DISPUTE_WINDOW);
+		System::assert_has_event(Event::DisputeTimedOut { job }.into());
+		assert_eq!(bond_of(liar), BOND, "nobody is slashed on a claim nobody reproduced");
+		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
+		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
+	});
+}
