@@ -57,9 +57,10 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Decides a quorum round from its reveals: the largest group of agreeing reveals
-	/// settles the job if it has `agree` members; dissenters and executors that committed
-	/// but never revealed are slashed. Without agreement the job is re-run.
+	/// Decides a quorum round from its reveals: the largest group of reveals agreeing with
+	/// one of them (whose output hash settles) settles the job if it has `agree` members;
+	/// dissenters and executors that committed but never revealed are slashed. Without
+	/// agreement the job is re-run.
 	pub(crate) fn tally(job: JobId, round: QuorumRound<T>) {
 		Quorums::<T>::remove(job);
 		let Some(view) = T::Jobs::job(job) else {
@@ -84,20 +85,25 @@ impl<T: Config> Pallet<T> {
 			(Some(x), Some(y)) => tensors_agree(x, y, terms.tolerance_ulps),
 			_ => round.reveals[a].output_hash == round.reveals[b].output_hash,
 		};
-		let mut groups: Vec<Vec<usize>> = Vec::new();
-		for index in 0..round.reveals.len() {
-			match groups.iter_mut().find(|group| agrees(group[0], index)) {
-				Some(group) => group.push(index),
-				None => groups.push(vec![index]),
-			}
+		// Each reveal with those that agree with it (each pair compared once); the largest
+		// group wins, a tie going to the lowest output hash, so the order of the reveals does
+		// not matter.
+		let count = round.reveals.len();
+		let mut agreement = vec![vec![false; count]; count];
+		for (a, b) in (0..count).flat_map(|a| (a..count).map(move |b| (a, b))) {
+			let agreed = a == b || agrees(a, b);
+			agreement[a][b] = agreed;
+			agreement[b][a] = agreed;
 		}
-		let best = groups.iter().fold(Vec::new(), |best: Vec<usize>, group| {
-			if group.len() > best.len() {
-				group.clone()
-			} else {
-				best
-			}
+		let groups: Vec<Vec<usize>> =
+			agreement.iter().map(|row| (0..count).filter(|&other| row[other]).collect()).collect();
+		let center = (0..groups.len()).max_by(|&a, &b| {
+			groups[a]
+				.len()
+				.cmp(&groups[b].len())
+				.then_with(|| round.reveals[b].output_hash.cmp(&round.reveals[a].output_hash))
 		});
+		let agreed = center.filter(|&center| groups[center].len() >= usize::from(agree));
 
 		let slash = |who: &T::AccountId| {
 			T::Executors::slash(
@@ -116,7 +122,8 @@ impl<T: Config> Pallet<T> {
 			slash(silent);
 		}
 
-		if best.len() >= usize::from(agree) {
+		if let Some(center) = agreed {
+			let best = &groups[center];
 			for (index, reveal) in round.reveals.iter().enumerate() {
 				if !best.contains(&index) {
 					slash(&reveal.executor);
@@ -124,7 +131,7 @@ impl<T: Config> Pallet<T> {
 			}
 			let winners: Vec<_> =
 				best.iter().map(|index| round.reveals[*index].executor.clone()).collect();
-			Self::pay(job, &view.model, &winners, round.reveals[best[0]].output_hash);
+			Self::pay(job, &view.model, &winners, round.reveals[center].output_hash);
 		} else {
 			Self::deposit_event(Event::QuorumFailed { job });
 			let participants: Vec<_> = round.commits.iter().map(|(who, _)| who.clone()).collect();

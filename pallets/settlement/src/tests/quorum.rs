@@ -238,3 +238,35 @@ fn failures_that_leave_too_few_executors_to_agree_rerun_the_job_at_once() {
 		assert!(Quorums::<Test>::get(job).is_none());
 	});
 }
+
+#[test]
+fn the_tally_does_not_depend_on_the_order_of_the_reveals() {
+	let nudged = |ulps: u32| output([f32::from_bits(0.25f32.to_bits() + ulps), -1.5]);
+	// Within the tolerance of 4 ULPs each output agrees with the next, not with the one after.
+	let outputs = [nudged(0), nudged(3), nudged(6)];
+	let settled_in = |order: [usize; 3]| {
+		let mut settled = None;
+		ExtBuilder::default().build_and_execute(|| {
+			let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+			for (who, bytes) in executors.iter().zip(&outputs) {
+				commit(job, *who, bytes);
+			}
+			for index in order {
+				reveal(job, executors[index], &outputs[index]);
+			}
+			settled = System::events().into_iter().find_map(|record| match record.event {
+				RuntimeEvent::Settlement(Event::Settled { output_hash, executors, .. }) => {
+					Some((output_hash, executors.len()))
+				}
+				_ => None,
+			});
+		});
+		settled.expect("settled")
+	};
+	assert_eq!(settled_in([0, 2, 1]), settled_in([1, 0, 2]));
+	assert_eq!(
+		settled_in([2, 0, 1]),
+		(hash_of(&outputs[1]), 3),
+		"the middle output agrees with both"
+	);
+}
