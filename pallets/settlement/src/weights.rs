@@ -57,9 +57,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn check_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `979`,
 		// estimated: `5440`.
-		// Minimum execution time: 94_696_000 picoseconds.
-		Weight::from_parts(105_817_851, 5440)
-			.saturating_add(Weight::from_parts(1_213, 0).saturating_mul(b.into()))
+		// Minimum execution time: 92_813_000 picoseconds.
+		Weight::from_parts(135_116_206, 5440)
+			.saturating_add(Weight::from_parts(1_209, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -69,8 +69,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `413`,
 		// estimated: `4097`.
-		// Minimum execution time: 74_690_000 picoseconds.
-		Weight::from_parts(112_539_000, 4097)
+		// Minimum execution time: 73_548_000 picoseconds.
+		Weight::from_parts(113_873_000, 4097)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -92,8 +92,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn statement() -> Weight {
 		// Proof size in bytes, measured: `68998`,
 		// estimated: `86073`.
-		// Minimum execution time: 725_221_000 picoseconds.
-		Weight::from_parts(1_254_869_000, 86073)
+		// Minimum execution time: 735_070_000 picoseconds.
+		Weight::from_parts(1_091_514_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
@@ -114,10 +114,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
 		// Proof size in bytes, measured: `19398 + s * (48 ±0)`,
 		// estimated: `8733 + s * (20450 ±65)`.
-		// Minimum execution time: 200_534_000 picoseconds.
-		Weight::from_parts(257_250_883, 8733)
-			.saturating_add(Weight::from_parts(4_652, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(5_155_101, 0).saturating_mul(s.into()))
+		// Minimum execution time: 197_267_000 picoseconds.
+		Weight::from_parts(238_376_514, 8733)
+			.saturating_add(Weight::from_parts(5_735, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(8_299_840, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -142,8 +142,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge() -> Weight {
 		// Proof size in bytes, measured: `17852`,
 		// estimated: `21911`.
-		// Minimum execution time: 162_963_000 picoseconds.
-		Weight::from_parts(240_268_000, 21911)
+		// Minimum execution time: 161_591_000 picoseconds.
+		Weight::from_parts(255_827_000, 21911)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -170,8 +170,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn vote() -> Weight {
 		// Proof size in bytes, measured: `19012`,
 		// estimated: `19939`.
-		// Minimum execution time: 246_810_000 picoseconds.
-		Weight::from_parts(391_129_000, 19939)
+		// Minimum execution time: 240_668_000 picoseconds.
+		Weight::from_parts(427_026_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -195,9 +195,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn process_timers(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `85833 + n * (111 ±0)`,
 		// estimated: `21911 + n * (18949 ±0)`.
-		// Minimum execution time: 7_975_000 picoseconds.
-		Weight::from_parts(14_787_000, 21911)
-			.saturating_add(Weight::from_parts(271_833_443, 0).saturating_mul(n.into()))
+		// Minimum execution time: 11_271_000 picoseconds.
+		Weight::from_parts(11_501_000, 21911)
+			.saturating_add(Weight::from_parts(291_289_499, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -209,41 +209,41 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(105_817_851, 5440)
-			.saturating_add(Weight::from_parts(1_213, 0).saturating_mul(b.into()))
+		Weight::from_parts(135_116_206, 5440)
+			.saturating_add(Weight::from_parts(1_209, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(112_539_000, 4097)
+		Weight::from_parts(113_873_000, 4097)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_254_869_000, 86073)
+		Weight::from_parts(1_091_514_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		Weight::from_parts(257_250_883, 8733)
-			.saturating_add(Weight::from_parts(4_652, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(5_155_101, 0).saturating_mul(s.into()))
+		Weight::from_parts(238_376_514, 8733)
+			.saturating_add(Weight::from_parts(5_735, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(8_299_840, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 20450).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(240_268_000, 21911)
+		Weight::from_parts(255_827_000, 21911)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(391_129_000, 19939)
+		Weight::from_parts(427_026_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(14_787_000, 21911)
-			.saturating_add(Weight::from_parts(271_833_443, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_501_000, 21911)
+			.saturating_add(Weight::from_parts(291_289_499, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
