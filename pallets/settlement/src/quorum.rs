@@ -24,13 +24,14 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Goes on with `job`'s round after one more executor answered, with a commitment (in
-	/// `round`) or a failure: once every executor of `checked` (the job before this answer)
-	/// answered, the reveal phase opens; as soon as too few executors are left to reach
-	/// agreement, the job re-runs without those that failed.
+	/// Goes on with `job`'s round after `answering` answered, with a commitment (in `round`)
+	/// or a failure: once every executor of `checked` (the job before this answer) answered,
+	/// the reveal phase opens; as soon as too few executors are left to reach agreement, the
+	/// job re-runs without those that failed.
 	pub(crate) fn after_quorum_answer(
 		job: JobId,
 		checked: &JobOf<T>,
+		answering: &T::AccountId,
 		mut round: QuorumRound<T>,
 	) -> DispatchResult {
 		let VerificationMode::Quorum { agree, .. } = checked.mode else {
@@ -42,10 +43,12 @@ impl<T: Config> Pallet<T> {
 		if checked.executors.len().saturating_sub(failed) < usize::from(agree) {
 			Quorums::<T>::remove(job);
 			Self::deposit_event(Event::QuorumFailed { job });
-			let answered_by = T::Jobs::job(job).map(|view| view.delivered).unwrap_or_default();
-			let failing: Vec<_> = answered_by
-				.into_iter()
-				.filter(|who| !round.commits.iter().any(|(committer, _)| committer == who))
+			let failing: Vec<_> = checked
+				.delivered
+				.iter()
+				.chain([answering])
+				.filter(|who| !round.commits.iter().any(|(committer, _)| committer == *who))
+				.cloned()
 				.collect();
 			T::Jobs::rerun(job, &failing);
 			return Ok(());

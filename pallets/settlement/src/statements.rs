@@ -192,8 +192,8 @@ impl<T: Config> Pallet<T> {
 					.try_push((executor.clone(), commitment))
 					.map_err(|_| Error::<T>::QuorumFull)?;
 				T::Jobs::note_delivered(job, &executor);
-				Self::deposit_event(Event::Committed { job, executor });
-				Self::after_quorum_answer(job, &checked, round)?;
+				Self::deposit_event(Event::Committed { job, executor: executor.clone() });
+				Self::after_quorum_answer(job, &checked, &executor, round)?;
 			}
 			Claim::Failed(reason) => {
 				T::Executors::note_missed_deadline(&executor);
@@ -205,7 +205,7 @@ impl<T: Config> Pallet<T> {
 				if let VerificationMode::Quorum { .. } = checked.mode {
 					T::Jobs::note_delivered(job, &executor);
 					let round = Quorums::<T>::get(job).unwrap_or_default();
-					Self::after_quorum_answer(job, &checked, round)?;
+					Self::after_quorum_answer(job, &checked, &executor, round)?;
 				} else {
 					T::Jobs::rerun(job, &[executor]);
 				}
