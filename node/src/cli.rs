@@ -40,9 +40,11 @@ pub struct InferenceParams {
 	#[arg(long, requires = "executor")]
 	pub dishonest_executor: bool,
 
-	/// Percentage of attested results a verifier re-runs (drawn at random per result).
+	/// Percentage of attested results a verifier re-runs (drawn at random per result), at
+	/// least the chain's minimum of 1.
 	#[arg(long, value_name = "PERCENT", default_value_t = 10,
-		value_parser = clap::value_parser!(u32).range(0..=100))]
+		value_parser = clap::value_parser!(u32)
+			.range(i64::from(haca_primitives::MIN_AUDIT_PERCENT)..=100))]
 	pub audit_percent: u32,
 
 	/// Directory of models kept off chain, as `<hex blake2-256 hash>.onnx`.

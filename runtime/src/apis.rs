@@ -236,6 +236,11 @@ impl_runtime_apis! {
 			terms.modes.accepts(&mode).then(|| Jobs::price(terms.fee, &mode))
 		}
 
+		fn job_stake(model: ModelHash) -> Option<Balance> {
+			use haca_primitives::traits::{ExecutorRegistry, ModelRegistry};
+			Models::job_terms(&model).ok().map(|terms| Executors::job_stake(terms.fee))
+		}
+
 		fn pending_work(key: InferenceKey) -> Vec<WorkItem> {
 			use haca_primitives::traits::ExecutorDirectory;
 			Executors::key_owner(&key)

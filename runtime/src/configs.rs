@@ -178,6 +178,8 @@ parameter_types! {
 	pub const MinVerifierBond: Balance = 50 * UNIT;
 	/// Ten minutes between starting to unbond and withdrawing.
 	pub const UnbondingDelay: BlockNumber = 10 * MINUTES;
+	/// Least stake of a job: what lying on a fee-less job costs.
+	pub const MinJobStake: Balance = 10 * UNIT;
 }
 
 impl pallet_executors::Config for Runtime {
@@ -196,6 +198,10 @@ impl pallet_executors::Config for Runtime {
 	type MaxCapacity = ConstU32<16384>;
 	type InitialReputation = ConstU32<1000>;
 	type LatenessPenalty = ConstU32<100>;
+	type MinJobStake = MinJobStake;
+	/// A job stakes a hundred times its per-run fee: lying has a negative expected value
+	/// whenever a lie is caught with a probability above 0.9 % (`runtime/tests/economics.rs`).
+	type JobStakePerFee = ConstU32<100>;
 	type WeightInfo = pallet_executors::weights::SubstrateWeight<Runtime>;
 }
 
@@ -243,8 +249,6 @@ parameter_types! {
 	pub const DisputeWindow: BlockNumber = 20;
 	/// Bond of a challenge.
 	pub const ChallengeBond: Balance = 10 * UNIT;
-	/// Slash of a lying, dissenting or silent executor.
-	pub const ExecutorSlash: Balance = 20 * UNIT;
 	/// Half of a slash goes to the wronged party; the rest is burnt.
 	pub const SlashRewardShare: Perbill = Perbill::from_percent(50);
 	/// The model owner's share of each run's fee.
@@ -270,7 +274,6 @@ impl pallet_settlement::Config for Runtime {
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;
 	type ChallengeBond = ChallengeBond;
-	type ExecutorSlash = ExecutorSlash;
 	type SlashRewardShare = SlashRewardShare;
 	type OwnerShare = OwnerShare;
 	/// Phase ends per block (settlements of attested results among them).

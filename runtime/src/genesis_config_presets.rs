@@ -50,13 +50,16 @@ fn demo_model(owner: &AccountId) -> pallet_models::GenesisModelOf<crate::Runtime
 	}
 }
 
+/// Bond of the preset executors: it covers the stakes of a thousand demo jobs at once.
+const EXECUTOR_BOND: crate::Balance = 10_000 * UNIT;
+
 /// `account` registered as an executor of the demo model (with its dev session key).
 fn demo_executor(account: Sr25519Keyring) -> pallet_executors::GenesisExecutorOf<crate::Runtime> {
 	pallet_executors::GenesisExecutor {
 		account: account.to_account_id(),
 		roles: pallet_executors::Roles { executor: true, verifier: false },
 		key: account.public().into(),
-		bond: crate::configs::MinExecutorBond::get(),
+		bond: EXECUTOR_BOND,
 		capacity: 8,
 		models: vec![demo_model_hash()],
 	}

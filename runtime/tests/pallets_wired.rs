@@ -98,12 +98,16 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 			pallet_models::ModelStatus::Active
 		);
 
-		// Bob bonds as its executor.
+		// Bob bonds as its executor, enough to back two jobs' stakes.
+		let stake = <haca_runtime::Executors as haca_primitives::traits::ExecutorRegistry<
+			AccountId,
+			haca_runtime::Balance,
+		>>::job_stake(UNIT);
 		assert_ok!(haca_runtime::Executors::register(
 			RuntimeOrigin::signed(executor.clone()),
 			pallet_executors::Roles { executor: true, verifier: false },
 			Sr25519Keyring::Bob.public().into(),
-			100 * UNIT,
+			2 * stake,
 			4,
 			vec![model].try_into().unwrap(),
 		));

@@ -7,7 +7,7 @@
 //     Ferdie) re-runs it and challenges (`settlement.Challenged`); the committee (the other
 //     verifier) votes for the challenger's output (`settlement.Voted`); the dispute is
 //     decided against Dave (`settlement.DisputeResolved { executor_was_right: false }`).
-//  3. Dave is slashed `ExecutorSlash` from his bond (`executors.Slashed`), half of it to the
+//  3. Dave is slashed the job's stake (`InferenceApi_job_stake`) from his bond (`executors.Slashed`), half of it to the
 //     challenger; the challenger's bond is released.
 //  4. The job is re-run on Charlie (attempt 2, Dave excluded), whose result is the reference
 //     output (and the challenger's output hash); it settles after its own challenge window,
@@ -26,7 +26,7 @@ async function run(nodeName, networkInfo) {
 
   return lib.withApis(networkInfo, [nodeName], async (api) => {
     const fee = await haca.quote(api, haca.DEMO_MODEL, haca.ATTESTED);
-    const slash = api.consts.settlement.executorSlash.toBigInt();
+    const slash = await haca.jobStake(api, haca.DEMO_MODEL);
     const share = api.consts.settlement.slashRewardShare.toNumber(); // Perbill
     const reward = (slash * BigInt(share)) / 1_000_000_000n;
     const challengeBond = api.consts.settlement.challengeBond.toBigInt();
@@ -68,7 +68,7 @@ async function run(nodeName, networkInfo) {
     assert.equal(resolved.data.executorWasRight.isTrue, false, 'the committee ruled against Dave');
     const slashed = await tracker.waitFor('executors.Slashed', (e) => e.data.who.toString() === dave, 10_000);
     assert.equal(slashed.block, resolved.block, 'slashed when the dispute was decided');
-    assert.equal(slashed.data.amount.toBigInt(), slash, 'Dave lost ExecutorSlash');
+    assert.equal(slashed.data.amount.toBigInt(), slash, "Dave lost the job's stake");
     assert.equal(slashed.data.beneficiary.toString(), challenger, 'the challenger got part of it');
     assert.equal(slashed.data.rewarded.toBigInt(), reward, 'SlashRewardShare of it');
     log(`#${resolved.block}: dispute decided against Dave (vote of ${lib.nameOf(accs, committee[0])}); Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}`);

@@ -7,6 +7,8 @@
 //        [--accounts 64] [--mode attested|quorum] [--transfers 9000] [--timeout 1200]
 //
 // --batch K sends the jobs K per transaction (`jobs.submitBatch`; 1: one `jobs.submit` each).
+// --mode quorum submits 2-of-2 quorum jobs: it needs a chain with two executors of the
+// demo model (give --url; the dev chain has one).
 //
 // Without --url it starts its own dev node (`$HACA_NODE --dev --executor`, free ports,
 // temporary base path, a transaction pool large enough for both bursts) and stops exactly
@@ -17,7 +19,7 @@ import { parseArgs } from 'node:util';
 
 import { u8aToHex } from '@polkadot/util';
 
-import { ATTESTED, DEMO_MODEL, connect, decodeDispatchError, devAccount, encodeTensors, quorum, quote } from '../src/index.js';
+import { ATTESTED, DEMO_MODEL, connect, decodeDispatchError, devAccount, encodeTensors, jobStake, quorum, quote } from '../src/index.js';
 import { nodeBinary, startNode } from '../tests/harness.js';
 
 const HACA = 10n ** 12n;
@@ -307,7 +309,7 @@ async function main(opts, state) {
   const maxJobsPerSubmit = api.consts.jobs.maxJobsPerSubmit.toNumber();
   if (opts.batch > maxJobsPerSubmit) throw new Error(`--batch ${opts.batch} is above the chain's MaxJobsPerSubmit (${maxJobsPerSubmit})`);
   const challengeWindow = api.consts.settlement.challengeWindow.toNumber();
-  const mode = opts.mode === 'attested' ? ATTESTED : quorum(1, 1);
+  const mode = opts.mode === 'attested' ? ATTESTED : quorum(2, 2);
 
   // ----- Set-up: accounts, funds, executor capacity.
   state.phase = 'set-up';
@@ -348,6 +350,15 @@ async function main(opts, state) {
       capacityNote = `Alice's capacity raised from ${capacity} to ${maxCapacity}`;
     } else {
       capacityNote = `Alice's capacity is already ${capacity}`;
+    }
+    // Her bond must cover the stakes of every job she may hold unsettled at once.
+    const stake = await jobStake(api, DEMO_MODEL);
+    const bond = aliceInfo.unwrap().bond.toBigInt();
+    const bondNeeded = stake * BigInt(opts.jobs);
+    if (bond < bondNeeded) {
+      const nonce = (await api.rpc.system.accountNextIndex(alice.address)).toNumber() + (capacity < maxCapacity ? 1 : 0);
+      setup.push(await api.tx.executors.bondExtra(bondNeeded - bond).signAsync(alice, { nonce, era: 0 }));
+      capacityNote += `, her bond raised from ${fmtHaca(bond)} to ${fmtHaca(bondNeeded)} (${opts.jobs} jobs' stakes)`;
     }
   } else {
     capacityNote = 'Alice is no executor here: capacities left as they are';

@@ -16,12 +16,25 @@ export async function quote(api, model, mode) {
 }
 
 /**
+ * What a job on `model` puts at stake of each executor's bond (`InferenceApi_job_stake`):
+ * the slash of an executor that lies on it. An executor takes jobs only while its bond
+ * covers the stakes of all its unsettled jobs. Null for a model that takes no jobs.
+ * @param {ApiPromise} api
+ * @param {string} model
+ * @returns {Promise<bigint|null>}
+ */
+export async function jobStake(api, model) {
+  const stake = await api.call.inferenceApi.jobStake(model);
+  return stake.isSome ? stake.unwrap().toBigInt() : null;
+}
+
+/**
  * A job that has not ended, with its phase and provisional result (`InferenceApi_job`);
  * null once it settled, failed or was cancelled (see the events then).
  * @param {ApiPromise} api
  * @param {number} job
  * @returns {Promise<null|{client: string, model: string, inputHash: string, mode: object,
- *   maxFee: bigint, executors: string[], phase: string, phaseUntil: number|null,
+ *   maxFee: bigint, stake: bigint, executors: string[], phase: string, phaseUntil: number|null,
  *   outputHash: string|null, outputs: Uint8Array|null}>} `phase` is `Waiting`, `Running`
  *   (`phaseUntil`: deadline), `Revealing`, `Provisional` (until: end of the challenge
  *   window) or `Disputed`.
@@ -37,6 +50,7 @@ export async function jobStatus(api, job) {
     inputHash: r.inputHash.toHex(),
     mode: r.mode.isAttested ? ATTESTED : quorum(r.mode.asQuorum.agree.toNumber(), r.mode.asQuorum.of.toNumber()),
     maxFee: r.maxFee.toBigInt(),
+    stake: r.stake.toBigInt(),
     executors: r.executors.map((a) => a.toString()),
     phase: r.phase.type,
     phaseUntil: phaseValue,

@@ -133,6 +133,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       assert.equal(status.mode, haca.ATTESTED);
       assert.equal(status.outputHash, provisional.outputHash);
       assert.deepEqual(status.outputs, provisional.outputs);
+      assert.equal(status.stake, await haca.jobStake(api, status.model), "each executor's stake comes from the model's fee");
 
       const outcomes = await Promise.all(watches.map((w) => w.settled));
       const { jobDeposit, inputByteDeposit } = api.consts.jobs;

@@ -85,6 +85,7 @@ impl<T: Config> Pallet<T> {
 				models,
 				capacity: if roles.executor { capacity } else { 0 },
 				active_jobs: 0,
+				at_stake: Zero::zero(),
 				reputation: T::InitialReputation::get(),
 				disputes: 0,
 				unbonding_until: None,
@@ -165,6 +166,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(frame_system::Pallet::<T>::block_number() >= until, Error::<T>::UnbondingNotOver);
 		ensure!(info.active_jobs == 0, Error::<T>::JobsInProgress);
 		ensure!(info.disputes == 0, Error::<T>::UnderDispute);
+		ensure!(info.at_stake.is_zero(), Error::<T>::StakeBound);
 		let bond = Self::release_bond(&who)?;
 		KeyOwners::<T>::remove(&info.key);
 		Executors::<T>::remove(&who);

@@ -20,18 +20,27 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
-	fn eligible_executors(model: &ModelHash) -> Vec<T::AccountId> {
+impl<T: Config> ExecutorInfo<T> {
+	/// Whether the executor can take one more job with `stake` at stake: under capacity,
+	/// reputed, bonded at least the minimum and enough to cover the stakes of all its jobs.
+	fn can_take(&self, stake: BalanceOf<T>) -> bool {
+		self.active_jobs < self.capacity
+			&& self.reputation > 0
+			&& self.bond >= T::MinExecutorBond::get()
+			&& self.bond >= self.at_stake.saturating_add(stake)
+			&& self.unbonding_until.is_none()
+	}
+}
+
+impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn job_stake(fee: BalanceOf<T>) -> BalanceOf<T> {
+		fee.saturating_mul(T::JobStakePerFee::get().into()).max(T::MinJobStake::get())
+	}
+
+	fn eligible_executors(model: &ModelHash, stake: BalanceOf<T>) -> Vec<T::AccountId> {
 		ModelServers::<T>::get(model)
 			.into_iter()
-			.filter(|who| {
-				Executors::<T>::get(who).is_some_and(|info| {
-					info.active_jobs < info.capacity
-						&& info.reputation > 0
-						&& info.bond >= T::MinExecutorBond::get()
-						&& info.unbonding_until.is_none()
-				})
-			})
+			.filter(|who| Executors::<T>::get(who).is_some_and(|info| info.can_take(stake)))
 			.collect()
 	}
 
@@ -48,13 +57,20 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 			.is_some_and(|info| info.roles.executor && info.models.contains(model))
 	}
 
-	fn note_assigned(who: &T::AccountId) -> bool {
+	fn note_assigned(who: &T::AccountId, stake: BalanceOf<T>) -> bool {
 		Executors::<T>::mutate(who, |info| {
 			info.as_mut().is_some_and(|info| {
 				info.active_jobs.saturating_inc();
-				info.active_jobs < info.capacity
+				info.at_stake.saturating_accrue(stake);
+				info.can_take(stake)
 			})
 		})
+	}
+
+	fn release_stake(who: &T::AccountId, stake: BalanceOf<T>) {
+		Self::update_registration(who, |info| {
+			info.at_stake.saturating_reduce(stake);
+		});
 	}
 
 	fn note_released(who: &T::AccountId) {
@@ -74,8 +90,13 @@ impl<T: Config> ExecutorRegistry<T::AccountId> for Pallet<T> {
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmark(who: &T::AccountId, serves: Option<&ModelHash>, key: InferenceKey) {
 		use frame_support::traits::fungible::Mutate;
+		use haca_primitives::traits::ModelRegistry;
 		let roles = Roles { executor: serves.is_some(), verifier: serves.is_none() };
-		let bond = Self::min_bond(roles);
+		// Enough to back a full capacity of jobs on the model.
+		let stakes = serves
+			.and_then(|model| T::Models::job_terms(model).ok())
+			.map(|terms| Self::job_stake(terms.fee).saturating_mul(T::MaxCapacity::get().into()));
+		let bond = Self::min_bond(roles).max(stakes.unwrap_or_default());
 		T::Currency::set_balance(who, bond.saturating_mul(10u32.into()));
 		let models =
 			serves.into_iter().copied().collect::<Vec<_>>().try_into().expect("one model fits");

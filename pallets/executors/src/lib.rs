@@ -87,6 +87,7 @@ pub mod pallet {
 			type MaxCapacity = ConstU32<8>;
 			type InitialReputation = ConstU32<100>;
 			type LatenessPenalty = ConstU32<10>;
+			type JobStakePerFee = ConstU32<10>;
 			type WeightInfo = ();
 		}
 	}
@@ -152,6 +153,18 @@ pub mod pallet {
 		/// Reputation lost per missed deadline.
 		#[pallet::constant]
 		type LatenessPenalty: Get<u32>;
+
+		/// Least stake of an executor's bond that one job puts at risk (see
+		/// `JobStakePerFee`), whatever its fee.
+		#[pallet::constant]
+		#[pallet::no_default]
+		type MinJobStake: Get<BalanceOf<Self>>;
+
+		/// A job puts `JobStakePerFee` times its per-run fee (at least `MinJobStake`) of each
+		/// executor's bond at stake: what the executor is slashed if it lies on the job, so
+		/// that lying costs more than it earns.
+		#[pallet::constant]
+		type JobStakePerFee: Get<u32>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -302,6 +315,8 @@ pub mod pallet {
 		JobsInProgress,
 		/// The account is party to an open dispute.
 		UnderDispute,
+		/// Jobs the account was assigned have not settled: their stakes bind its bond.
+		StakeBound,
 	}
 
 	/// An executor or verifier registered at genesis, as the runtime's types make it.
@@ -346,6 +361,11 @@ pub mod pallet {
 			assert!(
 				!T::MinExecutorBond::get().is_zero() && !T::MinVerifierBond::get().is_zero(),
 				"every role puts a bond at stake"
+			);
+			assert!(!T::MinJobStake::get().is_zero(), "every job puts a stake at risk");
+			assert!(
+				T::MinJobStake::get() <= T::MinExecutorBond::get(),
+				"an executor with the least bond can take a job"
 			);
 		}
 	}
@@ -423,7 +443,7 @@ pub mod pallet {
 		}
 
 		/// Releases the bond and leaves the registry, once the unbonding delay is over, no
-		/// job is in progress and no dispute is open.
+		/// job is in progress or unsettled and no dispute is open.
 		///
 		/// - `origin`: signed; an unbonding executor or verifier.
 		#[pallet::call_index(5)]

@@ -33,6 +33,9 @@ pub const EXECUTOR_BOND: Balance = 1_000;
 pub const VERIFIER_BOND: Balance = 500;
 /// Unbonding delay in blocks.
 pub const UNBONDING_DELAY: u64 = 10;
+/// Least stake of a job; with the prelude's `JobStakePerFee` of 10, the stake of jobs with
+/// fees up to 30.
+pub const MIN_JOB_STAKE: Balance = 300;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -97,6 +100,7 @@ parameter_types! {
 	pub const MinExecutorBond: Balance = EXECUTOR_BOND;
 	pub const MinVerifierBond: Balance = VERIFIER_BOND;
 	pub const UnbondingDelay: u64 = UNBONDING_DELAY;
+	pub const MinJobStake: Balance = MIN_JOB_STAKE;
 }
 
 #[derive_impl(pallet_executors::config_preludes::TestDefaultConfig)]
@@ -107,6 +111,7 @@ impl pallet_executors::Config for Test {
 	type MinExecutorBond = MinExecutorBond;
 	type MinVerifierBond = MinVerifierBond;
 	type UnbondingDelay = UnbondingDelay;
+	type MinJobStake = MinJobStake;
 	type MaxExecutorsPerModel = ConstU32<2>;
 	type MaxVerifiers = ConstU32<2>;
 	type LatenessPenalty = ConstU32<40>;

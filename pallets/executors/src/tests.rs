@@ -56,7 +56,7 @@ fn executors_register_with_a_held_bond_and_are_indexed() {
 		assert_eq!(ModelServers::<Test>::get(model(2)).into_inner(), vec![ALICE]);
 		assert_eq!(KeyOwners::<Test>::get(key(1)), Some(ALICE));
 		assert!(Verifiers::<Test>::get().is_empty());
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE]);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE]);
 		assert!(Registry::serves(&ALICE, &model(2)));
 		assert!(!Registry::serves(&ALICE, &model(3)));
 		System::assert_last_event(
@@ -166,7 +166,7 @@ fn served_models_capacity_and_keys_can_change() {
 			Error::<Test>::ModelNotActive
 		);
 
-		assert!(!Registry::note_assigned(&ALICE), "its one slot in use");
+		assert!(!Registry::note_assigned(&ALICE, MIN_JOB_STAKE), "its one slot in use");
 		assert_noop!(
 			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[3])),
 			Error::<Test>::JobsInProgress
@@ -203,24 +203,24 @@ fn eligibility_respects_capacity_and_reputation() {
 	run(|| {
 		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1]));
 		assert_ok!(register(BOB, EXECUTOR, EXECUTOR_BOND, 2, &[1]));
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
 
-		assert!(!Registry::note_assigned(&ALICE), "full at capacity 1");
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![BOB]);
-		assert!(Registry::note_assigned(&BOB), "one of two in use");
+		assert!(!Registry::note_assigned(&ALICE, MIN_JOB_STAKE), "full at capacity 1");
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![BOB]);
+		assert!(Registry::note_assigned(&BOB, MIN_JOB_STAKE), "one of two in use");
 		Registry::note_released(&ALICE);
 		Registry::note_released(&BOB);
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
 
 		for _ in 0..3 {
 			Registry::note_missed_deadline(&BOB);
 		}
 		assert_eq!(Executors::<Test>::get(BOB).unwrap().reputation, 0);
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE]);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE]);
 		System::assert_last_event(Event::ReputationLowered { who: BOB, reputation: 0 }.into());
 
 		Registry::note_settled(&BOB);
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE, BOB]);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
 		for _ in 0..500 {
 			Registry::note_settled(&ALICE);
 		}
@@ -233,14 +233,14 @@ fn unbonding_waits_for_the_delay_jobs_and_disputes() {
 	run(|| {
 		assert_ok!(register(ALICE, BOTH, EXECUTOR_BOND, 2, &[1]));
 		assert_noop!(Registry::withdraw(RuntimeOrigin::signed(ALICE)), Error::<Test>::NotUnbonding);
-		Registry::note_assigned(&ALICE);
+		Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
 		Registry::begin_dispute(&ALICE);
 
 		assert_ok!(Registry::unbond(RuntimeOrigin::signed(ALICE)));
 		System::assert_last_event(
 			Event::UnbondingStarted { who: ALICE, until: 1 + UNBONDING_DELAY }.into(),
 		);
-		assert!(Registry::eligible_executors(&model(1)).is_empty());
+		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
 		assert!(Registry::verifiers().is_empty());
 		// It still owes the result of its job.
 		assert!(Registry::serves(&ALICE, &model(1)));
@@ -265,6 +265,9 @@ fn unbonding_waits_for_the_delay_jobs_and_disputes() {
 		Registry::note_released(&ALICE);
 		assert_noop!(Registry::withdraw(RuntimeOrigin::signed(ALICE)), Error::<Test>::UnderDispute);
 		Registry::end_dispute(&ALICE);
+		// Delivered, not settled yet: its stake still binds the bond.
+		assert_noop!(Registry::withdraw(RuntimeOrigin::signed(ALICE)), Error::<Test>::StakeBound);
+		Registry::release_stake(&ALICE, MIN_JOB_STAKE);
 
 		assert_ok!(Registry::withdraw(RuntimeOrigin::signed(ALICE)));
 		assert_eq!(held(ALICE), 0);
@@ -302,9 +305,16 @@ fn an_executor_slashed_below_the_minimum_bond_gets_no_jobs_until_it_tops_up() {
 	run(|| {
 		assert_ok!(register(ALICE, EXECUTOR, 2 * EXECUTOR_BOND, 2, &[1]));
 		Registry::slash(&ALICE, EXECUTOR_BOND, &BOB, Perbill::zero());
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE], "at the minimum");
+		assert_eq!(
+			Registry::eligible_executors(&model(1), MIN_JOB_STAKE),
+			vec![ALICE],
+			"at the minimum"
+		);
 		Registry::slash(&ALICE, 1, &BOB, Perbill::zero());
-		assert!(Registry::eligible_executors(&model(1)).is_empty(), "below the minimum");
+		assert!(
+			Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty(),
+			"below the minimum"
+		);
 
 		assert_noop!(
 			Registry::bond_extra(RuntimeOrigin::signed(POOR), 1),
@@ -319,12 +329,53 @@ fn an_executor_slashed_below_the_minimum_bond_gets_no_jobs_until_it_tops_up() {
 			Event::BondIncreased { who: ALICE, amount: 1, bond: EXECUTOR_BOND }.into(),
 		);
 		assert_eq!(held(ALICE), EXECUTOR_BOND);
-		assert_eq!(Registry::eligible_executors(&model(1)), vec![ALICE], "topped up");
+		assert_eq!(
+			Registry::eligible_executors(&model(1), MIN_JOB_STAKE),
+			vec![ALICE],
+			"topped up"
+		);
 
 		assert_ok!(Registry::unbond(RuntimeOrigin::signed(ALICE)));
 		assert_noop!(
 			Registry::bond_extra(RuntimeOrigin::signed(ALICE), 1),
 			Error::<Test>::AlreadyUnbonding
 		);
+	});
+}
+
+#[test]
+fn a_job_stakes_a_multiple_of_its_fee_and_at_least_the_minimum() {
+	run(|| {
+		assert_eq!(Registry::job_stake(0), MIN_JOB_STAKE, "fee-less jobs stake the minimum");
+		assert_eq!(Registry::job_stake(MIN_JOB_STAKE / 10), MIN_JOB_STAKE);
+		assert_eq!(Registry::job_stake(100), 1_000, "ten times the fee above the minimum");
+		assert_eq!(Registry::job_stake(Balance::MAX), Balance::MAX, "saturates");
+	});
+}
+
+#[test]
+fn an_executor_holds_no_more_jobs_than_its_bond_backs() {
+	run(|| {
+		// Capacity 8, but a bond covering three stakes of `MIN_JOB_STAKE` (1_000 / 300).
+		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 8, &[1]));
+		assert!(Registry::note_assigned(&ALICE, MIN_JOB_STAKE));
+		assert!(Registry::note_assigned(&ALICE, MIN_JOB_STAKE));
+		assert!(!Registry::note_assigned(&ALICE, MIN_JOB_STAKE), "a fourth is not covered");
+		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
+
+		// Delivering frees capacity, not the stake: the result may still be found a lie.
+		(0..3).for_each(|_| Registry::note_released(&ALICE));
+		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
+		assert_eq!(Executors::<Test>::get(ALICE).unwrap().at_stake, 3 * MIN_JOB_STAKE);
+
+		Registry::release_stake(&ALICE, MIN_JOB_STAKE);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE]);
+		let larger = EXECUTOR_BOND - 2 * MIN_JOB_STAKE + 1;
+		assert!(
+			Registry::eligible_executors(&model(1), larger).is_empty(),
+			"a larger stake is not covered"
+		);
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(ALICE), 1));
+		assert_eq!(Registry::eligible_executors(&model(1), larger), vec![ALICE]);
 	});
 }

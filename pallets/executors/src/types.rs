@@ -50,8 +50,11 @@ pub struct ExecutorInfo<T: Config> {
 	pub models: ServedModels<T>,
 	/// Most jobs the executor runs at once.
 	pub capacity: u32,
-	/// Jobs assigned and not yet ended.
+	/// Jobs assigned and not yet delivered or ended.
 	pub active_jobs: u32,
+	/// The stakes of the jobs assigned and not yet settled, re-run or taken from the
+	/// executor: at most its bond when it takes a job.
+	pub at_stake: BalanceOf<T>,
 	/// Reputation: grows with settled results, drops with missed deadlines; at zero the
 	/// executor gets no new jobs.
 	pub reputation: u32,

@@ -18,13 +18,13 @@ impl<T: Config> Pallet<T> {
 		exclude: &[T::AccountId],
 		now: BlockNumberFor<T>,
 	) -> bool {
-		let mut eligible = T::Executors::eligible_executors(&job.model);
+		let mut eligible = T::Executors::eligible_executors(&job.model, job.stake);
 		Self::assign_among(id, job, &mut eligible, exclude, now)
 	}
 
 	/// Assigns the job to as many of `eligible` (the model's eligible executors, in registry
 	/// order) as its mode needs, avoiding `exclude` when enough others are eligible, and
-	/// drops from `eligible` those it fills to capacity, so that it stays the eligible list
+	/// drops from `eligible` those it fills to capacity or to their bond, so that it stays the eligible list
 	/// for the next job. The choice depends only on on-chain data: the eligible executors,
 	/// the parent block hash, the job id and the attempt. Returns whether the job was
 	/// assigned.
@@ -48,7 +48,7 @@ impl<T: Config> Pallet<T> {
 			return false;
 		};
 		for who in &executors {
-			if !T::Executors::note_assigned(who) {
+			if !T::Executors::note_assigned(who, job.stake) {
 				eligible.retain(|other| other != who);
 			}
 		}

@@ -239,7 +239,10 @@ mod benchmarks {
 			.expect("submits");
 			Jobs::<T>::mutate(id, |job| {
 				let job = job.as_mut().unwrap();
-				job.executors.iter().for_each(T::Executors::note_released);
+				for who in &job.executors {
+					T::Executors::note_released(who);
+					T::Executors::release_stake(who, job.stake);
+				}
 				job.executors = Default::default();
 				job.status = JobStatus::Pending;
 			});

@@ -71,6 +71,7 @@ impl<T: Config> Pallet<T> {
 		if !job.delivered.is_empty()
 			&& T::OnPartialDelivery::on_partial_delivery(id, &job.delivered, &missed)
 		{
+			Self::release_stakes(&job, &missed);
 			job.executors = job.delivered.clone();
 			job.status = JobStatus::Delivered;
 			Jobs::<T>::insert(id, job);
@@ -80,14 +81,16 @@ impl<T: Config> Pallet<T> {
 		Self::restart(id, job, &exclude, now);
 	}
 
-	/// Runs the job again with new executors (avoiding `exclude` when possible), queues it
-	/// when none is eligible, or ends it with a full refund after `MaxAttempts`.
+	/// Ends the current assignment (freeing its executors' stakes) and runs the job again
+	/// with new executors (avoiding `exclude` when possible), queues it when none is
+	/// eligible, or ends it with a full refund after `MaxAttempts`.
 	pub(crate) fn restart(
 		id: JobId,
 		mut job: Job<T>,
 		exclude: &[T::AccountId],
 		now: BlockNumberFor<T>,
 	) {
+		Self::release_stakes(&job, &job.executors);
 		job.executors = Default::default();
 		job.delivered = Default::default();
 		job.status = JobStatus::Pending;

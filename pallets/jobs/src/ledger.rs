@@ -12,14 +12,23 @@ use sp_runtime::traits::{Saturating, Zero};
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Ends a job: returns `remaining` (what is still held for it) to the client, drops the
-	/// model reference and removes the job. Returns the amount returned.
+	/// Ends a job: frees its executors' stakes, returns `remaining` (what is still held for
+	/// it) to the client, drops the model reference and removes the job. Returns the amount
+	/// returned.
 	pub(crate) fn end_job(id: JobId, job: &Job<T>, remaining: BalanceOf<T>) -> BalanceOf<T> {
+		Self::release_stakes(job, &job.executors);
 		let refunded = Self::release_escrow(&job.client, remaining);
 		T::Models::remove_job_reference(&job.model);
 		Jobs::<T>::remove(id);
 		JobInputs::<T>::remove(id);
 		refunded
+	}
+
+	/// The assignment of `executors` to `job` ended: their stakes are free.
+	pub(crate) fn release_stakes(job: &Job<T>, executors: &[T::AccountId]) {
+		for who in executors {
+			T::Executors::release_stake(who, job.stake);
+		}
 	}
 }
 
@@ -38,6 +47,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			executors: job.executors.into_inner(),
 			delivered: job.delivered.into_inner(),
 			attempt: job.attempts,
+			stake: job.stake,
 		})
 	}
 
@@ -82,11 +92,23 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			.iter()
 			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(*amount));
 		ensure!(paid <= job.max_fee, Error::<T>::PayoutsExceedFee);
-		for (payee, amount) in payouts {
-			Self::pay_from_escrow(&job.client, payee, *amount)?;
-		}
+		// Every payout or none.
+		frame_support::storage::with_storage_layer(|| {
+			payouts
+				.iter()
+				.try_for_each(|(payee, amount)| Self::pay_from_escrow(&job.client, payee, *amount))
+		})?;
 		let refunded = Self::end_job(id, &job, job.held().saturating_sub(paid));
 		Ok(SettledFunds { paid, refunded })
+	}
+
+	fn fail(id: JobId) {
+		let Some(job) = Jobs::<T>::get(id) else { return };
+		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
+			T::Executors::note_released(who);
+		}
+		let refunded = Self::end_job(id, &job, job.held());
+		Self::deposit_event(Event::Failed { job: id, refunded });
 	}
 
 	fn rerun(id: JobId, exclude: &[T::AccountId]) {

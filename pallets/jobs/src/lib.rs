@@ -115,7 +115,7 @@ pub mod pallet {
 
 		/// The executor registry.
 		#[pallet::no_default]
-		type Executors: ExecutorRegistry<Self::AccountId>;
+		type Executors: ExecutorRegistry<Self::AccountId, BalanceOf<Self>>;
 
 		/// Decides what happens to a job whose deadline passes with part of its executors
 		/// delivered (the settlement pallet: a quorum may go on with the deliverers).

@@ -57,16 +57,22 @@ impl frame_system::Config for Test {
 	type DbWeight = frame_support::weights::constants::ParityDbWeight;
 }
 
+/// Payouts below it to accounts that do not exist fail.
+pub const EXISTENTIAL_DEPOSIT: Balance = 5;
+
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
 	type AccountStore = System;
 	type RuntimeHoldReason = RuntimeHoldReason;
+	type ExistentialDeposit = frame_support::traits::ConstU64<EXISTENTIAL_DEPOSIT>;
 }
 
 parameter_types! {
 	pub const BaseDeposit: Balance = 100;
 	pub const ByteDeposit: Balance = 1;
 	pub const MinBond: Balance = 1_000;
+	/// One unit per job: the tests' capacities, not their bonds, limit assignments.
+	pub const MinJobStake: Balance = 1;
 	pub const UnbondingDelay: u64 = 10;
 	pub const ResultTimeout: u64 = RESULT_TIMEOUT;
 	pub const JobDeposit: Balance = 10;
@@ -89,6 +95,8 @@ impl pallet_executors::Config for Test {
 	type MinExecutorBond = MinBond;
 	type MinVerifierBond = MinBond;
 	type UnbondingDelay = UnbondingDelay;
+	type MinJobStake = MinJobStake;
+	type JobStakePerFee = ConstU32<0>;
 	type MaxCapacity = ConstU32<64>;
 }
 

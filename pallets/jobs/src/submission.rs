@@ -97,7 +97,8 @@ impl<T: Config> Pallet<T> {
 			first
 		});
 		let now = frame_system::Pallet::<T>::block_number();
-		let mut eligible = T::Executors::eligible_executors(&model);
+		let stake = T::Executors::job_stake(terms.fee);
+		let mut eligible = T::Executors::eligible_executors(&model, stake);
 		for (id, input) in (first..).zip(inputs) {
 			let mut job = Job {
 				client: client.clone(),
@@ -106,6 +107,7 @@ impl<T: Config> Pallet<T> {
 				mode,
 				max_fee,
 				deposit: Self::deposit_for(input.len() as u32),
+				stake,
 				status: JobStatus::Pending,
 				executors: Default::default(),
 				delivered: Default::default(),

@@ -54,6 +54,10 @@ fn active_jobs(who: AccountId) -> u32 {
 	pallet_executors::Executors::<Test>::get(who).unwrap().active_jobs
 }
 
+fn at_stake(who: AccountId) -> Balance {
+	pallet_executors::Executors::<Test>::get(who).unwrap().at_stake
+}
+
 fn executors_of(job: u64) -> Vec<AccountId> {
 	JobsMap::<Test>::get(job).unwrap().executors.into_inner()
 }
@@ -414,7 +418,7 @@ fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
 			assert_eq!(executors_of(job), vec![second], "re-assigned to the other executor");
 			assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
 			assert_eq!(pallet_executors::Executors::<Test>::get(first).unwrap().reputation, 90);
-			assert_eq!(active_jobs(first), 0);
+			assert_eq!((active_jobs(first), at_stake(first)), (0, 0), "replaced: stake freed");
 
 			run_to_block(3 + 2 * RESULT_TIMEOUT);
 			assert!(JobsMap::<Test>::get(job).is_none());
@@ -422,8 +426,38 @@ fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
 			System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
 			assert_eq!(escrow(CLIENT), 0);
 			assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
-			assert_eq!(active_jobs(second), 0);
+			assert_eq!((active_jobs(second), at_stake(second)), (0, 0));
 			assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 0);
+		});
+}
+
+#[test]
+fn an_assignment_binds_its_executors_stakes_until_it_ends() {
+	use haca_primitives::traits::JobLedger;
+	ExtBuilder::default()
+		.model(1, ModeSet::ALL)
+		.executors(&[EXEC_A, EXEC_B, EXEC_C], 4, &[1])
+		.build_and_execute(|| {
+			let stake = MinJobStake::get();
+			let job = submit(model(1), ATTESTED, 150);
+			assert_eq!(JobsMap::<Test>::get(job).unwrap().stake, stake);
+			let first = executors_of(job)[0];
+			assert_eq!(at_stake(first), stake);
+
+			// Delivered: capacity is free, the stake is not (the result is not settled).
+			Jobs::note_delivered(job, &first);
+			assert_eq!((active_jobs(first), at_stake(first)), (0, stake));
+
+			// Re-run (its result was ruled wrong): the stake moves to the new executor.
+			Jobs::rerun(job, &[first]);
+			let second = executors_of(job)[0];
+			assert_ne!(second, first);
+			assert_eq!((at_stake(first), at_stake(second)), (0, stake));
+
+			// Settled: nobody's bond is bound any more.
+			Jobs::note_delivered(job, &second);
+			assert_ok!(Jobs::settle(job, &[(second, 100)]));
+			assert!([EXEC_A, EXEC_B, EXEC_C].iter().all(|who| at_stake(*who) == 0));
 		});
 }
 
@@ -556,6 +590,30 @@ mod ledger {
 				run_to_block(10 + RESULT_TIMEOUT);
 				assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Delivered);
 			});
+	}
+
+	#[test]
+	fn a_settlement_pays_everyone_or_no_one() {
+		ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
+			|| {
+				let job = submit(model(1), ATTESTED, 250);
+				let nobody: AccountId = 999;
+				let (executor_before, held_before) = (Balances::balance(&EXEC_A), escrow(CLIENT));
+				// The second payout cannot be made: below the existential deposit of an
+				// account that does not exist.
+				let payouts = [(EXEC_A, 90), (nobody, EXISTENTIAL_DEPOSIT - 1)];
+				assert!(Jobs::settle(job, &payouts).is_err());
+				assert_eq!(Balances::balance(&EXEC_A), executor_before, "the first is undone");
+				assert_eq!(escrow(CLIENT), held_before);
+				assert!(JobsMap::<Test>::get(job).is_some(), "the job is still there");
+
+				// What the settlement pallet does then: the client gets everything back.
+				Jobs::fail(job);
+				System::assert_last_event(Event::Failed { job, refunded: 250 + deposit() }.into());
+				assert_eq!((escrow(CLIENT), at_stake(EXEC_A)), (0, 0));
+				assert!(JobsMap::<Test>::get(job).is_none());
+			},
+		);
 	}
 
 	#[test]

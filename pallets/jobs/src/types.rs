@@ -40,6 +40,9 @@ pub struct Job<T: Config> {
 	pub max_fee: BalanceOf<T>,
 	/// Storage deposit, held until the job ends and then returned.
 	pub deposit: BalanceOf<T>,
+	/// What the job puts at stake of each executor's bond while assigned to it (fixed at
+	/// submission from the model's fee).
+	pub stake: BalanceOf<T>,
 	/// Where the job is.
 	pub status: JobStatus<BlockNumberFor<T>>,
 	/// Executors of the current assignment.

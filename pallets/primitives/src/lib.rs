@@ -34,6 +34,11 @@ pub type ModelHash = sp_core::H256;
 /// Identifies a job, in submission order.
 pub type JobId = u64;
 
+/// Least share of attested results a verifier node audits, in percent: the chain's
+/// economics (each job's stake against its fee) make lying unprofitable for any catch
+/// probability at or above it.
+pub const MIN_AUDIT_PERCENT: u32 = 1;
+
 /// Key type of the executors' session keys (`haca-node key insert --key-type infr`).
 pub const INFERENCE_KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"infr");
 

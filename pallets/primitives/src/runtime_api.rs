@@ -46,6 +46,9 @@ pub struct JobReport<AccountId, Balance, BlockNumber> {
 	pub mode: VerificationMode,
 	/// Most the client pays.
 	pub max_fee: Balance,
+	/// What the job puts at stake of each executor's bond: the slash of a lying,
+	/// dissenting or silent executor.
+	pub stake: Balance,
 	/// Executors of the current assignment.
 	pub executors: Vec<AccountId>,
 	/// Where the job is.
@@ -96,6 +99,10 @@ sp_api::decl_runtime_apis! {
 		/// The fee a job on `model` in `mode` costs (fee per run times runs), if the model
 		/// takes jobs in that mode.
 		fn quote(model: ModelHash, mode: VerificationMode) -> Option<Balance>;
+
+		/// What a job on `model` puts at stake of each executor's bond (the slash of an
+		/// executor that lies on it), if the model takes jobs.
+		fn job_stake(model: ModelHash) -> Option<Balance>;
 
 		/// The work owed by the executor whose session key is `key`.
 		fn pending_work(key: InferenceKey) -> Vec<WorkItem>;

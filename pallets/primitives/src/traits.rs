@@ -73,10 +73,20 @@ pub trait ModelRegistry<AccountId, Balance> {
 }
 
 /// The executor registry, as the jobs pallet sees it.
-pub trait ExecutorRegistry<AccountId> {
-	/// Executors that serve `model` and can take a job now (bonded, not unbonding, under
-	/// capacity), in a stable order every node agrees on. Reads every server of the model.
-	fn eligible_executors(model: &ModelHash) -> Vec<AccountId>;
+///
+/// Every job puts a stake of each of its executors' bonds at risk ([`Self::job_stake`]),
+/// from its assignment until the assignment ends (the job settles, is re-run or the
+/// executor is replaced): an executor takes a job only while its bond covers the stakes of
+/// all the jobs it holds, so every slash it can incur is backed.
+pub trait ExecutorRegistry<AccountId, Balance> {
+	/// What a job on a model with per-run fee `fee` puts at stake of each executor's bond:
+	/// the slash of an executor found lying, dissenting or silent on it.
+	fn job_stake(fee: Balance) -> Balance;
+
+	/// Executors that serve `model` and can take a job with `stake` at stake now (bonded
+	/// to cover it, not unbonding, under capacity), in a stable order every node agrees on.
+	/// Reads every server of the model.
+	fn eligible_executors(model: &ModelHash, stake: Balance) -> Vec<AccountId>;
 
 	/// How many executors serve `model`.
 	fn server_count(model: &ModelHash) -> u32;
@@ -88,12 +98,17 @@ pub trait ExecutorRegistry<AccountId> {
 	/// owes the results of the jobs it was assigned).
 	fn serves(who: &AccountId, model: &ModelHash) -> bool;
 
-	/// `who` was assigned a job: one more of its capacity is in use. Returns whether it can
-	/// take another job.
-	fn note_assigned(who: &AccountId) -> bool;
+	/// `who` was assigned a job with `stake` at stake: one more of its capacity is in use
+	/// and the stake is bound until [`Self::release_stake`]. Returns whether it can take
+	/// another job with the same stake.
+	fn note_assigned(who: &AccountId, stake: Balance) -> bool;
 
-	/// A job assigned to `who` ended or was taken from it.
+	/// A job assigned to `who` was delivered, ended or taken from it: its capacity is free.
 	fn note_released(who: &AccountId);
+
+	/// The assignment of `who` to a job with `stake` at stake ended (the job settled, was
+	/// re-run or `who` was replaced): the stake is free.
+	fn release_stake(who: &AccountId, stake: Balance);
 
 	/// `who` missed a job's deadline: its reputation drops.
 	fn note_missed_deadline(who: &AccountId);
@@ -165,6 +180,9 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	/// The current assignment's number, counted from 1 (0 before the first): what
 	/// statements and verdicts about it sign.
 	pub attempt: u32,
+	/// What the job puts at stake of each executor's bond: the slash of a lying, dissenting
+	/// or silent executor.
+	pub stake: Balance,
 }
 
 /// Where a settled job's escrow went.
@@ -192,11 +210,14 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	fn note_delivered(id: JobId, who: &AccountId);
 
 	/// Ends the job: pays each `(payee, amount)` from the client's escrow and returns the
-	/// rest to the client; what was paid and returned.
+	/// rest to the client; what was paid and returned. Pays all or, with an error, nothing.
 	fn settle(
 		id: JobId,
 		payouts: &[(AccountId, Balance)],
 	) -> Result<SettledFunds<Balance>, sp_runtime::DispatchError>;
+
+	/// Ends the job with a full refund (its result cannot be paid for).
+	fn fail(id: JobId);
 
 	/// Runs the job again with new executors (avoiding `exclude` when others are eligible),
 	/// or, after its last attempt, ends it with a full refund.

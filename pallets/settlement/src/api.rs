@@ -34,6 +34,7 @@ impl<T: Config> Pallet<T> {
 			input_hash: job.input_hash,
 			mode: job.mode,
 			max_fee: job.max_fee,
+			stake: job.stake,
 			executors: job.executors,
 			phase,
 			output_hash: result.as_ref().map(|result| result.output_hash),

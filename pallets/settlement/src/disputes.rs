@@ -101,9 +101,10 @@ impl<T: Config> Pallet<T> {
 			Self::settle_attested(job);
 		} else {
 			Self::release_challenge_bond(&dispute.challenger);
+			let stake = T::Jobs::job(job).map(|view| view.stake).unwrap_or_default();
 			T::Executors::slash(
 				&result.executor,
-				T::ExecutorSlash::get(),
+				stake,
 				&dispute.challenger,
 				T::SlashRewardShare::get(),
 			);

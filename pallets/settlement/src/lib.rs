@@ -171,7 +171,7 @@ pub mod pallet {
 
 		/// The executor registry.
 		#[pallet::no_default]
-		type Executors: ExecutorRegistry<Self::AccountId>
+		type Executors: ExecutorRegistry<Self::AccountId, BalanceOf<Self>>
 			+ ExecutorDirectory<Self::AccountId>
 			+ ExecutorAccountability<Self::AccountId, BalanceOf<Self>>;
 
@@ -211,11 +211,6 @@ pub mod pallet {
 		#[pallet::constant]
 		#[pallet::no_default]
 		type ChallengeBond: Get<BalanceOf<Self>>;
-
-		/// Slashed from an executor found lying, or dissenting in or absent from a quorum.
-		#[pallet::constant]
-		#[pallet::no_default]
-		type ExecutorSlash: Get<BalanceOf<Self>>;
 
 		/// Share of a slash that goes to the wronged party (the rest to `OnSlash`).
 		#[pallet::constant]

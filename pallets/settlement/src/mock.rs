@@ -47,8 +47,11 @@ pub const REVEAL_WINDOW: u64 = 3;
 pub const DISPUTE_WINDOW: u64 = 4;
 /// Bond of a challenge.
 pub const CHALLENGE_BOND: Balance = 1_000;
-/// Slash of a lying or absent executor.
-pub const EXECUTOR_SLASH: Balance = 2_000;
+/// Stake per fee: what a job on the test model puts at stake of each executor's bond.
+pub const STAKE_PER_FEE: u32 = 20;
+/// The stake of a job on the test model, which a lying, dissenting or silent executor
+/// loses: [`BOND`] covers five such jobs at once.
+pub const JOB_STAKE: Balance = MODEL_FEE * STAKE_PER_FEE as Balance;
 /// Tolerance of the test model's float outputs.
 pub const TOLERANCE_ULPS: u32 = 4;
 
@@ -86,7 +89,7 @@ parameter_types! {
 	pub const RevealWindow: u64 = REVEAL_WINDOW;
 	pub const DisputeWindow: u64 = DISPUTE_WINDOW;
 	pub const ChallengeBond: Balance = CHALLENGE_BOND;
-	pub const ExecutorSlash: Balance = EXECUTOR_SLASH;
+	pub const MinJobStake: Balance = 500;
 }
 
 #[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
@@ -105,6 +108,8 @@ impl pallet_executors::Config for Test {
 	type MinExecutorBond = MinBond;
 	type MinVerifierBond = MinBond;
 	type UnbondingDelay = UnbondingDelay;
+	type MinJobStake = MinJobStake;
+	type JobStakePerFee = frame_support::traits::ConstU32<STAKE_PER_FEE>;
 }
 
 #[derive_impl(pallet_jobs::config_preludes::TestDefaultConfig)]
@@ -129,7 +134,6 @@ impl pallet_settlement::Config for Test {
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;
 	type ChallengeBond = ChallengeBond;
-	type ExecutorSlash = ExecutorSlash;
 }
 
 /// The session key pair of executor or verifier `who`.

@@ -27,7 +27,8 @@ impl<T: Config> Pallet<T> {
 		payouts
 	}
 
-	/// Pays for `executors`' runs of `job` and ends it.
+	/// Pays for `executors`' runs of `job` and ends it; when a payout cannot be made, ends
+	/// it with a full refund instead.
 	pub(crate) fn pay(
 		job: JobId,
 		model: &haca_primitives::ModelHash,
@@ -40,8 +41,11 @@ impl<T: Config> Pallet<T> {
 		};
 		let funds = match T::Jobs::settle(job, &Self::payouts(&terms, executors)) {
 			Ok(funds) => funds,
-			Err(error) => {
-				defensive!(error, "a settled job's payouts fit its escrow");
+			Err(_) => {
+				// A payee cannot receive its payout (below the existential deposit of an
+				// account that does not exist): the client gets everything back
+				// (`jobs.Failed`).
+				T::Jobs::fail(job);
 				return;
 			}
 		};

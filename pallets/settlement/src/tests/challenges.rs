@@ -24,11 +24,11 @@ fn a_lying_executor_is_slashed_and_the_job_rerun_at_no_cost_to_the_client() {
 			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, true_hash));
 		}
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
-		assert_eq!(bond_of(liar), BOND - EXECUTOR_SLASH);
+		assert_eq!(bond_of(liar), BOND - JOB_STAKE);
 		assert_eq!(challenge_hold(challenger), 0);
 		assert_eq!(
 			Balances::balance(&challenger),
-			challenger_before + CHALLENGE_BOND + EXECUTOR_SLASH / 2
+			challenger_before + CHALLENGE_BOND + JOB_STAKE / 2
 		);
 		let rerun = Jobs::job(job).unwrap();
 		assert!(!rerun.executors.contains(&liar));

@@ -67,7 +67,7 @@ fn floats_agree_within_the_tolerance_and_dissenters_are_slashed() {
 			}
 			.into(),
 		);
-		assert_eq!(bond_of(executors[2]), BOND - EXECUTOR_SLASH);
+		assert_eq!(bond_of(executors[2]), BOND - JOB_STAKE);
 		assert_eq!(bond_of(executors[0]), BOND);
 	});
 }
@@ -84,7 +84,7 @@ fn silent_executors_are_slashed_when_the_reveal_phase_ends() {
 		reveal(job, executors[1], &bytes);
 		run_to_block(2 + REVEAL_WINDOW);
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
-		assert_eq!(bond_of(executors[2]), BOND - EXECUTOR_SLASH);
+		assert_eq!(bond_of(executors[2]), BOND - JOB_STAKE);
 	});
 }
 
@@ -152,7 +152,7 @@ fn a_copied_commitment_cannot_be_revealed_and_its_copier_is_slashed() {
 			}
 			.into(),
 		);
-		assert_eq!(bond_of(copier), BOND - EXECUTOR_SLASH, "the copier pays");
+		assert_eq!(bond_of(copier), BOND - JOB_STAKE, "the copier pays");
 		assert_eq!(bond_of(honest), BOND);
 	});
 }
