@@ -31,13 +31,15 @@ pub struct InferenceParams {
 
 	/// Audit other executors' attested results with the verifier session keys (key type
 	/// `infr`) in this node's keystore: re-run a sample, challenge wrong results, vote in
-	/// disputes. Enables off-chain workers.
+	/// disputes. Enables off-chain workers. On a development chain (`--dev`) the node also
+	/// holds the development verifiers' keys (Bob, Charlie, Dave).
 	#[arg(long)]
 	pub verifier: bool,
 
 	/// Test networks only (refused on live chains): as an executor, report wrong outputs, to
-	/// exercise challenges and slashing.
-	#[arg(long, requires = "executor")]
+	/// exercise challenges and slashing. Not with `--verifier`: the node's engine lies, so
+	/// its audits would agree with its lies; run the verifier as another node.
+	#[arg(long, requires = "executor", conflicts_with = "verifier")]
 	pub dishonest_executor: bool,
 
 	/// Percentage of attested results a verifier re-runs (drawn at random per result), at

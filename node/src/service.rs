@@ -147,6 +147,18 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 
 /// Builds and starts the full node; returns its task manager. With `inference` roles the node
 /// runs the inference engine for its off-chain workers.
+/// Puts the development verifiers' `infr` keys into the keystore, so that a development
+/// node started with `--verifier` audits its own chain, challenger and committee alike.
+fn hold_dev_verifier_keys(keystore: &sp_keystore::KeystorePtr) -> Result<(), ServiceError> {
+	use sp_keystore::Keystore;
+	for verifier in haca_runtime::genesis_config_presets::DEV_VERIFIERS {
+		keystore
+			.sr25519_generate_new(haca_primitives::INFERENCE_KEY_TYPE, Some(&verifier.to_seed()))
+			.map_err(|error| ServiceError::Other(format!("dev verifier key: {error}")))?;
+	}
+	Ok(())
+}
+
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
@@ -170,6 +182,12 @@ pub fn new_full<
 		transaction_pool,
 		other: (block_import, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
+
+	if inference.as_ref().is_some_and(|node| node.roles.verifier)
+		&& config.chain_spec.chain_type() == sc_service::ChainType::Development
+	{
+		hold_dev_verifier_keys(&keystore_container.keystore())?;
+	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,

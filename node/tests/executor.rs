@@ -1,6 +1,8 @@
 //! The main job on one machine: a development node with the executor role runs a client's
 //! job on the demo model with tract, submits the signed result by itself, and the job
-//! settles after its challenge window. And a job that makes tract panic fails alone.
+//! settles after its challenge window. A job that makes tract panic fails alone. And a lie
+//! on the dev chain is challenged by a verifier node holding the dev verifiers' keys, and
+//! slashed.
 
 #[allow(dead_code)]
 mod common;
@@ -208,4 +210,67 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 		.unwrap_or_else(|| panic!("no execution failures:\n{metrics}"));
 	assert!(failures.ends_with(&format!(" {attempts}")), "one per attempt: {failures}");
 	assert!(node.stop().success());
+}
+
+/// Alice's registration as the node's state holds it.
+async fn alice_registration(
+	rpc: &HttpClient,
+) -> pallet_executors::ExecutorInfo<haca_runtime::Runtime> {
+	let key = pallet_executors::Executors::<haca_runtime::Runtime>::hashed_key_for(
+		Sr25519Keyring::Alice.to_account_id(),
+	);
+	let raw: Option<String> =
+		rpc.request("state_getStorage", rpc_params![hex(&key)]).await.unwrap();
+	Decode::decode(&mut &unhex(&raw.expect("Alice is registered"))[..]).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lie_on_the_dev_chain_is_challenged_by_a_dev_verifier_node_and_slashed() {
+	// The main job's chain with its executor lying, and a second node on it with the
+	// verifier role, which on a development chain holds the dev verifiers' keys: one of
+	// them challenges the lie and the other two rule on it. (A lying engine cannot audit,
+	// so the verifier is another node.)
+	const NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+	const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
+	let executor = Node::start_dev_with(
+		"dev-lie-executor",
+		&["--executor", "--dishonest-executor", "--node-key", NODE_KEY],
+	);
+	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{PEER_ID}", executor.p2p_port);
+	let verifier = Node::start(
+		"dev-lie-verifier",
+		&["--chain", "dev", "--verifier", "--audit-percent", "100", "--bootnodes", &bootnode],
+	);
+	executor.wait_for_finalized(1, Duration::from_secs(120)).await;
+	verifier.wait_for_finalized(1, Duration::from_secs(120)).await;
+	let rpc = executor.rpc();
+	let bond = alice_registration(&rpc).await.bond;
+
+	let input = std::fs::read(models_dir().join("mlp.input.npy")).unwrap();
+	let input = vec![haca_engine::npy::read(&input).unwrap()].encode();
+	submit_job(&rpc, demo_model_hash(), input, DEMO_MODEL_FEE).await;
+
+	let start = Instant::now();
+	let (mut stake, mut disputed) = (None, false);
+	loop {
+		if let Some(report) = job_report(&rpc, 0).await {
+			stake = Some(report.stake);
+			disputed |= report.phase == JobPhase::Disputed;
+		}
+		let now = alice_registration(&rpc).await.bond;
+		if now < bond {
+			assert!(disputed, "slashed after a dispute");
+			assert_eq!(Some(bond - now), stake, "Alice lost the job's stake");
+			break;
+		}
+		assert!(
+			start.elapsed() < Duration::from_secs(240),
+			"the lie was not slashed; executor log:\n{}\nverifier log:\n{}",
+			executor.log(),
+			verifier.log()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	assert!(verifier.stop().success());
+	assert!(executor.stop().success());
 }

@@ -227,6 +227,9 @@ impl pallet_jobs::Config for Runtime {
 	type MaxQuorum = ConstU32<5>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<3>;
+	/// A challenger and a committee of at least two besides the executor, so that no single
+	/// vote decides a dispute.
+	type MinAttestedVerifiers = ConstU32<3>;
 	type MaxPendingJobs = ConstU32<2048>;
 	type MaxExpiriesPerBlock = ConstU32<32>;
 	/// Above the jobs a block can take (~1,400 submissions fill one): met deadlines cost a

@@ -106,47 +106,66 @@ fn authority_keys(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, Gra
 	(aura.public().into(), grandpa.public().into())
 }
 
-/// Single validator (Alice), who also executes the demo model; Bob verifies; the
-/// development accounts are funded.
+/// The development chain's verifiers: a node started with `--dev --verifier` holds their
+/// keys, so that one node audits the dev chain (one verifier challenges, the other two
+/// decide).
+pub const DEV_VERIFIERS: [Sr25519Keyring; 3] =
+	[Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave];
+
+/// Every development account (`//Alice` .. `//Ferdie`, their stashes, `//One`, `//Two`).
+fn development_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::iter().map(|k| k.to_account_id()).collect()
+}
+
+/// Single validator (Alice), who also executes the demo model; Bob, Charlie and Dave
+/// verify ([`DEV_VERIFIERS`]); the development accounts are funded.
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
 		vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
-		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
+		development_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
-		vec![demo_executor(Sr25519Keyring::Alice), demo_verifier(Sr25519Keyring::Bob)],
+		core::iter::once(demo_executor(Sr25519Keyring::Alice))
+			.chain(DEV_VERIFIERS.map(demo_verifier))
+			.collect(),
 	)
 }
 
-/// Two validators (Alice, Bob), one executor (Charlie), one verifier (Dave); the
-/// development accounts are funded.
+/// Two validators (Alice, Bob), one executor (Charlie), three verifiers (Dave, Eve,
+/// Ferdie); the development accounts are funded.
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
 			authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
 			authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 		],
-		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
+		development_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
-		vec![demo_executor(Sr25519Keyring::Charlie), demo_verifier(Sr25519Keyring::Dave)],
+		vec![
+			demo_executor(Sr25519Keyring::Charlie),
+			demo_verifier(Sr25519Keyring::Dave),
+			demo_verifier(Sr25519Keyring::Eve),
+			demo_verifier(Sr25519Keyring::Ferdie),
+		],
 	)
 }
 
-/// Two validators (Alice, Bob), two executors (Charlie, Dave) and two verifiers (Eve,
-/// Ferdie, so that a challenge by one leaves the other to decide); each role meant for its
-/// own node. The development accounts are funded.
+/// Two validators (Alice, Bob), two executors (Charlie, Dave) and three verifiers (Eve,
+/// Ferdie, One: a challenge by one leaves a committee of the other two); each role meant
+/// for its own node. The development accounts are funded.
 pub fn testnet_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
 			authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
 			authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 		],
-		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
+		development_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 		vec![
 			demo_executor(Sr25519Keyring::Charlie),
 			demo_executor(Sr25519Keyring::Dave),
 			demo_verifier(Sr25519Keyring::Eve),
 			demo_verifier(Sr25519Keyring::Ferdie),
+			demo_verifier(Sr25519Keyring::One),
 		],
 	)
 }

@@ -112,6 +112,18 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 			vec![model].try_into().unwrap(),
 		));
 
+		// Three verifiers, the least with which attested jobs are taken.
+		for verifier in [Sr25519Keyring::Dave, Sr25519Keyring::Eve, Sr25519Keyring::Ferdie] {
+			assert_ok!(haca_runtime::Executors::register(
+				RuntimeOrigin::signed(account(verifier)),
+				pallet_executors::Roles { executor: false, verifier: true },
+				verifier.public().into(),
+				haca_runtime::configs::MinVerifierBond::get(),
+				0,
+				Default::default(),
+			));
+		}
+
 		// Charlie submits a job; it is escrowed and assigned to Bob.
 		let input = vec![Tensor::from_f32(&[1, 4], &[0.5, 1.5, -2.0, 3.25]).unwrap()].encode();
 		let free_before = Balances::free_balance(&client);
@@ -182,13 +194,45 @@ fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
 	}
 }
 
-#[test]
-fn the_development_preset_has_the_demo_model_an_executor_and_a_verifier() {
-	let patch = haca_runtime::genesis_config_presets::development_config_genesis();
+/// Externalities built from a genesis preset's patch.
+fn preset_ext(patch: serde_json::Value) -> sp_io::TestExternalities {
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
 	merge(&mut config, patch);
 	let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
-	sp_io::TestExternalities::new(config.build_storage().unwrap()).execute_with(|| {
+	sp_io::TestExternalities::new(config.build_storage().unwrap())
+}
+
+#[test]
+fn every_preset_has_enough_verifiers_to_challenge_a_lie() {
+	use frame_support::traits::Get;
+	use haca_runtime::genesis_config_presets as presets;
+	let least = <Runtime as pallet_jobs::Config>::MinAttestedVerifiers::get();
+	assert!(least >= 3, "a challenger and a committee of two");
+	for (name, patch) in [
+		("dev", presets::development_config_genesis()),
+		("local", presets::local_config_genesis()),
+		("testnet", presets::testnet_config_genesis()),
+	] {
+		preset_ext(patch).execute_with(|| {
+			let verifiers = pallet_executors::Verifiers::<Runtime>::get();
+			assert!(verifiers.len() as u32 >= least, "{name}: {} verifiers", verifiers.len());
+			System::set_block_number(1);
+			let input = vec![Tensor::from_f32(&[1, 4], &[0.5, 1.5, -2.0, 3.25]).unwrap()].encode();
+			assert_ok!(Jobs::submit(
+				RuntimeOrigin::signed(account(Sr25519Keyring::Ferdie)),
+				presets::demo_model_hash(),
+				input.try_into().unwrap(),
+				VerificationMode::Attested,
+				presets::DEMO_MODEL_FEE,
+			));
+		});
+	}
+}
+
+#[test]
+fn the_development_preset_has_the_demo_model_an_executor_and_its_verifiers() {
+	let patch = haca_runtime::genesis_config_presets::development_config_genesis();
+	preset_ext(patch).execute_with(|| {
 		let model = haca_runtime::genesis_config_presets::demo_model_hash();
 		let info = pallet_models::Models::<Runtime>::get(model).expect("demo model registered");
 		assert_eq!(info.status, pallet_models::ModelStatus::Active);
@@ -200,9 +244,8 @@ fn the_development_preset_has_the_demo_model_an_executor_and_a_verifier() {
 			.expect("Alice executes");
 		assert!(alice.models.contains(&model));
 		assert_eq!(alice.key, Sr25519Keyring::Alice.public().into());
-		assert!(
-			pallet_executors::Verifiers::<Runtime>::get().contains(&account(Sr25519Keyring::Bob))
-		);
+		let dev_verifiers = haca_runtime::genesis_config_presets::DEV_VERIFIERS.map(account);
+		assert_eq!(pallet_executors::Verifiers::<Runtime>::get().into_inner(), dev_verifiers);
 		pallet_models::Pallet::<Runtime>::do_try_state().unwrap();
 		pallet_executors::Pallet::<Runtime>::do_try_state().unwrap();
 	});

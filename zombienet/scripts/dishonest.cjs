@@ -3,10 +3,11 @@
 //  1. Charlie stops serving the demo model for a moment (`executors.setModels([])`), so that
 //     Bob's attested job (submitted to Alice's RPC) is assigned to Dave; Charlie serves it
 //     again right after.
-//  2. Dave's result is wrong (not the reference output). The verifier node (keys of Eve and
-//     Ferdie) re-runs it and challenges (`settlement.Challenged`); the committee (the other
-//     verifier) votes for the challenger's output (`settlement.Voted`); the dispute is
-//     decided against Dave (`settlement.DisputeResolved { executor_was_right: false }`).
+//  2. Dave's result is wrong (not the reference output). The verifier nodes (Eve, Ferdie,
+//     One, each its own node) re-run it; the first to challenge (`settlement.Challenged`)
+//     leaves the other two as the committee, and both vote, from their own nodes, for the
+//     challenger's output (`settlement.Voted`); the dispute is decided against Dave
+//     (`settlement.DisputeResolved { executor_was_right: false }`).
 //  3. Dave is slashed the job's stake (`InferenceApi_job_stake`) from his bond (`executors.Slashed`), half of it to the
 //     challenger; the challenger's bond is released.
 //  4. The job is re-run on Charlie (attempt 2, Dave excluded), whose result is the reference
@@ -22,7 +23,7 @@ async function run(nodeName, networkInfo) {
   const log = lib.logger('dishonest');
   const accs = await lib.accounts();
   const [charlie, dave] = [accs.Charlie.address, accs.Dave.address];
-  const verifiers = [accs.Eve.address, accs.Ferdie.address];
+  const verifiers = ['Eve', 'Ferdie', 'One'].map((name) => accs[name].address);
 
   return lib.withApis(networkInfo, [nodeName], async (api) => {
     const fee = await haca.quote(api, haca.DEMO_MODEL, haca.ATTESTED);
@@ -38,8 +39,7 @@ async function run(nodeName, networkInfo) {
       bob: await haca.balanceOf(api, accs.Bob.address, start.hash),
       dave: await haca.balanceOf(api, dave, start.hash),
       daveBond: (await (await api.at(start.hash)).query.executors.executors(dave)).unwrap().bond.toBigInt(),
-      eve: await haca.balanceOf(api, accs.Eve.address, start.hash),
-      ferdie: await haca.balanceOf(api, accs.Ferdie.address, start.hash),
+      verifiers: Object.fromEntries(await Promise.all(verifiers.map(async (v) => [v, await haca.balanceOf(api, v, start.hash)]))),
     };
     const job = await haca.submitJob(api, accs.Bob, { model: haca.DEMO_MODEL, input: [DEMO_INPUT] });
     assert.deepEqual(job.executors, [dave], 'with Charlie not serving, the job goes to Dave');
@@ -57,21 +57,21 @@ async function run(nodeName, networkInfo) {
     const challenger = challenge.data.challenger.toString();
     assert.ok(verifiers.includes(challenger), 'a verifier challenged');
     const committee = lib.addresses(challenge.data.committee);
-    assert.deepEqual(committee, verifiers.filter((v) => v !== challenger), 'the committee is the other verifier');
+    assert.deepEqual([...committee].sort(), verifiers.filter((v) => v !== challenger).sort(), 'the committee is the other two verifiers');
     assert.ok(challenge.block <= lie.data.challengeUntil.toNumber(), 'challenged within the window');
     log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; committee ${committee.map((a) => lib.nameOf(accs, a))}`);
 
-    const vote = await tracker.waitFor('settlement.Voted', (e) => lib.jobOf(e) === job.job, 120_000);
-    assert.equal(vote.data.voter.toString(), committee[0], 'the committee member voted');
-    assert.equal(vote.data.outputHash.toHex(), challenge.data.outputHash.toHex(), "for the challenger's output");
-    const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 60_000);
+    const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 180_000);
     assert.equal(resolved.data.executorWasRight.isTrue, false, 'the committee ruled against Dave');
+    const votes = tracker.all('settlement.Voted', (e) => lib.jobOf(e) === job.job);
+    assert.deepEqual(votes.map((v) => v.data.voter.toString()).sort(), [...committee].sort(), 'both committee members voted, each from its own node');
+    for (const vote of votes) assert.equal(vote.data.outputHash.toHex(), challenge.data.outputHash.toHex(), "for the challenger's output");
     const slashed = await tracker.waitFor('executors.Slashed', (e) => e.data.who.toString() === dave, 10_000);
     assert.equal(slashed.block, resolved.block, 'slashed when the dispute was decided');
     assert.equal(slashed.data.amount.toBigInt(), slash, "Dave lost the job's stake");
     assert.equal(slashed.data.beneficiary.toString(), challenger, 'the challenger got part of it');
     assert.equal(slashed.data.rewarded.toBigInt(), reward, 'SlashRewardShare of it');
-    log(`#${resolved.block}: dispute decided against Dave (vote of ${lib.nameOf(accs, committee[0])}); Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}`);
+    log(`#${resolved.block}: dispute decided against Dave (votes of ${committee.map((a) => lib.nameOf(accs, a))}); Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}`);
 
     const rerun = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === job.job && e.data.attempt.toNumber() === 2, 60_000);
     assert.deepEqual(lib.addresses(rerun.data.executors), [charlie], 're-run on Charlie');
@@ -94,7 +94,7 @@ async function run(nodeName, networkInfo) {
       daveBond: (await (await api.at(at)).query.executors.executors(dave)).unwrap().bond.toBigInt(),
       challenger: await haca.balanceOf(api, challenger, at),
     };
-    const challengerBefore = challenger === accs.Eve.address ? before.eve : before.ferdie;
+    const challengerBefore = before.verifiers[challenger];
     assert.equal(before.bob.total - after.bob.total, fee + job.fee, 'Bob paid one model fee and the transaction fee, nothing for the lie');
     assert.equal(after.bob.reserved, before.bob.reserved, 'nothing of Bob stays held');
     assert.equal(before.daveBond - after.daveBond, slash, "Dave's bond shrank by the slash");

@@ -1,11 +1,9 @@
-// The nodes' session keys: inserts more `infr` keys (sr25519) into a node's keystore with
-// `author_insertKey`, and checks that the node holds the listed accounts' `infr` keys
+// The nodes' session keys: checks that a node holds the listed accounts' `infr` keys
 // (`author_hasKey`) and that each is the key registered on chain for an account with the
 // given role. Zombienet wrote the node's own key (`//<Name>`) into its keystore at start,
 // from `keystore_key_types = ["infr_sr"]` in the network file.
-//   "has=Charlie,role=executor"                   an executor node
-//   "insert=Ferdie,has=Eve+Ferdie,role=verifier"  a verifier node holding two verifiers:
-//   a dispute is decided by a committee of the *other* verifiers, so two accounts are needed.
+//   "has=Charlie,role=executor"  an executor node
+//   "has=Eve,role=verifier"      a verifier node
 // Returns the number of keys checked.
 
 async function run(nodeName, networkInfo, args) {
@@ -13,15 +11,10 @@ async function run(nodeName, networkInfo, args) {
   const { haca, assert } = lib;
   const log = lib.logger('keys');
   const opts = Object.fromEntries(args.map((a) => a.split('=')));
-  const insert = (opts.insert ?? '').split('+').filter(Boolean);
   const has = (opts.has ?? '').split('+').filter(Boolean);
   const role = opts.role ?? 'executor';
   assert.ok(['executor', 'verifier'].includes(role), `role ${role}`);
   return lib.withApis(networkInfo, [nodeName], async (api) => {
-    for (const name of insert) {
-      const { publicKey } = await haca.insertInferenceKey(api, `//${name}`);
-      log(`${nodeName}: inserted ${name}'s infr key ${publicKey}`);
-    }
     for (const name of has) {
       const pair = await haca.devAccount(name);
       const publicKey = `0x${Buffer.from(pair.publicKey).toString('hex')}`;

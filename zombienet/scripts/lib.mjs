@@ -35,7 +35,7 @@ export async function connectTo(networkInfo, name) {
 
 /** The development accounts by name, and their addresses. */
 export async function accounts() {
-  const names = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
+  const names = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie', 'One'];
   const pairs = await Promise.all(names.map((n) => haca.devAccount(n)));
   return Object.fromEntries(names.map((n, i) => [n, pairs[i]]));
 }

@@ -3,7 +3,9 @@
 //
 //   node examples/submit-demo-job.mjs [ws://127.0.0.1:9944] [--quorum]
 //
-// The node must run the dev chain with an executor (`haca-node --dev --executor`).
+// The node must run a chain with an executor of the demo model: the README's main job
+// (`haca-node --dev --executor --verifier`). `--quorum` submits a 2-of-2 quorum job, which
+// needs two executors (the testnet chain has Charlie and Dave).
 // Environment: HACA_WS (endpoint), HACA_SURI (signer, default //Charlie).
 
 import {
@@ -19,7 +21,7 @@ import {
 } from '../src/index.js';
 
 const url = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? process.env.HACA_WS ?? 'ws://127.0.0.1:9944';
-const mode = process.argv.includes('--quorum') ? quorum(1, 1) : ATTESTED;
+const mode = process.argv.includes('--quorum') ? quorum(2, 2) : ATTESTED;
 const HACA = 10n ** 12n;
 const format = (plancks) => `${plancks / HACA}.${(plancks % HACA).toString().padStart(12, '0')} HACA`;
 

@@ -1,6 +1,6 @@
 // End to end against the real node: a dev chain with the executor role (`--dev --executor`).
-// Accounts: Alice validates, executes (genesis) and owns the demo model; Bob verifies;
-// Charlie is the client of test A; Dave becomes a second executor; Eve owns the model test A
+// Accounts: Alice validates, executes (genesis) and owns the demo model; Bob, Charlie and Dave verify;
+// Charlie is the client of test A; Two (//Two) becomes a second executor; Eve owns the model test A
 // registers; Ferdie is the client of test B. The two tests run at once on one node.
 
 import assert from 'node:assert/strict';
@@ -43,7 +43,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
 
   it('A: registers a model, bonds an executor, runs attested and quorum jobs to settlement', { timeout: 300_000 }, () =>
     withNodeLog(async () => {
-      const [alice, charlie, dave, eve] = await Promise.all(['Alice', 'Charlie', 'Dave', 'Eve'].map(haca.devAccount));
+      const [alice, charlie, two, eve] = await Promise.all(['Alice', 'Charlie', 'Two', 'Eve'].map(haca.devAccount));
       haca.checkElementTypes(api);
 
       // Eve registers the integer model from its ONNX file (specs read from the graph).
@@ -58,23 +58,23 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       assert.deepEqual(info.inputs.toJSON(), [{ name: '0x696e707574', elementType: 'U8', shape: [1, 8] }]);
       assert.deepEqual(info.outputs.toJSON(), [{ name: '0x6f7574707574', elementType: 'I32', shape: [1, 4] }]);
 
-      // Dave bonds as a second executor with a fresh `infr` key in this node's keystore (its
+      // Two bonds as a second executor with a fresh `infr` key in this node's keystore (its
       // off-chain worker serves every executor key it holds); Alice adds the new model.
-      const { publicKey: daveKey } = await haca.insertInferenceKey(api);
-      assert.ok((await api.rpc.author.hasKey(daveKey, haca.INFERENCE_KEY_TYPE)).isTrue);
+      const { publicKey: twoKey } = await haca.insertInferenceKey(api);
+      assert.ok((await api.rpc.author.hasKey(twoKey, haca.INFERENCE_KEY_TYPE)).isTrue);
       const rotated = await haca.rotateInferenceKey(api);
       assert.match(rotated, /^0x[0-9a-f]{64}$/);
       assert.ok((await api.rpc.author.hasKey(rotated, haca.INFERENCE_KEY_TYPE)).isTrue);
       await Promise.all([
         haca.setServedModels(api, alice, [haca.DEMO_MODEL, intModel]),
-        haca.registerExecutor(api, dave, { key: daveKey, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
+        haca.registerExecutor(api, two, { key: twoKey, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
       ]);
       const servers = (await api.query.executors.modelServers(intModel)).map(String);
-      assert.deepEqual(new Set(servers), new Set([alice.address, dave.address]));
+      assert.deepEqual(new Set(servers), new Set([alice.address, two.address]));
       const minBond = api.consts.executors.minExecutorBond.toBigInt();
-      await haca.bondExtra(api, dave, BILLION);
-      assert.equal((await api.query.executors.executors(dave.address)).unwrap().bond.toBigInt(), minBond + BILLION);
-      assert.deepEqual(await haca.pendingWork(api, daveKey), []);
+      await haca.bondExtra(api, two, BILLION);
+      assert.equal((await api.query.executors.executors(two.address)).unwrap().bond.toBigInt(), minBond + BILLION);
+      assert.deepEqual(await haca.pendingWork(api, twoKey), []);
       assert.deepEqual(await haca.openDisputes(api), []);
 
       // Prices from the chain: fee per run times runs; the owner's share per run.
@@ -98,11 +98,11 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         { name: 'mlp batch of 2', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.ATTESTED, runs: 1, overpay: 0n, batch: 2 },
       ];
       const owners = { [intModel]: eve.address, [haca.DEMO_MODEL]: alice.address };
-      const people = { alice, charlie, dave, eve };
+      const people = { alice, charlie, two, eve };
       const balancesBefore = Object.fromEntries(
         await Promise.all(Object.entries(people).map(async ([n, p]) => [n, await haca.balanceOf(api, p.address)])),
       );
-      const expected = { alice: 0n, charlie: 0n, dave: 0n, eve: 0n };
+      const expected = { alice: 0n, charlie: 0n, two: 0n, eve: 0n };
 
       // Charlie submits all the jobs at once (consecutive nonces): they run concurrently. The
       // batch is one transaction of two jobs.

@@ -43,6 +43,8 @@ pub struct Node {
 	child: Child,
 	/// The node's JSON-RPC port.
 	pub rpc_port: u16,
+	/// The node's peer-to-peer port.
+	pub p2p_port: u16,
 	/// The node's Prometheus port.
 	pub prometheus_port: u16,
 	/// Where the node's output goes.
@@ -76,7 +78,7 @@ impl Node {
 			.stderr(log)
 			.spawn()
 			.expect("haca-node starts");
-		Node { child, rpc_port, prometheus_port, log_path }
+		Node { child, rpc_port, p2p_port, prometheus_port, log_path }
 	}
 
 	/// An RPC client for this node.

@@ -48,6 +48,10 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		ModelServers::<T>::decode_len(model).unwrap_or(0) as u32
 	}
 
+	fn verifier_count() -> u32 {
+		Verifiers::<T>::decode_len().unwrap_or(0) as u32
+	}
+
 	fn max_servers() -> u32 {
 		T::MaxExecutorsPerModel::get()
 	}

@@ -89,6 +89,7 @@ pub mod pallet {
 			type MaxJobsPerSubmit = ConstU32<8>;
 			type MaxQuorum = ConstU32<3>;
 			type MaxAttempts = ConstU32<3>;
+			type MinAttestedVerifiers = ConstU32<0>;
 			type MaxPendingJobs = ConstU32<8>;
 			type MaxExpiriesPerBlock = ConstU32<8>;
 			type MaxDeadlineChecksPerBlock = ConstU32<64>;
@@ -141,6 +142,12 @@ pub mod pallet {
 		/// Assignments a job gets before it fails.
 		#[pallet::constant]
 		type MaxAttempts: Get<u32>;
+
+		/// Least registered verifiers for attested jobs: a challenger and a committee besides
+		/// the executor. With fewer, nobody could challenge a lie, so attested jobs are
+		/// refused (`TooFewVerifiers`) and quorum jobs remain.
+		#[pallet::constant]
+		type MinAttestedVerifiers: Get<u32>;
 
 		/// Most jobs waiting for executors.
 		#[pallet::constant]
@@ -297,6 +304,9 @@ pub mod pallet {
 		InsufficientBalance,
 		/// Too many jobs are waiting for executors; try later.
 		QueueFull,
+		/// Attested jobs need `MinAttestedVerifiers` registered verifiers, so that a lie can
+		/// be challenged; submit a quorum job instead.
+		TooFewVerifiers,
 		/// No job has this id.
 		UnknownJob,
 		/// Only the job's client may do this.

@@ -79,6 +79,11 @@ parameter_types! {
 	pub const InputByteDeposit: Balance = 1;
 }
 
+parameter_types! {
+	/// None by default, so attested jobs need no verifiers in most tests.
+	pub storage MinAttestedVerifiers: u32 = 0;
+}
+
 #[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
 impl pallet_models::Config for Test {
 	type Currency = Balances;
@@ -107,6 +112,7 @@ impl pallet_jobs::Config for Test {
 	type Executors = Executors;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<2>;
+	type MinAttestedVerifiers = MinAttestedVerifiers;
 	type MaxPendingJobs = ConstU32<4>;
 	type MaxExpiriesPerBlock = ConstU32<2>;
 	type MaxDeadlineChecksPerBlock = ConstU32<4>;

@@ -80,6 +80,11 @@ impl<T: Config> Pallet<T> {
 		let terms = T::Models::job_terms(&model).map_err(Error::<T>::from)?;
 		ensure!(terms.modes.accepts(&mode), Error::<T>::ModeNotAccepted);
 		Self::ensure_valid_mode(&mode)?;
+		ensure!(
+			mode != VerificationMode::Attested
+				|| T::Executors::verifier_count() >= T::MinAttestedVerifiers::get(),
+			Error::<T>::TooFewVerifiers
+		);
 		for input in &inputs {
 			decode_and_check(input, &terms.inputs).map_err(Error::<T>::from)?;
 		}

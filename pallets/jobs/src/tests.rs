@@ -361,6 +361,36 @@ fn quorums_must_be_majorities_of_two_or_more_within_the_bound() {
 }
 
 #[test]
+fn attested_jobs_need_enough_verifiers_to_challenge_a_lie() {
+	ExtBuilder::default()
+		.model(1, ModeSet::ALL)
+		.executors(&[EXEC_A, EXEC_B], 2, &[1])
+		.build_and_execute(|| {
+			MinAttestedVerifiers::set(&2);
+			let held = escrow(CLIENT);
+			assert_noop!(
+				submit_as(CLIENT, model(1), valid_input(), ATTESTED, 150),
+				Error::<Test>::TooFewVerifiers
+			);
+			assert_eq!(escrow(CLIENT), held);
+			let quorum = VerificationMode::Quorum { agree: 2, of: 2 };
+			assert_ok!(submit_as(CLIENT, model(1), valid_input(), quorum, 300));
+
+			for (verifier, key) in [(OWNER, 101u8), (CLIENT, 102)] {
+				assert_ok!(Executors::register(
+					RuntimeOrigin::signed(verifier),
+					pallet_executors::Roles { executor: false, verifier: true },
+					sp_core::sr25519::Public::from_raw([key; 32]).into(),
+					MinBond::get(),
+					0,
+					Default::default(),
+				));
+			}
+			assert_ok!(submit_as(CLIENT, model(1), valid_input(), ATTESTED, 150));
+		});
+}
+
+#[test]
 fn jobs_wait_for_executors_instead_of_being_lost() {
 	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
 		let model = model(1);

@@ -91,6 +91,9 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	/// How many executors serve `model`.
 	fn server_count(model: &ModelHash) -> u32;
 
+	/// How many verifiers are registered and not unbonding.
+	fn verifier_count() -> u32;
+
 	/// Most executors that may serve one model.
 	fn max_servers() -> u32;
 
