@@ -231,6 +231,9 @@ impl pallet_jobs::Config for Runtime {
 	/// vote decides a dispute.
 	type MinAttestedVerifiers = ConstU32<3>;
 	type MaxPendingJobs = ConstU32<2048>;
+	type MaxPendingPerClient = ConstU32<256>;
+	/// Ten minutes of waiting for executors.
+	type PendingTimeout = ConstU32<{ 10 * MINUTES }>;
 	type MaxExpiriesPerBlock = ConstU32<32>;
 	/// Above the jobs a block can take (~1,400 submissions fill one): met deadlines cost a
 	/// read and a removal each.

@@ -67,8 +67,38 @@ impl<T: Config> Pallet<T> {
 		true
 	}
 
+	/// Puts `job` (not assigned) in the waiting queue from `now`. A new submission may take
+	/// only half of the queue and `MaxPendingPerClient` places per client; a re-run may take
+	/// any free place. Returns whether it found one.
+	pub(crate) fn enqueue(
+		id: JobId,
+		job: &mut Job<T>,
+		now: BlockNumberFor<T>,
+		rerun: bool,
+	) -> bool {
+		let queued = PendingJobs::<T>::decode_len().unwrap_or(0) as u32;
+		let waiting = PendingPerClient::<T>::get(&job.client);
+		let room = rerun
+			|| (queued < T::MaxPendingJobs::get() / 2 && waiting < T::MaxPendingPerClient::get());
+		if !room || PendingJobs::<T>::try_append(id).is_err() {
+			return false;
+		}
+		PendingPerClient::<T>::insert(&job.client, waiting.saturating_add(1));
+		job.status = JobStatus::Pending;
+		job.waiting_since = now;
+		true
+	}
+
+	/// A job of `client` left the waiting queue.
+	pub(crate) fn note_dequeued(client: &T::AccountId) {
+		PendingPerClient::<T>::mutate_exists(client, |waiting| {
+			*waiting = waiting.map(|count| count.saturating_sub(1)).filter(|count| *count > 0);
+		});
+	}
+
 	/// Tries to assign up to `MaxAssignmentsPerBlock` waiting jobs, oldest first; those that
-	/// still find no executor go to the back of the queue. Returns the weight used.
+	/// waited `PendingTimeout` blocks fail (refunded), those that still find no executor go
+	/// to the back of the queue. Returns the weight used.
 	pub(crate) fn assign_pending(now: BlockNumberFor<T>) -> Weight {
 		let pending = PendingJobs::<T>::get();
 		if pending.is_empty() {
@@ -79,7 +109,12 @@ impl<T: Config> Pallet<T> {
 		let mut waiting: Vec<JobId> = untried.to_vec();
 		for &id in tried {
 			let Some(mut job) = Jobs::<T>::get(id) else { continue };
-			if Self::try_assign(id, &mut job, &[], now) {
+			if now.saturating_sub(job.waiting_since) >= T::PendingTimeout::get() {
+				Self::note_dequeued(&job.client);
+				let refunded = Self::end_job(id, &job, job.held());
+				Self::deposit_event(Event::Failed { job: id, refunded });
+			} else if Self::try_assign(id, &mut job, &[], now) {
+				Self::note_dequeued(&job.client);
 				Jobs::<T>::insert(id, job);
 			} else {
 				waiting.push(id);

@@ -153,17 +153,17 @@ mod benchmarks {
 		.try_into()
 		.unwrap();
 		let who = client::<T>();
-		let mut last = 0;
-		for _ in 0..T::MaxPendingJobs::get() {
-			last = Pallet::<T>::do_submit(
-				who.clone(),
-				model,
-				input.clone(),
-				VerificationMode::Attested,
-				Zero::zero(),
-			)
-			.expect("queued");
-		}
+		let last = Pallet::<T>::do_submit(
+			who.clone(),
+			model,
+			input.clone(),
+			VerificationMode::Attested,
+			Zero::zero(),
+		)
+		.expect("queued");
+		// The job last in a full queue: cancelling it rewrites the whole queue.
+		let others = (1..T::MaxPendingJobs::get() as JobId).map(|n| last + n);
+		PendingJobs::<T>::put(BoundedVec::truncate_from(others.chain([last]).collect::<Vec<_>>()));
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), last);

@@ -96,7 +96,7 @@ impl<T: Config> Pallet<T> {
 		job.status = JobStatus::Pending;
 		let restarted = job.attempts < T::MaxAttempts::get()
 			&& (Self::try_assign(id, &mut job, exclude, now)
-				|| PendingJobs::<T>::try_append(id).is_ok());
+				|| Self::enqueue(id, &mut job, now, true));
 		if restarted {
 			Jobs::<T>::insert(id, job);
 		} else {

@@ -8,7 +8,9 @@
 //! so every node agrees and load spreads over the executors serving the model.
 //!
 //! A job with no eligible executor waits in a bounded queue (the client may cancel it) and
-//! is assigned as soon as executors free up. An assigned job has a deadline; when it passes
+//! is assigned as soon as executors free up; after `PendingTimeout` blocks of waiting it
+//! fails, refunded. Each client has at most `MaxPendingPerClient` jobs waiting, and new
+//! submissions fill at most half of the queue, keeping the rest for re-runs. An assigned job has a deadline; when it passes
 //! without a result the late executors lose reputation and the job is re-assigned, up to
 //! `MaxAttempts` assignments, after which it fails and everything held is returned.
 //! Deadline and queue work in `on_initialize` is bounded per block.
@@ -91,6 +93,7 @@ pub mod pallet {
 			type MaxAttempts = ConstU32<3>;
 			type MinAttestedVerifiers = ConstU32<0>;
 			type MaxPendingJobs = ConstU32<8>;
+			type MaxPendingPerClient = ConstU32<4>;
 			type MaxExpiriesPerBlock = ConstU32<8>;
 			type MaxDeadlineChecksPerBlock = ConstU32<64>;
 			type MaxAssignmentsPerBlock = ConstU32<8>;
@@ -149,9 +152,21 @@ pub mod pallet {
 		#[pallet::constant]
 		type MinAttestedVerifiers: Get<u32>;
 
-		/// Most jobs waiting for executors.
+		/// Most jobs waiting for executors. New submissions may fill half of the queue; the
+		/// other half is kept for re-runs, so that a queue full of new jobs never fails a
+		/// job that already ran.
 		#[pallet::constant]
 		type MaxPendingJobs: Get<u32>;
+
+		/// Most jobs of one client waiting for executors at once (new submissions beyond it
+		/// get `QueueFull`).
+		#[pallet::constant]
+		type MaxPendingPerClient: Get<u32>;
+
+		/// Blocks a job waits for executors before it fails, refunded in full.
+		#[pallet::constant]
+		#[pallet::no_default]
+		type PendingTimeout: Get<BlockNumberFor<Self>>;
 
 		/// Most missed deadlines handled per block (the rest wait for the next block).
 		#[pallet::constant]
@@ -207,6 +222,11 @@ pub mod pallet {
 	pub type PendingJobs<T: Config> =
 		StorageValue<_, BoundedVec<JobId, T::MaxPendingJobs>, ValueQuery>;
 
+	/// How many jobs of each client wait in [`PendingJobs`].
+	#[pallet::storage]
+	pub type PendingPerClient<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
 	/// Deadlines in the order they fall: position -> (job, deadline). Entries of jobs that
 	/// delivered or were re-assigned since are skipped when reached.
 	#[pallet::storage]
@@ -261,7 +281,8 @@ pub mod pallet {
 			/// The job.
 			job: JobId,
 		},
-		/// A job failed after `MaxAttempts` assignments; everything held was returned.
+		/// A job failed (after `MaxAttempts` assignments, or after waiting `PendingTimeout`
+		/// blocks for executors); everything held was returned.
 		Failed {
 			/// The job.
 			job: JobId,
@@ -302,7 +323,8 @@ pub mod pallet {
 		FeeTooLow,
 		/// The client cannot pay the maximum fee and the deposit.
 		InsufficientBalance,
-		/// Too many jobs are waiting for executors; try later.
+		/// Too many jobs are waiting for executors, the client's own at `MaxPendingPerClient`
+		/// or new ones at half of `MaxPendingJobs`; try later.
 		QueueFull,
 		/// Attested jobs need `MinAttestedVerifiers` registered verifiers, so that a lie can
 		/// be challenged; submit a quorum job instead.

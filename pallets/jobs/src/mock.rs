@@ -38,6 +38,8 @@ pub const INITIAL_BALANCE: Balance = 1_000_000;
 pub const MODEL_FEE: Balance = 100;
 /// Blocks an assignment has to deliver.
 pub const RESULT_TIMEOUT: u64 = 5;
+/// Blocks a job waits for executors before it fails.
+pub const PENDING_TIMEOUT: u64 = 20;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -75,6 +77,7 @@ parameter_types! {
 	pub const MinJobStake: Balance = 1;
 	pub const UnbondingDelay: u64 = 10;
 	pub const ResultTimeout: u64 = RESULT_TIMEOUT;
+	pub const PendingTimeout: u64 = PENDING_TIMEOUT;
 	pub const JobDeposit: Balance = 10;
 	pub const InputByteDeposit: Balance = 1;
 }
@@ -113,7 +116,9 @@ impl pallet_jobs::Config for Test {
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<2>;
 	type MinAttestedVerifiers = MinAttestedVerifiers;
-	type MaxPendingJobs = ConstU32<4>;
+	type MaxPendingJobs = ConstU32<8>;
+	type MaxPendingPerClient = ConstU32<4>;
+	type PendingTimeout = PendingTimeout;
 	type MaxExpiriesPerBlock = ConstU32<2>;
 	type MaxDeadlineChecksPerBlock = ConstU32<4>;
 	type MaxAssignmentsPerBlock = ConstU32<2>;

@@ -118,6 +118,7 @@ impl<T: Config> Pallet<T> {
 				delivered: Default::default(),
 				attempts: 0,
 				submitted_at: now,
+				waiting_since: now,
 			};
 			JobInputs::<T>::insert(id, input);
 			T::Models::add_job_reference(&model);
@@ -125,7 +126,7 @@ impl<T: Config> Pallet<T> {
 			Self::deposit_event(event);
 
 			if !Self::assign_among(id, &mut job, &mut eligible, &[], now) {
-				PendingJobs::<T>::try_append(id).map_err(|_| Error::<T>::QueueFull)?;
+				ensure!(Self::enqueue(id, &mut job, now, false), Error::<T>::QueueFull);
 				Self::deposit_event(Event::Queued { job: id });
 			}
 			Jobs::<T>::insert(id, job);
@@ -138,6 +139,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(job.client == client, Error::<T>::NotClient);
 		ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
 		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != id));
+		Self::note_dequeued(&client);
 		let refunded = Self::end_job(id, &job, job.held());
 		Self::deposit_event(Event::Cancelled { job: id, refunded });
 		Ok(())

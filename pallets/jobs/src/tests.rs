@@ -428,6 +428,51 @@ fn capacity_limits_assignments_and_the_waiting_queue_is_bounded() {
 }
 
 #[test]
+fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_expires() {
+	use frame_support::traits::Get;
+	use haca_primitives::traits::JobLedger;
+	ExtBuilder::default()
+		.model(1, ModeSet::ALL)
+		.model(2, ModeSet::ALL)
+		.executor(EXEC_A, 1, &[2])
+		.build_and_execute(|| {
+			// Nobody serves model 1: its jobs only wait. A client queues its share of them.
+			let quota = <Test as crate::Config>::MaxPendingPerClient::get();
+			let junk: Vec<_> = (0..quota).map(|_| submit(model(1), ATTESTED, 150)).collect();
+			let held = escrow(CLIENT);
+			assert_noop!(
+				submit_as(CLIENT, model(1), valid_input(), ATTESTED, 150),
+				Error::<Test>::QueueFull
+			);
+			assert_eq!(escrow(CLIENT), held, "a refused submission holds nothing");
+
+			// New submissions have filled their half of the queue; an honest job that ran
+			// and must run again still finds a place.
+			let honest = crate::NextJobId::<Test>::get();
+			assert_ok!(submit_as(OWNER, model(2), valid_input(), ATTESTED, 150));
+			assert_noop!(
+				submit_as(OWNER, model(2), valid_input(), ATTESTED, 150),
+				Error::<Test>::QueueFull
+			);
+			assert_ok!(Executors::unbond(RuntimeOrigin::signed(EXEC_A)));
+			Jobs::rerun(honest, &[EXEC_A]);
+			assert_eq!(JobsMap::<Test>::get(honest).unwrap().status, JobStatus::Pending);
+			assert!(PendingJobs::<Test>::get().contains(&honest));
+
+			// After `PendingTimeout` blocks the junk fails, refunded in full, and frees the
+			// client's share.
+			run_to_block(1 + PENDING_TIMEOUT + quota as u64);
+			for job in junk {
+				assert!(JobsMap::<Test>::get(job).is_none());
+				System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
+			}
+			assert_eq!(escrow(CLIENT), 0);
+			assert_eq!(crate::PendingPerClient::<Test>::get(CLIENT), 0);
+			assert_ok!(submit_as(CLIENT, model(1), valid_input(), ATTESTED, 150));
+		});
+}
+
+#[test]
 fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
 	ExtBuilder::default()
 		.model(1, ModeSet::ALL)

@@ -9,7 +9,7 @@ use crate::*;
 impl<T: Config> Pallet<T> {
 	/// Invariants: each client's held escrow is the sum of its jobs' fees and deposits;
 	/// every assigned job has as many executors as its mode needs, each serving its model;
-	/// the waiting queue holds exactly the pending jobs.
+	/// the waiting queue holds exactly the pending jobs, counted per client.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -43,11 +43,15 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
+		let mut waiting = BTreeMap::<T::AccountId, u32>::new();
+		for id in &pending {
+			let job = Jobs::<T>::get(id).filter(|job| job.status == JobStatus::Pending);
+			let job = job.ok_or("queued job is not pending")?;
+			*waiting.entry(job.client).or_default() += 1;
+		}
 		ensure!(
-			pending
-				.iter()
-				.all(|id| Jobs::<T>::get(id).is_some_and(|job| job.status == JobStatus::Pending)),
-			"queued job is not pending"
+			waiting.into_iter().eq(PendingPerClient::<T>::iter().collect::<BTreeMap<_, _>>()),
+			"per-client waiting counts differ from the queue"
 		);
 		for (client, total) in escrow {
 			ensure!(

@@ -53,6 +53,9 @@ pub struct Job<T: Config> {
 	pub attempts: u32,
 	/// Block the job was submitted in.
 	pub submitted_at: BlockNumberFor<T>,
+	/// Block the job last started waiting for executors (at submission or a re-run), while
+	/// it is pending: it waits at most `PendingTimeout` blocks.
+	pub waiting_since: BlockNumberFor<T>,
 }
 
 impl<T: Config> Job<T> {

@@ -119,6 +119,7 @@ impl pallet_jobs::Config for Test {
 	type Executors = Executors;
 	type OnPartialDelivery = Settlement;
 	type ResultTimeout = ResultTimeout;
+	type PendingTimeout = frame_support::traits::ConstU64<100>;
 	type JobDeposit = Deposit;
 	type InputByteDeposit = Deposit;
 }
