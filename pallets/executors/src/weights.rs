@@ -46,7 +46,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::KeyOwners` (r:1 w:1)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:16 w:0)
@@ -61,11 +61,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn register(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2811 + m * (66 ±0)`,
-		// estimated: `4097 + m * (4557 ±0)`.
-		// Minimum execution time: 95_738_000 picoseconds.
-		Weight::from_parts(184_877_253, 4097)
-			.saturating_add(Weight::from_parts(16_430_143, 0).saturating_mul(m.into()))
+		// Proof size in bytes, measured: `3076 + m * (66 ±0)`,
+		// estimated: `4113 + m * (4557 ±0)`.
+		// Minimum execution time: 95_758_000 picoseconds.
+		Weight::from_parts(115_096_365, 4113)
+			.saturating_add(Weight::from_parts(9_906_144, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -73,7 +73,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:16 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:32 w:32)
@@ -81,12 +81,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `o` in `[0, 16]`.
 	/// `n` in `[0, 16]`.
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4671 + n * (66 ±0) + o * (65 ±0)`,
-		// estimated: `4097 + n * (4557 ±0) + o * (4557 ±0)`.
-		// Minimum execution time: 111_447_000 picoseconds.
-		Weight::from_parts(34_270_116, 4097)
-			.saturating_add(Weight::from_parts(9_270_538, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(14_604_727, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `4754 + n * (66 ±0) + o * (65 ±0)`,
+		// estimated: `4113 + n * (4557 ±0) + o * (4557 ±0)`.
+		// Minimum execution time: 108_623_000 picoseconds.
+		Weight::from_parts(35_300_847, 4113)
+			.saturating_add(Weight::from_parts(5_914_109, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(9_521_190, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -97,40 +97,40 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	fn set_capacity() -> Weight {
-		// Proof size in bytes, measured: `327`,
-		// estimated: `4097`.
-		// Minimum execution time: 24_886_000 picoseconds.
-		Weight::from_parts(36_889_000, 4097)
+		// Proof size in bytes, measured: `410`,
+		// estimated: `4113`.
+		// Minimum execution time: 24_496_000 picoseconds.
+		Weight::from_parts(27_040_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::KeyOwners` (r:1 w:2)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn set_key() -> Weight {
-		// Proof size in bytes, measured: `415`,
-		// estimated: `4097`.
-		// Minimum execution time: 33_843_000 picoseconds.
-		Weight::from_parts(56_425_000, 4097)
+		// Proof size in bytes, measured: `564`,
+		// estimated: `4113`.
+		// Minimum execution time: 33_382_000 picoseconds.
+		Weight::from_parts(39_703_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:16 w:16)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Verifiers` (r:1 w:1)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn unbond(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2463 + m * (65 ±0)`,
-		// estimated: `4097 + m * (4557 ±0)`.
-		// Minimum execution time: 30_557_000 picoseconds.
-		Weight::from_parts(51_286_201, 4097)
-			.saturating_add(Weight::from_parts(7_506_922, 0).saturating_mul(m.into()))
+		// Proof size in bytes, measured: `2610 + m * (65 ±0)`,
+		// estimated: `4113 + m * (4557 ±0)`.
+		// Minimum execution time: 29_755_000 picoseconds.
+		Weight::from_parts(37_921_616, 4113)
+			.saturating_add(Weight::from_parts(5_446_532, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -138,21 +138,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
-		// Proof size in bytes, measured: `597`,
-		// estimated: `4097`.
-		// Minimum execution time: 88_274_000 picoseconds.
-		Weight::from_parts(135_733_000, 4097)
+		// Proof size in bytes, measured: `747`,
+		// estimated: `4113`.
+		// Minimum execution time: 86_722_000 picoseconds.
+		Weight::from_parts(97_061_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -160,10 +160,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::KeyOwners` (r:0 w:1)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
-		// Proof size in bytes, measured: `601`,
-		// estimated: `4097`.
-		// Minimum execution time: 81_342_000 picoseconds.
-		Weight::from_parts(133_660_000, 4097)
+		// Proof size in bytes, measured: `751`,
+		// estimated: `4113`.
+		// Minimum execution time: 80_049_000 picoseconds.
+		Weight::from_parts(86_080_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -172,8 +172,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(184_877_253, 4097)
-			.saturating_add(Weight::from_parts(16_430_143, 0).saturating_mul(m.into()))
+		Weight::from_parts(115_096_365, 4113)
+			.saturating_add(Weight::from_parts(9_906_144, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
@@ -181,9 +181,9 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(34_270_116, 4097)
-			.saturating_add(Weight::from_parts(9_270_538, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(14_604_727, 0).saturating_mul(n.into()))
+		Weight::from_parts(35_300_847, 4113)
+			.saturating_add(Weight::from_parts(5_914_109, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(9_521_190, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -194,18 +194,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(36_889_000, 4097)
+		Weight::from_parts(27_040_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(56_425_000, 4097)
+		Weight::from_parts(39_703_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(51_286_201, 4097)
-			.saturating_add(Weight::from_parts(7_506_922, 0).saturating_mul(m.into()))
+		Weight::from_parts(37_921_616, 4113)
+			.saturating_add(Weight::from_parts(5_446_532, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -213,12 +213,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(135_733_000, 4097)
+		Weight::from_parts(97_061_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(133_660_000, 4097)
+		Weight::from_parts(86_080_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

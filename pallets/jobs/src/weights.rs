@@ -53,35 +53,40 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::ModelServers` (r:1 w:0)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:64 w:5)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:0 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:0 w:1)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Verifiers` (r:1 w:0)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// `i` in `[17, 65536]`.
 	/// `e` in `[1, 5]`.
 	/// `s` in `[5, 64]`.
 	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `606 + s * (197 ±0)`,
-		// estimated: `5547 + s * (3107 ±0)`.
-		// Minimum execution time: 353_519_000 picoseconds.
-		Weight::from_parts(329_733_440, 5547)
-			.saturating_add(Weight::from_parts(3_922, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(10_131_390, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Proof size in bytes, measured: `773 + s * (211 ±0)`,
+		// estimated: `5547 + s * (3123 ±0)`.
+		// Minimum execution time: 303_496_000 picoseconds.
+		Weight::from_parts(57_613_445, 5547)
+			.saturating_add(Weight::from_parts(3_864, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(32_269_400, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(6_335_450, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Verifiers` (r:1 w:0)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::NextJobId` (r:1 w:1)
@@ -89,13 +94,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::ModelServers` (r:1 w:0)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:64 w:35)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:0 w:64)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:0 w:64)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:64)
@@ -103,22 +108,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `n` in `[1, 64]`.
 	/// `s` in `[5, 64]`.
 	fn submit_batch(n: u32, s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `577 + s * (197 ±0)`,
-		// estimated: `5547 + s * (3107 ±0)`.
-		// Minimum execution time: 697_529_000 picoseconds.
-		Weight::from_parts(261_653_831, 5547)
-			.saturating_add(Weight::from_parts(46_660_312, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(9_815_350, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Proof size in bytes, measured: `837 + s * (212 ±0)`,
+		// estimated: `5547 + s * (3123 ±0)`.
+		// Minimum execution time: 507_345_000 picoseconds.
+		Weight::from_parts(16_378_680, 5547)
+			.saturating_add(Weight::from_parts(28_207_079, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(8_061_163, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
@@ -126,138 +133,141 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
-		// Proof size in bytes, measured: `18151`,
+		// Proof size in bytes, measured: `17177`,
 		// estimated: `17871`.
-		// Minimum execution time: 176_178_000 picoseconds.
-		Weight::from_parts(259_784_000, 17871)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+		// Minimum execution time: 109_855_000 picoseconds.
+		Weight::from_parts(125_254_000, 17871)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:32 w:64)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:32 w:32)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2048 w:320)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:32 w:0)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 32]`.
 	fn process_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `702 + n * (12439 ±0)`,
-		// estimated: `1517 + n * (198848 ±0)`.
-		// Minimum execution time: 2_745_000 picoseconds.
-		Weight::from_parts(2_846_000, 1517)
-			.saturating_add(Weight::from_parts(923_882_867, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `772 + n * (13482 ±0)`,
+		// estimated: `1517 + n * (199872 ±0)`.
+		// Minimum execution time: 2_564_000 picoseconds.
+		Weight::from_parts(2_575_000, 1517)
+			.saturating_add(Weight::from_parts(621_263_849, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((67_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((13_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 198848).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 199872).saturating_mul(n.into()))
 	}
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:2048 w:2048)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:2048 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 2048]`.
 	fn skip_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2077 + n * (82 ±0)`,
-		// estimated: `1501 + n * (2957 ±0)`.
-		// Minimum execution time: 3_005_000 picoseconds.
-		Weight::from_parts(897_184_617, 1501)
-			.saturating_add(Weight::from_parts(17_121_362, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `2277 + n * (82 ±0)`,
+		// estimated: `1501 + n * (2977 ±0)`.
+		// Minimum execution time: 2_815_000 picoseconds.
+		Weight::from_parts(2_825_000, 1501)
+			.saturating_add(Weight::from_parts(13_420_387, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
 	}
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1024 w:1024)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:1 w:0)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:64 w:64)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:0 w:1024)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 1024]`.
 	fn assign_pending(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `12635 + n * (59 ±0)`,
-		// estimated: `199838 + n * (2957 ±0)`.
-		// Minimum execution time: 5_971_000 picoseconds.
-		Weight::from_parts(14_332_034_298, 199838)
-			.saturating_add(Weight::from_parts(227_917_457, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `13776 + n * (59 ±0)`,
+		// estimated: `200862 + n * (2977 ±0)`.
+		// Minimum execution time: 6_162_000 picoseconds.
+		Weight::from_parts(1_977_490_478, 200862)
+			.saturating_add(Weight::from_parts(228_024_479, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(56_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(54_u64))
+			.saturating_add(T::DbWeight::get().writes(55_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
-		Weight::from_parts(329_733_440, 5547)
-			.saturating_add(Weight::from_parts(3_922, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(10_131_390, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(6_u64))
+		Weight::from_parts(57_613_445, 5547)
+			.saturating_add(Weight::from_parts(3_864, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(32_269_400, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(6_335_450, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
 	fn submit_batch(n: u32, s: u32, ) -> Weight {
-		Weight::from_parts(261_653_831, 5547)
-			.saturating_add(Weight::from_parts(46_660_312, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(9_815_350, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(6_u64))
+		Weight::from_parts(16_378_680, 5547)
+			.saturating_add(Weight::from_parts(28_207_079, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(8_061_163, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3107).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(259_784_000, 17871)
-			.saturating_add(ParityDbWeight::get().reads(4_u64))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+		Weight::from_parts(125_254_000, 17871)
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_846_000, 1517)
-			.saturating_add(Weight::from_parts(923_882_867, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_575_000, 1517)
+			.saturating_add(Weight::from_parts(621_263_849, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((67_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((13_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 198848).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 199872).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(897_184_617, 1501)
-			.saturating_add(Weight::from_parts(17_121_362, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_825_000, 1501)
+			.saturating_add(Weight::from_parts(13_420_387, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(14_332_034_298, 199838)
-			.saturating_add(Weight::from_parts(227_917_457, 0).saturating_mul(n.into()))
+		Weight::from_parts(1_977_490_478, 200862)
+			.saturating_add(Weight::from_parts(228_024_479, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(56_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(54_u64))
+			.saturating_add(ParityDbWeight::get().writes(55_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2957).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
 	}
 }
