@@ -24,8 +24,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Assigns the job to as many of `eligible` (the model's eligible executors, in registry
 	/// order) as its mode needs, avoiding `exclude` when enough others are eligible, and
-	/// drops from `eligible` those it fills to capacity or to their bond, so that it stays the eligible list
-	/// for the next job. The choice depends only on on-chain data: the eligible executors,
+	/// drops from `eligible` those it fills to capacity or to their bond, so that it stays
+	/// the eligible list for the next job. The choice depends only on on-chain data: the eligible executors,
 	/// the parent block hash, the job id and the attempt. Returns whether the job was
 	/// assigned.
 	pub(crate) fn assign_among(
@@ -67,7 +67,7 @@ impl<T: Config> Pallet<T> {
 		true
 	}
 
-	/// Puts `job` (not assigned) in the waiting queue from `now`. A new submission may take
+	/// Puts `job` (pending) in the waiting queue from `now`. A new submission may take
 	/// only half of the queue and `MaxPendingPerClient` places per client; a re-run may take
 	/// any free place. Returns whether it found one.
 	pub(crate) fn enqueue(
@@ -84,7 +84,6 @@ impl<T: Config> Pallet<T> {
 			return false;
 		}
 		PendingPerClient::<T>::insert(&job.client, waiting.saturating_add(1));
-		job.status = JobStatus::Pending;
 		job.waiting_since = now;
 		true
 	}
@@ -111,8 +110,7 @@ impl<T: Config> Pallet<T> {
 			let Some(mut job) = Jobs::<T>::get(id) else { continue };
 			if now.saturating_sub(job.waiting_since) >= T::PendingTimeout::get() {
 				Self::note_dequeued(&job.client);
-				let refunded = Self::end_job(id, &job, job.held());
-				Self::deposit_event(Event::Failed { job: id, refunded });
+				Self::fail_job(id, &job);
 			} else if Self::try_assign(id, &mut job, &[], now) {
 				Self::note_dequeued(&job.client);
 				Jobs::<T>::insert(id, job);

@@ -100,8 +100,7 @@ impl<T: Config> Pallet<T> {
 		if restarted {
 			Jobs::<T>::insert(id, job);
 		} else {
-			let refunded = Self::end_job(id, &job, job.held());
-			Self::deposit_event(Event::Failed { job: id, refunded });
+			Self::fail_job(id, &job);
 		}
 	}
 }

@@ -24,6 +24,20 @@ impl<T: Config> Pallet<T> {
 		refunded
 	}
 
+	/// Ends a job that gets no result, refunding everything held for it.
+	pub(crate) fn fail_job(id: JobId, job: &Job<T>) {
+		let refunded = Self::end_job(id, job, job.held());
+		Self::deposit_event(Event::Failed { job: id, refunded });
+	}
+
+	/// The executors of `job` that have not delivered no longer run it: their capacity is
+	/// free.
+	fn release_undelivered(job: &Job<T>) {
+		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
+			T::Executors::note_released(who);
+		}
+	}
+
 	/// The assignment of `executors` to `job` ended: their stakes are free.
 	pub(crate) fn release_stakes(job: &Job<T>, executors: &[T::AccountId]) {
 		for who in executors {
@@ -104,18 +118,13 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 
 	fn fail(id: JobId) {
 		let Some(job) = Jobs::<T>::get(id) else { return };
-		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
-			T::Executors::note_released(who);
-		}
-		let refunded = Self::end_job(id, &job, job.held());
-		Self::deposit_event(Event::Failed { job: id, refunded });
+		Self::release_undelivered(&job);
+		Self::fail_job(id, &job);
 	}
 
 	fn rerun(id: JobId, exclude: &[T::AccountId]) {
 		let Some(job) = Jobs::<T>::get(id) else { return };
-		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
-			T::Executors::note_released(who);
-		}
+		Self::release_undelivered(&job);
 		Self::restart(id, job, exclude, frame_system::Pallet::<T>::block_number());
 	}
 
