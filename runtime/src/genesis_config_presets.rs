@@ -12,7 +12,7 @@ use haca_primitives::{
 	ModeSet,
 };
 use serde_json::Value;
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_babe::AuthorityId as BabeId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
@@ -80,7 +80,7 @@ fn demo_verifier(account: Sr25519Keyring) -> pallet_executors::GenesisExecutorOf
 /// Builds the genesis patch from validator keys, endowed accounts, the sudo key, and the
 /// executors and verifiers of the demo model.
 fn testnet_genesis(
-	initial_authorities: Vec<(AuraId, GrandpaId)>,
+	initial_authorities: Vec<(BabeId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 	executors: Vec<pallet_executors::GenesisExecutorOf<crate::Runtime>>,
@@ -89,8 +89,9 @@ fn testnet_genesis(
 		balances: BalancesConfig {
 			balances: endowed_accounts.into_iter().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
 		},
-		aura: pallet_aura::GenesisConfig {
-			authorities: initial_authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+		babe: pallet_babe::GenesisConfig {
+			authorities: initial_authorities.iter().map(|x| (x.0.clone(), 1)).collect::<Vec<_>>(),
+			epoch_config: crate::BABE_GENESIS_EPOCH_CONFIG,
 		},
 		grandpa: pallet_grandpa::GenesisConfig {
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
@@ -101,9 +102,9 @@ fn testnet_genesis(
 	})
 }
 
-/// Aura (sr25519) and GRANDPA (ed25519) keys derived from a development seed (`//Alice`, ...).
-fn authority_keys(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, GrandpaId) {
-	(aura.public().into(), grandpa.public().into())
+/// BABE (sr25519) and GRANDPA (ed25519) keys derived from a development seed (`//Alice`, ...).
+fn authority_keys(babe: Sr25519Keyring, grandpa: Ed25519Keyring) -> (BabeId, GrandpaId) {
+	(babe.public().into(), grandpa.public().into())
 }
 
 /// The development chain's verifiers: a node started with `--dev --verifier` holds their

@@ -55,11 +55,11 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// The session keys of a node: Aura for authoring, GRANDPA for finality, and the
-/// executor key (`author_rotateKeys` generates all three).
+	/// The session keys of a node: BABE for authoring, GRANDPA for finality, and the
+	/// executor key (`author_rotateKeys` generates all three).
 	pub struct SessionKeys {
-		/// Block authoring key.
-		pub aura: Aura,
+		/// Block authoring key; its VRF outputs are the chain's randomness.
+		pub babe: Babe,
 		/// Finality voting key.
 		pub grandpa: Grandpa,
 		/// Executor key that signs inference results (`infr`).
@@ -80,11 +80,25 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-/// Target block time. Blocks are produced once per Aura slot.
+/// Target block time. BABE produces at most one block per slot.
 pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
 
-/// Aura slot duration. It cannot change once the chain has started.
+/// BABE slot duration. It cannot change once the chain has started.
 pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
+
+/// Slots per BABE epoch: the authorities' VRF outputs of one epoch seed the next one's.
+pub const EPOCH_DURATION_IN_SLOTS: u64 = HOURS as u64;
+
+/// BABE's chance that a slot has a primary (VRF-elected) author, `c` of BABE's paper; the
+/// other slots go to a secondary author, who also publishes a VRF output.
+pub const PRIMARY_PROBABILITY: (u64, u64) = (1, 4);
+
+/// The BABE epoch configuration of every preset.
+pub const BABE_GENESIS_EPOCH_CONFIG: sp_consensus_babe::BabeEpochConfiguration =
+	sp_consensus_babe::BabeEpochConfiguration {
+		c: PRIMARY_PROBABILITY,
+		allowed_slots: sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+	};
 
 /// Blocks per minute.
 pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
@@ -231,9 +245,9 @@ mod runtime {
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
 
-	/// Block authoring in slots.
+	/// Block authoring in slots, and the VRF randomness the chain's draws use.
 	#[runtime::pallet_index(2)]
-	pub type Aura = pallet_aura;
+	pub type Babe = pallet_babe;
 
 	/// Block finality.
 	#[runtime::pallet_index(3)]

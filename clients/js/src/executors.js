@@ -24,7 +24,7 @@ export async function insertInferenceKey(api, suri = mnemonicGenerate()) {
 }
 
 /**
- * Makes the node generate new session keys (`author_rotateKeys`: Aura, GRANDPA and `infr`)
+ * Makes the node generate new session keys (`author_rotateKeys`: BABE, GRANDPA and `infr`)
  * and returns the `infr` public key, found with the runtime's `SessionKeys` API.
  * @param {ApiPromise} api
  * @returns {Promise<string>} The new executor session key.
