@@ -42,10 +42,11 @@ type SlotAndTimestamp =
 	(sp_consensus_babe::inherents::InherentDataProvider, sp_timestamp::InherentDataProvider);
 
 /// What creates a block's inherent data, for authoring and for checking imported blocks.
-type InherentsFactory = fn(
-	<Block as sp_runtime::traits::Block>::Hash,
-	(),
-) -> std::future::Ready<Result<SlotAndTimestamp, Box<dyn std::error::Error + Send + Sync>>>;
+type InherentsFactory =
+	fn(
+		<Block as sp_runtime::traits::Block>::Hash,
+		(),
+	) -> std::future::Ready<Result<SlotAndTimestamp, Box<dyn std::error::Error + Send + Sync>>>;
 
 /// Imports blocks through BABE (slot claims, epochs) and then GRANDPA (finality).
 type BlockImport = sc_consensus_babe::BabeBlockImport<

@@ -24,8 +24,8 @@ use super::{
 	AccountId, Babe, Balance, Balances, Block, BlockNumber, Executors, Hash, Jobs, Models, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
 	RuntimeOrigin, RuntimeTask, Settlement, System, TxExtension, UncheckedExtrinsic,
-	EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_UNIT, MINUTES, EPOCH_DURATION_IN_SLOTS,
-	MILLI_SECS_PER_BLOCK, SLOT_DURATION, UNIT, VERSION,
+	EPOCH_DURATION_IN_SLOTS, EXISTENTIAL_DEPOSIT, MICRO_UNIT, MILLI_SECS_PER_BLOCK, MILLI_UNIT,
+	MINUTES, SLOT_DURATION, UNIT, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -219,11 +219,27 @@ parameter_types! {
 	pub const InputByteDeposit: Balance = 10 * MICRO_UNIT;
 }
 
+/// Sets the VRF output BABE's randomness reads, for benchmarks (no block author there).
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BabeVrfOutput;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl haca_primitives::traits::RevealRandomness for BabeVrfOutput {
+	fn reveal(seed: [u8; 32]) {
+		pallet_babe::AuthorVrfRandomness::<Runtime>::put(Some(seed));
+	}
+}
+
 impl pallet_jobs::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Models;
 	type Executors = Executors;
+	/// The VRF output of the block before the drawing one: a job included in block `n` is
+	/// drawn in block `n + 2` from block `n + 1`'s, which nobody knew when it was sent.
+	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkRandomness = BabeVrfOutput;
 	type OnPartialDelivery = Settlement;
 	/// Inputs up to 64 KiB (encoded tensors).
 	type MaxInputLen = ConstU32<{ 64 * 1024 }>;
@@ -274,6 +290,10 @@ impl pallet_settlement::Config for Runtime {
 	type Jobs = Jobs;
 	type Models = Models;
 	type Executors = Executors;
+	/// As the jobs pallet's: a committee is drawn two blocks after its challenge.
+	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkRandomness = BabeVrfOutput;
 	/// Outputs up to 16 KiB are carried on chain (and compared within tolerance).
 	type MaxOutputLen = ConstU32<{ 16 * 1024 }>;
 	/// Statements per transaction: an executor's off-chain worker sends a block's results

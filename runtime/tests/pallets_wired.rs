@@ -1,5 +1,6 @@
 //! The HACA pallets wired together in the real runtime (native execution): a model is
-//! uploaded on chain, an executor bonds for it, a client's jobs are escrowed and assigned;
+//! uploaded on chain, an executor bonds for it, a client's jobs are escrowed and drawn from
+//! BABE's VRF randomness;
 //! a signed result settles one job and pays exactly its fee, and the job nobody delivers is
 //! re-assigned and finally refunded.
 
@@ -41,12 +42,17 @@ fn spec(dims: &[u32]) -> TensorSpec {
 	}
 }
 
+/// Runs the blocks to `n`: the pallets' hooks, then what BABE does at the end of each
+/// block, record its author's VRF output (here a hash of the block number) as the
+/// randomness the next block reads.
 fn run_to_block(n: u32) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		Jobs::on_initialize(next);
 		Settlement::on_initialize(next);
+		let vrf_output = sp_io::hashing::blake2_256(&(b"vrf", next).encode());
+		pallet_babe::AuthorVrfRandomness::<Runtime>::put(Some(vrf_output));
 	}
 }
 
@@ -139,6 +145,10 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		let escrow = RuntimeHoldReason::Jobs(pallet_jobs::HoldReason::JobEscrow);
 		let held = Balances::balance_on_hold(&escrow, &client);
 		assert!(held > 4 * UNIT, "fees and deposits held: {held}");
+		// Drawn two blocks later, from the VRF output of the block after the submission's.
+		run_to_block(2);
+		assert_eq!(pallet_jobs::PendingJobs::<Runtime>::get().len(), 2, "no VRF output yet");
+		run_to_block(3);
 		assert!(jobs_events().iter().any(|event| matches!(
 			event,
 			pallet_jobs::Event::Assigned { job: 0, executors, .. } if executors.to_vec() == vec![executor.clone()]
@@ -161,13 +171,16 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		));
 		let (owner_before, executor_before) =
 			(Balances::free_balance(&owner), Balances::free_balance(&executor));
-		run_to_block(12);
+		let window = <Runtime as pallet_settlement::Config>::ChallengeWindow::get();
+		run_to_block(3 + window + 1);
 		assert!(pallet_jobs::Jobs::<Runtime>::get(0).is_none(), "job 0 settled");
 		assert_eq!(Balances::free_balance(&owner), owner_before + UNIT / 10);
 		assert_eq!(Balances::free_balance(&executor), executor_before + UNIT * 9 / 10);
 
-		// Nobody delivers job 1: three assignments (MaxAttempts) time out, then a refund.
-		run_to_block(1 + 3 * 11);
+		// Nobody delivers job 1: three assignments (MaxAttempts) time out, each drawn two
+		// blocks after the last one expired, then a refund.
+		let timeout = <Runtime as pallet_jobs::Config>::ResultTimeout::get();
+		run_to_block(1 + 3 * (2 + timeout + 1));
 		assert!(jobs_events()
 			.iter()
 			.any(|event| matches!(event, pallet_jobs::Event::Failed { job: 1, .. })));

@@ -1,11 +1,12 @@
 // A dishonest executor (Dave's node runs --dishonest-executor) is caught and slashed, and
 // the client pays nothing for its lie.
 //  1. Charlie stops serving the demo model for a moment (`executors.setModels([])`), so that
-//     Bob's attested job (submitted to Alice's RPC) is assigned to Dave; Charlie serves it
-//     again right after.
+//     Bob's attested job (submitted to Alice's RPC) is drawn for Dave; Charlie serves it
+//     again right after the draw.
 //  2. Dave's result is wrong (not the reference output). The verifier nodes (Eve, Ferdie,
 //     One, each its own node) re-run it; the first to challenge (`settlement.Challenged`)
-//     leaves the other two as the committee, and both vote, from their own nodes, for the
+//     leaves the other two as the committee, drawn two blocks later from randomness nobody
+//     knew at the challenge (`settlement.CommitteeDrawn`), and both vote, from their own nodes, for the
 //     challenger's output (`settlement.Voted`); the dispute is decided against Dave
 //     (`settlement.DisputeResolved { executor_was_right: false }`).
 //  3. Dave is slashed the job's stake (`InferenceApi_job_stake`) from his bond (`executors.Slashed`), half of it to the
@@ -42,7 +43,8 @@ async function run(nodeName, networkInfo) {
       verifiers: Object.fromEntries(await Promise.all(verifiers.map(async (v) => [v, await haca.balanceOf(api, v, start.hash)]))),
     };
     const job = await haca.submitJob(api, accs.Bob, { model: haca.DEMO_MODEL, input: [DEMO_INPUT] });
-    assert.deepEqual(job.executors, [dave], 'with Charlie not serving, the job goes to Dave');
+    const drawn = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === job.job, 60_000);
+    assert.deepEqual(lib.addresses(drawn.data.executors), [dave], 'with Charlie not serving, the job goes to Dave');
     await haca.setServedModels(api, accs.Charlie, [haca.DEMO_MODEL]);
     log(`job ${job.job} (#${job.block}) assigned to Dave; Charlie serves the model again`);
     const escrow = (await haca.balanceOf(api, accs.Bob.address, job.receipt.blockHash)).reserved - before.bob.reserved;
@@ -56,10 +58,12 @@ async function run(nodeName, networkInfo) {
     const challenge = await tracker.waitFor('settlement.Challenged', (e) => lib.jobOf(e) === job.job, 120_000);
     const challenger = challenge.data.challenger.toString();
     assert.ok(verifiers.includes(challenger), 'a verifier challenged');
-    const committee = lib.addresses(challenge.data.committee);
-    assert.deepEqual([...committee].sort(), verifiers.filter((v) => v !== challenger).sort(), 'the committee is the other two verifiers');
     assert.ok(challenge.block <= lie.data.challengeUntil.toNumber(), 'challenged within the window');
-    log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; committee ${committee.map((a) => lib.nameOf(accs, a))}`);
+    const drawn = await tracker.waitFor('settlement.CommitteeDrawn', (e) => lib.jobOf(e) === job.job, 60_000);
+    assert.ok(drawn.block > challenge.block + 1, 'the committee is drawn from randomness of a block after the challenge');
+    const committee = lib.addresses(drawn.data.committee);
+    assert.deepEqual([...committee].sort(), verifiers.filter((v) => v !== challenger).sort(), 'the committee is the other two verifiers');
+    log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; #${drawn.block}: committee ${committee.map((a) => lib.nameOf(accs, a))}`);
 
     const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 180_000);
     assert.equal(resolved.data.executorWasRight.isTrue, false, 'the committee ruled against Dave');

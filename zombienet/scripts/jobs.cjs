@@ -40,8 +40,11 @@ async function run(nodeName, networkInfo) {
     log(`submitted: attested job ${attested.job} (#${attested.block}) via alice, quorum job ${quorumJob.job} (#${quorumJob.block}) and ${batch.length} batch jobs via bob`);
 
     // --- attested job ---------------------------------------------------------------
-    assert.ok(attested.executors && attested.executors.length === 1, `job ${attested.job} assigned to one executor`);
-    const [executor] = attested.executors;
+    const drawn = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === attested.job, 60_000);
+    assert.ok(drawn.block >= attested.block + 2, 'executors are drawn after inclusion, from a later block\'s randomness');
+    const drawnExecutors = lib.addresses(drawn.data.executors);
+    assert.equal(drawnExecutors.length, 1, `job ${attested.job} assigned to one executor`);
+    const [executor] = drawnExecutors;
     assert.ok(executors.includes(executor), `job ${attested.job} assigned to an executor (got ${lib.nameOf(accs, executor)})`);
     log(`attested job ${attested.job} assigned to ${lib.nameOf(accs, executor)}`);
     const submittedAt = await haca.balanceOf(alice, accs.Bob.address, attested.receipt.blockHash);
@@ -54,7 +57,8 @@ async function run(nodeName, networkInfo) {
     log(`attested job ${attested.job}: result from ${lib.nameOf(accs, executor)} at #${result.block} (${result.block - attested.block} blocks), provisional until #${result.data.challengeUntil.toNumber()}`);
 
     // --- quorum job -------------------------------------------------------------------
-    assert.deepEqual([...quorumJob.executors].sort(), [...executors].sort(), 'the quorum job went to both executors');
+    const quorumDrawn = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === quorumJob.job, 60_000);
+    assert.deepEqual(lib.addresses(quorumDrawn.data.executors).sort(), [...executors].sort(), 'the quorum job went to both executors');
     const quorumSettled = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === quorumJob.job, 180_000);
     const commits = tracker.all('settlement.Committed', (e) => lib.jobOf(e) === quorumJob.job);
     const reveals = tracker.all('settlement.Revealed', (e) => lib.jobOf(e) === quorumJob.job);

@@ -460,9 +460,6 @@ async function main(opts, state) {
       const job = id === undefined ? undefined : jobs.get(id);
       if (!job) continue;
       switch (key) {
-        case 'jobs.Queued':
-          job.queued = true;
-          break;
         case 'jobs.Assigned':
           if (job.assigned === undefined) {
             job.assigned = info.number;
@@ -551,7 +548,8 @@ async function main(opts, state) {
   const maxResultsPerBlock = Math.max(0, ...statementRows.map((r) => r.results));
   const maxStatementTxsPerBlock = Math.max(0, ...statementRows.map((r) => r.statementTxs));
   const maxSubmitsPerBlock = Math.max(0, ...statementRows.map((r) => r.submits));
-  const queued = records.filter((j) => j.queued).length;
+  // Drawn later than the second block after inclusion: no executor slot was free.
+  const queued = records.filter((j) => j.assigned !== undefined && j.assigned > j.submitted + 2).length;
   // Weight of blocks first..last above an idle block's (the base block weight and
   // inherents): transactions and the hooks' work (a job's assignment and settlement).
   const idleWeight = [...chain.blocks.values()].reduce((min, b) => (b.totalWeight < min ? b.totalWeight : min), chain.blocks.get(tFirst).totalWeight);
@@ -624,7 +622,7 @@ async function main(opts, state) {
   }
   console.log('');
   const notes = [];
-  notes.push(`${queued} of ${records.length} jobs were queued at submission (no free executor slot) and waited for assignment`);
+  notes.push(`${queued} of ${records.length} jobs waited past their draw (no free executor slot) for assignment`);
   if (counters.submitFailed.size) notes.push(`failed submissions: ${[...counters.submitFailed].map(([k, v]) => `${v} ${k}`).join(', ')}`);
   if (transferFailures.length) notes.push(`${transferFailures.length} transfers failed: ${transferFailures[0].error.section}.${transferFailures[0].error.method}`);
   const unsettled = records.length - settled.length;

@@ -92,7 +92,6 @@ export async function bondExtra(api, account, amount, { nonce, timeoutMs } = {})
  * @property {number} block Block that includes the submission.
  * @property {number} time That block's timestamp (ms).
  * @property {bigint} maxFee Most the client pays (held with the deposit until the end).
- * @property {string[]|null} executors Executors assigned at once (null: queued).
  * @property {bigint} fee Transaction fee paid (a batch's, for all its jobs).
  * @property {Receipt} receipt
  */

@@ -7,7 +7,7 @@ export { balanceOf, decodeDispatchError, nextNonce, sendTx, TxError } from './tx
 export * from './models.js';
 export * from './executors.js';
 export * from './jobs.js';
-export { latency, watchJob } from './watch.js';
+export { latency, waitAssigned, watchJob } from './watch.js';
 export * from './api.js';
 export * from './tensor.js';
 export { readNpy } from './npy.js';

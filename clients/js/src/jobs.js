@@ -63,11 +63,6 @@ function inputHex(input) {
 /** The jobs a submission's receipt reports, in id order. */
 async function submittedJobs(api, r) {
   const time = await blockTime(api, r.blockHash);
-  const assigned = new Map(
-    r.events
-      .filter((e) => e.section === 'jobs' && e.method === 'Assigned')
-      .map((e) => [e.data.job.toNumber(), e.data.executors.map((a) => a.toString())]),
-  );
   return r.events
     .filter((e) => e.section === 'jobs' && e.method === 'Submitted')
     .map((e) => ({
@@ -75,7 +70,6 @@ async function submittedJobs(api, r) {
       block: r.blockNumber,
       time,
       maxFee: e.data.maxFee.toBigInt(),
-      executors: assigned.get(e.data.job.toNumber()) ?? null,
       fee: r.fee,
       receipt: r,
     }));

@@ -120,6 +120,36 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
   return { result, settled, stop: () => stop?.() };
 }
 
+/**
+ * Waits for a job's executors to be drawn (`jobs.Assigned`): in the second block after its
+ * submission at the earliest, from randomness nobody knew when it was sent, later if no
+ * executor was free.
+ * @param {ApiPromise} api
+ * @param {number} job Job id.
+ * @param {object} [options]
+ * @param {number} [options.fromBlock] First block to look at (the submission's block);
+ *   the best block by default.
+ * @param {number} [options.attempt=1] Which assignment (2 and on: re-runs).
+ * @param {number} [options.timeoutMs=60000]
+ * @returns {Promise<{executors: string[], deadline: number, attempt: number, block: number}>}
+ */
+export function waitAssigned(api, job, { fromBlock, attempt = 1, timeoutMs = 60_000 } = {}) {
+  return followBlocks(
+    api,
+    fromBlock,
+    async (number, hash) => {
+      const records = await (await api.at(hash)).query.system.events();
+      const assigned = records
+        .map(({ event }) => event)
+        .find((e) => e.section === 'jobs' && e.method === 'Assigned' && e.data.job.toNumber() === job && e.data.attempt.toNumber() === attempt);
+      if (!assigned) return undefined;
+      const { executors, deadline } = assigned.data;
+      return { executors: executors.map((a) => a.toString()), deadline: deadline.toNumber(), attempt, block: number };
+    },
+    { timeoutMs, label: `job ${job} assignment ${attempt}`, onStop: () => {} },
+  );
+}
+
 /** Event data as a JSON object with its field names (`{ job: 3, executor: '5Grw...' }`). */
 function eventJson(data) {
   const json = data.toJSON();

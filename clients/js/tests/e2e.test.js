@@ -124,6 +124,9 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const submitted = submissions.flat();
       const jobPlans = submissions.flatMap((jobs, i) => jobs.map(() => plans[i]));
       const watches = submitted.map((s) => haca.watchJob(api, s.job, { fromBlock: s.block, timeoutMs: 240_000 }));
+      // Executors are drawn after inclusion, from randomness nobody knew when submitting.
+      const assignments = await Promise.all(submitted.map((s) => haca.waitAssigned(api, s.job, { fromBlock: s.block })));
+      assignments.forEach((assigned, i) => assert.ok(assigned.block >= submitted[i].block + 2, 'drawn two blocks after inclusion at the earliest'));
 
       // The attested result is readable through the runtime API while provisional.
       const provisional = await watches[0].result;
@@ -140,7 +143,6 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const byAddress = Object.fromEntries(Object.entries(people).map(([n, p]) => [p.address, n]));
       outcomes.forEach((outcome, i) => {
         const plan = jobPlans[i];
-        const job = submitted[i];
         assert.equal(outcome.status, 'settled', plan.name);
         // Outputs: exactly the reference for integers, within the model's tolerance for floats.
         const [reference] = [haca.readNpy(file(`${plan.ref}.output.npy`))];
@@ -155,7 +157,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         }
         // Executors: the one assigned, or both in a 2-of-2 quorum.
         assert.equal(outcome.executors.length, plan.runs, plan.name);
-        assert.deepEqual(new Set(outcome.executors), new Set(job.executors), plan.name);
+        assert.deepEqual(new Set(outcome.executors), new Set(assignments[i].executors), plan.name);
         // Payment: fee per run out of the escrow; deposit and overpayment back.
         const inputLength = haca.encodeTensors([haca.readNpy(file(`${plan.ref}.input.npy`))]).length;
         const deposit = jobDeposit.toBigInt() + inputByteDeposit.toBigInt() * BigInt(inputLength);

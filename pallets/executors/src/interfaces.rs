@@ -44,10 +44,6 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			.collect()
 	}
 
-	fn server_count(model: &ModelHash) -> u32 {
-		ModelServers::<T>::decode_len(model).unwrap_or(0) as u32
-	}
-
 	fn verifier_count() -> u32 {
 		Verifiers::<T>::decode_len().unwrap_or(0) as u32
 	}
@@ -61,14 +57,13 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			.is_some_and(|info| info.roles.executor && info.models.contains(model))
 	}
 
-	fn note_assigned(who: &T::AccountId, stake: BalanceOf<T>) -> bool {
+	fn note_assigned(who: &T::AccountId, stake: BalanceOf<T>) {
 		Executors::<T>::mutate(who, |info| {
-			info.as_mut().is_some_and(|info| {
+			if let Some(info) = info {
 				info.active_jobs.saturating_inc();
 				info.at_stake.saturating_accrue(stake);
-				info.can_take(stake)
-			})
-		})
+			}
+		});
 	}
 
 	fn release_stake(who: &T::AccountId, stake: BalanceOf<T>) {

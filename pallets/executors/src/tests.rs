@@ -166,7 +166,7 @@ fn served_models_capacity_and_keys_can_change() {
 			Error::<Test>::ModelNotActive
 		);
 
-		assert!(!Registry::note_assigned(&ALICE, MIN_JOB_STAKE), "its one slot in use");
+		Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
 		assert_noop!(
 			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[3])),
 			Error::<Test>::JobsInProgress
@@ -205,9 +205,10 @@ fn eligibility_respects_capacity_and_reputation() {
 		assert_ok!(register(BOB, EXECUTOR, EXECUTOR_BOND, 2, &[1]));
 		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
 
-		assert!(!Registry::note_assigned(&ALICE, MIN_JOB_STAKE), "full at capacity 1");
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![BOB]);
-		assert!(Registry::note_assigned(&BOB, MIN_JOB_STAKE), "one of two in use");
+		Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![BOB], "Alice full");
+		Registry::note_assigned(&BOB, MIN_JOB_STAKE);
+		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![BOB], "1 of 2");
 		Registry::note_released(&ALICE);
 		Registry::note_released(&BOB);
 		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
@@ -358,10 +359,11 @@ fn an_executor_holds_no_more_jobs_than_its_bond_backs() {
 	run(|| {
 		// Capacity 8, but a bond covering three stakes of `MIN_JOB_STAKE` (1_000 / 300).
 		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 8, &[1]));
-		assert!(Registry::note_assigned(&ALICE, MIN_JOB_STAKE));
-		assert!(Registry::note_assigned(&ALICE, MIN_JOB_STAKE));
-		assert!(!Registry::note_assigned(&ALICE, MIN_JOB_STAKE), "a fourth is not covered");
-		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
+		for held in 1..=3 {
+			Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
+			let eligible = !Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty();
+			assert_eq!(eligible, held < 3, "a fourth stake is not covered");
+		}
 
 		// Delivering frees capacity, not the stake: the result may still be found a lie.
 		(0..3).for_each(|_| Registry::note_released(&ALICE));

@@ -1,8 +1,8 @@
-//! Assigning jobs to eligible executors, at submission and from the queue.
+//! The waiting queue and the draws that take jobs out of it to executors.
 
 use alloc::vec::Vec;
 use codec::Encode;
-use frame_support::pallet_prelude::*;
+use frame_support::{pallet_prelude::*, traits::Randomness};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{traits::ExecutorRegistry, JobId};
 use sp_runtime::traits::Saturating;
@@ -10,53 +10,39 @@ use sp_runtime::traits::Saturating;
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Assigns the job to as many eligible executors as its mode needs, avoiding `exclude`
-	/// when enough others are eligible; see [`Self::assign_among`].
+	/// Draws as many executors as `job`'s mode needs among the model's eligible executors
+	/// for the job's stake, avoiding `job.avoid` when enough others are eligible, each
+	/// member independently from `randomness`, the job id and the attempt. Returns whether
+	/// the job was assigned.
 	pub(crate) fn try_assign(
 		id: JobId,
 		job: &mut Job<T>,
-		exclude: &[T::AccountId],
-		now: BlockNumberFor<T>,
-	) -> bool {
-		let mut eligible = T::Executors::eligible_executors(&job.model, job.stake);
-		Self::assign_among(id, job, &mut eligible, exclude, now)
-	}
-
-	/// Assigns the job to as many of `eligible` (the model's eligible executors, in registry
-	/// order) as its mode needs, avoiding `exclude` when enough others are eligible, and
-	/// drops from `eligible` those it fills to capacity or to their bond, so that it stays
-	/// the eligible list for the next job. The choice depends only on on-chain data: the eligible executors,
-	/// the parent block hash, the job id and the attempt. Returns whether the job was
-	/// assigned.
-	pub(crate) fn assign_among(
-		id: JobId,
-		job: &mut Job<T>,
-		eligible: &mut Vec<T::AccountId>,
-		exclude: &[T::AccountId],
+		randomness: &T::Hash,
 		now: BlockNumberFor<T>,
 	) -> bool {
 		let needed = job.mode.executors() as usize;
-		let fresh: Vec<_> = eligible.iter().filter(|who| !exclude.contains(who)).cloned().collect();
-		let pool = if fresh.len() >= needed { fresh } else { eligible.clone() };
+		let eligible = T::Executors::eligible_executors(&job.model, job.stake);
+		let fresh: Vec<_> =
+			eligible.iter().filter(|who| !job.avoid.contains(who)).cloned().collect();
+		let pool = if fresh.len() >= needed { fresh } else { eligible };
 		if pool.len() < needed || needed == 0 {
 			return false;
 		}
 
-		let seed = (frame_system::Pallet::<T>::parent_hash(), id, job.attempts).encode();
-		let chosen = haca_primitives::draw::rotated(&pool, &seed, needed);
+		let seed = (randomness, id, job.attempts).encode();
+		let chosen = haca_primitives::draw::sample(&pool, &seed, needed);
 		let Ok(executors) = BoundedVec::<_, T::MaxQuorum>::try_from(chosen) else {
 			return false;
 		};
 		for who in &executors {
-			if !T::Executors::note_assigned(who, job.stake) {
-				eligible.retain(|other| other != who);
-			}
+			T::Executors::note_assigned(who, job.stake);
 		}
 
 		let deadline = now.saturating_add(T::ResultTimeout::get());
 		job.attempts.saturating_inc();
 		job.status = JobStatus::Assigned { deadline };
 		job.executors = executors.clone();
+		job.avoid = Default::default();
 		Self::push_deadline(id, deadline);
 		Self::deposit_event(Event::Assigned {
 			job: id,
@@ -88,6 +74,19 @@ impl<T: Config> Pallet<T> {
 		true
 	}
 
+	/// Draws the executors of every waiting job, as the blocks after their submission do
+	/// (with randomness made known for the benchmark).
+	#[cfg(feature = "runtime-benchmarks")]
+	pub(crate) fn draw_waiting_for_benchmark() {
+		use haca_primitives::traits::RevealRandomness;
+		T::BenchmarkRandomness::reveal([7; 32]);
+		while !PendingJobs::<T>::get().is_empty() {
+			let next = frame_system::Pallet::<T>::block_number() + 2u32.into();
+			frame_system::Pallet::<T>::set_block_number(next);
+			Self::assign_pending(next);
+		}
+	}
+
 	/// A job of `client` left the waiting queue.
 	pub(crate) fn note_dequeued(client: &T::AccountId) {
 		PendingPerClient::<T>::mutate_exists(client, |waiting| {
@@ -95,23 +94,29 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Tries to assign up to `MaxAssignmentsPerBlock` waiting jobs, oldest first; those that
-	/// waited `PendingTimeout` blocks fail (refunded), those that still find no executor go
-	/// to the back of the queue. Returns the weight used.
+	/// Draws executors for up to `MaxAssignmentsPerBlock` waiting jobs, oldest first, from
+	/// randomness that became known only after they started waiting: neither their client
+	/// nor whoever made them re-run could know it when sending. Jobs that waited
+	/// `PendingTimeout` blocks fail (refunded); the others wait on, behind the untried ones.
+	/// Returns the weight used.
 	pub(crate) fn assign_pending(now: BlockNumberFor<T>) -> Weight {
 		let pending = PendingJobs::<T>::get();
 		if pending.is_empty() {
 			return T::WeightInfo::assign_pending(0);
 		}
+		let (randomness, known_since) = T::Randomness::random(DRAW_SUBJECT);
 		let tries = pending.len().min(T::MaxAssignmentsPerBlock::get() as usize);
 		let (tried, untried) = pending.split_at(tries);
 		let mut waiting: Vec<JobId> = untried.to_vec();
 		for &id in tried {
 			let Some(mut job) = Jobs::<T>::get(id) else { continue };
+			let fresh = randomness.as_ref().filter(|_| known_since > job.waiting_since);
 			if now.saturating_sub(job.waiting_since) >= T::PendingTimeout::get() {
 				Self::note_dequeued(&job.client);
 				Self::fail_job(id, &job);
-			} else if Self::try_assign(id, &mut job, &[], now) {
+			} else if fresh
+				.is_some_and(|randomness| Self::try_assign(id, &mut job, randomness, now))
+			{
 				Self::note_dequeued(&job.client);
 				Jobs::<T>::insert(id, job);
 			} else {

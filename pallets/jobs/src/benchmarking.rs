@@ -11,7 +11,7 @@ use frame_support::{
 use frame_system::RawOrigin;
 use haca_primitives::{
 	tensor::{ElementType, Tensor, TensorSpec},
-	traits::{ExecutorRegistry, ModelRegistry},
+	traits::{ExecutorRegistry, ModelRegistry, RevealRandomness},
 	JobId, ModelHash, VerificationMode,
 };
 use sp_runtime::traits::{Bounded, Zero};
@@ -88,50 +88,62 @@ fn submit_jobs<T: Config>(n: u32) -> Vec<JobId> {
 		.collect()
 }
 
+/// `n` jobs on `model` waiting for their draws, each of a client of its own (the per-client
+/// quota is not what these benchmarks bound), drawing those before when new submissions
+/// fill their half of the queue; returns their ids.
+fn waiting_jobs<T: Config>(
+	n: u32,
+	model: ModelHash,
+	input: BoundedVec<u8, T::MaxInputLen>,
+	mode: VerificationMode,
+) -> Vec<JobId> {
+	(0..n)
+		.map(|index| {
+			if PendingJobs::<T>::decode_len().unwrap_or(0) as u32 >= T::MaxPendingJobs::get() / 2 {
+				Pallet::<T>::draw_waiting_for_benchmark();
+			}
+			let who: T::AccountId = account("client", index, 0);
+			// Many such clients, all funded, within what the total issuance can hold.
+			T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 65_536u32.into());
+			Pallet::<T>::do_submit(who, model, input.clone(), mode, 1_000u32.into())
+				.expect("submits")
+		})
+		.collect()
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
 
-	/// A job with an `i`-byte input for `e` executors (attested for one, else a quorum of
-	/// `e`) of a model with `s` executors, assigned at once.
+	/// A largest-quorum job with an `i`-byte input, queued for its draw.
 	#[benchmark]
-	fn submit(
-		i: Linear<{ ENCODING_OVERHEAD + 1 }, { T::MaxInputLen::get() }>,
-		e: Linear<1, { T::MaxQuorum::get() }>,
-		s: Linear<{ T::MaxQuorum::get() }, { T::Executors::max_servers() }>,
-	) {
-		let (model, input) = model_and_input::<T>(0, i - ENCODING_OVERHEAD, s);
+	fn submit(i: Linear<{ ENCODING_OVERHEAD + 1 }, { T::MaxInputLen::get() }>) {
+		let (model, input) = model_and_input::<T>(0, i - ENCODING_OVERHEAD, T::MaxQuorum::get());
 		let who = client::<T>();
-		let mode = match e {
-			1 => VerificationMode::Attested,
-			of => VerificationMode::Quorum { agree: (of / 2 + 1) as u8, of: of as u8 },
-		};
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), model, input, mode, 1_000u32.into());
+		_(RawOrigin::Signed(who), model, input, largest_quorum::<T>(), 1_000u32.into());
 
-		assert!(matches!(Jobs::<T>::get(0).unwrap().status, JobStatus::Assigned { .. }));
+		assert_eq!(PendingJobs::<T>::get().into_inner(), vec![0]);
 	}
 
-	/// `n` attested jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs of a model with `s`
-	/// executors, submitted in one batch and assigned at once.
+	/// `n` largest-quorum jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs, submitted in
+	/// one batch and queued for their draws.
 	#[benchmark]
-	fn submit_batch(
-		n: Linear<1, { T::MaxJobsPerSubmit::get() }>,
-		s: Linear<{ T::MaxQuorum::get() }, { T::Executors::max_servers() }>,
-	) {
-		let (model, input) =
-			model_and_input::<T>(0, BATCH_BENCHMARK_INPUT_LEN - SMALL_ENCODING_OVERHEAD, s);
+	fn submit_batch(n: Linear<1, { T::MaxJobsPerSubmit::get() }>) {
+		let (model, input) = model_and_input::<T>(
+			0,
+			BATCH_BENCHMARK_INPUT_LEN - SMALL_ENCODING_OVERHEAD,
+			T::MaxQuorum::get(),
+		);
 		assert_eq!(input.len() as u32, BATCH_BENCHMARK_INPUT_LEN);
 		let inputs = BoundedVec::truncate_from(vec![input; n as usize]);
 		let who = client::<T>();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), model, inputs, VerificationMode::Attested, 1_000u32.into());
+		_(RawOrigin::Signed(who), model, inputs, largest_quorum::<T>(), 1_000u32.into());
 
-		assert!((0..n as JobId).all(|id| {
-			matches!(Jobs::<T>::get(id).unwrap().status, JobStatus::Assigned { .. })
-		}));
+		assert_eq!(PendingJobs::<T>::decode_len(), Some(n as usize));
 	}
 
 	/// Cancelling the last of a full waiting queue.
@@ -171,10 +183,11 @@ mod benchmarks {
 		assert!(!Jobs::<T>::contains_key(last));
 	}
 
-	/// `n` missed deadlines of largest-quorum jobs, each re-assigned.
+	/// `n` missed deadlines of largest-quorum jobs, each queued for a new draw.
 	#[benchmark]
 	fn process_deadlines(n: Linear<0, { T::MaxExpiriesPerBlock::get() }>) {
 		let jobs = submit_jobs::<T>(n);
+		Pallet::<T>::draw_waiting_for_benchmark();
 		let after =
 			frame_system::Pallet::<T>::block_number() + T::ResultTimeout::get() + 1u32.into();
 		let used;
@@ -184,7 +197,10 @@ mod benchmarks {
 			used = Pallet::<T>::process_deadlines(after);
 		}
 
-		assert!(jobs.iter().all(|id| Jobs::<T>::get(id).is_some_and(|job| job.attempts == 2)));
+		assert!(jobs
+			.iter()
+			.all(|id| { Jobs::<T>::get(id).is_some_and(|job| job.status == JobStatus::Pending) }));
+		assert_eq!(PendingJobs::<T>::get().into_inner(), jobs);
 		assert!(!used.is_zero());
 	}
 
@@ -192,21 +208,11 @@ mod benchmarks {
 	#[benchmark]
 	fn skip_deadlines(n: Linear<0, { T::MaxDeadlineChecksPerBlock::get() }>) {
 		let (model, input) = model_and_input::<T>(0, 4, 2 * T::MaxQuorum::get());
-		let who = client::<T>();
-		let jobs: Vec<_> = (0..n)
-			.map(|_| {
-				let id = Pallet::<T>::do_submit(
-					who.clone(),
-					model,
-					input.clone(),
-					VerificationMode::Attested,
-					1_000u32.into(),
-				)
-				.expect("submits");
-				Jobs::<T>::mutate(id, |job| job.as_mut().unwrap().status = JobStatus::Delivered);
-				id
-			})
-			.collect();
+		let jobs = waiting_jobs::<T>(n, model, input, VerificationMode::Attested);
+		Pallet::<T>::draw_waiting_for_benchmark();
+		for id in &jobs {
+			Jobs::<T>::mutate(id, |job| job.as_mut().unwrap().status = JobStatus::Delivered);
+		}
 		let after =
 			frame_system::Pallet::<T>::block_number() + T::ResultTimeout::get() + 1u32.into();
 
@@ -220,36 +226,16 @@ mod benchmarks {
 		assert!(jobs.iter().all(|id| Jobs::<T>::get(id).unwrap().status == JobStatus::Delivered));
 	}
 
-	/// `n` waiting largest-quorum jobs of a model with the most executors assigned.
+	/// `n` waiting largest-quorum jobs of a model with the most executors drawn.
 	#[benchmark]
 	fn assign_pending(
-		n: Linear<0, { T::MaxAssignmentsPerBlock::get().min(T::MaxPendingJobs::get()) }>,
+		n: Linear<0, { T::MaxAssignmentsPerBlock::get().min(T::MaxPendingJobs::get() / 2) }>,
 	) {
 		let (model, input) = model_and_input::<T>(0, 4, T::Executors::max_servers());
-		let who = client::<T>();
-		let mut ids = Vec::new();
-		for _ in 0..n {
-			let id = Pallet::<T>::do_submit(
-				who.clone(),
-				model,
-				input.clone(),
-				largest_quorum::<T>(),
-				1_000u32.into(),
-			)
-			.expect("submits");
-			Jobs::<T>::mutate(id, |job| {
-				let job = job.as_mut().unwrap();
-				for who in &job.executors {
-					T::Executors::note_released(who);
-					T::Executors::release_stake(who, job.stake);
-				}
-				job.executors = Default::default();
-				job.status = JobStatus::Pending;
-			});
-			ids.push(id);
-		}
-		PendingJobs::<T>::put(BoundedVec::truncate_from(ids.clone()));
-		let now = frame_system::Pallet::<T>::block_number();
+		let ids = waiting_jobs::<T>(n, model, input, largest_quorum::<T>());
+		T::BenchmarkRandomness::reveal([7; 32]);
+		let now = frame_system::Pallet::<T>::block_number() + 2u32.into();
+		frame_system::Pallet::<T>::set_block_number(now);
 
 		#[block]
 		{

@@ -81,9 +81,9 @@ impl<T: Config> Pallet<T> {
 		Self::restart(id, job, &exclude, now);
 	}
 
-	/// Ends the current assignment (freeing its executors' stakes) and runs the job again
-	/// with new executors (avoiding `exclude` when possible), queues it when none is
-	/// eligible, or ends it with a full refund after `MaxAttempts`.
+	/// Ends the current assignment (freeing its executors' stakes) and queues the job for a
+	/// new draw (avoiding `exclude` when others are eligible), or ends it with a full refund
+	/// after `MaxAttempts`.
 	pub(crate) fn restart(
 		id: JobId,
 		mut job: Job<T>,
@@ -93,10 +93,10 @@ impl<T: Config> Pallet<T> {
 		Self::release_stakes(&job, &job.executors);
 		job.executors = Default::default();
 		job.delivered = Default::default();
+		job.avoid = BoundedVec::truncate_from(exclude.to_vec());
 		job.status = JobStatus::Pending;
-		let restarted = job.attempts < T::MaxAttempts::get()
-			&& (Self::try_assign(id, &mut job, exclude, now)
-				|| Self::enqueue(id, &mut job, now, true));
+		let restarted =
+			job.attempts < T::MaxAttempts::get() && Self::enqueue(id, &mut job, now, true);
 		if restarted {
 			Jobs::<T>::insert(id, job);
 		} else {

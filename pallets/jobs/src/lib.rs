@@ -3,15 +3,17 @@
 //! Job registration: a client submits an inference job (a model, an input in the canonical
 //! tensor encoding, a verification mode the model accepts, and the most it will pay). The
 //! pallet checks the input against the model's input spec before holding any funds, holds
-//! the fee and a storage deposit, and assigns the job to eligible executors
-//! deterministically from on-chain data (the parent block hash, the job id and the attempt),
-//! so every node agrees and load spreads over the executors serving the model.
+//! the fee and a storage deposit, and queues the job for a draw. In a later block the
+//! pallet draws the job's executors among the model's eligible ones, each independently,
+//! from randomness that became known only after the job's inclusion (`Randomness`; in the
+//! runtime BABE's VRF output of the block after it): neither the client nor anyone
+//! watching the chain can choose who runs a job, yet every node computes the same draw.
 //!
-//! A job with no eligible executor waits in a bounded queue (the client may cancel it) and
-//! is assigned as soon as executors free up; after `PendingTimeout` blocks of waiting it
-//! fails, refunded. Each client has at most `MaxPendingPerClient` jobs waiting, and new
+//! A job waits in a bounded queue until drawn (the client may cancel it meanwhile), longer
+//! while no executor is eligible; after `PendingTimeout` blocks of waiting it fails,
+//! refunded. Each client has at most `MaxPendingPerClient` jobs waiting, and new
 //! submissions fill at most half of the queue, keeping the rest for re-runs. An assigned job has a deadline; when it passes
-//! without a result the late executors lose reputation and the job is re-assigned, up to
+//! without a result the late executors lose reputation and the job is drawn again, up to
 //! `MaxAttempts` assignments, after which it fails and everything held is returned.
 //! Deadline and queue work in `on_initialize` is bounded per block.
 //!
@@ -34,6 +36,8 @@ mod ledger;
 #[cfg(test)]
 mod mock;
 mod submission;
+#[cfg(feature = "std")]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 #[cfg(any(feature = "try-runtime", feature = "std"))]
@@ -48,6 +52,9 @@ pub use weights::WeightInfo;
 /// for what its longer inputs cost over it (by the `submit` benchmark's per-byte slope).
 pub const BATCH_BENCHMARK_INPUT_LEN: u32 = 20;
 
+/// The subject the executors' draws ask [`Config::Randomness`] about.
+pub const DRAW_SUBJECT: &[u8] = b"haca/jobs/executors";
+
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
 	<T as frame_system::Config>::AccountId,
@@ -56,7 +63,6 @@ pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungi
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::fungible::{Inspect, Mutate, MutateHold},
@@ -88,7 +94,7 @@ pub mod pallet {
 			type RuntimeHoldReason = ();
 			type OnPartialDelivery = ();
 			type MaxInputLen = ConstU32<1024>;
-			type MaxJobsPerSubmit = ConstU32<8>;
+			type MaxJobsPerSubmit = ConstU32<4>;
 			type MaxQuorum = ConstU32<3>;
 			type MaxAttempts = ConstU32<3>;
 			type MinAttestedVerifiers = ConstU32<0>;
@@ -121,6 +127,17 @@ pub mod pallet {
 		#[pallet::no_default]
 		type Executors: ExecutorRegistry<Self::AccountId, BalanceOf<Self>>;
 
+		/// Where executors' draws take their randomness from, with the block since which it
+		/// is known; a job is drawn only from randomness known since a block after the one
+		/// it started waiting in. `None` (no randomness yet) draws nothing.
+		#[pallet::no_default]
+		type Randomness: frame_support::traits::Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
+
+		/// Makes fresh randomness known in benchmarks, which run without a block author.
+		#[cfg(feature = "runtime-benchmarks")]
+		#[pallet::no_default]
+		type BenchmarkRandomness: haca_primitives::traits::RevealRandomness;
+
 		/// Decides what happens to a job whose deadline passes with part of its executors
 		/// delivered (the settlement pallet: a quorum may go on with the deliverers).
 		type OnPartialDelivery: OnPartialDelivery<Self::AccountId>;
@@ -129,7 +146,8 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxInputLen: Get<u32>;
 
-		/// Most jobs one `submit_batch` call submits.
+		/// Most jobs one `submit_batch` call submits (within `MaxPendingPerClient` and half
+		/// of `MaxPendingJobs`: every job waits in the queue for its draw).
 		#[pallet::constant]
 		type MaxJobsPerSubmit: Get<u32>;
 
@@ -178,7 +196,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxDeadlineChecksPerBlock: Get<u32>;
 
-		/// Most waiting jobs tried for assignment per block.
+		/// Most waiting jobs tried for a draw per block.
 		#[pallet::constant]
 		type MaxAssignmentsPerBlock: Get<u32>;
 
@@ -264,11 +282,6 @@ pub mod pallet {
 			/// Which assignment this is (1 for the first).
 			attempt: u32,
 		},
-		/// No executor could take the job; it waits for one.
-		Queued {
-			/// The job.
-			job: JobId,
-		},
 		/// The executors of a job missed its deadline.
 		DeadlineMissed {
 			/// The job.
@@ -333,7 +346,7 @@ pub mod pallet {
 		UnknownJob,
 		/// Only the job's client may do this.
 		NotClient,
-		/// Only jobs still waiting for executors can be cancelled.
+		/// Only jobs still waiting for their draw or for executors can be cancelled.
 		NotCancellable,
 		/// A batch needs at least one input.
 		EmptyBatch,
@@ -360,6 +373,11 @@ pub mod pallet {
 			assert!(T::MaxAttempts::get() > 0, "MaxAttempts must admit a first assignment");
 			assert!(T::MaxJobsPerSubmit::get() > 0, "MaxJobsPerSubmit must admit an input");
 			assert!(
+				T::MaxJobsPerSubmit::get()
+					<= T::MaxPendingPerClient::get().min(T::MaxPendingJobs::get() / 2),
+				"a full batch must fit a client's and the new submissions' share of the queue"
+			);
+			assert!(
 				T::MaxDeadlineChecksPerBlock::get() >= T::MaxExpiriesPerBlock::get(),
 				"each expiry checks a deadline: MaxDeadlineChecksPerBlock >= MaxExpiriesPerBlock"
 			);
@@ -369,8 +387,8 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Submits a job and holds its maximum fee and storage deposit until it ends.
-		/// Charged for the most executors a model may have, refunded down to the model's.
+		/// Submits a job and holds its maximum fee and storage deposit until it ends; its
+		/// executors are drawn in a later block (see the pallet's documentation).
 		///
 		/// - `origin`: signed; the client, who pays.
 		/// - `model`: an active model.
@@ -378,23 +396,16 @@ pub mod pallet {
 		/// - `mode`: how the result is verified; one the model accepts.
 		/// - `max_fee`: the most the client pays, at least the model's fee per executor.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit(
-			input.len() as u32,
-			mode.executors(),
-			T::Executors::max_servers(),
-		))]
+		#[pallet::weight(T::WeightInfo::submit(input.len() as u32))]
 		pub fn submit(
 			origin: OriginFor<T>,
 			model: ModelHash,
 			input: BoundedVec<u8, T::MaxInputLen>,
 			mode: VerificationMode,
 			max_fee: BalanceOf<T>,
-		) -> DispatchResultWithPostInfo {
+		) -> DispatchResult {
 			let client = ensure_signed(origin)?;
-			let (input_len, executors) = (input.len() as u32, mode.executors());
-			Self::do_submit(client, model, input, mode, max_fee)?;
-			let servers = T::Executors::server_count(&model);
-			Ok(Some(T::WeightInfo::submit(input_len, executors, servers)).into())
+			Self::do_submit(client, model, input, mode, max_fee).map(|_| ())
 		}
 
 		/// Cancels a job that is still waiting for executors and returns everything held.
@@ -410,7 +421,7 @@ pub mod pallet {
 
 		/// Submits one job per input, as [`Pallet::submit`] would one by one, with
 		/// consecutive ids. One bad input fails the whole batch: nothing is held or created.
-		/// The transaction, the hold and the model's executors are paid for once.
+		/// The transaction and the hold are paid for once.
 		///
 		/// - `origin`: signed; the client, who pays.
 		/// - `model`: an active model.
@@ -420,8 +431,6 @@ pub mod pallet {
 		#[pallet::call_index(2)]
 		#[pallet::weight(Pallet::<T>::submit_batch_weight(
 			inputs.iter().map(|input| input.len() as u32),
-			mode.executors(),
-			T::Executors::max_servers(),
 		))]
 		pub fn submit_batch(
 			origin: OriginFor<T>,
@@ -429,13 +438,9 @@ pub mod pallet {
 			inputs: BoundedVec<BoundedVec<u8, T::MaxInputLen>, T::MaxJobsPerSubmit>,
 			mode: VerificationMode,
 			max_fee: BalanceOf<T>,
-		) -> DispatchResultWithPostInfo {
+		) -> DispatchResult {
 			let client = ensure_signed(origin)?;
-			let input_lens: Vec<u32> = inputs.iter().map(|input| input.len() as u32).collect();
-			let executors = mode.executors();
-			Self::do_submit_batch(client, model, inputs.into_inner(), mode, max_fee)?;
-			let servers = T::Executors::server_count(&model);
-			Ok(Some(Self::submit_batch_weight(input_lens.into_iter(), executors, servers)).into())
+			Self::do_submit_batch(client, model, inputs.into_inner(), mode, max_fee).map(|_| ())
 		}
 	}
 }

@@ -113,6 +113,9 @@ impl pallet_jobs::Config for Test {
 	type Currency = Balances;
 	type Models = Models;
 	type Executors = Executors;
+	type Randomness = pallet_jobs::testing::ParentBlockRandomness<Test>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkRandomness = pallet_jobs::testing::ParentBlockRandomness<Test>;
 	type ResultTimeout = ResultTimeout;
 	type MaxAttempts = ConstU32<2>;
 	type MinAttestedVerifiers = MinAttestedVerifiers;
@@ -121,7 +124,6 @@ impl pallet_jobs::Config for Test {
 	type PendingTimeout = PendingTimeout;
 	type MaxExpiriesPerBlock = ConstU32<2>;
 	type MaxDeadlineChecksPerBlock = ConstU32<4>;
-	type MaxAssignmentsPerBlock = ConstU32<2>;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 }

@@ -35,24 +35,14 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The weight of a batch of jobs with inputs of `input_lens` bytes, each for
-	/// `executors` executors, of a model with `servers` executors: the `submit_batch`
-	/// benchmark (attested jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs), plus, per job,
-	/// what its input bytes and further executors add in the `submit` benchmark, plus a
-	/// write per executor load the batch may update (the benchmark's assignments, spread at
-	/// random, updated fewer than one per job).
-	pub fn submit_batch_weight(
-		input_lens: impl ExactSizeIterator<Item = u32>,
-		executors: u32,
-		servers: u32,
-	) -> Weight {
-		let jobs = input_lens.len() as u32;
-		let benchmarked = T::WeightInfo::submit(BATCH_BENCHMARK_INPUT_LEN, 1, servers);
-		let loads = T::DbWeight::get().writes(jobs.saturating_mul(executors).min(servers).into());
-		let batch = T::WeightInfo::submit_batch(jobs, servers).saturating_add(loads);
+	/// The weight of a batch of jobs with inputs of `input_lens` bytes: the `submit_batch`
+	/// benchmark (jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs) plus, per job, what its
+	/// input bytes add in the `submit` benchmark.
+	pub fn submit_batch_weight(input_lens: impl ExactSizeIterator<Item = u32>) -> Weight {
+		let batch = T::WeightInfo::submit_batch(input_lens.len() as u32);
+		let benchmarked = T::WeightInfo::submit(BATCH_BENCHMARK_INPUT_LEN);
 		input_lens.fold(batch, |weight, len| {
-			let job = T::WeightInfo::submit(len, executors, servers);
-			weight.saturating_add(job.saturating_sub(benchmarked))
+			weight.saturating_add(T::WeightInfo::submit(len).saturating_sub(benchmarked))
 		})
 	}
 
@@ -68,7 +58,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Submits one job per input, after checking every input: holds the fees and deposits
-	/// of all, then assigns each job (in order) or queues it. Returns the consecutive ids.
+	/// of all, then queues each job for a draw of its executors in a later block (see
+	/// [`Self::assign_pending`]). Returns the consecutive ids.
 	pub(crate) fn do_submit_batch(
 		client: T::AccountId,
 		model: ModelHash,
@@ -103,7 +94,6 @@ impl<T: Config> Pallet<T> {
 		});
 		let now = frame_system::Pallet::<T>::block_number();
 		let stake = T::Executors::job_stake(terms.fee);
-		let mut eligible = T::Executors::eligible_executors(&model, stake);
 		for (id, input) in (first..).zip(inputs) {
 			let mut job = Job {
 				client: client.clone(),
@@ -116,6 +106,7 @@ impl<T: Config> Pallet<T> {
 				status: JobStatus::Pending,
 				executors: Default::default(),
 				delivered: Default::default(),
+				avoid: Default::default(),
 				attempts: 0,
 				submitted_at: now,
 				waiting_since: now,
@@ -125,10 +116,7 @@ impl<T: Config> Pallet<T> {
 			let event = Event::Submitted { job: id, client: client.clone(), model, mode, max_fee };
 			Self::deposit_event(event);
 
-			if !Self::assign_among(id, &mut job, &mut eligible, &[], now) {
-				ensure!(Self::enqueue(id, &mut job, now, false), Error::<T>::QueueFull);
-				Self::deposit_event(Event::Queued { job: id });
-			}
+			ensure!(Self::enqueue(id, &mut job, now, false), Error::<T>::QueueFull);
 			Jobs::<T>::insert(id, job);
 		}
 		Ok(first..first.saturating_add(count))

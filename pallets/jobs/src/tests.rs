@@ -32,8 +32,16 @@ fn submit_as(
 	max_fee: Balance,
 ) -> sp_runtime::DispatchResult {
 	Jobs::submit(RuntimeOrigin::signed(who), model, input(bytes), mode, max_fee)
-		.map(|_| ())
-		.map_err(|error| error.error)
+}
+
+/// Blocks from a job's submission (or re-run) to the draw of its executors: the draw uses
+/// randomness known only after the job's block, and the mock's, like BABE's, is known since
+/// the parent block.
+const DRAW_DELAY: u64 = 2;
+
+/// Runs the blocks until the jobs waiting since the current block are drawn.
+fn drawn() {
+	run_to_block(System::block_number() + DRAW_DELAY);
 }
 
 fn submit(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
@@ -73,10 +81,15 @@ fn a_submitted_job_is_escrowed_and_assigned() {
 		|| {
 			let model = model(1);
 			let job = submit(model, ATTESTED, 150);
-
 			assert_eq!(escrow(CLIENT), 150 + deposit());
+			assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
+			assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job]);
+
+			drawn();
+			let deadline = 1 + DRAW_DELAY + RESULT_TIMEOUT;
 			let info = JobsMap::<Test>::get(job).unwrap();
-			assert_eq!(info.status, JobStatus::Assigned { deadline: 1 + RESULT_TIMEOUT });
+			assert_eq!(info.status, JobStatus::Assigned { deadline });
+			assert!(PendingJobs::<Test>::get().is_empty());
 			assert_eq!(info.executors.clone().into_inner(), vec![EXEC_A]);
 			assert_eq!(info.input_hash.0, sp_io::hashing::blake2_256(&valid_input()));
 			assert_eq!(JobInputs::<Test>::get(job).unwrap().into_inner(), valid_input());
@@ -87,40 +100,27 @@ fn a_submitted_job_is_escrowed_and_assigned() {
 					.into(),
 			);
 			System::assert_last_event(
-				Event::Assigned { job, executors: info.executors, deadline: 6, attempt: 1 }.into(),
+				Event::Assigned { job, executors: info.executors, deadline, attempt: 1 }.into(),
 			);
 		},
 	);
 }
 
 #[test]
-fn a_submission_is_refunded_down_to_the_models_executors() {
+fn a_submission_is_charged_by_its_input_length() {
 	use crate::WeightInfo;
-	use frame_support::{
-		dispatch::GetDispatchInfo,
-		traits::{Get, UnfilteredDispatchable},
-	};
+	use frame_support::dispatch::GetDispatchInfo;
 	type Weights = <Test as crate::Config>::WeightInfo;
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 2, &[1]).build_and_execute(
-		|| {
-			let model = model(1);
-			let bytes = valid_input();
-			let len = bytes.len() as u32;
-			let call = crate::Call::<Test>::submit {
-				model,
-				input: input(bytes),
-				mode: ATTESTED,
-				max_fee: 150,
-			};
-			let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
-			assert_eq!(call.get_dispatch_info().call_weight, Weights::submit(len, 1, most));
-			let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
-			assert_eq!(post.actual_weight, Some(Weights::submit(len, 1, 1)));
-			assert!(
-				Weights::submit(len, 1, 1).ref_time() < Weights::submit(len, 1, most).ref_time()
-			);
-		},
-	);
+	let bytes = valid_input();
+	let len = bytes.len() as u32;
+	let call = crate::Call::<Test>::submit {
+		model: model(1),
+		input: input(bytes),
+		mode: ATTESTED,
+		max_fee: 150,
+	};
+	assert_eq!(call.get_dispatch_info().call_weight, Weights::submit(len));
+	assert!(Weights::submit(len).ref_time() < Weights::submit(len + 1000).ref_time());
 }
 
 fn submit_batch_as(
@@ -132,8 +132,6 @@ fn submit_batch_as(
 ) -> sp_runtime::DispatchResult {
 	let inputs = inputs.into_iter().map(input).collect::<Vec<_>>().try_into().unwrap();
 	Jobs::submit_batch(RuntimeOrigin::signed(who), model, inputs, mode, max_fee)
-		.map(|_| ())
-		.map_err(|error| error.error)
 }
 
 /// What the jobs pallet holds after a submission, for comparing two ways of submitting.
@@ -157,19 +155,20 @@ type BatchCase = (AccountId, Vec<Vec<u8>>, Balance, Error<Test>);
 /// A submission that must fail: model, input, mode, max fee and the error.
 type SubmitCase = (ModelHash, Vec<u8>, VerificationMode, Balance, Error<Test>);
 
-/// Three executors of capacities 1, 2 and 1 and `jobs` attested jobs on their model,
+/// Three executors of capacity 1 and `jobs` attested jobs on their model,
 /// submitted by `submit_all`; returns the state the jobs pallet leaves.
 fn after_submitting(jobs: usize, submit_all: impl Fn(ModelHash, Vec<Vec<u8>>)) -> PalletState {
 	let mut state = None;
 	ExtBuilder::default()
 		.model(1, ModeSet::ALL)
 		.executor(EXEC_A, 1, &[1])
-		.executor(EXEC_B, 2, &[1])
+		.executor(EXEC_B, 1, &[1])
 		.executor(EXEC_C, 1, &[1])
 		.build_and_execute(|| {
 			let model = model(1);
 			System::reset_events();
 			submit_all(model, vec![valid_input(); jobs]);
+			drawn();
 			let mut stored: Vec<_> = JobsMap::<Test>::iter().collect();
 			stored.sort_by_key(|(id, _)| *id);
 			let events = System::events()
@@ -192,20 +191,20 @@ fn after_submitting(jobs: usize, submit_all: impl Fn(ModelHash, Vec<Vec<u8>>)) -
 
 #[test]
 fn a_batch_does_what_its_jobs_submitted_one_by_one_would() {
-	let batched = after_submitting(7, |model, inputs| {
+	let batched = after_submitting(4, |model, inputs| {
 		assert_ok!(submit_batch_as(CLIENT, model, inputs, ATTESTED, 150));
 	});
-	let single = after_submitting(7, |model, inputs| {
+	let single = after_submitting(4, |model, inputs| {
 		for bytes in inputs {
 			assert_ok!(submit_as(CLIENT, model, bytes, ATTESTED, 150));
 		}
 	});
 	assert_eq!(batched, single);
 	let PalletState { jobs, pending, loads, held, .. } = batched;
-	assert_eq!(jobs.iter().map(|(id, _)| *id).collect::<Vec<_>>(), (0..7).collect::<Vec<_>>());
-	assert_eq!(loads, vec![1, 2, 1], "every executor filled to capacity, none beyond");
-	assert_eq!(pending, vec![4, 5, 6], "the rest waits, in order");
-	assert_eq!(held, 7 * (150 + deposit()));
+	assert_eq!(jobs.iter().map(|(id, _)| *id).collect::<Vec<_>>(), (0..4).collect::<Vec<_>>());
+	assert_eq!(loads, vec![1, 1, 1], "every executor filled to capacity, none beyond");
+	assert_eq!(pending, vec![3], "the rest waits");
+	assert_eq!(held, 4 * (150 + deposit()));
 }
 
 #[test]
@@ -220,8 +219,6 @@ fn one_bad_input_fails_the_whole_batch() {
 				(CLIENT, vec![valid_input(), bad_shape], 150, Error::WrongInputShape),
 				(CLIENT, vec![valid_input(), vec![1, 2, 3]], 150, Error::MalformedInput),
 				(CLIENT, vec![valid_input(); 2], MODEL_FEE - 1, Error::FeeTooLow),
-				// One executor slot and four waiting places: the sixth job finds the queue full.
-				(CLIENT, vec![valid_input(); 6], 150, Error::QueueFull),
 				(POOR, vec![valid_input(); 2], 150, Error::InsufficientBalance),
 			];
 			for (who, inputs, max_fee, error) in cases {
@@ -229,44 +226,40 @@ fn one_bad_input_fails_the_whole_batch() {
 			}
 			assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
 			assert_eq!(active_jobs(EXEC_A), 0);
-			assert_ok!(submit_batch_as(CLIENT, model, vec![valid_input(); 5], ATTESTED, 150));
+			// Four waiting places for a client's new jobs: with one taken, a batch of four
+			// finds the queue full.
+			let first = submit(model, ATTESTED, 150);
+			let held = escrow(CLIENT);
+			assert_noop!(
+				submit_batch_as(CLIENT, model, vec![valid_input(); 4], ATTESTED, 150),
+				Error::<Test>::QueueFull
+			);
+			assert_eq!(escrow(CLIENT), held);
+			assert_ok!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), first));
+			assert_ok!(submit_batch_as(CLIENT, model, vec![valid_input(); 4], ATTESTED, 150));
 			assert_eq!(PendingJobs::<Test>::get().len(), 4);
 		},
 	);
 }
 
 #[test]
-fn a_batch_is_charged_less_per_job_and_refunded_down_to_the_models_executors() {
+fn a_batch_is_charged_less_per_job_than_its_jobs_one_by_one() {
 	use crate::WeightInfo;
-	use frame_support::{
-		dispatch::GetDispatchInfo,
-		traits::{Get, UnfilteredDispatchable},
-	};
+	use frame_support::dispatch::GetDispatchInfo;
 	type Weights = <Test as crate::Config>::WeightInfo;
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
-		|| {
-			let model = model(1);
-			let len = valid_input().len() as u32;
-			let call = crate::Call::<Test>::submit_batch {
-				model,
-				inputs: vec![input(valid_input()); 8].try_into().unwrap(),
-				mode: ATTESTED,
-				max_fee: 150,
-			};
-			let most = <Test as pallet_executors::Config>::MaxExecutorsPerModel::get();
-			let charged = call.get_dispatch_info().call_weight;
-			assert_eq!(charged, Jobs::submit_batch_weight([len; 8].into_iter(), 1, most));
-			let post = call.dispatch_bypass_filter(RuntimeOrigin::signed(CLIENT)).unwrap();
-			let actual = Jobs::submit_batch_weight([len; 8].into_iter(), 1, 1);
-			assert_eq!(post.actual_weight, Some(actual));
-			assert!(actual.ref_time() < charged.ref_time());
-			assert!(actual.ref_time() < 8 * Weights::submit(len, 1, 1).ref_time() / 2);
-			// Longer inputs and more executors per job cost what they cost single jobs.
-			let one = |len, executors| Jobs::submit_batch_weight([len].into_iter(), executors, 1);
-			let single = |len, executors| Weights::submit(len, executors, 1);
-			assert_eq!(one(len + 100, 3) - one(len, 1), single(len + 100, 3) - single(len, 1));
-		},
-	);
+	let len = valid_input().len() as u32;
+	let call = crate::Call::<Test>::submit_batch {
+		model: model(1),
+		inputs: vec![input(valid_input()); 4].try_into().unwrap(),
+		mode: ATTESTED,
+		max_fee: 150,
+	};
+	let charged = call.get_dispatch_info().call_weight;
+	assert_eq!(charged, Jobs::submit_batch_weight([len; 4].into_iter()));
+	assert!(charged.ref_time() < 4 * Weights::submit(len).ref_time());
+	// Longer inputs cost what they cost single jobs.
+	let one = |len| Jobs::submit_batch_weight([len].into_iter());
+	assert_eq!(one(len + 100) - one(len), Weights::submit(len + 100) - Weights::submit(len));
 }
 
 #[test]
@@ -277,6 +270,7 @@ fn quorum_jobs_go_to_distinct_executors() {
 		.build_and_execute(|| {
 			let model = model(1);
 			let job = submit(model, QUORUM_2_OF_3, 300);
+			drawn();
 			let mut executors = executors_of(job);
 			executors.sort();
 			assert_eq!(executors, vec![EXEC_A, EXEC_B, EXEC_C]);
@@ -397,10 +391,12 @@ fn jobs_wait_for_executors_instead_of_being_lost() {
 		let job = submit(model, ATTESTED, 150);
 		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
 		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job]);
-		System::assert_last_event(Event::Queued { job }.into());
+		drawn();
+		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
+		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job], "no executor yet");
 
 		register_executor(EXEC_A, 1, &[model]);
-		run_to_block(2);
+		run_to_block(System::block_number() + 1);
 		assert_eq!(executors_of(job), vec![EXEC_A]);
 		assert!(PendingJobs::<Test>::get().is_empty());
 	});
@@ -412,6 +408,7 @@ fn capacity_limits_assignments_and_the_waiting_queue_is_bounded() {
 		|| {
 			let model = model(1);
 			let first = submit(model, ATTESTED, 150);
+			drawn();
 			assert_eq!(executors_of(first), vec![EXEC_A]);
 			for _ in 0..4 {
 				submit(model, ATTESTED, 150);
@@ -436,7 +433,14 @@ fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_ex
 		.model(2, ModeSet::ALL)
 		.executor(EXEC_A, 1, &[2])
 		.build_and_execute(|| {
+			// An honest job runs on model 2.
+			let honest = crate::NextJobId::<Test>::get();
+			assert_ok!(submit_as(OWNER, model(2), valid_input(), ATTESTED, 150));
+			drawn();
+			assert_eq!(executors_of(honest), vec![EXEC_A]);
+
 			// Nobody serves model 1: its jobs only wait. A client queues its share of them.
+			let since = System::block_number();
 			let quota = <Test as crate::Config>::MaxPendingPerClient::get();
 			let junk: Vec<_> = (0..quota).map(|_| submit(model(1), ATTESTED, 150)).collect();
 			let held = escrow(CLIENT);
@@ -446,10 +450,8 @@ fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_ex
 			);
 			assert_eq!(escrow(CLIENT), held, "a refused submission holds nothing");
 
-			// New submissions have filled their half of the queue; an honest job that ran
-			// and must run again still finds a place.
-			let honest = crate::NextJobId::<Test>::get();
-			assert_ok!(submit_as(OWNER, model(2), valid_input(), ATTESTED, 150));
+			// New submissions have filled their half of the queue; the honest job, which ran
+			// and must run again, still finds a place.
 			assert_noop!(
 				submit_as(OWNER, model(2), valid_input(), ATTESTED, 150),
 				Error::<Test>::QueueFull
@@ -461,7 +463,7 @@ fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_ex
 
 			// After `PendingTimeout` blocks the junk fails, refunded in full, and frees the
 			// client's share.
-			run_to_block(1 + PENDING_TIMEOUT + quota as u64);
+			run_to_block(since + PENDING_TIMEOUT + 1);
 			for job in junk {
 				assert!(JobsMap::<Test>::get(job).is_none());
 				System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
@@ -480,22 +482,26 @@ fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
 		.build_and_execute(|| {
 			let model = model(1);
 			let job = submit(model, ATTESTED, 150);
+			drawn();
 			let first = executors_of(job)[0];
 			let second = if first == EXEC_A { EXEC_B } else { EXEC_A };
 
 			// The deadline is the last block a result counts; the job expires after it.
-			run_to_block(1 + RESULT_TIMEOUT);
+			let deadline = 1 + DRAW_DELAY + RESULT_TIMEOUT;
+			run_to_block(deadline);
 			assert_eq!(executors_of(job), vec![first]);
-			run_to_block(2 + RESULT_TIMEOUT);
+			run_to_block(deadline + 1);
 			System::assert_has_event(
 				Event::DeadlineMissed { job, executors: vec![first].try_into().unwrap() }.into(),
 			);
-			assert_eq!(executors_of(job), vec![second], "re-assigned to the other executor");
-			assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
+			assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
 			assert_eq!(pallet_executors::Executors::<Test>::get(first).unwrap().reputation, 90);
 			assert_eq!((active_jobs(first), at_stake(first)), (0, 0), "replaced: stake freed");
+			drawn();
+			assert_eq!(executors_of(job), vec![second], "re-assigned to the other executor");
+			assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
 
-			run_to_block(3 + 2 * RESULT_TIMEOUT);
+			run_to_block(deadline + 1 + DRAW_DELAY + RESULT_TIMEOUT + 1);
 			assert!(JobsMap::<Test>::get(job).is_none());
 			assert!(JobInputs::<Test>::get(job).is_none());
 			System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
@@ -515,6 +521,7 @@ fn an_assignment_binds_its_executors_stakes_until_it_ends() {
 		.build_and_execute(|| {
 			let stake = MinJobStake::get();
 			let job = submit(model(1), ATTESTED, 150);
+			drawn();
 			assert_eq!(JobsMap::<Test>::get(job).unwrap().stake, stake);
 			let first = executors_of(job)[0];
 			assert_eq!(at_stake(first), stake);
@@ -525,6 +532,8 @@ fn an_assignment_binds_its_executors_stakes_until_it_ends() {
 
 			// Re-run (its result was ruled wrong): the stake moves to the new executor.
 			Jobs::rerun(job, &[first]);
+			assert_eq!(at_stake(first), 0);
+			drawn();
 			let second = executors_of(job)[0];
 			assert_ne!(second, first);
 			assert_eq!((at_stake(first), at_stake(second)), (0, stake));
@@ -542,12 +551,15 @@ fn deadline_work_is_bounded_per_block() {
 		|| {
 			let model = model(1);
 			let jobs: Vec<_> = (0..3).map(|_| submit(model, ATTESTED, 150)).collect();
-			run_to_block(2 + RESULT_TIMEOUT);
+			drawn();
+			let deadline = 1 + DRAW_DELAY + RESULT_TIMEOUT;
+			run_to_block(deadline + 1);
 			// Two of the three deadlines (MaxExpiriesPerBlock) were handled in this block.
 			assert_eq!(DeadlineQueueBounds::<Test>::get().0, 2);
-			assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 1);
-			run_to_block(3 + RESULT_TIMEOUT);
-			assert_eq!(JobsMap::<Test>::get(jobs[2]).unwrap().attempts, 2);
+			let status = |job| JobsMap::<Test>::get(job).unwrap().status;
+			assert_eq!(status(jobs[2]), JobStatus::Assigned { deadline });
+			run_to_block(deadline + 2);
+			assert_eq!(status(jobs[2]), JobStatus::Pending);
 		},
 	);
 }
@@ -559,14 +571,15 @@ fn met_deadlines_do_not_hold_up_missed_ones() {
 		|| {
 			let model = model(1);
 			let jobs: Vec<_> = (0..4).map(|_| submit(model, ATTESTED, 150)).collect();
+			drawn();
 			// The first three delivered in time; the last did not.
 			for &job in &jobs[..3] {
 				Jobs::note_delivered(job, &EXEC_A);
 			}
-			run_to_block(2 + RESULT_TIMEOUT);
+			run_to_block(2 + DRAW_DELAY + RESULT_TIMEOUT);
 			// Four entries checked (MaxDeadlineChecksPerBlock), though only two may expire.
 			assert_eq!(DeadlineQueueBounds::<Test>::get().0, 4);
-			assert_eq!(JobsMap::<Test>::get(jobs[3]).unwrap().attempts, 2);
+			assert_eq!(JobsMap::<Test>::get(jobs[3]).unwrap().status, JobStatus::Pending);
 			assert!(jobs[..3]
 				.iter()
 				.all(|&job| JobsMap::<Test>::get(job).unwrap().status == JobStatus::Delivered));
@@ -590,6 +603,7 @@ fn clients_cancel_waiting_jobs_only() {
 
 		register_executor(EXEC_A, 1, &[model]);
 		let assigned = submit(model, ATTESTED, 150);
+		drawn();
 		assert_noop!(
 			Jobs::cancel(RuntimeOrigin::signed(CLIENT), assigned),
 			Error::<Test>::NotCancellable
@@ -599,6 +613,7 @@ fn clients_cancel_waiting_jobs_only() {
 
 #[test]
 fn assignment_is_deterministic_and_spreads_load() {
+	use haca_primitives::traits::JobLedger;
 	let assign_all = || {
 		let mut assigned = Vec::new();
 		ExtBuilder::default()
@@ -608,7 +623,10 @@ fn assignment_is_deterministic_and_spreads_load() {
 				let model = model(1);
 				for _ in 0..30 {
 					let job = submit(model, ATTESTED, 150);
-					assigned.push(executors_of(job)[0]);
+					drawn();
+					let executor = executors_of(job)[0];
+					Jobs::note_delivered(job, &executor);
+					assigned.push(executor);
 				}
 			});
 		assigned
@@ -619,6 +637,36 @@ fn assignment_is_deterministic_and_spreads_load() {
 		let share = first.iter().filter(|e| **e == who).count();
 		assert!(share >= 3, "executor {who} got {share} of 30 jobs");
 	}
+}
+
+/// A client knows everything public when it submits, the randomness of its job's block
+/// included; it still cannot know or choose its executors: they are drawn only from
+/// randomness revealed after that block, which plays out differently in different futures.
+#[test]
+fn nobody_who_submits_can_know_or_choose_its_executors() {
+	use crate::testing::RandomnessSeed;
+	let executors_in_a_future = |revealed: [u8; 32]| {
+		let mut drawn = Vec::new();
+		ExtBuilder::default()
+			.model(1, ModeSet::ALL)
+			.executors(&[EXEC_A, EXEC_B, EXEC_C], 8, &[1])
+			.build_and_execute(|| {
+				let jobs: Vec<_> = (0..4).map(|_| submit(model(1), ATTESTED, 150)).collect();
+				run_to_block(2);
+				for job in &jobs {
+					let waiting = JobsMap::<Test>::get(job).unwrap();
+					assert_eq!(waiting.status, JobStatus::Pending, "not drawn from known values");
+				}
+				RandomnessSeed::set(&revealed);
+				run_to_block(3);
+				drawn = jobs.iter().map(|job| executors_of(*job)[0]).collect();
+			});
+		drawn
+	};
+	let futures: std::collections::BTreeSet<Vec<AccountId>> =
+		(0..8u8).map(|revealed| executors_in_a_future([revealed; 32])).collect();
+	assert!(futures.len() > 1, "the executors follow what is revealed after submission");
+	assert_eq!(executors_in_a_future([1; 32]), executors_in_a_future([1; 32]));
 }
 
 #[test]
@@ -650,8 +698,9 @@ mod ledger {
 			.build_and_execute(|| {
 				let model = model(1);
 				let job = submit(model, QUORUM_2_OF_3, 300);
+				drawn();
 				let view = Jobs::job(job).unwrap();
-				assert_eq!(view.deadline, Some(1 + RESULT_TIMEOUT));
+				assert_eq!(view.deadline, Some(1 + DRAW_DELAY + RESULT_TIMEOUT));
 				for who in &view.executors {
 					Jobs::note_delivered(job, who);
 					Jobs::note_delivered(job, who);
@@ -672,6 +721,7 @@ mod ledger {
 		ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
 			|| {
 				let job = submit(model(1), ATTESTED, 250);
+				drawn();
 				let nobody: AccountId = 999;
 				let (executor_before, held_before) = (Balances::balance(&EXEC_A), escrow(CLIENT));
 				// The second payout cannot be made: below the existential deposit of an
@@ -698,6 +748,7 @@ mod ledger {
 				let model = model(1);
 				let job = submit(model, ATTESTED, 250);
 				let other = submit(model, ATTESTED, 150);
+				drawn();
 				let executor_before = Balances::balance(&EXEC_A);
 				assert_noop!(
 					Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)]),
@@ -723,13 +774,16 @@ mod ledger {
 			.build_and_execute(|| {
 				let model = model(1);
 				let job = submit(model, QUORUM_2_OF_3, 300);
+				drawn();
 				let first = executors_of(job);
 				Jobs::note_delivered(job, &first[0]);
-				run_to_block(2 + RESULT_TIMEOUT);
+				run_to_block(2 + DRAW_DELAY + RESULT_TIMEOUT);
 				let reputation =
 					|who| pallet_executors::Executors::<Test>::get(who).unwrap().reputation;
 				assert_eq!(reputation(first[0]), 100);
 				assert_eq!(reputation(first[1]), 90);
+				assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
+				drawn();
 				assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
 			});
 	}
@@ -742,9 +796,11 @@ mod ledger {
 			.build_and_execute(|| {
 				let model = model(1);
 				let job = submit(model, ATTESTED, 150);
+				drawn();
 				let first = executors_of(job);
 				Jobs::note_delivered(job, &first[0]);
 				Jobs::rerun(job, &first);
+				drawn();
 				let second = executors_of(job);
 				assert_ne!(first, second);
 				Jobs::rerun(job, &second);

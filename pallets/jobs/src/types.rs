@@ -49,12 +49,16 @@ pub struct Job<T: Config> {
 	pub executors: BoundedVec<T::AccountId, T::MaxQuorum>,
 	/// Executors of the current assignment that delivered.
 	pub delivered: BoundedVec<T::AccountId, T::MaxQuorum>,
+	/// While the job waits for a re-run: the executors its next draw avoids when others are
+	/// eligible (those that missed its deadline or were found wrong).
+	pub avoid: BoundedVec<T::AccountId, T::MaxQuorum>,
 	/// Assignments so far (re-assignments after missed deadlines included).
 	pub attempts: u32,
 	/// Block the job was submitted in.
 	pub submitted_at: BlockNumberFor<T>,
 	/// Block the job last started waiting for executors (at submission or a re-run), while
-	/// it is pending: it waits at most `PendingTimeout` blocks.
+	/// it is pending: its executors are drawn from randomness known only after this block,
+	/// and it waits at most `PendingTimeout` blocks.
 	pub waiting_since: BlockNumberFor<T>,
 }
 

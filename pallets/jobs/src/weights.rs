@@ -33,8 +33,8 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 
 /// Weight functions of `pallet_jobs`.
 pub trait WeightInfo {
-	fn submit(i: u32, e: u32, s: u32, ) -> Weight;
-	fn submit_batch(n: u32, s: u32, ) -> Weight;
+	fn submit(i: u32, ) -> Weight;
+	fn submit_batch(n: u32, ) -> Weight;
 	fn cancel() -> Weight;
 	fn process_deadlines(n: u32, ) -> Weight;
 	fn skip_deadlines(n: u32, ) -> Weight;
@@ -69,19 +69,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `i` in `[17, 65536]`.
 	/// `e` in `[1, 5]`.
 	/// `s` in `[5, 64]`.
-	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
+	fn submit(i: u32, ) -> Weight {
 		// Proof size in bytes, measured: `773 + s * (211 ±0)`,
 		// estimated: `5547 + s * (3123 ±0)`.
 		// Minimum execution time: 303_496_000 picoseconds.
 		Weight::from_parts(57_613_445, 5547)
 			.saturating_add(Weight::from_parts(3_864, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(32_269_400, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(6_335_450, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
@@ -107,18 +102,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// `n` in `[1, 64]`.
 	/// `s` in `[5, 64]`.
-	fn submit_batch(n: u32, s: u32, ) -> Weight {
+	fn submit_batch(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `837 + s * (212 ±0)`,
 		// estimated: `5547 + s * (3123 ±0)`.
 		// Minimum execution time: 507_345_000 picoseconds.
 		Weight::from_parts(16_378_680, 5547)
 			.saturating_add(Weight::from_parts(28_207_079, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(8_061_163, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
@@ -217,26 +209,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
-	fn submit(i: u32, e: u32, s: u32, ) -> Weight {
+	fn submit(i: u32, ) -> Weight {
 		Weight::from_parts(57_613_445, 5547)
 			.saturating_add(Weight::from_parts(3_864, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(32_269_400, 0).saturating_mul(e.into()))
-			.saturating_add(Weight::from_parts(6_335_450, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
-			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(e.into())))
-			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
-	fn submit_batch(n: u32, s: u32, ) -> Weight {
+	fn submit_batch(n: u32, ) -> Weight {
 		Weight::from_parts(16_378_680, 5547)
 			.saturating_add(Weight::from_parts(28_207_079, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(8_061_163, 0).saturating_mul(s.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3123).saturating_mul(s.into()))
 	}
 	fn cancel() -> Weight {
 		Weight::from_parts(125_254_000, 17871)

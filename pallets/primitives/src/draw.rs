@@ -1,34 +1,73 @@
-//! Draws from on-chain data, which every node computes alike.
+//! Draws from a random seed, which every node computes alike.
+//!
+//! The seed must come from randomness nobody could know when the draw was asked for (the
+//! pallets use BABE's VRF output of a block after the request's inclusion); this module
+//! only turns it into members.
 
 use alloc::vec::Vec;
+use codec::Encode;
 
-/// `count` members of `pool` (at most all of them), consecutive from a start drawn from the
-/// blake2-256 hash of `seed`, wrapping around at the end.
-pub fn rotated<T: Clone>(pool: &[T], seed: &[u8], count: usize) -> Vec<T> {
-	if pool.is_empty() {
-		return Vec::new();
+/// `count` distinct members of `pool` (at most all of them), each drawn independently and
+/// uniformly among those not drawn yet, from the blake2-256 hashes of (`seed`, draw number).
+/// Any subset of `pool` of that size can be drawn; the order of `pool` favours nobody.
+pub fn sample<T: Clone>(pool: &[T], seed: &[u8], count: usize) -> Vec<T> {
+	let mut rest: Vec<usize> = (0..pool.len()).collect();
+	let count = count.min(pool.len());
+	for draw in 0..count {
+		let hash = sp_io::hashing::blake2_256(&(seed, draw as u32).encode());
+		let value = u64::from_le_bytes(hash[..8].try_into().expect("a hash has 8 bytes"));
+		// Modulo bias is below pool.len() / 2^64: negligible for any pool a chain holds.
+		let pick = draw + (value % (rest.len() - draw) as u64) as usize;
+		rest.swap(draw, pick);
 	}
-	let hash = sp_io::hashing::blake2_256(seed);
-	let first = u64::from_le_bytes(hash[..8].try_into().expect("a hash has 8 bytes"));
-	let start = (first % pool.len() as u64) as usize;
-	pool.iter().cycle().skip(start).take(count.min(pool.len())).cloned().collect()
+	rest[..count].iter().map(|&index| pool[index].clone()).collect()
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use std::collections::BTreeMap;
 
 	#[test]
-	fn a_draw_is_consecutive_members_from_a_seeded_start() {
+	fn a_draw_is_distinct_members_the_same_for_the_same_seed() {
 		let pool = [1, 2, 3, 4, 5];
-		let drawn = rotated(&pool, b"seed", 3);
-		let start = pool.iter().position(|member| *member == drawn[0]).unwrap();
-		assert_eq!(drawn, [0, 1, 2].map(|step| pool[(start + step) % pool.len()]));
-		assert_eq!(rotated(&pool, b"seed", 3), drawn, "the same seed, the same draw");
-		assert_eq!(rotated(&pool, b"seed", 9).len(), pool.len(), "never more than the pool");
-		assert!(rotated::<u8>(&[], b"seed", 2).is_empty());
-		let starts: std::collections::BTreeSet<_> =
-			(0u8..50).map(|seed| rotated(&pool, &[seed], 1)[0]).collect();
-		assert_eq!(starts.len(), pool.len(), "every start is drawn for some seed");
+		let drawn = sample(&pool, b"seed", 3);
+		assert_eq!(drawn.len(), 3);
+		assert!(drawn.iter().all(|member| pool.contains(member)));
+		let mut distinct = drawn.clone();
+		distinct.sort();
+		distinct.dedup();
+		assert_eq!(distinct.len(), 3, "no member twice");
+		assert_eq!(sample(&pool, b"seed", 3), drawn, "the same seed, the same draw");
+		assert_eq!(sample(&pool, b"seed", 9).len(), pool.len(), "never more than the pool");
+		assert!(sample::<u8>(&[], b"seed", 2).is_empty());
+	}
+
+	/// A contiguous window of the pool (a rotation) reaches only 5 of the 10 three-member
+	/// subsets of five; independent draws reach all of them, about equally often.
+	#[test]
+	fn every_subset_is_drawn_and_every_member_equally_often() {
+		let pool = [1, 2, 3, 4, 5];
+		let draws = 20_000u32;
+		let mut subsets = BTreeMap::new();
+		let mut members = BTreeMap::new();
+		for seed in 0..draws {
+			let mut drawn = sample(&pool, &seed.to_le_bytes(), 3);
+			for member in &drawn {
+				*members.entry(*member).or_insert(0u32) += 1;
+			}
+			drawn.sort();
+			*subsets.entry(drawn).or_insert(0u32) += 1;
+		}
+		assert_eq!(subsets.len(), 10, "all C(5, 3) subsets");
+		assert!(subsets.contains_key(&vec![1, 3, 5]), "a subset no window of the pool is");
+		let expected = draws / 10;
+		for (subset, seen) in &subsets {
+			assert!(seen.abs_diff(expected) < expected / 10, "{subset:?} drawn {seen} times");
+		}
+		let expected = draws * 3 / 5;
+		for (member, seen) in &members {
+			assert!(seen.abs_diff(expected) < expected / 20, "{member} drawn {seen} times");
+		}
 	}
 }

@@ -88,9 +88,6 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	/// Reads every server of the model.
 	fn eligible_executors(model: &ModelHash, stake: Balance) -> Vec<AccountId>;
 
-	/// How many executors serve `model`.
-	fn server_count(model: &ModelHash) -> u32;
-
 	/// How many verifiers are registered and not unbonding.
 	fn verifier_count() -> u32;
 
@@ -102,9 +99,8 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	fn serves(who: &AccountId, model: &ModelHash) -> bool;
 
 	/// `who` was assigned a job with `stake` at stake: one more of its capacity is in use
-	/// and the stake is bound until [`Self::release_stake`]. Returns whether it can take
-	/// another job with the same stake.
-	fn note_assigned(who: &AccountId, stake: Balance) -> bool;
+	/// and the stake is bound until [`Self::release_stake`].
+	fn note_assigned(who: &AccountId, stake: Balance);
 
 	/// A job assigned to `who` was delivered, ended or taken from it: its capacity is free.
 	fn note_released(who: &AccountId);
@@ -230,10 +226,15 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	fn max_executors_per_job() -> u32;
 
 	/// Submits a job on `model` (active, with one input) for `client`, funding it, with an
-	/// input that matches the model. For benchmarks of the settlement pallet.
+	/// input that matches the model; it waits for [`Self::draw_for_benchmark`]. For
+	/// benchmarks of the settlement pallet.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn submit_for_benchmark(client: &AccountId, model: &ModelHash, mode: VerificationMode)
 		-> JobId;
+
+	/// Draws the executors of every waiting job, running the blocks that takes.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn draw_for_benchmark();
 }
 
 /// Told by the jobs pallet when a job's delivery deadline passes with part of its executors
@@ -248,4 +249,12 @@ impl<AccountId> OnPartialDelivery<AccountId> for () {
 	fn on_partial_delivery(_: JobId, _: &[AccountId], _: &[AccountId]) -> bool {
 		false
 	}
+}
+
+/// Makes fresh randomness known to the runtime's randomness source, for benchmarks (which
+/// run without a block author, hence without a VRF output) and their mock runtimes.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait RevealRandomness {
+	/// Makes `seed` the randomness known from the current block on.
+	fn reveal(seed: [u8; 32]);
 }

@@ -8,7 +8,7 @@ use frame_system::RawOrigin;
 use haca_primitives::{
 	statement::Claim,
 	tensor::{ElementType, Tensor, TensorSpec},
-	traits::{ExecutorRegistry, JobLedger, ModelRegistry},
+	traits::{ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
 	InferenceKey, InferenceSignature, JobId, ModelHash, VerificationMode,
 };
 use sp_core::H256;
@@ -85,17 +85,29 @@ fn batch<T: Config>(items: Vec<(Statement<T>, InferenceSignature)>) -> Statement
 	items.try_into().expect("within MaxStatementsPerTx")
 }
 
+/// A job on `model` in `mode`, its executors drawn.
+fn drawn_job<T: Config>(model: &ModelHash, mode: VerificationMode) -> JobId {
+	let job = T::Jobs::submit_for_benchmark(&account("client", 0, 0), model, mode);
+	T::Jobs::draw_for_benchmark();
+	job
+}
+
 /// An attested job with a provisional result of the largest outputs.
 fn provisional<T: Config>(model: &ModelHash) -> (JobId, T::AccountId) {
-	let client: T::AccountId = account("client", 0, 0);
-	let job = T::Jobs::submit_for_benchmark(&client, model, VerificationMode::Attested);
+	let job = drawn_job::<T>(model, VerificationMode::Attested);
+	(job, provide_result::<T>(job))
+}
+
+/// Submits the executor's result of the largest outputs to drawn attested `job`; returns the
+/// executor.
+fn provide_result<T: Config>(job: JobId) -> T::AccountId {
 	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
 	let bytes = outputs::<T>(0.5);
 	let hash = H256(sp_io::hashing::blake2_256(&bytes));
 	let statement = sign::<T>(job, &executor, Claim::Output(hash), Some(bytes));
 	Pallet::<T>::process_batch(batch::<T>(vec![statement]), SignatureCheck::Verify);
 	assert!(Results::<T>::contains_key(job));
-	(job, executor)
+	executor
 }
 
 /// An attested job on a model with one executor and outputs of about `bytes` bytes, with
@@ -106,7 +118,7 @@ fn attested_output<T: Config>(
 	let spec = spec_of::<T>(bytes);
 	let model = network_with::<T>(spec.clone(), 1, 0);
 	let client: T::AccountId = account("client", 0, 0);
-	let job = T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested);
+	let job = drawn_job::<T>(&model, VerificationMode::Attested);
 	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
 	let outputs = outputs_for::<T>(spec, 0.5);
 	let hash = H256(sp_io::hashing::blake2_256(&outputs));
@@ -167,7 +179,7 @@ mod benchmarks {
 		let model = network::<T>(quorum, 0);
 		let client: T::AccountId = account("client", 0, 0);
 		let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
-		let job = T::Jobs::submit_for_benchmark(&client, &model, mode);
+		let job = drawn_job::<T>(&model, mode);
 		let executors = T::Jobs::job(job).unwrap().executors;
 		let bytes = outputs::<T>(0.5);
 		let hash = H256(sp_io::hashing::blake2_256(&bytes));
@@ -237,6 +249,10 @@ mod benchmarks {
 		let challenger = challenger::<T>();
 		let truth = H256::repeat_byte(1);
 		Pallet::<T>::do_challenge(challenger, job, truth).expect("challenge opens");
+		T::BenchmarkRandomness::reveal([9; 32]);
+		let drawn_at = frame_system::Pallet::<T>::block_number() + 2u32.into();
+		frame_system::Pallet::<T>::set_block_number(drawn_at);
+		Pallet::<T>::draw_committee(job, drawn_at);
 		let committee = Disputes::<T>::get(job).unwrap().committee;
 		let majority = committee.len() / 2 + 1;
 		for voter in committee.iter().take(majority - 1) {
@@ -254,7 +270,16 @@ mod benchmarks {
 	#[benchmark]
 	fn process_timers(n: Linear<0, { T::MaxTimersPerBlock::get() }>) {
 		let model = network::<T>(T::MaxQuorum::get(), 0);
-		let jobs: Vec<_> = (0..n).map(|_| provisional::<T>(&model).0).collect();
+		let jobs: Vec<_> = (0..n)
+			.map(|index| {
+				let client = account("client", index, 0);
+				T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested)
+			})
+			.collect();
+		T::Jobs::draw_for_benchmark();
+		jobs.iter().for_each(|job| {
+			provide_result::<T>(*job);
+		});
 		let due =
 			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
 

@@ -2,7 +2,8 @@
 
 use alloc::vec::Vec;
 use codec::Encode;
-use frame_support::{defensive, ensure, pallet_prelude::*};
+use frame_support::{defensive, ensure, pallet_prelude::*, traits::Randomness};
+use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	traits::{ExecutorAccountability, ExecutorDirectory, JobLedger},
 	JobId,
@@ -13,21 +14,43 @@ use sp_runtime::traits::{One, Saturating};
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Draws up to `CommitteeSize` verifiers, excluding `parties`, deterministically from
-	/// the parent block hash and the job id.
-	pub(crate) fn draw_committee(
-		job: JobId,
-		parties: &[T::AccountId],
-	) -> BoundedVec<T::AccountId, T::CommitteeSize> {
-		let pool: Vec<_> =
-			T::Executors::verifiers().into_iter().filter(|who| !parties.contains(who)).collect();
-		let seed = (b"committee", frame_system::Pallet::<T>::parent_hash(), job).encode();
+	/// The verifiers who may sit on a committee between `parties`: all but them.
+	fn committee_pool(parties: &[&T::AccountId]) -> Vec<T::AccountId> {
+		T::Executors::verifiers().into_iter().filter(|who| !parties.contains(&who)).collect()
+	}
+
+	/// Draws the committee of the dispute over `job`: up to `CommitteeSize` verifiers other
+	/// than the parties, each independently, from randomness known only since a block after
+	/// the challenge's. While there is none such yet, tries again in the next block; a
+	/// dispute that never gets a committee times out (nobody slashed).
+	pub(crate) fn draw_committee(job: JobId, now: BlockNumberFor<T>) {
+		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
+		let (randomness, known_since) = T::Randomness::random(COMMITTEE_SUBJECT);
+		let Some(randomness) = randomness.filter(|_| known_since > dispute.challenged_at) else {
+			// No room for the retry leaves the dispute to time out.
+			let _ = Self::schedule(now.saturating_add(One::one()), job, Timer::Committee);
+			return;
+		};
+		let Some(executor) = Results::<T>::get(job).map(|result| result.executor) else {
+			defensive!("a dispute's result stays until the dispute ends");
+			return;
+		};
+		let pool = Self::committee_pool(&[&executor, &dispute.challenger]);
+		let seed = (randomness, job).encode();
 		let size = T::CommitteeSize::get() as usize;
-		BoundedVec::truncate_from(haca_primitives::draw::rotated(&pool, &seed, size))
+		dispute.committee =
+			BoundedVec::truncate_from(haca_primitives::draw::sample(&pool, &seed, size));
+		Self::deposit_event(Event::CommitteeDrawn {
+			job,
+			committee: dispute.committee.clone(),
+			until: dispute.until,
+		});
+		Disputes::<T>::insert(job, dispute);
 	}
 
 	/// Opens a dispute over `job`'s provisional result, challenged by verifier `who` with
-	/// the `output_hash` it computed; holds its bond and draws the committee.
+	/// the `output_hash` it computed; holds its bond and schedules the committee's draw
+	/// (next block, or as soon as fresh randomness is known) and the end of the vote.
 	pub(crate) fn do_challenge(who: T::AccountId, job: JobId, output_hash: H256) -> DispatchResult {
 		ensure!(T::Executors::verifiers().contains(&who), Error::<T>::NotVerifier);
 		let mut result = Results::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
@@ -38,10 +61,13 @@ impl<T: Config> Pallet<T> {
 		ensure!(now <= challenge_until, Error::<T>::NotChallengeable);
 		ensure!(who != result.executor, Error::<T>::OwnResult);
 		ensure!(output_hash != result.output_hash, Error::<T>::SameOutput);
-		let committee = Self::draw_committee(job, &[result.executor.clone(), who.clone()]);
-		ensure!(!committee.is_empty(), Error::<T>::NoCommittee);
+		ensure!(
+			!Self::committee_pool(&[&result.executor, &who]).is_empty(),
+			Error::<T>::NoCommittee
+		);
 		Self::hold_challenge_bond(&who)?;
 		let until = now.saturating_add(T::DisputeWindow::get());
+		Self::schedule(now.saturating_add(One::one()), job, Timer::Committee)?;
 		Self::schedule(until.saturating_add(One::one()), job, Timer::Dispute)?;
 
 		T::Executors::begin_dispute(&result.executor);
@@ -53,12 +79,13 @@ impl<T: Config> Pallet<T> {
 			Dispute {
 				challenger: who.clone(),
 				challenger_hash: output_hash,
-				committee: committee.clone(),
+				committee: Default::default(),
+				challenged_at: now,
 				votes: Default::default(),
 				until,
 			},
 		);
-		Self::deposit_event(Event::Challenged { job, challenger: who, output_hash, committee });
+		Self::deposit_event(Event::Challenged { job, challenger: who, output_hash });
 		Ok(())
 	}
 

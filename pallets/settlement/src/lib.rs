@@ -75,6 +75,9 @@ pub use weights::WeightInfo;
 /// How many blocks past its due block a phase end may slip when that block is full.
 pub const MAX_TIMER_SLIP: u32 = 16;
 
+/// The subject committee draws ask [`Config::Randomness`] about.
+pub const COMMITTEE_SUBJECT: &[u8] = b"haca/settlement/committee";
+
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
 	<T as frame_system::Config>::AccountId,
@@ -174,6 +177,17 @@ pub mod pallet {
 		type Executors: ExecutorRegistry<Self::AccountId, BalanceOf<Self>>
 			+ ExecutorDirectory<Self::AccountId>
 			+ ExecutorAccountability<Self::AccountId, BalanceOf<Self>>;
+
+		/// Where committee draws take their randomness from, with the block since which it
+		/// is known; a committee is drawn only from randomness known since a block after its
+		/// challenge's. `None` (no randomness yet) waits for the next block.
+		#[pallet::no_default]
+		type Randomness: frame_support::traits::Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
+
+		/// Makes fresh randomness known in benchmarks, which run without a block author.
+		#[cfg(feature = "runtime-benchmarks")]
+		#[pallet::no_default]
+		type BenchmarkRandomness: haca_primitives::traits::RevealRandomness;
 
 		/// Largest output (encoded tensor list) carried on chain, in bytes; larger outputs
 		/// are represented by their hash.
@@ -328,8 +342,15 @@ pub mod pallet {
 			challenger: T::AccountId,
 			/// The output hash it computed.
 			output_hash: H256,
-			/// The committee that decides.
+		},
+		/// A challenge's committee was drawn; it votes until `until`.
+		CommitteeDrawn {
+			/// The job.
+			job: JobId,
+			/// The verifiers who decide.
 			committee: BoundedVec<T::AccountId, T::CommitteeSize>,
+			/// Last block in which votes count.
+			until: BlockNumberFor<T>,
 		},
 		/// A committee member voted.
 		Voted {

@@ -40,7 +40,7 @@ pub const MIN_BOND: Balance = 5_000;
 /// Blocks an assignment has to deliver.
 pub const RESULT_TIMEOUT: u64 = 5;
 /// Challenge window in blocks.
-pub const CHALLENGE_WINDOW: u64 = 3;
+pub const CHALLENGE_WINDOW: u64 = 8;
 /// Reveal window in blocks.
 pub const REVEAL_WINDOW: u64 = 3;
 /// Dispute window in blocks.
@@ -117,6 +117,9 @@ impl pallet_jobs::Config for Test {
 	type Currency = Balances;
 	type Models = Models;
 	type Executors = Executors;
+	type Randomness = pallet_jobs::testing::ParentBlockRandomness<Test>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkRandomness = pallet_jobs::testing::ParentBlockRandomness<Test>;
 	type OnPartialDelivery = Settlement;
 	type ResultTimeout = ResultTimeout;
 	type PendingTimeout = frame_support::traits::ConstU64<100>;
@@ -131,6 +134,9 @@ impl pallet_settlement::Config for Test {
 	type Jobs = Jobs;
 	type Models = Models;
 	type Executors = Executors;
+	type Randomness = pallet_jobs::testing::ParentBlockRandomness<Test>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkRandomness = pallet_jobs::testing::ParentBlockRandomness<Test>;
 	type ChallengeWindow = ChallengeWindow;
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;

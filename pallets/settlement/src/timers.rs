@@ -51,6 +51,7 @@ impl<T: Config> Pallet<T> {
 						}
 					}
 				}
+				Timer::Committee => Self::draw_committee(*job, now),
 				Timer::Dispute => {
 					if Disputes::<T>::get(job).is_some_and(|dispute| dispute.until < now) {
 						Self::time_out_dispute(*job);

@@ -63,8 +63,11 @@ pub struct Dispute<T: Config> {
 	pub challenger: T::AccountId,
 	/// The output hash the challenger computed.
 	pub challenger_hash: H256,
-	/// The verifiers who vote, drawn from on-chain data, parties excluded.
+	/// The verifiers who vote, parties excluded; empty until drawn, in a block after the
+	/// challenge's, from randomness nobody knew when the challenge was sent.
 	pub committee: BoundedVec<T::AccountId, T::CommitteeSize>,
+	/// Block the challenge was included in.
+	pub challenged_at: BlockNumberFor<T>,
 	/// Votes cast so far: voter and the output hash it computed.
 	pub votes: BoundedVec<(T::AccountId, H256), T::CommitteeSize>,
 	/// Last block in which votes count; after it the dispute times out.
@@ -125,6 +128,8 @@ pub enum Timer {
 	ChallengeWindow,
 	/// A quorum's reveal phase closes.
 	RevealPhase,
+	/// A dispute's committee is drawn.
+	Committee,
 	/// A dispute's voting period closes.
 	Dispute,
 }

@@ -8,7 +8,7 @@ fn reports_and_pending_work_follow_the_job() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
 		let report = crate::Pallet::<Test>::report(job).unwrap();
-		assert_eq!(report.phase, JobPhase::Running { deadline: 1 + RESULT_TIMEOUT });
+		assert_eq!(report.phase, JobPhase::Running { deadline: DRAWN_AT + RESULT_TIMEOUT });
 		let work = crate::Pallet::<Test>::pending_work(&executors[0]);
 		assert_eq!(work.len(), 1);
 		assert_eq!((work[0].job, work[0].due), (job, Due::Commitment));
@@ -21,7 +21,7 @@ fn reports_and_pending_work_follow_the_job() {
 		}
 		assert_eq!(
 			crate::Pallet::<Test>::report(job).unwrap().phase,
-			JobPhase::Revealing { until: 1 + REVEAL_WINDOW }
+			JobPhase::Revealing { until: DRAWN_AT + REVEAL_WINDOW }
 		);
 		assert_eq!(crate::Pallet::<Test>::pending_work(&executors[1])[0].due, Due::Reveal);
 

@@ -14,7 +14,7 @@ fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
 				executor,
 				output_hash: hash_of(&bytes),
 				outputs: Some(bytes.clone().try_into().unwrap()),
-				challenge_until: 1 + CHALLENGE_WINDOW,
+				challenge_until: DRAWN_AT + CHALLENGE_WINDOW,
 			}
 			.into(),
 		);
@@ -27,11 +27,11 @@ fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
 			pallet_jobs::JobStatus::Delivered
 		);
 
-		run_to_block(1 + CHALLENGE_WINDOW);
+		run_to_block(DRAWN_AT + CHALLENGE_WINDOW);
 		assert!(Results::<Test>::get(job).is_some(), "window still open");
 		let executor_before = Balances::balance(&executor);
 		let owner_before = Balances::balance(&OWNER);
-		run_to_block(2 + CHALLENGE_WINDOW);
+		run_to_block(DRAWN_AT + 1 + CHALLENGE_WINDOW);
 		assert!(Results::<Test>::get(job).is_none());
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none());
 		assert_eq!(Balances::balance(&executor), executor_before + 90);
@@ -128,10 +128,10 @@ fn duplicates_late_results_and_bad_outputs_are_rejected() {
 		System::assert_last_event(rejected(job, executor, Error::WrongClaim));
 
 		// Past the deadline (before the jobs pallet re-assigns the job).
-		System::set_block_number(2 + RESULT_TIMEOUT);
+		System::set_block_number(DRAWN_AT + 1 + RESULT_TIMEOUT);
 		submit(vec![signed(job, executor, claim, Some(bytes.clone()))]);
 		System::assert_last_event(rejected(job, executor, Error::DeadlinePassed));
-		System::set_block_number(1);
+		System::set_block_number(DRAWN_AT);
 
 		submit(vec![signed(job, executor, claim, Some(bytes.clone()))]);
 		assert!(Results::<Test>::get(job).is_some());
@@ -227,16 +227,16 @@ fn results_of_one_executor_in_a_batch_pay_its_load_and_timer_writes_once() {
 	use frame_support::weights::constants::ParityDbWeight;
 	type Weights = <Test as crate::Config>::WeightInfo;
 	ExtBuilder::default().build_and_execute(|| {
-		// Jobs until three went to the same executor.
+		// Eight jobs on three executors: one of them has three.
 		let mut by_executor = std::collections::BTreeMap::<AccountId, Vec<u64>>::new();
-		let (executor, jobs) = loop {
-			let (job, executors) = submit_job(VerificationMode::Attested, 500);
-			let jobs = by_executor.entry(executors[0]).or_default();
-			jobs.push(job);
-			if jobs.len() == 3 {
-				break (executors[0], jobs.clone());
+		for _ in 0..2 {
+			for (job, executors) in submit_jobs(VerificationMode::Attested, 500, 4) {
+				by_executor.entry(executors[0]).or_default().push(job);
 			}
-		};
+		}
+		let (executor, mut jobs) =
+			by_executor.into_iter().find(|(_, jobs)| jobs.len() >= 3).expect("pigeonhole");
+		jobs.truncate(3);
 		let bytes = good_output();
 		let claim = Claim::Output(hash_of(&bytes));
 		let statements: crate::StatementBatch<Test> = jobs

@@ -15,6 +15,8 @@ fn a_lying_executor_is_slashed_and_the_job_rerun_at_no_cost_to_the_client() {
 		let true_hash = lie_hash();
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, true_hash));
 		assert_eq!(challenge_hold(challenger), CHALLENGE_BOND);
+		assert!(Disputes::<Test>::get(job).unwrap().committee.is_empty(), "drawn later");
+		drawn();
 		let dispute = Disputes::<Test>::get(job).unwrap();
 		assert_eq!(dispute.committee.len(), 2, "the two other verifiers");
 		assert!(!dispute.committee.contains(&challenger));
@@ -30,6 +32,7 @@ fn a_lying_executor_is_slashed_and_the_job_rerun_at_no_cost_to_the_client() {
 			Balances::balance(&challenger),
 			challenger_before + CHALLENGE_BOND + JOB_STAKE / 2
 		);
+		drawn();
 		let rerun = Jobs::job(job).unwrap();
 		assert!(!rerun.executors.contains(&liar));
 		assert!(rerun.delivered.is_empty());
@@ -50,6 +53,7 @@ fn a_wrong_challenger_loses_its_bond_and_the_result_settles() {
 		let (job, executor) = provisional_result();
 		let challenger = VERIFIERS[1];
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		drawn();
 		let executor_before = Balances::balance(&executor);
 		let challenger_total = Balances::total_balance(&challenger);
 		let honest = hash_of(&good_output());
@@ -70,6 +74,7 @@ fn a_split_committee_times_out_safely() {
 		let (job, executor) = provisional_result();
 		let challenger = VERIFIERS[2];
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		drawn();
 		let committee = Disputes::<Test>::get(job).unwrap().committee;
 		assert_ok!(Settlement::vote(RuntimeOrigin::signed(committee[0]), job, lie_hash()));
 		assert_ok!(Settlement::vote(
@@ -81,10 +86,11 @@ fn a_split_committee_times_out_safely() {
 			Settlement::vote(RuntimeOrigin::signed(committee[1]), job, lie_hash()),
 			Error::<Test>::AlreadyVoted
 		);
-		run_to_block(2 + DISPUTE_WINDOW);
+		run_to_block(DRAWN_AT + 1 + DISPUTE_WINDOW);
 		System::assert_has_event(Event::DisputeTimedOut { job }.into());
 		assert_eq!(challenge_hold(challenger), 0);
 		assert_eq!(bond_of(executor), BOND);
+		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&executor));
 		let info = pallet_executors::Executors::<Test>::get(executor).unwrap();
 		assert_eq!(info.disputes, 0);
@@ -128,7 +134,7 @@ fn challenges_and_votes_need_the_right_parties_and_timing() {
 fn the_window_closes() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (job, _) = provisional_result();
-		System::set_block_number(2 + CHALLENGE_WINDOW);
+		System::set_block_number(DRAWN_AT + 1 + CHALLENGE_WINDOW);
 		assert_noop!(
 			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()),
 			Error::<Test>::NotChallengeable
@@ -141,16 +147,18 @@ fn a_rerun_result_gets_its_own_full_challenge_window() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (job, _) = provisional_result();
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
+		drawn();
 		for voter in Disputes::<Test>::get(job).unwrap().committee {
 			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, lie_hash()));
 		}
+		drawn();
 		// The re-run's executor delivers in the last block of the first result's window,
 		// whose timer is still scheduled.
 		let second = Jobs::job(job).unwrap().executors[0];
-		run_to_block(1 + CHALLENGE_WINDOW);
+		run_to_block(DRAWN_AT + CHALLENGE_WINDOW);
 		let bytes = good_output();
 		submit(vec![signed(job, second, Claim::Output(hash_of(&bytes)), Some(bytes))]);
-		let challenge_until = 1 + 2 * CHALLENGE_WINDOW;
+		let challenge_until = DRAWN_AT + 2 * CHALLENGE_WINDOW;
 
 		run_to_block(challenge_until);
 		assert_eq!(
@@ -184,6 +192,7 @@ fn a_vote_signed_in_an_earlier_dispute_of_the_job_is_rejected() {
 		let (job, _) = provisional_result();
 		let challenger = VERIFIERS[0];
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		drawn();
 		let votes: Vec<_> = Disputes::<Test>::get(job)
 			.unwrap()
 			.committee
@@ -199,10 +208,12 @@ fn a_vote_signed_in_an_earlier_dispute_of_the_job_is_rejected() {
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
 
 		// The re-run's result is challenged again, before the same committee.
+		drawn();
 		let second = Jobs::job(job).unwrap().executors[0];
 		let bytes = good_output();
 		submit(vec![signed(job, second, Claim::Output(hash_of(&bytes)), Some(bytes))]);
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		drawn();
 		for (verdict, signature) in votes {
 			let source = TransactionSource::External;
 			assert_eq!(
@@ -225,4 +236,55 @@ fn a_challenge_needs_a_committee_besides_the_parties() {
 		);
 		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
 	});
+}
+
+/// A challenger knows everything public when it challenges, the randomness of its block
+/// included; it still cannot know or choose its committee: the committee is drawn in a later
+/// block, from randomness revealed after the challenge, and differs from future to future.
+#[test]
+fn nobody_who_challenges_can_know_or_choose_its_committee() {
+	use frame_support::traits::fungible::Mutate;
+	use pallet_jobs::testing::RandomnessSeed;
+	let committee_in_a_future = |revealed: [u8; 32]| {
+		let mut committee = Vec::new();
+		ExtBuilder::default().build_and_execute(|| {
+			// Four more verifiers: a committee of three out of five besides the parties.
+			for (who, key) in [(30, 130u8), (31, 131), (32, 132), (33, 133)] {
+				assert_ok!(Balances::mint_into(&who, INITIAL_BALANCE));
+				assert_ok!(pallet_executors::Pallet::<Test>::register(
+					RuntimeOrigin::signed(who),
+					pallet_executors::Roles { executor: false, verifier: true },
+					sp_core::sr25519::Public::from_raw([key; 32]).into(),
+					BOND,
+					0,
+					Default::default(),
+				));
+			}
+			let (job, _) = provisional_result();
+			assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
+			run_to_block(System::block_number() + 1);
+			assert!(
+				Disputes::<Test>::get(job).unwrap().committee.is_empty(),
+				"not from known values"
+			);
+			RandomnessSeed::set(&revealed);
+			run_to_block(System::block_number() + 1);
+			committee = Disputes::<Test>::get(job).unwrap().committee.into_inner();
+			System::assert_has_event(
+				Event::CommitteeDrawn {
+					job,
+					committee: committee.clone().try_into().unwrap(),
+					until: DRAWN_AT + DISPUTE_WINDOW,
+				}
+				.into(),
+			);
+		});
+		committee
+	};
+	let futures: std::collections::BTreeSet<Vec<AccountId>> =
+		(0..8u8).map(|revealed| committee_in_a_future([revealed; 32])).collect();
+	assert!(futures.len() > 1, "the committee follows what is revealed after the challenge");
+	assert!(futures
+		.iter()
+		.all(|committee| committee.len() == 3 && !committee.contains(&VERIFIERS[0])));
 }

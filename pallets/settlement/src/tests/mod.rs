@@ -12,17 +12,38 @@ use crate::{mock::*, Disputes, Error, Event, Quorums, ResultStatus, Results};
 
 const QUORUM_2_OF_3: VerificationMode = VerificationMode::Quorum { agree: 2, of: 3 };
 
-/// Submits a job as CLIENT; returns its id and executors.
+/// Blocks from a job's submission or re-run (or a challenge) to its draw: the draw uses
+/// randomness known only after that block, and the mock's is known since the parent block.
+const DRAW_DELAY: u64 = 2;
+
+/// The block in which a job submitted in the first block is drawn.
+const DRAWN_AT: u64 = 1 + DRAW_DELAY;
+
+/// Runs the blocks until what was submitted, re-run or challenged in this block is drawn.
+fn drawn() {
+	run_to_block(System::block_number() + DRAW_DELAY);
+}
+
+/// Submits `count` jobs as CLIENT (within its waiting quota) and runs to their draw;
+/// returns their ids and executors.
+fn submit_jobs(mode: VerificationMode, max_fee: Balance, count: u64) -> Vec<(u64, Vec<AccountId>)> {
+	let first = pallet_jobs::NextJobId::<Test>::get();
+	for _ in 0..count {
+		assert_ok!(Jobs::submit(
+			RuntimeOrigin::signed(CLIENT),
+			model(),
+			f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]).try_into().unwrap(),
+			mode,
+			max_fee,
+		));
+	}
+	drawn();
+	(first..first + count).map(|id| (id, Jobs::job(id).unwrap().executors)).collect()
+}
+
+/// Submits a job as CLIENT and runs to its draw; returns its id and executors.
 fn submit_job(mode: VerificationMode, max_fee: Balance) -> (u64, Vec<AccountId>) {
-	let id = pallet_jobs::NextJobId::<Test>::get();
-	assert_ok!(Jobs::submit(
-		RuntimeOrigin::signed(CLIENT),
-		model(),
-		f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]).try_into().unwrap(),
-		mode,
-		max_fee,
-	));
-	(id, Jobs::job(id).unwrap().executors)
+	submit_jobs(mode, max_fee, 1).remove(0)
 }
 
 /// The storage deposit of a job `submit_job` submits.

@@ -93,11 +93,15 @@ fn mlp_input(first: Option<f32>) -> Vec<u8> {
 	vec![tensor].encode()
 }
 
+/// Submits a job on `model` with the MLP input and runs to its draw.
 fn submit_on(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 {
-	submit_input(model, mlp_input(None), mode, max_fee)
+	let id = queue_input(model, mlp_input(None), mode, max_fee);
+	drawn();
+	id
 }
 
-fn submit_input(model: ModelHash, input: Vec<u8>, mode: VerificationMode, max_fee: Balance) -> u64 {
+/// Submits a job with `input`; it waits for its draw.
+fn queue_input(model: ModelHash, input: Vec<u8>, mode: VerificationMode, max_fee: Balance) -> u64 {
 	let id = pallet_jobs::NextJobId::<Test>::get();
 	assert_ok!(Jobs::submit(
 		RuntimeOrigin::signed(CLIENT),
@@ -107,6 +111,11 @@ fn submit_input(model: ModelHash, input: Vec<u8>, mode: VerificationMode, max_fe
 		max_fee
 	));
 	id
+}
+
+/// Runs the off-chain worker on the current block.
+fn run_worker() {
+	Settlement::offchain_worker(System::block_number());
 }
 
 /// Dispatches the transactions the workers put in the pool, as the block author would:
@@ -156,14 +165,14 @@ fn an_executor_node_runs_its_job_with_tract_and_submits_once() {
 		let model = mlp_on_chain(&bytes);
 		let job = submit_on(model, VerificationMode::Attested, 500);
 
-		Settlement::offchain_worker(1);
-		Settlement::offchain_worker(1);
+		run_worker();
+		run_worker();
 		assert_eq!(include_pool(&pool), 1, "one statement, however often the worker runs");
 
 		let result = Results::<Test>::get(job).expect("provisional result");
 		let outputs = decode_tensors(&result.outputs.unwrap()).unwrap();
 		assert!(tensors_agree(&outputs, &reference_output(), 8), "{outputs:?}");
-		run_to_block(2 + CHALLENGE_WINDOW);
+		run_to_block(DRAWN_AT + 1 + CHALLENGE_WINDOW);
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
 	});
 }
@@ -176,13 +185,19 @@ fn jobs_of_one_model_run_in_one_batch_each_with_its_own_outputs_and_hash() {
 		let model = mlp_on_chain(&bytes);
 		let plan = haca_engine::Plan::compile(&bytes, &[spec(&[1, 4])], &[spec(&[1, 3])]).unwrap();
 		let inputs: Vec<Vec<u8>> = (0..9).map(|step| mlp_input(Some(step as f32))).collect();
-		let jobs: Vec<u64> = inputs
-			.iter()
-			.map(|input| submit_input(model, input.clone(), VerificationMode::Attested, 500))
-			.collect();
+		// In the client's waiting quota at a time.
+		let mut jobs = Vec::new();
+		for chunk in inputs.chunks(4) {
+			for input in chunk {
+				jobs.push(queue_input(model, input.clone(), VerificationMode::Attested, 500));
+			}
+			drawn();
+		}
 
-		Settlement::offchain_worker(1);
-		assert_eq!(include_pool(&pool), EXECUTORS.len(), "one batch of statements each");
+		run_worker();
+		let executors: std::collections::BTreeSet<_> =
+			jobs.iter().map(|job| Jobs::job(*job).unwrap().executors[0]).collect();
+		assert_eq!(include_pool(&pool), executors.len(), "one batch of statements each");
 		for (job, input) in jobs.into_iter().zip(&inputs) {
 			let result = Results::<Test>::get(job).expect("provisional result");
 			let outputs = result.outputs.unwrap().into_inner();
@@ -198,10 +213,10 @@ fn quorum_executors_commit_then_reveal_and_settle() {
 	ext.execute_with(|| {
 		let job = quorum_job_on_mlp();
 
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "three commitments");
 		assert!(Quorums::<Test>::get(job).unwrap().reveal_until.is_some());
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "three reveals");
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
 		assert!(System::events().iter().any(|record| matches!(
@@ -222,21 +237,22 @@ fn the_records_of_ended_jobs_are_forgotten() {
 		};
 		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 		let model = mlp_on_chain(&bytes);
-		let quorum = submit_on(model, QUORUM_2_OF_3, 1_000);
-		let attested = submit_on(model, VerificationMode::Attested, 500);
+		let quorum = queue_input(model, mlp_input(None), QUORUM_2_OF_3, 1_000);
+		let attested = queue_input(model, mlp_input(None), VerificationMode::Attested, 500);
+		drawn();
 		let reveal_keys = EXECUTORS.map(|who| haca_worker::records::reveal_key(quorum, &who));
 
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "one batch of statements per executor");
 		assert!(recorded(&haca_worker::records::done_key(quorum)));
 		assert!(recorded(&haca_worker::records::done_key(attested)));
 		assert!(reveal_keys.iter().all(|key| recorded(key)), "kept for the reveals");
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "three reveals");
 		assert!(pallet_jobs::Jobs::<Test>::get(quorum).is_none(), "settled");
 
 		// The quorum job ended: its records go; the attested one is still open.
-		Settlement::offchain_worker(2);
+		run_worker();
 		assert!(!recorded(&haca_worker::records::done_key(quorum)));
 		assert!(reveal_keys.iter().all(|key| !recorded(key)));
 		assert!(recorded(&haca_worker::records::done_key(attested)));
@@ -246,9 +262,9 @@ fn the_records_of_ended_jobs_are_forgotten() {
 		haca_worker::run_once_per_task::<Settlement>(quorum, b"a late task", || true);
 		assert!(!recorded(&haca_worker::records::done_key(quorum)));
 
-		run_to_block(2 + CHALLENGE_WINDOW);
+		run_to_block(DRAWN_AT + 1 + CHALLENGE_WINDOW);
 		assert!(pallet_jobs::Jobs::<Test>::get(attested).is_none(), "settled");
-		Settlement::offchain_worker(2 + CHALLENGE_WINDOW);
+		run_worker();
 		assert!(!recorded(&haca_worker::records::done_key(attested)));
 	});
 }
@@ -260,7 +276,7 @@ fn a_node_without_an_inference_role_submits_nothing() {
 		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 		let model = mlp_on_chain(&bytes);
 		submit_on(model, VerificationMode::Attested, 500);
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 0);
 	});
 }
@@ -274,7 +290,7 @@ fn a_model_that_does_not_load_is_reported_not_retried() {
 		let job = submit_on(model, VerificationMode::Attested, 500);
 		let first = Jobs::job(job).unwrap().executors[0];
 
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 1);
 		System::assert_has_event(
 			Event::ExecutionFailed {
@@ -284,6 +300,7 @@ fn a_model_that_does_not_load_is_reported_not_retried() {
 			}
 			.into(),
 		);
+		drawn();
 		let rerun = Jobs::job(job).unwrap();
 		assert!(!rerun.executors.contains(&first), "re-assigned to another executor");
 	});
@@ -313,18 +330,20 @@ fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
 	ext.execute_with(|| {
 		let (job, liar) = result_on_mlp(Some(lie()));
 
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 1, "the first challenge; the others come too late");
 		let dispute = Disputes::<Test>::get(job).expect("challenged");
 		assert!(VERIFIERS.contains(&dispute.challenger));
 		assert_eq!(challenge_hold(dispute.challenger), CHALLENGE_BOND);
-		assert_eq!(dispute.committee.len(), 2);
+		drawn();
+		assert_eq!(Disputes::<Test>::get(job).unwrap().committee.len(), 2);
 
-		Settlement::offchain_worker(2);
+		run_worker();
 		assert_eq!(include_pool(&pool), 2, "both committee members vote");
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
-		Settlement::offchain_worker(3);
+		run_worker();
 		assert_eq!(include_pool(&pool), 0, "each verdict once");
 	});
 }
@@ -334,9 +353,9 @@ fn an_honest_result_is_audited_and_left_alone() {
 	let (mut ext, pool) = node_ext(verifier(100));
 	ext.execute_with(|| {
 		let (job, _) = result_on_mlp(None);
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 0);
-		run_to_block(2 + CHALLENGE_WINDOW);
+		run_to_block(DRAWN_AT + 1 + CHALLENGE_WINDOW);
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
 	});
 }
@@ -347,7 +366,7 @@ fn verifiers_audit_only_their_sample_and_only_with_the_role() {
 		let (mut ext, pool) = node_ext(roles);
 		ext.execute_with(|| {
 			let (job, _) = result_on_mlp(Some(lie()));
-			Settlement::offchain_worker(1);
+			run_worker();
 			assert_eq!(include_pool(&pool), 0, "{roles:?}");
 			assert!(Disputes::<Test>::get(job).is_none());
 		});
@@ -381,19 +400,20 @@ fn a_rerun_quorum_round_is_committed_and_revealed_again() {
 	let (mut ext, pool) = node_ext(EXECUTOR);
 	ext.execute_with(|| {
 		let job = quorum_job_on_mlp();
-		Settlement::offchain_worker(1);
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "attempt 1: three commitments");
-		Settlement::offchain_worker(1);
+		run_worker();
 		// Two of attempt 1's three reveals are lost: the round cannot agree.
 		pool.write().transactions.truncate(1);
 		assert_eq!(include_pool(&pool), 1);
-		run_to_block(2 + REVEAL_WINDOW);
+		run_to_block(DRAWN_AT + 1 + REVEAL_WINDOW);
 		System::assert_has_event(Event::QuorumFailed { job }.into());
+		drawn();
 		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 2);
 
-		Settlement::offchain_worker(2 + REVEAL_WINDOW);
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "attempt 2: three commitments");
-		Settlement::offchain_worker(2 + REVEAL_WINDOW);
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "attempt 2: three reveals");
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
 	});
@@ -407,13 +427,15 @@ fn a_committee_never_backs_a_challenge_it_cannot_reproduce() {
 		let (job, liar) = result_on_mlp(Some(lie()));
 		let bogus = H256::repeat_byte(0xb0);
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, bogus));
+		drawn();
 
-		Settlement::offchain_worker(2);
+		run_worker();
 		assert_eq!(include_pool(&pool), 0, "neither claim matches the committee's run: no vote");
-		run_to_block(2 + DISPUTE_WINDOW);
+		run_to_block(DRAWN_AT + 1 + DISPUTE_WINDOW);
 		System::assert_has_event(Event::DisputeTimedOut { job }.into());
 		assert_eq!(bond_of(liar), BOND, "nobody is slashed on a claim nobody reproduced");
 		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
+		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
 	});
 }

@@ -30,7 +30,9 @@ fn agreeing_executors_settle_and_are_each_paid() {
 		for who in &executors {
 			commit(job, *who, &bytes);
 		}
-		System::assert_has_event(Event::RevealOpened { job, until: 1 + REVEAL_WINDOW }.into());
+		System::assert_has_event(
+			Event::RevealOpened { job, until: DRAWN_AT + REVEAL_WINDOW }.into(),
+		);
 		let before: Vec<_> = executors.iter().map(Balances::balance).collect();
 		for who in &executors {
 			reveal(job, *who, &bytes);
@@ -82,7 +84,7 @@ fn silent_executors_are_slashed_when_the_reveal_phase_ends() {
 		}
 		reveal(job, executors[0], &bytes);
 		reveal(job, executors[1], &bytes);
-		run_to_block(2 + REVEAL_WINDOW);
+		run_to_block(DRAWN_AT + 1 + REVEAL_WINDOW);
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
 		assert_eq!(bond_of(executors[2]), BOND - JOB_STAKE);
 	});
@@ -95,7 +97,7 @@ fn the_reveal_phase_opens_at_the_deadline_with_enough_commits() {
 		let bytes = good_output();
 		commit(job, executors[0], &bytes);
 		commit(job, executors[1], &bytes);
-		run_to_block(2 + RESULT_TIMEOUT);
+		run_to_block(DRAWN_AT + 1 + RESULT_TIMEOUT);
 		assert!(Quorums::<Test>::get(job).unwrap().reveal_until.is_some());
 		reveal(job, executors[0], &bytes);
 		reveal(job, executors[1], &bytes);
@@ -120,6 +122,7 @@ fn disagreement_reruns_the_job_and_bad_reveals_are_rejected() {
 			reveal(job, *who, bytes);
 		}
 		System::assert_has_event(Event::QuorumFailed { job }.into());
+		drawn();
 		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 2);
 	});
 }
@@ -140,7 +143,7 @@ fn a_copied_commitment_cannot_be_revealed_and_its_copier_is_slashed() {
 		submit(vec![signed(job, copier, copied, Some(bytes.clone()))]);
 		System::assert_last_event(rejected(job, copier, Error::CommitmentMismatch));
 		reveal(job, other, &bytes);
-		run_to_block(2 + REVEAL_WINDOW);
+		run_to_block(DRAWN_AT + 1 + REVEAL_WINDOW);
 
 		System::assert_has_event(
 			Event::Settled {
@@ -170,7 +173,8 @@ fn statements_signed_for_an_earlier_attempt_are_rejected() {
 		let failure = signed(job, executors[2], failed, None);
 		// Only one commitment by the deadline: the round cannot agree.
 		submit(first_round[..1].to_vec());
-		run_to_block(2 + RESULT_TIMEOUT);
+		run_to_block(DRAWN_AT + 1 + RESULT_TIMEOUT);
+		drawn();
 		// Attempt 2 goes to the same three executors, the only ones serving the model.
 		let mut again = Jobs::job(job).unwrap().executors;
 		again.sort();
@@ -234,6 +238,7 @@ fn failures_that_leave_too_few_executors_to_agree_rerun_the_job_at_once() {
 		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 1, "two may still agree");
 		submit(vec![signed(job, executors[2], failure(), None)]);
 		System::assert_has_event(Event::QuorumFailed { job }.into());
+		drawn();
 		assert_eq!(pallet_jobs::Jobs::<Test>::get(job).unwrap().attempts, 2);
 		assert!(Quorums::<Test>::get(job).is_none());
 	});
