@@ -59,11 +59,11 @@ async function run(nodeName, networkInfo) {
     const challenger = challenge.data.challenger.toString();
     assert.ok(verifiers.includes(challenger), 'a verifier challenged');
     assert.ok(challenge.block <= lie.data.challengeUntil.toNumber(), 'challenged within the window');
-    const drawn = await tracker.waitFor('settlement.CommitteeDrawn', (e) => lib.jobOf(e) === job.job, 60_000);
-    assert.ok(drawn.block > challenge.block + 1, 'the committee is drawn from randomness of a block after the challenge');
-    const committee = lib.addresses(drawn.data.committee);
+    const committeeDrawn = await tracker.waitFor('settlement.CommitteeDrawn', (e) => lib.jobOf(e) === job.job, 60_000);
+    assert.ok(committeeDrawn.block > challenge.block + 1, 'the committee is drawn from randomness of a block after the challenge');
+    const committee = lib.addresses(committeeDrawn.data.committee);
     assert.deepEqual([...committee].sort(), verifiers.filter((v) => v !== challenger).sort(), 'the committee is the other two verifiers');
-    log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; #${drawn.block}: committee ${committee.map((a) => lib.nameOf(accs, a))}`);
+    log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; #${committeeDrawn.block}: committee ${committee.map((a) => lib.nameOf(accs, a))}`);
 
     const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 180_000);
     assert.equal(resolved.data.executorWasRight.isTrue, false, 'the committee ruled against Dave');

@@ -96,7 +96,10 @@ async function run(nodeName, networkInfo) {
       assert.ok(r.length === 1 && lib.matchesReference(lib.eventOutputs(r[0])), `batch job ${j.job}: reference outputs`);
     }
     const perExecutor = {};
-    for (const j of batch) perExecutor[lib.nameOf(accs, j.executors[0])] = (perExecutor[lib.nameOf(accs, j.executors[0])] ?? 0) + 1;
+    for (const j of batch) {
+      const [paid] = lib.addresses(tracker.all('settlement.Settled', (e) => lib.jobOf(e) === j.job)[0].data.executors);
+      perExecutor[lib.nameOf(accs, paid)] = (perExecutor[lib.nameOf(accs, paid)] ?? 0) + 1;
+    }
     const lastBlock = Math.max(...batchEnds.map((e) => e.block), settled.block);
     log(`batch of ${batch.length} settled by #${lastBlock} (${JSON.stringify(perExecutor)}); ` +
       `${2 + batch.length} jobs in ${((Date.now() - t0) / 1000).toFixed(0)} s wall, ${lastBlock - start.number} blocks`);
