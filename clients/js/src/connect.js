@@ -25,6 +25,17 @@ export function quorum(agree, of) {
 /** Session key type of executors. */
 export const INFERENCE_KEY_TYPE = 'infr';
 
+/** RPC methods of the node that polkadot.js does not know yet. */
+const NODE_RPC = {
+  author: {
+    rotateKeysWithOwner: {
+      description: 'Generates session keys and their proofs of possession for an owner statement',
+      params: [{ name: 'owner', type: 'Bytes' }],
+      type: 'Json',
+    },
+  },
+};
+
 /**
  * Connects to a node. Rejects if the connection fails, or after `timeoutMs` if the node
  * does not answer.
@@ -35,7 +46,7 @@ export const INFERENCE_KEY_TYPE = 'infr';
 export async function connect(url = 'ws://127.0.0.1:9944', { timeoutMs = 30_000 } = {}) {
   await cryptoWaitReady();
   const provider = new WsProvider(url, 1_000);
-  const api = new ApiPromise({ provider, noInitWarn: true });
+  const api = new ApiPromise({ provider, noInitWarn: true, rpc: NODE_RPC });
   let timer;
   try {
     return await Promise.race([

@@ -60,14 +60,19 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
 
       // Two bonds as a second executor with a fresh `infr` key in this node's keystore (its
       // off-chain worker serves every executor key it holds); Alice adds the new model.
-      const { publicKey: twoKey } = await haca.insertInferenceKey(api);
+      // Each key comes with its proof of possession for Two: nobody registers a key it does not hold.
+      const { publicKey: twoKey, proof: twoProof } = await haca.insertInferenceKey(api, two.address);
       assert.ok((await api.rpc.author.hasKey(twoKey, haca.INFERENCE_KEY_TYPE)).isTrue);
-      const rotated = await haca.rotateInferenceKey(api);
-      assert.match(rotated, /^0x[0-9a-f]{64}$/);
-      assert.ok((await api.rpc.author.hasKey(rotated, haca.INFERENCE_KEY_TYPE)).isTrue);
+      const rotated = await haca.rotateInferenceKey(api, two.address);
+      assert.match(rotated.publicKey, /^0x[0-9a-f]{64}$/);
+      assert.ok((await api.rpc.author.hasKey(rotated.publicKey, haca.INFERENCE_KEY_TYPE)).isTrue);
+      await assert.rejects(
+        haca.registerExecutor(api, two, { key: twoKey, keyProof: rotated.proof, models: [haca.DEMO_MODEL], capacity: 8 }),
+        (error) => error.message.includes('BadKeyProof'),
+      );
       await Promise.all([
         haca.setServedModels(api, alice, [haca.DEMO_MODEL, intModel]),
-        haca.registerExecutor(api, two, { key: twoKey, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
+        haca.registerExecutor(api, two, { key: twoKey, keyProof: twoProof, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
       ]);
       const servers = (await api.query.executors.modelServers(intModel)).map(String);
       assert.deepEqual(new Set(servers), new Set([alice.address, two.address]));
@@ -76,6 +81,9 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       assert.equal((await api.query.executors.executors(two.address)).unwrap().bond.toBigInt(), minBond + BILLION);
       assert.deepEqual(await haca.pendingWork(api, twoKey), []);
       assert.deepEqual(await haca.openDisputes(api), []);
+      // The node's own key for Two (made with its proof on the node) replaces the inserted one.
+      await haca.setInferenceKey(api, two, rotated);
+      assert.equal((await api.query.executors.executors(two.address)).unwrap().key.toHex(), rotated.publicKey);
 
       // Prices from the chain: fee per run times runs; the owner's share per run.
       const demoFee = (await api.query.models.models(haca.DEMO_MODEL)).unwrap().fee.toBigInt();

@@ -7,8 +7,8 @@ use frame_support::{
 	traits::fungible::Mutate,
 };
 use frame_system::RawOrigin;
-use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
-use sp_runtime::traits::Bounded;
+use haca_primitives::{traits::ModelRegistry, InferenceKey, InferenceKeyProof, ModelHash};
+use sp_runtime::{traits::Bounded, RuntimeAppPublic};
 
 use crate::*;
 
@@ -30,6 +30,15 @@ fn active_models<T: Config>(first: u32, n: u32) -> ServedModels<T> {
 /// A distinct session key per seed.
 fn key(seed: u8) -> InferenceKey {
 	sp_runtime::app_crypto::sr25519::Public::from_raw([seed; 32]).into()
+}
+
+/// A new session key in the keystore and its proof of possession for `who`.
+fn key_with_proof<T: Config>(who: &T::AccountId) -> (InferenceKey, InferenceKeyProof) {
+	let mut key = InferenceKey::generate_pair(None);
+	let proof = key
+		.generate_proof_of_possession(&Pallet::<T>::key_owner_statement(who))
+		.expect("the keystore holds the key");
+	(key, proof)
 }
 
 /// A funded account.
@@ -76,9 +85,11 @@ mod benchmarks {
 		let models = active_models::<T>(0, m);
 		crowd::<T>(&models);
 		let roles = Roles { executor: true, verifier: true };
+		let (key, proof) = key_with_proof::<T>(&who);
+		let bond = Pallet::<T>::min_bond(roles);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), roles, key(1), Pallet::<T>::min_bond(roles), 1, models);
+		_(RawOrigin::Signed(who.clone()), roles, key, proof, bond, 1, models);
 
 		assert!(Executors::<T>::contains_key(&who));
 	}
@@ -111,11 +122,12 @@ mod benchmarks {
 	#[benchmark]
 	fn set_key() {
 		let (who, _) = executor::<T>(0);
+		let (key, proof) = key_with_proof::<T>(&who);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), key(2));
+		_(RawOrigin::Signed(who.clone()), key.clone(), proof);
 
-		assert_eq!(Executors::<T>::get(&who).unwrap().key, key(2));
+		assert_eq!(Executors::<T>::get(&who).unwrap().key, key);
 	}
 
 	#[benchmark]

@@ -1,9 +1,15 @@
 //! The executor registry's calls: registering, serving models, capacity, keys, topping up
 //! the bond, unbonding and withdrawing.
 
+use alloc::vec::Vec;
+use codec::Encode;
 use frame_support::{ensure, pallet_prelude::*};
-use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
-use sp_runtime::traits::{Saturating, Zero};
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{traits::ModelRegistry, InferenceKey, InferenceKeyProof, ModelHash};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	RuntimeAppPublic,
+};
 
 use crate::*;
 
@@ -13,6 +19,23 @@ impl<T: Config> Pallet<T> {
 		let executor = if roles.executor { T::MinExecutorBond::get() } else { Zero::zero() };
 		let verifier = if roles.verifier { T::MinVerifierBond::get() } else { Zero::zero() };
 		executor.max(verifier)
+	}
+
+	/// What a session key signs to prove that account `who` holds it: `who` and the genesis
+	/// block's hash, so that a proof is good for one account on one chain. A node makes the
+	/// key and the proof with `author_rotateKeysWithOwner(key_owner_statement)`.
+	pub fn key_owner_statement(who: &T::AccountId) -> Vec<u8> {
+		(who, frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())).encode()
+	}
+
+	pub(crate) fn ensure_key_proof(
+		who: &T::AccountId,
+		key: &InferenceKey,
+		proof: &InferenceKeyProof,
+	) -> DispatchResult {
+		let statement = Self::key_owner_statement(who);
+		ensure!(key.verify_proof_of_possession(&statement, proof), Error::<T>::BadKeyProof);
+		Ok(())
 	}
 
 	fn ensure_valid_capacity(capacity: u32) -> DispatchResult {

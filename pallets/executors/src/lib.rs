@@ -28,6 +28,8 @@ mod dispatch;
 mod interfaces;
 #[cfg(test)]
 mod mock;
+#[cfg(feature = "std")]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 #[cfg(any(feature = "try-runtime", feature = "std"))]
@@ -60,7 +62,7 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use haca_primitives::{traits::ModelRegistry, InferenceKey, ModelHash};
+	use haca_primitives::{traits::ModelRegistry, InferenceKey, InferenceKeyProof, ModelHash};
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -283,6 +285,10 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// The account is already registered.
 		AlreadyRegistered,
+		/// The key's proof of possession is no signature by the key of the caller's owner
+		/// statement: the caller may not hold the key (`author_rotateKeysWithOwner` makes a
+		/// key with its proof on the node that will use it).
+		BadKeyProof,
 		/// The account is not registered.
 		NotRegistered,
 		/// Neither the executor nor the verifier role was asked for.
@@ -377,6 +383,8 @@ pub mod pallet {
 		/// - `origin`: signed; the account that registers and bonds.
 		/// - `roles`: executor, verifier or both.
 		/// - `key`: its session key (`infr`), which signs its statements and verdicts.
+		/// - `key_proof`: the key's proof of possession for the caller (see
+		///   [`Pallet::key_owner_statement`]), so that nobody registers a key it does not hold.
 		/// - `bond`: at least the minimum bond of each role taken.
 		/// - `capacity`: most jobs at once (executors; 0 for a verifier only).
 		/// - `models`: the active models it serves (executors; none for a verifier only).
@@ -386,11 +394,13 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			roles: Roles,
 			key: InferenceKey,
+			key_proof: InferenceKeyProof,
 			bond: BalanceOf<T>,
 			capacity: u32,
 			models: ServedModels<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			Self::ensure_key_proof(&who, &key, &key_proof)?;
 			Self::do_register(who, roles, key, bond, capacity, models)
 		}
 
@@ -424,10 +434,16 @@ pub mod pallet {
 		///
 		/// - `origin`: signed; a registered executor or verifier.
 		/// - `key`: the new key, used by no other account.
+		/// - `key_proof`: its proof of possession for the caller, as for `register`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::set_key())]
-		pub fn set_key(origin: OriginFor<T>, key: InferenceKey) -> DispatchResult {
+		pub fn set_key(
+			origin: OriginFor<T>,
+			key: InferenceKey,
+			key_proof: InferenceKeyProof,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			Self::ensure_key_proof(&who, &key, &key_proof)?;
 			Self::do_set_key(who, key)
 		}
 

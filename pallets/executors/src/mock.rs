@@ -122,9 +122,19 @@ pub fn model(n: u8) -> ModelHash {
 	ModelHash::repeat_byte(n)
 }
 
+/// The pair of session key `n`.
+pub fn key_pair(n: u8) -> sp_core::sr25519::Pair {
+	crate::testing::key_pair(&format!("//haca-key-{n}"))
+}
+
 /// The session key `n`.
 pub fn key(n: u8) -> InferenceKey {
-	sp_core::sr25519::Public::from_raw([n; 32]).into()
+	crate::testing::key_of(&key_pair(n))
+}
+
+/// Session key `n`'s proof of possession for `who`.
+pub fn proof(who: AccountId, n: u8) -> haca_primitives::InferenceKeyProof {
+	crate::testing::key_proof::<Test>(&who, &key_pair(n))
 }
 
 /// Externalities with funded accounts and models 1, 2 and 3 active.
@@ -141,6 +151,10 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
+	// The benchmarks make session keys and proofs in a keystore.
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
 	ext.execute_with(|| {
 		System::set_block_number(1);
 		(1..=3).for_each(|n| MockModels::activate(model(n)));

@@ -30,6 +30,7 @@ fn register(
 		RuntimeOrigin::signed(who),
 		roles,
 		key(who as u8),
+		proof(who, who as u8),
 		bond,
 		capacity,
 		models(served),
@@ -128,6 +129,7 @@ fn double_registration_and_shared_keys_are_rejected() {
 				RuntimeOrigin::signed(BOB),
 				EXECUTOR,
 				key(1),
+				proof(BOB, 1),
 				EXECUTOR_BOND,
 				1,
 				models(&[1])
@@ -188,10 +190,10 @@ fn served_models_capacity_and_keys_can_change() {
 
 		assert_ok!(register(BOB, VERIFIER, VERIFIER_BOND, 0, &[]));
 		assert_noop!(
-			Registry::set_key(RuntimeOrigin::signed(ALICE), key(2)),
+			Registry::set_key(RuntimeOrigin::signed(ALICE), key(2), proof(ALICE, 2)),
 			Error::<Test>::KeyInUse
 		);
-		assert_ok!(Registry::set_key(RuntimeOrigin::signed(ALICE), key(42)));
+		assert_ok!(Registry::set_key(RuntimeOrigin::signed(ALICE), key(42), proof(ALICE, 42)));
 		assert_eq!(Registry::key_owner(&key(42)), Some(ALICE));
 		assert_eq!(Registry::session_key(&ALICE), Some(key(42)));
 		assert_eq!(Registry::key_owner(&key(1)), None);
@@ -379,5 +381,44 @@ fn an_executor_holds_no_more_jobs_than_its_bond_backs() {
 		);
 		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(ALICE), 1));
 		assert_eq!(Registry::eligible_executors(&model(1), larger), vec![ALICE]);
+	});
+}
+
+/// A key is registered (or set) only with its holder's proof of possession for the caller
+/// on this chain: nobody can take another's key (squatting it, so that its holder's own
+/// registration fails with `KeyInUse`, or having statements signed with it counted as its).
+#[test]
+fn a_key_needs_its_holders_proof_for_the_caller_on_this_chain() {
+	run(|| {
+		let register_with = |who, key_n, proof| {
+			Registry::register(
+				RuntimeOrigin::signed(who),
+				VERIFIER,
+				key(key_n),
+				proof,
+				VERIFIER_BOND,
+				0,
+				models(&[]),
+			)
+		};
+		// Bob front-runs Alice's registration with her key and the proof she made for her.
+		assert_noop!(register_with(BOB, 1, proof(ALICE, 1)), Error::<Test>::BadKeyProof);
+		// Or with a proof by another key.
+		assert_noop!(register_with(BOB, 1, proof(BOB, 2)), Error::<Test>::BadKeyProof);
+		// Alice's own proof, but made for another chain.
+		let genesis = frame_system::BlockHash::<Test>::get(0);
+		frame_system::BlockHash::<Test>::insert(0, sp_core::H256::repeat_byte(7));
+		let elsewhere = proof(ALICE, 1);
+		frame_system::BlockHash::<Test>::insert(0, genesis);
+		assert_noop!(register_with(ALICE, 1, elsewhere), Error::<Test>::BadKeyProof);
+		assert_eq!(held(BOB) + held(ALICE), 0);
+
+		assert_ok!(register_with(ALICE, 1, proof(ALICE, 1)));
+		assert_eq!(Registry::key_owner(&key(1)), Some(ALICE));
+		assert_noop!(
+			Registry::set_key(RuntimeOrigin::signed(ALICE), key(5), proof(BOB, 5)),
+			Error::<Test>::BadKeyProof
+		);
+		assert_ok!(Registry::set_key(RuntimeOrigin::signed(ALICE), key(5), proof(ALICE, 5)));
 	});
 }

@@ -7,7 +7,7 @@ use frame_support::{
 use frame_system::EnsureRoot;
 use haca_primitives::{
 	tensor::{ElementType, Tensor, TensorSpec},
-	InferenceKey, ModeSet, ModelHash,
+	ModeSet, ModelHash,
 };
 use sp_runtime::BuildStorage;
 
@@ -171,11 +171,28 @@ fn register_model(n: u8, modes: ModeSet) -> ModelHash {
 
 /// Registers `who` as an executor of `models` with `capacity`.
 pub fn register_executor(who: AccountId, capacity: u32, models: &[ModelHash]) {
-	let key: InferenceKey = sp_core::sr25519::Public::from_raw([who as u8; 32]).into();
+	register_with_key(
+		who,
+		pallet_executors::Roles { executor: true, verifier: false },
+		capacity,
+		models,
+	);
+}
+
+/// Registers `who` in `roles` with session key `//haca-<who>` and the least bond.
+pub fn register_with_key(
+	who: AccountId,
+	roles: pallet_executors::Roles,
+	capacity: u32,
+	models: &[ModelHash],
+) {
+	use pallet_executors::testing::{key_of, key_pair, key_proof};
+	let pair = key_pair(&format!("//haca-{who}"));
 	frame_support::assert_ok!(Executors::register(
 		RuntimeOrigin::signed(who),
-		pallet_executors::Roles { executor: true, verifier: false },
-		key,
+		roles,
+		key_of(&pair),
+		key_proof::<Test>(&who, &pair),
 		MinBond::get(),
 		capacity,
 		models.to_vec().try_into().unwrap(),

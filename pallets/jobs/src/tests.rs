@@ -370,15 +370,9 @@ fn attested_jobs_need_enough_verifiers_to_challenge_a_lie() {
 			let quorum = VerificationMode::Quorum { agree: 2, of: 2 };
 			assert_ok!(submit_as(CLIENT, model(1), valid_input(), quorum, 300));
 
-			for (verifier, key) in [(OWNER, 101u8), (CLIENT, 102)] {
-				assert_ok!(Executors::register(
-					RuntimeOrigin::signed(verifier),
-					pallet_executors::Roles { executor: false, verifier: true },
-					sp_core::sr25519::Public::from_raw([key; 32]).into(),
-					MinBond::get(),
-					0,
-					Default::default(),
-				));
+			for verifier in [OWNER, CLIENT] {
+				let roles = pallet_executors::Roles { executor: false, verifier: true };
+				register_with_key(verifier, roles, 0, &[]);
 			}
 			assert_ok!(submit_as(CLIENT, model(1), valid_input(), ATTESTED, 150));
 		});

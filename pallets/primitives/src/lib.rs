@@ -55,6 +55,11 @@ pub type InferenceKey = crypto::Public;
 /// A signature by an executor's session key.
 pub type InferenceSignature = crypto::Signature;
 
+/// A session key's proof of possession for an account: the key's signature of `POP_` and
+/// the owner statement (the account and the chain's genesis hash, see the executors
+/// pallet's `key_owner_statement`), what `author_rotateKeysWithOwner` returns for it.
+pub type InferenceKeyProof = crypto::ProofOfPossession;
+
 /// How the result of a job is verified on chain.
 #[derive(
 	Clone,

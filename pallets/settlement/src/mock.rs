@@ -285,6 +285,7 @@ impl ExtBuilder {
 					RuntimeOrigin::signed(who),
 					pallet_executors::Roles { executor, verifier: !executor },
 					key,
+					pallet_executors::testing::key_proof::<Test>(&who, &pair(who)),
 					BOND,
 					if executor { 4 } else { 0 },
 					if executor { vec![model()] } else { vec![] }.try_into().unwrap(),

@@ -249,12 +249,13 @@ fn nobody_who_challenges_can_know_or_choose_its_committee() {
 		let mut committee = Vec::new();
 		ExtBuilder::default().build_and_execute(|| {
 			// Four more verifiers: a committee of three out of five besides the parties.
-			for (who, key) in [(30, 130u8), (31, 131), (32, 132), (33, 133)] {
+			for who in [30, 31, 32, 33] {
 				assert_ok!(Balances::mint_into(&who, INITIAL_BALANCE));
 				assert_ok!(pallet_executors::Pallet::<Test>::register(
 					RuntimeOrigin::signed(who),
 					pallet_executors::Roles { executor: false, verifier: true },
-					sp_core::sr25519::Public::from_raw([key; 32]).into(),
+					pallet_executors::testing::key_of(&pair(who)),
+					pallet_executors::testing::key_proof::<Test>(&who, &pair(who)),
 					BOND,
 					0,
 					Default::default(),
