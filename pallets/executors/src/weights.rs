@@ -45,6 +45,8 @@ pub trait WeightInfo {
 /// Measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::KeyOwners` (r:1 w:1)
@@ -61,12 +63,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn register(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3076 + m * (66 ±0)`,
+		// Proof size in bytes, measured: `3128 + m * (66 ±0)`,
 		// estimated: `4113 + m * (4557 ±0)`.
-		// Minimum execution time: 95_758_000 picoseconds.
-		Weight::from_parts(115_096_365, 4113)
-			.saturating_add(Weight::from_parts(9_906_144, 0).saturating_mul(m.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Minimum execution time: 158_936_000 picoseconds.
+		Weight::from_parts(252_212_303, 4113)
+			.saturating_add(Weight::from_parts(10_158_069, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(m.into())))
@@ -83,10 +85,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_models(o: u32, n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `4754 + n * (66 ±0) + o * (65 ±0)`,
 		// estimated: `4113 + n * (4557 ±0) + o * (4557 ±0)`.
-		// Minimum execution time: 108_623_000 picoseconds.
-		Weight::from_parts(35_300_847, 4113)
-			.saturating_add(Weight::from_parts(5_914_109, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(9_521_190, 0).saturating_mul(n.into()))
+		// Minimum execution time: 112_490_000 picoseconds.
+		Weight::from_parts(24_016_937, 4113)
+			.saturating_add(Weight::from_parts(9_323_732, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(15_435_822, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -102,20 +104,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof size in bytes, measured: `410`,
 		// estimated: `4113`.
 		// Minimum execution time: 24_496_000 picoseconds.
-		Weight::from_parts(27_040_000, 4113)
+		Weight::from_parts(32_611_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::KeyOwners` (r:1 w:2)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn set_key() -> Weight {
-		// Proof size in bytes, measured: `564`,
+		// Proof size in bytes, measured: `618`,
 		// estimated: `4113`.
-		// Minimum execution time: 33_382_000 picoseconds.
-		Weight::from_parts(39_703_000, 4113)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
+		// Minimum execution time: 92_983_000 picoseconds.
+		Weight::from_parts(129_511_000, 4113)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
@@ -128,9 +132,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn unbond(m: u32, ) -> Weight {
 		// Proof size in bytes, measured: `2610 + m * (65 ±0)`,
 		// estimated: `4113 + m * (4557 ±0)`.
-		// Minimum execution time: 29_755_000 picoseconds.
-		Weight::from_parts(37_921_616, 4113)
-			.saturating_add(Weight::from_parts(5_446_532, 0).saturating_mul(m.into()))
+		// Minimum execution time: 30_266_000 picoseconds.
+		Weight::from_parts(55_368_837, 4113)
+			.saturating_add(Weight::from_parts(7_808_612, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -146,8 +150,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond_extra() -> Weight {
 		// Proof size in bytes, measured: `747`,
 		// estimated: `4113`.
-		// Minimum execution time: 86_722_000 picoseconds.
-		Weight::from_parts(97_061_000, 4113)
+		// Minimum execution time: 87_443_000 picoseconds.
+		Weight::from_parts(145_761_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -162,8 +166,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn withdraw() -> Weight {
 		// Proof size in bytes, measured: `751`,
 		// estimated: `4113`.
-		// Minimum execution time: 80_049_000 picoseconds.
-		Weight::from_parts(86_080_000, 4113)
+		// Minimum execution time: 80_140_000 picoseconds.
+		Weight::from_parts(139_891_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -172,18 +176,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(115_096_365, 4113)
-			.saturating_add(Weight::from_parts(9_906_144, 0).saturating_mul(m.into()))
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
+		Weight::from_parts(252_212_303, 4113)
+			.saturating_add(Weight::from_parts(10_158_069, 0).saturating_mul(m.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(35_300_847, 4113)
-			.saturating_add(Weight::from_parts(5_914_109, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(9_521_190, 0).saturating_mul(n.into()))
+		Weight::from_parts(24_016_937, 4113)
+			.saturating_add(Weight::from_parts(9_323_732, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(15_435_822, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -194,18 +198,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(27_040_000, 4113)
+		Weight::from_parts(32_611_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(39_703_000, 4113)
-			.saturating_add(ParityDbWeight::get().reads(2_u64))
+		Weight::from_parts(129_511_000, 4113)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(37_921_616, 4113)
-			.saturating_add(Weight::from_parts(5_446_532, 0).saturating_mul(m.into()))
+		Weight::from_parts(55_368_837, 4113)
+			.saturating_add(Weight::from_parts(7_808_612, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -213,12 +217,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(97_061_000, 4113)
+		Weight::from_parts(145_761_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(86_080_000, 4113)
+		Weight::from_parts(139_891_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

@@ -50,70 +50,51 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::NextJobId` (r:1 w:1)
 	/// Proof: `Jobs::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::ModelServers` (r:1 w:0)
-	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:64 w:5)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
-	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
+	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:0 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueue` (r:0 w:1)
-	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Verifiers` (r:1 w:0)
-	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// `i` in `[17, 65536]`.
-	/// `e` in `[1, 5]`.
-	/// `s` in `[5, 64]`.
 	fn submit(i: u32, ) -> Weight {
-		// Proof size in bytes, measured: `773 + s * (211 ±0)`,
-		// estimated: `5547 + s * (3123 ±0)`.
-		// Minimum execution time: 303_496_000 picoseconds.
-		Weight::from_parts(57_613_445, 5547)
-			.saturating_add(Weight::from_parts(3_864, 0).saturating_mul(i.into()))
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		// Proof size in bytes, measured: `545`,
+		// estimated: `17871`.
+		// Minimum execution time: 109_805_000 picoseconds.
+		Weight::from_parts(167_243_391, 17871)
+			.saturating_add(Weight::from_parts(3_202, 0).saturating_mul(i.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Verifiers` (r:1 w:0)
-	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::NextJobId` (r:1 w:1)
 	/// Proof: `Jobs::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::ModelServers` (r:1 w:0)
-	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:64 w:35)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
-	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
+	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:0 w:64)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueue` (r:0 w:64)
-	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:64)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// `n` in `[1, 64]`.
-	/// `s` in `[5, 64]`.
 	fn submit_batch(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `837 + s * (212 ±0)`,
-		// estimated: `5547 + s * (3123 ±0)`.
-		// Minimum execution time: 507_345_000 picoseconds.
-		Weight::from_parts(16_378_680, 5547)
-			.saturating_add(Weight::from_parts(28_207_079, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+		// Proof size in bytes, measured: `545`,
+		// estimated: `17871`.
+		// Minimum execution time: 111_698_000 picoseconds.
+		Weight::from_parts(148_877_192, 17871)
+			.saturating_add(Weight::from_parts(25_834_575, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
@@ -125,133 +106,133 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
-		// Proof size in bytes, measured: `17177`,
+		// Proof size in bytes, measured: `17216`,
 		// estimated: `17871`.
-		// Minimum execution time: 109_855_000 picoseconds.
-		Weight::from_parts(125_254_000, 17871)
+		// Minimum execution time: 113_111_000 picoseconds.
+		Weight::from_parts(205_683_000, 17871)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueue` (r:32 w:64)
+	/// Storage: `Jobs::DeadlineQueue` (r:32 w:32)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:32 w:32)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:2048 w:320)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:160 w:160)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::ModelServers` (r:32 w:0)
-	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
+	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 32]`.
 	fn process_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `772 + n * (13482 ±0)`,
-		// estimated: `1517 + n * (199872 ±0)`.
-		// Minimum execution time: 2_564_000 picoseconds.
-		Weight::from_parts(2_575_000, 1517)
-			.saturating_add(Weight::from_parts(621_263_849, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().reads((67_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-			.saturating_add(T::DbWeight::get().writes((13_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 199872).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `254 + n * (2169 ±0)`,
+		// estimated: `17871 + n * (15615 ±0)`.
+		// Minimum execution time: 4_969_000 picoseconds.
+		Weight::from_parts(270_416_215, 17871)
+			.saturating_add(Weight::from_parts(165_742_074, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((7_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 15615).saturating_mul(n.into()))
 	}
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:2048 w:2048)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:2048 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 2048]`.
 	fn skip_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2277 + n * (82 ±0)`,
-		// estimated: `1501 + n * (2977 ±0)`.
-		// Minimum execution time: 2_815_000 picoseconds.
-		Weight::from_parts(2_825_000, 1501)
-			.saturating_add(Weight::from_parts(13_420_387, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `695 + n * (247 ±0)`,
+		// estimated: `1501 + n * (3138 ±0)`.
+		// Minimum execution time: 6_132_000 picoseconds.
+		Weight::from_parts(6_161_000, 1501)
+			.saturating_add(Weight::from_parts(19_819_923, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
 	}
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1024 w:1024)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(502), added: 2977, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:1 w:0)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:64 w:64)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Storage: `Jobs::PendingPerClient` (r:1024 w:1024)
 	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:0 w:1024)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 1024]`.
 	fn assign_pending(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `13776 + n * (59 ±0)`,
-		// estimated: `200862 + n * (2977 ±0)`.
-		// Minimum execution time: 6_162_000 picoseconds.
-		Weight::from_parts(1_977_490_478, 200862)
-			.saturating_add(Weight::from_parts(228_024_479, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `13797 + n * (252 ±0)`,
+		// estimated: `200862 + n * (3138 ±0)`.
+		// Minimum execution time: 7_884_000 picoseconds.
+		Weight::from_parts(8_576_000, 200862)
+			.saturating_add(Weight::from_parts(301_244_487, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(56_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(55_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(54_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn submit(i: u32, ) -> Weight {
-		Weight::from_parts(57_613_445, 5547)
-			.saturating_add(Weight::from_parts(3_864, 0).saturating_mul(i.into()))
-			.saturating_add(ParityDbWeight::get().reads(7_u64))
+		Weight::from_parts(167_243_391, 17871)
+			.saturating_add(Weight::from_parts(3_202, 0).saturating_mul(i.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(16_378_680, 5547)
-			.saturating_add(Weight::from_parts(28_207_079, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(7_u64))
-			.saturating_add(ParityDbWeight::get().writes(8_u64))
-			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+		Weight::from_parts(148_877_192, 17871)
+			.saturating_add(Weight::from_parts(25_834_575, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(125_254_000, 17871)
+		Weight::from_parts(205_683_000, 17871)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_575_000, 1517)
-			.saturating_add(Weight::from_parts(621_263_849, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().reads((67_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
-			.saturating_add(ParityDbWeight::get().writes((13_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 199872).saturating_mul(n.into()))
+		Weight::from_parts(270_416_215, 17871)
+			.saturating_add(Weight::from_parts(165_742_074, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().reads((7_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
+			.saturating_add(ParityDbWeight::get().writes((7_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 15615).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_825_000, 1501)
-			.saturating_add(Weight::from_parts(13_420_387, 0).saturating_mul(n.into()))
+		Weight::from_parts(6_161_000, 1501)
+			.saturating_add(Weight::from_parts(19_819_923, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(1_977_490_478, 200862)
-			.saturating_add(Weight::from_parts(228_024_479, 0).saturating_mul(n.into()))
+		Weight::from_parts(8_576_000, 200862)
+			.saturating_add(Weight::from_parts(301_244_487, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(56_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(55_u64))
-			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2977).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(54_u64))
+			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
 	}
 }

@@ -46,37 +46,37 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:0)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `979`,
+		// Proof size in bytes, measured: `1141`,
 		// estimated: `5440`.
-		// Minimum execution time: 92_813_000 picoseconds.
-		Weight::from_parts(135_116_206, 5440)
-			.saturating_add(Weight::from_parts(1_209, 0).saturating_mul(b.into()))
+		// Minimum execution time: 102_601_000 picoseconds.
+		Weight::from_parts(154_954_704, 5440)
+			.saturating_add(Weight::from_parts(1_397, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn verify_signature() -> Weight {
-		// Proof size in bytes, measured: `413`,
-		// estimated: `4097`.
-		// Minimum execution time: 73_548_000 picoseconds.
-		Weight::from_parts(113_873_000, 4097)
+		// Proof size in bytes, measured: `496`,
+		// estimated: `4113`.
+		// Minimum execution time: 71_383_000 picoseconds.
+		Weight::from_parts(81_732_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:5 w:5)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
@@ -90,118 +90,112 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	fn statement() -> Weight {
-		// Proof size in bytes, measured: `68998`,
+		// Proof size in bytes, measured: `69294`,
 		// estimated: `86073`.
-		// Minimum execution time: 735_070_000 picoseconds.
-		Weight::from_parts(1_091_514_000, 86073)
+		// Minimum execution time: 758_394_000 picoseconds.
+		Weight::from_parts(1_274_796_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:1)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
-	/// Storage: `Settlement::Timers` (r:15 w:1)
+	/// Storage: `Settlement::Timers` (r:16 w:1)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(18446), added: 20921, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:0 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	/// `s` in `[0, 15]`.
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `19398 + s * (48 ±0)`,
-		// estimated: `8733 + s * (20450 ±65)`.
-		// Minimum execution time: 197_267_000 picoseconds.
-		Weight::from_parts(238_376_514, 8733)
-			.saturating_add(Weight::from_parts(5_735, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(8_299_840, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		// Proof size in bytes, measured: `19576 + s * (48 ±0)`,
+		// estimated: `21911 + s * (20921 ±0)`.
+		// Minimum execution time: 195_124_000 picoseconds.
+		Weight::from_parts(267_071_634, 21911)
+			.saturating_add(Weight::from_parts(2_865, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(6_585_885, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
-			.saturating_add(Weight::from_parts(0, 20450).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 20921).saturating_mul(s.into()))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Settlement::Timers` (r:1 w:1)
+	/// Storage: `Settlement::Timers` (r:2 w:2)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(18446), added: 20921, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Disputes` (r:0 w:1)
-	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(566), added: 3041, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(570), added: 3045, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `17852`,
-		// estimated: `21911`.
-		// Minimum execution time: 161_591_000 picoseconds.
-		Weight::from_parts(255_827_000, 21911)
+		// Proof size in bytes, measured: `18049`,
+		// estimated: `42832`.
+		// Minimum execution time: 154_598_000 picoseconds.
+		Weight::from_parts(218_437_000, 42832)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
-	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(566), added: 3041, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(570), added: 3045, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:3 w:3)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:2 w:2)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::ModelServers` (r:1 w:0)
-	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
-	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueue` (r:0 w:1)
-	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
+	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn vote() -> Weight {
-		// Proof size in bytes, measured: `19012`,
+		// Proof size in bytes, measured: `19002`,
 		// estimated: `19939`.
-		// Minimum execution time: 240_668_000 picoseconds.
-		Weight::from_parts(427_026_000, 19939)
-			.saturating_add(T::DbWeight::get().reads(13_u64))
-			.saturating_add(T::DbWeight::get().writes(12_u64))
+		// Minimum execution time: 237_793_000 picoseconds.
+		Weight::from_parts(395_968_000, 19939)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `Settlement::Timers` (r:1 w:1)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(18446), added: 20921, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:2048 w:2048)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:2048 w:2048)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(482), added: 2957, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Storage: `Balances::Holds` (r:2048 w:2048)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:7 w:7)
+	/// Storage: `System::Account` (r:2054 w:2054)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:5 w:5)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(632), added: 3107, mode: `MaxEncodedLen`)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:2048)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 2048]`.
 	fn process_timers(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `85833 + n * (111 ±0)`,
+		// Proof size in bytes, measured: `85351 + n * (466 ±0)`,
 		// estimated: `21911 + n * (18949 ±0)`.
-		// Minimum execution time: 11_271_000 picoseconds.
-		Weight::from_parts(11_501_000, 21911)
-			.saturating_add(Weight::from_parts(291_289_499, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(12_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(12_u64))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
+		// Minimum execution time: 14_076_000 picoseconds.
+		Weight::from_parts(17_142_000, 21911)
+			.saturating_add(Weight::from_parts(344_257_126, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(n.into()))
 	}
 }
@@ -209,45 +203,45 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(135_116_206, 5440)
-			.saturating_add(Weight::from_parts(1_209, 0).saturating_mul(b.into()))
+		Weight::from_parts(154_954_704, 5440)
+			.saturating_add(Weight::from_parts(1_397, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(113_873_000, 4097)
+		Weight::from_parts(81_732_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_091_514_000, 86073)
+		Weight::from_parts(1_274_796_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		Weight::from_parts(238_376_514, 8733)
-			.saturating_add(Weight::from_parts(5_735, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(8_299_840, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(4_u64))
+		Weight::from_parts(267_071_634, 21911)
+			.saturating_add(Weight::from_parts(2_865, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(6_585_885, 0).saturating_mul(s.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
-			.saturating_add(Weight::from_parts(0, 20450).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 20921).saturating_mul(s.into()))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(255_827_000, 21911)
+		Weight::from_parts(218_437_000, 42832)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
-			.saturating_add(ParityDbWeight::get().writes(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(427_026_000, 19939)
-			.saturating_add(ParityDbWeight::get().reads(13_u64))
-			.saturating_add(ParityDbWeight::get().writes(12_u64))
+		Weight::from_parts(395_968_000, 19939)
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(11_501_000, 21911)
-			.saturating_add(Weight::from_parts(291_289_499, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(12_u64))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(12_u64))
-			.saturating_add(ParityDbWeight::get().writes((3_u64).saturating_mul(n.into())))
+		Weight::from_parts(17_142_000, 21911)
+			.saturating_add(Weight::from_parts(344_257_126, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
+			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
+			.saturating_add(ParityDbWeight::get().writes((5_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(n.into()))
 	}
 }
