@@ -11,7 +11,7 @@ use frame_support::{
 use frame_system::RawOrigin;
 use haca_primitives::{
 	tensor::{ElementType, Tensor, TensorSpec},
-	traits::{ExecutorRegistry, ModelRegistry, RevealRandomness},
+	traits::{ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
 	JobId, ModelHash, VerificationMode,
 };
 use sp_runtime::traits::{Bounded, Zero};
@@ -89,25 +89,10 @@ fn submit_jobs<T: Config>(n: u32) -> Vec<JobId> {
 }
 
 /// `n` jobs on `model` waiting for their draws, each of a client of its own (the per-client
-/// quota is not what these benchmarks bound), drawing those before when new submissions
-/// fill their half of the queue; returns their ids.
-fn waiting_jobs<T: Config>(
-	n: u32,
-	model: ModelHash,
-	input: BoundedVec<u8, T::MaxInputLen>,
-	mode: VerificationMode,
-) -> Vec<JobId> {
+/// quota is not what these benchmarks bound); returns their ids.
+fn waiting_jobs<T: Config>(n: u32, model: ModelHash, mode: VerificationMode) -> Vec<JobId> {
 	(0..n)
-		.map(|index| {
-			if PendingJobs::<T>::decode_len().unwrap_or(0) as u32 >= T::MaxPendingJobs::get() / 2 {
-				Pallet::<T>::draw_waiting_for_benchmark();
-			}
-			let who: T::AccountId = account("client", index, 0);
-			// Many such clients, all funded, within what the total issuance can hold.
-			T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 65_536u32.into());
-			Pallet::<T>::do_submit(who, model, input.clone(), mode, 1_000u32.into())
-				.expect("submits")
-		})
+		.map(|index| Pallet::<T>::submit_for_benchmark(&account("client", index, 0), &model, mode))
 		.collect()
 }
 
@@ -207,8 +192,8 @@ mod benchmarks {
 	/// `n` deadline queue entries of jobs that delivered in time, each checked and dropped.
 	#[benchmark]
 	fn skip_deadlines(n: Linear<0, { T::MaxDeadlineChecksPerBlock::get() }>) {
-		let (model, input) = model_and_input::<T>(0, 4, 2 * T::MaxQuorum::get());
-		let jobs = waiting_jobs::<T>(n, model, input, VerificationMode::Attested);
+		let (model, _) = model_and_input::<T>(0, 4, 2 * T::MaxQuorum::get());
+		let jobs = waiting_jobs::<T>(n, model, VerificationMode::Attested);
 		Pallet::<T>::draw_waiting_for_benchmark();
 		for id in &jobs {
 			Jobs::<T>::mutate(id, |job| job.as_mut().unwrap().status = JobStatus::Delivered);
@@ -231,8 +216,8 @@ mod benchmarks {
 	fn assign_pending(
 		n: Linear<0, { T::MaxAssignmentsPerBlock::get().min(T::MaxPendingJobs::get() / 2) }>,
 	) {
-		let (model, input) = model_and_input::<T>(0, 4, T::Executors::max_servers());
-		let ids = waiting_jobs::<T>(n, model, input, largest_quorum::<T>());
+		let (model, _) = model_and_input::<T>(0, 4, T::Executors::max_servers());
+		let ids = waiting_jobs::<T>(n, model, largest_quorum::<T>());
 		T::BenchmarkRandomness::reveal([7; 32]);
 		let now = frame_system::Pallet::<T>::block_number() + 2u32.into();
 		frame_system::Pallet::<T>::set_block_number(now);

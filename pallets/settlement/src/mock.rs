@@ -145,7 +145,7 @@ impl pallet_settlement::Config for Test {
 
 /// The session key pair of executor or verifier `who`.
 pub fn pair(who: AccountId) -> sr25519::Pair {
-	sr25519::Pair::from_string(&format!("//haca-{who}"), None).expect("valid derivation")
+	pallet_executors::testing::key_pair(&format!("//haca-{who}"))
 }
 
 pub fn spec(dims: &[u32]) -> TensorSpec {
