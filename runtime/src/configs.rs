@@ -272,8 +272,12 @@ parameter_types! {
 	pub const ChallengeWindow: BlockNumber = 10;
 	/// Ten blocks for a quorum's reveals.
 	pub const RevealWindow: BlockNumber = 10;
-	/// Twenty blocks for a committee to vote.
+	/// Twenty blocks for a committee to commit to its votes (ten more to reveal them).
 	pub const DisputeWindow: BlockNumber = 20;
+	/// A committee member's vote against a dispute's outcome, or none, costs it 5 HACA.
+	pub const VoterSlash: Balance = 5 * UNIT;
+	/// A quarter of the loser's slash goes to the committee members who voted for the outcome.
+	pub const CommitteeRewardShare: Perbill = Perbill::from_percent(25);
 	/// Bond of a challenge.
 	pub const ChallengeBond: Balance = 10 * UNIT;
 	/// Half of a slash goes to the wronged party; the rest is burnt.
@@ -305,7 +309,9 @@ impl pallet_settlement::Config for Runtime {
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;
 	type ChallengeBond = ChallengeBond;
+	type VoterSlash = VoterSlash;
 	type SlashRewardShare = SlashRewardShare;
+	type CommitteeRewardShare = CommitteeRewardShare;
 	type OwnerShare = OwnerShare;
 	/// Phase ends per block (settlements of attested results among them).
 	type MaxTimersPerBlock = ConstU32<2048>;

@@ -6,11 +6,13 @@
 //  2. Dave's result is wrong (not the reference output). The verifier nodes (Eve, Ferdie,
 //     One, each its own node) re-run it; the first to challenge (`settlement.Challenged`)
 //     leaves the other two as the committee, drawn two blocks later from randomness nobody
-//     knew at the challenge (`settlement.CommitteeDrawn`), and both vote, from their own nodes, for the
-//     challenger's output (`settlement.Voted`); the dispute is decided against Dave
+//     knew at the challenge (`settlement.CommitteeDrawn`). Both commit to their votes from
+//     their own nodes (`settlement.VoteCommitted`), then reveal them, for the challenger's
+//     output (`settlement.VoteRevealed`); the dispute is decided against Dave
 //     (`settlement.DisputeResolved { executor_was_right: false }`).
-//  3. Dave is slashed the job's stake (`InferenceApi_job_stake`) from his bond (`executors.Slashed`), half of it to the
-//     challenger; the challenger's bond is released.
+//  3. Dave is slashed the job's stake (`InferenceApi_job_stake`) from his bond (`executors.Slashed`):
+//     `SlashRewardShare` of it to the challenger, `CommitteeRewardShare` shared by the two
+//     members; the challenger's bond is released.
 //  4. The job is re-run on Charlie (attempt 2, Dave excluded), whose result is the reference
 //     output (and the challenger's output hash); it settles after its own challenge window,
 //     not at the end of Dave's.
@@ -29,8 +31,10 @@ async function run(nodeName, networkInfo) {
   return lib.withApis(networkInfo, [nodeName], async (api) => {
     const fee = await haca.quote(api, haca.DEMO_MODEL, haca.ATTESTED);
     const slash = await haca.jobStake(api, haca.DEMO_MODEL);
-    const share = api.consts.settlement.slashRewardShare.toNumber(); // Perbill
-    const reward = (slash * BigInt(share)) / 1_000_000_000n;
+    const perbill = (name) => BigInt(api.consts.settlement[name].toNumber());
+    const reward = (slash * perbill('slashRewardShare')) / 1_000_000_000n;
+    // Two members for the outcome share the committee's part.
+    const memberReward = (slash * (perbill('committeeRewardShare') / 2n)) / 1_000_000_000n;
     const challengeBond = api.consts.settlement.challengeBond.toBigInt();
 
     await haca.setServedModels(api, accs.Charlie, []);
@@ -67,15 +71,19 @@ async function run(nodeName, networkInfo) {
 
     const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 180_000);
     assert.equal(resolved.data.executorWasRight.isTrue, false, 'the committee ruled against Dave');
-    const votes = tracker.all('settlement.Voted', (e) => lib.jobOf(e) === job.job);
-    assert.deepEqual(votes.map((v) => v.data.voter.toString()).sort(), [...committee].sort(), 'both committee members voted, each from its own node');
+    const voters = (name) => tracker.all(name, (e) => lib.jobOf(e) === job.job);
+    const commitments = voters('settlement.VoteCommitted');
+    const votes = voters('settlement.VoteRevealed');
+    assert.deepEqual(commitments.map((v) => v.data.voter.toString()).sort(), [...committee].sort(), 'both committee members committed to a vote, each from its own node');
+    assert.deepEqual(votes.map((v) => v.data.voter.toString()).sort(), [...committee].sort(), 'and revealed it');
+    assert.ok(Math.max(...commitments.map((c) => c.block)) <= Math.min(...votes.map((v) => v.block)), 'every vote was committed before any was revealed');
     for (const vote of votes) assert.equal(vote.data.outputHash.toHex(), challenge.data.outputHash.toHex(), "for the challenger's output");
     const slashed = await tracker.waitFor('executors.Slashed', (e) => e.data.who.toString() === dave, 10_000);
     assert.equal(slashed.block, resolved.block, 'slashed when the dispute was decided');
     assert.equal(slashed.data.amount.toBigInt(), slash, "Dave lost the job's stake");
-    assert.equal(slashed.data.beneficiary.toString(), challenger, 'the challenger got part of it');
-    assert.equal(slashed.data.rewarded.toBigInt(), reward, 'SlashRewardShare of it');
-    log(`#${resolved.block}: dispute decided against Dave (votes of ${committee.map((a) => lib.nameOf(accs, a))}); Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}`);
+    assert.equal(slashed.data.rewarded.toBigInt(), reward + 2n * memberReward, 'SlashRewardShare of it to the challenger, CommitteeRewardShare to the members');
+    log(`#${Math.min(...votes.map((v) => v.block))}: votes revealed; #${resolved.block}: dispute decided against Dave (votes of ${committee.map((a) => lib.nameOf(accs, a))}); ` +
+      `Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}, ${lib.haca4(memberReward)} to each member`);
 
     const rerun = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === job.job && e.data.attempt.toNumber() === 2, 60_000);
     assert.deepEqual(lib.addresses(rerun.data.executors), [charlie], 're-run on Charlie');
@@ -97,6 +105,7 @@ async function run(nodeName, networkInfo) {
       dave: await haca.balanceOf(api, dave, at),
       daveBond: (await (await api.at(at)).query.executors.executors(dave)).unwrap().bond.toBigInt(),
       challenger: await haca.balanceOf(api, challenger, at),
+      members: await Promise.all(committee.map((member) => haca.balanceOf(api, member, at))),
     };
     const challengerBefore = before.verifiers[challenger];
     assert.equal(before.bob.total - after.bob.total, fee + job.fee, 'Bob paid one model fee and the transaction fee, nothing for the lie');
@@ -105,6 +114,10 @@ async function run(nodeName, networkInfo) {
     assert.equal(before.dave.total - after.dave.total, slash, 'Dave lost exactly the slash');
     assert.equal(after.challenger.total - challengerBefore.total, reward, 'the challenger gained the reward; its challenge bond came back');
     assert.equal(after.challenger.reserved, challengerBefore.reserved, `the challenge bond (${lib.haca4(challengeBond)}) is no longer held`);
+    committee.forEach((member, index) => {
+      // Fee-less votes: a member's balance moves only by its reward.
+      assert.equal(after.members[index].total - before.verifiers[member].total, memberReward, `${lib.nameOf(accs, member)} was paid for voting with the outcome`);
+    });
     log(`balances: Bob -${lib.haca4(before.bob.total - after.bob.total)} (fee ${lib.haca4(fee)} + tx ${lib.haca4(job.fee)}), ` +
       `Dave bond ${lib.haca4(before.daveBond)} -> ${lib.haca4(after.daveBond)}, ${lib.nameOf(accs, challenger)} +${lib.haca4(reward)}`);
     const slashes = tracker.all('executors.Slashed', (e) => e.data.who.toString() === dave).length;

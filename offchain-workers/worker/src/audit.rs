@@ -1,5 +1,6 @@
 //! The verifier side: re-runs a random sample of other executors' provisional results,
-//! challenges the wrong ones, and votes in disputes, each once.
+//! challenges the wrong ones, and votes in disputes (a commitment, then its reveal), each
+//! once.
 //!
 //! Results are compared as settlement compares quorum reveals: equal output hashes, or
 //! float outputs within the model's ULP tolerance (when the outputs are on chain). The
@@ -9,14 +10,18 @@
 use codec::Encode;
 use haca_inference::InferenceError;
 use haca_primitives::{
-	statement::{Verdict, VerdictKind},
+	statement::{Verdict, VerdictClaim},
 	tensor::{decode_tensors, tensors_agree},
 	InferenceKey, JobId, ModelHash,
 };
 use sp_core::H256;
 use sp_runtime::RuntimeAppPublic;
 
-use crate::{execute::execute, run_once_per_task, AttestedOutput, Chain, LOG_TARGET};
+use crate::{
+	execute::execute,
+	records::{keep_reveal, kept_reveal, Commitment, Committed},
+	run_once_per_task, AttestedOutput, Chain, VoteDue, VotePhase, LOG_TARGET,
+};
 
 /// What an audit concluded.
 enum Finding {
@@ -33,12 +38,13 @@ enum Finding {
 /// Votes in the disputes whose committee holds `who`, and audits a share of `audit_ppm`
 /// parts per million of other executors' provisional results.
 pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
-	// The ids name the dispute or result (by its window), so a job's later dispute or re-run
-	// result is judged afresh.
+	// The ids name the dispute (by its attempt) or result (by its window), so a job's later
+	// dispute or re-run result is judged afresh.
 	for due in C::votes_due(who) {
-		let id = (b"haca/vote", due.job, who, due.until).encode();
-		run_once_per_task::<C>(due.job, &id, || {
-			vote_on::<C>(key, who, due.job, due.challenger_hash)
+		let id = (b"haca/vote", due.phase, due.job, who, due.attempt).encode();
+		run_once_per_task::<C>(due.job, &id, || match due.phase {
+			VotePhase::Commit => commit_vote::<C>(key, who, &due),
+			VotePhase::Reveal => reveal_vote::<C>(key, who, &due),
 		});
 	}
 	for open in C::challengeable_results() {
@@ -66,7 +72,7 @@ fn audit<C: Chain>(
 	match judge::<C>(job, result) {
 		Finding::Differs(output_hash) => {
 			log::info!(target: LOG_TARGET, "job {job}: audit found a different result, challenging");
-			send_verdict::<C>(key, who, job, VerdictKind::Challenge, output_hash)
+			send_verdict::<C>(key, who, job, VerdictClaim::Challenge(output_hash))
 		}
 		Finding::Retry => false,
 		Finding::Agrees => {
@@ -77,29 +83,43 @@ fn audit<C: Chain>(
 	}
 }
 
-/// Re-runs a disputed job and votes for the claim its run reproduces: the executor's output
-/// hash if the verifier's outputs agree with it, the challenger's if they hash to it. When
-/// they match neither, it does not vote: a claim nobody reproduced backs no majority, so the
-/// dispute times out and nobody is slashed. Whether this is finished.
-fn vote_on<C: Chain>(
-	key: &InferenceKey,
-	who: &C::AccountId,
-	job: JobId,
-	challenger_hash: H256,
-) -> bool {
+/// Re-runs a disputed job and commits to a vote: for the executor's output hash if the
+/// verifier's outputs agree with it, else for the hash of its own outputs (the challenger's,
+/// when they hash to it). A vote for neither claim backs no majority: "neither matches" never
+/// decides that the executor is wrong. The reveal is kept locally. Whether this is finished.
+fn commit_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, due: &VoteDue) -> bool {
+	let job = due.job;
 	let Some(result) = C::attested_result(job) else { return true };
 	let output_hash = match judge::<C>(job, &result) {
 		Finding::Agrees => result.output_hash,
-		Finding::Differs(ours) if ours == challenger_hash => challenger_hash,
-		Finding::Differs(_) => {
-			log::info!(target: LOG_TARGET, "job {job}: neither claim matches this run, not voting");
-			return true;
+		Finding::Differs(ours) => {
+			if ours != due.challenger_hash {
+				log::info!(target: LOG_TARGET, "job {job}: neither claim matches this run");
+			}
+			ours
 		}
 		Finding::Retry => return false,
 		Finding::CannotJudge => return true,
 	};
-	log::info!(target: LOG_TARGET, "job {job}: voting for output hash {output_hash:?}");
-	send_verdict::<C>(key, who, job, VerdictKind::Vote, output_hash)
+	log::info!(target: LOG_TARGET, "job {job}: committing to a vote for {output_hash:?}");
+	let salt = sp_io::offchain::random_seed();
+	let commitment = VerdictClaim::vote_commitment(job, due.attempt, who, &output_hash, &salt);
+	let committed =
+		Committed { attempt: due.attempt, output_hash, salt, outputs: alloc::vec::Vec::new() };
+	keep_reveal(Commitment::Vote, job, who, &committed);
+	send_verdict::<C>(key, who, job, VerdictClaim::VoteCommitment(commitment))
+}
+
+/// Reveals the vote this node committed to in a dispute; whether this is finished.
+fn reveal_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, due: &VoteDue) -> bool {
+	let Some(Committed { output_hash, salt, .. }) =
+		kept_reveal(Commitment::Vote, due.job, who, due.attempt)
+	else {
+		log::warn!(target: LOG_TARGET, "job {}: no kept vote to reveal", due.job);
+		return true;
+	};
+	log::info!(target: LOG_TARGET, "job {}: revealing a vote for {output_hash:?}", due.job);
+	send_verdict::<C>(key, who, due.job, VerdictClaim::VoteReveal { output_hash, salt })
 }
 
 /// Runs `job` on this node and compares the outputs with the executor's `result`.
@@ -140,15 +160,14 @@ fn send_verdict<C: Chain>(
 	key: &InferenceKey,
 	who: &C::AccountId,
 	job: JobId,
-	kind: VerdictKind,
-	output_hash: H256,
+	claim: VerdictClaim,
 ) -> bool {
-	let verdict = Verdict { job, verifier: who.clone(), kind, output_hash };
+	let verdict = Verdict { job, verifier: who.clone(), claim };
 	let Some(payload) = C::verdict_payload(&verdict) else { return true };
 	let Some(signature) = key.sign(&payload.signing_bytes()) else { return false };
 	let taken = C::submit_verdict(verdict, signature);
 	if !taken {
-		log::debug!(target: LOG_TARGET, "job {job}: {kind:?} refused by the pool");
+		log::debug!(target: LOG_TARGET, "job {job}: {claim:?} refused by the pool");
 	}
 	taken
 }

@@ -94,13 +94,24 @@ pub struct Challengeable<AccountId, BlockNumber> {
 	pub result: AttestedOutput<AccountId>,
 }
 
-/// A dispute in which a verifier sits on the committee and has not voted yet.
+/// What a committee member owes a dispute in its current phase.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Debug)]
+pub enum VotePhase {
+	/// A commitment to its vote.
+	Commit,
+	/// The reveal of its committed vote.
+	Reveal,
+}
+
+/// A dispute in which a verifier sits on the committee and owes a commitment or a reveal.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct VoteDue<BlockNumber> {
+pub struct VoteDue {
 	/// The disputed job.
 	pub job: JobId,
-	/// The last block of the vote.
-	pub until: BlockNumber,
+	/// The job's attempt whose result is disputed.
+	pub attempt: u32,
+	/// What the member owes.
+	pub phase: VotePhase,
 	/// The output hash the challenger computed.
 	pub challenger_hash: H256,
 }
@@ -148,8 +159,9 @@ pub trait Chain {
 	/// Submits signed statements in one transaction; whether the pool took it.
 	fn submit_statements(statements: Vec<(StatementOf<Self>, InferenceSignature)>) -> bool;
 
-	/// The disputes whose committee holds `who` and that `who` has not voted in.
-	fn votes_due(who: &Self::AccountId) -> Vec<VoteDue<BlockNumberOf<Self>>>;
+	/// The disputes whose committee holds `who` and in which `who` owes a commitment (commit
+	/// phase) or a reveal (reveal phase).
+	fn votes_due(who: &Self::AccountId) -> Vec<VoteDue>;
 
 	/// Every provisional attested result still open to challenges.
 	fn challengeable_results() -> Vec<Challengeable<Self::AccountId, BlockNumberOf<Self>>>;

@@ -1,5 +1,6 @@
 //! What the worker keeps in the node's local (persistent) storage, per job: which
-//! once-only tasks are done, and what a quorum commitment's reveal needs.
+//! once-only tasks are done, and what the reveal of a commitment (a quorum output's, or a
+//! committee member's vote) needs.
 //!
 //! A task (a statement, an audit, a vote) runs under a lock, so overlapping workers of
 //! consecutive blocks do not both run it, and is recorded as done when it finished. Records
@@ -30,7 +31,16 @@ const FORGETTING_LOCK_KEY: &[u8] = b"haca/ocw-forgetting";
 /// Tries a change of a local-storage value gets while other workers change it first.
 const MUTATE_TRIES: usize = 8;
 
-/// What a quorum commitment's reveal needs.
+/// What a commitment hides.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Debug)]
+pub enum Commitment {
+	/// An executor's output in a quorum round.
+	QuorumOutput,
+	/// A committee member's vote in a dispute.
+	Vote,
+}
+
+/// What a commitment's reveal needs.
 #[derive(Encode, Decode)]
 pub(crate) struct Committed {
 	/// The job's attempt the commitment was made in.
@@ -39,7 +49,7 @@ pub(crate) struct Committed {
 	pub output_hash: H256,
 	/// The salt that hid it.
 	pub salt: [u8; 32],
-	/// The outputs (canonical tensor encoding).
+	/// The outputs (canonical tensor encoding) of a quorum output; empty for a vote.
 	pub outputs: Vec<u8>,
 }
 
@@ -48,9 +58,14 @@ pub fn done_key(job: JobId) -> Vec<u8> {
 	(b"haca/ocw-done", job).encode()
 }
 
-/// The local-storage key of what `who`'s reveal for `job` needs (its latest commitment's).
-pub fn reveal_key<AccountId: Encode>(job: JobId, who: &AccountId) -> Vec<u8> {
-	(b"haca/ocw-commit", job, who).encode()
+/// The local-storage key of what `who`'s reveal of its latest `commitment` about `job`
+/// needs.
+pub fn reveal_key<AccountId: Encode>(
+	commitment: Commitment,
+	job: JobId,
+	who: &AccountId,
+) -> Vec<u8> {
+	(b"haca/ocw-commit", commitment, job, who).encode()
 }
 
 /// A lock on the task (or run) named `id`, timed by the chain's blocks and the clock.
@@ -119,19 +134,31 @@ pub(crate) fn set_done(job: JobId, id: &[u8], done: bool) {
 	}
 }
 
-/// Keeps what `who`'s reveal for `job` needs.
-pub(crate) fn keep_reveal<AccountId: Encode>(job: JobId, who: &AccountId, committed: &Committed) {
-	let key = reveal_key(job, who);
+/// Keeps what `who`'s reveal of `commitment` about `job` needs.
+pub(crate) fn keep_reveal<AccountId: Encode>(
+	commitment: Commitment,
+	job: JobId,
+	who: &AccountId,
+	committed: &Committed,
+) {
+	let key = reveal_key(commitment, job, who);
 	StorageValueRef::persistent(&key).set(committed);
 	unless_forgotten(job, &key);
 }
 
-/// What `who`'s reveal for `job` needs, if it was kept.
-pub(crate) fn kept_reveal<AccountId: Encode>(job: JobId, who: &AccountId) -> Option<Committed> {
-	StorageValueRef::persistent(&reveal_key(job, who)).get().ok().flatten()
+/// What `who`'s reveal of `commitment` about `job` needs, if it was kept for `attempt`.
+pub(crate) fn kept_reveal<AccountId: Encode>(
+	commitment: Commitment,
+	job: JobId,
+	who: &AccountId,
+	attempt: u32,
+) -> Option<Committed> {
+	let kept: Option<Committed> =
+		StorageValueRef::persistent(&reveal_key(commitment, job, who)).get().ok().flatten();
+	kept.filter(|kept| kept.attempt == attempt)
 }
 
-/// Clears the local records (finished tasks, quorum reveals of the `local` accounts) of
+/// Clears the local records (finished tasks, reveals of the `local` accounts) of
 /// jobs that have ended, oldest first, up to the first job still open and at most
 /// [`MAX_FORGOTTEN_PER_RUN`] jobs a run.
 pub(crate) fn forget_ended_jobs<C: Chain>(local: &[C::AccountId]) {
@@ -152,7 +179,9 @@ pub(crate) fn forget_ended_jobs<C: Chain>(local: &[C::AccountId]) {
 	for job in first..next {
 		StorageValueRef::persistent(&done_key(job)).clear();
 		for who in local {
-			StorageValueRef::persistent(&reveal_key(job, who)).clear();
+			for commitment in [Commitment::QuorumOutput, Commitment::Vote] {
+				StorageValueRef::persistent(&reveal_key(commitment, job, who)).clear();
+			}
 		}
 	}
 	if next > first {

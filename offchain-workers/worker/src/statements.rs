@@ -14,7 +14,7 @@ use sp_runtime::RuntimeAppPublic;
 
 use crate::{
 	execute::execute_batch,
-	records::{keep_reveal, kept_reveal, run_tasks_once, set_done, Committed},
+	records::{keep_reveal, kept_reveal, run_tasks_once, set_done, Commitment, Committed},
 	Chain, StatementOf, ENGINE_BATCH, LOG_TARGET,
 };
 
@@ -129,8 +129,7 @@ fn claims_by_running<C: Chain>(
 
 /// The reveal of `who`'s commitment for a work item, from local storage.
 fn reveal_claim<C: Chain>(who: &C::AccountId, item: &WorkItem) -> Option<ClaimWithOutputs<C>> {
-	let Some(committed) = kept_reveal(item.job, who).filter(|kept| kept.attempt == item.attempt)
-	else {
+	let Some(committed) = kept_reveal(Commitment::QuorumOutput, item.job, who, item.attempt) else {
 		log::debug!(target: LOG_TARGET, "job {}: no kept commitment to reveal", item.job);
 		return None;
 	};
@@ -160,7 +159,8 @@ fn claim_for_execution<C: Chain>(
 	}
 	let salt = sp_io::offchain::random_seed();
 	let commitment = Claim::commitment(item.job, item.attempt, who, &output_hash, &salt);
-	keep_reveal(item.job, who, &Committed { attempt: item.attempt, output_hash, salt, outputs });
+	let committed = Committed { attempt: item.attempt, output_hash, salt, outputs };
+	keep_reveal(Commitment::QuorumOutput, item.job, who, &committed);
 	Some((Claim::Commitment(commitment), None))
 }
 

@@ -23,20 +23,18 @@ impl<T: Config> Pallet<T> {
 		T::Currency::release_all(&HoldReason::Bond.into(), who, Precision::BestEffort)
 	}
 
-	/// Slashes up to `amount` of `offender`'s bond: `beneficiary_share` of it to
-	/// `beneficiary`, the rest to `OnSlash`.
+	/// Slashes up to `amount` of `offender`'s bond: each beneficiary's share of it to the
+	/// beneficiary, the rest to `OnSlash`.
 	pub(crate) fn slash_bond(
 		offender: &T::AccountId,
 		amount: BalanceOf<T>,
-		beneficiary: &T::AccountId,
-		beneficiary_share: Perbill,
+		rewards: &[(&T::AccountId, Perbill)],
 	) -> Slashed<BalanceOf<T>> {
 		funds::slash_held::<_, T::Currency, T::OnSlash>(
 			&HoldReason::Bond.into(),
 			offender,
 			amount,
-			beneficiary,
-			beneficiary_share,
+			rewards,
 		)
 	}
 }

@@ -8,7 +8,10 @@ use frame_support::{
 };
 use frame_system::RawOrigin;
 use haca_primitives::{traits::ModelRegistry, InferenceKey, InferenceKeyProof, ModelHash};
-use sp_runtime::{traits::Bounded, RuntimeAppPublic};
+use sp_runtime::{
+	traits::{Bounded, Saturating},
+	RuntimeAppPublic,
+};
 
 use crate::*;
 
@@ -28,8 +31,10 @@ fn active_models<T: Config>(first: u32, n: u32) -> ServedModels<T> {
 }
 
 /// A distinct session key per seed.
-fn key(seed: u8) -> InferenceKey {
-	sp_runtime::app_crypto::sr25519::Public::from_raw([seed; 32]).into()
+fn key(seed: u32) -> InferenceKey {
+	let mut bytes = [0u8; 32];
+	bytes[..4].copy_from_slice(&seed.to_le_bytes());
+	sp_runtime::app_crypto::sr25519::Public::from_raw(bytes).into()
 }
 
 /// A new session key in the keystore and its proof of possession for `who`.
@@ -75,18 +80,38 @@ fn executor<T: Config>(m: u32) -> (T::AccountId, ServedModels<T>) {
 	(who, models)
 }
 
+/// Fills the verifier set with verifiers bonded the minimum, so that a newcomer compares
+/// its bond with every member's and takes a place.
+fn fill_verifier_set<T: Config>() {
+	let roles = Roles { executor: false, verifier: true };
+	for i in Verifiers::<T>::decode_len().unwrap_or(0) as u32..T::MaxVerifiers::get() {
+		let who: T::AccountId = account("verifier", i, 0);
+		T::Currency::set_balance(&who, T::MinVerifierBond::get().saturating_mul(2u32.into()));
+		let bond = T::MinVerifierBond::get();
+		Pallet::<T>::do_register(who, roles, key(i + 2), bond, 0, Default::default())
+			.expect("room in the verifier set");
+	}
+}
+
+/// More than any bond in a full verifier set of minimum bonds.
+fn outbidding_bond<T: Config>(roles: Roles) -> BalanceOf<T> {
+	Pallet::<T>::min_bond(roles).max(T::MinVerifierBond::get()) + 1u32.into()
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
 
+	/// Worst case: a full verifier set, whose smallest bond the newcomer's displaces.
 	#[benchmark]
 	fn register(m: Linear<0, { T::MaxModelsPerExecutor::get() }>) {
 		let who = funded::<T>("executor");
 		let models = active_models::<T>(0, m);
 		crowd::<T>(&models);
+		fill_verifier_set::<T>();
 		let roles = Roles { executor: true, verifier: true };
 		let (key, proof) = key_with_proof::<T>(&who);
-		let bond = Pallet::<T>::min_bond(roles);
+		let bond = outbidding_bond::<T>(roles);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), roles, key, proof, bond, 1, models);
@@ -140,16 +165,20 @@ mod benchmarks {
 		assert!(Executors::<T>::get(&who).unwrap().unbonding_until.is_some());
 	}
 
+	/// Worst case: a verifier outside a full set that tops up enough to take a place.
 	#[benchmark]
 	fn bond_extra() {
 		let (who, _) = executor::<T>(0);
+		Pallet::<T>::discharge_verifier(&who);
+		fill_verifier_set::<T>();
 		let bond = Executors::<T>::get(&who).unwrap().bond;
-		let amount = T::MinExecutorBond::get();
+		let amount = outbidding_bond::<T>(Roles { executor: true, verifier: true });
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), amount);
 
 		assert_eq!(Executors::<T>::get(&who).unwrap().bond, bond + amount);
+		assert!(Verifiers::<T>::get().contains(&who));
 	}
 
 	#[benchmark]

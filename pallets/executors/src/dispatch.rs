@@ -1,5 +1,5 @@
 //! The executor registry's calls: registering, serving models, capacity, keys, topping up
-//! the bond, unbonding and withdrawing.
+//! the bond, unbonding and withdrawing; and the verifier set they change.
 
 use alloc::vec::Vec;
 use codec::Encode;
@@ -74,6 +74,38 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Puts verifier `who`, bonded `bond`, into the verifier set: into free room, or in place
+	/// of the member with the smallest bond (the later registered of equals) if `bond` is
+	/// larger.
+	fn enlist_verifier(who: &T::AccountId, bond: BalanceOf<T>) -> DispatchResult {
+		let mut verifiers = Verifiers::<T>::get();
+		if verifiers.try_push(who.clone()).is_err() {
+			let bond_of = |member: &T::AccountId| {
+				Executors::<T>::get(member).map_or_else(Zero::zero, |info| info.bond)
+			};
+			let (place, smallest) = verifiers
+				.iter()
+				.map(bond_of)
+				.enumerate()
+				.min_by_key(|(place, bond)| (*bond, core::cmp::Reverse(*place)))
+				.ok_or(Error::<T>::TooManyVerifiers)?;
+			ensure!(bond > smallest, Error::<T>::TooManyVerifiers);
+			let displaced = core::mem::replace(&mut verifiers[place], who.clone());
+			Self::deposit_event(Event::LeftVerifierSet { who: displaced });
+		}
+		Verifiers::<T>::put(verifiers);
+		Ok(())
+	}
+
+	/// Takes verifier `who` out of the verifier set, if it is in it; whether it was.
+	pub(crate) fn discharge_verifier(who: &T::AccountId) -> bool {
+		Verifiers::<T>::mutate(|verifiers| {
+			let before = verifiers.len();
+			verifiers.retain(|verifier| verifier != who);
+			verifiers.len() < before
+		})
+	}
+
 	pub(crate) fn do_register(
 		who: T::AccountId,
 		roles: Roles,
@@ -94,7 +126,7 @@ impl<T: Config> Pallet<T> {
 			ensure!(models.is_empty(), Error::<T>::NotAnExecutor);
 		}
 		if roles.verifier {
-			Verifiers::<T>::try_append(&who).map_err(|_| Error::<T>::TooManyVerifiers)?;
+			Self::enlist_verifier(&who, bond)?;
 		}
 		Self::hold_bond(&who, bond)?;
 
@@ -165,7 +197,7 @@ impl<T: Config> Pallet<T> {
 		let until =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingDelay::get());
 		Self::remove_server(&who, &info.models);
-		Verifiers::<T>::mutate(|verifiers| verifiers.retain(|verifier| verifier != &who));
+		Self::discharge_verifier(&who);
 		info.unbonding_until = Some(until);
 		Executors::<T>::insert(&who, info);
 		Self::deposit_event(Event::UnbondingStarted { who, until });
@@ -178,8 +210,15 @@ impl<T: Config> Pallet<T> {
 		Self::hold_bond(&who, amount)?;
 		info.bond = info.bond.saturating_add(amount);
 		let bond = info.bond;
+		let rejoins = info.roles.verifier
+			&& bond >= T::MinVerifierBond::get()
+			&& !Verifiers::<T>::get().contains(&who);
 		Executors::<T>::insert(&who, info);
-		Self::deposit_event(Event::BondIncreased { who, amount, bond });
+		Self::deposit_event(Event::BondIncreased { who: who.clone(), amount, bond });
+		// Outside the set, a bond still too small to take a place is no error: it grew.
+		if rejoins && Self::enlist_verifier(&who, bond).is_ok() {
+			Self::deposit_event(Event::JoinedVerifierSet { who });
+		}
 		Ok(())
 	}
 

@@ -123,20 +123,18 @@ impl<T: Config> ExecutorAccountability<T::AccountId, BalanceOf<T>> for Pallet<T>
 	fn slash(
 		offender: &T::AccountId,
 		amount: BalanceOf<T>,
-		beneficiary: &T::AccountId,
-		beneficiary_share: Perbill,
+		rewards: &[(&T::AccountId, Perbill)],
 	) -> BalanceOf<T> {
-		let Slashed { taken, rewarded } =
-			Self::slash_bond(offender, amount, beneficiary, beneficiary_share);
+		let Slashed { taken, rewarded } = Self::slash_bond(offender, amount, rewards);
+		let mut below_verifier_minimum = false;
 		Self::update_registration(offender, |info| {
 			info.bond = info.bond.saturating_sub(taken);
+			below_verifier_minimum = info.bond < T::MinVerifierBond::get();
 		});
-		Self::deposit_event(Event::Slashed {
-			who: offender.clone(),
-			amount: taken,
-			beneficiary: beneficiary.clone(),
-			rewarded,
-		});
+		Self::deposit_event(Event::Slashed { who: offender.clone(), amount: taken, rewarded });
+		if below_verifier_minimum && Self::discharge_verifier(offender) {
+			Self::deposit_event(Event::LeftVerifierSet { who: offender.clone() });
+		}
 		taken
 	}
 

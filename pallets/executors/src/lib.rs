@@ -194,7 +194,9 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Verifiers, in registration order (not unbonding).
+	/// The verifier set, from which committees are drawn: at most `MaxVerifiers` verifiers,
+	/// none unbonding or bonded below `MinVerifierBond`. When it is full, a newcomer takes the
+	/// place of the member with the smallest bond if its own bond is larger.
 	#[pallet::storage]
 	pub type Verifiers<T: Config> =
 		StorageValue<_, BoundedVec<T::AccountId, T::MaxVerifiers>, ValueQuery>;
@@ -267,10 +269,20 @@ pub mod pallet {
 			who: T::AccountId,
 			/// Amount taken from its bond.
 			amount: BalanceOf<T>,
-			/// Who received part of it.
-			beneficiary: T::AccountId,
-			/// The part the beneficiary received (the rest went to `OnSlash`).
+			/// The part paid to those it wronged or who proved it wrong (the rest went to
+			/// `OnSlash`).
 			rewarded: BalanceOf<T>,
+		},
+		/// A verifier left the verifier set: a larger bond took its place, or its bond fell
+		/// below `MinVerifierBond`. It stays registered and returns with `bond_extra`.
+		LeftVerifierSet {
+			/// The verifier.
+			who: T::AccountId,
+		},
+		/// A registered verifier outside the set joined it after topping up its bond.
+		JoinedVerifierSet {
+			/// The verifier.
+			who: T::AccountId,
 		},
 		/// An executor missed a deadline and lost reputation.
 		ReputationLowered {
@@ -307,7 +319,7 @@ pub mod pallet {
 		DuplicateModel,
 		/// A model already has `MaxExecutorsPerModel` executors.
 		TooManyExecutors,
-		/// There are already `MaxVerifiers` verifiers.
+		/// The verifier set is full of bonds at least as large as this one.
 		TooManyVerifiers,
 		/// The account cannot pay the bond.
 		InsufficientBalance,

@@ -157,6 +157,45 @@ fn server_and_verifier_lists_are_bounded() {
 }
 
 #[test]
+fn the_verifier_set_keeps_the_largest_bonds_and_no_verifier_below_the_minimum() {
+	run(|| {
+		assert_ok!(register(ALICE, VERIFIER, VERIFIER_BOND, 0, &[]));
+		assert_ok!(register(BOB, VERIFIER, VERIFIER_BOND, 0, &[]));
+		assert_noop!(
+			register(CHARLIE, VERIFIER, VERIFIER_BOND, 0, &[]),
+			Error::<Test>::TooManyVerifiers
+		);
+
+		// A larger bond takes the place of the smallest, the later registered of equals.
+		assert_ok!(register(CHARLIE, VERIFIER, VERIFIER_BOND + 1, 0, &[]));
+		System::assert_has_event(Event::LeftVerifierSet { who: BOB }.into());
+		assert_eq!(sorted(Registry::verifiers()), vec![ALICE, CHARLIE]);
+		assert!(Executors::<Test>::get(BOB).unwrap().roles.verifier, "still registered");
+
+		// A verifier slashed below the minimum leaves the set, and its room is taken by the
+		// next top-up.
+		Registry::slash(&ALICE, 1, &[]);
+		System::assert_has_event(Event::LeftVerifierSet { who: ALICE }.into());
+		assert_eq!(Registry::verifiers(), vec![CHARLIE]);
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(BOB), 1));
+		System::assert_has_event(Event::JoinedVerifierSet { who: BOB }.into());
+		assert_eq!(sorted(Registry::verifiers()), vec![BOB, CHARLIE]);
+
+		// Back at the minimum, ALICE's bond is too small to take a place.
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(ALICE), 1));
+		assert_eq!(sorted(Registry::verifiers()), vec![BOB, CHARLIE]);
+		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(ALICE), 2));
+		System::assert_has_event(Event::LeftVerifierSet { who: BOB }.into());
+		assert_eq!(sorted(Registry::verifiers()), vec![ALICE, CHARLIE]);
+	});
+}
+
+fn sorted(mut accounts: Vec<AccountId>) -> Vec<AccountId> {
+	accounts.sort();
+	accounts
+}
+
+#[test]
 fn served_models_capacity_and_keys_can_change() {
 	run(|| {
 		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1, 2]));
@@ -287,18 +326,18 @@ fn slashing_rewards_the_beneficiary_and_burns_the_rest() {
 		assert_ok!(register(ALICE, EXECUTOR, 2_000, 1, &[1]));
 		let issuance = Balances::total_issuance();
 
-		let taken = Registry::slash(&ALICE, 1_000, &BOB, Perbill::from_percent(30));
+		let taken = Registry::slash(&ALICE, 1_000, &[(&BOB, Perbill::from_percent(30))]);
 		assert_eq!(taken, 1_000);
 		assert_eq!(held(ALICE), 1_000);
 		assert_eq!(Executors::<Test>::get(ALICE).unwrap().bond, 1_000);
 		assert_eq!(Balances::balance(&BOB), INITIAL_BALANCE + 300);
 		assert_eq!(Balances::total_issuance(), issuance - 700);
 		System::assert_last_event(
-			Event::Slashed { who: ALICE, amount: 1_000, beneficiary: BOB, rewarded: 300 }.into(),
+			Event::Slashed { who: ALICE, amount: 1_000, rewarded: 300 }.into(),
 		);
 
 		// A slash never takes more than the bond.
-		assert_eq!(Registry::slash(&ALICE, 5_000, &BOB, Perbill::from_percent(30)), 1_000);
+		assert_eq!(Registry::slash(&ALICE, 5_000, &[(&BOB, Perbill::from_percent(30))]), 1_000);
 		assert_eq!(held(ALICE), 0);
 	});
 }
@@ -307,13 +346,13 @@ fn slashing_rewards_the_beneficiary_and_burns_the_rest() {
 fn an_executor_slashed_below_the_minimum_bond_gets_no_jobs_until_it_tops_up() {
 	run(|| {
 		assert_ok!(register(ALICE, EXECUTOR, 2 * EXECUTOR_BOND, 2, &[1]));
-		Registry::slash(&ALICE, EXECUTOR_BOND, &BOB, Perbill::zero());
+		Registry::slash(&ALICE, EXECUTOR_BOND, &[]);
 		assert_eq!(
 			Registry::eligible_executors(&model(1), MIN_JOB_STAKE),
 			vec![ALICE],
 			"at the minimum"
 		);
-		Registry::slash(&ALICE, 1, &BOB, Perbill::zero());
+		Registry::slash(&ALICE, 1, &[]);
 		assert!(
 			Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty(),
 			"below the minimum"

@@ -1,12 +1,12 @@
 //! The registry's invariants, checked after every test and by try-runtime.
 
-use frame_support::{ensure, traits::fungible::InspectHold};
+use frame_support::{ensure, pallet_prelude::Get, traits::fungible::InspectHold};
 
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Invariants: bonds on hold equal registered bonds; key, server and verifier indexes
-	/// agree with the registrations.
+	/// Invariants: bonds on hold equal registered bonds; key and server indexes agree with the
+	/// registrations; the verifier set holds only accounts that may verify.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		for (who, info) in Executors::<T>::iter() {
 			ensure!(
@@ -21,9 +21,11 @@ impl<T: Config> Pallet<T> {
 					"server index disagrees with served models"
 				);
 			}
+			let may_verify =
+				listed && info.roles.verifier && info.bond >= T::MinVerifierBond::get();
 			ensure!(
-				Verifiers::<T>::get().contains(&who) == (listed && info.roles.verifier),
-				"verifier index disagrees with roles"
+				!Verifiers::<T>::get().contains(&who) || may_verify,
+				"the verifier set holds an account that may not verify"
 			);
 		}
 		ensure!(

@@ -31,35 +31,36 @@ pub fn hold<AccountId, F: MutateHold<AccountId>>(
 pub struct Slashed<Balance> {
 	/// Taken from the offender's hold.
 	pub taken: Balance,
-	/// Of that, paid to the beneficiary.
+	/// Of that, paid to the beneficiaries.
 	pub rewarded: Balance,
 }
 
 /// Slashes up to `amount` of `offender`'s funds held for `reason` (what it has, if less):
-/// `share` of what was taken goes to `beneficiary`'s free balance, the rest (and the share,
-/// if the beneficiary cannot receive it) to `OnSlash`.
+/// each beneficiary in `rewards` gets its share of what was taken in its free balance, and
+/// the rest (with any share a beneficiary cannot receive) goes to `OnSlash`. The shares add
+/// up to at most the whole.
 pub fn slash_held<AccountId, F, OnSlash>(
 	reason: &F::Reason,
 	offender: &AccountId,
 	amount: F::Balance,
-	beneficiary: &AccountId,
-	share: Perbill,
+	rewards: &[(&AccountId, Perbill)],
 ) -> Slashed<F::Balance>
 where
 	F: BalancedHold<AccountId> + Balanced<AccountId>,
 	OnSlash: OnUnbalanced<Credit<AccountId, F>>,
 {
-	let (credit, _) = F::slash(reason, offender, amount);
-	let taken = credit.peek();
-	let (reward, rest) = credit.split(share * taken);
-	let rewarded = reward.peek();
-	let rewarded = match F::resolve(beneficiary, reward) {
-		Ok(()) => rewarded,
-		Err(unpaid) => {
-			OnSlash::on_unbalanced(unpaid);
-			Default::default()
+	let (mut rest, _) = F::slash(reason, offender, amount);
+	let taken = rest.peek();
+	let mut rewarded = F::Balance::default();
+	for (beneficiary, share) in rewards {
+		let reward;
+		(reward, rest) = rest.split(*share * taken);
+		let paid = reward.peek();
+		match F::resolve(beneficiary, reward) {
+			Ok(()) => rewarded += paid,
+			Err(unpaid) => OnSlash::on_unbalanced(unpaid),
 		}
-	};
+	}
 	OnSlash::on_unbalanced(rest);
 	Slashed { taken, rewarded }
 }

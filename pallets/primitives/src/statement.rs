@@ -8,7 +8,8 @@
 //! input, executor or chain. Verdicts ([`VerdictPayload`]) are bound the same way, to the
 //! attempt whose result they judge, under their own domain tag. A quorum commitment hides
 //! the output hash under the job, the attempt and the executor as well as a salt, so one
-//! executor's commitment opens for nobody else and for no other attempt.
+//! executor's commitment opens for nobody else and for no other attempt; a committee
+//! member's vote commitment does the same under a domain tag of its own.
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -21,10 +22,13 @@ use crate::{JobId, ModelHash};
 pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v2";
 
 /// Domain tag prefixed to every signed verdict.
-pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v2";
+pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v3";
 
 /// Domain tag prefixed to what a quorum commitment hashes.
 pub const COMMITMENT_DOMAIN: &[u8] = b"HACA/commitment/v1";
+
+/// Domain tag prefixed to what a committee member's vote commitment hashes.
+pub const VOTE_COMMITMENT_DOMAIN: &[u8] = b"HACA/vote-commitment/v1";
 
 /// Why an executor could not run a job (reported instead of retrying forever).
 #[derive(
@@ -94,9 +98,21 @@ impl Claim {
 		output_hash: &H256,
 		salt: &[u8; 32],
 	) -> H256 {
-		let preimage = (COMMITMENT_DOMAIN, job, attempt, executor, output_hash, salt);
-		H256(sp_io::hashing::blake2_256(&preimage.encode()))
+		hide(COMMITMENT_DOMAIN, job, attempt, executor, output_hash, salt)
 	}
+}
+
+/// The blake2-256 of the SCALE encoding of (`domain`, `job`, `attempt`, `who`, `output_hash`,
+/// `salt`): `who`'s commitment to `output_hash` for one attempt of one job.
+fn hide<AccountId: Encode>(
+	domain: &[u8],
+	job: JobId,
+	attempt: u32,
+	who: &AccountId,
+	output_hash: &H256,
+	salt: &[u8; 32],
+) -> H256 {
+	H256(sp_io::hashing::blake2_256(&(domain, job, attempt, who, output_hash, salt).encode()))
 }
 
 /// A statement an executor submits about a job, with the data the runtime needs to check
@@ -147,7 +163,7 @@ impl<AccountId: Encode> StatementPayload<AccountId> {
 	}
 }
 
-/// What a verifier does about an attested result it audited.
+/// What a verifier claims about an attested result it audited.
 #[derive(
 	Clone,
 	Copy,
@@ -160,26 +176,47 @@ impl<AccountId: Encode> StatementPayload<AccountId> {
 	TypeInfo,
 	Debug,
 )]
-pub enum VerdictKind {
-	/// Challenge the provisional result (the verifier's bond is held).
-	Challenge,
-	/// Vote in the dispute over the result, as a committee member.
-	Vote,
+pub enum VerdictClaim {
+	/// Challenge the provisional result with the output hash the verifier computed (its bond
+	/// is held).
+	Challenge(H256),
+	/// As a committee member of the result's dispute, first phase: [`VerdictClaim::vote_commitment`]
+	/// of the output hash the member votes for.
+	VoteCommitment(H256),
+	/// Second phase: the committed output hash and salt.
+	VoteReveal {
+		/// The output hash voted for.
+		output_hash: H256,
+		/// The salt the commitment hid it with.
+		salt: [u8; 32],
+	},
 }
 
-/// A verifier's challenge of an attested result or vote in its dispute, made by the
-/// verifier's node and signed by its session key.
+impl VerdictClaim {
+	/// `voter`'s commitment to `output_hash` under `salt` in the dispute over `attempt` of
+	/// `job`: the blake2-256 of the SCALE encoding of (the vote commitment domain tag, `job`,
+	/// `attempt`, `voter`, `output_hash`, `salt`).
+	pub fn vote_commitment<AccountId: Encode>(
+		job: JobId,
+		attempt: u32,
+		voter: &AccountId,
+		output_hash: &H256,
+		salt: &[u8; 32],
+	) -> H256 {
+		hide(VOTE_COMMITMENT_DOMAIN, job, attempt, voter, output_hash, salt)
+	}
+}
+
+/// A verifier's challenge of an attested result, or its vote in the result's dispute, made
+/// by the verifier's node and signed by its session key.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 pub struct Verdict<AccountId> {
 	/// The job.
 	pub job: JobId,
 	/// The verifier.
 	pub verifier: AccountId,
-	/// Challenge or vote.
-	pub kind: VerdictKind,
-	/// For a challenge, the output hash the verifier computed; for a vote, the output hash
-	/// it backs: the executor's or the challenger's, whichever its own run reproduces.
-	pub output_hash: H256,
+	/// The claim, as signed.
+	pub claim: VerdictClaim,
 }
 
 /// The signed content of a verdict: a verifier's challenge or vote, made by its node.
@@ -197,10 +234,8 @@ pub struct VerdictPayload<AccountId> {
 	pub input_hash: H256,
 	/// The verifier.
 	pub verifier: AccountId,
-	/// Challenge or vote.
-	pub kind: VerdictKind,
-	/// The output hash the verdict stands for.
-	pub output_hash: H256,
+	/// The claim.
+	pub claim: VerdictClaim,
 }
 
 impl<AccountId: Encode> VerdictPayload<AccountId> {

@@ -131,20 +131,20 @@ pub trait ExecutorDirectory<AccountId> {
 	/// The account a session key belongs to.
 	fn key_owner(key: &crate::InferenceKey) -> Option<AccountId>;
 
-	/// The verifiers that are not unbonding, in registration order.
+	/// The verifier set: bonded at least the minimum, not unbonding, the largest bonds when
+	/// more would fit.
 	fn verifiers() -> Vec<AccountId>;
 }
 
 /// Slashing and reputation of executors and verifiers, as the settlement pallet sees them.
 pub trait ExecutorAccountability<AccountId, Balance> {
-	/// Takes up to `amount` from `offender`'s bond: `beneficiary_share` of it goes to
-	/// `beneficiary`, the rest to the registry's slash handler. Returns the amount actually
-	/// taken.
+	/// Takes up to `amount` from `offender`'s bond: each beneficiary in `rewards` gets its
+	/// share of it, the rest goes to the registry's slash handler. Returns the amount
+	/// actually taken.
 	fn slash(
 		offender: &AccountId,
 		amount: Balance,
-		beneficiary: &AccountId,
-		beneficiary_share: sp_runtime::Perbill,
+		rewards: &[(&AccountId, sp_runtime::Perbill)],
 	) -> Balance;
 
 	/// `who` is party to an open dispute: its bond cannot leave until the dispute ends.

@@ -4,7 +4,7 @@
 
 use frame_support::{defensive, pallet_prelude::*};
 use haca_primitives::funds::{self, Slashed};
-use sp_runtime::DispatchResult;
+use sp_runtime::{DispatchResult, Perbill};
 
 use crate::*;
 
@@ -30,15 +30,21 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Forfeits the bond of `challenger`, whose challenge failed: `SlashRewardShare` of it to
-	/// the `executor` it wrongly challenged, the rest to `OnSlash`.
-	pub(crate) fn forfeit_challenge_bond(challenger: &T::AccountId, executor: &T::AccountId) {
+	/// the `executor` it wrongly challenged, `committee`'s shares to the committee members who
+	/// decided, the rest to `OnSlash`.
+	pub(crate) fn forfeit_challenge_bond(
+		challenger: &T::AccountId,
+		executor: &T::AccountId,
+		committee: &[(&T::AccountId, Perbill)],
+	) {
 		let bond = T::ChallengeBond::get();
+		let mut rewards = committee.to_vec();
+		rewards.push((executor, T::SlashRewardShare::get()));
 		let Slashed { taken, .. } = funds::slash_held::<_, T::Currency, T::OnSlash>(
 			&HoldReason::ChallengeBond.into(),
 			challenger,
 			bond,
-			executor,
-			T::SlashRewardShare::get(),
+			&rewards,
 		);
 		if taken != bond {
 			defensive!("a challenge bond is held while its dispute is open");

@@ -7,7 +7,7 @@ use frame_support::{
 	storage::{with_transaction, TransactionOutcome},
 };
 use haca_primitives::{
-	statement::{Claim, VerdictKind, VerdictPayload},
+	statement::{Claim, VerdictClaim, VerdictPayload},
 	traits::{ExecutorDirectory, JobLedger},
 	InferenceSignature,
 };
@@ -63,29 +63,38 @@ impl<T: Config> Pallet<T> {
 			model: job.model,
 			input_hash: job.input_hash,
 			verifier: verdict.verifier.clone(),
-			kind: verdict.kind,
-			output_hash: verdict.output_hash,
+			claim: verdict.claim,
 		})
 	}
 
-	/// Carries out a verdict as the verifier's `challenge` or `vote`.
+	/// Carries out a verdict as the verifier's `challenge`, `commit_vote` or `reveal_vote`.
 	pub(crate) fn apply_verdict(verdict: Verdict<T>) -> DispatchResult {
-		match verdict.kind {
-			VerdictKind::Challenge => {
-				Self::do_challenge(verdict.verifier, verdict.job, verdict.output_hash)
+		let Verdict::<T> { job, verifier, claim } = verdict;
+		match claim {
+			VerdictClaim::Challenge(output_hash) => Self::do_challenge(verifier, job, output_hash),
+			VerdictClaim::VoteCommitment(commitment) => {
+				Self::do_commit_vote(verifier, job, commitment)
 			}
-			VerdictKind::Vote => Self::do_vote(verdict.verifier, verdict.job, verdict.output_hash),
+			VerdictClaim::VoteReveal { output_hash, salt } => {
+				Self::do_reveal_vote(verifier, job, output_hash, salt)
+			}
 		}
 	}
 
 	/// Transaction-pool validity of a verdict: signed by the verifier's session key, and
-	/// succeeding when tried on state that is thrown away.
+	/// succeeding when tried on state that is thrown away. A verdict provides one tag: its
+	/// job, attempt, verifier and kind of claim.
 	pub(crate) fn authorize_verdict(
 		_source: TransactionSource,
 		verdict: &Verdict<T>,
 		signature: &InferenceSignature,
 	) -> TransactionValidityWithRefund {
 		let payload = Self::verdict_payload(verdict).ok_or(InvalidTransaction::Stale)?;
+		let kind = match verdict.claim {
+			VerdictClaim::Challenge(_) => 0u8,
+			VerdictClaim::VoteCommitment(_) => 1,
+			VerdictClaim::VoteReveal { .. } => 2,
+		};
 		let key =
 			T::Executors::session_key(&verdict.verifier).ok_or(InvalidTransaction::BadSigner)?;
 		ensure!(key.verify(&payload.signing_bytes(), signature), InvalidTransaction::BadProof);
@@ -94,7 +103,7 @@ impl<T: Config> Pallet<T> {
 		let validity = ValidTransaction::with_tag_prefix("HacaVerdicts")
 			.priority(TransactionPriority::MAX / 2)
 			.longevity(64)
-			.and_provides((verdict.job, &verdict.verifier, verdict.kind))
+			.and_provides((verdict.job, payload.attempt, &verdict.verifier, kind))
 			.propagate(true)
 			.build()?;
 		Ok((validity, Weight::zero()))

@@ -6,7 +6,7 @@ use frame_benchmarking::v2::*;
 use frame_support::pallet_prelude::{BoundedVec, Get};
 use frame_system::RawOrigin;
 use haca_primitives::{
-	statement::Claim,
+	statement::{Claim, VerdictClaim},
 	tensor::{ElementType, Tensor, TensorSpec},
 	traits::{ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
 	InferenceKey, InferenceSignature, JobId, ModelHash, VerificationMode,
@@ -137,6 +137,31 @@ fn challenger<T: Config>() -> T::AccountId {
 	challenger
 }
 
+/// The salt of benchmark votes.
+const SALT: [u8; 32] = [7; 32];
+
+/// `voter`'s commitment to a vote for `hash` in the dispute over `job`.
+fn vote_commitment<T: Config>(job: JobId, voter: &T::AccountId, hash: H256) -> H256 {
+	let attempt = T::Jobs::job(job).unwrap().attempt;
+	VerdictClaim::vote_commitment(job, attempt, voter, &hash, &SALT)
+}
+
+/// A provisional result, challenged, with a full committee drawn; returns the job and the
+/// committee.
+fn disputed<T: Config>() -> (JobId, Vec<T::AccountId>) {
+	let model = network::<T>(2, T::CommitteeSize::get() + 1);
+	let (job, _) = provisional::<T>(&model);
+	Pallet::<T>::do_challenge(challenger::<T>(), job, H256::repeat_byte(1))
+		.expect("challenge opens");
+	T::BenchmarkRandomness::reveal([9; 32]);
+	let drawn_at = frame_system::Pallet::<T>::block_number() + 2u32.into();
+	frame_system::Pallet::<T>::set_block_number(drawn_at);
+	Pallet::<T>::draw_committee(job, drawn_at);
+	let committee = Disputes::<T>::get(job).unwrap().committee.into_inner();
+	assert_eq!(committee.len() as u32, T::CommitteeSize::get());
+	(job, committee)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -241,27 +266,47 @@ mod benchmarks {
 		assert!(Disputes::<T>::contains_key(job));
 	}
 
-	/// The deciding vote against the executor: slash, bond release and re-run.
+	/// The last commitment, which opens the reveal phase.
 	#[benchmark]
-	fn vote() {
-		let model = network::<T>(2, T::CommitteeSize::get() + 1);
-		let (job, _) = provisional::<T>(&model);
-		let challenger = challenger::<T>();
+	fn commit_vote() {
+		let (job, committee) = disputed::<T>();
 		let truth = H256::repeat_byte(1);
-		Pallet::<T>::do_challenge(challenger, job, truth).expect("challenge opens");
-		T::BenchmarkRandomness::reveal([9; 32]);
-		let drawn_at = frame_system::Pallet::<T>::block_number() + 2u32.into();
-		frame_system::Pallet::<T>::set_block_number(drawn_at);
-		Pallet::<T>::draw_committee(job, drawn_at);
-		let committee = Disputes::<T>::get(job).unwrap().committee;
-		let majority = committee.len() / 2 + 1;
-		for voter in committee.iter().take(majority - 1) {
-			Pallet::<T>::do_vote(voter.clone(), job, truth).expect("votes");
+		let (last, others) = committee.split_last().expect("a committee");
+		for voter in others {
+			Pallet::<T>::do_commit_vote(
+				voter.clone(),
+				job,
+				vote_commitment::<T>(job, voter, truth),
+			)
+			.expect("commits");
 		}
-		let decider = committee[majority - 1].clone();
+		let commitment = vote_commitment::<T>(job, last, truth);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(decider), job, truth);
+		_(RawOrigin::Signed(last.clone()), job, commitment);
+
+		assert!(Disputes::<T>::get(job).unwrap().reveal_until.is_some());
+	}
+
+	/// The last reveal, which decides against the executor: the smallest majority for the
+	/// challenger shares the executor's slash and those of the members against it.
+	#[benchmark]
+	fn reveal_vote() {
+		let (job, committee) = disputed::<T>();
+		let truth = H256::repeat_byte(1);
+		let majority = committee.len() / 2 + 1;
+		let vote_of = |index: usize| if index < majority { truth } else { H256::repeat_byte(2) };
+		for (index, voter) in committee.iter().enumerate() {
+			let commitment = vote_commitment::<T>(job, voter, vote_of(index));
+			Pallet::<T>::do_commit_vote(voter.clone(), job, commitment).expect("commits");
+		}
+		let decider = committee[0].clone();
+		for (index, voter) in committee.iter().enumerate().skip(1) {
+			Pallet::<T>::do_reveal_vote(voter.clone(), job, vote_of(index), SALT).expect("reveals");
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(decider), job, truth, SALT);
 
 		assert!(!Disputes::<T>::contains_key(job));
 	}

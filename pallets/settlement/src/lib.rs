@@ -14,12 +14,15 @@
 //!
 //! - **Attested mode**: the result is provisional at once and settles after
 //!   `ChallengeWindow` blocks unless a verifier challenges it with a bond and its own output
-//!   hash. A committee of verifiers, drawn from on-chain data without the parties, votes
-//!   with the output hashes they computed; the majority decides. A lying executor is
-//!   slashed (part to the challenger, the rest to the runtime's slash handler) and the job
-//!   re-run at no extra cost to the client; a wrong challenger loses its bond: part to the
-//!   executor, the rest to the slash handler.
-//!   A dispute without a majority by its deadline returns the bond and re-runs the job.
+//!   hash. A committee of verifiers, drawn after the challenge from randomness nobody knew
+//!   when sending it, first commits to the output hashes its members computed, then reveals
+//!   them; a majority of the committee for one of the two claims decides. A lying executor is
+//!   slashed its job stake (part to the challenger, part to the members who voted for the
+//!   outcome, the rest to the runtime's slash handler) and the job re-run at no extra cost to
+//!   the client; a wrong challenger loses its bond (shared the same way with the executor and
+//!   the members). Members who voted against the outcome, or not at all, lose `VoterSlash`
+//!   to those who voted for it. A dispute without a majority for either claim returns the
+//!   bond and re-runs the job; only its silent members are slashed.
 //! - **Quorum mode** (k of n): each executor commits to `hash(output hash, salt)`, then
 //!   reveals. The reveal phase opens when all commits are in, or at the delivery deadline
 //!   if at least k are. Reveals agree exactly for integer outputs and within the model's
@@ -116,12 +119,14 @@ pub mod pallet {
 		frame_support::parameter_types! {
 			/// Half.
 			pub const HalfShare: Perbill = Perbill::from_percent(50);
+			/// A fifth.
+			pub const FifthShare: Perbill = Perbill::from_percent(20);
 			/// A tenth.
 			pub const TenthShare: Perbill = Perbill::from_percent(10);
 		}
 
-		/// Small bounds, half of a slash to the wronged party, a tenth of a fee to the owner, free
-		/// weights.
+		/// Small bounds, half of a slash to the wronged party and a fifth to the committee, a
+		/// tenth of a fee to the owner, free weights.
 		pub struct TestDefaultConfig;
 
 		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
@@ -136,6 +141,7 @@ pub mod pallet {
 			type MaxQuorum = ConstU32<3>;
 			type CommitteeSize = ConstU32<3>;
 			type SlashRewardShare = HalfShare;
+			type CommitteeRewardShare = FifthShare;
 			type OwnerShare = TenthShare;
 			type MaxTimersPerBlock = ConstU32<4>;
 			type WeightInfo = ();
@@ -211,15 +217,27 @@ pub mod pallet {
 		#[pallet::no_default]
 		type ChallengeWindow: Get<BlockNumberFor<Self>>;
 
-		/// Blocks of a quorum's reveal phase.
+		/// Blocks of a reveal phase: a quorum's, or a committee's.
 		#[pallet::constant]
 		#[pallet::no_default]
 		type RevealWindow: Get<BlockNumberFor<Self>>;
 
-		/// Blocks a committee has to vote.
+		/// Blocks after a challenge in which its committee commits to votes; then they are
+		/// revealed within `RevealWindow` blocks (sooner once every member committed).
 		#[pallet::constant]
 		#[pallet::no_default]
 		type DisputeWindow: Get<BlockNumberFor<Self>>;
+
+		/// What a committee member loses of its bond for a vote against the outcome of a
+		/// decided dispute, or for not revealing one.
+		#[pallet::constant]
+		#[pallet::no_default]
+		type VoterSlash: Get<BalanceOf<Self>>;
+
+		/// Share of the loser's slash (executor's stake or challenger's bond) that the members
+		/// who voted for the outcome share.
+		#[pallet::constant]
+		type CommitteeRewardShare: Get<Perbill>;
 
 		/// Bond a challenger puts up.
 		#[pallet::constant]
@@ -343,32 +361,47 @@ pub mod pallet {
 			/// The output hash it computed.
 			output_hash: H256,
 		},
-		/// A challenge's committee was drawn; it votes until `until`.
+		/// A challenge's committee was drawn; it commits to votes until `commit_until`.
 		CommitteeDrawn {
 			/// The job.
 			job: JobId,
 			/// The verifiers who decide.
 			committee: BoundedVec<T::AccountId, T::CommitteeSize>,
-			/// Last block in which votes count.
-			until: BlockNumberFor<T>,
+			/// Last block in which members commit to votes.
+			commit_until: BlockNumberFor<T>,
 		},
-		/// A committee member voted.
-		Voted {
+		/// A committee member committed to a vote.
+		VoteCommitted {
 			/// The job.
 			job: JobId,
-			/// The voter.
+			/// The member.
 			voter: T::AccountId,
-			/// The output hash it computed.
+		},
+		/// A dispute's reveal phase opened.
+		VoteRevealOpened {
+			/// The job.
+			job: JobId,
+			/// Last block of the phase.
+			until: BlockNumberFor<T>,
+		},
+		/// A committee member revealed its vote.
+		VoteRevealed {
+			/// The job.
+			job: JobId,
+			/// The member.
+			voter: T::AccountId,
+			/// The output hash it voted for.
 			output_hash: H256,
 		},
-		/// A dispute was decided by its committee's majority.
+		/// A dispute was decided by a majority of its committee for one of the claims.
 		DisputeResolved {
 			/// The job.
 			job: JobId,
 			/// Whether the executor's result stood.
 			executor_was_right: bool,
 		},
-		/// A dispute reached no majority in time: the bond went back and the job is re-run.
+		/// No majority of a dispute's committee backed either claim: the bond went back and the
+		/// job is re-run.
 		DisputeTimedOut {
 			/// The job.
 			job: JobId,
@@ -409,9 +442,9 @@ pub mod pallet {
 		OutputSpecMismatch,
 		/// The outputs fit on chain and must be included.
 		OutputsRequired,
-		/// The reveal does not match the executor's commitment.
+		/// The reveal does not match the commitment.
 		CommitmentMismatch,
-		/// The quorum's reveal phase is not open.
+		/// The reveal phase (of the quorum or the dispute) is not open.
 		RevealNotOpen,
 		/// Only registered verifiers may challenge or vote.
 		NotVerifier,
@@ -429,7 +462,7 @@ pub mod pallet {
 		NoDispute,
 		/// The voter is not on the dispute's committee.
 		NotOnCommittee,
-		/// The voter already voted.
+		/// The committee member already committed to a vote (or revealed it).
 		AlreadyVoted,
 		/// Too many phase ends fall in the coming blocks; try later.
 		SchedulerFull,
@@ -437,7 +470,8 @@ pub mod pallet {
 		UnknownModel,
 		/// The executor has no registered session key.
 		NoSessionKey,
-		/// The executor made no commitment in the job's quorum round.
+		/// No commitment of the executor (in the quorum round) or of the member (in the
+		/// dispute) to reveal.
 		NotCommitted,
 		/// The quorum round holds as many commitments or reveals as it can.
 		QuorumFull,
@@ -471,6 +505,13 @@ pub mod pallet {
 			assert!(!T::ChallengeWindow::get().is_zero(), "ChallengeWindow must last a block");
 			assert!(!T::RevealWindow::get().is_zero(), "RevealWindow must last a block");
 			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must last a block");
+			assert!(
+				T::SlashRewardShare::get()
+					.deconstruct()
+					.saturating_add(T::CommitteeRewardShare::get().deconstruct())
+					<= Perbill::one().deconstruct(),
+				"a slash cannot pay out more than it takes"
+			);
 		}
 	}
 
@@ -524,32 +565,57 @@ pub mod pallet {
 			Self::do_challenge(who, job, output_hash)
 		}
 
-		/// Votes in a dispute. A majority decides at once.
+		/// Commits to a vote in a dispute, in its commit phase: the reveal phase opens once
+		/// every member committed.
 		///
-		/// - `origin`: signed; a member of the dispute's committee that has not voted.
+		/// - `origin`: signed; a member of the dispute's committee that has not committed.
 		/// - `job`: the disputed job.
-		/// - `output_hash`: the hash of the outputs the voter computed.
+		/// - `commitment`: `VerdictClaim::vote_commitment` of the output hash voted for: the
+		///   executor's if the member's own outputs agree with it, the challenger's if they hash
+		///   to it, else the member's own.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::vote())]
-		pub fn vote(origin: OriginFor<T>, job: JobId, output_hash: H256) -> DispatchResult {
+		#[pallet::weight(T::WeightInfo::commit_vote())]
+		pub fn commit_vote(origin: OriginFor<T>, job: JobId, commitment: H256) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_vote(who, job, output_hash)
+			Self::do_commit_vote(who, job, commitment)
 		}
 
-		/// A verifier node's challenge or vote, without a fee payer: authorized only if the
-		/// verifier's session key signed it and it would succeed as `challenge` or `vote`
-		/// (a challenge still holds the verifier's bond).
+		/// Reveals a committed vote, in the dispute's reveal phase; the last reveal decides.
+		///
+		/// - `origin`: signed; a member of the dispute's committee that committed.
+		/// - `job`: the disputed job.
+		/// - `output_hash`, `salt`: what the commitment hid.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::reveal_vote())]
+		pub fn reveal_vote(
+			origin: OriginFor<T>,
+			job: JobId,
+			output_hash: H256,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal_vote(who, job, output_hash, salt)
+		}
+
+		/// A verifier node's challenge, vote commitment or reveal, without a fee payer:
+		/// authorized only if the verifier's session key signed it and it would succeed as
+		/// `challenge`, `commit_vote` or `reveal_vote` (a challenge still holds the verifier's
+		/// bond).
 		///
 		/// - `origin`: authorized by `authorize_verdict`.
 		/// - `verdict`: the challenge or vote.
 		/// - `_signature`: the verifier's session-key signature of the verdict.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::check_statement(0).saturating_add(
-			T::WeightInfo::challenge().max(T::WeightInfo::vote())
+			T::WeightInfo::challenge()
+				.max(T::WeightInfo::commit_vote())
+				.max(T::WeightInfo::reveal_vote())
 		))]
 		#[pallet::authorize(Self::authorize_verdict)]
 		#[pallet::weight_of_authorize(T::WeightInfo::check_statement(0).saturating_add(
-			T::WeightInfo::challenge().max(T::WeightInfo::vote())
+			T::WeightInfo::challenge()
+				.max(T::WeightInfo::commit_vote())
+				.max(T::WeightInfo::reveal_vote())
 		))]
 		pub fn submit_verdict(
 			origin: OriginFor<T>,

@@ -27,7 +27,7 @@ pub const OWNER: AccountId = 2;
 /// Executors.
 pub const EXECUTORS: [AccountId; 3] = [10, 11, 12];
 /// Verifiers.
-pub const VERIFIERS: [AccountId; 3] = [20, 21, 22];
+pub const VERIFIERS: [AccountId; 5] = [20, 21, 22, 23, 24];
 /// Starting balance of every account.
 pub const INITIAL_BALANCE: Balance = 1_000_000;
 /// Fee per run of the test model.
@@ -47,6 +47,8 @@ pub const REVEAL_WINDOW: u64 = 3;
 pub const DISPUTE_WINDOW: u64 = 4;
 /// Bond of a challenge.
 pub const CHALLENGE_BOND: Balance = 1_000;
+/// What a committee member loses for a vote against the outcome, or none.
+pub const VOTER_SLASH: Balance = 300;
 /// Stake per fee: what a job on the test model puts at stake of each executor's bond.
 pub const STAKE_PER_FEE: u32 = 20;
 /// The stake of a job on the test model, which a lying, dissenting or silent executor
@@ -89,6 +91,7 @@ parameter_types! {
 	pub const RevealWindow: u64 = REVEAL_WINDOW;
 	pub const DisputeWindow: u64 = DISPUTE_WINDOW;
 	pub const ChallengeBond: Balance = CHALLENGE_BOND;
+	pub const VoterSlash: Balance = VOTER_SLASH;
 	pub const MinJobStake: Balance = 500;
 }
 
@@ -141,6 +144,7 @@ impl pallet_settlement::Config for Test {
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;
 	type ChallengeBond = ChallengeBond;
+	type VoterSlash = VoterSlash;
 }
 
 /// The session key pair of executor or verifier `who`.

@@ -11,7 +11,7 @@ use haca_primitives::{
 	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
-use haca_worker::{AttestedOutput, Challengeable, ServedModel, VoteDue};
+use haca_worker::{AttestedOutput, Challengeable, ServedModel, VoteDue, VotePhase};
 
 use crate::*;
 
@@ -86,15 +86,18 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 		})
 	}
 
-	fn votes_due(who: &T::AccountId) -> Vec<VoteDue<BlockNumberFor<T>>> {
+	fn votes_due(who: &T::AccountId) -> Vec<VoteDue> {
 		Disputes::<T>::iter()
-			.filter(|(_, dispute)| {
-				dispute.committee.contains(who) && !dispute.votes.iter().any(|(v, _)| v == who)
-			})
-			.map(|(job, dispute)| VoteDue {
-				job,
-				until: dispute.until,
-				challenger_hash: dispute.challenger_hash,
+			.filter(|(_, dispute)| dispute.committee.contains(who))
+			.filter_map(|(job, dispute)| {
+				let vote = dispute.votes.iter().find(|(voter, _)| voter == who).map(|(_, v)| *v);
+				let phase = match (dispute.reveal_until, vote) {
+					(None, None) => VotePhase::Commit,
+					(Some(_), Some(Vote::Committed(_))) => VotePhase::Reveal,
+					_ => return None,
+				};
+				let attempt = T::Jobs::job(job)?.attempt;
+				Some(VoteDue { job, attempt, phase, challenger_hash: dispute.challenger_hash })
 			})
 			.collect()
 	}

@@ -109,7 +109,7 @@ impl<T: Config> Pallet<T> {
 		let agreed = center.filter(|&center| groups[center].len() >= usize::from(agree));
 
 		let slash = |who: &T::AccountId| {
-			T::Executors::slash(who, view.stake, &view.client, T::SlashRewardShare::get());
+			T::Executors::slash(who, view.stake, &[(&view.client, T::SlashRewardShare::get())]);
 		};
 		for (silent, _) in round
 			.commits

@@ -52,11 +52,7 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 				Timer::Committee => Self::draw_committee(*job, now),
-				Timer::Dispute => {
-					if Disputes::<T>::get(job).is_some_and(|dispute| dispute.until < now) {
-						Self::time_out_dispute(*job);
-					}
-				}
+				Timer::Dispute => Self::end_dispute_phase(*job, now),
 			}
 		}
 		T::WeightInfo::process_timers(timers.len() as u32)

@@ -53,7 +53,18 @@ pub struct AttestedResult<T: Config> {
 	pub status: ResultStatus<BlockNumberFor<T>>,
 }
 
-/// A challenge to an attested result, decided by a committee of verifiers.
+/// A committee member's vote in a dispute.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub enum Vote {
+	/// Committed to ([`haca_primitives::statement::VerdictClaim::vote_commitment`]), not
+	/// revealed yet.
+	Committed(H256),
+	/// Revealed: the output hash the member voted for.
+	Revealed(H256),
+}
+
+/// A challenge to an attested result, decided by a committee of verifiers that commits to
+/// its votes and then reveals them.
 #[derive(
 	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
 )]
@@ -68,10 +79,13 @@ pub struct Dispute<T: Config> {
 	pub committee: BoundedVec<T::AccountId, T::CommitteeSize>,
 	/// Block the challenge was included in.
 	pub challenged_at: BlockNumberFor<T>,
-	/// Votes cast so far: voter and the output hash it computed.
-	pub votes: BoundedVec<(T::AccountId, H256), T::CommitteeSize>,
-	/// Last block in which votes count; after it the dispute times out.
-	pub until: BlockNumberFor<T>,
+	/// The committee's votes so far, by member.
+	pub votes: BoundedVec<(T::AccountId, Vote), T::CommitteeSize>,
+	/// Last block in which members may commit to votes.
+	pub commit_until: BlockNumberFor<T>,
+	/// Last block in which members may reveal their votes, once the reveal phase opened
+	/// (when every member committed, or after `commit_until`).
+	pub reveal_until: Option<BlockNumberFor<T>>,
 }
 
 /// One executor's reveal in a quorum.
@@ -130,6 +144,6 @@ pub enum Timer {
 	RevealPhase,
 	/// A dispute's committee is drawn.
 	Committee,
-	/// A dispute's voting period closes.
+	/// A dispute's commit phase or reveal phase closes.
 	Dispute,
 }

@@ -38,7 +38,8 @@ pub trait WeightInfo {
 	fn statement() -> Weight;
 	fn attested_statement(b: u32, s: u32, ) -> Weight;
 	fn challenge() -> Weight;
-	fn vote() -> Weight;
+	fn commit_vote() -> Weight;
+	fn reveal_vote() -> Weight;
 	fn process_timers(n: u32, ) -> Weight;
 }
 
@@ -161,7 +162,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
 	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	fn vote() -> Weight {
+	fn commit_vote() -> Weight {
+		// Proof size in bytes, measured: `19002`,
+		// estimated: `19939`.
+		// Minimum execution time: 237_793_000 picoseconds.
+		Weight::from_parts(395_968_000, 19939)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
+	}
+	fn reveal_vote() -> Weight {
 		// Proof size in bytes, measured: `19002`,
 		// estimated: `19939`.
 		// Minimum execution time: 237_793_000 picoseconds.
@@ -230,7 +239,12 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
-	fn vote() -> Weight {
+	fn commit_vote() -> Weight {
+		Weight::from_parts(395_968_000, 19939)
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
+	}
+	fn reveal_vote() -> Weight {
 		Weight::from_parts(395_968_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))

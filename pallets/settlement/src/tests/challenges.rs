@@ -1,9 +1,57 @@
 //! Challenges of attested results, committees' votes and their outcomes.
 
+use haca_primitives::statement::VerdictClaim;
+use sp_runtime::DispatchResult;
+
 use super::*;
 
 fn lie_hash() -> H256 {
 	hash_of(&output([9.0, 9.0]))
+}
+
+/// The salt `who` hides its votes with.
+fn salt(who: AccountId) -> [u8; 32] {
+	[who as u8; 32]
+}
+
+/// `who`'s commitment to a vote for `hash` in the dispute over `job`.
+fn commitment(job: u64, who: AccountId, hash: H256) -> H256 {
+	let attempt = Jobs::job(job).unwrap().attempt;
+	VerdictClaim::vote_commitment(job, attempt, &who, &hash, &salt(who))
+}
+
+fn commit(job: u64, who: AccountId, hash: H256) -> DispatchResult {
+	Settlement::commit_vote(RuntimeOrigin::signed(who), job, commitment(job, who, hash))
+}
+
+fn reveal(job: u64, who: AccountId, hash: H256) -> DispatchResult {
+	Settlement::reveal_vote(RuntimeOrigin::signed(who), job, hash, salt(who))
+}
+
+/// The committee of the dispute over `job`.
+fn committee(job: u64) -> Vec<AccountId> {
+	Disputes::<Test>::get(job).unwrap().committee.into_inner()
+}
+
+/// Commits to `votes`, runs to the reveal phase unless every member committed, and reveals
+/// them.
+fn vote(job: u64, votes: &[(AccountId, H256)]) {
+	for (who, hash) in votes {
+		assert_ok!(commit(job, *who, *hash));
+	}
+	let dispute = Disputes::<Test>::get(job).unwrap();
+	if dispute.reveal_until.is_none() {
+		run_to_block(dispute.commit_until + 1);
+	}
+	for (who, hash) in votes {
+		assert_ok!(reveal(job, *who, *hash));
+	}
+}
+
+/// Every member of the committee of `job` votes for `hash`.
+fn unanimous(job: u64, hash: H256) {
+	let votes: Vec<_> = committee(job).into_iter().map(|who| (who, hash)).collect();
+	vote(job, &votes);
 }
 
 #[test]
@@ -18,13 +66,11 @@ fn a_lying_executor_is_slashed_and_the_job_rerun_at_no_cost_to_the_client() {
 		assert!(Disputes::<Test>::get(job).unwrap().committee.is_empty(), "drawn later");
 		drawn();
 		let dispute = Disputes::<Test>::get(job).unwrap();
-		assert_eq!(dispute.committee.len(), 2, "the two other verifiers");
+		assert_eq!(dispute.committee.len(), 3, "three of the four other verifiers");
 		assert!(!dispute.committee.contains(&challenger));
 
 		let challenger_before = Balances::balance(&challenger);
-		for voter in dispute.committee.clone() {
-			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, true_hash));
-		}
+		unanimous(job, true_hash);
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
 		assert_eq!(bond_of(liar), BOND - JOB_STAKE);
 		assert_eq!(challenge_hold(challenger), 0);
@@ -56,10 +102,7 @@ fn a_wrong_challenger_loses_its_bond_and_the_result_settles() {
 		drawn();
 		let executor_before = Balances::balance(&executor);
 		let challenger_total = Balances::total_balance(&challenger);
-		let honest = hash_of(&good_output());
-		for voter in Disputes::<Test>::get(job).unwrap().committee {
-			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, honest));
-		}
+		unanimous(job, hash_of(&good_output()));
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: true }.into());
 		assert_eq!(Balances::total_balance(&challenger), challenger_total - CHALLENGE_BOND);
 		assert_eq!(Balances::balance(&executor), executor_before + CHALLENGE_BOND / 2 + 90);
@@ -69,31 +112,91 @@ fn a_wrong_challenger_loses_its_bond_and_the_result_settles() {
 }
 
 #[test]
-fn a_split_committee_times_out_safely() {
+fn a_split_committee_times_out_and_only_its_silent_member_pays() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (job, executor) = provisional_result();
 		let challenger = VERIFIERS[2];
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
 		drawn();
-		let committee = Disputes::<Test>::get(job).unwrap().committee;
-		assert_ok!(Settlement::vote(RuntimeOrigin::signed(committee[0]), job, lie_hash()));
-		assert_ok!(Settlement::vote(
-			RuntimeOrigin::signed(committee[1]),
-			job,
-			hash_of(&good_output())
-		));
-		assert_noop!(
-			Settlement::vote(RuntimeOrigin::signed(committee[1]), job, lie_hash()),
-			Error::<Test>::AlreadyVoted
-		);
-		run_to_block(DRAWN_AT + 1 + DISPUTE_WINDOW);
+		let [for_challenger, for_executor, silent] = committee(job).try_into().unwrap();
+		let honest = hash_of(&good_output());
+		assert_ok!(commit(job, for_challenger, lie_hash()));
+		assert_ok!(commit(job, for_executor, honest));
+		assert_noop!(commit(job, for_executor, lie_hash()), Error::<Test>::AlreadyVoted);
+		run_to_block(Disputes::<Test>::get(job).unwrap().commit_until + 1);
+		assert_noop!(commit(job, silent, honest), Error::<Test>::DeadlinePassed);
+		assert_ok!(reveal(job, for_challenger, lie_hash()));
+		assert_noop!(reveal(job, silent, honest), Error::<Test>::NotCommitted);
+		// The last of those who committed reveals: nothing more can change the outcome.
+		assert_ok!(reveal(job, for_executor, honest));
 		System::assert_has_event(Event::DisputeTimedOut { job }.into());
 		assert_eq!(challenge_hold(challenger), 0);
 		assert_eq!(bond_of(executor), BOND);
+		assert_eq!(bond_of(for_challenger), BOND);
+		assert_eq!(bond_of(for_executor), BOND);
+		assert_eq!(bond_of(silent), BOND - VOTER_SLASH);
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&executor));
-		let info = pallet_executors::Executors::<Test>::get(executor).unwrap();
-		assert_eq!(info.disputes, 0);
+		for who in [executor, challenger, for_challenger, for_executor, silent] {
+			assert_eq!(pallet_executors::Executors::<Test>::get(who).unwrap().disputes, 0);
+		}
+	});
+}
+
+#[test]
+fn a_committee_is_paid_by_the_outcome_and_its_members_against_it_pay() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executor) = provisional_result();
+		let challenger = VERIFIERS[0];
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		drawn();
+		let [first, second, blind] = committee(job).try_into().unwrap();
+		let before = |who: AccountId| Balances::balance(&who);
+		let (first_before, second_before) = (before(first), before(second));
+		let honest = hash_of(&good_output());
+		// A member who backs the challenger without running the model, against the truth.
+		vote(job, &[(first, honest), (blind, lie_hash()), (second, honest)]);
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: true }.into());
+
+		assert_eq!(bond_of(blind), BOND - VOTER_SLASH);
+		// Each of the two members for the outcome: half of the blind vote's slash and half of
+		// the committee's fifth of the forfeited challenge bond.
+		let reward = VOTER_SLASH / 2 + CHALLENGE_BOND / 5 / 2;
+		assert_eq!(before(first), first_before + reward);
+		assert_eq!(before(second), second_before + reward);
+		assert_eq!(bond_of(first), BOND);
+		assert_eq!(bond_of(executor), BOND);
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+	});
+}
+
+/// A member that copies another's commitment cannot open it: the commitment binds its
+/// maker, even once the maker's reveal (hash and salt) is public. The copier counts as not
+/// having voted and pays for it.
+#[test]
+fn a_copied_vote_commitment_opens_for_nobody_but_its_maker() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, _) = provisional_result();
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
+		drawn();
+		let [maker, copier, third] = committee(job).try_into().unwrap();
+		let truth = lie_hash();
+		assert_noop!(reveal(job, maker, truth), Error::<Test>::RevealNotOpen);
+		assert_ok!(commit(job, maker, truth));
+		let copied = commitment(job, maker, truth);
+		assert_ok!(Settlement::commit_vote(RuntimeOrigin::signed(copier), job, copied));
+		assert_ok!(commit(job, third, truth));
+		assert_ok!(reveal(job, maker, truth));
+		assert_noop!(
+			Settlement::reveal_vote(RuntimeOrigin::signed(copier), job, truth, salt(maker)),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_ok!(reveal(job, third, truth));
+		let reveal_until = Disputes::<Test>::get(job).unwrap().reveal_until.unwrap();
+		run_to_block(reveal_until + 1);
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		assert_eq!(bond_of(copier), BOND - VOTER_SLASH);
+		assert_eq!(bond_of(maker), BOND);
 	});
 }
 
@@ -114,19 +217,13 @@ fn challenges_and_votes_need_the_right_parties_and_timing() {
 			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), 42, lie_hash()),
 			Error::<Test>::NotChallengeable
 		);
-		assert_noop!(
-			Settlement::vote(RuntimeOrigin::signed(VERIFIERS[0]), job, honest),
-			Error::<Test>::NoDispute
-		);
+		assert_noop!(commit(job, VERIFIERS[0], honest), Error::<Test>::NoDispute);
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
 		assert_noop!(
 			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[1]), job, lie_hash()),
 			Error::<Test>::NotChallengeable
 		);
-		assert_noop!(
-			Settlement::vote(RuntimeOrigin::signed(executor), job, honest),
-			Error::<Test>::NotOnCommittee
-		);
+		assert_noop!(commit(job, executor, honest), Error::<Test>::NotOnCommittee);
 	});
 }
 
@@ -148,9 +245,7 @@ fn a_rerun_result_gets_its_own_full_challenge_window() {
 		let (job, _) = provisional_result();
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
 		drawn();
-		for voter in Disputes::<Test>::get(job).unwrap().committee {
-			assert_ok!(Settlement::vote(RuntimeOrigin::signed(voter), job, lie_hash()));
-		}
+		unanimous(job, lie_hash());
 		drawn();
 		// The re-run's executor delivers in the last block of the first result's window,
 		// whose timer is still scheduled.
@@ -175,31 +270,35 @@ fn a_rerun_result_gets_its_own_full_challenge_window() {
 fn signed_verdict(
 	job: u64,
 	who: AccountId,
-	kind: haca_primitives::statement::VerdictKind,
-	output_hash: H256,
+	claim: VerdictClaim,
 ) -> (crate::Verdict<Test>, haca_primitives::InferenceSignature) {
 	use sp_core::Pair;
-	let verdict = crate::Verdict::<Test> { job, verifier: who, kind, output_hash };
+	let verdict = crate::Verdict::<Test> { job, verifier: who, claim };
 	let payload = crate::Pallet::<Test>::verdict_payload(&verdict).expect("open job");
 	(verdict, pair(who).sign(&payload.signing_bytes()).into())
 }
 
 #[test]
 fn a_vote_signed_in_an_earlier_dispute_of_the_job_is_rejected() {
-	use haca_primitives::statement::VerdictKind;
 	use sp_runtime::transaction_validity::InvalidTransaction;
 	ExtBuilder::default().build_and_execute(|| {
 		let (job, _) = provisional_result();
 		let challenger = VERIFIERS[0];
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
 		drawn();
-		let votes: Vec<_> = Disputes::<Test>::get(job)
-			.unwrap()
-			.committee
-			.iter()
-			.map(|voter| signed_verdict(job, *voter, VerdictKind::Vote, lie_hash()))
-			.collect();
-		for (verdict, signature) in votes.clone() {
+		let verdicts = |claim: fn(u64, AccountId) -> VerdictClaim| {
+			committee(job)
+				.into_iter()
+				.map(|voter| signed_verdict(job, voter, claim(job, voter)))
+				.collect::<Vec<_>>()
+		};
+		let commitments =
+			verdicts(|job, voter| VerdictClaim::VoteCommitment(commitment(job, voter, lie_hash())));
+		let reveals = verdicts(|_, voter| VerdictClaim::VoteReveal {
+			output_hash: lie_hash(),
+			salt: salt(voter),
+		});
+		for (verdict, signature) in commitments.iter().chain(&reveals).cloned() {
 			let source = TransactionSource::External;
 			assert!(crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature).is_ok());
 			let authorized = frame_system::RawOrigin::Authorized.into();
@@ -214,7 +313,7 @@ fn a_vote_signed_in_an_earlier_dispute_of_the_job_is_rejected() {
 		submit(vec![signed(job, second, Claim::Output(hash_of(&bytes)), Some(bytes))]);
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
 		drawn();
-		for (verdict, signature) in votes {
+		for (verdict, signature) in commitments {
 			let source = TransactionSource::External;
 			assert_eq!(
 				crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature).err(),
@@ -248,8 +347,8 @@ fn nobody_who_challenges_can_know_or_choose_its_committee() {
 	let committee_in_a_future = |revealed: [u8; 32]| {
 		let mut committee = Vec::new();
 		ExtBuilder::default().build_and_execute(|| {
-			// Four more verifiers: a committee of three out of five besides the parties.
-			for who in [30, 31, 32, 33] {
+			// Three more verifiers: a committee of three out of seven besides the challenger.
+			for who in [30, 31, 32] {
 				assert_ok!(Balances::mint_into(&who, INITIAL_BALANCE));
 				assert_ok!(pallet_executors::Pallet::<Test>::register(
 					RuntimeOrigin::signed(who),
@@ -275,7 +374,7 @@ fn nobody_who_challenges_can_know_or_choose_its_committee() {
 				Event::CommitteeDrawn {
 					job,
 					committee: committee.clone().try_into().unwrap(),
-					until: DRAWN_AT + DISPUTE_WINDOW,
+					commit_until: DRAWN_AT + DISPUTE_WINDOW,
 				}
 				.into(),
 			);

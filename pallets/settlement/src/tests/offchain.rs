@@ -240,7 +240,13 @@ fn the_records_of_ended_jobs_are_forgotten() {
 		let quorum = queue_input(model, mlp_input(None), QUORUM_2_OF_3, 1_000);
 		let attested = queue_input(model, mlp_input(None), VerificationMode::Attested, 500);
 		drawn();
-		let reveal_keys = EXECUTORS.map(|who| haca_worker::records::reveal_key(quorum, &who));
+		let reveal_keys = EXECUTORS.map(|who| {
+			haca_worker::records::reveal_key(
+				haca_worker::records::Commitment::QuorumOutput,
+				quorum,
+				&who,
+			)
+		});
 
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "one batch of statements per executor");
@@ -336,10 +342,13 @@ fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
 		assert!(VERIFIERS.contains(&dispute.challenger));
 		assert_eq!(challenge_hold(dispute.challenger), CHALLENGE_BOND);
 		drawn();
-		assert_eq!(Disputes::<Test>::get(job).unwrap().committee.len(), 2);
+		assert_eq!(Disputes::<Test>::get(job).unwrap().committee.len(), 3);
 
 		run_worker();
-		assert_eq!(include_pool(&pool), 2, "both committee members vote");
+		assert_eq!(include_pool(&pool), 3, "every committee member commits to its vote");
+		assert!(Disputes::<Test>::get(job).unwrap().reveal_until.is_some());
+		run_worker();
+		assert_eq!(include_pool(&pool), 3, "and reveals it");
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
@@ -381,8 +390,9 @@ fn verdicts_need_the_verifiers_own_signature() {
 		let verdict = crate::Verdict::<Test> {
 			job,
 			verifier: VERIFIERS[0],
-			kind: haca_primitives::statement::VerdictKind::Challenge,
-			output_hash: hash_of(&reference_output().encode()),
+			claim: haca_primitives::statement::VerdictClaim::Challenge(hash_of(
+				&reference_output().encode(),
+			)),
 		};
 		let payload = crate::Pallet::<Test>::verdict_payload(&verdict).unwrap();
 		let source = TransactionSource::External;
@@ -430,10 +440,14 @@ fn a_committee_never_backs_a_challenge_it_cannot_reproduce() {
 		drawn();
 
 		run_worker();
-		assert_eq!(include_pool(&pool), 0, "neither claim matches the committee's run: no vote");
-		run_to_block(DRAWN_AT + 1 + DISPUTE_WINDOW);
+		assert_eq!(include_pool(&pool), 3, "committed");
+		run_worker();
+		assert_eq!(include_pool(&pool), 3, "revealed: each member's own run, neither claim");
 		System::assert_has_event(Event::DisputeTimedOut { job }.into());
 		assert_eq!(bond_of(liar), BOND, "nobody is slashed on a claim nobody reproduced");
+		for member in VERIFIERS.into_iter().skip(1) {
+			assert_eq!(bond_of(member), BOND, "nor for voting what it computed");
+		}
 		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
