@@ -284,6 +284,8 @@ parameter_types! {
 	pub const SlashRewardShare: Perbill = Perbill::from_percent(50);
 	/// The model owner's share of each run's fee.
 	pub const OwnerShare: Perbill = Perbill::from_percent(10);
+	/// What a block spends on phase ends at most.
+	pub MaxTimerWeight: Weight = Perbill::from_percent(25) * MAXIMUM_BLOCK_WEIGHT;
 }
 
 impl pallet_settlement::Config for Runtime {
@@ -313,8 +315,11 @@ impl pallet_settlement::Config for Runtime {
 	type SlashRewardShare = SlashRewardShare;
 	type CommitteeRewardShare = CommitteeRewardShare;
 	type OwnerShare = OwnerShare;
-	/// Phase ends per block (settlements of attested results among them).
-	type MaxTimersPerBlock = ConstU32<2048>;
+	/// Phase ends per page of a block's timers (a page reads as one storage value).
+	type MaxTimersPerPage = ConstU32<256>;
+	/// A quarter of a block for phase ends (settlements of attested results among them);
+	/// the rest wait for the next blocks.
+	type MaxTimerWeight = MaxTimerWeight;
 	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }
 

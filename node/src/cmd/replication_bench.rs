@@ -71,18 +71,12 @@ impl ReplicationBenchCmd {
 		}
 		// What a block charges for one attested result carrying `carried` bytes of outputs:
 		// its authorization, the dispatch of the statement (less the signature verification
-		// the authorization did), settlement.
+		// the authorization did), settlement at the end of its challenge window.
 		let weight_time = |carried: u32| {
 			let weight = SettlementWeights::check_statement(carried)
-				.saturating_add(SettlementWeights::attested_statement(
-					carried,
-					pallet_settlement::MAX_TIMER_SLIP - 1,
-				))
+				.saturating_add(SettlementWeights::attested_statement(carried))
 				.saturating_sub(SettlementWeights::verify_signature())
-				.saturating_add(
-					SettlementWeights::process_timers(1)
-						.saturating_sub(SettlementWeights::process_timers(0)),
-				);
+				.saturating_add(SettlementWeights::timer_challenge_window());
 			Duration::from_nanos(weight.ref_time() / 1_000)
 		};
 		println!(

@@ -117,6 +117,10 @@ impl<T: Config> ExecutorDirectory<T::AccountId> for Pallet<T> {
 	fn verifiers() -> Vec<T::AccountId> {
 		Verifiers::<T>::get().into_inner()
 	}
+
+	fn max_verifiers() -> u32 {
+		T::MaxVerifiers::get()
+	}
 }
 
 impl<T: Config> ExecutorAccountability<T::AccountId, BalanceOf<T>> for Pallet<T> {

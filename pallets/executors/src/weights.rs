@@ -47,7 +47,7 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:1 w:1)
+	/// Storage: `Executors::Executors` (r:65 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::KeyOwners` (r:1 w:1)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
@@ -63,12 +63,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn register(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3128 + m * (66 ±0)`,
-		// estimated: `4113 + m * (4557 ±0)`.
-		// Minimum execution time: 158_936_000 picoseconds.
-		Weight::from_parts(252_212_303, 4113)
-			.saturating_add(Weight::from_parts(10_158_069, 0).saturating_mul(m.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Proof size in bytes, measured: `15125 + m * (72 ±0)`,
+		// estimated: `203985 + m * (4557 ±0)`.
+		// Minimum execution time: 551_387_000 picoseconds.
+		Weight::from_parts(859_211_067, 203985)
+			.saturating_add(Weight::from_parts(8_196_927, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(70_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(m.into())))
@@ -85,10 +85,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_models(o: u32, n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `4754 + n * (66 ±0) + o * (65 ±0)`,
 		// estimated: `4113 + n * (4557 ±0) + o * (4557 ±0)`.
-		// Minimum execution time: 112_490_000 picoseconds.
-		Weight::from_parts(24_016_937, 4113)
-			.saturating_add(Weight::from_parts(9_323_732, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(15_435_822, 0).saturating_mul(n.into()))
+		// Minimum execution time: 112_740_000 picoseconds.
+		Weight::from_parts(39_302_338, 4113)
+			.saturating_add(Weight::from_parts(9_528_607, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(15_907_230, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -103,8 +103,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_capacity() -> Weight {
 		// Proof size in bytes, measured: `410`,
 		// estimated: `4113`.
-		// Minimum execution time: 24_496_000 picoseconds.
-		Weight::from_parts(32_611_000, 4113)
+		// Minimum execution time: 26_209_000 picoseconds.
+		Weight::from_parts(47_760_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -115,10 +115,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::KeyOwners` (r:1 w:2)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn set_key() -> Weight {
-		// Proof size in bytes, measured: `618`,
+		// Proof size in bytes, measured: `585`,
 		// estimated: `4113`.
-		// Minimum execution time: 92_983_000 picoseconds.
-		Weight::from_parts(129_511_000, 4113)
+		// Minimum execution time: 106_679_000 picoseconds.
+		Weight::from_parts(193_290_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -132,28 +132,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn unbond(m: u32, ) -> Weight {
 		// Proof size in bytes, measured: `2610 + m * (65 ±0)`,
 		// estimated: `4113 + m * (4557 ±0)`.
-		// Minimum execution time: 30_266_000 picoseconds.
-		Weight::from_parts(55_368_837, 4113)
-			.saturating_add(Weight::from_parts(7_808_612, 0).saturating_mul(m.into()))
+		// Minimum execution time: 32_020_000 picoseconds.
+		Weight::from_parts(62_988_574, 4113)
+			.saturating_add(Weight::from_parts(9_331_025, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
-	/// Storage: `Executors::Executors` (r:1 w:1)
+	/// Storage: `Executors::Executors` (r:65 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Verifiers` (r:1 w:1)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
-		// Proof size in bytes, measured: `747`,
-		// estimated: `4113`.
-		// Minimum execution time: 87_443_000 picoseconds.
-		Weight::from_parts(145_761_000, 4113)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size in bytes, measured: `12489`,
+		// estimated: `203985`.
+		// Minimum execution time: 459_036_000 picoseconds.
+		Weight::from_parts(791_435_000, 203985)
+			.saturating_add(T::DbWeight::get().reads(68_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
@@ -166,8 +168,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn withdraw() -> Weight {
 		// Proof size in bytes, measured: `751`,
 		// estimated: `4113`.
-		// Minimum execution time: 80_140_000 picoseconds.
-		Weight::from_parts(139_891_000, 4113)
+		// Minimum execution time: 81_542_000 picoseconds.
+		Weight::from_parts(133_969_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -176,18 +178,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(252_212_303, 4113)
-			.saturating_add(Weight::from_parts(10_158_069, 0).saturating_mul(m.into()))
-			.saturating_add(ParityDbWeight::get().reads(6_u64))
+		Weight::from_parts(859_211_067, 203985)
+			.saturating_add(Weight::from_parts(8_196_927, 0).saturating_mul(m.into()))
+			.saturating_add(ParityDbWeight::get().reads(70_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(24_016_937, 4113)
-			.saturating_add(Weight::from_parts(9_323_732, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(15_435_822, 0).saturating_mul(n.into()))
+		Weight::from_parts(39_302_338, 4113)
+			.saturating_add(Weight::from_parts(9_528_607, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(15_907_230, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
@@ -198,18 +200,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(32_611_000, 4113)
+		Weight::from_parts(47_760_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(129_511_000, 4113)
+		Weight::from_parts(193_290_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(55_368_837, 4113)
-			.saturating_add(Weight::from_parts(7_808_612, 0).saturating_mul(m.into()))
+		Weight::from_parts(62_988_574, 4113)
+			.saturating_add(Weight::from_parts(9_331_025, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -217,12 +219,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(145_761_000, 4113)
-			.saturating_add(ParityDbWeight::get().reads(3_u64))
-			.saturating_add(ParityDbWeight::get().writes(3_u64))
+		Weight::from_parts(791_435_000, 203985)
+			.saturating_add(ParityDbWeight::get().reads(68_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(139_891_000, 4113)
+		Weight::from_parts(133_969_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

@@ -134,6 +134,9 @@ pub trait ExecutorDirectory<AccountId> {
 	/// The verifier set: bonded at least the minimum, not unbonding, the largest bonds when
 	/// more would fit.
 	fn verifiers() -> Vec<AccountId>;
+
+	/// Most verifiers in the verifier set.
+	fn max_verifiers() -> u32;
 }
 
 /// Slashing and reputation of executors and verifiers, as the settlement pallet sees them.

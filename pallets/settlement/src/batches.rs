@@ -11,14 +11,14 @@ impl<T: Config> Pallet<T> {
 	/// reported with `StatementRejected` and leaves no trace. Returns the weight used: a
 	/// statement that fails its checks weighs a check of its outputs, any other
 	/// [`Self::applied_weight`], less the writes an earlier attested result of the batch
-	/// already made to the same keys (its executor's load, its timer block) and, when the
-	/// batch's authorization verified the signatures, less their verification.
+	/// already made to the same keys (its executor's load, the timer pages of its block) and,
+	/// when the batch's authorization verified the signatures, less their verification.
 	pub(crate) fn process_batch(
 		statements: StatementBatch<T>,
 		signature_check: SignatureCheck,
 	) -> Weight {
 		let mut used = Weight::zero();
-		let (mut loads_written, mut timer_blocks_written) = (BTreeSet::new(), BTreeSet::new());
+		let (mut loads_written, mut timers_written) = (BTreeSet::new(), false);
 		for (statement, signature) in statements {
 			let (job, executor) = (statement.job, statement.executor.clone());
 			let attested = matches!(statement.claim, Claim::Output(_));
@@ -26,14 +26,14 @@ impl<T: Config> Pallet<T> {
 			let outcome = match Self::check(&statement, &signature, signature_check) {
 				Ok(checked) => {
 					let applied = with_storage_layer(|| Self::apply(statement, checked));
-					let slipped = applied.as_ref().ok().copied();
-					used.saturating_accrue(Self::applied_weight(attested, carried, slipped));
-					if let Some(slipped) = slipped.filter(|_| attested) {
+					used.saturating_accrue(Self::applied_weight(attested, carried));
+					if attested && applied.is_ok() {
+						// Every result of a block schedules its window's end in the same block.
 						let repeated = u64::from(!loads_written.insert(executor.clone()))
-							+ u64::from(!timer_blocks_written.insert(slipped));
+							+ u64::from(core::mem::replace(&mut timers_written, true));
 						used = used.saturating_sub(T::DbWeight::get().writes(repeated));
 					}
-					applied.map(|_| ())
+					applied
 				}
 				Err(error) => {
 					used.saturating_accrue(T::WeightInfo::check_statement(carried));
@@ -52,14 +52,13 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The weight of a statement that passed its checks: for an attested output, its
-	/// benchmark for `carried` bytes of outputs and the full timer blocks it slipped past
-	/// (`slipped` is `None` if applying it failed: charged as the most); for any other claim,
-	/// the costliest statement.
-	fn applied_weight(attested: bool, carried: u32, slipped: Option<u32>) -> Weight {
-		if !attested {
-			return T::WeightInfo::statement();
+	/// benchmark for `carried` bytes of outputs; for any other claim, the costliest statement.
+	fn applied_weight(attested: bool, carried: u32) -> Weight {
+		if attested {
+			T::WeightInfo::attested_statement(carried)
+		} else {
+			T::WeightInfo::statement()
 		}
-		T::WeightInfo::attested_statement(carried, slipped.unwrap_or(MAX_TIMER_SLIP - 1))
 	}
 
 	/// The weight of checking every statement of a batch (their pool authorization).

@@ -3,12 +3,16 @@
 
 use alloc::{vec, vec::Vec};
 use frame_benchmarking::v2::*;
-use frame_support::pallet_prelude::{BoundedVec, Get};
+use frame_support::{
+	pallet_prelude::{BoundedVec, Get},
+	weights::WeightMeter,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
 use frame_system::RawOrigin;
 use haca_primitives::{
 	statement::{Claim, VerdictClaim},
 	tensor::{ElementType, Tensor, TensorSpec},
-	traits::{ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
+	traits::{ExecutorDirectory, ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
 	InferenceKey, InferenceSignature, JobId, ModelHash, VerificationMode,
 };
 use sp_core::H256;
@@ -20,7 +24,7 @@ use crate::*;
 const ENCODING_OVERHEAD: u32 = 16;
 
 /// Float outputs of about `bytes` encoded bytes (at least one element).
-fn spec_of<T: Config>(bytes: u32) -> TensorSpec {
+fn spec_of(bytes: u32) -> TensorSpec {
 	let elements = (bytes.saturating_sub(ENCODING_OVERHEAD) / 4).max(1);
 	TensorSpec {
 		name: b"t".to_vec().try_into().unwrap(),
@@ -31,7 +35,7 @@ fn spec_of<T: Config>(bytes: u32) -> TensorSpec {
 
 /// Float outputs filling `MaxOutputLen`: the costliest to check and compare.
 fn largest_spec<T: Config>() -> TensorSpec {
-	spec_of::<T>(T::MaxOutputLen::get())
+	spec_of(T::MaxOutputLen::get())
 }
 
 /// Outputs for `spec` (one float tensor), all elements `value`.
@@ -115,7 +119,7 @@ fn provide_result<T: Config>(job: JobId) -> T::AccountId {
 fn attested_output<T: Config>(
 	bytes: u32,
 ) -> (T::AccountId, JobId, (Statement<T>, InferenceSignature)) {
-	let spec = spec_of::<T>(bytes);
+	let spec = spec_of(bytes);
 	let model = network_with::<T>(spec.clone(), 1, 0);
 	let client: T::AccountId = account("client", 0, 0);
 	let job = drawn_job::<T>(&model, VerificationMode::Attested);
@@ -137,7 +141,14 @@ fn challenger<T: Config>() -> T::AccountId {
 	challenger
 }
 
-/// The salt of benchmark votes.
+/// Fills `page` of `block`'s timers with the ends of no phase.
+fn fill_timer_page<T: Config>(block: BlockNumberFor<T>, page: u32) {
+	let full = vec![(JobId::MAX, Timer::Dispute); T::MaxTimersPerPage::get() as usize];
+	Timers::<T>::insert(block, page, BoundedVec::truncate_from(full));
+	TimerPages::<T>::insert(block, page + 1);
+}
+
+/// The salt of benchmark commitments.
 const SALT: [u8; 32] = [7; 32];
 
 /// `voter`'s commitment to a vote for `hash` in the dispute over `job`.
@@ -208,15 +219,14 @@ mod benchmarks {
 		let executors = T::Jobs::job(job).unwrap().executors;
 		let bytes = outputs::<T>(0.5);
 		let hash = H256(sp_io::hashing::blake2_256(&bytes));
-		let salt = [7u8; 32];
 		for executor in &executors {
-			let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &salt));
+			let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &SALT));
 			Pallet::<T>::process_batch(
 				batch::<T>(vec![sign::<T>(job, executor, claim, None)]),
 				SignatureCheck::Verify,
 			);
 		}
-		let reveal = Claim::Reveal { output_hash: hash, salt };
+		let reveal = Claim::Reveal { output_hash: hash, salt: SALT };
 		let (last, others) = executors.split_last().unwrap();
 		for executor in others {
 			let revealed = sign::<T>(job, executor, reveal, Some(bytes.clone()));
@@ -230,28 +240,19 @@ mod benchmarks {
 		assert!(T::Jobs::job(job).is_none(), "settled");
 	}
 
-	/// An attested output of `b` bytes, the challenge window's timer slipping past `s` full
-	/// blocks.
+	/// An attested output of `b` bytes, whose window's end opens a new page of timers.
 	#[benchmark]
-	fn attested_statement(
-		b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>,
-		s: Linear<0, { crate::MAX_TIMER_SLIP - 1 }>,
-	) {
+	fn attested_statement(b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>) {
 		let (client, job, signed) = attested_output::<T>(b);
 		let due =
 			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
-		let full: BoundedVec<_, T::MaxTimersPerBlock> =
-			vec![(JobId::MAX, Timer::Dispute); T::MaxTimersPerBlock::get() as usize]
-				.try_into()
-				.unwrap();
-		for slip in 0..s {
-			Timers::<T>::insert(due + slip.into(), full.clone());
-		}
+		fill_timer_page::<T>(due, 0);
 
 		#[extrinsic_call]
 		submit_statements(RawOrigin::Signed(client), batch::<T>(vec![signed]));
 
 		assert!(Results::<T>::contains_key(job));
+		assert_eq!(TimerPages::<T>::get(due), 2);
 	}
 
 	#[benchmark]
@@ -311,32 +312,128 @@ mod benchmarks {
 		assert!(!Disputes::<T>::contains_key(job));
 	}
 
-	/// `n` challenge windows closing in one block, each settling an attested result.
+	/// A challenge window's end that settles a result of the largest outputs.
 	#[benchmark]
-	fn process_timers(n: Linear<0, { T::MaxTimersPerBlock::get() }>) {
-		let model = network::<T>(T::MaxQuorum::get(), 0);
-		let jobs: Vec<_> = (0..n)
-			.map(|index| {
-				let client = account("client", index, 0);
-				T::Jobs::submit_for_benchmark(&client, &model, VerificationMode::Attested)
-			})
-			.collect();
-		T::Jobs::draw_for_benchmark();
-		jobs.iter().for_each(|job| {
-			provide_result::<T>(*job);
-			// So many results with the largest outputs span many blocks on chain; their
-			// events would outgrow one block's memory.
-			frame_system::Pallet::<T>::reset_events();
-		});
+	fn timer_challenge_window() {
+		let model = network::<T>(1, 0);
+		let (job, _) = provisional::<T>(&model);
 		let due =
 			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
 
 		#[block]
 		{
-			Pallet::<T>::process_timers(due);
+			Pallet::<T>::run_timer(job, Timer::ChallengeWindow, due);
 		}
 
-		assert!(jobs.iter().all(|job| T::Jobs::job(*job).is_none()));
+		assert!(T::Jobs::job(job).is_none(), "settled");
+	}
+
+	/// A reveal phase's end in the largest quorum with the largest float outputs: every
+	/// executor but one revealed (compared pairwise within tolerance); the silent one is
+	/// slashed and the rest settle.
+	#[benchmark]
+	fn timer_reveal_phase() {
+		let quorum = T::MaxQuorum::get();
+		let model = network::<T>(quorum, 0);
+		let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
+		let job = drawn_job::<T>(&model, mode);
+		let executors = T::Jobs::job(job).unwrap().executors;
+		let bytes = outputs::<T>(0.5);
+		let hash = H256(sp_io::hashing::blake2_256(&bytes));
+		for executor in &executors {
+			let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &SALT));
+			let committed = sign::<T>(job, executor, claim, None);
+			Pallet::<T>::process_batch(batch::<T>(vec![committed]), SignatureCheck::Verify);
+		}
+		let reveal = Claim::Reveal { output_hash: hash, salt: SALT };
+		for executor in executors.iter().skip(1) {
+			let revealed = sign::<T>(job, executor, reveal, Some(bytes.clone()));
+			Pallet::<T>::process_batch(batch::<T>(vec![revealed]), SignatureCheck::Verify);
+		}
+		let until = Quorums::<T>::get(job).unwrap().reveal_until.unwrap();
+
+		#[block]
+		{
+			Pallet::<T>::run_timer(job, Timer::RevealPhase, until + 1u32.into());
+		}
+
+		assert!(T::Jobs::job(job).is_none(), "settled");
+	}
+
+	/// A committee draw from the largest verifier set (genesis verifiers included).
+	#[benchmark]
+	fn timer_committee() {
+		let room = T::Executors::max_verifiers().saturating_sub(T::Executors::verifier_count());
+		let model = network::<T>(1, room.max(1));
+		let (job, _) = provisional::<T>(&model);
+		Pallet::<T>::do_challenge(challenger::<T>(), job, H256::repeat_byte(1))
+			.expect("challenge opens");
+		T::BenchmarkRandomness::reveal([9; 32]);
+		let drawn_at = frame_system::Pallet::<T>::block_number() + 2u32.into();
+		frame_system::Pallet::<T>::set_block_number(drawn_at);
+
+		#[block]
+		{
+			Pallet::<T>::run_timer(job, Timer::Committee, drawn_at);
+		}
+
+		let committee = Disputes::<T>::get(job).unwrap().committee;
+		assert_eq!(committee.len() as u32, T::CommitteeSize::get());
+	}
+
+	/// A reveal phase's end that decides a dispute against the executor: the smallest
+	/// majority revealed, the rest of the committee committed and never revealed, and pays.
+	#[benchmark]
+	fn timer_dispute() {
+		let (job, committee) = disputed::<T>();
+		let truth = H256::repeat_byte(1);
+		let majority = committee.len() / 2 + 1;
+		for voter in &committee {
+			let commitment = vote_commitment::<T>(job, voter, truth);
+			Pallet::<T>::do_commit_vote(voter.clone(), job, commitment).expect("commits");
+		}
+		for voter in committee.iter().take(majority) {
+			Pallet::<T>::do_reveal_vote(voter.clone(), job, truth, SALT).expect("reveals");
+		}
+		let until = Disputes::<T>::get(job).unwrap().reveal_until.unwrap();
+
+		#[block]
+		{
+			Pallet::<T>::run_timer(job, Timer::Dispute, until + 1u32.into());
+		}
+
+		assert!(!Disputes::<T>::contains_key(job));
+	}
+
+	/// Taking a full page of timers and, out of weight, putting it back.
+	#[benchmark]
+	fn timer_page() {
+		let block = frame_system::Pallet::<T>::block_number();
+		fill_timer_page::<T>(block, 0);
+		let mut meter = WeightMeter::with_limit(T::WeightInfo::timer_page());
+		let finished;
+
+		#[block]
+		{
+			finished = Pallet::<T>::run_page(block, 0, block, &mut meter);
+		}
+
+		assert!(!finished);
+		assert_eq!(Timers::<T>::get(block, 0).len() as u32, T::MaxTimersPerPage::get());
+	}
+
+	/// Going past a block without timers.
+	#[benchmark]
+	fn timer_block() {
+		let block = frame_system::Pallet::<T>::block_number();
+		TimersDue::<T>::put((block, 0));
+
+		#[block]
+		{
+			Pallet::<T>::process_timers(block);
+		}
+
+		assert_eq!(TimersDue::<T>::get(), (block + 1u32.into(), 0));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);

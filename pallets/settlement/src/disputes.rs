@@ -33,8 +33,7 @@ impl<T: Config> Pallet<T> {
 		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
 		let (randomness, known_since) = T::Randomness::random(COMMITTEE_SUBJECT);
 		let Some(randomness) = randomness.filter(|_| known_since > dispute.challenged_at) else {
-			// No room for the retry leaves the dispute to time out.
-			let _ = Self::schedule(now.saturating_add(One::one()), job, Timer::Committee);
+			Self::schedule(now.saturating_add(One::one()), job, Timer::Committee);
 			return;
 		};
 		let Some(executor) = Results::<T>::get(job).map(|result| result.executor) else {
@@ -76,9 +75,9 @@ impl<T: Config> Pallet<T> {
 		Self::hold_challenge_bond(&who)?;
 		let commit_until = now.saturating_add(T::DisputeWindow::get());
 		let last_reveal = commit_until.saturating_add(T::RevealWindow::get());
-		Self::schedule(now.saturating_add(One::one()), job, Timer::Committee)?;
-		Self::schedule(commit_until.saturating_add(One::one()), job, Timer::Dispute)?;
-		Self::schedule(last_reveal.saturating_add(One::one()), job, Timer::Dispute)?;
+		Self::schedule(now.saturating_add(One::one()), job, Timer::Committee);
+		Self::schedule(commit_until.saturating_add(One::one()), job, Timer::Dispute);
+		Self::schedule(last_reveal.saturating_add(One::one()), job, Timer::Dispute);
 
 		T::Executors::begin_dispute(&result.executor);
 		T::Executors::begin_dispute(&who);
@@ -121,9 +120,8 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::AlreadyVoted)?;
 		Self::deposit_event(Event::VoteCommitted { job, voter: who });
 		if dispute.votes.len() == dispute.committee.len() {
-			// The latest end, scheduled with the challenge, ends the phase if this cannot.
 			let until = now.saturating_add(T::RevealWindow::get());
-			let _ = Self::schedule(until.saturating_add(One::one()), job, Timer::Dispute);
+			Self::schedule(until.saturating_add(One::one()), job, Timer::Dispute);
 			Self::open_vote_reveals(job, &mut dispute, until);
 		}
 		Disputes::<T>::insert(job, dispute);

@@ -31,7 +31,8 @@
 //!
 //! Settlement pays each paid run `fee - OwnerShare * fee` to its executor and the rest to
 //! the model's owner, out of the client's escrow; the remainder of the maximum fee returns
-//! to the client. Phase ends are scheduled per block, at most `MaxTimersPerBlock` each.
+//! to the client. Phase ends are timers, scheduled per block and run at the start of the
+//! block within `MaxTimerWeight`, the rest carried over (`timers.rs`).
 //!
 //! The node side is the off-chain worker (`haca_worker`), which the pallet's hook runs and
 //! which sees the chain through this pallet (`offchain.rs`): on executor nodes it runs
@@ -74,9 +75,6 @@ pub mod weights;
 use statements::SignatureCheck;
 pub use types::*;
 pub use weights::WeightInfo;
-
-/// How many blocks past its due block a phase end may slip when that block is full.
-pub const MAX_TIMER_SLIP: u32 = 16;
 
 /// The subject committee draws ask [`Config::Randomness`] about.
 pub const COMMITTEE_SUBJECT: &[u8] = b"haca/settlement/committee";
@@ -123,6 +121,8 @@ pub mod pallet {
 			pub const FifthShare: Perbill = Perbill::from_percent(20);
 			/// A tenth.
 			pub const TenthShare: Perbill = Perbill::from_percent(10);
+			/// No limit.
+			pub const UnlimitedWeight: Weight = Weight::MAX;
 		}
 
 		/// Small bounds, half of a slash to the wronged party and a fifth to the committee, a
@@ -143,7 +143,8 @@ pub mod pallet {
 			type SlashRewardShare = HalfShare;
 			type CommitteeRewardShare = FifthShare;
 			type OwnerShare = TenthShare;
-			type MaxTimersPerBlock = ConstU32<4>;
+			type MaxTimersPerPage = ConstU32<4>;
+			type MaxTimerWeight = UnlimitedWeight;
 			type WeightInfo = ();
 		}
 	}
@@ -252,9 +253,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type OwnerShare: Get<Perbill>;
 
-		/// Most phase ends scheduled in one block.
+		/// Most phase ends in one page of a block's timers (a block has as many pages as it
+		/// needs).
 		#[pallet::constant]
-		type MaxTimersPerBlock: Get<u32>;
+		type MaxTimersPerPage: Get<u32>;
+
+		/// Most weight `on_initialize` spends on phase ends in a block; those that do not fit
+		/// run in the next blocks.
+		#[pallet::constant]
+		type MaxTimerWeight: Get<Weight>;
 
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
@@ -280,15 +287,26 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Quorums<T: Config> = StorageMap<_, Twox64Concat, JobId, QuorumRound<T>>;
 
-	/// Phase ends by the block they fall in.
+	/// Phase ends by the block they fall in, and page.
 	#[pallet::storage]
-	pub type Timers<T: Config> = StorageMap<
+	pub type Timers<T: Config> = StorageDoubleMap<
 		_,
 		Twox64Concat,
 		BlockNumberFor<T>,
-		BoundedVec<(JobId, Timer), T::MaxTimersPerBlock>,
+		Twox64Concat,
+		u32,
+		BoundedVec<(JobId, Timer), T::MaxTimersPerPage>,
 		ValueQuery,
 	>;
+
+	/// How many pages of phase ends each block has.
+	#[pallet::storage]
+	pub type TimerPages<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, u32, ValueQuery>;
+
+	/// The first block, and its first page, whose phase ends have not all run.
+	#[pallet::storage]
+	pub type TimersDue<T: Config> = StorageValue<_, (BlockNumberFor<T>, u32), ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -464,8 +482,6 @@ pub mod pallet {
 		NotOnCommittee,
 		/// The committee member already committed to a vote (or revealed it).
 		AlreadyVoted,
-		/// Too many phase ends fall in the coming blocks; try later.
-		SchedulerFull,
 		/// The job's model has no settlement terms (it is not registered).
 		UnknownModel,
 		/// The executor has no registered session key.
@@ -501,7 +517,14 @@ pub mod pallet {
 			);
 			assert!(T::MaxStatementsPerTx::get() > 0, "MaxStatementsPerTx must admit a statement");
 			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must seat a verifier");
-			assert!(T::MaxTimersPerBlock::get() > 0, "MaxTimersPerBlock must admit a timer");
+			assert!(T::MaxTimersPerPage::get() > 0, "MaxTimersPerPage must admit a timer");
+			assert!(
+				T::MaxTimerWeight::get().all_gte(
+					Self::heaviest_timer_step()
+						.saturating_add(T::DbWeight::get().reads_writes(1, 1))
+				),
+				"MaxTimerWeight must let the heaviest phase end run"
+			);
 			assert!(!T::ChallengeWindow::get().is_zero(), "ChallengeWindow must last a block");
 			assert!(!T::RevealWindow::get().is_zero(), "RevealWindow must last a block");
 			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must last a block");

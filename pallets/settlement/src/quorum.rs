@@ -15,13 +15,12 @@ use crate::{statements::JobOf, *};
 
 impl<T: Config> Pallet<T> {
 	/// Opens the reveal phase of a quorum round.
-	pub(crate) fn open_reveal(job: JobId, round: &mut QuorumRound<T>) -> DispatchResult {
+	pub(crate) fn open_reveal(job: JobId, round: &mut QuorumRound<T>) {
 		let until =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::RevealWindow::get());
-		Self::schedule(until.saturating_add(One::one()), job, Timer::RevealPhase)?;
+		Self::schedule(until.saturating_add(One::one()), job, Timer::RevealPhase);
 		round.reveal_until = Some(until);
 		Self::deposit_event(Event::RevealOpened { job, until });
-		Ok(())
 	}
 
 	/// Goes on with `job`'s round after `answering` answered, with a commitment (in `round`)
@@ -54,7 +53,7 @@ impl<T: Config> Pallet<T> {
 			return Ok(());
 		}
 		if answered == checked.executors.len() {
-			Self::open_reveal(job, &mut round)?;
+			Self::open_reveal(job, &mut round);
 		}
 		Quorums::<T>::insert(job, round);
 		Ok(())
@@ -151,7 +150,8 @@ impl<T: Config> OnPartialDelivery<T::AccountId> for Pallet<T> {
 			}
 			_ => false,
 		};
-		if enough && round.reveal_until.is_none() && Self::open_reveal(id, &mut round).is_ok() {
+		if enough && round.reveal_until.is_none() {
+			Self::open_reveal(id, &mut round);
 			Quorums::<T>::insert(id, round);
 			return true;
 		}

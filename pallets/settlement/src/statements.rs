@@ -153,20 +153,18 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Applies a statement that checked out against its job `checked`. Returns how many full
-	/// blocks an attested result's challenge window timer slipped past (0 for other claims).
-	pub(crate) fn apply(statement: Statement<T>, checked: JobOf<T>) -> Result<u32, DispatchError> {
+	/// Applies a statement that checked out against its job `checked`.
+	pub(crate) fn apply(statement: Statement<T>, checked: JobOf<T>) -> DispatchResult {
 		let statement::Statement { job, executor, claim, outputs } = statement;
 		let now = frame_system::Pallet::<T>::block_number();
-		let mut slipped = 0;
 		match claim {
 			Claim::Output(output_hash) => {
 				let challenge_until = now.saturating_add(T::ChallengeWindow::get());
-				slipped = Self::schedule(
+				Self::schedule(
 					challenge_until.saturating_add(One::one()),
 					job,
 					Timer::ChallengeWindow,
-				)?;
+				);
 				T::Jobs::note_delivered(job, &executor);
 				Results::<T>::insert(
 					job,
@@ -224,6 +222,6 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		Ok(slipped)
+		Ok(())
 	}
 }

@@ -36,11 +36,16 @@ pub trait WeightInfo {
 	fn check_statement(b: u32, ) -> Weight;
 	fn verify_signature() -> Weight;
 	fn statement() -> Weight;
-	fn attested_statement(b: u32, s: u32, ) -> Weight;
+	fn attested_statement(b: u32, ) -> Weight;
 	fn challenge() -> Weight;
 	fn commit_vote() -> Weight;
 	fn reveal_vote() -> Weight;
-	fn process_timers(n: u32, ) -> Weight;
+	fn timer_challenge_window() -> Weight;
+	fn timer_reveal_phase() -> Weight;
+	fn timer_committee() -> Weight;
+	fn timer_dispute() -> Weight;
+	fn timer_page() -> Weight;
+	fn timer_block() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -58,9 +63,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn check_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `1141`,
 		// estimated: `5440`.
-		// Minimum execution time: 102_601_000 picoseconds.
-		Weight::from_parts(154_954_704, 5440)
-			.saturating_add(Weight::from_parts(1_397, 0).saturating_mul(b.into()))
+		// Minimum execution time: 98_904_000 picoseconds.
+		Weight::from_parts(139_153_339, 5440)
+			.saturating_add(Weight::from_parts(1_773, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -70,8 +75,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `496`,
 		// estimated: `4113`.
-		// Minimum execution time: 71_383_000 picoseconds.
-		Weight::from_parts(81_732_000, 4113)
+		// Minimum execution time: 69_830_000 picoseconds.
+		Weight::from_parts(108_852_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -91,10 +96,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	fn statement() -> Weight {
-		// Proof size in bytes, measured: `69294`,
+		// Proof size in bytes, measured: `69327`,
 		// estimated: `86073`.
-		// Minimum execution time: 758_394_000 picoseconds.
-		Weight::from_parts(1_274_796_000, 86073)
+		// Minimum execution time: 758_814_000 picoseconds.
+		Weight::from_parts(1_232_818_000, 86073)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
@@ -106,23 +111,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
-	/// Storage: `Settlement::Timers` (r:16 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(18446), added: 20921, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:1 w:1)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Timers` (r:1 w:1)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:0 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
-	/// `s` in `[0, 15]`.
-	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `19576 + s * (48 ±0)`,
-		// estimated: `21911 + s * (20921 ±0)`.
-		// Minimum execution time: 195_124_000 picoseconds.
-		Weight::from_parts(267_071_634, 21911)
-			.saturating_add(Weight::from_parts(2_865, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(6_585_885, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-			.saturating_add(Weight::from_parts(0, 20921).saturating_mul(s.into()))
+	fn attested_statement(b: u32, ) -> Weight {
+		// Proof size in bytes, measured: `3540`,
+		// estimated: `5795`.
+		// Minimum execution time: 155_279_000 picoseconds.
+		Weight::from_parts(225_035_206, 5795)
+			.saturating_add(Weight::from_parts(3_969, 0).saturating_mul(b.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
@@ -132,130 +135,239 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Settlement::Timers` (r:2 w:2)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(18446), added: 20921, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:3 w:3)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Disputes` (r:0 w:1)
-	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(570), added: 3045, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(580), added: 3055, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Timers` (r:0 w:3)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `18049`,
-		// estimated: `42832`.
-		// Minimum execution time: 154_598_000 picoseconds.
-		Weight::from_parts(218_437_000, 42832)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+		// Proof size in bytes, measured: `18077`,
+		// estimated: `19939`.
+		// Minimum execution time: 171_951_000 picoseconds.
+		Weight::from_parts(271_005_000, 19939)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
-	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(570), added: 3045, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(580), added: 3055, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:1 w:1)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Timers` (r:0 w:1)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	fn commit_vote() -> Weight {
+		// Proof size in bytes, measured: `709`,
+		// estimated: `4045`.
+		// Minimum execution time: 50_504_000 picoseconds.
+		Weight::from_parts(82_153_000, 4045)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Settlement::Disputes` (r:1 w:1)
+	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(580), added: 3055, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Jobs` (r:1 w:1)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:2 w:2)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
+	/// Storage: `Balances::Holds` (r:4 w:4)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:7 w:7)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:7 w:7)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Verifiers` (r:1 w:1)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
+	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	fn reveal_vote() -> Weight {
+		// Proof size in bytes, measured: `20552`,
+		// estimated: `22851`.
+		// Minimum execution time: 572_677_000 picoseconds.
+		Weight::from_parts(933_519_000, 22851)
+			.saturating_add(T::DbWeight::get().reads(24_u64))
+			.saturating_add(T::DbWeight::get().writes(24_u64))
+	}
+	/// Storage: `Settlement::Results` (r:1 w:1)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Jobs` (r:1 w:1)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:1 w:1)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::JobInputs` (r:0 w:1)
+	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	fn timer_challenge_window() -> Weight {
+		// Proof size in bytes, measured: `18294`,
+		// estimated: `19939`.
+		// Minimum execution time: 247_310_000 picoseconds.
+		Weight::from_parts(347_798_000, 19939)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
+	}
+	/// Storage: `Settlement::Quorums` (r:1 w:1)
+	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(82608), added: 85083, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Jobs` (r:1 w:1)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:5 w:5)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:7 w:7)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::JobInputs` (r:0 w:1)
+	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	fn timer_reveal_phase() -> Weight {
+		// Proof size in bytes, measured: `69350`,
+		// estimated: `86073`.
+		// Minimum execution time: 625_967_000 picoseconds.
+		Weight::from_parts(1_080_093_000, 86073)
+			.saturating_add(T::DbWeight::get().reads(17_u64))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
+	}
+	/// Storage: `Settlement::Disputes` (r:1 w:1)
+	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(580), added: 3055, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Results` (r:1 w:0)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Verifiers` (r:1 w:0)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:5 w:5)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	fn timer_committee() -> Weight {
+		// Proof size in bytes, measured: `20592`,
+		// estimated: `19939`.
+		// Minimum execution time: 106_208_000 picoseconds.
+		Weight::from_parts(178_312_000, 19939)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
+	/// Storage: `Settlement::Disputes` (r:1 w:1)
+	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(580), added: 3055, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Results` (r:1 w:1)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:4 w:4)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:7 w:7)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:7 w:7)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Verifiers` (r:1 w:1)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
 	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	fn commit_vote() -> Weight {
-		// Proof size in bytes, measured: `19002`,
-		// estimated: `19939`.
-		// Minimum execution time: 237_793_000 picoseconds.
-		Weight::from_parts(395_968_000, 19939)
-			.saturating_add(T::DbWeight::get().reads(11_u64))
-			.saturating_add(T::DbWeight::get().writes(11_u64))
-	}
-	fn reveal_vote() -> Weight {
-		// Proof size in bytes, measured: `19002`,
-		// estimated: `19939`.
-		// Minimum execution time: 237_793_000 picoseconds.
-		Weight::from_parts(395_968_000, 19939)
-			.saturating_add(T::DbWeight::get().reads(11_u64))
-			.saturating_add(T::DbWeight::get().writes(11_u64))
+	fn timer_dispute() -> Weight {
+		// Proof size in bytes, measured: `20552`,
+		// estimated: `22851`.
+		// Minimum execution time: 530_178_000 picoseconds.
+		Weight::from_parts(916_067_000, 22851)
+			.saturating_add(T::DbWeight::get().reads(24_u64))
+			.saturating_add(T::DbWeight::get().writes(24_u64))
 	}
 	/// Storage: `Settlement::Timers` (r:1 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(18446), added: 20921, mode: `MaxEncodedLen`)
-	/// Storage: `Settlement::Results` (r:2048 w:2048)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::Jobs` (r:2048 w:2048)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
-	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:2048 w:2048)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2054 w:2054)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:5 w:5)
-	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::JobInputs` (r:0 w:2048)
-	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
-	/// `n` in `[0, 2048]`.
-	fn process_timers(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `85351 + n * (466 ±0)`,
-		// estimated: `21911 + n * (18949 ±0)`.
-		// Minimum execution time: 14_076_000 picoseconds.
-		Weight::from_parts(17_142_000, 21911)
-			.saturating_add(Weight::from_parts(344_257_126, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(11_u64))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(11_u64))
-			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(n.into()))
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	fn timer_page() -> Weight {
+		// Proof size in bytes, measured: `2397`,
+		// estimated: `5795`.
+		// Minimum execution time: 15_529_000 picoseconds.
+		Weight::from_parts(29_535_000, 5795)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Settlement::TimersDue` (r:1 w:1)
+	/// Proof: `Settlement::TimersDue` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:1 w:1)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	fn timer_block() -> Weight {
+		// Proof size in bytes, measured: `37`,
+		// estimated: `3481`.
+		// Minimum execution time: 9_598_000 picoseconds.
+		Weight::from_parts(18_044_000, 3481)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(154_954_704, 5440)
-			.saturating_add(Weight::from_parts(1_397, 0).saturating_mul(b.into()))
+		Weight::from_parts(139_153_339, 5440)
+			.saturating_add(Weight::from_parts(1_773, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(81_732_000, 4113)
+		Weight::from_parts(108_852_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_274_796_000, 86073)
+		Weight::from_parts(1_232_818_000, 86073)
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
-	fn attested_statement(b: u32, s: u32, ) -> Weight {
-		Weight::from_parts(267_071_634, 21911)
-			.saturating_add(Weight::from_parts(2_865, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(6_585_885, 0).saturating_mul(s.into()))
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(ParityDbWeight::get().writes(4_u64))
-			.saturating_add(Weight::from_parts(0, 20921).saturating_mul(s.into()))
+	fn attested_statement(b: u32, ) -> Weight {
+		Weight::from_parts(225_035_206, 5795)
+			.saturating_add(Weight::from_parts(3_969, 0).saturating_mul(b.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(218_437_000, 42832)
-			.saturating_add(ParityDbWeight::get().reads(8_u64))
-			.saturating_add(ParityDbWeight::get().writes(8_u64))
+		Weight::from_parts(271_005_000, 19939)
+			.saturating_add(ParityDbWeight::get().reads(9_u64))
+			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(395_968_000, 19939)
-			.saturating_add(ParityDbWeight::get().reads(11_u64))
-			.saturating_add(ParityDbWeight::get().writes(11_u64))
+		Weight::from_parts(82_153_000, 4045)
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(395_968_000, 19939)
-			.saturating_add(ParityDbWeight::get().reads(11_u64))
-			.saturating_add(ParityDbWeight::get().writes(11_u64))
+		Weight::from_parts(933_519_000, 22851)
+			.saturating_add(ParityDbWeight::get().reads(24_u64))
+			.saturating_add(ParityDbWeight::get().writes(24_u64))
 	}
-	fn process_timers(n: u32, ) -> Weight {
-		Weight::from_parts(17_142_000, 21911)
-			.saturating_add(Weight::from_parts(344_257_126, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(11_u64))
-			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(11_u64))
-			.saturating_add(ParityDbWeight::get().writes((5_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 18949).saturating_mul(n.into()))
+	fn timer_challenge_window() -> Weight {
+		Weight::from_parts(347_798_000, 19939)
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(9_u64))
+	}
+	fn timer_reveal_phase() -> Weight {
+		Weight::from_parts(1_080_093_000, 86073)
+			.saturating_add(ParityDbWeight::get().reads(17_u64))
+			.saturating_add(ParityDbWeight::get().writes(18_u64))
+	}
+	fn timer_committee() -> Weight {
+		Weight::from_parts(178_312_000, 19939)
+			.saturating_add(ParityDbWeight::get().reads(9_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
+	}
+	fn timer_dispute() -> Weight {
+		Weight::from_parts(916_067_000, 22851)
+			.saturating_add(ParityDbWeight::get().reads(24_u64))
+			.saturating_add(ParityDbWeight::get().writes(24_u64))
+	}
+	fn timer_page() -> Weight {
+		Weight::from_parts(29_535_000, 5795)
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn timer_block() -> Weight {
+		Weight::from_parts(18_044_000, 3481)
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 }

@@ -185,10 +185,7 @@ fn unsigned_batches_are_authorized_only_if_every_item_checks_out() {
 		use crate::WeightInfo;
 		type Weights = <Test as crate::Config>::WeightInfo;
 		let carried = good_output().len() as u32;
-		assert_eq!(
-			used,
-			Some(Weights::attested_statement(carried, 0) - Weights::verify_signature())
-		);
+		assert_eq!(used, Some(Weights::attested_statement(carried) - Weights::verify_signature()));
 	});
 }
 
@@ -214,7 +211,7 @@ fn a_batch_is_charged_for_what_its_items_did() {
 		// No timer slip.
 		assert_eq!(
 			used,
-			Some(Weights::attested_statement(carried, 0) + Weights::check_statement(carried))
+			Some(Weights::attested_statement(carried) + Weights::check_statement(carried))
 		);
 		assert!(Results::<Test>::get(first).is_some());
 		assert!(Results::<Test>::get(second).is_none());
@@ -248,7 +245,7 @@ fn results_of_one_executor_in_a_batch_pay_its_load_and_timer_writes_once() {
 		let used = Settlement::submit_statements(RuntimeOrigin::signed(CLIENT), statements)
 			.expect("a batch is always accepted")
 			.actual_weight;
-		let each = Weights::attested_statement(bytes.len() as u32, 0);
+		let each = Weights::attested_statement(bytes.len() as u32);
 		let written_again = ParityDbWeight::get().writes(2 * 2);
 		assert_eq!(used, Some(each * 3 - written_again));
 		assert!(jobs.iter().all(|job| Results::<Test>::get(job).is_some()));

@@ -84,3 +84,4 @@ mod attested;
 mod challenges;
 mod offchain;
 mod quorum;
+mod timers;
