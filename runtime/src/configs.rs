@@ -255,13 +255,9 @@ impl pallet_jobs::Config for Runtime {
 	type MaxPendingPerClient = ConstU32<256>;
 	/// Ten minutes of waiting for executors.
 	type PendingTimeout = ConstU32<{ 10 * MINUTES }>;
-	type MaxExpiriesPerBlock = ConstU32<32>;
-	/// Above the jobs a block can take (~1,400 submissions fill one): met deadlines cost a
-	/// read and a removal each.
-	type MaxDeadlineChecksPerBlock = ConstU32<2048>;
-	/// With 16 the queue drained at 16 jobs per block while blocks stayed mostly empty
-	/// (throughput benchmark).
-	type MaxAssignmentsPerBlock = ConstU32<1024>;
+	/// A fifth of a block for deadlines and draws; with the phase ends' quarter, hooks
+	/// leave more than half of every block to transactions.
+	type MaxHookWeight = MaxHookWeight;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
@@ -286,6 +282,8 @@ parameter_types! {
 	pub const OwnerShare: Perbill = Perbill::from_percent(10);
 	/// What a block spends on phase ends at most.
 	pub MaxTimerWeight: Weight = Perbill::from_percent(25) * MAXIMUM_BLOCK_WEIGHT;
+	/// What a block spends on deadlines and draws at most.
+	pub MaxHookWeight: Weight = Perbill::from_percent(20) * MAXIMUM_BLOCK_WEIGHT;
 }
 
 impl pallet_settlement::Config for Runtime {

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 use codec::Encode;
-use frame_support::{pallet_prelude::*, traits::Randomness};
+use frame_support::{pallet_prelude::*, traits::Randomness, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{traits::ExecutorRegistry, JobId};
 use sp_runtime::traits::Saturating;
@@ -85,7 +85,7 @@ impl<T: Config> Pallet<T> {
 			// A new block: the last one's events go, as they do on chain.
 			frame_system::Pallet::<T>::reset_events();
 			frame_system::Pallet::<T>::set_block_number(next);
-			Self::assign_pending(next);
+			Self::assign_pending(next, &mut WeightMeter::new());
 		}
 	}
 
@@ -96,18 +96,20 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Draws executors for up to `MaxAssignmentsPerBlock` waiting jobs, oldest first, from
+	/// Draws executors for as many waiting jobs as `meter` pays for, oldest first, from
 	/// randomness that became known only after they started waiting: neither their client
 	/// nor whoever made them re-run could know it when sending. Jobs that waited
 	/// `PendingTimeout` blocks fail (refunded); the others wait on, behind the untried ones.
-	/// Returns the weight used.
-	pub(crate) fn assign_pending(now: BlockNumberFor<T>) -> Weight {
+	pub(crate) fn assign_pending(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
 		let pending = PendingJobs::<T>::get();
 		if pending.is_empty() {
-			return T::WeightInfo::assign_pending(0);
+			return;
 		}
 		let (randomness, known_since) = T::Randomness::random(DRAW_SUBJECT);
-		let tries = pending.len().min(T::MaxAssignmentsPerBlock::get() as usize);
+		let affordable =
+			meter.remaining().checked_div_per_component(&Self::draw_weight()).unwrap_or(u64::MAX);
+		let tries = pending.len().min(affordable.try_into().unwrap_or(usize::MAX));
+		meter.consume(Self::draw_weight().saturating_mul(tries as u64));
 		let (tried, untried) = pending.split_at(tries);
 		let mut waiting: Vec<JobId> = untried.to_vec();
 		for &id in tried {
@@ -126,6 +128,10 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		PendingJobs::<T>::put(BoundedVec::truncate_from(waiting));
-		T::WeightInfo::assign_pending(tries as u32)
+	}
+
+	/// The most one waiting job's draw weighs.
+	pub(crate) fn draw_weight() -> Weight {
+		T::WeightInfo::assign_pending(1).saturating_sub(T::WeightInfo::assign_pending(0))
 	}
 }

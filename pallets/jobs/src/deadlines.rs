@@ -1,7 +1,7 @@
 //! Deadlines: the queue of assigned jobs' deadlines, expiry, re-runs and failure.
 
 use alloc::vec::Vec;
-use frame_support::pallet_prelude::*;
+use frame_support::{pallet_prelude::*, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	traits::{ExecutorRegistry, OnPartialDelivery},
@@ -11,6 +11,23 @@ use haca_primitives::{
 use crate::*;
 
 impl<T: Config> Pallet<T> {
+	/// What `on_initialize` weighs before any deadline or draw.
+	pub(crate) fn hook_base_weight() -> Weight {
+		T::WeightInfo::process_deadlines(0)
+			.max(T::WeightInfo::skip_deadlines(0))
+			.saturating_add(T::WeightInfo::assign_pending(0))
+	}
+
+	/// The most a missed deadline weighs: the job re-queued for a new draw.
+	pub(crate) fn expiry_weight() -> Weight {
+		T::WeightInfo::process_deadlines(1).saturating_sub(T::WeightInfo::process_deadlines(0))
+	}
+
+	/// What a met (or ended) job's deadline weighs: a read and a removal.
+	pub(crate) fn met_deadline_weight() -> Weight {
+		T::WeightInfo::skip_deadlines(1).saturating_sub(T::WeightInfo::skip_deadlines(0))
+	}
+
 	pub(crate) fn push_deadline(id: JobId, deadline: BlockNumberFor<T>) {
 		DeadlineQueueBounds::<T>::mutate(|(_, tail)| {
 			DeadlineQueue::<T>::insert(*tail, (id, deadline));
@@ -18,38 +35,31 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Handles deadlines that passed before `now`: at most `MaxExpiriesPerBlock` missed ones
-	/// and `MaxDeadlineChecksPerBlock` queue entries in all per block. Returns the weight
-	/// used.
-	pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
+	/// Handles deadlines that passed before `now`, oldest first, as long as `meter` can pay
+	/// for a missed one (a met one costs less); the rest wait for the next blocks.
+	pub(crate) fn process_deadlines(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
 		let (mut head, tail) = DeadlineQueueBounds::<T>::get();
-		let (mut checked, mut expired) = (0, 0);
-		while head < tail
-			&& checked < T::MaxDeadlineChecksPerBlock::get()
-			&& expired < T::MaxExpiriesPerBlock::get()
-		{
+		let first = head;
+		while head < tail && meter.can_consume(Self::expiry_weight()) {
 			match DeadlineQueue::<T>::get(head) {
 				Some((_, deadline)) if deadline >= now => break,
 				Some((id, deadline)) => match Jobs::<T>::get(id) {
 					Some(job) if job.status == (JobStatus::Assigned { deadline }) => {
 						Self::expire(id, job, now);
-						expired += 1;
+						meter.consume(Self::expiry_weight());
 					}
 					// Delivered in time, or ended.
-					_ => {}
+					_ => meter.consume(Self::met_deadline_weight()),
 				},
-				None => {}
+				None => meter.consume(Self::met_deadline_weight()),
 			}
 			DeadlineQueue::<T>::remove(head);
 			head += 1;
-			checked += 1;
 		}
-		if checked > 0 {
+		if head > first {
 			// Re-assignments above pushed new deadlines: keep their tail.
 			DeadlineQueueBounds::<T>::mutate(|(first, _)| *first = head);
 		}
-		T::WeightInfo::process_deadlines(expired)
-			.saturating_add(T::WeightInfo::skip_deadlines(checked - expired))
 	}
 
 	/// The deadline of job `id` passed. Executors that delivered keep their claim; those

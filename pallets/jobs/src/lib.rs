@@ -66,6 +66,7 @@ pub mod pallet {
 	use frame_support::{
 		pallet_prelude::*,
 		traits::fungible::{Inspect, Mutate, MutateHold},
+		weights::WeightMeter,
 	};
 	use frame_system::pallet_prelude::*;
 	use haca_primitives::{
@@ -82,7 +83,12 @@ pub mod pallet {
 		use super::*;
 		use frame_support::{derive_impl, traits::ConstU32};
 
-		/// Small bounds, no partial-delivery handler, free weights.
+		frame_support::parameter_types! {
+			/// No limit.
+			pub const UnlimitedWeight: Weight = Weight::MAX;
+		}
+
+		/// Small bounds, no partial-delivery handler, free weights, hooks without a limit.
 		pub struct TestDefaultConfig;
 
 		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
@@ -100,9 +106,7 @@ pub mod pallet {
 			type MinAttestedVerifiers = ConstU32<0>;
 			type MaxPendingJobs = ConstU32<8>;
 			type MaxPendingPerClient = ConstU32<4>;
-			type MaxExpiriesPerBlock = ConstU32<8>;
-			type MaxDeadlineChecksPerBlock = ConstU32<64>;
-			type MaxAssignmentsPerBlock = ConstU32<8>;
+			type MaxHookWeight = UnlimitedWeight;
 			type WeightInfo = ();
 		}
 	}
@@ -186,19 +190,11 @@ pub mod pallet {
 		#[pallet::no_default]
 		type PendingTimeout: Get<BlockNumberFor<Self>>;
 
-		/// Most missed deadlines handled per block (the rest wait for the next block).
+		/// Most weight `on_initialize` spends on passed deadlines and then on draws of
+		/// waiting jobs, each charged its benchmarked worst case; what does not fit waits
+		/// for the next blocks, oldest first.
 		#[pallet::constant]
-		type MaxExpiriesPerBlock: Get<u32>;
-
-		/// Most deadline queue entries checked per block, met deadlines (a read and a
-		/// removal each) included: at least the jobs the chain takes per block, or the queue
-		/// lags behind and missed deadlines are seen late.
-		#[pallet::constant]
-		type MaxDeadlineChecksPerBlock: Get<u32>;
-
-		/// Most waiting jobs tried for a draw per block.
-		#[pallet::constant]
-		type MaxAssignmentsPerBlock: Get<u32>;
+		type MaxHookWeight: Get<Weight>;
 
 		/// Storage deposit of any job.
 		#[pallet::constant]
@@ -357,7 +353,11 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::process_deadlines(now).saturating_add(Self::assign_pending(now))
+			let mut meter = WeightMeter::with_limit(T::MaxHookWeight::get());
+			meter.consume(Self::hook_base_weight());
+			Self::process_deadlines(now, &mut meter);
+			Self::assign_pending(now, &mut meter);
+			meter.consumed()
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -378,8 +378,12 @@ pub mod pallet {
 				"a full batch must fit a client's and the new submissions' share of the queue"
 			);
 			assert!(
-				T::MaxDeadlineChecksPerBlock::get() >= T::MaxExpiriesPerBlock::get(),
-				"each expiry checks a deadline: MaxDeadlineChecksPerBlock >= MaxExpiriesPerBlock"
+				T::MaxHookWeight::get().all_gte(
+					Self::hook_base_weight()
+						.saturating_add(Self::expiry_weight())
+						.saturating_add(Self::draw_weight())
+				),
+				"MaxHookWeight must let a missed deadline and a draw through"
 			);
 			assert!(!T::ResultTimeout::get().is_zero(), "ResultTimeout must last a block");
 		}

@@ -75,6 +75,9 @@ parameter_types! {
 	pub const MinBond: Balance = 1_000;
 	/// One unit per job: the tests' capacities, not their bonds, limit assignments.
 	pub const MinJobStake: Balance = 1;
+	/// What a block spends on deadlines and draws; tests of the metering lower it.
+	pub static MaxHookWeight: frame_support::weights::Weight =
+		frame_support::weights::Weight::MAX;
 	pub const UnbondingDelay: u64 = 10;
 	pub const ResultTimeout: u64 = RESULT_TIMEOUT;
 	pub const PendingTimeout: u64 = PENDING_TIMEOUT;
@@ -122,8 +125,7 @@ impl pallet_jobs::Config for Test {
 	type MaxPendingJobs = ConstU32<8>;
 	type MaxPendingPerClient = ConstU32<4>;
 	type PendingTimeout = PendingTimeout;
-	type MaxExpiriesPerBlock = ConstU32<2>;
-	type MaxDeadlineChecksPerBlock = ConstU32<4>;
+	type MaxHookWeight = MaxHookWeight;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 }

@@ -4,6 +4,7 @@ use codec::Encode;
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectHold},
+	weights::Weight,
 	BoundedVec,
 };
 use haca_primitives::{
@@ -539,21 +540,47 @@ fn an_assignment_binds_its_executors_stakes_until_it_ends() {
 		});
 }
 
+/// The weight of `on_initialize` with `expiries` missed deadlines, `met` met ones and no
+/// draw.
+fn hook_weight(expiries: u64, met: u64) -> Weight {
+	crate::Pallet::<Test>::hook_base_weight()
+		+ crate::Pallet::<Test>::expiry_weight() * expiries
+		+ crate::Pallet::<Test>::met_deadline_weight() * met
+}
+
 #[test]
-fn deadline_work_is_bounded_per_block() {
+fn deadline_work_stops_at_the_blocks_weight_and_goes_on_in_the_next() {
 	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
 		|| {
 			let model = model(1);
 			let jobs: Vec<_> = (0..3).map(|_| submit(model, ATTESTED, 150)).collect();
 			drawn();
+			MaxHookWeight::set(hook_weight(2, 0));
 			let deadline = 1 + DRAW_DELAY + RESULT_TIMEOUT;
 			run_to_block(deadline + 1);
-			// Two of the three deadlines (MaxExpiriesPerBlock) were handled in this block.
+			// Two of the three missed deadlines fit in this block's weight.
 			assert_eq!(DeadlineQueueBounds::<Test>::get().0, 2);
 			let status = |job| JobsMap::<Test>::get(job).unwrap().status;
 			assert_eq!(status(jobs[2]), JobStatus::Assigned { deadline });
 			run_to_block(deadline + 2);
 			assert_eq!(status(jobs[2]), JobStatus::Pending);
+		},
+	);
+}
+
+/// A block with weight to spare handles every missed deadline, however many: no fixed count
+/// lets a backlog build up while blocks are idle.
+#[test]
+fn every_missed_deadline_is_handled_while_the_block_has_weight() {
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let jobs: Vec<_> = (0..4).map(|_| submit(model, ATTESTED, 150)).collect();
+			drawn();
+			run_to_block(1 + DRAW_DELAY + RESULT_TIMEOUT + 1);
+			assert!(jobs
+				.iter()
+				.all(|job| JobsMap::<Test>::get(job).unwrap().status == JobStatus::Pending));
 		},
 	);
 }
@@ -570,8 +597,9 @@ fn met_deadlines_do_not_hold_up_missed_ones() {
 			for &job in &jobs[..3] {
 				Jobs::note_delivered(job, &EXEC_A);
 			}
+			MaxHookWeight::set(hook_weight(1, 3));
 			run_to_block(2 + DRAW_DELAY + RESULT_TIMEOUT);
-			// Four entries checked (MaxDeadlineChecksPerBlock), though only two may expire.
+			// Three met deadlines cost less than missed ones: all four fit.
 			assert_eq!(DeadlineQueueBounds::<Test>::get().0, 4);
 			assert_eq!(JobsMap::<Test>::get(jobs[3]).unwrap().status, JobStatus::Pending);
 			assert!(jobs[..3]

@@ -62,9 +62,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit(i: u32, ) -> Weight {
 		// Proof size in bytes, measured: `545`,
 		// estimated: `17871`.
-		// Minimum execution time: 109_805_000 picoseconds.
-		Weight::from_parts(167_243_391, 17871)
-			.saturating_add(Weight::from_parts(3_202, 0).saturating_mul(i.into()))
+		// Minimum execution time: 115_525_000 picoseconds.
+		Weight::from_parts(196_756_070, 17871)
+			.saturating_add(Weight::from_parts(3_138, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -86,9 +86,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_batch(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `545`,
 		// estimated: `17871`.
-		// Minimum execution time: 111_698_000 picoseconds.
-		Weight::from_parts(148_877_192, 17871)
-			.saturating_add(Weight::from_parts(25_834_575, 0).saturating_mul(n.into()))
+		// Minimum execution time: 126_726_000 picoseconds.
+		Weight::from_parts(159_027_467, 17871)
+			.saturating_add(Weight::from_parts(33_227_836, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
@@ -108,30 +108,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel() -> Weight {
 		// Proof size in bytes, measured: `17216`,
 		// estimated: `17871`.
-		// Minimum execution time: 113_111_000 picoseconds.
-		Weight::from_parts(205_683_000, 17871)
+		// Minimum execution time: 114_524_000 picoseconds.
+		Weight::from_parts(203_259_000, 17871)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueue` (r:32 w:32)
+	/// Storage: `Jobs::DeadlineQueue` (r:256 w:256)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::Jobs` (r:32 w:32)
+	/// Storage: `Jobs::Jobs` (r:256 w:256)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:160 w:160)
+	/// Storage: `Executors::Executors` (r:1280 w:1280)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
 	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// `n` in `[0, 32]`.
+	/// `n` in `[0, 256]`.
 	fn process_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `254 + n * (2169 ±0)`,
+		// Proof size in bytes, measured: `11743 + n * (2093 ±0)`,
 		// estimated: `17871 + n * (15615 ±0)`.
-		// Minimum execution time: 4_969_000 picoseconds.
-		Weight::from_parts(270_416_215, 17871)
-			.saturating_add(Weight::from_parts(165_742_074, 0).saturating_mul(n.into()))
+		// Minimum execution time: 8_576_000 picoseconds.
+		Weight::from_parts(9_087_000, 17871)
+			.saturating_add(Weight::from_parts(264_697_759, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((7_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -140,17 +140,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::DeadlineQueue` (r:2048 w:2048)
+	/// Storage: `Jobs::DeadlineQueue` (r:1024 w:1024)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::Jobs` (r:2048 w:0)
+	/// Storage: `Jobs::Jobs` (r:1024 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
-	/// `n` in `[0, 2048]`.
+	/// `n` in `[0, 1024]`.
 	fn skip_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `695 + n * (247 ±0)`,
+		// Proof size in bytes, measured: `217 + n * (248 ±0)`,
 		// estimated: `1501 + n * (3138 ±0)`.
-		// Minimum execution time: 6_132_000 picoseconds.
-		Weight::from_parts(6_161_000, 1501)
-			.saturating_add(Weight::from_parts(19_819_923, 0).saturating_mul(n.into()))
+		// Minimum execution time: 7_994_000 picoseconds.
+		Weight::from_parts(8_716_000, 1501)
+			.saturating_add(Weight::from_parts(20_027_388, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -177,9 +177,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_pending(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `13797 + n * (252 ±0)`,
 		// estimated: `200862 + n * (3138 ±0)`.
-		// Minimum execution time: 7_884_000 picoseconds.
-		Weight::from_parts(8_576_000, 200862)
-			.saturating_add(Weight::from_parts(301_244_487, 0).saturating_mul(n.into()))
+		// Minimum execution time: 10_400_000 picoseconds.
+		Weight::from_parts(10_780_000, 200862)
+			.saturating_add(Weight::from_parts(303_896_193, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(56_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(54_u64))
@@ -191,26 +191,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn submit(i: u32, ) -> Weight {
-		Weight::from_parts(167_243_391, 17871)
-			.saturating_add(Weight::from_parts(3_202, 0).saturating_mul(i.into()))
+		Weight::from_parts(196_756_070, 17871)
+			.saturating_add(Weight::from_parts(3_138, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(148_877_192, 17871)
-			.saturating_add(Weight::from_parts(25_834_575, 0).saturating_mul(n.into()))
+		Weight::from_parts(159_027_467, 17871)
+			.saturating_add(Weight::from_parts(33_227_836, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(205_683_000, 17871)
+		Weight::from_parts(203_259_000, 17871)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(270_416_215, 17871)
-			.saturating_add(Weight::from_parts(165_742_074, 0).saturating_mul(n.into()))
+		Weight::from_parts(9_087_000, 17871)
+			.saturating_add(Weight::from_parts(264_697_759, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((7_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -218,8 +218,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 15615).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(6_161_000, 1501)
-			.saturating_add(Weight::from_parts(19_819_923, 0).saturating_mul(n.into()))
+		Weight::from_parts(8_716_000, 1501)
+			.saturating_add(Weight::from_parts(20_027_388, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -227,8 +227,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(8_576_000, 200862)
-			.saturating_add(Weight::from_parts(301_244_487, 0).saturating_mul(n.into()))
+		Weight::from_parts(10_780_000, 200862)
+			.saturating_add(Weight::from_parts(303_896_193, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(56_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(54_u64))
