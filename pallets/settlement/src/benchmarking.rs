@@ -141,6 +141,31 @@ fn challenger<T: Config>() -> T::AccountId {
 	challenger
 }
 
+/// A drawn job of the largest quorum with the largest float outputs, committed by every
+/// executor and revealed by all but the last; returns the job, the last executor, its
+/// reveal and its outputs.
+fn quorum_revealed_but_one<T: Config>() -> (JobId, T::AccountId, Claim, OutputBytes<T>) {
+	let quorum = T::MaxQuorum::get();
+	let model = network::<T>(quorum, 0);
+	let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
+	let job = drawn_job::<T>(&model, mode);
+	let executors = T::Jobs::job(job).unwrap().executors;
+	let bytes = outputs::<T>(0.5);
+	let hash = H256(sp_io::hashing::blake2_256(&bytes));
+	for executor in &executors {
+		let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &SALT));
+		let committed = sign::<T>(job, executor, claim, None);
+		Pallet::<T>::process_batch(batch::<T>(vec![committed]), SignatureCheck::Verify);
+	}
+	let reveal = Claim::Reveal { output_hash: hash, salt: SALT };
+	let (last, others) = executors.split_last().expect("a quorum");
+	for executor in others {
+		let revealed = sign::<T>(job, executor, reveal, Some(bytes.clone()));
+		Pallet::<T>::process_batch(batch::<T>(vec![revealed]), SignatureCheck::Verify);
+	}
+	(job, last.clone(), reveal, bytes)
+}
+
 /// Fills `page` of `block`'s timers with the ends of no phase.
 fn fill_timer_page<T: Config>(block: BlockNumberFor<T>, page: u32) {
 	let full = vec![(JobId::MAX, Timer::Dispute); T::MaxTimersPerPage::get() as usize];
@@ -211,28 +236,9 @@ mod benchmarks {
 	/// float outputs, which tallies the round and settles the job.
 	#[benchmark]
 	fn statement() {
-		let quorum = T::MaxQuorum::get();
-		let model = network::<T>(quorum, 0);
 		let client: T::AccountId = account("client", 0, 0);
-		let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
-		let job = drawn_job::<T>(&model, mode);
-		let executors = T::Jobs::job(job).unwrap().executors;
-		let bytes = outputs::<T>(0.5);
-		let hash = H256(sp_io::hashing::blake2_256(&bytes));
-		for executor in &executors {
-			let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &SALT));
-			Pallet::<T>::process_batch(
-				batch::<T>(vec![sign::<T>(job, executor, claim, None)]),
-				SignatureCheck::Verify,
-			);
-		}
-		let reveal = Claim::Reveal { output_hash: hash, salt: SALT };
-		let (last, others) = executors.split_last().unwrap();
-		for executor in others {
-			let revealed = sign::<T>(job, executor, reveal, Some(bytes.clone()));
-			Pallet::<T>::process_batch(batch::<T>(vec![revealed]), SignatureCheck::Verify);
-		}
-		let final_reveal = batch::<T>(vec![sign::<T>(job, last, reveal, Some(bytes))]);
+		let (job, last, reveal, bytes) = quorum_revealed_but_one::<T>();
+		let final_reveal = batch::<T>(vec![sign::<T>(job, &last, reveal, Some(bytes))]);
 
 		#[extrinsic_call]
 		submit_statements(RawOrigin::Signed(client), final_reveal);
@@ -333,23 +339,7 @@ mod benchmarks {
 	/// slashed and the rest settle.
 	#[benchmark]
 	fn timer_reveal_phase() {
-		let quorum = T::MaxQuorum::get();
-		let model = network::<T>(quorum, 0);
-		let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
-		let job = drawn_job::<T>(&model, mode);
-		let executors = T::Jobs::job(job).unwrap().executors;
-		let bytes = outputs::<T>(0.5);
-		let hash = H256(sp_io::hashing::blake2_256(&bytes));
-		for executor in &executors {
-			let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &SALT));
-			let committed = sign::<T>(job, executor, claim, None);
-			Pallet::<T>::process_batch(batch::<T>(vec![committed]), SignatureCheck::Verify);
-		}
-		let reveal = Claim::Reveal { output_hash: hash, salt: SALT };
-		for executor in executors.iter().skip(1) {
-			let revealed = sign::<T>(job, executor, reveal, Some(bytes.clone()));
-			Pallet::<T>::process_batch(batch::<T>(vec![revealed]), SignatureCheck::Verify);
-		}
+		let (job, ..) = quorum_revealed_but_one::<T>();
 		let until = Quorums::<T>::get(job).unwrap().reveal_until.unwrap();
 
 		#[block]
