@@ -78,6 +78,22 @@ def quotient():
     )
 
 
+def noisy(op, **seed):
+    """float32 `input + noise`, the noise drawn by the random operator `op` (with `seed=`
+    reproducible, without it different on every run): for the tests that models which do
+    not run reproducibly are refused."""
+    nodes = [
+        helper.make_node(op, [], ["noise"], shape=[1, 4], **seed),
+        helper.make_node("Add", ["input", "noise"], ["output"]),
+    ]
+    return helper.make_graph(
+        nodes,
+        "noisy",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4])],
+    )
+
+
 def cnn(rng, size, channels):
     """float32 CNN: Conv -> Relu -> Conv -> Relu -> GlobalAveragePool -> Flatten -> Gemm."""
     c1 = rng.standard_normal((channels, 3, 3, 3)).astype(np.float32) * 0.2
@@ -169,6 +185,8 @@ def main():
     reference(graph, out, "int_matmul", np.arange(1, 9, dtype=np.uint8).reshape(1, 8) * 29)
     save(cnn(np.random.default_rng(3), 16, 8), out / "cnn_small.onnx")
     save(quotient(), out / "quotient.onnx")
+    save(noisy("RandomNormal"), out / "random_unseeded.onnx")
+    save(noisy("RandomUniform", seed=7.0), out / "random_seeded.onnx")
     if "--large" in sys.argv:
         save(mlp(np.random.default_rng(4), 256, 1024, 256), out / "mlp_large.onnx")
         save(cnn(np.random.default_rng(5), 64, 32), out / "cnn_large.onnx")

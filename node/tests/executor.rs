@@ -17,7 +17,7 @@ use haca_primitives::{
 	ModeSet, ModelHash, VerificationMode,
 };
 use haca_runtime::{
-	genesis_config_presets::{demo_model_hash, DEMO_MODEL_FEE},
+	genesis_config_presets::{demo_model_hash, DEMO_MODEL_FEE, DEV_VERIFIERS},
 	AccountId, Balance, BlockNumber, RuntimeCall, UncheckedExtrinsic,
 };
 use jsonrpsee::{core::client::ClientT, http_client::HttpClient, rpc_params};
@@ -127,6 +127,15 @@ async fn quote(rpc: &HttpClient, model: ModelHash, mode: VerificationMode) -> Op
 	Decode::decode(&mut &unhex(&raw)[..]).unwrap()
 }
 
+/// Waits (a minute at most) until `model` is quoted in `mode`.
+async fn wait_for_quote(rpc: &HttpClient, node: &Node, model: ModelHash, mode: VerificationMode) {
+	let start = Instant::now();
+	while quote(rpc, model, mode).await.is_none() {
+		assert!(start.elapsed() < Duration::from_secs(60), "no quote; log:\n{}", node.log());
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
 /// A [1, 4] int32 tensor list, encoded.
 fn int_input(values: [i32; 4]) -> Vec<u8> {
 	vec![Tensor::from_i32(&[1, 4], &values).unwrap()].encode()
@@ -152,7 +161,7 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 		terms: pallet_models::ModelTerms {
 			inputs: vec![spec("input")].try_into().unwrap(),
 			outputs: vec![spec("output")].try_into().unwrap(),
-			modes: ModeSet::ATTESTED,
+			modes: ModeSet::ALL,
 			fee,
 			tolerance_ulps: 0,
 		},
@@ -161,15 +170,15 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 	let upload =
 		pallet_models::Call::upload_chunk { model, index: 0, bytes: bytes.try_into().unwrap() };
 	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(upload)).await;
-	// An executor serves active models only: the quote tells when it is.
-	let start = Instant::now();
-	while quote(&rpc, model, VerificationMode::Attested).await.is_none() {
-		assert!(start.elapsed() < Duration::from_secs(60), "no quote; log:\n{}", node.log());
-		tokio::time::sleep(Duration::from_millis(500)).await;
+	// Executors serve, and verifiers audit, active models only: a quorum quote tells when
+	// the model is; attested jobs are quoted once enough verifiers audit it.
+	wait_for_quote(&rpc, &node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
+	for account in [Sr25519Keyring::Alice].into_iter().chain(DEV_VERIFIERS) {
+		let models = vec![demo_model_hash(), model].try_into().unwrap();
+		send(&rpc, account, RuntimeCall::Executors(pallet_executors::Call::set_models { models }))
+			.await;
 	}
-	let served = vec![demo_model_hash(), model].try_into().unwrap();
-	let serve = pallet_executors::Call::set_models { models: served };
-	send(&rpc, Sr25519Keyring::Alice, RuntimeCall::Executors(serve)).await;
+	wait_for_quote(&rpc, &node, model, VerificationMode::Attested).await;
 
 	// Job 0 divides by zero; job 1 does not. They wait until Alice serves the model.
 	for input in [int_input([1, 0, 3, 4]), int_input([1, 2, 3, 4])] {

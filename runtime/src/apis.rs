@@ -261,9 +261,7 @@ impl_runtime_apis! {
 		}
 
 		fn quote(model: ModelHash, mode: VerificationMode) -> Option<Balance> {
-			use haca_primitives::traits::ModelRegistry;
-			let terms = Models::job_terms(&model).ok()?;
-			terms.modes.accepts(&mode).then(|| Jobs::price(terms.fee, &mode))
+			Jobs::quote(&model, &mode)
 		}
 
 		fn job_stake(model: ModelHash) -> Option<Balance> {

@@ -258,6 +258,8 @@ impl pallet_jobs::Config for Runtime {
 	/// A fifth of a block for deadlines and draws; with the phase ends' quarter, hooks
 	/// leave more than half of every block to transactions.
 	type MaxHookWeight = MaxHookWeight;
+	/// A tenth of the job's stake per missed deadline, to the client.
+	type LatenessSlash = LatenessSlash;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
@@ -284,6 +286,7 @@ parameter_types! {
 	pub MaxTimerWeight: Weight = Perbill::from_percent(25) * MAXIMUM_BLOCK_WEIGHT;
 	/// What a block spends on deadlines and draws at most.
 	pub MaxHookWeight: Weight = Perbill::from_percent(20) * MAXIMUM_BLOCK_WEIGHT;
+	pub const LatenessSlash: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_settlement::Config for Runtime {

@@ -65,7 +65,7 @@ fn demo_executor(account: Sr25519Keyring) -> pallet_executors::GenesisExecutorOf
 	}
 }
 
-/// `account` registered as a verifier.
+/// `account` registered as a verifier of the demo model.
 fn demo_verifier(account: Sr25519Keyring) -> pallet_executors::GenesisExecutorOf<crate::Runtime> {
 	pallet_executors::GenesisExecutor {
 		account: account.to_account_id(),
@@ -73,7 +73,7 @@ fn demo_verifier(account: Sr25519Keyring) -> pallet_executors::GenesisExecutorOf
 		key: account.public().into(),
 		bond: crate::configs::MinVerifierBond::get(),
 		capacity: 0,
-		models: vec![],
+		models: vec![demo_model_hash()],
 	}
 }
 

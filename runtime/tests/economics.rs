@@ -4,17 +4,23 @@
 //! (`docs/SECURITY.md` shows it).
 //!
 //! Per job with per-run fee `F`, an executor is paid `(1 - OwnerShare) * F` and puts the
-//! job's stake `S` (from `Executors::job_stake`) at risk, which it loses if its lie is
-//! caught, with probability `p`. A lazy executor (no compute) expects
-//! `EV = (1 - p) * (1 - OwnerShare) * F - p * S`; an honest one with compute cost `c`
+//! job's stake `S` (from `Executors::job_stake`) at risk, which is slashed if its lie is
+//! caught, with probability `p`. Of the slash, `SlashRewardShare` goes to the challenger
+//! and `CommitteeRewardShare` to the committee members who voted for the outcome. The liar
+//! may be its own challenger (its verifier challenges first, L6) and may hold committee
+//! seats that vote against it, so it loses at least `L = (1 - SlashRewardShare -
+//! CommitteeRewardShare) * S`. A lazy executor (no compute) expects
+//! `EV = (1 - p) * (1 - OwnerShare) * F - p * L`; an honest one with compute cost `c`
 //! expects `(1 - OwnerShare) * F - c`, so laziness pays only for compute costs above
-//! `p * ((1 - OwnerShare) * F + S)`. The stake is backed: an executor takes a job only
+//! `p * ((1 - OwnerShare) * F + L)`. The stake is backed: an executor takes a job only
 //! while its bond covers the stakes of all its unsettled jobs, so `S` is always there to
 //! take.
 
 use haca_primitives::{traits::ExecutorRegistry, MIN_AUDIT_PERCENT};
 use haca_runtime::{
-	configs::OwnerShare, genesis_config_presets::DEMO_MODEL_FEE, Balance, Executors, UNIT,
+	configs::{CommitteeRewardShare, OwnerShare, SlashRewardShare},
+	genesis_config_presets::DEMO_MODEL_FEE,
+	Balance, Executors, UNIT,
 };
 use sp_runtime::Perbill;
 
@@ -32,7 +38,10 @@ fn catch_probability(audit_percent: u32, verifiers: i32) -> f64 {
 #[test]
 fn lying_has_a_negative_expected_value_for_every_fee_and_allowed_audit_rate() {
 	sp_io::TestExternalities::default().execute_with(|| {
-		let paid_share = (Perbill::one() - OwnerShare::get()).deconstruct() as f64 / 1e9;
+		let share = |part: Perbill| part.deconstruct() as f64 / 1e9;
+		let paid_share = 1.0 - share(OwnerShare::get());
+		let lost_share = 1.0 - share(SlashRewardShare::get()) - share(CommitteeRewardShare::get());
+		assert!(lost_share > 0.0, "a caught liar must lose something it cannot win back");
 		let fees: [Balance; 6] =
 			[0, DEMO_MODEL_FEE / 10, DEMO_MODEL_FEE, UNIT, 10 * UNIT, 1_000 * UNIT];
 		let settings: [(&str, f64); 6] = [
@@ -44,20 +53,22 @@ fn lying_has_a_negative_expected_value_for_every_fee_and_allowed_audit_rate() {
 			("quorum free-rider (an honest majority)", 1.0),
 		];
 		println!(
-			"{:<40} {:>7} {:>10} {:>10} {:>12} {:>16}",
-			"setting", "p", "fee", "stake", "EV of lying", "lying pays if c >"
+			"{:<40} {:>7} {:>10} {:>10} {:>10} {:>12} {:>16}",
+			"setting", "p", "fee", "stake", "lost", "EV of lying", "lying pays if c >"
 		);
 		for (setting, p) in settings {
 			for fee in fees {
 				let stake = Executors::job_stake(fee) as f64;
+				let lost = lost_share * stake;
 				let paid = paid_share * fee as f64;
-				let ev = (1.0 - p) * paid - p * stake;
-				let break_even_cost = p * (paid + stake);
+				let ev = (1.0 - p) * paid - p * lost;
+				let break_even_cost = p * (paid + lost);
 				println!(
-					"{setting:<40} {:>6.2}% {:>10} {:>10} {:>12} {:>16}",
+					"{setting:<40} {:>6.2}% {:>10} {:>10} {:>10} {:>12} {:>16}",
 					p * 100.0,
 					haca(fee as f64),
 					haca(stake),
+					haca(lost),
 					haca(ev),
 					haca(break_even_cost),
 				);
@@ -69,8 +80,8 @@ fn lying_has_a_negative_expected_value_for_every_fee_and_allowed_audit_rate() {
 		// matters only for small fees), so lying stays unprofitable down to this catch
 		// probability, below the least audit rate of a single verifier.
 		let large_fee = 1_000_000 * UNIT;
-		let stake_per_fee = Executors::job_stake(large_fee) as f64 / large_fee as f64;
-		let break_even_p = paid_share / (paid_share + stake_per_fee);
+		let lost_per_fee = lost_share * Executors::job_stake(large_fee) as f64 / large_fee as f64;
+		let break_even_p = paid_share / (paid_share + lost_per_fee);
 		println!("lying breaks even at p = {:.3} % for large fees", break_even_p * 100.0);
 		assert!(break_even_p < catch_probability(MIN_AUDIT_PERCENT, 1));
 	});

@@ -76,7 +76,8 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		);
 
 		// A 300 KiB model, stored on chain in two chunks.
-		let bytes: Vec<u8> = (0..300 * 1024u32).map(|i| (i % 253) as u8).collect();
+		let node = haca_primitives::onnx::write::node("Relu", &[], &[]);
+		let bytes = haca_primitives::onnx::write::model(&[node], Some(300 * 1024));
 		let model = ModelHash::from(sp_io::hashing::blake2_256(&bytes));
 		assert_ok!(haca_runtime::Models::register(
 			RuntimeOrigin::signed(owner.clone()),
@@ -119,7 +120,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 			vec![model].try_into().unwrap(),
 		));
 
-		// Three verifiers, the least with which attested jobs are taken.
+		// Three verifiers of the model, the least with which attested jobs on it are taken.
 		for verifier in [Sr25519Keyring::Dave, Sr25519Keyring::Eve, Sr25519Keyring::Ferdie] {
 			assert_ok!(haca_runtime::Executors::register(
 				RuntimeOrigin::signed(account(verifier)),
@@ -128,7 +129,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 				pallet_executors::testing::key_proof::<Runtime>(&account(verifier), &verifier.pair()),
 				haca_runtime::configs::MinVerifierBond::get(),
 				0,
-				Default::default(),
+				vec![model].try_into().unwrap(),
 			));
 		}
 
@@ -180,14 +181,21 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 		assert_eq!(Balances::free_balance(&executor), executor_before + UNIT * 9 / 10);
 
 		// Nobody delivers job 1: three assignments (MaxAttempts) time out, each drawn two
-		// blocks after the last one expired, then a refund.
+		// blocks after the last one expired, then a refund; each missed deadline costs Bob a
+		// share of the job's stake, paid to the client.
 		let timeout = <Runtime as pallet_jobs::Config>::ResultTimeout::get();
 		run_to_block(1 + 3 * (2 + timeout + 1));
 		assert!(jobs_events()
 			.iter()
 			.any(|event| matches!(event, pallet_jobs::Event::Failed { job: 1, .. })));
 		assert_eq!(Balances::balance_on_hold(&escrow, &client), 0);
-		assert_eq!(Balances::free_balance(&client), free_before - UNIT);
+		let stake = <haca_runtime::Executors as haca_primitives::traits::ExecutorRegistry<
+			AccountId,
+			haca_runtime::Balance,
+		>>::job_stake(UNIT);
+		let lateness = haca_runtime::configs::LatenessSlash::get() * stake;
+		assert!(lateness > 0);
+		assert_eq!(Balances::free_balance(&client), free_before - UNIT + 3 * lateness);
 		assert!(pallet_executors::Executors::<Runtime>::get(&executor).unwrap().reputation < 1000);
 
 		pallet_models::Pallet::<Runtime>::do_try_state().unwrap();
@@ -229,7 +237,8 @@ fn every_preset_has_enough_verifiers_to_challenge_a_lie() {
 		("testnet", presets::testnet_config_genesis()),
 	] {
 		preset_ext(patch).execute_with(|| {
-			let verifiers = pallet_executors::Verifiers::<Runtime>::get();
+			let verifiers =
+				pallet_executors::ModelVerifiers::<Runtime>::get(presets::demo_model_hash());
 			assert!(verifiers.len() as u32 >= least, "{name}: {} verifiers", verifiers.len());
 			System::set_block_number(1);
 			let input = vec![Tensor::from_f32(&[1, 4], &[0.5, 1.5, -2.0, 3.25]).unwrap()].encode();

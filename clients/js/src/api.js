@@ -4,7 +4,8 @@ import { ATTESTED, quorum } from './connect.js';
 
 /**
  * The fee a job on `model` in `mode` costs (fee per run times runs), or null if the model
- * takes no jobs in that mode (`InferenceApi_quote`).
+ * takes no such job now: inactive, not accepting the mode, or (attested) audited by too
+ * few verifiers (`InferenceApi_quote`).
  * @param {ApiPromise} api
  * @param {string} model
  * @param {string|object} mode

@@ -94,7 +94,8 @@ export async function setInferenceKey(api, account, { publicKey, proof }, { nonc
 }
 
 /**
- * Replaces the models an executor serves (`executors.setModels`).
+ * Replaces the models an account's node runs (`executors.setModels`): an executor serves
+ * them, a verifier audits them and sits on committees over their jobs only.
  * @param {ApiPromise} api
  * @param {import('@polkadot/keyring/types').KeyringPair} executor
  * @param {string[]} models Active model hashes.

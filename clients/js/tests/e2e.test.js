@@ -43,7 +43,9 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
 
   it('A: registers a model, bonds an executor, runs attested and quorum jobs to settlement', { timeout: 300_000 }, () =>
     withNodeLog(async () => {
-      const [alice, charlie, two, eve] = await Promise.all(['Alice', 'Charlie', 'Two', 'Eve'].map(haca.devAccount));
+      const [alice, bob, charlie, dave, two, eve] = await Promise.all(
+        ['Alice', 'Bob', 'Charlie', 'Dave', 'Two', 'Eve'].map(haca.devAccount),
+      );
       haca.checkElementTypes(api);
 
       // Eve registers the integer model from its ONNX file (specs read from the graph).
@@ -70,12 +72,18 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         haca.registerExecutor(api, two, { key: twoKey, keyProof: rotated.proof, models: [haca.DEMO_MODEL], capacity: 8 }),
         (error) => error.message.includes('BadKeyProof'),
       );
+      // Attested jobs on the new model wait for verifiers that audit it: the dev chain's
+      // three (Bob, Charlie, Dave) add it.
+      assert.equal(await haca.quote(api, intModel, haca.ATTESTED), null);
       await Promise.all([
         haca.setServedModels(api, alice, [haca.DEMO_MODEL, intModel]),
         haca.registerExecutor(api, two, { key: twoKey, keyProof: twoProof, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
+        ...[bob, charlie, dave].map((verifier) => haca.setServedModels(api, verifier, [haca.DEMO_MODEL, intModel])),
       ]);
       const servers = (await api.query.executors.modelServers(intModel)).map(String);
       assert.deepEqual(new Set(servers), new Set([alice.address, two.address]));
+      const auditors = (await api.query.executors.modelVerifiers(intModel)).map(String);
+      assert.deepEqual(new Set(auditors), new Set([bob.address, charlie.address, dave.address]));
       const minBond = api.consts.executors.minExecutorBond.toBigInt();
       await haca.bondExtra(api, two, BILLION);
       assert.equal((await api.query.executors.executors(two.address)).unwrap().bond.toBigInt(), minBond + BILLION);

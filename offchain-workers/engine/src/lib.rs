@@ -55,6 +55,10 @@ pub enum EngineError {
 	/// tract could not read or optimise the model.
 	#[error("invalid model: {0}")]
 	InvalidModel(String),
+	/// The model has a random operator without a seed: its outputs would differ on every
+	/// run (see [`haca_primitives::onnx`]).
+	#[error("model draws random numbers without a seed ({0}): its outputs differ on every run")]
+	UnseededRandom(&'static str),
 	/// The model's inputs or outputs differ from the registered specs.
 	#[error("model does not match its registered spec: {0}")]
 	SpecMismatch(String),
@@ -81,6 +85,7 @@ impl EngineError {
 		match self {
 			Self::HashMismatch => "hash_mismatch",
 			Self::InvalidModel(_) => "invalid_model",
+			Self::UnseededRandom(_) => "unseeded_random",
 			Self::SpecMismatch(_) => "spec_mismatch",
 			Self::NotLoaded => "not_loaded",
 			Self::BadInput(_) => "bad_input",

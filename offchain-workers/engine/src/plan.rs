@@ -8,7 +8,10 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use haca_primitives::tensor::{decode_and_check, Layout, TensorError, TensorSpec};
+use haca_primitives::{
+	onnx::{self, OnnxError},
+	tensor::{decode_and_check, Layout, TensorError, TensorSpec},
+};
 use tract_onnx::prelude::{
 	Framework, InferenceFact, InferenceModelExt, IntoRunnable, OutletId, TValue, TVec,
 	Tensor as TractTensor, TypedModel, TypedRunnableModel, TypedSimpleState,
@@ -133,8 +136,17 @@ impl Plan {
 		})
 	}
 
-	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised.
+	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised; refused if it
+	/// would not run reproducibly.
 	fn optimise(bytes: &[u8], inputs: &[TensorSpec]) -> Result<TypedModel, EngineError> {
+		onnx::check_reproducible(bytes).map_err(|error| match error {
+			OnnxError::UnseededRandom(op) => EngineError::UnseededRandom(op),
+			OnnxError::Malformed => EngineError::InvalidModel("not an ONNX protobuf".into()),
+			OnnxError::TooDeep => EngineError::InvalidModel(format!(
+				"subgraphs nested deeper than {}",
+				onnx::MAX_GRAPH_DEPTH
+			)),
+		})?;
 		let mut model = tract_onnx::onnx().model_for_read(&mut &*bytes).map_err(invalid_model)?;
 		let input_count = model.input_outlets().map_err(invalid_model)?.len();
 		if input_count != inputs.len() {

@@ -123,75 +123,10 @@ fn runs_in_one_engine_depend_only_on_their_own_input() {
 	assert_eq!(engine_with(1, &model).run(&model.hash, &other_input).unwrap(), other);
 }
 
-/// `output = input + noise`, the noise from `RandomUniform` seeded with 1: an operator
-/// with state of its own (its generator), made here as an ONNX protobuf.
+/// `output = input + noise`, the noise from `RandomUniform` seeded with 7: an operator
+/// with state of its own (its generator).
 fn seeded_noise_model() -> Model {
-	use tract_onnx::pb::{
-		attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto, type_proto,
-		AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto,
-		TypeProto, ValueInfoProto,
-	};
-	let node = |op_type: &str, input: &[&str], output: &str, attribute| NodeProto {
-		op_type: op_type.into(),
-		input: input.iter().map(|name| name.to_string()).collect(),
-		output: vec![output.into()],
-		attribute,
-		..Default::default()
-	};
-	let seed = AttributeProto {
-		name: "seed".into(),
-		r#type: AttributeType::Float as i32,
-		f: 1.0,
-		..Default::default()
-	};
-	let shape = AttributeProto {
-		name: "shape".into(),
-		r#type: AttributeType::Ints as i32,
-		ints: vec![1, 4],
-		..Default::default()
-	};
-	// A float32 [1, 4] tensor named `name`.
-	let value = |name: &str| {
-		let dim = |size| tensor_shape_proto::Dimension {
-			value: Some(tensor_shape_proto::dimension::Value::DimValue(size)),
-			..Default::default()
-		};
-		let tensor = type_proto::Tensor {
-			elem_type: DataType::Float as i32,
-			shape: Some(TensorShapeProto { dim: vec![dim(1), dim(4)] }),
-		};
-		ValueInfoProto {
-			name: name.into(),
-			r#type: Some(TypeProto {
-				value: Some(type_proto::Value::TensorType(tensor)),
-				..Default::default()
-			}),
-			..Default::default()
-		}
-	};
-	let graph = GraphProto {
-		name: "seeded_noise".into(),
-		node: vec![
-			node("RandomUniform", &[], "noise", vec![seed, shape]),
-			node("Add", &["input", "noise"], "output", vec![]),
-		],
-		input: vec![value("input")],
-		output: vec![value("output")],
-		..Default::default()
-	};
-	let bytes = prost::Message::encode_to_vec(&ModelProto {
-		ir_version: 8,
-		opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 17 }],
-		graph: Some(graph),
-		..Default::default()
-	});
-	Model {
-		hash: sp_crypto_hashing::blake2_256(&bytes),
-		bytes,
-		inputs: vec![spec(ElementType::F32, &[1, 4])],
-		outputs: vec![spec(ElementType::F32, &[1, 4])],
-		name: "seeded_noise",
-	}
+	model("random_seeded", spec(ElementType::F32, &[1, 4]), spec(ElementType::F32, &[1, 4]))
 }
 
 #[test]
@@ -206,6 +141,31 @@ fn models_with_stateful_operators_start_every_run_afresh() {
 	// Nor is one kept from run to run of a batch (on the caller's thread: the model is quick).
 	let batch = engine.run_batch(&model.hash, &[&input, &input, &input]).unwrap();
 	assert_eq!(batch, vec![Ok(first); 3]);
+}
+
+#[test]
+fn models_drawing_unseeded_random_numbers_are_refused() {
+	let model =
+		model("random_unseeded", spec(ElementType::F32, &[1, 4]), spec(ElementType::F32, &[1, 4]));
+	// tract itself runs it, with different noise every run: no two nodes could agree on it.
+	use tract_onnx::prelude::{tensor2, tvec, Framework, InferenceModelExt, IntoRunnable};
+	let plan = tract_onnx::onnx()
+		.model_for_read(&mut &*model.bytes)
+		.and_then(|graph| graph.into_optimized()?.into_runnable())
+		.expect("tract reads the model");
+	let input = tensor2(&[[0.5f32, -1.0, 2.0, 0.25]]);
+	let run = || plan.run(tvec![input.clone().into()]).unwrap();
+	assert_ne!(run()[0], run()[0]);
+
+	let engine = Engine::new(EngineConfig::default(), None);
+	assert_eq!(
+		engine.load(model.hash, &model.bytes, &model.inputs, &model.outputs),
+		Err(EngineError::UnseededRandom("RandomNormal"))
+	);
+	assert_eq!(
+		haca_engine::Plan::discover(&model.bytes, &model.inputs).err(),
+		Some(EngineError::UnseededRandom("RandomNormal"))
+	);
 }
 
 /// Prints the MLP's output hash when asked to by the parent test (in a fresh process).

@@ -10,6 +10,7 @@ impl From<EngineError> for InferenceError {
 		match error {
 			EngineError::HashMismatch
 			| EngineError::InvalidModel(_)
+			| EngineError::UnseededRandom(_)
 			| EngineError::SpecMismatch(_) => Self::InvalidModel,
 			EngineError::NotLoaded => Self::ModelUnavailable,
 			EngineError::BadInput(_) => Self::BadInput,

@@ -36,7 +36,7 @@ enum Finding {
 }
 
 /// Votes in the disputes whose committee holds `who`, and audits a share of `audit_ppm`
-/// parts per million of other executors' provisional results.
+/// parts per million of other executors' provisional results on the models `who` audits.
 pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
 	// The ids name the dispute (by its attempt) or result (by its window), so a job's later
 	// dispute or re-run result is judged afresh.
@@ -48,7 +48,9 @@ pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, a
 		});
 	}
 	for open in C::challengeable_results() {
-		if &open.result.executor == who {
+		if &open.result.executor == who
+			|| C::job_model(open.job).is_none_or(|model| !C::audits(who, &model))
+		{
 			continue;
 		}
 		let id = (b"haca/audit", open.job, who, open.challenge_until).encode();

@@ -8,7 +8,8 @@
 //!   submits the signed statements (results, quorum commitments and reveals, failures) in
 //!   batches, as authorized transactions that need no fee payer;
 //! - as a **verifier** (`audit.rs`): re-runs a random sample of other executors' provisional
-//!   results, challenges the wrong ones, and votes in the disputes its keys sit on.
+//!   results on the models its account audits, challenges the wrong ones, and votes in the
+//!   disputes its keys sit on.
 //!
 //! Each task runs once even when workers of consecutive blocks overlap: a lock and a done
 //! record per task, in the node's local storage ([`records`]). Those records are kept per
@@ -132,6 +133,9 @@ pub trait Chain {
 
 	/// Whether `who` is a bonded verifier.
 	fn is_verifier(who: &Self::AccountId) -> bool;
+
+	/// Whether verifier `who` audits `model` (declared it among its models).
+	fn audits(who: &Self::AccountId, model: &ModelHash) -> bool;
 
 	/// The statements `who` owes.
 	fn pending_work(who: &Self::AccountId) -> Vec<WorkItem>;

@@ -53,13 +53,23 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 	who
 }
 
-/// Fills each model's server list up to one below the bound, so the caller's entry goes last.
+/// Fills each model's server and auditor lists up to one below their bounds, so the
+/// caller's entry goes last.
 fn crowd<T: Config>(models: &ServedModels<T>) {
-	for model in models {
-		let others = (0..T::MaxExecutorsPerModel::get().saturating_sub(1))
+	let others = |bound: u32| {
+		(0..bound.saturating_sub(1))
 			.map(|i| account::<T::AccountId>("server", i, 0))
-			.collect::<Vec<_>>();
-		ModelServers::<T>::insert(model, BoundedVec::truncate_from(others));
+			.collect::<Vec<_>>()
+	};
+	for model in models {
+		ModelServers::<T>::insert(
+			model,
+			BoundedVec::truncate_from(others(T::MaxExecutorsPerModel::get())),
+		);
+		ModelVerifiers::<T>::insert(
+			model,
+			BoundedVec::truncate_from(others(T::MaxVerifiers::get())),
+		);
 	}
 }
 
@@ -80,15 +90,18 @@ fn executor<T: Config>(m: u32) -> (T::AccountId, ServedModels<T>) {
 	(who, models)
 }
 
-/// Fills the verifier set with verifiers bonded the minimum, so that a newcomer compares
-/// its bond with every member's and takes a place.
+/// Fills the verifier set with verifiers bonded the minimum, each auditing the most models
+/// (the same ones, so their auditor lists fill up), so that a newcomer compares its bond with
+/// every member's, takes a place and takes the displaced member off the most lists.
 fn fill_verifier_set<T: Config>() {
 	let roles = Roles { executor: false, verifier: true };
+	let most = T::MaxModelsPerExecutor::get();
+	let models = active_models::<T>(2 * most, most);
 	for i in Verifiers::<T>::decode_len().unwrap_or(0) as u32..T::MaxVerifiers::get() {
 		let who: T::AccountId = account("verifier", i, 0);
 		T::Currency::set_balance(&who, T::MinVerifierBond::get().saturating_mul(2u32.into()));
 		let bond = T::MinVerifierBond::get();
-		Pallet::<T>::do_register(who, roles, key(i + 2), bond, 0, Default::default())
+		Pallet::<T>::do_register(who, roles, key(i + 2), bond, 0, models.clone())
 			.expect("room in the verifier set");
 	}
 }
@@ -165,10 +178,11 @@ mod benchmarks {
 		assert!(Executors::<T>::get(&who).unwrap().unbonding_until.is_some());
 	}
 
-	/// Worst case: a verifier outside a full set that tops up enough to take a place.
+	/// Worst case: a verifier of the most models outside a full set that tops up enough to
+	/// take a place.
 	#[benchmark]
 	fn bond_extra() {
-		let (who, _) = executor::<T>(0);
+		let (who, _) = executor::<T>(T::MaxModelsPerExecutor::get());
 		Pallet::<T>::discharge_verifier(&who);
 		fill_verifier_set::<T>();
 		let bond = Executors::<T>::get(&who).unwrap().bond;

@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 use codec::Encode;
-use frame_support::{ensure, pallet_prelude::*};
+use frame_support::{defensive, ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{traits::ModelRegistry, InferenceKey, InferenceKeyProof, ModelHash};
 use sp_runtime::{
@@ -74,10 +74,44 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Puts verifier `who`, bonded `bond`, into the verifier set: into free room, or in place
-	/// of the member with the smallest bond (the later registered of equals) if `bond` is
-	/// larger.
-	fn enlist_verifier(who: &T::AccountId, bond: BalanceOf<T>) -> DispatchResult {
+	/// Lists verifier `who` as an auditor of `models` (it is in the verifier set, which is no
+	/// larger than each list's bound).
+	fn add_auditor(who: &T::AccountId, models: &[ModelHash]) {
+		for model in models {
+			ModelVerifiers::<T>::mutate(model, |auditors| {
+				if auditors.try_push(who.clone()).is_err() {
+					defensive!("a model has no more auditors than the verifier set has members");
+				}
+			});
+		}
+	}
+
+	/// Takes `who` off the auditor lists of `models`.
+	fn remove_auditor(who: &T::AccountId, models: &[ModelHash]) {
+		for model in models {
+			ModelVerifiers::<T>::mutate_exists(model, |auditors| {
+				let list = auditors.get_or_insert_with(Default::default);
+				list.retain(|auditor| auditor != who);
+				if list.is_empty() {
+					*auditors = None;
+				}
+			});
+		}
+	}
+
+	/// The models `who` declared, if it is registered.
+	fn models_of(who: &T::AccountId) -> ServedModels<T> {
+		Executors::<T>::get(who).map(|info| info.models).unwrap_or_default()
+	}
+
+	/// Puts verifier `who`, bonded `bond`, into the verifier set, as an auditor of `models`:
+	/// into free room, or in place of the member with the smallest bond (the later
+	/// registered of equals) if `bond` is larger.
+	fn enlist_verifier(
+		who: &T::AccountId,
+		bond: BalanceOf<T>,
+		models: &[ModelHash],
+	) -> DispatchResult {
 		let mut verifiers = Verifiers::<T>::get();
 		if verifiers.try_push(who.clone()).is_err() {
 			let bond_of = |member: &T::AccountId| {
@@ -91,19 +125,26 @@ impl<T: Config> Pallet<T> {
 				.ok_or(Error::<T>::TooManyVerifiers)?;
 			ensure!(bond > smallest, Error::<T>::TooManyVerifiers);
 			let displaced = core::mem::replace(&mut verifiers[place], who.clone());
+			Self::remove_auditor(&displaced, &Self::models_of(&displaced));
 			Self::deposit_event(Event::LeftVerifierSet { who: displaced });
 		}
 		Verifiers::<T>::put(verifiers);
+		Self::add_auditor(who, models);
 		Ok(())
 	}
 
-	/// Takes verifier `who` out of the verifier set, if it is in it; whether it was.
+	/// Takes verifier `who` out of the verifier set and the auditor lists, if it is in it;
+	/// whether it was.
 	pub(crate) fn discharge_verifier(who: &T::AccountId) -> bool {
-		Verifiers::<T>::mutate(|verifiers| {
+		let discharged = Verifiers::<T>::mutate(|verifiers| {
 			let before = verifiers.len();
 			verifiers.retain(|verifier| verifier != who);
 			verifiers.len() < before
-		})
+		});
+		if discharged {
+			Self::remove_auditor(who, &Self::models_of(who));
+		}
+		discharged
 	}
 
 	pub(crate) fn do_register(
@@ -118,15 +159,13 @@ impl<T: Config> Pallet<T> {
 		ensure!(roles.executor || roles.verifier, Error::<T>::NoRole);
 		ensure!(bond >= Self::min_bond(roles), Error::<T>::BondTooLow);
 		ensure!(!KeyOwners::<T>::contains_key(&key), Error::<T>::KeyInUse);
+		Self::ensure_servable(&models)?;
 		if roles.executor {
 			Self::ensure_valid_capacity(capacity)?;
-			Self::ensure_servable(&models)?;
 			Self::add_server(&who, &models)?;
-		} else {
-			ensure!(models.is_empty(), Error::<T>::NotAnExecutor);
 		}
 		if roles.verifier {
-			Self::enlist_verifier(&who, bond)?;
+			Self::enlist_verifier(&who, bond, &models)?;
 		}
 		Self::hold_bond(&who, bond)?;
 
@@ -150,21 +189,31 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The registration of `who`, if it is an executor that is not unbonding.
-	fn active_executor(who: &T::AccountId) -> Result<ExecutorInfo<T>, DispatchError> {
+	/// The registration of `who`, if it is registered and not unbonding.
+	fn active_registration(who: &T::AccountId) -> Result<ExecutorInfo<T>, DispatchError> {
 		let info = Executors::<T>::get(who).ok_or(Error::<T>::NotRegistered)?;
-		ensure!(info.roles.executor, Error::<T>::NotAnExecutor);
 		ensure!(info.unbonding_until.is_none(), Error::<T>::AlreadyUnbonding);
 		Ok(info)
 	}
 
+	/// The registration of `who`, if it is an executor that is not unbonding.
+	fn active_executor(who: &T::AccountId) -> Result<ExecutorInfo<T>, DispatchError> {
+		let info = Self::active_registration(who)?;
+		ensure!(info.roles.executor, Error::<T>::NotAnExecutor);
+		Ok(info)
+	}
+
 	pub(crate) fn do_set_models(who: T::AccountId, models: ServedModels<T>) -> DispatchResult {
-		let mut info = Self::active_executor(&who)?;
+		let mut info = Self::active_registration(&who)?;
 		Self::ensure_servable(&models)?;
-		let drops_a_model = info.models.iter().any(|model| !models.contains(model));
-		ensure!(!(drops_a_model && info.active_jobs > 0), Error::<T>::JobsInProgress);
-		Self::remove_server(&who, &info.models);
-		Self::add_server(&who, &models)?;
+		if info.roles.executor {
+			Self::remove_server(&who, &info.models);
+			Self::add_server(&who, &models)?;
+		}
+		if Verifiers::<T>::get().contains(&who) {
+			Self::remove_auditor(&who, &info.models);
+			Self::add_auditor(&who, &models);
+		}
 		info.models = models.clone();
 		Executors::<T>::insert(&who, info);
 		Self::deposit_event(Event::ModelsChanged { who, models });
@@ -216,7 +265,7 @@ impl<T: Config> Pallet<T> {
 		Executors::<T>::insert(&who, info);
 		Self::deposit_event(Event::BondIncreased { who: who.clone(), amount, bond });
 		// Outside the set, a bond still too small to take a place is no error: it grew.
-		if rejoins && Self::enlist_verifier(&who, bond).is_ok() {
+		if rejoins && Self::enlist_verifier(&who, bond, &Self::models_of(&who)).is_ok() {
 			Self::deposit_event(Event::JoinedVerifierSet { who });
 		}
 		Ok(())

@@ -44,17 +44,16 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			.collect()
 	}
 
-	fn verifier_count() -> u32 {
-		Verifiers::<T>::decode_len().unwrap_or(0) as u32
+	fn verifier_count(model: &ModelHash) -> u32 {
+		ModelVerifiers::<T>::decode_len(model).unwrap_or(0) as u32
 	}
 
 	fn max_servers() -> u32 {
 		T::MaxExecutorsPerModel::get()
 	}
 
-	fn serves(who: &T::AccountId, model: &ModelHash) -> bool {
-		Executors::<T>::get(who)
-			.is_some_and(|info| info.roles.executor && info.models.contains(model))
+	fn is_executor(who: &T::AccountId) -> bool {
+		Executors::<T>::get(who).is_some_and(|info| info.roles.executor)
 	}
 
 	fn note_assigned(who: &T::AccountId, stake: BalanceOf<T>) {
@@ -87,19 +86,24 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmark(who: &T::AccountId, serves: Option<&ModelHash>, key: InferenceKey) {
+	fn register_for_benchmark(
+		who: &T::AccountId,
+		model: &ModelHash,
+		verifier: bool,
+		key: InferenceKey,
+	) {
 		use frame_support::traits::fungible::Mutate;
 		use haca_primitives::traits::ModelRegistry;
-		let roles = Roles { executor: serves.is_some(), verifier: serves.is_none() };
-		// Enough to back a full capacity of jobs on the model.
-		let stakes = serves
-			.and_then(|model| T::Models::job_terms(model).ok())
+		let roles = Roles { executor: !verifier, verifier };
+		// An executor's bond backs a full capacity of jobs on the model.
+		let stakes = T::Models::job_terms(model)
+			.ok()
+			.filter(|_| !verifier)
 			.map(|terms| Self::job_stake(terms.fee).saturating_mul(T::MaxCapacity::get().into()));
 		let bond = Self::min_bond(roles).max(stakes.unwrap_or_default());
 		T::Currency::set_balance(who, bond.saturating_mul(10u32.into()));
-		let models =
-			serves.into_iter().copied().collect::<Vec<_>>().try_into().expect("one model fits");
-		let capacity = if serves.is_some() { T::MaxCapacity::get() } else { 0 };
+		let models = alloc::vec![*model].try_into().expect("one model fits");
+		let capacity = if verifier { 0 } else { T::MaxCapacity::get() };
 		Self::do_register(who.clone(), roles, key, bond, capacity, models)
 			.expect("benchmark account registers");
 	}
@@ -116,6 +120,10 @@ impl<T: Config> ExecutorDirectory<T::AccountId> for Pallet<T> {
 
 	fn verifiers() -> Vec<T::AccountId> {
 		Verifiers::<T>::get().into_inner()
+	}
+
+	fn verifiers_of(model: &ModelHash) -> Vec<T::AccountId> {
+		ModelVerifiers::<T>::get(model).into_inner()
 	}
 
 	fn max_verifiers() -> u32 {

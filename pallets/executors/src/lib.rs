@@ -194,12 +194,19 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// The verifier set, from which committees are drawn: at most `MaxVerifiers` verifiers,
-	/// none unbonding or bonded below `MinVerifierBond`. When it is full, a newcomer takes the
-	/// place of the member with the smallest bond if its own bond is larger.
+	/// The verifier set: at most `MaxVerifiers` verifiers, none unbonding or bonded below
+	/// `MinVerifierBond`. When it is full, a newcomer takes the place of the member with the
+	/// smallest bond if its own bond is larger.
 	#[pallet::storage]
 	pub type Verifiers<T: Config> =
 		StorageValue<_, BoundedVec<T::AccountId, T::MaxVerifiers>, ValueQuery>;
+
+	/// The members of the verifier set that audit each model (those that declared it among
+	/// their models), in the order they joined: committees on the model's jobs are drawn from
+	/// them, and attested jobs on it need `MinAttestedVerifiers` of them.
+	#[pallet::storage]
+	pub type ModelVerifiers<T: Config> =
+		StorageMap<_, Identity, ModelHash, BoundedVec<T::AccountId, T::MaxVerifiers>, ValueQuery>;
 
 	/// The account each session key belongs to.
 	#[pallet::storage]
@@ -399,7 +406,8 @@ pub mod pallet {
 		///   [`Pallet::key_owner_statement`]), so that nobody registers a key it does not hold.
 		/// - `bond`: at least the minimum bond of each role taken.
 		/// - `capacity`: most jobs at once (executors; 0 for a verifier only).
-		/// - `models`: the active models it serves (executors; none for a verifier only).
+		/// - `models`: the active models its node runs: an executor serves them, a verifier
+		///   audits them (and sits only on committees over their jobs).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register(models.len() as u32))]
 		pub fn register(
@@ -416,11 +424,12 @@ pub mod pallet {
 			Self::do_register(who, roles, key, bond, capacity, models)
 		}
 
-		/// Replaces the models an executor serves. Dropping a model needs an idle executor,
-		/// so no assigned job loses its executor's service.
+		/// Replaces the models the caller serves (as an executor) and audits (as a verifier).
+		/// A dropped model gets no new jobs or committees from it; the jobs of it it holds,
+		/// and the disputes it sits on, are still owed.
 		///
-		/// - `origin`: signed; a registered executor that is not unbonding.
-		/// - `models`: the active models it serves from now on.
+		/// - `origin`: signed; registered and not unbonding.
+		/// - `models`: the active models its node runs from now on.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::set_models(
 			T::MaxModelsPerExecutor::get(),

@@ -8,7 +8,8 @@ use haca_primitives::traits::{ExecutorAccountability, ExecutorDirectory, Executo
 use sp_runtime::Perbill;
 
 use crate::{
-	mock::*, Error, Event, Executors, HoldReason, KeyOwners, ModelServers, Roles, Verifiers,
+	mock::*, Error, Event, Executors, HoldReason, KeyOwners, ModelServers, ModelVerifiers, Roles,
+	Verifiers,
 };
 
 const EXECUTOR: Roles = Roles { executor: true, verifier: false };
@@ -58,8 +59,8 @@ fn executors_register_with_a_held_bond_and_are_indexed() {
 		assert_eq!(KeyOwners::<Test>::get(key(1)), Some(ALICE));
 		assert!(Verifiers::<Test>::get().is_empty());
 		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE]);
-		assert!(Registry::serves(&ALICE, &model(2)));
-		assert!(!Registry::serves(&ALICE, &model(3)));
+		assert!(Registry::is_executor(&ALICE));
+		assert!(!Registry::is_executor(&BOB));
 		System::assert_last_event(
 			Event::Registered { who: ALICE, roles: EXECUTOR, key: key(1), bond: 2_000 }.into(),
 		);
@@ -67,19 +68,27 @@ fn executors_register_with_a_held_bond_and_are_indexed() {
 }
 
 #[test]
-fn verifiers_register_without_models() {
+fn verifiers_choose_the_models_they_audit() {
 	run(|| {
 		assert_ok!(register(BOB, VERIFIER, VERIFIER_BOND, 0, &[]));
 		assert_eq!(Registry::verifiers(), vec![BOB]);
 		assert_eq!(Executors::<Test>::get(BOB).unwrap().capacity, 0);
+		assert!(Registry::verifiers_of(&model(1)).is_empty());
+		assert_ok!(register(CHARLIE, VERIFIER, VERIFIER_BOND, 0, &[1, 2]));
+		assert_ok!(Registry::set_models(RuntimeOrigin::signed(BOB), models(&[1])));
+		assert_eq!(Registry::verifiers_of(&model(1)), vec![CHARLIE, BOB]);
+		assert_eq!(Registry::verifiers_of(&model(2)), vec![CHARLIE]);
+		assert_eq!(Registry::verifier_count(&model(1)), 2);
+		// A verifier serves nothing: its models are audited, not drawn for jobs.
+		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
 		assert_noop!(
-			register(CHARLIE, VERIFIER, VERIFIER_BOND, 0, &[1]),
+			Registry::set_capacity(RuntimeOrigin::signed(BOB), 1),
 			Error::<Test>::NotAnExecutor
 		);
-		assert_noop!(
-			Registry::set_models(RuntimeOrigin::signed(BOB), models(&[1])),
-			Error::<Test>::NotAnExecutor
-		);
+		// Out of the verifier set, out of every model's auditors.
+		assert_ok!(Registry::unbond(RuntimeOrigin::signed(CHARLIE)));
+		assert_eq!(Registry::verifiers_of(&model(1)), vec![BOB]);
+		assert!(!ModelVerifiers::<Test>::contains_key(model(2)));
 	});
 }
 
@@ -207,12 +216,11 @@ fn served_models_capacity_and_keys_can_change() {
 			Error::<Test>::ModelNotActive
 		);
 
+		// A busy executor may stop serving a model: it gets no new jobs of it.
 		Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
-		assert_noop!(
-			Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[3])),
-			Error::<Test>::JobsInProgress
-		);
-		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2, 3, 1])));
+		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[3])));
+		assert!(!ModelServers::<Test>::contains_key(model(2)));
+		assert_eq!(Executors::<Test>::get(ALICE).unwrap().active_jobs, 1);
 		Registry::note_released(&ALICE);
 		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2, 3])));
 
@@ -285,7 +293,7 @@ fn unbonding_waits_for_the_delay_jobs_and_disputes() {
 		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
 		assert!(Registry::verifiers().is_empty());
 		// It still owes the result of its job.
-		assert!(Registry::serves(&ALICE, &model(1)));
+		assert!(Registry::is_executor(&ALICE));
 		assert_noop!(
 			Registry::unbond(RuntimeOrigin::signed(ALICE)),
 			Error::<Test>::AlreadyUnbonding

@@ -5,8 +5,8 @@ use frame_support::{ensure, pallet_prelude::Get, traits::fungible::InspectHold};
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Invariants: bonds on hold equal registered bonds; key and server indexes agree with the
-	/// registrations; the verifier set holds only accounts that may verify.
+	/// Invariants: bonds on hold equal registered bonds; key, server and auditor indexes agree
+	/// with the registrations; the verifier set holds only accounts that may verify.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		for (who, info) in Executors::<T>::iter() {
 			ensure!(
@@ -15,17 +15,26 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!(KeyOwners::<T>::get(&info.key) == Some(who.clone()), "key index is off");
 			let listed = info.unbonding_until.is_none();
+			let in_set = Verifiers::<T>::get().contains(&who);
 			for model in &info.models {
 				ensure!(
-					ModelServers::<T>::get(model).contains(&who) == listed,
+					ModelServers::<T>::get(model).contains(&who) == (listed && info.roles.executor),
 					"server index disagrees with served models"
+				);
+				ensure!(
+					ModelVerifiers::<T>::get(model).contains(&who) == in_set,
+					"auditor index disagrees with the verifier set's models"
 				);
 			}
 			let may_verify =
 				listed && info.roles.verifier && info.bond >= T::MinVerifierBond::get();
+			ensure!(!in_set || may_verify, "the verifier set holds an account that may not verify");
+		}
+		for (model, auditors) in ModelVerifiers::<T>::iter() {
 			ensure!(
-				!Verifiers::<T>::get().contains(&who) || may_verify,
-				"the verifier set holds an account that may not verify"
+				auditors.iter().all(|who| Verifiers::<T>::get().contains(who)
+					&& Executors::<T>::get(who).is_some_and(|info| info.models.contains(&model))),
+				"an auditor of a model is not a verifier that declared it"
 			);
 		}
 		ensure!(

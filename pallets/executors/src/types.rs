@@ -31,7 +31,7 @@ pub struct Roles {
 	pub verifier: bool,
 }
 
-/// The models an executor serves.
+/// The models an account's node runs: served as an executor, audited as a verifier.
 pub type ServedModels<T> = BoundedVec<ModelHash, <T as Config>::MaxModelsPerExecutor>;
 
 /// A registered executor and/or verifier.
@@ -46,7 +46,7 @@ pub struct ExecutorInfo<T: Config> {
 	pub key: InferenceKey,
 	/// Bond held from the account.
 	pub bond: BalanceOf<T>,
-	/// Models served (executors only).
+	/// Models it runs: serves as an executor, audits as a verifier.
 	pub models: ServedModels<T>,
 	/// Most jobs the executor runs at once.
 	pub capacity: u32,
@@ -79,6 +79,6 @@ pub struct GenesisExecutor<AccountId, Balance> {
 	pub bond: Balance,
 	/// Most jobs at once (executors; 0 for verifiers).
 	pub capacity: u32,
-	/// The models it serves (executors).
+	/// The models it serves (executors) or audits (verifiers).
 	pub models: alloc::vec::Vec<ModelHash>,
 }

@@ -46,7 +46,7 @@ fn model_and_input<T: Config>(
 		key[..4].copy_from_slice(&index.to_le_bytes());
 		key[4..8].copy_from_slice(&i.to_le_bytes());
 		let key = sp_runtime::app_crypto::sr25519::Public::from_raw(key).into();
-		T::Executors::register_for_benchmark(&account("executor", i, index), Some(&model), key);
+		T::Executors::register_for_benchmark(&account("executor", i, index), &model, false, key);
 	}
 	let tensor = Tensor {
 		element_type: ElementType::U8,

@@ -4,9 +4,10 @@ use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
-	traits::{ExecutorRegistry, OnPartialDelivery},
+	traits::{ExecutorAccountability, ExecutorRegistry, OnPartialDelivery},
 	JobId,
 };
+use sp_runtime::Perbill;
 
 use crate::*;
 
@@ -63,14 +64,16 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The deadline of job `id` passed. Executors that delivered keep their claim; those
-	/// that did not lose reputation. With part of the executors delivered, the settlement
-	/// pallet may take the job over; otherwise it is re-run, or fails with a full refund
-	/// after `MaxAttempts` assignments.
+	/// that did not lose reputation and `LatenessSlash` of the job's stake, to the client.
+	/// With part of the executors delivered, the settlement pallet may take the job over;
+	/// otherwise it is re-run, or fails with a full refund after `MaxAttempts` assignments.
 	pub(crate) fn expire(id: JobId, mut job: Job<T>, now: BlockNumberFor<T>) {
 		let missed: Vec<T::AccountId> =
 			job.executors.iter().filter(|who| !job.delivered.contains(who)).cloned().collect();
+		let lateness = T::LatenessSlash::get() * job.stake;
 		for who in &missed {
 			T::Executors::note_missed_deadline(who);
+			T::Executors::slash(who, lateness, &[(&job.client, Perbill::one())]);
 			T::Executors::note_released(who);
 		}
 		Self::deposit_event(Event::DeadlineMissed {

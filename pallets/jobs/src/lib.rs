@@ -70,9 +70,10 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use haca_primitives::{
-		traits::{ExecutorRegistry, ModelRegistry, OnPartialDelivery},
+		traits::{ExecutorAccountability, ExecutorRegistry, ModelRegistry, OnPartialDelivery},
 		JobId, ModelHash, VerificationMode,
 	};
+	use sp_runtime::Perbill;
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -86,6 +87,8 @@ pub mod pallet {
 		frame_support::parameter_types! {
 			/// No limit.
 			pub const UnlimitedWeight: Weight = Weight::MAX;
+			/// A tenth of the job's stake.
+			pub const LatenessSlash: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
 		}
 
 		/// Small bounds, no partial-delivery handler, free weights, hooks without a limit.
@@ -107,6 +110,7 @@ pub mod pallet {
 			type MaxPendingJobs = ConstU32<8>;
 			type MaxPendingPerClient = ConstU32<4>;
 			type MaxHookWeight = UnlimitedWeight;
+			type LatenessSlash = LatenessSlash;
 			type WeightInfo = ();
 		}
 	}
@@ -129,7 +133,8 @@ pub mod pallet {
 
 		/// The executor registry.
 		#[pallet::no_default]
-		type Executors: ExecutorRegistry<Self::AccountId, BalanceOf<Self>>;
+		type Executors: ExecutorRegistry<Self::AccountId, BalanceOf<Self>>
+			+ ExecutorAccountability<Self::AccountId, BalanceOf<Self>>;
 
 		/// Where executors' draws take their randomness from, with the block since which it
 		/// is known; a job is drawn only from randomness known since a block after the one
@@ -195,6 +200,11 @@ pub mod pallet {
 		/// for the next blocks, oldest first.
 		#[pallet::constant]
 		type MaxHookWeight: Get<Weight>;
+
+		/// Share of a job's stake each executor that misses the job's deadline loses, to the
+		/// client, who waited for nothing: lateness costs bond, not only reputation.
+		#[pallet::constant]
+		type LatenessSlash: Get<Perbill>;
 
 		/// Storage deposit of any job.
 		#[pallet::constant]

@@ -73,8 +73,8 @@ parameter_types! {
 	pub const BaseDeposit: Balance = 100;
 	pub const ByteDeposit: Balance = 1;
 	pub const MinBond: Balance = 1_000;
-	/// One unit per job: the tests' capacities, not their bonds, limit assignments.
-	pub const MinJobStake: Balance = 1;
+	/// Twenty units per job: the tests' capacities, not their bonds, limit assignments.
+	pub const MinJobStake: Balance = 20;
 	/// What a block spends on deadlines and draws; tests of the metering lower it.
 	pub static MaxHookWeight: frame_support::weights::Weight =
 		frame_support::weights::Weight::MAX;

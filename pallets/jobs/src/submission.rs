@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use frame_support::{ensure, pallet_prelude::*};
 use haca_primitives::{
 	tensor::{decode_and_check, TensorError},
-	traits::{ExecutorRegistry, ModelRegistry, ModelUnavailable},
+	traits::{ExecutorRegistry, JobTerms, ModelRegistry, ModelUnavailable},
 	JobId, ModelHash, VerificationMode,
 };
 use sp_runtime::traits::{Saturating, Zero};
@@ -15,6 +15,29 @@ impl<T: Config> Pallet<T> {
 	/// The fee a job on a model with per-run fee `fee` costs in `mode`: one run per executor.
 	pub fn price(fee: BalanceOf<T>, mode: &VerificationMode) -> BalanceOf<T> {
 		fee.saturating_mul(mode.executors().into())
+	}
+
+	/// The terms of `model`, if it takes jobs in `mode` now: active, accepting the mode, which
+	/// is valid, and for attested jobs audited by at least `MinAttestedVerifiers` verifiers.
+	fn terms_for(
+		model: &ModelHash,
+		mode: &VerificationMode,
+	) -> Result<JobTerms<BalanceOf<T>>, DispatchError> {
+		let terms = T::Models::job_terms(model).map_err(Error::<T>::from)?;
+		ensure!(terms.modes.accepts(mode), Error::<T>::ModeNotAccepted);
+		Self::ensure_valid_mode(mode)?;
+		ensure!(
+			*mode != VerificationMode::Attested
+				|| T::Executors::verifier_count(model) >= T::MinAttestedVerifiers::get(),
+			Error::<T>::TooFewVerifiers
+		);
+		Ok(terms)
+	}
+
+	/// What a job on `model` in `mode` costs, if the model takes such a job now (a
+	/// submission would pass every check but its input's and its funds').
+	pub fn quote(model: &ModelHash, mode: &VerificationMode) -> Option<BalanceOf<T>> {
+		Self::terms_for(model, mode).ok().map(|terms| Self::price(terms.fee, mode))
 	}
 
 	/// The storage deposit of a job with an `input_len`-byte input.
@@ -68,14 +91,7 @@ impl<T: Config> Pallet<T> {
 		max_fee: BalanceOf<T>,
 	) -> Result<core::ops::Range<JobId>, DispatchError> {
 		ensure!(!inputs.is_empty(), Error::<T>::EmptyBatch);
-		let terms = T::Models::job_terms(&model).map_err(Error::<T>::from)?;
-		ensure!(terms.modes.accepts(&mode), Error::<T>::ModeNotAccepted);
-		Self::ensure_valid_mode(&mode)?;
-		ensure!(
-			mode != VerificationMode::Attested
-				|| T::Executors::verifier_count() >= T::MinAttestedVerifiers::get(),
-			Error::<T>::TooFewVerifiers
-		);
+		let terms = Self::terms_for(&model, &mode)?;
 		for input in &inputs {
 			decode_and_check(input, &terms.inputs).map_err(Error::<T>::from)?;
 		}

@@ -14,8 +14,8 @@ use haca_primitives::{
 };
 
 use crate::{
-	mock::*, DeadlineQueueBounds, Error, Event, HoldReason, JobInputs, JobStatus, Jobs as JobsMap,
-	PendingJobs,
+	config_preludes::LatenessSlash, mock::*, DeadlineQueueBounds, Error, Event, HoldReason,
+	JobInputs, JobStatus, Jobs as JobsMap, PendingJobs,
 };
 
 const ATTESTED: VerificationMode = VerificationMode::Attested;
@@ -65,6 +65,10 @@ fn active_jobs(who: AccountId) -> u32 {
 
 fn at_stake(who: AccountId) -> Balance {
 	pallet_executors::Executors::<Test>::get(who).unwrap().at_stake
+}
+
+fn bond_of(who: AccountId) -> Balance {
+	pallet_executors::Executors::<Test>::get(who).unwrap().bond
 }
 
 fn executors_of(job: u64) -> Vec<AccountId> {
@@ -375,6 +379,17 @@ fn attested_jobs_need_enough_verifiers_to_challenge_a_lie() {
 				let roles = pallet_executors::Roles { executor: false, verifier: true };
 				register_with_key(verifier, roles, 0, &[]);
 			}
+			// Verifiers that do not audit the model cannot judge its results.
+			assert_noop!(
+				submit_as(CLIENT, model(1), valid_input(), ATTESTED, 150),
+				Error::<Test>::TooFewVerifiers
+			);
+			for verifier in [OWNER, CLIENT] {
+				assert_ok!(pallet_executors::Pallet::<Test>::set_models(
+					RuntimeOrigin::signed(verifier),
+					vec![model(1)].try_into().unwrap()
+				));
+			}
 			assert_ok!(submit_as(CLIENT, model(1), valid_input(), ATTESTED, 150));
 		});
 }
@@ -470,7 +485,7 @@ fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_ex
 }
 
 #[test]
-fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
+fn missed_deadlines_cost_the_late_a_share_of_the_stake_then_fail_with_a_full_refund() {
 	ExtBuilder::default()
 		.model(1, ModeSet::ALL)
 		.executors(&[EXEC_A, EXEC_B], 1, &[1])
@@ -492,6 +507,10 @@ fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
 			assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
 			assert_eq!(pallet_executors::Executors::<Test>::get(first).unwrap().reputation, 90);
 			assert_eq!((active_jobs(first), at_stake(first)), (0, 0), "replaced: stake freed");
+			// Lateness costs bond, to the client who waited.
+			let lateness = LatenessSlash::get() * MinJobStake::get();
+			assert!(lateness > 0);
+			assert_eq!(bond_of(first), MinBond::get() - lateness);
 			drawn();
 			assert_eq!(executors_of(job), vec![second], "re-assigned to the other executor");
 			assert_eq!(JobsMap::<Test>::get(job).unwrap().attempts, 2);
@@ -501,9 +520,33 @@ fn missed_deadlines_reassign_then_fail_with_a_full_refund() {
 			assert!(JobInputs::<Test>::get(job).is_none());
 			System::assert_has_event(Event::Failed { job, refunded: 150 + deposit() }.into());
 			assert_eq!(escrow(CLIENT), 0);
-			assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE);
+			assert_eq!(Balances::balance(&CLIENT), INITIAL_BALANCE + 2 * lateness);
+			assert_eq!(bond_of(second), MinBond::get() - lateness);
 			assert_eq!((active_jobs(second), at_stake(second)), (0, 0));
 			assert_eq!(pallet_models::Models::<Test>::get(model).unwrap().job_references, 0);
+		});
+}
+
+#[test]
+fn a_busy_executor_can_stop_serving_a_model_and_still_owes_its_jobs() {
+	ExtBuilder::default()
+		.model(1, ModeSet::ALL)
+		.model(2, ModeSet::ALL)
+		.executors(&[EXEC_A], 4, &[1, 2])
+		.build_and_execute(|| {
+			let job = submit(model(1), ATTESTED, 150);
+			drawn();
+			assert_eq!(executors_of(job), vec![EXEC_A]);
+			// A job of model 1 in progress does not keep it serving model 1.
+			assert_ok!(pallet_executors::Pallet::<Test>::set_models(
+				RuntimeOrigin::signed(EXEC_A),
+				vec![model(2)].try_into().unwrap()
+			));
+			let later = submit(model(1), ATTESTED, 150);
+			drawn();
+			assert_eq!(JobsMap::<Test>::get(later).unwrap().status, JobStatus::Pending);
+			assert_eq!(executors_of(job), vec![EXEC_A], "the first job is still its");
+			assert_eq!(active_jobs(EXEC_A), 1);
 		});
 }
 

@@ -37,8 +37,8 @@ impl<T: Config> Pallet<T> {
 						"assigned job has the wrong number of executors"
 					);
 					ensure!(
-						job.executors.iter().all(|who| T::Executors::serves(who, &job.model)),
-						"job assigned to an executor that does not serve its model"
+						job.executors.iter().all(T::Executors::is_executor),
+						"job assigned to an account that is no executor"
 					);
 				}
 			}

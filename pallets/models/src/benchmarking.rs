@@ -8,6 +8,7 @@ use frame_support::{
 };
 use frame_system::RawOrigin;
 use haca_primitives::{
+	onnx,
 	tensor::{ElementType, TensorSpec, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS},
 	traits::TensorSpecs,
 	ModeSet, ModelHash,
@@ -37,10 +38,18 @@ fn largest_terms<T: Config>() -> ModelTermsOf<T> {
 	}
 }
 
-/// Deterministic model bytes of length `len`.
+/// A model of exactly `len` bytes (at least [`MIN_MODEL_BYTES`]) that costs the most to
+/// check per byte: a graph of nodes as small as they can be, the most fields read per byte.
 fn bytes_of(len: u32) -> alloc::vec::Vec<u8> {
-	(0..len).map(|i| (i % 251) as u8).collect()
+	// A node in the graph: 2 bytes of field header and 3 of op type.
+	const NODE_BYTES: u32 = 5;
+	let nodes = len.saturating_sub(MIN_MODEL_BYTES) / NODE_BYTES;
+	let node = onnx::write::node("A", &[], &[]);
+	onnx::write::model(&vec![node; nodes as usize], Some(len as usize))
 }
+
+/// Room for the graph's field header and a doc string's.
+const MIN_MODEL_BYTES: u32 = 16;
 
 /// A funded account that has registered an on-chain model of `bytes`.
 fn registered<T: Config>(bytes: &[u8]) -> (T::AccountId, ModelHash) {
@@ -106,24 +115,27 @@ mod benchmarks {
 
 	/// Reading and hashing a complete `b`-byte model.
 	#[benchmark]
-	fn verify_upload(b: Linear<1, { T::MaxModelBytes::get() }>) {
+	fn verify_upload(b: Linear<MIN_MODEL_BYTES, { T::MaxModelBytes::get() }>) {
 		let bytes = bytes_of(b);
 		let (owner, model) = registered::<T>(&bytes);
 		upload_all::<T>(&owner, model, &bytes);
-		let hash;
+		let (hash, check);
 
 		#[block]
 		{
-			hash = Pallet::<T>::model_bytes(&model).map(|bytes| sp_io::hashing::blake2_256(&bytes));
+			let bytes = Pallet::<T>::model_bytes(&model).expect("uploaded");
+			hash = sp_io::hashing::blake2_256(&bytes);
+			check = onnx::check_reproducible(&bytes);
 		}
 
-		assert_eq!(hash, Some(model.0));
+		assert_eq!((hash, check), (model.0, Ok(())));
 	}
 
 	/// Retiring an unreferenced on-chain model of `c` chunks (purged at once).
 	#[benchmark]
 	fn retire(c: Linear<0, { T::MaxModelBytes::get().div_ceil(T::ChunkSize::get()) }>) {
-		let bytes = bytes_of((c * T::ChunkSize::get()).clamp(1, T::MaxModelBytes::get()));
+		let bytes =
+			bytes_of((c * T::ChunkSize::get()).clamp(MIN_MODEL_BYTES, T::MaxModelBytes::get()));
 		let (owner, model) = registered::<T>(&bytes);
 		upload_all::<T>(&owner, model, &bytes);
 
@@ -135,7 +147,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn mark_broken() -> Result<(), BenchmarkError> {
-		let bytes = bytes_of(1);
+		let bytes = bytes_of(MIN_MODEL_BYTES);
 		let (owner, model) = registered::<T>(&bytes);
 		upload_all::<T>(&owner, model, &bytes);
 		let origin =

@@ -3,7 +3,11 @@
 
 use alloc::vec::Vec;
 use frame_support::{dispatch::DispatchResultWithPostInfo, ensure, pallet_prelude::*};
-use haca_primitives::{traits::TensorSpecs, ModelHash};
+use haca_primitives::{
+	onnx::{self, OnnxError},
+	traits::TensorSpecs,
+	ModelHash,
+};
 use sp_runtime::traits::Saturating;
 
 use crate::*;
@@ -138,6 +142,10 @@ impl<T: Config> Pallet<T> {
 		Models::<T>::insert(model, &info);
 		let bytes = Self::model_bytes(&model).ok_or(Error::<T>::HashMismatch)?;
 		ensure!(sp_io::hashing::blake2_256(&bytes) == model.0, Error::<T>::HashMismatch);
+		onnx::check_reproducible(&bytes).map_err(|error| match error {
+			OnnxError::UnseededRandom(_) => Error::<T>::UnseededRandomOperator,
+			OnnxError::Malformed | OnnxError::TooDeep => Error::<T>::MalformedModel,
+		})?;
 		Self::deposit_event(Event::Activated { model });
 		Ok(Some(upload_weight.saturating_add(T::WeightInfo::verify_upload(info.byte_size))).into())
 	}

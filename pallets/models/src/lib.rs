@@ -7,8 +7,9 @@
 //!
 //! Small models live on chain: the owner registers the model, then uploads its bytes in
 //! bounded chunks, in order; the last chunk completes the upload, which activates the model
-//! only if the bytes hash to the registered hash. Larger models live off chain at a locator
-//! and executors check the hash when they load them.
+//! only if the bytes hash to the registered hash and the model runs reproducibly (no random
+//! operator without a seed: [`haca_primitives::onnx`]). Larger models live off chain at a
+//! locator, and executors check their hash, and that rule, when they load them.
 //!
 //! Registration holds a deposit (`BaseDeposit` + `ByteDeposit` per on-chain byte).
 //! Retiring a model stops new jobs at once; the model is purged and its deposit released as
@@ -220,6 +221,12 @@ pub mod pallet {
 		WrongChunkLength,
 		/// The uploaded bytes do not hash to the model's hash.
 		HashMismatch,
+		/// The uploaded bytes are not an ONNX protobuf, or nest subgraphs deeper than
+		/// `haca_primitives::onnx::MAX_GRAPH_DEPTH`.
+		MalformedModel,
+		/// The model has a random operator without a `seed` attribute: its outputs would
+		/// differ on every run, and every executor serving it would be slashed.
+		UnseededRandomOperator,
 		/// The model is already retired.
 		AlreadyRetired,
 		/// The model is not active.
@@ -306,8 +313,9 @@ pub mod pallet {
 		}
 
 		/// Uploads one chunk of an on-chain model, in order. The last chunk checks the whole
-		/// model against its hash and activates it; a mismatch fails with `HashMismatch`,
-		/// and the owner may retire the model to start again.
+		/// model against its hash and activates it; a mismatch fails with `HashMismatch`, a
+		/// model that would not run reproducibly (an unseeded random operator) with
+		/// `UnseededRandomOperator`, and the owner may retire the model to start again.
 		///
 		/// - `origin`: signed; the model's owner.
 		/// - `model`: the model being uploaded.

@@ -2,6 +2,7 @@
 
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
 use haca_primitives::{
+	onnx,
 	tensor::{ElementType, TensorSpec},
 	traits::{ModelRegistry, ModelUnavailable, TensorSpecs},
 	ModeSet, ModelHash,
@@ -10,9 +11,9 @@ use sp_runtime::{traits::BadOrigin, BoundedVec};
 
 use crate::{mock::*, Chunks, Error, Event, HoldReason, ModelSource, ModelStatus, Models};
 
-/// A 600-byte "model": three chunks of 256, 256 and 88 bytes.
+/// A 600-byte model: three chunks of 256, 256 and 88 bytes.
 fn model_bytes() -> Vec<u8> {
-	(0..600u32).map(|i| (i * 7 % 251) as u8).collect()
+	onnx::write::model(&[onnx::write::node("Relu", &[], &[])], Some(600))
 }
 
 fn hash_of(bytes: &[u8]) -> ModelHash {
@@ -280,6 +281,40 @@ fn bytes_that_do_not_hash_to_the_model_are_rejected() {
 		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), model));
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Chunks::<Test>::iter_prefix(model).count(), 0);
+	});
+}
+
+#[test]
+fn models_that_would_not_run_reproducibly_are_refused_on_upload() {
+	run(|| {
+		let upload = |bytes: &[u8]| {
+			let model = register_on_chain(ALICE, bytes);
+			let result = Registry::upload_chunk(
+				RuntimeOrigin::signed(ALICE),
+				model,
+				0,
+				bytes.to_vec().try_into().unwrap(),
+			);
+			(model, result.map_err(|error| error.error))
+		};
+		let unseeded = include_bytes!("../../../offchain-workers/models/random_unseeded.onnx");
+		let (model, result) = upload(unseeded);
+		assert_eq!(result, Err(Error::<Test>::UnseededRandomOperator.into()));
+		assert_eq!(
+			Models::<Test>::get(model).unwrap().status,
+			ModelStatus::Uploading { chunks: 0 }
+		);
+		assert!(!Chunks::<Test>::contains_key(model, 0));
+		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), model));
+		assert_eq!(held(ALICE), 0);
+
+		let (_, result) = upload(b"not an onnx model");
+		assert_eq!(result, Err(Error::<Test>::MalformedModel.into()));
+
+		let seeded = include_bytes!("../../../offchain-workers/models/random_seeded.onnx");
+		let (model, result) = upload(seeded);
+		assert_ok!(result);
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
 	});
 }
 

@@ -6,6 +6,7 @@
 //! - [`VerificationMode`]: what "proof" a job asks for;
 //! - [`crypto`]: the executors' session key type (`infr`), which signs results;
 //! - [`statement`]: what that key signs about a job;
+//! - [`onnx`]: the rule that a model runs reproducibly (no unseeded random operators);
 //! - [`runtime_api`]: what clients and executors ask the runtime.
 //!
 //! The pallets alone use:
@@ -19,6 +20,7 @@ extern crate alloc;
 
 pub mod draw;
 pub mod funds;
+pub mod onnx;
 pub mod runtime_api;
 pub mod statement;
 pub mod tensor;
@@ -35,9 +37,10 @@ pub type ModelHash = sp_core::H256;
 pub type JobId = u64;
 
 /// Least share of attested results a verifier node audits, in percent: the chain's
-/// economics (each job's stake against its fee) make lying unprofitable for any catch
-/// probability at or above it.
-pub const MIN_AUDIT_PERCENT: u32 = 1;
+/// economics (each job's stake against its fee, less what a liar can win back as its own
+/// challenger and committee members) make lying unprofitable for any catch probability at
+/// or above it.
+pub const MIN_AUDIT_PERCENT: u32 = 5;
 
 /// Key type of the executors' session keys (`haca-node key insert --key-type infr`).
 pub const INFERENCE_KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"infr");

@@ -97,7 +97,8 @@ sp_api::decl_runtime_apis! {
 		fn job(job: JobId) -> Option<JobReport<AccountId, Balance, BlockNumber>>;
 
 		/// The fee a job on `model` in `mode` costs (fee per run times runs), if the model
-		/// takes jobs in that mode.
+		/// takes such a job now (active, accepting the mode, and for attested jobs audited
+		/// by enough verifiers).
 		fn quote(model: ModelHash, mode: VerificationMode) -> Option<Balance>;
 
 		/// What a job on `model` puts at stake of each executor's bond (the slash of an

@@ -88,15 +88,15 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	/// Reads every server of the model.
 	fn eligible_executors(model: &ModelHash, stake: Balance) -> Vec<AccountId>;
 
-	/// How many verifiers are registered and not unbonding.
-	fn verifier_count() -> u32;
+	/// How many members of the verifier set audit `model`.
+	fn verifier_count(model: &ModelHash) -> u32;
 
 	/// Most executors that may serve one model.
 	fn max_servers() -> u32;
 
-	/// Whether `who` is a registered executor serving `model` (it may be unbonding: it still
-	/// owes the results of the jobs it was assigned).
-	fn serves(who: &AccountId, model: &ModelHash) -> bool;
+	/// Whether `who` is a registered executor. It may be unbonding, or have stopped serving
+	/// the model of a job it holds: it still owes the results of the jobs it was assigned.
+	fn is_executor(who: &AccountId) -> bool;
 
 	/// `who` was assigned a job with `stake` at stake: one more of its capacity is in use
 	/// and the stake is bound until [`Self::release_stake`].
@@ -112,13 +112,14 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	/// `who` missed a job's deadline: its reputation drops.
 	fn note_missed_deadline(who: &AccountId);
 
-	/// Registers `who` (funding it) with session key `key`: as an executor of `serves` with
-	/// the largest capacity, or as a verifier for `None`. For benchmarks of the pallets that
-	/// use executors.
+	/// Registers `who` (funding it) with session key `key` for `model`: as an executor
+	/// serving it with the largest capacity, or (`verifier`) as a verifier auditing it. For
+	/// benchmarks of the pallets that use executors.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmark(
 		who: &AccountId,
-		serves: Option<&ModelHash>,
+		model: &ModelHash,
+		verifier: bool,
 		key: crate::InferenceKey,
 	);
 }
@@ -134,6 +135,10 @@ pub trait ExecutorDirectory<AccountId> {
 	/// The verifier set: bonded at least the minimum, not unbonding, the largest bonds when
 	/// more would fit.
 	fn verifiers() -> Vec<AccountId>;
+
+	/// The members of the verifier set that audit `model` (declared it among their models):
+	/// the pool of its jobs' committees.
+	fn verifiers_of(model: &ModelHash) -> Vec<AccountId>;
 
 	/// Most verifiers in the verifier set.
 	fn max_verifiers() -> u32;

@@ -56,11 +56,11 @@ fn network_with<T: Config>(spec: TensorSpec, executors: u32, verifiers: u32) -> 
 	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 10u32.into());
 	for i in 0..executors {
 		let key = InferenceKey::generate_pair(None);
-		T::Executors::register_for_benchmark(&account("executor", i, 0), Some(&model), key);
+		T::Executors::register_for_benchmark(&account("executor", i, 0), &model, false, key);
 	}
 	for i in 0..verifiers {
 		let key = InferenceKey::generate_pair(None);
-		T::Executors::register_for_benchmark(&account("verifier", i, 0), None, key);
+		T::Executors::register_for_benchmark(&account("verifier", i, 0), &model, true, key);
 	}
 	model
 }
@@ -353,7 +353,8 @@ mod benchmarks {
 	/// A committee draw from the largest verifier set (genesis verifiers included).
 	#[benchmark]
 	fn timer_committee() {
-		let room = T::Executors::max_verifiers().saturating_sub(T::Executors::verifier_count());
+		let room =
+			T::Executors::max_verifiers().saturating_sub(T::Executors::verifiers().len() as u32);
 		let model = network::<T>(1, room.max(1));
 		let (job, _) = provisional::<T>(&model);
 		Pallet::<T>::do_challenge(challenger::<T>(), job, H256::repeat_byte(1))

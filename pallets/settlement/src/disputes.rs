@@ -19,13 +19,18 @@ use sp_runtime::{
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// The verifiers who may sit on a committee between `parties`: all but them.
-	fn committee_pool(parties: &[&T::AccountId]) -> Vec<T::AccountId> {
-		T::Executors::verifiers().into_iter().filter(|who| !parties.contains(&who)).collect()
+	/// The verifiers who may sit on a committee over `job` between `parties`: those who
+	/// audit the job's model, but the parties.
+	fn committee_pool(job: JobId, parties: &[&T::AccountId]) -> Vec<T::AccountId> {
+		let Some(view) = T::Jobs::job(job) else { return Vec::new() };
+		T::Executors::verifiers_of(&view.model)
+			.into_iter()
+			.filter(|who| !parties.contains(&who))
+			.collect()
 	}
 
-	/// Draws the committee of the dispute over `job`: up to `CommitteeSize` verifiers other
-	/// than the parties, each independently, from randomness known only since a block after
+	/// Draws the committee of the dispute over `job`: up to `CommitteeSize` verifiers of the
+	/// job's model other than the parties, each independently, from randomness known only since a block after
 	/// the challenge's. While there is none such yet, tries again in the next block; a
 	/// dispute that never gets a committee times out (nobody slashed). Committee members are
 	/// bound to the dispute (their bonds cannot leave) until it ends.
@@ -40,7 +45,7 @@ impl<T: Config> Pallet<T> {
 			defensive!("a dispute's result stays until the dispute ends");
 			return;
 		};
-		let pool = Self::committee_pool(&[&executor, &dispute.challenger]);
+		let pool = Self::committee_pool(job, &[&executor, &dispute.challenger]);
 		let seed = (randomness, job).encode();
 		let size = T::CommitteeSize::get() as usize;
 		dispute.committee =
@@ -69,7 +74,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(who != result.executor, Error::<T>::OwnResult);
 		ensure!(output_hash != result.output_hash, Error::<T>::SameOutput);
 		ensure!(
-			!Self::committee_pool(&[&result.executor, &who]).is_empty(),
+			!Self::committee_pool(job, &[&result.executor, &who]).is_empty(),
 			Error::<T>::NoCommittee
 		);
 		Self::hold_challenge_bond(&who)?;
@@ -195,8 +200,7 @@ impl<T: Config> Pallet<T> {
 	/// for the executor's output hash or for the challenger's. Members who voted for the
 	/// outcome share `CommitteeRewardShare` of the loser's slash and the slashes of the other
 	/// members, who lose `VoterSlash` each: for a vote against it, or for none. Without such
-	/// a majority the dispute times out, and only members who did not reveal a vote are
-	/// slashed.
+	/// a majority the dispute times out and nobody is slashed.
 	pub(crate) fn decide(job: JobId, dispute: Dispute<T>) {
 		Disputes::<T>::remove(job);
 		let Some(result) = Results::<T>::get(job) else {
@@ -217,14 +221,15 @@ impl<T: Config> Pallet<T> {
 		let outcome = [result.output_hash, dispute.challenger_hash]
 			.into_iter()
 			.find(|claim| majority(*claim));
+		// Without an outcome nothing shows what anyone should have voted: nobody pays.
 		let (winners, losers): (Vec<_>, Vec<_>) = match outcome {
 			Some(outcome) => {
 				dispute.committee.iter().partition(|member| revealed(member) == Some(outcome))
 			}
-			None => dispute.committee.iter().partition(|member| revealed(member).is_some()),
+			None => (Vec::new(), Vec::new()),
 		};
 		let winner_share = |total: Perbill| {
-			if outcome.is_none() || winners.is_empty() {
+			if winners.is_empty() {
 				return Vec::new();
 			}
 			let each = Perbill::from_parts(total.deconstruct() / winners.len() as u32);

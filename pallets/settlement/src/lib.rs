@@ -22,7 +22,8 @@
 //!   the client; a wrong challenger loses its bond (shared the same way with the executor and
 //!   the members). Members who voted against the outcome, or not at all, lose `VoterSlash`
 //!   to those who voted for it. A dispute without a majority for either claim returns the
-//!   bond and re-runs the job; only its silent members are slashed.
+//!   bond and re-runs the job; nobody is slashed (nothing shows what anyone should have
+//!   voted, and a model no member can run must not cost the committee its bonds).
 //! - **Quorum mode** (k of n): each executor commits to `hash(output hash, salt)`, then
 //!   reveals. The reveal phase opens when all commits are in, or at the delivery deadline
 //!   if at least k are. Reveals agree exactly for integer outputs and within the model's
@@ -472,7 +473,7 @@ pub mod pallet {
 		SameOutput,
 		/// Parties to a result cannot challenge it.
 		OwnResult,
-		/// No verifier is free to sit on a committee.
+		/// No verifier of the job's model but the parties is free to sit on a committee.
 		NoCommittee,
 		/// The challenger cannot pay the bond.
 		InsufficientBalance,

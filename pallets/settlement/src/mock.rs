@@ -239,7 +239,7 @@ pub fn run_to_block(n: u64) {
 }
 
 /// Test externalities at block 1: the test model registered, `EXECUTORS` bonded as its
-/// executors (capacity 4 each) and `VERIFIERS` (all, or the first few) as verifiers.
+/// executors (capacity 4 each) and `VERIFIERS` (all, or the first few) as its verifiers.
 pub struct ExtBuilder {
 	verifiers: usize,
 }
@@ -295,7 +295,7 @@ impl ExtBuilder {
 					pallet_executors::testing::key_proof::<Test>(&who, &pair(who)),
 					BOND,
 					if executor { 4 } else { 0 },
-					if executor { vec![model()] } else { vec![] }.try_into().unwrap(),
+					vec![model()].try_into().unwrap(),
 				));
 			}
 		});

@@ -46,6 +46,10 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 		T::Executors::verifiers().contains(who)
 	}
 
+	fn audits(who: &T::AccountId, model: &ModelHash) -> bool {
+		T::Executors::verifiers_of(model).contains(who)
+	}
+
 	fn pending_work(who: &T::AccountId) -> Vec<WorkItem> {
 		Self::pending_work(who)
 	}

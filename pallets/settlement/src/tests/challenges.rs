@@ -1,6 +1,6 @@
 //! Challenges of attested results, committees' votes and their outcomes.
 
-use haca_primitives::statement::VerdictClaim;
+use haca_primitives::{statement::VerdictClaim, ModelHash};
 use sp_runtime::DispatchResult;
 
 use super::*;
@@ -112,7 +112,7 @@ fn a_wrong_challenger_loses_its_bond_and_the_result_settles() {
 }
 
 #[test]
-fn a_split_committee_times_out_and_only_its_silent_member_pays() {
+fn a_split_committee_times_out_and_nobody_pays() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (job, executor) = provisional_result();
 		let challenger = VERIFIERS[2];
@@ -134,12 +134,34 @@ fn a_split_committee_times_out_and_only_its_silent_member_pays() {
 		assert_eq!(bond_of(executor), BOND);
 		assert_eq!(bond_of(for_challenger), BOND);
 		assert_eq!(bond_of(for_executor), BOND);
-		assert_eq!(bond_of(silent), BOND - VOTER_SLASH);
+		// Without an outcome, nothing shows what the silent member should have voted.
+		assert_eq!(bond_of(silent), BOND);
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&executor));
 		for who in [executor, challenger, for_challenger, for_executor, silent] {
 			assert_eq!(pallet_executors::Executors::<Test>::get(who).unwrap().disputes, 0);
 		}
+	});
+}
+
+/// A model nobody can run (not in any member's engine, or refused by it) leaves the whole
+/// committee silent: a grief that would cost honest members their bonds if silence without
+/// an outcome were slashed.
+#[test]
+fn a_dispute_nobody_can_vote_on_costs_its_committee_nothing() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executor) = provisional_result();
+		let challenger = VERIFIERS[2];
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash()));
+		drawn();
+		let members = committee(job);
+		let dispute = Disputes::<Test>::get(job).unwrap();
+		run_to_block(dispute.commit_until + RevealWindow::get() + 2);
+		System::assert_has_event(Event::DisputeTimedOut { job }.into());
+		for who in members.iter().chain([&executor, &challenger]) {
+			assert_eq!(bond_of(*who), BOND);
+		}
+		assert_eq!(challenge_hold(challenger), 0);
 	});
 }
 
@@ -337,6 +359,35 @@ fn a_challenge_needs_a_committee_besides_the_parties() {
 	});
 }
 
+/// Verifiers choose the models they audit; only those of the job's model sit on its
+/// committees, so a verifier is never drawn to judge a model its node does not run.
+#[test]
+fn committees_are_drawn_from_the_verifiers_of_the_model() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, _) = provisional_result();
+		let audit = |who: AccountId, models: Vec<ModelHash>| {
+			assert_ok!(pallet_executors::Pallet::<Test>::set_models(
+				RuntimeOrigin::signed(who),
+				models.try_into().unwrap()
+			));
+		};
+		for who in &VERIFIERS[1..] {
+			audit(*who, vec![]);
+		}
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()),
+			Error::<Test>::NoCommittee
+		);
+		audit(VERIFIERS[2], vec![model()]);
+		audit(VERIFIERS[4], vec![model()]);
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
+		drawn();
+		let mut members = committee(job);
+		members.sort();
+		assert_eq!(members, vec![VERIFIERS[2], VERIFIERS[4]]);
+	});
+}
+
 /// A challenger knows everything public when it challenges, the randomness of its block
 /// included; it still cannot know or choose its committee: the committee is drawn in a later
 /// block, from randomness revealed after the challenge, and differs from future to future.
@@ -357,7 +408,7 @@ fn nobody_who_challenges_can_know_or_choose_its_committee() {
 					pallet_executors::testing::key_proof::<Test>(&who, &pair(who)),
 					BOND,
 					0,
-					Default::default(),
+					vec![model()].try_into().unwrap(),
 				));
 			}
 			let (job, _) = provisional_result();

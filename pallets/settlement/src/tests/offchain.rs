@@ -50,7 +50,7 @@ fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState
 	(ext, pool_state)
 }
 
-/// Uploads the generated MLP on chain and lets every executor serve it.
+/// Uploads the generated MLP on chain; every executor serves it, every verifier audits it.
 fn mlp_on_chain(bytes: &[u8]) -> ModelHash {
 	let hash = ModelHash::from(sp_io::hashing::blake2_256(bytes));
 	assert_ok!(Models::register(
@@ -68,7 +68,7 @@ fn mlp_on_chain(bytes: &[u8]) -> ModelHash {
 			chunk.to_vec().try_into().unwrap()
 		));
 	}
-	for who in EXECUTORS {
+	for who in EXECUTORS.into_iter().chain(VERIFIERS) {
 		assert_ok!(Executors::set_models(
 			RuntimeOrigin::signed(who),
 			vec![model(), hash].try_into().unwrap()
@@ -291,8 +291,9 @@ fn a_node_without_an_inference_role_submits_nothing() {
 fn a_model_that_does_not_load_is_reported_not_retried() {
 	let (mut ext, pool) = node_ext(EXECUTOR);
 	ext.execute_with(|| {
-		// Bytes that hash right but are no ONNX model.
-		let model = mlp_on_chain(b"definitely not an onnx protobuf");
+		// A well-formed ONNX protobuf (it uploads) with an operator no engine knows.
+		use haca_primitives::onnx::write;
+		let model = mlp_on_chain(&write::model(&[write::node("NoSuchOperator", &[], &[])], None));
 		let job = submit_on(model, VerificationMode::Attested, 500);
 		let first = Jobs::job(job).unwrap().executors[0];
 
@@ -366,6 +367,30 @@ fn an_honest_result_is_audited_and_left_alone() {
 		assert_eq!(include_pool(&pool), 0);
 		run_to_block(DRAWN_AT + 1 + CHALLENGE_WINDOW);
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+	});
+}
+
+#[test]
+fn verifiers_audit_only_the_models_they_declared() {
+	let (mut ext, pool) = node_ext(verifier(100));
+	ext.execute_with(|| {
+		let (job, _) = result_on_mlp(Some(lie()));
+		let audit = |models: Vec<ModelHash>| {
+			for who in VERIFIERS {
+				assert_ok!(Executors::set_models(
+					RuntimeOrigin::signed(who),
+					models.clone().try_into().unwrap()
+				));
+			}
+		};
+		let mlp = Jobs::job(job).unwrap().model;
+		audit(vec![model()]);
+		run_worker();
+		assert_eq!(include_pool(&pool), 0, "no verifier audits the MLP");
+		audit(vec![model(), mlp]);
+		run_worker();
+		assert!(include_pool(&pool) > 0, "now they do");
+		assert!(Disputes::<Test>::get(job).is_some());
 	});
 }
 
