@@ -57,21 +57,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Verifiers` (r:1 w:1)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::ModelVerifiers` (r:32 w:32)
+	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn register(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `15125 + m * (72 ±0)`,
+		// Proof size in bytes, measured: `49158 + m * (72 ±0)`,
 		// estimated: `203985 + m * (4557 ±0)`.
-		// Minimum execution time: 551_387_000 picoseconds.
-		Weight::from_parts(859_211_067, 203985)
-			.saturating_add(Weight::from_parts(8_196_927, 0).saturating_mul(m.into()))
-			.saturating_add(T::DbWeight::get().reads(70_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(m.into())))
+		// Minimum execution time: 665_039_000 picoseconds.
+		Weight::from_parts(1_047_924_339, 203985)
+			.saturating_add(Weight::from_parts(17_693_339, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(86_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(m.into())))
+			.saturating_add(T::DbWeight::get().writes(21_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
@@ -80,31 +82,35 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:32 w:32)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Verifiers` (r:1 w:0)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::ModelVerifiers` (r:32 w:32)
+	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// `o` in `[0, 16]`.
 	/// `n` in `[0, 16]`.
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4754 + n * (66 ±0) + o * (65 ±0)`,
+		// Proof size in bytes, measured: `5032 + n * (66 ±0) + o * (65 ±0)`,
 		// estimated: `4113 + n * (4557 ±0) + o * (4557 ±0)`.
-		// Minimum execution time: 112_740_000 picoseconds.
-		Weight::from_parts(39_302_338, 4113)
-			.saturating_add(Weight::from_parts(9_528_607, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(15_907_230, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(o.into())))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
+		// Minimum execution time: 199_792_000 picoseconds.
+		Weight::from_parts(30_734_706, 4113)
+			.saturating_add(Weight::from_parts(19_669_480, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(28_354_871, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(o.into())))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(o.into())))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(o.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	fn set_capacity() -> Weight {
-		// Proof size in bytes, measured: `410`,
+		// Proof size in bytes, measured: `443`,
 		// estimated: `4113`.
-		// Minimum execution time: 26_209_000 picoseconds.
-		Weight::from_parts(47_760_000, 4113)
+		// Minimum execution time: 25_718_000 picoseconds.
+		Weight::from_parts(49_832_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -115,10 +121,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::KeyOwners` (r:1 w:2)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn set_key() -> Weight {
-		// Proof size in bytes, measured: `585`,
+		// Proof size in bytes, measured: `618`,
 		// estimated: `4113`.
-		// Minimum execution time: 106_679_000 picoseconds.
-		Weight::from_parts(193_290_000, 4113)
+		// Minimum execution time: 100_637_000 picoseconds.
+		Weight::from_parts(188_181_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -128,17 +134,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Verifiers` (r:1 w:1)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::ModelVerifiers` (r:16 w:16)
+	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn unbond(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2610 + m * (65 ±0)`,
+		// Proof size in bytes, measured: `2698 + m * (65 ±0)`,
 		// estimated: `4113 + m * (4557 ±0)`.
-		// Minimum execution time: 32_020_000 picoseconds.
-		Weight::from_parts(62_988_574, 4113)
-			.saturating_add(Weight::from_parts(9_331_025, 0).saturating_mul(m.into()))
+		// Minimum execution time: 33_353_000 picoseconds.
+		Weight::from_parts(59_495_494, 4113)
+			.saturating_add(Weight::from_parts(16_625_264, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(m.into())))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(m.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	/// Storage: `Executors::Executors` (r:65 w:1)
@@ -149,13 +157,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Verifiers` (r:1 w:1)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::ModelVerifiers` (r:32 w:32)
+	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
-		// Proof size in bytes, measured: `12489`,
+		// Proof size in bytes, measured: `49543`,
 		// estimated: `203985`.
-		// Minimum execution time: 459_036_000 picoseconds.
-		Weight::from_parts(791_435_000, 203985)
-			.saturating_add(T::DbWeight::get().reads(68_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+		// Minimum execution time: 686_599_000 picoseconds.
+		Weight::from_parts(1_070_806_000, 203985)
+			.saturating_add(T::DbWeight::get().reads(100_u64))
+			.saturating_add(T::DbWeight::get().writes(36_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
@@ -166,10 +176,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::KeyOwners` (r:0 w:1)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
-		// Proof size in bytes, measured: `751`,
+		// Proof size in bytes, measured: `784`,
 		// estimated: `4113`.
-		// Minimum execution time: 81_542_000 picoseconds.
-		Weight::from_parts(133_969_000, 4113)
+		// Minimum execution time: 81_643_000 picoseconds.
+		Weight::from_parts(131_435_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -178,53 +188,53 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(859_211_067, 203985)
-			.saturating_add(Weight::from_parts(8_196_927, 0).saturating_mul(m.into()))
-			.saturating_add(ParityDbWeight::get().reads(70_u64))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
-			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(m.into())))
+		Weight::from_parts(1_047_924_339, 203985)
+			.saturating_add(Weight::from_parts(17_693_339, 0).saturating_mul(m.into()))
+			.saturating_add(ParityDbWeight::get().reads(86_u64))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(m.into())))
+			.saturating_add(ParityDbWeight::get().writes(21_u64))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(39_302_338, 4113)
-			.saturating_add(Weight::from_parts(9_528_607, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(15_907_230, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(1_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(o.into())))
-			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
+		Weight::from_parts(30_734_706, 4113)
+			.saturating_add(Weight::from_parts(19_669_480, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(28_354_871, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(o.into())))
+			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
-			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(o.into())))
-			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(o.into())))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(47_760_000, 4113)
+		Weight::from_parts(49_832_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(193_290_000, 4113)
+		Weight::from_parts(188_181_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(62_988_574, 4113)
-			.saturating_add(Weight::from_parts(9_331_025, 0).saturating_mul(m.into()))
+		Weight::from_parts(59_495_494, 4113)
+			.saturating_add(Weight::from_parts(16_625_264, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(m.into())))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
-			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(m.into())))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(m.into())))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(791_435_000, 203985)
-			.saturating_add(ParityDbWeight::get().reads(68_u64))
-			.saturating_add(ParityDbWeight::get().writes(4_u64))
+		Weight::from_parts(1_070_806_000, 203985)
+			.saturating_add(ParityDbWeight::get().reads(100_u64))
+			.saturating_add(ParityDbWeight::get().writes(36_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(133_969_000, 4113)
+		Weight::from_parts(131_435_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

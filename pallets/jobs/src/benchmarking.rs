@@ -57,6 +57,16 @@ fn model_and_input<T: Config>(
 	(model, input)
 }
 
+/// Registers `MinAttestedVerifiers` verifiers of `model`, so that it takes attested jobs.
+fn audited<T: Config>(model: &ModelHash) {
+	for i in 0..T::MinAttestedVerifiers::get() {
+		let mut key = [0xa5u8; 32];
+		key[..4].copy_from_slice(&i.to_le_bytes());
+		let key = sp_runtime::app_crypto::sr25519::Public::from_raw(key).into();
+		T::Executors::register_for_benchmark(&account("verifier", i, 0), model, true, key);
+	}
+}
+
 /// The largest quorum mode.
 fn largest_quorum<T: Config>() -> VerificationMode {
 	let of = T::MaxQuorum::get() as u8;
@@ -142,6 +152,7 @@ mod benchmarks {
 			shape: vec![1].try_into().unwrap(),
 		};
 		T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), Zero::zero());
+		audited::<T>(&model);
 		let input: BoundedVec<u8, T::MaxInputLen> = vec![Tensor {
 			element_type: ElementType::U8,
 			shape: vec![1].try_into().unwrap(),
@@ -195,6 +206,7 @@ mod benchmarks {
 	#[benchmark]
 	fn skip_deadlines(n: Linear<0, { T::MaxPendingJobs::get() / 2 }>) {
 		let (model, _) = model_and_input::<T>(0, 4, 2 * T::MaxQuorum::get());
+		audited::<T>(&model);
 		let jobs = waiting_jobs::<T>(n, model, VerificationMode::Attested);
 		Pallet::<T>::draw_waiting_for_benchmark();
 		for id in &jobs {
@@ -232,9 +244,5 @@ mod benchmarks {
 			.all(|id| matches!(Jobs::<T>::get(id).unwrap().status, JobStatus::Assigned { .. })));
 	}
 
-	impl_benchmark_test_suite!(
-		Pallet,
-		crate::mock::ExtBuilder::default().build(),
-		crate::mock::Test
-	);
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
 }

@@ -273,3 +273,11 @@ impl ExtBuilder {
 		});
 	}
 }
+
+/// Externalities for the benchmark tests: attested jobs need verifiers, as in the runtime.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_bench_ext() -> sp_io::TestExternalities {
+	let mut ext = ExtBuilder::default().build();
+	ext.execute_with(|| MinAttestedVerifiers::set(&3));
+	ext
+}

@@ -48,10 +48,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
-		// Proof size in bytes, measured: `220`,
+		// Proof size in bytes, measured: `287`,
 		// estimated: `5440`.
-		// Minimum execution time: 90_188_000 picoseconds.
-		Weight::from_parts(152_474_000, 5440)
+		// Minimum execution time: 88_665_000 picoseconds.
+		Weight::from_parts(149_769_000, 5440)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -63,9 +63,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn upload_chunk(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `264043`,
 		// estimated: `265657`.
-		// Minimum execution time: 556_657_000 picoseconds.
-		Weight::from_parts(871_768_988, 265657)
-			.saturating_add(Weight::from_parts(4_096, 0).saturating_mul(b.into()))
+		// Minimum execution time: 2_541_807_000 picoseconds.
+		Weight::from_parts(3_819_612_464, 265657)
+			.saturating_add(Weight::from_parts(18_035, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -73,13 +73,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1975), added: 4450, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Chunks` (r:16 w:0)
 	/// Proof: `Models::Chunks` (`max_values`: None, `max_size`: Some(262192), added: 264667, mode: `MaxEncodedLen`)
-	/// `b` in `[1, 4194304]`.
+	/// `b` in `[16, 4194304]`.
 	fn verify_upload(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1884 + b * (1 ±0)`,
-		// estimated: `152228 + b * (1 ±0)`.
-		// Minimum execution time: 24_677_000 picoseconds.
-		Weight::from_parts(27_822_000, 152228)
-			.saturating_add(Weight::from_parts(2_819, 0).saturating_mul(b.into()))
+		// Proof size in bytes, measured: `669138`,
+		// estimated: `152212 + b * (1 ±0)`.
+		// Minimum execution time: 40_506_000 picoseconds.
+		Weight::from_parts(43_481_000, 152212)
+			.saturating_add(Weight::from_parts(14_500, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
@@ -91,11 +91,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// `c` in `[0, 16]`.
 	fn retire(c: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2006 + c * (47 ±0)`,
-		// estimated: `90194 + c * (256357 ±1_824)`.
-		// Minimum execution time: 100_397_000 picoseconds.
-		Weight::from_parts(176_772_446, 90194)
-			.saturating_add(Weight::from_parts(6_502_732, 0).saturating_mul(c.into()))
+		// Proof size in bytes, measured: `2073 + c * (47 ±0)`,
+		// estimated: `90194 + c * (256357 ±3_275)`.
+		// Minimum execution time: 128_390_000 picoseconds.
+		Weight::from_parts(162_738_356, 90194)
+			.saturating_add(Weight::from_parts(7_038_977, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -107,8 +107,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn mark_broken() -> Weight {
 		// Proof size in bytes, measured: `1817`,
 		// estimated: `5440`.
-		// Minimum execution time: 30_247_000 picoseconds.
-		Weight::from_parts(47_669_000, 5440)
+		// Minimum execution time: 30_376_000 picoseconds.
+		Weight::from_parts(54_962_000, 5440)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -117,25 +117,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(152_474_000, 5440)
+		Weight::from_parts(149_769_000, 5440)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn upload_chunk(b: u32, ) -> Weight {
-		Weight::from_parts(871_768_988, 265657)
-			.saturating_add(Weight::from_parts(4_096, 0).saturating_mul(b.into()))
+		Weight::from_parts(3_819_612_464, 265657)
+			.saturating_add(Weight::from_parts(18_035, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn verify_upload(b: u32, ) -> Weight {
-		Weight::from_parts(27_822_000, 152228)
-			.saturating_add(Weight::from_parts(2_819, 0).saturating_mul(b.into()))
+		Weight::from_parts(43_481_000, 152212)
+			.saturating_add(Weight::from_parts(14_500, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
 	fn retire(c: u32, ) -> Weight {
-		Weight::from_parts(176_772_446, 90194)
-			.saturating_add(Weight::from_parts(6_502_732, 0).saturating_mul(c.into()))
+		Weight::from_parts(162_738_356, 90194)
+			.saturating_add(Weight::from_parts(7_038_977, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -143,7 +143,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 256357).saturating_mul(c.into()))
 	}
 	fn mark_broken() -> Weight {
-		Weight::from_parts(47_669_000, 5440)
+		Weight::from_parts(54_962_000, 5440)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}

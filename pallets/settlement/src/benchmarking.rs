@@ -65,6 +65,12 @@ fn network_with<T: Config>(spec: TensorSpec, executors: u32, verifiers: u32) -> 
 	model
 }
 
+/// Verifiers enough for a challenge and its committee: attested jobs on a model are taken
+/// only with a few verifiers of it.
+fn challenge_ready<T: Config>() -> u32 {
+	T::CommitteeSize::get() + 1
+}
+
 /// A model with the largest outputs, `executors` executors and `verifiers` verifiers.
 fn network<T: Config>(executors: u32, verifiers: u32) -> ModelHash {
 	network_with::<T>(largest_spec::<T>(), executors, verifiers)
@@ -120,7 +126,7 @@ fn attested_output<T: Config>(
 	bytes: u32,
 ) -> (T::AccountId, JobId, (Statement<T>, InferenceSignature)) {
 	let spec = spec_of(bytes);
-	let model = network_with::<T>(spec.clone(), 1, 0);
+	let model = network_with::<T>(spec.clone(), 1, challenge_ready::<T>());
 	let client: T::AccountId = account("client", 0, 0);
 	let job = drawn_job::<T>(&model, VerificationMode::Attested);
 	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
@@ -185,7 +191,7 @@ fn vote_commitment<T: Config>(job: JobId, voter: &T::AccountId, hash: H256) -> H
 /// A provisional result, challenged, with a full committee drawn; returns the job and the
 /// committee.
 fn disputed<T: Config>() -> (JobId, Vec<T::AccountId>) {
-	let model = network::<T>(2, T::CommitteeSize::get() + 1);
+	let model = network::<T>(2, challenge_ready::<T>());
 	let (job, _) = provisional::<T>(&model);
 	Pallet::<T>::do_challenge(challenger::<T>(), job, H256::repeat_byte(1))
 		.expect("challenge opens");
@@ -263,7 +269,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn challenge() {
-		let model = network::<T>(1, T::CommitteeSize::get() + 1);
+		let model = network::<T>(1, challenge_ready::<T>());
 		let (job, _) = provisional::<T>(&model);
 		let challenger = challenger::<T>();
 
@@ -321,7 +327,7 @@ mod benchmarks {
 	/// A challenge window's end that settles a result of the largest outputs.
 	#[benchmark]
 	fn timer_challenge_window() {
-		let model = network::<T>(1, 0);
+		let model = network::<T>(1, challenge_ready::<T>());
 		let (job, _) = provisional::<T>(&model);
 		let due =
 			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
@@ -350,7 +356,7 @@ mod benchmarks {
 		assert!(T::Jobs::job(job).is_none(), "settled");
 	}
 
-	/// A committee draw from the largest verifier set (genesis verifiers included).
+	/// A committee draw from the most verifiers of a model (the verifier set filled up).
 	#[benchmark]
 	fn timer_committee() {
 		let room =
