@@ -2,8 +2,9 @@
 // Bob submits attested jobs through Alice's RPC until one is assigned to Dave (assignment
 // is random among the eligible executors; the chain does not know Dave's node is down;
 // jobs that go to Charlie simply run). Then: Dave delivers nothing, misses the deadline
-// (`jobs.DeadlineMissed`), and the job is re-assigned to Charlie (`jobs.Assigned`,
-// attempt 2). Saves the job for `executor-down-settles.cjs`. Returns the job's attempt (2).
+// (`jobs.DeadlineMissed`), loses `LatenessSlash` of the job's stake to Bob, the client
+// (`executors.Slashed`, in the same block), and the job is re-assigned to Charlie
+// (`jobs.Assigned`, attempt 2). Saves the job for `executor-down-settles.cjs`. Returns the job's attempt (2).
 // Arg: the stopped executor's name (default Dave).
 
 async function run(nodeName, networkInfo, args) {
@@ -37,6 +38,11 @@ async function run(nodeName, networkInfo, args) {
 
     const missed = await tracker.waitFor('jobs.DeadlineMissed', (e) => lib.jobOf(e) === target.job, (timeout + 12) * 6_000 + 60_000);
     assert.deepEqual(lib.addresses(missed.data.executors), [down], `${downName} missed the deadline`);
+    const lateness = (api.consts.jobs.latenessSlash.toBigInt() * (await haca.jobStake(api, haca.DEMO_MODEL))) / 1_000_000_000n;
+    const slashed = await tracker.waitFor('executors.Slashed', (e) => e.data.who.toString() === down, 10_000);
+    assert.equal(slashed.block, missed.block, 'slashed when the deadline passed');
+    assert.equal(slashed.data.amount.toBigInt(), lateness, "LatenessSlash of the job's stake");
+    assert.equal(slashed.data.rewarded.toBigInt(), lateness, 'all of it to the client');
     const reassigned = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === target.job && e.data.attempt.toNumber() === 2, 60_000);
     assert.deepEqual(lib.addresses(reassigned.data.executors), [other], 're-assigned to the other executor');
     assert.equal(tracker.all('settlement.ResultSubmitted', (e) => lib.jobOf(e) === target.job && e.data.executor.toString() === down).length, 0,

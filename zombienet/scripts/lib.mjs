@@ -78,15 +78,17 @@ export function eventOutputs(event) {
 }
 
 /**
- * Follows the best chain from block `fromBlock` on and keeps every `jobs`, `settlement` and
- * `executors` event, with its block. `waitFor(predicate)` resolves with the first kept event
- * that matches (already seen or still to come).
+ * Follows the finalised chain from block `fromBlock` on and keeps every `jobs`, `settlement`
+ * and `executors` event, with its block. `waitFor(predicate)` resolves with the first kept
+ * event that matches (already seen or still to come). Finalised blocks only: a block read
+ * from the best chain can be replaced by a fork of the same number (BABE forks), and its
+ * events with it.
  */
 export function trackEvents(api, fromBlock, { sections = ['jobs', 'settlement', 'executors'] } = {}) {
   const events = [];
   const waiters = new Set();
   let next = fromBlock;
-  let best = -1;
+  let best = -1; // the last finalised block
   let busy = false;
   let stopped = false;
   let unsubscribe;
@@ -131,7 +133,7 @@ export function trackEvents(api, fromBlock, { sections = ['jobs', 'settlement', 
   };
 
   api.rpc.chain
-    .subscribeNewHeads((header) => {
+    .subscribeFinalizedHeads((header) => {
       best = header.number.toNumber();
       pump();
     })
