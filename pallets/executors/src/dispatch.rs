@@ -61,16 +61,21 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Takes `who` off a model's `list` (server or auditor list), which goes when empty.
+	fn unlist<S>(list: &mut Option<BoundedVec<T::AccountId, S>>, who: &T::AccountId) {
+		*list = list
+			.take()
+			.map(|mut members| {
+				members.retain(|member| member != who);
+				members
+			})
+			.filter(|members| !members.is_empty());
+	}
+
 	/// Removes `who` from the server lists of `models`.
 	fn remove_server(who: &T::AccountId, models: &[ModelHash]) {
 		for model in models {
-			ModelServers::<T>::mutate_exists(model, |servers| {
-				let list = servers.get_or_insert_with(Default::default);
-				list.retain(|server| server != who);
-				if list.is_empty() {
-					*servers = None;
-				}
-			});
+			ModelServers::<T>::mutate_exists(model, |servers| Self::unlist(servers, who));
 		}
 	}
 
@@ -89,13 +94,7 @@ impl<T: Config> Pallet<T> {
 	/// Takes `who` off the auditor lists of `models`.
 	fn remove_auditor(who: &T::AccountId, models: &[ModelHash]) {
 		for model in models {
-			ModelVerifiers::<T>::mutate_exists(model, |auditors| {
-				let list = auditors.get_or_insert_with(Default::default);
-				list.retain(|auditor| auditor != who);
-				if list.is_empty() {
-					*auditors = None;
-				}
-			});
+			ModelVerifiers::<T>::mutate_exists(model, |auditors| Self::unlist(auditors, who));
 		}
 	}
 

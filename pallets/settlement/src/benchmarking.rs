@@ -188,16 +188,24 @@ fn vote_commitment<T: Config>(job: JobId, voter: &T::AccountId, hash: H256) -> H
 	VerdictClaim::vote_commitment(job, attempt, voter, &hash, &SALT)
 }
 
-/// A provisional result, challenged, with a full committee drawn; returns the job and the
-/// committee.
-fn disputed<T: Config>() -> (JobId, Vec<T::AccountId>) {
-	let model = network::<T>(2, challenge_ready::<T>());
+/// A provisional result on a model with `executors` executors and `verifiers` verifiers,
+/// challenged; returns the job at the block its committee can be drawn in (fresh randomness
+/// known), and that block.
+fn challenged<T: Config>(executors: u32, verifiers: u32) -> (JobId, BlockNumberFor<T>) {
+	let model = network::<T>(executors, verifiers);
 	let (job, _) = provisional::<T>(&model);
 	Pallet::<T>::do_challenge(challenger::<T>(), job, H256::repeat_byte(1))
 		.expect("challenge opens");
 	T::BenchmarkRandomness::reveal([9; 32]);
 	let drawn_at = frame_system::Pallet::<T>::block_number() + 2u32.into();
 	frame_system::Pallet::<T>::set_block_number(drawn_at);
+	(job, drawn_at)
+}
+
+/// A provisional result, challenged, with a full committee drawn; returns the job and the
+/// committee.
+fn disputed<T: Config>() -> (JobId, Vec<T::AccountId>) {
+	let (job, drawn_at) = challenged::<T>(2, challenge_ready::<T>());
 	Pallet::<T>::draw_committee(job, drawn_at);
 	let committee = Disputes::<T>::get(job).unwrap().committee.into_inner();
 	assert_eq!(committee.len() as u32, T::CommitteeSize::get());
@@ -361,13 +369,7 @@ mod benchmarks {
 	fn timer_committee() {
 		let room =
 			T::Executors::max_verifiers().saturating_sub(T::Executors::verifiers().len() as u32);
-		let model = network::<T>(1, room.max(1));
-		let (job, _) = provisional::<T>(&model);
-		Pallet::<T>::do_challenge(challenger::<T>(), job, H256::repeat_byte(1))
-			.expect("challenge opens");
-		T::BenchmarkRandomness::reveal([9; 32]);
-		let drawn_at = frame_system::Pallet::<T>::block_number() + 2u32.into();
-		frame_system::Pallet::<T>::set_block_number(drawn_at);
+		let (job, drawn_at) = challenged::<T>(1, room.max(1));
 
 		#[block]
 		{
