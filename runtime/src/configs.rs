@@ -308,6 +308,9 @@ impl pallet_settlement::Config for Runtime {
 	type MaxStatementsPerTx = ConstU32<64>;
 	type MaxQuorum = ConstU32<5>;
 	type CommitteeSize = ConstU32<5>;
+	/// Challengers of one result: room for every honest auditor besides a liar's own
+	/// verifiers racing to challenge first with hashes nobody reproduces.
+	type MaxChallengers = ConstU32<8>;
 	type ChallengeWindow = ChallengeWindow;
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;

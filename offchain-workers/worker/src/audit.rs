@@ -1,4 +1,5 @@
-//! The verifier side: re-runs a random sample of other executors' provisional results,
+//! The verifier side: re-runs a random sample of other executors' provisional results and
+//! every challenged one (joining its challenge when it finds the result wrong too),
 //! challenges the wrong ones, and votes in disputes (a commitment, then its reveal), each
 //! once.
 //!
@@ -35,8 +36,9 @@ enum Finding {
 	CannotJudge,
 }
 
-/// Votes in the disputes whose committee holds `who`, and audits a share of `audit_ppm`
-/// parts per million of other executors' provisional results on the models `who` audits.
+/// Votes in the disputes whose committee holds `who`, and audits, on the models `who`
+/// audits, a share of `audit_ppm` parts per million of other executors' provisional results
+/// and every result another verifier challenged.
 pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
 	// The ids name the dispute (by its attempt) or result (by its window), so a job's later
 	// dispute or re-run result is judged afresh.
@@ -47,15 +49,13 @@ pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, a
 			VotePhase::Reveal => reveal_vote::<C>(key, who, &due),
 		});
 	}
-	for open in C::challengeable_results() {
-		if &open.result.executor == who
-			|| C::job_model(open.job).is_none_or(|model| !C::audits(who, &model))
-		{
-			continue;
-		}
-		let id = (b"haca/audit", open.job, who, open.challenge_until).encode();
+	for open in C::challengeable_results(who) {
+		// A challenged result is audited by every verifier of its model: the first
+		// challenger may be the liar's own, with a hash nobody reproduces.
+		let kind: &[u8] = if open.disputed { b"haca/audit-disputed" } else { b"haca/audit" };
+		let id = (kind, open.job, who, open.challenge_until).encode();
 		run_once_per_task::<C>(open.job, &id, || {
-			if !sampled(audit_ppm) {
+			if !open.disputed && !sampled(audit_ppm) {
 				log::debug!(target: LOG_TARGET, "job {}: not in this verifier's sample", open.job);
 				return true;
 			}
@@ -95,7 +95,7 @@ fn commit_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, due: &VoteDue) 
 	let output_hash = match judge::<C>(job, &result) {
 		Finding::Agrees => result.output_hash,
 		Finding::Differs(ours) => {
-			if ours != due.challenger_hash {
+			if !due.challenger_hashes.contains(&ours) {
 				log::info!(target: LOG_TARGET, "job {job}: neither claim matches this run");
 			}
 			ours

@@ -84,7 +84,7 @@ pub struct AttestedOutput<AccountId> {
 	pub outputs: Option<Vec<u8>>,
 }
 
-/// A provisional attested result that verifiers may still challenge.
+/// An attested result that a verifier may still challenge, within its challenge window.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Challengeable<AccountId, BlockNumber> {
 	/// The job.
@@ -93,6 +93,9 @@ pub struct Challengeable<AccountId, BlockNumber> {
 	pub challenge_until: BlockNumber,
 	/// The result.
 	pub result: AttestedOutput<AccountId>,
+	/// Whether another verifier challenged it already (its dispute is open to more
+	/// challengers).
+	pub disputed: bool,
 }
 
 /// What a committee member owes a dispute in its current phase.
@@ -113,8 +116,8 @@ pub struct VoteDue {
 	pub attempt: u32,
 	/// What the member owes.
 	pub phase: VotePhase,
-	/// The output hash the challenger computed.
-	pub challenger_hash: H256,
+	/// The output hashes the challengers computed.
+	pub challenger_hashes: Vec<H256>,
 }
 
 /// What the worker reads from the chain and submits to it; the settlement pallet implements
@@ -133,9 +136,6 @@ pub trait Chain {
 
 	/// Whether `who` is a bonded verifier.
 	fn is_verifier(who: &Self::AccountId) -> bool;
-
-	/// Whether verifier `who` audits `model` (declared it among its models).
-	fn audits(who: &Self::AccountId, model: &ModelHash) -> bool;
 
 	/// The statements `who` owes.
 	fn pending_work(who: &Self::AccountId) -> Vec<WorkItem>;
@@ -167,8 +167,12 @@ pub trait Chain {
 	/// phase) or a reveal (reveal phase).
 	fn votes_due(who: &Self::AccountId) -> Vec<VoteDue>;
 
-	/// Every provisional attested result still open to challenges.
-	fn challengeable_results() -> Vec<Challengeable<Self::AccountId, BlockNumberOf<Self>>>;
+	/// The attested results `who` may still challenge: of the models it audits, within
+	/// their windows, of another executor, and not yet challenged by `who` nor judged by it
+	/// (on a committee).
+	fn challengeable_results(
+		who: &Self::AccountId,
+	) -> Vec<Challengeable<Self::AccountId, BlockNumberOf<Self>>>;
 
 	/// The attested result of `job`, provisional or disputed.
 	fn attested_result(job: JobId) -> Option<AttestedOutput<Self::AccountId>>;

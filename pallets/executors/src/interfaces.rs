@@ -126,6 +126,10 @@ impl<T: Config> ExecutorDirectory<T::AccountId> for Pallet<T> {
 		ModelVerifiers::<T>::get(model).into_inner()
 	}
 
+	fn models_of(who: &T::AccountId) -> Vec<ModelHash> {
+		Executors::<T>::get(who).map(|info| info.models.into_inner()).unwrap_or_default()
+	}
+
 	fn max_verifiers() -> u32 {
 		T::MaxVerifiers::get()
 	}

@@ -35,7 +35,7 @@ impl<T: Config> Pallet<T> {
 			return false;
 		};
 		for who in &executors {
-			T::Executors::note_assigned(who, job.stake);
+			Self::note_assigned(id, who, job.stake);
 		}
 
 		let deadline = now.saturating_add(T::ResultTimeout::get());

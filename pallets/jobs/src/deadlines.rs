@@ -74,7 +74,7 @@ impl<T: Config> Pallet<T> {
 		for who in &missed {
 			T::Executors::note_missed_deadline(who);
 			T::Executors::slash(who, lateness, &[(&job.client, Perbill::one())]);
-			T::Executors::note_released(who);
+			Self::note_released(id, who);
 		}
 		Self::deposit_event(Event::DeadlineMissed {
 			job: id,

@@ -12,10 +12,11 @@ use sp_runtime::traits::{Saturating, Zero};
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Ends a job: frees its executors' stakes, returns `remaining` (what is still held for
-	/// it) to the client, drops the model reference and removes the job. Returns the amount
-	/// returned.
+	/// Ends a job: its executors that have not delivered no longer run it, its executors'
+	/// stakes are free, `remaining` (what is still held for it) returns to the client, the
+	/// model reference drops and the job is removed. Returns the amount returned.
 	pub(crate) fn end_job(id: JobId, job: &Job<T>, remaining: BalanceOf<T>) -> BalanceOf<T> {
+		Self::release_undelivered(id, job);
 		Self::release_stakes(job, &job.executors);
 		let refunded = Self::release_escrow(&job.client, remaining);
 		T::Models::remove_job_reference(&job.model);
@@ -30,12 +31,25 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::Failed { job: id, refunded });
 	}
 
-	/// The executors of `job` that have not delivered no longer run it: their capacity is
-	/// free.
-	fn release_undelivered(job: &Job<T>) {
+	/// The executors of job `id` that have not delivered no longer run it: their capacity
+	/// is free.
+	fn release_undelivered(id: JobId, job: &Job<T>) {
 		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
-			T::Executors::note_released(who);
+			Self::note_released(id, who);
 		}
+	}
+
+	/// `who` runs job `id`: it counts in the executor's load and its node owes a statement.
+	pub(crate) fn note_assigned(id: JobId, who: &T::AccountId, stake: BalanceOf<T>) {
+		T::Executors::note_assigned(who, stake);
+		Undelivered::<T>::insert(who, id, ());
+	}
+
+	/// `who` no longer owes job `id` a statement: it delivered, or was late, or the job
+	/// moved on.
+	pub(crate) fn note_released(id: JobId, who: &T::AccountId) {
+		T::Executors::note_released(who);
+		Undelivered::<T>::remove(who, id);
 	}
 
 	/// The assignment of `executors` to `job` ended: their stakes are free.
@@ -70,14 +84,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	}
 
 	fn undelivered_jobs(who: &T::AccountId) -> Vec<JobId> {
-		Jobs::<T>::iter()
-			.filter(|(_, job)| {
-				matches!(job.status, JobStatus::Assigned { .. })
-					&& job.executors.contains(who)
-					&& !job.delivered.contains(who)
-			})
-			.map(|(id, _)| id)
-			.collect()
+		Undelivered::<T>::iter_key_prefix(who).collect()
 	}
 
 	fn note_delivered(id: JobId, who: &T::AccountId) {
@@ -89,7 +96,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		if job.delivered.try_push(who.clone()).is_err() {
 			return;
 		}
-		T::Executors::note_released(who);
+		Self::note_released(id, who);
 		if job.delivered.len() == job.executors.len() {
 			job.status = JobStatus::Delivered;
 			Self::deposit_event(Event::Delivered { job: id });
@@ -118,13 +125,12 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 
 	fn fail(id: JobId) {
 		let Some(job) = Jobs::<T>::get(id) else { return };
-		Self::release_undelivered(&job);
 		Self::fail_job(id, &job);
 	}
 
 	fn rerun(id: JobId, exclude: &[T::AccountId]) {
 		let Some(job) = Jobs::<T>::get(id) else { return };
-		Self::release_undelivered(&job);
+		Self::release_undelivered(id, &job);
 		Self::restart(id, job, exclude, frame_system::Pallet::<T>::block_number());
 	}
 

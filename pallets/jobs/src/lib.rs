@@ -257,6 +257,12 @@ pub mod pallet {
 	pub type DeadlineQueue<T: Config> =
 		StorageMap<_, Twox64Concat, u64, (JobId, BlockNumberFor<T>)>;
 
+	/// The jobs each executor is assigned to and has not delivered: what its node owes,
+	/// found without walking every job.
+	#[pallet::storage]
+	pub type Undelivered<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, JobId, ()>;
+
 	/// Positions of the first and one-past-the-last entries of [`DeadlineQueue`].
 	#[pallet::storage]
 	pub type DeadlineQueueBounds<T: Config> = StorageValue<_, (u64, u64), ValueQuery>;

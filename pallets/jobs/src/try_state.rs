@@ -9,7 +9,8 @@ use crate::*;
 impl<T: Config> Pallet<T> {
 	/// Invariants: each client's held escrow is the sum of its jobs' fees and deposits;
 	/// every assigned job has as many executors as its mode needs, each serving its model;
-	/// the waiting queue holds exactly the pending jobs, counted per client.
+	/// [`Undelivered`] holds exactly the assigned executors that have not delivered; the
+	/// waiting queue holds exactly the pending jobs, counted per client.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -36,12 +37,26 @@ impl<T: Config> Pallet<T> {
 						job.executors.len() as u32 == job.mode.executors(),
 						"assigned job has the wrong number of executors"
 					);
+					for who in &job.executors {
+						ensure!(
+							Undelivered::<T>::contains_key(who, id) != job.delivered.contains(who),
+							"the undelivered index differs from the job's deliveries"
+						);
+					}
 					ensure!(
 						job.executors.iter().all(T::Executors::is_executor),
 						"job assigned to an account that is no executor"
 					);
 				}
 			}
+		}
+		for (who, id) in Undelivered::<T>::iter_keys() {
+			let owed = Jobs::<T>::get(id).is_some_and(|job| {
+				matches!(job.status, JobStatus::Assigned { .. })
+					&& job.executors.contains(&who)
+					&& !job.delivered.contains(&who)
+			});
+			ensure!(owed, "an undelivered entry of no assignment");
 		}
 		let mut waiting = BTreeMap::<T::AccountId, u32>::new();
 		for id in &pending {

@@ -140,6 +140,10 @@ pub trait ExecutorDirectory<AccountId> {
 	/// the pool of its jobs' committees.
 	fn verifiers_of(model: &ModelHash) -> Vec<AccountId>;
 
+	/// The models `who` runs: serves as an executor, audits as a verifier (none when it is
+	/// not registered).
+	fn models_of(who: &AccountId) -> Vec<ModelHash>;
+
 	/// Most verifiers in the verifier set.
 	fn max_verifiers() -> u32;
 }

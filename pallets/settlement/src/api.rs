@@ -61,13 +61,8 @@ impl<T: Config> Pallet<T> {
 			};
 			item(job, due)
 		});
-		let reveals = Quorums::<T>::iter()
-			.filter(|(_, round)| {
-				round.reveal_until.is_some()
-					&& round.commits.iter().any(|(committer, _)| committer == who)
-					&& !round.reveals.iter().any(|reveal| &reveal.executor == who)
-			})
-			.filter_map(|(job, _)| item(job, Due::Reveal));
+		let reveals =
+			OwedReveals::<T>::iter_key_prefix(who).filter_map(|job| item(job, Due::Reveal));
 		assigned.chain(reveals).collect()
 	}
 

@@ -29,22 +29,18 @@ impl<T: Config> Pallet<T> {
 		);
 	}
 
-	/// Forfeits the bond of `challenger`, whose challenge failed: `SlashRewardShare` of it to
-	/// the `executor` it wrongly challenged, `committee`'s shares to the committee members who
-	/// decided, the rest to `OnSlash`.
+	/// Forfeits the bond of `challenger`, whose claim lost: the `rewards` shares of it to
+	/// those who were right, the rest to `OnSlash`.
 	pub(crate) fn forfeit_challenge_bond(
 		challenger: &T::AccountId,
-		executor: &T::AccountId,
-		committee: &[(&T::AccountId, Perbill)],
+		rewards: &[(&T::AccountId, Perbill)],
 	) {
 		let bond = T::ChallengeBond::get();
-		let mut rewards = committee.to_vec();
-		rewards.push((executor, T::SlashRewardShare::get()));
 		let Slashed { taken, .. } = funds::slash_held::<_, T::Currency, T::OnSlash>(
 			&HoldReason::ChallengeBond.into(),
 			challenger,
 			bond,
-			&rewards,
+			rewards,
 		);
 		if taken != bond {
 			defensive!("a challenge bond is held while its dispute is open");

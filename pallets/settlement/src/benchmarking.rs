@@ -136,9 +136,9 @@ fn attested_output<T: Config>(
 	(client, job, signed)
 }
 
-/// The first verifier, funded for challenge bonds.
-fn challenger<T: Config>() -> T::AccountId {
-	let challenger: T::AccountId = account("verifier", 0, 0);
+/// Verifier `index`, funded for challenge bonds.
+fn challenger<T: Config>(index: u32) -> T::AccountId {
+	let challenger: T::AccountId = account("verifier", index, 0);
 	<T::Currency as frame_support::traits::fungible::Mutate<_>>::mint_into(
 		&challenger,
 		T::ChallengeBond::get() * 100u32.into(),
@@ -188,24 +188,44 @@ fn vote_commitment<T: Config>(job: JobId, voter: &T::AccountId, hash: H256) -> H
 	VerdictClaim::vote_commitment(job, attempt, voter, &hash, &SALT)
 }
 
+/// The output hash of benchmark challengers who are right (and of the votes for them).
+fn truth() -> H256 {
+	H256::repeat_byte(1)
+}
+
 /// A provisional result on a model with `executors` executors and `verifiers` verifiers,
-/// challenged; returns the job at the block its committee can be drawn in (fresh randomness
-/// known), and that block.
-fn challenged<T: Config>(executors: u32, verifiers: u32) -> (JobId, BlockNumberFor<T>) {
+/// challenged by the first `challengers` verifiers: the first with [`truth`], the others
+/// each with another hash; returns the job.
+fn challenged_by<T: Config>(executors: u32, verifiers: u32, challengers: u32) -> JobId {
 	let model = network::<T>(executors, verifiers);
 	let (job, _) = provisional::<T>(&model);
-	Pallet::<T>::do_challenge(challenger::<T>(), job, H256::repeat_byte(1))
-		.expect("challenge opens");
+	for index in 0..challengers {
+		let hash = if index == 0 { truth() } else { H256::from_low_u64_be(index.into()) };
+		Pallet::<T>::do_challenge(challenger::<T>(index), job, hash).expect("challenges");
+	}
+	job
+}
+
+/// As [`challenged_by`]; returns the job at the block its committee can be drawn in (fresh
+/// randomness known), and that block.
+fn challenged<T: Config>(
+	executors: u32,
+	verifiers: u32,
+	challengers: u32,
+) -> (JobId, BlockNumberFor<T>) {
+	let job = challenged_by::<T>(executors, verifiers, challengers);
 	T::BenchmarkRandomness::reveal([9; 32]);
 	let drawn_at = frame_system::Pallet::<T>::block_number() + 2u32.into();
 	frame_system::Pallet::<T>::set_block_number(drawn_at);
 	(job, drawn_at)
 }
 
-/// A provisional result, challenged, with a full committee drawn; returns the job and the
-/// committee.
+/// A provisional result, challenged by the most challengers (all but the first with hashes
+/// that lose, each forfeiting its bond), with a full committee drawn; returns the job and
+/// the committee.
 fn disputed<T: Config>() -> (JobId, Vec<T::AccountId>) {
-	let (job, drawn_at) = challenged::<T>(2, challenge_ready::<T>());
+	let challengers = T::MaxChallengers::get();
+	let (job, drawn_at) = challenged::<T>(2, T::CommitteeSize::get() + challengers, challengers);
 	Pallet::<T>::draw_committee(job, drawn_at);
 	let committee = Disputes::<T>::get(job).unwrap().committee.into_inner();
 	assert_eq!(committee.len() as u32, T::CommitteeSize::get());
@@ -275,23 +295,40 @@ mod benchmarks {
 		assert_eq!(TimerPages::<T>::get(due), 2);
 	}
 
+	/// The challenge that opens a dispute.
 	#[benchmark]
 	fn challenge() {
 		let model = network::<T>(1, challenge_ready::<T>());
 		let (job, _) = provisional::<T>(&model);
-		let challenger = challenger::<T>();
+		let challenger = challenger::<T>(0);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(challenger), job, H256::repeat_byte(1));
+		_(RawOrigin::Signed(challenger), job, truth());
 
 		assert!(Disputes::<T>::contains_key(job));
+	}
+
+	/// The challenge that fills a dispute's last place for challengers, before its
+	/// committee is drawn (the pool of members is checked).
+	#[benchmark]
+	fn join_challenge() {
+		let challengers = T::MaxChallengers::get();
+		let verifiers = T::CommitteeSize::get() + challengers;
+		let job = challenged_by::<T>(1, verifiers, challengers - 1);
+		let last = challenger::<T>(challengers - 1);
+
+		#[extrinsic_call]
+		challenge(RawOrigin::Signed(last), job, truth());
+
+		let dispute = Disputes::<T>::get(job).unwrap();
+		assert_eq!(dispute.challengers.len() as u32, challengers);
 	}
 
 	/// The last commitment, which opens the reveal phase.
 	#[benchmark]
 	fn commit_vote() {
 		let (job, committee) = disputed::<T>();
-		let truth = H256::repeat_byte(1);
+		let truth = truth();
 		let (last, others) = committee.split_last().expect("a committee");
 		for voter in others {
 			Pallet::<T>::do_commit_vote(
@@ -310,11 +347,12 @@ mod benchmarks {
 	}
 
 	/// The last reveal, which decides against the executor: the smallest majority for the
-	/// challenger shares the executor's slash and those of the members against it.
+	/// first challenger's hash shares the executor's slash, the other challengers' forfeited
+	/// bonds and the slashes of the members against it.
 	#[benchmark]
 	fn reveal_vote() {
 		let (job, committee) = disputed::<T>();
-		let truth = H256::repeat_byte(1);
+		let truth = truth();
 		let majority = committee.len() / 2 + 1;
 		let vote_of = |index: usize| if index < majority { truth } else { H256::repeat_byte(2) };
 		for (index, voter) in committee.iter().enumerate() {
@@ -369,7 +407,7 @@ mod benchmarks {
 	fn timer_committee() {
 		let room =
 			T::Executors::max_verifiers().saturating_sub(T::Executors::verifiers().len() as u32);
-		let (job, drawn_at) = challenged::<T>(1, room.max(1));
+		let (job, drawn_at) = challenged::<T>(1, room.max(1), 1);
 
 		#[block]
 		{
@@ -385,7 +423,7 @@ mod benchmarks {
 	#[benchmark]
 	fn timer_dispute() {
 		let (job, committee) = disputed::<T>();
-		let truth = H256::repeat_byte(1);
+		let truth = truth();
 		let majority = committee.len() / 2 + 1;
 		for voter in &committee {
 			let commitment = vote_commitment::<T>(job, voter, truth);

@@ -30,10 +30,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Draws the committee of the dispute over `job`: up to `CommitteeSize` verifiers of the
-	/// job's model other than the parties, each independently, from randomness known only since a block after
-	/// the challenge's. While there is none such yet, tries again in the next block; a
-	/// dispute that never gets a committee times out (nobody slashed). Committee members are
-	/// bound to the dispute (their bonds cannot leave) until it ends.
+	/// job's model other than the parties, each independently, from randomness known only
+	/// since a block after the first challenge's. While there is none such yet, tries again
+	/// in the next block; a dispute that never gets a committee times out (nobody slashed).
+	/// Committee members are bound to the dispute (their bonds cannot leave) until it ends.
 	pub(crate) fn draw_committee(job: JobId, now: BlockNumberFor<T>) {
 		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
 		let (randomness, known_since) = T::Randomness::random(COMMITTEE_SUBJECT);
@@ -45,12 +45,17 @@ impl<T: Config> Pallet<T> {
 			defensive!("a dispute's result stays until the dispute ends");
 			return;
 		};
-		let pool = Self::committee_pool(job, &[&executor, &dispute.challenger]);
+		let parties: Vec<_> =
+			[&executor].into_iter().chain(dispute.challengers.iter().map(|(who, _)| who)).collect();
+		let pool = Self::committee_pool(job, &parties);
 		let seed = (randomness, job).encode();
 		let size = T::CommitteeSize::get() as usize;
 		dispute.committee =
 			BoundedVec::truncate_from(haca_primitives::draw::sample(&pool, &seed, size));
-		dispute.committee.iter().for_each(T::Executors::begin_dispute);
+		for member in &dispute.committee {
+			T::Executors::begin_dispute(member);
+			Seats::<T>::insert(member, job, ());
+		}
 		Self::deposit_event(Event::CommitteeDrawn {
 			job,
 			committee: dispute.committee.clone(),
@@ -59,20 +64,39 @@ impl<T: Config> Pallet<T> {
 		Disputes::<T>::insert(job, dispute);
 	}
 
-	/// Opens a dispute over `job`'s provisional result, challenged by verifier `who` with
-	/// the `output_hash` it computed; holds its bond and schedules the committee's draw
-	/// (next block, or as soon as fresh randomness is known), the end of the commit phase
-	/// and the latest end of the reveal phase.
+	/// Weight of a challenge: the costlier of opening a dispute and joining one.
+	pub(crate) fn challenge_weight() -> Weight {
+		T::WeightInfo::challenge().max(T::WeightInfo::join_challenge())
+	}
+
+	/// Verifier `who` challenges `job`'s attested result with the `output_hash` it
+	/// computed, within the result's challenge window, and puts up its bond: it opens a
+	/// dispute over a provisional result or joins the open dispute.
 	pub(crate) fn do_challenge(who: T::AccountId, job: JobId, output_hash: H256) -> DispatchResult {
 		ensure!(T::Executors::verifiers().contains(&who), Error::<T>::NotVerifier);
-		let mut result = Results::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
-		let ResultStatus::Provisional { challenge_until } = result.status else {
-			return Err(Error::<T>::NotChallengeable.into());
-		};
-		let now = frame_system::Pallet::<T>::block_number();
-		ensure!(now <= challenge_until, Error::<T>::NotChallengeable);
+		let result = Results::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
 		ensure!(who != result.executor, Error::<T>::OwnResult);
 		ensure!(output_hash != result.output_hash, Error::<T>::SameOutput);
+		match result.status {
+			ResultStatus::Provisional { challenge_until } => {
+				Self::open_dispute(who, job, output_hash, result, challenge_until)
+			}
+			ResultStatus::Disputed => Self::join_dispute(who, job, output_hash, &result.executor),
+		}
+	}
+
+	/// Opens a dispute over `job`'s provisional `result`, challenged by `who`: holds its
+	/// bond and schedules the committee's draw (next block, or as soon as fresh randomness
+	/// is known), the end of the commit phase and the latest end of the reveal phase.
+	fn open_dispute(
+		who: T::AccountId,
+		job: JobId,
+		output_hash: H256,
+		mut result: AttestedResult<T>,
+		challenge_until: BlockNumberFor<T>,
+	) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now <= challenge_until, Error::<T>::NotChallengeable);
 		ensure!(
 			!Self::committee_pool(job, &[&result.executor, &who]).is_empty(),
 			Error::<T>::NoCommittee
@@ -91,8 +115,8 @@ impl<T: Config> Pallet<T> {
 		Disputes::<T>::insert(
 			job,
 			Dispute {
-				challenger: who.clone(),
-				challenger_hash: output_hash,
+				challengers: BoundedVec::truncate_from(alloc::vec![(who.clone(), output_hash)]),
+				challenge_until,
 				committee: Default::default(),
 				challenged_at: now,
 				votes: Default::default(),
@@ -100,6 +124,47 @@ impl<T: Config> Pallet<T> {
 				reveal_until: None,
 			},
 		);
+		Self::deposit_event(Event::Challenged { job, challenger: who, output_hash });
+		Ok(())
+	}
+
+	/// Adds `who` to the challengers of the open dispute over `job`'s result (of
+	/// `executor`), within the result's challenge window, and holds its bond. Before the
+	/// committee is drawn, only a verifier whose absence leaves the committee full may join.
+	fn join_dispute(
+		who: T::AccountId,
+		job: JobId,
+		output_hash: H256,
+		executor: &T::AccountId,
+	) -> DispatchResult {
+		let mut dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(now <= dispute.challenge_until, Error::<T>::NotChallengeable);
+		ensure!(
+			!dispute.challengers.iter().any(|(challenger, _)| challenger == &who),
+			Error::<T>::AlreadyChallenged
+		);
+		ensure!(!dispute.committee.contains(&who), Error::<T>::OnCommittee);
+		if dispute.committee.is_empty() {
+			// Drawn later, from the verifiers who are no party: a challenger joining now must
+			// not take a seat the committee would fill.
+			let parties: Vec<_> = [executor]
+				.into_iter()
+				.chain(dispute.challengers.iter().map(|(challenger, _)| challenger))
+				.collect();
+			let pool = Self::committee_pool(job, &parties);
+			ensure!(
+				!pool.contains(&who) || pool.len() > T::CommitteeSize::get() as usize,
+				Error::<T>::CommitteeNotDrawn
+			);
+		}
+		dispute
+			.challengers
+			.try_push((who.clone(), output_hash))
+			.map_err(|_| Error::<T>::TooManyChallengers)?;
+		Self::hold_challenge_bond(&who)?;
+		T::Executors::begin_dispute(&who);
+		Disputes::<T>::insert(job, dispute);
 		Self::deposit_event(Event::Challenged { job, challenger: who, output_hash });
 		Ok(())
 	}
@@ -197,14 +262,19 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Decides the dispute over `job` from its revealed votes: a majority of the committee
-	/// for the executor's output hash or for the challenger's. Members who voted for the
-	/// outcome share `CommitteeRewardShare` of the loser's slash and the slashes of the other
-	/// members, who lose `VoterSlash` each: for a vote against it, or for none. Without such
-	/// a majority the dispute times out and nobody is slashed.
+	/// for the executor's output hash or for a challenger's. Members who voted for the
+	/// outcome share `CommitteeRewardShare` of each loser's slash (executor's stake or
+	/// challengers' bonds) and the slashes of the other members, who lose `VoterSlash` each:
+	/// for a vote against it, or for none. The wronged side (the executor, or the challengers
+	/// of the winning hash) shares `SlashRewardShare` of each loser's slash. Without such a
+	/// majority the dispute times out and nobody is slashed.
 	pub(crate) fn decide(job: JobId, dispute: Dispute<T>) {
 		Disputes::<T>::remove(job);
-		let Some(result) = Results::<T>::get(job) else {
-			defensive!("a dispute's result stays until the dispute ends");
+		for member in &dispute.committee {
+			Seats::<T>::remove(member, job);
+		}
+		let (Some(result), Some(view)) = (Results::<T>::get(job), T::Jobs::job(job)) else {
+			defensive!("a dispute's result and job stay until the dispute ends");
 			return;
 		};
 		let revealed = |member: &T::AccountId| {
@@ -218,8 +288,9 @@ impl<T: Config> Pallet<T> {
 			dispute.committee.iter().filter(|member| revealed(member) == Some(claim)).count()
 		};
 		let majority = |claim: H256| support(claim) * 2 > dispute.committee.len();
-		let outcome = [result.output_hash, dispute.challenger_hash]
+		let outcome = [result.output_hash]
 			.into_iter()
+			.chain(dispute.challengers.iter().map(|(_, hash)| *hash))
 			.find(|claim| majority(*claim));
 		// Without an outcome nothing shows what anyone should have voted: nobody pays.
 		let (winners, losers): (Vec<_>, Vec<_>) = match outcome {
@@ -228,42 +299,53 @@ impl<T: Config> Pallet<T> {
 			}
 			None => (Vec::new(), Vec::new()),
 		};
-		let winner_share = |total: Perbill| {
-			if winners.is_empty() {
-				return Vec::new();
-			}
-			let each = Perbill::from_parts(total.deconstruct() / winners.len() as u32);
-			winners.iter().map(|winner| (*winner, each)).collect()
-		};
 		for loser in &losers {
-			T::Executors::slash(loser, T::VoterSlash::get(), &winner_share(Perbill::one()));
+			T::Executors::slash(loser, T::VoterSlash::get(), &shares(&winners, Perbill::one()));
 		}
 		dispute.committee.iter().for_each(T::Executors::end_dispute);
 		T::Executors::end_dispute(&result.executor);
-		T::Executors::end_dispute(&dispute.challenger);
+		dispute
+			.challengers
+			.iter()
+			.for_each(|(challenger, _)| T::Executors::end_dispute(challenger));
 
 		let Some(outcome) = outcome else {
-			Self::release_challenge_bond(&dispute.challenger);
-			Results::<T>::remove(job);
+			for (challenger, _) in &dispute.challengers {
+				Self::release_challenge_bond(challenger);
+			}
+			Self::take_result(job, &view.model);
 			T::Jobs::rerun(job, &[result.executor]);
 			Self::deposit_event(Event::DisputeTimedOut { job });
 			return;
 		};
 		let executor_was_right = outcome == result.output_hash;
 		Self::deposit_event(Event::DisputeResolved { job, executor_was_right });
-		let committee_rewards = winner_share(T::CommitteeRewardShare::get());
+		let (right, wrong): (Vec<_>, Vec<_>) =
+			dispute.challengers.iter().partition(|(_, hash)| *hash == outcome);
+		let right: Vec<_> = right.into_iter().map(|(challenger, _)| challenger).collect();
+		let wronged =
+			if executor_was_right { alloc::vec![&result.executor] } else { right.clone() };
+		let mut rewards = shares(&winners, T::CommitteeRewardShare::get());
+		rewards.extend(shares(&wronged, T::SlashRewardShare::get()));
+		for (challenger, _) in wrong {
+			Self::forfeit_challenge_bond(challenger, &rewards);
+		}
 		if executor_was_right {
-			// The challenger pays for the false alarm.
-			Self::forfeit_challenge_bond(&dispute.challenger, &result.executor, &committee_rewards);
 			Self::settle_attested(job);
 		} else {
-			Self::release_challenge_bond(&dispute.challenger);
-			let stake = T::Jobs::job(job).map(|view| view.stake).unwrap_or_default();
-			let mut rewards = committee_rewards;
-			rewards.push((&dispute.challenger, T::SlashRewardShare::get()));
-			T::Executors::slash(&result.executor, stake, &rewards);
-			Results::<T>::remove(job);
+			right.iter().for_each(|challenger| Self::release_challenge_bond(challenger));
+			T::Executors::slash(&result.executor, view.stake, &rewards);
+			Self::take_result(job, &view.model);
 			T::Jobs::rerun(job, &[result.executor]);
 		}
 	}
+}
+
+/// `total` shared equally among `among` (nothing for nobody).
+fn shares<'a, AccountId>(among: &[&'a AccountId], total: Perbill) -> Vec<(&'a AccountId, Perbill)> {
+	if among.is_empty() {
+		return Vec::new();
+	}
+	let each = Perbill::from_parts(total.deconstruct() / among.len() as u32);
+	among.iter().map(|who| (*who, each)).collect()
 }

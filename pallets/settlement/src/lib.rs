@@ -14,16 +14,20 @@
 //!
 //! - **Attested mode**: the result is provisional at once and settles after
 //!   `ChallengeWindow` blocks unless a verifier challenges it with a bond and its own output
-//!   hash. A committee of verifiers, drawn after the challenge from randomness nobody knew
-//!   when sending it, first commits to the output hashes its members computed, then reveals
-//!   them; a majority of the committee for one of the two claims decides. A lying executor is
-//!   slashed its job stake (part to the challenger, part to the members who voted for the
-//!   outcome, the rest to the runtime's slash handler) and the job re-run at no extra cost to
-//!   the client; a wrong challenger loses its bond (shared the same way with the executor and
-//!   the members). Members who voted against the outcome, or not at all, lose `VoterSlash`
-//!   to those who voted for it. A dispute without a majority for either claim returns the
-//!   bond and re-runs the job; nobody is slashed (nothing shows what anyone should have
-//!   voted, and a model no member can run must not cost the committee its bonds).
+//!   hash. Other verifiers may join the challenge, each with its bond and hash, until the
+//!   window ends (so a liar's own verifier, challenging first with a hash nobody reproduces,
+//!   cannot shut out an honest challenger). A committee of verifiers, drawn after the first
+//!   challenge from randomness nobody knew when sending it, first commits to the output
+//!   hashes its members computed, then reveals them; a majority of the committee for one of
+//!   the claims (the executor's or a challenger's) decides. A lying executor is slashed its
+//!   job stake (part to the challengers of the winning hash, part to the members who voted
+//!   for the outcome, the rest to the runtime's slash handler) and the job re-run at no
+//!   extra cost to the client; a challenger of any other hash loses its bond (shared the
+//!   same way with the winning side and the members). Members who voted against the
+//!   outcome, or not at all, lose `VoterSlash` to those who voted for it. A dispute without
+//!   a majority for any claim returns the bonds and re-runs the job; nobody is slashed
+//!   (nothing shows what anyone should have voted, and a model no member can run must not
+//!   cost the committee its bonds).
 //! - **Quorum mode** (k of n): each executor commits to `hash(output hash, salt)`, then
 //!   reveals. The reveal phase opens when all commits are in, or at the delivery deadline
 //!   if at least k are. Reveals agree exactly for integer outputs and within the model's
@@ -101,7 +105,7 @@ pub mod pallet {
 		traits::{
 			ExecutorAccountability, ExecutorDirectory, ExecutorRegistry, JobLedger, ModelRegistry,
 		},
-		InferenceSignature, JobId,
+		InferenceSignature, JobId, ModelHash,
 	};
 	use sp_core::H256;
 	use sp_runtime::Perbill;
@@ -141,6 +145,7 @@ pub mod pallet {
 			type MaxStatementsPerTx = ConstU32<4>;
 			type MaxQuorum = ConstU32<3>;
 			type CommitteeSize = ConstU32<3>;
+			type MaxChallengers = ConstU32<3>;
 			type SlashRewardShare = HalfShare;
 			type CommitteeRewardShare = FifthShare;
 			type OwnerShare = TenthShare;
@@ -213,6 +218,10 @@ pub mod pallet {
 		/// Verifiers on a dispute committee.
 		#[pallet::constant]
 		type CommitteeSize: Get<u32>;
+
+		/// Most verifiers challenging one result: the first and those who join its dispute.
+		#[pallet::constant]
+		type MaxChallengers: Get<u32>;
 
 		/// Blocks during which an attested result may be challenged.
 		#[pallet::constant]
@@ -287,6 +296,24 @@ pub mod pallet {
 	/// Quorum rounds in progress.
 	#[pallet::storage]
 	pub type Quorums<T: Config> = StorageMap<_, Twox64Concat, JobId, QuorumRound<T>>;
+
+	/// Attested results awaiting settlement by their job's model: what a verifier of the
+	/// model may audit, found without walking every result.
+	#[pallet::storage]
+	pub type ModelResults<T: Config> =
+		StorageDoubleMap<_, Identity, ModelHash, Twox64Concat, JobId, ()>;
+
+	/// Open disputes by committee member: where a verifier owes votes, found without
+	/// walking every dispute.
+	#[pallet::storage]
+	pub type Seats<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, JobId, ()>;
+
+	/// Quorum rounds in their reveal phase by executor that committed and has not revealed:
+	/// the reveals its node owes, found without walking every round.
+	#[pallet::storage]
+	pub type OwedReveals<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, JobId, ()>;
 
 	/// Phase ends by the block they fall in, and page.
 	#[pallet::storage]
@@ -467,10 +494,20 @@ pub mod pallet {
 		RevealNotOpen,
 		/// Only registered verifiers may challenge or vote.
 		NotVerifier,
-		/// The result is not open to challenges (settled, disputed or window closed).
+		/// The result is not open to challenges (settled, window closed, or its dispute
+		/// decided).
 		NotChallengeable,
 		/// The challenger computed the same output hash as the executor.
 		SameOutput,
+		/// The verifier already challenged this result.
+		AlreadyChallenged,
+		/// Members of a dispute's committee judge it; they cannot challenge its result.
+		OnCommittee,
+		/// The dispute holds as many challengers as it can.
+		TooManyChallengers,
+		/// Joining the dispute now would take a seat its committee, drawn soon, needs: join
+		/// once it is drawn.
+		CommitteeNotDrawn,
 		/// Parties to a result cannot challenge it.
 		OwnResult,
 		/// No verifier of the job's model but the parties is free to sit on a committee.
@@ -518,6 +555,7 @@ pub mod pallet {
 			);
 			assert!(T::MaxStatementsPerTx::get() > 0, "MaxStatementsPerTx must admit a statement");
 			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must seat a verifier");
+			assert!(T::MaxChallengers::get() > 0, "MaxChallengers must admit a challenger");
 			assert!(T::MaxTimersPerPage::get() > 0, "MaxTimersPerPage must admit a timer");
 			assert!(
 				T::MaxTimerWeight::get().all_gte(
@@ -576,14 +614,15 @@ pub mod pallet {
 			Ok(Some(Self::process_batch(statements, SignatureCheck::AlreadyVerified)).into())
 		}
 
-		/// Challenges a provisional attested result and holds `ChallengeBond`; a committee of
-		/// verifiers decides.
+		/// Challenges a provisional attested result, or joins the open dispute over it, and
+		/// holds `ChallengeBond`; a committee of verifiers decides.
 		///
-		/// - `origin`: signed; a bonded verifier that is not a party to the result.
+		/// - `origin`: signed; a bonded verifier that is not the result's executor, has not
+		///   challenged it yet and is not on its dispute's committee.
 		/// - `job`: the job whose result is challenged, within its challenge window.
 		/// - `output_hash`: the hash of the outputs the challenger computed.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::challenge())]
+		#[pallet::weight(Pallet::<T>::challenge_weight())]
 		pub fn challenge(origin: OriginFor<T>, job: JobId, output_hash: H256) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_challenge(who, job, output_hash)
@@ -595,8 +634,8 @@ pub mod pallet {
 		/// - `origin`: signed; a member of the dispute's committee that has not committed.
 		/// - `job`: the disputed job.
 		/// - `commitment`: `VerdictClaim::vote_commitment` of the output hash voted for: the
-		///   executor's if the member's own outputs agree with it, the challenger's if they hash
-		///   to it, else the member's own.
+		///   executor's if the member's own outputs agree with it, else the hash of the
+		///   member's own outputs (a challenger's, when they hash to it).
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::commit_vote())]
 		pub fn commit_vote(origin: OriginFor<T>, job: JobId, commitment: H256) -> DispatchResult {
@@ -631,13 +670,13 @@ pub mod pallet {
 		/// - `_signature`: the verifier's session-key signature of the verdict.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::check_statement(0).saturating_add(
-			T::WeightInfo::challenge()
+			Pallet::<T>::challenge_weight()
 				.max(T::WeightInfo::commit_vote())
 				.max(T::WeightInfo::reveal_vote())
 		))]
 		#[pallet::authorize(Self::authorize_verdict)]
 		#[pallet::weight_of_authorize(T::WeightInfo::check_statement(0).saturating_add(
-			T::WeightInfo::challenge()
+			Pallet::<T>::challenge_weight()
 				.max(T::WeightInfo::commit_vote())
 				.max(T::WeightInfo::reveal_vote())
 		))]

@@ -46,10 +46,6 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 		T::Executors::verifiers().contains(who)
 	}
 
-	fn audits(who: &T::AccountId, model: &ModelHash) -> bool {
-		T::Executors::verifiers_of(model).contains(who)
-	}
-
 	fn pending_work(who: &T::AccountId) -> Vec<WorkItem> {
 		Self::pending_work(who)
 	}
@@ -91,9 +87,9 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 	}
 
 	fn votes_due(who: &T::AccountId) -> Vec<VoteDue> {
-		Disputes::<T>::iter()
-			.filter(|(_, dispute)| dispute.committee.contains(who))
-			.filter_map(|(job, dispute)| {
+		Seats::<T>::iter_key_prefix(who)
+			.filter_map(|job| {
+				let dispute = Disputes::<T>::get(job)?;
 				let vote = dispute.votes.iter().find(|(voter, _)| voter == who).map(|(_, v)| *v);
 				let phase = match (dispute.reveal_until, vote) {
 					(None, None) => VotePhase::Commit,
@@ -101,18 +97,39 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 					_ => return None,
 				};
 				let attempt = T::Jobs::job(job)?.attempt;
-				Some(VoteDue { job, attempt, phase, challenger_hash: dispute.challenger_hash })
+				let challenger_hashes = dispute.challengers.iter().map(|(_, hash)| *hash).collect();
+				Some(VoteDue { job, attempt, phase, challenger_hashes })
 			})
 			.collect()
 	}
 
-	fn challengeable_results() -> Vec<Challengeable<T::AccountId, BlockNumberFor<T>>> {
-		Results::<T>::iter()
-			.filter_map(|(job, result)| match result.status {
-				ResultStatus::Provisional { challenge_until } => {
-					Some(Challengeable { job, challenge_until, result: result.into() })
-				}
-				ResultStatus::Disputed => None,
+	fn challengeable_results(
+		who: &T::AccountId,
+	) -> Vec<Challengeable<T::AccountId, BlockNumberFor<T>>> {
+		let now = frame_system::Pallet::<T>::block_number();
+		T::Executors::models_of(who)
+			.iter()
+			.flat_map(ModelResults::<T>::iter_key_prefix)
+			.filter_map(|job| {
+				let result = Results::<T>::get(job).filter(|result| &result.executor != who)?;
+				let (challenge_until, disputed) = match result.status {
+					ResultStatus::Provisional { challenge_until } => (challenge_until, false),
+					ResultStatus::Disputed => {
+						let dispute = Disputes::<T>::get(job)?;
+						let party = dispute.committee.contains(who)
+							|| dispute.challengers.iter().any(|(challenger, _)| challenger == who);
+						if party {
+							return None;
+						}
+						(dispute.challenge_until, true)
+					}
+				};
+				(now <= challenge_until).then(|| Challengeable {
+					job,
+					challenge_until,
+					result: result.into(),
+					disputed,
+				})
 			})
 			.collect()
 	}

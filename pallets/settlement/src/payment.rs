@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use frame_support::{defensive, pallet_prelude::*};
 use haca_primitives::{
 	traits::{ExecutorAccountability, JobLedger, ModelRegistry, SettlementTerms},
-	JobId,
+	JobId, ModelHash,
 };
 use sp_core::H256;
 use sp_runtime::traits::{Saturating, Zero};
@@ -61,14 +61,20 @@ impl<T: Config> Pallet<T> {
 
 	/// Settles an attested result whose challenge window closed (or whose challenge failed).
 	pub(crate) fn settle_attested(job: JobId) {
-		let Some(result) = Results::<T>::take(job) else {
-			defensive!("settled results are provisional or disputed ones");
-			return;
-		};
 		let Some(view) = T::Jobs::job(job) else {
 			defensive!("an attested result belongs to an open job");
 			return;
 		};
+		let Some(result) = Self::take_result(job, &view.model) else {
+			defensive!("settled results are provisional or disputed ones");
+			return;
+		};
 		Self::pay(job, &view.model, &[result.executor], result.output_hash);
+	}
+
+	/// Removes the attested result of `job`, of `model`, and returns it.
+	pub(crate) fn take_result(job: JobId, model: &ModelHash) -> Option<AttestedResult<T>> {
+		ModelResults::<T>::remove(model, job);
+		Results::<T>::take(job)
 	}
 }

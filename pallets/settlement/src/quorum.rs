@@ -14,13 +14,25 @@ use sp_runtime::traits::{One, Saturating};
 use crate::{statements::JobOf, *};
 
 impl<T: Config> Pallet<T> {
-	/// Opens the reveal phase of a quorum round.
+	/// Opens the reveal phase of a quorum round: every executor that committed owes a
+	/// reveal.
 	pub(crate) fn open_reveal(job: JobId, round: &mut QuorumRound<T>) {
 		let until =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::RevealWindow::get());
 		Self::schedule(until.saturating_add(One::one()), job, Timer::RevealPhase);
 		round.reveal_until = Some(until);
+		for (committer, _) in &round.commits {
+			OwedReveals::<T>::insert(committer, job, ());
+		}
 		Self::deposit_event(Event::RevealOpened { job, until });
+	}
+
+	/// Ends `job`'s quorum `round`: nobody owes it a reveal any more.
+	fn end_round(job: JobId, round: &QuorumRound<T>) {
+		Quorums::<T>::remove(job);
+		for (committer, _) in &round.commits {
+			OwedReveals::<T>::remove(committer, job);
+		}
 	}
 
 	/// Goes on with `job`'s round after `answering` answered, with a commitment (in `round`)
@@ -40,7 +52,7 @@ impl<T: Config> Pallet<T> {
 		let answered = checked.delivered.len() + 1;
 		let failed = answered.saturating_sub(round.commits.len());
 		if checked.executors.len().saturating_sub(failed) < usize::from(agree) {
-			Quorums::<T>::remove(job);
+			Self::end_round(job, &round);
 			Self::deposit_event(Event::QuorumFailed { job });
 			let failing: Vec<_> = checked
 				.delivered
@@ -64,7 +76,7 @@ impl<T: Config> Pallet<T> {
 	/// dissenters and executors that committed but never revealed are slashed. Without
 	/// agreement the job is re-run.
 	pub(crate) fn tally(job: JobId, round: QuorumRound<T>) {
-		Quorums::<T>::remove(job);
+		Self::end_round(job, &round);
 		let Some(view) = T::Jobs::job(job) else {
 			defensive!("a quorum round belongs to an open job");
 			return;
@@ -155,7 +167,7 @@ impl<T: Config> OnPartialDelivery<T::AccountId> for Pallet<T> {
 			Quorums::<T>::insert(id, round);
 			return true;
 		}
-		Quorums::<T>::remove(id);
+		Self::end_round(id, &round);
 		false
 	}
 }

@@ -166,6 +166,7 @@ impl<T: Config> Pallet<T> {
 					Timer::ChallengeWindow,
 				);
 				T::Jobs::note_delivered(job, &executor);
+				ModelResults::<T>::insert(checked.model, job, ());
 				Results::<T>::insert(
 					job,
 					AttestedResult {
@@ -214,6 +215,7 @@ impl<T: Config> Pallet<T> {
 					.reveals
 					.try_push(Reveal { executor: executor.clone(), output_hash, outputs })
 					.map_err(|_| Error::<T>::QuorumFull)?;
+				OwedReveals::<T>::remove(&executor, job);
 				Self::deposit_event(Event::Revealed { job, executor, output_hash });
 				if round.reveals.len() == round.commits.len() {
 					Self::tally(job, round);

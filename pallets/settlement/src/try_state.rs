@@ -8,24 +8,56 @@ use crate::*;
 
 impl<T: Config> Pallet<T> {
 	/// Invariants: every attested result belongs to an open job its executor delivered;
-	/// disputes and disputed results match one to one; each challenger's held bonds equal
-	/// `ChallengeBond` per open dispute of theirs.
+	/// disputes and disputed results match one to one; the indexes (results by model,
+	/// committee seats, owed reveals) hold exactly what they index; each challenger's held
+	/// bonds equal `ChallengeBond` per open dispute it challenged.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
 		for (job, result) in Results::<T>::iter() {
 			let view = T::Jobs::job(job).ok_or("result of an ended job")?;
 			ensure!(view.delivered.contains(&result.executor), "result from a non-deliverer");
+			ensure!(ModelResults::<T>::contains_key(view.model, job), "result not indexed");
 			ensure!(
 				(result.status == ResultStatus::Disputed) == Disputes::<T>::contains_key(job),
 				"disputed results and disputes differ"
 			);
 		}
+		let indexed_results = ModelResults::<T>::iter_keys().all(|(model, job)| {
+			Results::<T>::contains_key(job)
+				&& T::Jobs::job(job).is_some_and(|view| view.model == model)
+		});
+		ensure!(indexed_results, "a result index entry of no result of its model");
+		let seated = Seats::<T>::iter_keys().all(|(member, job)| {
+			Disputes::<T>::get(job).is_some_and(|dispute| dispute.committee.contains(&member))
+		});
+		ensure!(seated, "a seat on no dispute's committee");
+		let owed = |who: &T::AccountId, round: &QuorumRound<T>| {
+			round.reveal_until.is_some()
+				&& round.commits.iter().any(|(committer, _)| committer == who)
+				&& !round.reveals.iter().any(|reveal| &reveal.executor == who)
+		};
+		for (job, round) in Quorums::<T>::iter() {
+			for (committer, _) in &round.commits {
+				ensure!(
+					OwedReveals::<T>::contains_key(committer, job) == owed(committer, &round),
+					"the owed reveals differ from the round"
+				);
+			}
+		}
+		let reveals_owed = OwedReveals::<T>::iter_keys()
+			.all(|(who, job)| Quorums::<T>::get(job).is_some_and(|round| owed(&who, &round)));
+		ensure!(reveals_owed, "an owed reveal of no round in its reveal phase");
 		let mut bonds = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 		for (job, dispute) in Disputes::<T>::iter() {
 			ensure!(Results::<T>::contains_key(job), "dispute without a result");
-			let total = bonds.entry(dispute.challenger).or_insert_with(Zero::zero);
-			*total = total.saturating_add(T::ChallengeBond::get());
+			for member in &dispute.committee {
+				ensure!(Seats::<T>::contains_key(member, job), "a committee seat not indexed");
+			}
+			for (challenger, _) in dispute.challengers {
+				let total = bonds.entry(challenger).or_insert_with(Zero::zero);
+				*total = total.saturating_add(T::ChallengeBond::get());
+			}
 		}
 		for (challenger, total) in bonds {
 			ensure!(

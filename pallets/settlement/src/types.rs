@@ -70,14 +70,16 @@ pub enum Vote {
 )]
 #[scale_info(skip_type_params(T))]
 pub struct Dispute<T: Config> {
-	/// The verifier who challenged (its `ChallengeBond` is held).
-	pub challenger: T::AccountId,
-	/// The output hash the challenger computed.
-	pub challenger_hash: H256,
+	/// The verifiers who challenged, in order, each with the output hash it computed (its
+	/// `ChallengeBond` is held). The first opened the dispute; others joined it within the
+	/// result's challenge window.
+	pub challengers: BoundedVec<(T::AccountId, H256), T::MaxChallengers>,
+	/// Last block in which verifiers may join the challenge: the end of the result's window.
+	pub challenge_until: BlockNumberFor<T>,
 	/// The verifiers who vote, parties excluded; empty until drawn, in a block after the
-	/// challenge's, from randomness nobody knew when the challenge was sent.
+	/// first challenge's, from randomness nobody knew when it was sent.
 	pub committee: BoundedVec<T::AccountId, T::CommitteeSize>,
-	/// Block the challenge was included in.
+	/// Block the first challenge was included in.
 	pub challenged_at: BlockNumberFor<T>,
 	/// The committee's votes so far, by member.
 	pub votes: BoundedVec<(T::AccountId, Vote), T::CommitteeSize>,

@@ -38,6 +38,7 @@ pub trait WeightInfo {
 	fn statement() -> Weight;
 	fn attested_statement(b: u32, ) -> Weight;
 	fn challenge() -> Weight;
+	fn join_challenge() -> Weight;
 	fn commit_vote() -> Weight;
 	fn reveal_vote() -> Weight;
 	fn timer_challenge_window() -> Weight;
@@ -151,6 +152,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof size in bytes, measured: `18834`,
 		// estimated: `19939`.
 		// Minimum execution time: 192_799_000 picoseconds.
+		Weight::from_parts(333_461_000, 19939)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
+	}
+	fn join_challenge() -> Weight {
 		Weight::from_parts(333_461_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
@@ -336,6 +342,11 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn challenge() -> Weight {
+		Weight::from_parts(333_461_000, 19939)
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
+			.saturating_add(ParityDbWeight::get().writes(12_u64))
+	}
+	fn join_challenge() -> Weight {
 		Weight::from_parts(333_461_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))

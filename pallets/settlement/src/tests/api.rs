@@ -45,3 +45,71 @@ fn reports_and_pending_work_follow_the_job() {
 		assert_eq!(crate::Pallet::<Test>::open_disputes()[0].0, attested);
 	});
 }
+
+/// Size of the storage proof of what `read` reads from `ext`'s state: it grows with every
+/// entry the read touches.
+fn proof_size<R>(ext: &mut sp_io::TestExternalities, read: impl FnOnce() -> R) -> usize {
+	use codec::Encode;
+	ext.commit_all().unwrap();
+	ext.execute_and_prove(read).1.encoded_size()
+}
+
+/// What a node owes (statements, reveals, votes) and may audit is read from indexes by its
+/// account (and its models), not by walking every job, result, round and dispute on chain
+/// on every block and every runtime API call: the reads for a verifier with nothing to do
+/// grow by much less, as the chain's open work grows, than one walk over the jobs does.
+#[test]
+fn a_nodes_own_work_is_read_without_walking_everyone_elses() {
+	type Worker = crate::Pallet<Test>;
+	let idle = VERIFIERS[4];
+	let reads = |count: u64| {
+		let mut ext = ExtBuilder::default().build();
+		ext.execute_with(|| {
+			for who in EXECUTORS {
+				assert_ok!(pallet_executors::Pallet::<Test>::bond_extra(
+					RuntimeOrigin::signed(who),
+					10 * BOND
+				));
+			}
+			assert_ok!(pallet_executors::Pallet::<Test>::set_models(
+				RuntimeOrigin::signed(idle),
+				Default::default()
+			));
+			let bytes = good_output();
+			for (job, executors) in submit_jobs(VerificationMode::Attested, 500, count) {
+				let claim = Claim::Output(hash_of(&bytes));
+				submit(vec![signed(job, executors[0], claim, Some(bytes.clone()))]);
+				assert_ok!(Settlement::challenge(
+					RuntimeOrigin::signed(VERIFIERS[0]),
+					job,
+					H256::repeat_byte(1)
+				));
+			}
+			drawn();
+			for (job, executors) in submit_jobs(QUORUM_2_OF_3, 1_000, count) {
+				for who in &executors {
+					let commitment = Claim::commitment(job, 1, who, &hash_of(&bytes), &[1; 32]);
+					submit(vec![signed(job, *who, Claim::Commitment(commitment), None)]);
+				}
+				assert!(Quorums::<Test>::get(job).unwrap().reveal_until.is_some());
+			}
+			assert_eq!(
+				Disputes::<Test>::iter().filter(|(_, d)| d.committee.len() == 3).count(),
+				count as usize
+			);
+		});
+		[
+			proof_size(&mut ext, || pallet_jobs::Jobs::<Test>::iter().count()),
+			proof_size(&mut ext, || Worker::pending_work(&idle)),
+			proof_size(&mut ext, || <Worker as haca_worker::Chain>::votes_due(&idle)),
+			proof_size(&mut ext, || <Worker as haca_worker::Chain>::challengeable_results(&idle)),
+		]
+	};
+	let (few, many) = (reads(1), reads(4));
+	let walk = many[0] - few[0];
+	for (what, index) in ["pending work", "votes due", "challengeable results"].iter().zip(1..) {
+		let growth = many[index].saturating_sub(few[index]);
+		println!("{what}: {growth} bytes more to read, a walk over the jobs {walk}");
+		assert!(growth * 3 < walk, "{what}: {growth} bytes more to read, a walk {walk}");
+	}
+}

@@ -28,6 +28,23 @@ fn reveal(job: u64, who: AccountId, hash: H256) -> DispatchResult {
 	Settlement::reveal_vote(RuntimeOrigin::signed(who), job, hash, salt(who))
 }
 
+/// Funds and registers `accounts` as verifiers of the model.
+fn register_verifiers(accounts: &[AccountId]) {
+	use frame_support::traits::fungible::Mutate;
+	for &who in accounts {
+		assert_ok!(Balances::mint_into(&who, INITIAL_BALANCE));
+		assert_ok!(pallet_executors::Pallet::<Test>::register(
+			RuntimeOrigin::signed(who),
+			pallet_executors::Roles { executor: false, verifier: true },
+			pallet_executors::testing::key_of(&pair(who)),
+			pallet_executors::testing::key_proof::<Test>(&who, &pair(who)),
+			BOND,
+			0,
+			vec![model()].try_into().unwrap(),
+		));
+	}
+}
+
 /// The committee of the dispute over `job`.
 fn committee(job: u64) -> Vec<AccountId> {
 	Disputes::<Test>::get(job).unwrap().committee.into_inner()
@@ -242,10 +259,54 @@ fn challenges_and_votes_need_the_right_parties_and_timing() {
 		assert_noop!(commit(job, VERIFIERS[0], honest), Error::<Test>::NoDispute);
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
 		assert_noop!(
-			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[1]), job, lie_hash()),
-			Error::<Test>::NotChallengeable
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()),
+			Error::<Test>::AlreadyChallenged
 		);
 		assert_noop!(commit(job, executor, honest), Error::<Test>::NotOnCommittee);
+		drawn();
+		let member = committee(job)[0];
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(member), job, lie_hash()),
+			Error::<Test>::OnCommittee
+		);
+	});
+}
+
+/// Verifiers join a dispute within the result's window, while a member would remain for
+/// the committee, up to `MaxChallengers`; each puts up its bond.
+#[test]
+fn a_dispute_takes_challengers_within_its_window_and_its_bounds() {
+	let challenge = |who: AccountId, job: u64, hash: H256| {
+		Settlement::challenge(RuntimeOrigin::signed(who), job, hash)
+	};
+	ExtBuilder::default().build_and_execute(|| {
+		register_verifiers(&[30, 31, 32]);
+		let (job, _) = provisional_result();
+		for (index, who) in VERIFIERS[..3].iter().enumerate() {
+			assert_ok!(challenge(*who, job, H256::repeat_byte(index as u8)));
+			assert_eq!(challenge_hold(*who), CHALLENGE_BOND);
+		}
+		assert_noop!(challenge(VERIFIERS[3], job, lie_hash()), Error::<Test>::TooManyChallengers);
+		assert_eq!(Disputes::<Test>::get(job).unwrap().challengers.len(), 3);
+		drawn();
+		assert!(committee(job).iter().all(|member| !VERIFIERS[..3].contains(member)));
+	});
+	ExtBuilder::default().verifiers(4).build_and_execute(|| {
+		let (job, _) = provisional_result();
+		assert_ok!(challenge(VERIFIERS[0], job, lie_hash()));
+		// Three verifiers left: the committee's three seats.
+		assert_noop!(challenge(VERIFIERS[1], job, lie_hash()), Error::<Test>::CommitteeNotDrawn);
+		drawn();
+		assert_eq!(committee(job).len(), 3);
+		assert_noop!(challenge(VERIFIERS[1], job, lie_hash()), Error::<Test>::OnCommittee);
+	});
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, _) = provisional_result();
+		assert_ok!(challenge(VERIFIERS[0], job, lie_hash()));
+		let dispute = Disputes::<Test>::get(job).unwrap();
+		assert_eq!(dispute.challenge_until, DRAWN_AT + CHALLENGE_WINDOW);
+		System::set_block_number(dispute.challenge_until + 1);
+		assert_noop!(challenge(VERIFIERS[1], job, lie_hash()), Error::<Test>::NotChallengeable);
 	});
 }
 
@@ -393,24 +454,12 @@ fn committees_are_drawn_from_the_verifiers_of_the_model() {
 /// block, from randomness revealed after the challenge, and differs from future to future.
 #[test]
 fn nobody_who_challenges_can_know_or_choose_its_committee() {
-	use frame_support::traits::fungible::Mutate;
 	use pallet_jobs::testing::RandomnessSeed;
 	let committee_in_a_future = |revealed: [u8; 32]| {
 		let mut committee = Vec::new();
 		ExtBuilder::default().build_and_execute(|| {
-			// Three more verifiers: a committee of three out of seven besides the challenger.
-			for who in [30, 31, 32] {
-				assert_ok!(Balances::mint_into(&who, INITIAL_BALANCE));
-				assert_ok!(pallet_executors::Pallet::<Test>::register(
-					RuntimeOrigin::signed(who),
-					pallet_executors::Roles { executor: false, verifier: true },
-					pallet_executors::testing::key_of(&pair(who)),
-					pallet_executors::testing::key_proof::<Test>(&who, &pair(who)),
-					BOND,
-					0,
-					vec![model()].try_into().unwrap(),
-				));
-			}
+			// A committee of three out of seven besides the challenger.
+			register_verifiers(&[30, 31, 32]);
 			let (job, _) = provisional_result();
 			assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, lie_hash()));
 			run_to_block(System::block_number() + 1);
@@ -438,4 +487,42 @@ fn nobody_who_challenges_can_know_or_choose_its_committee() {
 	assert!(futures
 		.iter()
 		.all(|committee| committee.len() == 3 && !committee.contains(&VERIFIERS[0])));
+}
+
+/// A liar that sees an honest challenge coming has its own verifier challenge first, with a
+/// hash nobody will reproduce: were the first challenge the only one, no member could back
+/// either claim and the liar would go unslashed. Every auditor may join an open dispute
+/// within the result's window; the claim the committee reproduces wins, and a challenger of
+/// any other hash loses its bond.
+#[test]
+fn a_liars_own_junk_challenge_cannot_shield_it_from_an_honest_one() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, liar) = provisional_result();
+		let (accomplice, honest) = (VERIFIERS[0], VERIFIERS[1]);
+		let (junk, truth) = (H256::repeat_byte(7), lie_hash());
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(accomplice), job, junk));
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(honest), job, truth));
+		assert_eq!(challenge_hold(honest), CHALLENGE_BOND);
+		drawn();
+		let members = committee(job);
+		assert_eq!(members.len(), 3, "the three verifiers that did not challenge");
+		assert!(!members.contains(&accomplice) && !members.contains(&honest));
+
+		let accomplice_total = Balances::total_balance(&accomplice);
+		let honest_before = Balances::balance(&honest);
+		unanimous(job, truth);
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		assert_eq!(bond_of(liar), BOND - JOB_STAKE);
+		assert_eq!(challenge_hold(honest), 0);
+		// The half of the stake for the wronged party, and the same half of the junk bond.
+		assert_eq!(
+			Balances::balance(&honest),
+			honest_before + CHALLENGE_BOND + JOB_STAKE / 2 + CHALLENGE_BOND / 2
+		);
+		assert_eq!(challenge_hold(accomplice), 0);
+		assert_eq!(Balances::total_balance(&accomplice), accomplice_total - CHALLENGE_BOND);
+		for who in [liar, accomplice, honest] {
+			assert_eq!(pallet_executors::Executors::<Test>::get(who).unwrap().disputes, 0);
+		}
+	});
 }

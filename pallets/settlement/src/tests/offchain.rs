@@ -338,10 +338,16 @@ fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
 		let (job, liar) = result_on_mlp(Some(lie()));
 
 		run_worker();
-		assert_eq!(include_pool(&pool), 1, "the first challenge; the others come too late");
+		assert_eq!(
+			include_pool(&pool),
+			2,
+			"the first challenge and one joining it; the rest would take the committee's seats"
+		);
 		let dispute = Disputes::<Test>::get(job).expect("challenged");
-		assert!(VERIFIERS.contains(&dispute.challenger));
-		assert_eq!(challenge_hold(dispute.challenger), CHALLENGE_BOND);
+		for (challenger, _) in &dispute.challengers {
+			assert!(VERIFIERS.contains(challenger));
+			assert_eq!(challenge_hold(*challenger), CHALLENGE_BOND);
+		}
 		drawn();
 		assert_eq!(Disputes::<Test>::get(job).unwrap().committee.len(), 3);
 
@@ -355,6 +361,36 @@ fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
 		run_worker();
 		assert_eq!(include_pool(&pool), 0, "each verdict once");
+	});
+}
+
+/// A liar's own verifier challenges its lie first with a hash nobody reproduces. Verifier
+/// nodes re-run every challenged result, sampled or not, and join the challenge: the
+/// committee backs the honest challenger's hash, and the junk challenger loses its bond.
+#[test]
+fn verifiers_join_a_challenge_of_a_result_they_did_not_sample() {
+	let (mut ext, pool) = node_ext(verifier(0));
+	ext.execute_with(|| {
+		let (job, liar) = result_on_mlp(Some(lie()));
+		let accomplice = VERIFIERS[0];
+		assert_ok!(Settlement::challenge(
+			RuntimeOrigin::signed(accomplice),
+			job,
+			H256::repeat_byte(7)
+		));
+		run_worker();
+		assert_eq!(include_pool(&pool), 1, "one joins; the rest would take committee seats");
+		let challengers = Disputes::<Test>::get(job).unwrap().challengers;
+		assert_ne!(challengers[1].1, H256::repeat_byte(7));
+		drawn();
+		run_worker();
+		assert_eq!(include_pool(&pool), 3, "every committee member commits to its vote");
+		run_worker();
+		assert_eq!(include_pool(&pool), 3, "and reveals it");
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		assert_eq!(bond_of(liar), BOND - JOB_STAKE);
+		assert_eq!(challenge_hold(accomplice), 0);
+		assert_eq!(challenge_hold(challengers[1].0), 0);
 	});
 }
 
@@ -458,8 +494,13 @@ fn a_rerun_quorum_round_is_committed_and_revealed_again() {
 fn a_committee_never_backs_a_challenge_it_cannot_reproduce() {
 	let (mut ext, pool) = node_ext(verifier(0));
 	ext.execute_with(|| {
-		// A wrong result, challenged with a claim that is no run of the model either.
+		// A wrong result, challenged with a claim that is no run of the model either; one
+		// verifier fewer audits the model, so none is left to join the challenge.
 		let (job, liar) = result_on_mlp(Some(lie()));
+		assert_ok!(Executors::set_models(
+			RuntimeOrigin::signed(VERIFIERS[4]),
+			vec![model()].try_into().unwrap()
+		));
 		let bogus = H256::repeat_byte(0xb0);
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, bogus));
 		drawn();
