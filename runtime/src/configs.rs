@@ -173,6 +173,9 @@ impl pallet_models::Config for Runtime {
 	type MaxLocatorLen = ConstU32<256>;
 	/// 2^16 ULPs: f32 values agree to within about 0.8 % of their magnitude at most.
 	type MaxToleranceUlps = ConstU32<65_536>;
+	/// An hour to upload a model's bytes (16 chunks of the largest model); a registration
+	/// whose upload stalls longer gives its hash up to the next registrant.
+	type UploadPeriod = ConstU32<{ 60 * MINUTES }>;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 

@@ -58,15 +58,30 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Whether `info`'s upload is unfinished `UploadPeriod` blocks after its registration.
+	fn upload_lapsed(info: &ModelInfo<T>) -> bool {
+		let lapses_after = info.registered_at.saturating_add(T::UploadPeriod::get().into());
+		matches!(info.status, ModelStatus::Uploading { .. })
+			&& frame_system::Pallet::<T>::block_number() > lapses_after
+	}
+
+	/// Registers `model` for `owner`, in place of a lapsed upload of the same hash; returns
+	/// the weight used.
 	pub(crate) fn do_register(
 		owner: T::AccountId,
 		model: ModelHash,
 		byte_size: u32,
 		source: ModelSource<T::MaxLocatorLen>,
 		terms: ModelTermsOf<T>,
-	) -> DispatchResult {
+	) -> Result<Weight, DispatchError> {
 		let ModelTerms { inputs, outputs, modes, fee, tolerance_ulps } = terms;
-		ensure!(!Models::<T>::contains_key(model), Error::<T>::AlreadyRegistered);
+		let lapsed = match Models::<T>::get(model) {
+			Some(held) => {
+				ensure!(Self::upload_lapsed(&held), Error::<T>::AlreadyRegistered);
+				Some(held)
+			}
+			None => None,
+		};
 		ensure!(byte_size > 0, Error::<T>::EmptyModel);
 		Self::ensure_valid_specs(&inputs)?;
 		Self::ensure_valid_specs(&outputs)?;
@@ -85,6 +100,13 @@ impl<T: Config> Pallet<T> {
 
 		let deposit = Self::deposit_for(byte_size, &source);
 		Self::hold_deposit(&owner, deposit)?;
+		let mut weight = T::WeightInfo::register();
+		if let Some(lapsed) = lapsed {
+			let lapsed_owner = lapsed.owner.clone();
+			let chunks = Self::purge(model, lapsed);
+			weight.saturating_accrue(T::WeightInfo::retire(chunks));
+			Self::deposit_event(Event::UploadLapsed { model, owner: lapsed_owner });
+		}
 
 		let activated = status == ModelStatus::Active;
 		Models::<T>::insert(
@@ -99,6 +121,7 @@ impl<T: Config> Pallet<T> {
 				fee,
 				tolerance_ulps,
 				status,
+				registered_at: frame_system::Pallet::<T>::block_number(),
 				deposit,
 				job_references: 0,
 			},
@@ -107,7 +130,7 @@ impl<T: Config> Pallet<T> {
 		if activated {
 			Self::deposit_event(Event::Activated { model });
 		}
-		Ok(())
+		Ok(weight)
 	}
 
 	pub(crate) fn do_upload_chunk(

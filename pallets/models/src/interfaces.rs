@@ -76,6 +76,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				fee,
 				tolerance_ulps: 0,
 				status: ModelStatus::Active,
+				registered_at: frame_system::Pallet::<T>::block_number(),
 				deposit: Zero::zero(),
 				job_references: 0,
 			},

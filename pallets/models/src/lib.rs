@@ -15,6 +15,12 @@
 //! Retiring a model stops new jobs at once; the model is purged and its deposit released as
 //! soon as no job references it.
 //!
+//! A hash belongs to its first registration, which binds nobody: its terms are fixed when it
+//! is registered, executors and verifiers choose the models they run, and clients see the
+//! owner and terms before paying. An on-chain registration holds its hash only while its
+//! upload may still finish: after `UploadPeriod` blocks anyone may register the hash in
+//! its place (the lapsed registration is purged, its deposit returned).
+//!
 //! The logic is split by concern: `dispatch.rs` (the calls), `interfaces.rs` (the registry
 //! as other pallets use it), `asset.rs` (deposits: every movement of funds) and
 //! `try_state.rs`.
@@ -80,6 +86,7 @@ pub mod pallet {
 			type ChunkSize = ConstU32<256>;
 			type MaxLocatorLen = ConstU32<64>;
 			type MaxToleranceUlps = ConstU32<65_536>;
+			type UploadPeriod = ConstU32<10>;
 			type WeightInfo = ();
 		}
 	}
@@ -126,6 +133,12 @@ pub mod pallet {
 		/// bound keeps "agree within the tolerance" from meaning "any two values agree".
 		#[pallet::constant]
 		type MaxToleranceUlps: Get<u32>;
+
+		/// Blocks an on-chain model's registration holds its hash while its bytes are not
+		/// all uploaded: afterwards anyone may register the hash in its place (the stalled
+		/// registration is purged, its deposit returned).
+		#[pallet::constant]
+		type UploadPeriod: Get<u32>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -179,6 +192,14 @@ pub mod pallet {
 			/// The model's content hash.
 			model: ModelHash,
 		},
+		/// An upload that did not finish within `UploadPeriod` gave its hash up to a new
+		/// registration; its chunks were removed and its deposit released.
+		UploadLapsed {
+			/// The model's content hash.
+			model: ModelHash,
+			/// The owner of the lapsed registration.
+			owner: T::AccountId,
+		},
 		/// A retired model was removed and its deposit released.
 		Purged {
 			/// The model's content hash.
@@ -195,7 +216,8 @@ pub mod pallet {
 
 	#[pallet::error]
 	pub enum Error<T> {
-		/// A model with this hash is already registered.
+		/// A model with this hash is already registered (active, retired with jobs left,
+		/// broken, or uploading within its `UploadPeriod`).
 		AlreadyRegistered,
 		/// No model has this hash.
 		UnknownModel,
@@ -293,6 +315,8 @@ pub mod pallet {
 		/// Registers a model by its content hash and holds its deposit: `BaseDeposit +
 		/// ByteDeposit * byte_size` on chain, `BaseDeposit` off chain. An on-chain model is
 		/// `Uploading` until [`Pallet::upload_chunk`] completes it; an off-chain one is active.
+		/// A hash is first come, first served, but an upload that did not finish within
+		/// `UploadPeriod` blocks holds it no longer: this registration takes its place.
 		///
 		/// - `origin`: signed; the owner, who pays the deposit.
 		/// - `model`: blake2-256 of the ONNX bytes.
@@ -300,16 +324,19 @@ pub mod pallet {
 		/// - `source`: on chain (uploaded next) or an off-chain locator.
 		/// - `terms`: tensor specs, accepted modes, fee per run and float tolerance.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::register())]
+		#[pallet::weight(
+			T::WeightInfo::register()
+				.saturating_add(T::WeightInfo::retire(T::MaxModelBytes::get().div_ceil(T::ChunkSize::get())))
+		)]
 		pub fn register(
 			origin: OriginFor<T>,
 			model: ModelHash,
 			byte_size: u32,
 			source: ModelSource<T::MaxLocatorLen>,
 			terms: ModelTermsOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
-			Self::do_register(owner, model, byte_size, source, terms)
+			Ok(Some(Self::do_register(owner, model, byte_size, source, terms)?).into())
 		}
 
 		/// Uploads one chunk of an on-chain model, in order. The last chunk checks the whole

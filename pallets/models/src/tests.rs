@@ -45,6 +45,8 @@ fn register_with(
 		source,
 		crate::ModelTerms { inputs, outputs: specs(&[1, 2]), modes, fee: 10, tolerance_ulps: 4 },
 	)
+	.map(|_| ())
+	.map_err(|error| error.error)
 }
 
 fn register_on_chain(who: AccountId, bytes: &[u8]) -> ModelHash {
@@ -385,5 +387,53 @@ fn only_the_admin_marks_active_models_broken() {
 fn unknown_models_have_no_terms() {
 	run(|| {
 		assert_eq!(Registry::job_terms(&hash_of(b"none")), Err(ModelUnavailable::Unknown));
+	});
+}
+
+/// A registration of an on-chain model reserves its hash only while its upload may still
+/// finish: BOB registers the hash of ALICE's model and never uploads it; once the upload
+/// period is over, ALICE's registration takes its place and BOB gets his deposit back.
+#[test]
+fn a_stalled_upload_holds_its_hash_only_for_the_upload_period() {
+	new_test_ext().execute_with(|| {
+		let bytes = model_bytes();
+		let model = register_on_chain(BOB, &bytes);
+		let deposit = held(BOB);
+		let register = |who| {
+			register_with(
+				who,
+				model,
+				bytes.len() as u32,
+				ModelSource::OnChain,
+				specs(&[1, 4]),
+				ModeSet::ALL,
+			)
+		};
+		assert_ok!(Registry::upload_chunk(
+			RuntimeOrigin::signed(BOB),
+			model,
+			0,
+			bytes[..256].to_vec().try_into().unwrap()
+		));
+		let lapses = System::block_number()
+			+ u64::from(<<Test as crate::Config>::UploadPeriod as frame_support::traits::Get<
+				u32,
+			>>::get());
+		System::set_block_number(lapses);
+		assert_noop!(register(ALICE), Error::<Test>::AlreadyRegistered);
+
+		System::set_block_number(lapses + 1);
+		assert_ok!(register(ALICE));
+		System::assert_has_event(Event::UploadLapsed { model, owner: BOB }.into());
+		assert_eq!(held(BOB), 0);
+		assert!(deposit > 0);
+		assert_eq!(Models::<Test>::get(model).unwrap().owner, ALICE);
+		assert_eq!(Chunks::<Test>::iter_prefix(model).count(), 0, "BOB's chunks are gone");
+		upload_all(ALICE, model, &bytes);
+		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
+
+		// An active model holds its hash for good.
+		System::set_block_number(lapses + 100);
+		assert_noop!(register(BOB), Error::<Test>::AlreadyRegistered);
 	});
 }

@@ -4,6 +4,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
 	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
+use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{traits::TensorSpecs, ModeSet};
 use scale_info::TypeInfo;
 
@@ -90,6 +91,8 @@ pub struct ModelInfo<T: Config> {
 	pub tolerance_ulps: u32,
 	/// Life-cycle status.
 	pub status: ModelStatus,
+	/// Block of the registration (an upload lapses `UploadPeriod` blocks after it).
+	pub registered_at: BlockNumberFor<T>,
 	/// Deposit held from the owner for the storage the model uses.
 	pub deposit: BalanceOf<T>,
 	/// Jobs that reference the model and have not ended.
