@@ -200,7 +200,7 @@ fn challenged_by<T: Config>(executors: u32, verifiers: u32, challengers: u32) ->
 	let model = network::<T>(executors, verifiers);
 	let (job, _) = provisional::<T>(&model);
 	for index in 0..challengers {
-		let hash = if index == 0 { truth() } else { H256::from_low_u64_be(index.into()) };
+		let hash = if index == 0 { truth() } else { H256::repeat_byte(index as u8 + 1) };
 		Pallet::<T>::do_challenge(challenger::<T>(index), job, hash).expect("challenges");
 	}
 	job

@@ -1,6 +1,7 @@
+
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-12-01 (Y/M/D)
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! DATE: 2026-12-05 (Y/M/D)
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //!
 //! SHORT-NAME: `block`, LONG-NAME: `BlockExecution`, RUNTIME: `HACA Development`
 //! WARMUPS: `10`, REPEAT: `100`
@@ -24,17 +25,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 244_266, 1_230_824
-	///   Average:  352_171
-	///   Median:   340_574
-	///   Std-Dev:  119406.07
+	///   Min, Max: 142_720, 1_624_787
+	///   Average:  199_099
+	///   Median:   151_816
+	///   Std-Dev:  153180.04
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 640_553
-	///   95th: 499_100
-	///   75th: 380_279
+	///   99th: 463_091
+	///   95th: 266_813
+	///   75th: 239_986
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(352_171), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(199_099), 0);
 }
 
 #[cfg(test)]

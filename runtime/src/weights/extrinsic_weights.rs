@@ -1,6 +1,7 @@
+
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-12-01 (Y/M/D)
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! DATE: 2026-12-05 (Y/M/D)
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //!
 //! SHORT-NAME: `extrinsic`, LONG-NAME: `ExtrinsicBase`, RUNTIME: `HACA Development`
 //! WARMUPS: `10`, REPEAT: `100`
@@ -24,17 +25,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 146_944, 255_240
-	///   Average:  190_533
-	///   Median:   183_576
-	///   Std-Dev:  27880.84
+	///   Min, Max: 94_277, 121_126
+	///   Average:  99_773
+	///   Median:   99_482
+	///   Std-Dev:  3164.85
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 246_020
-	///   95th: 237_275
-	///   75th: 211_831
+	///   99th: 106_668
+	///   95th: 103_907
+	///   75th: 100_817
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(190_533), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(99_773), 0);
 }
 
 #[cfg(test)]
