@@ -13,6 +13,7 @@ repeat=${2:-5}
 cargo build --release -p haca-node --features runtime-benchmarks
 node="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/release/haca-node"
 "$node" benchmark overhead --chain dev --weight-path runtime/src/weights
+cargo fmt --all # the overhead template's files are formatted like the rest
 for pallet in models executors jobs settlement; do
 	"$node" benchmark pallet --chain dev --pallet "pallet_$pallet" --extrinsic '*' \
 		--steps "$steps" --repeat "$repeat" --heap-pages 4096 \
