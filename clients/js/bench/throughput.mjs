@@ -3,7 +3,7 @@
 // transfers measured in the same run on the same node, reported as ratios (see README.md,
 // "Benchmarks"). Not a timed test: it fails only when something does not finish.
 //
-//   node bench/throughput.mjs [--url ws://host:port] [--jobs 16384] [--batch 64]
+//   node bench/throughput.mjs [--url ws://host:port] [--jobs 1024] [--batch 64]
 //        [--accounts 64] [--mode attested|quorum] [--transfers 9000] [--timeout 1200]
 //
 // --batch K sends the jobs K per transaction (`jobs.submitBatch`; 1: one `jobs.submit` each).
@@ -33,7 +33,7 @@ function options() {
   const { values } = parseArgs({
     options: {
       url: { type: 'string' },
-      jobs: { type: 'string', default: '16384' },
+      jobs: { type: 'string', default: '1024' },
       batch: { type: 'string', default: '64' },
       accounts: { type: 'string', default: '64' },
       mode: { type: 'string', default: 'attested' },
@@ -304,7 +304,8 @@ async function main(opts, state) {
   const maxBlock = api.consts.system.blockWeights.maxBlock.refTime.toBigInt();
   const maxCapacity = api.consts.executors.maxCapacity.toNumber();
   const maxPending = api.consts.jobs.maxPendingJobs.toNumber();
-  const maxAssignments = api.consts.jobs.maxAssignmentsPerBlock.toNumber();
+  const jobsHookWeight = api.consts.jobs.maxHookWeight.refTime.toBigInt();
+  const timerWeight = api.consts.settlement.maxTimerWeight.refTime.toBigInt();
   const maxStatementsPerTx = api.consts.settlement.maxStatementsPerTx.toNumber();
   const maxJobsPerSubmit = api.consts.jobs.maxJobsPerSubmit.toNumber();
   if (opts.batch > maxJobsPerSubmit) throw new Error(`--batch ${opts.batch} is above the chain's MaxJobsPerSubmit (${maxJobsPerSubmit})`);
@@ -590,7 +591,7 @@ async function main(opts, state) {
   console.log(`node       ${node ? `${nodeBinary()} (pid ${node.pid}, started by the benchmark)` : url}: ${nodeName} ${nodeVersion}, ` +
     `chain ${chainName}, runtime ${specName} v${specVersion}`);
   console.log(`chain      normal weight per block ${fixed(Number(maxNormal) / 1e12, 2)} s; demo model executors ${servers.length}, total capacity ${totalCapacity}; ` +
-    `MaxAssignmentsPerBlock ${maxAssignments}, MaxPendingJobs ${maxPending}, settlement MaxStatementsPerTx ${maxStatementsPerTx}, challenge window ${challengeWindow} blocks`);
+    `jobs MaxHookWeight ${fixed(Number(jobsHookWeight) / 1e9, 0)} ms, settlement MaxTimerWeight ${fixed(Number(timerWeight) / 1e9, 0)} ms, MaxPendingJobs ${maxPending}, settlement MaxStatementsPerTx ${maxStatementsPerTx}, challenge window ${challengeWindow} blocks`);
   console.log(`run        ${opts.transfers} transfers, then ${opts.jobs} ${opts.mode} jobs of the demo MLP (fee ${fmtHaca(price)}), ` +
     `${opts.batch === 1 ? 'one per jobs.submit' : `${opts.batch} per jobs.submitBatch (MaxJobsPerSubmit ${maxJobsPerSubmit})`}, from ${opts.accounts} accounts; ` +
     `wall time ${seconds(wallMs)}`);
