@@ -263,6 +263,8 @@ impl pallet_jobs::Config for Runtime {
 	type MaxHookWeight = MaxHookWeight;
 	/// A tenth of the job's stake per missed deadline, to the client.
 	type LatenessSlash = LatenessSlash;
+	/// One quorum assignment in ten draws a spot checker among the model's verifiers.
+	type SpotCheckChance = SpotCheckChance;
 	type JobDeposit = JobDeposit;
 	type InputByteDeposit = InputByteDeposit;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
@@ -290,6 +292,7 @@ parameter_types! {
 	/// What a block spends on deadlines and draws at most.
 	pub MaxHookWeight: Weight = Perbill::from_percent(20) * MAXIMUM_BLOCK_WEIGHT;
 	pub const LatenessSlash: Perbill = Perbill::from_percent(10);
+	pub const SpotCheckChance: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_settlement::Config for Runtime {

@@ -18,7 +18,7 @@
 
 use haca_primitives::{traits::ExecutorRegistry, MIN_AUDIT_PERCENT};
 use haca_runtime::{
-	configs::{CommitteeRewardShare, OwnerShare, SlashRewardShare},
+	configs::{CommitteeRewardShare, OwnerShare, SlashRewardShare, SpotCheckChance, VoterSlash},
 	genesis_config_presets::DEMO_MODEL_FEE,
 	Balance, Executors, UNIT,
 };
@@ -85,4 +85,29 @@ fn lying_has_a_negative_expected_value_for_every_fee_and_allowed_audit_rate() {
 		println!("lying breaks even at p = {:.3} % for large fees", break_even_p * 100.0);
 		assert!(break_even_p < catch_probability(MIN_AUDIT_PERCENT, 1));
 	});
+}
+
+/// A verifier that does not run the models it audits (and so cannot answer a spot check,
+/// which the chain draws on `SpotCheckChance` of quorum assignments) loses `VoterSlash` at
+/// every check it is drawn for; answering costs one run. Skipping pays only for a run that
+/// costs more than `VoterSlash`, many times what any demo job pays.
+#[test]
+fn a_lazy_verifier_loses_more_at_each_spot_check_than_a_run_is_paid() {
+	let chance = SpotCheckChance::get().deconstruct() as f64 / 1e9;
+	let slash = VoterSlash::get();
+	assert!(chance > 0.0, "verifiers get spot checks");
+	println!(
+		"{:<12} {:>24} {:>28}",
+		"verifiers", "checks per 1,000 jobs", "lazy verifier loses (HACA)"
+	);
+	for verifiers in [3u32, 10, 64] {
+		let checks = 1_000.0 * chance / f64::from(verifiers);
+		println!("{verifiers:<12} {checks:>24.1} {:>28}", haca(checks * slash as f64));
+	}
+	println!(
+		"skipping a check pays only for a run costing over {} HACA ({}x the demo fee)",
+		haca(slash as f64),
+		slash / DEMO_MODEL_FEE
+	);
+	assert!(slash >= 10 * DEMO_MODEL_FEE, "a skipped check costs more than ten demo jobs pay");
 }

@@ -61,10 +61,11 @@ export async function jobStatus(api, job) {
 }
 
 /**
- * The statements the executor with session key `key` owes (`InferenceApi_pending_work`).
+ * The statements the executor (or spot checker) with session key `key` owes
+ * (`InferenceApi_pending_work`).
  * @param {ApiPromise} api
  * @param {string} key The executor's `infr` public key.
- * @returns {Promise<Array<{job: number, model: string, inputHash: string, attempt: number, due: 'Output'|'Commitment'|'Reveal'}>>}
+ * @returns {Promise<Array<{job: number, model: string, inputHash: string, attempt: number, due: 'Output'|'Commitment'|'Reveal', spotCheck: boolean}>>}
  */
 export async function pendingWork(api, key) {
   const items = await api.call.inferenceApi.pendingWork(key);
@@ -74,6 +75,7 @@ export async function pendingWork(api, key) {
     inputHash: item.inputHash.toHex(),
     attempt: item.attempt.toNumber(),
     due: item.due.type,
+    spotCheck: item.spotCheck.isTrue,
   }));
 }
 

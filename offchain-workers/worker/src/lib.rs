@@ -6,7 +6,8 @@
 //! - as an **executor** (`statements.rs`): runs its assigned jobs through the node's engine
 //!   (the `haca_inference` host functions), a block's jobs of one model in one call, and
 //!   submits the signed statements (results, quorum commitments and reveals, failures) in
-//!   batches, as authorized transactions that need no fee payer;
+//!   batches, as authorized transactions that need no fee payer; a verifier does the same
+//!   for the quorum jobs it is drawn to spot-check;
 //! - as a **verifier** (`audit.rs`): re-runs a random sample of other executors' provisional
 //!   results on the models its account audits, challenges the wrong ones, and votes in the
 //!   disputes its keys sit on.
@@ -200,15 +201,14 @@ pub fn work<C: Chain>() {
 			log::debug!(target: LOG_TARGET, "session key {key:?}: no registered owner, skipped");
 			continue;
 		};
-		if roles.executor {
-			statements::submit_owed_statements::<C>(&key, &who);
+		let verifying = roles.verifier && C::is_verifier(&who);
+		if roles.verifier && !verifying {
+			log::debug!(target: LOG_TARGET, "{who:?}: not a bonded verifier, no audits");
 		}
-		if roles.verifier {
-			if C::is_verifier(&who) {
-				audit::audit_and_vote::<C>(&key, &who, roles.audit_ppm);
-			} else {
-				log::debug!(target: LOG_TARGET, "{who:?}: not a bonded verifier, no audits");
-			}
+		let owed = statements::Owed { assignments: roles.executor, spot_checks: verifying };
+		statements::submit_owed_statements::<C>(&key, &who, owed);
+		if verifying {
+			audit::audit_and_vote::<C>(&key, &who, roles.audit_ppm);
 		}
 		local.push(who);
 	}

@@ -1,5 +1,6 @@
-//! The executor side: runs the jobs assigned to a session key's owner and submits the
-//! signed statements, each once per attempt of its job, in batches.
+//! The executor side: runs the jobs assigned to a session key's owner (and, for a
+//! verifier, the jobs it spot-checks) and submits the signed statements, each once per
+//! attempt of its job, in batches.
 
 use alloc::vec::Vec;
 use codec::Encode;
@@ -24,14 +25,27 @@ type ClaimWithOutputs<C> = (Claim, Option<<C as Chain>::Outputs>);
 /// A statement ready to send, with the task it finishes.
 type Ready<C> = ((JobId, Vec<u8>), (StatementOf<C>, InferenceSignature));
 
-/// Produces the statements `who` owes, each once per attempt of its job (a job re-assigned
+/// Which of its owed statements a node sends for an account, by the node's roles.
+#[derive(Clone, Copy)]
+pub(crate) struct Owed {
+	/// Those of the jobs assigned to it as an executor (the executor role).
+	pub assignments: bool,
+	/// Those of the jobs it spot-checks (the verifier role, for a bonded verifier).
+	pub spot_checks: bool,
+}
+
+/// Produces the statements `who` owes that `owed` covers, each once per attempt of its job (a job re-assigned
 /// to the same executor is run, committed and revealed again), running up to
 /// [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of up to
 /// [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced again in
 /// a later block.
-pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId) {
+pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId, owed: Owed) {
 	let mut ready: Vec<Ready<C>> = Vec::new();
-	for items in C::pending_work(who).chunks(ENGINE_BATCH) {
+	let work: Vec<WorkItem> = C::pending_work(who)
+		.into_iter()
+		.filter(|item| if item.spot_check { owed.spot_checks } else { owed.assignments })
+		.collect();
+	for items in work.chunks(ENGINE_BATCH) {
 		let tasks: Vec<(JobId, Vec<u8>)> = items
 			.iter()
 			.map(|item| (item.job, (b"haca/ocw", item.job, item.attempt, who, item.due).encode()))

@@ -4,7 +4,10 @@ use alloc::vec::Vec;
 use codec::Encode;
 use frame_support::{pallet_prelude::*, traits::Randomness, weights::WeightMeter};
 use frame_system::pallet_prelude::BlockNumberFor;
-use haca_primitives::{traits::ExecutorRegistry, JobId};
+use haca_primitives::{
+	traits::{ExecutorAccountability, ExecutorDirectory, ExecutorRegistry},
+	JobId, VerificationMode,
+};
 use sp_runtime::traits::Saturating;
 
 use crate::*;
@@ -37,6 +40,12 @@ impl<T: Config> Pallet<T> {
 		for who in &executors {
 			Self::note_assigned(id, who, job.stake);
 		}
+		job.spot_checker = Self::draw_spot_checker(job, &executors, &seed);
+		if let Some(checker) = &job.spot_checker {
+			Undelivered::<T>::insert(checker, id, ());
+			T::Executors::begin_dispute(checker);
+			Self::deposit_event(Event::SpotCheckDrawn { job: id, checker: checker.clone() });
+		}
 
 		let deadline = now.saturating_add(T::ResultTimeout::get());
 		job.attempts.saturating_inc();
@@ -51,6 +60,29 @@ impl<T: Config> Pallet<T> {
 			attempt: job.attempts,
 		});
 		true
+	}
+
+	/// With `SpotCheckChance`, the spot checker of a quorum job's assignment to
+	/// `executors`: a verifier of the model that is neither the client nor one of them,
+	/// drawn from `seed`.
+	fn draw_spot_checker(
+		job: &Job<T>,
+		executors: &[T::AccountId],
+		seed: &[u8],
+	) -> Option<T::AccountId> {
+		if !matches!(job.mode, VerificationMode::Quorum { .. }) {
+			return None;
+		}
+		let seed = (seed, SPOT_CHECK_SUBJECT).encode();
+		// The pool is read before the chance is drawn: every quorum draw costs the same.
+		let pool: Vec<_> = T::Executors::verifiers_of(&job.model)
+			.into_iter()
+			.filter(|who| who != &job.client && !executors.contains(who))
+			.collect();
+		if !haca_primitives::draw::happens(&seed, T::SpotCheckChance::get()) {
+			return None;
+		}
+		haca_primitives::draw::sample(&pool, &seed, 1).pop()
 	}
 
 	/// Puts `job` (pending) in the waiting queue from `now`. A new submission may take
@@ -130,8 +162,12 @@ impl<T: Config> Pallet<T> {
 		PendingJobs::<T>::put(BoundedVec::truncate_from(waiting));
 	}
 
-	/// The most one waiting job's draw weighs.
+	/// The most one waiting job's draw weighs: the benchmarked draw (which reads the
+	/// largest verifier pool, yet draws a spot checker only by chance) and a spot checker's
+	/// registration and undelivered entry.
 	pub(crate) fn draw_weight() -> Weight {
-		T::WeightInfo::assign_pending(1).saturating_sub(T::WeightInfo::assign_pending(0))
+		T::WeightInfo::assign_pending(1)
+			.saturating_sub(T::WeightInfo::assign_pending(0))
+			.saturating_add(T::DbWeight::get().reads_writes(1, 2))
 	}
 }

@@ -12,7 +12,7 @@ use frame_support::{
 use frame_system::RawOrigin;
 use haca_primitives::{
 	tensor::{ElementType, Tensor, TensorSpec},
-	traits::{ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
+	traits::{ExecutorDirectory, ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
 	JobId, ModelHash, VerificationMode,
 };
 use sp_runtime::traits::{Bounded, Zero};
@@ -59,7 +59,12 @@ fn model_and_input<T: Config>(
 
 /// Registers `MinAttestedVerifiers` verifiers of `model`, so that it takes attested jobs.
 fn audited<T: Config>(model: &ModelHash) {
-	for i in 0..T::MinAttestedVerifiers::get() {
+	verified_by::<T>(model, T::MinAttestedVerifiers::get());
+}
+
+/// Registers `count` verifiers of `model`.
+fn verified_by<T: Config>(model: &ModelHash, count: u32) {
+	for i in 0..count {
 		let mut key = [0xa5u8; 32];
 		key[..4].copy_from_slice(&i.to_le_bytes());
 		let key = sp_runtime::app_crypto::sr25519::Public::from_raw(key).into();
@@ -225,10 +230,12 @@ mod benchmarks {
 		assert!(jobs.iter().all(|id| Jobs::<T>::get(id).unwrap().status == JobStatus::Delivered));
 	}
 
-	/// `n` waiting largest-quorum jobs of a model with the most executors drawn.
+	/// `n` waiting largest-quorum jobs of a model with the most executors and verifiers
+	/// (spot checkers' pool) drawn.
 	#[benchmark]
 	fn assign_pending(n: Linear<0, { T::MaxPendingJobs::get() / 2 }>) {
 		let (model, _) = model_and_input::<T>(0, 4, T::Executors::max_servers());
+		verified_by::<T>(&model, T::Executors::max_verifiers());
 		let ids = waiting_jobs::<T>(n, model, largest_quorum::<T>());
 		T::BenchmarkRandomness::reveal([7; 32]);
 		let now = frame_system::Pallet::<T>::block_number() + 2u32.into();

@@ -64,7 +64,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The deadline of job `id` passed. Executors that delivered keep their claim; those
-	/// that did not lose reputation and `LatenessSlash` of the job's stake, to the client.
+	/// that did not lose reputation and `LatenessSlash` of the job's stake, to the client
+	/// (a silent spot checker is the settlement's to judge).
 	/// With part of the executors delivered, the settlement pallet may take the job over;
 	/// otherwise it is re-run, or fails with a full refund after `MaxAttempts` assignments.
 	pub(crate) fn expire(id: JobId, mut job: Job<T>, now: BlockNumberFor<T>) {
@@ -76,10 +77,16 @@ impl<T: Config> Pallet<T> {
 			T::Executors::slash(who, lateness, &[(&job.client, Perbill::one())]);
 			Self::note_released(id, who);
 		}
-		Self::deposit_event(Event::DeadlineMissed {
-			job: id,
-			executors: BoundedVec::truncate_from(missed.clone()),
-		});
+		if let Some(checker) = &job.spot_checker {
+			// Its silence is the settlement's to judge.
+			Undelivered::<T>::remove(checker, id);
+		}
+		if !missed.is_empty() {
+			Self::deposit_event(Event::DeadlineMissed {
+				job: id,
+				executors: BoundedVec::truncate_from(missed.clone()),
+			});
+		}
 
 		if !job.delivered.is_empty()
 			&& T::OnPartialDelivery::on_partial_delivery(id, &job.delivered, &missed)
@@ -104,8 +111,10 @@ impl<T: Config> Pallet<T> {
 		now: BlockNumberFor<T>,
 	) {
 		Self::release_stakes(&job, &job.executors);
+		Self::end_spot_check(id, &job);
 		job.executors = Default::default();
 		job.delivered = Default::default();
+		job.spot_checker = None;
 		job.avoid = BoundedVec::truncate_from(exclude.to_vec());
 		job.status = JobStatus::Pending;
 		let restarted =

@@ -4,7 +4,9 @@ use alloc::vec::Vec;
 use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
-	traits::{ExecutorRegistry, JobLedger, JobView, ModelRegistry, SettledFunds},
+	traits::{
+		ExecutorAccountability, ExecutorRegistry, JobLedger, JobView, ModelRegistry, SettledFunds,
+	},
 	JobId,
 };
 use sp_runtime::traits::{Saturating, Zero};
@@ -17,6 +19,7 @@ impl<T: Config> Pallet<T> {
 	/// model reference drops and the job is removed. Returns the amount returned.
 	pub(crate) fn end_job(id: JobId, job: &Job<T>, remaining: BalanceOf<T>) -> BalanceOf<T> {
 		Self::release_undelivered(id, job);
+		Self::end_spot_check(id, job);
 		Self::release_stakes(job, &job.executors);
 		let refunded = Self::release_escrow(&job.client, remaining);
 		T::Models::remove_job_reference(&job.model);
@@ -36,6 +39,15 @@ impl<T: Config> Pallet<T> {
 	fn release_undelivered(id: JobId, job: &Job<T>) {
 		for who in job.executors.iter().filter(|who| !job.delivered.contains(who)) {
 			Self::note_released(id, who);
+		}
+	}
+
+	/// The spot check of job `id`'s assignment, if any, is over: its checker owes nothing
+	/// and its bond may leave again.
+	pub(crate) fn end_spot_check(id: JobId, job: &Job<T>) {
+		if let Some(checker) = &job.spot_checker {
+			Undelivered::<T>::remove(checker, id);
+			T::Executors::end_dispute(checker);
 		}
 	}
 
@@ -76,6 +88,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			delivered: job.delivered.into_inner(),
 			attempt: job.attempts,
 			stake: job.stake,
+			spot_checker: job.spot_checker,
 		})
 	}
 
@@ -90,14 +103,22 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	fn note_delivered(id: JobId, who: &T::AccountId) {
 		let Some(mut job) = Jobs::<T>::get(id) else { return };
 		let JobStatus::Assigned { .. } = job.status else { return };
-		if !job.executors.contains(who) || job.delivered.contains(who) {
-			return;
+		if job.spot_checker.as_ref() == Some(who) {
+			Undelivered::<T>::remove(who, id);
+		} else {
+			if !job.executors.contains(who) || job.delivered.contains(who) {
+				return;
+			}
+			if job.delivered.try_push(who.clone()).is_err() {
+				return;
+			}
+			Self::note_released(id, who);
 		}
-		if job.delivered.try_push(who.clone()).is_err() {
-			return;
-		}
-		Self::note_released(id, who);
-		if job.delivered.len() == job.executors.len() {
+		let checked = job
+			.spot_checker
+			.as_ref()
+			.is_none_or(|checker| !Undelivered::<T>::contains_key(checker, id));
+		if job.delivered.len() == job.executors.len() && checked {
 			job.status = JobStatus::Delivered;
 			Self::deposit_event(Event::Delivered { job: id });
 		}
@@ -168,5 +189,18 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	#[cfg(feature = "runtime-benchmarks")]
 	fn draw_for_benchmark() {
 		Self::draw_waiting_for_benchmark();
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn spot_check_for_benchmark(id: JobId, checker: &T::AccountId) {
+		use haca_primitives::traits::ExecutorAccountability;
+		Jobs::<T>::mutate(id, |job| {
+			let job = job.as_mut().expect("an assigned benchmark job");
+			if job.spot_checker.is_none() {
+				job.spot_checker = Some(checker.clone());
+				Undelivered::<T>::insert(checker, id, ());
+				T::Executors::begin_dispute(checker);
+			}
+		});
 	}
 }

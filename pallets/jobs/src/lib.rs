@@ -14,7 +14,10 @@
 //! refunded. Each client has at most `MaxPendingPerClient` jobs waiting, and new
 //! submissions fill at most half of the queue, keeping the rest for re-runs. An assigned job has a deadline; when it passes
 //! without a result the late executors lose reputation and the job is drawn again, up to
-//! `MaxAttempts` assignments, after which it fails and everything held is returned.
+//! `MaxAttempts` assignments, after which it fails and everything held is returned. With
+//! `SpotCheckChance`, an assignment of a quorum job also draws a spot checker among the
+//! model's verifiers, which owes a commitment like the executors (the settlement pallet
+//! judges it).
 //! Deadline and queue work in `on_initialize` is bounded per block.
 //!
 //! The logic is split by concern: `submission.rs`, `assignment.rs`, `deadlines.rs`,
@@ -55,6 +58,9 @@ pub const BATCH_BENCHMARK_INPUT_LEN: u32 = 20;
 /// The subject the executors' draws ask [`Config::Randomness`] about.
 pub const DRAW_SUBJECT: &[u8] = b"haca/jobs/executors";
 
+/// What spot-checker draws add to the seed of the executors' draw.
+pub const SPOT_CHECK_SUBJECT: &[u8] = b"haca/jobs/spot-check";
+
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
 	<T as frame_system::Config>::AccountId,
@@ -70,7 +76,10 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use haca_primitives::{
-		traits::{ExecutorAccountability, ExecutorRegistry, ModelRegistry, OnPartialDelivery},
+		traits::{
+			ExecutorAccountability, ExecutorDirectory, ExecutorRegistry, ModelRegistry,
+			OnPartialDelivery,
+		},
 		JobId, ModelHash, VerificationMode,
 	};
 	use sp_runtime::Perbill;
@@ -89,6 +98,8 @@ pub mod pallet {
 			pub const UnlimitedWeight: Weight = Weight::MAX;
 			/// A tenth of the job's stake.
 			pub const LatenessSlash: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(10);
+			/// Never.
+			pub const NoSpotChecks: sp_runtime::Perbill = sp_runtime::Perbill::zero();
 		}
 
 		/// Small bounds, no partial-delivery handler, free weights, hooks without a limit.
@@ -111,6 +122,7 @@ pub mod pallet {
 			type MaxPendingPerClient = ConstU32<4>;
 			type MaxHookWeight = UnlimitedWeight;
 			type LatenessSlash = LatenessSlash;
+			type SpotCheckChance = NoSpotChecks;
 			type WeightInfo = ();
 		}
 	}
@@ -134,6 +146,7 @@ pub mod pallet {
 		/// The executor registry.
 		#[pallet::no_default]
 		type Executors: ExecutorRegistry<Self::AccountId, BalanceOf<Self>>
+			+ ExecutorDirectory<Self::AccountId>
 			+ ExecutorAccountability<Self::AccountId, BalanceOf<Self>>;
 
 		/// Where executors' draws take their randomness from, with the block since which it
@@ -205,6 +218,14 @@ pub mod pallet {
 		/// client, who waited for nothing: lateness costs bond, not only reputation.
 		#[pallet::constant]
 		type LatenessSlash: Get<Perbill>;
+
+		/// Chance that an assignment of a quorum job also draws a spot checker: a verifier of
+		/// the model (neither the client nor an executor) that must run the job and commit to
+		/// its output like the executors, so that a verifier that does not run the models it
+		/// audits is caught (the settlement pallet slashes a spot checker whose reveal is
+		/// missing or outside the agreement).
+		#[pallet::constant]
+		type SpotCheckChance: Get<Perbill>;
 
 		/// Storage deposit of any job.
 		#[pallet::constant]
@@ -293,6 +314,13 @@ pub mod pallet {
 			deadline: BlockNumberFor<T>,
 			/// Which assignment this is (1 for the first).
 			attempt: u32,
+		},
+		/// A verifier was drawn to spot-check a job's assignment.
+		SpotCheckDrawn {
+			/// The job.
+			job: JobId,
+			/// The verifier, which owes a commitment by the assignment's deadline.
+			checker: T::AccountId,
 		},
 		/// The executors of a job missed its deadline.
 		DeadlineMissed {

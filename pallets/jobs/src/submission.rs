@@ -122,6 +122,7 @@ impl<T: Config> Pallet<T> {
 				status: JobStatus::Pending,
 				executors: Default::default(),
 				delivered: Default::default(),
+				spot_checker: None,
 				avoid: Default::default(),
 				attempts: 0,
 				submitted_at: now,

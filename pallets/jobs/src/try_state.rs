@@ -9,7 +9,8 @@ use crate::*;
 impl<T: Config> Pallet<T> {
 	/// Invariants: each client's held escrow is the sum of its jobs' fees and deposits;
 	/// every assigned job has as many executors as its mode needs, each serving its model;
-	/// [`Undelivered`] holds exactly the assigned executors that have not delivered; the
+	/// [`Undelivered`] holds exactly the assigned executors that have not delivered, and the
+	/// spot checkers that have not answered while their job is assigned; the
 	/// waiting queue holds exactly the pending jobs, counted per client.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -24,6 +25,7 @@ impl<T: Config> Pallet<T> {
 				JobStatus::Pending => {
 					ensure!(pending.contains(&id), "pending job not queued");
 					ensure!(job.executors.is_empty(), "pending job has executors");
+					ensure!(job.spot_checker.is_none(), "pending job has a spot checker");
 				}
 				JobStatus::Delivered => {
 					ensure!(!job.executors.is_empty(), "delivered job without executors");
@@ -53,8 +55,8 @@ impl<T: Config> Pallet<T> {
 		for (who, id) in Undelivered::<T>::iter_keys() {
 			let owed = Jobs::<T>::get(id).is_some_and(|job| {
 				matches!(job.status, JobStatus::Assigned { .. })
-					&& job.executors.contains(&who)
-					&& !job.delivered.contains(&who)
+					&& ((job.executors.contains(&who) && !job.delivered.contains(&who))
+						|| job.spot_checker.as_ref() == Some(&who))
 			});
 			ensure!(owed, "an undelivered entry of no assignment");
 		}

@@ -49,6 +49,10 @@ pub struct Job<T: Config> {
 	pub executors: BoundedVec<T::AccountId, T::MaxQuorum>,
 	/// Executors of the current assignment that delivered.
 	pub delivered: BoundedVec<T::AccountId, T::MaxQuorum>,
+	/// The verifier drawn to spot-check the current assignment (quorum jobs, with
+	/// `SpotCheckChance`): it runs the job as the executors do and owes a commitment by the
+	/// deadline; it is in [`crate::Undelivered`] until it answers.
+	pub spot_checker: Option<T::AccountId>,
 	/// While the job waits for a re-run: the executors its next draw avoids when others are
 	/// eligible (those that missed its deadline or were found wrong).
 	pub avoid: BoundedVec<T::AccountId, T::MaxQuorum>,

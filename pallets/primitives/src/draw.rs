@@ -6,6 +6,7 @@
 
 use alloc::vec::Vec;
 use codec::Encode;
+use sp_runtime::Perbill;
 
 /// `count` distinct members of `pool` (at most all of them), each drawn independently and
 /// uniformly among those not drawn yet, from the blake2-256 hashes of (`seed`, draw number).
@@ -21,6 +22,15 @@ pub fn sample<T: Clone>(pool: &[T], seed: &[u8], count: usize) -> Vec<T> {
 		rest.swap(draw, pick);
 	}
 	rest[..count].iter().map(|&index| pool[index].clone()).collect()
+}
+
+/// Whether an event of probability `chance` happens, drawn from the blake2-256 hash of
+/// `seed`: every node decides alike, and nobody who does not know the seed can tell.
+pub fn happens(seed: &[u8], chance: Perbill) -> bool {
+	let hash = sp_io::hashing::blake2_256(seed);
+	let value = u64::from_le_bytes(hash[..8].try_into().expect("a hash has 8 bytes"));
+	// Parts per billion, with a bias below 10^9 / 2^64.
+	value % 1_000_000_000 < u64::from(chance.deconstruct())
 }
 
 #[cfg(test)]
@@ -41,6 +51,20 @@ mod tests {
 		assert_eq!(sample(&pool, b"seed", 3), drawn, "the same seed, the same draw");
 		assert_eq!(sample(&pool, b"seed", 9).len(), pool.len(), "never more than the pool");
 		assert!(sample::<u8>(&[], b"seed", 2).is_empty());
+	}
+
+	#[test]
+	fn events_happen_as_often_as_their_chance() {
+		let draws = 20_000u32;
+		let count = |chance| (0..draws).filter(|seed| happens(&seed.to_le_bytes(), chance)).count();
+		assert_eq!(count(Perbill::zero()), 0);
+		assert_eq!(count(Perbill::one()), draws as usize);
+		let tenth = count(Perbill::from_percent(10));
+		assert!((1_800..2_200).contains(&tenth), "{tenth} of {draws} at 10 %");
+		assert!(
+			happens(b"seed", Perbill::from_percent(50))
+				== happens(b"seed", Perbill::from_percent(50))
+		);
 	}
 
 	/// A contiguous window of the pool (a rotation) reaches only 5 of the 10 three-member

@@ -70,7 +70,7 @@ pub enum Due {
 	Reveal,
 }
 
-/// A job an executor has to work on.
+/// A job an executor (or a spot checker) has to work on.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub struct WorkItem {
 	/// The job.
@@ -83,6 +83,8 @@ pub struct WorkItem {
 	pub attempt: u32,
 	/// What the executor owes.
 	pub due: Due,
+	/// Whether it is owed as the job's spot checker (a verifier), not as an executor.
+	pub spot_check: bool,
 }
 
 sp_api::decl_runtime_apis! {

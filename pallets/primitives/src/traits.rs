@@ -159,10 +159,10 @@ pub trait ExecutorAccountability<AccountId, Balance> {
 		rewards: &[(&AccountId, sp_runtime::Perbill)],
 	) -> Balance;
 
-	/// `who` is party to an open dispute: its bond cannot leave until the dispute ends.
+	/// `who` is party to an open dispute or spot check: its bond cannot leave until it ends.
 	fn begin_dispute(who: &AccountId);
 
-	/// A dispute `who` was party to ended.
+	/// A dispute or spot check `who` was party to ended.
 	fn end_dispute(who: &AccountId);
 
 	/// `who` delivered a result that settled: its reputation grows.
@@ -194,6 +194,10 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	/// What the job puts at stake of each executor's bond: the slash of a lying, dissenting
 	/// or silent executor.
 	pub stake: Balance,
+	/// The verifier drawn to spot-check the current assignment of a quorum job, if any: it
+	/// owes a commitment and a reveal like the executors, and its answer counts only for
+	/// its own bond.
+	pub spot_checker: Option<AccountId>,
 }
 
 /// Where a settled job's escrow went.
@@ -213,11 +217,13 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// The input of a job that has not ended (canonical tensor encoding).
 	fn input(id: JobId) -> Option<Vec<u8>>;
 
-	/// Jobs whose current assignment includes `who` and that `who` has not delivered yet.
+	/// Jobs whose current assignment includes `who` (as an executor or the spot checker) and
+	/// that `who` has not delivered yet.
 	fn undelivered_jobs(who: &AccountId) -> Vec<JobId>;
 
-	/// `who`, assigned to job `id`, delivered (a result or a commitment): its capacity is
-	/// free again, and once every executor delivered the job's deadline no longer applies.
+	/// `who`, assigned to job `id` (or its spot checker), delivered (a result or a
+	/// commitment): its capacity is free again, and once every executor and the spot checker
+	/// delivered the job's deadline no longer applies.
 	fn note_delivered(id: JobId, who: &AccountId);
 
 	/// Ends the job: pays each `(payee, amount)` from the client's escrow and returns the
@@ -247,6 +253,10 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// Draws the executors of every waiting job, running the blocks that takes.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn draw_for_benchmark();
+
+	/// Makes `checker` the spot checker of assigned job `id`, unless its draw gave it one.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn spot_check_for_benchmark(id: JobId, checker: &AccountId);
 }
 
 /// Told by the jobs pallet when a job's delivery deadline passes with part of its executors

@@ -42,8 +42,8 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	/// The statements `who` owes: results and commitments of its assignments, and reveals
-	/// of quorums it committed to (runtime API).
+	/// The statements `who` owes: results and commitments of its assignments and spot
+	/// checks, and reveals of quorums it committed to (runtime API).
 	pub fn pending_work(who: &T::AccountId) -> Vec<WorkItem> {
 		let item = |job: JobId, due: Due| {
 			T::Jobs::job(job).map(|view| WorkItem {
@@ -52,6 +52,7 @@ impl<T: Config> Pallet<T> {
 				input_hash: view.input_hash,
 				attempt: view.attempt,
 				due,
+				spot_check: view.spot_checker.as_ref() == Some(who),
 			})
 		};
 		let assigned = T::Jobs::undelivered_jobs(who).into_iter().filter_map(|job| {

@@ -147,26 +147,28 @@ fn challenger<T: Config>(index: u32) -> T::AccountId {
 	challenger
 }
 
-/// A drawn job of the largest quorum with the largest float outputs, committed by every
-/// executor and revealed by all but the last; returns the job, the last executor, its
-/// reveal and its outputs.
+/// A drawn job of the largest quorum with the largest float outputs and a spot checker,
+/// committed by every executor and the checker and revealed by the checker and all
+/// executors but the last; returns the job, the last executor, its reveal and its outputs.
 fn quorum_revealed_but_one<T: Config>() -> (JobId, T::AccountId, Claim, OutputBytes<T>) {
 	let quorum = T::MaxQuorum::get();
-	let model = network::<T>(quorum, 0);
+	let model = network::<T>(quorum, 1);
 	let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
 	let job = drawn_job::<T>(&model, mode);
-	let executors = T::Jobs::job(job).unwrap().executors;
+	T::Jobs::spot_check_for_benchmark(job, &account("verifier", 0, 0));
+	let view = T::Jobs::job(job).unwrap();
+	let checker = view.spot_checker.expect("a spot checker");
 	let bytes = outputs::<T>(0.5);
 	let hash = H256(sp_io::hashing::blake2_256(&bytes));
-	for executor in &executors {
-		let claim = Claim::Commitment(Claim::commitment(job, 1, executor, &hash, &SALT));
-		let committed = sign::<T>(job, executor, claim, None);
+	for who in view.executors.iter().chain([&checker]) {
+		let claim = Claim::Commitment(Claim::commitment(job, 1, who, &hash, &SALT));
+		let committed = sign::<T>(job, who, claim, None);
 		Pallet::<T>::process_batch(batch::<T>(vec![committed]), SignatureCheck::Verify);
 	}
 	let reveal = Claim::Reveal { output_hash: hash, salt: SALT };
-	let (last, others) = executors.split_last().expect("a quorum");
-	for executor in others {
-		let revealed = sign::<T>(job, executor, reveal, Some(bytes.clone()));
+	let (last, others) = view.executors.split_last().expect("a quorum");
+	for who in others.iter().chain([&checker]) {
+		let revealed = sign::<T>(job, who, reveal, Some(bytes.clone()));
 		Pallet::<T>::process_batch(batch::<T>(vec![revealed]), SignatureCheck::Verify);
 	}
 	(job, last.clone(), reveal, bytes)
@@ -267,7 +269,7 @@ mod benchmarks {
 	}
 
 	/// The costliest statement: the last reveal of the largest quorum, with the largest
-	/// float outputs, which tallies the round and settles the job.
+	/// float outputs, which tallies the round (its spot check judged) and settles the job.
 	#[benchmark]
 	fn statement() {
 		let client: T::AccountId = account("client", 0, 0);
@@ -387,8 +389,9 @@ mod benchmarks {
 	}
 
 	/// A reveal phase's end in the largest quorum with the largest float outputs: every
-	/// executor but one revealed (compared pairwise within tolerance); the silent one is
-	/// slashed and the rest settle.
+	/// executor but one revealed (compared pairwise within tolerance), and the spot checker
+	/// (compared with the agreement); the silent one is slashed, the checker shares its
+	/// slash, and the rest settle.
 	#[benchmark]
 	fn timer_reveal_phase() {
 		let (job, ..) = quorum_revealed_but_one::<T>();

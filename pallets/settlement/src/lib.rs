@@ -33,6 +33,10 @@
 //!   if at least k are. Reveals agree exactly for integer outputs and within the model's
 //!   ULP tolerance for float outputs (integer arithmetic on the bit patterns). k agreeing
 //!   reveals settle the job; dissenters and executors who never reveal are slashed.
+//! - **Spot checks**: an assignment of a quorum job may draw a verifier as spot checker,
+//!   which commits and reveals like an executor without counting towards the quorum; when
+//!   the executors agree, a checker outside the agreement or silent loses `VoterSlash`
+//!   (`spot_checks.rs`). A verifier that does not run the models it audits is caught.
 //!
 //! Settlement pays each paid run `fee - OwnerShare * fee` to its executor and the rest to
 //! the model's owner, out of the client's escrow; the remainder of the maximum fee returns
@@ -47,7 +51,7 @@
 //!
 //! The logic is split by concern: `statements.rs` (checking and applying a statement),
 //! `batches.rs` (batches and their weight), `authorize.rs` (pool authorization), `timers.rs`
-//! (phase ends), `disputes.rs`, `quorum.rs`, `payment.rs`, `asset.rs` (the funds this pallet
+//! (phase ends), `disputes.rs`, `quorum.rs`, `spot_checks.rs`, `payment.rs`, `asset.rs` (the funds this pallet
 //! moves), `api.rs` (runtime API answers) and `try_state.rs` (invariants).
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -68,6 +72,7 @@ mod mock;
 mod offchain;
 mod payment;
 mod quorum;
+mod spot_checks;
 mod statements;
 #[cfg(test)]
 mod tests;
@@ -240,13 +245,15 @@ pub mod pallet {
 		type DisputeWindow: Get<BlockNumberFor<Self>>;
 
 		/// What a committee member loses of its bond for a vote against the outcome of a
-		/// decided dispute, or for not revealing one.
+		/// decided dispute, or for not revealing one; and what a spot checker loses for an
+		/// answer outside its quorum's agreement, or none.
 		#[pallet::constant]
 		#[pallet::no_default]
 		type VoterSlash: Get<BalanceOf<Self>>;
 
 		/// Share of the loser's slash (executor's stake or challenger's bond) that the members
-		/// who voted for the outcome share.
+		/// who voted for the outcome share; in a quorum round, the share of each slashed
+		/// executor's stake that a spot checker who agreed with the quorum gets.
 		#[pallet::constant]
 		type CommitteeRewardShare: Get<Perbill>;
 
@@ -374,6 +381,39 @@ pub mod pallet {
 			executor: T::AccountId,
 			/// Hash of its output tensors.
 			output_hash: H256,
+		},
+		/// A quorum job's spot checker committed to its output.
+		SpotCheckCommitted {
+			/// The job.
+			job: JobId,
+			/// The checker.
+			checker: T::AccountId,
+		},
+		/// A quorum job's spot checker revealed its output hash.
+		SpotCheckRevealed {
+			/// The job.
+			job: JobId,
+			/// The checker.
+			checker: T::AccountId,
+			/// Hash of its output tensors.
+			output_hash: H256,
+		},
+		/// A spot checker's output agreed with the quorum's.
+		SpotCheckPassed {
+			/// The job.
+			job: JobId,
+			/// The checker.
+			checker: T::AccountId,
+		},
+		/// A spot checker revealed an output outside the quorum's agreement, reported a
+		/// failure or stayed silent, and lost part of its bond.
+		SpotCheckFailed {
+			/// The job.
+			job: JobId,
+			/// The checker.
+			checker: T::AccountId,
+			/// What it lost.
+			slashed: BalanceOf<T>,
 		},
 		/// A statement in a batch failed its checks and was skipped.
 		StatementRejected {

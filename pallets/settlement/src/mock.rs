@@ -95,6 +95,8 @@ parameter_types! {
 	/// What a block spends on phase ends; tests of the carry-over lower it.
 	pub static MaxTimerWeight: frame_support::weights::Weight = frame_support::weights::Weight::MAX;
 	pub const MinJobStake: Balance = 500;
+	/// Chance that a quorum assignment draws a spot checker; spot-check tests raise it.
+	pub static SpotCheckChance: sp_runtime::Perbill = sp_runtime::Perbill::zero();
 }
 
 #[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
@@ -127,6 +129,7 @@ impl pallet_jobs::Config for Test {
 	type BenchmarkRandomness = pallet_jobs::testing::ParentBlockRandomness<Test>;
 	type OnPartialDelivery = Settlement;
 	type ResultTimeout = ResultTimeout;
+	type SpotCheckChance = SpotCheckChance;
 	type PendingTimeout = frame_support::traits::ConstU64<100>;
 	type JobDeposit = Deposit;
 	type InputByteDeposit = Deposit;

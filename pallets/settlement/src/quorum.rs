@@ -24,6 +24,9 @@ impl<T: Config> Pallet<T> {
 		for (committer, _) in &round.commits {
 			OwedReveals::<T>::insert(committer, job, ());
 		}
+		if let Some(SpotCheck { checker, commitment: Some(_), .. }) = &round.spot_check {
+			OwedReveals::<T>::insert(checker, job, ());
+		}
 		Self::deposit_event(Event::RevealOpened { job, until });
 	}
 
@@ -33,6 +36,26 @@ impl<T: Config> Pallet<T> {
 		for (committer, _) in &round.commits {
 			OwedReveals::<T>::remove(committer, job);
 		}
+		if let Some(check) = &round.spot_check {
+			OwedReveals::<T>::remove(&check.checker, job);
+		}
+	}
+
+	/// Whether everyone who committed in `round` revealed, the spot checker included.
+	pub(crate) fn all_revealed(round: &QuorumRound<T>) -> bool {
+		round.reveals.len() == round.commits.len()
+			&& round
+				.spot_check
+				.as_ref()
+				.is_none_or(|check| check.commitment.is_none() || check.reveal.is_some())
+	}
+
+	/// Whether `round` of `job` may reveal: every executor answered (`answered` of them)
+	/// and so did the spot checker, if the assignment has one.
+	pub(crate) fn ready_to_reveal(job: &JobOf<T>, answered: usize, round: &QuorumRound<T>) -> bool {
+		answered == job.executors.len()
+			&& (job.spot_checker.is_none() || round.spot_check.is_some())
+			&& round.reveal_until.is_none()
 	}
 
 	/// Goes on with `job`'s round after `answering` answered, with a commitment (in `round`)
@@ -64,7 +87,7 @@ impl<T: Config> Pallet<T> {
 			T::Jobs::rerun(job, &failing);
 			return Ok(());
 		}
-		if answered == checked.executors.len() {
+		if Self::ready_to_reveal(checked, answered, &round) {
 			Self::open_reveal(job, &mut round);
 		}
 		Quorums::<T>::insert(job, round);
@@ -90,14 +113,15 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 
-		let decoded: Vec<Option<Vec<Tensor>>> = round
-			.reveals
-			.iter()
-			.map(|reveal| reveal.outputs.as_ref().and_then(|bytes| decode_tensors(bytes).ok()))
-			.collect();
-		let agrees = |a: usize, b: usize| match (&decoded[a], &decoded[b]) {
-			(Some(x), Some(y)) => tensors_agree(x, y, terms.tolerance_ulps),
-			_ => round.reveals[a].output_hash == round.reveals[b].output_hash,
+		let decoded: Vec<Option<Vec<Tensor>>> = round.reveals.iter().map(decoded_outputs).collect();
+		let agrees = |a: usize, b: usize| {
+			outputs_agree(
+				&round.reveals[a],
+				&decoded[a],
+				&round.reveals[b],
+				&decoded[b],
+				terms.tolerance_ulps,
+			)
 		};
 		// Each reveal with those that agree with it (each pair compared once); the largest
 		// group wins, a tie going to the lowest output hash, so the order of the reveals does
@@ -119,8 +143,19 @@ impl<T: Config> Pallet<T> {
 		});
 		let agreed = center.filter(|&center| groups[center].len() >= usize::from(agree));
 
+		let agreed_output = agreed.map(|center| (&round.reveals[center], &decoded[center]));
+		let passed =
+			Self::judge_spot_check(job, &view, &round, agreed_output, terms.tolerance_ulps);
 		let slash = |who: &T::AccountId| {
-			T::Executors::slash(who, view.stake, &[(&view.client, T::SlashRewardShare::get())]);
+			let client = (&view.client, T::SlashRewardShare::get());
+			match &passed {
+				Some(checker) => T::Executors::slash(
+					who,
+					view.stake,
+					&[client, (checker, T::CommitteeRewardShare::get())],
+				),
+				None => T::Executors::slash(who, view.stake, &[client]),
+			};
 		};
 		for (silent, _) in round
 			.commits
@@ -146,6 +181,26 @@ impl<T: Config> Pallet<T> {
 			let participants: Vec<_> = round.commits.iter().map(|(who, _)| who.clone()).collect();
 			T::Jobs::rerun(job, &participants);
 		}
+	}
+}
+
+/// A reveal's outputs decoded, when it carried them.
+pub(crate) fn decoded_outputs<T: Config>(reveal: &Reveal<T>) -> Option<Vec<Tensor>> {
+	reveal.outputs.as_ref().and_then(|bytes| decode_tensors(bytes).ok())
+}
+
+/// Whether two reveals agree: their outputs within `tolerance_ulps` when both carried them
+/// (decoded), their output hashes otherwise.
+pub(crate) fn outputs_agree<T: Config>(
+	a: &Reveal<T>,
+	decoded_a: &Option<Vec<Tensor>>,
+	b: &Reveal<T>,
+	decoded_b: &Option<Vec<Tensor>>,
+	tolerance_ulps: u32,
+) -> bool {
+	match (decoded_a, decoded_b) {
+		(Some(x), Some(y)) => tensors_agree(x, y, tolerance_ulps),
+		_ => a.output_hash == b.output_hash,
 	}
 }
 

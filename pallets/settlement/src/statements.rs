@@ -79,27 +79,33 @@ impl<T: Config> Pallet<T> {
 	) -> Result<JobOf<T>, Error<T>> {
 		let job = T::Jobs::job(statement.job).ok_or(Error::<T>::UnknownJob)?;
 		let executor = &statement.executor;
-		ensure!(job.executors.contains(executor), Error::<T>::NotAssigned);
+		let checking = job.spot_checker.as_ref() == Some(executor);
+		ensure!(job.executors.contains(executor) || checking, Error::<T>::NotAssigned);
 		if signature_check == SignatureCheck::Verify {
 			Self::verify_signature(statement, signature, &job)?;
 		}
 		let terms = T::Models::settlement_terms(&job.model).ok_or(Error::<T>::UnknownModel)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let in_time = job.deadline.is_some_and(|deadline| now <= deadline);
+		let answered = if checking {
+			Quorums::<T>::get(statement.job).is_some_and(|round| round.spot_check.is_some())
+		} else {
+			job.delivered.contains(executor)
+		};
 
 		match (statement.claim, job.mode) {
 			(Claim::Output(output_hash), VerificationMode::Attested) => {
-				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
+				ensure!(!answered, Error::<T>::Duplicate);
 				ensure!(in_time, Error::<T>::DeadlinePassed);
 				Self::check_outputs(&terms, output_hash, statement.outputs.as_ref())?;
 			}
 			(Claim::Failed(_), _) => {
-				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
+				ensure!(!answered, Error::<T>::Duplicate);
 				ensure!(in_time, Error::<T>::DeadlinePassed);
 				ensure!(statement.outputs.is_none(), Error::<T>::WrongClaim);
 			}
 			(Claim::Commitment(_), VerificationMode::Quorum { .. }) => {
-				ensure!(!job.delivered.contains(executor), Error::<T>::Duplicate);
+				ensure!(!answered, Error::<T>::Duplicate);
 				ensure!(in_time, Error::<T>::DeadlinePassed);
 				ensure!(statement.outputs.is_none(), Error::<T>::WrongClaim);
 			}
@@ -107,16 +113,19 @@ impl<T: Config> Pallet<T> {
 				let round = Quorums::<T>::get(statement.job).ok_or(Error::<T>::RevealNotOpen)?;
 				let until = round.reveal_until.ok_or(Error::<T>::RevealNotOpen)?;
 				ensure!(now <= until, Error::<T>::DeadlinePassed);
-				let commitment = round
-					.commits
-					.iter()
-					.find(|(who, _)| who == executor)
-					.map(|(_, commitment)| *commitment)
-					.ok_or(Error::<T>::NotCommitted)?;
-				ensure!(
-					!round.reveals.iter().any(|reveal| &reveal.executor == executor),
-					Error::<T>::Duplicate
-				);
+				let (commitment, revealed) = if checking {
+					let check = round.spot_check.as_ref();
+					(
+						check.and_then(|check| check.commitment),
+						check.is_some_and(|check| check.reveal.is_some()),
+					)
+				} else {
+					let commitment = round.commits.iter().find(|(who, _)| who == executor);
+					let revealed = round.reveals.iter().any(|reveal| &reveal.executor == executor);
+					(commitment.map(|(_, commitment)| *commitment), revealed)
+				};
+				let commitment = commitment.ok_or(Error::<T>::NotCommitted)?;
+				ensure!(!revealed, Error::<T>::Duplicate);
 				ensure!(
 					Claim::commitment(statement.job, job.attempt, executor, &output_hash, &salt)
 						== commitment,
@@ -155,6 +164,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Applies a statement that checked out against its job `checked`.
 	pub(crate) fn apply(statement: Statement<T>, checked: JobOf<T>) -> DispatchResult {
+		if checked.spot_checker.as_ref() == Some(&statement.executor) {
+			return Self::apply_spot_check(statement, &checked);
+		}
 		let statement::Statement { job, executor, claim, outputs } = statement;
 		let now = frame_system::Pallet::<T>::block_number();
 		match claim {
@@ -217,7 +229,7 @@ impl<T: Config> Pallet<T> {
 					.map_err(|_| Error::<T>::QuorumFull)?;
 				OwedReveals::<T>::remove(&executor, job);
 				Self::deposit_event(Event::Revealed { job, executor, output_hash });
-				if round.reveals.len() == round.commits.len() {
+				if Self::all_revealed(&round) {
 					Self::tally(job, round);
 				} else {
 					Quorums::<T>::insert(job, round);

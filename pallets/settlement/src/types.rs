@@ -104,6 +104,22 @@ pub struct Reveal<T: Config> {
 	pub outputs: Option<OutputBytes<T>>,
 }
 
+/// The spot checker's answer in a quorum round: a commitment made like an executor's, and
+/// its reveal. The answer counts for nothing but the checker's bond.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct SpotCheck<T: Config> {
+	/// The checker.
+	pub checker: T::AccountId,
+	/// Its commitment ([`haca_primitives::statement::Claim::commitment`]), or `None` when it
+	/// reported that it could not run the job.
+	pub commitment: Option<H256>,
+	/// Its reveal, once made (`executor` is the checker).
+	pub reveal: Option<Reveal<T>>,
+}
+
 /// A k-of-n quorum round.
 #[derive(
 	CloneNoBound,
@@ -122,6 +138,8 @@ pub struct QuorumRound<T: Config> {
 	pub commits: BoundedVec<(T::AccountId, H256), T::MaxQuorum>,
 	/// Reveals so far.
 	pub reveals: BoundedVec<Reveal<T>, T::MaxQuorum>,
+	/// The spot checker's answer, once it answered.
+	pub spot_check: Option<SpotCheck<T>>,
 	/// Last block of the reveal phase, once it opened.
 	pub reveal_until: Option<BlockNumberFor<T>>,
 }

@@ -467,6 +467,48 @@ fn verdicts_need_the_verifiers_own_signature() {
 }
 
 #[test]
+fn a_verifier_node_answers_its_spot_checks_with_tract_and_passes() {
+	let (mut ext, pool) = node_ext(verifier(0));
+	ext.execute_with(|| {
+		SpotCheckChance::set(sp_runtime::Perbill::one());
+		let job = quorum_job_on_mlp();
+		let checker = Jobs::job(job).unwrap().spot_checker.unwrap();
+		// The executors run elsewhere; they answer with the reference output.
+		let bytes = reference_output().encode();
+		let attempt = Jobs::job(job).unwrap().attempt;
+		let executors = Jobs::job(job).unwrap().executors;
+		for who in &executors {
+			let commitment = Claim::commitment(job, attempt, who, &hash_of(&bytes), &[7; 32]);
+			submit(vec![signed(job, *who, Claim::Commitment(commitment), None)]);
+		}
+		run_worker();
+		assert_eq!(include_pool(&pool), 1, "the checker's commitment");
+		System::assert_has_event(Event::SpotCheckCommitted { job, checker }.into());
+		for who in &executors {
+			let claim = Claim::Reveal { output_hash: hash_of(&bytes), salt: [7; 32] };
+			submit(vec![signed(job, *who, claim, Some(bytes.clone()))]);
+		}
+		run_worker();
+		assert_eq!(include_pool(&pool), 1, "the checker's reveal");
+		System::assert_has_event(Event::SpotCheckPassed { job, checker }.into());
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		assert_eq!(bond_of(checker), BOND);
+	});
+}
+
+#[test]
+fn spot_checks_are_answered_only_by_nodes_with_the_verifier_role() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		SpotCheckChance::set(sp_runtime::Perbill::one());
+		let job = quorum_job_on_mlp();
+		run_worker();
+		assert_eq!(include_pool(&pool), 3, "the executors' commitments only");
+		assert_eq!(Quorums::<Test>::get(job).unwrap().reveal_until, None, "the check is owed");
+	});
+}
+
+#[test]
 fn a_rerun_quorum_round_is_committed_and_revealed_again() {
 	let (mut ext, pool) = node_ext(EXECUTOR);
 	ext.execute_with(|| {

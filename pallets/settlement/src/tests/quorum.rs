@@ -275,3 +275,184 @@ fn the_tally_does_not_depend_on_the_order_of_the_reveals() {
 		"the middle output agrees with both"
 	);
 }
+
+/// Test challenges of verifiers (security review H2): a verifier that never runs the
+/// models it audits loses part of its bond whenever a quorum job draws it as spot checker.
+#[test]
+fn a_verifier_that_never_runs_its_spot_check_loses_part_of_its_bond() {
+	ExtBuilder::default().build_and_execute(|| {
+		SpotCheckChance::set(sp_runtime::Perbill::one());
+		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+		let bytes = good_output();
+		for who in &executors {
+			commit(job, *who, &bytes);
+		}
+		// The spot checker stays silent; the reveal phase opens at the deadline.
+		run_to_block(DRAWN_AT + 1 + RESULT_TIMEOUT);
+		for who in &executors {
+			reveal(job, *who, &bytes);
+		}
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		let slashed: Vec<_> = VERIFIERS.iter().filter(|who| bond_of(**who) < BOND).collect();
+		assert_eq!(slashed.len(), 1, "the spot checker, and nobody else");
+		assert_eq!(bond_of(*slashed[0]), BOND - VOTER_SLASH);
+	});
+}
+
+/// Submits a 2-of-3 quorum job with a spot checker and runs to its draw; returns the job,
+/// its executors and its checker.
+fn spot_checked_job() -> (u64, Vec<AccountId>, AccountId) {
+	SpotCheckChance::set(sp_runtime::Perbill::one());
+	let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+	let checker = Jobs::job(job).unwrap().spot_checker.expect("drawn at a chance of one");
+	System::assert_has_event(pallet_jobs::Event::SpotCheckDrawn { job, checker }.into());
+	(job, executors, checker)
+}
+
+/// The disputes and spot checks `who` is party to (its bond cannot leave meanwhile).
+fn open_duties(who: AccountId) -> u32 {
+	pallet_executors::Executors::<Test>::get(who).unwrap().disputes
+}
+
+#[test]
+fn a_spot_checker_is_a_verifier_of_the_model_never_a_party_and_only_of_quorum_jobs() {
+	ExtBuilder::default().build_and_execute(|| {
+		SpotCheckChance::set(sp_runtime::Perbill::one());
+		let mut checks = std::collections::BTreeMap::<AccountId, Vec<u64>>::new();
+		for (job, executors) in submit_jobs(QUORUM_2_OF_3, 1_000, 4) {
+			let checker = Jobs::job(job).unwrap().spot_checker.unwrap();
+			assert!(VERIFIERS.contains(&checker) && !executors.contains(&checker));
+			checks.entry(checker).or_default().push(job);
+		}
+		for (checker, mut jobs) in checks {
+			assert_eq!(open_duties(checker), jobs.len() as u32, "its bond stays while it checks");
+			let mut owed = Jobs::undelivered_jobs(&checker);
+			owed.sort();
+			jobs.sort();
+			assert_eq!(owed, jobs, "its node owes each a commitment");
+		}
+		let (attested, _) = submit_job(VerificationMode::Attested, 500);
+		assert_eq!(Jobs::job(attested).unwrap().spot_checker, None);
+	});
+}
+
+#[test]
+fn the_reveal_phase_waits_for_the_spot_checker_that_then_passes_and_shares_a_dissenters_slash() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors, checker) = spot_checked_job();
+		let bytes = good_output();
+		// Another machine's run: within the tolerance, not bit for bit.
+		let nudged = output([f32::from_bits(0.25f32.to_bits() + 2), -1.5]);
+		let wrong = output([0.5, -1.5]);
+		let outputs = [bytes.clone(), bytes.clone(), wrong];
+		for (who, output) in executors.iter().zip(&outputs) {
+			commit(job, *who, output);
+		}
+		assert_eq!(Quorums::<Test>::get(job).unwrap().reveal_until, None, "the checker owes");
+		let checker_before = Balances::balance(&checker);
+		commit(job, checker, &nudged);
+		System::assert_has_event(Event::SpotCheckCommitted { job, checker }.into());
+		System::assert_has_event(
+			Event::RevealOpened { job, until: DRAWN_AT + REVEAL_WINDOW }.into(),
+		);
+		for (who, output) in executors.iter().zip(&outputs) {
+			reveal(job, *who, output);
+		}
+		assert!(Quorums::<Test>::get(job).is_some(), "the checker's reveal is still owed");
+		reveal(job, checker, &nudged);
+
+		System::assert_has_event(Event::SpotCheckPassed { job, checker }.into());
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		assert_eq!(bond_of(executors[2]), BOND - JOB_STAKE);
+		assert_eq!(bond_of(checker), BOND);
+		assert_eq!(Balances::balance(&checker), checker_before + JOB_STAKE / 5, "a fifth");
+		assert_eq!(open_duties(checker), 0, "its bond is free again");
+	});
+}
+
+#[test]
+fn a_spot_checker_outside_the_agreement_loses_part_of_its_bond_and_the_quorum_still_settles() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors, checker) = spot_checked_job();
+		let bytes = good_output();
+		let guessed = output([0.0, 0.0]);
+		for who in &executors {
+			commit(job, *who, &bytes);
+		}
+		commit(job, checker, &guessed);
+		for who in &executors {
+			reveal(job, *who, &bytes);
+		}
+		reveal(job, checker, &guessed);
+		System::assert_has_event(
+			Event::SpotCheckFailed { job, checker, slashed: VOTER_SLASH }.into(),
+		);
+		System::assert_has_event(
+			Event::Settled {
+				job,
+				output_hash: hash_of(&bytes),
+				executors: executors.clone().try_into().unwrap(),
+				paid: 3 * MODEL_FEE,
+				refunded: 1_000 - 3 * MODEL_FEE + job_deposit(),
+			}
+			.into(),
+		);
+		assert_eq!(bond_of(checker), BOND - VOTER_SLASH);
+		assert!(executors.iter().all(|who| bond_of(*who) == BOND));
+	});
+}
+
+#[test]
+fn a_spot_checker_can_neither_copy_a_commitment_nor_answer_twice_nor_claim_a_result() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors, checker) = spot_checked_job();
+		let bytes = good_output();
+		let attested = Claim::Output(hash_of(&bytes));
+		submit(vec![signed(job, checker, attested, Some(bytes.clone()))]);
+		System::assert_last_event(rejected(job, checker, Error::WrongClaim));
+		// The checker sends an executor's commitment, seen in the pool, as its own.
+		commit(job, executors[0], &bytes);
+		submit(vec![signed(job, checker, commitment_of(job, executors[0], &bytes), None)]);
+		commit(job, checker, &bytes);
+		System::assert_last_event(rejected(job, checker, Error::Duplicate));
+		commit(job, executors[1], &bytes);
+		commit(job, executors[2], &bytes);
+		for who in &executors {
+			reveal(job, *who, &bytes);
+		}
+		// It opens for nobody but the executor that made it.
+		let copied = Claim::Reveal { output_hash: hash_of(&bytes), salt: salt(executors[0]) };
+		submit(vec![signed(job, checker, copied, Some(bytes.clone()))]);
+		System::assert_last_event(rejected(job, checker, Error::CommitmentMismatch));
+		run_to_block(DRAWN_AT + 1 + REVEAL_WINDOW);
+		System::assert_has_event(
+			Event::SpotCheckFailed { job, checker, slashed: VOTER_SLASH }.into(),
+		);
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+	});
+}
+
+#[test]
+fn without_agreement_a_spot_checker_is_not_judged_and_the_next_attempt_draws_anew() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors, checker) = spot_checked_job();
+		let outputs = [output([1.0, 1.0]), output([2.0, 2.0]), output([3.0, 3.0])];
+		for (who, bytes) in executors.iter().zip(&outputs) {
+			commit(job, *who, bytes);
+		}
+		commit(job, checker, &outputs[0]);
+		for (who, bytes) in executors.iter().zip(&outputs) {
+			reveal(job, *who, bytes);
+		}
+		reveal(job, checker, &outputs[0]);
+		System::assert_has_event(Event::QuorumFailed { job }.into());
+		assert_eq!(bond_of(checker), BOND);
+		assert_eq!(open_duties(checker), 0);
+		assert!(Jobs::undelivered_jobs(&checker).is_empty());
+		drawn();
+		let next = Jobs::job(job).unwrap();
+		assert_eq!(next.attempt, 2);
+		let drawn = next.spot_checker.expect("drawn anew");
+		assert!(!next.executors.contains(&drawn));
+	});
+}
