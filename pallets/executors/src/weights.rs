@@ -65,11 +65,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn register(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `49128 + m * (71 ±0)`,
+		// Proof size in bytes, measured: `49132 + m * (74 ±0)`,
 		// estimated: `203985 + m * (4557 ±0)`.
-		// Minimum execution time: 507_083_000 picoseconds.
-		Weight::from_parts(629_441_448, 203985)
-			.saturating_add(Weight::from_parts(12_370_033, 0).saturating_mul(m.into()))
+		// Minimum execution time: 444_805_000 picoseconds.
+		Weight::from_parts(528_323_008, 203985)
+			.saturating_add(Weight::from_parts(11_138_781, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(86_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(21_u64))
@@ -91,10 +91,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_models(o: u32, n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `5036 + n * (66 ±0) + o * (65 ±0)`,
 		// estimated: `4113 + n * (4557 ±0) + o * (4557 ±0)`.
-		// Minimum execution time: 131_247_000 picoseconds.
-		Weight::from_parts(36_238_259, 4113)
-			.saturating_add(Weight::from_parts(7_513_939, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(10_865_179, 0).saturating_mul(n.into()))
+		// Minimum execution time: 122_465_000 picoseconds.
+		Weight::from_parts(30_091_673, 4113)
+			.saturating_add(Weight::from_parts(7_132_348, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(10_077_187, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(o.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
@@ -109,8 +109,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_capacity() -> Weight {
 		// Proof size in bytes, measured: `443`,
 		// estimated: `4113`.
-		// Minimum execution time: 14_820_000 picoseconds.
-		Weight::from_parts(17_640_000, 4113)
+		// Minimum execution time: 14_457_000 picoseconds.
+		Weight::from_parts(15_923_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -123,8 +123,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_key() -> Weight {
 		// Proof size in bytes, measured: `618`,
 		// estimated: `4113`.
-		// Minimum execution time: 62_527_000 picoseconds.
-		Weight::from_parts(76_387_000, 4113)
+		// Minimum execution time: 61_213_000 picoseconds.
+		Weight::from_parts(73_160_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -140,9 +140,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn unbond(m: u32, ) -> Weight {
 		// Proof size in bytes, measured: `2698 + m * (65 ±0)`,
 		// estimated: `4113 + m * (4557 ±0)`.
-		// Minimum execution time: 21_217_000 picoseconds.
-		Weight::from_parts(29_005_753, 4113)
-			.saturating_add(Weight::from_parts(8_004_389, 0).saturating_mul(m.into()))
+		// Minimum execution time: 20_174_000 picoseconds.
+		Weight::from_parts(27_515_534, 4113)
+			.saturating_add(Weight::from_parts(7_315_742, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -162,8 +162,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond_extra() -> Weight {
 		// Proof size in bytes, measured: `49543`,
 		// estimated: `203985`.
-		// Minimum execution time: 476_649_000 picoseconds.
-		Weight::from_parts(539_997_000, 203985)
+		// Minimum execution time: 457_411_000 picoseconds.
+		Weight::from_parts(513_839_000, 203985)
 			.saturating_add(T::DbWeight::get().reads(100_u64))
 			.saturating_add(T::DbWeight::get().writes(36_u64))
 	}
@@ -178,8 +178,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn withdraw() -> Weight {
 		// Proof size in bytes, measured: `784`,
 		// estimated: `4113`.
-		// Minimum execution time: 50_473_000 picoseconds.
-		Weight::from_parts(59_075_000, 4113)
+		// Minimum execution time: 49_297_000 picoseconds.
+		Weight::from_parts(54_275_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -188,8 +188,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(629_441_448, 203985)
-			.saturating_add(Weight::from_parts(12_370_033, 0).saturating_mul(m.into()))
+		Weight::from_parts(528_323_008, 203985)
+			.saturating_add(Weight::from_parts(11_138_781, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(86_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(21_u64))
@@ -197,9 +197,9 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(36_238_259, 4113)
-			.saturating_add(Weight::from_parts(7_513_939, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(10_865_179, 0).saturating_mul(n.into()))
+		Weight::from_parts(30_091_673, 4113)
+			.saturating_add(Weight::from_parts(7_132_348, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(10_077_187, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
@@ -210,18 +210,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(17_640_000, 4113)
+		Weight::from_parts(15_923_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(76_387_000, 4113)
+		Weight::from_parts(73_160_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(29_005_753, 4113)
-			.saturating_add(Weight::from_parts(8_004_389, 0).saturating_mul(m.into()))
+		Weight::from_parts(27_515_534, 4113)
+			.saturating_add(Weight::from_parts(7_315_742, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -229,12 +229,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(539_997_000, 203985)
+		Weight::from_parts(513_839_000, 203985)
 			.saturating_add(ParityDbWeight::get().reads(100_u64))
 			.saturating_add(ParityDbWeight::get().writes(36_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(59_075_000, 4113)
+		Weight::from_parts(54_275_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

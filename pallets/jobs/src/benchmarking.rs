@@ -230,12 +230,14 @@ mod benchmarks {
 		assert!(jobs.iter().all(|id| Jobs::<T>::get(id).unwrap().status == JobStatus::Delivered));
 	}
 
-	/// `n` waiting largest-quorum jobs of a model with the most executors and verifiers
-	/// (spot checkers' pool) drawn.
+	/// `n` waiting largest-quorum jobs of a model with the most executors and as many
+	/// verifiers as the verifier set has room for (spot checkers' pool) drawn.
 	#[benchmark]
 	fn assign_pending(n: Linear<0, { T::MaxPendingJobs::get() / 2 }>) {
 		let (model, _) = model_and_input::<T>(0, 4, T::Executors::max_servers());
-		verified_by::<T>(&model, T::Executors::max_verifiers());
+		let room =
+			T::Executors::max_verifiers().saturating_sub(T::Executors::verifiers().len() as u32);
+		verified_by::<T>(&model, room);
 		let ids = waiting_jobs::<T>(n, model, largest_quorum::<T>());
 		T::BenchmarkRandomness::reveal([7; 32]);
 		let now = frame_system::Pallet::<T>::block_number() + 2u32.into();

@@ -55,16 +55,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
 	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:0 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// `i` in `[17, 65536]`.
 	fn submit(i: u32, ) -> Weight {
 		// Proof size in bytes, measured: `549`,
 		// estimated: `17871`.
-		// Minimum execution time: 70_958_000 picoseconds.
-		Weight::from_parts(80_278_299, 17871)
-			.saturating_add(Weight::from_parts(1_677, 0).saturating_mul(i.into()))
+		// Minimum execution time: 72_830_000 picoseconds.
+		Weight::from_parts(80_937_332, 17871)
+			.saturating_add(Weight::from_parts(1_750, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -79,22 +79,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
 	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:0 w:64)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:64)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// `n` in `[1, 64]`.
 	fn submit_batch(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `549`,
 		// estimated: `17871`.
-		// Minimum execution time: 75_419_000 picoseconds.
-		Weight::from_parts(66_648_523, 17871)
-			.saturating_add(Weight::from_parts(13_897_571, 0).saturating_mul(n.into()))
+		// Minimum execution time: 74_987_000 picoseconds.
+		Weight::from_parts(68_805_823, 17871)
+			.saturating_add(Weight::from_parts(13_891_459, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
@@ -106,10 +106,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
-		// Proof size in bytes, measured: `17253`,
+		// Proof size in bytes, measured: `17254`,
 		// estimated: `17871`.
-		// Minimum execution time: 72_935_000 picoseconds.
-		Weight::from_parts(85_995_000, 17871)
+		// Minimum execution time: 70_751_000 picoseconds.
+		Weight::from_parts(79_939_000, 17871)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -118,7 +118,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::DeadlineQueue` (r:256 w:256)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:256 w:256)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1280 w:1280)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1280 w:1280)
@@ -133,11 +133,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 256]`.
 	fn process_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `33567 + n * (4582 ±0)`,
+		// Proof size in bytes, measured: `33567 + n * (4583 ±0)`,
 		// estimated: `17871 + n * (15615 ±0)`.
-		// Minimum execution time: 2_943_000 picoseconds.
-		Weight::from_parts(2_992_000, 17871)
-			.saturating_add(Weight::from_parts(437_192_056, 0).saturating_mul(n.into()))
+		// Minimum execution time: 2_421_000 picoseconds.
+		Weight::from_parts(2_454_000, 17871)
+			.saturating_add(Weight::from_parts(416_078_316, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((17_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -149,76 +149,78 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::DeadlineQueue` (r:1024 w:1024)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1024 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 1024]`.
 	fn skip_deadlines(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `250 + n * (248 ±0)`,
-		// estimated: `1501 + n * (3138 ±0)`.
-		// Minimum execution time: 5_064_000 picoseconds.
-		Weight::from_parts(5_242_000, 1501)
-			.saturating_add(Weight::from_parts(10_029_884, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `250 + n * (249 ±0)`,
+		// estimated: `1501 + n * (3171 ±0)`.
+		// Minimum execution time: 4_720_000 picoseconds.
+		Weight::from_parts(4_951_000, 1501)
+			.saturating_add(Weight::from_parts(9_581_029, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3171).saturating_mul(n.into()))
 	}
 	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
 	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
 	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
 	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1024 w:1024)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:1 w:0)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:64 w:64)
+	/// Storage: `Executors::Executors` (r:119 w:119)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
+	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::PendingPerClient` (r:1024 w:1024)
 	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::Undelivered` (r:0 w:5120)
+	/// Storage: `Jobs::Undelivered` (r:0 w:5242)
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::DeadlineQueue` (r:0 w:1024)
 	/// Proof: `Jobs::DeadlineQueue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// `n` in `[0, 1024]`.
 	fn assign_pending(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `13830 + n * (252 ±0)`,
-		// estimated: `200862 + n * (3138 ±0)`.
-		// Minimum execution time: 6_917_000 picoseconds.
-		Weight::from_parts(7_139_000, 200862)
-			.saturating_add(Weight::from_parts(150_144_916, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(56_u64))
+		// Proof size in bytes, measured: `19757 + n * (259 ±0)`,
+		// estimated: `238995 + n * (3171 ±0)`.
+		// Minimum execution time: 6_202_000 picoseconds.
+		Weight::from_parts(6_454_000, 238995)
+			.saturating_add(Weight::from_parts(143_649_933, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(66_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(54_u64))
+			.saturating_add(T::DbWeight::get().writes(65_u64))
 			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3171).saturating_mul(n.into()))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn submit(i: u32, ) -> Weight {
-		Weight::from_parts(80_278_299, 17871)
-			.saturating_add(Weight::from_parts(1_677, 0).saturating_mul(i.into()))
+		Weight::from_parts(80_937_332, 17871)
+			.saturating_add(Weight::from_parts(1_750, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(66_648_523, 17871)
-			.saturating_add(Weight::from_parts(13_897_571, 0).saturating_mul(n.into()))
+		Weight::from_parts(68_805_823, 17871)
+			.saturating_add(Weight::from_parts(13_891_459, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(85_995_000, 17871)
+		Weight::from_parts(79_939_000, 17871)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_992_000, 17871)
-			.saturating_add(Weight::from_parts(437_192_056, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_454_000, 17871)
+			.saturating_add(Weight::from_parts(416_078_316, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((17_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -226,21 +228,21 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 15615).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(5_242_000, 1501)
-			.saturating_add(Weight::from_parts(10_029_884, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_951_000, 1501)
+			.saturating_add(Weight::from_parts(9_581_029, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3171).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(7_139_000, 200862)
-			.saturating_add(Weight::from_parts(150_144_916, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(56_u64))
+		Weight::from_parts(6_454_000, 238995)
+			.saturating_add(Weight::from_parts(143_649_933, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(66_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(54_u64))
+			.saturating_add(ParityDbWeight::get().writes(65_u64))
 			.saturating_add(ParityDbWeight::get().writes((8_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3138).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 3171).saturating_mul(n.into()))
 	}
 }

@@ -50,8 +50,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
 		// Proof size in bytes, measured: `287`,
 		// estimated: `5444`.
-		// Minimum execution time: 55_670_000 picoseconds.
-		Weight::from_parts(63_727_000, 5444)
+		// Minimum execution time: 53_621_000 picoseconds.
+		Weight::from_parts(61_053_000, 5444)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -63,9 +63,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn upload_chunk(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `264047`,
 		// estimated: `265657`.
-		// Minimum execution time: 1_632_196_000 picoseconds.
-		Weight::from_parts(1_787_815_518, 265657)
-			.saturating_add(Weight::from_parts(7_596, 0).saturating_mul(b.into()))
+		// Minimum execution time: 1_509_391_000 picoseconds.
+		Weight::from_parts(1_682_497_501, 265657)
+			.saturating_add(Weight::from_parts(6_961, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -77,9 +77,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_upload(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `669142`,
 		// estimated: `152212 + b * (1 ±0)`.
-		// Minimum execution time: 17_258_000 picoseconds.
-		Weight::from_parts(240_003_531, 152212)
-			.saturating_add(Weight::from_parts(6_378, 0).saturating_mul(b.into()))
+		// Minimum execution time: 16_713_000 picoseconds.
+		Weight::from_parts(85_539_271, 152212)
+			.saturating_add(Weight::from_parts(6_125, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
@@ -93,9 +93,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn retire(c: u32, ) -> Weight {
 		// Proof size in bytes, measured: `2077 + c * (47 ±0)`,
 		// estimated: `58075 + c * (259477 ±2_051)`.
-		// Minimum execution time: 58_039_000 picoseconds.
-		Weight::from_parts(101_466_119, 58075)
-			.saturating_add(Weight::from_parts(5_532_774, 0).saturating_mul(c.into()))
+		// Minimum execution time: 56_260_000 picoseconds.
+		Weight::from_parts(91_676_811, 58075)
+			.saturating_add(Weight::from_parts(5_032_582, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -107,8 +107,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn mark_broken() -> Weight {
 		// Proof size in bytes, measured: `1821`,
 		// estimated: `5444`.
-		// Minimum execution time: 18_192_000 picoseconds.
-		Weight::from_parts(21_199_000, 5444)
+		// Minimum execution time: 17_713_000 picoseconds.
+		Weight::from_parts(20_275_000, 5444)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -117,25 +117,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(63_727_000, 5444)
+		Weight::from_parts(61_053_000, 5444)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn upload_chunk(b: u32, ) -> Weight {
-		Weight::from_parts(1_787_815_518, 265657)
-			.saturating_add(Weight::from_parts(7_596, 0).saturating_mul(b.into()))
+		Weight::from_parts(1_682_497_501, 265657)
+			.saturating_add(Weight::from_parts(6_961, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn verify_upload(b: u32, ) -> Weight {
-		Weight::from_parts(240_003_531, 152212)
-			.saturating_add(Weight::from_parts(6_378, 0).saturating_mul(b.into()))
+		Weight::from_parts(85_539_271, 152212)
+			.saturating_add(Weight::from_parts(6_125, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
 	fn retire(c: u32, ) -> Weight {
-		Weight::from_parts(101_466_119, 58075)
-			.saturating_add(Weight::from_parts(5_532_774, 0).saturating_mul(c.into()))
+		Weight::from_parts(91_676_811, 58075)
+			.saturating_add(Weight::from_parts(5_032_582, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -143,7 +143,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 259477).saturating_mul(c.into()))
 	}
 	fn mark_broken() -> Weight {
-		Weight::from_parts(21_199_000, 5444)
+		Weight::from_parts(20_275_000, 5444)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}

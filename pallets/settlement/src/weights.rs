@@ -53,7 +53,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:0)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
@@ -62,11 +62,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1979), added: 4454, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1315`,
+		// Proof size in bytes, measured: `1316`,
 		// estimated: `5444`.
-		// Minimum execution time: 75_888_000 picoseconds.
-		Weight::from_parts(83_600_487, 5444)
-			.saturating_add(Weight::from_parts(1_175, 0).saturating_mul(b.into()))
+		// Minimum execution time: 71_952_000 picoseconds.
+		Weight::from_parts(78_834_177, 5444)
+			.saturating_add(Weight::from_parts(1_257, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -76,38 +76,40 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `633`,
 		// estimated: `4113`.
-		// Minimum execution time: 55_025_000 picoseconds.
-		Weight::from_parts(61_376_000, 4113)
+		// Minimum execution time: 55_452_000 picoseconds.
+		Weight::from_parts(62_396_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:5 w:5)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:6 w:6)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1979), added: 4454, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Quorums` (r:1 w:1)
-	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(82608), added: 85083, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99128), added: 101603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:7 w:7)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Undelivered` (r:0 w:1)
+	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
-	/// Storage: `Settlement::OwedReveals` (r:0 w:5)
+	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn statement() -> Weight {
-		// Proof size in bytes, measured: `69397`,
-		// estimated: `86073`.
-		// Minimum execution time: 580_117_000 picoseconds.
-		Weight::from_parts(618_195_000, 86073)
-			.saturating_add(T::DbWeight::get().reads(17_u64))
-			.saturating_add(T::DbWeight::get().writes(22_u64))
+		// Proof size in bytes, measured: `86117`,
+		// estimated: `102593`.
+		// Minimum execution time: 581_535_000 picoseconds.
+		Weight::from_parts(657_109_000, 102593)
+			.saturating_add(T::DbWeight::get().reads(18_u64))
+			.saturating_add(T::DbWeight::get().writes(25_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
@@ -126,11 +128,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn attested_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3714`,
+		// Proof size in bytes, measured: `3715`,
 		// estimated: `5795`.
-		// Minimum execution time: 131_410_000 picoseconds.
-		Weight::from_parts(147_675_065, 5795)
-			.saturating_add(Weight::from_parts(2_414, 0).saturating_mul(b.into()))
+		// Minimum execution time: 124_228_000 picoseconds.
+		Weight::from_parts(137_668_601, 5795)
+			.saturating_add(Weight::from_parts(2_320, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -139,7 +141,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
 	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -155,10 +157,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Timers` (r:0 w:3)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `18867`,
+		// Proof size in bytes, measured: `18868`,
 		// estimated: `19939`.
-		// Minimum execution time: 135_853_000 picoseconds.
-		Weight::from_parts(155_640_000, 19939)
+		// Minimum execution time: 126_454_000 picoseconds.
+		Weight::from_parts(151_398_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -169,7 +171,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
 	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -179,10 +181,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	fn join_challenge() -> Weight {
-		// Proof size in bytes, measured: `19587`,
+		// Proof size in bytes, measured: `19588`,
 		// estimated: `19939`.
-		// Minimum execution time: 107_035_000 picoseconds.
-		Weight::from_parts(120_432_000, 19939)
+		// Minimum execution time: 101_389_000 picoseconds.
+		Weight::from_parts(114_540_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -195,15 +197,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_vote() -> Weight {
 		// Proof size in bytes, measured: `1228`,
 		// estimated: `4498`.
-		// Minimum execution time: 37_869_000 picoseconds.
-		Weight::from_parts(43_937_000, 4498)
+		// Minimum execution time: 33_643_000 picoseconds.
+		Weight::from_parts(42_215_000, 4498)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
@@ -225,17 +227,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn reveal_vote() -> Weight {
-		// Proof size in bytes, measured: `24437`,
+		// Proof size in bytes, measured: `24438`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_025_179_000 picoseconds.
-		Weight::from_parts(1_139_512_000, 44712)
+		// Minimum execution time: 928_935_000 picoseconds.
+		Weight::from_parts(1_065_789_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1979), added: 4454, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -249,36 +251,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_challenge_window() -> Weight {
-		// Proof size in bytes, measured: `18572`,
+		// Proof size in bytes, measured: `18573`,
 		// estimated: `19939`.
-		// Minimum execution time: 186_249_000 picoseconds.
-		Weight::from_parts(213_275_000, 19939)
+		// Minimum execution time: 165_786_000 picoseconds.
+		Weight::from_parts(195_686_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
 	/// Storage: `Settlement::Quorums` (r:1 w:1)
-	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(82608), added: 85083, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99128), added: 101603, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1979), added: 4454, mode: `MaxEncodedLen`)
-	/// Storage: `Executors::Executors` (r:5 w:5)
+	/// Storage: `Executors::Executors` (r:6 w:6)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:7 w:7)
+	/// Storage: `System::Account` (r:8 w:8)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Undelivered` (r:0 w:1)
+	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
-	/// Storage: `Settlement::OwedReveals` (r:0 w:5)
+	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_reveal_phase() -> Weight {
-		// Proof size in bytes, measured: `69383`,
-		// estimated: `86073`.
-		// Minimum execution time: 432_766_000 picoseconds.
-		Weight::from_parts(471_191_000, 86073)
-			.saturating_add(T::DbWeight::get().reads(17_u64))
-			.saturating_add(T::DbWeight::get().writes(23_u64))
+		// Proof size in bytes, measured: `86278`,
+		// estimated: `102593`.
+		// Minimum execution time: 438_970_000 picoseconds.
+		Weight::from_parts(506_535_000, 102593)
+			.saturating_add(T::DbWeight::get().reads(19_u64))
+			.saturating_add(T::DbWeight::get().writes(27_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
@@ -287,7 +291,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Results` (r:1 w:0)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
 	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:5 w:5)
@@ -295,10 +299,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Seats` (r:0 w:5)
 	/// Proof: `Settlement::Seats` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_committee() -> Weight {
-		// Proof size in bytes, measured: `21237`,
+		// Proof size in bytes, measured: `21238`,
 		// estimated: `19939`.
-		// Minimum execution time: 107_337_000 picoseconds.
-		Weight::from_parts(121_387_000, 19939)
+		// Minimum execution time: 102_542_000 picoseconds.
+		Weight::from_parts(115_121_000, 19939)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
@@ -307,7 +311,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
-	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(663), added: 3138, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:14 w:14)
@@ -327,10 +331,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_dispute() -> Weight {
-		// Proof size in bytes, measured: `24437`,
+		// Proof size in bytes, measured: `24438`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_003_590_000 picoseconds.
-		Weight::from_parts(1_105_725_000, 44712)
+		// Minimum execution time: 923_566_000 picoseconds.
+		Weight::from_parts(1_058_009_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
@@ -339,8 +343,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_page() -> Weight {
 		// Proof size in bytes, measured: `2397`,
 		// estimated: `5795`.
-		// Minimum execution time: 9_559_000 picoseconds.
-		Weight::from_parts(11_575_000, 5795)
+		// Minimum execution time: 9_293_000 picoseconds.
+		Weight::from_parts(11_123_000, 5795)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -351,8 +355,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_block() -> Weight {
 		// Proof size in bytes, measured: `37`,
 		// estimated: `3481`.
-		// Minimum execution time: 5_711_000 picoseconds.
-		Weight::from_parts(6_880_000, 3481)
+		// Minimum execution time: 5_546_000 picoseconds.
+		Weight::from_parts(6_723_000, 3481)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -361,72 +365,72 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(83_600_487, 5444)
-			.saturating_add(Weight::from_parts(1_175, 0).saturating_mul(b.into()))
+		Weight::from_parts(78_834_177, 5444)
+			.saturating_add(Weight::from_parts(1_257, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(61_376_000, 4113)
+		Weight::from_parts(62_396_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(618_195_000, 86073)
-			.saturating_add(ParityDbWeight::get().reads(17_u64))
-			.saturating_add(ParityDbWeight::get().writes(22_u64))
+		Weight::from_parts(657_109_000, 102593)
+			.saturating_add(ParityDbWeight::get().reads(18_u64))
+			.saturating_add(ParityDbWeight::get().writes(25_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(147_675_065, 5795)
-			.saturating_add(Weight::from_parts(2_414, 0).saturating_mul(b.into()))
+		Weight::from_parts(137_668_601, 5795)
+			.saturating_add(Weight::from_parts(2_320, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(155_640_000, 19939)
+		Weight::from_parts(151_398_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn join_challenge() -> Weight {
-		Weight::from_parts(120_432_000, 19939)
+		Weight::from_parts(114_540_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(43_937_000, 4498)
+		Weight::from_parts(42_215_000, 4498)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(1_139_512_000, 44712)
+		Weight::from_parts(1_065_789_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn timer_challenge_window() -> Weight {
-		Weight::from_parts(213_275_000, 19939)
+		Weight::from_parts(195_686_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
 	fn timer_reveal_phase() -> Weight {
-		Weight::from_parts(471_191_000, 86073)
-			.saturating_add(ParityDbWeight::get().reads(17_u64))
-			.saturating_add(ParityDbWeight::get().writes(23_u64))
+		Weight::from_parts(506_535_000, 102593)
+			.saturating_add(ParityDbWeight::get().reads(19_u64))
+			.saturating_add(ParityDbWeight::get().writes(27_u64))
 	}
 	fn timer_committee() -> Weight {
-		Weight::from_parts(121_387_000, 19939)
+		Weight::from_parts(115_121_000, 19939)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_dispute() -> Weight {
-		Weight::from_parts(1_105_725_000, 44712)
+		Weight::from_parts(1_058_009_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn timer_page() -> Weight {
-		Weight::from_parts(11_575_000, 5795)
+		Weight::from_parts(11_123_000, 5795)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn timer_block() -> Weight {
-		Weight::from_parts(6_880_000, 3481)
+		Weight::from_parts(6_723_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}

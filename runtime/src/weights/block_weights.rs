@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 142_720, 1_624_787
-	///   Average:  199_099
-	///   Median:   151_816
-	///   Std-Dev:  153180.04
+	///   Min, Max: 143_397, 342_985
+	///   Average:  177_460
+	///   Median:   149_420
+	///   Std-Dev:  50726.17
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 463_091
-	///   95th: 266_813
-	///   75th: 239_986
+	///   99th: 327_891
+	///   95th: 267_526
+	///   75th: 177_147
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(199_099), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(177_460), 0);
 }
 
 #[cfg(test)]

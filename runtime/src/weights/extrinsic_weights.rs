@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 94_277, 121_126
-	///   Average:  99_773
-	///   Median:   99_482
-	///   Std-Dev:  3164.85
+	///   Min, Max: 94_315, 113_892
+	///   Average:  101_081
+	///   Median:   100_147
+	///   Std-Dev:  4174.38
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 106_668
-	///   95th: 103_907
-	///   75th: 100_817
+	///   99th: 112_354
+	///   95th: 107_613
+	///   75th: 104_179
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(99_773), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(101_081), 0);
 }
 
 #[cfg(test)]
