@@ -41,8 +41,18 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// After a reveal to `job`'s `round`: tallies it once everyone who committed revealed,
+	/// else stores it.
+	pub(crate) fn after_reveal(job: JobId, round: QuorumRound<T>) {
+		if Self::all_revealed(&round) {
+			Self::tally(job, round);
+		} else {
+			Quorums::<T>::insert(job, round);
+		}
+	}
+
 	/// Whether everyone who committed in `round` revealed, the spot checker included.
-	pub(crate) fn all_revealed(round: &QuorumRound<T>) -> bool {
+	fn all_revealed(round: &QuorumRound<T>) -> bool {
 		round.reveals.len() == round.commits.len()
 			&& round
 				.spot_check

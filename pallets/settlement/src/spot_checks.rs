@@ -52,11 +52,7 @@ impl<T: Config> Pallet<T> {
 				check.reveal = Some(Reveal { executor: checker.clone(), output_hash, outputs });
 				OwedReveals::<T>::remove(&checker, job);
 				Self::deposit_event(Event::SpotCheckRevealed { job, checker, output_hash });
-				if Self::all_revealed(&round) {
-					Self::tally(job, round);
-				} else {
-					Quorums::<T>::insert(job, round);
-				}
+				Self::after_reveal(job, round);
 			}
 			Claim::Output(_) => return Err(Error::<T>::WrongClaim.into()),
 		}

@@ -229,11 +229,7 @@ impl<T: Config> Pallet<T> {
 					.map_err(|_| Error::<T>::QuorumFull)?;
 				OwedReveals::<T>::remove(&executor, job);
 				Self::deposit_event(Event::Revealed { job, executor, output_hash });
-				if Self::all_revealed(&round) {
-					Self::tally(job, round);
-				} else {
-					Quorums::<T>::insert(job, round);
-				}
+				Self::after_reveal(job, round);
 			}
 		}
 		Ok(())
