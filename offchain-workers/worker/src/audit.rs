@@ -87,8 +87,9 @@ fn audit<C: Chain>(
 
 /// Re-runs a disputed job and commits to a vote: for the executor's output hash if the
 /// verifier's outputs agree with it, else for the hash of its own outputs (the challenger's,
-/// when they hash to it). A vote for neither claim backs no majority: "neither matches" never
-/// decides that the executor is wrong. The reveal is kept locally. Whether this is finished.
+/// when they hash to it). A majority for a hash no party claimed decides against the
+/// executor only when its outputs are on chain (compared within tolerance); otherwise it
+/// decides nothing. The reveal is kept locally. Whether this is finished.
 fn commit_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, due: &VoteDue) -> bool {
 	let job = due.job;
 	let Some(result) = C::attested_result(job) else { return true };

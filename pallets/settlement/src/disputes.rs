@@ -262,12 +262,14 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Decides the dispute over `job` from its revealed votes: a majority of the committee
-	/// for the executor's output hash or for a challenger's. Members who voted for the
-	/// outcome share `CommitteeRewardShare` of each loser's slash (executor's stake or
-	/// challengers' bonds) and the slashes of the other members, who lose `VoterSlash` each:
-	/// for a vote against it, or for none. The wronged side (the executor, or the challengers
-	/// of the winning hash) shares `SlashRewardShare` of each loser's slash. Without such a
-	/// majority the dispute times out and nobody is slashed.
+	/// for the executor's output hash or for a challenger's, or, when the executor's outputs
+	/// are on chain, for another hash (the executor is wrong; every challenger's bond
+	/// returns). Members who voted for the outcome share `CommitteeRewardShare` of each
+	/// loser's slash (executor's stake or challengers' bonds) and the slashes of the other
+	/// members, who lose `VoterSlash` each: for a vote against it, or for none. The wronged
+	/// side (the executor, the challengers of the winning hash, or the client when nobody
+	/// claimed it) shares `SlashRewardShare` of each loser's slash. Without such a majority
+	/// the dispute times out and nobody is slashed.
 	pub(crate) fn decide(job: JobId, dispute: Dispute<T>) {
 		Disputes::<T>::remove(job);
 		for member in &dispute.committee {
@@ -288,10 +290,24 @@ impl<T: Config> Pallet<T> {
 			dispute.committee.iter().filter(|member| revealed(member) == Some(claim)).count()
 		};
 		let majority = |claim: H256| support(claim) * 2 > dispute.committee.len();
-		let outcome = [result.output_hash]
+		let claimed = [result.output_hash]
 			.into_iter()
 			.chain(dispute.challengers.iter().map(|(_, hash)| *hash))
 			.find(|claim| majority(*claim));
+		// With the executor's outputs on chain a member votes for the hash of its own run
+		// only when its outputs are outside the model's tolerance of the executor's, so a
+		// majority for one such hash shows the executor wrong even when no challenger claimed
+		// it (the liar's own challengers may hold every place). Without them, hashes also
+		// differ with the hardware, and such a majority decides nothing.
+		let unclaimed = match (claimed, &result.outputs) {
+			(None, Some(_)) => dispute
+				.committee
+				.iter()
+				.filter_map(|member| revealed(member))
+				.find(|hash| *hash != result.output_hash && majority(*hash)),
+			_ => None,
+		};
+		let outcome = claimed.or(unclaimed);
 		// Without an outcome nothing shows what anyone should have voted: nobody pays.
 		let (winners, losers): (Vec<_>, Vec<_>) = match outcome {
 			Some(outcome) => {
@@ -320,11 +336,18 @@ impl<T: Config> Pallet<T> {
 		};
 		let executor_was_right = outcome == result.output_hash;
 		Self::deposit_event(Event::DisputeResolved { job, executor_was_right });
-		let (right, wrong): (Vec<_>, Vec<_>) =
-			dispute.challengers.iter().partition(|(_, hash)| *hash == outcome);
+		// On a hash nobody claimed, nothing shows which challenger computed what: every bond
+		// returns, and the client is the wronged side.
+		let (right, wrong): (Vec<_>, Vec<_>) = dispute
+			.challengers
+			.iter()
+			.partition(|(_, hash)| *hash == outcome || unclaimed.is_some());
 		let right: Vec<_> = right.into_iter().map(|(challenger, _)| challenger).collect();
-		let wronged =
-			if executor_was_right { alloc::vec![&result.executor] } else { right.clone() };
+		let wronged = match (executor_was_right, unclaimed) {
+			(true, _) => alloc::vec![&result.executor],
+			(false, Some(_)) => alloc::vec![&view.client],
+			(false, None) => right.clone(),
+		};
 		let mut rewards = shares(&winners, T::CommitteeRewardShare::get());
 		rewards.extend(shares(&wronged, T::SlashRewardShare::get()));
 		for (challenger, _) in wrong {

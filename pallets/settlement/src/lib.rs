@@ -24,10 +24,12 @@
 //!   for the outcome, the rest to the runtime's slash handler) and the job re-run at no
 //!   extra cost to the client; a challenger of any other hash loses its bond (shared the
 //!   same way with the winning side and the members). Members who voted against the
-//!   outcome, or not at all, lose `VoterSlash` to those who voted for it. A dispute without
-//!   a majority for any claim returns the bonds and re-runs the job; nobody is slashed
-//!   (nothing shows what anyone should have voted, and a model no member can run must not
-//!   cost the committee its bonds).
+//!   outcome, or not at all, lose `VoterSlash` to those who voted for it. When the
+//!   executor's outputs are on chain, a majority for a hash nobody claimed (members vote
+//!   their own run's hash only outside the model's tolerance) also decides against the
+//!   executor, and every challenger's bond returns. A dispute without a majority returns
+//!   the bonds and re-runs the job; nobody is slashed (nothing shows what anyone should
+//!   have voted, and a model no member can run must not cost the committee its bonds).
 //! - **Quorum mode** (k of n): each executor commits to `hash(output hash, salt)`, then
 //!   reveals. The reveal phase opens when all commits are in, or at the delivery deadline
 //!   if at least k are. Reveals agree exactly for integer outputs and within the model's

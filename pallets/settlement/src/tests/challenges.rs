@@ -526,3 +526,42 @@ fn a_liars_own_junk_challenge_cannot_shield_it_from_an_honest_one() {
 		}
 	});
 }
+
+/// A liar whose own verifiers take every challenger place with hashes nobody reproduces
+/// (security review L6) is still slashed: its outputs are on chain, so the members' votes for
+/// the hash of their own run show the result outside the model's tolerance, though no
+/// challenger claimed that hash. Nothing shows which challenger computed what: every bond
+/// returns.
+#[test]
+fn a_liar_whose_own_challengers_fill_every_place_is_slashed_on_the_committees_hash() {
+	ExtBuilder::default().build_and_execute(|| {
+		register_verifiers(&[30, 31, 32]);
+		let (job, executors) = submit_job(VerificationMode::Attested, 500);
+		let liar = executors[0];
+		let lie = output([9.0, 9.0]);
+		submit(vec![signed(job, liar, Claim::Output(hash_of(&lie)), Some(lie))]);
+		let accomplices = [VERIFIERS[0], VERIFIERS[1], VERIFIERS[2]];
+		for (index, who) in accomplices.iter().enumerate() {
+			let junk = H256::repeat_byte(index as u8 + 1);
+			assert_ok!(Settlement::challenge(RuntimeOrigin::signed(*who), job, junk));
+		}
+		let truth = hash_of(&good_output());
+		assert_noop!(
+			Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[3]), job, truth),
+			Error::<Test>::TooManyChallengers
+		);
+		drawn();
+		let client_before = Balances::balance(&CLIENT);
+		unanimous(job, truth);
+
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		assert_eq!(bond_of(liar), BOND - JOB_STAKE);
+		assert_eq!(Balances::balance(&CLIENT), client_before + JOB_STAKE / 2, "the wronged client");
+		for who in accomplices {
+			assert_eq!(challenge_hold(who), 0);
+			assert_eq!(Balances::total_balance(&who), INITIAL_BALANCE);
+		}
+		drawn();
+		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run by another");
+	});
+}

@@ -533,7 +533,7 @@ fn a_rerun_quorum_round_is_committed_and_revealed_again() {
 }
 
 #[test]
-fn a_committee_never_backs_a_challenge_it_cannot_reproduce() {
+fn a_committee_never_pays_a_challenge_it_cannot_reproduce() {
 	let (mut ext, pool) = node_ext(verifier(0));
 	ext.execute_with(|| {
 		// A wrong result, challenged with a claim that is no run of the model either; one
@@ -551,12 +551,15 @@ fn a_committee_never_backs_a_challenge_it_cannot_reproduce() {
 		assert_eq!(include_pool(&pool), 3, "committed");
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "revealed: each member's own run, neither claim");
-		System::assert_has_event(Event::DisputeTimedOut { job }.into());
-		assert_eq!(bond_of(liar), BOND, "nobody is slashed on a claim nobody reproduced");
-		for member in VERIFIERS.into_iter().skip(1) {
-			assert_eq!(bond_of(member), BOND, "nor for voting what it computed");
-		}
+		// The lie is on chain and outside the tolerance of every member's run: it loses on
+		// the committee's own hash, and the claim nobody reproduced earns nothing.
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		assert_eq!(bond_of(liar), BOND - JOB_STAKE);
 		assert_eq!(challenge_hold(VERIFIERS[0]), 0);
+		assert_eq!(Balances::total_balance(&VERIFIERS[0]), INITIAL_BALANCE);
+		for member in VERIFIERS.into_iter().skip(1) {
+			assert_eq!(bond_of(member), BOND, "nobody is slashed for voting what it computed");
+		}
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
 	});
