@@ -34,11 +34,11 @@ pub(crate) struct Owed {
 	pub spot_checks: bool,
 }
 
-/// Produces the statements `who` owes that `owed` covers, each once per attempt of its job (a job re-assigned
-/// to the same executor is run, committed and revealed again), running up to
-/// [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of up to
-/// [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced again in
-/// a later block.
+/// Produces the statements `who` owes that `owed` covers, each once per attempt of its job
+/// (a job re-assigned to the same executor is run, committed and revealed again), running
+/// up to [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of
+/// up to [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced
+/// again in a later block.
 pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId, owed: Owed) {
 	let mut ready: Vec<Ready<C>> = Vec::new();
 	let work: Vec<WorkItem> = C::pending_work(who)
