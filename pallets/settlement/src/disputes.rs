@@ -303,7 +303,7 @@ impl<T: Config> Pallet<T> {
 			(None, Some(_)) => dispute
 				.committee
 				.iter()
-				.filter_map(|member| revealed(member))
+				.filter_map(&revealed)
 				.find(|hash| *hash != result.output_hash && majority(*hash)),
 			_ => None,
 		};
