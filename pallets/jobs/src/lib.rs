@@ -329,7 +329,8 @@ pub mod pallet {
 			/// The late executors.
 			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
 		},
-		/// Every executor of a job delivered; it awaits settlement.
+		/// Every executor of a job delivered (and its spot checker answered); it awaits
+		/// settlement.
 		Delivered {
 			/// The job.
 			job: JobId,

@@ -18,7 +18,8 @@ pub enum JobStatus<BlockNumber> {
 		/// Last block at which a result is accepted.
 		deadline: BlockNumber,
 	},
-	/// Every executor of the assignment delivered; the settlement pallet verifies and settles.
+	/// Every executor of the assignment delivered (and its spot checker answered); the
+	/// settlement pallet verifies and settles.
 	Delivered,
 }
 

@@ -156,16 +156,10 @@ impl<T: Config> Pallet<T> {
 		let agreed_output = agreed.map(|center| (&round.reveals[center], &decoded[center]));
 		let passed =
 			Self::judge_spot_check(job, &view, &round, agreed_output, terms.tolerance_ulps);
+		let mut rewards = vec![(&view.client, T::SlashRewardShare::get())];
+		rewards.extend(passed.as_ref().map(|checker| (checker, T::CommitteeRewardShare::get())));
 		let slash = |who: &T::AccountId| {
-			let client = (&view.client, T::SlashRewardShare::get());
-			match &passed {
-				Some(checker) => T::Executors::slash(
-					who,
-					view.stake,
-					&[client, (checker, T::CommitteeRewardShare::get())],
-				),
-				None => T::Executors::slash(who, view.stake, &[client]),
-			};
+			T::Executors::slash(who, view.stake, &rewards);
 		};
 		for (silent, _) in round
 			.commits
