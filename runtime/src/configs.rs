@@ -173,6 +173,10 @@ impl pallet_models::Config for Runtime {
 	type MaxLocatorLen = ConstU32<256>;
 	/// 2^16 ULPs: f32 values agree to within about 0.8 % of their magnitude at most.
 	type MaxToleranceUlps = ConstU32<65_536>;
+	/// Outputs up to 1 MiB: what an executor can be made to publish for comparison.
+	type MaxOutputBytes = ConstU32<{ MAX_OUTPUT_LEN * MAX_OUTPUT_PAGES }>;
+	/// Quorum reveals carry float outputs up to what a statement carries.
+	type MaxQuorumFloatOutputBytes = ConstU32<MAX_OUTPUT_LEN>;
 	/// An hour to upload a model's bytes (16 chunks of the largest model); a registration
 	/// whose upload stalls longer gives its hash up to the next registrant.
 	type UploadPeriod = ConstU32<{ 60 * MINUTES }>;
@@ -270,6 +274,12 @@ impl pallet_jobs::Config for Runtime {
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 }
 
+/// Largest output a statement carries (16 KiB): larger ones are represented by their hash.
+const MAX_OUTPUT_LEN: u32 = 16 * 1024;
+
+/// Pages of `MAX_OUTPUT_LEN` an attested result's outputs may be published in (1 MiB).
+const MAX_OUTPUT_PAGES: u32 = 64;
+
 parameter_types! {
 	/// Ten blocks (one minute) to challenge an attested result.
 	pub const ChallengeWindow: BlockNumber = 10;
@@ -277,6 +287,8 @@ parameter_types! {
 	pub const RevealWindow: BlockNumber = 10;
 	/// Twenty blocks for a committee to commit to its votes (ten more to reveal them).
 	pub const DisputeWindow: BlockNumber = 20;
+	/// Ten blocks for an executor to publish the outputs a verifier asked for.
+	pub const PublishWindow: BlockNumber = 10;
 	/// A committee member's vote against a dispute's outcome, or none, costs it 5 HACA.
 	pub const VoterSlash: Balance = 5 * UNIT;
 	/// A quarter of the loser's slash goes to the committee members who voted for the outcome.
@@ -307,8 +319,11 @@ impl pallet_settlement::Config for Runtime {
 	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkRandomness = BabeVrfOutput;
-	/// Outputs up to 16 KiB are carried on chain (and compared within tolerance).
-	type MaxOutputLen = ConstU32<{ 16 * 1024 }>;
+	/// Outputs up to 16 KiB are carried in statements; up to 1 MiB are published in 64
+	/// pages when a verifier asks (and compared within tolerance).
+	type MaxOutputLen = ConstU32<MAX_OUTPUT_LEN>;
+	type MaxOutputPages = ConstU32<MAX_OUTPUT_PAGES>;
+	type PublishWindow = PublishWindow;
 	/// Statements per transaction: an executor's off-chain worker sends a block's results
 	/// in as few transactions as this allows.
 	type MaxStatementsPerTx = ConstU32<64>;

@@ -274,3 +274,20 @@ fn the_development_preset_has_the_demo_model_an_executor_and_its_verifiers() {
 		pallet_executors::Pallet::<Runtime>::do_try_state().unwrap();
 	});
 }
+
+/// Every output a model may produce can be published for a verifier to compare within the
+/// tolerance, and a model offering quorum mode has float outputs that its reveals carry.
+#[test]
+fn every_output_a_model_may_produce_can_be_compared_within_its_tolerance() {
+	use frame_support::traits::Get;
+	type Models = <Runtime as pallet_models::Config>::MaxOutputBytes;
+	type QuorumFloats = <Runtime as pallet_models::Config>::MaxQuorumFloatOutputBytes;
+	type Statement = <Runtime as pallet_settlement::Config>::MaxOutputLen;
+	type Pages = <Runtime as pallet_settlement::Config>::MaxOutputPages;
+	fn get<G: Get<u32>>() -> u32 {
+		G::get()
+	}
+	let statement = get::<Statement>();
+	assert!(get::<Models>() <= statement * get::<Pages>(), "outputs no executor can publish");
+	assert!(get::<QuorumFloats>() <= statement, "quorum floats compared by hash");
+}

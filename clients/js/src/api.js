@@ -38,7 +38,9 @@ export async function jobStake(api, model) {
  *   maxFee: bigint, stake: bigint, executors: string[], phase: string, phaseUntil: number|null,
  *   outputHash: string|null, outputs: Uint8Array|null}>} `phase` is `Waiting`, `Running`
  *   (`phaseUntil`: deadline), `Revealing`, `Provisional` (until: end of the challenge
- *   window) or `Disputed`.
+ *   window), `Publishing` (until: the executor's last block to publish outputs too large
+ *   for its statement, which a verifier asked for) or `Disputed`. `outputs` are the
+ *   result's outputs while on chain: carried by its statement, or published.
  */
 export async function jobStatus(api, job) {
   const report = await api.call.inferenceApi.job(job);
@@ -65,7 +67,7 @@ export async function jobStatus(api, job) {
  * (`InferenceApi_pending_work`).
  * @param {ApiPromise} api
  * @param {string} key The executor's `infr` public key.
- * @returns {Promise<Array<{job: number, model: string, inputHash: string, attempt: number, due: 'Output'|'Commitment'|'Reveal', spotCheck: boolean}>>}
+ * @returns {Promise<Array<{job: number, model: string, inputHash: string, attempt: number, due: 'Output'|'Commitment'|'Reveal'|'OutputPages', spotCheck: boolean}>>}
  */
 export async function pendingWork(api, key) {
   const items = await api.call.inferenceApi.pendingWork(key);

@@ -4,7 +4,9 @@
 //! once.
 //!
 //! Results are compared as settlement compares quorum reveals: equal output hashes, or
-//! float outputs within the model's ULP tolerance (when the outputs are on chain). The
+//! float outputs within the model's ULP tolerance. Outputs too large for a statement are
+//! asked for first (`RequestOutputs`) and compared once published; a result is challenged
+//! only when its outputs are on chain and outside the tolerance of the verifier's own. The
 //! sample is drawn from the node's local randomness, so an executor cannot tell which of its
 //! results will be audited.
 
@@ -38,7 +40,7 @@ enum Finding {
 
 /// Votes in the disputes whose committee holds `who`, and audits, on the models `who`
 /// audits, a share of `audit_ppm` parts per million of other executors' provisional results
-/// and every result another verifier challenged.
+/// and every result another verifier challenged or had its outputs published.
 pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
 	// The ids name the dispute (by its attempt) or result (by its window), so a job's later
 	// dispute or re-run result is judged afresh.
@@ -51,11 +53,13 @@ pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, a
 	}
 	for open in C::challengeable_results(who) {
 		// A challenged result is audited by every verifier of its model: the first
-		// challenger may be the liar's own, with a hash nobody reproduces.
+		// challenger may be the liar's own, with a hash nobody reproduces. So is a result
+		// whose outputs were published: a verifier found its run's hash different.
+		let contested = open.disputed || open.published;
 		let kind: &[u8] = if open.disputed { b"haca/audit-disputed" } else { b"haca/audit" };
 		let id = (kind, open.job, who, open.challenge_until).encode();
 		run_once_per_task::<C>(open.job, &id, || {
-			if !open.disputed && !sampled(audit_ppm) {
+			if !contested && !sampled(audit_ppm) {
 				log::debug!(target: LOG_TARGET, "job {}: not in this verifier's sample", open.job);
 				return true;
 			}
@@ -64,7 +68,8 @@ pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, a
 	}
 }
 
-/// Re-runs `job` and challenges its result if it is wrong; whether this is finished.
+/// Re-runs `job` and challenges its result if it is wrong, or asks for its outputs when
+/// they are not on chain and its run hashes differently; whether this is finished.
 fn audit<C: Chain>(
 	key: &InferenceKey,
 	who: &C::AccountId,
@@ -72,6 +77,10 @@ fn audit<C: Chain>(
 	result: &AttestedOutput<C::AccountId>,
 ) -> bool {
 	match judge::<C>(job, result) {
+		Finding::Differs(_) if result.outputs.is_none() => {
+			log::info!(target: LOG_TARGET, "job {job}: audit hashed differently, asking for the outputs");
+			send_verdict::<C>(key, who, job, VerdictClaim::RequestOutputs)
+		}
 		Finding::Differs(output_hash) => {
 			log::info!(target: LOG_TARGET, "job {job}: audit found a different result, challenging");
 			send_verdict::<C>(key, who, job, VerdictClaim::Challenge(output_hash))
@@ -87,9 +96,9 @@ fn audit<C: Chain>(
 
 /// Re-runs a disputed job and commits to a vote: for the executor's output hash if the
 /// verifier's outputs agree with it, else for the hash of its own outputs (the challenger's,
-/// when they hash to it). A majority for a hash no party claimed decides against the
-/// executor only when its outputs are on chain (compared within tolerance); otherwise it
-/// decides nothing. The reveal is kept locally. Whether this is finished.
+/// when they hash to it). A disputed result's outputs are on chain, so a majority for a hash
+/// no party claimed decides against the executor too. The reveal is kept locally. Whether
+/// this is finished.
 fn commit_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, due: &VoteDue) -> bool {
 	let job = due.job;
 	let Some(result) = C::attested_result(job) else { return true };
@@ -146,7 +155,7 @@ fn judge<C: Chain>(job: JobId, result: &AttestedOutput<C::AccountId>) -> Finding
 }
 
 /// Whether `ours` agree with the executor's on-chain outputs within the model's tolerance
-/// (never when the executor's outputs are not on chain).
+/// (never when the executor's outputs are not on chain: they are asked for first).
 fn within_tolerance<C: Chain>(model: &ModelHash, ours: &[u8], theirs: Option<&[u8]>) -> bool {
 	let (Some(theirs), Some(model)) = (theirs, C::served_model(model)) else {
 		return false;

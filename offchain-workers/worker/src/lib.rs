@@ -7,10 +7,13 @@
 //!   (the `haca_inference` host functions), a block's jobs of one model in one call, and
 //!   submits the signed statements (results, quorum commitments and reveals, failures) in
 //!   batches, as authorized transactions that need no fee payer; a verifier does the same
-//!   for the quorum jobs it is drawn to spot-check;
+//!   for the quorum jobs it is drawn to spot-check; when a verifier asks for the outputs of
+//!   one of its results, too large for a statement, it runs the job again and publishes
+//!   them page by page (`publish.rs`);
 //! - as a **verifier** (`audit.rs`): re-runs a random sample of other executors' provisional
-//!   results on the models its account audits, challenges the wrong ones, and votes in the
-//!   disputes its keys sit on.
+//!   results on the models its account audits, challenges the wrong ones (asking first for
+//!   outputs too large for a statement, to compare them within the model's tolerance), and
+//!   votes in the disputes its keys sit on.
 //!
 //! Each task runs once even when workers of consecutive blocks overlap: a lock and a done
 //! record per task, in the node's local storage ([`records`]). Those records are kept per
@@ -26,6 +29,7 @@ extern crate alloc;
 
 mod audit;
 mod execute;
+mod publish;
 pub mod records;
 mod statements;
 
@@ -81,7 +85,7 @@ pub struct AttestedOutput<AccountId> {
 	pub executor: AccountId,
 	/// Hash of its output tensors.
 	pub output_hash: H256,
-	/// The output tensors, when they are on chain.
+	/// The output tensors, when they are on chain (in its statement, or published).
 	pub outputs: Option<Vec<u8>>,
 }
 
@@ -97,6 +101,9 @@ pub struct Challengeable<AccountId, BlockNumber> {
 	/// Whether another verifier challenged it already (its dispute is open to more
 	/// challengers).
 	pub disputed: bool,
+	/// Whether its outputs, too large for its statement, were published at a verifier's
+	/// request.
+	pub published: bool,
 }
 
 /// What a committee member owes a dispute in its current phase.
@@ -161,11 +168,18 @@ pub trait Chain {
 	/// Most statements one transaction carries.
 	fn max_statements_per_tx() -> u32;
 
+	/// Largest output a statement carries, in bytes: the size of a page of published
+	/// outputs.
+	fn max_output_len() -> u32;
+
 	/// Submits signed statements in one transaction; whether the pool took it.
 	fn submit_statements(statements: Vec<(StatementOf<Self>, InferenceSignature)>) -> bool;
 
+	/// The block in which `job`'s quorum reveal phase opened, while it is open.
+	fn reveals_opened(job: JobId) -> Option<BlockNumberOf<Self>>;
+
 	/// The disputes whose committee holds `who` and in which `who` owes a commitment (commit
-	/// phase) or a reveal (reveal phase).
+	/// phase) or a reveal (reveal phase, from the block after the one that opened it).
 	fn votes_due(who: &Self::AccountId) -> Vec<VoteDue>;
 
 	/// The attested results `who` may still challenge: of the models it audits, within
@@ -175,7 +189,7 @@ pub trait Chain {
 		who: &Self::AccountId,
 	) -> Vec<Challengeable<Self::AccountId, BlockNumberOf<Self>>>;
 
-	/// The attested result of `job`, provisional or disputed.
+	/// The attested result of `job`: provisional, its outputs asked for, or disputed.
 	fn attested_result(job: JobId) -> Option<AttestedOutput<Self::AccountId>>;
 
 	/// What the verifier's session key signs for `verdict`, if its job is open.
@@ -207,6 +221,9 @@ pub fn work<C: Chain>() {
 		}
 		let owed = statements::Owed { assignments: roles.executor, spot_checks: verifying };
 		statements::submit_owed_statements::<C>(&key, &who, owed);
+		if roles.executor {
+			publish::publish_owed_outputs::<C>(&key, &who);
+		}
 		if verifying {
 			audit::audit_and_vote::<C>(&key, &who, roles.audit_ppm);
 		}

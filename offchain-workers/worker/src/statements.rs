@@ -11,7 +11,7 @@ use haca_primitives::{
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
 use sp_core::H256;
-use sp_runtime::RuntimeAppPublic;
+use sp_runtime::{traits::BlockNumberProvider, RuntimeAppPublic};
 
 use crate::{
 	execute::execute_batch,
@@ -23,7 +23,7 @@ use crate::{
 type ClaimWithOutputs<C> = (Claim, Option<<C as Chain>::Outputs>);
 
 /// A statement ready to send, with the task it finishes.
-type Ready<C> = ((JobId, Vec<u8>), (StatementOf<C>, InferenceSignature));
+pub(crate) type Ready<C> = ((JobId, Vec<u8>), (StatementOf<C>, InferenceSignature));
 
 /// Which of its owed statements a node sends for an account, by the node's roles.
 #[derive(Clone, Copy)]
@@ -38,12 +38,19 @@ pub(crate) struct Owed {
 /// (a job re-assigned to the same executor is run, committed and revealed again), running
 /// up to [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of
 /// up to [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced
-/// again in a later block.
+/// again in a later block. A reveal waits for the block after the one that opened its phase:
+/// sent at once (it needs no run), it reaches peers still a block behind, which find it
+/// invalid and ban it, and its bytes never change, so it would never reach a block.
 pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId, owed: Owed) {
 	let mut ready: Vec<Ready<C>> = Vec::new();
+	let now = C::Blocks::current_block_number();
 	let work: Vec<WorkItem> = C::pending_work(who)
 		.into_iter()
+		.filter(|item| item.due != Due::OutputPages)
 		.filter(|item| if item.spot_check { owed.spot_checks } else { owed.assignments })
+		.filter(|item| {
+			item.due != Due::Reveal || C::reveals_opened(item.job).is_some_and(|at| at < now)
+		})
 		.collect();
 	for items in work.chunks(ENGINE_BATCH) {
 		let tasks: Vec<(JobId, Vec<u8>)> = items
@@ -66,6 +73,13 @@ pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::Acco
 				.collect()
 		});
 	}
+	send_in_batches::<C>(ready);
+}
+
+/// Submits `ready` statements in batches of up to [`Chain::max_statements_per_tx`]; a batch
+/// the pool refused goes item by item, and an item it refused leaves its task to be done
+/// again.
+pub(crate) fn send_in_batches<C: Chain>(ready: Vec<Ready<C>>) {
 	let mut ready = ready.into_iter().peekable();
 	while ready.peek().is_some() {
 		let (tasks, batch): (Vec<_>, Vec<_>) =
@@ -96,7 +110,7 @@ fn send<C: Chain>(batch: Vec<(StatementOf<C>, InferenceSignature)>) -> bool {
 
 /// `who`'s statement of `claim` (carrying `outputs`) for a work item, signed with its
 /// session key; `None` to try again later.
-fn signed_statement<C: Chain>(
+pub(crate) fn signed_statement<C: Chain>(
 	key: &InferenceKey,
 	who: &C::AccountId,
 	item: &WorkItem,

@@ -22,7 +22,12 @@ fn active_models<T: Config>(first: u32, n: u32) -> ServedModels<T> {
 			let mut bytes = [0u8; 32];
 			bytes[..4].copy_from_slice(&(i + 1).to_le_bytes());
 			let model = ModelHash::from(bytes);
-			T::Models::activate_for_benchmark(&model, Default::default(), 1u32.into());
+			T::Models::activate_for_benchmark(
+				&model,
+				Default::default(),
+				Default::default(),
+				1u32.into(),
+			);
 			model
 		})
 		.collect::<Vec<_>>()

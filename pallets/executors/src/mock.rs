@@ -89,6 +89,7 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 	fn activate_for_benchmark(
 		model: &ModelHash,
 		_inputs: haca_primitives::traits::TensorSpecs,
+		_outputs: haca_primitives::traits::TensorSpecs,
 		_fee: Balance,
 	) {
 		Self::activate(*model);

@@ -40,7 +40,8 @@ fn model_and_input<T: Config>(
 		element_type: ElementType::U8,
 		shape: vec![len].try_into().unwrap(),
 	};
-	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 1u32.into());
+	let specs: haca_primitives::traits::TensorSpecs = vec![spec].try_into().unwrap();
+	T::Models::activate_for_benchmark(&model, specs.clone(), specs, 1u32.into());
 	for i in 0..servers {
 		let mut key = [0u8; 32];
 		key[..4].copy_from_slice(&index.to_le_bytes());
@@ -156,7 +157,8 @@ mod benchmarks {
 			element_type: ElementType::U8,
 			shape: vec![1].try_into().unwrap(),
 		};
-		T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), Zero::zero());
+		let specs: haca_primitives::traits::TensorSpecs = vec![spec].try_into().unwrap();
+		T::Models::activate_for_benchmark(&model, specs.clone(), specs, Zero::zero());
 		audited::<T>(&model);
 		let input: BoundedVec<u8, T::MaxInputLen> = vec![Tensor {
 			element_type: ElementType::U8,

@@ -5,8 +5,9 @@ use alloc::vec::Vec;
 use frame_support::{dispatch::DispatchResultWithPostInfo, ensure, pallet_prelude::*};
 use haca_primitives::{
 	onnx::{self, OnnxError},
+	tensor::encoded_len,
 	traits::TensorSpecs,
-	ModelHash,
+	ModeSet, ModelHash,
 };
 use sp_runtime::traits::Saturating;
 
@@ -85,7 +86,15 @@ impl<T: Config> Pallet<T> {
 		ensure!(byte_size > 0, Error::<T>::EmptyModel);
 		Self::ensure_valid_specs(&inputs)?;
 		Self::ensure_valid_specs(&outputs)?;
+		let output_len = encoded_len(&outputs).unwrap_or(usize::MAX);
+		ensure!(output_len <= T::MaxOutputBytes::get() as usize, Error::<T>::OutputsTooLarge);
 		ensure!(modes.is_valid(), Error::<T>::InvalidModes);
+		let floats = outputs.iter().any(|spec| spec.element_type.is_float());
+		ensure!(
+			!(modes.contains(ModeSet::QUORUM)
+				&& floats && output_len > T::MaxQuorumFloatOutputBytes::get() as usize),
+			Error::<T>::QuorumOutputsTooLarge
+		);
 		ensure!(tolerance_ulps <= T::MaxToleranceUlps::get(), Error::<T>::ToleranceTooLarge);
 		let status = match &source {
 			ModelSource::OnChain => {

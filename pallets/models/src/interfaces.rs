@@ -53,6 +53,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn activate_for_benchmark(
 		model: &ModelHash,
 		inputs: haca_primitives::traits::TensorSpecs,
+		outputs: haca_primitives::traits::TensorSpecs,
 		fee: BalanceOf<T>,
 	) {
 		use frame_support::traits::fungible::{Inspect, Mutate};
@@ -70,8 +71,8 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				owner,
 				byte_size: 1,
 				source: ModelSource::OffChain(alloc::vec![b'x'].try_into().expect("short locator")),
-				outputs: inputs.clone(),
 				inputs,
+				outputs,
 				modes: ModeSet::ALL,
 				fee,
 				tolerance_ulps: 0,

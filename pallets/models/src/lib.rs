@@ -86,6 +86,8 @@ pub mod pallet {
 			type ChunkSize = ConstU32<256>;
 			type MaxLocatorLen = ConstU32<64>;
 			type MaxToleranceUlps = ConstU32<65_536>;
+			type MaxOutputBytes = ConstU32<{ 16 * 1024 }>;
+			type MaxQuorumFloatOutputBytes = ConstU32<256>;
 			type UploadPeriod = ConstU32<10>;
 			type WeightInfo = ();
 		}
@@ -133,6 +135,20 @@ pub mod pallet {
 		/// bound keeps "agree within the tolerance" from meaning "any two values agree".
 		#[pallet::constant]
 		type MaxToleranceUlps: Get<u32>;
+
+		/// Largest output (canonical encoding of a model's output tensors) a model may
+		/// produce, in bytes: the most an executor can be made to publish on chain for a
+		/// verifier to compare within the tolerance.
+		#[pallet::constant]
+		type MaxOutputBytes: Get<u32>;
+
+		/// Largest float output a model offering quorum mode may produce, in bytes: a quorum
+		/// compares reveals within the tolerance only when they carry their outputs (up to
+		/// settlement's `MaxOutputLen`), and larger float outputs, compared by hash, would
+		/// differ with the hardware. Such models offer attested mode only, where outputs are
+		/// published on request and compared within the tolerance.
+		#[pallet::constant]
+		type MaxQuorumFloatOutputBytes: Get<u32>;
 
 		/// Blocks an on-chain model's registration holds its hash while its bytes are not
 		/// all uploaded: afterwards anyone may register the hash in its place (the stalled
@@ -255,6 +271,11 @@ pub mod pallet {
 		NotActive,
 		/// The owner cannot pay the deposit.
 		InsufficientBalance,
+		/// The model's outputs would be larger than `MaxOutputBytes`.
+		OutputsTooLarge,
+		/// The model's float outputs are too large for a quorum to compare them within the
+		/// tolerance (over `MaxQuorumFloatOutputBytes`): offer attested mode only.
+		QuorumOutputsTooLarge,
 	}
 
 	/// A model stored on chain from genesis, as the runtime's types make it.

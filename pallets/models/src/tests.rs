@@ -208,6 +208,87 @@ fn a_tolerance_beyond_the_bound_is_refused() {
 }
 
 #[test]
+fn models_whose_outputs_could_not_be_published_are_refused() {
+	use frame_support::traits::Get;
+	run(|| {
+		let register = |model: &[u8], elements: u32| {
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				hash_of(model),
+				10,
+				locator(b"https://models.example/m"),
+				crate::ModelTerms {
+					inputs: specs(&[1]),
+					outputs: specs(&[elements]),
+					modes: ModeSet::ATTESTED,
+					fee: 10,
+					tolerance_ulps: 0,
+				},
+			)
+		};
+		let most = <Test as crate::Config>::MaxOutputBytes::get();
+		let fitting = |elements: u32| {
+			haca_primitives::tensor::encoded_len(&specs(&[elements])).unwrap() <= most as usize
+		};
+		let largest = (1..most).take_while(|&elements| fitting(elements)).last().unwrap();
+		assert_noop!(register(b"m", largest + 1), Error::<Test>::OutputsTooLarge);
+		assert_ok!(register(b"m", largest));
+	});
+}
+
+#[test]
+fn models_whose_float_outputs_a_quorum_could_only_compare_by_hash_offer_no_quorum() {
+	use frame_support::traits::Get;
+	run(|| {
+		let most = <Test as crate::Config>::MaxQuorumFloatOutputBytes::get();
+		let register = |model: &[u8], element_type, modes| {
+			let spec = TensorSpec {
+				name: b"x".to_vec().try_into().unwrap(),
+				element_type,
+				shape: vec![most].try_into().unwrap(),
+			};
+			let outputs: TensorSpecs = vec![spec].try_into().unwrap();
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				hash_of(model),
+				10,
+				locator(b"https://models.example/m"),
+				crate::ModelTerms {
+					inputs: specs(&[1]),
+					outputs,
+					modes,
+					fee: 10,
+					tolerance_ulps: 4,
+				},
+			)
+		};
+		assert_noop!(
+			register(b"f", ElementType::F32, ModeSet::ALL),
+			Error::<Test>::QuorumOutputsTooLarge
+		);
+		assert_ok!(register(b"f", ElementType::F32, ModeSet::ATTESTED));
+		// Integers agree bit for bit on any hardware.
+		assert_ok!(register(b"i", ElementType::I32, ModeSet::ALL));
+		let small = |model: &[u8]| {
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				hash_of(model),
+				10,
+				locator(b"https://models.example/m"),
+				crate::ModelTerms {
+					inputs: specs(&[1]),
+					outputs: specs(&[2]),
+					modes: ModeSet::ALL,
+					fee: 10,
+					tolerance_ulps: 4,
+				},
+			)
+		};
+		assert_ok!(small(b"s"));
+	});
+}
+
+#[test]
 fn double_registration_is_rejected() {
 	run(|| {
 		let model = register_on_chain(ALICE, &model_bytes());

@@ -135,7 +135,12 @@ impl ModeSet {
 
 	/// Whether `mode` is in the set.
 	pub fn accepts(&self, mode: &VerificationMode) -> bool {
-		self.0 & mode.flag().0 != 0
+		self.contains(mode.flag())
+	}
+
+	/// Whether every flag of `flags` is in the set.
+	pub fn contains(&self, flags: ModeSet) -> bool {
+		self.0 & flags.0 == flags.0
 	}
 
 	/// Whether the set is non-empty and has only known flags.

@@ -31,6 +31,13 @@ pub enum JobPhase<BlockNumber> {
 	},
 	/// The attested result is disputed; a committee decides.
 	Disputed,
+	/// A verifier asked for the attested result's outputs, too large for its statement: the
+	/// executor publishes them by `until`, and the challenge window starts afresh once they
+	/// are on chain.
+	Publishing {
+		/// Last block for the outputs' pages.
+		until: BlockNumber,
+	},
 }
 
 /// A job that has not ended, with its provisional result if any.
@@ -68,6 +75,9 @@ pub enum Due {
 	Commitment,
 	/// A quorum reveal (`Claim::Reveal`).
 	Reveal,
+	/// The pages of an attested result's outputs, which a verifier asked for
+	/// (`Claim::OutputPage`).
+	OutputPages,
 }
 
 /// A job an executor (or a spot checker) has to work on.

@@ -85,6 +85,16 @@ pub enum Claim {
 	/// reputation; an attested job goes to another executor, a quorum round goes on with the
 	/// others (and re-runs once too few are left to agree).
 	Failed(ExecutionFailure),
+	/// Attested mode, once a verifier asked for outputs too large for a statement
+	/// ([`VerdictClaim::RequestOutputs`]): page `page` of their canonical encoding, cut in
+	/// pages of the chain's largest statement output, carried by the statement and hashing
+	/// to `hash`.
+	OutputPage {
+		/// The page's index, from 0.
+		page: u32,
+		/// blake2-256 of the page's bytes.
+		hash: H256,
+	},
 }
 
 impl Claim {
@@ -126,7 +136,8 @@ pub struct Statement<AccountId, Outputs> {
 	/// The claim, as signed.
 	pub claim: Claim,
 	/// The output tensors, required for outputs that fit on chain; larger outputs are
-	/// represented by their hash only.
+	/// represented by their hash only, and published page by page when a verifier asks. For
+	/// [`Claim::OutputPage`], the page.
 	pub outputs: Option<Outputs>,
 }
 
@@ -180,6 +191,10 @@ pub enum VerdictClaim {
 	/// Challenge the provisional result with the output hash the verifier computed (its bond
 	/// is held).
 	Challenge(H256),
+	/// Ask the executor of a provisional result whose outputs are too large for its
+	/// statement to publish them on chain ([`Claim::OutputPage`]), so that they can be
+	/// compared within the model's tolerance; the result cannot be challenged before.
+	RequestOutputs,
 	/// As a committee member of the result's dispute, first phase: [`VerdictClaim::vote_commitment`]
 	/// of the output hash the member votes for.
 	VoteCommitment(H256),

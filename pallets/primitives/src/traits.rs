@@ -66,10 +66,15 @@ pub trait ModelRegistry<AccountId, Balance> {
 	/// A job referencing `model` ended.
 	fn remove_job_reference(model: &ModelHash);
 
-	/// Makes `model` exist and active with `inputs`, for benchmarks of the pallets that use
-	/// models.
+	/// Makes `model` exist and active with `inputs` and `outputs`, for benchmarks of the
+	/// pallets that use models.
 	#[cfg(feature = "runtime-benchmarks")]
-	fn activate_for_benchmark(model: &ModelHash, inputs: TensorSpecs, fee: Balance);
+	fn activate_for_benchmark(
+		model: &ModelHash,
+		inputs: TensorSpecs,
+		outputs: TensorSpecs,
+		fee: Balance,
+	);
 }
 
 /// The executor registry, as the jobs pallet sees it.

@@ -22,6 +22,9 @@ impl<T: Config> Pallet<T> {
 				ResultStatus::Provisional { challenge_until } => {
 					JobPhase::Provisional { challenge_until }
 				}
+				ResultStatus::Publishing { publish_until, .. } => {
+					JobPhase::Publishing { until: publish_until }
+				}
 				ResultStatus::Disputed => JobPhase::Disputed,
 			},
 			(None, Some(until), _) => JobPhase::Revealing { until },
@@ -38,12 +41,23 @@ impl<T: Config> Pallet<T> {
 			executors: job.executors,
 			phase,
 			output_hash: result.as_ref().map(|result| result.output_hash),
-			outputs: result.and_then(|result| result.outputs).map(|bytes| bytes.into_inner()),
+			outputs: result.and_then(|result| Self::result_outputs(id, result)),
 		})
 	}
 
+	/// The outputs of `job`'s attested `result` that are on chain: carried by its statement,
+	/// or published.
+	pub(crate) fn result_outputs(job: JobId, result: AttestedResult<T>) -> Option<Vec<u8>> {
+		match result.outputs {
+			Some(bytes) => Some(bytes.into_inner()),
+			None if result.published => Self::published_outputs(job),
+			None => None,
+		}
+	}
+
 	/// The statements `who` owes: results and commitments of its assignments and spot
-	/// checks, and reveals of quorums it committed to (runtime API).
+	/// checks, reveals of quorums it committed to, and the pages of outputs a verifier asked
+	/// it for (runtime API).
 	pub fn pending_work(who: &T::AccountId) -> Vec<WorkItem> {
 		let item = |job: JobId, due: Due| {
 			T::Jobs::job(job).map(|view| WorkItem {
@@ -64,7 +78,9 @@ impl<T: Config> Pallet<T> {
 		});
 		let reveals =
 			OwedReveals::<T>::iter_key_prefix(who).filter_map(|job| item(job, Due::Reveal));
-		assigned.chain(reveals).collect()
+		let pages =
+			OwedPages::<T>::iter_key_prefix(who).filter_map(|job| item(job, Due::OutputPages));
+		assigned.chain(reveals).chain(pages).collect()
 	}
 
 	/// Open disputes and their committees (runtime API).

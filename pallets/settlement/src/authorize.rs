@@ -22,7 +22,8 @@ use crate::*;
 
 impl<T: Config> Pallet<T> {
 	/// Transaction-pool validity of an unsigned batch: every statement must check out. A
-	/// batch provides one tag per statement: its job, attempt, executor and kind of claim.
+	/// batch provides one tag per statement: its job, attempt, executor and kind of claim
+	/// (with the page, for a page of outputs).
 	pub(crate) fn authorize_statements(
 		_source: TransactionSource,
 		statements: &StatementBatch<T>,
@@ -42,10 +43,11 @@ impl<T: Config> Pallet<T> {
 					}
 				})?;
 			let kind = match statement.claim {
-				Claim::Output(_) => 0u8,
-				Claim::Commitment(_) => 1,
-				Claim::Reveal { .. } => 2,
-				Claim::Failed(_) => 3,
+				Claim::Output(_) => (0u8, 0),
+				Claim::Commitment(_) => (1, 0),
+				Claim::Reveal { .. } => (2, 0),
+				Claim::Failed(_) => (3, 0),
+				Claim::OutputPage { page, .. } => (4, page),
 			};
 			validity =
 				validity.and_provides((statement.job, job.attempt, &statement.executor, kind));
@@ -67,10 +69,12 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	/// Carries out a verdict as the verifier's `challenge`, `commit_vote` or `reveal_vote`.
+	/// Carries out a verdict as the verifier's `request_outputs`, `challenge`, `commit_vote`
+	/// or `reveal_vote`.
 	pub(crate) fn apply_verdict(verdict: Verdict<T>) -> DispatchResult {
 		let Verdict::<T> { job, verifier, claim } = verdict;
 		match claim {
+			VerdictClaim::RequestOutputs => Self::do_request_outputs(verifier, job),
 			VerdictClaim::Challenge(output_hash) => Self::do_challenge(verifier, job, output_hash),
 			VerdictClaim::VoteCommitment(commitment) => {
 				Self::do_commit_vote(verifier, job, commitment)
@@ -94,6 +98,7 @@ impl<T: Config> Pallet<T> {
 			VerdictClaim::Challenge(_) => 0u8,
 			VerdictClaim::VoteCommitment(_) => 1,
 			VerdictClaim::VoteReveal { .. } => 2,
+			VerdictClaim::RequestOutputs => 3,
 		};
 		let key =
 			T::Executors::session_key(&verdict.verifier).ok_or(InvalidTransaction::BadSigner)?;

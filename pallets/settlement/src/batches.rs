@@ -21,12 +21,13 @@ impl<T: Config> Pallet<T> {
 		let (mut loads_written, mut timers_written) = (BTreeSet::new(), false);
 		for (statement, signature) in statements {
 			let (job, executor) = (statement.job, statement.executor.clone());
-			let attested = matches!(statement.claim, Claim::Output(_));
+			let claim = statement.claim;
+			let attested = matches!(claim, Claim::Output(_));
 			let carried = statement.carried_len();
 			let outcome = match Self::check(&statement, &signature, signature_check) {
 				Ok(checked) => {
 					let applied = with_storage_layer(|| Self::apply(statement, checked));
-					used.saturating_accrue(Self::applied_weight(attested, carried));
+					used.saturating_accrue(Self::applied_weight(claim, carried, job, &executor));
 					if attested && applied.is_ok() {
 						// Every result of a block schedules its window's end in the same block.
 						let repeated = u64::from(!loads_written.insert(executor.clone()))
@@ -51,14 +52,38 @@ impl<T: Config> Pallet<T> {
 		used
 	}
 
-	/// The weight of a statement that passed its checks: for an attested output, its
-	/// benchmark for `carried` bytes of outputs; for any other claim, the costliest statement.
-	fn applied_weight(attested: bool, carried: u32) -> Weight {
-		if attested {
-			T::WeightInfo::attested_statement(carried)
-		} else {
-			T::WeightInfo::statement()
+	/// The weight of `executor`'s statement of `claim` about `job`, carrying `carried`
+	/// bytes, applied: for an attested output, its benchmark for `carried` bytes of outputs;
+	/// for a page of outputs, a page's, or that of the page completing the largest
+	/// publication when it ended `job`'s; for any other claim, the costliest statement.
+	fn applied_weight(
+		claim: Claim,
+		carried: u32,
+		job: haca_primitives::JobId,
+		executor: &T::AccountId,
+	) -> Weight {
+		match claim {
+			Claim::Output(_) => T::WeightInfo::attested_statement(carried),
+			Claim::OutputPage { .. } => {
+				Self::page_weight(!OwedPages::<T>::contains_key(executor, job))
+			}
+			_ => T::WeightInfo::statement(),
 		}
+	}
+
+	/// The most a batch weighs: each attested output by the bytes it carries, each page of
+	/// outputs as a page plus, once per job, the completion of the largest publication, and
+	/// every other statement as the costliest.
+	pub(crate) fn batch_weight(statements: &StatementBatch<T>) -> Weight {
+		let mut paged = BTreeSet::new();
+		statements.iter().fold(Weight::zero(), |total, (statement, _)| {
+			let weight = match statement.claim {
+				Claim::Output(_) => T::WeightInfo::attested_statement(statement.carried_len()),
+				Claim::OutputPage { .. } => Self::page_weight(paged.insert(statement.job)),
+				_ => T::WeightInfo::statement(),
+			};
+			total.saturating_add(weight)
+		})
 	}
 
 	/// The weight of checking every statement of a batch (their pool authorization).

@@ -38,11 +38,16 @@ fn largest_spec<T: Config>() -> TensorSpec {
 	spec_of(T::MaxOutputLen::get())
 }
 
-/// Outputs for `spec` (one float tensor), all elements `value`.
-fn outputs_for<T: Config>(spec: TensorSpec, value: f32) -> OutputBytes<T> {
+/// Encoded outputs for `spec` (one float tensor), all elements `value`.
+fn encoded_outputs(spec: TensorSpec, value: f32) -> Vec<u8> {
 	let data = (0..spec.shape[0]).flat_map(|_| value.to_le_bytes()).collect();
 	let tensors = vec![Tensor { element_type: spec.element_type, shape: spec.shape, data }];
-	codec::Encode::encode(&tensors).try_into().expect("fits MaxOutputLen")
+	codec::Encode::encode(&tensors)
+}
+
+/// Outputs for `spec` (one float tensor), all elements `value`.
+fn outputs_for<T: Config>(spec: TensorSpec, value: f32) -> OutputBytes<T> {
+	encoded_outputs(spec, value).try_into().expect("fits MaxOutputLen")
 }
 
 /// Outputs for the largest spec, all elements `value`.
@@ -50,10 +55,17 @@ fn outputs<T: Config>(value: f32) -> OutputBytes<T> {
 	outputs_for::<T>(largest_spec::<T>(), value)
 }
 
-/// A model with outputs of `spec`, `executors` executors and `verifiers` verifiers.
+/// A model with inputs and outputs of `spec` (inputs of one element when `spec` is larger
+/// than a job's input may be), `executors` executors and `verifiers` verifiers.
 fn network_with<T: Config>(spec: TensorSpec, executors: u32, verifiers: u32) -> ModelHash {
 	let model = ModelHash::repeat_byte(9);
-	T::Models::activate_for_benchmark(&model, vec![spec].try_into().unwrap(), 10u32.into());
+	let input = if spec.shape[0] > spec_of(T::MaxOutputLen::get()).shape[0] {
+		spec_of(ENCODING_OVERHEAD + 4)
+	} else {
+		spec.clone()
+	};
+	let specs = |spec| vec![spec].try_into().unwrap();
+	T::Models::activate_for_benchmark(&model, specs(input), specs(spec), 10u32.into());
 	for i in 0..executors {
 		let key = InferenceKey::generate_pair(None);
 		T::Executors::register_for_benchmark(&account("executor", i, 0), &model, false, key);
@@ -134,6 +146,52 @@ fn attested_output<T: Config>(
 	let hash = H256(sp_io::hashing::blake2_256(&outputs));
 	let signed = sign::<T>(job, &executor, Claim::Output(hash), Some(outputs));
 	(client, job, signed)
+}
+
+/// An attested job on a model with one executor and outputs of `pages` pages, with the
+/// executor's result (its hash only); returns the job, the executor and the outputs.
+fn large_result<T: Config>(pages: u32) -> (JobId, T::AccountId, Vec<u8>) {
+	let spec = spec_of(T::MaxOutputLen::get() * pages);
+	let model = network_with::<T>(spec.clone(), 1, challenge_ready::<T>());
+	let job = drawn_job::<T>(&model, VerificationMode::Attested);
+	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+	let outputs = encoded_outputs(spec, 0.5);
+	assert_eq!(Pallet::<T>::page_count(outputs.len()), pages);
+	let hash = H256(sp_io::hashing::blake2_256(&outputs));
+	let result = sign::<T>(job, &executor, Claim::Output(hash), None);
+	Pallet::<T>::process_batch(batch::<T>(vec![result]), SignatureCheck::Verify);
+	assert!(Results::<T>::contains_key(job));
+	(job, executor, outputs)
+}
+
+/// `executor`'s signed statements of the pages of `outputs` for `job`.
+fn page_statements<T: Config>(
+	job: JobId,
+	executor: &T::AccountId,
+	outputs: &[u8],
+) -> Vec<(Statement<T>, InferenceSignature)> {
+	outputs
+		.chunks(T::MaxOutputLen::get() as usize)
+		.enumerate()
+		.map(|(page, bytes)| {
+			let hash = H256(sp_io::hashing::blake2_256(bytes));
+			let claim = Claim::OutputPage { page: page as u32, hash };
+			sign::<T>(job, executor, claim, Some(bytes.to_vec().try_into().expect("a page")))
+		})
+		.collect()
+}
+
+/// A result of `pages` pages of outputs asked for and published but for its last page;
+/// returns the job and the last page's statement.
+fn published_but_one<T: Config>(pages: u32) -> (JobId, (Statement<T>, InferenceSignature)) {
+	let (job, executor, outputs) = large_result::<T>(pages);
+	Pallet::<T>::do_request_outputs(account("verifier", 0, 0), job).expect("asks");
+	let mut statements = page_statements::<T>(job, &executor, &outputs);
+	let last = statements.pop().expect("pages");
+	for page in statements {
+		Pallet::<T>::process_batch(batch::<T>(vec![page]), SignatureCheck::Verify);
+	}
+	(job, last)
 }
 
 /// Verifier `index`, funded for challenge bonds.
@@ -443,6 +501,50 @@ mod benchmarks {
 		}
 
 		assert!(!Disputes::<T>::contains_key(job));
+	}
+
+	/// A verifier's request for the outputs of a result too large for its statement, whose
+	/// time to publish ends in a new page of timers.
+	#[benchmark]
+	fn request_outputs() {
+		let (job, executor, _) = large_result::<T>(2);
+		let verifier: T::AccountId = account("verifier", 0, 0);
+		let due = frame_system::Pallet::<T>::block_number() + T::PublishWindow::get() + 1u32.into();
+		fill_timer_page::<T>(due, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(verifier), job);
+
+		assert!(OwedPages::<T>::contains_key(&executor, job));
+	}
+
+	/// The page that completes a publication of `p` pages: every page read and hashed, and
+	/// a new challenge window scheduled.
+	#[benchmark]
+	fn output_page(p: Linear<2, { T::MaxOutputPages::get() }>) {
+		let client: T::AccountId = account("client", 0, 0);
+		let (job, last) = published_but_one::<T>(p);
+
+		#[extrinsic_call]
+		submit_statements(RawOrigin::Signed(client), batch::<T>(vec![last]));
+
+		assert!(Results::<T>::get(job).is_some_and(|result| result.published));
+	}
+
+	/// The end of the time to publish the largest outputs, all but one page in: the
+	/// executor is slashed, its pages removed and the job re-run.
+	#[benchmark]
+	fn timer_publication() {
+		let (job, _) = published_but_one::<T>(T::MaxOutputPages::get());
+		let due = frame_system::Pallet::<T>::block_number() + T::PublishWindow::get() + 1u32.into();
+
+		#[block]
+		{
+			Pallet::<T>::run_timer(job, Timer::Publication, due);
+		}
+
+		assert!(!Results::<T>::contains_key(job));
+		assert_eq!(OutputPages::<T>::iter_prefix(job).count(), 0);
 	}
 
 	/// Taking a full page of timers and, out of weight, putting it back.

@@ -69,18 +69,37 @@ impl<T: Config> Pallet<T> {
 		T::WeightInfo::challenge().max(T::WeightInfo::join_challenge())
 	}
 
+	/// Weight of a verdict: its signature's check and the costliest verdict.
+	pub(crate) fn verdict_weight() -> Weight {
+		T::WeightInfo::check_statement(0).saturating_add(
+			Self::challenge_weight()
+				.max(T::WeightInfo::commit_vote())
+				.max(Self::reveal_vote_weight())
+				.max(T::WeightInfo::request_outputs()),
+		)
+	}
+
+	/// Weight of a vote's reveal: the last decides, and may remove the result's publication.
+	pub(crate) fn reveal_vote_weight() -> Weight {
+		T::WeightInfo::reveal_vote().saturating_add(Self::pages_removal_weight())
+	}
+
 	/// Verifier `who` challenges `job`'s attested result with the `output_hash` it
 	/// computed, within the result's challenge window, and puts up its bond: it opens a
-	/// dispute over a provisional result or joins the open dispute.
+	/// dispute over a provisional result or joins the open dispute. The result's outputs
+	/// must be on chain (published, when too large for its statement), so that the
+	/// committee compares its runs with them within the model's tolerance.
 	pub(crate) fn do_challenge(who: T::AccountId, job: JobId, output_hash: H256) -> DispatchResult {
 		ensure!(T::Executors::verifiers().contains(&who), Error::<T>::NotVerifier);
 		let result = Results::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
 		ensure!(who != result.executor, Error::<T>::OwnResult);
 		ensure!(output_hash != result.output_hash, Error::<T>::SameOutput);
+		ensure!(result.outputs_on_chain(), Error::<T>::OutputsNotPublished);
 		match result.status {
 			ResultStatus::Provisional { challenge_until } => {
 				Self::open_dispute(who, job, output_hash, result, challenge_until)
 			}
+			ResultStatus::Publishing { .. } => Err(Error::<T>::OutputsNotPublished.into()),
 			ResultStatus::Disputed => Self::join_dispute(who, job, output_hash, &result.executor),
 		}
 	}
@@ -262,9 +281,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Decides the dispute over `job` from its revealed votes: a majority of the committee
-	/// for the executor's output hash or for a challenger's, or, when the executor's outputs
-	/// are on chain, for another hash (the executor is wrong; every challenger's bond
-	/// returns). Members who voted for the outcome share `CommitteeRewardShare` of each
+	/// for the executor's output hash or for a challenger's, or for another hash (the
+	/// executor is wrong; every challenger's bond returns). Members who voted for the outcome share `CommitteeRewardShare` of each
 	/// loser's slash (executor's stake or challengers' bonds) and the slashes of the other
 	/// members, who lose `VoterSlash` each: for a vote against it, or for none. The wronged
 	/// side (the executor, the challengers of the winning hash, or the client when nobody
@@ -294,18 +312,17 @@ impl<T: Config> Pallet<T> {
 			.into_iter()
 			.chain(dispute.challengers.iter().map(|(_, hash)| *hash))
 			.find(|claim| majority(*claim));
-		// With the executor's outputs on chain a member votes for the hash of its own run
-		// only when its outputs are outside the model's tolerance of the executor's, so a
-		// majority for one such hash shows the executor wrong even when no challenger claimed
-		// it (the liar's own challengers may hold every place). Without them, hashes also
-		// differ with the hardware, and such a majority decides nothing.
-		let unclaimed = match (claimed, &result.outputs) {
-			(None, Some(_)) => dispute
+		// A disputed result's outputs are on chain, and a member votes for the hash of its
+		// own run only when its outputs are outside the model's tolerance of them: a majority
+		// for one such hash shows the executor wrong even when no challenger claimed it (the
+		// liar's own challengers may hold every place).
+		let unclaimed = match claimed {
+			None => dispute
 				.committee
 				.iter()
 				.filter_map(&revealed)
 				.find(|hash| *hash != result.output_hash && majority(*hash)),
-			_ => None,
+			Some(_) => None,
 		};
 		let outcome = claimed.or(unclaimed);
 		// Without an outcome nothing shows what anyone should have voted: nobody pays.

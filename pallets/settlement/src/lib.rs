@@ -24,12 +24,18 @@
 //!   for the outcome, the rest to the runtime's slash handler) and the job re-run at no
 //!   extra cost to the client; a challenger of any other hash loses its bond (shared the
 //!   same way with the winning side and the members). Members who voted against the
-//!   outcome, or not at all, lose `VoterSlash` to those who voted for it. When the
-//!   executor's outputs are on chain, a majority for a hash nobody claimed (members vote
-//!   their own run's hash only outside the model's tolerance) also decides against the
-//!   executor, and every challenger's bond returns. A dispute without a majority returns
+//!   outcome, or not at all, lose `VoterSlash` to those who voted for it. A majority for a
+//!   hash nobody claimed (members vote their own run's hash only outside the model's
+//!   tolerance of the executor's outputs) also decides against the executor, and every
+//!   challenger's bond returns. A dispute without a majority returns
 //!   the bonds and re-runs the job; nobody is slashed (nothing shows what anyone should
 //!   have voted, and a model no member can run must not cost the committee its bonds).
+//! - **Outputs too large for a statement** (over `MaxOutputLen`) are represented by their
+//!   hash. Hashes of float outputs differ with the hardware, so they are never judged by
+//!   hash: a verifier whose run hashes differently asks for the outputs, the executor
+//!   publishes them on chain page by page within `PublishWindow` (or loses its stake), and
+//!   the result can be challenged, and is judged within the model's tolerance, only once
+//!   they are there (`publication.rs`).
 //! - **Quorum mode** (k of n): each executor commits to `hash(output hash, salt)`, then
 //!   reveals. The reveal phase opens when all commits are in, or at the delivery deadline
 //!   if at least k are. Reveals agree exactly for integer outputs and within the model's
@@ -53,8 +59,9 @@
 //!
 //! The logic is split by concern: `statements.rs` (checking and applying a statement),
 //! `batches.rs` (batches and their weight), `authorize.rs` (pool authorization), `timers.rs`
-//! (phase ends), `disputes.rs`, `quorum.rs`, `spot_checks.rs`, `payment.rs`, `asset.rs` (the funds this pallet
-//! moves), `api.rs` (runtime API answers) and `try_state.rs` (invariants).
+//! (phase ends), `disputes.rs`, `publication.rs`, `quorum.rs`, `spot_checks.rs`, `payment.rs`,
+//! `asset.rs` (the funds this pallet moves), `api.rs` (runtime API answers) and
+//! `try_state.rs` (invariants).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -73,6 +80,7 @@ mod disputes;
 mod mock;
 mod offchain;
 mod payment;
+mod publication;
 mod quorum;
 mod spot_checks;
 mod statements;
@@ -149,6 +157,7 @@ pub mod pallet {
 			#[inject_runtime_type]
 			type RuntimeHoldReason = ();
 			type MaxOutputLen = ConstU32<256>;
+			type MaxOutputPages = ConstU32<4>;
 			type MaxStatementsPerTx = ConstU32<4>;
 			type MaxQuorum = ConstU32<3>;
 			type CommitteeSize = ConstU32<3>;
@@ -209,10 +218,20 @@ pub mod pallet {
 		#[pallet::no_default]
 		type BenchmarkRandomness: haca_primitives::traits::RevealRandomness;
 
-		/// Largest output (encoded tensor list) carried on chain, in bytes; larger outputs
-		/// are represented by their hash.
+		/// Largest output (encoded tensor list) a statement carries, in bytes; larger outputs
+		/// are represented by their hash, and published in pages of this size on request.
 		#[pallet::constant]
 		type MaxOutputLen: Get<u32>;
+
+		/// Most pages an attested result's outputs are published in (at most 64): models
+		/// must not produce more than `MaxOutputLen * MaxOutputPages` bytes of outputs.
+		#[pallet::constant]
+		type MaxOutputPages: Get<u32>;
+
+		/// Blocks an executor has to publish the outputs a verifier asked for.
+		#[pallet::constant]
+		#[pallet::no_default]
+		type PublishWindow: Get<BlockNumberFor<Self>>;
 
 		/// Most statements in one batch.
 		#[pallet::constant]
@@ -322,6 +341,18 @@ pub mod pallet {
 	/// the reveals its node owes, found without walking every round.
 	#[pallet::storage]
 	pub type OwedReveals<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, JobId, ()>;
+
+	/// Pages of attested results' outputs published at a verifier's request, by job and
+	/// page; removed with the result.
+	#[pallet::storage]
+	pub type OutputPages<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, OutputBytes<T>>;
+
+	/// Attested results whose outputs a verifier asked for, by executor that owes their
+	/// pages: the publications its node owes, found without walking every result.
+	#[pallet::storage]
+	pub type OwedPages<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, JobId, ()>;
 
 	/// Phase ends by the block they fall in, and page.
@@ -439,6 +470,33 @@ pub mod pallet {
 			paid: BalanceOf<T>,
 			/// Amount returned to the client.
 			refunded: BalanceOf<T>,
+		},
+		/// A verifier asked for an attested result's outputs, too large for its statement.
+		OutputsRequested {
+			/// The job.
+			job: JobId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// Last block for the executor to publish them.
+			until: BlockNumberFor<T>,
+		},
+		/// Every page of an attested result's outputs is on chain (`OutputPages`); its
+		/// challenge window opened afresh.
+		OutputsPublished {
+			/// The job.
+			job: JobId,
+			/// Last block of the new challenge window.
+			challenge_until: BlockNumberFor<T>,
+		},
+		/// An executor did not publish the outputs asked for in time, or published pages that
+		/// do not hash to its result: it lost its job stake and the job is re-run.
+		OutputsWithheld {
+			/// The job.
+			job: JobId,
+			/// The executor.
+			executor: T::AccountId,
+			/// What it lost.
+			slashed: BalanceOf<T>,
 		},
 		/// A verifier challenged an attested result.
 		Challenged {
@@ -571,6 +629,16 @@ pub mod pallet {
 		NotCommitted,
 		/// The quorum round holds as many commitments or reveals as it can.
 		QuorumFull,
+		/// The result's outputs are not on chain: ask for them (`RequestOutputs`) and
+		/// challenge once they are published.
+		OutputsNotPublished,
+		/// The result's outputs are on chain already (in its statement, or published).
+		OutputsOnChain,
+		/// Nobody asked for the result's outputs, or all their pages arrived.
+		NotRequested,
+		/// The page is out of range, or its bytes are not the page's length or do not hash to
+		/// the claimed hash.
+		WrongPage,
 	}
 
 	#[pallet::hooks]
@@ -609,6 +677,11 @@ pub mod pallet {
 			assert!(!T::ChallengeWindow::get().is_zero(), "ChallengeWindow must last a block");
 			assert!(!T::RevealWindow::get().is_zero(), "RevealWindow must last a block");
 			assert!(!T::DisputeWindow::get().is_zero(), "DisputeWindow must last a block");
+			assert!(!T::PublishWindow::get().is_zero(), "PublishWindow must last a block");
+			assert!(
+				(1..=u64::BITS).contains(&T::MaxOutputPages::get()),
+				"MaxOutputPages must admit a page and fit the bits of a publication"
+			);
 			assert!(
 				T::SlashRewardShare::get()
 					.deconstruct()
@@ -622,14 +695,15 @@ pub mod pallet {
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Submits executors' statements. Items are processed one by one: a bad item emits
-		/// `StatementRejected` and is skipped. Charged as the costliest statements, refunded
-		/// down to what the items used (an executor's results share their writes).
+		/// `StatementRejected` and is skipped. Charged as the costliest statements of their
+		/// kinds, refunded down to what the items used (an executor's results share their
+		/// writes).
 		///
 		/// - `origin`: signed; any fee payer.
 		/// - `statements`: up to `MaxStatementsPerTx` statements, each with its executor's session-key
 		///   signature.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
+		#[pallet::weight(Pallet::<T>::batch_weight(statements))]
 		pub fn submit_statements(
 			origin: OriginFor<T>,
 			statements: StatementBatch<T>,
@@ -645,7 +719,7 @@ pub mod pallet {
 		/// - `origin`: authorized by `authorize_statements`.
 		/// - `statements`: as for `submit_statements`.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::statement().saturating_mul(statements.len() as u64))]
+		#[pallet::weight(Pallet::<T>::batch_weight(statements))]
 		#[pallet::authorize(Self::authorize_statements)]
 		#[pallet::weight_of_authorize(Pallet::<T>::check_weight(statements))]
 		pub fn submit_statements_unsigned(
@@ -691,7 +765,7 @@ pub mod pallet {
 		/// - `job`: the disputed job.
 		/// - `output_hash`, `salt`: what the commitment hid.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::reveal_vote())]
+		#[pallet::weight(Pallet::<T>::reveal_vote_weight())]
 		pub fn reveal_vote(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -702,26 +776,34 @@ pub mod pallet {
 			Self::do_reveal_vote(who, job, output_hash, salt)
 		}
 
-		/// A verifier node's challenge, vote commitment or reveal, without a fee payer:
-		/// authorized only if the verifier's session key signed it and it would succeed as
-		/// `challenge`, `commit_vote` or `reveal_vote` (a challenge still holds the verifier's
-		/// bond).
+		/// Asks the executor of a provisional attested result whose outputs are too large for
+		/// its statement to publish them (`OutputPages`) within `PublishWindow` blocks, so that
+		/// they can be compared within the model's tolerance. The challenge window waits; it
+		/// opens afresh once every page is on chain. An executor that does not publish them in
+		/// time loses its job stake.
+		///
+		/// - `origin`: signed; a bonded verifier that is not the result's executor.
+		/// - `job`: the job whose result's outputs are asked for, within its challenge window.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::request_outputs())]
+		pub fn request_outputs(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_request_outputs(who, job)
+		}
+
+		/// A verifier node's request for outputs, challenge, vote commitment or reveal,
+		/// without a fee payer: authorized only if the verifier's session key signed it and it
+		/// would succeed (as `challenge`, `commit_vote` or `reveal_vote`, or as a request for
+		/// the outputs of a result too large for its statement; a challenge still holds the
+		/// verifier's bond).
 		///
 		/// - `origin`: authorized by `authorize_verdict`.
 		/// - `verdict`: the challenge or vote.
 		/// - `_signature`: the verifier's session-key signature of the verdict.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::check_statement(0).saturating_add(
-			Pallet::<T>::challenge_weight()
-				.max(T::WeightInfo::commit_vote())
-				.max(T::WeightInfo::reveal_vote())
-		))]
+		#[pallet::weight(Pallet::<T>::verdict_weight())]
 		#[pallet::authorize(Self::authorize_verdict)]
-		#[pallet::weight_of_authorize(T::WeightInfo::check_statement(0).saturating_add(
-			Pallet::<T>::challenge_weight()
-				.max(T::WeightInfo::commit_vote())
-				.max(T::WeightInfo::reveal_vote())
-		))]
+		#[pallet::weight_of_authorize(Pallet::<T>::verdict_weight())]
 		pub fn submit_verdict(
 			origin: OriginFor<T>,
 			verdict: Verdict<T>,

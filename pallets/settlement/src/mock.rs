@@ -45,6 +45,8 @@ pub const CHALLENGE_WINDOW: u64 = 8;
 pub const REVEAL_WINDOW: u64 = 3;
 /// Dispute window in blocks.
 pub const DISPUTE_WINDOW: u64 = 4;
+/// Blocks to publish outputs asked for.
+pub const PUBLISH_WINDOW: u64 = 3;
 /// Bond of a challenge.
 pub const CHALLENGE_BOND: Balance = 1_000;
 /// What a committee member loses for a vote against the outcome, or none.
@@ -90,6 +92,9 @@ parameter_types! {
 	pub const ChallengeWindow: u64 = CHALLENGE_WINDOW;
 	pub const RevealWindow: u64 = REVEAL_WINDOW;
 	pub const DisputeWindow: u64 = DISPUTE_WINDOW;
+	pub const PublishWindow: u64 = PUBLISH_WINDOW;
+	/// Largest output a statement carries; tests of published outputs lower it.
+	pub static MaxOutputLen: u32 = 256;
 	pub const ChallengeBond: Balance = CHALLENGE_BOND;
 	pub const VoterSlash: Balance = VOTER_SLASH;
 	/// What a block spends on phase ends; tests of the carry-over lower it.
@@ -105,6 +110,10 @@ impl pallet_models::Config for Test {
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type BaseDeposit = Deposit;
 	type ByteDeposit = Deposit;
+	/// What settlement's default `MaxOutputLen` and `MaxOutputPages` publish.
+	type MaxOutputBytes = frame_support::traits::ConstU32<1024>;
+	/// What settlement's reveals carry.
+	type MaxQuorumFloatOutputBytes = MaxOutputLen;
 }
 
 #[derive_impl(pallet_executors::config_preludes::TestDefaultConfig)]
@@ -148,6 +157,8 @@ impl pallet_settlement::Config for Test {
 	type ChallengeWindow = ChallengeWindow;
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;
+	type PublishWindow = PublishWindow;
+	type MaxOutputLen = MaxOutputLen;
 	type ChallengeBond = ChallengeBond;
 	type VoterSlash = VoterSlash;
 	type MaxTimerWeight = MaxTimerWeight;

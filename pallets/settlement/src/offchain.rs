@@ -12,6 +12,7 @@ use haca_primitives::{
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
 use haca_worker::{AttestedOutput, Challengeable, ServedModel, VoteDue, VotePhase};
+use sp_runtime::traits::Saturating;
 
 use crate::*;
 
@@ -21,14 +22,14 @@ impl<T: Config> Pallet<T> {
 		let xt = T::create_authorized_transaction(call.into());
 		SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_ok()
 	}
-}
 
-impl<T: Config> From<AttestedResult<T>> for AttestedOutput<T::AccountId> {
-	fn from(result: AttestedResult<T>) -> Self {
-		Self {
-			executor: result.executor,
+	/// `job`'s attested `result` as the worker sees it, with its outputs when they are on
+	/// chain.
+	fn attested_output(job: JobId, result: AttestedResult<T>) -> AttestedOutput<T::AccountId> {
+		AttestedOutput {
+			executor: result.executor.clone(),
 			output_hash: result.output_hash,
-			outputs: result.outputs.map(BoundedVec::into_inner),
+			outputs: Self::result_outputs(job, result),
 		}
 	}
 }
@@ -80,20 +81,36 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 		T::MaxStatementsPerTx::get()
 	}
 
+	fn max_output_len() -> u32 {
+		T::MaxOutputLen::get()
+	}
+
 	fn submit_statements(statements: Vec<(Statement<T>, InferenceSignature)>) -> bool {
 		BoundedVec::try_from(statements).is_ok_and(|statements| {
 			Self::submit_authorized(Call::<T>::submit_statements_unsigned { statements })
 		})
 	}
 
+	fn reveals_opened(job: JobId) -> Option<BlockNumberFor<T>> {
+		let until = Quorums::<T>::get(job)?.reveal_until?;
+		Some(until.saturating_sub(T::RevealWindow::get()))
+	}
+
 	fn votes_due(who: &T::AccountId) -> Vec<VoteDue> {
+		let now = frame_system::Pallet::<T>::block_number();
 		Seats::<T>::iter_key_prefix(who)
 			.filter_map(|job| {
 				let dispute = Disputes::<T>::get(job)?;
 				let vote = dispute.votes.iter().find(|(voter, _)| voter == who).map(|(_, v)| *v);
+				// A reveal is due from the block after the one that opened the phase: peers
+				// still a block behind would find it invalid and ban it.
+				let opened_before =
+					|until: BlockNumberFor<T>| until.saturating_sub(T::RevealWindow::get()) < now;
 				let phase = match (dispute.reveal_until, vote) {
 					(None, None) => VotePhase::Commit,
-					(Some(_), Some(Vote::Committed(_))) => VotePhase::Reveal,
+					(Some(until), Some(Vote::Committed(_))) if opened_before(until) => {
+						VotePhase::Reveal
+					}
 					_ => return None,
 				};
 				let attempt = T::Jobs::job(job)?.attempt;
@@ -114,6 +131,8 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 				let result = Results::<T>::get(job).filter(|result| &result.executor != who)?;
 				let (challenge_until, disputed) = match result.status {
 					ResultStatus::Provisional { challenge_until } => (challenge_until, false),
+					// Challengeable again once its outputs are published.
+					ResultStatus::Publishing { .. } => return None,
 					ResultStatus::Disputed => {
 						let dispute = Disputes::<T>::get(job)?;
 						let party = dispute.committee.contains(who)
@@ -124,18 +143,20 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 						(dispute.challenge_until, true)
 					}
 				};
+				let published = result.published;
 				(now <= challenge_until).then(|| Challengeable {
 					job,
 					challenge_until,
-					result: result.into(),
+					result: Self::attested_output(job, result),
 					disputed,
+					published,
 				})
 			})
 			.collect()
 	}
 
 	fn attested_result(job: JobId) -> Option<AttestedOutput<T::AccountId>> {
-		Results::<T>::get(job).map(Into::into)
+		Results::<T>::get(job).map(|result| Self::attested_output(job, result))
 	}
 
 	fn verdict_payload(verdict: &Verdict<T>) -> Option<VerdictPayload<T::AccountId>> {

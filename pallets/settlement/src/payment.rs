@@ -72,9 +72,12 @@ impl<T: Config> Pallet<T> {
 		Self::pay(job, &view.model, &[result.executor], result.output_hash);
 	}
 
-	/// Removes the attested result of `job`, of `model`, and returns it.
+	/// Removes the attested result of `job`, of `model`, with its publication, and returns
+	/// it.
 	pub(crate) fn take_result(job: JobId, model: &ModelHash) -> Option<AttestedResult<T>> {
 		ModelResults::<T>::remove(model, job);
-		Results::<T>::take(job)
+		let result = Results::<T>::take(job)?;
+		Self::remove_publication(job, &result.executor);
+		Some(result)
 	}
 }

@@ -54,7 +54,9 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::SpotCheckRevealed { job, checker, output_hash });
 				Self::after_reveal(job, round);
 			}
-			Claim::Output(_) => return Err(Error::<T>::WrongClaim.into()),
+			Claim::Output(_) | Claim::OutputPage { .. } => {
+				return Err(Error::<T>::WrongClaim.into())
+			}
 		}
 		Ok(())
 	}

@@ -1,5 +1,5 @@
 //! Checking and applying executors' statements: signatures, assignments, phases,
-//! deadlines, duplicates, and outputs against the model's spec.
+//! deadlines, duplicates, outputs against the model's spec, and published output pages.
 
 use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
@@ -99,6 +99,10 @@ impl<T: Config> Pallet<T> {
 				ensure!(in_time, Error::<T>::DeadlinePassed);
 				Self::check_outputs(&terms, output_hash, statement.outputs.as_ref())?;
 			}
+			(Claim::OutputPage { page, hash }, VerificationMode::Attested) => {
+				let bytes = statement.outputs.as_ref();
+				Self::check_page(statement.job, executor, page, hash, bytes, &terms.outputs)?;
+			}
 			(Claim::Failed(_), _) => {
 				ensure!(!answered, Error::<T>::Duplicate);
 				ensure!(in_time, Error::<T>::DeadlinePassed);
@@ -185,6 +189,7 @@ impl<T: Config> Pallet<T> {
 						executor: executor.clone(),
 						output_hash,
 						outputs: outputs.clone(),
+						published: false,
 						status: ResultStatus::Provisional { challenge_until },
 					},
 				);
@@ -220,6 +225,13 @@ impl<T: Config> Pallet<T> {
 				} else {
 					T::Jobs::rerun(job, &[executor]);
 				}
+			}
+			Claim::OutputPage { page, .. } => {
+				let terms =
+					T::Models::settlement_terms(&checked.model).ok_or(Error::<T>::UnknownModel)?;
+				let pages = encoded_len(&terms.outputs).map_or(0, Self::page_count);
+				let bytes = outputs.ok_or(Error::<T>::WrongPage)?;
+				Self::store_page(job, page, bytes, pages);
 			}
 			Claim::Reveal { output_hash, .. } => {
 				let mut round = Quorums::<T>::get(job).ok_or(Error::<T>::RevealNotOpen)?;

@@ -1,5 +1,5 @@
-//! Phase ends (challenge windows, reveal phases, committee draws, dispute phases), scheduled
-//! per block and run from the start of the block they fall in.
+//! Phase ends (challenge windows, reveal phases, committee draws, dispute phases, times to
+//! publish outputs), scheduled per block and run from the start of the block they fall in.
 //!
 //! A block's timers are kept in pages of `MaxTimersPerPage`, as many pages as it needs, so
 //! scheduling never fails for lack of room. `on_initialize` runs due timers, oldest block
@@ -30,20 +30,33 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn timer_weight(kind: Timer) -> Weight {
 		match kind {
 			Timer::ChallengeWindow => T::WeightInfo::timer_challenge_window(),
+			Timer::PublishedWindow => {
+				T::WeightInfo::timer_challenge_window().saturating_add(Self::pages_removal_weight())
+			}
 			Timer::RevealPhase => T::WeightInfo::timer_reveal_phase(),
 			Timer::Committee => T::WeightInfo::timer_committee(),
-			Timer::Dispute => T::WeightInfo::timer_dispute(),
+			Timer::Dispute => {
+				T::WeightInfo::timer_dispute().saturating_add(Self::pages_removal_weight())
+			}
+			Timer::Publication => T::WeightInfo::timer_publication(),
 		}
 	}
 
 	/// The most one timer weighs, with the page and block steps around it.
 	pub(crate) fn heaviest_timer_step() -> Weight {
-		[Timer::ChallengeWindow, Timer::RevealPhase, Timer::Committee, Timer::Dispute]
-			.into_iter()
-			.map(Self::timer_weight)
-			.fold(Weight::zero(), |heaviest, weight| heaviest.max(weight))
-			.saturating_add(T::WeightInfo::timer_page())
-			.saturating_add(T::WeightInfo::timer_block())
+		[
+			Timer::ChallengeWindow,
+			Timer::PublishedWindow,
+			Timer::RevealPhase,
+			Timer::Committee,
+			Timer::Dispute,
+			Timer::Publication,
+		]
+		.into_iter()
+		.map(Self::timer_weight)
+		.fold(Weight::zero(), |heaviest, weight| heaviest.max(weight))
+		.saturating_add(T::WeightInfo::timer_page())
+		.saturating_add(T::WeightInfo::timer_block())
 	}
 
 	/// Runs the phase ends due by block `now` within `MaxTimerWeight`, carrying the rest
@@ -99,14 +112,17 @@ impl<T: Config> Pallet<T> {
 	/// Ends the phase of `job` that `timer` stands for, if it is still on and due by `now`.
 	pub(crate) fn run_timer(job: JobId, timer: Timer, now: BlockNumberFor<T>) {
 		match timer {
-			Timer::ChallengeWindow => {
-				// A re-run's result has a window of its own: an earlier result's timer
-				// finds it still open and leaves it.
+			Timer::ChallengeWindow | Timer::PublishedWindow => {
+				// A re-run's result has a window of its own, and so has a result whose
+				// outputs were published: an earlier window's timer finds it still open, or
+				// of the other kind, and leaves it.
+				let published = timer == Timer::PublishedWindow;
 				let window_closed = Results::<T>::get(job).is_some_and(|result| {
-					matches!(
-						result.status,
-						ResultStatus::Provisional { challenge_until } if challenge_until < now
-					)
+					result.published == published
+						&& matches!(
+							result.status,
+							ResultStatus::Provisional { challenge_until } if challenge_until < now
+						)
 				});
 				if window_closed {
 					Self::settle_attested(job);
@@ -121,6 +137,7 @@ impl<T: Config> Pallet<T> {
 			}
 			Timer::Committee => Self::draw_committee(job, now),
 			Timer::Dispute => Self::end_dispute_phase(job, now),
+			Timer::Publication => Self::end_publication(job, now),
 		}
 	}
 }

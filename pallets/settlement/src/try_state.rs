@@ -8,9 +8,11 @@ use crate::*;
 
 impl<T: Config> Pallet<T> {
 	/// Invariants: every attested result belongs to an open job its executor delivered;
-	/// disputes and disputed results match one to one; the indexes (results by model,
-	/// committee seats, owed reveals) hold exactly what they index; each challenger's held
-	/// bonds equal `ChallengeBond` per open dispute it challenged.
+	/// disputes and disputed results match one to one; published pages belong to results
+	/// being published or published, never to results that carried their outputs; the
+	/// indexes (results by model, committee seats, owed reveals, owed pages) hold exactly
+	/// what they index; each challenger's held bonds equal `ChallengeBond` per open dispute
+	/// it challenged.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -22,7 +24,27 @@ impl<T: Config> Pallet<T> {
 				(result.status == ResultStatus::Disputed) == Disputes::<T>::contains_key(job),
 				"disputed results and disputes differ"
 			);
+			let publishing = matches!(result.status, ResultStatus::Publishing { .. });
+			ensure!(
+				OwedPages::<T>::contains_key(&result.executor, job) == publishing,
+				"the owed pages differ from the results being published"
+			);
+			let pages = OutputPages::<T>::iter_key_prefix(job).count();
+			ensure!(
+				pages == 0 || (result.outputs.is_none() && (publishing || result.published)),
+				"pages of a result that was not asked for its outputs"
+			);
+			ensure!(!(publishing && result.published), "a result published twice");
 		}
+		let pages_owed = OwedPages::<T>::iter_keys().all(|(executor, job)| {
+			Results::<T>::get(job).is_some_and(|result| {
+				result.executor == executor
+					&& matches!(result.status, ResultStatus::Publishing { .. })
+			})
+		});
+		ensure!(pages_owed, "owed pages of no result being published");
+		let paged = OutputPages::<T>::iter_keys().all(|(job, _)| Results::<T>::contains_key(job));
+		ensure!(paged, "pages of no result");
 		let indexed_results = ModelResults::<T>::iter_keys().all(|(model, job)| {
 			Results::<T>::contains_key(job)
 				&& T::Jobs::job(job).is_some_and(|view| view.model == model)

@@ -35,6 +35,15 @@ pub enum ResultStatus<BlockNumber> {
 	},
 	/// A verifier challenged it; a committee decides.
 	Disputed,
+	/// A verifier asked for its outputs, too large for its statement: the executor publishes
+	/// them page by page by `publish_until`, or loses its stake. Nobody may challenge it
+	/// meanwhile; a new challenge window opens once every page is on chain.
+	Publishing {
+		/// Last block for the pages.
+		publish_until: BlockNumber,
+		/// One bit per page that arrived (page `i` is bit `i`).
+		received: u64,
+	},
 }
 
 /// An attested result awaiting settlement.
@@ -47,10 +56,20 @@ pub struct AttestedResult<T: Config> {
 	pub executor: T::AccountId,
 	/// Hash of the output tensors.
 	pub output_hash: H256,
-	/// The output tensors, when they fit on chain.
+	/// The output tensors, when they fit in the statement.
 	pub outputs: Option<OutputBytes<T>>,
+	/// Whether its outputs, too large for the statement, were published in `OutputPages`.
+	pub published: bool,
 	/// Where it is.
 	pub status: ResultStatus<BlockNumberFor<T>>,
+}
+
+impl<T: Config> AttestedResult<T> {
+	/// Whether its outputs are on chain (in the statement or published), so that anyone
+	/// can compare them within the model's tolerance.
+	pub fn outputs_on_chain(&self) -> bool {
+		self.outputs.is_some() || self.published
+	}
 }
 
 /// A committee member's vote in a dispute.
@@ -166,4 +185,9 @@ pub enum Timer {
 	Committee,
 	/// A dispute's commit phase or reveal phase closes.
 	Dispute,
+	/// The time to publish an attested result's outputs runs out.
+	Publication,
+	/// The challenge window of an attested result whose outputs were published closes
+	/// (settling it removes the pages).
+	PublishedWindow,
 }

@@ -45,6 +45,9 @@ pub trait WeightInfo {
 	fn timer_reveal_phase() -> Weight;
 	fn timer_committee() -> Weight;
 	fn timer_dispute() -> Weight;
+	fn request_outputs() -> Weight;
+	fn output_page(p: u32, ) -> Weight;
+	fn timer_publication() -> Weight;
 	fn timer_page() -> Weight;
 	fn timer_block() -> Weight;
 }
@@ -64,9 +67,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn check_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `1316`,
 		// estimated: `5444`.
-		// Minimum execution time: 71_952_000 picoseconds.
-		Weight::from_parts(78_834_177, 5444)
-			.saturating_add(Weight::from_parts(1_257, 0).saturating_mul(b.into()))
+		// Minimum execution time: 71_293_000 picoseconds.
+		Weight::from_parts(80_114_531, 5444)
+			.saturating_add(Weight::from_parts(1_046, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -76,8 +79,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `633`,
 		// estimated: `4113`.
-		// Minimum execution time: 55_452_000 picoseconds.
-		Weight::from_parts(62_396_000, 4113)
+		// Minimum execution time: 53_849_000 picoseconds.
+		Weight::from_parts(59_515_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -103,8 +106,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn statement() -> Weight {
 		// Proof size in bytes, measured: `86117`,
 		// estimated: `102593`.
-		// Minimum execution time: 581_535_000 picoseconds.
-		Weight::from_parts(657_109_000, 102593)
+		// Minimum execution time: 568_022_000 picoseconds.
+		Weight::from_parts(621_092_000, 102593)
 			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(25_u64))
 	}
@@ -123,23 +126,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Undelivered` (r:0 w:1)
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:0 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn attested_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `3715`,
 		// estimated: `5795`.
-		// Minimum execution time: 124_228_000 picoseconds.
-		Weight::from_parts(137_668_601, 5795)
-			.saturating_add(Weight::from_parts(2_320, 0).saturating_mul(b.into()))
+		// Minimum execution time: 117_938_000 picoseconds.
+		Weight::from_parts(139_716_071, 5795)
+			.saturating_add(Weight::from_parts(2_239, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
@@ -157,17 +160,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Timers` (r:0 w:3)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `18868`,
-		// estimated: `19939`.
-		// Minimum execution time: 126_454_000 picoseconds.
-		Weight::from_parts(151_398_000, 19939)
+		// Proof size in bytes, measured: `18869`,
+		// estimated: `19948`.
+		// Minimum execution time: 120_798_000 picoseconds.
+		Weight::from_parts(140_237_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
@@ -181,10 +184,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	fn join_challenge() -> Weight {
-		// Proof size in bytes, measured: `19588`,
-		// estimated: `19939`.
-		// Minimum execution time: 101_389_000 picoseconds.
-		Weight::from_parts(114_540_000, 19939)
+		// Proof size in bytes, measured: `19589`,
+		// estimated: `19948`.
+		// Minimum execution time: 92_911_000 picoseconds.
+		Weight::from_parts(110_703_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -197,8 +200,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_vote() -> Weight {
 		// Proof size in bytes, measured: `1228`,
 		// estimated: `4498`.
-		// Minimum execution time: 33_643_000 picoseconds.
-		Weight::from_parts(42_215_000, 4498)
+		// Minimum execution time: 32_413_000 picoseconds.
+		Weight::from_parts(38_174_000, 4498)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -207,7 +210,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:14 w:14)
@@ -226,16 +229,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::Seats` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OwedPages` (r:0 w:1)
+	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn reveal_vote() -> Weight {
-		// Proof size in bytes, measured: `24438`,
+		// Proof size in bytes, measured: `24439`,
 		// estimated: `44712`.
-		// Minimum execution time: 928_935_000 picoseconds.
-		Weight::from_parts(1_065_789_000, 44712)
+		// Minimum execution time: 924_091_000 picoseconds.
+		Weight::from_parts(1_045_366_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
-			.saturating_add(T::DbWeight::get().writes(52_u64))
+			.saturating_add(T::DbWeight::get().writes(53_u64))
 	}
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
@@ -250,13 +255,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OwedPages` (r:0 w:1)
+	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_challenge_window() -> Weight {
-		// Proof size in bytes, measured: `18573`,
-		// estimated: `19939`.
-		// Minimum execution time: 165_786_000 picoseconds.
-		Weight::from_parts(195_686_000, 19939)
+		// Proof size in bytes, measured: `18574`,
+		// estimated: `19948`.
+		// Minimum execution time: 168_713_000 picoseconds.
+		Weight::from_parts(197_429_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `Settlement::Quorums` (r:1 w:1)
 	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99128), added: 101603, mode: `MaxEncodedLen`)
@@ -279,8 +286,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_reveal_phase() -> Weight {
 		// Proof size in bytes, measured: `86278`,
 		// estimated: `102593`.
-		// Minimum execution time: 438_970_000 picoseconds.
-		Weight::from_parts(506_535_000, 102593)
+		// Minimum execution time: 430_340_000 picoseconds.
+		Weight::from_parts(502_302_000, 102593)
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(27_u64))
 	}
@@ -289,7 +296,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
 	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
@@ -299,17 +306,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Seats` (r:0 w:5)
 	/// Proof: `Settlement::Seats` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_committee() -> Weight {
-		// Proof size in bytes, measured: `21238`,
-		// estimated: `19939`.
-		// Minimum execution time: 102_542_000 picoseconds.
-		Weight::from_parts(115_121_000, 19939)
+		// Proof size in bytes, measured: `21239`,
+		// estimated: `19948`.
+		// Minimum execution time: 90_958_000 picoseconds.
+		Weight::from_parts(100_755_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16474), added: 18949, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
@@ -330,21 +337,99 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::Seats` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OwedPages` (r:0 w:1)
+	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_dispute() -> Weight {
-		// Proof size in bytes, measured: `24438`,
+		// Proof size in bytes, measured: `24439`,
 		// estimated: `44712`.
-		// Minimum execution time: 923_566_000 picoseconds.
-		Weight::from_parts(1_058_009_000, 44712)
+		// Minimum execution time: 885_001_000 picoseconds.
+		Weight::from_parts(966_767_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
-			.saturating_add(T::DbWeight::get().writes(52_u64))
+			.saturating_add(T::DbWeight::get().writes(53_u64))
+	}
+	/// Storage: `Executors::Verifiers` (r:1 w:0)
+	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Results` (r:1 w:1)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:1 w:1)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Timers` (r:1 w:1)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OwedPages` (r:0 w:1)
+	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	fn request_outputs() -> Weight {
+		// Proof size in bytes, measured: `2977`,
+		// estimated: `19948`.
+		// Minimum execution time: 31_789_000 picoseconds.
+		Weight::from_parts(36_297_000, 19948)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	/// Storage: `Jobs::Jobs` (r:1 w:0)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:1 w:0)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:0)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(1979), added: 4454, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Results` (r:1 w:1)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OutputPages` (r:65 w:1)
+	/// Proof: `Settlement::OutputPages` (`max_values`: None, `max_size`: Some(16416), added: 18891, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:1 w:0)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Timers` (r:1 w:1)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OwedPages` (r:0 w:1)
+	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// `p` in `[2, 64]`.
+	fn output_page(p: u32, ) -> Weight {
+		// Proof size in bytes, measured: `34354 + p * (47 ±0)`,
+		// estimated: `19948 + p * (18891 ±0)`.
+		// Minimum execution time: 269_141_000 picoseconds.
+		Weight::from_parts(143_890_111, 19948)
+			.saturating_add(Weight::from_parts(66_430_097, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
+	}
+	/// Storage: `Settlement::Results` (r:1 w:1)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Jobs` (r:1 w:1)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(696), added: 3171, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:1 w:1)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OutputPages` (r:63 w:63)
+	/// Proof: `Settlement::OutputPages` (`max_values`: None, `max_size`: Some(16416), added: 18891, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
+	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::ModelResults` (r:0 w:1)
+	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::OwedPages` (r:0 w:1)
+	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	fn timer_publication() -> Weight {
+		// Proof size in bytes, measured: `4995`,
+		// estimated: `1191123`.
+		// Minimum execution time: 206_502_000 picoseconds.
+		Weight::from_parts(227_429_000, 1191123)
+			.saturating_add(T::DbWeight::get().reads(71_u64))
+			.saturating_add(T::DbWeight::get().writes(73_u64))
 	}
 	/// Storage: `Settlement::Timers` (r:1 w:1)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
 	fn timer_page() -> Weight {
 		// Proof size in bytes, measured: `2397`,
 		// estimated: `5795`.
-		// Minimum execution time: 9_293_000 picoseconds.
-		Weight::from_parts(11_123_000, 5795)
+		// Minimum execution time: 9_166_000 picoseconds.
+		Weight::from_parts(11_183_000, 5795)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -355,8 +440,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_block() -> Weight {
 		// Proof size in bytes, measured: `37`,
 		// estimated: `3481`.
-		// Minimum execution time: 5_546_000 picoseconds.
-		Weight::from_parts(6_723_000, 3481)
+		// Minimum execution time: 5_631_000 picoseconds.
+		Weight::from_parts(6_711_000, 3481)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -365,72 +450,90 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(78_834_177, 5444)
-			.saturating_add(Weight::from_parts(1_257, 0).saturating_mul(b.into()))
+		Weight::from_parts(80_114_531, 5444)
+			.saturating_add(Weight::from_parts(1_046, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(62_396_000, 4113)
+		Weight::from_parts(59_515_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(657_109_000, 102593)
+		Weight::from_parts(621_092_000, 102593)
 			.saturating_add(ParityDbWeight::get().reads(18_u64))
 			.saturating_add(ParityDbWeight::get().writes(25_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(137_668_601, 5795)
-			.saturating_add(Weight::from_parts(2_320, 0).saturating_mul(b.into()))
+		Weight::from_parts(139_716_071, 5795)
+			.saturating_add(Weight::from_parts(2_239, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(151_398_000, 19939)
+		Weight::from_parts(140_237_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn join_challenge() -> Weight {
-		Weight::from_parts(114_540_000, 19939)
+		Weight::from_parts(110_703_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(42_215_000, 4498)
+		Weight::from_parts(38_174_000, 4498)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(1_065_789_000, 44712)
+		Weight::from_parts(1_045_366_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
-			.saturating_add(ParityDbWeight::get().writes(52_u64))
+			.saturating_add(ParityDbWeight::get().writes(53_u64))
 	}
 	fn timer_challenge_window() -> Weight {
-		Weight::from_parts(195_686_000, 19939)
+		Weight::from_parts(197_429_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
-			.saturating_add(ParityDbWeight::get().writes(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_reveal_phase() -> Weight {
-		Weight::from_parts(506_535_000, 102593)
+		Weight::from_parts(502_302_000, 102593)
 			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().writes(27_u64))
 	}
 	fn timer_committee() -> Weight {
-		Weight::from_parts(115_121_000, 19939)
+		Weight::from_parts(100_755_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_dispute() -> Weight {
-		Weight::from_parts(1_058_009_000, 44712)
+		Weight::from_parts(966_767_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
-			.saturating_add(ParityDbWeight::get().writes(52_u64))
+			.saturating_add(ParityDbWeight::get().writes(53_u64))
+	}
+	fn request_outputs() -> Weight {
+		Weight::from_parts(36_297_000, 19948)
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+	}
+	fn output_page(p: u32, ) -> Weight {
+		Weight::from_parts(143_890_111, 19948)
+			.saturating_add(Weight::from_parts(66_430_097, 0).saturating_mul(p.into()))
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
+	}
+	fn timer_publication() -> Weight {
+		Weight::from_parts(227_429_000, 1191123)
+			.saturating_add(ParityDbWeight::get().reads(71_u64))
+			.saturating_add(ParityDbWeight::get().writes(73_u64))
 	}
 	fn timer_page() -> Weight {
-		Weight::from_parts(11_123_000, 5795)
+		Weight::from_parts(11_183_000, 5795)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn timer_block() -> Weight {
-		Weight::from_parts(6_723_000, 3481)
+		Weight::from_parts(6_711_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}

@@ -203,11 +203,15 @@ fn a_batch_is_charged_for_what_its_items_did() {
 		let forged = signed_by(VERIFIERS[0], second, others[0], claim, Some(bytes));
 		let statements: crate::StatementBatch<Test> = vec![good, forged].try_into().unwrap();
 		let call = crate::Call::<Test>::submit_statements { statements: statements.clone() };
-		assert_eq!(call.get_dispatch_info().call_weight, Weights::statement() * 2);
+		let carried = good_output().len() as u32;
+		assert_eq!(
+			call.get_dispatch_info().call_weight,
+			Weights::attested_statement(carried) * 2,
+			"charged up front as the outputs they carry"
+		);
 		let used = Settlement::submit_statements(RuntimeOrigin::signed(CLIENT), statements)
 			.expect("a batch is always accepted")
 			.actual_weight;
-		let carried = good_output().len() as u32;
 		// No timer slip.
 		assert_eq!(
 			used,

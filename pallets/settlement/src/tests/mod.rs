@@ -83,5 +83,6 @@ mod api;
 mod attested;
 mod challenges;
 mod offchain;
+mod publication;
 mod quorum;
 mod timers;

@@ -52,13 +52,19 @@ fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState
 
 /// Uploads the generated MLP on chain; every executor serves it, every verifier audits it.
 fn mlp_on_chain(bytes: &[u8]) -> ModelHash {
+	mlp_on_chain_for(bytes, haca_primitives::ModeSet::ALL)
+}
+
+/// Uploads the generated MLP on chain for `modes`; every executor serves it, every verifier
+/// audits it.
+fn mlp_on_chain_for(bytes: &[u8], modes: haca_primitives::ModeSet) -> ModelHash {
 	let hash = ModelHash::from(sp_io::hashing::blake2_256(bytes));
 	assert_ok!(Models::register(
 		RuntimeOrigin::signed(OWNER),
 		hash,
 		bytes.len() as u32,
 		pallet_models::ModelSource::OnChain,
-		terms(&[1, 3]),
+		pallet_models::ModelTerms { modes, ..terms(&[1, 3]) },
 	));
 	for (index, chunk) in bytes.chunks(256).enumerate() {
 		assert_ok!(Models::upload_chunk(
@@ -116,6 +122,11 @@ fn queue_input(model: ModelHash, input: Vec<u8>, mode: VerificationMode, max_fee
 /// Runs the off-chain worker on the current block.
 fn run_worker() {
 	Settlement::offchain_worker(System::block_number());
+}
+
+/// Goes on to the next block.
+fn next_block() {
+	run_to_block(System::block_number() + 1);
 }
 
 /// Dispatches the transactions the workers put in the pool, as the block author would:
@@ -216,6 +227,10 @@ fn quorum_executors_commit_then_reveal_and_settle() {
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "three commitments");
 		assert!(Quorums::<Test>::get(job).unwrap().reveal_until.is_some());
+		// Peers still a block behind would refuse (and ban) a reveal sent at once.
+		run_worker();
+		assert_eq!(include_pool(&pool), 0, "no reveal in the block that opened the phase");
+		next_block();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "three reveals");
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
@@ -253,6 +268,7 @@ fn the_records_of_ended_jobs_are_forgotten() {
 		assert!(recorded(&haca_worker::records::done_key(quorum)));
 		assert!(recorded(&haca_worker::records::done_key(attested)));
 		assert!(reveal_keys.iter().all(|key| recorded(key)), "kept for the reveals");
+		next_block();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "three reveals");
 		assert!(pallet_jobs::Jobs::<Test>::get(quorum).is_none(), "settled");
@@ -355,6 +371,9 @@ fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
 		assert_eq!(include_pool(&pool), 3, "every committee member commits to its vote");
 		assert!(Disputes::<Test>::get(job).unwrap().reveal_until.is_some());
 		run_worker();
+		assert_eq!(include_pool(&pool), 0, "no reveal in the block that opened the phase");
+		next_block();
+		run_worker();
 		assert_eq!(include_pool(&pool), 3, "and reveals it");
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
 		drawn();
@@ -385,6 +404,7 @@ fn verifiers_join_a_challenge_of_a_result_they_did_not_sample() {
 		drawn();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "every committee member commits to its vote");
+		next_block();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "and reveals it");
 		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
@@ -488,6 +508,7 @@ fn a_verifier_node_answers_its_spot_checks_with_tract_and_passes() {
 			let claim = Claim::Reveal { output_hash: hash_of(&bytes), salt: [7; 32] };
 			submit(vec![signed(job, *who, claim, Some(bytes.clone()))]);
 		}
+		next_block();
 		run_worker();
 		assert_eq!(include_pool(&pool), 1, "the checker's reveal");
 		System::assert_has_event(Event::SpotCheckPassed { job, checker }.into());
@@ -515,6 +536,7 @@ fn a_rerun_quorum_round_is_committed_and_revealed_again() {
 		let job = quorum_job_on_mlp();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "attempt 1: three commitments");
+		next_block();
 		run_worker();
 		// Two of attempt 1's three reveals are lost: the round cannot agree.
 		pool.write().transactions.truncate(1);
@@ -526,6 +548,7 @@ fn a_rerun_quorum_round_is_committed_and_revealed_again() {
 
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "attempt 2: three commitments");
+		next_block();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "attempt 2: three reveals");
 		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
@@ -549,6 +572,7 @@ fn a_committee_never_pays_a_challenge_it_cannot_reproduce() {
 
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "committed");
+		next_block();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "revealed: each member's own run, neither claim");
 		// The lie is on chain and outside the tolerance of every member's run: it loses on
@@ -562,5 +586,148 @@ fn a_committee_never_pays_a_challenge_it_cannot_reproduce() {
 		}
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
+	});
+}
+
+/// A verifier's engine on other hardware, for tests: every f32 output one unit of least
+/// precision above the real engine's (within the test model's tolerance), so its output
+/// hashes differ from an honest executor's while its outputs agree.
+struct LastBitsEngine(Arc<haca_engine::Engine>);
+
+impl haca_inference::InferenceHost for LastBitsEngine {
+	fn is_loaded(&self, model: &[u8; 32]) -> bool {
+		self.0.is_loaded(model)
+	}
+
+	fn load(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		specs: &haca_inference::ModelSpecs,
+	) -> Result<(), haca_inference::InferenceError> {
+		haca_inference::InferenceHost::load(&*self.0, model, bytes, specs)
+	}
+
+	fn run_batch(
+		&self,
+		model: &[u8; 32],
+		inputs: &[&[u8]],
+	) -> Result<Vec<Result<Vec<u8>, haca_inference::InferenceError>>, haca_inference::InferenceError>
+	{
+		let mut results = haca_inference::InferenceHost::run_batch(&*self.0, model, inputs)?;
+		for outputs in results.iter_mut().flatten() {
+			let mut tensors = decode_tensors(outputs).unwrap();
+			for tensor in &mut tensors {
+				for value in tensor.data.chunks_exact_mut(4) {
+					let bits = u32::from_le_bytes(value.try_into().unwrap()) + 1;
+					value.copy_from_slice(&bits.to_le_bytes());
+				}
+			}
+			*outputs = tensors.encode();
+		}
+		Ok(results)
+	}
+}
+
+/// Makes `ext` the node of `roles` running `engine`.
+fn become_node(
+	ext: &mut sp_io::TestExternalities,
+	engine: Arc<dyn haca_inference::InferenceHost>,
+	roles: NodeRoles,
+) {
+	ext.register_extension(InferenceExt(NodeInference { engine, roles }));
+}
+
+/// An honest executor node and a node of verifiers whose engine differs from it in the last
+/// bits of every float, `blocks` blocks long, for a result of the MLP whose outputs are
+/// carried in statements of at most `max_output_len` bytes: the executor is never slashed,
+/// and is paid. With outputs too large for its statement, the verifiers ask for them and
+/// compare them once published.
+fn an_honest_result_outlives_verifiers_on_other_hardware(max_output_len: u32) {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	MaxOutputLen::set(max_output_len);
+	let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
+	let other_hardware = Arc::new(LastBitsEngine(engine.clone()));
+	let (job, executor) = ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		// Float outputs too large for a reveal are not offered quorum mode.
+		let model = mlp_on_chain_for(&bytes, haca_primitives::ModeSet::ATTESTED);
+		let job = submit_on(model, VerificationMode::Attested, 500);
+		(job, Jobs::job(job).unwrap().executors[0])
+	});
+	let blocks = CHALLENGE_WINDOW + PUBLISH_WINDOW + DISPUTE_WINDOW + REVEAL_WINDOW + 10;
+	for _ in 0..blocks {
+		become_node(&mut ext, engine.clone(), EXECUTOR);
+		ext.execute_with(|| {
+			run_worker();
+			include_pool(&pool);
+		});
+		become_node(&mut ext, other_hardware.clone(), verifier(100));
+		ext.execute_with(|| {
+			run_worker();
+			include_pool(&pool);
+			run_to_block(System::block_number() + 1);
+		});
+	}
+	ext.execute_with(|| {
+		assert!(Jobs::job(job).is_none(), "ended");
+		assert_eq!(bond_of(executor), BOND, "never slashed");
+		let too_large = haca_primitives::tensor::encoded_len(&[spec(&[1, 3])]).unwrap()
+			> max_output_len as usize;
+		let published = System::events().iter().any(|record| {
+			matches!(record.event, RuntimeEvent::Settlement(Event::OutputsPublished { .. }))
+		});
+		assert_eq!(published, too_large, "outputs published if and only if too large");
+		assert!(System::events().iter().any(|record| matches!(
+			&record.event,
+			RuntimeEvent::Settlement(Event::Settled { job: settled, executors, .. })
+				if *settled == job && executors[..] == [executor]
+		)));
+	});
+}
+
+#[test]
+fn verifiers_on_other_hardware_never_get_an_honest_executor_slashed_for_outputs_on_chain() {
+	an_honest_result_outlives_verifiers_on_other_hardware(256);
+}
+
+#[test]
+fn verifiers_on_other_hardware_never_get_an_honest_executor_slashed_for_outputs_too_large_for_a_statement(
+) {
+	an_honest_result_outlives_verifiers_on_other_hardware(16);
+}
+
+/// A quorum job spot-checked by a verifier whose engine differs from the executors' in the
+/// last bits of every float: its outputs, carried by its reveal, agree within the
+/// tolerance; it passes and nobody is slashed.
+#[test]
+fn a_spot_checker_on_other_hardware_passes_and_nobody_is_slashed() {
+	SpotCheckChance::set(sp_runtime::Perbill::one());
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
+	let other_hardware = Arc::new(LastBitsEngine(engine.clone()));
+	let (job, checker) = ext.execute_with(|| {
+		let job = quorum_job_on_mlp();
+		(job, Jobs::job(job).unwrap().spot_checker.expect("drawn"))
+	});
+	for _ in 0..REVEAL_WINDOW + 2 {
+		become_node(&mut ext, engine.clone(), EXECUTOR);
+		ext.execute_with(|| {
+			run_worker();
+			include_pool(&pool);
+		});
+		become_node(&mut ext, other_hardware.clone(), verifier(0));
+		ext.execute_with(|| {
+			run_worker();
+			include_pool(&pool);
+			run_to_block(System::block_number() + 1);
+		});
+	}
+	ext.execute_with(|| {
+		assert!(Jobs::job(job).is_none(), "settled");
+		System::assert_has_event(Event::SpotCheckPassed { job, checker }.into());
+		for who in EXECUTORS.into_iter().chain([checker]) {
+			assert_eq!(bond_of(who), BOND, "{who} never slashed");
+		}
 	});
 }
