@@ -12,7 +12,7 @@ async function run(nodeName, networkInfo) {
 
   return lib.withApis(networkInfo, [nodeName], async (api) => {
     const fee = await haca.quote(api, haca.DEMO_MODEL, haca.ATTESTED);
-    const tracker = lib.trackEvents(api, state.block);
+    const tracker = lib.trackEvents(api, state.from);
     const result = await tracker.waitFor('settlement.ResultSubmitted', (e) => lib.jobOf(e) === state.job, 120_000);
     assert.equal(result.data.executor.toString(), state.other, 'the result came from the new executor');
     assert.ok(lib.matchesReference(lib.eventOutputs(result)), 'reference outputs');

@@ -33,7 +33,9 @@ async function run(nodeName, networkInfo, args) {
     assert.ok(target, `a job was assigned to ${downName} within 12 submissions`);
     const deadline = target.assigned.data.deadline.toNumber();
     assert.equal(deadline, target.assigned.block + timeout, 'deadline is ResultTimeout blocks after the draw');
-    lib.saveState(networkInfo, 'executor-down', { job: target.job, block: target.block, maxFee: target.maxFee, others: others.map((j) => j.job), down, other });
+    // The other jobs settle from their own submission on, possibly before the target's.
+    const from = Math.min(target.block, ...others.map((j) => j.block));
+    lib.saveState(networkInfo, 'executor-down', { job: target.job, block: target.block, from, maxFee: target.maxFee, others: others.map((j) => j.job), down, other });
     log(`job ${target.job} assigned to ${downName} (down) at #${target.block}, deadline #${deadline}`);
 
     const missed = await tracker.waitFor('jobs.DeadlineMissed', (e) => lib.jobOf(e) === target.job, (timeout + 12) * 6_000 + 60_000);
