@@ -135,6 +135,42 @@ pub trait InferenceHost: Send + Sync {
 	) -> Result<Vec<Result<Vec<u8>, InferenceError>>, InferenceError>;
 }
 
+/// An engine whose every output goes through `map` before the worker sees it: for engines
+/// that stand for a lying executor or for other hardware on test networks and in tests.
+#[cfg(not(substrate_runtime))]
+pub struct MappedOutputs {
+	/// The engine that runs the models.
+	pub engine: std::sync::Arc<dyn InferenceHost>,
+	/// What is done to each run's outputs (canonical tensor encoding).
+	pub map: fn(&mut Vec<u8>),
+}
+
+#[cfg(not(substrate_runtime))]
+impl InferenceHost for MappedOutputs {
+	fn is_loaded(&self, model: &[u8; 32]) -> bool {
+		self.engine.is_loaded(model)
+	}
+
+	fn load(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		specs: &ModelSpecs,
+	) -> Result<(), InferenceError> {
+		self.engine.load(model, bytes, specs)
+	}
+
+	fn run_batch(
+		&self,
+		model: &[u8; 32],
+		inputs: &[&[u8]],
+	) -> Result<Vec<Result<Vec<u8>, InferenceError>>, InferenceError> {
+		let mut results = self.engine.run_batch(model, inputs)?;
+		results.iter_mut().flatten().for_each(self.map);
+		Ok(results)
+	}
+}
+
 /// The host side of [`inference::run_batch`]: runs `inputs` on `engine` and hashes the
 /// outputs with [`output_hashes`].
 #[cfg(not(substrate_runtime))]

@@ -207,32 +207,47 @@ fn a_tolerance_beyond_the_bound_is_refused() {
 	});
 }
 
+/// ALICE registers `model` off chain with an input of one f32, `outputs` of `element_type`
+/// and `elements` elements, `modes`, a fee of 10 and a tolerance of 4.
+fn register_outputs(
+	model: &[u8],
+	element_type: ElementType,
+	elements: u32,
+	modes: ModeSet,
+) -> frame_support::dispatch::DispatchResultWithPostInfo {
+	let output = TensorSpec {
+		name: b"x".to_vec().try_into().unwrap(),
+		element_type,
+		shape: vec![elements].try_into().unwrap(),
+	};
+	Registry::register(
+		RuntimeOrigin::signed(ALICE),
+		hash_of(model),
+		10,
+		locator(b"https://models.example/m"),
+		crate::ModelTerms {
+			inputs: specs(&[1]),
+			outputs: vec![output].try_into().unwrap(),
+			modes,
+			fee: 10,
+			tolerance_ulps: 4,
+		},
+	)
+}
+
 #[test]
 fn models_whose_outputs_could_not_be_published_are_refused() {
 	use frame_support::traits::Get;
 	run(|| {
-		let register = |model: &[u8], elements: u32| {
-			Registry::register(
-				RuntimeOrigin::signed(ALICE),
-				hash_of(model),
-				10,
-				locator(b"https://models.example/m"),
-				crate::ModelTerms {
-					inputs: specs(&[1]),
-					outputs: specs(&[elements]),
-					modes: ModeSet::ATTESTED,
-					fee: 10,
-					tolerance_ulps: 0,
-				},
-			)
-		};
+		let register =
+			|elements| register_outputs(b"m", ElementType::F32, elements, ModeSet::ATTESTED);
 		let most = <Test as crate::Config>::MaxOutputBytes::get();
 		let fitting = |elements: u32| {
 			haca_primitives::tensor::encoded_len(&specs(&[elements])).unwrap() <= most as usize
 		};
 		let largest = (1..most).take_while(|&elements| fitting(elements)).last().unwrap();
-		assert_noop!(register(b"m", largest + 1), Error::<Test>::OutputsTooLarge);
-		assert_ok!(register(b"m", largest));
+		assert_noop!(register(largest + 1), Error::<Test>::OutputsTooLarge);
+		assert_ok!(register(largest));
 	});
 }
 
@@ -241,50 +256,14 @@ fn models_whose_float_outputs_a_quorum_could_only_compare_by_hash_offer_no_quoru
 	use frame_support::traits::Get;
 	run(|| {
 		let most = <Test as crate::Config>::MaxQuorumFloatOutputBytes::get();
-		let register = |model: &[u8], element_type, modes| {
-			let spec = TensorSpec {
-				name: b"x".to_vec().try_into().unwrap(),
-				element_type,
-				shape: vec![most].try_into().unwrap(),
-			};
-			let outputs: TensorSpecs = vec![spec].try_into().unwrap();
-			Registry::register(
-				RuntimeOrigin::signed(ALICE),
-				hash_of(model),
-				10,
-				locator(b"https://models.example/m"),
-				crate::ModelTerms {
-					inputs: specs(&[1]),
-					outputs,
-					modes,
-					fee: 10,
-					tolerance_ulps: 4,
-				},
-			)
-		};
 		assert_noop!(
-			register(b"f", ElementType::F32, ModeSet::ALL),
+			register_outputs(b"f", ElementType::F32, most, ModeSet::ALL),
 			Error::<Test>::QuorumOutputsTooLarge
 		);
-		assert_ok!(register(b"f", ElementType::F32, ModeSet::ATTESTED));
+		assert_ok!(register_outputs(b"f", ElementType::F32, most, ModeSet::ATTESTED));
 		// Integers agree bit for bit on any hardware.
-		assert_ok!(register(b"i", ElementType::I32, ModeSet::ALL));
-		let small = |model: &[u8]| {
-			Registry::register(
-				RuntimeOrigin::signed(ALICE),
-				hash_of(model),
-				10,
-				locator(b"https://models.example/m"),
-				crate::ModelTerms {
-					inputs: specs(&[1]),
-					outputs: specs(&[2]),
-					modes: ModeSet::ALL,
-					fee: 10,
-					tolerance_ulps: 4,
-				},
-			)
-		};
-		assert_ok!(small(b"s"));
+		assert_ok!(register_outputs(b"i", ElementType::I32, most, ModeSet::ALL));
+		assert_ok!(register_outputs(b"s", ElementType::F32, 2, ModeSet::ALL));
 	});
 }
 

@@ -782,7 +782,7 @@ pub mod pallet {
 		/// opens afresh once every page is on chain. An executor that does not publish them in
 		/// time loses its job stake.
 		///
-		/// - `origin`: signed; a bonded verifier that is not the result's executor.
+		/// - `origin`: signed; a bonded verifier.
 		/// - `job`: the job whose result's outputs are asked for, within its challenge window.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::request_outputs())]

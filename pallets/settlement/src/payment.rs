@@ -77,7 +77,9 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn take_result(job: JobId, model: &ModelHash) -> Option<AttestedResult<T>> {
 		ModelResults::<T>::remove(model, job);
 		let result = Results::<T>::take(job)?;
-		Self::remove_publication(job, &result.executor);
+		if result.published || matches!(result.status, ResultStatus::Publishing { .. }) {
+			Self::remove_publication(job, &result.executor);
+		}
 		Some(result)
 	}
 }

@@ -33,7 +33,6 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_request_outputs(who: T::AccountId, job: JobId) -> DispatchResult {
 		ensure!(T::Executors::verifiers().contains(&who), Error::<T>::NotVerifier);
 		let mut result = Results::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
-		ensure!(who != result.executor, Error::<T>::OwnResult);
 		ensure!(!result.outputs_on_chain(), Error::<T>::OutputsOnChain);
 		let now = frame_system::Pallet::<T>::block_number();
 		let in_window = matches!(

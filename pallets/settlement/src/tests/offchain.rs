@@ -589,53 +589,47 @@ fn a_committee_never_pays_a_challenge_it_cannot_reproduce() {
 	});
 }
 
-/// A verifier's engine on other hardware, for tests: every f32 output one unit of least
-/// precision above the real engine's (within the test model's tolerance), so its output
-/// hashes differ from an honest executor's while its outputs agree.
-struct LastBitsEngine(Arc<haca_engine::Engine>);
-
-impl haca_inference::InferenceHost for LastBitsEngine {
-	fn is_loaded(&self, model: &[u8; 32]) -> bool {
-		self.0.is_loaded(model)
-	}
-
-	fn load(
-		&self,
-		model: &[u8; 32],
-		bytes: Option<Vec<u8>>,
-		specs: &haca_inference::ModelSpecs,
-	) -> Result<(), haca_inference::InferenceError> {
-		haca_inference::InferenceHost::load(&*self.0, model, bytes, specs)
-	}
-
-	fn run_batch(
-		&self,
-		model: &[u8; 32],
-		inputs: &[&[u8]],
-	) -> Result<Vec<Result<Vec<u8>, haca_inference::InferenceError>>, haca_inference::InferenceError>
-	{
-		let mut results = haca_inference::InferenceHost::run_batch(&*self.0, model, inputs)?;
-		for outputs in results.iter_mut().flatten() {
-			let mut tensors = decode_tensors(outputs).unwrap();
-			for tensor in &mut tensors {
-				for value in tensor.data.chunks_exact_mut(4) {
-					let bits = u32::from_le_bytes(value.try_into().unwrap()) + 1;
-					value.copy_from_slice(&bits.to_le_bytes());
-				}
-			}
-			*outputs = tensors.encode();
+/// How a verifier's engine on other hardware differs, for tests: every f32 output one unit
+/// of least precision above the real engine's (within the test model's tolerance), so its
+/// output hashes differ from an honest executor's while its outputs agree.
+fn last_bits_up(outputs: &mut Vec<u8>) {
+	let mut tensors = decode_tensors(outputs).unwrap();
+	for tensor in &mut tensors {
+		for value in tensor.data.chunks_exact_mut(4) {
+			let bits = u32::from_le_bytes(value.try_into().unwrap()) + 1;
+			value.copy_from_slice(&bits.to_le_bytes());
 		}
-		Ok(results)
 	}
+	*outputs = tensors.encode();
 }
 
-/// Makes `ext` the node of `roles` running `engine`.
-fn become_node(
+/// `blocks` blocks in which an executor node with the real engine and a node of verifiers
+/// with `verifier_roles` and an engine on other hardware ([`last_bits_up`]) take turns on
+/// `ext`, the transactions of each included before the other runs.
+fn honest_executors_and_verifiers_on_other_hardware(
 	ext: &mut sp_io::TestExternalities,
-	engine: Arc<dyn haca_inference::InferenceHost>,
-	roles: NodeRoles,
+	pool: &Arc<RwLock<PoolState>>,
+	verifier_roles: NodeRoles,
+	blocks: u64,
 ) {
-	ext.register_extension(InferenceExt(NodeInference { engine, roles }));
+	let engine: Arc<dyn haca_inference::InferenceHost> =
+		Arc::new(haca_engine::Engine::new(Default::default(), None));
+	let other_hardware =
+		Arc::new(haca_inference::MappedOutputs { engine: engine.clone(), map: last_bits_up });
+	let nodes = [(engine, EXECUTOR), (other_hardware as Arc<_>, verifier_roles)];
+	for _ in 0..blocks {
+		for (engine, roles) in &nodes {
+			ext.register_extension(InferenceExt(NodeInference {
+				engine: engine.clone(),
+				roles: *roles,
+			}));
+			ext.execute_with(|| {
+				run_worker();
+				include_pool(pool);
+			});
+		}
+		ext.execute_with(next_block);
+	}
 }
 
 /// An honest executor node and a node of verifiers whose engine differs from it in the last
@@ -646,8 +640,6 @@ fn become_node(
 fn an_honest_result_outlives_verifiers_on_other_hardware(max_output_len: u32) {
 	let (mut ext, pool) = node_ext(EXECUTOR);
 	MaxOutputLen::set(max_output_len);
-	let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
-	let other_hardware = Arc::new(LastBitsEngine(engine.clone()));
 	let (job, executor) = ext.execute_with(|| {
 		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 		// Float outputs too large for a reveal are not offered quorum mode.
@@ -656,19 +648,7 @@ fn an_honest_result_outlives_verifiers_on_other_hardware(max_output_len: u32) {
 		(job, Jobs::job(job).unwrap().executors[0])
 	});
 	let blocks = CHALLENGE_WINDOW + PUBLISH_WINDOW + DISPUTE_WINDOW + REVEAL_WINDOW + 10;
-	for _ in 0..blocks {
-		become_node(&mut ext, engine.clone(), EXECUTOR);
-		ext.execute_with(|| {
-			run_worker();
-			include_pool(&pool);
-		});
-		become_node(&mut ext, other_hardware.clone(), verifier(100));
-		ext.execute_with(|| {
-			run_worker();
-			include_pool(&pool);
-			run_to_block(System::block_number() + 1);
-		});
-	}
+	honest_executors_and_verifiers_on_other_hardware(&mut ext, &pool, verifier(100), blocks);
 	ext.execute_with(|| {
 		assert!(Jobs::job(job).is_none(), "ended");
 		assert_eq!(bond_of(executor), BOND, "never slashed");
@@ -704,25 +684,16 @@ fn verifiers_on_other_hardware_never_get_an_honest_executor_slashed_for_outputs_
 fn a_spot_checker_on_other_hardware_passes_and_nobody_is_slashed() {
 	SpotCheckChance::set(sp_runtime::Perbill::one());
 	let (mut ext, pool) = node_ext(EXECUTOR);
-	let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
-	let other_hardware = Arc::new(LastBitsEngine(engine.clone()));
 	let (job, checker) = ext.execute_with(|| {
 		let job = quorum_job_on_mlp();
 		(job, Jobs::job(job).unwrap().spot_checker.expect("drawn"))
 	});
-	for _ in 0..REVEAL_WINDOW + 2 {
-		become_node(&mut ext, engine.clone(), EXECUTOR);
-		ext.execute_with(|| {
-			run_worker();
-			include_pool(&pool);
-		});
-		become_node(&mut ext, other_hardware.clone(), verifier(0));
-		ext.execute_with(|| {
-			run_worker();
-			include_pool(&pool);
-			run_to_block(System::block_number() + 1);
-		});
-	}
+	honest_executors_and_verifiers_on_other_hardware(
+		&mut ext,
+		&pool,
+		verifier(0),
+		REVEAL_WINDOW + 2,
+	);
 	ext.execute_with(|| {
 		assert!(Jobs::job(job).is_none(), "settled");
 		System::assert_has_event(Event::SpotCheckPassed { job, checker }.into());
