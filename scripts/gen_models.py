@@ -156,6 +156,81 @@ def transformer(rng, seq, width, hidden):
     )
 
 
+def element_types(out):
+    """One model over every element type beyond the first seven, with its reference test
+    data in the ONNX backend layout (`element_types/model.onnx`,
+    `element_types/test_data_set_0/{input,output}_N.pb`): booleans (`Where`, `Not`), float16
+    and bfloat16 arithmetic (bfloat16 weights included), unsigned integers of 16, 32 and 64
+    bits, and a `Shape` output (tract's symbolic dimensions, delivered as int64). The
+    reference outputs are NumPy's (bfloat16 through ml_dtypes, computed in float32 and
+    rounded once)."""
+    import ml_dtypes
+
+    bf16 = ml_dtypes.bfloat16
+    w = np.array([[0.5, -1.25, 3.0], [2.0, 0.125, -0.75]], dtype=bf16)
+    nodes = [
+        helper.make_node("Mul", ["x", "x"], ["x2"]),
+        helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.zeros((), np.float16), "zero")),
+        helper.make_node("Where", ["mask", "x2", "zero"], ["masked"]),
+        helper.make_node("Not", ["mask"], ["unmasked"]),
+        helper.make_node("Mul", ["y", "w"], ["yw"]),
+        helper.make_node("Add", ["yw", "y"], ["scaled"]),
+        helper.make_node("Cast", ["a"], ["a32"], to=TensorProto.UINT32),
+        helper.make_node("Add", ["a32", "b"], ["total"]),
+        helper.make_node("Mul", ["c", "k"], ["scaled_c"]),
+        helper.make_node("Shape", ["x"], ["shape"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "element_types",
+        [
+            helper.make_tensor_value_info("mask", TensorProto.BOOL, [2, 3]),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT16, [2, 3]),
+            helper.make_tensor_value_info("y", TensorProto.BFLOAT16, [2, 3]),
+            helper.make_tensor_value_info("a", TensorProto.UINT16, [3]),
+            helper.make_tensor_value_info("b", TensorProto.UINT32, [3]),
+            helper.make_tensor_value_info("c", TensorProto.UINT64, [2]),
+        ],
+        [
+            helper.make_tensor_value_info("masked", TensorProto.FLOAT16, [2, 3]),
+            helper.make_tensor_value_info("unmasked", TensorProto.BOOL, [2, 3]),
+            helper.make_tensor_value_info("scaled", TensorProto.BFLOAT16, [2, 3]),
+            helper.make_tensor_value_info("total", TensorProto.UINT32, [3]),
+            helper.make_tensor_value_info("scaled_c", TensorProto.UINT64, [2]),
+            helper.make_tensor_value_info("shape", TensorProto.INT64, [2]),
+        ],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array([3, 1 << 20], np.uint64), "k")],
+    )
+    directory = out / "element_types"
+    (directory / "test_data_set_0").mkdir(parents=True, exist_ok=True)
+    save(graph, directory / "model.onnx")
+
+    mask = np.array([[True, False, True], [False, True, True]])
+    x = np.array([[1.5, -2.0, 0.1], [200.0, -0.001, 7.25]], dtype=np.float16)
+    y = np.array([[1.0, -3.5, 0.3], [1e30, -1e-30, 2.5]], dtype=bf16)
+    a = np.array([1, 65535, 40000], dtype=np.uint16)
+    b = np.array([4294901760, 1, 7], dtype=np.uint32)
+    c = np.array([(1 << 62) + 3, 1 << 40], dtype=np.uint64)
+    outputs = [
+        np.where(mask, x * x, np.float16(0)),
+        np.logical_not(mask),
+        (y.astype(np.float32) * w.astype(np.float32) + y.astype(np.float32)).astype(bf16),
+        a.astype(np.uint32) + b,
+        c * np.array([3, 1 << 20], np.uint64),
+        np.array(x.shape, dtype=np.int64),
+    ]
+    for kind, arrays in (("input", [mask, x, y, a, b, c]), ("output", outputs)):
+        for index, array in enumerate(arrays):
+            if array.dtype == bf16:
+                proto = helper.make_tensor(
+                    f"{kind}_{index}", TensorProto.BFLOAT16, array.shape,
+                    array.view(np.uint16).tobytes(), raw=True)
+            else:
+                proto = numpy_helper.from_array(array, f"{kind}_{index}")
+            path = directory / "test_data_set_0" / f"{kind}_{index}.pb"
+            path.write_bytes(proto.SerializeToString())
+
+
 def reference(graph, out, name, x):
     """Writes `x` and NumPy's evaluation of the graph on it."""
     weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
@@ -187,6 +262,7 @@ def main():
     save(quotient(), out / "quotient.onnx")
     save(noisy("RandomNormal"), out / "random_unseeded.onnx")
     save(noisy("RandomUniform", seed=7.0), out / "random_seeded.onnx")
+    element_types(out)
     if "--large" in sys.argv:
         save(mlp(np.random.default_rng(4), 256, 1024, 256), out / "mlp_large.onnx")
         save(cnn(np.random.default_rng(5), 64, 32), out / "cnn_large.onnx")

@@ -94,3 +94,41 @@ fn infer_with_a_mismatched_input_is_a_one_line_error() {
 	assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 	assert!(stderr.starts_with("Error: ") && stderr.contains("invalid model"), "{stderr}");
 }
+
+#[test]
+fn infer_runs_every_element_type_on_onnx_test_data() {
+	let dir = models().join("element_types");
+	let set = dir.join("test_data_set_0");
+	let read = |path: PathBuf| haca_engine::proto::read(&std::fs::read(path).unwrap()).unwrap();
+	let run = |format: &str, out: &PathBuf| {
+		let mut command = Command::new(NODE_BINARY);
+		command.arg("infer").arg("--model").arg(dir.join("model.onnx"));
+		for index in 0..6 {
+			command.arg("--input").arg(set.join(format!("input_{index}.pb")));
+		}
+		command.args(["--output-format", format, "--output-dir"]).arg(out);
+		command.output().expect("haca-node runs")
+	};
+
+	let out = scratch_dir("infer-types");
+	let output = run("pb", &out);
+	let stdout = String::from_utf8_lossy(&output.stdout);
+	assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+	for (index, described) in
+		["F16 [2, 3]", "Bool [2, 3]", "BF16 [2, 3]", "U32 [3]", "U64 [2]", "I64 [2]"]
+			.iter()
+			.enumerate()
+	{
+		assert!(stdout.contains(&format!("output {index}:    {described}")), "{stdout}");
+		let ours = read(out.join(format!("output_{index}.pb")));
+		let numpy = read(set.join(format!("output_{index}.pb")));
+		let agree = tensors_agree(std::slice::from_ref(&ours), std::slice::from_ref(&numpy), 1);
+		assert!(agree, "{ours:?} {numpy:?}");
+	}
+
+	// bfloat16 has no NumPy dtype: asking for .npy outputs names the output and the reason.
+	let output = run("npy", &scratch_dir("infer-types-npy"));
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("output_2: bfloat16 has no NumPy dtype"), "{stderr}");
+}

@@ -14,10 +14,16 @@ const DESCRS = {
   '<i2': 'I16',
   '<i4': 'I32',
   '<i8': 'I64',
+  '|b1': 'Bool',
+  '<u2': 'U16',
+  '<u4': 'U32',
+  '<u8': 'U64',
+  '<f2': 'F16',
 };
 
 /**
- * Reads a `.npy` file into a tensor (C order, little-endian dtypes of the element types).
+ * Reads a `.npy` file into a tensor (C order, little-endian dtypes of the element types;
+ * NumPy has no bfloat16 dtype).
  * @param {Uint8Array} file The file's bytes (e.g. `fs.readFileSync(path)`).
  * @returns {import('./tensor.js').Tensor} The array; `data` is the typed array of its
  *   element type.

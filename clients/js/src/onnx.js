@@ -8,7 +8,17 @@
 import { u8aToU8a } from '@polkadot/util';
 
 /** ONNX `TensorProto.DataType` codes of the element types HACA supports. */
-const ONNX_TYPES = { 1: 'F32', 2: 'U8', 3: 'I8', 5: 'I16', 6: 'I32', 7: 'I64', 11: 'F64' };
+const ONNX_TYPES = {
+  1: 'F32', 2: 'U8', 3: 'I8', 4: 'U16', 5: 'I16', 6: 'I32', 7: 'I64', 9: 'Bool', 10: 'F16',
+  11: 'F64', 12: 'U32', 13: 'U64', 16: 'BF16',
+};
+
+/** ONNX's names of the data types HACA does not support, for error messages. */
+const UNSUPPORTED_TYPES = {
+  0: 'UNDEFINED', 8: 'STRING', 14: 'COMPLEX64', 15: 'COMPLEX128', 17: 'FLOAT8E4M3FN',
+  18: 'FLOAT8E4M3FNUZ', 19: 'FLOAT8E5M2', 20: 'FLOAT8E5M2FNUZ', 21: 'UINT4', 22: 'INT4',
+  23: 'FLOAT4E2M1',
+};
 
 /** The fields of one protobuf message: `[fieldNumber, value]`, value a bigint or bytes. */
 function fields(bytes) {
@@ -61,7 +71,10 @@ function spec(valueInfo) {
   if (!tensorType) throw new Error(`${name}: not a tensor`);
   const code = Number(one(tensorType, 1) ?? 0n);
   const elementType = ONNX_TYPES[code];
-  if (!elementType) throw new Error(`${name}: ONNX element type ${code} is not supported`);
+  if (!elementType) {
+    const typeName = UNSUPPORTED_TYPES[code] ?? 'unknown';
+    throw new Error(`tensor ${name}: ONNX element type ${typeName} (${code}) is not supported`);
+  }
   const dims = all(one(tensorType, 2) ?? new Uint8Array(), 1);
   const shape = dims.map((dim) => {
     const value = one(dim, 1);
@@ -79,7 +92,7 @@ function spec(valueInfo) {
  *
  * @typedef {object} TensorSpec
  * @property {string} name Tensor name in the graph.
- * @property {'F32'|'F64'|'I8'|'U8'|'I16'|'I32'|'I64'} elementType Element type.
+ * @property {import('./tensor.js').ElementType} elementType Element type.
  * @property {number[]} shape Fixed dimensions.
  */
 export function readOnnxSpecs(onnx) {

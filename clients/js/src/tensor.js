@@ -11,20 +11,109 @@ import { compactFromU8a, compactToU8a, u8aConcat, u8aToU8a } from '@polkadot/uti
 
 /**
  * The element types, in the order of the Rust enum `ElementType` (the index is the SCALE
- * variant index).
- * @type {ReadonlyArray<'F32'|'F64'|'I8'|'U8'|'I16'|'I32'|'I64'>}
+ * variant index; new types are appended).
+ * @type {ReadonlyArray<ElementType>}
+ * @typedef {'F32'|'F64'|'I8'|'U8'|'I16'|'I32'|'I64'|'Bool'|'U16'|'U32'|'U64'|'F16'|'BF16'} ElementType
  */
-export const ELEMENT_TYPES = Object.freeze(['F32', 'F64', 'I8', 'U8', 'I16', 'I32', 'I64']);
+export const ELEMENT_TYPES = Object.freeze([
+  'F32', 'F64', 'I8', 'U8', 'I16', 'I32', 'I64', 'Bool', 'U16', 'U32', 'U64', 'F16', 'BF16',
+]);
 
-/** Element size in bytes and the typed array holding decoded elements, per element type. */
+/** The bit layouts of the floating-point types: width, exponent and mantissa bits. */
+const FLOAT_FORMATS = {
+  F16: { bits: 16, exponent: 5, mantissa: 10 },
+  BF16: { bits: 16, exponent: 8, mantissa: 7 },
+  F32: { bits: 32, exponent: 8, mantissa: 23 },
+  F64: { bits: 64, exponent: 11, mantissa: 52 },
+};
+
+/** `v` rounded to the nearest integer, ties to even. */
+function roundHalfEven(v) {
+  const floor = Math.floor(v);
+  const rest = v - floor;
+  if (rest !== 0.5) return rest < 0.5 ? floor : floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * The bit pattern of the 16-bit float of `format` nearest to `value` (ties to even, from the
+ * double itself: no double rounding); NaN is the quiet NaN.
+ */
+function halfBits(value, { exponent, mantissa }) {
+  const infinity = ((1 << exponent) - 1) << mantissa;
+  if (Number.isNaN(value)) return infinity | (1 << (mantissa - 1));
+  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
+  const magnitude = Math.abs(value);
+  const bias = (1 << (exponent - 1)) - 1;
+  if (magnitude >= 2 ** (bias + 1)) return sign | infinity;
+  // Subnormals (and the rounding up into the smallest normal) in units of the least one.
+  if (magnitude < 2 ** (1 - bias)) return sign | roundHalfEven(magnitude * 2 ** (bias - 1 + mantissa));
+  let e = Math.floor(Math.log2(magnitude));
+  if (2 ** e > magnitude) e -= 1;
+  else if (2 ** (e + 1) <= magnitude) e += 1;
+  // Exact in doubles: scaling by powers of two, and the mantissa fits. A carry out of the
+  // mantissa moves to the next exponent (to infinity past the largest finite value).
+  return sign | (((e + bias) << mantissa) + roundHalfEven((magnitude / 2 ** e - 1) * 2 ** mantissa));
+}
+
+/** The value of a 16-bit float bit pattern of `format` (exact as a double). */
+function halfValue(bits, { exponent, mantissa }) {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const all = (1 << exponent) - 1;
+  const e = (bits >> mantissa) & all;
+  const m = bits & ((1 << mantissa) - 1);
+  const bias = (1 << (exponent - 1)) - 1;
+  if (e === all) return m ? NaN : sign * Infinity;
+  if (e === 0) return sign * m * 2 ** (1 - bias - mantissa);
+  return sign * (1 + m / 2 ** mantissa) * 2 ** (e - bias);
+}
+
+/** A type whose elements a DataView accessor reads and writes. */
+const plain = (size, Array, name, big = false) => ({
+  size,
+  Array,
+  read: (view, at) => view[`get${name}`](at, true),
+  write: (view, at, value) => view[`set${name}`](at, big ? BigInt(value) : Number(value), true),
+});
+
+/** A 16-bit float type: decoded elements are its values (exact in a `Float32Array`). */
+const half = (format) => ({
+  size: 2,
+  Array: Float32Array,
+  read: (view, at) => halfValue(view.getUint16(at, true), format),
+  write: (view, at, value) => view.setUint16(at, halfBits(Number(value), format), true),
+});
+
+/**
+ * Element size in bytes, the typed array holding decoded elements, and how one element is
+ * read and written, per element type.
+ */
 const KINDS = {
-  F32: { size: 4, Array: Float32Array, get: 'getFloat32', set: 'setFloat32' },
-  F64: { size: 8, Array: Float64Array, get: 'getFloat64', set: 'setFloat64' },
-  I8: { size: 1, Array: Int8Array, get: 'getInt8', set: 'setInt8' },
-  U8: { size: 1, Array: Uint8Array, get: 'getUint8', set: 'setUint8' },
-  I16: { size: 2, Array: Int16Array, get: 'getInt16', set: 'setInt16' },
-  I32: { size: 4, Array: Int32Array, get: 'getInt32', set: 'setInt32' },
-  I64: { size: 8, Array: BigInt64Array, get: 'getBigInt64', set: 'setBigInt64' },
+  F32: plain(4, Float32Array, 'Float32'),
+  F64: plain(8, Float64Array, 'Float64'),
+  I8: plain(1, Int8Array, 'Int8'),
+  U8: plain(1, Uint8Array, 'Uint8'),
+  I16: plain(2, Int16Array, 'Int16'),
+  I32: plain(4, Int32Array, 'Int32'),
+  I64: plain(8, BigInt64Array, 'BigInt64', true),
+  Bool: {
+    size: 1,
+    Array: Uint8Array,
+    read: (view, at) => {
+      const byte = view.getUint8(at);
+      if (byte > 1) throw new Error(`a Bool element is 0 or 1, got ${byte}`);
+      return byte;
+    },
+    write: (view, at, value) => {
+      if (![true, false, 0, 1].includes(value)) throw new Error(`a Bool element is true, false, 0 or 1, got ${value}`);
+      view.setUint8(at, Number(value));
+    },
+  },
+  U16: plain(2, Uint16Array, 'Uint16'),
+  U32: plain(4, Uint32Array, 'Uint32'),
+  U64: plain(8, BigUint64Array, 'BigUint64', true),
+  F16: half(FLOAT_FORMATS.F16),
+  BF16: half(FLOAT_FORMATS.BF16),
 };
 
 /** Most dimensions a tensor may have (`MAX_RANK`). */
@@ -33,10 +122,12 @@ export const MAX_RANK = 8;
 /**
  * A tensor: element type, shape and elements in row-major order.
  * @typedef {object} Tensor
- * @property {'F32'|'F64'|'I8'|'U8'|'I16'|'I32'|'I64'} type Element type.
+ * @property {ElementType} type Element type.
  * @property {number[]} shape Dimensions.
- * @property {ArrayLike<number|bigint>} data Elements, row-major. Decoded tensors hold the
- *   matching typed array (`Float32Array` for F32, `BigInt64Array` for I64, ...).
+ * @property {ArrayLike<number|bigint|boolean>} data Elements, row-major. Decoded tensors hold
+ *   the matching typed array (`Float32Array` for F32, and for F16 and BF16 their exact
+ *   values; `BigInt64Array` for I64, `BigUint64Array` for U64, `Uint8Array` of 0 and 1 for
+ *   Bool, ...). Numbers given for F16 and BF16 are rounded to the nearest, ties to even.
  */
 
 function kindOf(type) {
@@ -79,11 +170,7 @@ export function encodeTensors(tensors) {
       dims.setUint32(4 * i, dim, true);
     });
     const bytes = new DataView(new ArrayBuffer(count * kind.size));
-    for (let i = 0; i < count; i++) {
-      const value = type === 'I64' ? BigInt(data[i]) : Number(data[i]);
-      if (kind.size === 1) bytes[kind.set](i, value);
-      else bytes[kind.set](i * kind.size, value, true);
-    }
+    for (let i = 0; i < count; i++) kind.write(bytes, i * kind.size, data[i]);
     parts.push(
       Uint8Array.of(ELEMENT_TYPES.indexOf(type)),
       compactToU8a(shape.length),
@@ -97,7 +184,7 @@ export function encodeTensors(tensors) {
 
 /**
  * Makes a tensor from its elements' little-endian bytes (as in the canonical encoding and
- * in little-endian `.npy` files).
+ * in little-endian `.npy` files). Bool bytes other than 0 and 1 are an error.
  * @param {Tensor['type']} type Element type.
  * @param {number[]} shape Dimensions.
  * @param {Uint8Array} bytes Exactly the elements' bytes.
@@ -111,9 +198,7 @@ export function tensorFromBytes(type, shape, bytes) {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new kind.Array(count);
-  for (let i = 0; i < count; i++) {
-    data[i] = kind.size === 1 ? view[kind.get](i) : view[kind.get](i * kind.size, true);
-  }
+  for (let i = 0; i < count; i++) data[i] = kind.read(view, i * kind.size);
   return { type, shape: [...shape], data };
 }
 
@@ -161,16 +246,18 @@ export function decodeTensors(encoded) {
 }
 
 /**
- * Distance between two IEEE 754 values in units of least precision, from their bit
+ * Distance between two floats of a type in units of least precision, from their bit
  * patterns, as the runtime computes it (`ulp_distance`).
  * @param {bigint} a Bit pattern.
  * @param {bigint} b Bit pattern.
- * @param {32|64} bits Width.
+ * @param {'F16'|'BF16'|'F32'|'F64'} type The floats' element type.
  * @returns {bigint}
  */
-export function ulpDistance(a, b, bits) {
-  const sign = 1n << BigInt(bits - 1);
-  const exponent = bits === 32 ? 0x7f800000n : 0x7ff0000000000000n;
+export function ulpDistance(a, b, type) {
+  const format = FLOAT_FORMATS[type];
+  if (!format) throw new Error(`${type} is not a floating-point type`);
+  const sign = 1n << BigInt(format.bits - 1);
+  const exponent = ((1n << BigInt(format.exponent)) - 1n) << BigInt(format.mantissa);
   const isNan = (x) => (x & exponent) === exponent && (x & (exponent ^ (sign - 1n))) !== 0n;
   if (a === b) return 0n;
   if (isNan(a) || isNan(b)) return (1n << 64n) - 1n;
@@ -184,10 +271,9 @@ function bitPatterns(tensor) {
   const bytes = encodeTensors([tensor]);
   const data = bytes.subarray(bytes.length - elementCount(tensor.shape) * size);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const read = { 2: (i) => BigInt(view.getUint16(i, true)), 4: (i) => BigInt(view.getUint32(i, true)) };
   const out = [];
-  for (let i = 0; i < data.length; i += size) {
-    out.push(size === 4 ? BigInt(view.getUint32(i, true)) : view.getBigUint64(i, true));
-  }
+  for (let i = 0; i < data.length; i += size) out.push(read[size]?.(i) ?? view.getBigUint64(i, true));
   return out;
 }
 
@@ -207,10 +293,9 @@ export function tensorsAgree(a, b, maxUlps = 0) {
       return false;
     }
     if (x.data.length !== y.data.length) return false;
-    if (x.type === 'F32' || x.type === 'F64') {
-      const width = x.type === 'F32' ? 32 : 64;
+    if (FLOAT_FORMATS[x.type]) {
       const [p, q] = [bitPatterns(x), bitPatterns(y)];
-      return p.every((bits, j) => ulpDistance(bits, q[j], width) <= BigInt(maxUlps));
+      return p.every((bits, j) => ulpDistance(bits, q[j], x.type) <= BigInt(maxUlps));
     }
     return Array.from(x.data).every((v, j) => BigInt(v) === BigInt(y.data[j]));
   });

@@ -29,13 +29,21 @@ test('every element type round-trips, little-endian', () => {
     { type: 'I32', shape: [1], data: [-1] },
     { type: 'I64', shape: [2], data: [-(2n ** 63n), 2n ** 40n] },
     { type: 'U8', shape: [], data: [7] },
+    { type: 'Bool', shape: [3], data: [1, 0, 1] },
+    { type: 'U16', shape: [2], data: [65535, 7] },
+    { type: 'U32', shape: [1], data: [0xffffffff] },
+    { type: 'U64', shape: [2], data: [2n ** 64n - 1n, 2n ** 40n] },
+    { type: 'F16', shape: [3], data: [1, -2, 65504] },
+    { type: 'BF16', shape: [3], data: [1, -2, 2 ** -133] },
   ];
   const bytes = encodeTensors(tensors);
   const decoded = decodeTensors(bytes);
+  const big = (t) => t.type === 'I64' || t.type === 'U64';
   assert.deepEqual(
     decoded.map((t) => ({ type: t.type, shape: t.shape, data: Array.from(t.data) })),
-    tensors.map((t) => ({ ...t, data: t.data.map((v) => (t.type === 'I64' ? BigInt(v) : v)) })),
+    tensors.map((t) => ({ ...t, data: t.data.map((v) => (big(t) ? BigInt(v) : v)) })),
   );
+  assert.equal(u8aToHex(encodeTensors([{ type: 'Bool', shape: [2], data: [true, false] }])), '0x04070402000000080100');
   // I16 [-2, 0x1234]: type 4, rank 1, dimension 2 (u32 LE), 4 data bytes, LE elements.
   assert.equal(u8aToHex(encodeTensors([tensors[4]])), '0x04040402000000' + '10' + 'feff3412');
 });
@@ -44,9 +52,43 @@ test('malformed lists are rejected', () => {
   const bytes = encodeTensors([{ type: 'F32', shape: [2], data: [1, 2] }]);
   assert.throws(() => decodeTensors(new Uint8Array([...bytes, 0])), /trailing/);
   assert.throws(() => decodeTensors(bytes.subarray(0, bytes.length - 2)), /truncated/);
-  assert.throws(() => decodeTensors('0x0409'), /element type index/);
+  assert.throws(() => decodeTensors('0x040d'), /element type index 13/);
   assert.throws(() => encodeTensors([{ type: 'F32', shape: [1, 4], data: [1] }]), /4 elements/);
-  assert.throws(() => encodeTensors([{ type: 'F16', shape: [1], data: [1] }]), /unknown element type/);
+  assert.throws(() => encodeTensors([{ type: 'F8', shape: [1], data: [1] }]), /unknown element type/);
+  assert.throws(() => encodeTensors([{ type: 'Bool', shape: [1], data: [2] }]), /Bool element/);
+  assert.throws(() => decodeTensors('0x040704010000000402'), /Bool element is 0 or 1, got 2/);
+});
+
+test('numbers round to the nearest half-precision float, ties to even', () => {
+  const bits = (type, value) => {
+    const bytes = encodeTensors([{ type, shape: [], data: [value] }]);
+    return bytes[bytes.length - 2] | (bytes[bytes.length - 1] << 8);
+  };
+  const f16 = (value) => bits('F16', value);
+  assert.equal(f16(1 / 3), 0x3555);
+  assert.equal(f16(65504), 0x7bff);
+  assert.equal(f16(65519.99), 0x7bff);
+  assert.equal(f16(65520), 0x7c00, 'halfway to the next power of two: infinity');
+  assert.equal(f16(2 ** -24), 0x0001, 'smallest subnormal');
+  assert.equal(f16(2 ** -25), 0x0000, 'halfway to zero: even');
+  assert.equal(f16(3 * 2 ** -25), 0x0002, 'halfway between 1 and 2 subnormal units: even');
+  assert.equal(f16(2 ** -14 - 2 ** -26), 0x0400, 'rounds up into the smallest normal');
+  assert.equal(f16(1 + 2 ** -11), 0x3c00, 'tie to even');
+  assert.equal(f16(1 + 3 * 2 ** -11), 0x3c02, 'tie to even, upwards');
+  assert.equal(f16(-0), 0x8000);
+  assert.equal(f16(-Infinity), 0xfc00);
+  assert.equal(f16(NaN) & 0x7e00, 0x7e00);
+  const bf16 = (value) => bits('BF16', value);
+  assert.equal(bf16(1), 0x3f80);
+  assert.equal(bf16(1 + 2 ** -8), 0x3f80, 'tie to even');
+  assert.equal(bf16(1 + 3 * 2 ** -8), 0x3f82, 'tie to even, upwards');
+  assert.equal(bf16(1 + 2 ** -8 + 2 ** -30), 0x3f81, 'just above the tie: no double rounding');
+  assert.equal(bf16((2 - 2 ** -7) * 2 ** 127), 0x7f7f, 'largest finite');
+  assert.equal(bf16((2 - 2 ** -8) * 2 ** 127), 0x7f80, 'halfway past it: infinity');
+  assert.equal(bf16(2 ** -133), 0x0001);
+  // Decoding gives the exact values back.
+  const [tensor] = decodeTensors(encodeTensors([{ type: 'F16', shape: [2], data: [0.1, -65504] }]));
+  assert.deepEqual(Array.from(tensor.data), [0.0999755859375, -65504]);
 });
 
 test('.npy references read as tensors', () => {
@@ -76,13 +118,19 @@ test('ONNX specs come from the graph', () => {
     outputs: [{ name: 'output', elementType: 'F32', shape: [1, 3] }],
   });
   assert.throws(() => readOnnxSpecs(new Uint8Array([0x08, 0x08])), /no graph/);
+  const { inputs, outputs } = readOnnxSpecs(file('element_types/model.onnx'));
+  assert.deepEqual(inputs.map((spec) => spec.elementType), ['Bool', 'F16', 'BF16', 'U16', 'U32', 'U64']);
+  assert.deepEqual(outputs.map((spec) => spec.elementType), ['F16', 'Bool', 'BF16', 'U32', 'U64', 'I64']);
 });
 
 test('agreement follows the runtime: ULPs for floats, exact integers', () => {
   const one = 0x3f800000n;
-  assert.equal(ulpDistance(one, one + 1n, 32), 1n);
-  assert.equal(ulpDistance(0n, 0x80000000n, 32), 0n);
-  assert.equal(ulpDistance(1n, 0x80000001n, 32), 2n);
+  assert.equal(ulpDistance(one, one + 1n, 'F32'), 1n);
+  assert.equal(ulpDistance(0n, 0x80000000n, 'F32'), 0n);
+  assert.equal(ulpDistance(1n, 0x80000001n, 'F32'), 2n);
+  assert.equal(ulpDistance(0x7c01n, 0x7c00n, 'F16'), 2n ** 64n - 1n, 'a NaN in binary16');
+  assert.equal(ulpDistance(0x7c01n, 0x7c00n, 'BF16'), 1n, 'a number in bfloat16');
+  assert.throws(() => ulpDistance(1n, 2n, 'I32'), /not a floating-point type/);
   const next = new Float32Array(new Uint32Array([0x3f800002]).buffer)[0];
   const a = [{ type: 'F32', shape: [2], data: [1, -3.5] }];
   const b = [{ type: 'F32', shape: [2], data: [next, -3.5] }];

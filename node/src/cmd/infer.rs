@@ -61,10 +61,10 @@ impl TensorFormat {
 		}
 	}
 
-	fn write(self, tensor: &Tensor, name: &str) -> Vec<u8> {
+	fn write(self, tensor: &Tensor, name: &str) -> Result<Vec<u8>, String> {
 		match self {
-			Self::Npy => npy::write(tensor),
-			Self::Pb => proto::write(tensor, name),
+			Self::Npy => npy::write(tensor).map_err(|error| format!("{name}: {error}")),
+			Self::Pb => Ok(proto::write(tensor, name)),
 		}
 	}
 }
@@ -124,7 +124,7 @@ impl InferCmd {
 				let name = format!("output_{index}");
 				let format = self.output_format;
 				let path = dir.join(format!("{name}.{}", format.extension()));
-				std::fs::write(&path, format.write(tensor, &name))
+				std::fs::write(&path, format.write(tensor, &name)?)
 					.map_err(|error| format!("cannot write {}: {error}", path.display()))?;
 			}
 		}

@@ -1,37 +1,51 @@
 //! Conversions between the canonical tensor encoding and tract's tensors. Both hold their
-//! elements little-endian and row-major, so elements are copied as bytes.
+//! elements little-endian and row-major, so elements are copied as bytes; bfloat16, which
+//! tract lacks, is computed as f32 (see [`crate::bfloat16`]) and converted on the way.
 
 #[cfg(target_endian = "big")]
 compile_error!("the canonical tensor encoding is little-endian: the engine copies it as is");
 
+use std::borrow::Cow;
+
 use haca_primitives::tensor::{ElementType, Shape, TensorSpec};
 use tract_onnx::prelude::{DatumType, Tensor as TractTensor};
 
-use crate::EngineError;
+use crate::{bfloat16, EngineError};
 
-/// tract's datum type for an element type.
+/// tract's datum type for an element type (f32 for bfloat16).
 pub(crate) fn datum_type(element_type: ElementType) -> DatumType {
 	match element_type {
-		ElementType::F32 => DatumType::F32,
+		ElementType::F32 | ElementType::BF16 => DatumType::F32,
 		ElementType::F64 => DatumType::F64,
+		ElementType::F16 => DatumType::F16,
 		ElementType::I8 => DatumType::I8,
 		ElementType::U8 => DatumType::U8,
 		ElementType::I16 => DatumType::I16,
 		ElementType::I32 => DatumType::I32,
 		ElementType::I64 => DatumType::I64,
+		ElementType::Bool => DatumType::Bool,
+		ElementType::U16 => DatumType::U16,
+		ElementType::U32 => DatumType::U32,
+		ElementType::U64 => DatumType::U64,
 	}
 }
 
-/// The element type of a tract datum type, if HACA has one for it.
+/// The element type of a tract datum type, if HACA has one for it. tract's symbolic
+/// dimensions (`TDim`, what `Shape` yields) are ONNX's int64.
 pub(crate) fn element_type(datum_type: DatumType) -> Option<ElementType> {
 	Some(match datum_type {
 		DatumType::F32 => ElementType::F32,
 		DatumType::F64 => ElementType::F64,
+		DatumType::F16 => ElementType::F16,
 		DatumType::I8 => ElementType::I8,
 		DatumType::U8 => ElementType::U8,
 		DatumType::I16 => ElementType::I16,
 		DatumType::I32 => ElementType::I32,
-		DatumType::I64 => ElementType::I64,
+		DatumType::I64 | DatumType::TDim => ElementType::I64,
+		DatumType::Bool => ElementType::Bool,
+		DatumType::U16 => ElementType::U16,
+		DatumType::U32 => ElementType::U32,
+		DatumType::U64 => ElementType::U64,
 		_ => return None,
 	})
 }
@@ -44,31 +58,61 @@ pub(crate) fn dims(shape: &Shape) -> Vec<usize> {
 /// Elements in the canonical encoding (already checked against `spec`) as a tract tensor:
 /// copied once, as bytes, into tract's aligned storage.
 pub(crate) fn to_tract(spec: &TensorSpec, elements: &[u8]) -> Result<TractTensor, EngineError> {
+	let elements = tract_elements(spec, elements);
 	// SAFETY: `from_raw_dt` requires the bytes to be valid elements of the datum type. Every
-	// HACA element type is a plain integer or float, for which any bit pattern is a value,
-	// and tract checks the byte length against the shape.
-	unsafe { TractTensor::from_raw_dt(datum_type(spec.element_type), &dims(&spec.shape), elements) }
-		// Inputs were checked against their specs, so a failure here is the engine's own.
-		.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
+	// bit pattern is a value of HACA's integer and float types; booleans are 0 or 1, which
+	// the input's layout checked before (`Layout::elements`); tract checks the byte length
+	// against the shape.
+	unsafe {
+		TractTensor::from_raw_dt(datum_type(spec.element_type), &dims(&spec.shape), &elements)
+	}
+	// Inputs were checked against their specs, so a failure here is the engine's own.
+	.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
 }
 
-/// Copies `elements` into `tensor` if it holds plain memory of their length (as a tensor
-/// [`to_tract`] made for the same spec does); whether it did.
-pub(crate) fn overwrite(tensor: &mut TractTensor, elements: &[u8]) -> bool {
+/// Elements of `spec` (checked against it) as tract holds them: as they are, but bfloat16
+/// widened to f32.
+fn tract_elements<'a>(spec: &TensorSpec, elements: &'a [u8]) -> Cow<'a, [u8]> {
+	match spec.element_type {
+		ElementType::BF16 => Cow::Owned(bfloat16::widen_elements(elements)),
+		_ => Cow::Borrowed(elements),
+	}
+}
+
+/// Copies `elements` of `spec` (checked against it) into `tensor` if it holds plain memory
+/// of their length in tract (as a tensor [`to_tract`] made for the same spec does); whether
+/// it did.
+pub(crate) fn overwrite(tensor: &mut TractTensor, spec: &TensorSpec, elements: &[u8]) -> bool {
 	let Ok(mut view) = tensor.try_as_plain_ram_mut() else { return false };
 	let bytes = view.as_bytes_mut();
+	let elements = tract_elements(spec, elements);
 	let fits = bytes.len() == elements.len();
 	if fits {
-		bytes.copy_from_slice(elements);
+		bytes.copy_from_slice(&elements);
 	}
 	fits
 }
 
-/// The elements of a tract tensor, little-endian, if it is of `spec`'s type and shape.
+/// The elements of a tract tensor, little-endian, if it is of `spec`'s type and shape
+/// (bfloat16 rounded from tract's f32, int64 converted from symbolic dimensions).
 pub(crate) fn elements<'a>(
 	tensor: &'a TractTensor,
 	spec: &TensorSpec,
-) -> Result<&'a [u8], EngineError> {
+) -> Result<Cow<'a, [u8]>, EngineError> {
+	if tensor.datum_type() == DatumType::TDim && spec.element_type == ElementType::I64 {
+		let integers = tensor
+			.cast_to_dt(DatumType::I64)
+			.map_err(|error| EngineError::Execution(format!("output dimensions: {error}")))?;
+		return Ok(Cow::Owned(plain_elements(&integers, spec)?.into_owned()));
+	}
+	plain_elements(tensor, spec)
+}
+
+/// [`elements`] of a tensor held as plain memory.
+fn plain_elements<'a>(
+	tensor: &'a TractTensor,
+	spec: &TensorSpec,
+) -> Result<Cow<'a, [u8]>, EngineError> {
 	let view =
 		tensor.try_as_plain_ram().map_err(|error| EngineError::Execution(error.to_string()))?;
 	let shape_matches = tensor.shape().len() == spec.shape.len()
@@ -82,5 +126,8 @@ pub(crate) fn elements<'a>(
 			spec.shape.to_vec()
 		)));
 	}
-	Ok(view.as_bytes())
+	Ok(match spec.element_type {
+		ElementType::BF16 => Cow::Owned(bfloat16::narrow_elements(view.as_bytes())),
+		_ => Cow::Borrowed(view.as_bytes()),
+	})
 }

@@ -22,6 +22,7 @@
 //! float outputs can differ in the last bits; integer models are exact everywhere. The
 //! settlement pallet compares float outputs within the model's declared ULP tolerance.
 
+mod bfloat16;
 mod convert;
 mod metrics;
 pub mod npy;

@@ -1,7 +1,7 @@
 //! NumPy `.npy` files (format versions 1 to 3, little-endian, C order) as canonical tensors,
 //! the format operators and model owners already have their test data in.
 
-use haca_primitives::tensor::{element_count, ElementType, Tensor};
+use haca_primitives::tensor::{element_count, elements_valid, ElementType, Tensor};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -12,8 +12,17 @@ pub enum NpyError {
 	#[error("not a .npy file: {0}")]
 	Format(&'static str),
 	/// An element type HACA has no canonical form for, or big-endian data.
-	#[error("unsupported dtype `{0}` (little-endian f32, f64, i8, u8, i16, i32, i64 only)")]
+	#[error(
+		"unsupported dtype `{0}` (little-endian bool, f16, f32, f64, i8, i16, i32, i64, u8, \
+		 u16, u32 or u64)"
+	)]
 	Dtype(String),
+	/// bfloat16, which NumPy has no dtype for.
+	#[error("bfloat16 has no NumPy dtype: write the tensor as an ONNX .pb file")]
+	BFloat16,
+	/// A boolean array with a byte other than 0 or 1.
+	#[error("boolean elements must be 0 or 1")]
+	NotBoolean,
 	/// Fortran (column-major) order.
 	#[error("Fortran-ordered arrays are not supported")]
 	FortranOrder,
@@ -31,12 +40,17 @@ fn dtype_of(descr: &str) -> Result<ElementType, NpyError> {
 		"<i2" => ElementType::I16,
 		"<i4" => ElementType::I32,
 		"<i8" => ElementType::I64,
+		"|b1" => ElementType::Bool,
+		"<u2" => ElementType::U16,
+		"<u4" => ElementType::U32,
+		"<u8" => ElementType::U64,
+		"<f2" => ElementType::F16,
 		other => return Err(NpyError::Dtype(other.into())),
 	})
 }
 
-fn descr_of(element_type: ElementType) -> &'static str {
-	match element_type {
+fn descr_of(element_type: ElementType) -> Result<&'static str, NpyError> {
+	Ok(match element_type {
 		ElementType::F32 => "<f4",
 		ElementType::F64 => "<f8",
 		ElementType::I8 => "|i1",
@@ -44,7 +58,13 @@ fn descr_of(element_type: ElementType) -> &'static str {
 		ElementType::I16 => "<i2",
 		ElementType::I32 => "<i4",
 		ElementType::I64 => "<i8",
-	}
+		ElementType::Bool => "|b1",
+		ElementType::U16 => "<u2",
+		ElementType::U32 => "<u4",
+		ElementType::U64 => "<u8",
+		ElementType::F16 => "<f2",
+		ElementType::BF16 => return Err(NpyError::BFloat16),
+	})
 }
 
 /// The value of `key` in the header dictionary (up to the next top-level comma or brace).
@@ -90,21 +110,22 @@ pub fn read(bytes: &[u8]) -> Result<Tensor, NpyError> {
 	if expected != Some(data.len()) {
 		return Err(NpyError::Shape(format!("{} data bytes for shape {dims:?}", data.len())));
 	}
+	if !elements_valid(element_type, &data) {
+		return Err(NpyError::NotBoolean);
+	}
 	let shape = dims.try_into().map_err(|_| NpyError::Shape("rank above the bound".into()))?;
 	Ok(Tensor { element_type, shape, data })
 }
 
-/// Writes a canonical tensor as a version 1.0 `.npy` file.
-pub fn write(tensor: &Tensor) -> Vec<u8> {
+/// Writes a canonical tensor as a version 1.0 `.npy` file (any type but bfloat16).
+pub fn write(tensor: &Tensor) -> Result<Vec<u8>, NpyError> {
+	let descr = descr_of(tensor.element_type)?;
 	let dims: Vec<String> = tensor.shape.iter().map(u32::to_string).collect();
 	let shape = match dims.len() {
 		1 => format!("({},)", dims[0]),
 		_ => format!("({})", dims.join(", ")),
 	};
-	let mut header = format!(
-		"{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
-		descr_of(tensor.element_type)
-	);
+	let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
 	// Pad so the data starts on a 64-byte boundary; the header ends with a newline.
 	let unpadded = MAGIC.len() + 4 + header.len() + 1;
 	header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
@@ -114,7 +135,7 @@ pub fn write(tensor: &Tensor) -> Vec<u8> {
 	bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
 	bytes.extend_from_slice(header.as_bytes());
 	bytes.extend_from_slice(&tensor.data);
-	bytes
+	Ok(bytes)
 }
 
 #[cfg(test)]
@@ -129,8 +150,8 @@ mod tests {
 		assert_eq!(tensor.element_type, ElementType::F32);
 		assert_eq!(tensor.shape.to_vec(), vec![1, 4]);
 		assert_eq!(&tensor.data[..4], &0.5f32.to_le_bytes());
-		assert_eq!(read(&write(&tensor)).unwrap(), tensor);
-		assert_eq!(write(&tensor).len() % 64, 16, "64-byte aligned header");
+		assert_eq!(read(&write(&tensor).unwrap()).unwrap(), tensor);
+		assert_eq!(write(&tensor).unwrap().len() % 64, 16, "64-byte aligned header");
 	}
 
 	#[test]
@@ -140,7 +161,7 @@ mod tests {
 			shape: vec![3].try_into().unwrap(),
 			data: vec![0; 12],
 		};
-		let good = write(&tensor);
+		let good = write(&tensor).unwrap();
 		assert_eq!(read(&good).unwrap(), tensor);
 		let swap = |from: &str, to: &str| -> Vec<u8> {
 			let mut bytes = good.clone();
@@ -152,5 +173,12 @@ mod tests {
 		assert_eq!(read(&swap("False", "True ")), Err(NpyError::FortranOrder));
 		assert!(matches!(read(&good[..good.len() - 1]), Err(NpyError::Shape(_))));
 		assert_eq!(read(b"not numpy at all"), Err(NpyError::Format("bad magic")));
+		let bools =
+			Tensor { element_type: ElementType::Bool, data: vec![0, 1, 1], ..tensor.clone() };
+		let mut bytes = write(&bools).unwrap();
+		*bytes.last_mut().unwrap() = 2;
+		assert_eq!(read(&bytes), Err(NpyError::NotBoolean));
+		let bf16 = Tensor { element_type: ElementType::BF16, ..tensor };
+		assert_eq!(write(&bf16), Err(NpyError::BFloat16));
 	}
 }

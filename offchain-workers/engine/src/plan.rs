@@ -10,14 +10,15 @@ use std::{
 
 use haca_primitives::{
 	onnx::{self, OnnxError},
-	tensor::{decode_and_check, Layout, TensorError, TensorSpec},
+	tensor::{decode_and_check, ElementType, Layout, TensorError, TensorSpec},
 };
 use tract_onnx::prelude::{
-	Framework, InferenceFact, InferenceModelExt, IntoRunnable, OutletId, TValue, TVec,
-	Tensor as TractTensor, TypedModel, TypedRunnableModel, TypedSimpleState,
+	Framework, InferenceFact, InferenceModel, InferenceModelExt, IntoRunnable, OutletId, TValue,
+	TVec, Tensor as TractTensor, TypedModel, TypedRunnableModel, TypedSimpleState,
 };
 
 use crate::{
+	bfloat16::{self, Widened},
 	convert::{datum_type, dims, element_type, elements, overwrite, to_tract},
 	panics, EngineError,
 };
@@ -60,7 +61,7 @@ impl Session {
 	) -> Result<(), EngineError> {
 		for (index, (spec, data)) in specs.iter().zip(elements).enumerate() {
 			let kept = self.inputs.get_mut(index).and_then(Arc::get_mut);
-			if kept.is_some_and(|tensor| overwrite(tensor, data)) {
+			if kept.is_some_and(|tensor| overwrite(tensor, spec, data)) {
 				continue;
 			}
 			let fresh = Arc::new(to_tract(spec, data)?);
@@ -110,8 +111,8 @@ impl Plan {
 		inputs: &[TensorSpec],
 		outputs: &[TensorSpec],
 	) -> Result<Self, EngineError> {
-		let typed = Self::optimise(bytes, inputs)?;
-		let found = Self::output_specs(&typed)?;
+		let (typed, widened) = Self::optimise(bytes, inputs)?;
+		let found = Self::output_specs(&typed, &widened)?;
 		let matches = found.len() == outputs.len()
 			&& found.iter().zip(outputs).all(|(found, spec)| {
 				found.element_type == spec.element_type && found.shape == spec.shape
@@ -130,15 +131,16 @@ impl Plan {
 	/// operators trying a model before registering it).
 	pub fn discover(bytes: &[u8], inputs: &[TensorSpec]) -> Result<Self, EngineError> {
 		with_panic_guard(|| {
-			let typed = Self::optimise(bytes, inputs)?;
-			let outputs = Self::output_specs(&typed)?;
+			let (typed, widened) = Self::optimise(bytes, inputs)?;
+			let outputs = Self::output_specs(&typed, &widened)?;
 			Self::finish(typed, inputs, outputs)
 		})
 	}
 
-	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised; refused if it
-	/// would not run reproducibly.
-	fn optimise(bytes: &[u8], inputs: &[TensorSpec]) -> Result<TypedModel, EngineError> {
+	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised, and which of its
+	/// inputs and outputs are bfloat16 computed as f32; refused if it would not run
+	/// reproducibly.
+	fn optimise(bytes: &[u8], inputs: &[TensorSpec]) -> Result<(TypedModel, Widened), EngineError> {
 		onnx::check_reproducible(bytes).map_err(|error| match error {
 			OnnxError::UnseededRandom(op) => EngineError::UnseededRandom(op),
 			OnnxError::Malformed => EngineError::InvalidModel("not an ONNX protobuf".into()),
@@ -147,7 +149,7 @@ impl Plan {
 				onnx::MAX_GRAPH_DEPTH
 			)),
 		})?;
-		let mut model = tract_onnx::onnx().model_for_read(&mut &*bytes).map_err(invalid_model)?;
+		let (mut model, widened) = Self::read(bytes)?;
 		let input_count = model.input_outlets().map_err(invalid_model)?.len();
 		if input_count != inputs.len() {
 			return Err(EngineError::SpecMismatch(format!(
@@ -156,33 +158,55 @@ impl Plan {
 			)));
 		}
 		for (index, spec) in inputs.iter().enumerate() {
+			let model_bf16 = widened.inputs.get(index).copied().unwrap_or(false);
+			if model_bf16 != (spec.element_type == ElementType::BF16) {
+				return Err(EngineError::SpecMismatch(format!(
+					"input {index}: the model's is {}bfloat16, the spec's {:?}",
+					if model_bf16 { "" } else { "not " },
+					spec.element_type
+				)));
+			}
 			let fact = InferenceFact::dt_shape(datum_type(spec.element_type), dims(&spec.shape));
 			model.set_input_fact(index, fact).map_err(invalid_model)?;
 		}
-		model.into_optimized().map_err(invalid_model)
+		Ok((model.into_optimized().map_err(invalid_model)?, widened))
+	}
+
+	/// The model in `bytes` as tract reads it, bfloat16 widened to f32.
+	fn read(bytes: &[u8]) -> Result<(InferenceModel, Widened), EngineError> {
+		let onnx = tract_onnx::onnx();
+		let mut proto = onnx.proto_model_for_read(&mut &*bytes).map_err(invalid_model)?;
+		let widened = bfloat16::widen(&mut proto);
+		Ok((onnx.model_for_proto_model(&proto).map_err(invalid_model)?, widened))
 	}
 
 	/// The input specs the model itself declares (fixed shapes only): for trying or
 	/// benchmarking a model before its specs are registered.
 	pub fn declared_inputs(bytes: &[u8]) -> Result<Vec<TensorSpec>, EngineError> {
 		with_panic_guard(|| {
-			let typed = tract_onnx::onnx()
-				.model_for_read(&mut &*bytes)
-				.and_then(|model| model.into_typed())
-				.map_err(invalid_model)?;
-			Self::specs(&typed, typed.input_outlets().map_err(invalid_model)?, "input")
+			let (model, widened) = Self::read(bytes)?;
+			let typed = model.into_typed().map_err(invalid_model)?;
+			let outlets = typed.input_outlets().map_err(invalid_model)?;
+			Self::specs(&typed, outlets, &widened.inputs, "input")
 		})
 	}
 
 	/// The output specs of an optimised model (names as in the graph).
-	fn output_specs(typed: &TypedModel) -> Result<Vec<TensorSpec>, EngineError> {
-		Self::specs(typed, typed.output_outlets().map_err(invalid_model)?, "output")
+	fn output_specs(typed: &TypedModel, widened: &Widened) -> Result<Vec<TensorSpec>, EngineError> {
+		Self::specs(
+			typed,
+			typed.output_outlets().map_err(invalid_model)?,
+			&widened.outputs,
+			"output",
+		)
 	}
 
-	/// The specs of the tensors at `outlets` (`what`: input or output, for errors).
+	/// The specs of the tensors at `outlets`, bfloat16 where `bf16` says the model had it
+	/// (`what`: input or output, for errors).
 	fn specs(
 		typed: &TypedModel,
 		outlets: &[OutletId],
+		bf16: &[bool],
 		what: &str,
 	) -> Result<Vec<TensorSpec>, EngineError> {
 		outlets
@@ -194,8 +218,11 @@ impl Plan {
 					|why: &str| EngineError::SpecMismatch(format!("{what} {index}: {why}"));
 				let shape =
 					fact.shape.as_concrete().ok_or_else(|| unsupported("no fixed shape"))?;
-				let element_type = element_type(fact.datum_type)
-					.ok_or_else(|| unsupported("unsupported element type"))?;
+				let element_type = match element_type(fact.datum_type) {
+					Some(ElementType::F32) if bf16.get(index) == Some(&true) => ElementType::BF16,
+					Some(element_type) => element_type,
+					None => return Err(unsupported("unsupported element type")),
+				};
 				let name: Vec<u8> =
 					typed.node(outlet.node).name.as_bytes().iter().take(64).copied().collect();
 				Ok(TensorSpec {
@@ -328,7 +355,7 @@ impl Plan {
 			.zip(&self.outputs)
 			.map(|(value, spec)| elements(value, spec))
 			.collect::<Result<TVec<_>, _>>()?;
-		self.output_layout.encode(outputs).ok_or_else(|| {
+		self.output_layout.encode(outputs.iter().map(|data| &data[..])).ok_or_else(|| {
 			EngineError::Execution("the model's outputs differ from its specs".into())
 		})
 	}

@@ -2,7 +2,7 @@
 //! tensors. Data may be in `raw_data` (little-endian) or in the typed fields; data kept in
 //! external files is refused.
 
-use haca_primitives::tensor::{element_count, ElementType, Tensor};
+use haca_primitives::tensor::{element_count, elements_valid, ElementType, Tensor};
 use prost::Message;
 use tract_onnx::pb::{
 	tensor_proto::{DataLocation, DataType},
@@ -16,8 +16,14 @@ pub enum ProtoError {
 	#[error("not an ONNX TensorProto: {0}")]
 	Format(String),
 	/// An element type HACA has no canonical form for.
-	#[error("unsupported data type {0} (float, double, int8, uint8, int16, int32, int64 only)")]
+	#[error(
+		"unsupported data type {0} (bool, float16, bfloat16, float, double, int8, int16, \
+		 int32, int64, uint8, uint16, uint32 or uint64)"
+	)]
 	DataType(i32),
+	/// A boolean tensor with an element other than 0 or 1.
+	#[error("boolean elements must be 0 or 1")]
+	NotBoolean,
 	/// The data lives in another file.
 	#[error("tensor data in external files is not supported")]
 	External,
@@ -35,6 +41,12 @@ fn element_type_of(data_type: i32) -> Result<ElementType, ProtoError> {
 		Ok(DataType::Int16) => ElementType::I16,
 		Ok(DataType::Int32) => ElementType::I32,
 		Ok(DataType::Int64) => ElementType::I64,
+		Ok(DataType::Bool) => ElementType::Bool,
+		Ok(DataType::Uint16) => ElementType::U16,
+		Ok(DataType::Uint32) => ElementType::U32,
+		Ok(DataType::Uint64) => ElementType::U64,
+		Ok(DataType::Float16) => ElementType::F16,
+		Ok(DataType::Bfloat16) => ElementType::BF16,
 		_ => return Err(ProtoError::DataType(data_type)),
 	})
 }
@@ -48,11 +60,18 @@ fn data_type_of(element_type: ElementType) -> DataType {
 		ElementType::I16 => DataType::Int16,
 		ElementType::I32 => DataType::Int32,
 		ElementType::I64 => DataType::Int64,
+		ElementType::Bool => DataType::Bool,
+		ElementType::U16 => DataType::Uint16,
+		ElementType::U32 => DataType::Uint32,
+		ElementType::U64 => DataType::Uint64,
+		ElementType::F16 => DataType::Float16,
+		ElementType::BF16 => DataType::Bfloat16,
 	}
 }
 
-/// The elements of the typed fields, little-endian (ONNX keeps 8- and 16-bit integers in
-/// `int32_data`).
+/// The elements of the typed fields, little-endian (ONNX keeps booleans, 8- and 16-bit
+/// integers and the bit patterns of 16-bit floats in `int32_data`, unsigned 32- and 64-bit
+/// integers in `uint64_data`).
 fn typed_data(proto: &TensorProto, element_type: ElementType) -> Vec<u8> {
 	match element_type {
 		ElementType::F32 => proto.float_data.iter().flat_map(|x| x.to_le_bytes()).collect(),
@@ -64,6 +83,14 @@ fn typed_data(proto: &TensorProto, element_type: ElementType) -> Vec<u8> {
 		}
 		ElementType::I32 => proto.int32_data.iter().flat_map(|x| x.to_le_bytes()).collect(),
 		ElementType::I64 => proto.int64_data.iter().flat_map(|x| x.to_le_bytes()).collect(),
+		ElementType::Bool => proto.int32_data.iter().map(|&x| x as u8).collect(),
+		ElementType::U16 | ElementType::F16 | ElementType::BF16 => {
+			proto.int32_data.iter().flat_map(|&x| (x as u16).to_le_bytes()).collect()
+		}
+		ElementType::U32 => {
+			proto.uint64_data.iter().flat_map(|&x| (x as u32).to_le_bytes()).collect()
+		}
+		ElementType::U64 => proto.uint64_data.iter().flat_map(|x| x.to_le_bytes()).collect(),
 	}
 }
 
@@ -85,6 +112,9 @@ pub fn read(bytes: &[u8]) -> Result<Tensor, ProtoError> {
 	let expected = element_count(&dims).and_then(|count| count.checked_mul(element_type.size()));
 	if expected != Some(data.len()) {
 		return Err(ProtoError::Shape(format!("{} data bytes for shape {dims:?}", data.len())));
+	}
+	if !elements_valid(element_type, &data) {
+		return Err(ProtoError::NotBoolean);
 	}
 	let shape = dims.try_into().map_err(|_| ProtoError::Shape("rank above the bound".into()))?;
 	Ok(Tensor { element_type, shape, data })
@@ -132,6 +162,33 @@ mod tests {
 		let tensor = read(&proto.encode_to_vec()).unwrap();
 		assert_eq!(tensor.element_type, ElementType::I16);
 		assert_eq!(tensor.data, [(-2i16).to_le_bytes(), 300i16.to_le_bytes()].concat());
+
+		let typed = |data_type: DataType, int32_data: Vec<i32>, uint64_data: Vec<u64>| {
+			let proto = TensorProto {
+				dims: vec![2],
+				data_type: data_type as i32,
+				int32_data,
+				uint64_data,
+				..Default::default()
+			};
+			read(&proto.encode_to_vec())
+		};
+		let le16 = |values: [u16; 2]| values.map(u16::to_le_bytes).concat();
+		assert_eq!(typed(DataType::Bool, vec![1, 0], vec![]).unwrap().data, [1, 0]);
+		assert_eq!(typed(DataType::Bool, vec![1, 2], vec![]), Err(ProtoError::NotBoolean));
+		assert_eq!(typed(DataType::Uint16, vec![65535, 7], vec![]).unwrap().data, le16([65535, 7]));
+		assert_eq!(
+			typed(DataType::Float16, vec![0x3c00, 0xc000], vec![]).unwrap().data,
+			le16([0x3c00, 0xc000])
+		);
+		assert_eq!(
+			typed(DataType::Bfloat16, vec![0x3f80, 0x7fc0], vec![]).unwrap().data,
+			le16([0x3f80, 0x7fc0])
+		);
+		let u32s = typed(DataType::Uint32, vec![], vec![u64::from(u32::MAX), 1]).unwrap();
+		assert_eq!(u32s.data, [u32::MAX.to_le_bytes(), 1u32.to_le_bytes()].concat());
+		let u64s = typed(DataType::Uint64, vec![], vec![u64::MAX, 1 << 40]).unwrap();
+		assert_eq!(u64s.data, [u64::MAX.to_le_bytes(), (1u64 << 40).to_le_bytes()].concat());
 	}
 
 	#[test]

@@ -2,7 +2,8 @@
 
 use haca_primitives::tensor::{ElementType, Tensor, TensorSpec};
 
-/// One tensor per spec, filled with a fixed pattern: floats in [-1, 1), integers in [0, 100).
+/// One tensor per spec, filled with a fixed pattern: floats in [-1, 1), integers in [0, 100),
+/// booleans alternating.
 pub fn sample_inputs(specs: &[TensorSpec]) -> Vec<Tensor> {
 	specs
 		.iter()
@@ -20,6 +21,12 @@ pub fn sample_inputs(specs: &[TensorSpec]) -> Vec<Tensor> {
 						ElementType::I16 => (int as i16).to_le_bytes().to_vec(),
 						ElementType::I32 => (int as i32).to_le_bytes().to_vec(),
 						ElementType::I64 => int.to_le_bytes().to_vec(),
+						ElementType::Bool => vec![(i % 2) as u8],
+						ElementType::U16 => (int as u16).to_le_bytes().to_vec(),
+						ElementType::U32 => (int as u32).to_le_bytes().to_vec(),
+						ElementType::U64 => (int as u64).to_le_bytes().to_vec(),
+						ElementType::F16 => half::f16::from_f64(float).to_le_bytes().to_vec(),
+						ElementType::BF16 => half::bf16::from_f64(float).to_le_bytes().to_vec(),
 					}
 				})
 				.collect();

@@ -254,3 +254,67 @@ fn bad_models_and_inputs_get_named_errors() {
 	);
 	assert_eq!(engine.run(&model.hash, &[0]), Err(EngineError::BadInput(TensorError::Count)));
 }
+
+/// The tensors of one kind (`input` or `output`) of a test data set in the ONNX backend
+/// layout, in order.
+fn test_data(directory: &str, kind: &str) -> Vec<Tensor> {
+	let set = model_path(directory).join("test_data_set_0");
+	(0..)
+		.map(|index| set.join(format!("{kind}_{index}.pb")))
+		.take_while(|path| path.exists())
+		.map(|path| haca_engine::proto::read(&std::fs::read(path).unwrap()).expect("valid .pb"))
+		.collect()
+}
+
+fn specs_of(tensors: &[Tensor]) -> Vec<TensorSpec> {
+	tensors
+		.iter()
+		.map(|tensor| TensorSpec {
+			element_type: tensor.element_type,
+			..spec(ElementType::F32, &tensor.shape)
+		})
+		.collect()
+}
+
+#[test]
+fn every_element_type_runs_and_matches_numpy() {
+	let (inputs, expected) =
+		(test_data("element_types", "input"), test_data("element_types", "output"));
+	let types = |tensors: &[Tensor]| tensors.iter().map(|t| t.element_type).collect::<Vec<_>>();
+	use ElementType::*;
+	assert_eq!(types(&inputs), [Bool, F16, BF16, U16, U32, U64]);
+	assert_eq!(types(&expected), [F16, Bool, BF16, U32, U64, I64]);
+
+	let bytes = std::fs::read(model_path("element_types/model.onnx")).unwrap();
+	// The specs the model declares, and the outputs tract finds, are the reference's.
+	let declared = haca_engine::Plan::declared_inputs(&bytes).unwrap();
+	assert_eq!(types(&inputs), declared.iter().map(|s| s.element_type).collect::<Vec<_>>());
+	let plan = haca_engine::Plan::discover(&bytes, &specs_of(&inputs)).unwrap();
+	assert_eq!(types(&expected), plan.outputs().iter().map(|s| s.element_type).collect::<Vec<_>>());
+
+	let engine = Engine::new(EngineConfig::default(), None);
+	let hash = sp_crypto_hashing::blake2_256(&bytes);
+	engine.load(hash, &bytes, &specs_of(&inputs), &specs_of(&expected)).unwrap();
+	let outputs = decode_tensors(&engine.run(&hash, &inputs.encode()).unwrap()).unwrap();
+	assert!(tensors_agree(&outputs, &expected, 1), "{outputs:?}\n{expected:?}");
+
+	// A bfloat16 input declared as float32 (or the reverse) is a spec mismatch.
+	let mut wrong = specs_of(&inputs);
+	wrong[2].element_type = F32;
+	let fresh = Engine::new(EngineConfig::default(), None);
+	assert!(matches!(
+		fresh.load(hash, &bytes, &wrong, &specs_of(&expected)),
+		Err(EngineError::SpecMismatch(_))
+	));
+	assert!(matches!(
+		haca_engine::Plan::discover(&bytes, &wrong),
+		Err(EngineError::SpecMismatch(message)) if message.contains("bfloat16")
+	));
+	// A boolean byte other than 0 or 1 is a bad input, not undefined behaviour in tract.
+	let mut bad = inputs.clone();
+	bad[0].data[1] = 2;
+	assert_eq!(
+		engine.run(&hash, &bad.encode()),
+		Err(EngineError::BadInput(TensorError::NotBoolean))
+	);
+}

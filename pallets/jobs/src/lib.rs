@@ -393,6 +393,8 @@ pub mod pallet {
 		EmptyBatch,
 		/// A settlement's payouts add up to more than the job's maximum fee.
 		PayoutsExceedFee,
+		/// A `Bool` input element is neither 0 (false) nor 1 (true).
+		InvalidBoolean,
 	}
 
 	#[pallet::hooks]

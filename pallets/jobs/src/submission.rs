@@ -159,6 +159,7 @@ impl<T: Config> From<TensorError> for Error<T> {
 			TensorError::ElementType => Error::WrongInputType,
 			TensorError::Shape => Error::WrongInputShape,
 			TensorError::ByteLength => Error::WrongInputLength,
+			TensorError::NotBoolean => Error::InvalidBoolean,
 		}
 	}
 }

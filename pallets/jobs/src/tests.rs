@@ -283,6 +283,46 @@ fn quorum_jobs_go_to_distinct_executors() {
 }
 
 #[test]
+fn boolean_inputs_other_than_zero_or_one_are_refused() {
+	ExtBuilder::default().build_and_execute(|| {
+		let model = ModelHash::repeat_byte(7);
+		let spec = haca_primitives::tensor::TensorSpec::new("mask", ElementType::Bool, &[3]);
+		let specs = || vec![spec.clone().unwrap()].try_into().unwrap();
+		assert_ok!(Models::register(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			1_000_000,
+			pallet_models::ModelSource::OffChain(
+				b"https://m.example/b.onnx".to_vec().try_into().unwrap()
+			),
+			pallet_models::ModelTerms {
+				inputs: specs(),
+				outputs: specs(),
+				modes: ModeSet::ATTESTED,
+				fee: MODEL_FEE,
+				tolerance_ulps: 0,
+			},
+		));
+		register_executor(EXEC_A, 4, &[model]);
+		let bools = |data: Vec<u8>| {
+			vec![Tensor {
+				element_type: ElementType::Bool,
+				shape: vec![3].try_into().unwrap(),
+				data,
+			}]
+			.encode()
+		};
+		let before = Balances::free_balance(CLIENT);
+		assert_noop!(
+			submit_as(CLIENT, model, bools(vec![1, 2, 0]), ATTESTED, 500),
+			Error::<Test>::InvalidBoolean
+		);
+		assert_eq!(Balances::free_balance(CLIENT), before);
+		assert_ok!(submit_as(CLIENT, model, bools(vec![1, 0, 1]), ATTESTED, 500));
+	});
+}
+
+#[test]
 fn bad_submissions_get_named_errors_and_hold_nothing() {
 	ExtBuilder::default().model(1, ModeSet::ATTESTED).model(2, ModeSet::ALL).build_and_execute(
 		|| {

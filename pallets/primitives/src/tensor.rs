@@ -51,26 +51,90 @@ pub enum ElementType {
 	I32,
 	/// Signed 64-bit integer.
 	I64,
+	/// Boolean, one byte: 0 is false, 1 is true, and no other byte is a valid element.
+	Bool,
+	/// Unsigned 16-bit integer.
+	U16,
+	/// Unsigned 32-bit integer.
+	U32,
+	/// Unsigned 64-bit integer.
+	U64,
+	/// IEEE 754 binary16 (half precision).
+	F16,
+	/// bfloat16: the upper 16 bits of an IEEE 754 binary32 (8 exponent bits, 7 stored
+	/// mantissa bits).
+	BF16,
 }
 
 impl ElementType {
-	/// Every element type, in the order of their encoding's indices.
-	pub const ALL: [ElementType; 7] =
-		[Self::F32, Self::F64, Self::I8, Self::U8, Self::I16, Self::I32, Self::I64];
+	/// Every element type, in the order of their encoding's indices. New types are appended,
+	/// so an encoding stays valid with every later runtime.
+	pub const ALL: [ElementType; 13] = [
+		Self::F32,
+		Self::F64,
+		Self::I8,
+		Self::U8,
+		Self::I16,
+		Self::I32,
+		Self::I64,
+		Self::Bool,
+		Self::U16,
+		Self::U32,
+		Self::U64,
+		Self::F16,
+		Self::BF16,
+	];
 
 	/// Bytes per element.
 	pub const fn size(self) -> usize {
 		match self {
-			Self::I8 | Self::U8 => 1,
-			Self::I16 => 2,
-			Self::F32 | Self::I32 => 4,
-			Self::F64 | Self::I64 => 8,
+			Self::I8 | Self::U8 | Self::Bool => 1,
+			Self::I16 | Self::U16 | Self::F16 | Self::BF16 => 2,
+			Self::F32 | Self::I32 | Self::U32 => 4,
+			Self::F64 | Self::I64 | Self::U64 => 8,
+		}
+	}
+
+	/// The bit layout of a floating-point type; `None` for the others.
+	pub const fn float_format(self) -> Option<FloatFormat> {
+		match self {
+			Self::F16 => Some(FloatFormat::F16),
+			Self::BF16 => Some(FloatFormat::BF16),
+			Self::F32 => Some(FloatFormat::F32),
+			Self::F64 => Some(FloatFormat::F64),
+			_ => None,
 		}
 	}
 
 	/// Whether the type is a floating-point type (compared within a tolerance).
 	pub const fn is_float(self) -> bool {
-		matches!(self, Self::F32 | Self::F64)
+		self.float_format().is_some()
+	}
+}
+
+/// The bit layout of a binary floating-point type (a sign bit, then the exponent, then the
+/// stored mantissa), which is all ULP distance needs to know of it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FloatFormat {
+	/// Width in bits.
+	pub bits: u32,
+	/// Width of the exponent field in bits.
+	pub exponent_bits: u32,
+}
+
+impl FloatFormat {
+	/// IEEE 754 binary16.
+	pub const F16: Self = Self { bits: 16, exponent_bits: 5 };
+	/// bfloat16.
+	pub const BF16: Self = Self { bits: 16, exponent_bits: 8 };
+	/// IEEE 754 binary32.
+	pub const F32: Self = Self { bits: 32, exponent_bits: 8 };
+	/// IEEE 754 binary64.
+	pub const F64: Self = Self { bits: 64, exponent_bits: 11 };
+
+	/// The mask of the exponent field.
+	const fn exponent_mask(self) -> u64 {
+		((1u64 << self.exponent_bits) - 1) << (self.bits - 1 - self.exponent_bits)
 	}
 }
 
@@ -188,8 +252,17 @@ impl Tensor {
 		if Some(self.data.len()) != spec.byte_len() {
 			return Err(TensorError::ByteLength);
 		}
+		if !elements_valid(self.element_type, &self.data) {
+			return Err(TensorError::NotBoolean);
+		}
 		Ok(())
 	}
+}
+
+/// Whether `data` holds valid elements of `element_type`: every byte pattern is a value of
+/// every type but `Bool`, whose elements are 0 or 1.
+pub fn elements_valid(element_type: ElementType, data: &[u8]) -> bool {
+	element_type != ElementType::Bool || data.iter().all(|&byte| byte <= 1)
 }
 
 /// Why tensors do not match their specs.
@@ -205,6 +278,8 @@ pub enum TensorError {
 	Shape,
 	/// A tensor's data length is not its element count times its element size.
 	ByteLength,
+	/// A `Bool` element is neither 0 nor 1.
+	NotBoolean,
 }
 
 /// Number of elements of a tensor with dimensions `shape` (`None` on overflow).
@@ -243,8 +318,8 @@ pub fn check_tensors(tensors: &[Tensor], specs: &[TensorSpec]) -> Result<(), Ten
 pub struct Layout {
 	/// The list's length, encoded.
 	prefix: Vec<u8>,
-	/// Per tensor: the encoded bytes before its elements, and the elements' length.
-	tensors: Vec<(Vec<u8>, usize)>,
+	/// Per tensor: the encoded bytes before its elements, the elements' length and type.
+	tensors: Vec<(Vec<u8>, usize, ElementType)>,
 	/// Length of the whole encoding.
 	len: usize,
 }
@@ -252,18 +327,18 @@ pub struct Layout {
 impl Layout {
 	/// The layout of tensor lists matching `specs` (`None` if their size overflows).
 	pub fn new(specs: &[TensorSpec]) -> Option<Self> {
-		let tensors: Vec<(Vec<u8>, usize)> = specs
+		let tensors: Vec<(Vec<u8>, usize, ElementType)> = specs
 			.iter()
 			.map(|spec| {
 				let data_len = spec.byte_len()?;
 				let mut header = spec.element_type.encode();
 				spec.shape.encode_to(&mut header);
 				codec::Compact(u32::try_from(data_len).ok()?).encode_to(&mut header);
-				Some((header, data_len))
+				Some((header, data_len, spec.element_type))
 			})
 			.collect::<Option<_>>()?;
 		let prefix = codec::Compact(u32::try_from(specs.len()).ok()?).encode();
-		let len = tensors.iter().try_fold(prefix.len(), |len: usize, (header, data_len)| {
+		let len = tensors.iter().try_fold(prefix.len(), |len: usize, (header, data_len, _)| {
 			len.checked_add(header.len())?.checked_add(*data_len)
 		})?;
 		Some(Self { prefix, tensors, len })
@@ -278,22 +353,24 @@ impl Layout {
 		let mut rest = bytes.strip_prefix(&self.prefix[..])?;
 		self.tensors
 			.iter()
-			.map(|(header, data_len)| {
+			.map(|(header, data_len, element_type)| {
 				let (data, tail) = rest.strip_prefix(&header[..])?.split_at_checked(*data_len)?;
 				rest = tail;
-				Some(data)
+				elements_valid(*element_type, data).then_some(data)
 			})
 			.collect()
 	}
 
 	/// The canonical encoding of the tensor list with these elements, one slice per tensor
-	/// (`None` unless there is one per spec, each of its spec's byte length).
+	/// (`None` unless there is one per spec, each of its spec's byte length and valid).
 	pub fn encode<'a>(&self, elements: impl IntoIterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
 		let mut bytes = Vec::with_capacity(self.len);
 		bytes.extend_from_slice(&self.prefix);
 		let mut elements = elements.into_iter();
-		for (header, data_len) in &self.tensors {
-			let data = elements.next().filter(|data| data.len() == *data_len)?;
+		for (header, data_len, element_type) in &self.tensors {
+			let data = elements
+				.next()
+				.filter(|data| data.len() == *data_len && elements_valid(*element_type, data))?;
 			bytes.extend_from_slice(header);
 			bytes.extend_from_slice(data);
 		}
@@ -313,12 +390,12 @@ pub fn tensors_hash(tensors: &[Tensor]) -> [u8; 32] {
 	sp_io::hashing::blake2_256(&tensors.encode())
 }
 
-/// Distance between two IEEE 754 values in units of least precision, from their bit
-/// patterns (`bits` is the width: 32 or 64). Integer arithmetic only, so every node computes
+/// Distance between two floats of `format` in units of least precision, from their bit
+/// patterns (in the low bits of `a` and `b`). Integer arithmetic only, so every node computes
 /// the same answer. NaNs are at distance zero only from the identical bit pattern.
-pub fn ulp_distance(a: u64, b: u64, bits: u32) -> u64 {
-	let sign = 1u64 << (bits - 1);
-	let exponent_mask = if bits == 32 { 0x7f80_0000 } else { 0x7ff0_0000_0000_0000 };
+pub fn ulp_distance(a: u64, b: u64, format: FloatFormat) -> u64 {
+	let sign = 1u64 << (format.bits - 1);
+	let exponent_mask = format.exponent_mask();
 	let is_nan =
 		|x: u64| x & exponent_mask == exponent_mask && x & (exponent_mask ^ (sign - 1)) != 0;
 	if a == b {
@@ -350,20 +427,15 @@ pub fn tensors_agree(a: &[Tensor], b: &[Tensor], max_ulps: u32) -> bool {
 			{
 				return false;
 			}
-			let within = |width: usize| {
-				x.data.chunks_exact(width).zip(y.data.chunks_exact(width)).all(|(p, q)| {
-					let mut wide = [[0u8; 8]; 2];
-					wide[0][..width].copy_from_slice(p);
-					wide[1][..width].copy_from_slice(q);
-					let (p, q) = (u64::from_le_bytes(wide[0]), u64::from_le_bytes(wide[1]));
-					ulp_distance(p, q, (width * 8) as u32) <= u64::from(max_ulps)
-				})
-			};
-			match x.element_type {
-				ElementType::F32 => within(4),
-				ElementType::F64 => within(8),
-				_ => x.data == y.data,
-			}
+			let Some(format) = x.element_type.float_format() else { return x.data == y.data };
+			let width = x.element_type.size();
+			x.data.chunks_exact(width).zip(y.data.chunks_exact(width)).all(|(p, q)| {
+				let mut wide = [[0u8; 8]; 2];
+				wide[0][..width].copy_from_slice(p);
+				wide[1][..width].copy_from_slice(q);
+				let (p, q) = (u64::from_le_bytes(wide[0]), u64::from_le_bytes(wide[1]));
+				ulp_distance(p, q, format) <= u64::from(max_ulps)
+			})
 		})
 }
 
@@ -435,16 +507,80 @@ mod tests {
 	fn ulp_distance_counts_representable_steps() {
 		let one = f32_bits(1.0);
 		let next = f32_bits(f32::from_bits(1.0f32.to_bits() + 1));
-		assert_eq!(ulp_distance(one, one, 32), 0);
-		assert_eq!(ulp_distance(one, next, 32), 1);
-		assert_eq!(ulp_distance(next, one, 32), 1);
-		assert_eq!(ulp_distance(f32_bits(0.0), f32_bits(-0.0), 32), 0);
+		assert_eq!(ulp_distance(one, one, FloatFormat::F32), 0);
+		assert_eq!(ulp_distance(one, next, FloatFormat::F32), 1);
+		assert_eq!(ulp_distance(next, one, FloatFormat::F32), 1);
+		assert_eq!(ulp_distance(f32_bits(0.0), f32_bits(-0.0), FloatFormat::F32), 0);
 		// The smallest positive and negative subnormals are two steps apart, across zero.
-		assert_eq!(ulp_distance(1, 0x8000_0001, 32), 2);
-		assert_eq!(ulp_distance(f32_bits(f32::NAN), f32_bits(1.0), 32), u64::MAX);
-		assert_eq!(ulp_distance(f32_bits(f32::NAN), f32_bits(f32::NAN), 32), 0);
-		assert_eq!(ulp_distance(1.0f64.to_bits(), (1.0f64.to_bits()) + 3, 64), 3);
-		assert!(ulp_distance(f32_bits(1.0), f32_bits(2.0), 32) > 1_000_000);
+		assert_eq!(ulp_distance(1, 0x8000_0001, FloatFormat::F32), 2);
+		assert_eq!(ulp_distance(f32_bits(f32::NAN), f32_bits(1.0), FloatFormat::F32), u64::MAX);
+		assert_eq!(ulp_distance(f32_bits(f32::NAN), f32_bits(f32::NAN), FloatFormat::F32), 0);
+		assert_eq!(ulp_distance(1.0f64.to_bits(), (1.0f64.to_bits()) + 3, FloatFormat::F64), 3);
+		assert!(ulp_distance(f32_bits(1.0), f32_bits(2.0), FloatFormat::F32) > 1_000_000);
+	}
+
+	#[test]
+	fn half_precision_distances_follow_their_own_exponent_fields() {
+		// 0x7c01 is a NaN in binary16 (all-ones exponent, non-zero mantissa) but a finite
+		// number in bfloat16, whose exponent field is three bits wider.
+		assert_eq!(ulp_distance(0x7c01, 0x7c00, FloatFormat::F16), u64::MAX);
+		assert_eq!(ulp_distance(0x7c01, 0x7c00, FloatFormat::BF16), 1);
+		assert_eq!(ulp_distance(0x7f81, 0x7f80, FloatFormat::BF16), u64::MAX);
+		// 1.0 and its successor; +0 and -0; the smallest subnormals across zero.
+		assert_eq!(ulp_distance(0x3c00, 0x3c01, FloatFormat::F16), 1);
+		assert_eq!(ulp_distance(0x3f80, 0x3f81, FloatFormat::BF16), 1);
+		assert_eq!(ulp_distance(0x0000, 0x8000, FloatFormat::F16), 0);
+		assert_eq!(ulp_distance(0x0001, 0x8001, FloatFormat::BF16), 2);
+		// The largest finite binary16 (65504) and infinity are neighbours.
+		assert_eq!(ulp_distance(0x7bff, 0x7c00, FloatFormat::F16), 1);
+	}
+
+	#[test]
+	fn half_precision_tensors_agree_within_tolerance() {
+		let half = |element_type, bits: &[u16]| Tensor {
+			element_type,
+			shape: shape(&[bits.len() as u32]),
+			data: bits.iter().flat_map(|b| b.to_le_bytes()).collect(),
+		};
+		for element_type in [ElementType::F16, ElementType::BF16] {
+			let a = [half(element_type, &[0x3c00, 0x4000])];
+			let b = [half(element_type, &[0x3c02, 0x4000])];
+			assert!(tensors_agree(&a, &b, 2), "{element_type:?}");
+			assert!(!tensors_agree(&a, &b, 1), "{element_type:?}");
+		}
+		// Same bits, different types: no agreement.
+		assert!(!tensors_agree(
+			&[half(ElementType::F16, &[0x3c00])],
+			&[half(ElementType::BF16, &[0x3c00])],
+			0
+		));
+		// u16 is compared exactly.
+		assert!(!tensors_agree(
+			&[half(ElementType::U16, &[7])],
+			&[half(ElementType::U16, &[8])],
+			100
+		));
+	}
+
+	#[test]
+	fn booleans_are_zero_or_one_for_checks_and_layouts() {
+		let specs = [spec(ElementType::Bool, &[3])];
+		let layout = Layout::new(&specs).unwrap();
+		let bools = |data: Vec<u8>| {
+			vec![Tensor { element_type: ElementType::Bool, shape: shape(&[3]), data }]
+		};
+		let good = bools(vec![1, 0, 1]);
+		assert_eq!(decode_and_check(&good.encode(), &specs), Ok(good.clone()));
+		assert_eq!(layout.elements(&good.encode()), Some(vec![&[1u8, 0, 1][..]]));
+		let two = bools(vec![1, 2, 0]);
+		assert_eq!(decode_and_check(&two.encode(), &specs), Err(TensorError::NotBoolean));
+		assert_eq!(layout.elements(&two.encode()), None);
+		assert_eq!(layout.encode([&[0u8, 0xff, 1][..]]), None);
+		// Any byte is a u8: the rule is the type's, not the size's.
+		let u8_specs = [spec(ElementType::U8, &[3])];
+		let mut bytes = two.encode();
+		bytes[1] = ElementType::U8.encode()[0];
+		assert!(decode_and_check(&bytes, &u8_specs).is_ok());
 	}
 
 	#[test]

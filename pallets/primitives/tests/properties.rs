@@ -4,8 +4,8 @@
 
 use codec::Encode;
 use haca_primitives::tensor::{
-	decode_and_check, decode_tensors, tensors_agree, ulp_distance, ElementType, Layout, Tensor,
-	TensorSpec,
+	decode_and_check, decode_tensors, tensors_agree, ulp_distance, ElementType, FloatFormat,
+	Layout, Tensor, TensorSpec,
 };
 use proptest::prelude::*;
 
@@ -40,9 +40,18 @@ impl Arbitrary for LayoutProblem {
 	fn arbitrary_with(_: ()) -> Self::Strategy {
 		prop::collection::vec(spec_strategy(), 0..4)
 			.prop_flat_map(|specs| {
+				// Booleans mostly valid (0 or 1), so mutations reach the bytes after them.
 				let data: Vec<_> = specs
 					.iter()
-					.map(|spec| prop::collection::vec(any::<u8>(), spec.byte_len().unwrap()))
+					.map(|spec| {
+						let byte = match spec.element_type {
+							ElementType::Bool => {
+								prop_oneof![9 => 0u8..=1, 1 => any::<u8>()].boxed()
+							}
+							_ => any::<u8>().boxed(),
+						};
+						prop::collection::vec(byte, spec.byte_len().unwrap())
+					})
 					.collect();
 				let mutation = prop_oneof![
 					Just(Mutation::None),
@@ -98,13 +107,13 @@ impl LayoutProblem {
 	}
 }
 
-/// Two bit patterns of one float width.
+/// Three bit patterns of one float format.
 #[derive(Clone, Debug)]
 struct UlpProblem {
 	a: u64,
 	b: u64,
 	c: u64,
-	bits: u32,
+	format: FloatFormat,
 }
 
 impl Arbitrary for UlpProblem {
@@ -112,35 +121,34 @@ impl Arbitrary for UlpProblem {
 	type Strategy = BoxedStrategy<Self>;
 
 	fn arbitrary_with(_: ()) -> Self::Strategy {
-		let narrow = (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c)| UlpProblem {
-			a: a.into(),
-			b: b.into(),
-			c: c.into(),
-			bits: 32,
-		});
-		let wide = (any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(a, b, c)| UlpProblem {
-			a,
-			b,
-			c,
-			bits: 64,
-		});
-		prop_oneof![narrow, wide].boxed()
+		let formats = [FloatFormat::F16, FloatFormat::BF16, FloatFormat::F32, FloatFormat::F64];
+		(prop::sample::select(formats.to_vec()), any::<[u64; 3]>())
+			.prop_map(|(format, [a, b, c])| {
+				let low = |x: u64| x & (u64::MAX >> (64 - format.bits));
+				UlpProblem { a: low(a), b: low(b), c: low(c), format }
+			})
+			.boxed()
 	}
 }
 
 impl UlpProblem {
+	/// NaN-ness as the standard library (f32, f64) or the `half` crate (f16, bf16) sees it:
+	/// an implementation independent of `ulp_distance`'s masks.
 	fn is_nan(&self, x: u64) -> bool {
-		match self.bits {
-			32 => f32::from_bits(x as u32).is_nan(),
+		match self.format {
+			FloatFormat::F16 => half::f16::from_bits(x as u16).is_nan(),
+			FloatFormat::BF16 => half::bf16::from_bits(x as u16).is_nan(),
+			FloatFormat::F32 => f32::from_bits(x as u32).is_nan(),
 			_ => f64::from_bits(x).is_nan(),
 		}
 	}
 
 	fn check(&self) -> Result<(), TestCaseError> {
-		let Self { a, b, c, bits } = *self;
-		let distance = ulp_distance(a, b, bits);
-		prop_assert_eq!(distance, ulp_distance(b, a, bits), "symmetric");
-		prop_assert_eq!(ulp_distance(a, a, bits), 0, "zero from itself");
+		let Self { a, b, c, format } = *self;
+		let bits = format.bits;
+		let distance = ulp_distance(a, b, format);
+		prop_assert_eq!(distance, ulp_distance(b, a, format), "symmetric");
+		prop_assert_eq!(ulp_distance(a, a, format), 0, "zero from itself");
 		if self.is_nan(a) || self.is_nan(b) {
 			prop_assert_eq!(distance == u64::MAX, a != b, "NaN is far from all but itself");
 			return Ok(());
@@ -149,14 +157,14 @@ impl UlpProblem {
 		let line = 1u128 << bits;
 		prop_assert!(u128::from(distance) < line, "{} beyond the line", distance);
 		if !self.is_nan(c) {
-			let via = u128::from(ulp_distance(a, c, bits)) + u128::from(ulp_distance(c, b, bits));
+			let via =
+				u128::from(ulp_distance(a, c, format)) + u128::from(ulp_distance(c, b, format));
 			prop_assert!(u128::from(distance) <= via, "triangle");
 		}
 		// One step up from a finite positive value is one ULP away.
-		let value_bits = if bits == 32 { 0x7f80_0000 } else { 0x7ff0_0000_0000_0000 };
 		let sign = 1u64 << (bits - 1);
-		if a & sign == 0 && a & value_bits != value_bits {
-			prop_assert_eq!(ulp_distance(a, a + 1, bits), 1);
+		if a & sign == 0 && !self.is_nan(a + 1) {
+			prop_assert_eq!(ulp_distance(a, a + 1, format), 1);
 		}
 		Ok(())
 	}

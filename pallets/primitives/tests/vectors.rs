@@ -6,7 +6,9 @@
 //! `UPDATE_VECTORS=1 cargo test -p haca-primitives --test vectors` rewrites it.
 
 use codec::Encode;
-use haca_primitives::tensor::{decode_tensors, tensors_agree, ulp_distance, ElementType, Tensor};
+use haca_primitives::tensor::{
+	decode_tensors, tensors_agree, ulp_distance, ElementType, FloatFormat, Tensor,
+};
 use serde_json::{json, Value};
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/tensor.json");
@@ -57,40 +59,69 @@ fn lists() -> Vec<Vec<Tensor>> {
 		vec![tensor(ElementType::U8, &[1; 8], vec![1])],
 		vec![tensor(ElementType::U8, &[70], bytes(70))],
 		vec![tensor(ElementType::U8, &[4, 4100], bytes(16_400))],
+		vec![tensor(ElementType::Bool, &[2, 2], vec![1, 0, 0, 1])],
+		vec![tensor(ElementType::U16, &[2], [0xffff, 0x1234].map(u16::to_le_bytes).concat())],
+		vec![tensor(ElementType::U32, &[1], u32::MAX.to_le_bytes().to_vec())],
+		vec![tensor(ElementType::U64, &[2], [u64::MAX, 1 << 40].map(u64::to_le_bytes).concat())],
+		// binary16 1.0, -2.0, 65504 (largest finite), infinity.
+		vec![tensor(
+			ElementType::F16,
+			&[4],
+			[0x3c00u16, 0xc000, 0x7bff, 0x7c00].map(u16::to_le_bytes).concat(),
+		)],
+		// bfloat16 1.0, -2.0, the smallest subnormal, a NaN.
+		vec![tensor(
+			ElementType::BF16,
+			&[4],
+			[0x3f80u16, 0xc000, 0x0001, 0x7fc0].map(u16::to_le_bytes).concat(),
+		)],
 	]
 }
 
-/// Encodings `decode_tensors` refuses: trailing and missing bytes, an unknown element type,
-/// a rank over the bound.
+/// Encodings `decode_tensors` refuses: trailing and missing bytes, an unknown element type
+/// (the first index after the last type), a rank over the bound.
 fn malformed() -> Vec<Vec<u8>> {
 	let good = vec![f32s(&[1, 2], &[1.0, 2.0])].encode();
 	let mut trailing = good.clone();
 	trailing.push(0);
 	let mut unknown_type = good.clone();
-	unknown_type[1] = 0x3f;
+	unknown_type[1] = ElementType::ALL.len() as u8;
 	let over_rank = [vec![4u8, 2, 9 << 2], [1, 0, 0, 0].repeat(9), vec![4, 7]].concat();
 	vec![trailing, good[..good.len() - 1].to_vec(), unknown_type, over_rank, vec![]]
 }
 
-/// Pairs of bit patterns (width 32 or 64) around the places distance is easy to get wrong.
-fn ulp_pairs() -> Vec<(u64, u64, u32)> {
+/// Pairs of bit patterns of each float format around the places distance is easy to get
+/// wrong.
+fn ulp_pairs() -> Vec<(u64, u64, ElementType)> {
 	let f = |x: f32| u64::from(x.to_bits());
 	let d = f64::to_bits;
+	let (f16, bf16) = (ElementType::F16, ElementType::BF16);
+	let (f32, f64) = (ElementType::F32, ElementType::F64);
 	vec![
-		(f(1.0), f(1.0), 32),
-		(f(1.0), f(1.0) + 1, 32),
-		(f(0.0), f(-0.0), 32),
-		(1, f(-0.0) | 1, 32),
-		(f(f32::MAX), f(f32::INFINITY), 32),
-		(f(f32::INFINITY), f(f32::NEG_INFINITY), 32),
-		(f(f32::NAN), f(f32::NAN), 32),
-		(f(f32::NAN), f(f32::NAN) | 1, 32),
-		(f(f32::NAN), f(1.0), 32),
-		(f(-2.5), f(3.75), 32),
-		(d(1.0), d(1.0) + 3, 64),
-		(d(-0.0), 1, 64),
-		(d(f64::NAN), d(0.0), 64),
-		(d(f64::MIN), d(f64::MAX), 64),
+		(f(1.0), f(1.0), f32),
+		(f(1.0), f(1.0) + 1, f32),
+		(f(0.0), f(-0.0), f32),
+		(1, f(-0.0) | 1, f32),
+		(f(f32::MAX), f(f32::INFINITY), f32),
+		(f(f32::INFINITY), f(f32::NEG_INFINITY), f32),
+		(f(f32::NAN), f(f32::NAN), f32),
+		(f(f32::NAN), f(f32::NAN) | 1, f32),
+		(f(f32::NAN), f(1.0), f32),
+		(f(-2.5), f(3.75), f32),
+		(d(1.0), d(1.0) + 3, f64),
+		(d(-0.0), 1, f64),
+		(d(f64::NAN), d(0.0), f64),
+		(d(f64::MIN), d(f64::MAX), f64),
+		(0x3c00, 0x3c01, f16),
+		(0x0000, 0x8000, f16),
+		(0x7bff, 0x7c00, f16),
+		(0x7c01, 0x7c00, f16),
+		(0xfbff, 0x7bff, f16),
+		(0x3f80, 0x3f81, bf16),
+		(0x0001, 0x8001, bf16),
+		(0x7c01, 0x7c00, bf16),
+		(0x7fc0, 0x3f80, bf16),
+		(0xff7f, 0x7f7f, bf16),
 	]
 }
 
@@ -98,6 +129,9 @@ fn ulp_pairs() -> Vec<(u64, u64, u32)> {
 fn agreement_cases() -> Vec<(Vec<Tensor>, Vec<Tensor>, u32)> {
 	let near = f32::from_bits(1.0f32.to_bits() + 2);
 	let ints = |values: Vec<u8>| vec![tensor(ElementType::U8, &[2], values)];
+	let halves = |element_type, bits: [u16; 2]| {
+		vec![tensor(element_type, &[2], bits.map(u16::to_le_bytes).concat())]
+	};
 	vec![
 		(vec![f32s(&[2], &[1.0, 2.0])], vec![f32s(&[2], &[near, 2.0])], 2),
 		(vec![f32s(&[2], &[1.0, 2.0])], vec![f32s(&[2], &[near, 2.0])], 1),
@@ -112,6 +146,16 @@ fn agreement_cases() -> Vec<(Vec<Tensor>, Vec<Tensor>, u32)> {
 			0,
 		),
 		(vec![], vec![f32s(&[1], &[1.0])], 0),
+		(halves(ElementType::F16, [0x3c00, 0]), halves(ElementType::F16, [0x3c03, 0]), 3),
+		(halves(ElementType::F16, [0x3c00, 0]), halves(ElementType::F16, [0x3c03, 0]), 2),
+		(halves(ElementType::BF16, [0x3f80, 0]), halves(ElementType::BF16, [0x3f81, 0]), 1),
+		(halves(ElementType::BF16, [0x3f80, 0]), halves(ElementType::F16, [0x3f80, 0]), 9),
+		(halves(ElementType::U16, [1, 2]), halves(ElementType::U16, [1, 3]), 100),
+		(
+			vec![tensor(ElementType::Bool, &[2], vec![1, 0])],
+			vec![tensor(ElementType::Bool, &[2], vec![1, 1])],
+			100,
+		),
 	]
 }
 
@@ -133,12 +177,13 @@ fn vectors() -> Value {
 		.collect();
 	let ulp: Vec<Value> = ulp_pairs()
 		.into_iter()
-		.map(|(a, b, bits)| {
+		.map(|(a, b, element_type)| {
+			let format: FloatFormat = element_type.float_format().expect("a float type");
 			json!({
-				"bits": bits,
+				"type": format!("{element_type:?}"),
 				"a": format!("{a:#x}"),
 				"b": format!("{b:#x}"),
-				"distance": ulp_distance(a, b, bits).to_string(),
+				"distance": ulp_distance(a, b, format).to_string(),
 			})
 		})
 		.collect();
