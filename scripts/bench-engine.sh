@@ -6,13 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 models="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/haca-bench-models"
-python=python3
-if ! python3 -c 'import onnx, numpy' 2>/dev/null; then
-	# The generator's packages, in a virtual environment of their own.
-	venv="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/haca-venv"
-	[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-	"$venv/bin/pip" install --quiet onnx==1.23.2 numpy
-	python="$venv/bin/python"
-fi
+# The generator's packages, in the virtual environment scripts/setup.sh makes.
+python="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/haca-venv/bin/python"
+[ -x "$python" ] || { echo "run scripts/setup.sh first (it makes $python)" >&2; exit 1; }
 "$python" scripts/gen_models.py "$models" --large >/dev/null
 cargo bench --locked -p haca-engine --bench inference -- "$models"

@@ -140,3 +140,14 @@ for package in clients/js zombienet; do
 		(cd "$repo_root/$package" && npm ci --no-audit --no-fund --loglevel=error)
 	fi
 done
+
+# --- 5. Python packages (model generation, ONNX conformance), in a virtual environment ---
+apt_install python3-venv
+venv="$target_dir/haca-venv"
+requirements="$repo_root/scripts/python-requirements.txt"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+if ! cmp -s "$requirements" "$venv/.haca-requirements"; then
+	log "installing the Python packages of scripts/python-requirements.txt into $venv"
+	"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+	cp "$requirements" "$venv/.haca-requirements"
+fi

@@ -7,6 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/setup.sh
 cargo fmt --all --check
 cargo test --workspace --locked
+# A subset of the ONNX backend node tests through `haca-node infer`, each of which must pass
+# (the whole report: scripts/onnx-conformance.sh).
+./scripts/onnx-conformance.sh --smoke
 # The JavaScript client's end-to-end tests, against the haca-node binary just built.
 (cd clients/js && npm test)
 # Multi-node networks (zombienet, native provider): validators, executors and a verifier as

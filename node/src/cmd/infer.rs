@@ -15,8 +15,9 @@ pub struct InferCmd {
 	#[arg(long, value_name = "FILE")]
 	pub model: PathBuf,
 
-	/// Input tensors in graph order: NumPy `.npy` or ONNX `TensorProto` `.pb` files.
-	#[arg(long = "input", value_name = "FILE", required = true)]
+	/// Input tensors in graph order: NumPy `.npy` or ONNX `TensorProto` `.pb` files (none
+	/// for a model without inputs).
+	#[arg(long = "input", value_name = "FILE")]
 	pub inputs: Vec<PathBuf>,
 
 	/// Directory to write the outputs to, as `output_<index>.<npy|pb>`.
