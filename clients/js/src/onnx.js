@@ -76,9 +76,15 @@ function spec(valueInfo) {
     throw new Error(`tensor ${name}: ONNX element type ${typeName} (${code}) is not supported`);
   }
   const dims = all(one(tensorType, 2) ?? new Uint8Array(), 1);
-  const shape = dims.map((dim) => {
+  const shape = dims.map((dim, index) => {
     const value = one(dim, 1);
-    if (value === undefined) throw new Error(`${name}: dynamic dimension; HACA needs fixed shapes`);
+    if (value === undefined) {
+      const param = one(dim, 2);
+      const named = param ? ` ("${text(param)}")` : '';
+      throw new Error(
+        `tensor ${name}: dimension ${index}${named} is dynamic; HACA's specs have fixed shapes (give inputs and outputs)`,
+      );
+    }
     return Number(value);
   });
   return { name, elementType, shape };

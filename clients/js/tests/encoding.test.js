@@ -123,6 +123,33 @@ test('ONNX specs come from the graph', () => {
   assert.deepEqual(outputs.map((spec) => spec.elementType), ['F16', 'Bool', 'BF16', 'U32', 'U64', 'I64']);
 });
 
+test('ONNX specs name what HACA cannot take: the tensor, its type or dynamic dimension', () => {
+  // A protobuf message from [field, bytes or number] pairs (length-delimited or varint).
+  const message = (...fields) => {
+    const varint = (n) => {
+      const out = [];
+      for (; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
+      return [...out, n];
+    };
+    return Uint8Array.from(
+      fields.flatMap(([field, value]) =>
+        typeof value === 'number'
+          ? [...varint(field << 3), ...varint(value)]
+          : [...varint((field << 3) | 2), ...varint(value.length), ...value],
+      ),
+    );
+  };
+  const utf8 = (s) => new TextEncoder().encode(s);
+  const model = (elemType, ...dims) => {
+    const shape = message(...dims.map((dim) => [1, typeof dim === 'number' ? message([1, dim]) : message([2, utf8(dim)])]));
+    const x = message([1, utf8('x')], [2, message([1, message([1, elemType], [2, shape])])]);
+    return message([7, message([11, x], [12, x])]);
+  };
+  assert.deepEqual(readOnnxSpecs(model(1, 1, 4)).inputs, [{ name: 'x', elementType: 'F32', shape: [1, 4] }]);
+  assert.throws(() => readOnnxSpecs(model(1, 'batch', 4)), /tensor x: dimension 0 \("batch"\) is dynamic/);
+  assert.throws(() => readOnnxSpecs(model(8, 1)), /tensor x: ONNX element type STRING \(8\) is not supported/);
+});
+
 test('agreement follows the runtime: ULPs for floats, exact integers', () => {
   const one = 0x3f800000n;
   assert.equal(ulpDistance(one, one + 1n, 'F32'), 1n);

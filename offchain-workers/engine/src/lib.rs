@@ -31,6 +31,7 @@ mod plan;
 mod pool;
 pub mod proto;
 mod sample;
+mod support;
 
 use std::{
 	sync::{mpsc, Arc, Mutex},
@@ -60,6 +61,10 @@ pub enum EngineError {
 	/// run (see [`haca_primitives::onnx`]).
 	#[error("model draws random numbers without a seed ({0}): its outputs differ on every run")]
 	UnseededRandom(&'static str),
+	/// The model uses what the engine cannot run: an operator tract lacks (named with its
+	/// node), or a graph input or output of a type HACA has no element type for.
+	#[error("unsupported model: {0}")]
+	Unsupported(String),
 	/// The model's inputs or outputs differ from the registered specs.
 	#[error("model does not match its registered spec: {0}")]
 	SpecMismatch(String),
@@ -87,6 +92,7 @@ impl EngineError {
 			Self::HashMismatch => "hash_mismatch",
 			Self::InvalidModel(_) => "invalid_model",
 			Self::UnseededRandom(_) => "unseeded_random",
+			Self::Unsupported(_) => "unsupported",
 			Self::SpecMismatch(_) => "spec_mismatch",
 			Self::NotLoaded => "not_loaded",
 			Self::BadInput(_) => "bad_input",

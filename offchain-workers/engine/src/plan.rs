@@ -20,7 +20,7 @@ use tract_onnx::prelude::{
 use crate::{
 	bfloat16::{self, Widened},
 	convert::{datum_type, dims, element_type, elements, overwrite, to_tract},
-	panics, EngineError,
+	panics, support, EngineError,
 };
 
 /// Idle sessions a plan keeps at most (one per thread that ran it at once, in practice).
@@ -176,6 +176,7 @@ impl Plan {
 	fn read(bytes: &[u8]) -> Result<(InferenceModel, Widened), EngineError> {
 		let onnx = tract_onnx::onnx();
 		let mut proto = onnx.proto_model_for_read(&mut &*bytes).map_err(invalid_model)?;
+		support::check(&proto, &onnx.op_register)?;
 		let widened = bfloat16::widen(&mut proto);
 		Ok((onnx.model_for_proto_model(&proto).map_err(invalid_model)?, widened))
 	}
@@ -214,17 +215,23 @@ impl Plan {
 			.enumerate()
 			.map(|(index, outlet)| {
 				let fact = typed.outlet_fact(*outlet).map_err(invalid_model)?;
-				let unsupported =
-					|why: &str| EngineError::SpecMismatch(format!("{what} {index}: {why}"));
-				let shape =
-					fact.shape.as_concrete().ok_or_else(|| unsupported("no fixed shape"))?;
+				let node = &typed.node(outlet.node).name;
+				let unsupported = |why: &str| {
+					EngineError::SpecMismatch(format!("{what} {index} (\"{node}\"): {why}"))
+				};
+				let shape = fact.shape.as_concrete().ok_or_else(|| {
+					unsupported(&format!(
+						"shape {:?} is not fixed: it depends on the input data or on a dynamic \
+						 dimension",
+						fact.shape
+					))
+				})?;
 				let element_type = match element_type(fact.datum_type) {
 					Some(ElementType::F32) if bf16.get(index) == Some(&true) => ElementType::BF16,
 					Some(element_type) => element_type,
 					None => return Err(unsupported("unsupported element type")),
 				};
-				let name: Vec<u8> =
-					typed.node(outlet.node).name.as_bytes().iter().take(64).copied().collect();
+				let name: Vec<u8> = node.as_bytes().iter().take(64).copied().collect();
 				Ok(TensorSpec {
 					name: name.try_into().map_err(|_| unsupported("name"))?,
 					element_type,

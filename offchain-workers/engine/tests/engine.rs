@@ -318,3 +318,82 @@ fn every_element_type_runs_and_matches_numpy() {
 		Err(EngineError::BadInput(TensorError::NotBoolean))
 	);
 }
+
+/// A one-node ONNX model: `op_type` (in `domain`, named `node`) from input `x` to output `y`.
+fn one_node_model(op_type: &str, domain: &str, node: &str, x: i32, y: i32) -> Vec<u8> {
+	use prost::Message;
+	use tract_onnx::pb::{
+		type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TypeProto,
+		ValueInfoProto,
+	};
+	let value = |name: &str, elem_type| ValueInfoProto {
+		name: name.into(),
+		r#type: Some(TypeProto {
+			value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+				elem_type,
+				shape: None,
+			})),
+			..Default::default()
+		}),
+		..Default::default()
+	};
+	let opset = |domain: &str, version| OperatorSetIdProto { domain: domain.into(), version };
+	ModelProto {
+		ir_version: 8,
+		opset_import: vec![opset("", 17), opset("ai.onnx.ml", 3)],
+		graph: Some(GraphProto {
+			name: "g".into(),
+			node: vec![NodeProto {
+				op_type: op_type.into(),
+				domain: domain.into(),
+				name: node.into(),
+				input: vec!["x".into()],
+				output: vec!["y".into()],
+				..Default::default()
+			}],
+			input: vec![value("x", x)],
+			output: vec![value("y", y)],
+			..Default::default()
+		}),
+		..Default::default()
+	}
+	.encode_to_vec()
+}
+
+#[test]
+fn unsupported_operators_types_and_shapes_are_named() {
+	use haca_engine::Plan;
+	use tract_onnx::pb::tensor_proto::DataType;
+	let (float, int64) = (DataType::Float as i32, DataType::Int64 as i32);
+	let x = [spec(ElementType::F32, &[1, 2])];
+
+	let scaler = one_node_model("Scaler", "ai.onnx.ml", "scale_features", float, float);
+	assert_eq!(
+		Plan::discover(&scaler, &x).err(),
+		Some(EngineError::Unsupported(
+			"operator ai.onnx.ml.Scaler (node \"scale_features\" of graph \"g\") is not one \
+			 tract implements"
+				.into()
+		))
+	);
+	let unnamed = one_node_model("NoSuchOp", "", "", float, float);
+	assert!(matches!(
+		Plan::discover(&unnamed, &x),
+		Err(EngineError::Unsupported(message)) if message.starts_with("operator NoSuchOp (node #0")
+	));
+
+	let strings = one_node_model("Identity", "", "id", DataType::String as i32, float);
+	assert!(matches!(
+		Plan::discover(&strings, &x),
+		Err(EngineError::Unsupported(message))
+			if message.contains("input 0 (\"x\") has element type STRING")
+	));
+
+	// NonZero's output shape depends on the input's values.
+	let nonzero = one_node_model("NonZero", "", "nz", float, int64);
+	assert!(matches!(
+		Plan::discover(&nonzero, &x),
+		Err(EngineError::SpecMismatch(message))
+			if message.starts_with("output 0 (\"nz\"): shape") && message.contains("is not fixed")
+	));
+}

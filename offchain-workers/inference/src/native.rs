@@ -11,6 +11,7 @@ impl From<EngineError> for InferenceError {
 			EngineError::HashMismatch
 			| EngineError::InvalidModel(_)
 			| EngineError::UnseededRandom(_)
+			| EngineError::Unsupported(_)
 			| EngineError::SpecMismatch(_) => Self::InvalidModel,
 			EngineError::NotLoaded => Self::ModelUnavailable,
 			EngineError::BadInput(_) => Self::BadInput,
