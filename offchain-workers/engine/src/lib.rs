@@ -26,6 +26,7 @@ mod bfloat16;
 mod convert;
 mod metrics;
 pub mod npy;
+mod ops;
 mod panics;
 mod plan;
 mod pool;

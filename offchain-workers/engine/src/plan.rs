@@ -20,7 +20,7 @@ use tract_onnx::prelude::{
 use crate::{
 	bfloat16::{self, Widened},
 	convert::{datum_type, dims, element_type, elements, overwrite, to_tract},
-	panics, support, EngineError,
+	ops, panics, support, EngineError,
 };
 
 /// Idle sessions a plan keeps at most (one per thread that ran it at once, in practice).
@@ -174,7 +174,7 @@ impl Plan {
 
 	/// The model in `bytes` as tract reads it, bfloat16 widened to f32.
 	fn read(bytes: &[u8]) -> Result<(InferenceModel, Widened), EngineError> {
-		let onnx = tract_onnx::onnx();
+		let onnx = ops::onnx();
 		let mut proto = onnx.proto_model_for_read(&mut &*bytes).map_err(invalid_model)?;
 		support::check(&proto, &onnx.op_register)?;
 		let widened = bfloat16::widen(&mut proto);

@@ -1,7 +1,7 @@
 //! What the engine can run, checked on the ONNX protobuf before tract translates it: a model
 //! with an operator tract lacks, or with a graph input or output of a type HACA has no
 //! element type for, is refused naming the operator and its node, or the tensor and its
-//! type.
+//! type; so is a tree ensemble whose structure tract's evaluator would run off.
 
 use std::collections::HashSet;
 
@@ -11,7 +11,7 @@ use tract_onnx::{
 	prelude::DatumType,
 };
 
-use crate::{convert, EngineError};
+use crate::{convert, ops, EngineError};
 
 /// Checks `model`'s operators against `operators` (tract's) and its graph's inputs and
 /// outputs against HACA's element types.
@@ -61,20 +61,24 @@ fn check_operators(
 	functions: &HashSet<&str>,
 ) -> Result<(), EngineError> {
 	for (index, node) in graph.node.iter().enumerate() {
+		let op = match node.domain.as_str() {
+			"" | "ai.onnx" => node.op_type.clone(),
+			domain => format!("{domain}.{}", node.op_type),
+		};
+		let named = match node.name.as_str() {
+			"" => format!("#{index}"),
+			name => format!("\"{name}\""),
+		};
 		let known = operators.0.contains_key(&node.op_type) || functions.contains(&*node.op_type);
 		if !known {
-			let op = match node.domain.as_str() {
-				"" | "ai.onnx" => node.op_type.clone(),
-				domain => format!("{domain}.{}", node.op_type),
-			};
-			let node = match node.name.as_str() {
-				"" => format!("#{index}"),
-				name => format!("\"{name}\""),
-			};
 			return Err(EngineError::Unsupported(format!(
-				"operator {op} (node {node} of graph \"{}\") is not one tract implements",
+				"operator {op} (node {named} of graph \"{}\") is not one tract implements",
 				graph.name
 			)));
+		}
+		if matches!(node.op_type.as_str(), "TreeEnsembleClassifier" | "TreeEnsembleRegressor") {
+			ops::check_tree_ensemble(node)
+				.map_err(|why| EngineError::InvalidModel(format!("{op} (node {named}): {why}")))?;
 		}
 		for attribute in &node.attribute {
 			for subgraph in attribute.g.iter().chain(&attribute.graphs) {

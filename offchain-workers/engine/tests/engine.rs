@@ -367,12 +367,12 @@ fn unsupported_operators_types_and_shapes_are_named() {
 	let (float, int64) = (DataType::Float as i32, DataType::Int64 as i32);
 	let x = [spec(ElementType::F32, &[1, 2])];
 
-	let scaler = one_node_model("Scaler", "ai.onnx.ml", "scale_features", float, float);
+	let svm = one_node_model("SVMRegressor", "ai.onnx.ml", "svm", float, float);
 	assert_eq!(
-		Plan::discover(&scaler, &x).err(),
+		Plan::discover(&svm, &x).err(),
 		Some(EngineError::Unsupported(
-			"operator ai.onnx.ml.Scaler (node \"scale_features\" of graph \"g\") is not one \
-			 tract implements"
+			"operator ai.onnx.ml.SVMRegressor (node \"svm\" of graph \"g\") is not one tract \
+			 implements"
 				.into()
 		))
 	);
