@@ -11,4 +11,4 @@ export { latency, waitAssigned, watchJob } from './watch.js';
 export * from './api.js';
 export * from './tensor.js';
 export { readNpy } from './npy.js';
-export { readOnnxSpecs } from './onnx.js';
+export { readOnnxSpecs, readTensorProto } from './onnx.js';

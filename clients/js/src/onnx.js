@@ -7,6 +7,8 @@
 
 import { u8aToU8a } from '@polkadot/util';
 
+import { tensorFromBytes } from './tensor.js';
+
 /** ONNX `TensorProto.DataType` codes of the element types HACA supports. */
 const ONNX_TYPES = {
   1: 'F32', 2: 'U8', 3: 'I8', 4: 'U16', 5: 'I16', 6: 'I32', 7: 'I64', 9: 'Bool', 10: 'F16',
@@ -111,4 +113,43 @@ export function readOnnxSpecs(onnx) {
   const outputs = all(graph, 12).map(spec);
   if (!inputs.length || !outputs.length) throw new Error('the ONNX graph has no inputs or no outputs');
   return { inputs, outputs };
+}
+
+/** The values of a repeated varint field: unpacked entries, or packed ones. */
+function varints(message, field) {
+  return all(message, field).flatMap((value) => {
+    if (typeof value === 'bigint') return [value];
+    const out = [];
+    let current = 0n;
+    let shift = 0n;
+    for (const byte of value) {
+      current |= BigInt(byte & 0x7f) << shift;
+      shift += 7n;
+      if (byte < 0x80) {
+        out.push(current);
+        current = 0n;
+        shift = 0n;
+      }
+    }
+    return out;
+  });
+}
+
+/**
+ * Reads an ONNX `TensorProto` file (`.pb`, the ONNX backend test data format) whose elements
+ * are in `raw_data`, as NumPy's and onnxruntime's tools write them. Fields:
+ * `dims = 1, data_type = 2, name = 8, raw_data = 9`.
+ * @param {Uint8Array} file The file's bytes.
+ * @returns {import('./tensor.js').Tensor & {name: string}} The tensor (`data` is the typed
+ *   array of its type) and its name (the graph's input or output it belongs to, if any).
+ */
+export function readTensorProto(file) {
+  const bytes = u8aToU8a(file);
+  const code = Number(one(bytes, 2) ?? 0n);
+  const type = ONNX_TYPES[code];
+  if (!type) throw new Error(`ONNX element type ${UNSUPPORTED_TYPES[code] ?? 'unknown'} (${code}) is not supported`);
+  const shape = varints(bytes, 1).map(Number);
+  const raw = one(bytes, 9);
+  if (!(raw instanceof Uint8Array)) throw new Error('only tensors with raw_data are read (typed fields are not)');
+  return { ...tensorFromBytes(type, shape, raw), name: text(one(bytes, 8)) };
 }

@@ -1,10 +1,10 @@
 // End to end against the real node: a dev chain with the executor role (`--dev --executor`).
 // Accounts: Alice validates, executes (genesis) and owns the demo model; Bob, Charlie and Dave verify;
-// Charlie is the client of test A; Two (//Two) becomes a second executor; Eve owns the model test A
+// Charlie is the client of test A; Two (//Two) becomes a second executor; Eve owns the models test A
 // registers; Ferdie is the client of test B. The two tests run at once on one node.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import * as haca from '../src/index.js';
@@ -13,8 +13,18 @@ import { startNode } from './harness.js';
 const models = new URL('../../../offchain-workers/models/', import.meta.url);
 const file = (name) => readFileSync(new URL(name, models));
 
-/** Fee per run of the model test A registers: 0.05 HACA. */
+/** Fee per run of the models test A registers: 0.05 HACA. */
 const INT_FEE = 50_000_000_000n;
+/** The scikit-learn exports test A registers and runs (their float outputs are held to
+ * onnxruntime's within `EXPORT_TOLERANCE_ULPS`, as in `engine/tests/exports.rs`). */
+const EXPORTS = [
+  'logistic_regression',
+  'random_forest_classifier',
+  'gradient_boosting_regressor',
+  'mlp_classifier',
+  'scaler_logistic_pipeline',
+];
+const EXPORT_TOLERANCE_ULPS = 256;
 const BILLION = 1_000_000_000n;
 
 let node;
@@ -41,7 +51,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
     await node?.stop();
   }, { timeout: 60_000 });
 
-  it('A: registers a model, bonds an executor, runs attested and quorum jobs to settlement', { timeout: 300_000 }, () =>
+  it('A: registers models, bonds an executor, runs attested and quorum jobs to settlement', { timeout: 420_000 }, () =>
     withNodeLog(async () => {
       const [alice, bob, charlie, dave, two, eve] = await Promise.all(
         ['Alice', 'Bob', 'Charlie', 'Dave', 'Two', 'Eve'].map(haca.devAccount),
@@ -54,6 +64,28 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const intModel = registered.model;
       const { baseDeposit, byteDeposit } = api.consts.models;
       assert.equal(registered.deposit, baseDeposit.toBigInt() + byteDeposit.toBigInt() * BigInt(onnx.length));
+      // Eve also registers scikit-learn models as skl2onnx exports them, with the input and
+      // onnxruntime's outputs stored next to each (offchain-workers/models/exports/). Their
+      // batch dimension is dynamic in the graph: the specs come from the stored tensors.
+      const exports = await EXPORTS.reduce(async (done, name) => {
+        const list = await done;
+        const data = `exports/${name}/test_data_set_0/`;
+        const tensors = (kind) =>
+          [0, 1].map((i) => `${data}${kind}_${i}.pb`).filter((f) => existsSync(new URL(f, models)))
+            .map((f) => haca.readTensorProto(file(f)));
+        const [inputs, outputs] = [tensors('input'), tensors('output')];
+        const spec = ({ name: tensorName, type, shape }) => ({ name: tensorName, elementType: type, shape });
+        const { model } = await haca.registerModel(api, eve, {
+          onnx: file(`exports/${name}/model.onnx`),
+          fee: INT_FEE,
+          modes: haca.MODES.ATTESTED,
+          toleranceUlps: EXPORT_TOLERANCE_ULPS,
+          inputs: inputs.map(spec),
+          outputs: outputs.map(spec),
+        });
+        return [...list, { name, model, inputs, outputs }];
+      }, Promise.resolve([]));
+      const exportModels = exports.map((e) => e.model);
       const info = (await api.query.models.models(intModel)).unwrap();
       assert.equal(info.status.type, 'Active');
       assert.equal(info.owner.toString(), eve.address);
@@ -76,9 +108,9 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       // three (Bob, Charlie, Dave) add it.
       assert.equal(await haca.quote(api, intModel, haca.ATTESTED), null);
       await Promise.all([
-        haca.setServedModels(api, alice, [haca.DEMO_MODEL, intModel]),
-        haca.registerExecutor(api, two, { key: twoKey, keyProof: twoProof, models: [haca.DEMO_MODEL, intModel], capacity: 8 }),
-        ...[bob, charlie, dave].map((verifier) => haca.setServedModels(api, verifier, [haca.DEMO_MODEL, intModel])),
+        haca.setServedModels(api, alice, [haca.DEMO_MODEL, intModel, ...exportModels]),
+        haca.registerExecutor(api, two, { key: twoKey, keyProof: twoProof, models: [haca.DEMO_MODEL, intModel, ...exportModels], capacity: 8 }),
+        ...[bob, charlie, dave].map((verifier) => haca.setServedModels(api, verifier, [haca.DEMO_MODEL, intModel, ...exportModels])),
       ]);
       const servers = (await api.query.executors.modelServers(intModel)).map(String);
       assert.deepEqual(new Set(servers), new Set([alice.address, two.address]));
@@ -112,8 +144,20 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         { name: 'mlp attested', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.ATTESTED, runs: 1, overpay: 0n },
         { name: 'mlp quorum 2/2', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.quorum(2, 2), runs: 2, overpay: 0n },
         { name: 'mlp batch of 2', model: haca.DEMO_MODEL, fee: demoFee, ref: 'mlp', mode: haca.ATTESTED, runs: 1, overpay: 0n, batch: 2 },
-      ];
+      ].map((plan) => ({
+        ...plan,
+        input: [haca.readNpy(file(`${plan.ref}.input.npy`))],
+        reference: [haca.readNpy(file(`${plan.ref}.output.npy`))],
+        tolerance: plan.model === intModel ? 0 : demoTolerance,
+      }));
+      for (const { name, model, inputs, outputs } of exports) {
+        plans.push({
+          name, model, fee: INT_FEE, mode: haca.ATTESTED, runs: 1, overpay: 0n,
+          input: inputs, reference: outputs, tolerance: EXPORT_TOLERANCE_ULPS,
+        });
+      }
       const owners = { [intModel]: eve.address, [haca.DEMO_MODEL]: alice.address };
+      for (const model of exportModels) owners[model] = eve.address;
       const people = { alice, charlie, two, eve };
       const balancesBefore = Object.fromEntries(
         await Promise.all(Object.entries(people).map(async ([n, p]) => [n, await haca.balanceOf(api, p.address)])),
@@ -125,7 +169,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const nonce = await haca.nextNonce(api, charlie.address);
       const submissions = await Promise.all(
         plans.map(async (plan, i) => {
-          const input = [haca.readNpy(file(`${plan.ref}.input.npy`))];
+          const { input } = plan;
           const maxFee = plan.fee * BigInt(plan.runs) + plan.overpay;
           const job = { model: plan.model, mode: plan.mode, maxFee, nonce: nonce + i };
           if (plan.batch) return haca.submitJobs(api, charlie, { ...job, inputs: Array(plan.batch).fill(input) });
@@ -160,22 +204,25 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       outcomes.forEach((outcome, i) => {
         const plan = jobPlans[i];
         assert.equal(outcome.status, 'settled', plan.name);
-        // Outputs: exactly the reference for integers, within the model's tolerance for floats.
-        const [reference] = [haca.readNpy(file(`${plan.ref}.output.npy`))];
-        const [output] = outcome.tensors;
-        assert.equal(output.type, reference.type, plan.name);
-        assert.deepEqual(output.shape, reference.shape, plan.name);
-        if (reference.type === 'I32') {
-          assert.deepEqual(Array.from(output.data), Array.from(reference.data), plan.name);
-        } else {
-          assert.ok(haca.tensorsAgree([output], [reference], demoTolerance), `${plan.name}: ${output.data} vs ${reference.data}`);
-          output.data.forEach((v, j) => assert.ok(Math.abs(v - reference.data[j]) < 1e-6, plan.name));
-        }
+        // Outputs: exactly the reference for integers, within the model's tolerance for floats
+        // (NumPy's references for the project's models, onnxruntime's for the exports).
+        assert.equal(outcome.tensors.length, plan.reference.length, plan.name);
+        outcome.tensors.forEach((output, j) => {
+          const reference = plan.reference[j];
+          assert.equal(output.type, reference.type, plan.name);
+          assert.deepEqual(output.shape, reference.shape, plan.name);
+          if (!reference.type.startsWith('F')) {
+            assert.deepEqual(Array.from(output.data), Array.from(reference.data), plan.name);
+          } else {
+            assert.ok(haca.tensorsAgree([output], [reference], plan.tolerance), `${plan.name}: ${output.data} vs ${reference.data}`);
+            output.data.forEach((v, k) => assert.ok(Math.abs(v - reference.data[k]) < 1e-4, plan.name));
+          }
+        });
         // Executors: the one assigned, or both in a 2-of-2 quorum.
         assert.equal(outcome.executors.length, plan.runs, plan.name);
         assert.deepEqual(new Set(outcome.executors), new Set(assignments[i].executors), plan.name);
         // Payment: fee per run out of the escrow; deposit and overpayment back.
-        const inputLength = haca.encodeTensors([haca.readNpy(file(`${plan.ref}.input.npy`))]).length;
+        const inputLength = haca.encodeTensors(plan.input).length;
         const deposit = jobDeposit.toBigInt() + inputByteDeposit.toBigInt() * BigInt(inputLength);
         assert.equal(outcome.paid, plan.fee * BigInt(plan.runs), plan.name);
         assert.equal(outcome.refunded, deposit + plan.overpay, plan.name);

@@ -6,7 +6,15 @@ import { test } from 'node:test';
 
 import { u8aToHex } from '@polkadot/util';
 
-import { decodeTensors, encodeTensors, readNpy, readOnnxSpecs, tensorsAgree, ulpDistance } from '../src/index.js';
+import {
+  decodeTensors,
+  encodeTensors,
+  readNpy,
+  readOnnxSpecs,
+  readTensorProto,
+  tensorsAgree,
+  ulpDistance,
+} from '../src/index.js';
 
 const models = new URL('../../../offchain-workers/models/', import.meta.url);
 const file = (name) => readFileSync(new URL(name, models));
@@ -106,6 +114,18 @@ test('.npy references read as tensors', () => {
   assert.equal(out.type, 'I32');
   assert.deepEqual(out.shape, [1, 4]);
   assert.throws(() => readNpy(new Uint8Array(16)), /not a .npy/);
+});
+
+test('.pb tensors read as their .npy twins, and every element type from the ONNX test data', () => {
+  for (const name of ['mlp.input', 'mlp.output', 'int_matmul.input', 'int_matmul.output']) {
+    const { name: tensorName, ...tensor } = readTensorProto(file(`${name}.pb`));
+    assert.deepEqual(tensor, readNpy(file(`${name}.npy`)), name);
+    assert.equal(tensorName, name.replace('.', '_'));
+  }
+  const types = [0, 1, 2, 3, 4, 5].map((i) => readTensorProto(file(`element_types/test_data_set_0/input_${i}.pb`)).type);
+  assert.deepEqual(types, ['Bool', 'F16', 'BF16', 'U16', 'U32', 'U64']);
+  const shape = readTensorProto(file('element_types/test_data_set_0/output_5.pb'));
+  assert.deepEqual([shape.type, Array.from(shape.data)], ['I64', [2n, 3n]]);
 });
 
 test('ONNX specs come from the graph', () => {
