@@ -44,6 +44,9 @@ def estimators():
         hidden_layer_sizes=(16,), max_iter=400, random_state=4
     ).fit(x, y), x
     yield "svc", SVC(random_state=5).fit(x, y), x
+    yield "svc_linear", SVC(kernel="linear", random_state=6).fit(x, y), x
+    yield "svc_poly", SVC(kernel="poly", degree=2, random_state=7).fit(x, y), x
+    yield "svc_binary", SVC(random_state=8).fit(x, y % 2), x
     yield "scaler_logistic_pipeline", make_pipeline(
         StandardScaler(), LogisticRegression(max_iter=500)
     ).fit(x, y), x

@@ -22,6 +22,7 @@ const EXPORTS = [
   'random_forest_classifier',
   'gradient_boosting_regressor',
   'mlp_classifier',
+  'svc',
   'scaler_logistic_pipeline',
 ];
 const EXPORT_TOLERANCE_ULPS = 256;
