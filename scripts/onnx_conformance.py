@@ -7,7 +7,8 @@ case through `haca-node infer` and through tract alone (`tract_infer`, the engin
 example), compares each with the expected outputs as the ONNX backend runner does (floats
 within rtol 1e-3 and atol 1e-7, NaNs equal; everything else exact; same types and shapes)
 and prints both pass counts, the cases tract passes and HACA fails (there should be none)
-and the cases HACA passes and tract fails.
+and the cases HACA passes and tract fails; with onnxruntime installed, its pass count on the
+same cases and comparison too.
 
 Usage: onnx_conformance.py --haca NODE --tract TRACT_INFER --cases DIR
                            [--only NAME ... | --smoke] [--strict] [--jobs N]
@@ -30,7 +31,8 @@ RTOL, ATOL = 1e-3, 1e-7
 TIMEOUT_SECONDS = 120
 
 # The test suite's subset: every element type, a model without inputs, symbolic shapes
-# (Shape) and common operators; each must pass through HACA.
+# (Shape), outputs whose shape the data sets (NonZero, TopK with k an input) and common
+# operators; each must pass through HACA.
 SMOKE = [
     "test_abs", "test_add_uint8", "test_and2d", "test_argmax_default_axis_example",
     "test_bitshift_left_uint32", "test_bitshift_right_uint16", "test_bitshift_right_uint64",
@@ -38,7 +40,8 @@ SMOKE = [
     "test_clip_default_int8_min", "test_constant", "test_conv_with_strides_padding",
     "test_einsum_sum_bfloat16", "test_equal", "test_gather_0",
     "test_gemm_default_single_elem_vector_bias", "test_matmul_2d", "test_mul_uint8",
-    "test_not_2d", "test_relu", "test_shape", "test_softmax_example", "test_where_example",
+    "test_nonzero_example", "test_not_2d", "test_relu", "test_shape", "test_softmax_example",
+    "test_top_k", "test_where_example",
 ]
 
 
@@ -127,6 +130,33 @@ def passes(command, case_dir):
     return True, ""
 
 
+def onnxruntime_passes(case_dir):
+    """Whether onnxruntime gives every data set of the case its expected outputs."""
+    import onnxruntime
+
+    onnxruntime.set_default_logger_severity(4)  # its refusals count, not its log
+    try:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            str(case_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        for data_set in sorted(case_dir.glob("test_data_set_*")):
+            count = len(list(data_set.glob("input_*.pb")))
+            feeds = {
+                info.name: load(data_set / f"input_{index}.pb")
+                for index, info in zip(range(count), session.get_inputs())
+            }
+            outputs = session.run(None, feeds)
+            for index, actual in enumerate(outputs):
+                path = data_set / f"output_{index}.pb"
+                if path.exists() and not agree(load(path), np.asarray(actual)):
+                    return False
+    except Exception:  # a model or data onnxruntime refuses counts as a failure
+        return False
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--haca", required=True)
@@ -159,6 +189,12 @@ def main():
     def tract(model, inputs, out):
         return [args.tract, str(model), str(out)] + [str(path) for path in inputs]
 
+    try:
+        import onnxruntime  # noqa: F401
+        with_onnxruntime = not args.only
+    except ImportError:
+        with_onnxruntime = False
+
     def judge(name):
         return name, passes(haca, args.cases / name), passes(tract, args.cases / name)
 
@@ -173,6 +209,11 @@ def main():
     print(f"cases:                {len(results)}")
     print(f"haca-node infer:      {len(haca_passes)} pass")
     print(f"raw tract-onnx:       {len(tract_passes)} pass")
+    if with_onnxruntime:
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            ort = dict(zip(names, pool.map(lambda n: onnxruntime_passes(args.cases / n), names)))
+        print(f"onnxruntime:          {sum(ort.values())} pass (HACA passes "
+              f"{len(haca_passes - {n for n, ok in ort.items() if ok})} cases it fails)")
     print(f"tract passes, HACA fails ({len(lost)}):")
     for name in lost:
         print(f"  {name}: {why[name]}")
