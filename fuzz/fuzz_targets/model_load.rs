@@ -5,7 +5,9 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
-	if let Ok(inputs) = haca_engine::Plan::declared_inputs(bytes) {
-		let _ = haca_engine::Plan::discover(bytes, &inputs);
+	if let Ok(inputs) =
+		haca_engine::Plan::declared_inputs(bytes, &haca_engine::DimBounds::default())
+	{
+		let _ = haca_engine::Plan::discover(bytes, &inputs, haca_engine::DATA_DEPENDENT_MAX);
 	}
 });

@@ -141,6 +141,10 @@ pub enum Subcommand {
 	/// their hash: what a model owner or operator checks before registering a model.
 	Infer(crate::cmd::infer::InferCmd),
 
+	/// Read a model as executors will, its dynamic dimensions bounded, try it once and print
+	/// the specs to register it with: the registration dry-run.
+	Inspect(crate::cmd::inspect::InspectCmd),
+
 	/// Measure what a validator spends accepting a result (signature, hash, spec checks;
 	/// and the runtime's weights) against re-running each model, as full replication would.
 	ReplicationBench(crate::cmd::replication_bench::ReplicationBenchCmd),

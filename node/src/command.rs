@@ -170,6 +170,7 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		}
 		Some(Subcommand::Infer(cmd)) => cmd.run(),
+		Some(Subcommand::Inspect(cmd)) => cmd.run(),
 		Some(Subcommand::ReplicationBench(cmd)) => cmd.run(),
 		None => {
 			let runner = cli.create_runner(&cli.run)?;

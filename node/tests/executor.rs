@@ -283,3 +283,123 @@ async fn a_lie_on_the_dev_chain_is_challenged_by_a_dev_verifier_node_and_slashed
 	assert!(verifier.stop().success());
 	assert!(executor.stop().success());
 }
+
+/// The runtime's events in the best chain's blocks `blocks`.
+async fn events(
+	rpc: &HttpClient,
+	blocks: std::ops::RangeInclusive<BlockNumber>,
+) -> Vec<haca_runtime::RuntimeEvent> {
+	// `System::Events`, whose storage item frame-system keeps private.
+	let key =
+		[sp_crypto_hashing::twox_128(b"System"), sp_crypto_hashing::twox_128(b"Events")].concat();
+	let mut events = Vec::new();
+	for number in blocks {
+		let hash: Option<String> =
+			rpc.request("chain_getBlockHash", rpc_params![number]).await.unwrap();
+		let Some(hash) = hash else { break };
+		let raw: Option<String> =
+			rpc.request("state_getStorage", rpc_params![hex(&key), hash]).await.unwrap();
+		let records: Vec<frame_system::EventRecord<haca_runtime::RuntimeEvent, sp_core::H256>> =
+			raw.map(|raw| Decode::decode(&mut &unhex(&raw)[..]).unwrap()).unwrap_or_default();
+		events.extend(records.into_iter().map(|record| record.event));
+	}
+	events
+}
+
+/// The best block's number.
+async fn best_block(rpc: &HttpClient) -> BlockNumber {
+	let header: serde_json::Value = rpc.request("chain_getHeader", rpc_params![]).await.unwrap();
+	let number = header["number"].as_str().expect("a header number");
+	BlockNumber::from_str_radix(number.trim_start_matches("0x"), 16).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_no_executor_can_run_fails_its_jobs_by_name_with_a_full_refund() {
+	use haca_primitives::statement::ExecutionFailure;
+	use haca_runtime::RuntimeEvent;
+	let node = Node::start_dev_with("unrunnable-model", &["--executor"]);
+	node.wait_for_finalized(1, Duration::from_secs(120)).await;
+	let rpc = node.rpc();
+
+	// A binary SVC as skl2onnx exports it: the engine refuses binary SVMClassifiers (see
+	// `haca-node inspect`), but nothing stops Eve registering it, or Alice serving it.
+	let dir = models_dir().join("exports/svc_binary");
+	let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
+	let read = |file: &str| {
+		haca_engine::proto::read(&std::fs::read(dir.join("test_data_set_0").join(file)).unwrap())
+			.unwrap()
+	};
+	let (input, label, probabilities) =
+		(read("input_0.pb"), read("output_0.pb"), read("output_1.pb"));
+	let spec = |name, tensor: &Tensor| TensorSpec::new(name, tensor.element_type, &tensor.shape);
+	let model = sp_crypto_hashing::blake2_256(&bytes).into();
+	let fee = DEMO_MODEL_FEE;
+	let register = pallet_models::Call::register {
+		model,
+		byte_size: bytes.len() as u32,
+		source: pallet_models::ModelSource::OnChain,
+		terms: pallet_models::ModelTerms {
+			inputs: vec![spec("X", &input).unwrap()].try_into().unwrap(),
+			outputs: vec![
+				spec("label", &label).unwrap(),
+				spec("probabilities", &probabilities).unwrap(),
+			]
+			.try_into()
+			.unwrap(),
+			modes: ModeSet::ALL,
+			fee,
+			tolerance_ulps: 256,
+		},
+	};
+	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
+	let upload =
+		pallet_models::Call::upload_chunk { model, index: 0, bytes: bytes.try_into().unwrap() };
+	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(upload)).await;
+	wait_for_quote(&rpc, &node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
+	for account in [Sr25519Keyring::Alice].into_iter().chain(DEV_VERIFIERS) {
+		let models = vec![demo_model_hash(), model].try_into().unwrap();
+		send(&rpc, account, RuntimeCall::Executors(pallet_executors::Call::set_models { models }))
+			.await;
+	}
+	wait_for_quote(&rpc, &node, model, VerificationMode::Attested).await;
+
+	let first = best_block(&rpc).await;
+	let input = vec![input].encode();
+	let deposit = pallet_jobs::Pallet::<haca_runtime::Runtime>::deposit_for(input.len() as u32);
+	submit_job(&rpc, model, input, fee).await;
+	let (start, mut seen) = (Instant::now(), false);
+	loop {
+		let open = job_report(&rpc, 0).await.is_some();
+		if seen && !open {
+			break;
+		}
+		seen |= open;
+		assert!(start.elapsed() < Duration::from_secs(240), "job 0: open {open}\n{}", node.log());
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+
+	// Each attempt's executor said why it could not run the job; then the job failed and
+	// Charlie, who submitted it, got everything back.
+	let events = events(&rpc, first..=best_block(&rpc).await).await;
+	let reasons: Vec<ExecutionFailure> = (events.iter())
+		.filter_map(|event| match event {
+			RuntimeEvent::Settlement(pallet_settlement::Event::ExecutionFailed {
+				job: 0,
+				reason,
+				..
+			}) => Some(*reason),
+			_ => None,
+		})
+		.collect();
+	let attempts: u32 = <haca_runtime::Runtime as pallet_jobs::Config>::MaxAttempts::get();
+	assert_eq!(reasons, vec![ExecutionFailure::InvalidModel; attempts as usize]);
+	assert!(
+		events.iter().any(|event| matches!(
+			event,
+			RuntimeEvent::Jobs(pallet_jobs::Event::Failed { job: 0, refunded })
+				if *refunded == fee + deposit
+		)),
+		"no full refund in {events:?}"
+	);
+	assert!(node.stop().success());
+}

@@ -132,3 +132,57 @@ fn infer_runs_every_element_type_on_onnx_test_data() {
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(stderr.contains("output_2: bfloat16 has no NumPy dtype"), "{stderr}");
 }
+
+/// `haca-node inspect` with `args`: whether it succeeded, and its stdout and stderr.
+fn inspect(model: &str, args: &[&str]) -> (bool, String, String) {
+	let output = Command::new(NODE_BINARY)
+		.arg("inspect")
+		.arg("--model")
+		.arg(models().join(model))
+		.args(args)
+		.output()
+		.expect("haca-node runs");
+	let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+	(output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
+	// torch.onnx names a dynamic batch: bounded by name.
+	let (ok, stdout, stderr) = inspect("exports/cnn/model.onnx", &["--bound", "batch=8"]);
+	assert!(ok, "{stdout}{stderr}");
+	assert!(stdout.contains("input 0:     input: F32[≤8, 1, 8, 8]"), "{stdout}");
+	assert!(stdout.contains("output 0:    logits: F32[≤8, 3]"), "{stdout}");
+	let json = stdout.lines().last().unwrap();
+	let specs: serde_json::Value = serde_json::from_str(json).unwrap();
+	assert_eq!(specs["inputs"][0]["shape"], serde_json::json!([8, 1, 8, 8]));
+	assert_eq!(specs["inputs"][0]["variable_axes"], 1);
+	assert_eq!(specs["outputs"][0]["name"], "logits");
+
+	// skl2onnx leaves it unnamed.
+	let (ok, stdout, stderr) =
+		inspect("exports/logistic_regression/model.onnx", &["--unnamed-bound", "16"]);
+	assert!(ok, "{stdout}{stderr}");
+	assert!(stdout.contains("input 0:     X: F32[≤16, 6]"), "{stdout}");
+	assert!(stdout.contains("output 0:    label: I64[≤16]"), "{stdout}");
+}
+
+#[test]
+fn inspect_names_what_stops_a_registration() {
+	let (ok, _, stderr) = inspect("exports/cnn/model.onnx", &[]);
+	assert!(!ok);
+	assert!(
+		stderr
+			.contains("input 0 (\"input\"): axis 0 is dynamic (\"batch\"): give its largest size"),
+		"{stderr}"
+	);
+	let (ok, _, stderr) = inspect("exports/logistic_regression/model.onnx", &[]);
+	assert!(!ok);
+	assert!(stderr.contains("axis 0 is dynamic and unnamed"), "{stderr}");
+	let (ok, _, stderr) = inspect("exports/svc_binary/model.onnx", &["--unnamed-bound", "4"]);
+	assert!(!ok);
+	assert!(stderr.contains("SVMClassifier: a binary classifier is not supported"), "{stderr}");
+	let (ok, _, stderr) = inspect("exports/cnn/model.onnx", &["--bound", "batch"]);
+	assert!(!ok);
+	assert!(stderr.contains("expected NAME=SIZE"), "{stderr}");
+}

@@ -176,7 +176,7 @@ impl pallet_models::Config for Runtime {
 	/// Outputs up to 1 MiB: what an executor can be made to publish for comparison.
 	type MaxOutputBytes = ConstU32<{ MAX_OUTPUT_LEN * MAX_OUTPUT_PAGES }>;
 	/// Quorum reveals carry float outputs up to what a statement carries.
-	type MaxQuorumFloatOutputBytes = ConstU32<MAX_OUTPUT_LEN>;
+	type MaxInlineOutputBytes = ConstU32<MAX_OUTPUT_LEN>;
 	/// An hour to upload a model's bytes (16 chunks of the largest model); a registration
 	/// whose upload stalls longer gives its hash up to the next registrant.
 	type UploadPeriod = ConstU32<{ 60 * MINUTES }>;

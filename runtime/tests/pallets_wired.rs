@@ -39,6 +39,7 @@ fn spec(dims: &[u32]) -> TensorSpec {
 		name: b"input".to_vec().try_into().unwrap(),
 		element_type: ElementType::F32,
 		shape: dims.to_vec().try_into().unwrap(),
+		variable_axes: 0,
 	}
 }
 
@@ -281,7 +282,7 @@ fn the_development_preset_has_the_demo_model_an_executor_and_its_verifiers() {
 fn every_output_a_model_may_produce_can_be_compared_within_its_tolerance() {
 	use frame_support::traits::Get;
 	type Models = <Runtime as pallet_models::Config>::MaxOutputBytes;
-	type QuorumFloats = <Runtime as pallet_models::Config>::MaxQuorumFloatOutputBytes;
+	type QuorumFloats = <Runtime as pallet_models::Config>::MaxInlineOutputBytes;
 	type Statement = <Runtime as pallet_settlement::Config>::MaxOutputLen;
 	type Pages = <Runtime as pallet_settlement::Config>::MaxOutputPages;
 	fn get<G: Get<u32>>() -> u32 {

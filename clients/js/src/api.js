@@ -35,7 +35,7 @@ export async function jobStake(api, model) {
  * @param {ApiPromise} api
  * @param {number} job
  * @returns {Promise<null|{client: string, model: string, inputHash: string, mode: object,
- *   maxFee: bigint, stake: bigint, executors: string[], phase: string, phaseUntil: number|null,
+ *   maxFee: bigint, fee: bigint, stake: bigint, executors: string[], phase: string, phaseUntil: number|null,
  *   outputHash: string|null, outputs: Uint8Array|null}>} `phase` is `Waiting`, `Running`
  *   (`phaseUntil`: deadline), `Revealing`, `Provisional` (until: end of the challenge
  *   window), `Publishing` (until: the executor's last block to publish outputs too large
@@ -53,6 +53,7 @@ export async function jobStatus(api, job) {
     inputHash: r.inputHash.toHex(),
     mode: r.mode.isAttested ? ATTESTED : quorum(r.mode.asQuorum.agree.toNumber(), r.mode.asQuorum.of.toNumber()),
     maxFee: r.maxFee.toBigInt(),
+    fee: r.fee.toBigInt(),
     stake: r.stake.toBigInt(),
     executors: r.executors.map((a) => a.toString()),
     phase: r.phase.type,

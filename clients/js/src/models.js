@@ -20,16 +20,19 @@ import { eventOf, nextNonce, sendTx } from './tx.js';
  * @param {bigint|number|string} model.fee Fee per inference run (plancks, 1 HACA = 1e12).
  * @param {number} [model.modes=MODES.ALL] Accepted verification modes ({@link MODES}).
  * @param {number} [model.toleranceUlps=0] Float tolerance in units of least precision.
- * @param {object[]} [model.inputs] Input specs (`{name, elementType, shape}`); read from the
- *   ONNX graph by default.
+ * @param {object[]} [model.inputs] Input specs (`{name, elementType, shape, variableAxes}`);
+ *   read from the ONNX graph by default.
  * @param {object[]} [model.outputs] Output specs; read from the ONNX graph by default.
+ * @param {Record<string, number>} [model.bounds] Largest size of each dimension the graph
+ *   names (a dynamic batch): see `readOnnxSpecs`. The fee is that of a run at these sizes;
+ *   smaller inputs pay in proportion to their elements.
  * @param {number} [model.timeoutMs=120000]
  * @returns {Promise<{model: string, deposit: bigint, fees: bigint, receipts: Receipt[]}>}
  *   The model hash, deposit held, transaction fees paid in all and the receipts.
  */
-export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, toleranceUlps = 0, inputs, outputs, timeoutMs = 120_000 }) {
+export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, toleranceUlps = 0, inputs, outputs, bounds, timeoutMs = 120_000 }) {
   const bytes = u8aToU8a(onnx);
-  const specs = inputs && outputs ? { inputs, outputs } : readOnnxSpecs(bytes);
+  const specs = inputs && outputs ? { inputs, outputs } : readOnnxSpecs(bytes, { bounds });
   const model = blake2AsHex(bytes, 256);
   const chunkSize = api.consts.models.chunkSize.toNumber();
   const txs = [

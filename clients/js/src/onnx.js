@@ -66,8 +66,11 @@ const all = (message, field) => fields(message).filter(([f]) => f === field).map
 const one = (message, field) => all(message, field).at(-1);
 const text = (bytes) => new TextDecoder().decode(bytes ?? new Uint8Array());
 
-/** A `ValueInfoProto` as a tensor spec. */
-function spec(valueInfo) {
+/**
+ * A `ValueInfoProto` as a tensor spec; a dimension named `param` is variable up to
+ * `bounds[param]`.
+ */
+function spec(valueInfo, bounds) {
   const name = text(one(valueInfo, 1));
   const tensorType = one(one(valueInfo, 2) ?? new Uint8Array(), 1);
   if (!tensorType) throw new Error(`${name}: not a tensor`);
@@ -78,39 +81,47 @@ function spec(valueInfo) {
     throw new Error(`tensor ${name}: ONNX element type ${typeName} (${code}) is not supported`);
   }
   const dims = all(one(tensorType, 2) ?? new Uint8Array(), 1);
+  let variableAxes = 0;
   const shape = dims.map((dim, index) => {
     const value = one(dim, 1);
-    if (value === undefined) {
-      const param = one(dim, 2);
-      const named = param ? ` ("${text(param)}")` : '';
-      throw new Error(
-        `tensor ${name}: dimension ${index}${named} is dynamic; HACA's specs have fixed shapes (give inputs and outputs)`,
-      );
+    if (value !== undefined) return Number(value);
+    const param = one(dim, 2) && text(one(dim, 2));
+    const bound = param ? bounds[param] : undefined;
+    if (bound === undefined) {
+      const named = param ? ` ("${param}")` : '';
+      const fix = param ? `give its largest size as bounds["${param}"]` : 'give inputs and outputs';
+      throw new Error(`tensor ${name}: dimension ${index}${named} is dynamic; ${fix}`);
     }
-    return Number(value);
+    variableAxes |= 1 << index;
+    return Number(bound);
   });
-  return { name, elementType, shape };
+  return { name, elementType, shape, variableAxes };
 }
 
 /**
  * A model's tensor specs, from its ONNX bytes: inputs (graph inputs that are not
- * initializers) and outputs, in graph order, as `models.register` takes them.
+ * initializers) and outputs, in graph order, as `models.register` takes them. A dimension
+ * the graph names (a dynamic batch, `"batch"`, say) is variable up to the size `bounds`
+ * gives that name; a dimension it neither fixes nor names is an error.
  * @param {Uint8Array} onnx The model file's bytes.
+ * @param {object} [options]
+ * @param {Record<string, number>} [options.bounds] Largest size of each named dimension.
  * @returns {{inputs: TensorSpec[], outputs: TensorSpec[]}}
  *
  * @typedef {object} TensorSpec
  * @property {string} name Tensor name in the graph.
  * @property {import('./tensor.js').ElementType} elementType Element type.
- * @property {number[]} shape Fixed dimensions.
+ * @property {number[]} shape Each fixed axis's size, each variable axis's largest.
+ * @property {number} variableAxes Bit `i` set: axis `i` takes any size up to `shape[i]`.
  */
-export function readOnnxSpecs(onnx) {
+export function readOnnxSpecs(onnx, { bounds = {} } = {}) {
   const graph = one(u8aToU8a(onnx), 7);
   if (!graph) throw new Error('no graph in the ONNX model');
   const initializers = new Set(all(graph, 5).map((tensor) => text(one(tensor, 8))));
   const inputs = all(graph, 11)
     .filter((valueInfo) => !initializers.has(text(one(valueInfo, 1))))
-    .map(spec);
-  const outputs = all(graph, 12).map(spec);
+    .map((valueInfo) => spec(valueInfo, bounds));
+  const outputs = all(graph, 12).map((valueInfo) => spec(valueInfo, bounds));
   if (!inputs.length || !outputs.length) throw new Error('the ONNX graph has no inputs or no outputs');
   return { inputs, outputs };
 }

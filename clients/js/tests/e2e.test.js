@@ -15,7 +15,7 @@ const file = (name) => readFileSync(new URL(name, models));
 
 /** Fee per run of the models test A registers: 0.05 HACA. */
 const INT_FEE = 50_000_000_000n;
-/** The scikit-learn exports test A registers and runs (their float outputs are held to
+/** The exports test A registers and runs (their float outputs are held to
  * onnxruntime's within `EXPORT_TOLERANCE_ULPS`, as in `engine/tests/exports.rs`). */
 const EXPORTS = [
   'logistic_regression',
@@ -24,8 +24,15 @@ const EXPORTS = [
   'mlp_classifier',
   'svc',
   'scaler_logistic_pipeline',
+  'cnn',
+  'transformer_encoder',
 ];
+/** The exports written as torch.onnx writes PyTorch modules, their batch dimension named. */
+const NETWORKS = ['cnn', 'transformer_encoder'];
 const EXPORT_TOLERANCE_ULPS = 256;
+/** The largest batch the exports are registered for; their stored inputs are batches of 4
+ * rows, which pay half the fee. */
+const EXPORT_BATCH = 8;
 const BILLION = 1_000_000_000n;
 
 let node;
@@ -67,7 +74,8 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       assert.equal(registered.deposit, baseDeposit.toBigInt() + byteDeposit.toBigInt() * BigInt(onnx.length));
       // Eve also registers scikit-learn models as skl2onnx exports them, with the input and
       // onnxruntime's outputs stored next to each (offchain-workers/models/exports/). Their
-      // batch dimension is dynamic in the graph: the specs come from the stored tensors.
+      // batch dimension is dynamic (and unnamed) in the graph: the specs come from the
+      // stored tensors, the batch variable up to EXPORT_BATCH rows.
       const exports = await EXPORTS.reduce(async (done, name) => {
         const list = await done;
         const data = `exports/${name}/test_data_set_0/`;
@@ -75,14 +83,19 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
           [0, 1].map((i) => `${data}${kind}_${i}.pb`).filter((f) => existsSync(new URL(f, models)))
             .map((f) => haca.readTensorProto(file(f)));
         const [inputs, outputs] = [tensors('input'), tensors('output')];
-        const spec = ({ name: tensorName, type, shape }) => ({ name: tensorName, elementType: type, shape });
+        const spec = ({ name: tensorName, type, shape }) =>
+          ({ name: tensorName, elementType: type, shape: [EXPORT_BATCH, ...shape.slice(1)], variableAxes: 1 });
+        // The networks name their batch dimension, as torch.onnx does: the specs come from
+        // the graph, `batch` bounded.
+        const specs = NETWORKS.includes(name)
+          ? { bounds: { batch: EXPORT_BATCH } }
+          : { inputs: inputs.map(spec), outputs: outputs.map(spec) };
         const { model } = await haca.registerModel(api, eve, {
           onnx: file(`exports/${name}/model.onnx`),
           fee: INT_FEE,
           modes: haca.MODES.ATTESTED,
           toleranceUlps: EXPORT_TOLERANCE_ULPS,
-          inputs: inputs.map(spec),
-          outputs: outputs.map(spec),
+          ...specs,
         });
         return [...list, { name, model, inputs, outputs }];
       }, Promise.resolve([]));
@@ -90,8 +103,8 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const info = (await api.query.models.models(intModel)).unwrap();
       assert.equal(info.status.type, 'Active');
       assert.equal(info.owner.toString(), eve.address);
-      assert.deepEqual(info.inputs.toJSON(), [{ name: '0x696e707574', elementType: 'U8', shape: [1, 8] }]);
-      assert.deepEqual(info.outputs.toJSON(), [{ name: '0x6f7574707574', elementType: 'I32', shape: [1, 4] }]);
+      assert.deepEqual(info.inputs.toJSON(), [{ name: '0x696e707574', elementType: 'U8', shape: [1, 8], variableAxes: 0 }]);
+      assert.deepEqual(info.outputs.toJSON(), [{ name: '0x6f7574707574', elementType: 'I32', shape: [1, 4], variableAxes: 0 }]);
 
       // Two bonds as a second executor with a fresh `infr` key in this node's keystore (its
       // off-chain worker serves every executor key it holds); Alice adds the new model.
@@ -152,8 +165,9 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         tolerance: plan.model === intModel ? 0 : demoTolerance,
       }));
       for (const { name, model, inputs, outputs } of exports) {
+        const fee = (INT_FEE * BigInt(inputs[0].shape[0])) / BigInt(EXPORT_BATCH);
         plans.push({
-          name, model, fee: INT_FEE, mode: haca.ATTESTED, runs: 1, overpay: 0n,
+          name, model, fee, mode: haca.ATTESTED, runs: 1, overpay: 0n,
           input: inputs, reference: outputs, tolerance: EXPORT_TOLERANCE_ULPS,
         });
       }

@@ -130,12 +130,12 @@ test('.pb tensors read as their .npy twins, and every element type from the ONNX
 
 test('ONNX specs come from the graph', () => {
   assert.deepEqual(readOnnxSpecs(file('int_matmul.onnx')), {
-    inputs: [{ name: 'input', elementType: 'U8', shape: [1, 8] }],
-    outputs: [{ name: 'output', elementType: 'I32', shape: [1, 4] }],
+    inputs: [{ name: 'input', elementType: 'U8', shape: [1, 8], variableAxes: 0 }],
+    outputs: [{ name: 'output', elementType: 'I32', shape: [1, 4], variableAxes: 0 }],
   });
   assert.deepEqual(readOnnxSpecs(file('mlp.onnx')), {
-    inputs: [{ name: 'input', elementType: 'F32', shape: [1, 4] }],
-    outputs: [{ name: 'output', elementType: 'F32', shape: [1, 3] }],
+    inputs: [{ name: 'input', elementType: 'F32', shape: [1, 4], variableAxes: 0 }],
+    outputs: [{ name: 'output', elementType: 'F32', shape: [1, 3], variableAxes: 0 }],
   });
   assert.throws(() => readOnnxSpecs(new Uint8Array([0x08, 0x08])), /no graph/);
   const { inputs, outputs } = readOnnxSpecs(file('element_types/model.onnx'));
@@ -143,7 +143,7 @@ test('ONNX specs come from the graph', () => {
   assert.deepEqual(outputs.map((spec) => spec.elementType), ['F16', 'Bool', 'BF16', 'U32', 'U64', 'I64']);
 });
 
-test('ONNX specs name what HACA cannot take: the tensor, its type or dynamic dimension', () => {
+test('ONNX specs: named dimensions are variable up to their bounds; others are named as errors', () => {
   // A protobuf message from [field, bytes or number] pairs (length-delimited or varint).
   const message = (...fields) => {
     const varint = (n) => {
@@ -165,8 +165,10 @@ test('ONNX specs name what HACA cannot take: the tensor, its type or dynamic dim
     const x = message([1, utf8('x')], [2, message([1, message([1, elemType], [2, shape])])]);
     return message([7, message([11, x], [12, x])]);
   };
-  assert.deepEqual(readOnnxSpecs(model(1, 1, 4)).inputs, [{ name: 'x', elementType: 'F32', shape: [1, 4] }]);
-  assert.throws(() => readOnnxSpecs(model(1, 'batch', 4)), /tensor x: dimension 0 \("batch"\) is dynamic/);
+  assert.deepEqual(readOnnxSpecs(model(1, 1, 4)).inputs, [{ name: 'x', elementType: 'F32', shape: [1, 4], variableAxes: 0 }]);
+  assert.throws(() => readOnnxSpecs(model(1, 'batch', 4)), /tensor x: dimension 0 \("batch"\) is dynamic; give its largest size as bounds\["batch"\]/);
+  const batch = readOnnxSpecs(model(1, 4, 'batch'), { bounds: { batch: 16 } });
+  assert.deepEqual(batch.outputs, [{ name: 'x', elementType: 'F32', shape: [4, 16], variableAxes: 0b10 }]);
   assert.throws(() => readOnnxSpecs(model(8, 1)), /tensor x: ONNX element type STRING \(8\) is not supported/);
 });
 

@@ -27,6 +27,11 @@ pub struct InferCmd {
 	/// Format of the written outputs.
 	#[arg(long, value_enum, default_value_t = TensorFormat::Npy)]
 	pub output_format: TensorFormat,
+
+	/// Largest size of an output axis the data sets (the count of `NonZero`'s indices, say):
+	/// a run whose output is larger fails, naming it.
+	#[arg(long, value_name = "SIZE", default_value_t = haca_engine::DATA_DEPENDENT_MAX)]
+	pub max_output_dim: u32,
 }
 
 /// File formats for tensors.
@@ -98,9 +103,11 @@ impl InferCmd {
 				name: format!("input_{index}").into_bytes().try_into().expect("short name"),
 				element_type: tensor.element_type,
 				shape: tensor.shape.clone(),
+				variable_axes: 0,
 			})
 			.collect();
-		let plan = Plan::discover(&bytes, &specs).map_err(|error| error.to_string())?;
+		let plan = Plan::discover(&bytes, &specs, self.max_output_dim)
+			.map_err(|error| error.to_string())?;
 		let outputs = plan.run(&inputs.encode()).map_err(|error| error.to_string())?;
 		let outputs = decode_tensors(&outputs).map_err(|error| format!("outputs: {error:?}"))?;
 

@@ -1,5 +1,7 @@
 //! The node's own subcommands, beside Substrate's: `infer` (run a model locally, as an
-//! executor would) and `replication-bench` (HACA's check against re-execution).
+//! executor would), `inspect` (the registration dry-run: a model's specs, or what stops
+//! executors from running it) and `replication-bench` (HACA's check against re-execution).
 
 pub mod infer;
+pub mod inspect;
 pub mod replication_bench;

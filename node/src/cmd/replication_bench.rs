@@ -90,12 +90,13 @@ impl ReplicationBenchCmd {
 		for path in models {
 			let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
 			let bytes = std::fs::read(&path).map_err(|error| error.to_string())?;
-			let inputs = Plan::declared_inputs(&bytes).map(|specs| {
-				let inputs = haca_engine::sample_inputs(&specs).encode();
-				(specs, inputs)
-			});
+			let inputs =
+				Plan::declared_inputs(&bytes, &haca_engine::DimBounds::default()).map(|specs| {
+					let inputs = haca_engine::sample_inputs(&specs).encode();
+					(specs, inputs)
+				});
 			let ran = inputs.and_then(|(specs, inputs)| {
-				let plan = Plan::discover(&bytes, &specs)?;
+				let plan = Plan::discover(&bytes, &specs, haca_engine::DATA_DEPENDENT_MAX)?;
 				let outputs = plan.run(&inputs)?;
 				Ok((plan, inputs, outputs))
 			});

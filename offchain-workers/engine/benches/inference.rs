@@ -76,7 +76,8 @@ struct Measured {
 
 fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 	let Ok(bytes) = std::fs::read(dir.join(file)) else { return Ok(None) };
-	let specs = haca_engine::Plan::declared_inputs(&bytes).map_err(|e| format!("{file}: {e}"))?;
+	let specs = haca_engine::Plan::declared_inputs(&bytes, &haca_engine::DimBounds::default())
+		.map_err(|e| format!("{file}: {e}"))?;
 	let [spec] = &specs[..] else { return Err(format!("{file}: one input expected")) };
 	if spec.element_type != ElementType::F32 {
 		return Err(format!("{file}: a float32 input expected"));
@@ -90,7 +91,7 @@ fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 		.collect();
 
 	// The executor path.
-	let outputs = haca_engine::Plan::discover(&bytes, &specs)
+	let outputs = haca_engine::Plan::discover(&bytes, &specs, haca_engine::DATA_DEPENDENT_MAX)
 		.map_err(|e| format!("{file}: {e}"))?
 		.outputs()
 		.to_vec();

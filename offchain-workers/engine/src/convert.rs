@@ -7,7 +7,7 @@ compile_error!("the canonical tensor encoding is little-endian: the engine copie
 
 use std::borrow::Cow;
 
-use haca_primitives::tensor::{ElementType, Shape, TensorSpec};
+use haca_primitives::tensor::{Dims, ElementType, TensorSpec};
 use tract_onnx::prelude::{DatumType, Tensor as TractTensor};
 
 use crate::{bfloat16, EngineError};
@@ -51,41 +51,54 @@ pub(crate) fn element_type(datum_type: DatumType) -> Option<ElementType> {
 }
 
 /// Dimensions as tract wants them.
-pub(crate) fn dims(shape: &Shape) -> Vec<usize> {
+pub(crate) fn tract_dims(shape: &[u32]) -> Vec<usize> {
 	shape.iter().map(|dim| *dim as usize).collect()
 }
 
-/// Elements in the canonical encoding (already checked against `spec`) as a tract tensor:
-/// copied once, as bytes, into tract's aligned storage.
-pub(crate) fn to_tract(spec: &TensorSpec, elements: &[u8]) -> Result<TractTensor, EngineError> {
-	let elements = tract_elements(spec, elements);
+/// Elements in the canonical encoding of a tensor of `element_type` and dimensions `dims`
+/// (already checked against its spec) as a tract tensor: copied once, as bytes, into
+/// tract's aligned storage.
+pub(crate) fn to_tract(
+	element_type: ElementType,
+	dims: &[u32],
+	elements: &[u8],
+) -> Result<TractTensor, EngineError> {
+	let elements = tract_elements(element_type, elements);
 	// SAFETY: `from_raw_dt` requires the bytes to be valid elements of the datum type. Every
 	// bit pattern is a value of HACA's integer and float types; booleans are 0 or 1, which
 	// the input's layout checked before (`Layout::elements`); tract checks the byte length
 	// against the shape.
-	unsafe {
-		TractTensor::from_raw_dt(datum_type(spec.element_type), &dims(&spec.shape), &elements)
-	}
-	// Inputs were checked against their specs, so a failure here is the engine's own.
-	.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
+	unsafe { TractTensor::from_raw_dt(datum_type(element_type), &tract_dims(dims), &elements) }
+		// Inputs were checked against their specs, so a failure here is the engine's own.
+		.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
 }
 
-/// Elements of `spec` (checked against it) as tract holds them: as they are, but bfloat16
-/// widened to f32.
-fn tract_elements<'a>(spec: &TensorSpec, elements: &'a [u8]) -> Cow<'a, [u8]> {
-	match spec.element_type {
+/// Elements of `element_type` as tract holds them: as they are, but bfloat16 widened to
+/// f32.
+fn tract_elements(element_type: ElementType, elements: &[u8]) -> Cow<'_, [u8]> {
+	match element_type {
 		ElementType::BF16 => Cow::Owned(bfloat16::widen_elements(elements)),
 		_ => Cow::Borrowed(elements),
 	}
 }
 
-/// Copies `elements` of `spec` (checked against it) into `tensor` if it holds plain memory
-/// of their length in tract (as a tensor [`to_tract`] made for the same spec does); whether
-/// it did.
-pub(crate) fn overwrite(tensor: &mut TractTensor, spec: &TensorSpec, elements: &[u8]) -> bool {
+/// Copies `elements` of `element_type` and dimensions `dims` (checked against their spec)
+/// into `tensor` if it holds plain memory of that shape and length in tract (as a tensor
+/// [`to_tract`] made for the same type and dimensions does); whether it did.
+pub(crate) fn overwrite(
+	tensor: &mut TractTensor,
+	element_type: ElementType,
+	dims: &[u32],
+	elements: &[u8],
+) -> bool {
+	let same_shape = tensor.shape().len() == dims.len()
+		&& tensor.shape().iter().zip(dims).all(|(&dim, &size)| dim == size as usize);
+	if !same_shape {
+		return false;
+	}
 	let Ok(mut view) = tensor.try_as_plain_ram_mut() else { return false };
 	let bytes = view.as_bytes_mut();
-	let elements = tract_elements(spec, elements);
+	let elements = tract_elements(element_type, elements);
 	let fits = bytes.len() == elements.len();
 	if fits {
 		bytes.copy_from_slice(&elements);
@@ -93,17 +106,19 @@ pub(crate) fn overwrite(tensor: &mut TractTensor, spec: &TensorSpec, elements: &
 	fits
 }
 
-/// The elements of a tract tensor, little-endian, if it is of `spec`'s type and shape
-/// (bfloat16 rounded from tract's f32, int64 converted from symbolic dimensions).
+/// The dimensions and elements (little-endian) of a tract tensor, if it is of `spec`'s type
+/// and its shape fits the spec (bfloat16 rounded from tract's f32, int64 converted from
+/// symbolic dimensions).
 pub(crate) fn elements<'a>(
 	tensor: &'a TractTensor,
 	spec: &TensorSpec,
-) -> Result<Cow<'a, [u8]>, EngineError> {
+) -> Result<(Dims, Cow<'a, [u8]>), EngineError> {
 	if tensor.datum_type() == DatumType::TDim && spec.element_type == ElementType::I64 {
 		let integers = tensor
 			.cast_to_dt(DatumType::I64)
 			.map_err(|error| EngineError::Execution(format!("output dimensions: {error}")))?;
-		return Ok(Cow::Owned(plain_elements(&integers, spec)?.into_owned()));
+		let (dims, data) = plain_elements(&integers, spec)?;
+		return Ok((dims, Cow::Owned(data.into_owned())));
 	}
 	plain_elements(tensor, spec)
 }
@@ -112,22 +127,22 @@ pub(crate) fn elements<'a>(
 fn plain_elements<'a>(
 	tensor: &'a TractTensor,
 	spec: &TensorSpec,
-) -> Result<Cow<'a, [u8]>, EngineError> {
+) -> Result<(Dims, Cow<'a, [u8]>), EngineError> {
 	let view =
 		tensor.try_as_plain_ram().map_err(|error| EngineError::Execution(error.to_string()))?;
-	let shape_matches = tensor.shape().len() == spec.shape.len()
-		&& tensor.shape().iter().zip(&spec.shape).all(|(&dim, &spec_dim)| dim == spec_dim as usize);
-	if view.datum_type() != datum_type(spec.element_type) || !shape_matches {
+	let sizes: Option<Vec<u32>> =
+		tensor.shape().iter().map(|&dim| u32::try_from(dim).ok()).collect();
+	let dims = sizes.as_deref().and_then(Dims::new).filter(|dims| spec.admits(dims));
+	let Some(dims) = dims.filter(|_| view.datum_type() == datum_type(spec.element_type)) else {
 		return Err(EngineError::Execution(format!(
-			"output {:?}{:?}, not {:?}{:?}",
+			"output {:?}{:?} does not fit its spec {spec}",
 			view.datum_type(),
 			tensor.shape(),
-			spec.element_type,
-			spec.shape.to_vec()
 		)));
-	}
-	Ok(match spec.element_type {
+	};
+	let data = match spec.element_type {
 		ElementType::BF16 => Cow::Owned(bfloat16::narrow_elements(view.as_bytes())),
 		_ => Cow::Borrowed(view.as_bytes()),
-	})
+	};
+	Ok((dims, data))
 }

@@ -43,7 +43,7 @@ use haca_primitives::tensor::{TensorError, TensorSpec};
 use schnellru::{ByLength, LruMap};
 
 pub use metrics::EngineMetrics;
-pub use plan::Plan;
+pub use plan::{DimBounds, Plan, DATA_DEPENDENT_MAX};
 pub use sample::sample_inputs;
 
 /// Identifies a model to the engine: the blake2-256 hash of its ONNX bytes.
@@ -350,6 +350,7 @@ mod tests {
 			name: name.as_bytes().to_vec().try_into().unwrap(),
 			element_type: ElementType::F32,
 			shape: dims.to_vec().try_into().unwrap(),
+			variable_axes: 0,
 		};
 		(
 			sp_crypto_hashing::blake2_256(&bytes),
@@ -497,6 +498,7 @@ mod tests {
 			name: name.as_bytes().to_vec().try_into().unwrap(),
 			element_type,
 			shape: dims.to_vec().try_into().unwrap(),
+			variable_axes: 0,
 		};
 		use haca_primitives::tensor::ElementType;
 		engine

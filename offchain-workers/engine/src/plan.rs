@@ -10,18 +10,114 @@ use std::{
 
 use haca_primitives::{
 	onnx::{self, OnnxError},
-	tensor::{decode_and_check, ElementType, Layout, TensorError, TensorSpec},
+	tensor::{
+		decode_and_check, ElementType, Layout, TensorError, TensorName, TensorSpec, TensorView,
+	},
 };
 use tract_onnx::prelude::{
-	Framework, InferenceFact, InferenceModel, InferenceModelExt, IntoRunnable, OutletId, TValue,
-	TVec, Tensor as TractTensor, TypedModel, TypedRunnableModel, TypedSimpleState,
+	Framework, InferenceFact, InferenceModel, InferenceModelExt, IntoRunnable, OutletId,
+	SymbolValues, TDim, TValue, TVec, Tensor as TractTensor, TypedModel, TypedRunnableModel,
+	TypedSimpleState,
 };
+use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::{
 	bfloat16::{self, Widened},
-	convert::{datum_type, dims, element_type, elements, overwrite, to_tract},
+	convert::{datum_type, element_type, elements, overwrite, to_tract},
 	ops, panics, support, EngineError,
 };
+
+/// What tract's analysis of a model says of the size of one axis of an input or output.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum AxisSize {
+	/// The same on every run.
+	Fixed(u32),
+	/// Set by the inputs' variable axes: at most this when they are at their largest.
+	UpTo(u32),
+	/// Set by the data (the number of non-zero elements, say): no bound follows from the
+	/// specs.
+	DataDependent,
+}
+
+/// A graph input or output as tract's analysis sees it.
+struct Analysed {
+	name: TensorName,
+	element_type: ElementType,
+	axes: Vec<AxisSize>,
+}
+
+impl Analysed {
+	/// Its spec, data-dependent axes taking at most `data_dependent_max`.
+	fn spec(&self, data_dependent_max: u32) -> TensorSpec {
+		let mut variable = Vec::new();
+		let sizes: Vec<u32> = (self.axes.iter().enumerate())
+			.map(|(axis, size)| match size {
+				AxisSize::Fixed(size) => *size,
+				AxisSize::UpTo(size) => {
+					variable.push(axis);
+					*size
+				}
+				AxisSize::DataDependent => {
+					variable.push(axis);
+					data_dependent_max
+				}
+			})
+			.collect();
+		TensorSpec {
+			name: self.name.clone(),
+			element_type: self.element_type,
+			shape: sizes.try_into().expect("rank checked by the analysis"),
+			variable_axes: 0,
+		}
+		.with_variable_axes(&variable)
+	}
+
+	/// Whether `spec` fits: same type and rank, each fixed axis of the same size (or
+	/// variable up to at least it), each axis the inputs set variable up to at least its
+	/// largest size, each data-dependent axis variable.
+	fn fits(&self, spec: &TensorSpec) -> bool {
+		self.element_type == spec.element_type
+			&& self.axes.len() == spec.shape.len()
+			&& self.axes.iter().zip(&spec.shape).enumerate().all(|(axis, (size, &declared))| {
+				match *size {
+					AxisSize::Fixed(size) => {
+						size == declared || (spec.is_variable(axis) && size <= declared)
+					}
+					AxisSize::UpTo(size) => spec.is_variable(axis) && size <= declared,
+					AxisSize::DataDependent => spec.is_variable(axis),
+				}
+			})
+	}
+
+	/// The shape as people read it: `[≤4, ?, 3]`.
+	fn describe(&self) -> String {
+		let axes: Vec<String> = (self.axes.iter())
+			.map(|size| match size {
+				AxisSize::Fixed(size) => size.to_string(),
+				AxisSize::UpTo(size) => format!("≤{size}"),
+				AxisSize::DataDependent => "?".into(),
+			})
+			.collect();
+		format!("{:?}[{}]", self.element_type, axes.join(", "))
+	}
+}
+
+/// The largest size [`Plan::discover`] gives an output axis set by the data, unless told
+/// another: a few thousand elements, as the most non-zero indices or detected boxes of a
+/// small model.
+pub const DATA_DEPENDENT_MAX: u32 = 4096;
+
+/// The largest sizes of a model's dynamic input dimensions, for reading its input specs
+/// ([`Plan::declared_inputs`]): by the name the graph gives a dimension (`batch`, as
+/// torch.onnx writes a dynamic batch), and one for those it leaves unnamed (as skl2onnx
+/// does).
+#[derive(Clone, Debug, Default)]
+pub struct DimBounds {
+	/// Largest size of each named dimension.
+	pub named: std::collections::BTreeMap<String, u32>,
+	/// Largest size of every unnamed dynamic dimension.
+	pub unnamed: Option<u32>,
+}
 
 /// Idle sessions a plan keeps at most (one per thread that ran it at once, in practice).
 const KEPT_SESSIONS: usize = 8;
@@ -52,19 +148,21 @@ pub(crate) struct Session {
 }
 
 impl Session {
-	/// Writes the input `elements` (checked against `specs`) into the session's input
-	/// tensors, in place where the previous run's tensors are free again.
+	/// Writes the input `tensors` (checked against `specs`) into the session's input
+	/// tensors, in place where the previous run's tensors are free again and of the same
+	/// shape.
 	fn set_inputs(
 		&mut self,
 		specs: &[TensorSpec],
-		elements: Vec<&[u8]>,
+		tensors: Vec<TensorView>,
 	) -> Result<(), EngineError> {
-		for (index, (spec, data)) in specs.iter().zip(elements).enumerate() {
+		for (index, (spec, tensor)) in specs.iter().zip(tensors).enumerate() {
+			let (element_type, dims, data) = (spec.element_type, &*tensor.dims, tensor.data);
 			let kept = self.inputs.get_mut(index).and_then(Arc::get_mut);
-			if kept.is_some_and(|tensor| overwrite(tensor, spec, data)) {
+			if kept.is_some_and(|kept| overwrite(kept, element_type, dims, data)) {
 				continue;
 			}
-			let fresh = Arc::new(to_tract(spec, data)?);
+			let fresh = Arc::new(to_tract(element_type, dims, data)?);
 			match self.inputs.get_mut(index) {
 				Some(tensor) => *tensor = fresh,
 				None => self.inputs.push(fresh),
@@ -111,16 +209,14 @@ impl Plan {
 		inputs: &[TensorSpec],
 		outputs: &[TensorSpec],
 	) -> Result<Self, EngineError> {
-		let (typed, widened) = Self::optimise(bytes, inputs)?;
-		let found = Self::output_specs(&typed, &widened)?;
+		let (typed, widened, bounds) = Self::optimise(bytes, inputs)?;
+		let found = Self::analyse_outputs(&typed, &widened, &bounds)?;
 		let matches = found.len() == outputs.len()
-			&& found.iter().zip(outputs).all(|(found, spec)| {
-				found.element_type == spec.element_type && found.shape == spec.shape
-			});
+			&& found.iter().zip(outputs).all(|(found, spec)| found.fits(spec));
 		if !matches {
+			let found: Vec<String> = found.iter().map(Analysed::describe).collect();
 			return Err(EngineError::SpecMismatch(format!(
-				"the model's outputs are {:?}, the spec says {:?}",
-				summary(&found),
+				"the model's outputs are {found:?}, the spec says {:?}",
 				summary(outputs)
 			)));
 		}
@@ -128,19 +224,29 @@ impl Plan {
 	}
 
 	/// As [`Plan::compile`], with the output specs read from the model itself (for
-	/// operators trying a model before registering it).
-	pub fn discover(bytes: &[u8], inputs: &[TensorSpec]) -> Result<Self, EngineError> {
+	/// operators trying a model before registering it): an output axis the inputs' variable
+	/// axes set is variable up to its size with the inputs at their largest, and an axis
+	/// the data sets is variable up to `data_dependent_max`.
+	pub fn discover(
+		bytes: &[u8],
+		inputs: &[TensorSpec],
+		data_dependent_max: u32,
+	) -> Result<Self, EngineError> {
 		with_panic_guard(|| {
-			let (typed, widened) = Self::optimise(bytes, inputs)?;
-			let outputs = Self::output_specs(&typed, &widened)?;
+			let (typed, widened, bounds) = Self::optimise(bytes, inputs)?;
+			let found = Self::analyse_outputs(&typed, &widened, &bounds)?;
+			let outputs = found.iter().map(|output| output.spec(data_dependent_max)).collect();
 			Self::finish(typed, inputs, outputs)
 		})
 	}
 
-	/// The model read from `bytes`, its inputs fixed to `inputs`, optimised, and which of its
-	/// inputs and outputs are bfloat16 computed as f32; refused if it would not run
-	/// reproducibly.
-	fn optimise(bytes: &[u8], inputs: &[TensorSpec]) -> Result<(TypedModel, Widened), EngineError> {
+	/// The model read from `bytes`, its inputs set to `inputs`, optimised; which of its
+	/// inputs and outputs are bfloat16 computed as f32; the largest values of the symbols
+	/// of the inputs' variable axes. Refused if it would not run reproducibly.
+	fn optimise(
+		bytes: &[u8],
+		inputs: &[TensorSpec],
+	) -> Result<(TypedModel, Widened, SymbolValues), EngineError> {
 		onnx::check_reproducible(bytes).map_err(|error| match error {
 			OnnxError::UnseededRandom(op) => EngineError::UnseededRandom(op),
 			OnnxError::Malformed => EngineError::InvalidModel("not an ONNX protobuf".into()),
@@ -150,6 +256,7 @@ impl Plan {
 			)),
 		})?;
 		let (mut model, widened) = Self::read(bytes)?;
+		let mut bounds = SymbolValues::default();
 		let input_count = model.input_outlets().map_err(invalid_model)?.len();
 		if input_count != inputs.len() {
 			return Err(EngineError::SpecMismatch(format!(
@@ -166,10 +273,61 @@ impl Plan {
 					spec.element_type
 				)));
 			}
-			let fact = InferenceFact::dt_shape(datum_type(spec.element_type), dims(&spec.shape));
+			let shape = Self::input_shape(&model, index, spec, &mut bounds)?;
+			let fact = InferenceFact::dt_shape(datum_type(spec.element_type), shape);
 			model.set_input_fact(index, fact).map_err(invalid_model)?;
 		}
-		Ok((model.into_optimized().map_err(invalid_model)?, widened))
+		Ok((model.into_optimized().map_err(invalid_model)?, widened, bounds))
+	}
+
+	/// The shape tract is to assume for input `index` of `model`, of `spec`: its fixed axes'
+	/// sizes, and for each variable axis the symbol the model names it with (`batch`, say:
+	/// the same symbol on every input that shares it), or a new one where the model leaves
+	/// it unnamed. Each symbol's largest value goes into `bounds`.
+	fn input_shape(
+		model: &InferenceModel,
+		index: usize,
+		spec: &TensorSpec,
+		bounds: &mut SymbolValues,
+	) -> Result<Vec<TDim>, EngineError> {
+		let declared = model.input_fact(index).map_err(invalid_model)?;
+		let declared: Vec<Option<TDim>> =
+			declared.shape.dims().map(|dim| dim.concretize()).collect();
+		(spec.shape.iter().enumerate())
+			.map(|(axis, &size)| {
+				if !spec.is_variable(axis) {
+					return Ok(TDim::from(size as usize));
+				}
+				let symbol = match declared.get(axis).cloned().flatten() {
+					Some(TDim::Sym(symbol)) => symbol,
+					Some(TDim::Val(fixed)) => {
+						return Err(EngineError::SpecMismatch(format!(
+							"input {index} axis {axis}: the model fixes it at {fixed}, the spec \
+							 makes it variable"
+						)))
+					}
+					Some(other) => {
+						return Err(EngineError::Unsupported(format!(
+							"input {index} axis {axis}: a dimension declared as \"{other}\" \
+							 (only a plain name or a number)"
+						)))
+					}
+					None => model.symbols.new_with_prefix(&format!("input{index}_axis{axis}")),
+				};
+				match bounds.get(&symbol) {
+					Some(bound) if bound != i64::from(size) => {
+						Err(EngineError::SpecMismatch(format!(
+							"input {index} axis {axis}: \"{symbol}\" is at most {bound} on \
+							 another input, {size} here"
+						)))
+					}
+					_ => {
+						bounds.set(&symbol, i64::from(size));
+						Ok(TDim::Sym(symbol))
+					}
+				}
+			})
+			.collect()
 	}
 
 	/// The model in `bytes` as tract reads it, bfloat16 widened to f32.
@@ -181,66 +339,133 @@ impl Plan {
 		Ok((onnx.model_for_proto_model(&proto).map_err(invalid_model)?, widened))
 	}
 
-	/// The input specs the model itself declares (fixed shapes only): for trying or
-	/// benchmarking a model before its specs are registered.
-	pub fn declared_inputs(bytes: &[u8]) -> Result<Vec<TensorSpec>, EngineError> {
+	/// The input specs the model itself declares, its dynamic dimensions variable up to
+	/// their `bounds`: for trying, benchmarking or registering a model. A dynamic dimension
+	/// without a bound is an error that names it.
+	pub fn declared_inputs(
+		bytes: &[u8],
+		bounds: &DimBounds,
+	) -> Result<Vec<TensorSpec>, EngineError> {
 		with_panic_guard(|| {
 			let (model, widened) = Self::read(bytes)?;
-			let typed = model.into_typed().map_err(invalid_model)?;
-			let outlets = typed.input_outlets().map_err(invalid_model)?;
-			Self::specs(&typed, outlets, &widened.inputs, "input")
+			let outlets = model.input_outlets().map_err(invalid_model)?;
+			(outlets.iter().enumerate())
+				.map(|(index, outlet)| {
+					let fact = model.outlet_fact(*outlet).map_err(invalid_model)?;
+					let node = &model.node(outlet.node).name;
+					let refuse = |why: String| {
+						EngineError::SpecMismatch(format!("input {index} (\"{node}\"): {why}"))
+					};
+					let datum_type = fact.datum_type.concretize();
+					let element_type = match datum_type.and_then(element_type) {
+						Some(ElementType::F32) if widened.inputs.get(index) == Some(&true) => {
+							ElementType::BF16
+						}
+						Some(element_type) => element_type,
+						None => return Err(refuse(format!("element type {datum_type:?}"))),
+					};
+					if fact.shape.is_open() {
+						return Err(refuse("the model declares no shape".into()));
+					}
+					let mut variable = Vec::new();
+					let sizes = (fact.shape.dims().enumerate())
+						.map(|(axis, dim)| {
+							let bound = match dim.concretize() {
+								Some(TDim::Val(size)) => {
+									return u32::try_from(size)
+										.map_err(|_| refuse(format!("axis {axis} too large")))
+								}
+								Some(TDim::Sym(symbol)) => {
+									let name = symbol.to_string();
+									bounds.named.get(&name).copied().ok_or_else(|| {
+										refuse(format!(
+											"axis {axis} is dynamic (\"{name}\"): give its \
+											 largest size"
+										))
+									})
+								}
+								Some(other) => Err(refuse(format!(
+									"axis {axis} is \"{other}\" (only a name or a number)"
+								))),
+								None => bounds.unnamed.ok_or_else(|| {
+									refuse(format!(
+										"axis {axis} is dynamic and unnamed: give unnamed axes \
+										 a largest size"
+									))
+								}),
+							}?;
+							variable.push(axis);
+							Ok(bound)
+						})
+						.collect::<Result<Vec<u32>, _>>()?;
+					let name: Vec<u8> = node.as_bytes().iter().take(64).copied().collect();
+					Ok(TensorSpec {
+						name: name.try_into().map_err(|_| refuse("name".into()))?,
+						element_type,
+						shape: sizes
+							.try_into()
+							.map_err(|_| refuse("rank above the bound".into()))?,
+						variable_axes: 0,
+					}
+					.with_variable_axes(&variable))
+				})
+				.collect()
 		})
 	}
 
-	/// The output specs of an optimised model (names as in the graph).
-	fn output_specs(typed: &TypedModel, widened: &Widened) -> Result<Vec<TensorSpec>, EngineError> {
-		Self::specs(
-			typed,
-			typed.output_outlets().map_err(invalid_model)?,
-			&widened.outputs,
-			"output",
-		)
+	/// The outputs of an optimised model (names as in the graph), their axes' sizes
+	/// bounded with the inputs' symbols at their largest (`bounds`).
+	fn analyse_outputs(
+		typed: &TypedModel,
+		widened: &Widened,
+		bounds: &SymbolValues,
+	) -> Result<Vec<Analysed>, EngineError> {
+		let outlets = typed.output_outlets().map_err(invalid_model)?;
+		Self::analyse(typed, outlets, &widened.outputs, "output", bounds)
 	}
 
-	/// The specs of the tensors at `outlets`, bfloat16 where `bf16` says the model had it
-	/// (`what`: input or output, for errors).
-	fn specs(
+	/// The tensors at `outlets`, named as in the graph, bfloat16 where `bf16` says the model
+	/// had it (`what`: input or output, for errors), their axes' sizes bounded by `bounds`.
+	fn analyse(
 		typed: &TypedModel,
 		outlets: &[OutletId],
 		bf16: &[bool],
 		what: &str,
-	) -> Result<Vec<TensorSpec>, EngineError> {
+		bounds: &SymbolValues,
+	) -> Result<Vec<Analysed>, EngineError> {
 		outlets
 			.iter()
 			.enumerate()
 			.map(|(index, outlet)| {
 				let fact = typed.outlet_fact(*outlet).map_err(invalid_model)?;
-				let node = &typed.node(outlet.node).name;
+				// The tensor's name in the graph (the node's, where tract kept none).
+				let node = typed.outlet_label(*outlet).unwrap_or(&typed.node(outlet.node).name);
 				let unsupported = |why: &str| {
 					EngineError::SpecMismatch(format!("{what} {index} (\"{node}\"): {why}"))
 				};
-				let shape = fact.shape.as_concrete().ok_or_else(|| {
-					unsupported(&format!(
-						"shape {:?} is not fixed: it depends on the input data or on a dynamic \
-						 dimension",
-						fact.shape
-					))
-				})?;
 				let element_type = match element_type(fact.datum_type) {
 					Some(ElementType::F32) if bf16.get(index) == Some(&true) => ElementType::BF16,
 					Some(element_type) => element_type,
 					None => return Err(unsupported("unsupported element type")),
 				};
+				if fact.shape.len() > haca_primitives::tensor::MAX_RANK as usize {
+					return Err(unsupported("rank above the bound"));
+				}
+				let size = |dim: i64| u32::try_from(dim).map_err(|_| unsupported("axis too large"));
+				let axes = (fact.shape.iter())
+					.map(|dim| match dim.to_i64() {
+						Ok(fixed) => size(fixed).map(AxisSize::Fixed),
+						Err(_) => match dim.eval(bounds).to_i64() {
+							Ok(largest) => size(largest).map(AxisSize::UpTo),
+							Err(_) => Ok(AxisSize::DataDependent),
+						},
+					})
+					.collect::<Result<_, _>>()?;
 				let name: Vec<u8> = node.as_bytes().iter().take(64).copied().collect();
-				Ok(TensorSpec {
+				Ok(Analysed {
 					name: name.try_into().map_err(|_| unsupported("name"))?,
 					element_type,
-					shape: shape
-						.iter()
-						.map(|dim| *dim as u32)
-						.collect::<Vec<_>>()
-						.try_into()
-						.map_err(|_| unsupported("rank above the bound"))?,
+					axes,
 				})
 			})
 			.collect()
@@ -362,7 +587,8 @@ impl Plan {
 			.zip(&self.outputs)
 			.map(|(value, spec)| elements(value, spec))
 			.collect::<Result<TVec<_>, _>>()?;
-		self.output_layout.encode(outputs.iter().map(|data| &data[..])).ok_or_else(|| {
+		let views = outputs.iter().map(|(dims, data)| TensorView { dims: *dims, data });
+		self.output_layout.encode(views).ok_or_else(|| {
 			EngineError::Execution("the model's outputs differ from its specs".into())
 		})
 	}
@@ -419,5 +645,5 @@ impl Plan {
 
 /// Element types and shapes, for error messages.
 fn summary(specs: &[TensorSpec]) -> Vec<String> {
-	specs.iter().map(|spec| format!("{:?}{:?}", spec.element_type, spec.shape.to_vec())).collect()
+	specs.iter().map(ToString::to_string).collect()
 }

@@ -44,12 +44,12 @@ mod tests {
 		let bytes =
 			std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/int_matmul.onnx"))
 				.expect("generated model");
-		let specs = crate::Plan::declared_inputs(&bytes).unwrap();
+		let specs = crate::Plan::declared_inputs(&bytes, &crate::DimBounds::default()).unwrap();
 		assert_eq!(specs.len(), 1);
 		assert_eq!(specs[0].element_type, ElementType::U8);
 		let inputs = sample_inputs(&specs);
 		assert!(inputs.iter().zip(&specs).all(|(tensor, spec)| tensor.check(spec).is_ok()));
-		let plan = crate::Plan::discover(&bytes, &specs).unwrap();
+		let plan = crate::Plan::discover(&bytes, &specs, crate::DATA_DEPENDENT_MAX).unwrap();
 		let outputs = plan.run(&codec::Encode::encode(&inputs)).unwrap();
 		assert_eq!(
 			haca_primitives::tensor::decode_and_check(&outputs, plan.outputs()).unwrap().len(),

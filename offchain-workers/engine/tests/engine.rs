@@ -19,6 +19,7 @@ fn spec(element_type: ElementType, dims: &[u32]) -> TensorSpec {
 		name: b"t".to_vec().try_into().unwrap(),
 		element_type,
 		shape: dims.to_vec().try_into().unwrap(),
+		variable_axes: 0,
 	}
 }
 
@@ -163,7 +164,8 @@ fn models_drawing_unseeded_random_numbers_are_refused() {
 		Err(EngineError::UnseededRandom("RandomNormal"))
 	);
 	assert_eq!(
-		haca_engine::Plan::discover(&model.bytes, &model.inputs).err(),
+		haca_engine::Plan::discover(&model.bytes, &model.inputs, haca_engine::DATA_DEPENDENT_MAX)
+			.err(),
 		Some(EngineError::UnseededRandom("RandomNormal"))
 	);
 }
@@ -287,9 +289,12 @@ fn every_element_type_runs_and_matches_numpy() {
 
 	let bytes = std::fs::read(model_path("element_types/model.onnx")).unwrap();
 	// The specs the model declares, and the outputs tract finds, are the reference's.
-	let declared = haca_engine::Plan::declared_inputs(&bytes).unwrap();
+	let declared =
+		haca_engine::Plan::declared_inputs(&bytes, &haca_engine::DimBounds::default()).unwrap();
 	assert_eq!(types(&inputs), declared.iter().map(|s| s.element_type).collect::<Vec<_>>());
-	let plan = haca_engine::Plan::discover(&bytes, &specs_of(&inputs)).unwrap();
+	let plan =
+		haca_engine::Plan::discover(&bytes, &specs_of(&inputs), haca_engine::DATA_DEPENDENT_MAX)
+			.unwrap();
 	assert_eq!(types(&expected), plan.outputs().iter().map(|s| s.element_type).collect::<Vec<_>>());
 
 	let engine = Engine::new(EngineConfig::default(), None);
@@ -307,7 +312,7 @@ fn every_element_type_runs_and_matches_numpy() {
 		Err(EngineError::SpecMismatch(_))
 	));
 	assert!(matches!(
-		haca_engine::Plan::discover(&bytes, &wrong),
+		haca_engine::Plan::discover(&bytes, &wrong, haca_engine::DATA_DEPENDENT_MAX),
 		Err(EngineError::SpecMismatch(message)) if message.contains("bfloat16")
 	));
 	// A boolean byte other than 0 or 1 is a bad input, not undefined behaviour in tract.
@@ -361,15 +366,15 @@ fn one_node_model(op_type: &str, domain: &str, node: &str, x: i32, y: i32) -> Ve
 }
 
 #[test]
-fn unsupported_operators_types_and_shapes_are_named() {
+fn unsupported_operators_and_types_are_named() {
 	use haca_engine::Plan;
 	use tract_onnx::pb::tensor_proto::DataType;
-	let (float, int64) = (DataType::Float as i32, DataType::Int64 as i32);
+	let float = DataType::Float as i32;
 	let x = [spec(ElementType::F32, &[1, 2])];
 
 	let svm = one_node_model("SVMRegressor", "ai.onnx.ml", "svm", float, float);
 	assert_eq!(
-		Plan::discover(&svm, &x).err(),
+		Plan::discover(&svm, &x, haca_engine::DATA_DEPENDENT_MAX).err(),
 		Some(EngineError::Unsupported(
 			"operator ai.onnx.ml.SVMRegressor (node \"svm\" of graph \"g\") is not one tract \
 			 implements"
@@ -378,22 +383,137 @@ fn unsupported_operators_types_and_shapes_are_named() {
 	);
 	let unnamed = one_node_model("NoSuchOp", "", "", float, float);
 	assert!(matches!(
-		Plan::discover(&unnamed, &x),
+		Plan::discover(&unnamed, &x, haca_engine::DATA_DEPENDENT_MAX),
 		Err(EngineError::Unsupported(message)) if message.starts_with("operator NoSuchOp (node #0")
 	));
 
 	let strings = one_node_model("Identity", "", "id", DataType::String as i32, float);
 	assert!(matches!(
-		Plan::discover(&strings, &x),
+		Plan::discover(&strings, &x, haca_engine::DATA_DEPENDENT_MAX),
 		Err(EngineError::Unsupported(message))
 			if message.contains("input 0 (\"x\") has element type STRING")
 	));
+}
 
-	// NonZero's output shape depends on the input's values.
-	let nonzero = one_node_model("NonZero", "", "nz", float, int64);
+/// A model of one `Relu` on `x` of shape `[batch, 3]`, `batch` a named dimension (a
+/// dynamic batch, as exporters write it).
+fn batch_relu_model() -> Vec<u8> {
+	use prost::Message;
+	use tract_onnx::pb::{
+		tensor_proto::DataType,
+		tensor_shape_proto::{dimension::Value as Dim, Dimension},
+		type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto,
+		TypeProto, ValueInfoProto,
+	};
+	let dim = |value| Dimension { value: Some(value), ..Default::default() };
+	let value = |name: &str| ValueInfoProto {
+		name: name.into(),
+		r#type: Some(TypeProto {
+			value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+				elem_type: DataType::Float as i32,
+				shape: Some(TensorShapeProto {
+					dim: vec![dim(Dim::DimParam("batch".into())), dim(Dim::DimValue(3))],
+				}),
+			})),
+			..Default::default()
+		}),
+		..Default::default()
+	};
+	ModelProto {
+		ir_version: 8,
+		opset_import: vec![OperatorSetIdProto { domain: "".into(), version: 17 }],
+		graph: Some(GraphProto {
+			name: "g".into(),
+			node: vec![NodeProto {
+				op_type: "Relu".into(),
+				name: "relu".into(),
+				input: vec!["x".into()],
+				output: vec!["y".into()],
+				..Default::default()
+			}],
+			input: vec![value("x")],
+			output: vec![value("y")],
+			..Default::default()
+		}),
+		..Default::default()
+	}
+	.encode_to_vec()
+}
+
+#[test]
+fn a_dynamic_batch_runs_at_any_size_up_to_its_bound() {
+	use haca_engine::Plan;
+	let bytes = batch_relu_model();
+	let rows = [spec(ElementType::F32, &[4, 3]).with_variable_axes(&[0])];
+	let plan = Plan::compile(&bytes, &rows, &rows).unwrap();
+	// Through one plan, so sessions kept from a run of one size serve runs of another.
+	for count in [2u32, 4, 1, 2, 0, 3] {
+		let values: Vec<f32> = (0..count * 3).map(|i| i as f32 - 4.0).collect();
+		let input = vec![Tensor::from_f32(&[count, 3], &values).unwrap()];
+		let relu: Vec<f32> = values.iter().map(|v| v.max(0.0)).collect();
+		let expected = vec![Tensor::from_f32(&[count, 3], &relu).unwrap()];
+		let outputs = decode_tensors(&plan.run(&input.encode()).unwrap()).unwrap();
+		assert_eq!(outputs, expected, "batch of {count}");
+	}
+	let five = vec![Tensor::from_f32(&[5, 3], &[1.0; 15]).unwrap()];
+	assert_eq!(plan.run(&five.encode()), Err(EngineError::BadInput(TensorError::Shape)));
+
+	// Outputs the batch sets must be variable up to at least the batch's bound.
+	let fixed = spec(ElementType::F32, &[4, 3]);
+	let small = spec(ElementType::F32, &[2, 3]).with_variable_axes(&[0]);
+	for outputs in [fixed.clone(), small] {
+		assert!(matches!(
+			Plan::compile(&bytes, &rows, &[outputs]).err(),
+			Some(EngineError::SpecMismatch(message)) if message.contains("F32[≤4, 3]")
+		));
+	}
+	// Discovered, the output is variable as the input is; a fixed input fixes it.
+	let discovered = Plan::discover(&bytes, &rows, haca_engine::DATA_DEPENDENT_MAX);
+	assert_eq!(discovered.unwrap().outputs()[0].variable_axes, 0b1);
+	let plan = Plan::discover(&bytes, &[fixed], haca_engine::DATA_DEPENDENT_MAX).unwrap();
+	assert_eq!((plan.outputs()[0].variable_axes, &plan.outputs()[0].shape[..]), (0, &[4, 3][..]));
+	// A variable axis the model fixes is refused.
+	let wide = [spec(ElementType::F32, &[4, 5]).with_variable_axes(&[1])];
 	assert!(matches!(
-		Plan::discover(&nonzero, &x),
-		Err(EngineError::SpecMismatch(message))
-			if message.starts_with("output 0 (\"nz\"): shape") && message.contains("is not fixed")
+		Plan::compile(&bytes, &wide, &wide).err(),
+		Some(EngineError::SpecMismatch(message)) if message.contains("fixes it at 3")
+	));
+}
+
+#[test]
+fn outputs_the_data_sizes_stay_within_their_declared_maximum() {
+	use haca_engine::Plan;
+	use tract_onnx::pb::tensor_proto::DataType;
+	let (float, int64) = (DataType::Float as i32, DataType::Int64 as i32);
+	// NonZero: the indices of the non-zero elements, one column per element.
+	let nonzero = one_node_model("NonZero", "", "nz", float, int64);
+	let x = [spec(ElementType::F32, &[1, 3])];
+	let run = |plan: &Plan, values: &[f32]| {
+		let input = vec![Tensor::from_f32(&[1, 3], values).unwrap()];
+		plan.run(&input.encode()).map(|bytes| decode_tensors(&bytes).unwrap())
+	};
+	let plan = Plan::discover(&nonzero, &x, 2).unwrap();
+	let declared = spec(ElementType::I64, &[2, 2]).with_variable_axes(&[1]);
+	assert_eq!(plan.outputs()[0].shape, declared.shape);
+	assert_eq!(plan.outputs()[0].variable_axes, declared.variable_axes);
+	let indices = |columns: &[(i64, i64)]| Tensor {
+		element_type: ElementType::I64,
+		shape: vec![2, columns.len() as u32].try_into().unwrap(),
+		data: (columns.iter().map(|c| c.0).chain(columns.iter().map(|c| c.1)))
+			.flat_map(i64::to_le_bytes)
+			.collect(),
+	};
+	assert_eq!(run(&plan, &[0.0, 1.5, 0.0]), Ok(vec![indices(&[(0, 1)])]));
+	assert_eq!(run(&plan, &[2.0, 0.0, -1.0]), Ok(vec![indices(&[(0, 0), (0, 2)])]));
+	assert_eq!(run(&plan, &[0.0; 3]), Ok(vec![indices(&[])]));
+	assert!(matches!(
+		run(&plan, &[1.0, 2.0, 3.0]),
+		Err(EngineError::Execution(message)) if message.contains("does not fit its spec I64[2, ≤2]")
+	));
+	// The same bound, registered: compiles; a fixed output shape does not.
+	assert!(Plan::compile(&nonzero, &x, &[declared]).is_ok());
+	assert!(matches!(
+		Plan::compile(&nonzero, &x, &[spec(ElementType::I64, &[2, 2])]).err(),
+		Some(EngineError::SpecMismatch(message)) if message.contains("I64[2, ?]")
 	));
 }

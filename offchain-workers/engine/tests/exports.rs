@@ -1,5 +1,6 @@
 //! Models as their users export them (`scripts/gen_exports.py`: scikit-learn through
-//! skl2onnx, ZipMap off), run by the engine and held against onnxruntime's outputs, which
+//! skl2onnx, ZipMap off; a CNN and a transformer encoder as torch.onnx writes them), run by
+//! the engine and held against onnxruntime's outputs, which
 //! the generator stored next to each model in the ONNX backend layout.
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,31 @@ fn specs(tensors: &[Tensor]) -> Vec<TensorSpec> {
 		.collect()
 }
 
+/// The specs of batches like `tensors` (batch first) of up to `largest` rows.
+fn batch_specs(tensors: &[Tensor], largest: u32) -> Vec<TensorSpec> {
+	specs(tensors)
+		.into_iter()
+		.map(|mut spec| {
+			spec.shape[0] = largest;
+			spec.with_variable_axes(&[0])
+		})
+		.collect()
+}
+
+/// The first `rows` rows of each tensor.
+fn first_rows(tensors: &[Tensor], rows: u32) -> Vec<Tensor> {
+	tensors
+		.iter()
+		.map(|tensor| {
+			let row_len = tensor.data.len() / tensor.shape[0] as usize;
+			let mut shape = tensor.shape.clone();
+			shape[0] = rows;
+			let data = tensor.data[..row_len * rows as usize].to_vec();
+			Tensor { element_type: tensor.element_type, shape, data }
+		})
+		.collect()
+}
+
 /// Runs export `name` on its stored input; its outputs and onnxruntime's.
 fn run(name: &str) -> Result<(Vec<Tensor>, Vec<Tensor>), EngineError> {
 	let dir = export(name);
@@ -43,23 +69,49 @@ fn run(name: &str) -> Result<(Vec<Tensor>, Vec<Tensor>), EngineError> {
 	Ok((outputs, expected))
 }
 
+const EXPORTS: [&str; 10] = [
+	"logistic_regression",
+	"random_forest_classifier",
+	"gradient_boosting_regressor",
+	"mlp_classifier",
+	"svc",
+	"svc_linear",
+	"svc_poly",
+	"scaler_logistic_pipeline",
+	"cnn",
+	"transformer_encoder",
+];
+
 #[test]
-fn scikit_learn_exports_match_onnxruntime() {
-	for name in [
-		"logistic_regression",
-		"random_forest_classifier",
-		"gradient_boosting_regressor",
-		"mlp_classifier",
-		"svc",
-		"svc_linear",
-		"svc_poly",
-		"scaler_logistic_pipeline",
-	] {
+fn exports_match_onnxruntime() {
+	for name in EXPORTS {
 		let (outputs, expected) = run(name).unwrap_or_else(|error| panic!("{name}: {error}"));
 		assert!(
 			tensors_agree(&outputs, &expected, TOLERANCE_ULPS),
 			"{name}: {outputs:?}\nonnxruntime: {expected:?}"
 		);
+	}
+}
+
+#[test]
+fn exports_take_any_batch_up_to_their_bound() {
+	// Exported with a dynamic batch; registered once for batches of up to 8 rows.
+	for name in EXPORTS {
+		let dir = export(name);
+		let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
+		let (inputs, expected) = (tensors(&dir, "input"), tensors(&dir, "output"));
+		let plan = Plan::compile(&bytes, &batch_specs(&inputs, 8), &batch_specs(&expected, 8))
+			.unwrap_or_else(|error| panic!("{name}: {error}"));
+		let stored = inputs[0].shape[0];
+		for rows in [stored, 1, stored - 1] {
+			let outputs = plan.run(&first_rows(&inputs, rows).encode()).unwrap();
+			let outputs = decode_tensors(&outputs).unwrap();
+			let expected = first_rows(&expected, rows);
+			assert!(
+				tensors_agree(&outputs, &expected, TOLERANCE_ULPS),
+				"{name}, {rows} rows: {outputs:?}\nonnxruntime: {expected:?}"
+			);
+		}
 	}
 }
 
@@ -208,7 +260,8 @@ fn the_tree_regressor_follows_each_comparison_and_the_nan_rule() {
 		|tensor: &Tensor| vec![TensorSpec::new("t", tensor.element_type, &tensor.shape).unwrap()];
 	let predict = |mode: &str, nan_true: bool| -> Vec<f32> {
 		let bytes = stump(mode, nan_true);
-		let plan = Plan::discover(&bytes, &specs(&x)).unwrap_or_else(|e| panic!("{mode}: {e}"));
+		let plan = Plan::discover(&bytes, &specs(&x), haca_engine::DATA_DEPENDENT_MAX)
+			.unwrap_or_else(|e| panic!("{mode}: {e}"));
 		let outputs = decode_tensors(&plan.run(&vec![x.clone()].encode()).unwrap()).unwrap();
 		outputs[0].data.chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
 	};

@@ -23,6 +23,7 @@ fn a_panic_in_tract_fails_its_job_alone() {
 		name: b"t".to_vec().try_into().unwrap(),
 		element_type: ElementType::I32,
 		shape: vec![1, 4].try_into().unwrap(),
+		variable_axes: 0,
 	};
 	let engine = Engine::new(EngineConfig { threads: 1, ..Default::default() }, None);
 	let model = sp_crypto_hashing::blake2_256(&bytes);

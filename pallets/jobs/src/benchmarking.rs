@@ -39,6 +39,7 @@ fn model_and_input<T: Config>(
 		name: b"input".to_vec().try_into().unwrap(),
 		element_type: ElementType::U8,
 		shape: vec![len].try_into().unwrap(),
+		variable_axes: 0,
 	};
 	let specs: haca_primitives::traits::TensorSpecs = vec![spec].try_into().unwrap();
 	T::Models::activate_for_benchmark(&model, specs.clone(), specs, 1u32.into());
@@ -156,6 +157,7 @@ mod benchmarks {
 			name: b"input".to_vec().try_into().unwrap(),
 			element_type: ElementType::U8,
 			shape: vec![1].try_into().unwrap(),
+			variable_axes: 0,
 		};
 		let specs: haca_primitives::traits::TensorSpecs = vec![spec].try_into().unwrap();
 		T::Models::activate_for_benchmark(&model, specs.clone(), specs, Zero::zero());

@@ -84,6 +84,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			input_hash: job.input_hash,
 			mode: job.mode,
 			max_fee: job.max_fee,
+			fee: job.fee,
 			executors: job.executors.into_inner(),
 			delivered: job.delivered.into_inner(),
 			attempt: job.attempts,

@@ -136,6 +136,7 @@ pub fn input_spec() -> TensorSpec {
 		name: b"input".to_vec().try_into().unwrap(),
 		element_type: ElementType::F32,
 		shape: vec![1, 4].try_into().unwrap(),
+		variable_axes: 0,
 	}
 }
 

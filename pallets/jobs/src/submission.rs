@@ -3,11 +3,14 @@
 use alloc::vec::Vec;
 use frame_support::{ensure, pallet_prelude::*};
 use haca_primitives::{
-	tensor::{decode_and_check, TensorError},
+	tensor::{decode_and_check, Tensor, TensorError, TensorSpec},
 	traits::{ExecutorRegistry, JobTerms, ModelRegistry, ModelUnavailable},
 	JobId, ModelHash, VerificationMode,
 };
-use sp_runtime::traits::{Saturating, Zero};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	PerThing, Perbill, Rounding,
+};
 
 use crate::*;
 
@@ -34,8 +37,26 @@ impl<T: Config> Pallet<T> {
 		Ok(terms)
 	}
 
-	/// What a job on `model` in `mode` costs, if the model takes such a job now (a
-	/// submission would pass every check but its input's and its funds').
+	/// The fee of one run on `input` of a model with fee `fee` and input specs `specs`: a
+	/// model's fee is that of its largest input, and a smaller one (fewer elements on its
+	/// variable axes) pays in proportion to its elements, rounded up, at least one
+	/// element's share.
+	pub fn fee_for(fee: BalanceOf<T>, specs: &[TensorSpec], input: &[Tensor]) -> BalanceOf<T> {
+		let count = |counts: &mut dyn Iterator<Item = Option<usize>>| {
+			counts.fold(0u64, |total, count| total.saturating_add(count.unwrap_or(0) as u64))
+		};
+		let largest = count(&mut specs.iter().map(TensorSpec::element_count));
+		let used = count(&mut input.iter().map(Tensor::element_count)).max(1);
+		if used >= largest {
+			return fee;
+		}
+		Perbill::from_rational_with_rounding(used, largest, Rounding::Up)
+			.map_or(fee, |share| share.mul_ceil(fee))
+	}
+
+	/// What a job on `model` in `mode` costs at most (with the model's largest input), if
+	/// the model takes such a job now (a submission would pass every check but its input's
+	/// and its funds').
 	pub fn quote(model: &ModelHash, mode: &VerificationMode) -> Option<BalanceOf<T>> {
 		Self::terms_for(model, mode).ok().map(|terms| Self::price(terms.fee, mode))
 	}
@@ -92,10 +113,15 @@ impl<T: Config> Pallet<T> {
 	) -> Result<core::ops::Range<JobId>, DispatchError> {
 		ensure!(!inputs.is_empty(), Error::<T>::EmptyBatch);
 		let terms = Self::terms_for(&model, &mode)?;
-		for input in &inputs {
-			decode_and_check(input, &terms.inputs).map_err(Error::<T>::from)?;
-		}
-		ensure!(max_fee >= Self::price(terms.fee, &mode), Error::<T>::FeeTooLow);
+		let fees = inputs
+			.iter()
+			.map(|input| {
+				let tensors = decode_and_check(input, &terms.inputs).map_err(Error::<T>::from)?;
+				let fee = Self::fee_for(terms.fee, &terms.inputs, &tensors);
+				ensure!(max_fee >= Self::price(fee, &mode), Error::<T>::FeeTooLow);
+				Ok(fee)
+			})
+			.collect::<Result<Vec<_>, DispatchError>>()?;
 
 		let held = inputs.iter().fold(BalanceOf::<T>::zero(), |total, input| {
 			total.saturating_add(max_fee).saturating_add(Self::deposit_for(input.len() as u32))
@@ -110,13 +136,14 @@ impl<T: Config> Pallet<T> {
 		});
 		let now = frame_system::Pallet::<T>::block_number();
 		let stake = T::Executors::job_stake(terms.fee);
-		for (id, input) in (first..).zip(inputs) {
+		for ((id, input), fee) in (first..).zip(inputs).zip(fees) {
 			let mut job = Job {
 				client: client.clone(),
 				model,
 				input_hash: sp_core::H256(sp_io::hashing::blake2_256(&input)),
 				mode,
 				max_fee,
+				fee,
 				deposit: Self::deposit_for(input.len() as u32),
 				stake,
 				status: JobStatus::Pending,

@@ -8,7 +8,7 @@ use frame_support::{
 	BoundedVec,
 };
 use haca_primitives::{
-	tensor::{ElementType, Tensor},
+	tensor::{ElementType, Tensor, TensorSpec},
 	traits::SettledFunds,
 	ModeSet, ModelHash, VerificationMode,
 };
@@ -282,27 +282,62 @@ fn quorum_jobs_go_to_distinct_executors() {
 		});
 }
 
+/// Registers `model`, off chain and attested, taking and giving a tensor of `spec`, for
+/// `MODEL_FEE` a run.
+fn register_attested(model: ModelHash, spec: TensorSpec) {
+	let specs = || vec![spec.clone()].try_into().unwrap();
+	assert_ok!(Models::register(
+		RuntimeOrigin::signed(OWNER),
+		model,
+		1_000_000,
+		pallet_models::ModelSource::OffChain(
+			b"https://m.example/m.onnx".to_vec().try_into().unwrap()
+		),
+		pallet_models::ModelTerms {
+			inputs: specs(),
+			outputs: specs(),
+			modes: ModeSet::ATTESTED,
+			fee: MODEL_FEE,
+			tolerance_ulps: 0,
+		},
+	));
+}
+
+#[test]
+fn a_variable_batch_pays_in_proportion_to_its_size() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Batches of up to 4 rows of 3: a full batch pays the model's fee of 100.
+		let model = ModelHash::repeat_byte(7);
+		let spec =
+			TensorSpec::new("x", ElementType::F32, &[4, 3]).unwrap().with_variable_axes(&[0]);
+		register_attested(model, spec);
+		register_executor(EXEC_A, 8, &[model]);
+		let rows = |count: u32| {
+			vec![Tensor::from_f32(&[count, 3], &vec![0.5; count as usize * 3]).unwrap()].encode()
+		};
+		for (count, fee) in [(4, 100), (3, 75), (1, 25), (0, 9)] {
+			let id = crate::NextJobId::<Test>::get();
+			assert_noop!(
+				submit_as(CLIENT, model, rows(count), ATTESTED, fee - 1),
+				Error::<Test>::FeeTooLow
+			);
+			assert_ok!(submit_as(CLIENT, model, rows(count), ATTESTED, fee));
+			assert_eq!(JobsMap::<Test>::get(id).unwrap().fee, fee, "{count} rows");
+		}
+		let before = Balances::free_balance(CLIENT);
+		assert_noop!(
+			submit_as(CLIENT, model, rows(5), ATTESTED, 1_000),
+			Error::<Test>::WrongInputShape
+		);
+		assert_eq!(Balances::free_balance(CLIENT), before);
+	});
+}
+
 #[test]
 fn boolean_inputs_other_than_zero_or_one_are_refused() {
 	ExtBuilder::default().build_and_execute(|| {
 		let model = ModelHash::repeat_byte(7);
-		let spec = haca_primitives::tensor::TensorSpec::new("mask", ElementType::Bool, &[3]);
-		let specs = || vec![spec.clone().unwrap()].try_into().unwrap();
-		assert_ok!(Models::register(
-			RuntimeOrigin::signed(OWNER),
-			model,
-			1_000_000,
-			pallet_models::ModelSource::OffChain(
-				b"https://m.example/b.onnx".to_vec().try_into().unwrap()
-			),
-			pallet_models::ModelTerms {
-				inputs: specs(),
-				outputs: specs(),
-				modes: ModeSet::ATTESTED,
-				fee: MODEL_FEE,
-				tolerance_ulps: 0,
-			},
-		));
+		register_attested(model, TensorSpec::new("mask", ElementType::Bool, &[3]).unwrap());
 		register_executor(EXEC_A, 4, &[model]);
 		let bools = |data: Vec<u8>| {
 			vec![Tensor {

@@ -8,6 +8,7 @@ use crate::*;
 
 impl<T: Config> Pallet<T> {
 	/// Invariants: each client's held escrow is the sum of its jobs' fees and deposits;
+	/// every job's runs cost at most its maximum fee;
 	/// every assigned job has as many executors as its mode needs, each serving its model;
 	/// [`Undelivered`] holds exactly the assigned executors that have not delivered, and the
 	/// spot checkers that have not answered while their job is assigned; the
@@ -21,6 +22,10 @@ impl<T: Config> Pallet<T> {
 			let total = escrow.entry(job.client.clone()).or_insert_with(Zero::zero);
 			*total = total.saturating_add(job.held());
 			ensure!(JobInputs::<T>::contains_key(id), "job without input");
+			ensure!(
+				Self::price(job.fee, &job.mode) <= job.max_fee,
+				"runs cost more than the max fee"
+			);
 			match job.status {
 				JobStatus::Pending => {
 					ensure!(pending.contains(&id), "pending job not queued");

@@ -39,10 +39,14 @@ pub struct Job<T: Config> {
 	pub mode: VerificationMode,
 	/// Most the client pays in fees; held until the job ends.
 	pub max_fee: BalanceOf<T>,
+	/// What each run of the job pays: the model's fee, in proportion to the input's size
+	/// (see [`crate::Pallet::fee_for`]).
+	pub fee: BalanceOf<T>,
 	/// Storage deposit, held until the job ends and then returned.
 	pub deposit: BalanceOf<T>,
 	/// What the job puts at stake of each executor's bond while assigned to it (fixed at
-	/// submission from the model's fee).
+	/// submission from the model's fee, whatever the input's size: lying about a small
+	/// input costs as much as about a large one).
 	pub stake: BalanceOf<T>,
 	/// Where the job is.
 	pub status: JobStatus<BlockNumberFor<T>>,

@@ -23,6 +23,7 @@ fn largest_specs() -> TensorSpecs {
 		name: vec![b'n'; MAX_NAME_LEN as usize].try_into().unwrap(),
 		element_type: ElementType::F32,
 		shape: vec![2; MAX_RANK as usize].try_into().unwrap(),
+		variable_axes: 0,
 	};
 	vec![spec; MAX_TENSORS as usize].try_into().unwrap()
 }

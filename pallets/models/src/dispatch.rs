@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use frame_support::{dispatch::DispatchResultWithPostInfo, ensure, pallet_prelude::*};
 use haca_primitives::{
 	onnx::{self, OnnxError},
-	tensor::encoded_len,
+	tensor::{encoded_len, TensorSpec},
 	traits::TensorSpecs,
 	ModeSet, ModelHash,
 };
@@ -55,7 +55,7 @@ impl<T: Config> Pallet<T> {
 
 	fn ensure_valid_specs(specs: &TensorSpecs) -> DispatchResult {
 		ensure!(!specs.is_empty(), Error::<T>::InvalidTensorSpec);
-		ensure!(specs.iter().all(|spec| spec.byte_len().is_some()), Error::<T>::InvalidTensorSpec);
+		ensure!(specs.iter().all(TensorSpec::is_valid), Error::<T>::InvalidTensorSpec);
 		Ok(())
 	}
 
@@ -92,8 +92,13 @@ impl<T: Config> Pallet<T> {
 		let floats = outputs.iter().any(|spec| spec.element_type.is_float());
 		ensure!(
 			!(modes.contains(ModeSet::QUORUM)
-				&& floats && output_len > T::MaxQuorumFloatOutputBytes::get() as usize),
+				&& floats && output_len > T::MaxInlineOutputBytes::get() as usize),
 			Error::<T>::QuorumOutputsTooLarge
+		);
+		let variable = outputs.iter().any(|spec| spec.variable_axes != 0);
+		ensure!(
+			!(variable && output_len > T::MaxInlineOutputBytes::get() as usize),
+			Error::<T>::VariableOutputsTooLarge
 		);
 		ensure!(tolerance_ulps <= T::MaxToleranceUlps::get(), Error::<T>::ToleranceTooLarge);
 		let status = match &source {

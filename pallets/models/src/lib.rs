@@ -87,7 +87,7 @@ pub mod pallet {
 			type MaxLocatorLen = ConstU32<64>;
 			type MaxToleranceUlps = ConstU32<65_536>;
 			type MaxOutputBytes = ConstU32<{ 16 * 1024 }>;
-			type MaxQuorumFloatOutputBytes = ConstU32<256>;
+			type MaxInlineOutputBytes = ConstU32<256>;
 			type UploadPeriod = ConstU32<10>;
 			type WeightInfo = ();
 		}
@@ -142,13 +142,17 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxOutputBytes: Get<u32>;
 
-		/// Largest float output a model offering quorum mode may produce, in bytes: a quorum
-		/// compares reveals within the tolerance only when they carry their outputs (up to
-		/// settlement's `MaxOutputLen`), and larger float outputs, compared by hash, would
-		/// differ with the hardware. Such models offer attested mode only, where outputs are
-		/// published on request and compared within the tolerance.
+		/// Largest output a statement carries with its result, in bytes (settlement's
+		/// `MaxOutputLen`). Two kinds of model must have outputs no larger:
+		/// - models offering quorum mode with float outputs: a quorum compares reveals within
+		///   the tolerance only when they carry their outputs, and larger float outputs,
+		///   compared by hash, would differ with the hardware (such models offer attested
+		///   mode only, where outputs are published on request and compared within the
+		///   tolerance);
+		/// - models with variable output axes: their outputs' length is known only once they
+		///   are delivered, so they come with the result rather than in pages.
 		#[pallet::constant]
-		type MaxQuorumFloatOutputBytes: Get<u32>;
+		type MaxInlineOutputBytes: Get<u32>;
 
 		/// Blocks an on-chain model's registration holds its hash while its bytes are not
 		/// all uploaded: afterwards anyone may register the hash in its place (the stalled
@@ -239,7 +243,8 @@ pub mod pallet {
 		UnknownModel,
 		/// Only the model's owner may do this.
 		NotOwner,
-		/// A tensor spec list is empty or a spec's byte size overflows.
+		/// A tensor spec list is empty, or a spec's byte size overflows, or it marks an axis
+		/// beyond its rank variable.
 		InvalidTensorSpec,
 		/// The verification mode set is empty or has unknown flags.
 		InvalidModes,
@@ -274,8 +279,11 @@ pub mod pallet {
 		/// The model's outputs would be larger than `MaxOutputBytes`.
 		OutputsTooLarge,
 		/// The model's float outputs are too large for a quorum to compare them within the
-		/// tolerance (over `MaxQuorumFloatOutputBytes`): offer attested mode only.
+		/// tolerance (over `MaxInlineOutputBytes`): offer attested mode only.
 		QuorumOutputsTooLarge,
+		/// The model's outputs have variable axes and, at their largest, would not come with
+		/// the result (over `MaxInlineOutputBytes`).
+		VariableOutputsTooLarge,
 	}
 
 	/// A model stored on chain from genesis, as the runtime's types make it.

@@ -21,13 +21,7 @@ fn hash_of(bytes: &[u8]) -> ModelHash {
 }
 
 fn specs(dims: &[u32]) -> TensorSpecs {
-	vec![TensorSpec {
-		name: b"x".to_vec().try_into().unwrap(),
-		element_type: ElementType::F32,
-		shape: dims.to_vec().try_into().unwrap(),
-	}]
-	.try_into()
-	.unwrap()
+	vec![TensorSpec::new("x", ElementType::F32, dims).unwrap()].try_into().unwrap()
 }
 
 fn register_with(
@@ -215,11 +209,16 @@ fn register_outputs(
 	elements: u32,
 	modes: ModeSet,
 ) -> frame_support::dispatch::DispatchResultWithPostInfo {
-	let output = TensorSpec {
-		name: b"x".to_vec().try_into().unwrap(),
-		element_type,
-		shape: vec![elements].try_into().unwrap(),
-	};
+	register_spec(model, TensorSpec::new("x", element_type, &[elements]).unwrap(), modes)
+}
+
+/// ALICE registers `model` off chain with an input of one f32, the output `output`,
+/// `modes`, a fee of 10 and a tolerance of 4.
+fn register_spec(
+	model: &[u8],
+	output: TensorSpec,
+	modes: ModeSet,
+) -> frame_support::dispatch::DispatchResultWithPostInfo {
 	Registry::register(
 		RuntimeOrigin::signed(ALICE),
 		hash_of(model),
@@ -255,7 +254,7 @@ fn models_whose_outputs_could_not_be_published_are_refused() {
 fn models_whose_float_outputs_a_quorum_could_only_compare_by_hash_offer_no_quorum() {
 	use frame_support::traits::Get;
 	run(|| {
-		let most = <Test as crate::Config>::MaxQuorumFloatOutputBytes::get();
+		let most = <Test as crate::Config>::MaxInlineOutputBytes::get();
 		assert_noop!(
 			register_outputs(b"f", ElementType::F32, most, ModeSet::ALL),
 			Error::<Test>::QuorumOutputsTooLarge
@@ -264,6 +263,31 @@ fn models_whose_float_outputs_a_quorum_could_only_compare_by_hash_offer_no_quoru
 		// Integers agree bit for bit on any hardware.
 		assert_ok!(register_outputs(b"i", ElementType::I32, most, ModeSet::ALL));
 		assert_ok!(register_outputs(b"s", ElementType::F32, 2, ModeSet::ALL));
+	});
+}
+
+#[test]
+fn variable_axes_lie_within_the_rank_and_variable_outputs_come_with_their_result() {
+	use frame_support::traits::Get;
+	run(|| {
+		let most = <Test as crate::Config>::MaxInlineOutputBytes::get();
+		let output = |elements: u32, variable: &[usize]| {
+			TensorSpec::new("y", ElementType::F32, &[elements])
+				.unwrap()
+				.with_variable_axes(variable)
+		};
+		assert_noop!(
+			register_spec(b"r", output(4, &[1]), ModeSet::ATTESTED),
+			Error::<Test>::InvalidTensorSpec
+		);
+		// At most `most` bytes as a whole encoding: `most` f32 values are four times over.
+		assert_noop!(
+			register_spec(b"v", output(most, &[0]), ModeSet::ATTESTED),
+			Error::<Test>::VariableOutputsTooLarge
+		);
+		// Fixed outputs that large are published in pages.
+		assert_ok!(register_spec(b"f", output(most, &[]), ModeSet::ATTESTED));
+		assert_ok!(register_spec(b"v", output(most / 8, &[0]), ModeSet::ATTESTED));
 	});
 }
 

@@ -53,6 +53,9 @@ pub struct JobReport<AccountId, Balance, BlockNumber> {
 	pub mode: VerificationMode,
 	/// Most the client pays.
 	pub max_fee: Balance,
+	/// What each run pays (the model's fee in proportion to the input's size): the job
+	/// costs this times its executors, and the rest of `max_fee` is refunded.
+	pub fee: Balance,
 	/// What the job puts at stake of each executor's bond: the slash of a lying,
 	/// dissenting or silent executor.
 	pub stake: Balance,

@@ -180,29 +180,83 @@ pub struct TensorSpec {
 	pub name: TensorName,
 	/// Element type.
 	pub element_type: ElementType,
-	/// Fixed shape.
+	/// The shape: each fixed axis's size, and each variable axis's largest size.
 	pub shape: Shape,
+	/// The variable axes, as a bit set: axis `i` is variable if bit `i` is set. A tensor's
+	/// variable axis may have any size from 0 to its `shape` entry: a dynamic batch, or an
+	/// output whose size depends on the data, within a declared maximum.
+	#[serde(default, skip_serializing_if = "no_variable_axes")]
+	pub variable_axes: u8,
+}
+
+/// Whether a spec's axes are all fixed (its JSON then leaves `variable_axes` out).
+fn no_variable_axes(axes: &u8) -> bool {
+	*axes == 0
 }
 
 impl TensorSpec {
-	/// The spec of tensor `name` of `element_type` and shape `dims`; `None` if the name or
-	/// the shape is over its bound.
+	/// The spec of tensor `name` of `element_type` and fixed shape `dims`; `None` if the name
+	/// or the shape is over its bound.
 	pub fn new(name: &str, element_type: ElementType, dims: &[u32]) -> Option<Self> {
 		Some(Self {
 			name: name.as_bytes().to_vec().try_into().ok()?,
 			element_type,
 			shape: dims.to_vec().try_into().ok()?,
+			variable_axes: 0,
 		})
 	}
 
-	/// Number of elements (`None` on overflow).
+	/// This spec with the axes `axes` variable (up to their sizes in the shape).
+	pub fn with_variable_axes(mut self, axes: &[usize]) -> Self {
+		self.variable_axes =
+			axes.iter().fold(0, |set, axis| set | 1u8.checked_shl(*axis as u32).unwrap_or(0));
+		self
+	}
+
+	/// Whether axis `axis` is variable.
+	pub fn is_variable(&self, axis: usize) -> bool {
+		axis < 8 && self.variable_axes & (1 << axis) != 0
+	}
+
+	/// Whether the spec is well formed: variable axes within its rank, and its largest
+	/// tensor's size within `usize`.
+	pub fn is_valid(&self) -> bool {
+		u32::from(self.variable_axes) >> self.shape.len() == 0 && self.byte_len().is_some()
+	}
+
+	/// Whether a tensor of shape `dims` fits the spec: the same rank, every fixed axis of
+	/// its size, every variable axis at most its largest size.
+	pub fn admits(&self, dims: &[u32]) -> bool {
+		dims.len() == self.shape.len()
+			&& dims
+				.iter()
+				.zip(&self.shape)
+				.enumerate()
+				.all(|(axis, (&dim, &size))| dim == size || (self.is_variable(axis) && dim <= size))
+	}
+
+	/// Number of elements of the spec's largest tensor (`None` on overflow).
 	pub fn element_count(&self) -> Option<usize> {
 		element_count(&self.shape)
 	}
 
-	/// Size of a tensor of this spec in bytes (`None` on overflow).
+	/// Size of the spec's largest tensor in bytes (`None` on overflow).
 	pub fn byte_len(&self) -> Option<usize> {
 		self.element_count()?.checked_mul(self.element_type.size())
+	}
+}
+
+/// The element type and shape, as people read them: `F32[≤8, 6]` for batches of up to 8
+/// rows of 6.
+impl core::fmt::Display for TensorSpec {
+	fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+		write!(f, "{:?}[", self.element_type)?;
+		for (axis, size) in self.shape.iter().enumerate() {
+			let separator = if axis == 0 { "" } else { ", " };
+			let bound = if self.is_variable(axis) { "≤" } else { "" };
+			write!(f, "{separator}{bound}{size}")?;
+		}
+		write!(f, "]")
 	}
 }
 
@@ -241,15 +295,25 @@ impl Tensor {
 		Some(Self { element_type, shape: dims.to_vec().try_into().ok()?, data: data.collect() })
 	}
 
+	/// Number of elements its shape holds (`None` on overflow).
+	pub fn element_count(&self) -> Option<usize> {
+		element_count(&self.shape)
+	}
+
+	/// Size its shape and element type call for, in bytes (`None` on overflow).
+	pub fn byte_len(&self) -> Option<usize> {
+		self.element_count()?.checked_mul(self.element_type.size())
+	}
+
 	/// Checks the tensor against `spec`: element type, shape and byte length.
 	pub fn check(&self, spec: &TensorSpec) -> Result<(), TensorError> {
 		if self.element_type != spec.element_type {
 			return Err(TensorError::ElementType);
 		}
-		if self.shape != spec.shape {
+		if !spec.admits(&self.shape) {
 			return Err(TensorError::Shape);
 		}
-		if Some(self.data.len()) != spec.byte_len() {
+		if Some(self.data.len()) != self.byte_len() {
 			return Err(TensorError::ByteLength);
 		}
 		if !elements_valid(self.element_type, &self.data) {
@@ -274,7 +338,8 @@ pub enum TensorError {
 	Count,
 	/// A tensor's element type differs from the spec.
 	ElementType,
-	/// A tensor's shape differs from the spec.
+	/// A tensor's shape does not fit the spec (rank, a fixed axis's size, or a variable
+	/// axis above its largest size).
 	Shape,
 	/// A tensor's data length is not its element count times its element size.
 	ByteLength,
@@ -287,7 +352,8 @@ pub fn element_count(shape: &[u32]) -> Option<usize> {
 	shape.iter().try_fold(1usize, |count, &dim| count.checked_mul(dim as usize))
 }
 
-/// Length of the canonical encoding of a tensor list matching `specs` (`None` on overflow).
+/// Length of the longest canonical encoding of a tensor list matching `specs` (`None` on
+/// overflow): that of their largest tensors.
 pub fn encoded_len(specs: &[TensorSpec]) -> Option<usize> {
 	let compact = |n: usize| codec::Compact(n as u64).encoded_size();
 	specs.iter().try_fold(compact(specs.len()), |total, spec| {
@@ -310,71 +376,162 @@ pub fn check_tensors(tensors: &[Tensor], specs: &[TensorSpec]) -> Result<(), Ten
 	tensors.iter().zip(specs).try_for_each(|(tensor, spec)| tensor.check(spec))
 }
 
-/// The canonical encoding of tensor lists matching fixed specs, worked out once. Everything
-/// but the elements is known in advance, so bytes are checked by comparison and elements are
-/// read and written in place, without decoding into [`Tensor`]s: what
-/// [`decode_and_check`] accepts, [`Layout::elements`] accepts, and nothing else.
+/// A tensor's dimensions, held inline (no allocation while a tensor is read or written).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Dims {
+	rank: u8,
+	sizes: [u32; MAX_RANK as usize],
+}
+
+impl Dims {
+	/// The dimensions `sizes`; `None` above the rank bound.
+	pub fn new(sizes: &[u32]) -> Option<Self> {
+		let mut dims = Self { rank: u8::try_from(sizes.len()).ok()?, sizes: Default::default() };
+		dims.sizes.get_mut(..sizes.len())?.copy_from_slice(sizes);
+		Some(dims)
+	}
+}
+
+impl core::ops::Deref for Dims {
+	type Target = [u32];
+
+	fn deref(&self) -> &[u32] {
+		&self.sizes[..usize::from(self.rank)]
+	}
+}
+
+/// One tensor of an encoding: its dimensions and its elements' bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TensorView<'a> {
+	/// Dimensions.
+	pub dims: Dims,
+	/// Elements, little-endian, row-major.
+	pub data: &'a [u8],
+}
+
+/// How one tensor of a [`Layout`] is encoded.
+#[derive(Clone, PartialEq, Eq, Debug)]
+enum TensorLayout {
+	/// All axes fixed: the bytes before the elements are known, and so is their length.
+	Fixed { header: Vec<u8>, dims: Dims, data_len: usize, element_type: ElementType },
+	/// Some axes variable: the element type and rank are known (`header`); the dimensions
+	/// are read and checked, and the elements' length follows from them.
+	Variable { header: Vec<u8>, spec: TensorSpec },
+}
+
+/// The canonical encoding of tensor lists matching specs, worked out once. Everything the
+/// specs fix is known in advance, so bytes are checked by comparison and elements are read
+/// and written in place, without decoding into [`Tensor`]s: what [`decode_and_check`]
+/// accepts, [`Layout::elements`] accepts, and nothing else.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Layout {
 	/// The list's length, encoded.
 	prefix: Vec<u8>,
-	/// Per tensor: the encoded bytes before its elements, the elements' length and type.
-	tensors: Vec<(Vec<u8>, usize, ElementType)>,
-	/// Length of the whole encoding.
-	len: usize,
+	tensors: Vec<TensorLayout>,
 }
 
 impl Layout {
-	/// The layout of tensor lists matching `specs` (`None` if their size overflows).
+	/// The layout of tensor lists matching `specs` (`None` if a spec is not valid).
 	pub fn new(specs: &[TensorSpec]) -> Option<Self> {
-		let tensors: Vec<(Vec<u8>, usize, ElementType)> = specs
+		let tensors = specs
 			.iter()
 			.map(|spec| {
-				let data_len = spec.byte_len()?;
+				if !spec.is_valid() {
+					return None;
+				}
 				let mut header = spec.element_type.encode();
+				if spec.variable_axes != 0 {
+					codec::Compact(spec.shape.len() as u32).encode_to(&mut header);
+					return Some(TensorLayout::Variable { header, spec: spec.clone() });
+				}
+				let data_len = spec.byte_len()?;
 				spec.shape.encode_to(&mut header);
 				codec::Compact(u32::try_from(data_len).ok()?).encode_to(&mut header);
-				Some((header, data_len, spec.element_type))
+				let dims = Dims::new(&spec.shape)?;
+				Some(TensorLayout::Fixed {
+					header,
+					dims,
+					data_len,
+					element_type: spec.element_type,
+				})
 			})
 			.collect::<Option<_>>()?;
 		let prefix = codec::Compact(u32::try_from(specs.len()).ok()?).encode();
-		let len = tensors.iter().try_fold(prefix.len(), |len: usize, (header, data_len, _)| {
-			len.checked_add(header.len())?.checked_add(*data_len)
-		})?;
-		Some(Self { prefix, tensors, len })
+		Some(Self { prefix, tensors })
 	}
 
-	/// The elements of each tensor in `bytes`, if `bytes` is the canonical encoding of a
-	/// tensor list matching the specs.
-	pub fn elements<'a>(&self, bytes: &'a [u8]) -> Option<Vec<&'a [u8]>> {
-		if bytes.len() != self.len {
-			return None;
-		}
+	/// Each tensor in `bytes`, if `bytes` is the canonical encoding of a tensor list
+	/// matching the specs.
+	pub fn elements<'a>(&self, bytes: &'a [u8]) -> Option<Vec<TensorView<'a>>> {
 		let mut rest = bytes.strip_prefix(&self.prefix[..])?;
-		self.tensors
+		let views = self
+			.tensors
 			.iter()
-			.map(|(header, data_len, element_type)| {
-				let (data, tail) = rest.strip_prefix(&header[..])?.split_at_checked(*data_len)?;
+			.map(|layout| {
+				let (dims, data_len, element_type) = match layout {
+					TensorLayout::Fixed { header, dims, data_len, element_type } => {
+						rest = rest.strip_prefix(&header[..])?;
+						(*dims, *data_len, *element_type)
+					}
+					TensorLayout::Variable { header, spec } => {
+						let (dim_bytes, tail) = rest
+							.strip_prefix(&header[..])?
+							.split_at_checked(4 * spec.shape.len())?;
+						let mut sizes = [0u32; MAX_RANK as usize];
+						for (size, bytes) in sizes.iter_mut().zip(dim_bytes.chunks_exact(4)) {
+							*size = u32::from_le_bytes(bytes.try_into().ok()?);
+						}
+						let dims = Dims::new(&sizes[..spec.shape.len()])?;
+						if !spec.admits(&dims) {
+							return None;
+						}
+						// Within the spec's largest size, which is valid: no overflow.
+						let data_len = element_count(&dims)? * spec.element_type.size();
+						let len_prefix = codec::Compact(u32::try_from(data_len).ok()?).encode();
+						rest = tail.strip_prefix(&len_prefix[..])?;
+						(dims, data_len, spec.element_type)
+					}
+				};
+				let (data, tail) = rest.split_at_checked(data_len)?;
 				rest = tail;
-				elements_valid(*element_type, data).then_some(data)
+				elements_valid(element_type, data).then_some(TensorView { dims, data })
 			})
-			.collect()
+			.collect::<Option<Vec<_>>>()?;
+		rest.is_empty().then_some(views)
 	}
 
-	/// The canonical encoding of the tensor list with these elements, one slice per tensor
-	/// (`None` unless there is one per spec, each of its spec's byte length and valid).
-	pub fn encode<'a>(&self, elements: impl IntoIterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
-		let mut bytes = Vec::with_capacity(self.len);
-		bytes.extend_from_slice(&self.prefix);
-		let mut elements = elements.into_iter();
-		for (header, data_len, element_type) in &self.tensors {
-			let data = elements
-				.next()
-				.filter(|data| data.len() == *data_len && elements_valid(*element_type, data))?;
-			bytes.extend_from_slice(header);
+	/// The canonical encoding of the tensor list of these tensors, one per spec (`None`
+	/// unless each fits its spec and holds valid elements of its size).
+	pub fn encode<'a>(&self, tensors: impl IntoIterator<Item = TensorView<'a>>) -> Option<Vec<u8>> {
+		let mut bytes = self.prefix.clone();
+		let mut tensors = tensors.into_iter();
+		for layout in &self.tensors {
+			let TensorView { dims, data } = tensors.next()?;
+			let element_type = match layout {
+				TensorLayout::Fixed { header, dims: fixed, data_len, element_type } => {
+					if dims != *fixed || data.len() != *data_len {
+						return None;
+					}
+					bytes.extend_from_slice(header);
+					*element_type
+				}
+				TensorLayout::Variable { header, spec } => {
+					let data_len = element_count(&dims)?.checked_mul(spec.element_type.size());
+					if !spec.admits(&dims) || data_len != Some(data.len()) {
+						return None;
+					}
+					bytes.extend_from_slice(header);
+					dims.iter().for_each(|size| bytes.extend_from_slice(&size.to_le_bytes()));
+					codec::Compact(u32::try_from(data.len()).ok()?).encode_to(&mut bytes);
+					spec.element_type
+				}
+			};
+			if !elements_valid(element_type, data) {
+				return None;
+			}
 			bytes.extend_from_slice(data);
 		}
-		elements.next().is_none().then_some(bytes)
+		tensors.next().is_none().then_some(bytes)
 	}
 }
 
@@ -456,7 +613,15 @@ mod tests {
 	}
 
 	fn spec(element_type: ElementType, dims: &[u32]) -> TensorSpec {
-		TensorSpec { name: b"x".to_vec().try_into().unwrap(), element_type, shape: shape(dims) }
+		TensorSpec::new("x", element_type, dims).expect("small spec")
+	}
+
+	fn view(tensor: &Tensor) -> TensorView<'_> {
+		TensorView { dims: Dims::new(&tensor.shape).unwrap(), data: &tensor.data }
+	}
+
+	fn data<'a>(views: &[TensorView<'a>]) -> Vec<&'a [u8]> {
+		views.iter().map(|view| view.data).collect()
 	}
 
 	fn f32_tensor(dims: &[u32], values: &[f32]) -> Tensor {
@@ -571,11 +736,15 @@ mod tests {
 		};
 		let good = bools(vec![1, 0, 1]);
 		assert_eq!(decode_and_check(&good.encode(), &specs), Ok(good.clone()));
-		assert_eq!(layout.elements(&good.encode()), Some(vec![&[1u8, 0, 1][..]]));
+		assert_eq!(
+			layout.elements(&good.encode()).as_deref().map(data),
+			Some(vec![&[1u8, 0, 1][..]])
+		);
 		let two = bools(vec![1, 2, 0]);
 		assert_eq!(decode_and_check(&two.encode(), &specs), Err(TensorError::NotBoolean));
 		assert_eq!(layout.elements(&two.encode()), None);
-		assert_eq!(layout.encode([&[0u8, 0xff, 1][..]]), None);
+		let dims = Dims::new(&[3]).unwrap();
+		assert_eq!(layout.encode([TensorView { dims, data: &[0u8, 0xff, 1] }]), None);
 		// Any byte is a u8: the rule is the type's, not the size's.
 		let u8_specs = [spec(ElementType::U8, &[3])];
 		let mut bytes = two.encode();
@@ -619,7 +788,7 @@ mod tests {
 		];
 		let good = tensors.encode();
 		let elements = layout.elements(&good).unwrap();
-		assert_eq!(elements, [&tensors[0].data[..], &tensors[1].data[..]]);
+		assert_eq!(data(&elements), [&tensors[0].data[..], &tensors[1].data[..]]);
 		assert_eq!(layout.encode(elements), Some(good.clone()));
 
 		let mut wrong_type = tensors.clone();
@@ -647,10 +816,77 @@ mod tests {
 			assert_eq!(layout.elements(&bytes), None, "{bytes:?}");
 		}
 		// Elements of the wrong count or length have no encoding.
-		assert_eq!(layout.encode([&tensors[0].data[..]]), None);
-		assert_eq!(layout.encode([&tensors[0].data[..], &[7; 69][..]]), None);
-		assert_eq!(layout.encode([&tensors[0].data[..], &tensors[1].data[..], &[][..]]), None);
+		let first = view(&tensors[0]);
+		assert_eq!(layout.encode([first]), None);
+		let short = TensorView { dims: Dims::new(&[70]).unwrap(), data: &[7; 69] };
+		assert_eq!(layout.encode([first, short]), None);
+		let extra = TensorView { dims: Dims::new(&[]).unwrap(), data: &[] };
+		assert_eq!(layout.encode([first, view(&tensors[1]), extra]), None);
 		assert!(Layout::new(&[spec(ElementType::F64, &[u32::MAX, u32::MAX])]).is_none());
+	}
+
+	#[test]
+	fn variable_axes_take_any_size_up_to_their_largest() {
+		// A batch of up to 4 rows of 3, and an output of up to 5 values.
+		let specs = [
+			spec(ElementType::F32, &[4, 3]).with_variable_axes(&[0]),
+			spec(ElementType::I64, &[5]).with_variable_axes(&[0]),
+		];
+		let layout = Layout::new(&specs).unwrap();
+		let tensors = |rows: u32, count: u32| {
+			vec![
+				f32_tensor(&[rows, 3], &vec![0.5; rows as usize * 3]),
+				Tensor {
+					element_type: ElementType::I64,
+					shape: shape(&[count]),
+					data: vec![1; count as usize * 8],
+				},
+			]
+		};
+		for (rows, count) in [(1, 0), (4, 5), (2, 3), (0, 0)] {
+			let good = tensors(rows, count);
+			let bytes = good.encode();
+			assert_eq!(decode_and_check(&bytes, &specs), Ok(good.clone()));
+			let views = layout.elements(&bytes).expect("fits the specs");
+			assert_eq!(*views[0].dims, [rows, 3]);
+			assert_eq!(layout.encode(views), Some(bytes.clone()));
+		}
+		for (rows, count) in [(5, 0), (1, 6)] {
+			let over = tensors(rows, count);
+			assert_eq!(decode_and_check(&over.encode(), &specs), Err(TensorError::Shape));
+			assert_eq!(layout.elements(&over.encode()), None);
+			assert_eq!(layout.encode(over.iter().map(view)), None);
+		}
+		// A fixed axis stays fixed.
+		let mut wide = tensors(2, 1);
+		wide[0] = f32_tensor(&[2, 2], &[0.5; 4]);
+		assert_eq!(decode_and_check(&wide.encode(), &specs), Err(TensorError::Shape));
+		assert_eq!(layout.elements(&wide.encode()), None);
+		// Elements must be as many as the dimensions say.
+		let mut short = tensors(2, 1);
+		short[0].data.truncate(20);
+		assert_eq!(decode_and_check(&short.encode(), &specs), Err(TensorError::ByteLength));
+		assert_eq!(layout.elements(&short.encode()), None);
+		assert_eq!(layout.encode(short.iter().map(view)), None);
+		// The longest encoding is that of the largest tensors.
+		assert_eq!(encoded_len(&specs), Some(tensors(4, 5).encode().len()));
+	}
+
+	#[test]
+	fn specs_read_as_their_type_and_shape() {
+		let batch = spec(ElementType::F32, &[8, 6]).with_variable_axes(&[0]);
+		assert_eq!(alloc::format!("{batch}"), "F32[≤8, 6]");
+		assert_eq!(alloc::format!("{}", spec(ElementType::I64, &[])), "I64[]");
+	}
+
+	#[test]
+	fn variable_axes_lie_within_the_rank() {
+		assert!(spec(ElementType::F32, &[4, 3]).with_variable_axes(&[1]).is_valid());
+		assert!(!spec(ElementType::F32, &[4, 3]).with_variable_axes(&[2]).is_valid());
+		let mut stray = spec(ElementType::F32, &[4]);
+		stray.variable_axes = 0b1000_0000;
+		assert!(!stray.is_valid());
+		assert!(Layout::new(&[stray]).is_none());
 	}
 
 	#[test]

@@ -187,6 +187,8 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	pub mode: VerificationMode,
 	/// Most the client pays.
 	pub max_fee: Balance,
+	/// What each run pays: the model's fee in proportion to the input's size.
+	pub fee: Balance,
 	/// Executors of the current assignment (empty while waiting for executors).
 	pub executors: Vec<AccountId>,
 	/// Executors of the current assignment that delivered.

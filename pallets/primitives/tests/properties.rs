@@ -27,10 +27,29 @@ struct LayoutProblem {
 	mutation: Mutation,
 }
 
-fn spec_strategy() -> impl Strategy<Value = TensorSpec> {
-	(0..ElementType::ALL.len(), prop::collection::vec(0u32..4, 0..4)).prop_map(|(kind, dims)| {
-		TensorSpec::new("t", ElementType::ALL[kind], &dims).expect("small spec")
-	})
+/// A spec, and the shape of a tensor that fits it (smaller on variable axes).
+fn spec_strategy() -> impl Strategy<Value = (TensorSpec, Vec<u32>)> {
+	(0..ElementType::ALL.len(), prop::collection::vec((0u32..4, any::<bool>(), 0u32..4), 0..4))
+		.prop_map(|(kind, axes)| {
+			let largest: Vec<u32> = axes.iter().map(|(size, _, _)| *size).collect();
+			let variable: Vec<usize> = (0..axes.len()).filter(|axis| axes[*axis].1).collect();
+			let spec = TensorSpec::new("t", ElementType::ALL[kind], &largest)
+				.expect("small spec")
+				.with_variable_axes(&variable);
+			let dims = axes
+				.iter()
+				.map(
+					|(size, variable, less)| {
+						if *variable {
+							size.saturating_sub(*less)
+						} else {
+							*size
+						}
+					},
+				)
+				.collect();
+			(spec, dims)
+		})
 }
 
 impl Arbitrary for LayoutProblem {
@@ -39,18 +58,22 @@ impl Arbitrary for LayoutProblem {
 
 	fn arbitrary_with(_: ()) -> Self::Strategy {
 		prop::collection::vec(spec_strategy(), 0..4)
-			.prop_flat_map(|specs| {
+			.prop_flat_map(|specs_and_dims| {
+				let (specs, dims): (Vec<TensorSpec>, Vec<Vec<u32>>) =
+					specs_and_dims.into_iter().unzip();
 				// Booleans mostly valid (0 or 1), so mutations reach the bytes after them.
 				let data: Vec<_> = specs
 					.iter()
-					.map(|spec| {
+					.zip(&dims)
+					.map(|(spec, dims)| {
 						let byte = match spec.element_type {
 							ElementType::Bool => {
 								prop_oneof![9 => 0u8..=1, 1 => any::<u8>()].boxed()
 							}
 							_ => any::<u8>().boxed(),
 						};
-						prop::collection::vec(byte, spec.byte_len().unwrap())
+						let count: usize = dims.iter().map(|size| *size as usize).product();
+						prop::collection::vec(byte, count * spec.element_type.size())
 					})
 					.collect();
 				let mutation = prop_oneof![
@@ -59,15 +82,16 @@ impl Arbitrary for LayoutProblem {
 					any::<u8>().prop_map(Mutation::Append),
 					(any::<usize>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
 				];
-				(Just(specs), data, mutation)
+				(Just(specs), Just(dims), data, mutation)
 			})
-			.prop_map(|(specs, data, mutation)| {
+			.prop_map(|(specs, dims, data, mutation)| {
 				let tensors = specs
 					.iter()
+					.zip(dims)
 					.zip(data)
-					.map(|(spec, data)| Tensor {
+					.map(|((spec, dims), data)| Tensor {
 						element_type: spec.element_type,
-						shape: spec.shape.clone(),
+						shape: dims.try_into().expect("small shape"),
 						data,
 					})
 					.collect();
@@ -99,8 +123,10 @@ impl LayoutProblem {
 		let decoded = decode_and_check(&bytes, &self.specs);
 		prop_assert_eq!(elements.is_some(), decoded.is_ok(), "bytes {:?}", bytes);
 		if let (Some(elements), Ok(tensors)) = (elements, decoded) {
-			let data: Vec<&[u8]> = tensors.iter().map(|tensor| &tensor.data[..]).collect();
-			prop_assert_eq!(&elements, &data);
+			for (view, tensor) in elements.iter().zip(&tensors) {
+				prop_assert_eq!(view.data, &tensor.data[..]);
+				prop_assert_eq!(&*view.dims, &tensor.shape[..]);
+			}
 			prop_assert_eq!(layout.encode(elements), Some(bytes));
 		}
 		Ok(())

@@ -37,6 +37,7 @@ impl<T: Config> Pallet<T> {
 			input_hash: job.input_hash,
 			mode: job.mode,
 			max_fee: job.max_fee,
+			fee: job.fee,
 			stake: job.stake,
 			executors: job.executors,
 			phase,

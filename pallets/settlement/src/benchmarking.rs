@@ -30,6 +30,7 @@ fn spec_of(bytes: u32) -> TensorSpec {
 		name: b"t".to_vec().try_into().unwrap(),
 		element_type: ElementType::F32,
 		shape: vec![elements].try_into().unwrap(),
+		variable_axes: 0,
 	}
 }
 

@@ -113,7 +113,7 @@ impl pallet_models::Config for Test {
 	/// What settlement's default `MaxOutputLen` and `MaxOutputPages` publish.
 	type MaxOutputBytes = frame_support::traits::ConstU32<1024>;
 	/// What settlement's reveals carry.
-	type MaxQuorumFloatOutputBytes = MaxOutputLen;
+	type MaxInlineOutputBytes = MaxOutputLen;
 }
 
 #[derive_impl(pallet_executors::config_preludes::TestDefaultConfig)]

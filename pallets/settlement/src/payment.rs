@@ -12,14 +12,16 @@ use sp_runtime::traits::{Saturating, Zero};
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// The payouts for runs by `executors` on a model with `terms`: each run pays its
-	/// executor the fee less the owner's share; the owner gets its shares in one payout.
+	/// The payouts for runs by `executors` paying `fee` each on a model with `terms`: each
+	/// run pays its executor the fee less the owner's share; the owner gets its shares in
+	/// one payout.
 	pub(crate) fn payouts(
 		terms: &SettlementTerms<T::AccountId, BalanceOf<T>>,
+		fee: BalanceOf<T>,
 		executors: &[T::AccountId],
 	) -> Vec<(T::AccountId, BalanceOf<T>)> {
-		let owner_cut = T::OwnerShare::get() * terms.fee;
-		let executor_cut = terms.fee.saturating_sub(owner_cut);
+		let owner_cut = T::OwnerShare::get() * fee;
+		let executor_cut = fee.saturating_sub(owner_cut);
 		let mut payouts: Vec<_> = executors.iter().map(|who| (who.clone(), executor_cut)).collect();
 		payouts
 			.push((terms.owner.clone(), owner_cut.saturating_mul((executors.len() as u32).into())));
@@ -27,11 +29,12 @@ impl<T: Config> Pallet<T> {
 		payouts
 	}
 
-	/// Pays for `executors`' runs of `job` and ends it; when a payout cannot be made, ends
-	/// it with a full refund instead.
+	/// Pays for `executors`' runs of `job`, `fee` each, and ends it; when a payout cannot be
+	/// made, ends it with a full refund instead.
 	pub(crate) fn pay(
 		job: JobId,
 		model: &haca_primitives::ModelHash,
+		fee: BalanceOf<T>,
 		executors: &[T::AccountId],
 		output_hash: H256,
 	) {
@@ -39,7 +42,7 @@ impl<T: Config> Pallet<T> {
 			defensive!("a model's terms stay while jobs reference it");
 			return;
 		};
-		let funds = match T::Jobs::settle(job, &Self::payouts(&terms, executors)) {
+		let funds = match T::Jobs::settle(job, &Self::payouts(&terms, fee, executors)) {
 			Ok(funds) => funds,
 			Err(_) => {
 				// A payee cannot receive its payout (below the existential deposit of an
@@ -69,7 +72,7 @@ impl<T: Config> Pallet<T> {
 			defensive!("settled results are provisional or disputed ones");
 			return;
 		};
-		Self::pay(job, &view.model, &[result.executor], result.output_hash);
+		Self::pay(job, &view.model, view.fee, &[result.executor], result.output_hash);
 	}
 
 	/// Removes the attested result of `job`, of `model`, with its publication, and returns

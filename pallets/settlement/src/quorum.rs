@@ -179,7 +179,7 @@ impl<T: Config> Pallet<T> {
 			}
 			let winners: Vec<_> =
 				best.iter().map(|index| round.reveals[*index].executor.clone()).collect();
-			Self::pay(job, &view.model, &winners, round.reveals[center].output_hash);
+			Self::pay(job, &view.model, view.fee, &winners, round.reveals[center].output_hash);
 		} else {
 			Self::deposit_event(Event::QuorumFailed { job });
 			let participants: Vec<_> = round.commits.iter().map(|(who, _)| who.clone()).collect();

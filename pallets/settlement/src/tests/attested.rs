@@ -51,6 +51,68 @@ fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
 }
 
 #[test]
+fn a_variable_batch_pays_its_share_and_its_outputs_are_held_to_their_largest_shape() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Batches of up to 4 rows in, as many rows of 2 out: a full batch pays `MODEL_FEE`.
+		let batch = haca_primitives::ModelHash::repeat_byte(2);
+		let rows = |dims: &[u32]| spec(dims).with_variable_axes(&[0]);
+		let mut batch_terms = terms(&[4, 2]);
+		batch_terms.inputs = vec![rows(&[4, 4])].try_into().unwrap();
+		batch_terms.outputs = vec![rows(&[4, 2])].try_into().unwrap();
+		assert_ok!(Models::register(
+			RuntimeOrigin::signed(OWNER),
+			batch,
+			1_000_000,
+			pallet_models::ModelSource::OffChain(
+				b"https://m.example/b".to_vec().try_into().unwrap()
+			),
+			batch_terms,
+		));
+		for who in EXECUTORS {
+			assert_ok!(Executors::set_models(
+				RuntimeOrigin::signed(who),
+				vec![model(), batch].try_into().unwrap()
+			));
+		}
+		let input = f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]);
+		let id = pallet_jobs::NextJobId::<Test>::get();
+		assert_ok!(Jobs::submit(
+			RuntimeOrigin::signed(CLIENT),
+			batch,
+			input.clone().try_into().unwrap(),
+			VerificationMode::Attested,
+			500,
+		));
+		drawn();
+		let executor = Jobs::job(id).unwrap().executors[0];
+
+		// Five rows out of a batch of at most four: refused, the job still owed.
+		let over = f32_tensors(&[5, 2], &[0.5; 10]);
+		submit(vec![signed(id, executor, Claim::Output(hash_of(&over)), Some(over))]);
+		System::assert_last_event(rejected(id, executor, Error::OutputSpecMismatch));
+		assert!(Results::<Test>::get(id).is_none());
+
+		let client_before = Balances::balance(&CLIENT);
+		let bytes = f32_tensors(&[1, 2], &[0.25, -1.5]);
+		submit(vec![signed(id, executor, Claim::Output(hash_of(&bytes)), Some(bytes.clone()))]);
+		run_to_block(System::block_number() + CHALLENGE_WINDOW + 1);
+		let deposit = pallet_jobs::Pallet::<Test>::deposit_for(input.len() as u32);
+		let fee = MODEL_FEE / 4;
+		System::assert_has_event(
+			Event::Settled {
+				job: id,
+				output_hash: hash_of(&bytes),
+				executors: vec![executor].try_into().unwrap(),
+				paid: fee,
+				refunded: 500 - fee + deposit,
+			}
+			.into(),
+		);
+		assert_eq!(Balances::balance(&CLIENT), client_before + 500 - fee + deposit);
+	});
+}
+
+#[test]
 fn wrong_signers_keys_and_jobs_are_rejected() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (job, executors) = submit_job(VerificationMode::Attested, 500);
