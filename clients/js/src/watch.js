@@ -22,6 +22,9 @@ export async function blockTime(api, hash) {
  * @property {string[]} [executors] Executors paid.
  * @property {bigint} [paid] Paid out of the escrow (executors and model owner).
  * @property {bigint} refunded Returned to the client (deposit and unused fee).
+ * @property {string[]} failures Why executors could not run the job, one entry per report
+ *   (`settlement.ExecutionFailed`: `InvalidModel`, `BadInput`, `Execution`, `Timeout` or
+ *   `ModelUnavailable`); a failed job's `result` error names them.
  * @property {number} [resultBlock] Block of the result: the attested result, or the
  *   deciding reveal of a quorum.
  * @property {number} [resultTime] Its timestamp (ms).
@@ -48,6 +51,7 @@ export async function blockTime(api, hash) {
  */
 export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } = {}) {
   const reveals = new Map(); // output hash -> outputs carried by a reveal
+  const failures = [];
   let attested = null;
   let resolveResult;
   let rejectResult;
@@ -78,6 +82,9 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
             resolveResult({ ...attested, tensors: outputs && decodeTensors(outputs) });
             break;
           }
+          case 'settlement.ExecutionFailed':
+            failures.push(data.reason.type);
+            break;
           case 'settlement.Revealed':
             for (const [outputHash, outputs] of await revealedOutputs(api, hash, job)) reveals.set(outputHash, outputs);
             break;
@@ -109,8 +116,9 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
         }
       }
       if (outcome?.status) {
-        if (outcome.status !== 'settled') rejectResult(new Error(`job ${job} ${outcome.status}`));
-        return { job, ...outcome, endBlock: number, endTime: await blockTime(api, hash) };
+        const why = failures.length ? ` (executors reported ${[...new Set(failures)].join(', ')})` : '';
+        if (outcome.status !== 'settled') rejectResult(new Error(`job ${job} ${outcome.status}${why}`));
+        return { job, ...outcome, failures, endBlock: number, endTime: await blockTime(api, hash) };
       }
       return undefined;
     },

@@ -29,6 +29,9 @@ const EXPORTS = [
 ];
 /** The exports written as torch.onnx writes PyTorch modules, their batch dimension named. */
 const NETWORKS = ['cnn', 'transformer_encoder'];
+/** An export the engine refuses (a binary SVC): registered and served all the same, its job
+ * fails with the executors' reason and a full refund. */
+const UNRUNNABLE = 'svc_binary';
 const EXPORT_TOLERANCE_ULPS = 256;
 /** The largest batch the exports are registered for; their stored inputs are batches of 4
  * rows, which pay half the fee. */
@@ -76,7 +79,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       // onnxruntime's outputs stored next to each (offchain-workers/models/exports/). Their
       // batch dimension is dynamic (and unnamed) in the graph: the specs come from the
       // stored tensors, the batch variable up to EXPORT_BATCH rows.
-      const exports = await EXPORTS.reduce(async (done, name) => {
+      const exports = await [...EXPORTS, UNRUNNABLE].reduce(async (done, name) => {
         const list = await done;
         const data = `exports/${name}/test_data_set_0/`;
         const tensors = (kind) =>
@@ -169,6 +172,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         plans.push({
           name, model, fee, mode: haca.ATTESTED, runs: 1, overpay: 0n,
           input: inputs, reference: outputs, tolerance: EXPORT_TOLERANCE_ULPS,
+          fails: name === UNRUNNABLE ? 'InvalidModel' : undefined,
         });
       }
       const owners = { [intModel]: eve.address, [haca.DEMO_MODEL]: alice.address };
@@ -218,6 +222,17 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const byAddress = Object.fromEntries(Object.entries(people).map(([n, p]) => [p.address, n]));
       outcomes.forEach((outcome, i) => {
         const plan = jobPlans[i];
+        const inputLength = haca.encodeTensors(plan.input).length;
+        const deposit = jobDeposit.toBigInt() + inputByteDeposit.toBigInt() * BigInt(inputLength);
+        if (plan.fails) {
+          // Each attempt's executor reported why it could not run the job; the client got
+          // everything back.
+          assert.equal(outcome.status, 'failed', plan.name);
+          assert.ok(outcome.failures.length > 0, plan.name);
+          outcome.failures.forEach((reason) => assert.equal(reason, plan.fails, plan.name));
+          assert.equal(outcome.refunded, plan.fee + deposit, plan.name);
+          return;
+        }
         assert.equal(outcome.status, 'settled', plan.name);
         // Outputs: exactly the reference for integers, within the model's tolerance for floats
         // (NumPy's references for the project's models, onnxruntime's for the exports).
@@ -237,8 +252,6 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         assert.equal(outcome.executors.length, plan.runs, plan.name);
         assert.deepEqual(new Set(outcome.executors), new Set(assignments[i].executors), plan.name);
         // Payment: fee per run out of the escrow; deposit and overpayment back.
-        const inputLength = haca.encodeTensors(plan.input).length;
-        const deposit = jobDeposit.toBigInt() + inputByteDeposit.toBigInt() * BigInt(inputLength);
         assert.equal(outcome.paid, plan.fee * BigInt(plan.runs), plan.name);
         assert.equal(outcome.refunded, deposit + plan.overpay, plan.name);
         const { owner, executor } = split(plan.fee);
@@ -258,6 +271,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
 
       console.log('latency from job inclusion (on-chain timestamps):');
       outcomes.forEach((outcome, i) => {
+        if (jobPlans[i].fails) return;
         const l = haca.latency(submitted[i], outcome);
         console.log(
           `  ${jobPlans[i].name.padEnd(15)} job ${submitted[i].job}: result after ${l.resultBlocks} blocks (${l.resultSeconds} s), ` +
