@@ -141,6 +141,47 @@ fn int_input(values: [i32; 4]) -> Vec<u8> {
 	vec![Tensor::from_i32(&[1, 4], &values).unwrap()].encode()
 }
 
+/// Eve registers the model `bytes` on chain in every mode for `DEMO_MODEL_FEE` a run, with
+/// `inputs`, `outputs` and `tolerance_ulps`, and uploads it; Alice, the dev chain's executor,
+/// serves it and the dev verifiers audit it. Returns its hash once attested jobs on it are
+/// quoted.
+async fn register_served_model(
+	rpc: &HttpClient,
+	node: &Node,
+	bytes: Vec<u8>,
+	inputs: Vec<TensorSpec>,
+	outputs: Vec<TensorSpec>,
+	tolerance_ulps: u32,
+) -> ModelHash {
+	let model = sp_crypto_hashing::blake2_256(&bytes).into();
+	let register = pallet_models::Call::register {
+		model,
+		byte_size: bytes.len() as u32,
+		source: pallet_models::ModelSource::OnChain,
+		terms: pallet_models::ModelTerms {
+			inputs: inputs.try_into().unwrap(),
+			outputs: outputs.try_into().unwrap(),
+			modes: ModeSet::ALL,
+			fee: DEMO_MODEL_FEE,
+			tolerance_ulps,
+		},
+	};
+	send(rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
+	let upload =
+		pallet_models::Call::upload_chunk { model, index: 0, bytes: bytes.try_into().unwrap() };
+	send(rpc, Sr25519Keyring::Eve, RuntimeCall::Models(upload)).await;
+	// Executors serve, and verifiers audit, active models only: a quorum quote tells when
+	// the model is; attested jobs are quoted once enough verifiers audit it.
+	wait_for_quote(rpc, node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
+	for account in [Sr25519Keyring::Alice].into_iter().chain(DEV_VERIFIERS) {
+		let models = vec![demo_model_hash(), model].try_into().unwrap();
+		send(rpc, account, RuntimeCall::Executors(pallet_executors::Call::set_models { models }))
+			.await;
+	}
+	wait_for_quote(rpc, node, model, VerificationMode::Attested).await;
+	model
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 	let node = Node::start_dev_with("panicking-job", &["--executor"]);
@@ -151,34 +192,11 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 	// `/`, which panics on a zero divisor. Eve registers it on chain; Alice, the dev chain's
 	// executor, serves it.
 	let bytes = std::fs::read(models_dir().join("quotient.onnx")).unwrap();
-	let model = sp_crypto_hashing::blake2_256(&bytes).into();
 	let spec = |name| TensorSpec::new(name, ElementType::I32, &[1, 4]).unwrap();
-	let fee = DEMO_MODEL_FEE;
-	let register = pallet_models::Call::register {
-		model,
-		byte_size: bytes.len() as u32,
-		source: pallet_models::ModelSource::OnChain,
-		terms: pallet_models::ModelTerms {
-			inputs: vec![spec("input")].try_into().unwrap(),
-			outputs: vec![spec("output")].try_into().unwrap(),
-			modes: ModeSet::ALL,
-			fee,
-			tolerance_ulps: 0,
-		},
-	};
-	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
-	let upload =
-		pallet_models::Call::upload_chunk { model, index: 0, bytes: bytes.try_into().unwrap() };
-	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(upload)).await;
-	// Executors serve, and verifiers audit, active models only: a quorum quote tells when
-	// the model is; attested jobs are quoted once enough verifiers audit it.
-	wait_for_quote(&rpc, &node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
-	for account in [Sr25519Keyring::Alice].into_iter().chain(DEV_VERIFIERS) {
-		let models = vec![demo_model_hash(), model].try_into().unwrap();
-		send(&rpc, account, RuntimeCall::Executors(pallet_executors::Call::set_models { models }))
+	let model =
+		register_served_model(&rpc, &node, bytes, vec![spec("input")], vec![spec("output")], 0)
 			.await;
-	}
-	wait_for_quote(&rpc, &node, model, VerificationMode::Attested).await;
+	let fee = DEMO_MODEL_FEE;
 
 	// Job 0 divides by zero; job 1 does not. They wait until Alice serves the model.
 	for input in [int_input([1, 0, 3, 4]), int_input([1, 2, 3, 4])] {
@@ -332,36 +350,11 @@ async fn a_model_no_executor_can_run_fails_its_jobs_by_name_with_a_full_refund()
 	let (input, label, probabilities) =
 		(read("input_0.pb"), read("output_0.pb"), read("output_1.pb"));
 	let spec = |name, tensor: &Tensor| TensorSpec::new(name, tensor.element_type, &tensor.shape);
-	let model = sp_crypto_hashing::blake2_256(&bytes).into();
+	let inputs = vec![spec("X", &input).unwrap()];
+	let outputs =
+		vec![spec("label", &label).unwrap(), spec("probabilities", &probabilities).unwrap()];
+	let model = register_served_model(&rpc, &node, bytes, inputs, outputs, 256).await;
 	let fee = DEMO_MODEL_FEE;
-	let register = pallet_models::Call::register {
-		model,
-		byte_size: bytes.len() as u32,
-		source: pallet_models::ModelSource::OnChain,
-		terms: pallet_models::ModelTerms {
-			inputs: vec![spec("X", &input).unwrap()].try_into().unwrap(),
-			outputs: vec![
-				spec("label", &label).unwrap(),
-				spec("probabilities", &probabilities).unwrap(),
-			]
-			.try_into()
-			.unwrap(),
-			modes: ModeSet::ALL,
-			fee,
-			tolerance_ulps: 256,
-		},
-	};
-	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
-	let upload =
-		pallet_models::Call::upload_chunk { model, index: 0, bytes: bytes.try_into().unwrap() };
-	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(upload)).await;
-	wait_for_quote(&rpc, &node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
-	for account in [Sr25519Keyring::Alice].into_iter().chain(DEV_VERIFIERS) {
-		let models = vec![demo_model_hash(), model].try_into().unwrap();
-		send(&rpc, account, RuntimeCall::Executors(pallet_executors::Call::set_models { models }))
-			.await;
-	}
-	wait_for_quote(&rpc, &node, model, VerificationMode::Attested).await;
 
 	let first = best_block(&rpc).await;
 	let input = vec![input].encode();

@@ -398,9 +398,8 @@ impl Plan {
 							Ok(bound)
 						})
 						.collect::<Result<Vec<u32>, _>>()?;
-					let name: Vec<u8> = node.as_bytes().iter().take(64).copied().collect();
 					Ok(TensorSpec {
-						name: name.try_into().map_err(|_| refuse("name".into()))?,
+						name: tensor_name(node),
 						element_type,
 						shape: sizes
 							.try_into()
@@ -461,12 +460,7 @@ impl Plan {
 						},
 					})
 					.collect::<Result<_, _>>()?;
-				let name: Vec<u8> = node.as_bytes().iter().take(64).copied().collect();
-				Ok(Analysed {
-					name: name.try_into().map_err(|_| unsupported("name"))?,
-					element_type,
-					axes,
-				})
+				Ok(Analysed { name: tensor_name(node), element_type, axes })
 			})
 			.collect()
 	}
@@ -641,6 +635,11 @@ impl Plan {
 			}
 		}
 	}
+}
+
+/// A graph tensor's name as a spec holds it: its first `MAX_NAME_LEN` bytes.
+fn tensor_name(name: &str) -> TensorName {
+	TensorName::truncate_from(name.as_bytes().to_vec())
 }
 
 /// Element types and shapes, for error messages.

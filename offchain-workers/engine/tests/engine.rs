@@ -326,6 +326,18 @@ fn every_element_type_runs_and_matches_numpy() {
 
 /// A one-node ONNX model: `op_type` (in `domain`, named `node`) from input `x` to output `y`.
 fn one_node_model(op_type: &str, domain: &str, node: &str, x: i32, y: i32) -> Vec<u8> {
+	shaped_one_node_model(op_type, domain, node, x, y, None)
+}
+
+/// As [`one_node_model`], `x` and `y` both of `shape` (none declared if `None`).
+fn shaped_one_node_model(
+	op_type: &str,
+	domain: &str,
+	node: &str,
+	x: i32,
+	y: i32,
+	shape: Option<tract_onnx::pb::TensorShapeProto>,
+) -> Vec<u8> {
 	use prost::Message;
 	use tract_onnx::pb::{
 		type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TypeProto,
@@ -336,7 +348,7 @@ fn one_node_model(op_type: &str, domain: &str, node: &str, x: i32, y: i32) -> Ve
 		r#type: Some(TypeProto {
 			value: Some(type_proto::Value::TensorType(type_proto::Tensor {
 				elem_type,
-				shape: None,
+				shape: shape.clone(),
 			})),
 			..Default::default()
 		}),
@@ -398,46 +410,16 @@ fn unsupported_operators_and_types_are_named() {
 /// A model of one `Relu` on `x` of shape `[batch, 3]`, `batch` a named dimension (a
 /// dynamic batch, as exporters write it).
 fn batch_relu_model() -> Vec<u8> {
-	use prost::Message;
 	use tract_onnx::pb::{
 		tensor_proto::DataType,
 		tensor_shape_proto::{dimension::Value as Dim, Dimension},
-		type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto,
-		TypeProto, ValueInfoProto,
+		TensorShapeProto,
 	};
 	let dim = |value| Dimension { value: Some(value), ..Default::default() };
-	let value = |name: &str| ValueInfoProto {
-		name: name.into(),
-		r#type: Some(TypeProto {
-			value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-				elem_type: DataType::Float as i32,
-				shape: Some(TensorShapeProto {
-					dim: vec![dim(Dim::DimParam("batch".into())), dim(Dim::DimValue(3))],
-				}),
-			})),
-			..Default::default()
-		}),
-		..Default::default()
-	};
-	ModelProto {
-		ir_version: 8,
-		opset_import: vec![OperatorSetIdProto { domain: "".into(), version: 17 }],
-		graph: Some(GraphProto {
-			name: "g".into(),
-			node: vec![NodeProto {
-				op_type: "Relu".into(),
-				name: "relu".into(),
-				input: vec!["x".into()],
-				output: vec!["y".into()],
-				..Default::default()
-			}],
-			input: vec![value("x")],
-			output: vec![value("y")],
-			..Default::default()
-		}),
-		..Default::default()
-	}
-	.encode_to_vec()
+	let shape =
+		TensorShapeProto { dim: vec![dim(Dim::DimParam("batch".into())), dim(Dim::DimValue(3))] };
+	let float = DataType::Float as i32;
+	shaped_one_node_model("Relu", "", "relu", float, float, Some(shape))
 }
 
 #[test]

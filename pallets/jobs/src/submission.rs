@@ -42,11 +42,8 @@ impl<T: Config> Pallet<T> {
 	/// variable axes) pays in proportion to its elements, rounded up, at least one
 	/// element's share.
 	pub fn fee_for(fee: BalanceOf<T>, specs: &[TensorSpec], input: &[Tensor]) -> BalanceOf<T> {
-		let count = |counts: &mut dyn Iterator<Item = Option<usize>>| {
-			counts.fold(0u64, |total, count| total.saturating_add(count.unwrap_or(0) as u64))
-		};
-		let largest = count(&mut specs.iter().map(TensorSpec::element_count));
-		let used = count(&mut input.iter().map(Tensor::element_count)).max(1);
+		let largest = total_elements(specs.iter().map(TensorSpec::element_count));
+		let used = total_elements(input.iter().map(Tensor::element_count)).max(1);
 		if used >= largest {
 			return fee;
 		}
@@ -176,6 +173,11 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::Cancelled { job: id, refunded });
 		Ok(())
 	}
+}
+
+/// The sum of element counts (saturating; an overflowed count adds nothing).
+fn total_elements(counts: impl Iterator<Item = Option<usize>>) -> u64 {
+	counts.fold(0u64, |total, count| total.saturating_add(count.unwrap_or(0) as u64))
 }
 
 impl<T: Config> From<TensorError> for Error<T> {
