@@ -57,6 +57,13 @@ def estimators():
     yield "scaler_logistic_pipeline", make_pipeline(
         StandardScaler(), LogisticRegression(max_iter=500)
     ).fit(x, y), x
+    # Classifiers of named classes: their label output is a string tensor.
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    yield "logistic_regression_names", LogisticRegression(max_iter=500).fit(x, names), x
+    yield "random_forest_names", RandomForestClassifier(
+        n_estimators=8, max_depth=4, random_state=2
+    ).fit(x, names), x
+    yield "svc_names", SVC(random_state=5).fit(x, names), x
 
 
 def scikit_learn_exports():

@@ -30,15 +30,15 @@ from onnx import TensorProto, numpy_helper
 RTOL, ATOL = 1e-3, 1e-7
 TIMEOUT_SECONDS = 120
 
-# The test suite's subset: every element type, a model without inputs, symbolic shapes
-# (Shape), outputs whose shape the data sets (NonZero, TopK with k an input) and common
-# operators; each must pass through HACA.
+# The test suite's subset: every element type (strings too), a model without inputs,
+# symbolic shapes (Shape), outputs whose shape the data sets (NonZero, TopK with k an input)
+# and common operators; each must pass through HACA.
 SMOKE = [
     "test_abs", "test_add_uint8", "test_and2d", "test_argmax_default_axis_example",
     "test_bitshift_left_uint32", "test_bitshift_right_uint16", "test_bitshift_right_uint64",
     "test_cast_BFLOAT16_to_FLOAT", "test_cast_FLOAT_to_BFLOAT16", "test_cast_FLOAT_to_FLOAT16",
     "test_clip_default_int8_min", "test_constant", "test_conv_with_strides_padding",
-    "test_einsum_sum_bfloat16", "test_equal", "test_gather_0",
+    "test_einsum_sum_bfloat16", "test_equal", "test_equal_string", "test_gather_0",
     "test_gemm_default_single_elem_vector_bias", "test_matmul_2d", "test_mul_uint8",
     "test_nonzero_example", "test_not_2d", "test_relu", "test_shape", "test_softmax_example",
     "test_top_k", "test_where_example",

@@ -7,17 +7,17 @@
 
 import { u8aToU8a } from '@polkadot/util';
 
-import { tensorFromBytes } from './tensor.js';
+import { encodeTensors, tensorFromBytes } from './tensor.js';
 
 /** ONNX `TensorProto.DataType` codes of the element types HACA supports. */
 const ONNX_TYPES = {
-  1: 'F32', 2: 'U8', 3: 'I8', 4: 'U16', 5: 'I16', 6: 'I32', 7: 'I64', 9: 'Bool', 10: 'F16',
-  11: 'F64', 12: 'U32', 13: 'U64', 16: 'BF16',
+  1: 'F32', 2: 'U8', 3: 'I8', 4: 'U16', 5: 'I16', 6: 'I32', 7: 'I64', 8: 'String', 9: 'Bool',
+  10: 'F16', 11: 'F64', 12: 'U32', 13: 'U64', 16: 'BF16',
 };
 
 /** ONNX's names of the data types HACA does not support, for error messages. */
 const UNSUPPORTED_TYPES = {
-  0: 'UNDEFINED', 8: 'STRING', 14: 'COMPLEX64', 15: 'COMPLEX128', 17: 'FLOAT8E4M3FN',
+  0: 'UNDEFINED', 14: 'COMPLEX64', 15: 'COMPLEX128', 17: 'FLOAT8E4M3FN',
   18: 'FLOAT8E4M3FNUZ', 19: 'FLOAT8E5M2', 20: 'FLOAT8E5M2FNUZ', 21: 'UINT4', 22: 'INT4',
   23: 'FLOAT4E2M1',
 };
@@ -148,8 +148,8 @@ function varints(message, field) {
 
 /**
  * Reads an ONNX `TensorProto` file (`.pb`, the ONNX backend test data format) whose elements
- * are in `raw_data`, as NumPy's and onnxruntime's tools write them. Fields:
- * `dims = 1, data_type = 2, name = 8, raw_data = 9`.
+ * are in `raw_data`, as NumPy's and onnxruntime's tools write them, or strings in
+ * `string_data`. Fields: `dims = 1, data_type = 2, string_data = 6, name = 8, raw_data = 9`.
  * @param {Uint8Array} file The file's bytes.
  * @returns {import('./tensor.js').Tensor & {name: string}} The tensor (`data` is the typed
  *   array of its type) and its name (the graph's input or output it belongs to, if any).
@@ -160,7 +160,19 @@ export function readTensorProto(file) {
   const type = ONNX_TYPES[code];
   if (!type) throw new Error(`ONNX element type ${UNSUPPORTED_TYPES[code] ?? 'unknown'} (${code}) is not supported`);
   const shape = varints(bytes, 1).map(Number);
+  const name = text(one(bytes, 8));
+  if (type === 'String') {
+    const strings = all(bytes, 6).map((element, i) => {
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(element);
+      } catch {
+        throw new Error(`string element ${i} is not UTF-8`);
+      }
+    });
+    encodeTensors([{ type, shape, data: strings }]); // checks the count and the lengths
+    return { type, shape, data: strings, name };
+  }
   const raw = one(bytes, 9);
   if (!(raw instanceof Uint8Array)) throw new Error('only tensors with raw_data are read (typed fields are not)');
-  return { ...tensorFromBytes(type, shape, raw), name: text(one(bytes, 8)) };
+  return { ...tensorFromBytes(type, shape, raw), name };
 }

@@ -2,7 +2,8 @@
 //
 // A tensor list is SCALE-encoded as `Vec<Tensor>`, with
 //   Tensor = { element_type: ElementType (one byte, the variant index),
-//              shape: Vec<u32>, data: Vec<u8> (elements little-endian, row-major) }.
+//              shape: Vec<u32>, data: Vec<u8> (elements little-endian, row-major) },
+// a `String` element being its UTF-8 byte length (compact, shortest form) and its bytes.
 // `Tensor` itself appears in no call, event or storage item, so it is not in the runtime
 // metadata; `ElementType` is (`HacaPrimitivesTensorElementType`), and `checkElementTypes`
 // compares this module's table with it.
@@ -13,11 +14,53 @@ import { compactFromU8a, compactToU8a, u8aConcat, u8aToU8a } from '@polkadot/uti
  * The element types, in the order of the Rust enum `ElementType` (the index is the SCALE
  * variant index; new types are appended).
  * @type {ReadonlyArray<ElementType>}
- * @typedef {'F32'|'F64'|'I8'|'U8'|'I16'|'I32'|'I64'|'Bool'|'U16'|'U32'|'U64'|'F16'|'BF16'} ElementType
+ * @typedef {'F32'|'F64'|'I8'|'U8'|'I16'|'I32'|'I64'|'Bool'|'U16'|'U32'|'U64'|'F16'|'BF16'|'String'} ElementType
  */
 export const ELEMENT_TYPES = Object.freeze([
-  'F32', 'F64', 'I8', 'U8', 'I16', 'I32', 'I64', 'Bool', 'U16', 'U32', 'U64', 'F16', 'BF16',
+  'F32', 'F64', 'I8', 'U8', 'I16', 'I32', 'I64', 'Bool', 'U16', 'U32', 'U64', 'F16', 'BF16', 'String',
 ]);
+
+/** Longest `String` element, in bytes of UTF-8 (`MAX_STRING_LEN`). */
+export const MAX_STRING_LEN = 255;
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `String` elements as the canonical encoding holds them. */
+function encodeStrings(values) {
+  return u8aConcat(
+    ...Array.from(values, (value, i) => {
+      if (typeof value !== 'string') throw new Error(`String element ${i} is a ${typeof value}, not a string`);
+      const bytes = utf8.encode(value);
+      if (bytes.length > MAX_STRING_LEN) {
+        throw new Error(`String element ${i} has ${bytes.length} bytes of UTF-8; at most ${MAX_STRING_LEN}`);
+      }
+      return u8aConcat(compactToU8a(bytes.length), bytes);
+    }),
+  );
+}
+
+/** The strings of `String` data; throws unless it is canonical, UTF-8 and within bounds. */
+function decodeStrings(bytes) {
+  const strings = [];
+  for (let pos = 0; pos < bytes.length;) {
+    const prefix = [1, 2, 4, 5][bytes[pos] & 0b11];
+    if (pos + prefix > bytes.length) throw new Error('truncated String element');
+    const [length, value] = compactFromU8a(bytes.subarray(pos));
+    const len = value.toNumber();
+    if (compactToU8a(len).length !== length) throw new Error('a String length not in its shortest compact form');
+    if (len > MAX_STRING_LEN) throw new Error(`a String element of ${len} bytes; at most ${MAX_STRING_LEN}`);
+    pos += length;
+    if (pos + len > bytes.length) throw new Error('truncated String element');
+    try {
+      strings.push(strictUtf8.decode(bytes.subarray(pos, pos + len)));
+    } catch {
+      throw new Error(`String element ${strings.length} is not UTF-8`);
+    }
+    pos += len;
+  }
+  return strings;
+}
 
 /** The bit layouts of the floating-point types: width, exponent and mantissa bits. */
 const FLOAT_FORMATS = {
@@ -124,13 +167,15 @@ export const MAX_RANK = 8;
  * @typedef {object} Tensor
  * @property {ElementType} type Element type.
  * @property {number[]} shape Dimensions.
- * @property {ArrayLike<number|bigint|boolean>} data Elements, row-major. Decoded tensors hold
- *   the matching typed array (`Float32Array` for F32, and for F16 and BF16 their exact
- *   values; `BigInt64Array` for I64, `BigUint64Array` for U64, `Uint8Array` of 0 and 1 for
- *   Bool, ...). Numbers given for F16 and BF16 are rounded to the nearest, ties to even.
+ * @property {ArrayLike<number|bigint|boolean|string>} data Elements, row-major. Decoded
+ *   tensors hold the matching typed array (`Float32Array` for F32, and for F16 and BF16 their
+ *   exact values; `BigInt64Array` for I64, `BigUint64Array` for U64, `Uint8Array` of 0 and 1
+ *   for Bool, ...), or an array of strings for String. Numbers given for F16 and BF16 are
+ *   rounded to the nearest, ties to even.
  */
 
 function kindOf(type) {
+  if (type === 'String') return null;
   const kind = KINDS[type];
   if (!kind) throw new Error(`unknown element type ${type}; expected one of ${ELEMENT_TYPES.join(', ')}`);
   return kind;
@@ -169,14 +214,20 @@ export function encodeTensors(tensors) {
       if (!Number.isInteger(dim) || dim < 0 || dim > 0xffffffff) throw new Error(`bad dimension ${dim}`);
       dims.setUint32(4 * i, dim, true);
     });
-    const bytes = new DataView(new ArrayBuffer(count * kind.size));
-    for (let i = 0; i < count; i++) kind.write(bytes, i * kind.size, data[i]);
+    let bytes;
+    if (kind) {
+      const view = new DataView(new ArrayBuffer(count * kind.size));
+      for (let i = 0; i < count; i++) kind.write(view, i * kind.size, data[i]);
+      bytes = new Uint8Array(view.buffer);
+    } else {
+      bytes = encodeStrings(data);
+    }
     parts.push(
       Uint8Array.of(ELEMENT_TYPES.indexOf(type)),
       compactToU8a(shape.length),
       new Uint8Array(dims.buffer),
-      compactToU8a(bytes.byteLength),
-      new Uint8Array(bytes.buffer),
+      compactToU8a(bytes.length),
+      bytes,
     );
   }
   return u8aConcat(...parts);
@@ -184,7 +235,8 @@ export function encodeTensors(tensors) {
 
 /**
  * Makes a tensor from its elements' little-endian bytes (as in the canonical encoding and
- * in little-endian `.npy` files). Bool bytes other than 0 and 1 are an error.
+ * in little-endian `.npy` files; strings length-prefixed, as in the canonical encoding).
+ * Bool bytes other than 0 and 1 are an error, and so are strings that are not valid.
  * @param {Tensor['type']} type Element type.
  * @param {number[]} shape Dimensions.
  * @param {Uint8Array} bytes Exactly the elements' bytes.
@@ -193,6 +245,13 @@ export function encodeTensors(tensors) {
 export function tensorFromBytes(type, shape, bytes) {
   const kind = kindOf(type);
   const count = elementCount(shape);
+  if (!kind) {
+    const strings = decodeStrings(bytes);
+    if (strings.length !== count) {
+      throw new Error(`a String tensor of shape [${shape}] has ${count} elements, got ${strings.length}`);
+    }
+    return { type, shape: [...shape], data: strings };
+  }
   if (bytes.length !== count * kind.size) {
     throw new Error(`a ${type} tensor of shape [${shape}] has ${count * kind.size} bytes, got ${bytes.length}`);
   }
@@ -227,7 +286,7 @@ export function decodeTensors(encoded) {
     need(1);
     const type = ELEMENT_TYPES[bytes[pos++]];
     if (!type) throw new Error(`unknown element type index ${bytes[pos - 1]}`);
-    const kind = KINDS[type];
+    const kind = kindOf(type);
     const rank = compact();
     if (rank > MAX_RANK) throw new Error(`rank ${rank} exceeds ${MAX_RANK}`);
     need(4 * rank);
@@ -235,10 +294,15 @@ export function decodeTensors(encoded) {
     for (let i = 0; i < rank; i++, pos += 4) shape.push(view.getUint32(pos, true));
     const length = compact();
     need(length);
-    if (length % kind.size !== 0) throw new Error(`${type} data of ${length} bytes`);
-    // As on chain, the data length need not match the shape here (specs check that).
-    const { data } = tensorFromBytes(type, [length / kind.size], bytes.subarray(pos, pos + length));
-    tensors.push({ type, shape, data });
+    const elements = bytes.subarray(pos, pos + length);
+    // As on chain, the element count need not match the shape here (specs check that).
+    if (!kind) {
+      tensors.push({ type, shape, data: decodeStrings(elements) });
+    } else {
+      if (length % kind.size !== 0) throw new Error(`${type} data of ${length} bytes`);
+      const { data } = tensorFromBytes(type, [length / kind.size], elements);
+      tensors.push({ type, shape, data });
+    }
     pos += length;
   }
   if (pos !== bytes.length) throw new Error(`${bytes.length - pos} trailing bytes after the tensor list`);
@@ -279,7 +343,8 @@ function bitPatterns(tensor) {
 
 /**
  * Whether two tensor lists agree as the runtime decides for quorums (`tensors_agree`): same
- * types and shapes, integers identical, floats within `maxUlps` units of least precision.
+ * types and shapes, integers and strings identical, floats within `maxUlps` units of least
+ * precision.
  * @param {Tensor[]} a
  * @param {Tensor[]} b
  * @param {number} [maxUlps=0] The model's `toleranceUlps`.
@@ -297,6 +362,7 @@ export function tensorsAgree(a, b, maxUlps = 0) {
       const [p, q] = [bitPatterns(x), bitPatterns(y)];
       return p.every((bits, j) => ulpDistance(bits, q[j], x.type) <= BigInt(maxUlps));
     }
+    if (x.type === 'String') return Array.from(x.data).every((v, j) => v === y.data[j]);
     return Array.from(x.data).every((v, j) => BigInt(v) === BigInt(y.data[j]));
   });
 }

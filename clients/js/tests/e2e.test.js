@@ -24,6 +24,8 @@ const EXPORTS = [
   'mlp_classifier',
   'svc',
   'scaler_logistic_pipeline',
+  // Trained on named classes: its labels are strings.
+  'logistic_regression_names',
   'cnn',
   'transformer_encoder',
 ];

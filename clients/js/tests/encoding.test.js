@@ -43,6 +43,7 @@ test('every element type round-trips, little-endian', () => {
     { type: 'U64', shape: [2], data: [2n ** 64n - 1n, 2n ** 40n] },
     { type: 'F16', shape: [3], data: [1, -2, 65504] },
     { type: 'BF16', shape: [3], data: [1, -2, 2 ** -133] },
+    { type: 'String', shape: [3], data: ['setosa', '', '日本'] },
   ];
   const bytes = encodeTensors(tensors);
   const decoded = decodeTensors(bytes);
@@ -56,11 +57,37 @@ test('every element type round-trips, little-endian', () => {
   assert.equal(u8aToHex(encodeTensors([tensors[4]])), '0x04040402000000' + '10' + 'feff3412');
 });
 
+test('strings are length-prefixed UTF-8 of at most 255 bytes', () => {
+  // String is type 13; one element: length 2 (compact: 2 << 2), then 'hé' is 3 bytes.
+  assert.equal(u8aToHex(encodeTensors([{ type: 'String', shape: [1], data: ['hé'] }])), '0x040d0401000000100c68c3a9');
+  assert.throws(() => encodeTensors([{ type: 'String', shape: [1], data: ['é'.repeat(128)] }]), /256 bytes of UTF-8; at most 255/);
+  assert.throws(() => encodeTensors([{ type: 'String', shape: [1], data: [7] }]), /not a string/);
+  // One String tensor of shape [1], then its data's length and its data.
+  const raw = (data) => `0x040d0401000000${data}`;
+  assert.throws(() => decodeTensors(raw('0804ff')), /not UTF-8/);
+  assert.throws(() => decodeTensors(raw('0c050061')), /shortest compact form/);
+  assert.throws(() => decodeTensors(raw('080861')), /truncated/);
+  const labels = readTensorProto(file('exports/logistic_regression_names/test_data_set_0/output_0.pb'));
+  assert.equal(labels.type, 'String');
+  assert.deepEqual(labels.shape, [4]);
+  assert.ok(labels.data.every((label) => ['setosa', 'versicolor', 'virginica'].includes(label)), labels.data);
+  // NumPy's fixed-width strings, NUL-padded: `np.array(['ab', 'xyz'])` (<U3) and bytes (|S3).
+  const npy = (descr, data) => {
+    const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (2,), }`;
+    return Uint8Array.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length, 0, ...Buffer.from(header), ...data]);
+  };
+  const utf32 = [...'ab\0xyz'].flatMap((c) => [c.charCodeAt(0), 0, 0, 0]);
+  assert.deepEqual(readNpy(npy('<U3', utf32)).data, ['ab', 'xyz']);
+  assert.deepEqual(readNpy(npy('|S3', Buffer.from('ab\0xyz'))).data, ['ab', 'xyz']);
+  assert.ok(tensorsAgree([labels], [labels]));
+  assert.ok(!tensorsAgree([labels], [{ ...labels, data: labels.data.map((l) => `${l}!`) }], 1000));
+});
+
 test('malformed lists are rejected', () => {
   const bytes = encodeTensors([{ type: 'F32', shape: [2], data: [1, 2] }]);
   assert.throws(() => decodeTensors(new Uint8Array([...bytes, 0])), /trailing/);
   assert.throws(() => decodeTensors(bytes.subarray(0, bytes.length - 2)), /truncated/);
-  assert.throws(() => decodeTensors('0x040d'), /element type index 13/);
+  assert.throws(() => decodeTensors('0x040e'), /element type index 14/);
   assert.throws(() => encodeTensors([{ type: 'F32', shape: [1, 4], data: [1] }]), /4 elements/);
   assert.throws(() => encodeTensors([{ type: 'F8', shape: [1], data: [1] }]), /unknown element type/);
   assert.throws(() => encodeTensors([{ type: 'Bool', shape: [1], data: [2] }]), /Bool element/);
@@ -169,7 +196,8 @@ test('ONNX specs: named dimensions are variable up to their bounds; others are n
   assert.throws(() => readOnnxSpecs(model(1, 'batch', 4)), /tensor x: dimension 0 \("batch"\) is dynamic; give its largest size as bounds\["batch"\]/);
   const batch = readOnnxSpecs(model(1, 4, 'batch'), { bounds: { batch: 16 } });
   assert.deepEqual(batch.outputs, [{ name: 'x', elementType: 'F32', shape: [4, 16], variableAxes: 0b10 }]);
-  assert.throws(() => readOnnxSpecs(model(8, 1)), /tensor x: ONNX element type STRING \(8\) is not supported/);
+  assert.throws(() => readOnnxSpecs(model(14, 1)), /tensor x: ONNX element type COMPLEX64 \(14\) is not supported/);
+  assert.equal(readOnnxSpecs(model(8, 1)).inputs[0].elementType, 'String');
 });
 
 test('agreement follows the runtime: ULPs for floats, exact integers', () => {

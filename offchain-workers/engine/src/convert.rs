@@ -1,14 +1,17 @@
 //! Conversions between the canonical tensor encoding and tract's tensors. Both hold their
 //! elements little-endian and row-major, so elements are copied as bytes; bfloat16, which
-//! tract lacks, is computed as f32 (see [`crate::bfloat16`]) and converted on the way.
+//! tract lacks, is computed as f32 (see [`crate::bfloat16`]) and converted on the way, and
+//! strings are decoded into tract's `String`s and encoded back.
 
 #[cfg(target_endian = "big")]
 compile_error!("the canonical tensor encoding is little-endian: the engine copies it as is");
 
 use std::borrow::Cow;
 
-use haca_primitives::tensor::{Dims, ElementType, TensorSpec};
-use tract_onnx::prelude::{DatumType, Tensor as TractTensor};
+use haca_primitives::tensor::{
+	decode_strings, encode_strings, Dims, ElementType, TensorSpec, MAX_STRING_LEN,
+};
+use tract_onnx::prelude::{tract_ndarray, DatumType, Tensor as TractTensor};
 
 use crate::{bfloat16, EngineError};
 
@@ -27,6 +30,7 @@ pub(crate) fn datum_type(element_type: ElementType) -> DatumType {
 		ElementType::U16 => DatumType::U16,
 		ElementType::U32 => DatumType::U32,
 		ElementType::U64 => DatumType::U64,
+		ElementType::String => DatumType::String,
 	}
 }
 
@@ -46,6 +50,7 @@ pub(crate) fn element_type(datum_type: DatumType) -> Option<ElementType> {
 		DatumType::U16 => ElementType::U16,
 		DatumType::U32 => ElementType::U32,
 		DatumType::U64 => ElementType::U64,
+		DatumType::String => ElementType::String,
 		_ => return None,
 	})
 }
@@ -63,14 +68,22 @@ pub(crate) fn to_tract(
 	dims: &[u32],
 	elements: &[u8],
 ) -> Result<TractTensor, EngineError> {
+	// Inputs were checked against their specs, so a failure here is the engine's own.
+	let failed = |error: String| EngineError::Execution(format!("input tensor: {error}"));
+	if element_type == ElementType::String {
+		let strings = decode_strings(elements).ok_or_else(|| failed("invalid strings".into()))?;
+		let strings = strings.into_iter().map(String::from).collect();
+		let array = tract_ndarray::ArrayD::from_shape_vec(tract_dims(dims), strings)
+			.map_err(|error| failed(error.to_string()))?;
+		return Ok(array.into());
+	}
 	let elements = tract_elements(element_type, elements);
 	// SAFETY: `from_raw_dt` requires the bytes to be valid elements of the datum type. Every
 	// bit pattern is a value of HACA's integer and float types; booleans are 0 or 1, which
 	// the input's layout checked before (`Layout::elements`); tract checks the byte length
 	// against the shape.
 	unsafe { TractTensor::from_raw_dt(datum_type(element_type), &tract_dims(dims), &elements) }
-		// Inputs were checked against their specs, so a failure here is the engine's own.
-		.map_err(|error| EngineError::Execution(format!("input tensor: {error}")))
+		.map_err(|error| failed(error.to_string()))
 }
 
 /// Elements of `element_type` as tract holds them: as they are, but bfloat16 widened to
@@ -84,14 +97,15 @@ fn tract_elements(element_type: ElementType, elements: &[u8]) -> Cow<'_, [u8]> {
 
 /// Copies `elements` of `element_type` and dimensions `dims` (checked against their spec)
 /// into `tensor` if it holds plain memory of that shape and length in tract (as a tensor
-/// [`to_tract`] made for the same type and dimensions does); whether it did.
+/// [`to_tract`] made for the same fixed-width type and dimensions does); whether it did.
 pub(crate) fn overwrite(
 	tensor: &mut TractTensor,
 	element_type: ElementType,
 	dims: &[u32],
 	elements: &[u8],
 ) -> bool {
-	let same_shape = tensor.shape().len() == dims.len()
+	let same_shape = element_type != ElementType::String
+		&& tensor.shape().len() == dims.len()
 		&& tensor.shape().iter().zip(dims).all(|(&dim, &size)| dim == size as usize);
 	if !same_shape {
 		return false;
@@ -142,6 +156,16 @@ fn plain_elements<'a>(
 	};
 	let data = match spec.element_type {
 		ElementType::BF16 => Cow::Owned(bfloat16::narrow_elements(view.as_bytes())),
+		ElementType::String => {
+			let strings =
+				view.as_slice::<String>().map_err(|e| EngineError::Execution(e.to_string()))?;
+			let data = encode_strings(strings.iter().map(String::as_str)).ok_or_else(|| {
+				EngineError::Execution(format!(
+					"an output string is longer than {MAX_STRING_LEN} bytes"
+				))
+			})?;
+			Cow::Owned(data)
+		}
 		_ => Cow::Borrowed(view.as_bytes()),
 	};
 	Ok((dims, data))

@@ -330,11 +330,15 @@ impl Plan {
 			.collect()
 	}
 
-	/// The model in `bytes` as tract reads it, bfloat16 widened to f32.
+	/// The model in `bytes` as tract reads it: bfloat16 widened to f32, named classes
+	/// numbered.
 	fn read(bytes: &[u8]) -> Result<(InferenceModel, Widened), EngineError> {
 		let onnx = ops::onnx();
 		let mut proto = onnx.proto_model_for_read(&mut &*bytes).map_err(invalid_model)?;
 		support::check(&proto, &onnx.op_register)?;
+		if let Some(graph) = proto.graph.as_mut() {
+			ops::index_named_classes(graph);
+		}
 		let widened = bfloat16::widen(&mut proto);
 		Ok((onnx.model_for_proto_model(&proto).map_err(invalid_model)?, widened))
 	}

@@ -1,8 +1,11 @@
 //! ONNX `TensorProto` files (`.pb`, the format of the ONNX backend test data) as canonical
-//! tensors. Data may be in `raw_data` (little-endian) or in the typed fields; data kept in
-//! external files is refused.
+//! tensors. Data may be in `raw_data` (little-endian) or in the typed fields (strings in
+//! `string_data`); data kept in external files is refused.
 
-use haca_primitives::tensor::{element_count, elements_valid, ElementType, Tensor};
+use haca_primitives::tensor::{
+	check_elements, decode_strings, element_count, encode_strings, ElementType, Tensor,
+	TensorError, MAX_STRING_LEN,
+};
 use prost::Message;
 use tract_onnx::pb::{
 	tensor_proto::{DataLocation, DataType},
@@ -18,12 +21,15 @@ pub enum ProtoError {
 	/// An element type HACA has no canonical form for.
 	#[error(
 		"unsupported data type {0} (bool, float16, bfloat16, float, double, int8, int16, \
-		 int32, int64, uint8, uint16, uint32 or uint64)"
+		 int32, int64, uint8, uint16, uint32, uint64 or string)"
 	)]
 	DataType(i32),
 	/// A boolean tensor with an element other than 0 or 1.
 	#[error("boolean elements must be 0 or 1")]
 	NotBoolean,
+	/// A string element that is not UTF-8 or is too long.
+	#[error("string element {0} is not UTF-8 of at most {MAX_STRING_LEN} bytes")]
+	String(usize),
 	/// The data lives in another file.
 	#[error("tensor data in external files is not supported")]
 	External,
@@ -47,6 +53,7 @@ fn element_type_of(data_type: i32) -> Result<ElementType, ProtoError> {
 		Ok(DataType::Uint64) => ElementType::U64,
 		Ok(DataType::Float16) => ElementType::F16,
 		Ok(DataType::Bfloat16) => ElementType::BF16,
+		Ok(DataType::String) => ElementType::String,
 		_ => return Err(ProtoError::DataType(data_type)),
 	})
 }
@@ -66,14 +73,15 @@ fn data_type_of(element_type: ElementType) -> DataType {
 		ElementType::U64 => DataType::Uint64,
 		ElementType::F16 => DataType::Float16,
 		ElementType::BF16 => DataType::Bfloat16,
+		ElementType::String => DataType::String,
 	}
 }
 
 /// The elements of the typed fields, little-endian (ONNX keeps booleans, 8- and 16-bit
 /// integers and the bit patterns of 16-bit floats in `int32_data`, unsigned 32- and 64-bit
-/// integers in `uint64_data`).
-fn typed_data(proto: &TensorProto, element_type: ElementType) -> Vec<u8> {
-	match element_type {
+/// integers in `uint64_data`), strings in the canonical encoding.
+fn typed_data(proto: &TensorProto, element_type: ElementType) -> Result<Vec<u8>, ProtoError> {
+	Ok(match element_type {
 		ElementType::F32 => proto.float_data.iter().flat_map(|x| x.to_le_bytes()).collect(),
 		ElementType::F64 => proto.double_data.iter().flat_map(|x| x.to_le_bytes()).collect(),
 		ElementType::I8 => proto.int32_data.iter().map(|&x| x as i8 as u8).collect(),
@@ -91,7 +99,17 @@ fn typed_data(proto: &TensorProto, element_type: ElementType) -> Vec<u8> {
 			proto.uint64_data.iter().flat_map(|&x| (x as u32).to_le_bytes()).collect()
 		}
 		ElementType::U64 => proto.uint64_data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-	}
+		ElementType::String => {
+			let mut strings = Vec::with_capacity(proto.string_data.len());
+			for (index, bytes) in proto.string_data.iter().enumerate() {
+				let string = std::str::from_utf8(bytes)
+					.ok()
+					.filter(|string| string.len() <= MAX_STRING_LEN as usize);
+				strings.push(string.ok_or(ProtoError::String(index))?);
+			}
+			encode_strings(strings).expect("lengths checked")
+		}
+	})
 }
 
 /// Parses a `TensorProto` file into a canonical tensor.
@@ -107,29 +125,44 @@ pub fn read(bytes: &[u8]) -> Result<Tensor, ProtoError> {
 		.iter()
 		.map(|&dim| u32::try_from(dim).map_err(|_| ProtoError::Shape(format!("dimension {dim}"))))
 		.collect::<Result<Vec<_>, _>>()?;
-	let data =
-		if proto.raw_data.is_empty() { typed_data(&proto, element_type) } else { proto.raw_data };
-	let expected = element_count(&dims).and_then(|count| count.checked_mul(element_type.size()));
-	if expected != Some(data.len()) {
-		return Err(ProtoError::Shape(format!("{} data bytes for shape {dims:?}", data.len())));
-	}
-	if !elements_valid(element_type, &data) {
-		return Err(ProtoError::NotBoolean);
+	let data = match proto.raw_data.is_empty() {
+		true => typed_data(&proto, element_type)?,
+		false => proto.raw_data,
+	};
+	let count = element_count(&dims).ok_or_else(|| ProtoError::Shape(format!("{dims:?}")))?;
+	match check_elements(element_type, count, &data) {
+		Ok(()) => {}
+		Err(TensorError::NotBoolean) => return Err(ProtoError::NotBoolean),
+		Err(_) if element_type == ElementType::String => {
+			let strings = decode_strings(&data).map_or(0, |strings| strings.len());
+			return Err(ProtoError::Shape(format!("{strings} strings for shape {dims:?}")));
+		}
+		Err(_) => {
+			return Err(ProtoError::Shape(format!("{} data bytes for shape {dims:?}", data.len())))
+		}
 	}
 	let shape = dims.try_into().map_err(|_| ProtoError::Shape("rank above the bound".into()))?;
 	Ok(Tensor { element_type, shape, data })
 }
 
-/// Writes a canonical tensor as a `TensorProto` named `name`, its data in `raw_data`.
+/// Writes a canonical tensor as a `TensorProto` named `name`, its data in `raw_data`
+/// (strings, which have no raw form, in `string_data`).
 pub fn write(tensor: &Tensor, name: &str) -> Vec<u8> {
-	TensorProto {
+	let mut proto = TensorProto {
 		dims: tensor.shape.iter().map(|&dim| i64::from(dim)).collect(),
 		data_type: data_type_of(tensor.element_type) as i32,
-		raw_data: tensor.data.clone(),
 		name: name.into(),
 		..Default::default()
+	};
+	match tensor.element_type {
+		ElementType::String => {
+			let strings = decode_strings(&tensor.data).unwrap_or_default();
+			proto.string_data =
+				strings.into_iter().map(|string| string.as_bytes().to_vec()).collect();
+		}
+		_ => proto.raw_data = tensor.data.clone(),
 	}
-	.encode_to_vec()
+	proto.encode_to_vec()
 }
 
 #[cfg(test)]
@@ -192,6 +225,25 @@ mod tests {
 	}
 
 	#[test]
+	fn reads_and_writes_strings() {
+		let strings = |string_data: Vec<Vec<u8>>| {
+			let proto = TensorProto {
+				dims: vec![2],
+				data_type: DataType::String as i32,
+				string_data,
+				..Default::default()
+			};
+			read(&proto.encode_to_vec())
+		};
+		let labels = strings(vec![b"cat".to_vec(), "chien".into()]).unwrap();
+		assert_eq!(labels, Tensor::from_strings(&[2], ["cat", "chien"]).unwrap());
+		assert_eq!(read(&write(&labels, "labels")).unwrap(), labels);
+		assert_eq!(strings(vec![b"cat".to_vec(), vec![0xff]]), Err(ProtoError::String(1)));
+		assert_eq!(strings(vec![vec![b'a'; 256], vec![]]), Err(ProtoError::String(0)));
+		assert!(matches!(strings(vec![b"cat".to_vec()]), Err(ProtoError::Shape(_))));
+	}
+
+	#[test]
 	fn rejects_what_it_cannot_represent() {
 		let good = model_file("mlp.input.pb");
 		assert!(matches!(read(&good[..good.len() - 3]), Err(ProtoError::Format(_))));
@@ -202,10 +254,10 @@ mod tests {
 		proto.dims = vec![-1, 4];
 		assert!(matches!(read(&proto.encode_to_vec()), Err(ProtoError::Shape(_))));
 		proto.dims = vec![1, 4];
-		proto.data_type = DataType::String as i32;
+		proto.data_type = DataType::Complex64 as i32;
 		assert_eq!(
 			read(&proto.encode_to_vec()),
-			Err(ProtoError::DataType(DataType::String as i32))
+			Err(ProtoError::DataType(DataType::Complex64 as i32))
 		);
 		proto.data_type = DataType::Float as i32;
 		proto.data_location = Some(DataLocation::External as i32);

@@ -1,9 +1,9 @@
 //! Deterministic sample inputs, for trying and benchmarking a model without real inputs.
 
-use haca_primitives::tensor::{ElementType, Tensor, TensorSpec};
+use haca_primitives::tensor::{encode_strings, ElementType, Tensor, TensorSpec};
 
 /// One tensor per spec, filled with a fixed pattern: floats in [-1, 1), integers in [0, 100),
-/// booleans alternating.
+/// booleans alternating, strings the decimals of those integers.
 pub fn sample_inputs(specs: &[TensorSpec]) -> Vec<Tensor> {
 	specs
 		.iter()
@@ -27,6 +27,9 @@ pub fn sample_inputs(specs: &[TensorSpec]) -> Vec<Tensor> {
 						ElementType::U64 => (int as u64).to_le_bytes().to_vec(),
 						ElementType::F16 => half::f16::from_f64(float).to_le_bytes().to_vec(),
 						ElementType::BF16 => half::bf16::from_f64(float).to_le_bytes().to_vec(),
+						ElementType::String => {
+							encode_strings([int.to_string().as_str()]).expect("short string")
+						}
 					}
 				})
 				.collect();

@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 
 use codec::Encode;
 use haca_engine::{proto, EngineError, Plan};
-use haca_primitives::tensor::{decode_tensors, tensors_agree, Tensor, TensorSpec};
+use haca_primitives::tensor::{
+	decode_strings, decode_tensors, encode_strings, tensors_agree, ElementType, Tensor, TensorSpec,
+};
 
 /// Float outputs may differ from onnxruntime's by this many units in the last place
-/// (different summation orders and `exp` implementations); integer outputs (labels) not at
-/// all.
+/// (different summation orders and `exp` implementations); integer and string outputs
+/// (labels) not at all.
 const TOLERANCE_ULPS: u32 = 256;
 
 fn export(name: &str) -> PathBuf {
@@ -50,10 +52,18 @@ fn first_rows(tensors: &[Tensor], rows: u32) -> Vec<Tensor> {
 	tensors
 		.iter()
 		.map(|tensor| {
-			let row_len = tensor.data.len() / tensor.shape[0] as usize;
 			let mut shape = tensor.shape.clone();
 			shape[0] = rows;
-			let data = tensor.data[..row_len * rows as usize].to_vec();
+			let data = match decode_strings(&tensor.data) {
+				Some(strings) if tensor.element_type == ElementType::String => {
+					let row_len = strings.len() / tensor.shape[0] as usize;
+					encode_strings(strings[..row_len * rows as usize].iter().copied()).unwrap()
+				}
+				_ => {
+					let row_len = tensor.data.len() / tensor.shape[0] as usize;
+					tensor.data[..row_len * rows as usize].to_vec()
+				}
+			};
 			Tensor { element_type: tensor.element_type, shape, data }
 		})
 		.collect()
@@ -69,14 +79,17 @@ fn run(name: &str) -> Result<(Vec<Tensor>, Vec<Tensor>), EngineError> {
 	Ok((outputs, expected))
 }
 
-const EXPORTS: [&str; 10] = [
+const EXPORTS: [&str; 13] = [
 	"logistic_regression",
+	"logistic_regression_names",
+	"random_forest_names",
 	"random_forest_classifier",
 	"gradient_boosting_regressor",
 	"mlp_classifier",
 	"svc",
 	"svc_linear",
 	"svc_poly",
+	"svc_names",
 	"scaler_logistic_pipeline",
 	"cnn",
 	"transformer_encoder",

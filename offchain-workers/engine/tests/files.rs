@@ -3,19 +3,30 @@
 //! and every tensor the writers produce reads back as itself.
 
 use haca_engine::{npy, proto};
-use haca_primitives::tensor::{ElementType, Tensor};
+use haca_primitives::tensor::{encode_strings, ElementType, Tensor};
 use proptest::prelude::*;
 
 fn tensor_strategy() -> impl Strategy<Value = Tensor> {
 	(0..ElementType::ALL.len(), prop::collection::vec(0u32..4, 0..4))
 		.prop_flat_map(|(kind, dims)| {
 			let element_type = ElementType::ALL[kind];
-			let len = dims.iter().product::<u32>() as usize * element_type.size();
-			let byte = match element_type {
-				ElementType::Bool => (0u8..=1).boxed(),
-				_ => any::<u8>().boxed(),
+			let count = dims.iter().product::<u32>() as usize;
+			// Strings without NULs, which NumPy's fixed-width strings cannot end with.
+			let data = match element_type.width() {
+				None => prop::collection::vec("[a-zé日 ]{0,4}", count)
+					.prop_map(|strings| {
+						encode_strings(strings.iter().map(String::as_str)).expect("short strings")
+					})
+					.boxed(),
+				Some(width) => {
+					let byte = match element_type {
+						ElementType::Bool => (0u8..=1).boxed(),
+						_ => any::<u8>().boxed(),
+					};
+					prop::collection::vec(byte, count * width).boxed()
+				}
 			};
-			(Just(element_type), Just(dims), prop::collection::vec(byte, len))
+			(Just(element_type), Just(dims), data)
 		})
 		.prop_map(|(element_type, dims, data)| Tensor {
 			element_type,

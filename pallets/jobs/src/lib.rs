@@ -395,6 +395,9 @@ pub mod pallet {
 		PayoutsExceedFee,
 		/// A `Bool` input element is neither 0 (false) nor 1 (true).
 		InvalidBoolean,
+		/// A `String` input's data is not as many canonical length-prefixed UTF-8 strings of
+		/// at most 255 bytes as its shape has elements.
+		InvalidString,
 	}
 
 	#[pallet::hooks]

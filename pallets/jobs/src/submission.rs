@@ -189,6 +189,7 @@ impl<T: Config> From<TensorError> for Error<T> {
 			TensorError::Shape => Error::WrongInputShape,
 			TensorError::ByteLength => Error::WrongInputLength,
 			TensorError::NotBoolean => Error::InvalidBoolean,
+			TensorError::InvalidString => Error::InvalidString,
 		}
 	}
 }

@@ -358,6 +358,34 @@ fn boolean_inputs_other_than_zero_or_one_are_refused() {
 }
 
 #[test]
+fn string_inputs_must_be_canonical_utf8_within_their_bound() {
+	ExtBuilder::default().build_and_execute(|| {
+		let model = ModelHash::repeat_byte(7);
+		register_attested(model, TensorSpec::new("text", ElementType::String, &[2]).unwrap());
+		register_executor(EXEC_A, 4, &[model]);
+		let strings = |data: Vec<u8>| {
+			vec![Tensor {
+				element_type: ElementType::String,
+				shape: vec![2].try_into().unwrap(),
+				data,
+			}]
+			.encode()
+		};
+		let before = Balances::free_balance(CLIENT);
+		let too_long = [vec![0x01, 0x04], vec![b'a'; 256], vec![0]].concat();
+		for data in [vec![4, 0xff, 0], vec![4, b'a'], too_long, vec![4, b'a', 4, b'b', 0]] {
+			assert_noop!(
+				submit_as(CLIENT, model, strings(data), ATTESTED, 500),
+				Error::<Test>::InvalidString
+			);
+		}
+		assert_eq!(Balances::free_balance(CLIENT), before);
+		let labels = Tensor::from_strings(&[2], ["ok", "été"]).unwrap();
+		assert_ok!(submit_as(CLIENT, model, vec![labels].encode(), ATTESTED, 500));
+	});
+}
+
+#[test]
 fn bad_submissions_get_named_errors_and_hold_nothing() {
 	ExtBuilder::default().model(1, ModeSet::ATTESTED).model(2, ModeSet::ALL).build_and_execute(
 		|| {

@@ -95,7 +95,7 @@ impl<T: Config> Pallet<T> {
 				&& floats && output_len > T::MaxInlineOutputBytes::get() as usize),
 			Error::<T>::QuorumOutputsTooLarge
 		);
-		let variable = outputs.iter().any(|spec| spec.variable_axes != 0);
+		let variable = outputs.iter().any(|spec| !spec.is_fixed_length());
 		ensure!(
 			!(variable && output_len > T::MaxInlineOutputBytes::get() as usize),
 			Error::<T>::VariableOutputsTooLarge

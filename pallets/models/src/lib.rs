@@ -87,7 +87,7 @@ pub mod pallet {
 			type MaxLocatorLen = ConstU32<64>;
 			type MaxToleranceUlps = ConstU32<65_536>;
 			type MaxOutputBytes = ConstU32<{ 16 * 1024 }>;
-			type MaxInlineOutputBytes = ConstU32<256>;
+			type MaxInlineOutputBytes = ConstU32<1024>;
 			type UploadPeriod = ConstU32<10>;
 			type WeightInfo = ();
 		}
@@ -281,8 +281,8 @@ pub mod pallet {
 		/// The model's float outputs are too large for a quorum to compare them within the
 		/// tolerance (over `MaxInlineOutputBytes`): offer attested mode only.
 		QuorumOutputsTooLarge,
-		/// The model's outputs have variable axes and, at their largest, would not come with
-		/// the result (over `MaxInlineOutputBytes`).
+		/// The model's outputs have variable axes or strings and, at their largest, would not
+		/// come with the result (over `MaxInlineOutputBytes`).
 		VariableOutputsTooLarge,
 	}
 

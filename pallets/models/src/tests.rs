@@ -267,7 +267,7 @@ fn models_whose_float_outputs_a_quorum_could_only_compare_by_hash_offer_no_quoru
 }
 
 #[test]
-fn variable_axes_lie_within_the_rank_and_variable_outputs_come_with_their_result() {
+fn variable_axes_lie_within_the_rank_and_variable_outputs_and_strings_come_with_their_result() {
 	use frame_support::traits::Get;
 	run(|| {
 		let most = <Test as crate::Config>::MaxInlineOutputBytes::get();
@@ -288,6 +288,14 @@ fn variable_axes_lie_within_the_rank_and_variable_outputs_come_with_their_result
 		// Fixed outputs that large are published in pages.
 		assert_ok!(register_spec(b"f", output(most, &[]), ModeSet::ATTESTED));
 		assert_ok!(register_spec(b"v", output(most / 8, &[0]), ModeSet::ATTESTED));
+		// Strings have lengths of their own, whatever the shape: at most `most` bytes too,
+		// counting each at its longest (255 bytes and a two-byte length).
+		let labels = |count: u32| TensorSpec::new("label", ElementType::String, &[count]).unwrap();
+		assert_noop!(
+			register_spec(b"l", labels(most / 256), ModeSet::ATTESTED),
+			Error::<Test>::VariableOutputsTooLarge
+		);
+		assert_ok!(register_spec(b"l", labels(most / 512), ModeSet::ALL));
 	});
 }
 

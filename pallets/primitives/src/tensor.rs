@@ -20,6 +20,8 @@ pub const MAX_RANK: u32 = 8;
 pub const MAX_NAME_LEN: u32 = 64;
 /// Most tensors in a model's input or output list.
 pub const MAX_TENSORS: u32 = 8;
+/// Longest `String` element, in bytes of UTF-8.
+pub const MAX_STRING_LEN: u32 = 255;
 
 /// Element type of a tensor.
 #[derive(
@@ -64,12 +66,16 @@ pub enum ElementType {
 	/// bfloat16: the upper 16 bits of an IEEE 754 binary32 (8 exponent bits, 7 stored
 	/// mantissa bits).
 	BF16,
+	/// A UTF-8 string of at most [`MAX_STRING_LEN`] bytes, encoded as its SCALE-compact
+	/// byte length and its bytes (canonically: the shortest compact form). Class labels of
+	/// scikit-learn classifiers are strings.
+	String,
 }
 
 impl ElementType {
 	/// Every element type, in the order of their encoding's indices. New types are appended,
 	/// so an encoding stays valid with every later runtime.
-	pub const ALL: [ElementType; 13] = [
+	pub const ALL: [ElementType; 14] = [
 		Self::F32,
 		Self::F64,
 		Self::I8,
@@ -83,15 +89,28 @@ impl ElementType {
 		Self::U64,
 		Self::F16,
 		Self::BF16,
+		Self::String,
 	];
 
-	/// Bytes per element.
-	pub const fn size(self) -> usize {
+	/// Bytes per element of a fixed-width type; `None` for `String`, whose elements take
+	/// their own lengths.
+	pub const fn width(self) -> Option<usize> {
 		match self {
-			Self::I8 | Self::U8 | Self::Bool => 1,
-			Self::I16 | Self::U16 | Self::F16 | Self::BF16 => 2,
-			Self::F32 | Self::I32 | Self::U32 => 4,
-			Self::F64 | Self::I64 | Self::U64 => 8,
+			Self::I8 | Self::U8 | Self::Bool => Some(1),
+			Self::I16 | Self::U16 | Self::F16 | Self::BF16 => Some(2),
+			Self::F32 | Self::I32 | Self::U32 => Some(4),
+			Self::F64 | Self::I64 | Self::U64 => Some(8),
+			Self::String => None,
+		}
+	}
+
+	/// Most bytes one element takes: its width, or the longest string's length prefix and
+	/// bytes.
+	pub const fn max_size(self) -> usize {
+		match self.width() {
+			Some(width) => width,
+			// The compact encoding of 64..=16383 takes two bytes.
+			None => 2 + MAX_STRING_LEN as usize,
 		}
 	}
 
@@ -240,9 +259,16 @@ impl TensorSpec {
 		element_count(&self.shape)
 	}
 
-	/// Size of the spec's largest tensor in bytes (`None` on overflow).
+	/// Most bytes the elements of a tensor of this spec take (`None` on overflow): those of
+	/// its largest tensor, with strings at their longest.
 	pub fn byte_len(&self) -> Option<usize> {
-		self.element_count()?.checked_mul(self.element_type.size())
+		self.element_count()?.checked_mul(self.element_type.max_size())
+	}
+
+	/// Whether every tensor of the spec has the same encoded length: no variable axis, no
+	/// strings.
+	pub fn is_fixed_length(&self) -> bool {
+		self.variable_axes == 0 && self.element_type.width().is_some()
 	}
 }
 
@@ -300,12 +326,21 @@ impl Tensor {
 		element_count(&self.shape)
 	}
 
-	/// Size its shape and element type call for, in bytes (`None` on overflow).
-	pub fn byte_len(&self) -> Option<usize> {
-		self.element_count()?.checked_mul(self.element_type.size())
+	/// A string tensor of shape `dims` holding `values`; `None` if the rank is over its bound
+	/// or a value is longer than [`MAX_STRING_LEN`].
+	pub fn from_strings<'a>(
+		dims: &[u32],
+		values: impl IntoIterator<Item = &'a str>,
+	) -> Option<Self> {
+		let data = encode_strings(values)?;
+		Some(Self {
+			element_type: ElementType::String,
+			shape: dims.to_vec().try_into().ok()?,
+			data,
+		})
 	}
 
-	/// Checks the tensor against `spec`: element type, shape and byte length.
+	/// Checks the tensor against `spec`: element type, shape and elements.
 	pub fn check(&self, spec: &TensorSpec) -> Result<(), TensorError> {
 		if self.element_type != spec.element_type {
 			return Err(TensorError::ElementType);
@@ -313,20 +348,91 @@ impl Tensor {
 		if !spec.admits(&self.shape) {
 			return Err(TensorError::Shape);
 		}
-		if Some(self.data.len()) != self.byte_len() {
-			return Err(TensorError::ByteLength);
-		}
-		if !elements_valid(self.element_type, &self.data) {
-			return Err(TensorError::NotBoolean);
-		}
-		Ok(())
+		let count = self.element_count().ok_or(TensorError::ByteLength)?;
+		check_elements(self.element_type, count, &self.data)
 	}
 }
 
-/// Whether `data` holds valid elements of `element_type`: every byte pattern is a value of
-/// every type but `Bool`, whose elements are 0 or 1.
-pub fn elements_valid(element_type: ElementType, data: &[u8]) -> bool {
-	element_type != ElementType::Bool || data.iter().all(|&byte| byte <= 1)
+/// Checks that `data` holds exactly `count` valid elements of `element_type`. Every byte
+/// pattern of its width is a value of a fixed-width type but `Bool`, whose elements are 0
+/// or 1; `String` data is `count` canonical length-prefixed UTF-8 strings. Nothing is
+/// allocated, whatever the data.
+pub fn check_elements(
+	element_type: ElementType,
+	count: usize,
+	data: &[u8],
+) -> Result<(), TensorError> {
+	let Some(width) = element_type.width() else {
+		let mut elements = StringElements { rest: data };
+		let mut valid = 0usize;
+		for element in elements.by_ref().take(count) {
+			element.ok_or(TensorError::InvalidString)?;
+			valid += 1;
+		}
+		return match valid == count && elements.next().is_none() {
+			true => Ok(()),
+			false => Err(TensorError::InvalidString),
+		};
+	};
+	if Some(data.len()) != count.checked_mul(width) {
+		return Err(TensorError::ByteLength);
+	}
+	if element_type == ElementType::Bool && data.iter().any(|&byte| byte > 1) {
+		return Err(TensorError::NotBoolean);
+	}
+	Ok(())
+}
+
+/// The elements of `String` data in order: each a string, or `None` (and nothing after it)
+/// where the data stops being canonical length-prefixed UTF-8 strings of at most
+/// [`MAX_STRING_LEN`] bytes.
+struct StringElements<'a> {
+	rest: &'a [u8],
+}
+
+impl<'a> Iterator for StringElements<'a> {
+	type Item = Option<&'a str>;
+
+	fn next(&mut self) -> Option<Self::Item> {
+		if self.rest.is_empty() {
+			return None;
+		}
+		let element = read_compact(self.rest)
+			.filter(|(len, _)| *len <= MAX_STRING_LEN)
+			.and_then(|(len, rest)| rest.split_at_checked(len as usize))
+			.and_then(|(bytes, rest)| Some((core::str::from_utf8(bytes).ok()?, rest)));
+		let (string, rest) = element.unzip();
+		self.rest = rest.unwrap_or_default();
+		Some(string)
+	}
+}
+
+/// The elements of `String` data, if it is a sequence of canonical length-prefixed UTF-8
+/// strings of at most [`MAX_STRING_LEN`] bytes and nothing else.
+pub fn decode_strings(data: &[u8]) -> Option<Vec<&str>> {
+	StringElements { rest: data }.collect()
+}
+
+/// `String` data holding `values`; `None` if one is longer than [`MAX_STRING_LEN`].
+pub fn encode_strings<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Vec<u8>> {
+	let mut data = Vec::new();
+	for value in values {
+		if value.len() > MAX_STRING_LEN as usize {
+			return None;
+		}
+		codec::Compact(value.len() as u32).encode_to(&mut data);
+		data.extend_from_slice(value.as_bytes());
+	}
+	Some(data)
+}
+
+/// A compact-encoded `u32` at the start of `bytes` in its shortest form, and the bytes after
+/// it.
+fn read_compact(bytes: &[u8]) -> Option<(u32, &[u8])> {
+	let mut rest = bytes;
+	let codec::Compact(value) = codec::Compact::<u32>::decode(&mut rest).ok()?;
+	let canonical = bytes.len() - rest.len() == codec::Compact(value).encoded_size();
+	canonical.then_some((value, rest))
 }
 
 /// Why tensors do not match their specs.
@@ -341,10 +447,13 @@ pub enum TensorError {
 	/// A tensor's shape does not fit the spec (rank, a fixed axis's size, or a variable
 	/// axis above its largest size).
 	Shape,
-	/// A tensor's data length is not its element count times its element size.
+	/// A fixed-width tensor's data length is not its element count times its width.
 	ByteLength,
 	/// A `Bool` element is neither 0 nor 1.
 	NotBoolean,
+	/// `String` data is not as many canonical length-prefixed UTF-8 strings of at most
+	/// [`MAX_STRING_LEN`] bytes as the shape has elements.
+	InvalidString,
 }
 
 /// Number of elements of a tensor with dimensions `shape` (`None` on overflow).
@@ -412,11 +521,12 @@ pub struct TensorView<'a> {
 /// How one tensor of a [`Layout`] is encoded.
 #[derive(Clone, PartialEq, Eq, Debug)]
 enum TensorLayout {
-	/// All axes fixed: the bytes before the elements are known, and so is their length.
+	/// All axes fixed and the elements of one width: the bytes before the elements are
+	/// known, and so is their length.
 	Fixed { header: Vec<u8>, dims: Dims, data_len: usize, element_type: ElementType },
-	/// Some axes variable: the element type and rank are known (`header`); the dimensions
-	/// are read and checked, and the elements' length follows from them.
-	Variable { header: Vec<u8>, spec: TensorSpec },
+	/// Some axes variable, or strings: the element type and rank are known (`header`); the
+	/// dimensions and the elements' length are read and checked.
+	Read { header: Vec<u8>, spec: TensorSpec },
 }
 
 /// The canonical encoding of tensor lists matching specs, worked out once. Everything the
@@ -440,9 +550,9 @@ impl Layout {
 					return None;
 				}
 				let mut header = spec.element_type.encode();
-				if spec.variable_axes != 0 {
+				if !spec.is_fixed_length() {
 					codec::Compact(spec.shape.len() as u32).encode_to(&mut header);
-					return Some(TensorLayout::Variable { header, spec: spec.clone() });
+					return Some(TensorLayout::Read { header, spec: spec.clone() });
 				}
 				let data_len = spec.byte_len()?;
 				spec.shape.encode_to(&mut header);
@@ -473,7 +583,7 @@ impl Layout {
 						rest = rest.strip_prefix(&header[..])?;
 						(*dims, *data_len, *element_type)
 					}
-					TensorLayout::Variable { header, spec } => {
+					TensorLayout::Read { header, spec } => {
 						let (dim_bytes, tail) = rest
 							.strip_prefix(&header[..])?
 							.split_at_checked(4 * spec.shape.len())?;
@@ -485,23 +595,24 @@ impl Layout {
 						if !spec.admits(&dims) {
 							return None;
 						}
-						// Within the spec's largest size, which is valid: no overflow.
-						let data_len = element_count(&dims)? * spec.element_type.size();
-						let len_prefix = codec::Compact(u32::try_from(data_len).ok()?).encode();
-						rest = tail.strip_prefix(&len_prefix[..])?;
-						(dims, data_len, spec.element_type)
+						let (data_len, tail) = read_compact(tail)?;
+						rest = tail;
+						(dims, data_len as usize, spec.element_type)
 					}
 				};
 				let (data, tail) = rest.split_at_checked(data_len)?;
 				rest = tail;
-				elements_valid(element_type, data).then_some(TensorView { dims, data })
+				// Within the spec's largest size, which is valid: no overflow.
+				let count = element_count(&dims)?;
+				check_elements(element_type, count, data).ok()?;
+				Some(TensorView { dims, data })
 			})
 			.collect::<Option<Vec<_>>>()?;
 		rest.is_empty().then_some(views)
 	}
 
 	/// The canonical encoding of the tensor list of these tensors, one per spec (`None`
-	/// unless each fits its spec and holds valid elements of its size).
+	/// unless each fits its spec and holds valid elements).
 	pub fn encode<'a>(&self, tensors: impl IntoIterator<Item = TensorView<'a>>) -> Option<Vec<u8>> {
 		let mut bytes = self.prefix.clone();
 		let mut tensors = tensors.into_iter();
@@ -515,9 +626,8 @@ impl Layout {
 					bytes.extend_from_slice(header);
 					*element_type
 				}
-				TensorLayout::Variable { header, spec } => {
-					let data_len = element_count(&dims)?.checked_mul(spec.element_type.size());
-					if !spec.admits(&dims) || data_len != Some(data.len()) {
+				TensorLayout::Read { header, spec } => {
+					if !spec.admits(&dims) {
 						return None;
 					}
 					bytes.extend_from_slice(header);
@@ -526,9 +636,7 @@ impl Layout {
 					spec.element_type
 				}
 			};
-			if !elements_valid(element_type, data) {
-				return None;
-			}
+			check_elements(element_type, element_count(&dims)?, data).ok()?;
 			bytes.extend_from_slice(data);
 		}
 		tensors.next().is_none().then_some(bytes)
@@ -584,8 +692,11 @@ pub fn tensors_agree(a: &[Tensor], b: &[Tensor], max_ulps: u32) -> bool {
 			{
 				return false;
 			}
-			let Some(format) = x.element_type.float_format() else { return x.data == y.data };
-			let width = x.element_type.size();
+			let (Some(format), Some(width)) =
+				(x.element_type.float_format(), x.element_type.width())
+			else {
+				return x.data == y.data;
+			};
 			x.data.chunks_exact(width).zip(y.data.chunks_exact(width)).all(|(p, q)| {
 				let mut wide = [[0u8; 8]; 2];
 				wide[0][..width].copy_from_slice(p);
@@ -750,6 +861,69 @@ mod tests {
 		let mut bytes = two.encode();
 		bytes[1] = ElementType::U8.encode()[0];
 		assert!(decode_and_check(&bytes, &u8_specs).is_ok());
+	}
+
+	#[test]
+	fn strings_are_canonical_length_prefixed_utf8_within_their_bound() {
+		let labels = Tensor::from_strings(&[2], ["setosa", "vérsicolor"]).unwrap();
+		assert_eq!(labels.data[0], 6 << 2);
+		assert_eq!(decode_strings(&labels.data), Some(vec!["setosa", "vérsicolor"]));
+		// Fixed and variable shapes alike are read element by element.
+		for spec in [
+			spec(ElementType::String, &[2]),
+			spec(ElementType::String, &[3]).with_variable_axes(&[0]),
+		] {
+			assert!(!spec.is_fixed_length());
+			let layout = Layout::new(core::slice::from_ref(&spec)).unwrap();
+			let good = vec![labels.clone()];
+			let bytes = good.encode();
+			assert_eq!(decode_and_check(&bytes, core::slice::from_ref(&spec)), Ok(good));
+			let views = layout.elements(&bytes).expect("valid strings");
+			assert_eq!(layout.encode(views), Some(bytes.clone()));
+		}
+		let specs = [spec(ElementType::String, &[2])];
+		let layout = Layout::new(&specs).unwrap();
+		let longest = "x".repeat(MAX_STRING_LEN as usize);
+		let too_long = longest.clone() + "x";
+		assert!(Tensor::from_strings(&[2], [longest.as_str(), ""]).is_some());
+		assert!(Tensor::from_strings(&[2], [too_long.as_str(), ""]).is_none());
+		assert_eq!(spec(ElementType::String, &[2]).byte_len(), Some(2 * (2 + 255)));
+		let with = |data: Vec<u8>| {
+			vec![Tensor { element_type: ElementType::String, shape: shape(&[2]), data }]
+		};
+		let over_long = [encode_strings([longest.as_str()]).unwrap(), vec![0]].concat();
+		let mut over_long_prefix = over_long.clone();
+		over_long_prefix.splice(0..2, codec::Compact(256u32).encode());
+		over_long_prefix.push(b'x');
+		let bad = [
+			// One string for a shape of two, and three.
+			encode_strings(["a"]).unwrap(),
+			encode_strings(["a", "b", "c"]).unwrap(),
+			// Not UTF-8.
+			vec![4, 0xff, 0],
+			// A length in compact's two-byte form where one byte does: decodable, not canonical.
+			vec![1 << 2 | 0b01, 0, b'a', 0],
+			// A length past the data's end, and 256 bytes.
+			vec![8, b'a', 0],
+			over_long_prefix,
+		];
+		for data in bad {
+			let tensors = with(data.clone());
+			assert_eq!(
+				check_tensors(&tensors, &specs),
+				Err(TensorError::InvalidString),
+				"{data:?}"
+			);
+			assert_eq!(layout.elements(&tensors.encode()), None, "{data:?}");
+			let dims = Dims::new(&[2]).unwrap();
+			assert_eq!(layout.encode([TensorView { dims, data: &data }]), None, "{data:?}");
+		}
+		assert!(check_tensors(&with(over_long), &specs).is_ok());
+		// Strings agree only when identical, whatever the tolerance.
+		let other = Tensor::from_strings(&[2], ["setosa", "virginica"]).unwrap();
+		let same = core::slice::from_ref(&labels);
+		assert!(tensors_agree(same, same, 0));
+		assert!(!tensors_agree(&[labels], &[other], u32::MAX));
 	}
 
 	#[test]

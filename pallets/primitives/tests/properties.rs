@@ -4,8 +4,8 @@
 
 use codec::Encode;
 use haca_primitives::tensor::{
-	decode_and_check, decode_tensors, tensors_agree, ulp_distance, ElementType, FloatFormat,
-	Layout, Tensor, TensorSpec,
+	decode_and_check, decode_tensors, encode_strings, tensors_agree, ulp_distance, ElementType,
+	FloatFormat, Layout, Tensor, TensorSpec,
 };
 use proptest::prelude::*;
 
@@ -61,19 +61,28 @@ impl Arbitrary for LayoutProblem {
 			.prop_flat_map(|specs_and_dims| {
 				let (specs, dims): (Vec<TensorSpec>, Vec<Vec<u32>>) =
 					specs_and_dims.into_iter().unzip();
-				// Booleans mostly valid (0 or 1), so mutations reach the bytes after them.
+				// Booleans mostly valid (0 or 1) and strings valid, so mutations reach the
+				// bytes after them.
 				let data: Vec<_> = specs
 					.iter()
 					.zip(&dims)
 					.map(|(spec, dims)| {
+						let count: usize = dims.iter().map(|size| *size as usize).product();
+						let Some(width) = spec.element_type.width() else {
+							return prop::collection::vec("[aé\\x00-]{0,3}", count)
+								.prop_map(|strings| {
+									encode_strings(strings.iter().map(String::as_str))
+										.expect("short strings")
+								})
+								.boxed();
+						};
 						let byte = match spec.element_type {
 							ElementType::Bool => {
 								prop_oneof![9 => 0u8..=1, 1 => any::<u8>()].boxed()
 							}
 							_ => any::<u8>().boxed(),
 						};
-						let count: usize = dims.iter().map(|size| *size as usize).product();
-						prop::collection::vec(byte, count * spec.element_type.size())
+						prop::collection::vec(byte, count * width).boxed()
 					})
 					.collect();
 				let mutation = prop_oneof![

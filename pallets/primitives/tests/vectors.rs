@@ -29,6 +29,10 @@ fn f64s(dims: &[u32], values: &[f64]) -> Tensor {
 	Tensor::from_f64(dims, values).expect("rank within bound")
 }
 
+fn strings(dims: &[u32], values: &[&str]) -> Tensor {
+	Tensor::from_strings(dims, values.iter().copied()).expect("short strings")
+}
+
 /// A tensor as JSON: its type's name, its shape and its elements' bytes in hex.
 fn tensor_json(tensor: &Tensor) -> Value {
 	json!({
@@ -75,6 +79,8 @@ fn lists() -> Vec<Vec<Tensor>> {
 			&[4],
 			[0x3f80u16, 0xc000, 0x0001, 0x7fc0].map(u16::to_le_bytes).concat(),
 		)],
+		// Strings: empty, ASCII, multi-byte UTF-8, and a length in compact's two-byte form.
+		vec![strings(&[2, 2], &["", "setosa", "日本", &"é".repeat(40)])],
 	]
 }
 
@@ -156,6 +162,8 @@ fn agreement_cases() -> Vec<(Vec<Tensor>, Vec<Tensor>, u32)> {
 			vec![tensor(ElementType::Bool, &[2], vec![1, 1])],
 			100,
 		),
+		(vec![strings(&[1], &["cat"])], vec![strings(&[1], &["cat"])], 0),
+		(vec![strings(&[1], &["cat"])], vec![strings(&[1], &["car"])], u32::MAX),
 	]
 }
 

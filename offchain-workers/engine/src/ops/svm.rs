@@ -82,8 +82,8 @@ pub(crate) fn build(
 	if node.get_attr_opt::<&str>("post_transform")?.is_some_and(|t| t != "NONE") {
 		return Err(refuse("a post_transform"));
 	}
-	let labels: Vec<i64> =
-		node.get_attr_opt_vec("classlabels_ints")?.ok_or_else(|| refuse("string class labels"))?;
+	// Named classes were numbered before tract read the model (`class_names`).
+	let labels: Vec<i64> = node.get_attr_vec("classlabels_ints")?;
 	node.expect(labels.len() == per_class.len(), "one class label per class")?;
 	let params: Vec<f32> = node.get_attr_opt_vec("kernel_params")?.unwrap_or_default();
 	let param = |index: usize| params.get(index).copied().unwrap_or(0.0) as f64;

@@ -1,0 +1,4 @@
+2	virginica2
+versicolor2
+versicolor2
+versicolorBlabel

@@ -1,0 +1,1 @@
+BprobabilitiesJ0a”M<‡¢ú>Bw.?]Q7<bË0?±tò>°’>ÈI?îÉ=g‡:Îw?û=

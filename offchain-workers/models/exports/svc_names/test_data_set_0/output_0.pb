@@ -1,0 +1,4 @@
+2
+versicolor2	virginica2
+versicolor2
+versicolorBlabel
