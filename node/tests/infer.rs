@@ -153,6 +153,10 @@ fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
 	assert!(ok, "{stdout}{stderr}");
 	assert!(stdout.contains("input 0:     input: F32[≤8, 1, 8, 8]"), "{stdout}");
 	assert!(stdout.contains("output 0:    logits: F32[≤8, 3]"), "{stdout}");
+	assert!(
+		stdout.contains("disputes:    by the chain: 8 operators (lowering 1), graph root 0x"),
+		"{stdout}"
+	);
 	let json = stdout.lines().last().unwrap();
 	let specs: serde_json::Value = serde_json::from_str(json).unwrap();
 	assert_eq!(specs["inputs"][0]["shape"], serde_json::json!([8, 1, 8, 8]));
@@ -165,6 +169,10 @@ fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
 	assert!(ok, "{stdout}{stderr}");
 	assert!(stdout.contains("input 0:     X: F32[≤16, 6]"), "{stdout}");
 	assert!(stdout.contains("output 0:    label: I64[≤16]"), "{stdout}");
+	assert!(
+		stdout.contains("disputes:    by a committee: node \"LinearClassifier\" (ai.onnx.ml.LinearClassifier) is outside the dispute op set"),
+		"{stdout}"
+	);
 }
 
 #[test]

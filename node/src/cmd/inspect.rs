@@ -1,11 +1,13 @@
 //! `haca-node inspect`: the registration dry-run. It reads a model as executors will and
-//! prints what `models.register` takes, or what stops executors from running it.
+//! prints what `models.register` takes, or what stops executors from running it, and how
+//! disputes over its results can be decided.
 
 use std::path::PathBuf;
 
 use codec::Encode;
-use haca_engine::{sample_inputs, DimBounds, Plan};
-use haca_primitives::tensor::TensorSpec;
+use haca_engine::{lowering, sample_inputs, DimBounds, Plan};
+use haca_kernels::graph::LOWERING_VERSION;
+use haca_primitives::tensor::{decode_tensors, ulp_distance, Tensor, TensorSpec};
 use sp_core::bytes::to_hex;
 
 /// Reads an ONNX model as executors will, its dynamic dimensions up to the sizes given, runs
@@ -13,6 +15,9 @@ use sp_core::bytes::to_hex;
 /// the input and output specs to register (JSON, as `models.register`'s `inputs` and
 /// `outputs`). A model executors could not run is refused with what stops it: an operator
 /// tract lacks (with its node), an unsupported type, a dynamic dimension without a bound.
+/// Then lowers the model to its dispute graph and traces the sample through it: the graph's
+/// size and roots and how far the trace ends from the engine's outputs, or the node that
+/// leaves disputes to a committee.
 #[derive(Debug, clap::Parser)]
 pub struct InspectCmd {
 	/// The ONNX model file.
@@ -55,8 +60,11 @@ impl InspectCmd {
 		let inputs = Plan::declared_inputs(&bytes, &bounds).map_err(|error| error.to_string())?;
 		let plan = Plan::discover(&bytes, &inputs, self.max_output_dim)
 			.map_err(|error| error.to_string())?;
-		plan.run(&sample_inputs(&inputs).encode())
+		let sample = sample_inputs(&inputs);
+		let outputs = plan
+			.run(&sample.encode())
 			.map_err(|error| format!("a sample run at the largest shapes failed: {error}"))?;
+		let outputs = decode_tensors(&outputs).map_err(|error| format!("{error:?}"))?;
 
 		println!("model hash:  {}", to_hex(&sp_crypto_hashing::blake2_256(&bytes), false));
 		println!("byte size:   {}", bytes.len());
@@ -66,8 +74,64 @@ impl InspectCmd {
 		for (index, spec) in plan.outputs().iter().enumerate() {
 			println!("output {index}:    {}", describe(spec));
 		}
+		println!("disputes:    {}", disputes(&bytes, &sample, &outputs));
 		let specs = serde_json::json!({ "inputs": inputs, "outputs": plan.outputs() });
 		println!("{specs}");
 		Ok(())
 	}
+}
+
+/// How disputes over the model's results are decided: by the chain, over its dispute graph
+/// (whose trace of `sample` ends within some ULPs of the engine's `outputs`), or by a
+/// committee, and why.
+fn disputes(bytes: &[u8], sample: &[Tensor], outputs: &[Tensor]) -> String {
+	let committee = |reason: String| format!("by a committee: {reason}");
+	let lowered = match lowering::lower(bytes) {
+		Ok(lowered) => lowered,
+		Err(error) => return committee(error.to_string()),
+	};
+	let graph = &lowered.graph;
+	let trace = match graph.trace(sample) {
+		Ok(trace) => trace,
+		Err(error) => return committee(format!("the sample's trace fails: {error:?}")),
+	};
+	let Some(ulps) = largest_difference(&trace.outputs, outputs) else {
+		return committee("the trace's outputs differ from the engine's in type or shape".into());
+	};
+	format!(
+		"by the chain: {} operator{} (lowering {LOWERING_VERSION}), graph root {:?}, weights \
+		 root {:?}; the sample's trace ends {ulps} ULPs from the engine at most (the model's \
+		 tolerance must be at least that)",
+		graph.nodes.len(),
+		if graph.nodes.len() == 1 { "" } else { "s" },
+		graph.root(),
+		graph.weights_root(),
+	)
+}
+
+/// The largest ULP distance between the float elements of two tensor lists of the same types
+/// and shapes (integers must be equal); `None` if they differ otherwise.
+fn largest_difference(a: &[Tensor], b: &[Tensor]) -> Option<u64> {
+	let mut largest = 0;
+	for (x, y) in a.iter().zip(b) {
+		if x.element_type != y.element_type || x.shape != y.shape || x.data.len() != y.data.len() {
+			return None;
+		}
+		let (Some(format), Some(width)) = (x.element_type.float_format(), x.element_type.width())
+		else {
+			if x.data != y.data {
+				return None;
+			}
+			continue;
+		};
+		for (p, q) in x.data.chunks_exact(width).zip(y.data.chunks_exact(width)) {
+			let bits = |bytes: &[u8]| {
+				let mut wide = [0u8; 8];
+				wide[..width].copy_from_slice(bytes);
+				u64::from_le_bytes(wide)
+			};
+			largest = largest.max(ulp_distance(bits(p), bits(q), format));
+		}
+	}
+	(a.len() == b.len()).then_some(largest)
 }

@@ -16,6 +16,9 @@
 //! - turns a panic inside tract (some models panic on some inputs: an integer division by
 //!   zero, for one) into that model's or job's named error, so the node carries on.
 //!
+//! [`lowering`] turns a model into its dispute graph: the operators the chain can re-execute
+//! one by one (`haca_kernels`), whose runs (traces) settle a disputed result.
+//!
 //! Determinism: for a given model and input, tract's plan executes the same operations in
 //! the same order, so outputs are bit-identical across runs, threads and processes on one
 //! machine (tests prove it). Across CPU families tract may pick different SIMD kernels, so
@@ -24,6 +27,7 @@
 
 mod bfloat16;
 mod convert;
+pub mod lowering;
 mod metrics;
 pub mod npy;
 mod ops;

@@ -3,6 +3,7 @@
 //! Definitions shared so there is exactly one of each. The runtime (no_std, wasm), the
 //! off-chain worker and the native engine share:
 //! - [`tensor`]: the canonical tensor encoding, tensor specs and the checks between them;
+//! - [`merkle`]: binary Merkle trees (execution traces, weight commitments);
 //! - [`VerificationMode`]: what "proof" a job asks for;
 //! - [`crypto`]: the executors' session key type (`infr`), which signs results;
 //! - [`statement`]: what that key signs about a job;
@@ -20,6 +21,7 @@ extern crate alloc;
 
 pub mod draw;
 pub mod funds;
+pub mod merkle;
 pub mod onnx;
 pub mod runtime_api;
 pub mod statement;

@@ -1,0 +1,306 @@
+//! The lowering of an ONNX model to its dispute graph ([`haca_kernels::graph`]): every node
+//! of the ONNX graph, in its order, becomes one [`Op`] with its attributes made explicit
+//! (defaults filled in, floats as bits); initializers and `Constant` nodes become the
+//! graph's constants, `Identity` nodes disappear. A node outside the op set, or in a form
+//! the kernels do not take (auto padding, ceil mode, opset-12 softmax, extra outputs), makes
+//! the model's disputes the committee's, with that node named.
+
+use std::collections::HashMap;
+
+use haca_kernels::{
+	graph::{Graph, Header, Node, ValueId, LOWERING_VERSION},
+	Op,
+};
+use haca_primitives::tensor::Tensor;
+use prost::Message;
+use tract_onnx::pb::{
+	attribute_proto::AttributeType, AttributeProto, ModelProto, NodeProto, TensorProto,
+};
+
+/// Why a model has no dispute graph.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoweringError {
+	/// Not an ONNX model this lowering can read.
+	#[error("not an ONNX model: {0}")]
+	Format(String),
+	/// A node outside the op set, or in a form the kernels do not take.
+	#[error("node \"{node}\" ({op}) is outside the dispute op set: {reason}")]
+	Unsupported { node: String, op: String, reason: String },
+}
+
+/// A model's dispute graph, with the ONNX names of its nodes' outputs (to show people which
+/// node a trace or a dispute is about).
+#[derive(Clone, Debug)]
+pub struct Lowered {
+	/// The graph.
+	pub graph: Graph,
+	/// The ONNX name of each node's output, in node order.
+	pub names: Vec<String>,
+}
+
+/// Lowers the ONNX model in `bytes` to its dispute graph.
+pub fn lower(bytes: &[u8]) -> Result<Lowered, LoweringError> {
+	let model =
+		ModelProto::decode(bytes).map_err(|error| LoweringError::Format(error.to_string()))?;
+	let graph = model.graph.as_ref().ok_or_else(|| LoweringError::Format("no graph".into()))?;
+	let opset = model
+		.opset_import
+		.iter()
+		.find(|opset| opset.domain.is_empty() || opset.domain == "ai.onnx")
+		.map_or(1, |opset| opset.version);
+	let mut values: HashMap<&str, ValueId> = HashMap::new();
+	let initializers: HashMap<&str, &TensorProto> =
+		graph.initializer.iter().map(|tensor| (tensor.name.as_str(), tensor)).collect();
+	let mut inputs = 0u32;
+	for input in graph.input.iter().filter(|input| !initializers.contains_key(input.name.as_str()))
+	{
+		values.insert(&input.name, inputs);
+		inputs += 1;
+	}
+	let mut constants = Vec::new();
+	for tensor in &graph.initializer {
+		values.insert(&tensor.name, inputs + constants.len() as u32);
+		constants.push(constant(tensor, &tensor.name)?);
+	}
+	// `Constant` nodes are constants too: numbered with the initializers, before every node.
+	for node in
+		graph.node.iter().filter(|node| node.op_type == "Constant" && node.domain.is_empty())
+	{
+		let unsupported = |reason: &str| unsupported(node, reason);
+		let value = attribute(node, "value").and_then(|a| a.t.as_ref());
+		let value = value.ok_or_else(|| unsupported("a Constant without a tensor `value`"))?;
+		let output = node.output.first().ok_or_else(|| unsupported("no output"))?;
+		values.insert(output, inputs + constants.len() as u32);
+		constants.push(constant(value, &node.name)?);
+	}
+	let (mut nodes, mut names) = (Vec::new(), Vec::new());
+	for node in
+		graph.node.iter().filter(|node| !(node.op_type == "Constant" && node.domain.is_empty()))
+	{
+		let value_of = |name: &str| {
+			values.get(name).copied().ok_or_else(|| {
+				unsupported(node, &format!("input \"{name}\" is not computed before it"))
+			})
+		};
+		// Omitted optional inputs are empty names: only at the end.
+		let given: Vec<&String> =
+			node.input.iter().rev().skip_while(|name| name.is_empty()).collect();
+		if given.iter().any(|name| name.is_empty()) {
+			return Err(unsupported(node, "an optional input omitted before a given one"));
+		}
+		let reads =
+			given.into_iter().rev().map(|name| value_of(name)).collect::<Result<Vec<_>, _>>()?;
+		if node.output.is_empty() {
+			return Err(unsupported(node, "no output"));
+		}
+		if node.op_type == "Identity" && node.domain.is_empty() && reads.len() == 1 {
+			values.insert(&node.output[0], reads[0]);
+			continue;
+		}
+		let op = op(node, opset)?;
+		// Omitted optional outputs are empty names.
+		if node.output.iter().skip(1).any(|name| !name.is_empty()) {
+			return Err(unsupported(node, "it has more than one output"));
+		}
+		let reads = reads.try_into().map_err(|_| unsupported(node, "too many inputs"))?;
+		values.insert(&node.output[0], inputs + (constants.len() + nodes.len()) as u32);
+		nodes.push(Node { op, inputs: reads });
+		names.push(node.output[0].clone());
+	}
+	let outputs = graph
+		.output
+		.iter()
+		.map(|output| {
+			values.get(output.name.as_str()).copied().ok_or_else(|| {
+				LoweringError::Format(format!("graph output \"{}\" is not computed", output.name))
+			})
+		})
+		.collect::<Result<Vec<_>, _>>()?
+		.try_into()
+		.map_err(|_| LoweringError::Format("too many graph outputs".into()))?;
+	let header =
+		Header { version: LOWERING_VERSION, inputs, constants: constants.len() as u32, outputs };
+	Ok(Lowered { graph: Graph { header, constants, nodes }, names })
+}
+
+fn unsupported(node: &NodeProto, reason: &str) -> LoweringError {
+	let op = if node.domain.is_empty() {
+		node.op_type.clone()
+	} else {
+		format!("{}.{}", node.domain, node.op_type)
+	};
+	LoweringError::Unsupported { node: node.name.clone(), op, reason: reason.into() }
+}
+
+/// A constant tensor of the graph.
+fn constant(tensor: &TensorProto, owner: &str) -> Result<Tensor, LoweringError> {
+	crate::proto::read(&tensor.encode_to_vec())
+		.map_err(|error| LoweringError::Format(format!("constant of \"{owner}\": {error}")))
+}
+
+fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
+	node.attribute.iter().find(|attribute| attribute.name == name)
+}
+
+/// Reads a node's attributes, defaults filled in, refusing values the kernels do not take.
+struct Attributes<'a> {
+	node: &'a NodeProto,
+}
+
+impl Attributes<'_> {
+	fn int(&self, name: &str, default: i64) -> Result<i64, LoweringError> {
+		match attribute(self.node, name) {
+			None => Ok(default),
+			Some(a) if a.r#type == AttributeType::Int as i32 => Ok(a.i),
+			Some(_) => Err(unsupported(self.node, &format!("attribute {name} is not an integer"))),
+		}
+	}
+
+	fn float_bits(&self, name: &str, default: f32) -> Result<u32, LoweringError> {
+		match attribute(self.node, name) {
+			None => Ok(default.to_bits()),
+			Some(a) if a.r#type == AttributeType::Float as i32 => Ok(a.f.to_bits()),
+			Some(_) => Err(unsupported(self.node, &format!("attribute {name} is not a float"))),
+		}
+	}
+
+	fn flag(&self, name: &str) -> Result<bool, LoweringError> {
+		match self.int(name, 0)? {
+			0 => Ok(false),
+			1 => Ok(true),
+			other => Err(unsupported(self.node, &format!("{name} = {other}"))),
+		}
+	}
+
+	fn ints(&self, name: &str) -> Option<&[i64]> {
+		attribute(self.node, name).map(|a| a.ints.as_slice())
+	}
+
+	/// `count` non-negative integers (`default` each when absent).
+	fn u32s<const N: usize>(&self, name: &str, default: u32) -> Result<[u32; N], LoweringError> {
+		let Some(values) = self.ints(name) else { return Ok([default; N]) };
+		let values: Vec<u32> =
+			values
+				.iter()
+				.map(|&v| u32::try_from(v))
+				.collect::<Result<_, _>>()
+				.map_err(|_| unsupported(self.node, &format!("a negative {name}")))?;
+		values
+			.try_into()
+			.map_err(|_| unsupported(self.node, &format!("{name} of a 2-D image expected")))
+	}
+
+	fn string(&self, name: &str) -> Option<&[u8]> {
+		attribute(self.node, name).map(|a| a.s.as_slice())
+	}
+
+	/// Fails unless explicit padding (or none) is asked for.
+	fn explicit_padding(&self) -> Result<(), LoweringError> {
+		match self.string("auto_pad") {
+			None | Some(b"NOTSET") => Ok(()),
+			Some(_) => Err(unsupported(self.node, "auto_pad (give explicit pads)")),
+		}
+	}
+}
+
+/// The operator of `node` with its attributes.
+fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
+	let attributes = Attributes { node };
+	if !node.domain.is_empty() && node.domain != "ai.onnx" {
+		return Err(unsupported(node, "not an operator of the default domain"));
+	}
+	Ok(match node.op_type.as_str() {
+		"Add" => Op::Add,
+		"Sub" => Op::Sub,
+		"Mul" => Op::Mul,
+		"Div" => Op::Div,
+		"Relu" => Op::Relu,
+		"Sigmoid" => Op::Sigmoid,
+		"Tanh" => Op::Tanh,
+		"Erf" => Op::Erf,
+		"MatMul" => Op::MatMul,
+		"MatMulInteger" => Op::MatMulInteger,
+		"Gemm" => Op::Gemm {
+			trans_a: attributes.flag("transA")?,
+			trans_b: attributes.flag("transB")?,
+			alpha: attributes.float_bits("alpha", 1.0)?,
+			beta: attributes.float_bits("beta", 1.0)?,
+		},
+		"Conv" => {
+			attributes.explicit_padding()?;
+			Op::Conv {
+				pads: attributes.u32s("pads", 0)?,
+				strides: attributes.u32s("strides", 1)?,
+				dilations: attributes.u32s("dilations", 1)?,
+				group: u32::try_from(attributes.int("group", 1)?)
+					.map_err(|_| unsupported(node, "a negative group"))?,
+			}
+		}
+		"MaxPool" => {
+			attributes.explicit_padding()?;
+			if attributes.flag("ceil_mode")? || attributes.int("storage_order", 0)? != 0 {
+				return Err(unsupported(node, "ceil_mode or storage_order"));
+			}
+			if attributes.u32s::<2>("dilations", 1)? != [1, 1] {
+				return Err(unsupported(node, "dilated pooling"));
+			}
+			let kernel = attributes
+				.ints("kernel_shape")
+				.ok_or_else(|| unsupported(node, "no kernel_shape"))?;
+			if kernel.len() != 2 {
+				return Err(unsupported(node, "kernel_shape of a 2-D image expected"));
+			}
+			Op::MaxPool {
+				kernel: attributes.u32s("kernel_shape", 1)?,
+				pads: attributes.u32s("pads", 0)?,
+				strides: attributes.u32s("strides", 1)?,
+			}
+		}
+		"GlobalAveragePool" => Op::GlobalAveragePool,
+		"Flatten" => Op::Flatten {
+			axis: u8::try_from(attributes.int("axis", 1)?)
+				.map_err(|_| unsupported(node, "a negative axis"))?,
+		},
+		"Reshape" if attributes.int("allowzero", 0)? == 0 => Op::Reshape,
+		"Transpose" => {
+			let perm = attributes.ints("perm").ok_or_else(|| unsupported(node, "no perm"))?;
+			let perm: Vec<u8> = perm
+				.iter()
+				.map(|&axis| u8::try_from(axis))
+				.collect::<Result<_, _>>()
+				.map_err(|_| unsupported(node, "perm out of range"))?;
+			Op::Transpose {
+				perm: perm.try_into().map_err(|_| unsupported(node, "perm over the rank bound"))?,
+			}
+		}
+		"Softmax" if opset >= 13 => {
+			Op::Softmax { axis: small_axis(node, attributes.int("axis", -1)?)? }
+		}
+		"ReduceMean" if node.input.len() == 1 => {
+			let axes: Vec<i8> = attributes
+				.ints("axes")
+				.unwrap_or_default()
+				.iter()
+				.map(|&axis| small_axis(node, axis))
+				.collect::<Result<_, _>>()?;
+			Op::ReduceMean {
+				axes: axes.try_into().map_err(|_| unsupported(node, "axes over the rank bound"))?,
+				keep_dims: attributes.int("keepdims", 1)? != 0,
+			}
+		}
+		"LayerNormalization" => Op::LayerNormalization {
+			axis: small_axis(node, attributes.int("axis", -1)?)?,
+			epsilon: attributes.float_bits("epsilon", 1e-5)?,
+		},
+		"Reshape" => return Err(unsupported(node, "allowzero")),
+		"Softmax" => {
+			return Err(unsupported(node, "opset-12 Softmax (over the flattened trailing axes)"))
+		}
+		"ReduceMean" => return Err(unsupported(node, "axes as an input")),
+		_ => return Err(unsupported(node, "no kernel")),
+	})
+}
+
+fn small_axis(node: &NodeProto, axis: i64) -> Result<i8, LoweringError> {
+	i8::try_from(axis).map_err(|_| unsupported(node, "axis out of range"))
+}

@@ -1,0 +1,204 @@
+//! Dispute graphs of the project's models: lowered, traced reproducibly, each node's kernel
+//! held to tract's output for that node on tract's own inputs to it, and the traced outputs
+//! to the engine's within the models' tolerance (integer models exactly).
+
+use codec::Encode;
+use haca_engine::{
+	lowering::{lower, LoweringError},
+	proto, sample_inputs, DimBounds, Plan,
+};
+use haca_kernels::run;
+use haca_primitives::{
+	merkle,
+	tensor::{decode_tensors, tensors_agree, ElementType, Tensor, TensorSpec},
+};
+use tract_onnx::prelude::*;
+
+fn file(name: &str) -> Vec<u8> {
+	std::fs::read(format!("{}/../models/{name}", env!("CARGO_MANIFEST_DIR")))
+		.expect("generated model")
+}
+
+/// A model and an input for it: its stored reference input, or samples at its declared
+/// shapes.
+fn case(model: &str, input: Option<&str>) -> (Vec<u8>, Vec<Tensor>) {
+	let bytes = file(model);
+	let inputs = match input {
+		Some(input) => vec![proto::read(&file(input)).unwrap()],
+		None => sample_inputs(&Plan::declared_inputs(&bytes, &DimBounds::default()).unwrap()),
+	};
+	(bytes, inputs)
+}
+
+const CASES: [(&str, Option<&str>); 5] = [
+	("mlp.onnx", Some("mlp.input.pb")),
+	("int_matmul.onnx", Some("int_matmul.input.pb")),
+	("cnn_small.onnx", None),
+	("exports/cnn/model.onnx", Some("exports/cnn/test_data_set_0/input_0.pb")),
+	(
+		"exports/transformer_encoder/model.onnx",
+		Some("exports/transformer_encoder/test_data_set_0/input_0.pb"),
+	),
+];
+
+fn specs(tensors: &[Tensor]) -> Vec<TensorSpec> {
+	tensors.iter().map(|t| TensorSpec::new("t", t.element_type, &t.shape).unwrap()).collect()
+}
+
+fn to_tract(tensor: &Tensor) -> TValue {
+	let shape: Vec<usize> = tensor.shape.iter().map(|&d| d as usize).collect();
+	let tensor = match tensor.element_type {
+		ElementType::F32 => {
+			let values: Vec<f32> = tensor
+				.data
+				.chunks_exact(4)
+				.map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+				.collect();
+			tract_ndarray::ArrayD::from_shape_vec(shape, values).unwrap().into_tensor()
+		}
+		ElementType::U8 => {
+			tract_ndarray::ArrayD::from_shape_vec(shape, tensor.data.clone()).unwrap().into_tensor()
+		}
+		other => panic!("no test input of {other:?}"),
+	};
+	tensor.into_tvalue()
+}
+
+fn from_tract(tensor: &tract_onnx::prelude::Tensor) -> Tensor {
+	let element_type = match tensor.datum_type() {
+		DatumType::F32 => ElementType::F32,
+		DatumType::I32 => ElementType::I32,
+		DatumType::I64 => ElementType::I64,
+		other => panic!("no test output of {other:?}"),
+	};
+	let data = tensor.try_as_plain_ram().unwrap().as_bytes().to_vec();
+	let shape = tensor.shape().iter().map(|&d| d as u32).collect::<Vec<_>>().try_into().unwrap();
+	Tensor { element_type, shape, data }
+}
+
+/// Whether two f32 tensors are equal within `|a - b| <= 1e-5 + 1e-4·|b|` elementwise (sums in
+/// another order round differently; a cancellation can be far apart in ULPs yet close).
+fn close(a: &Tensor, b: &Tensor) -> bool {
+	let floats = |t: &Tensor| {
+		t.data
+			.chunks_exact(4)
+			.map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+			.collect::<Vec<_>>()
+	};
+	a.shape == b.shape
+		&& floats(a).iter().zip(floats(b)).all(|(x, y)| (x - y).abs() <= 1e-5 + 1e-4 * y.abs())
+}
+
+#[test]
+fn each_kernel_computes_what_tract_computes_for_its_node() {
+	for (name, input) in CASES {
+		let (bytes, inputs) = case(name, input);
+		let lowered = lower(&bytes).unwrap_or_else(|error| panic!("{name}: {error}"));
+		// tract's value of every node output, the model's own path (not optimised).
+		let mut model = tract_onnx::onnx().model_for_read(&mut &bytes[..]).unwrap();
+		for (index, input) in inputs.iter().enumerate() {
+			let shape: Vec<usize> = input.shape.iter().map(|&d| d as usize).collect();
+			let datum =
+				if input.element_type == ElementType::U8 { DatumType::U8 } else { DatumType::F32 };
+			model.set_input_fact(index, InferenceFact::dt_shape(datum, shape)).unwrap();
+		}
+		model.select_outputs_by_name(&lowered.names).unwrap();
+		let plan = model.into_typed().unwrap().into_runnable().unwrap();
+		let tract_values: Vec<Tensor> = plan
+			.run(inputs.iter().map(to_tract).collect())
+			.unwrap()
+			.iter()
+			.map(|value| from_tract(value))
+			.collect();
+		let graph = &lowered.graph;
+		let known: Vec<Tensor> =
+			inputs.iter().chain(&graph.constants).chain(&tract_values).cloned().collect();
+		for (index, node) in graph.nodes.iter().enumerate() {
+			let reads: Vec<Tensor> =
+				node.inputs.iter().map(|&v| known[v as usize].clone()).collect();
+			let ours = run(&node.op, &reads)
+				.unwrap_or_else(|e| panic!("{name} node {index}: {e:?}"))
+				.remove(0);
+			let theirs = &tract_values[index];
+			let agree = match ours.element_type {
+				ElementType::F32 => close(&ours, theirs),
+				_ => &ours == theirs,
+			};
+			assert!(
+				agree,
+				"{name} node {index} ({:?}, {}): ours {:?} tract {:?}",
+				node.op, lowered.names[index], ours.shape, theirs.shape
+			);
+		}
+	}
+}
+
+#[test]
+fn traces_are_reproducible_and_end_where_the_engine_does() {
+	for (name, input) in CASES {
+		let (bytes, inputs) = case(name, input);
+		let lowered = lower(&bytes).unwrap();
+		assert_eq!(
+			lower(&bytes).unwrap().graph.root(),
+			lowered.graph.root(),
+			"{name}: one lowering"
+		);
+		let trace = lowered.graph.trace(&inputs).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+		let again = lowered.graph.trace(&inputs).unwrap();
+		assert_eq!(trace, again, "{name}: one trace");
+		assert_eq!(trace.leaves.len(), lowered.graph.nodes.len());
+		// Each node's output is provable against the trace root.
+		for (index, leaf) in trace.leaves.iter().enumerate() {
+			let siblings = merkle::proof(&trace.leaves, index).unwrap();
+			assert!(merkle::verify(
+				trace.root,
+				*leaf,
+				index as u32,
+				trace.leaves.len() as u32,
+				&siblings
+			));
+		}
+		// The engine's plan (tract, optimised) and the trace agree within the tolerance the
+		// project's tests give float models; integers exactly.
+		let plan = Plan::compile(&bytes, &specs(&inputs), &specs(&trace.outputs)).unwrap();
+		let engine = decode_tensors(&plan.run(&inputs.encode()).unwrap()).unwrap();
+		let tolerance =
+			if trace.outputs.iter().all(|t| t.element_type.is_float()) { 256 } else { 0 };
+		assert!(
+			tensors_agree(&trace.outputs, &engine, tolerance),
+			"{name}: {:?} vs {:?}",
+			trace.outputs,
+			engine
+		);
+	}
+}
+
+#[test]
+fn a_changed_weight_or_input_changes_the_roots() {
+	let (bytes, inputs) = case("mlp.onnx", Some("mlp.input.pb"));
+	let graph = lower(&bytes).unwrap().graph;
+	let trace = graph.trace(&inputs).unwrap();
+	// The first weight doubled or halved (its exponent's lowest bit flipped).
+	let mut nudged = graph.clone();
+	nudged.constants[0].data[3] ^= 0x01;
+	assert_eq!(nudged.root(), graph.root(), "weights are committed apart from the graph");
+	assert_ne!(nudged.weights_root(), graph.weights_root());
+	let other = nudged.trace(&inputs).unwrap();
+	assert_ne!(other.root, trace.root);
+	// The first node reads the weight: its leaf differs, as every one after it may.
+	assert_ne!(other.leaves[0], trace.leaves[0]);
+}
+
+#[test]
+fn models_outside_the_op_set_are_named() {
+	for (model, op) in [
+		("exports/svc/model.onnx", "ai.onnx.ml.SVMClassifier"),
+		("exports/random_forest_classifier/model.onnx", "ai.onnx.ml.TreeEnsembleClassifier"),
+		("element_types/model.onnx", "Where"),
+	] {
+		match lower(&file(model)) {
+			Err(LoweringError::Unsupported { op: found, .. }) => assert_eq!(found, op, "{model}"),
+			other => panic!("{model}: {other:?}"),
+		}
+	}
+}

@@ -1,0 +1,142 @@
+//! A dispute graph: a model lowered to [`Op`]s, and the Merkle roots that commit to it, to its
+//! weights and to a run of it (a trace).
+//!
+//! Values are numbered: the graph's inputs first, then its constants (weights), then each
+//! node's output in node order; a node reads only values numbered before its own output.
+//! - The graph root is the Merkle root over the [`Header`] and then each [`Node`], each
+//!   SCALE-encoded.
+//! - The weights root is the Merkle root over the constants, each in the canonical tensor
+//!   encoding.
+//! - A trace root is the Merkle root over each node's output, in the canonical tensor
+//!   encoding, in node order.
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use haca_primitives::{
+	merkle,
+	tensor::{Tensor, MAX_TENSORS},
+};
+use scale_info::TypeInfo;
+use sp_core::{ConstU32, H256};
+use sp_runtime::BoundedVec;
+
+use crate::{run, KernelError, Op};
+
+/// The version of the lowering from ONNX, committed in every graph's header: a graph lowered
+/// by another version has another root.
+pub const LOWERING_VERSION: u32 = 1;
+
+/// Most inputs a node reads.
+pub const MAX_NODE_INPUTS: u32 = 4;
+
+/// The number of a value of the graph.
+pub type ValueId = u32;
+
+/// What the graph takes and gives, the first leaf of its root.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct Header {
+	/// [`LOWERING_VERSION`] of the lowering that made the graph.
+	pub version: u32,
+	/// Number of graph inputs (values `0..inputs`).
+	pub inputs: u32,
+	/// Number of constants (the values after the inputs).
+	pub constants: u32,
+	/// The values the graph gives, in the model's output order.
+	pub outputs: BoundedVec<ValueId, ConstU32<MAX_TENSORS>>,
+}
+
+/// One operator applied to earlier values; its output is the next value.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct Node {
+	/// The operator.
+	pub op: Op,
+	/// The values it reads, in the operator's input order.
+	pub inputs: BoundedVec<ValueId, ConstU32<MAX_NODE_INPUTS>>,
+}
+
+/// A model's dispute graph.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Graph {
+	/// Inputs, constants, outputs.
+	pub header: Header,
+	/// The constants, in value order.
+	pub constants: Vec<Tensor>,
+	/// The operators, in value order.
+	pub nodes: Vec<Node>,
+}
+
+/// A run of a graph: each node's output hash, their root, and the graph's outputs.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Trace {
+	/// The leaf hash of each node's output, in node order.
+	pub leaves: Vec<H256>,
+	/// Their Merkle root.
+	pub root: H256,
+	/// The graph's outputs.
+	pub outputs: Vec<Tensor>,
+}
+
+/// Why a graph cannot run on inputs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TraceError {
+	/// Not as many inputs as the graph takes.
+	InputCount,
+	/// A node reads a value not computed before it, or an output is no value.
+	Malformed { node: u32 },
+	/// A node's operator failed on its inputs.
+	Kernel { node: u32, error: KernelError },
+}
+
+impl Graph {
+	/// The Merkle root over the header and the nodes.
+	pub fn root(&self) -> H256 {
+		let header = merkle::leaf_hash(&self.header.encode());
+		let nodes = self.nodes.iter().map(|node| merkle::leaf_hash(&node.encode()));
+		merkle::root(&core::iter::once(header).chain(nodes).collect::<Vec<_>>())
+	}
+
+	/// The Merkle root over the constants.
+	pub fn weights_root(&self) -> H256 {
+		let leaves: Vec<H256> =
+			self.constants.iter().map(|constant| merkle::leaf_hash(&constant.encode())).collect();
+		merkle::root(&leaves)
+	}
+
+	/// Runs the graph on `inputs`, every node by its kernel.
+	pub fn trace(&self, inputs: &[Tensor]) -> Result<Trace, TraceError> {
+		if inputs.len() != self.header.inputs as usize
+			|| self.constants.len() != self.header.constants as usize
+		{
+			return Err(TraceError::InputCount);
+		}
+		let mut values: Vec<Tensor> = inputs.iter().chain(&self.constants).cloned().collect();
+		let mut leaves = Vec::with_capacity(self.nodes.len());
+		for (index, node) in self.nodes.iter().enumerate() {
+			let index = index as u32;
+			let reads = node
+				.inputs
+				.iter()
+				.map(|&value| values.get(value as usize).cloned())
+				.collect::<Option<Vec<_>>>()
+				.ok_or(TraceError::Malformed { node: index })?;
+			let mut outputs =
+				run(&node.op, &reads).map_err(|error| TraceError::Kernel { node: index, error })?;
+			let output = outputs.pop().filter(|_| outputs.is_empty());
+			let output = output.ok_or(TraceError::Malformed { node: index })?;
+			leaves.push(merkle::leaf_hash(&output.encode()));
+			values.push(output);
+		}
+		let outputs = self
+			.header
+			.outputs
+			.iter()
+			.map(|&value| values.get(value as usize).cloned())
+			.collect::<Option<Vec<_>>>()
+			.ok_or(TraceError::Malformed { node: self.nodes.len() as u32 })?;
+		Ok(Trace { root: merkle::root(&leaves), leaves, outputs })
+	}
+}

@@ -1,0 +1,161 @@
+//! # HACA kernels
+//!
+//! The operators of a model's dispute graph, computed the same way bit for bit wherever they
+//! run: natively, when an executor or a verifier traces a job, and in the runtime, when the
+//! chain re-executes the one operator two parties disagree on. Floats are computed in `f32`
+//! in a fixed order (sums from the first term to the last, starting at zero), with `libm`'s
+//! plain-Rust `exp`, `tanh` and `erf`; integers wrap as two's complement. tract, which runs
+//! the models fast, may round differently: a trace's outputs agree with the engine's within
+//! the model's tolerance, not bit for bit.
+//!
+//! An operator's semantics are ONNX's (opset 17) for the forms [`Op`] lists; NaNs follow
+//! the comparisons as written in each kernel (`Relu` and `MaxPool` skip them, as tract's
+//! `max` does), and every NaN an operator outputs is the quiet NaN `0x7fc00000` (hardware
+//! and WebAssembly differ in a NaN's other bits).
+//!
+//! - [`Op`]: the operators and their attributes, SCALE-encoded into the graph;
+//! - [`run`]: one operator applied to its input tensors;
+//! - [`graph`]: a model lowered to operators, its commitments, and traces of its runs.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+mod array;
+mod conv;
+mod elementwise;
+pub mod graph;
+mod layout;
+mod linalg;
+mod normalize;
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use haca_primitives::tensor::{Tensor, MAX_RANK};
+use scale_info::TypeInfo;
+use sp_core::ConstU32;
+use sp_runtime::BoundedVec;
+
+/// A permutation of axes.
+pub type Axes = BoundedVec<u8, ConstU32<MAX_RANK>>;
+/// Axes, counted from the last when negative.
+pub type SignedAxes = BoundedVec<i8, ConstU32<MAX_RANK>>;
+
+/// An operator of the dispute graph with its attributes. Float attributes are held as their
+/// bits, so an operator has one encoding.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub enum Op {
+	/// `a + b`, broadcast (f32, i32, i64).
+	Add,
+	/// `a - b`, broadcast.
+	Sub,
+	/// `a * b`, broadcast.
+	Mul,
+	/// `a / b`, broadcast; integers truncate, and an integer division by zero is an error.
+	Div,
+	/// `max(x, 0)`.
+	Relu,
+	/// `1 / (1 + exp(-x))`.
+	Sigmoid,
+	/// `tanh(x)`.
+	Tanh,
+	/// The error function.
+	Erf,
+	/// Matrix product with NumPy's batching (f32).
+	MatMul,
+	/// Integer matrix product of 8-bit inputs into i32, less their optional zero points
+	/// (inputs 2 and 3: scalars, or per row of `a` and per column of `b`).
+	MatMulInteger,
+	/// `alpha · A' · B' + beta · C` of 2-D `A` and `B` (transposed if asked), `C` optional.
+	Gemm { trans_a: bool, trans_b: bool, alpha: u32, beta: u32 },
+	/// 2-D convolution of an NCHW input by MCHW weights, bias optional; `pads` are top,
+	/// left, bottom, right.
+	Conv { pads: [u32; 4], strides: [u32; 2], dilations: [u32; 2], group: u32 },
+	/// 2-D max pooling (padding never wins).
+	MaxPool { kernel: [u32; 2], pads: [u32; 4], strides: [u32; 2] },
+	/// Mean of each channel over its whole plane.
+	GlobalAveragePool,
+	/// Reshape into 2-D at `axis`.
+	Flatten { axis: u8 },
+	/// Reshape to the i64 shape of input 1 (0 copies the dimension, -1 is inferred).
+	Reshape,
+	/// Axes permuted.
+	Transpose { perm: Axes },
+	/// Softmax along `axis` (counted from the last when negative).
+	Softmax { axis: i8 },
+	/// Mean over `axes` (all if none), kept as size-1 axes if `keep_dims`.
+	ReduceMean { axes: SignedAxes, keep_dims: bool },
+	/// Layer normalisation over the axes from `axis` on: `(x - mean) / sqrt(var + epsilon)
+	/// · scale + bias`, bias optional.
+	LayerNormalization { axis: i8, epsilon: u32 },
+}
+
+/// Most elements an operator's output may have (64 MiB of f32).
+pub const MAX_ELEMENTS: usize = 1 << 24;
+
+/// Why an operator cannot run on its inputs.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen, Debug)]
+pub enum KernelError {
+	/// Fewer or more inputs than the operator takes.
+	InputCount,
+	/// An input of an element type the operator does not take, or inputs of different types.
+	ElementType,
+	/// Shapes the operator cannot combine (or a tensor whose data does not fit its shape).
+	Shape,
+	/// An attribute out of range for the inputs (an axis, a permutation, a group).
+	Attribute,
+	/// An integer division by zero.
+	DivisionByZero,
+	/// An output over the rank bound or [`MAX_ELEMENTS`].
+	TooLarge,
+}
+
+/// Applies `op` to `inputs`: its outputs.
+pub fn run(op: &Op, inputs: &[Tensor]) -> Result<Vec<Tensor>, KernelError> {
+	let output = match op {
+		Op::Add | Op::Sub | Op::Mul | Op::Div => elementwise::binary(op, inputs)?,
+		Op::Relu | Op::Sigmoid | Op::Tanh | Op::Erf => elementwise::unary(op, inputs)?,
+		Op::MatMul => linalg::matmul(inputs)?,
+		Op::MatMulInteger => linalg::matmul_integer(inputs)?,
+		Op::Gemm { trans_a, trans_b, alpha, beta } => {
+			linalg::gemm(inputs, *trans_a, *trans_b, f32::from_bits(*alpha), f32::from_bits(*beta))?
+		}
+		Op::Conv { pads, strides, dilations, group } => {
+			conv::conv(inputs, *pads, *strides, *dilations, *group)?
+		}
+		Op::MaxPool { kernel, pads, strides } => conv::max_pool(inputs, *kernel, *pads, *strides)?,
+		Op::GlobalAveragePool => conv::global_average_pool(inputs)?,
+		Op::Flatten { axis } => layout::flatten(inputs, *axis)?,
+		Op::Reshape => layout::reshape(inputs)?,
+		Op::Transpose { perm } => layout::transpose(inputs, perm)?,
+		Op::Softmax { axis } => normalize::softmax(inputs, *axis)?,
+		Op::ReduceMean { axes, keep_dims } => normalize::reduce_mean(inputs, axes, *keep_dims)?,
+		Op::LayerNormalization { axis, epsilon } => {
+			normalize::layer_normalization(inputs, *axis, f32::from_bits(*epsilon))?
+		}
+	};
+	if output.shape.len() > MAX_RANK as usize {
+		return Err(KernelError::TooLarge);
+	}
+	Ok(alloc::vec![output])
+}
+
+/// The one input an operator of `count` inputs takes at `index`.
+fn input(
+	inputs: &[Tensor],
+	count: core::ops::RangeInclusive<usize>,
+	index: usize,
+) -> Result<&Tensor, KernelError> {
+	if !count.contains(&inputs.len()) {
+		return Err(KernelError::InputCount);
+	}
+	inputs.get(index).ok_or(KernelError::InputCount)
+}
+
+/// `axis` counted from the last if negative, within `rank`.
+fn resolve_axis(axis: i64, rank: usize) -> Result<usize, KernelError> {
+	let resolved = if axis < 0 { axis + rank as i64 } else { axis };
+	usize::try_from(resolved).ok().filter(|axis| *axis < rank).ok_or(KernelError::Attribute)
+}
