@@ -21,3 +21,5 @@ SKIP_WASM_BUILD=1 cargo test --locked --features runtime-benchmarks \
 	-p pallet-models -p pallet-executors -p pallet-jobs -p pallet-settlement benchmarking
 # Lints on every target, warnings denied (no wasm needed to lint the runtime's code).
 SKIP_WASM_BUILD=1 cargo clippy --locked --workspace --all-targets -- -D warnings
+# The dispute kernels build without std, as the runtime will run them.
+cargo check --locked -p haca-kernels --no-default-features
