@@ -9,9 +9,9 @@
 //! the model's tolerance, not bit for bit.
 //!
 //! An operator's semantics are ONNX's (opset 17) for the forms [`Op`] lists; NaNs follow
-//! the comparisons as written in each kernel (`Relu` and `MaxPool` skip them, as tract's
-//! `max` does), and every NaN an operator outputs is the quiet NaN `0x7fc00000` (hardware
-//! and WebAssembly differ in a NaN's other bits).
+//! the comparisons as written in each kernel (`Relu` and `MaxPool` skip them), and every NaN
+//! an operator outputs is the quiet NaN `0x7fc00000` (hardware and WebAssembly differ in a
+//! NaN's other bits).
 //!
 //! - [`Op`]: the operators and their attributes, SCALE-encoded into the graph;
 //! - [`run`]: one operator applied to its input tensors;
