@@ -38,7 +38,7 @@ async function run(nodeName, networkInfo) {
     const challengeBond = api.consts.settlement.challengeBond.toBigInt();
 
     await haca.setServedModels(api, accs.Charlie, []);
-    const start = await lib.bestBlock(api);
+    const start = await lib.finalBlock(api);
     const tracker = lib.trackEvents(api, start.number + 1);
     const before = {
       bob: await haca.balanceOf(api, accs.Bob.address, start.hash),

@@ -18,7 +18,7 @@ async function run(nodeName, networkInfo, args) {
 
   return lib.withApis(networkInfo, [nodeName], async (api) => {
     const timeout = api.consts.jobs.resultTimeout.toNumber();
-    const start = await lib.bestBlock(api);
+    const start = await lib.finalBlock(api);
     const tracker = lib.trackEvents(api, start.number + 1);
     const others = [];
     let target;

@@ -23,7 +23,7 @@ async function run(nodeName, networkInfo) {
     assert.equal(quorumFee, 2n * fee, 'a 2-of-2 quorum costs two runs');
     const window = alice.consts.settlement.challengeWindow.toNumber();
 
-    const start = await lib.bestBlock(alice);
+    const start = await lib.finalBlock(alice);
     const tracker = lib.trackEvents(alice, start.number + 1);
     const bobBefore = await haca.balanceOf(alice, accs.Bob.address, start.hash);
     const t0 = Date.now();

@@ -194,6 +194,18 @@ export async function finalizedBlock(api) {
   return (await api.rpc.chain.getHeader(hash)).number.toNumber();
 }
 
+/**
+ * The block at the node's best height once that height is final: its number and canonical
+ * hash. State is read at such blocks only: a best block that loses a fork has its state
+ * discarded at finality, and reads at it fail.
+ */
+export async function finalBlock(api) {
+  const { number } = await bestBlock(api);
+  while ((await finalizedBlock(api)) < number) await sleep(500);
+  const hash = await api.rpc.chain.getBlockHash(number);
+  return { number, hash: hash.toHex() };
+}
+
 /** Resolves after `ms`. */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

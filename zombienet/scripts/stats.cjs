@@ -19,7 +19,7 @@ async function run(nodeName, networkInfo, args) {
     else expectations.push({ key: m[1], op: m[2], value: Number(m[3]) });
   }
   return lib.withApis(networkInfo, [nodeName], async (api) => {
-    const best = await lib.bestBlock(api);
+    const best = await lib.finalBlock(api);
     const counts = {
       submitted: 0, assigned: 0, reassigned: 0, deadlineMissed: 0, results: 0, quorumRounds: 0,
       settled: 0, failed: 0, challenged: 0, disputesResolved: 0, slashed: 0,
