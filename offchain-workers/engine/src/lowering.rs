@@ -134,7 +134,7 @@ fn unsupported(node: &NodeProto, reason: &str) -> LoweringError {
 
 /// A constant tensor of the graph.
 fn constant(tensor: &TensorProto, owner: &str) -> Result<Tensor, LoweringError> {
-	crate::proto::read(&tensor.encode_to_vec())
+	crate::proto::from_proto(tensor.clone())
 		.map_err(|error| LoweringError::Format(format!("constant of \"{owner}\": {error}")))
 }
 

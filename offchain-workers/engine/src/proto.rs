@@ -116,6 +116,11 @@ fn typed_data(proto: &TensorProto, element_type: ElementType) -> Result<Vec<u8>,
 pub fn read(bytes: &[u8]) -> Result<Tensor, ProtoError> {
 	let proto =
 		TensorProto::decode(bytes).map_err(|error| ProtoError::Format(error.to_string()))?;
+	from_proto(proto)
+}
+
+/// A decoded `TensorProto` (a model's initializer, say) as a canonical tensor.
+pub fn from_proto(proto: TensorProto) -> Result<Tensor, ProtoError> {
 	if proto.data_location == Some(DataLocation::External as i32) {
 		return Err(ProtoError::External);
 	}
