@@ -65,3 +65,14 @@ pub fn testnet_chain_spec() -> Result<ChainSpec, String> {
 		haca_runtime::genesis_config_presets::TESTNET_PRESET,
 	)
 }
+
+#[cfg(test)]
+mod tests {
+	use haca_runtime::genesis_config_presets::{demo_model_graph, DEMO_MODEL};
+
+	#[test]
+	fn the_demo_model_registers_the_graph_it_lowers_to() {
+		let lowered = haca_engine::lowering::lower(DEMO_MODEL).expect("the demo model lowers");
+		assert_eq!(demo_model_graph(), lowered.graph.commitment());
+	}
+}

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use codec::{Decode, Encode};
 use common::{prometheus_metrics, Node};
 use haca_primitives::{
+	dispute::GraphCommitment,
 	runtime_api::{JobPhase, JobReport},
 	tensor::{decode_tensors, tensors_agree, ElementType, Tensor, TensorSpec},
 	ModeSet, ModelHash, VerificationMode,
@@ -142,16 +143,16 @@ fn int_input(values: [i32; 4]) -> Vec<u8> {
 }
 
 /// Eve registers the model `bytes` on chain in every mode for `DEMO_MODEL_FEE` a run, with
-/// `inputs`, `outputs` and `tolerance_ulps`, and uploads it; Alice, the dev chain's executor,
-/// serves it and the dev verifiers audit it. Returns its hash once attested jobs on it are
-/// quoted.
-async fn register_served_model(
+/// `inputs`, `outputs`, `tolerance_ulps` and `graph`, and uploads it. Returns its hash once
+/// it is active.
+async fn register_model(
 	rpc: &HttpClient,
 	node: &Node,
 	bytes: Vec<u8>,
 	inputs: Vec<TensorSpec>,
 	outputs: Vec<TensorSpec>,
 	tolerance_ulps: u32,
+	graph: Option<GraphCommitment>,
 ) -> ModelHash {
 	let model = sp_crypto_hashing::blake2_256(&bytes).into();
 	let register = pallet_models::Call::register {
@@ -164,6 +165,7 @@ async fn register_served_model(
 			modes: ModeSet::ALL,
 			fee: DEMO_MODEL_FEE,
 			tolerance_ulps,
+			graph,
 		},
 	};
 	send(rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
@@ -171,15 +173,23 @@ async fn register_served_model(
 		pallet_models::Call::upload_chunk { model, index: 0, bytes: bytes.try_into().unwrap() };
 	send(rpc, Sr25519Keyring::Eve, RuntimeCall::Models(upload)).await;
 	// Executors serve, and verifiers audit, active models only: a quorum quote tells when
-	// the model is; attested jobs are quoted once enough verifiers audit it.
+	// the model is.
 	wait_for_quote(rpc, node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
+	model
+}
+
+/// Alice, the dev chain's executor, serves `models` besides the demo model, and the dev
+/// verifiers audit them; returns once attested jobs on each are quoted.
+async fn serve(rpc: &HttpClient, node: &Node, models: &[ModelHash]) {
 	for account in [Sr25519Keyring::Alice].into_iter().chain(DEV_VERIFIERS) {
-		let models = vec![demo_model_hash(), model].try_into().unwrap();
+		let models = [demo_model_hash()].iter().chain(models).copied().collect::<Vec<_>>();
+		let models = models.try_into().unwrap();
 		send(rpc, account, RuntimeCall::Executors(pallet_executors::Call::set_models { models }))
 			.await;
 	}
-	wait_for_quote(rpc, node, model, VerificationMode::Attested).await;
-	model
+	for model in models {
+		wait_for_quote(rpc, node, *model, VerificationMode::Attested).await;
+	}
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -194,8 +204,9 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 	let bytes = std::fs::read(models_dir().join("quotient.onnx")).unwrap();
 	let spec = |name| TensorSpec::new(name, ElementType::I32, &[1, 4]).unwrap();
 	let model =
-		register_served_model(&rpc, &node, bytes, vec![spec("input")], vec![spec("output")], 0)
+		register_model(&rpc, &node, bytes, vec![spec("input")], vec![spec("output")], 0, None)
 			.await;
+	serve(&rpc, &node, &[model]).await;
 	let fee = DEMO_MODEL_FEE;
 
 	// Job 0 divides by zero; job 1 does not. They wait until Alice serves the model.
@@ -332,7 +343,7 @@ async fn best_block(rpc: &HttpClient) -> BlockNumber {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_model_no_executor_can_run_fails_its_jobs_by_name_with_a_full_refund() {
+async fn models_no_executor_will_run_fail_their_jobs_by_name_with_a_full_refund() {
 	use haca_primitives::statement::ExecutionFailure;
 	use haca_runtime::RuntimeEvent;
 	let node = Node::start_dev_with("unrunnable-model", &["--executor"]);
@@ -353,46 +364,71 @@ async fn a_model_no_executor_can_run_fails_its_jobs_by_name_with_a_full_refund()
 	let inputs = vec![spec("X", &input).unwrap()];
 	let outputs =
 		vec![spec("label", &label).unwrap(), spec("probabilities", &probabilities).unwrap()];
-	let model = register_served_model(&rpc, &node, bytes, inputs, outputs, 256).await;
+	let svc = register_model(&rpc, &node, bytes, inputs, outputs, 256, None).await;
+
+	// A small CNN registered with a dispute graph it does not lower to (one bit of its
+	// weights root flipped): the executor lowers it before serving it, and refuses.
+	let bytes = std::fs::read(models_dir().join("cnn_small.onnx")).unwrap();
+	let mut graph = haca_engine::lowering::lower(&bytes).unwrap().graph.commitment();
+	graph.weights_root.0[0] ^= 1;
+	let spec = |name, dims: &[u32]| TensorSpec::new(name, ElementType::F32, dims).unwrap();
+	let (inputs, outputs) = (vec![spec("input", &[1, 3, 16, 16])], vec![spec("output", &[1, 10])]);
+	let cnn = register_model(&rpc, &node, bytes, inputs, outputs, 64, Some(graph)).await;
+	serve(&rpc, &node, &[svc, cnn]).await;
 	let fee = DEMO_MODEL_FEE;
 
 	let first = best_block(&rpc).await;
-	let input = vec![input].encode();
-	let deposit = pallet_jobs::Pallet::<haca_runtime::Runtime>::deposit_for(input.len() as u32);
-	submit_job(&rpc, model, input, fee).await;
-	let (start, mut seen) = (Instant::now(), false);
+	let job_inputs = [
+		vec![input].encode(),
+		vec![Tensor::from_f32(&[1, 3, 16, 16], &[0.5; 768]).unwrap()].encode(),
+	];
+	for (model, input) in [svc, cnn].into_iter().zip(&job_inputs) {
+		submit_job(&rpc, model, input.clone(), fee).await;
+	}
+	let (start, mut seen) = (Instant::now(), [false; 2]);
 	loop {
-		let open = job_report(&rpc, 0).await.is_some();
-		if seen && !open {
+		let open = [job_report(&rpc, 0).await.is_some(), job_report(&rpc, 1).await.is_some()];
+		if seen == [true; 2] && open == [false; 2] {
 			break;
 		}
-		seen |= open;
-		assert!(start.elapsed() < Duration::from_secs(240), "job 0: open {open}\n{}", node.log());
+		seen = [seen[0] | open[0], seen[1] | open[1]];
+		assert!(start.elapsed() < Duration::from_secs(300), "jobs open {open:?}\n{}", node.log());
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
 
 	// Each attempt's executor said why it could not run the job; then the job failed and
 	// Charlie, who submitted it, got everything back.
 	let events = events(&rpc, first..=best_block(&rpc).await).await;
-	let reasons: Vec<ExecutionFailure> = (events.iter())
-		.filter_map(|event| match event {
-			RuntimeEvent::Settlement(pallet_settlement::Event::ExecutionFailed {
-				job: 0,
-				reason,
-				..
-			}) => Some(*reason),
-			_ => None,
-		})
-		.collect();
 	let attempts: u32 = <haca_runtime::Runtime as pallet_jobs::Config>::MaxAttempts::get();
-	assert_eq!(reasons, vec![ExecutionFailure::InvalidModel; attempts as usize]);
-	assert!(
-		events.iter().any(|event| matches!(
-			event,
-			RuntimeEvent::Jobs(pallet_jobs::Event::Failed { job: 0, refunded })
-				if *refunded == fee + deposit
-		)),
-		"no full refund in {events:?}"
-	);
+	for (id, input) in job_inputs.iter().enumerate() {
+		let id = id as u64;
+		let reasons: Vec<ExecutionFailure> = (events.iter())
+			.filter_map(|event| match event {
+				RuntimeEvent::Settlement(pallet_settlement::Event::ExecutionFailed {
+					job,
+					reason,
+					..
+				}) if *job == id => Some(*reason),
+				_ => None,
+			})
+			.collect();
+		assert_eq!(reasons, vec![ExecutionFailure::InvalidModel; attempts as usize], "job {id}");
+		let deposit = pallet_jobs::Pallet::<haca_runtime::Runtime>::deposit_for(input.len() as u32);
+		assert!(
+			events.iter().any(|event| matches!(
+				event,
+				RuntimeEvent::Jobs(pallet_jobs::Event::Failed { job, refunded })
+					if *job == id && *refunded == fee + deposit
+			)),
+			"no full refund of job {id} in {events:?}"
+		);
+	}
+	// The CNN's refusals were for its graph.
+	let metrics = prometheus_metrics(node.prometheus_port);
+	let refusals = metrics
+		.lines()
+		.find(|line| line.starts_with("haca_inference_failures_total{reason=\"graph_mismatch\""))
+		.unwrap_or_else(|| panic!("no graph refusals:\n{metrics}"));
+	assert!(refusals.ends_with(&format!(" {attempts}")), "one per attempt: {refusals}");
 	assert!(node.stop().success());
 }

@@ -162,6 +162,11 @@ fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
 	assert_eq!(specs["inputs"][0]["shape"], serde_json::json!([8, 1, 8, 8]));
 	assert_eq!(specs["inputs"][0]["variable_axes"], 1);
 	assert_eq!(specs["outputs"][0]["name"], "logits");
+	// The dispute graph, as `models.register` takes it.
+	assert_eq!(specs["graph"]["lowering"], 1);
+	assert_eq!(specs["graph"]["nodes"], 8);
+	assert!(specs["graph"]["graphRoot"].as_str().unwrap().starts_with("0x"), "{json}");
+	assert!(specs["graph"]["weightsRoot"].as_str().unwrap().starts_with("0x"), "{json}");
 
 	// skl2onnx leaves it unnamed.
 	let (ok, stdout, stderr) =
@@ -173,6 +178,8 @@ fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
 		stdout.contains("disputes:    by a committee: node \"LinearClassifier\" (ai.onnx.ml.LinearClassifier) is outside the dispute op set"),
 		"{stdout}"
 	);
+	let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+	assert!(json["graph"].is_null(), "{json}");
 }
 
 #[test]

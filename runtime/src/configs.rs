@@ -180,6 +180,8 @@ impl pallet_models::Config for Runtime {
 	/// An hour to upload a model's bytes (16 chunks of the largest model); a registration
 	/// whose upload stalls longer gives its hash up to the next registrant.
 	type UploadPeriod = ConstU32<{ 60 * MINUTES }>;
+	/// A dispute carries each party's trace, 32 bytes a node: 128 KiB at most.
+	type MaxGraphNodes = ConstU32<4096>;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 

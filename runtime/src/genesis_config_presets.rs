@@ -8,12 +8,14 @@ use crate::{
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use haca_primitives::{
+	dispute::GraphCommitment,
 	tensor::{ElementType, TensorSpec},
 	ModeSet,
 };
 use serde_json::Value;
 use sp_consensus_babe::AuthorityId as BabeId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
+use sp_core::H256;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
@@ -27,6 +29,18 @@ const ENDOWMENT: crate::Balance = 1_000_000 * UNIT;
 /// The demo model of the development chains: a small float MLP (4 inputs, 3 outputs),
 /// made by `scripts/gen_models.py`, stored on chain at genesis.
 pub const DEMO_MODEL: &[u8] = include_bytes!("../../offchain-workers/models/mlp.onnx");
+
+/// The demo model's dispute graph, as `haca-node inspect` prints it (the node's tests lower
+/// [`DEMO_MODEL`] and compare): the chain decides disputes over its results.
+pub fn demo_model_graph() -> GraphCommitment {
+	let root = |hex| H256(array_bytes::hex2array_unchecked(hex));
+	GraphCommitment {
+		lowering: 1,
+		graph_root: root("fa2ce971b2ec6004e6a7833bf3e6756c6600507238dae97759e9b88fe1422b52"),
+		weights_root: root("b4ce66bdfa046896dc39b5cc2c91cbe25cf73e0b278f7d81a3bf0effd7c62963"),
+		nodes: 4,
+	}
+}
 
 /// Fee per run of the demo model.
 pub const DEMO_MODEL_FEE: crate::Balance = 100 * MILLI_UNIT;
@@ -47,6 +61,7 @@ fn demo_model(owner: &AccountId) -> pallet_models::GenesisModelOf<crate::Runtime
 		modes: ModeSet::ALL,
 		fee: DEMO_MODEL_FEE,
 		tolerance_ulps: 8,
+		graph: Some(demo_model_graph()),
 	}
 }
 

@@ -91,6 +91,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 				modes: ModeSet::ALL,
 				fee: UNIT,
 				tolerance_ulps: 4,
+				graph: None,
 			},
 		));
 		for (index, chunk) in bytes.chunks(256 * 1024).enumerate() {

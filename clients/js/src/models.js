@@ -20,6 +20,10 @@ import { eventOf, nextNonce, sendTx } from './tx.js';
  * @param {bigint|number|string} model.fee Fee per inference run (plancks, 1 HACA = 1e12).
  * @param {number} [model.modes=MODES.ALL] Accepted verification modes ({@link MODES}).
  * @param {number} [model.toleranceUlps=0] Float tolerance in units of least precision.
+ * @param {{lowering: number, graphRoot: string, weightsRoot: string, nodes: number}} [model.graph]
+ *   The model's dispute graph, as `haca-node inspect` prints it (its JSON's `graph`): the
+ *   chain then decides disputes over its results itself, and executors and verifiers refuse
+ *   the model if they lower it to another graph. Omitted, a committee decides them.
  * @param {object[]} [model.inputs] Input specs (`{name, elementType, shape, variableAxes}`);
  *   read from the ONNX graph by default.
  * @param {object[]} [model.outputs] Output specs; read from the ONNX graph by default.
@@ -30,7 +34,7 @@ import { eventOf, nextNonce, sendTx } from './tx.js';
  * @returns {Promise<{model: string, deposit: bigint, fees: bigint, receipts: Receipt[]}>}
  *   The model hash, deposit held, transaction fees paid in all and the receipts.
  */
-export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, toleranceUlps = 0, inputs, outputs, bounds, timeoutMs = 120_000 }) {
+export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, toleranceUlps = 0, graph = null, inputs, outputs, bounds, timeoutMs = 120_000 }) {
   const bytes = u8aToU8a(onnx);
   const specs = inputs && outputs ? { inputs, outputs } : readOnnxSpecs(bytes, { bounds });
   const model = blake2AsHex(bytes, 256);
@@ -42,6 +46,7 @@ export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, 
       modes,
       fee,
       toleranceUlps,
+      graph,
     }),
   ];
   for (let index = 0; index * chunkSize < bytes.length; index++) {

@@ -8,10 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import * as haca from '../src/index.js';
-import { startNode } from './harness.js';
+import { inspectModel, startNode } from './harness.js';
 
 const models = new URL('../../../offchain-workers/models/', import.meta.url);
 const file = (name) => readFileSync(new URL(name, models));
+const path = (name) => new URL(name, models).pathname;
 
 /** Fee per run of the models test A registers: 0.05 HACA. */
 const INT_FEE = 50_000_000_000n;
@@ -71,9 +72,12 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       );
       haca.checkElementTypes(api);
 
-      // Eve registers the integer model from its ONNX file (specs read from the graph).
+      // Eve registers the integer model from its ONNX file (specs read from the graph), with
+      // the dispute graph `haca-node inspect` lowers it to: the executors lower it too
+      // before they serve it.
       const onnx = file('int_matmul.onnx');
-      const registered = await haca.registerModel(api, eve, { onnx, fee: INT_FEE, modes: haca.MODES.ALL });
+      const { graph } = inspectModel(path('int_matmul.onnx'));
+      const registered = await haca.registerModel(api, eve, { onnx, fee: INT_FEE, modes: haca.MODES.ALL, graph });
       const intModel = registered.model;
       const { baseDeposit, byteDeposit } = api.consts.models;
       assert.equal(registered.deposit, baseDeposit.toBigInt() + byteDeposit.toBigInt() * BigInt(onnx.length));
@@ -92,8 +96,12 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
           ({ name: tensorName, elementType: type, shape: [EXPORT_BATCH, ...shape.slice(1)], variableAxes: 1 });
         // The networks name their batch dimension, as torch.onnx does: the specs come from
         // the graph, `batch` bounded.
+        // Their dispute graphs as `haca-node inspect` prints them.
         const specs = NETWORKS.includes(name)
-          ? { bounds: { batch: EXPORT_BATCH } }
+          ? {
+            bounds: { batch: EXPORT_BATCH },
+            graph: inspectModel(path(`exports/${name}/model.onnx`), ['--bound', `batch=${EXPORT_BATCH}`]).graph,
+          }
           : { inputs: inputs.map(spec), outputs: outputs.map(spec) };
         const { model } = await haca.registerModel(api, eve, {
           onnx: file(`exports/${name}/model.onnx`),
@@ -108,6 +116,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const info = (await api.query.models.models(intModel)).unwrap();
       assert.equal(info.status.type, 'Active');
       assert.equal(info.owner.toString(), eve.address);
+      assert.deepEqual(info.graph.toJSON(), graph);
       assert.deepEqual(info.inputs.toJSON(), [{ name: '0x696e707574', elementType: 'U8', shape: [1, 8], variableAxes: 0 }]);
       assert.deepEqual(info.outputs.toJSON(), [{ name: '0x6f7574707574', elementType: 'I32', shape: [1, 4], variableAxes: 0 }]);
 

@@ -1,7 +1,7 @@
 // Test support: starts the real haca-node (`--dev --executor`) on free ports with its own
 // temporary base path, and stops exactly that process by its pid.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -12,6 +12,15 @@ export function nodeBinary() {
   if (process.env.HACA_NODE) return process.env.HACA_NODE;
   const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'haca-target');
   return join(target, 'debug', 'haca-node');
+}
+
+/**
+ * `haca-node inspect --model <path> <args>`: the terms it prints to register the model with
+ * (`{inputs, outputs, graph}`).
+ */
+export function inspectModel(path, args = []) {
+  const stdout = execFileSync(nodeBinary(), ['inspect', '--model', path, ...args], { encoding: 'utf8' });
+  return JSON.parse(stdout.trim().split('\n').at(-1));
 }
 
 /** `count` distinct ports that were free a moment ago (the OS picks them). */

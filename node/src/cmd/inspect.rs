@@ -6,14 +6,16 @@ use std::path::PathBuf;
 
 use codec::Encode;
 use haca_engine::{lowering, sample_inputs, DimBounds, Plan};
-use haca_kernels::graph::LOWERING_VERSION;
-use haca_primitives::tensor::{decode_tensors, ulp_distance, Tensor, TensorSpec};
+use haca_primitives::{
+	dispute::GraphCommitment,
+	tensor::{decode_tensors, ulp_distance, Tensor, TensorSpec},
+};
 use sp_core::bytes::to_hex;
 
 /// Reads an ONNX model as executors will, its dynamic dimensions up to the sizes given, runs
 /// it once on a sample input of the largest shapes, and prints the model hash, its size and
-/// the input and output specs to register (JSON, as `models.register`'s `inputs` and
-/// `outputs`). A model executors could not run is refused with what stops it: an operator
+/// the input and output specs and dispute graph to register (JSON, as `models.register`'s
+/// `inputs`, `outputs` and `graph`). A model executors could not run is refused with what stops it: an operator
 /// tract lacks (with its node), an unsupported type, a dynamic dimension without a bound.
 /// Then lowers the model to its dispute graph and traces the sample through it: the graph's
 /// size and roots and how far the trace ends from the engine's outputs, or the node that
@@ -74,18 +76,24 @@ impl InspectCmd {
 		for (index, spec) in plan.outputs().iter().enumerate() {
 			println!("output {index}:    {}", describe(spec));
 		}
-		println!("disputes:    {}", disputes(&bytes, &sample, &outputs));
-		let specs = serde_json::json!({ "inputs": inputs, "outputs": plan.outputs() });
-		println!("{specs}");
+		let (disputes, graph) = disputes(&bytes, &sample, &outputs);
+		println!("disputes:    {disputes}");
+		let terms =
+			serde_json::json!({ "inputs": inputs, "outputs": plan.outputs(), "graph": graph });
+		println!("{terms}");
 		Ok(())
 	}
 }
 
 /// How disputes over the model's results are decided: by the chain, over its dispute graph
 /// (whose trace of `sample` ends within some ULPs of the engine's `outputs`), or by a
-/// committee, and why.
-fn disputes(bytes: &[u8], sample: &[Tensor], outputs: &[Tensor]) -> String {
-	let committee = |reason: String| format!("by a committee: {reason}");
+/// committee, and why; with the graph's commitment when the chain decides.
+fn disputes(
+	bytes: &[u8],
+	sample: &[Tensor],
+	outputs: &[Tensor],
+) -> (String, Option<GraphCommitment>) {
+	let committee = |reason: String| (format!("by a committee: {reason}"), None);
 	let lowered = match lowering::lower(bytes) {
 		Ok(lowered) => lowered,
 		Err(error) => return committee(error.to_string()),
@@ -98,15 +106,18 @@ fn disputes(bytes: &[u8], sample: &[Tensor], outputs: &[Tensor]) -> String {
 	let Some(ulps) = largest_difference(&trace.outputs, outputs) else {
 		return committee("the trace's outputs differ from the engine's in type or shape".into());
 	};
-	format!(
-		"by the chain: {} operator{} (lowering {LOWERING_VERSION}), graph root {:?}, weights \
-		 root {:?}; the sample's trace ends {ulps} ULPs from the engine at most (the model's \
-		 tolerance must be at least that)",
-		graph.nodes.len(),
-		if graph.nodes.len() == 1 { "" } else { "s" },
-		graph.root(),
-		graph.weights_root(),
-	)
+	let commitment = graph.commitment();
+	let text = format!(
+		"by the chain: {} operator{} (lowering {}), graph root {:?}, weights root {:?}; the \
+		 sample's trace ends {ulps} ULPs from the engine at most (the model's tolerance must be \
+		 at least that)",
+		commitment.nodes,
+		if commitment.nodes == 1 { "" } else { "s" },
+		commitment.lowering,
+		commitment.graph_root,
+		commitment.weights_root,
+	);
+	(text, Some(commitment))
 }
 
 /// The largest ULP distance between the float elements of two tensor lists of the same types

@@ -43,7 +43,10 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use haca_primitives::tensor::{TensorError, TensorSpec};
+use haca_primitives::{
+	dispute::GraphCommitment,
+	tensor::{TensorError, TensorSpec},
+};
 use schnellru::{ByLength, LruMap};
 
 pub use metrics::EngineMetrics;
@@ -70,6 +73,11 @@ pub enum EngineError {
 	/// node), or a graph input or output of a type HACA has no element type for.
 	#[error("unsupported model: {0}")]
 	Unsupported(String),
+	/// The model does not lower to the dispute graph its registration records (another
+	/// lowering version, no dispute graph, or other roots): disputes over its results
+	/// would be about a graph this engine does not run.
+	#[error("model does not match its registered dispute graph: {0}")]
+	GraphMismatch(String),
 	/// The model's inputs or outputs differ from the registered specs.
 	#[error("model does not match its registered spec: {0}")]
 	SpecMismatch(String),
@@ -99,6 +107,7 @@ impl EngineError {
 			Self::UnseededRandom(_) => "unseeded_random",
 			Self::Unsupported(_) => "unsupported",
 			Self::SpecMismatch(_) => "spec_mismatch",
+			Self::GraphMismatch(_) => "graph_mismatch",
 			Self::NotLoaded => "not_loaded",
 			Self::BadInput(_) => "bad_input",
 			Self::Execution(_) => "execution",
@@ -187,6 +196,20 @@ impl Engine {
 		})();
 		if let Some(metrics) = &self.metrics {
 			metrics.outcome(result.as_ref().err(), None);
+		}
+		result
+	}
+
+	/// Checks that the model in `bytes` lowers to the dispute graph its registration
+	/// `recorded` ([`lowering::check_commitment`]): executors and verifiers serve and audit
+	/// only models whose disputes would be about the graph they run.
+	pub fn check_graph(&self, bytes: &[u8], recorded: &GraphCommitment) -> Result<(), EngineError> {
+		let result = lowering::check_commitment(bytes, recorded);
+		if let Err(error) = &result {
+			log::warn!(target: "haca-engine", "model refused: {error}");
+			if let Some(metrics) = &self.metrics {
+				metrics.outcome(Some(error), None);
+			}
 		}
 		result
 	}

@@ -7,11 +7,13 @@
 
 use std::collections::HashMap;
 
+use crate::EngineError;
+
 use haca_kernels::{
 	graph::{Graph, Header, Node, ValueId, LOWERING_VERSION},
 	Op,
 };
-use haca_primitives::tensor::Tensor;
+use haca_primitives::{dispute::GraphCommitment, tensor::Tensor};
 use prost::Message;
 use tract_onnx::pb::{
 	attribute_proto::AttributeType, AttributeProto, ModelProto, NodeProto, TensorProto,
@@ -121,6 +123,36 @@ pub fn lower(bytes: &[u8]) -> Result<Lowered, LoweringError> {
 	let header =
 		Header { version: LOWERING_VERSION, inputs, constants: constants.len() as u32, outputs };
 	Ok(Lowered { graph: Graph { header, constants, nodes }, names })
+}
+
+/// Checks that the model in `bytes` lowers to the graph its registration `recorded`; the
+/// error names what differs.
+pub fn check_commitment(bytes: &[u8], recorded: &GraphCommitment) -> Result<(), EngineError> {
+	let mismatch = |reason: String| EngineError::GraphMismatch(reason);
+	if recorded.lowering != LOWERING_VERSION {
+		return Err(mismatch(format!(
+			"registered for lowering version {}, this engine lowers by version {LOWERING_VERSION}",
+			recorded.lowering
+		)));
+	}
+	let computed = lower(bytes)
+		.map_err(|error| mismatch(format!("the model has no dispute graph: {error}")))?
+		.graph
+		.commitment();
+	let differs =
+		|what: &str, registered: &dyn core::fmt::Debug, computed: &dyn core::fmt::Debug| {
+			mismatch(format!("{what}: {registered:?} registered, {computed:?} computed"))
+		};
+	if recorded.nodes != computed.nodes {
+		return Err(differs("node count", &recorded.nodes, &computed.nodes));
+	}
+	if recorded.graph_root != computed.graph_root {
+		return Err(differs("graph root", &recorded.graph_root, &computed.graph_root));
+	}
+	if recorded.weights_root != computed.weights_root {
+		return Err(differs("weights root", &recorded.weights_root, &computed.weights_root));
+	}
+	Ok(())
 }
 
 fn unsupported(node: &NodeProto, reason: &str) -> LoweringError {

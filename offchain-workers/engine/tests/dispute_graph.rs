@@ -4,11 +4,12 @@
 
 use codec::Encode;
 use haca_engine::{
-	lowering::{lower, LoweringError},
-	proto, sample_inputs, DimBounds, Plan,
+	lowering::{check_commitment, lower, LoweringError},
+	proto, sample_inputs, DimBounds, EngineError, Plan,
 };
 use haca_kernels::run;
 use haca_primitives::{
+	dispute::{GraphCommitment, LOWERING_VERSION},
 	merkle,
 	tensor::{decode_tensors, tensors_agree, ElementType, Tensor, TensorSpec},
 };
@@ -200,5 +201,32 @@ fn models_outside_the_op_set_are_named() {
 			Err(LoweringError::Unsupported { op: found, .. }) => assert_eq!(found, op, "{model}"),
 			other => panic!("{model}: {other:?}"),
 		}
+	}
+}
+
+#[test]
+fn a_registered_commitment_is_checked_field_by_field() {
+	let bytes = file("cnn_small.onnx");
+	let recorded = lower(&bytes).unwrap().graph.commitment();
+	assert_eq!(recorded.lowering, LOWERING_VERSION);
+	check_commitment(&bytes, &recorded).expect("the model's own commitment holds");
+	let wrong = [
+		("version", GraphCommitment { lowering: LOWERING_VERSION + 1, ..recorded }),
+		("node count", GraphCommitment { nodes: recorded.nodes + 1, ..recorded }),
+		("graph root", GraphCommitment { graph_root: recorded.weights_root, ..recorded }),
+		("weights root", GraphCommitment { weights_root: recorded.graph_root, ..recorded }),
+	];
+	for (what, commitment) in wrong {
+		match check_commitment(&bytes, &commitment) {
+			Err(EngineError::GraphMismatch(reason)) => assert!(reason.contains(what), "{reason}"),
+			other => panic!("{what}: {other:?}"),
+		}
+	}
+	// A model outside the op set has no graph to commit to.
+	match check_commitment(&file("element_types/model.onnx"), &recorded) {
+		Err(EngineError::GraphMismatch(reason)) => {
+			assert!(reason.contains("no dispute graph") && reason.contains("Where"), "{reason}")
+		}
+		other => panic!("{other:?}"),
 	}
 }

@@ -17,7 +17,7 @@ mod native;
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
-use haca_primitives::{statement::ExecutionFailure, tensor::TensorSpec};
+use haca_primitives::{dispute::GraphCommitment, statement::ExecutionFailure, tensor::TensorSpec};
 use scale_info::TypeInfo;
 #[cfg(not(substrate_runtime))]
 use sp_externalities::ExternalitiesExt;
@@ -57,6 +57,9 @@ pub enum InferenceError {
 	Busy,
 	/// The model argument is not a 32-byte model hash (a bug in the caller).
 	BadModelHash,
+	/// The model does not lower to the dispute graph its registration records: the node
+	/// neither serves nor audits it.
+	GraphMismatch,
 }
 
 impl From<InferenceError> for ExecutionFailure {
@@ -64,7 +67,7 @@ impl From<InferenceError> for ExecutionFailure {
 	fn from(error: InferenceError) -> Self {
 		match error {
 			InferenceError::ModelUnavailable => Self::ModelUnavailable,
-			InferenceError::InvalidModel => Self::InvalidModel,
+			InferenceError::InvalidModel | InferenceError::GraphMismatch => Self::InvalidModel,
 			InferenceError::BadInput => Self::BadInput,
 			InferenceError::Timeout => Self::Timeout,
 			InferenceError::Execution
@@ -75,13 +78,15 @@ impl From<InferenceError> for ExecutionFailure {
 	}
 }
 
-/// A model's tensor specs, for loading it.
+/// What a model's registration records that the engine checks when loading it.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, Debug)]
 pub struct ModelSpecs {
 	/// Input tensors, in graph order.
 	pub inputs: Vec<TensorSpec>,
 	/// Output tensors, in graph order.
 	pub outputs: Vec<TensorSpec>,
+	/// Its dispute graph, when disputes over its results are the chain's to decide.
+	pub graph: Option<GraphCommitment>,
 }
 
 /// One input's run: the model's outputs (canonical tensor encoding) and their blake2-256

@@ -13,6 +13,7 @@ impl From<EngineError> for InferenceError {
 			| EngineError::UnseededRandom(_)
 			| EngineError::Unsupported(_)
 			| EngineError::SpecMismatch(_) => Self::InvalidModel,
+			EngineError::GraphMismatch(_) => Self::GraphMismatch,
 			EngineError::NotLoaded => Self::ModelUnavailable,
 			EngineError::BadInput(_) => Self::BadInput,
 			EngineError::Execution(_) => Self::Execution,
@@ -35,6 +36,9 @@ impl InferenceHost for Engine {
 	) -> Result<(), InferenceError> {
 		let bytes =
 			bytes.or_else(|| self.stored_model(model)).ok_or(InferenceError::ModelUnavailable)?;
+		if let Some(graph) = &specs.graph {
+			self.check_graph(&bytes, graph)?;
+		}
 		Engine::load(self, *model, &bytes, &specs.inputs, &specs.outputs).map_err(Into::into)
 	}
 

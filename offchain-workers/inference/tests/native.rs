@@ -1,7 +1,7 @@
 //! The host side of `inference::run_batch` over the real engine.
 
 use codec::Encode;
-use haca_engine::{npy, Engine};
+use haca_engine::{lowering, npy, Engine};
 use haca_inference::{run_and_hash, InferenceError, InferenceHost, ModelSpecs};
 use haca_primitives::tensor::{ElementType, TensorSpec};
 
@@ -17,17 +17,41 @@ fn mlp_input(first: f32) -> Vec<u8> {
 	vec![tensor].encode()
 }
 
-/// An engine with the generated MLP loaded through the host interface.
-fn engine_with_mlp() -> (Engine, [u8; 32]) {
-	let engine = Engine::new(Default::default(), None);
+/// The generated MLP, its hash and its registered specs (with its dispute graph).
+fn mlp() -> (Vec<u8>, [u8; 32], ModelSpecs) {
 	let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 	let hash = sp_crypto_hashing::blake2_256(&bytes);
 	let specs = ModelSpecs {
 		inputs: vec![TensorSpec::new("input", ElementType::F32, &[1, 4]).unwrap()],
 		outputs: vec![TensorSpec::new("output", ElementType::F32, &[1, 3]).unwrap()],
+		graph: Some(lowering::lower(&bytes).unwrap().graph.commitment()),
 	};
+	(bytes, hash, specs)
+}
+
+/// An engine with the generated MLP loaded through the host interface.
+fn engine_with_mlp() -> (Engine, [u8; 32]) {
+	let engine = Engine::new(Default::default(), None);
+	let (bytes, hash, specs) = mlp();
 	InferenceHost::load(&engine, &hash, Some(bytes), &specs).unwrap();
 	(engine, hash)
+}
+
+#[test]
+fn a_model_whose_recorded_graph_differs_is_not_loaded() {
+	let engine = Engine::new(Default::default(), None);
+	let (bytes, hash, mut specs) = mlp();
+	let graph = specs.graph.as_mut().unwrap();
+	graph.weights_root.0[0] ^= 1;
+	assert_eq!(
+		InferenceHost::load(&engine, &hash, Some(bytes.clone()), &specs),
+		Err(InferenceError::GraphMismatch)
+	);
+	assert!(!InferenceHost::is_loaded(&engine, &hash));
+	// Committee-decided models (no graph recorded) load without one.
+	specs.graph = None;
+	InferenceHost::load(&engine, &hash, Some(bytes), &specs).unwrap();
+	assert!(InferenceHost::is_loaded(&engine, &hash));
 }
 
 #[test]
@@ -51,7 +75,7 @@ fn engine_errors_reach_the_runtime_by_their_kind() {
 	let (engine, hash) = engine_with_mlp();
 	let unknown = [7u8; 32];
 	assert_eq!(run_and_hash(&engine, &unknown, &[]), Err(InferenceError::ModelUnavailable));
-	let specs = ModelSpecs { inputs: vec![], outputs: vec![] };
+	let specs = ModelSpecs { inputs: vec![], outputs: vec![], graph: None };
 	assert_eq!(
 		InferenceHost::load(&engine, &unknown, None, &specs),
 		Err(InferenceError::ModelUnavailable),

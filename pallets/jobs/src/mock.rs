@@ -167,6 +167,7 @@ fn register_model(n: u8, modes: ModeSet) -> ModelHash {
 			modes,
 			fee: MODEL_FEE,
 			tolerance_ulps: 0,
+			graph: None,
 		},
 	));
 	model(n)

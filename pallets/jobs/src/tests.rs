@@ -299,6 +299,7 @@ fn register_attested(model: ModelHash, spec: TensorSpec) {
 			modes: ModeSet::ATTESTED,
 			fee: MODEL_FEE,
 			tolerance_ulps: 0,
+			graph: None,
 		},
 	));
 }

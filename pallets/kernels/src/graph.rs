@@ -13,6 +13,7 @@
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use haca_primitives::{
+	dispute::GraphCommitment,
 	merkle,
 	tensor::{Tensor, MAX_TENSORS},
 };
@@ -22,9 +23,7 @@ use sp_runtime::BoundedVec;
 
 use crate::{run, KernelError, Op};
 
-/// The version of the lowering from ONNX, committed in every graph's header: a graph lowered
-/// by another version has another root.
-pub const LOWERING_VERSION: u32 = 1;
+pub use haca_primitives::dispute::LOWERING_VERSION;
 
 /// Most inputs a node reads.
 pub const MAX_NODE_INPUTS: u32 = 4;
@@ -104,6 +103,16 @@ impl Graph {
 		let leaves: Vec<H256> =
 			self.constants.iter().map(|constant| merkle::leaf_hash(&constant.encode())).collect();
 		merkle::root(&leaves)
+	}
+
+	/// What a registration records about the graph.
+	pub fn commitment(&self) -> GraphCommitment {
+		GraphCommitment {
+			lowering: self.header.version,
+			graph_root: self.root(),
+			weights_root: self.weights_root(),
+			nodes: self.nodes.len() as u32,
+		}
 	}
 
 	/// Runs the graph on `inputs`, every node by its kernel.

@@ -8,6 +8,7 @@ use frame_support::{
 };
 use frame_system::RawOrigin;
 use haca_primitives::{
+	dispute::{GraphCommitment, LOWERING_VERSION},
 	onnx,
 	tensor::{ElementType, TensorSpec, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS},
 	traits::TensorSpecs,
@@ -28,7 +29,7 @@ fn largest_specs() -> TensorSpecs {
 	vec![spec; MAX_TENSORS as usize].try_into().unwrap()
 }
 
-/// Terms with the largest specs, attested mode (float outputs this large may be too large
+/// Terms with the largest specs and graph, attested mode (float outputs this large may be too large
 /// for a quorum), a fee of 1.
 fn largest_terms<T: Config>() -> ModelTermsOf<T> {
 	ModelTerms {
@@ -37,6 +38,12 @@ fn largest_terms<T: Config>() -> ModelTermsOf<T> {
 		modes: ModeSet::ATTESTED,
 		fee: 1u32.into(),
 		tolerance_ulps: 0,
+		graph: Some(GraphCommitment {
+			lowering: LOWERING_VERSION,
+			graph_root: Default::default(),
+			weights_root: Default::default(),
+			nodes: T::MaxGraphNodes::get(),
+		}),
 	}
 }
 

@@ -4,6 +4,7 @@
 use alloc::vec::Vec;
 use frame_support::{dispatch::DispatchResultWithPostInfo, ensure, pallet_prelude::*};
 use haca_primitives::{
+	dispute::LOWERING_VERSION,
 	onnx::{self, OnnxError},
 	tensor::{encoded_len, TensorSpec},
 	traits::TensorSpecs,
@@ -75,7 +76,7 @@ impl<T: Config> Pallet<T> {
 		source: ModelSource<T::MaxLocatorLen>,
 		terms: ModelTermsOf<T>,
 	) -> Result<Weight, DispatchError> {
-		let ModelTerms { inputs, outputs, modes, fee, tolerance_ulps } = terms;
+		let ModelTerms { inputs, outputs, modes, fee, tolerance_ulps, graph } = terms;
 		let lapsed = match Models::<T>::get(model) {
 			Some(held) => {
 				ensure!(Self::upload_lapsed(&held), Error::<T>::AlreadyRegistered);
@@ -101,6 +102,13 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::VariableOutputsTooLarge
 		);
 		ensure!(tolerance_ulps <= T::MaxToleranceUlps::get(), Error::<T>::ToleranceTooLarge);
+		if let Some(graph) = &graph {
+			ensure!(graph.lowering == LOWERING_VERSION, Error::<T>::UnsupportedLowering);
+			ensure!(
+				(1..=T::MaxGraphNodes::get()).contains(&graph.nodes),
+				Error::<T>::GraphSizeOutOfBounds
+			);
+		}
 		let status = match &source {
 			ModelSource::OnChain => {
 				ensure!(byte_size <= T::MaxModelBytes::get(), Error::<T>::ModelTooLarge);
@@ -134,6 +142,7 @@ impl<T: Config> Pallet<T> {
 				modes,
 				fee,
 				tolerance_ulps,
+				graph,
 				status,
 				registered_at: frame_system::Pallet::<T>::block_number(),
 				deposit,

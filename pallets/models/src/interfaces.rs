@@ -24,6 +24,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			fee: info.fee,
 			outputs: info.outputs,
 			tolerance_ulps: info.tolerance_ulps,
+			graph: info.graph,
 		})
 	}
 
@@ -76,6 +77,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				modes: ModeSet::ALL,
 				fee,
 				tolerance_ulps: 0,
+				graph: None,
 				status: ModelStatus::Active,
 				registered_at: frame_system::Pallet::<T>::block_number(),
 				deposit: Zero::zero(),

@@ -89,6 +89,7 @@ pub mod pallet {
 			type MaxOutputBytes = ConstU32<{ 16 * 1024 }>;
 			type MaxInlineOutputBytes = ConstU32<1024>;
 			type UploadPeriod = ConstU32<10>;
+			type MaxGraphNodes = ConstU32<64>;
 			type WeightInfo = ();
 		}
 	}
@@ -159,6 +160,11 @@ pub mod pallet {
 		/// registration is purged, its deposit returned).
 		#[pallet::constant]
 		type UploadPeriod: Get<u32>;
+
+		/// Most nodes a model's dispute graph may have: a dispute carries each party's trace
+		/// (a hash per node) in one transaction. Larger models leave disputes to a committee.
+		#[pallet::constant]
+		type MaxGraphNodes: Get<u32>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -284,6 +290,11 @@ pub mod pallet {
 		/// The model's outputs have variable axes or strings and, at their largest, would not
 		/// come with the result (over `MaxInlineOutputBytes`).
 		VariableOutputsTooLarge,
+		/// The dispute graph was lowered by another version than the runtime's kernels
+		/// implement (`haca_primitives::dispute::LOWERING_VERSION`).
+		UnsupportedLowering,
+		/// The dispute graph has no node, or more than `MaxGraphNodes`.
+		GraphSizeOutOfBounds,
 	}
 
 	/// A model stored on chain from genesis, as the runtime's types make it.
@@ -299,7 +310,7 @@ pub mod pallet {
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			for GenesisModel { owner, bytes, inputs, outputs, modes, fee, tolerance_ulps } in
+			for GenesisModel { owner, bytes, inputs, outputs, modes, fee, tolerance_ulps, graph } in
 				&self.models
 			{
 				let model = ModelHash::from(sp_io::hashing::blake2_256(bytes));
@@ -309,6 +320,7 @@ pub mod pallet {
 					modes: *modes,
 					fee: *fee,
 					tolerance_ulps: *tolerance_ulps,
+					graph: *graph,
 				};
 				Pallet::<T>::do_register(
 					owner.clone(),
@@ -351,7 +363,8 @@ pub mod pallet {
 		/// - `model`: blake2-256 of the ONNX bytes.
 		/// - `byte_size`: length of the ONNX bytes.
 		/// - `source`: on chain (uploaded next) or an off-chain locator.
-		/// - `terms`: tensor specs, accepted modes, fee per run and float tolerance.
+		/// - `terms`: tensor specs, accepted modes, fee per run, float tolerance and, for
+		///   disputes the chain decides, the dispute graph.
 		#[pallet::call_index(0)]
 		#[pallet::weight(
 			T::WeightInfo::register()

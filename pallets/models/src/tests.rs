@@ -37,7 +37,14 @@ fn register_with(
 		model,
 		byte_size,
 		source,
-		crate::ModelTerms { inputs, outputs: specs(&[1, 2]), modes, fee: 10, tolerance_ulps: 4 },
+		crate::ModelTerms {
+			inputs,
+			outputs: specs(&[1, 2]),
+			modes,
+			fee: 10,
+			tolerance_ulps: 4,
+			graph: None,
+		},
 	)
 	.map(|_| ())
 	.map_err(|error| error.error)
@@ -172,6 +179,52 @@ fn registration_rejects_bad_input_without_holding_funds() {
 }
 
 #[test]
+fn a_graph_of_another_lowering_or_size_is_refused() {
+	use frame_support::traits::Get;
+	use haca_primitives::dispute::{GraphCommitment, LOWERING_VERSION};
+	run(|| {
+		let most = <Test as crate::Config>::MaxGraphNodes::get();
+		let graph = |lowering, nodes| GraphCommitment {
+			lowering,
+			graph_root: [1; 32].into(),
+			weights_root: [2; 32].into(),
+			nodes,
+		};
+		let register = |model: &[u8], graph| {
+			Registry::register(
+				RuntimeOrigin::signed(ALICE),
+				hash_of(model),
+				10,
+				locator(b"https://models.example/m"),
+				crate::ModelTerms {
+					inputs: specs(&[1]),
+					outputs: specs(&[1, 2]),
+					modes: ModeSet::ALL,
+					fee: 10,
+					tolerance_ulps: 4,
+					graph: Some(graph),
+				},
+			)
+		};
+		assert_noop!(
+			register(b"m", graph(LOWERING_VERSION + 1, 4)),
+			Error::<Test>::UnsupportedLowering
+		);
+		for nodes in [0, most + 1] {
+			assert_noop!(
+				register(b"m", graph(LOWERING_VERSION, nodes)),
+				Error::<Test>::GraphSizeOutOfBounds
+			);
+		}
+		assert_eq!(held(ALICE), 0);
+		assert_ok!(register(b"m", graph(LOWERING_VERSION, most)));
+		let recorded = Models::<Test>::get(hash_of(b"m")).unwrap().graph;
+		assert_eq!(recorded, Some(graph(LOWERING_VERSION, most)));
+		assert_eq!(Registry::settlement_terms(&hash_of(b"m")).unwrap().graph, recorded);
+	});
+}
+
+#[test]
 fn a_tolerance_beyond_the_bound_is_refused() {
 	use frame_support::traits::Get;
 	run(|| {
@@ -181,6 +234,7 @@ fn a_tolerance_beyond_the_bound_is_refused() {
 			modes: ModeSet::ALL,
 			fee: 10,
 			tolerance_ulps,
+			graph: None,
 		};
 		let register = |model: &[u8], tolerance_ulps| {
 			Registry::register(
@@ -230,6 +284,7 @@ fn register_spec(
 			modes,
 			fee: 10,
 			tolerance_ulps: 4,
+			graph: None,
 		},
 	)
 }

@@ -5,7 +5,7 @@ use frame_support::{
 	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use haca_primitives::{traits::TensorSpecs, ModeSet};
+use haca_primitives::{dispute::GraphCommitment, traits::TensorSpecs, ModeSet};
 use scale_info::TypeInfo;
 
 use crate::{BalanceOf, Config};
@@ -61,6 +61,9 @@ pub struct ModelTerms<Balance> {
 	/// Largest distance, in units of least precision, at which two float outputs count as
 	/// equal (0: bit-identical).
 	pub tolerance_ulps: u32,
+	/// Its dispute graph (`haca-node inspect` prints it): the chain decides disputes over
+	/// its results by re-executing one operator. `None` leaves them to a committee.
+	pub graph: Option<GraphCommitment>,
 }
 
 /// A model's terms in the runtime's balance.
@@ -89,6 +92,8 @@ pub struct ModelInfo<T: Config> {
 	/// Largest distance, in units of least precision, at which two float outputs count as
 	/// equal (0: bit-identical).
 	pub tolerance_ulps: u32,
+	/// Its dispute graph, when the chain decides disputes over its results.
+	pub graph: Option<GraphCommitment>,
 	/// Life-cycle status.
 	pub status: ModelStatus,
 	/// Block of the registration (an upload lapses `UploadPeriod` blocks after it).
@@ -119,4 +124,7 @@ pub struct GenesisModel<AccountId, Balance> {
 	pub fee: Balance,
 	/// How far apart float outputs may be and still agree, in units of least precision.
 	pub tolerance_ulps: u32,
+	/// Its dispute graph, if the chain decides its disputes.
+	#[serde(default)]
+	pub graph: Option<GraphCommitment>,
 }

@@ -4,6 +4,7 @@
 //! off-chain worker and the native engine share:
 //! - [`tensor`]: the canonical tensor encoding, tensor specs and the checks between them;
 //! - [`merkle`]: binary Merkle trees (execution traces, weight commitments);
+//! - [`dispute`]: what a model's registration commits to about its dispute graph;
 //! - [`VerificationMode`]: what "proof" a job asks for;
 //! - [`crypto`]: the executors' session key type (`infr`), which signs results;
 //! - [`statement`]: what that key signs about a job;
@@ -19,6 +20,7 @@
 
 extern crate alloc;
 
+pub mod dispute;
 pub mod draw;
 pub mod funds;
 pub mod merkle;

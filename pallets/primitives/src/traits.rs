@@ -6,6 +6,7 @@ use sp_core::{ConstU32, H256};
 use sp_runtime::BoundedVec;
 
 use crate::{
+	dispute::GraphCommitment,
 	tensor::{TensorSpec, MAX_TENSORS},
 	JobId, ModeSet, ModelHash, VerificationMode,
 };
@@ -46,6 +47,8 @@ pub struct SettlementTerms<AccountId, Balance> {
 	pub outputs: TensorSpecs,
 	/// Float outputs agree within this many units of least precision.
 	pub tolerance_ulps: u32,
+	/// The model's dispute graph, when the chain decides disputes over its results.
+	pub graph: Option<GraphCommitment>,
 }
 
 /// The model registry, as the jobs and settlement pallets see it.

@@ -182,6 +182,7 @@ pub fn terms(output: &[u32]) -> pallet_models::ModelTermsOf<Test> {
 		modes: ModeSet::ALL,
 		fee: MODEL_FEE,
 		tolerance_ulps: TOLERANCE_ULPS,
+		graph: None,
 	}
 }
 

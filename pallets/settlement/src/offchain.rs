@@ -64,6 +64,7 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 			specs: ModelSpecs {
 				inputs: terms.inputs.into_inner(),
 				outputs: terms.outputs.into_inner(),
+				graph: terms.graph,
 			},
 			tolerance_ulps: terms.tolerance_ulps,
 		})
