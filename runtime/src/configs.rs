@@ -160,6 +160,12 @@ parameter_types! {
 	pub const ModelByteDeposit: Balance = 100 * MICRO_UNIT;
 }
 
+parameter_types! {
+	/// Most nodes of a dispute graph: a disputed executor's trace, 32 bytes a node, is
+	/// 128 KiB at most.
+	pub const MaxGraphNodes: u32 = 4096;
+}
+
 impl pallet_models::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -180,8 +186,7 @@ impl pallet_models::Config for Runtime {
 	/// An hour to upload a model's bytes (16 chunks of the largest model); a registration
 	/// whose upload stalls longer gives its hash up to the next registrant.
 	type UploadPeriod = ConstU32<{ 60 * MINUTES }>;
-	/// A dispute carries each party's trace, 32 bytes a node: 128 KiB at most.
-	type MaxGraphNodes = ConstU32<4096>;
+	type MaxGraphNodes = MaxGraphNodes;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 
@@ -291,6 +296,10 @@ parameter_types! {
 	pub const DisputeWindow: BlockNumber = 20;
 	/// Ten blocks for an executor to publish the outputs a verifier asked for.
 	pub const PublishWindow: BlockNumber = 10;
+	/// Five blocks for a disputed executor's trace (its node traces the job on demand).
+	pub const TraceWindow: BlockNumber = 5;
+	/// Five blocks for anyone to prove a step of the trace wrong.
+	pub const ProofWindow: BlockNumber = 5;
 	/// A committee member's vote against a dispute's outcome, or none, costs it 5 HACA.
 	pub const VoterSlash: Balance = 5 * UNIT;
 	/// A quarter of the loser's slash goes to the committee members who voted for the outcome.
@@ -347,6 +356,11 @@ impl pallet_settlement::Config for Runtime {
 	/// A quarter of a block for phase ends (settlements of attested results among them);
 	/// the rest wait for the next blocks.
 	type MaxTimerWeight = MaxTimerWeight;
+	type TraceWindow = TraceWindow;
+	type ProofWindow = ProofWindow;
+	type MaxGraphNodes = MaxGraphNodes;
+	/// A step's inputs or a trace's outputs: up to 1 MiB, as published outputs.
+	type MaxStepBytes = ConstU32<{ MAX_OUTPUT_LEN * MAX_OUTPUT_PAGES }>;
 	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }
 

@@ -94,6 +94,8 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 	) {
 		Self::activate(*model);
 	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_graph_for_benchmark(_: &ModelHash, _: haca_primitives::dispute::GraphCommitment) {}
 	fn remove_job_reference(_: &ModelHash) {}
 }
 

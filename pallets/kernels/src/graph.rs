@@ -91,18 +91,26 @@ pub enum TraceError {
 }
 
 impl Graph {
-	/// The Merkle root over the header and the nodes.
-	pub fn root(&self) -> H256 {
+	/// The leaves of the graph root: the header's, then each node's.
+	pub fn leaves(&self) -> Vec<H256> {
 		let header = merkle::leaf_hash(&self.header.encode());
 		let nodes = self.nodes.iter().map(|node| merkle::leaf_hash(&node.encode()));
-		merkle::root(&core::iter::once(header).chain(nodes).collect::<Vec<_>>())
+		core::iter::once(header).chain(nodes).collect()
+	}
+
+	/// The Merkle root over the header and the nodes.
+	pub fn root(&self) -> H256 {
+		merkle::root(&self.leaves())
+	}
+
+	/// The leaves of the weights root: each constant's.
+	pub fn weight_leaves(&self) -> Vec<H256> {
+		self.constants.iter().map(|constant| merkle::leaf_hash(&constant.encode())).collect()
 	}
 
 	/// The Merkle root over the constants.
 	pub fn weights_root(&self) -> H256 {
-		let leaves: Vec<H256> =
-			self.constants.iter().map(|constant| merkle::leaf_hash(&constant.encode())).collect();
-		merkle::root(&leaves)
+		merkle::root(&self.weight_leaves())
 	}
 
 	/// What a registration records about the graph.
@@ -117,13 +125,29 @@ impl Graph {
 
 	/// Runs the graph on `inputs`, every node by its kernel.
 	pub fn trace(&self, inputs: &[Tensor]) -> Result<Trace, TraceError> {
+		let values = self.values(inputs)?;
+		let first_output = values.len() - self.nodes.len();
+		let leaves: Vec<H256> =
+			values[first_output..].iter().map(|value| merkle::leaf_hash(&value.encode())).collect();
+		let outputs = self
+			.header
+			.outputs
+			.iter()
+			.map(|&value| values.get(value as usize).cloned())
+			.collect::<Option<Vec<_>>>()
+			.ok_or(TraceError::Malformed { node: self.nodes.len() as u32 })?;
+		Ok(Trace { root: merkle::root(&leaves), leaves, outputs })
+	}
+
+	/// Every value of the graph's run on `inputs`, in value order: the inputs, the
+	/// constants, then each node's output.
+	pub fn values(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TraceError> {
 		if inputs.len() != self.header.inputs as usize
 			|| self.constants.len() != self.header.constants as usize
 		{
 			return Err(TraceError::InputCount);
 		}
 		let mut values: Vec<Tensor> = inputs.iter().chain(&self.constants).cloned().collect();
-		let mut leaves = Vec::with_capacity(self.nodes.len());
 		for (index, node) in self.nodes.iter().enumerate() {
 			let index = index as u32;
 			let reads = node
@@ -135,17 +159,8 @@ impl Graph {
 			let mut outputs =
 				run(&node.op, &reads).map_err(|error| TraceError::Kernel { node: index, error })?;
 			let output = outputs.pop().filter(|_| outputs.is_empty());
-			let output = output.ok_or(TraceError::Malformed { node: index })?;
-			leaves.push(merkle::leaf_hash(&output.encode()));
-			values.push(output);
+			values.push(output.ok_or(TraceError::Malformed { node: index })?);
 		}
-		let outputs = self
-			.header
-			.outputs
-			.iter()
-			.map(|&value| values.get(value as usize).cloned())
-			.collect::<Option<Vec<_>>>()
-			.ok_or(TraceError::Malformed { node: self.nodes.len() as u32 })?;
-		Ok(Trace { root: merkle::root(&leaves), leaves, outputs })
+		Ok(values)
 	}
 }

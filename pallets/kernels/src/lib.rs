@@ -15,6 +15,7 @@
 //!
 //! - [`Op`]: the operators and their attributes, SCALE-encoded into the graph;
 //! - [`run`]: one operator applied to its input tensors;
+//! - [`work()`]: how much computing that takes at most, which the runtime charges for;
 //! - [`graph`]: a model lowered to operators, its commitments, and traces of its runs.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -28,6 +29,7 @@ pub mod graph;
 mod layout;
 mod linalg;
 mod normalize;
+mod work;
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -35,6 +37,8 @@ use haca_primitives::tensor::{Tensor, MAX_RANK};
 use scale_info::TypeInfo;
 use sp_core::ConstU32;
 use sp_runtime::BoundedVec;
+
+pub use work::work;
 
 /// A permutation of axes.
 pub type Axes = BoundedVec<u8, ConstU32<MAX_RANK>>;

@@ -1,9 +1,9 @@
 //! Properties of the kernels on generated operators and tensors: whatever the shapes, types
 //! and attributes, an operator gives outputs or a named error and never panics (the runtime
-//! will run them on parties' inputs); arithmetic commutes bit for bit; a transpose undone is
-//! the identity.
+//! will run them on parties' inputs), within the work it is charged; arithmetic commutes bit
+//! for bit; a transpose undone is the identity.
 
-use haca_kernels::{run, Op};
+use haca_kernels::{run, work, Op};
 use haca_primitives::tensor::{ElementType, Tensor};
 use proptest::prelude::*;
 
@@ -71,6 +71,15 @@ proptest! {
 	#[test]
 	fn operators_give_outputs_or_named_errors(op in op(), inputs in prop::collection::vec(tensor(), 0..5)) {
 		let _ = run(&op, &inputs);
+	}
+
+	#[test]
+	fn the_work_charged_covers_what_a_run_reads_and_writes(op in op(), inputs in prop::collection::vec(tensor(), 0..5)) {
+		if let Ok(outputs) = run(&op, &inputs) {
+			let elements = |tensor: &Tensor| tensor.shape.iter().map(|&d| u64::from(d)).product::<u64>();
+			let moved: u64 = inputs.iter().chain(&outputs).map(elements).sum();
+			prop_assert!(work(&op, &inputs) >= moved, "{:?}: {} < {}", op, work(&op, &inputs), moved);
+		}
 	}
 
 	#[test]

@@ -85,4 +85,16 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			},
 		);
 	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_graph_for_benchmark(
+		model: &ModelHash,
+		graph: haca_primitives::dispute::GraphCommitment,
+	) {
+		Models::<T>::mutate(model, |info| {
+			if let Some(info) = info {
+				info.graph = Some(graph);
+			}
+		});
+	}
 }

@@ -161,8 +161,8 @@ pub mod pallet {
 		#[pallet::constant]
 		type UploadPeriod: Get<u32>;
 
-		/// Most nodes a model's dispute graph may have: a dispute carries each party's trace
-		/// (a hash per node) in one transaction. Larger models leave disputes to a committee.
+		/// Most nodes a model's dispute graph may have: a disputed executor's trace (a hash per
+		/// node) goes in one transaction. Larger models leave disputes to a committee.
 		#[pallet::constant]
 		type MaxGraphNodes: Get<u32>;
 

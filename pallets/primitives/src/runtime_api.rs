@@ -38,6 +38,18 @@ pub enum JobPhase<BlockNumber> {
 		/// Last block for the outputs' pages.
 		until: BlockNumber,
 	},
+	/// The attested result is disputed and the chain decides: its executor owes the trace of
+	/// its run by `until`.
+	TraceDue {
+		/// Last block for the trace.
+		until: BlockNumber,
+	},
+	/// The attested result is disputed and the chain decides: the executor's trace is on
+	/// chain, and anyone may prove a step of it wrong until `until`.
+	Proving {
+		/// Last block for a proof.
+		until: BlockNumber,
+	},
 }
 
 /// A job that has not ended, with its provisional result if any.

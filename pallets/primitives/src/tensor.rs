@@ -155,6 +155,12 @@ impl FloatFormat {
 	const fn exponent_mask(self) -> u64 {
 		((1u64 << self.exponent_bits) - 1) << (self.bits - 1 - self.exponent_bits)
 	}
+
+	/// Whether the float with bit pattern `bits` (in the low bits) is neither infinite nor
+	/// NaN.
+	pub const fn is_finite(self, bits: u64) -> bool {
+		bits & self.exponent_mask() != self.exponent_mask()
+	}
 }
 
 /// A tensor's dimensions (bounded rank).
@@ -650,6 +656,22 @@ pub fn decode_and_check(bytes: &[u8], specs: &[TensorSpec]) -> Result<Vec<Tensor
 	Ok(tensors)
 }
 
+/// Whether every float element of `tensors` is finite (integer tensors always are).
+pub fn all_finite(tensors: &[Tensor]) -> bool {
+	tensors.iter().all(|tensor| {
+		let (Some(format), Some(width)) =
+			(tensor.element_type.float_format(), tensor.element_type.width())
+		else {
+			return true;
+		};
+		tensor.data.chunks_exact(width).all(|element| {
+			let mut wide = [0u8; 8];
+			wide[..width].copy_from_slice(element);
+			format.is_finite(u64::from_le_bytes(wide))
+		})
+	})
+}
+
 /// The hash of a tensor list: blake2-256 of its canonical encoding.
 pub fn tensors_hash(tensors: &[Tensor]) -> [u8; 32] {
 	sp_io::hashing::blake2_256(&tensors.encode())
@@ -793,6 +815,23 @@ mod tests {
 		assert_eq!(ulp_distance(f32_bits(f32::NAN), f32_bits(f32::NAN), FloatFormat::F32), 0);
 		assert_eq!(ulp_distance(1.0f64.to_bits(), (1.0f64.to_bits()) + 3, FloatFormat::F64), 3);
 		assert!(ulp_distance(f32_bits(1.0), f32_bits(2.0), FloatFormat::F32) > 1_000_000);
+	}
+
+	#[test]
+	fn only_numbers_that_are_not_infinite_are_finite() {
+		let finite = |values: &[f32]| all_finite(&[f32_tensor(&[values.len() as u32], values)]);
+		assert!(finite(&[0.0, -1.5, f32::MAX, f32::MIN_POSITIVE, 1e-45]));
+		for odd in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+			assert!(!finite(&[1.0, odd]), "{odd}");
+		}
+		// Half precision by its own exponent field; integers always.
+		let half = |bits: u16| Tensor {
+			element_type: ElementType::F16,
+			shape: shape(&[1]),
+			data: bits.to_le_bytes().to_vec(),
+		};
+		assert!(all_finite(&[half(0x7bff)]) && !all_finite(&[half(0x7c00)]));
+		assert!(all_finite(&[Tensor::from_i32(&[1], &[i32::MAX]).unwrap()]));
 	}
 
 	#[test]

@@ -78,6 +78,11 @@ pub trait ModelRegistry<AccountId, Balance> {
 		outputs: TensorSpecs,
 		fee: Balance,
 	);
+
+	/// Records `graph` as `model`'s dispute graph, for benchmarks of disputes the chain
+	/// decides.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_graph_for_benchmark(model: &ModelHash, graph: GraphCommitment);
 }
 
 /// The executor registry, as the jobs pallet sees it.

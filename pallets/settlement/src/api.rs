@@ -25,7 +25,11 @@ impl<T: Config> Pallet<T> {
 				ResultStatus::Publishing { publish_until, .. } => {
 					JobPhase::Publishing { until: publish_until }
 				}
-				ResultStatus::Disputed => JobPhase::Disputed,
+				ResultStatus::Disputed => match Games::<T>::get(id).map(|game| game.phase) {
+					Some(GamePhase::Trace { until }) => JobPhase::TraceDue { until },
+					Some(GamePhase::Proofs { until }) => JobPhase::Proving { until },
+					None => JobPhase::Disputed,
+				},
 			},
 			(None, Some(until), _) => JobPhase::Revealing { until },
 			(None, None, Some(deadline)) => JobPhase::Running { deadline },

@@ -2,6 +2,7 @@
 //! real jobs, models and executors pallets. Session keys live in the benchmark keystore.
 
 use alloc::{vec, vec::Vec};
+use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	pallet_prelude::{BoundedVec, Get},
@@ -9,7 +10,13 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use frame_system::RawOrigin;
+use haca_kernels::{
+	graph::{Graph, Header, Node, LOWERING_VERSION},
+	Op,
+};
 use haca_primitives::{
+	dispute::GraphCommitment,
+	merkle,
 	statement::{Claim, VerdictClaim},
 	tensor::{ElementType, Tensor, TensorSpec},
 	traits::{ExecutorDirectory, ExecutorRegistry, JobLedger, ModelRegistry, RevealRandomness},
@@ -291,6 +298,107 @@ fn disputed<T: Config>() -> (JobId, Vec<T::AccountId>) {
 	let committee = Disputes::<T>::get(job).unwrap().committee.into_inner();
 	assert_eq!(committee.len() as u32, T::CommitteeSize::get());
 	(job, committee)
+}
+
+/// A result on a model with one executor, outputs of about `bytes` bytes and a dispute
+/// graph of `nodes` nodes whose last node gives the output, challenged: returns the job,
+/// its executor, and a trace the game accepts.
+fn game_for_trace<T: Config>(nodes: u32, bytes: u32) -> (JobId, T::AccountId, TraceSubmission<T>) {
+	let spec = spec_of(bytes);
+	let model = network_with::<T>(spec.clone(), 1, challenge_ready::<T>());
+	let outputs = encoded_outputs(spec, 0.5);
+	let tensors = haca_primitives::tensor::decode_tensors(&outputs).unwrap();
+	let header = Header {
+		version: LOWERING_VERSION,
+		inputs: 1,
+		constants: 0,
+		outputs: vec![nodes].try_into().unwrap(),
+	};
+	let mut leaves: Vec<H256> = (0..nodes).map(|node| H256::from_low_u64_be(node.into())).collect();
+	*leaves.last_mut().unwrap() = merkle::leaf_hash(&tensors[0].encode());
+	let graph_leaves: Vec<H256> =
+		[merkle::leaf_hash(&header.encode())].into_iter().chain(leaves.iter().copied()).collect();
+	T::Models::set_graph_for_benchmark(
+		&model,
+		GraphCommitment {
+			lowering: LOWERING_VERSION,
+			graph_root: merkle::root(&graph_leaves),
+			weights_root: H256::zero(),
+			nodes,
+		},
+	);
+	let job = drawn_job::<T>(&model, VerificationMode::Attested);
+	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+	let hash = H256(sp_io::hashing::blake2_256(&outputs));
+	let result =
+		sign::<T>(job, &executor, Claim::Output(hash), Some(outputs.clone().try_into().unwrap()));
+	Pallet::<T>::process_batch(batch::<T>(vec![result]), SignatureCheck::Verify);
+	Pallet::<T>::do_challenge(challenger::<T>(0), job, truth()).expect("challenges");
+	assert!(Games::<T>::contains_key(job));
+	let trace = TraceSubmission {
+		header,
+		header_proof: merkle::proof(&graph_leaves, 0).unwrap().try_into().unwrap(),
+		leaves: leaves.try_into().unwrap(),
+		outputs: outputs.try_into().unwrap(),
+	};
+	(job, executor, trace)
+}
+
+/// A game in its proof phase over a result on a model whose dispute graph is two `Relu`s
+/// in a row over an input of about `bytes` bytes, the executor's trace wrong at the second:
+/// returns the job and the proof of that step.
+fn game_for_proof<T: Config>(bytes: u32) -> (JobId, StepProof<T>) {
+	let spec = spec_of(bytes);
+	let model = network_with::<T>(spec.clone(), 1, challenge_ready::<T>());
+	let relu = |value: u32| Node { op: Op::Relu, inputs: vec![value].try_into().unwrap() };
+	let graph = Graph {
+		header: Header {
+			version: LOWERING_VERSION,
+			inputs: 1,
+			constants: 0,
+			outputs: vec![2].try_into().unwrap(),
+		},
+		constants: Vec::new(),
+		nodes: vec![relu(0), relu(1)],
+	};
+	T::Models::set_graph_for_benchmark(&model, graph.commitment());
+	let (job, _) = provisional_of::<T>(&model, spec);
+	Pallet::<T>::do_challenge(challenger::<T>(0), job, truth()).expect("challenges");
+	let input = haca_primitives::tensor::decode_tensors(&T::Jobs::input(job).unwrap()).unwrap();
+	let values = graph.values(&input).expect("runs");
+	let leaves = vec![merkle::leaf_hash(&values[1].encode()), H256::repeat_byte(7)];
+	Traces::<T>::insert(
+		job,
+		ExecutorTrace { header: graph.header.clone(), leaves: leaves.try_into().unwrap() },
+	);
+	let until = frame_system::Pallet::<T>::block_number() + T::ProofWindow::get();
+	Games::<T>::mutate(job, |game| game.as_mut().unwrap().phase = GamePhase::Proofs { until });
+	let step_inputs = vec![values[1].clone()];
+	let proof = StepProof {
+		index: 1,
+		node: graph.nodes[1].clone(),
+		node_proof: merkle::proof(&graph.leaves(), 2).unwrap().try_into().unwrap(),
+		work: haca_kernels::work(&graph.nodes[1].op, &step_inputs),
+		inputs: step_inputs.encode().try_into().unwrap(),
+		constant_proofs: Default::default(),
+	};
+	(job, proof)
+}
+
+/// An attested job on `model` with a provisional result of outputs for `spec`.
+fn provisional_of<T: Config>(model: &ModelHash, spec: TensorSpec) -> (JobId, T::AccountId) {
+	let job = drawn_job::<T>(model, VerificationMode::Attested);
+	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+	let bytes = outputs_for::<T>(spec, 0.5);
+	let hash = H256(sp_io::hashing::blake2_256(&bytes));
+	let statement = sign::<T>(job, &executor, Claim::Output(hash), Some(bytes));
+	Pallet::<T>::process_batch(batch::<T>(vec![statement]), SignatureCheck::Verify);
+	(job, executor)
+}
+
+/// `f32` tensors of `elements` elements, each `value`, as a matrix of `rows` rows.
+fn matrix(rows: u32, columns: u32, value: f32) -> Tensor {
+	Tensor::from_f32(&[rows, columns], &vec![value; (rows * columns) as usize]).unwrap()
 }
 
 #[benchmarks]
@@ -577,6 +685,100 @@ mod benchmarks {
 		}
 
 		assert_eq!(TimersDue::<T>::get(), (block + 1u32.into(), 0));
+	}
+
+	/// An executor's trace of `n` nodes with outputs of about `b` bytes: the header's proof
+	/// checked, the outputs decoded, hashed and compared with the result's, the leaves
+	/// stored.
+	#[benchmark]
+	fn submit_trace(
+		n: Linear<1, { T::MaxGraphNodes::get() }>,
+		b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>,
+	) {
+		let (job, executor, trace) = game_for_trace::<T>(n, b);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor), job, trace);
+
+		assert!(Traces::<T>::contains_key(job));
+	}
+
+	/// A step proven wrong with inputs of about `b` bytes (a `Relu`, the cheapest operator
+	/// per byte): the node's proof, the inputs' hashes, the run, the executor's slash and
+	/// the job's re-run.
+	#[benchmark]
+	fn prove_step(b: Linear<{ ENCODING_OVERHEAD + 4 }, { T::MaxOutputLen::get() }>) {
+		let (job, proof) = game_for_proof::<T>(b);
+		let prover: T::AccountId = account("prover", 0, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(prover), job, proof);
+
+		assert!(!Games::<T>::contains_key(job));
+	}
+
+	/// A matrix product of `w` thousand units of work (multiply-adds, mostly).
+	#[benchmark]
+	fn run_products(w: Linear<1, 1_000>) {
+		// A square product of side m takes about m^3 units.
+		let side = (1u32..).find(|m| m * m * m >= w * 1_000).unwrap();
+		let inputs = [matrix(side, side, 0.5), matrix(side, side, -0.25)];
+		let work = haca_kernels::work(&Op::MatMul, &inputs);
+		let ran;
+
+		#[block]
+		{
+			ran = haca_kernels::run(&Op::MatMul, &inputs);
+		}
+
+		assert!(ran.is_ok() && work >= u64::from(w) * 1_000);
+	}
+
+	/// `tanh` over elements worth `w` thousand units of work.
+	#[benchmark]
+	fn run_functions(w: Linear<1, 1_000>) {
+		let units_per_element = haca_kernels::work(&Op::Tanh, &[matrix(1, 1, 0.5)]);
+		let elements = (u64::from(w) * 1_000).div_ceil(units_per_element) as u32;
+		let inputs = [matrix(1, elements, 0.5)];
+		let ran;
+
+		#[block]
+		{
+			ran = haca_kernels::run(&Op::Tanh, &inputs);
+		}
+
+		assert!(ran.is_ok());
+	}
+
+	/// The end of a trace phase without a trace: the executor slashed, the job re-run.
+	#[benchmark]
+	fn timer_trace_withheld() {
+		let (job, _, _) = game_for_trace::<T>(1, T::MaxOutputLen::get());
+		let now = frame_system::Pallet::<T>::block_number() + T::TraceWindow::get() + 1u32.into();
+
+		#[block]
+		{
+			Pallet::<T>::run_timer(job, Timer::Game, now);
+		}
+
+		assert!(!Games::<T>::contains_key(job));
+	}
+
+	/// The end of a proof phase without a proof: the challenger's bond forfeited, the result
+	/// settled and paid.
+	#[benchmark]
+	fn timer_game_settled() {
+		let (job, executor, trace) =
+			game_for_trace::<T>(T::MaxGraphNodes::get(), T::MaxOutputLen::get());
+		Pallet::<T>::do_submit_trace(executor, job, trace).expect("a trace");
+		let now = frame_system::Pallet::<T>::block_number() + T::ProofWindow::get() + 1u32.into();
+
+		#[block]
+		{
+			Pallet::<T>::run_timer(job, Timer::Game, now);
+		}
+
+		assert!(!Games::<T>::contains_key(job) && !Traces::<T>::contains_key(job));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);

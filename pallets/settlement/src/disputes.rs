@@ -86,7 +86,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Verifier `who` challenges `job`'s attested result with the `output_hash` it
 	/// computed, within the result's challenge window, and puts up its bond: it opens a
-	/// dispute over a provisional result or joins the open dispute. The result's outputs
+	/// dispute over a provisional result (a game the chain decides, when the model has a
+	/// dispute graph and the input is finite: `games.rs`) or joins the open committee
+	/// dispute. The result's outputs
 	/// must be on chain (published, when too large for its statement), so that the
 	/// committee compares its runs with them within the model's tolerance.
 	pub(crate) fn do_challenge(who: T::AccountId, job: JobId, output_hash: H256) -> DispatchResult {
@@ -96,10 +98,16 @@ impl<T: Config> Pallet<T> {
 		ensure!(output_hash != result.output_hash, Error::<T>::SameOutput);
 		ensure!(result.outputs_on_chain(), Error::<T>::OutputsNotPublished);
 		match result.status {
+			ResultStatus::Provisional { challenge_until } if Self::game_graph(job).is_some() => {
+				Self::open_game(who, job, output_hash, result, challenge_until)
+			}
 			ResultStatus::Provisional { challenge_until } => {
 				Self::open_dispute(who, job, output_hash, result, challenge_until)
 			}
 			ResultStatus::Publishing { .. } => Err(Error::<T>::OutputsNotPublished.into()),
+			ResultStatus::Disputed if Games::<T>::contains_key(job) => {
+				Err(Error::<T>::ChainDecides.into())
+			}
 			ResultStatus::Disputed => Self::join_dispute(who, job, output_hash, &result.executor),
 		}
 	}

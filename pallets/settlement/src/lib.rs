@@ -76,6 +76,7 @@ mod batches;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod disputes;
+mod games;
 #[cfg(test)]
 mod mock;
 mod offchain;
@@ -167,6 +168,8 @@ pub mod pallet {
 			type OwnerShare = TenthShare;
 			type MaxTimersPerPage = ConstU32<4>;
 			type MaxTimerWeight = UnlimitedWeight;
+			type MaxGraphNodes = ConstU32<64>;
+			type MaxStepBytes = ConstU32<4096>;
 			type WeightInfo = ();
 		}
 	}
@@ -301,6 +304,26 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxTimerWeight: Get<Weight>;
 
+		/// Blocks the executor of a result whose dispute the chain decides has to submit the
+		/// trace of its run.
+		#[pallet::constant]
+		#[pallet::no_default]
+		type TraceWindow: Get<BlockNumberFor<Self>>;
+
+		/// Blocks during which anyone may prove a step of an executor's trace wrong.
+		#[pallet::constant]
+		#[pallet::no_default]
+		type ProofWindow: Get<BlockNumberFor<Self>>;
+
+		/// Most nodes of a dispute graph (the models pallet's `MaxGraphNodes`): a trace holds
+		/// a hash per node.
+		#[pallet::constant]
+		type MaxGraphNodes: Get<u32>;
+
+		/// Largest tensors a trace's outputs or a step's inputs may be, encoded, in bytes.
+		#[pallet::constant]
+		type MaxStepBytes: Get<u32>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -320,6 +343,14 @@ pub mod pallet {
 	/// Open disputes.
 	#[pallet::storage]
 	pub type Disputes<T: Config> = StorageMap<_, Twox64Concat, JobId, Dispute<T>>;
+
+	/// Open disputes the chain decides itself, over models with a dispute graph.
+	#[pallet::storage]
+	pub type Games<T: Config> = StorageMap<_, Twox64Concat, JobId, Game<T>>;
+
+	/// Executors' traces of disputed runs, while anyone may prove a step wrong.
+	#[pallet::storage]
+	pub type Traces<T: Config> = StorageMap<_, Twox64Concat, JobId, ExecutorTrace<T>>;
 
 	/// Quorum rounds in progress.
 	#[pallet::storage]
@@ -546,6 +577,37 @@ pub mod pallet {
 			/// Whether the executor's result stood.
 			executor_was_right: bool,
 		},
+		/// A challenge opened a dispute the chain decides: the executor owes its trace by
+		/// `until`.
+		TraceDue {
+			/// The job.
+			job: JobId,
+			/// Last block for the trace.
+			until: BlockNumberFor<T>,
+		},
+		/// The executor's trace is on chain (`Traces`): anyone may prove a step of it wrong
+		/// until `proofs_until`.
+		TraceSubmitted {
+			/// The job.
+			job: JobId,
+			/// Last block for a proof.
+			proofs_until: BlockNumberFor<T>,
+		},
+		/// A step of the executor's trace was proven wrong by re-executing its operator: the
+		/// executor lost.
+		StepProvenWrong {
+			/// The job.
+			job: JobId,
+			/// The node whose output the trace got wrong.
+			node: u32,
+			/// Who proved it.
+			prover: T::AccountId,
+		},
+		/// The executor did not submit its trace in time: it lost.
+		TraceWithheld {
+			/// The job.
+			job: JobId,
+		},
 		/// No majority of a dispute's committee backed either claim: the bond went back and the
 		/// job is re-run.
 		DisputeTimedOut {
@@ -639,6 +701,35 @@ pub mod pallet {
 		/// The page is out of range, or its bytes are not the page's length or do not hash to
 		/// the claimed hash.
 		WrongPage,
+		/// The dispute is not in the phase this call belongs to.
+		WrongPhase,
+		/// Only the disputed result's executor submits its trace.
+		NotExecutor,
+		/// The trace does not have one hash per node of the model's dispute graph.
+		WrongTraceLength,
+		/// The header or node does not prove against the model's graph root.
+		BadGraphProof,
+		/// A constant does not prove against the model's weights root.
+		BadWeightsProof,
+		/// The trace's outputs are not canonically encoded tensors.
+		MalformedTrace,
+		/// The trace's outputs do not hash to the trace's leaves for the graph's outputs.
+		TraceOutputsMismatch,
+		/// The trace's outputs do not agree with the committed result within the model's
+		/// tolerance (exactly, for integers).
+		TraceDisagrees,
+		/// The step's inputs are not canonically encoded tensors, one per input of the node,
+		/// or the node reads a value not computed before it.
+		MalformedStep,
+		/// An input of the step is not the job's input, or does not hash to the trace's leaf.
+		StepInputMismatch,
+		/// The operator's run takes more work than the proof was charged for.
+		WorkUnderstated,
+		/// The operator gives the output the trace holds: the step is right.
+		StepHolds,
+		/// The chain decides this dispute, and nobody joins it: prove a step of the
+		/// executor's trace wrong (`prove_step`) once it is on chain.
+		ChainDecides,
 	}
 
 	#[pallet::hooks]
@@ -731,7 +822,8 @@ pub mod pallet {
 		}
 
 		/// Challenges a provisional attested result, or joins the open dispute over it, and
-		/// holds `ChallengeBond`; a committee of verifiers decides.
+		/// holds `ChallengeBond`; a committee of verifiers decides, or, for a model with a
+		/// dispute graph and a finite input, the chain (`submit_trace`, `prove_step`).
 		///
 		/// - `origin`: signed; a bonded verifier that is not the result's executor, has not
 		///   challenged it yet and is not on its dispute's committee.
@@ -789,6 +881,43 @@ pub mod pallet {
 		pub fn request_outputs(origin: OriginFor<T>, job: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_request_outputs(who, job)
+		}
+
+		/// Submits the trace of the executor's run of a job whose result the chain's dispute
+		/// game is about, in its trace phase: the graph's header (proven against the graph
+		/// root), each node's output hash, and the graph's outputs, which must hash to their
+		/// leaves and agree with the result within the model's tolerance.
+		///
+		/// - `origin`: signed; the disputed result's executor.
+		/// - `job`: the disputed job.
+		/// - `trace`: the trace.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::submit_trace(
+			trace.leaves.len() as u32,
+			trace.outputs.len() as u32,
+		))]
+		pub fn submit_trace(
+			origin: OriginFor<T>,
+			job: JobId,
+			trace: TraceSubmission<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_trace(who, job, trace)
+		}
+
+		/// Proves a step of the executor's trace of a disputed job wrong, in the game's proof
+		/// phase: the runtime runs the node's operator on its inputs, and an output that
+		/// hashes to another leaf than the trace's (or an operator that fails) decides the
+		/// dispute against the executor. A step that holds fails with `StepHolds`.
+		///
+		/// - `origin`: signed; anyone, rewarded out of the executor's slash.
+		/// - `job`: the disputed job.
+		/// - `proof`: the node and its inputs, with their proofs, and the work it takes.
+		#[pallet::call_index(8)]
+		#[pallet::weight(Pallet::<T>::step_weight(proof))]
+		pub fn prove_step(origin: OriginFor<T>, job: JobId, proof: StepProof<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_prove_step(who, job, proof)
 		}
 
 		/// A verifier node's request for outputs, challenge, vote commitment or reveal,

@@ -47,6 +47,10 @@ pub const REVEAL_WINDOW: u64 = 3;
 pub const DISPUTE_WINDOW: u64 = 4;
 /// Blocks to publish outputs asked for.
 pub const PUBLISH_WINDOW: u64 = 3;
+/// Blocks for an executor's trace in a game.
+pub const TRACE_WINDOW: u64 = 3;
+/// Blocks for proofs of a wrong step in a game.
+pub const PROOF_WINDOW: u64 = 4;
 /// Bond of a challenge.
 pub const CHALLENGE_BOND: Balance = 1_000;
 /// What a committee member loses for a vote against the outcome, or none.
@@ -93,6 +97,8 @@ parameter_types! {
 	pub const RevealWindow: u64 = REVEAL_WINDOW;
 	pub const DisputeWindow: u64 = DISPUTE_WINDOW;
 	pub const PublishWindow: u64 = PUBLISH_WINDOW;
+	pub const TraceWindow: u64 = TRACE_WINDOW;
+	pub const ProofWindow: u64 = PROOF_WINDOW;
 	/// Largest output a statement carries; tests of published outputs lower it.
 	pub static MaxOutputLen: u32 = 256;
 	pub const ChallengeBond: Balance = CHALLENGE_BOND;
@@ -158,6 +164,8 @@ impl pallet_settlement::Config for Test {
 	type RevealWindow = RevealWindow;
 	type DisputeWindow = DisputeWindow;
 	type PublishWindow = PublishWindow;
+	type TraceWindow = TraceWindow;
+	type ProofWindow = ProofWindow;
 	type MaxOutputLen = MaxOutputLen;
 	type ChallengeBond = ChallengeBond;
 	type VoterSlash = VoterSlash;

@@ -1,5 +1,5 @@
 //! Phase ends (challenge windows, reveal phases, committee draws, dispute phases, times to
-//! publish outputs), scheduled per block and run from the start of the block they fall in.
+//! publish outputs, game phases), scheduled per block and run from the start of the block they fall in.
 //!
 //! A block's timers are kept in pages of `MaxTimersPerPage`, as many pages as it needs, so
 //! scheduling never fails for lack of room. `on_initialize` runs due timers, oldest block
@@ -39,6 +39,9 @@ impl<T: Config> Pallet<T> {
 				T::WeightInfo::timer_dispute().saturating_add(Self::pages_removal_weight())
 			}
 			Timer::Publication => T::WeightInfo::timer_publication(),
+			Timer::Game => T::WeightInfo::timer_trace_withheld()
+				.max(T::WeightInfo::timer_game_settled())
+				.saturating_add(Self::pages_removal_weight()),
 		}
 	}
 
@@ -51,6 +54,7 @@ impl<T: Config> Pallet<T> {
 			Timer::Committee,
 			Timer::Dispute,
 			Timer::Publication,
+			Timer::Game,
 		]
 		.into_iter()
 		.map(Self::timer_weight)
@@ -138,6 +142,7 @@ impl<T: Config> Pallet<T> {
 			Timer::Committee => Self::draw_committee(job, now),
 			Timer::Dispute => Self::end_dispute_phase(job, now),
 			Timer::Publication => Self::end_publication(job, now),
+			Timer::Game => Self::end_game_phase(job, now),
 		}
 	}
 }

@@ -8,7 +8,8 @@ use crate::*;
 
 impl<T: Config> Pallet<T> {
 	/// Invariants: every attested result belongs to an open job its executor delivered;
-	/// disputes and disputed results match one to one; published pages belong to results
+	/// disputes (a committee's or a game) and disputed results match one to one; traces
+	/// belong to games in their proof phase; published pages belong to results
 	/// being published or published, never to results that carried their outputs; the
 	/// indexes (results by model, committee seats, owed reveals, owed pages) hold exactly
 	/// what they index; each challenger's held bonds equal `ChallengeBond` per open dispute
@@ -20,8 +21,13 @@ impl<T: Config> Pallet<T> {
 			let view = T::Jobs::job(job).ok_or("result of an ended job")?;
 			ensure!(view.delivered.contains(&result.executor), "result from a non-deliverer");
 			ensure!(ModelResults::<T>::contains_key(view.model, job), "result not indexed");
+			let disputes = [Disputes::<T>::contains_key(job), Games::<T>::contains_key(job)];
 			ensure!(
-				(result.status == ResultStatus::Disputed) == Disputes::<T>::contains_key(job),
+				match disputes {
+					[false, false] => result.status != ResultStatus::Disputed,
+					[true, true] => false,
+					_ => result.status == ResultStatus::Disputed,
+				},
 				"disputed results and disputes differ"
 			);
 			let publishing = matches!(result.status, ResultStatus::Publishing { .. });
@@ -81,6 +87,19 @@ impl<T: Config> Pallet<T> {
 				*total = total.saturating_add(T::ChallengeBond::get());
 			}
 		}
+		for (job, game) in Games::<T>::iter() {
+			ensure!(Results::<T>::contains_key(job), "game without a result");
+			ensure!(
+				matches!(game.phase, GamePhase::Proofs { .. }) == Traces::<T>::contains_key(job),
+				"a trace outside its game's proof phase"
+			);
+			let total = bonds.entry(game.challenger).or_insert_with(Zero::zero);
+			*total = total.saturating_add(T::ChallengeBond::get());
+		}
+		ensure!(
+			Traces::<T>::iter_keys().all(Games::<T>::contains_key),
+			"a trace of no game"
+		);
 		for (challenger, total) in bonds {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &challenger)

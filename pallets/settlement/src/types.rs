@@ -2,9 +2,11 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound, PartialEqNoBound,
+	traits::ConstU32, BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound,
+	PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
+use haca_kernels::graph::{Header, Node, MAX_NODE_INPUTS};
 use haca_primitives::{statement, InferenceSignature};
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -109,6 +111,116 @@ pub struct Dispute<T: Config> {
 	pub reveal_until: Option<BlockNumberFor<T>>,
 }
 
+/// Where a chain-decided dispute is.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub enum GamePhase<BlockNumber> {
+	/// The executor owes the trace of its run (`submit_trace`) by `until`, or loses.
+	Trace {
+		/// Last block for the trace.
+		until: BlockNumber,
+	},
+	/// The executor's trace is on chain ([`crate::Traces`]): anyone may prove one of its
+	/// steps wrong (`prove_step`) by `until`; otherwise the result stands.
+	Proofs {
+		/// Last block for a proof.
+		until: BlockNumber,
+	},
+}
+
+/// A challenge to an attested result of a model with a dispute graph, which the chain
+/// decides by re-executing one of its operators.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Game<T: Config> {
+	/// The verifier who challenged (its `ChallengeBond` is held).
+	pub challenger: T::AccountId,
+	/// The output hash it computed.
+	pub output_hash: H256,
+	/// Where the game is.
+	pub phase: GamePhase<BlockNumberFor<T>>,
+}
+
+/// The node output hashes of a graph's run, one per node in node order.
+pub type TraceLeaves<T> = BoundedVec<H256, <T as Config>::MaxGraphNodes>;
+
+/// Sibling hashes of a Merkle proof (`haca_primitives::merkle::proof`): a tree of up to
+/// 2^32 leaves needs 32 at most.
+pub type MerkleProof = BoundedVec<H256, ConstU32<32>>;
+
+/// An executor's trace of a disputed run, as it stays on chain while anyone may prove a
+/// step of it wrong.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct ExecutorTrace<T: Config> {
+	/// The graph's header: which values are inputs, constants and outputs.
+	pub header: Header,
+	/// Each node's output hash (`merkle::leaf_hash` of its canonical encoding).
+	pub leaves: TraceLeaves<T>,
+}
+
+/// What an executor sends for its trace of a disputed run.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct TraceSubmission<T: Config> {
+	/// The graph's header, leaf 0 of the model's graph root.
+	pub header: Header,
+	/// Its Merkle proof against the graph root.
+	pub header_proof: MerkleProof,
+	/// Each node's output hash, in node order.
+	pub leaves: TraceLeaves<T>,
+	/// The graph's outputs as the trace computed them (canonical tensor encoding): they must
+	/// hash to their leaves and agree with the committed result within the model's
+	/// tolerance.
+	pub outputs: TraceOutputs<T>,
+}
+
+/// A trace's outputs in the canonical tensor encoding, bounded.
+pub type TraceOutputs<T> = BoundedVec<u8, <T as Config>::MaxStepBytes>;
+
+/// A proof that one step of an executor's trace is wrong: the node, its inputs as the trace
+/// has them, and the constants' proofs.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct StepProof<T: Config> {
+	/// The node's index in node order.
+	pub index: u32,
+	/// The node: its operator and the values it reads.
+	pub node: Node,
+	/// Its Merkle proof against the graph root (leaf `index + 1`).
+	pub node_proof: MerkleProof,
+	/// The values it reads, in its input order (canonical tensor encoding): the job's input
+	/// tensors, constants, or earlier nodes' outputs as the trace hashes them.
+	pub inputs: TraceOutputs<T>,
+	/// For each input that is a constant, in input order, its Merkle proof against the
+	/// weights root.
+	pub constant_proofs: BoundedVec<MerkleProof, ConstU32<MAX_NODE_INPUTS>>,
+	/// The work the operator's run takes (`haca_kernels::work`), which the call is charged
+	/// for; a run that takes more fails.
+	pub work: u64,
+}
+
 /// One executor's reveal in a quorum.
 #[derive(
 	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
@@ -187,6 +299,8 @@ pub enum Timer {
 	Dispute,
 	/// The time to publish an attested result's outputs runs out.
 	Publication,
+	/// A chain-decided dispute's phase closes.
+	Game,
 	/// The challenge window of an attested result whose outputs were published closes
 	/// (settling it removes the pages).
 	PublishedWindow,

@@ -50,6 +50,12 @@ pub trait WeightInfo {
 	fn timer_publication() -> Weight;
 	fn timer_page() -> Weight;
 	fn timer_block() -> Weight;
+	fn submit_trace(n: u32, b: u32, ) -> Weight;
+	fn prove_step(b: u32, ) -> Weight;
+	fn run_products(w: u32, ) -> Weight;
+	fn run_functions(w: u32, ) -> Weight;
+	fn timer_trace_withheld() -> Weight;
+	fn timer_game_settled() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -445,6 +451,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
+	fn submit_trace(n: u32, b: u32, ) -> Weight {
+		Weight::from_parts(150_000_000, 20_000)
+			.saturating_add(Weight::from_parts(400_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(0, 32).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn prove_step(b: u32, ) -> Weight {
+		Weight::from_parts(400_000_000, 160_000)
+			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(b.into()))
+			.saturating_add(T::DbWeight::get().reads(16_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
+	fn run_products(w: u32, ) -> Weight {
+		Weight::from_parts(1_000_000, 0)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(w.into()))
+	}
+	fn run_functions(w: u32, ) -> Weight {
+		Weight::from_parts(1_000_000, 0)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(w.into()))
+	}
+	fn timer_trace_withheld() -> Weight {
+		Weight::from_parts(500_000_000, 160_000)
+			.saturating_add(T::DbWeight::get().reads(16_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
+	fn timer_game_settled() -> Weight {
+		Weight::from_parts(500_000_000, 160_000)
+			.saturating_add(T::DbWeight::get().reads(16_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
@@ -536,5 +574,37 @@ impl WeightInfo for () {
 		Weight::from_parts(6_711_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
+	}
+	fn submit_trace(n: u32, b: u32, ) -> Weight {
+		Weight::from_parts(150_000_000, 20_000)
+			.saturating_add(Weight::from_parts(400_000, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(0, 32).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+	}
+	fn prove_step(b: u32, ) -> Weight {
+		Weight::from_parts(400_000_000, 160_000)
+			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(b.into()))
+			.saturating_add(ParityDbWeight::get().reads(16_u64))
+			.saturating_add(ParityDbWeight::get().writes(20_u64))
+	}
+	fn run_products(w: u32, ) -> Weight {
+		Weight::from_parts(1_000_000, 0)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(w.into()))
+	}
+	fn run_functions(w: u32, ) -> Weight {
+		Weight::from_parts(1_000_000, 0)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(w.into()))
+	}
+	fn timer_trace_withheld() -> Weight {
+		Weight::from_parts(500_000_000, 160_000)
+			.saturating_add(ParityDbWeight::get().reads(16_u64))
+			.saturating_add(ParityDbWeight::get().writes(20_u64))
+	}
+	fn timer_game_settled() -> Weight {
+		Weight::from_parts(500_000_000, 160_000)
+			.saturating_add(ParityDbWeight::get().reads(16_u64))
+			.saturating_add(ParityDbWeight::get().writes(20_u64))
 	}
 }

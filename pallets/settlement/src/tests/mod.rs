@@ -82,6 +82,7 @@ fn provisional_result() -> (u64, AccountId) {
 mod api;
 mod attested;
 mod challenges;
+mod games;
 mod offchain;
 mod publication;
 mod quorum;
