@@ -1,8 +1,8 @@
 //! The main job on one machine: a development node with the executor role runs a client's
 //! job on the demo model with tract, submits the signed result by itself, and the job
 //! settles after its challenge window. A job that makes tract panic fails alone. And a lie
-//! on the dev chain is challenged by a verifier node holding the dev verifiers' keys, and
-//! slashed.
+//! on the dev chain is challenged by a verifier node holding the dev verifiers' keys, proven
+//! wrong by re-executing one operator of the liar's trace, and slashed.
 
 #[allow(dead_code)]
 mod common;
@@ -266,8 +266,10 @@ async fn alice_registration(
 async fn a_lie_on_the_dev_chain_is_challenged_by_a_dev_verifier_node_and_slashed() {
 	// The main job's chain with its executor lying, and a second node on it with the
 	// verifier role, which on a development chain holds the dev verifiers' keys: one of
-	// them challenges the lie and the other two rule on it. (A lying engine cannot audit,
-	// so the verifier is another node.)
+	// them challenges the lie. The demo model has a dispute graph, so the chain decides: the
+	// liar's node submits a trace that ends at its lie, and a verifier proves the step that
+	// got it wrong, which the runtime re-executes. No committee votes. (A lying engine cannot
+	// audit, so the verifier is another node.)
 	const NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
 	const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
 	let executor = Node::start_dev_with(
@@ -288,12 +290,14 @@ async fn a_lie_on_the_dev_chain_is_challenged_by_a_dev_verifier_node_and_slashed
 	let input = vec![haca_engine::npy::read(&input).unwrap()].encode();
 	submit_job(&rpc, demo_model_hash(), input, DEMO_MODEL_FEE).await;
 
+	let first = best_block(&rpc).await;
 	let start = Instant::now();
 	let (mut stake, mut disputed) = (None, false);
 	loop {
 		if let Some(report) = job_report(&rpc, 0).await {
 			stake = Some(report.stake);
-			disputed |= report.phase == JobPhase::Disputed;
+			disputed |=
+				matches!(report.phase, JobPhase::TraceDue { .. } | JobPhase::Proving { .. });
 		}
 		let now = alice_registration(&rpc).await.bond;
 		if now < bond {
@@ -309,6 +313,22 @@ async fn a_lie_on_the_dev_chain_is_challenged_by_a_dev_verifier_node_and_slashed
 		);
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
+	let events = events(&rpc, first..=best_block(&rpc).await).await;
+	let settlement = |event: &haca_runtime::RuntimeEvent| match event {
+		haca_runtime::RuntimeEvent::Settlement(event) => Some(event.clone()),
+		_ => None,
+	};
+	let events: Vec<_> = events.iter().filter_map(settlement).collect();
+	assert!(
+		events
+			.iter()
+			.any(|event| matches!(event, pallet_settlement::Event::StepProvenWrong { job: 0, .. })),
+		"the lie was not proven wrong by a step: {events:?}"
+	);
+	assert!(
+		!events.iter().any(|event| matches!(event, pallet_settlement::Event::VoteCommitted { .. })),
+		"a committee voted: {events:?}"
+	);
 	assert!(verifier.stop().success());
 	assert!(executor.stop().success());
 }

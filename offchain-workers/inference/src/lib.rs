@@ -13,12 +13,16 @@
 extern crate alloc;
 
 #[cfg(feature = "engine")]
+mod dispute;
+#[cfg(feature = "engine")]
 mod native;
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
+use haca_kernels::graph::{Header, Node};
 use haca_primitives::{dispute::GraphCommitment, statement::ExecutionFailure, tensor::TensorSpec};
 use scale_info::TypeInfo;
+use sp_core::H256;
 #[cfg(not(substrate_runtime))]
 use sp_externalities::ExternalitiesExt;
 use sp_runtime_interface::{
@@ -99,6 +103,40 @@ pub struct Executed {
 	pub output_hash: [u8; 32],
 }
 
+/// A job's run through its model's dispute graph (`haca_kernels`), as a disputed executor
+/// submits it: the graph's header with its Merkle proof against the graph root, each node's
+/// output hash, and the graph's outputs (canonical tensor encoding).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, Debug)]
+pub struct TraceRun {
+	/// The graph's header (leaf 0 of the graph root).
+	pub header: Header,
+	/// Its Merkle proof.
+	pub header_proof: Vec<H256>,
+	/// Each node's output hash, in node order.
+	pub leaves: Vec<H256>,
+	/// The graph's outputs.
+	pub outputs: Vec<u8>,
+}
+
+/// One step of a job's run through its model's dispute graph, as a prover submits it: the
+/// node with its Merkle proof against the graph root, its inputs (canonical tensor
+/// encoding) and the constants' proofs against the weights root, and the work it takes.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, Debug)]
+pub struct StepRun {
+	/// The node's index.
+	pub index: u32,
+	/// The node.
+	pub node: Node,
+	/// Its Merkle proof.
+	pub node_proof: Vec<H256>,
+	/// Its inputs.
+	pub inputs: Vec<u8>,
+	/// The Merkle proof of each input that is a constant, in input order.
+	pub constant_proofs: Vec<Vec<H256>>,
+	/// `haca_kernels::work` of the step.
+	pub work: u64,
+}
+
 /// The runs of a batch, in input order. Encoded as the list it holds, with a size hint that
 /// covers the encoding: the host function's result is encoded into one buffer allocated
 /// once (a list's own hint counts its elements' size in memory, which for outputs on the
@@ -138,6 +176,26 @@ pub trait InferenceHost: Send + Sync {
 		model: &[u8; 32],
 		inputs: &[&[u8]],
 	) -> Result<Vec<Result<Vec<u8>, InferenceError>>, InferenceError>;
+
+	/// Runs `input` through the model's dispute graph (the model from `bytes`, or from the
+	/// node's own model store when `None`).
+	fn trace(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		input: &[u8],
+	) -> Result<TraceRun, InferenceError>;
+
+	/// The first step of `input`'s run through the model's dispute graph whose output does
+	/// not hash to the `claimed` trace's leaf, with what proves it; `None` if every step
+	/// agrees.
+	fn wrong_step(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		input: &[u8],
+		claimed: &[H256],
+	) -> Result<Option<StepRun>, InferenceError>;
 }
 
 /// An engine whose every output goes through `map` before the worker sees it: for engines
@@ -173,6 +231,39 @@ impl InferenceHost for MappedOutputs {
 		let mut results = self.engine.run_batch(model, inputs)?;
 		results.iter_mut().flatten().for_each(self.map);
 		Ok(results)
+	}
+
+	/// The engine's trace with its outputs mapped, and their leaves hashed again: the trace
+	/// an executor would submit to stand by its mapped results.
+	fn trace(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		input: &[u8],
+	) -> Result<TraceRun, InferenceError> {
+		let mut run = self.engine.trace(model, bytes, input)?;
+		(self.map)(&mut run.outputs);
+		let outputs = haca_primitives::tensor::decode_tensors(&run.outputs)
+			.map_err(|_| InferenceError::Execution)?;
+		let first_node = run.header.inputs + run.header.constants;
+		for (&value, output) in run.header.outputs.iter().zip(&outputs) {
+			if let Some(leaf) =
+				value.checked_sub(first_node).and_then(|node| run.leaves.get_mut(node as usize))
+			{
+				*leaf = haca_primitives::merkle::leaf_hash(&output.encode());
+			}
+		}
+		Ok(run)
+	}
+
+	fn wrong_step(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		input: &[u8],
+		claimed: &[H256],
+	) -> Result<Option<StepRun>, InferenceError> {
+		self.engine.wrong_step(model, bytes, input, claimed)
 	}
 }
 
@@ -271,6 +362,33 @@ pub trait Inference {
 		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NoInferenceRole)?;
 		let model = model_hash(model).ok_or(InferenceError::BadModelHash)?;
 		ext.0.engine.load(&model, bytes, &specs)
+	}
+
+	/// Runs `input` (canonical tensor encoding) through the model's dispute graph (from
+	/// `bytes`, or the node's model store): what a disputed executor submits.
+	fn trace(
+		&mut self,
+		model: PassFatPointerAndRead<&[u8]>,
+		bytes: PassFatPointerAndDecode<Option<Vec<u8>>>,
+		input: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<TraceRun, InferenceError>> {
+		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NoInferenceRole)?;
+		let model = model_hash(model).ok_or(InferenceError::BadModelHash)?;
+		ext.0.engine.trace(&model, bytes, input)
+	}
+
+	/// The first step of `input`'s run through the model's dispute graph whose output does
+	/// not hash to the `claimed` trace's leaf, with its proof; `None` if every step agrees.
+	fn wrong_step(
+		&mut self,
+		model: PassFatPointerAndRead<&[u8]>,
+		bytes: PassFatPointerAndDecode<Option<Vec<u8>>>,
+		input: PassFatPointerAndRead<&[u8]>,
+		claimed: PassFatPointerAndDecode<Vec<H256>>,
+	) -> AllocateAndReturnByCodec<Result<Option<StepRun>, InferenceError>> {
+		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NoInferenceRole)?;
+		let model = model_hash(model).ok_or(InferenceError::BadModelHash)?;
+		ext.0.engine.wrong_step(&model, bytes, input, &claimed)
 	}
 
 	/// Runs a loaded model on each of `inputs` (canonical tensor encoding), in order: the

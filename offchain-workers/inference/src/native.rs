@@ -3,7 +3,9 @@
 use alloc::vec::Vec;
 use haca_engine::{Engine, EngineError};
 
-use crate::{InferenceError, InferenceHost, ModelSpecs};
+use sp_core::H256;
+
+use crate::{dispute, InferenceError, InferenceHost, ModelSpecs, StepRun, TraceRun};
 
 impl From<EngineError> for InferenceError {
 	fn from(error: EngineError) -> Self {
@@ -34,8 +36,7 @@ impl InferenceHost for Engine {
 		bytes: Option<Vec<u8>>,
 		specs: &ModelSpecs,
 	) -> Result<(), InferenceError> {
-		let bytes =
-			bytes.or_else(|| self.stored_model(model)).ok_or(InferenceError::ModelUnavailable)?;
+		let bytes = model_bytes(self, model, bytes)?;
 		if let Some(graph) = &specs.graph {
 			self.check_graph(&bytes, graph)?;
 		}
@@ -50,4 +51,44 @@ impl InferenceHost for Engine {
 		let results = Engine::run_batch(self, model, inputs)?;
 		Ok(results.into_iter().map(|result| result.map_err(Into::into)).collect())
 	}
+
+	fn trace(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		input: &[u8],
+	) -> Result<TraceRun, InferenceError> {
+		dispute::trace(&checked_bytes(self, model, bytes)?, input)
+	}
+
+	fn wrong_step(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		input: &[u8],
+		claimed: &[H256],
+	) -> Result<Option<StepRun>, InferenceError> {
+		dispute::wrong_step(&checked_bytes(self, model, bytes)?, input, claimed)
+	}
+}
+
+/// `bytes`, or the model from `engine`'s model store.
+fn model_bytes(
+	engine: &Engine,
+	model: &[u8; 32],
+	bytes: Option<Vec<u8>>,
+) -> Result<Vec<u8>, InferenceError> {
+	bytes.or_else(|| engine.stored_model(model)).ok_or(InferenceError::ModelUnavailable)
+}
+
+/// `bytes`, or the model from `engine`'s model store, if they hash to `model`.
+fn checked_bytes(
+	engine: &Engine,
+	model: &[u8; 32],
+	bytes: Option<Vec<u8>>,
+) -> Result<Vec<u8>, InferenceError> {
+	let bytes = model_bytes(engine, model, bytes)?;
+	(sp_crypto_hashing::blake2_256(&bytes) == *model)
+		.then_some(bytes)
+		.ok_or(InferenceError::InvalidModel)
 }

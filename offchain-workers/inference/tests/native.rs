@@ -2,8 +2,9 @@
 
 use codec::Encode;
 use haca_engine::{lowering, npy, Engine};
-use haca_inference::{run_and_hash, InferenceError, InferenceHost, ModelSpecs};
+use haca_inference::{run_and_hash, InferenceError, InferenceHost, MappedOutputs, ModelSpecs};
 use haca_primitives::tensor::{ElementType, TensorSpec};
+use sp_core::H256;
 
 fn models_dir() -> std::path::PathBuf {
 	std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -87,4 +88,48 @@ fn engine_errors_reach_the_runtime_by_their_kind() {
 		"bytes that do not hash to the model"
 	);
 	assert!(InferenceHost::is_loaded(&engine, &hash));
+}
+
+#[test]
+fn a_trace_proves_the_first_step_another_trace_got_wrong() {
+	use haca_primitives::{merkle, tensor::decode_tensors};
+	let engine = Engine::new(Default::default(), None);
+	let (bytes, hash, specs) = mlp();
+	let graph = specs.graph.unwrap();
+	let input = mlp_input(0.5);
+	let run = InferenceHost::trace(&engine, &hash, Some(bytes.clone()), &input).unwrap();
+	assert_eq!(run.leaves.len() as u32, graph.nodes);
+	let header_leaf = merkle::leaf_hash(&run.header.encode());
+	assert!(merkle::verify(graph.graph_root, header_leaf, 0, graph.nodes + 1, &run.header_proof));
+	// The trace ends within the model's tolerance of the engine's run.
+	InferenceHost::load(&engine, &hash, Some(bytes.clone()), &specs).unwrap();
+	let engine_outputs = decode_tensors(&engine.run(&hash, &input).unwrap()).unwrap();
+	let trace_outputs = decode_tensors(&run.outputs).unwrap();
+	assert!(haca_primitives::tensor::tensors_agree(&trace_outputs, &engine_outputs, 8));
+
+	let wrong_step = |claimed: &[H256]| {
+		InferenceHost::wrong_step(&engine, &hash, Some(bytes.clone()), &input, claimed).unwrap()
+	};
+	assert_eq!(wrong_step(&run.leaves), None, "every step of its own trace holds");
+	let mut claimed = run.leaves.clone();
+	claimed[2] = H256::repeat_byte(9);
+	claimed[3] = H256::repeat_byte(9);
+	let step = wrong_step(&claimed).expect("step 2 is wrong");
+	assert_eq!(step.index, 2);
+	let node_leaf = merkle::leaf_hash(&step.node.encode());
+	assert!(merkle::verify(graph.graph_root, node_leaf, 3, graph.nodes + 1, &step.node_proof));
+	let inputs = decode_tensors(&step.inputs).unwrap();
+	assert_eq!(step.work, haca_kernels::work(&step.node.op, &inputs));
+	let output = haca_kernels::run(&step.node.op, &inputs).unwrap().remove(0);
+	assert_eq!(merkle::leaf_hash(&output.encode()), run.leaves[2]);
+
+	// A lying engine's trace stands by its lie, and its last step is wrong.
+	let other = std::sync::Arc::new(Engine::new(Default::default(), None));
+	let liar = MappedOutputs { engine: other, map: |outputs| *outputs.last_mut().unwrap() ^= 1 };
+	let lie = InferenceHost::trace(&liar, &hash, Some(bytes.clone()), &input).unwrap();
+	assert_ne!(lie.outputs, run.outputs);
+	assert_eq!(lie.leaves[..3], run.leaves[..3]);
+	let last = decode_tensors(&lie.outputs).unwrap().remove(0);
+	assert_eq!(lie.leaves[3], merkle::leaf_hash(&last.encode()));
+	assert_eq!(wrong_step(&lie.leaves).map(|step| step.index), Some(3));
 }

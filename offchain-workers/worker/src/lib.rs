@@ -13,7 +13,10 @@
 //! - as a **verifier** (`audit.rs`): re-runs a random sample of other executors' provisional
 //!   results on the models its account audits, challenges the wrong ones (asking first for
 //!   outputs too large for a statement, to compare them within the model's tolerance), and
-//!   votes in the disputes its keys sit on.
+//!   votes in the disputes its keys sit on;
+//! - in disputes the chain decides (`games.rs`): a disputed executor traces its run through
+//!   the model's dispute graph and submits the trace; a verifier traces the run too and
+//!   proves the first step of the executor's trace it computes differently.
 //!
 //! Each task runs once even when workers of consecutive blocks overlap: a lock and a done
 //! record per task, in the node's local storage ([`records`]). Those records are kept per
@@ -29,6 +32,7 @@ extern crate alloc;
 
 mod audit;
 mod execute;
+mod games;
 mod publish;
 pub mod records;
 mod statements;
@@ -36,10 +40,10 @@ mod statements;
 use alloc::vec::Vec;
 use codec::Encode;
 use core::fmt::Debug;
-use haca_inference::{inference, ModelSpecs};
+use haca_inference::{inference, ModelSpecs, StepRun, TraceRun};
 use haca_primitives::{
 	runtime_api::WorkItem,
-	statement::{Statement, StatementPayload, Verdict, VerdictPayload},
+	statement::{GameMovePayload, Statement, StatementPayload, Verdict, VerdictPayload},
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
 use sp_core::H256;
@@ -128,6 +132,19 @@ pub struct VoteDue {
 	pub challenger_hashes: Vec<H256>,
 }
 
+/// A dispute the chain decides, as a party's node plays it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OpenGame {
+	/// The disputed job.
+	pub job: JobId,
+	/// The job's attempt whose result is disputed.
+	pub attempt: u32,
+	/// The job's model.
+	pub model: ModelHash,
+	/// The executor's trace (a hash per node), once it is on chain.
+	pub trace: Option<Vec<H256>>,
+}
+
 /// What the worker reads from the chain and submits to it; the settlement pallet implements
 /// it over its own storage and that of the pallets it uses.
 pub trait Chain {
@@ -199,6 +216,38 @@ pub trait Chain {
 
 	/// Submits a signed verdict; whether the pool took it.
 	fn submit_verdict(verdict: Verdict<Self::AccountId>, signature: InferenceSignature) -> bool;
+
+	/// A move in a dispute the chain decides, as the chain takes it.
+	type Move: Encode;
+
+	/// The disputes the chain decides in which `who`, the executor, owes its trace.
+	fn traces_due(who: &Self::AccountId) -> Vec<OpenGame>;
+
+	/// The disputes the chain decides over other executors' results on the models `who`
+	/// audits, whose trace is on chain and open to proofs.
+	fn traces_to_check(who: &Self::AccountId) -> Vec<OpenGame>;
+
+	/// A trace as a move; `None` if it is larger than the chain takes.
+	fn trace_move(run: TraceRun) -> Option<Self::Move>;
+
+	/// A step proof as a move; `None` if it is larger than the chain takes.
+	fn step_move(run: StepRun) -> Option<Self::Move>;
+
+	/// What `party`'s session key signs for `game_move` in the dispute over `job`, if the job
+	/// is open.
+	fn game_move_payload(
+		job: JobId,
+		party: &Self::AccountId,
+		game_move: &Self::Move,
+	) -> Option<GameMovePayload<Self::AccountId>>;
+
+	/// Submits a signed move; whether the pool took it.
+	fn submit_game_move(
+		job: JobId,
+		party: Self::AccountId,
+		game_move: Self::Move,
+		signature: InferenceSignature,
+	) -> bool;
 }
 
 /// Works off everything the session keys in the node's keystore owe, as far as the node's
@@ -223,9 +272,11 @@ pub fn work<C: Chain>() {
 		statements::submit_owed_statements::<C>(&key, &who, owed);
 		if roles.executor {
 			publish::publish_owed_outputs::<C>(&key, &who);
+			games::submit_owed_traces::<C>(&key, &who);
 		}
 		if verifying {
 			audit::audit_and_vote::<C>(&key, &who, roles.audit_ppm);
+			games::check_traces::<C>(&key, &who);
 		}
 		local.push(who);
 	}

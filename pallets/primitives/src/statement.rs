@@ -24,6 +24,9 @@ pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v2";
 /// Domain tag prefixed to every signed verdict.
 pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v3";
 
+/// Domain tag prefixed to every signed move in a dispute the chain decides.
+pub const GAME_MOVE_DOMAIN: &[u8] = b"HACA/game-move/v1";
+
 /// Domain tag prefixed to what a quorum commitment hashes.
 pub const COMMITMENT_DOMAIN: &[u8] = b"HACA/commitment/v1";
 
@@ -257,5 +260,33 @@ impl<AccountId: Encode> VerdictPayload<AccountId> {
 	/// The bytes the verifier's session key signs.
 	pub fn signing_bytes(&self) -> Vec<u8> {
 		(VERDICT_DOMAIN, self).encode()
+	}
+}
+
+/// The signed content of a move in a dispute the chain decides (a disputed executor's trace,
+/// or a proof of a wrong step), made by the party's node: the move itself is signed by its
+/// hash (blake2-256 of its SCALE encoding).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct GameMovePayload<AccountId> {
+	/// Hash of the chain's genesis block.
+	pub genesis_hash: H256,
+	/// The job.
+	pub job: JobId,
+	/// The job's attempt whose result is disputed.
+	pub attempt: u32,
+	/// The job's model.
+	pub model: ModelHash,
+	/// Hash of the job's input.
+	pub input_hash: H256,
+	/// The party making the move.
+	pub party: AccountId,
+	/// Hash of the move.
+	pub move_hash: H256,
+}
+
+impl<AccountId: Encode> GameMovePayload<AccountId> {
+	/// The bytes the party's session key signs.
+	pub fn signing_bytes(&self) -> Vec<u8> {
+		(GAME_MOVE_DOMAIN, self).encode()
 	}
 }

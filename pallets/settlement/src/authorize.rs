@@ -1,16 +1,19 @@
 //! Transaction-pool authorization of the calls that need no fee payer: executors'
-//! statement batches and verifiers' verdicts.
+//! statement batches, verifiers' verdicts, and parties' moves in disputes the chain
+//! decides.
 
+use codec::Encode;
 use frame_support::{
 	ensure,
 	pallet_prelude::*,
 	storage::{with_transaction, TransactionOutcome},
 };
 use haca_primitives::{
-	statement::{Claim, VerdictClaim, VerdictPayload},
+	statement::{Claim, GameMovePayload, VerdictClaim, VerdictPayload},
 	traits::{ExecutorDirectory, JobLedger},
-	InferenceSignature,
+	InferenceSignature, JobId,
 };
+use sp_core::H256;
 use sp_runtime::{
 	transaction_validity::{
 		InvalidTransaction, TransactionSource, TransactionValidityWithRefund, ValidTransaction,
@@ -109,6 +112,73 @@ impl<T: Config> Pallet<T> {
 			.priority(TransactionPriority::MAX / 2)
 			.longevity(64)
 			.and_provides((verdict.job, payload.attempt, &verdict.verifier, kind))
+			.propagate(true)
+			.build()?;
+		Ok((validity, Weight::zero()))
+	}
+
+	/// What `party`'s session key must sign for `game_move` in the dispute over `job`, if
+	/// the job is open.
+	pub fn game_move_payload(
+		job: JobId,
+		party: &T::AccountId,
+		game_move: &GameMove<T>,
+	) -> Option<GameMovePayload<T::AccountId>> {
+		let view = T::Jobs::job(job)?;
+		Some(GameMovePayload {
+			genesis_hash: Self::genesis_hash(),
+			job,
+			attempt: view.attempt,
+			model: view.model,
+			input_hash: view.input_hash,
+			party: party.clone(),
+			move_hash: H256(sp_io::hashing::blake2_256(&game_move.encode())),
+		})
+	}
+
+	/// Carries out `party`'s move in the dispute over `job`, as its `submit_trace` or
+	/// `prove_step`.
+	pub(crate) fn apply_game_move(
+		job: JobId,
+		party: T::AccountId,
+		game_move: GameMove<T>,
+	) -> DispatchResult {
+		match game_move {
+			GameMove::Trace(trace) => Self::do_submit_trace(party, job, trace),
+			GameMove::Step(proof) => Self::do_prove_step(party, job, proof),
+		}
+	}
+
+	/// Transaction-pool validity of a move: signed by the party's session key, and
+	/// succeeding when tried on state that is thrown away. A move provides one tag: its job,
+	/// attempt, party and kind.
+	pub(crate) fn authorize_game_move(
+		_source: TransactionSource,
+		job: &JobId,
+		party: &T::AccountId,
+		game_move: &GameMove<T>,
+		signature: &InferenceSignature,
+	) -> TransactionValidityWithRefund {
+		let payload =
+			Self::game_move_payload(*job, party, game_move).ok_or(InvalidTransaction::Stale)?;
+		let key = T::Executors::session_key(party).ok_or(InvalidTransaction::BadSigner)?;
+		ensure!(key.verify(&payload.signing_bytes(), signature), InvalidTransaction::BadProof);
+		with_transaction(|| {
+			TransactionOutcome::Rollback(Self::apply_game_move(
+				*job,
+				party.clone(),
+				game_move.clone(),
+			))
+		})
+		.map_err(|_| InvalidTransaction::Call)?;
+		let kind = match game_move {
+			GameMove::Trace(_) => 0u8,
+			GameMove::Step(_) => 1,
+		};
+		let validity = ValidTransaction::with_tag_prefix("HacaGameMoves")
+			.priority(TransactionPriority::MAX / 2)
+			.longevity(64)
+			.and_provides((job, payload.attempt, party, kind))
 			.propagate(true)
 			.build()?;
 		Ok((validity, Weight::zero()))

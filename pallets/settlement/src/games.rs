@@ -256,6 +256,19 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(Self::pages_removal_weight())
 	}
 
+	/// What a trace submission is charged.
+	pub(crate) fn trace_weight(trace: &TraceSubmission<T>) -> Weight {
+		T::WeightInfo::submit_trace(trace.leaves.len() as u32, trace.outputs.len() as u32)
+	}
+
+	/// What a move made by a party's node is charged: its signature's check and the move.
+	pub(crate) fn game_move_weight(game_move: &GameMove<T>) -> Weight {
+		T::WeightInfo::verify_signature().saturating_add(match game_move {
+			GameMove::Trace(trace) => Self::trace_weight(trace),
+			GameMove::Step(proof) => Self::step_weight(proof),
+		})
+	}
+
 	/// The graph and tolerance of the model of `job`, in a game.
 	fn game_terms(job: JobId) -> Result<(GraphCommitment, u32), DispatchError> {
 		let view = T::Jobs::job(job).ok_or(Error::<T>::UnknownJob)?;

@@ -892,10 +892,7 @@ pub mod pallet {
 		/// - `job`: the disputed job.
 		/// - `trace`: the trace.
 		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::submit_trace(
-			trace.leaves.len() as u32,
-			trace.outputs.len() as u32,
-		))]
+		#[pallet::weight(Pallet::<T>::trace_weight(trace))]
 		pub fn submit_trace(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -918,6 +915,32 @@ pub mod pallet {
 		pub fn prove_step(origin: OriginFor<T>, job: JobId, proof: StepProof<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_prove_step(who, job, proof)
+		}
+
+		/// A party's move in a dispute the chain decides, made by its node without a fee
+		/// payer: authorized only if the party's session key signed it and it would succeed
+		/// (as `submit_trace`, by the disputed executor, or `prove_step`, by anyone with a
+		/// session key, rewarded as its account).
+		///
+		/// - `origin`: authorized by `authorize_game_move`.
+		/// - `job`: the disputed job.
+		/// - `party`: the account making the move.
+		/// - `game_move`: the trace or the step proof.
+		/// - `_signature`: the party's session-key signature of the move.
+		#[pallet::call_index(9)]
+		#[pallet::weight(Pallet::<T>::game_move_weight(game_move))]
+		#[pallet::authorize(Self::authorize_game_move)]
+		#[pallet::weight_of_authorize(Pallet::<T>::game_move_weight(game_move))]
+		pub fn submit_game_move(
+			origin: OriginFor<T>,
+			job: JobId,
+			party: T::AccountId,
+			game_move: GameMove<T>,
+			// Checked by `authorize_game_move`, which admits the call.
+			_signature: InferenceSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			Self::apply_game_move(job, party, game_move)
 		}
 
 		/// A verifier node's request for outputs, challenge, vote commitment or reveal,

@@ -4,14 +4,14 @@
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
 use frame_system::{offchain::SubmitTransaction, pallet_prelude::BlockNumberFor};
-use haca_inference::ModelSpecs;
+use haca_inference::{ModelSpecs, StepRun, TraceRun};
 use haca_primitives::{
 	runtime_api::WorkItem,
-	statement::{StatementPayload, VerdictPayload},
+	statement::{GameMovePayload, StatementPayload, VerdictPayload},
 	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
-use haca_worker::{AttestedOutput, Challengeable, ServedModel, VoteDue, VotePhase};
+use haca_worker::{AttestedOutput, Challengeable, OpenGame, ServedModel, VoteDue, VotePhase};
 use sp_runtime::traits::Saturating;
 
 use crate::*;
@@ -21,6 +21,12 @@ impl<T: Config> Pallet<T> {
 	fn submit_authorized(call: Call<T>) -> bool {
 		let xt = T::create_authorized_transaction(call.into());
 		SubmitTransaction::<T, Call<T>>::submit_transaction(xt).is_ok()
+	}
+
+	/// The game over `job` as a party's node plays it, with the executor's `trace`.
+	fn open_game_view(job: JobId, trace: Option<Vec<sp_core::H256>>) -> Option<OpenGame> {
+		let view = T::Jobs::job(job)?;
+		Some(OpenGame { job, attempt: view.attempt, model: view.model, trace })
 	}
 
 	/// `job`'s attested `result` as the worker sees it, with its outputs when they are on
@@ -166,5 +172,67 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 
 	fn submit_verdict(verdict: Verdict<T>, signature: InferenceSignature) -> bool {
 		Self::submit_authorized(Call::<T>::submit_verdict { verdict, signature })
+	}
+
+	type Move = GameMove<T>;
+
+	fn traces_due(who: &T::AccountId) -> Vec<OpenGame> {
+		Games::<T>::iter()
+			.filter(|(_, game)| matches!(game.phase, GamePhase::Trace { .. }))
+			.filter(|(job, _)| Results::<T>::get(job).is_some_and(|r| &r.executor == who))
+			.filter_map(|(job, _)| Self::open_game_view(job, None))
+			.collect()
+	}
+
+	fn traces_to_check(who: &T::AccountId) -> Vec<OpenGame> {
+		let audited = T::Executors::models_of(who);
+		Traces::<T>::iter()
+			.filter(|(job, _)| Results::<T>::get(job).is_some_and(|r| &r.executor != who))
+			.filter_map(|(job, trace)| Self::open_game_view(job, Some(trace.leaves.into_inner())))
+			.filter(|game| audited.contains(&game.model))
+			.collect()
+	}
+
+	fn trace_move(run: TraceRun) -> Option<GameMove<T>> {
+		Some(GameMove::Trace(TraceSubmission {
+			header: run.header,
+			header_proof: run.header_proof.try_into().ok()?,
+			leaves: run.leaves.try_into().ok()?,
+			outputs: run.outputs.try_into().ok()?,
+		}))
+	}
+
+	fn step_move(run: StepRun) -> Option<GameMove<T>> {
+		let constant_proofs = run
+			.constant_proofs
+			.into_iter()
+			.map(MerkleProof::try_from)
+			.collect::<Result<Vec<_>, _>>()
+			.ok()?;
+		Some(GameMove::Step(StepProof {
+			index: run.index,
+			node: run.node,
+			node_proof: run.node_proof.try_into().ok()?,
+			inputs: run.inputs.try_into().ok()?,
+			constant_proofs: constant_proofs.try_into().ok()?,
+			work: run.work,
+		}))
+	}
+
+	fn game_move_payload(
+		job: JobId,
+		party: &T::AccountId,
+		game_move: &GameMove<T>,
+	) -> Option<GameMovePayload<T::AccountId>> {
+		Self::game_move_payload(job, party, game_move)
+	}
+
+	fn submit_game_move(
+		job: JobId,
+		party: T::AccountId,
+		game_move: GameMove<T>,
+		signature: InferenceSignature,
+	) -> bool {
+		Self::submit_authorized(Call::<T>::submit_game_move { job, party, game_move, signature })
 	}
 }

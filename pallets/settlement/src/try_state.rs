@@ -96,10 +96,7 @@ impl<T: Config> Pallet<T> {
 			let total = bonds.entry(game.challenger).or_insert_with(Zero::zero);
 			*total = total.saturating_add(T::ChallengeBond::get());
 		}
-		ensure!(
-			Traces::<T>::iter_keys().all(Games::<T>::contains_key),
-			"a trace of no game"
-		);
+		ensure!(Traces::<T>::iter_keys().all(Games::<T>::contains_key), "a trace of no game");
 		for (challenger, total) in bonds {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &challenger)

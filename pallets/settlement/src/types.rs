@@ -221,6 +221,25 @@ pub struct StepProof<T: Config> {
 	pub work: u64,
 }
 
+/// A move in a dispute the chain decides, as a party's node submits it.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub enum GameMove<T: Config> {
+	/// The disputed executor's trace (`submit_trace`).
+	Trace(TraceSubmission<T>),
+	/// A proof of a wrong step of it (`prove_step`).
+	Step(StepProof<T>),
+}
+
 /// One executor's reveal in a quorum.
 #[derive(
 	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,

@@ -14,7 +14,7 @@ use haca_primitives::{
 };
 
 use super::*;
-use crate::{GamePhase, Games, MerkleProof, StepProof, TraceSubmission, Traces};
+use crate::{GameMove, GamePhase, Games, MerkleProof, StepProof, TraceSubmission, Traces};
 
 /// The graph model: `relu(input · W)`, f32 [1, 4] in, [1, 2] out.
 fn graph() -> Graph {
@@ -302,5 +302,72 @@ fn a_job_on_a_non_finite_input_keeps_its_dispute_with_a_committee() {
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, hash));
 		assert!(Games::<Test>::get(job).is_none());
 		assert!(Disputes::<Test>::get(job).is_some());
+	});
+}
+
+/// `party`'s `game_move` in the dispute over `job`, signed by `signer`'s session key.
+fn signed_move(
+	job: u64,
+	party: AccountId,
+	signer: AccountId,
+	game_move: &GameMove<Test>,
+) -> haca_primitives::InferenceSignature {
+	use sp_core::Pair;
+	let payload = crate::Pallet::<Test>::game_move_payload(job, &party, game_move).unwrap();
+	pair(signer).sign(&payload.signing_bytes()).into()
+}
+
+#[test]
+fn nodes_make_their_moves_signed_by_their_session_keys() {
+	use sp_runtime::transaction_validity::InvalidTransaction;
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, liar) = result_of(input(), &lie());
+		let verifier = VERIFIERS[1];
+		let honest_hash = H256(tensors_hash(&honest()));
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, honest_hash));
+		let authorize = |party, game_move: &GameMove<Test>, signature| {
+			crate::Pallet::<Test>::authorize_game_move(
+				TransactionSource::Local,
+				&job,
+				&party,
+				game_move,
+				&signature,
+			)
+			.map(|_| ())
+		};
+		let lie_trace = GameMove::Trace(trace_of(&[lie()[0].clone(), lie()[0].clone()]));
+		assert_eq!(
+			authorize(liar, &lie_trace, signed_move(job, liar, verifier, &lie_trace)),
+			Err(InvalidTransaction::BadProof.into()),
+			"signed by another key"
+		);
+		let honest = GameMove::Trace(honest_trace());
+		assert_eq!(
+			authorize(liar, &honest, signed_move(job, liar, liar, &honest)),
+			Err(InvalidTransaction::Call.into()),
+			"a trace the chain refuses (it disagrees with the result) never enters a block"
+		);
+		let signature = signed_move(job, liar, liar, &lie_trace);
+		assert_ok!(authorize(liar, &lie_trace, signature.clone()));
+		assert_ok!(Settlement::submit_game_move(
+			frame_system::RawOrigin::Authorized.into(),
+			job,
+			liar,
+			lie_trace,
+			signature
+		));
+
+		let proof = GameMove::Step(step(0, &first_inputs()));
+		let signature = signed_move(job, verifier, verifier, &proof);
+		assert_ok!(authorize(verifier, &proof, signature.clone()));
+		let before = funds(verifier);
+		assert_ok!(Settlement::submit_game_move(
+			frame_system::RawOrigin::Authorized.into(),
+			job,
+			verifier,
+			proof,
+			signature
+		));
+		assert_eq!(funds(verifier), before + JOB_STAKE / 2, "the prover's reward");
 	});
 }
