@@ -4,15 +4,16 @@
 //     Bob's attested job (submitted to Alice's RPC) is drawn for Dave; Charlie serves it
 //     again right after the draw.
 //  2. Dave's result is wrong (not the reference output). The verifier nodes (Eve, Ferdie,
-//     One, each its own node) re-run it; the first to challenge (`settlement.Challenged`)
-//     leaves the other two as the committee, drawn two blocks later from randomness nobody
-//     knew at the challenge (`settlement.CommitteeDrawn`). Both commit to their votes from
-//     their own nodes (`settlement.VoteCommitted`), then reveal them, for the challenger's
-//     output (`settlement.VoteRevealed`); the dispute is decided against Dave
-//     (`settlement.DisputeResolved { executor_was_right: false }`).
+//     One, each its own node) re-run it and one challenges (`settlement.Challenged`). The
+//     demo model has a dispute graph, so the chain decides, with no committee: Dave owes
+//     the trace of his run (`settlement.TraceDue`); his node traces the job through the
+//     model's dispute graph and submits a trace that ends at his lie
+//     (`settlement.TraceSubmitted`); a verifier node traces the job too and proves the
+//     first node whose output Dave's trace got wrong, which the runtime re-executes with
+//     its own kernels (`settlement.StepProvenWrong`); the dispute is decided against Dave
+//     in that block (`settlement.DisputeResolved { executor_was_right: false }`).
 //  3. Dave is slashed the job's stake (`InferenceApi_job_stake`) from his bond (`executors.Slashed`):
-//     `SlashRewardShare` of it to the challenger, `CommitteeRewardShare` shared by the two
-//     members; the challenger's bond is released.
+//     `SlashRewardShare` of it to the prover; the challenger's bond is released.
 //  4. The job is re-run on Charlie (attempt 2, Dave excluded), whose result is the reference
 //     output (and the challenger's output hash); it settles after its own challenge window,
 //     not at the end of Dave's.
@@ -33,8 +34,6 @@ async function run(nodeName, networkInfo) {
     const slash = await haca.jobStake(api, haca.DEMO_MODEL);
     const perbill = (name) => BigInt(api.consts.settlement[name].toNumber());
     const reward = (slash * perbill('slashRewardShare')) / 1_000_000_000n;
-    // Two members for the outcome share the committee's part.
-    const memberReward = (slash * (perbill('committeeRewardShare') / 2n)) / 1_000_000_000n;
     const challengeBond = api.consts.settlement.challengeBond.toBigInt();
 
     await haca.setServedModels(api, accs.Charlie, []);
@@ -63,27 +62,27 @@ async function run(nodeName, networkInfo) {
     const challenger = challenge.data.challenger.toString();
     assert.ok(verifiers.includes(challenger), 'a verifier challenged');
     assert.ok(challenge.block <= lie.data.challengeUntil.toNumber(), 'challenged within the window');
-    const committeeDrawn = await tracker.waitFor('settlement.CommitteeDrawn', (e) => lib.jobOf(e) === job.job, 60_000);
-    assert.ok(committeeDrawn.block > challenge.block + 1, 'the committee is drawn from randomness of a block after the challenge');
-    const committee = lib.addresses(committeeDrawn.data.committee);
-    assert.deepEqual([...committee].sort(), verifiers.filter((v) => v !== challenger).sort(), 'the committee is the other two verifiers');
-    log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; #${committeeDrawn.block}: committee ${committee.map((a) => lib.nameOf(accs, a))}`);
+    const due = await tracker.waitFor('settlement.TraceDue', (e) => lib.jobOf(e) === job.job, 10_000);
+    assert.equal(due.block, challenge.block, 'the challenge opened a game the chain decides');
+    log(`#${challenge.block}: ${lib.nameOf(accs, challenger)} challenged with ${challenge.data.outputHash.toHex().slice(0, 18)}..; Dave's trace due by #${due.data.until}`);
 
-    const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 180_000);
-    assert.equal(resolved.data.executorWasRight.isTrue, false, 'the committee ruled against Dave');
-    const voters = (name) => tracker.all(name, (e) => lib.jobOf(e) === job.job);
-    const commitments = voters('settlement.VoteCommitted');
-    const votes = voters('settlement.VoteRevealed');
-    assert.deepEqual(commitments.map((v) => v.data.voter.toString()).sort(), [...committee].sort(), 'both committee members committed to a vote, each from its own node');
-    assert.deepEqual(votes.map((v) => v.data.voter.toString()).sort(), [...committee].sort(), 'and revealed it');
-    assert.ok(Math.max(...commitments.map((c) => c.block)) <= Math.min(...votes.map((v) => v.block)), 'every vote was committed before any was revealed');
-    for (const vote of votes) assert.equal(vote.data.outputHash.toHex(), challenge.data.outputHash.toHex(), "for the challenger's output");
+    const traced = await tracker.waitFor('settlement.TraceSubmitted', (e) => lib.jobOf(e) === job.job, 120_000);
+    assert.ok(traced.block <= due.data.until.toNumber(), "Dave's node submitted its trace in time");
+    const proven = await tracker.waitFor('settlement.StepProvenWrong', (e) => lib.jobOf(e) === job.job, 120_000);
+    const prover = proven.data.prover.toString();
+    assert.ok(verifiers.includes(prover), 'a verifier node proved the wrong step');
+    assert.ok(proven.block <= traced.data.proofsUntil.toNumber(), 'within the proof window');
+    const resolved = await tracker.waitFor('settlement.DisputeResolved', (e) => lib.jobOf(e) === job.job, 10_000);
+    assert.equal(resolved.data.executorWasRight.isTrue, false, 'the chain decided against Dave');
+    assert.equal(resolved.block, proven.block, 'decided by the proof');
+    assert.equal(tracker.all('settlement.CommitteeDrawn', (e) => lib.jobOf(e) === job.job).length, 0, 'no committee');
+    assert.equal(tracker.all('settlement.VoteCommitted', (e) => lib.jobOf(e) === job.job).length, 0, 'no votes');
     const slashed = await tracker.waitFor('executors.Slashed', (e) => e.data.who.toString() === dave, 10_000);
     assert.equal(slashed.block, resolved.block, 'slashed when the dispute was decided');
     assert.equal(slashed.data.amount.toBigInt(), slash, "Dave lost the job's stake");
-    assert.equal(slashed.data.rewarded.toBigInt(), reward + 2n * memberReward, 'SlashRewardShare of it to the challenger, CommitteeRewardShare to the members');
-    log(`#${Math.min(...votes.map((v) => v.block))}: votes revealed; #${resolved.block}: dispute decided against Dave (votes of ${committee.map((a) => lib.nameOf(accs, a))}); ` +
-      `Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, challenger)}, ${lib.haca4(memberReward)} to each member`);
+    assert.equal(slashed.data.rewarded.toBigInt(), reward, 'SlashRewardShare of it to the prover');
+    log(`#${traced.block}: Dave's trace; #${proven.block}: ${lib.nameOf(accs, prover)} proved node ${proven.data.node} wrong, ` +
+      `${resolved.block - challenge.block} blocks after the challenge; Dave slashed ${lib.haca4(slash)}, ${lib.haca4(reward)} to ${lib.nameOf(accs, prover)}`);
 
     const rerun = await tracker.waitFor('jobs.Assigned', (e) => lib.jobOf(e) === job.job && e.data.attempt.toNumber() === 2, 60_000);
     assert.deepEqual(lib.addresses(rerun.data.executors), [charlie], 're-run on Charlie');
@@ -104,22 +103,20 @@ async function run(nodeName, networkInfo) {
       bob: await haca.balanceOf(api, accs.Bob.address, at),
       dave: await haca.balanceOf(api, dave, at),
       daveBond: (await (await api.at(at)).query.executors.executors(dave)).unwrap().bond.toBigInt(),
-      challenger: await haca.balanceOf(api, challenger, at),
-      members: await Promise.all(committee.map((member) => haca.balanceOf(api, member, at))),
+      verifiers: Object.fromEntries(await Promise.all(verifiers.map(async (v) => [v, await haca.balanceOf(api, v, at)]))),
     };
-    const challengerBefore = before.verifiers[challenger];
     assert.equal(before.bob.total - after.bob.total, fee + job.fee, 'Bob paid one model fee and the transaction fee, nothing for the lie');
     assert.equal(after.bob.reserved, before.bob.reserved, 'nothing of Bob stays held');
     assert.equal(before.daveBond - after.daveBond, slash, "Dave's bond shrank by the slash");
     assert.equal(before.dave.total - after.dave.total, slash, 'Dave lost exactly the slash');
-    assert.equal(after.challenger.total - challengerBefore.total, reward, 'the challenger gained the reward; its challenge bond came back');
-    assert.equal(after.challenger.reserved, challengerBefore.reserved, `the challenge bond (${lib.haca4(challengeBond)}) is no longer held`);
-    committee.forEach((member, index) => {
-      // Fee-less votes: a member's balance moves only by its reward.
-      assert.equal(after.members[index].total - before.verifiers[member].total, memberReward, `${lib.nameOf(accs, member)} was paid for voting with the outcome`);
-    });
+    for (const verifier of verifiers) {
+      // Fee-less moves: a verifier's balance moves only by the prover's reward.
+      const gained = after.verifiers[verifier].total - before.verifiers[verifier].total;
+      assert.equal(gained, verifier === prover ? reward : 0n, `${lib.nameOf(accs, verifier)}'s balance`);
+      assert.equal(after.verifiers[verifier].reserved, before.verifiers[verifier].reserved, `no bond of ${lib.nameOf(accs, verifier)} stays held (${lib.haca4(challengeBond)} for a challenge)`);
+    }
     log(`balances: Bob -${lib.haca4(before.bob.total - after.bob.total)} (fee ${lib.haca4(fee)} + tx ${lib.haca4(job.fee)}), ` +
-      `Dave bond ${lib.haca4(before.daveBond)} -> ${lib.haca4(after.daveBond)}, ${lib.nameOf(accs, challenger)} +${lib.haca4(reward)}`);
+      `Dave bond ${lib.haca4(before.daveBond)} -> ${lib.haca4(after.daveBond)}, ${lib.nameOf(accs, prover)} +${lib.haca4(reward)}`);
     const slashes = tracker.all('executors.Slashed', (e) => e.data.who.toString() === dave).length;
     tracker.stop();
     return slashes;
