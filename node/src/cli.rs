@@ -42,6 +42,12 @@ pub struct InferenceParams {
 	#[arg(long, requires = "executor", conflicts_with = "verifier")]
 	pub dishonest_executor: bool,
 
+	/// Test networks only (refused on live chains): as a verifier, audit with wrong outputs,
+	/// so that it challenges right results, to exercise disputes a challenger loses. Not
+	/// with `--executor`.
+	#[arg(long, requires = "verifier", conflicts_with = "executor")]
+	pub dishonest_verifier: bool,
+
 	/// Percentage of attested results a verifier re-runs (drawn at random per result), at
 	/// least the chain's minimum of 1.
 	#[arg(long, value_name = "PERCENT", default_value_t = 10,
@@ -80,7 +86,7 @@ impl InferenceParams {
 				audit_ppm: self.audit_percent * 10_000,
 			},
 			engine: self.engine_config(),
-			dishonest: self.dishonest_executor,
+			dishonest: self.dishonest_executor || self.dishonest_verifier,
 		})
 	}
 

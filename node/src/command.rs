@@ -176,11 +176,11 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			let inference = cli.inference.options();
 			let chain_type = runner.config().chain_spec.chain_type();
-			if cli.inference.dishonest_executor
+			if (cli.inference.dishonest_executor || cli.inference.dishonest_verifier)
 				&& !matches!(chain_type, ChainType::Development | ChainType::Local)
 			{
-				return Err("--dishonest-executor is for test networks only (development or \
-					local chains), not this chain"
+				return Err("--dishonest-executor and --dishonest-verifier are for test networks \
+					only (development or local chains), not this chain"
 					.into());
 			}
 			runner.run_node_until_exit(|config| async move {

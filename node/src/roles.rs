@@ -13,8 +13,8 @@ pub struct InferenceOptions {
 	pub roles: NodeRoles,
 	/// The engine's limits and model directory.
 	pub engine: EngineConfig,
-	/// Test networks only: report wrong outputs (every run's last byte flipped, see
-	/// [`LIE`]).
+	/// Test networks only: every run's outputs wrong (their last byte flipped, see [`LIE`]):
+	/// an executor reports them, a verifier audits with them.
 	pub dishonest: bool,
 }
 
@@ -34,7 +34,7 @@ impl InferenceOptions {
 
 /// How a lying engine changes a run's outputs: the last byte (the top byte of the last
 /// element) flipped, still matching the model's output spec. For exercising challenges,
-/// committees and slashing on test networks (`--dishonest-executor`).
+/// disputes and slashing on test networks (`--dishonest-executor`, `--dishonest-verifier`).
 const LIE: fn(&mut Vec<u8>) = |outputs| {
 	if let Some(last) = outputs.last_mut() {
 		*last ^= 0x40;

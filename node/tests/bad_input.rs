@@ -38,7 +38,7 @@ fn corrupt_chain_spec_is_a_one_line_error() {
 }
 
 #[test]
-fn a_dishonest_executor_is_refused_on_a_live_chain() {
+fn dishonest_roles_are_refused_on_a_live_chain() {
 	let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain-specs/local.json");
 	let mut spec: serde_json::Value =
 		serde_json::from_str(&std::fs::read_to_string(spec).expect("committed spec"))
@@ -47,27 +47,31 @@ fn a_dishonest_executor_is_refused_on_a_live_chain() {
 	let path = scratch_dir("live-spec").join("live.json");
 	std::fs::write(&path, spec.to_string()).expect("write spec");
 	let path = path.to_str().expect("utf-8 path");
-	let log = scratch_dir("live-spec").join("stderr");
-	let mut node = Command::new(NODE_BINARY)
-		.args(["--chain", path, "--tmp", "--no-mdns", "--executor", "--dishonest-executor"])
-		.args(["--rpc-port", "0", "--port", "0", "--prometheus-port", "0"])
-		.stderr(std::fs::File::create(&log).expect("log file"))
-		.spawn()
-		.expect("haca-node starts");
-	// Refused at once; a node that started anyway is stopped (by its id) and fails the test.
-	let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-	let status = loop {
-		if let Some(status) = node.try_wait().expect("wait on the node") {
-			break status;
-		}
-		if std::time::Instant::now() > deadline {
-			let _ = node.kill();
-			let _ = node.wait();
-			panic!("the node ran with --dishonest-executor on a live chain");
-		}
-		std::thread::sleep(std::time::Duration::from_millis(100));
-	};
-	assert!(!status.success());
-	let stderr = std::fs::read_to_string(&log).expect("log");
-	assert_one_line_error(&stderr, "--dishonest-executor is for test networks only");
+	for role in [["--executor", "--dishonest-executor"], ["--verifier", "--dishonest-verifier"]] {
+		let log = scratch_dir("live-spec").join("stderr");
+		let mut node = Command::new(NODE_BINARY)
+			.args(["--chain", path, "--tmp", "--no-mdns"])
+			.args(role)
+			.args(["--rpc-port", "0", "--port", "0", "--prometheus-port", "0"])
+			.stderr(std::fs::File::create(&log).expect("log file"))
+			.spawn()
+			.expect("haca-node starts");
+		// Refused at once; a node that started anyway is stopped (by its id) and fails the
+		// test.
+		let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+		let status = loop {
+			if let Some(status) = node.try_wait().expect("wait on the node") {
+				break status;
+			}
+			if std::time::Instant::now() > deadline {
+				let _ = node.kill();
+				let _ = node.wait();
+				panic!("the node ran with {role:?} on a live chain");
+			}
+			std::thread::sleep(std::time::Duration::from_millis(100));
+		};
+		assert!(!status.success());
+		let stderr = std::fs::read_to_string(&log).expect("log");
+		assert_one_line_error(&stderr, "--dishonest-verifier are for test networks only");
+	}
 }

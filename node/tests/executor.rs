@@ -2,7 +2,8 @@
 //! job on the demo model with tract, submits the signed result by itself, and the job
 //! settles after its challenge window. A job that makes tract panic fails alone. And a lie
 //! on the dev chain is challenged by a verifier node holding the dev verifiers' keys, proven
-//! wrong by re-executing one operator of the liar's trace, and slashed.
+//! wrong by re-executing one operator of the liar's trace, and slashed; a challenger that
+//! lies loses its bond to the honest executor.
 
 #[allow(dead_code)]
 mod common;
@@ -360,6 +361,81 @@ async fn best_block(rpc: &HttpClient) -> BlockNumber {
 	let header: serde_json::Value = rpc.request("chain_getHeader", rpc_params![]).await.unwrap();
 	let number = header["number"].as_str().expect("a header number");
 	BlockNumber::from_str_radix(number.trim_start_matches("0x"), 16).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenger_that_lies_loses_its_bond_and_the_honest_result_settles() {
+	// The main job's chain, honest, and a verifier node that audits with wrong outputs
+	// (`--dishonest-verifier`) and holds the dev verifiers' keys: one of them challenges the
+	// right result. The chain decides: the executor's node submits its trace, no step of it
+	// can be proven wrong, and when the proof window closes the challenger's bond goes (half
+	// to the executor) and the result settles.
+	const NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000002";
+	const PEER_ID: &str = "12D3KooWHdiAxVd8uMQR1hGWXccidmfCwLqcMpGwR6QcTP6QRMuD";
+	let executor =
+		Node::start_dev_with("lying-challenger-executor", &["--executor", "--node-key", NODE_KEY]);
+	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{PEER_ID}", executor.p2p_port);
+	let verifier = Node::start(
+		"lying-challenger-verifier",
+		&[
+			"--chain",
+			"dev",
+			"--verifier",
+			"--dishonest-verifier",
+			"--audit-percent",
+			"100",
+			"--bootnodes",
+			&bootnode,
+		],
+	);
+	executor.wait_for_finalized(1, Duration::from_secs(120)).await;
+	verifier.wait_for_finalized(1, Duration::from_secs(120)).await;
+	let rpc = executor.rpc();
+	let bond = alice_registration(&rpc).await.bond;
+
+	let first = best_block(&rpc).await;
+	let input = std::fs::read(models_dir().join("mlp.input.npy")).unwrap();
+	let input = vec![haca_engine::npy::read(&input).unwrap()].encode();
+	submit_job(&rpc, demo_model_hash(), input, DEMO_MODEL_FEE).await;
+	let start = Instant::now();
+	let mut proving = false;
+	while job_report(&rpc, 0).await.is_some() || !proving {
+		if let Some(report) = job_report(&rpc, 0).await {
+			proving |= matches!(report.phase, JobPhase::Proving { .. });
+		}
+		assert!(
+			start.elapsed() < Duration::from_secs(240),
+			"the job did not settle after a game; executor log:\n{}\nverifier log:\n{}",
+			executor.log(),
+			verifier.log()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let events = events(&rpc, first..=best_block(&rpc).await).await;
+	let settlement: Vec<_> = events
+		.iter()
+		.filter_map(|event| match event {
+			haca_runtime::RuntimeEvent::Settlement(event) => Some(event.clone()),
+			_ => None,
+		})
+		.collect();
+	let has = |wanted: fn(&pallet_settlement::Event<haca_runtime::Runtime>) -> bool| {
+		settlement.iter().any(wanted)
+	};
+	assert!(
+		has(|e| matches!(e, pallet_settlement::Event::Challenged { job: 0, .. })),
+		"{settlement:?}"
+	);
+	assert!(has(|e| matches!(e, pallet_settlement::Event::TraceSubmitted { job: 0, .. })));
+	assert!(!has(|e| matches!(e, pallet_settlement::Event::StepProvenWrong { .. })));
+	assert!(has(|e| matches!(
+		e,
+		pallet_settlement::Event::DisputeResolved { job: 0, executor_was_right: true }
+	)));
+	assert!(has(|e| matches!(e, pallet_settlement::Event::Settled { job: 0, .. })));
+	assert_eq!(alice_registration(&rpc).await.bond, bond, "Alice kept her bond");
+	assert!(verifier.stop().success());
+	assert!(executor.stop().success());
 }
 
 #[tokio::test(flavor = "multi_thread")]

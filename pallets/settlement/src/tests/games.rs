@@ -371,3 +371,46 @@ fn nodes_make_their_moves_signed_by_their_session_keys() {
 		assert_eq!(funds(verifier), before + JOB_STAKE / 2, "the prover's reward");
 	});
 }
+
+/// The honest outputs with their last element `ulps` units of least precision away.
+fn nudged(ulps: u32) -> Vec<Tensor> {
+	let mut outputs = honest();
+	let data = &mut outputs[0].data;
+	let at = data.len() - 4;
+	let bits = u32::from_le_bytes(data[at..].try_into().unwrap()) + ulps;
+	data[at..].copy_from_slice(&bits.to_le_bytes());
+	outputs
+}
+
+#[test]
+fn a_result_within_the_tolerance_of_the_trace_cannot_be_disputed_successfully() {
+	ExtBuilder::default().build_and_execute(|| {
+		// Another engine's rounding: the result is TOLERANCE_ULPS - 1 from the kernels'.
+		let (job, executor) = result_of(input(), &nudged(TOLERANCE_ULPS - 1));
+		let challenger = VERIFIERS[0];
+		let trace_hash = H256(tensors_hash(&honest()));
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, trace_hash));
+		assert_ok!(Settlement::submit_trace(RuntimeOrigin::signed(executor), job, honest_trace()));
+		let values = graph().values(&input()).unwrap();
+		assert_noop!(prove(challenger, job, step(0, &first_inputs())), Error::<Test>::StepHolds);
+		assert_noop!(prove(challenger, job, step(1, &values[2..3])), Error::<Test>::StepHolds);
+		run_to_block(System::block_number() + PROOF_WINDOW + 1);
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: true }.into());
+	});
+}
+
+#[test]
+fn a_result_beyond_the_tolerance_of_every_right_trace_loses() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executor) = result_of(input(), &nudged(TOLERANCE_ULPS + 1));
+		let trace_hash = H256(tensors_hash(&honest()));
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(VERIFIERS[0]), job, trace_hash));
+		assert_noop!(
+			Settlement::submit_trace(RuntimeOrigin::signed(executor), job, honest_trace()),
+			Error::<Test>::TraceDisagrees
+		);
+		run_to_block(System::block_number() + TRACE_WINDOW + 1);
+		System::assert_has_event(Event::TraceWithheld { job }.into());
+		assert_eq!(bond_of(executor), BOND - JOB_STAKE);
+	});
+}
