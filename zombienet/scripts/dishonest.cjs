@@ -68,6 +68,11 @@ async function run(nodeName, networkInfo) {
 
     const traced = await tracker.waitFor('settlement.TraceSubmitted', (e) => lib.jobOf(e) === job.job, 120_000);
     assert.ok(traced.block <= due.data.until.toNumber(), "Dave's node submitted its trace in time");
+    const game = await haca.disputeGame(api, job.job, traced.hash);
+    assert.equal(game.phase, 'Proofs', 'open to proofs');
+    assert.equal(game.challenger, challenger);
+    const graph = (await api.query.models.models(haca.DEMO_MODEL)).unwrap().graph.unwrap();
+    assert.equal(game.trace.length, graph.nodes.toNumber(), 'a hash per operator of the dispute graph');
     const proven = await tracker.waitFor('settlement.StepProvenWrong', (e) => lib.jobOf(e) === job.job, 120_000);
     const prover = proven.data.prover.toString();
     assert.ok(verifiers.includes(prover), 'a verifier node proved the wrong step');

@@ -39,8 +39,11 @@ export async function jobStake(api, model) {
  *   outputHash: string|null, outputs: Uint8Array|null}>} `phase` is `Waiting`, `Running`
  *   (`phaseUntil`: deadline), `Revealing`, `Provisional` (until: end of the challenge
  *   window), `Publishing` (until: the executor's last block to publish outputs too large
- *   for its statement, which a verifier asked for) or `Disputed`. `outputs` are the
- *   result's outputs while on chain: carried by its statement, or published.
+ *   for its statement, which a verifier asked for), `Disputed` (a committee decides), or,
+ *   in a dispute the chain decides, `TraceDue` (until: the executor's last block for its
+ *   trace) and `Proving` (until: the last block to prove a step of it wrong; see
+ *   {@link disputeGame}). `outputs` are the result's outputs while on chain: carried by its
+ *   statement, or published.
  */
 export async function jobStatus(api, job) {
   const report = await api.call.inferenceApi.job(job);
@@ -90,4 +93,30 @@ export async function pendingWork(api, key) {
 export async function openDisputes(api) {
   const disputes = await api.call.inferenceApi.openDisputes();
   return disputes.map(([job, committee]) => ({ job: job.toNumber(), committee: committee.map((a) => a.toString()) }));
+}
+
+/**
+ * The dispute the chain decides over `job`'s result, if one is open (`settlement.Games`,
+ * `settlement.Traces`): who challenged with which output hash, the phase (`Trace`: the
+ * executor owes its trace; `Proofs`: anyone may prove a step of it wrong) and its last
+ * block, and the executor's trace (a hash per operator of the model's dispute graph) once
+ * submitted. Follow its end with `settlement.StepProvenWrong` (the operator the trace got
+ * wrong) and `settlement.DisputeResolved`.
+ * @param {ApiPromise} api
+ * @param {number} job
+ * @param {string} [at] A block hash to read at (default: the best block).
+ * @returns {Promise<null|{challenger: string, outputHash: string, phase: 'Trace'|'Proofs', until: number, trace: string[]|null}>}
+ */
+export async function disputeGame(api, job, at) {
+  const state = at ? await api.at(at) : api;
+  const [game, trace] = await Promise.all([state.query.settlement.games(job), state.query.settlement.traces(job)]);
+  if (game.isNone) return null;
+  const { challenger, outputHash, phase } = game.unwrap();
+  return {
+    challenger: challenger.toString(),
+    outputHash: outputHash.toHex(),
+    phase: phase.type,
+    until: phase.value.until.toNumber(),
+    trace: trace.isSome ? trace.unwrap().leaves.map((leaf) => leaf.toHex()) : null,
+  };
 }

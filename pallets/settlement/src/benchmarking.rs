@@ -314,7 +314,7 @@ fn game_for_trace<T: Config>(nodes: u32, bytes: u32) -> (JobId, T::AccountId, Tr
 		constants: 0,
 		outputs: vec![nodes].try_into().unwrap(),
 	};
-	let mut leaves: Vec<H256> = (0..nodes).map(|node| H256::from_low_u64_be(node.into())).collect();
+	let mut leaves: Vec<H256> = (0..nodes).map(|node| merkle::leaf_hash(&node.encode())).collect();
 	*leaves.last_mut().unwrap() = merkle::leaf_hash(&tensors[0].encode());
 	let graph_leaves: Vec<H256> =
 		[merkle::leaf_hash(&header.encode())].into_iter().chain(leaves.iter().copied()).collect();
