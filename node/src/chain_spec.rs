@@ -68,11 +68,13 @@ pub fn testnet_chain_spec() -> Result<ChainSpec, String> {
 
 #[cfg(test)]
 mod tests {
+	use haca_primitives::tensor::{ElementType, TensorSpec};
 	use haca_runtime::genesis_config_presets::{demo_model_graph, DEMO_MODEL};
 
 	#[test]
 	fn the_demo_model_registers_the_graph_it_lowers_to() {
-		let lowered = haca_engine::lowering::lower(DEMO_MODEL).expect("the demo model lowers");
-		assert_eq!(demo_model_graph(), lowered.graph.commitment());
+		let input = TensorSpec::new("input", ElementType::F32, &[1, 4]).unwrap();
+		let lowered = haca_engine::lowering::commitment(DEMO_MODEL, &[input]);
+		assert_eq!(Ok(demo_model_graph()), lowered);
 	}
 }

@@ -465,10 +465,10 @@ async fn models_no_executor_will_run_fail_their_jobs_by_name_with_a_full_refund(
 	// A small CNN registered with a dispute graph it does not lower to (one bit of its
 	// weights root flipped): the executor lowers it before serving it, and refuses.
 	let bytes = std::fs::read(models_dir().join("cnn_small.onnx")).unwrap();
-	let mut graph = haca_engine::lowering::lower(&bytes).unwrap().graph.commitment();
-	graph.weights_root.0[0] ^= 1;
 	let spec = |name, dims: &[u32]| TensorSpec::new(name, ElementType::F32, dims).unwrap();
 	let (inputs, outputs) = (vec![spec("input", &[1, 3, 16, 16])], vec![spec("output", &[1, 10])]);
+	let mut graph = haca_engine::lowering::commitment(&bytes, &inputs).unwrap();
+	graph.weights_root.0[0] ^= 1;
 	let cnn = register_model(&rpc, &node, bytes, inputs, outputs, 64, Some(graph)).await;
 	serve(&rpc, &node, &[svc, cnn]).await;
 	let fee = DEMO_MODEL_FEE;

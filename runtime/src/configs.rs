@@ -187,6 +187,9 @@ impl pallet_models::Config for Runtime {
 	/// whose upload stalls longer gives its hash up to the next registrant.
 	type UploadPeriod = ConstU32<{ 60 * MINUTES }>;
 	type MaxGraphNodes = MaxGraphNodes;
+	/// A step's proof of this much work runs its operator in about half a second (matrix
+	/// products: about 2 µs per thousand units, `run_products`), a quarter of a block.
+	type MaxStepWork = ConstU64<250_000_000>;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 

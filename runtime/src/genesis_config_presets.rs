@@ -39,6 +39,7 @@ pub fn demo_model_graph() -> GraphCommitment {
 		graph_root: root("fa2ce971b2ec6004e6a7833bf3e6756c6600507238dae97759e9b88fe1422b52"),
 		weights_root: root("b4ce66bdfa046896dc39b5cc2c91cbe25cf73e0b278f7d81a3bf0effd7c62963"),
 		nodes: 4,
+		largest_step: 579,
 	}
 }
 

@@ -106,16 +106,20 @@ fn disputes(
 	let Some(ulps) = largest_difference(&trace.outputs, outputs) else {
 		return committee("the trace's outputs differ from the engine's in type or shape".into());
 	};
-	let commitment = graph.commitment();
+	let commitment = match graph.commitment(sample) {
+		Ok(commitment) => commitment,
+		Err(error) => return committee(format!("the sample's trace fails: {error:?}")),
+	};
 	let text = format!(
-		"by the chain: {} operator{} (lowering {}), graph root {:?}, weights root {:?}; the \
-		 sample's trace ends {ulps} ULPs from the engine at most (the model's tolerance must be \
-		 at least that)",
+		"by the chain: {} operator{} (lowering {}), graph root {:?}, weights root {:?}, \
+		 largest step {} units of work; the sample's trace ends {ulps} ULPs from the engine at \
+		 most (the model's tolerance must be at least that)",
 		commitment.nodes,
 		if commitment.nodes == 1 { "" } else { "s" },
 		commitment.lowering,
 		commitment.graph_root,
 		commitment.weights_root,
+		commitment.largest_step,
 	);
 	(text, Some(commitment))
 }

@@ -200,11 +200,16 @@ impl Engine {
 		result
 	}
 
-	/// Checks that the model in `bytes` lowers to the dispute graph its registration
-	/// `recorded` ([`lowering::check_commitment`]): executors and verifiers serve and audit
+	/// Checks that the model in `bytes`, with inputs up to `inputs`, lowers to the dispute
+	/// graph its registration `recorded` ([`lowering::check_commitment`]): executors and verifiers serve and audit
 	/// only models whose disputes would be about the graph they run.
-	pub fn check_graph(&self, bytes: &[u8], recorded: &GraphCommitment) -> Result<(), EngineError> {
-		let result = lowering::check_commitment(bytes, recorded);
+	pub fn check_graph(
+		&self,
+		bytes: &[u8],
+		inputs: &[TensorSpec],
+		recorded: &GraphCommitment,
+	) -> Result<(), EngineError> {
+		let result = lowering::check_commitment(bytes, inputs, recorded);
 		if let Err(error) = &result {
 			log::warn!(target: "haca-engine", "model refused: {error}");
 			if let Some(metrics) = &self.metrics {

@@ -13,7 +13,10 @@ use haca_kernels::{
 	graph::{Graph, Header, Node, ValueId, LOWERING_VERSION},
 	Op,
 };
-use haca_primitives::{dispute::GraphCommitment, tensor::Tensor};
+use haca_primitives::{
+	dispute::GraphCommitment,
+	tensor::{Tensor, TensorSpec},
+};
 use prost::Message;
 use tract_onnx::pb::{
 	attribute_proto::AttributeType, AttributeProto, ModelProto, NodeProto, TensorProto,
@@ -125,9 +128,28 @@ pub fn lower(bytes: &[u8]) -> Result<Lowered, LoweringError> {
 	Ok(Lowered { graph: Graph { header, constants, nodes }, names })
 }
 
-/// Checks that the model in `bytes` lowers to the graph its registration `recorded`; the
-/// error names what differs.
-pub fn check_commitment(bytes: &[u8], recorded: &GraphCommitment) -> Result<(), EngineError> {
+/// What a registration of the model in `bytes`, with inputs up to `inputs`, records about
+/// its dispute graph.
+pub fn commitment(bytes: &[u8], inputs: &[TensorSpec]) -> Result<GraphCommitment, EngineError> {
+	let graph = lower(bytes)
+		.map_err(|error| {
+			EngineError::GraphMismatch(format!("the model has no dispute graph: {error}"))
+		})?
+		.graph;
+	graph.commitment(&crate::sample_inputs(inputs)).map_err(|error| {
+		EngineError::GraphMismatch(format!(
+			"the dispute graph fails on the largest inputs: {error:?}"
+		))
+	})
+}
+
+/// Checks that the model in `bytes`, with inputs up to `inputs`, lowers to the graph its
+/// registration `recorded`; the error names what differs.
+pub fn check_commitment(
+	bytes: &[u8],
+	inputs: &[TensorSpec],
+	recorded: &GraphCommitment,
+) -> Result<(), EngineError> {
 	let mismatch = |reason: String| EngineError::GraphMismatch(reason);
 	if recorded.lowering != LOWERING_VERSION {
 		return Err(mismatch(format!(
@@ -135,10 +157,7 @@ pub fn check_commitment(bytes: &[u8], recorded: &GraphCommitment) -> Result<(), 
 			recorded.lowering
 		)));
 	}
-	let computed = lower(bytes)
-		.map_err(|error| mismatch(format!("the model has no dispute graph: {error}")))?
-		.graph
-		.commitment();
+	let computed = commitment(bytes, inputs)?;
 	let differs =
 		|what: &str, registered: &dyn core::fmt::Debug, computed: &dyn core::fmt::Debug| {
 			mismatch(format!("{what}: {registered:?} registered, {computed:?} computed"))
@@ -151,6 +170,9 @@ pub fn check_commitment(bytes: &[u8], recorded: &GraphCommitment) -> Result<(), 
 	}
 	if recorded.weights_root != computed.weights_root {
 		return Err(differs("weights root", &recorded.weights_root, &computed.weights_root));
+	}
+	if recorded.largest_step != computed.largest_step {
+		return Err(differs("largest step", &recorded.largest_step, &computed.largest_step));
 	}
 	Ok(())
 }

@@ -4,7 +4,7 @@
 
 use codec::Encode;
 use haca_engine::{
-	lowering::{check_commitment, lower, LoweringError},
+	lowering::{check_commitment, commitment, lower, LoweringError},
 	proto, sample_inputs, DimBounds, EngineError, Plan,
 };
 use haca_kernels::run;
@@ -207,23 +207,27 @@ fn models_outside_the_op_set_are_named() {
 #[test]
 fn a_registered_commitment_is_checked_field_by_field() {
 	let bytes = file("cnn_small.onnx");
-	let recorded = lower(&bytes).unwrap().graph.commitment();
+	let inputs = Plan::declared_inputs(&bytes, &DimBounds::default()).unwrap();
+	let recorded = commitment(&bytes, &inputs).unwrap();
 	assert_eq!(recorded.lowering, LOWERING_VERSION);
-	check_commitment(&bytes, &recorded).expect("the model's own commitment holds");
+	// The second convolution: 8 filters of 3x3 over 8 channels at each of 16x16 positions.
+	assert!(recorded.largest_step >= 8 * 72 * 256, "{}", recorded.largest_step);
+	check_commitment(&bytes, &inputs, &recorded).expect("the model's own commitment holds");
 	let wrong = [
 		("version", GraphCommitment { lowering: LOWERING_VERSION + 1, ..recorded }),
 		("node count", GraphCommitment { nodes: recorded.nodes + 1, ..recorded }),
 		("graph root", GraphCommitment { graph_root: recorded.weights_root, ..recorded }),
 		("weights root", GraphCommitment { weights_root: recorded.graph_root, ..recorded }),
+		("largest step", GraphCommitment { largest_step: recorded.largest_step - 1, ..recorded }),
 	];
 	for (what, commitment) in wrong {
-		match check_commitment(&bytes, &commitment) {
+		match check_commitment(&bytes, &inputs, &commitment) {
 			Err(EngineError::GraphMismatch(reason)) => assert!(reason.contains(what), "{reason}"),
 			other => panic!("{what}: {other:?}"),
 		}
 	}
 	// A model outside the op set has no graph to commit to.
-	match check_commitment(&file("element_types/model.onnx"), &recorded) {
+	match check_commitment(&file("element_types/model.onnx"), &inputs, &recorded) {
 		Err(EngineError::GraphMismatch(reason)) => {
 			assert!(reason.contains("no dispute graph") && reason.contains("Where"), "{reason}")
 		}

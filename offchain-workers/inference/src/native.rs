@@ -38,7 +38,7 @@ impl InferenceHost for Engine {
 	) -> Result<(), InferenceError> {
 		let bytes = model_bytes(self, model, bytes)?;
 		if let Some(graph) = &specs.graph {
-			self.check_graph(&bytes, graph)?;
+			self.check_graph(&bytes, &specs.inputs, graph)?;
 		}
 		Engine::load(self, *model, &bytes, &specs.inputs, &specs.outputs).map_err(Into::into)
 	}

@@ -22,10 +22,11 @@ fn mlp_input(first: f32) -> Vec<u8> {
 fn mlp() -> (Vec<u8>, [u8; 32], ModelSpecs) {
 	let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
 	let hash = sp_crypto_hashing::blake2_256(&bytes);
+	let inputs = vec![TensorSpec::new("input", ElementType::F32, &[1, 4]).unwrap()];
 	let specs = ModelSpecs {
-		inputs: vec![TensorSpec::new("input", ElementType::F32, &[1, 4]).unwrap()],
+		graph: Some(lowering::commitment(&bytes, &inputs).unwrap()),
+		inputs,
 		outputs: vec![TensorSpec::new("output", ElementType::F32, &[1, 3]).unwrap()],
-		graph: Some(lowering::lower(&bytes).unwrap().graph.commitment()),
 	};
 	(bytes, hash, specs)
 }

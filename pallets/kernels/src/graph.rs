@@ -113,14 +113,27 @@ impl Graph {
 		merkle::root(&self.weight_leaves())
 	}
 
-	/// What a registration records about the graph.
-	pub fn commitment(&self) -> GraphCommitment {
-		GraphCommitment {
+	/// What a registration records about the graph, whose largest inputs are `inputs` (work
+	/// grows with the shapes, not the values).
+	pub fn commitment(&self, inputs: &[Tensor]) -> Result<GraphCommitment, TraceError> {
+		let values = self.values(inputs)?;
+		let largest_step = self
+			.nodes
+			.iter()
+			.map(|node| {
+				let reads: Vec<Tensor> =
+					node.inputs.iter().map(|&value| values[value as usize].clone()).collect();
+				crate::work(&node.op, &reads)
+			})
+			.max()
+			.unwrap_or(0);
+		Ok(GraphCommitment {
 			lowering: self.header.version,
 			graph_root: self.root(),
 			weights_root: self.weights_root(),
 			nodes: self.nodes.len() as u32,
-		}
+			largest_step,
+		})
 	}
 
 	/// Runs the graph on `inputs`, every node by its kernel.

@@ -43,6 +43,7 @@ fn largest_terms<T: Config>() -> ModelTermsOf<T> {
 			graph_root: Default::default(),
 			weights_root: Default::default(),
 			nodes: T::MaxGraphNodes::get(),
+			largest_step: T::MaxStepWork::get(),
 		}),
 	}
 }

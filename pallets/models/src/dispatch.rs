@@ -108,6 +108,7 @@ impl<T: Config> Pallet<T> {
 				(1..=T::MaxGraphNodes::get()).contains(&graph.nodes),
 				Error::<T>::GraphSizeOutOfBounds
 			);
+			ensure!(graph.largest_step <= T::MaxStepWork::get(), Error::<T>::StepTooHeavy);
 		}
 		let status = match &source {
 			ModelSource::OnChain => {

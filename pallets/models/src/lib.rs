@@ -70,7 +70,10 @@ pub mod pallet {
 	/// (`#[derive_impl(config_preludes::TestDefaultConfig)]`) and writes only what differs.
 	pub mod config_preludes {
 		use super::*;
-		use frame_support::{derive_impl, traits::ConstU32};
+		use frame_support::{
+			derive_impl,
+			traits::{ConstU32, ConstU64},
+		};
 
 		/// Small bounds, free weights.
 		pub struct TestDefaultConfig;
@@ -90,6 +93,7 @@ pub mod pallet {
 			type MaxInlineOutputBytes = ConstU32<1024>;
 			type UploadPeriod = ConstU32<10>;
 			type MaxGraphNodes = ConstU32<64>;
+			type MaxStepWork = ConstU64<1_000_000>;
 			type WeightInfo = ();
 		}
 	}
@@ -165,6 +169,12 @@ pub mod pallet {
 		/// node) goes in one transaction. Larger models leave disputes to a committee.
 		#[pallet::constant]
 		type MaxGraphNodes: Get<u32>;
+
+		/// Most work (`haca_kernels::work`) one node of a dispute graph may take: a proof of
+		/// that step must fit in a block. Models with a costlier node leave disputes to a
+		/// committee.
+		#[pallet::constant]
+		type MaxStepWork: Get<u64>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -295,6 +305,9 @@ pub mod pallet {
 		UnsupportedLowering,
 		/// The dispute graph has no node, or more than `MaxGraphNodes`.
 		GraphSizeOutOfBounds,
+		/// A node of the dispute graph takes more work than `MaxStepWork`: a proof of its step
+		/// would not fit in a block. Register the model without its graph.
+		StepTooHeavy,
 	}
 
 	/// A model stored on chain from genesis, as the runtime's types make it.

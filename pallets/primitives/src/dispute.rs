@@ -39,4 +39,7 @@ pub struct GraphCommitment {
 	pub weights_root: H256,
 	/// Number of nodes (operators).
 	pub nodes: u32,
+	/// The most work (`haca_kernels::work`) one node takes at the model's largest input
+	/// shapes: what the costliest proof of a step is charged for.
+	pub largest_step: u64,
 }

@@ -325,6 +325,7 @@ fn game_for_trace<T: Config>(nodes: u32, bytes: u32) -> (JobId, T::AccountId, Tr
 			graph_root: merkle::root(&graph_leaves),
 			weights_root: H256::zero(),
 			nodes,
+			largest_step: 0,
 		},
 	);
 	let job = drawn_job::<T>(&model, VerificationMode::Attested);
@@ -361,10 +362,10 @@ fn game_for_proof<T: Config>(bytes: u32) -> (JobId, StepProof<T>) {
 		constants: Vec::new(),
 		nodes: vec![relu(0), relu(1)],
 	};
-	T::Models::set_graph_for_benchmark(&model, graph.commitment());
 	let (job, _) = provisional_of::<T>(&model, spec);
-	Pallet::<T>::do_challenge(challenger::<T>(0), job, truth()).expect("challenges");
 	let input = haca_primitives::tensor::decode_tensors(&T::Jobs::input(job).unwrap()).unwrap();
+	T::Models::set_graph_for_benchmark(&model, graph.commitment(&input).expect("runs"));
+	Pallet::<T>::do_challenge(challenger::<T>(0), job, truth()).expect("challenges");
 	let values = graph.values(&input).expect("runs");
 	let leaves = vec![merkle::leaf_hash(&values[1].encode()), H256::repeat_byte(7)];
 	Traces::<T>::insert(

@@ -46,7 +46,7 @@ fn input() -> Vec<Tensor> {
 /// Registers the graph model with its dispute graph; every executor and verifier serves it.
 fn register_graph_model() {
 	let mut terms = terms(&[1, 2]);
-	terms.graph = Some(graph().commitment());
+	terms.graph = Some(graph().commitment(&input()).unwrap());
 	assert_ok!(Models::register(
 		RuntimeOrigin::signed(OWNER),
 		graph_model(),
