@@ -7,8 +7,10 @@
 //! two back to back (the median of the per-pair ratios counts), in calls of [`BATCH`] jobs
 //! and of one, with glibc's allocator held to one regime ([`steady_allocator`]). Also the
 //! output hashes' share of the batched path (timed in pairs with it) and the ratio it would
-//! have without them, and the first-load (optimise) time. Last, which models the batched
-//! path keeps within the target (0.95x of raw tract) and how far apart in compute those are.
+//! have without them, the first-load (optimise) time, and how many times one run's time a
+//! trace of the same input through the model's dispute graph takes (what committing a trace
+//! with every result would cost). Last, which models the batched path keeps within the
+//! target (0.95x of raw tract) and how far apart in compute those are.
 //!
 //! `cargo bench -p haca-engine --bench inference -- [MODEL_DIR]` (default: the committed
 //! models; `scripts/bench-engine.sh` adds the large generated ones).
@@ -134,8 +136,22 @@ fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 		},
 	);
 	let hash_share = 1.0 / hash_speed;
+	// A dispute's trace of the same input through the model's dispute graph (lowered once),
+	// against one run on the executor path: what committing a trace with every result
+	// would cost.
+	let graph = haca_engine::lowering::lower(&bytes).ok().map(|lowered| lowered.graph);
+	let tensors = haca_engine::sample_inputs(&specs);
+	let trace = graph.as_ref().map(|graph| {
+		let (_, _, trace_speed) = compare(
+			|| executor(&batch[..1]),
+			|| {
+				std::hint::black_box(graph.trace(&tensors).expect("the graph runs"));
+			},
+		);
+		format!("{:>8.1}x", 1.0 / trace_speed)
+	});
 	let line = format!(
-		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>9.3}x {:>7.1}% {:>9.3}x {:>10.1}",
+		"{:<16} {:>14.1} {:>16.1} {:>7.3}x {:>9.3}x {:>7.1}% {:>9.3}x {:>10.1} {:>9}",
 		file,
 		raw_rate,
 		engine_rate,
@@ -144,6 +160,7 @@ fn bench(dir: &Path, file: &str) -> Result<Option<Measured>, String> {
 		hash_share * 100.0,
 		ratio / (1.0 - hash_share),
 		load_time.as_secs_f64() * 1000.0,
+		trace.unwrap_or_else(|| "-".into()),
 	);
 	Ok(Some(Measured { line, ratio, raw_rate }))
 }
@@ -194,7 +211,7 @@ fn main() {
 		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
 	println!("engine benchmark, models in {}", dir.display());
 	println!(
-		"{:<16} {:>14} {:>16} {:>8} {:>10} {:>8} {:>10} {:>10}",
+		"{:<16} {:>14} {:>16} {:>8} {:>10} {:>8} {:>10} {:>10} {:>9}",
 		"model",
 		"raw tract /s",
 		"executor path /s",
@@ -202,7 +219,8 @@ fn main() {
 		"1 per call",
 		"hash",
 		"w/o hash",
-		"load ms"
+		"load ms",
+		"trace"
 	);
 	let mut measured = Vec::new();
 	for file in MODELS {
