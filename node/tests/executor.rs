@@ -363,13 +363,43 @@ async fn best_block(rpc: &HttpClient) -> BlockNumber {
 	BlockNumber::from_str_radix(number.trim_start_matches("0x"), 16).unwrap()
 }
 
+/// A proof of the last step of the demo model's dispute graph on `input`, as a prover would
+/// make it natively: the node with its Merkle proof, its inputs, the constants' proofs.
+fn last_step(input: &[Tensor]) -> pallet_settlement::StepProof<haca_runtime::Runtime> {
+	use haca_primitives::merkle;
+	let bytes = haca_runtime::genesis_config_presets::DEMO_MODEL;
+	let graph = haca_engine::lowering::lower(bytes).unwrap().graph;
+	let values = graph.values(input).unwrap();
+	let index = graph.nodes.len() - 1;
+	let node = graph.nodes[index].clone();
+	let reads: Vec<Tensor> =
+		node.inputs.iter().map(|&value| values[value as usize].clone()).collect();
+	let (first_constant, constants) = (graph.header.inputs, graph.header.constants);
+	let constant_proofs: Vec<_> = node
+		.inputs
+		.iter()
+		.filter_map(|&value| value.checked_sub(first_constant).filter(|&c| c < constants))
+		.map(|c| merkle::proof(&graph.weight_leaves(), c as usize).unwrap().try_into().unwrap())
+		.collect();
+	pallet_settlement::StepProof {
+		index: index as u32,
+		node_proof: merkle::proof(&graph.leaves(), index + 1).unwrap().try_into().unwrap(),
+		work: haca_kernels::work(&node.op, &reads),
+		inputs: reads.encode().try_into().unwrap(),
+		constant_proofs: constant_proofs.try_into().unwrap(),
+		node,
+	}
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_challenger_that_lies_loses_its_bond_and_the_honest_result_settles() {
 	// The main job's chain, honest, and a verifier node that audits with wrong outputs
 	// (`--dishonest-verifier`) and holds the dev verifiers' keys: one of them challenges the
 	// right result. The chain decides: the executor's node submits its trace, no step of it
 	// can be proven wrong, and when the proof window closes the challenger's bond goes (half
-	// to the executor) and the result settles.
+	// to the executor) and the result settles. Meanwhile Ferdie tries to prove the trace's
+	// last step wrong: the runtime's kernels, in wasm, give the output the executor's node
+	// computed natively, bit for bit, and refuse the proof (`StepHolds`).
 	const NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000002";
 	const PEER_ID: &str = "12D3KooWHdiAxVd8uMQR1hGWXccidmfCwLqcMpGwR6QcTP6QRMuD";
 	let executor =
@@ -395,13 +425,18 @@ async fn a_challenger_that_lies_loses_its_bond_and_the_honest_result_settles() {
 
 	let first = best_block(&rpc).await;
 	let input = std::fs::read(models_dir().join("mlp.input.npy")).unwrap();
-	let input = vec![haca_engine::npy::read(&input).unwrap()].encode();
-	submit_job(&rpc, demo_model_hash(), input, DEMO_MODEL_FEE).await;
+	let input = vec![haca_engine::npy::read(&input).unwrap()];
+	submit_job(&rpc, demo_model_hash(), input.encode(), DEMO_MODEL_FEE).await;
 	let start = Instant::now();
 	let mut proving = false;
 	while job_report(&rpc, 0).await.is_some() || !proving {
 		if let Some(report) = job_report(&rpc, 0).await {
-			proving |= matches!(report.phase, JobPhase::Proving { .. });
+			if !proving && matches!(report.phase, JobPhase::Proving { .. }) {
+				proving = true;
+				let prove_step =
+					pallet_settlement::Call::prove_step { job: 0, proof: last_step(&input) };
+				send(&rpc, Sr25519Keyring::Ferdie, RuntimeCall::Settlement(prove_step)).await;
+			}
 		}
 		assert!(
 			start.elapsed() < Duration::from_secs(240),
@@ -434,6 +469,20 @@ async fn a_challenger_that_lies_loses_its_bond_and_the_honest_result_settles() {
 	)));
 	assert!(has(|e| matches!(e, pallet_settlement::Event::Settled { job: 0, .. })));
 	assert_eq!(alice_registration(&rpc).await.bond, bond, "Alice kept her bond");
+	let step_holds = sp_runtime::DispatchError::from(
+		pallet_settlement::Error::<haca_runtime::Runtime>::StepHolds,
+	);
+	let refused = events.iter().any(|event| match (event, step_holds) {
+		(
+			haca_runtime::RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+				dispatch_error: sp_runtime::DispatchError::Module(error),
+				..
+			}),
+			sp_runtime::DispatchError::Module(expected),
+		) => error.index == expected.index && error.error == expected.error,
+		_ => false,
+	});
+	assert!(refused, "Ferdie's proof of a right step was not refused with StepHolds: {events:?}");
 	assert!(verifier.stop().success());
 	assert!(executor.stop().success());
 }
