@@ -30,6 +30,11 @@
 //!   challenger's bond returns. A dispute without a majority returns
 //!   the bonds and re-runs the job; nobody is slashed (nothing shows what anyone should
 //!   have voted, and a model no member can run must not cost the committee its bonds).
+//! - **Disputes the chain decides** (`games.rs`): when the job's model was registered with a
+//!   dispute graph and its input is finite, a challenge opens a game instead of a committee:
+//!   the executor submits the trace of its run (a hash per operator of the graph), anyone
+//!   may prove one step of it wrong, and the runtime re-executes that one operator with
+//!   `haca_kernels` to decide. No vote is involved.
 //! - **Outputs too large for a statement** (over `MaxOutputLen`) are represented by their
 //!   hash. Hashes of float outputs differ with the hardware, so they are never judged by
 //!   hash: a verifier whose run hashes differently asks for the outputs, the executor
@@ -59,9 +64,9 @@
 //!
 //! The logic is split by concern: `statements.rs` (checking and applying a statement),
 //! `batches.rs` (batches and their weight), `authorize.rs` (pool authorization), `timers.rs`
-//! (phase ends), `disputes.rs`, `publication.rs`, `quorum.rs`, `spot_checks.rs`, `payment.rs`,
-//! `asset.rs` (the funds this pallet moves), `api.rs` (runtime API answers) and
-//! `try_state.rs` (invariants).
+//! (phase ends), `disputes.rs`, `games.rs`, `publication.rs`, `quorum.rs`, `spot_checks.rs`,
+//! `payment.rs`, `asset.rs` (the funds this pallet moves), `api.rs` (runtime API answers)
+//! and `try_state.rs` (invariants).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
