@@ -364,30 +364,21 @@ async fn best_block(rpc: &HttpClient) -> BlockNumber {
 }
 
 /// A proof of the last step of the demo model's dispute graph on `input`, as a prover would
-/// make it natively: the node with its Merkle proof, its inputs, the constants' proofs.
+/// make it natively.
 fn last_step(input: &[Tensor]) -> pallet_settlement::StepProof<haca_runtime::Runtime> {
-	use haca_primitives::merkle;
 	let bytes = haca_runtime::genesis_config_presets::DEMO_MODEL;
 	let graph = haca_engine::lowering::lower(bytes).unwrap().graph;
 	let values = graph.values(input).unwrap();
-	let index = graph.nodes.len() - 1;
-	let node = graph.nodes[index].clone();
-	let reads: Vec<Tensor> =
-		node.inputs.iter().map(|&value| values[value as usize].clone()).collect();
-	let (first_constant, constants) = (graph.header.inputs, graph.header.constants);
-	let constant_proofs: Vec<_> = node
-		.inputs
-		.iter()
-		.filter_map(|&value| value.checked_sub(first_constant).filter(|&c| c < constants))
-		.map(|c| merkle::proof(&graph.weight_leaves(), c as usize).unwrap().try_into().unwrap())
-		.collect();
+	let step = graph.step(&values, graph.nodes.len() - 1).unwrap();
+	let constant_proofs: Vec<_> =
+		step.constant_proofs.into_iter().map(|proof| proof.try_into().unwrap()).collect();
 	pallet_settlement::StepProof {
-		index: index as u32,
-		node_proof: merkle::proof(&graph.leaves(), index + 1).unwrap().try_into().unwrap(),
-		work: haca_kernels::work(&node.op, &reads),
-		inputs: reads.encode().try_into().unwrap(),
+		index: step.index,
+		node: step.node,
+		node_proof: step.node_proof.try_into().unwrap(),
+		inputs: step.inputs.encode().try_into().unwrap(),
 		constant_proofs: constant_proofs.try_into().unwrap(),
-		node,
+		work: step.work,
 	}
 }
 

@@ -21,12 +21,6 @@ fn run(bytes: &[u8], input: &[u8]) -> Result<(Graph, Vec<Tensor>), InferenceErro
 	Ok((graph, values))
 }
 
-/// The output hash of each node of a run's `values`.
-fn leaves(graph: &Graph, values: &[Tensor]) -> Vec<H256> {
-	let first_node = values.len() - graph.nodes.len();
-	values[first_node..].iter().map(|value| merkle::leaf_hash(&value.encode())).collect()
-}
-
 /// The trace of `input` through the dispute graph of the model in `bytes`.
 pub(crate) fn trace(bytes: &[u8], input: &[u8]) -> Result<TraceRun, InferenceError> {
 	let (graph, values) = run(bytes, input)?;
@@ -34,7 +28,7 @@ pub(crate) fn trace(bytes: &[u8], input: &[u8]) -> Result<TraceRun, InferenceErr
 		graph.header.outputs.iter().map(|&value| &values[value as usize]).collect();
 	Ok(TraceRun {
 		header_proof: merkle::proof(&graph.leaves(), 0).unwrap_or_default(),
-		leaves: leaves(&graph, &values),
+		leaves: graph.node_leaves(&values),
 		outputs: outputs.encode(),
 		header: graph.header,
 	})
@@ -49,30 +43,20 @@ pub(crate) fn wrong_step(
 	claimed: &[H256],
 ) -> Result<Option<StepRun>, InferenceError> {
 	let (graph, values) = run(bytes, input)?;
-	let ours = leaves(&graph, &values);
+	let ours = graph.node_leaves(&values);
 	if ours.len() != claimed.len() {
 		return Ok(None);
 	}
 	let Some(index) = ours.iter().zip(claimed).position(|(ours, theirs)| ours != theirs) else {
 		return Ok(None);
 	};
-	let node = graph.nodes[index].clone();
-	let inputs: Vec<Tensor> =
-		node.inputs.iter().map(|&value| values[value as usize].clone()).collect();
-	let (first_constant, constants) = (graph.header.inputs, graph.header.constants);
-	let weight_leaves = graph.weight_leaves();
-	let constant_proofs = node
-		.inputs
-		.iter()
-		.filter_map(|&value| value.checked_sub(first_constant).filter(|&c| c < constants))
-		.map(|constant| merkle::proof(&weight_leaves, constant as usize).unwrap_or_default())
-		.collect();
+	let step = graph.step(&values, index).ok_or(InferenceError::Execution)?;
 	Ok(Some(StepRun {
-		index: index as u32,
-		node_proof: merkle::proof(&graph.leaves(), index + 1).unwrap_or_default(),
-		work: haca_kernels::work(&node.op, &inputs),
-		inputs: inputs.encode(),
-		constant_proofs,
-		node,
+		index: step.index,
+		node: step.node,
+		node_proof: step.node_proof,
+		inputs: step.inputs.encode(),
+		constant_proofs: step.constant_proofs,
+		work: step.work,
 	}))
 }

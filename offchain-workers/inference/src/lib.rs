@@ -245,11 +245,9 @@ impl InferenceHost for MappedOutputs {
 		(self.map)(&mut run.outputs);
 		let outputs = haca_primitives::tensor::decode_tensors(&run.outputs)
 			.map_err(|_| InferenceError::Execution)?;
-		let first_node = run.header.inputs + run.header.constants;
 		for (&value, output) in run.header.outputs.iter().zip(&outputs) {
-			if let Some(leaf) =
-				value.checked_sub(first_node).and_then(|node| run.leaves.get_mut(node as usize))
-			{
+			let node = run.header.node_of(value);
+			if let Some(leaf) = node.and_then(|node| run.leaves.get_mut(node as usize)) {
 				*leaf = haca_primitives::merkle::leaf_hash(&output.encode());
 			}
 		}

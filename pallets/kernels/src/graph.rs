@@ -68,6 +68,37 @@ pub struct Graph {
 	pub nodes: Vec<Node>,
 }
 
+impl Header {
+	/// The constant (its index among the constants) that `value` is, if it is one.
+	pub fn constant_of(&self, value: ValueId) -> Option<u32> {
+		value.checked_sub(self.inputs).filter(|&constant| constant < self.constants)
+	}
+
+	/// The node whose output `value` is, if it is one.
+	pub fn node_of(&self, value: ValueId) -> Option<u32> {
+		value.checked_sub(self.inputs.checked_add(self.constants)?)
+	}
+}
+
+/// What proves one node's output: the node with its Merkle proof against the graph root,
+/// the values it reads, each constant's Merkle proof against the weights root (in input
+/// order), and the work the node takes ([`crate::work`]).
+#[derive(Clone, PartialEq, Debug)]
+pub struct Step {
+	/// The node's index.
+	pub index: u32,
+	/// The node.
+	pub node: Node,
+	/// Its proof: leaf `index + 1` of the graph root.
+	pub node_proof: Vec<H256>,
+	/// The values it reads, in its input order.
+	pub inputs: Vec<Tensor>,
+	/// The proof of each input that is a constant, in input order.
+	pub constant_proofs: Vec<Vec<H256>>,
+	/// The work it takes.
+	pub work: u64,
+}
+
 /// A run of a graph: each node's output hash, their root, and the graph's outputs.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Trace {
@@ -120,11 +151,7 @@ impl Graph {
 		let largest_step = self
 			.nodes
 			.iter()
-			.map(|node| {
-				let reads: Vec<Tensor> =
-					node.inputs.iter().map(|&value| values[value as usize].clone()).collect();
-				crate::work(&node.op, &reads)
-			})
+			.map(|node| crate::work(&node.op, &Self::reads(node, &values)))
 			.max()
 			.unwrap_or(0);
 		Ok(GraphCommitment {
@@ -139,9 +166,7 @@ impl Graph {
 	/// Runs the graph on `inputs`, every node by its kernel.
 	pub fn trace(&self, inputs: &[Tensor]) -> Result<Trace, TraceError> {
 		let values = self.values(inputs)?;
-		let first_output = values.len() - self.nodes.len();
-		let leaves: Vec<H256> =
-			values[first_output..].iter().map(|value| merkle::leaf_hash(&value.encode())).collect();
+		let leaves = self.node_leaves(&values);
 		let outputs = self
 			.header
 			.outputs
@@ -150,6 +175,39 @@ impl Graph {
 			.collect::<Option<Vec<_>>>()
 			.ok_or(TraceError::Malformed { node: self.nodes.len() as u32 })?;
 		Ok(Trace { root: merkle::root(&leaves), leaves, outputs })
+	}
+
+	/// The output hash of each node of a run whose values are `values` ([`Graph::values`]).
+	pub fn node_leaves(&self, values: &[Tensor]) -> Vec<H256> {
+		let first_node = values.len().saturating_sub(self.nodes.len());
+		values[first_node..].iter().map(|value| merkle::leaf_hash(&value.encode())).collect()
+	}
+
+	/// What proves node `index`'s output in a run whose values are `values`
+	/// ([`Graph::values`]); `None` if there is no such node.
+	pub fn step(&self, values: &[Tensor], index: usize) -> Option<Step> {
+		let node = self.nodes.get(index)?.clone();
+		let inputs = Self::reads(&node, values);
+		let weight_leaves = self.weight_leaves();
+		let constant_proofs = node
+			.inputs
+			.iter()
+			.filter_map(|&value| self.header.constant_of(value))
+			.map(|constant| merkle::proof(&weight_leaves, constant as usize))
+			.collect::<Option<_>>()?;
+		Some(Step {
+			index: index as u32,
+			node_proof: merkle::proof(&self.leaves(), index + 1)?,
+			work: crate::work(&node.op, &inputs),
+			inputs,
+			constant_proofs,
+			node,
+		})
+	}
+
+	/// The values `node` reads in a run whose values are `values`.
+	fn reads(node: &Node, values: &[Tensor]) -> Vec<Tensor> {
+		node.inputs.iter().filter_map(|&value| values.get(value as usize).cloned()).collect()
 	}
 
 	/// Every value of the graph's run on `inputs`, in value order: the inputs, the

@@ -147,34 +147,26 @@ impl<T: Config> Pallet<T> {
 		let tensors = decode_tensors(&inputs).map_err(|_| Error::<T>::MalformedStep)?;
 		ensure!(tensors.len() == node.inputs.len(), Error::<T>::MalformedStep);
 		let input = Self::job_input(job)?;
-		let Header { inputs: input_count, constants, .. } = trace.header;
-		let first_output = input_count.saturating_add(constants);
+		let header = &trace.header;
 		let mut constant_proofs = constant_proofs.iter();
 		for (&value, tensor) in node.inputs.iter().zip(&tensors) {
 			let leaf = merkle::leaf_hash(&tensor.encode());
-			if value < input_count {
-				let given = input.get(value as usize).ok_or(Error::<T>::MalformedStep)?;
-				ensure!(given == tensor, Error::<T>::StepInputMismatch);
-			} else if value < first_output {
+			if let Some(constant) = header.constant_of(value) {
 				let siblings = constant_proofs.next().ok_or(Error::<T>::BadWeightsProof)?;
 				ensure!(
-					merkle::verify(
-						graph.weights_root,
-						leaf,
-						value - input_count,
-						constants,
-						siblings
-					),
+					merkle::verify(graph.weights_root, leaf, constant, header.constants, siblings),
 					Error::<T>::BadWeightsProof
 				);
-			} else {
+			} else if let Some(earlier) = header.node_of(value) {
 				// A node reads earlier nodes' outputs only.
-				let earlier = value - first_output;
 				ensure!(earlier < index, Error::<T>::MalformedStep);
 				ensure!(
 					trace.leaves.get(earlier as usize) == Some(&leaf),
 					Error::<T>::StepInputMismatch
 				);
+			} else {
+				let given = input.get(value as usize).ok_or(Error::<T>::MalformedStep)?;
+				ensure!(given == tensor, Error::<T>::StepInputMismatch);
 			}
 		}
 		ensure!(haca_kernels::work(&node.op, &tensors) <= work, Error::<T>::WorkUnderstated);
@@ -301,7 +293,6 @@ impl<T: Config> Pallet<T> {
 		if value < header.inputs {
 			return input.get(value as usize).map(|tensor| merkle::leaf_hash(&tensor.encode()));
 		}
-		let node = value.checked_sub(header.inputs.checked_add(header.constants)?)?;
-		leaves.get(node as usize).copied()
+		leaves.get(header.node_of(value)? as usize).copied()
 	}
 }
