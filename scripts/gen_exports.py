@@ -5,10 +5,13 @@ OUT/<name>/test_data_set_0/{input,output}_<i>.pb.
 
 - scikit-learn estimators through skl2onnx (ZipMap off), their batch dimension dynamic and
   unnamed, as skl2onnx writes it;
-- a small CNN and a small transformer encoder written node for node as
-  `torch.onnx.export` writes such PyTorch modules (opset 17, `dynamic_axes` naming the batch
-  dimension `batch`), with the onnx package's helper: PyTorch's wheel is too large for the
-  project's set-up.
+- a small CNN, a small transformer encoder and a bag-of-embeddings text classifier
+  (Gather, Slice, Concat) written node for node as `torch.onnx.export` writes such PyTorch
+  modules (opset 17, `dynamic_axes` naming the batch dimension `batch`), with the onnx
+  package's helper: PyTorch's wheel is too large for the project's set-up;
+- int8 networks in the forms onnxruntime's quantisation tool writes: an MLP in operator
+  form (QuantizeLinear, QLinearMatMul), a CNN mixing the dynamic form (ConvInteger, Cast)
+  with the QDQ form (DequantizeLinear of per-row weights).
 
 Deterministic: fixed seeds and data. onnxruntime is the reference HACA's engine is held
 against (`offchain-workers/engine/tests/exports.rs`).
@@ -106,16 +109,17 @@ class Graph:
         )
         return output
 
-    def model(self, name, input_name, input_dims, output, output_dims):
+    def model(self, name, input_name, input_dims, output, output_dims,
+              input_type=TensorProto.FLOAT, producer="pytorch"):
         graph = helper.make_graph(
             self.nodes,
             name,
-            [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, input_dims)],
+            [helper.make_tensor_value_info(input_name, input_type, input_dims)],
             [helper.make_tensor_value_info(output, TensorProto.FLOAT, output_dims)],
             self.weights,
         )
         model = helper.make_model(
-            graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="pytorch"
+            graph, opset_imports=[helper.make_opsetid("", 17)], producer_name=producer
         )
         model.ir_version = 8
         return model
@@ -189,11 +193,115 @@ def transformer_encoder():
     return model, sample
 
 
+def quantised(g, name, values, scale, dtype=np.int8, axis=None):
+    """`values` quantised by `scale` (a scalar, or one per index of `axis`) into `dtype`,
+    rounded to even and saturated, as a weight of `g`."""
+    info = np.iinfo(dtype)
+    shape = [-1 if a == axis else 1 for a in range(values.ndim)] if axis is not None else []
+    q = np.clip(np.rint(values / np.reshape(scale, shape)), info.min, info.max).astype(dtype)
+    return g.constant(name, q)
+
+
+def int8_mlp():
+    """A digits-size (64-64-10) int8 MLP in onnxruntime's operator form: the input quantised
+    to u8, two QLinearMatMuls with per-tensor int8 weights, ReLU as a Clip at the hidden
+    layer's zero point, and the logits dequantised."""
+    g = Graph(seed=30)
+    rng = g.rng
+    w1 = (rng.standard_normal((64, 64)) * 0.2).astype(np.float32)
+    w2 = (rng.standard_normal((64, 10)) * 0.3).astype(np.float32)
+    scales = {"x": 0.0392, "w1": float(np.abs(w1).max() / 127), "h": 0.0617,
+              "w2": float(np.abs(w2).max() / 127), "y": 0.0873}
+    s = {k: g.constant(f"{k}_scale", np.float32(v)) for k, v in scales.items()}
+    x_zero, h_zero, y_zero = (g.constant(f"{k}_zero_point", np.uint8(v))
+                              for k, v in [("x", 0), ("h", 128), ("y", 128)])
+    w_zero = g.constant("w_zero_point", np.int8(0))
+    x = g.node("QuantizeLinear", ["input", s["x"], x_zero])
+    x = g.node("QLinearMatMul", [x, s["x"], x_zero, quantised(g, "fc1.weight", w1, scales["w1"]),
+                                 s["w1"], w_zero, s["h"], h_zero])
+    x = g.node("Clip", [x, h_zero, g.constant("u8_max", np.uint8(255))])
+    x = g.node("QLinearMatMul", [x, s["h"], h_zero, quantised(g, "fc2.weight", w2, scales["w2"]),
+                                 s["w2"], w_zero, s["y"], y_zero])
+    x = g.node("DequantizeLinear", [x, s["y"], y_zero])
+    g.nodes[-1].output[0] = "logits"
+    sample = np.random.default_rng(31).uniform(0, 8, (BATCH, 64)).astype(np.float32)
+    model = g.model("main_graph", "input", ["batch", 64], "logits", ["batch", 10],
+                    producer="onnx.quantize")
+    return model, sample
+
+
+def int8_cnn():
+    """An inception-style int8 CNN on 1x8x8 images: the input quantised to u8, a 1x1 and a
+    3x3 ConvInteger branch with u8 weights (onnxruntime's dynamic form: Cast to float, Mul
+    by the scales, Add the bias) joined by Concat, ReLU6 as a Clip, 2x2 average pooling,
+    and a linear head whose int8 weights are dequantised per row (the QDQ form)."""
+    g = Graph(seed=40)
+    rng = g.rng
+    x_scale = 0.0213
+    x_zero = g.constant("x_zero_point", np.uint8(100))
+    x = g.node("QuantizeLinear", ["input", g.constant("x_scale", np.float32(x_scale)), x_zero])
+    branches = []
+    for name, kernel, pad in [("branch1x1", 1, 0), ("branch3x3", 3, 1)]:
+        weights = rng.uniform(0, 1, (2, 1, kernel, kernel)).astype(np.float32)
+        w_scale = 1 / 255
+        w = g.constant(f"{name}.weight", np.rint(weights / w_scale).astype(np.uint8))
+        y = g.node("ConvInteger", [x, w, x_zero, g.constant(f"{name}.zero_point", np.uint8(128))],
+                   kernel_shape=[kernel, kernel], pads=[pad] * 4, strides=[1, 1], dilations=[1, 1],
+                   group=1)
+        y = g.node("Cast", [y], to=TensorProto.FLOAT)
+        y = g.node("Mul", [y, g.constant(f"{name}.scale", np.float32(x_scale * w_scale))])
+        bias = (rng.standard_normal((1, 2, 1, 1)) * 0.1).astype(np.float32)
+        branches.append(g.node("Add", [y, g.constant(f"{name}.bias", bias)]))
+    x = g.node("Concat", branches, axis=1)
+    x = g.node("Clip", [x, g.constant("zero", np.float32(0)), g.constant("six", np.float32(6))])
+    x = g.node("AveragePool", [x], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 0, 0],
+               ceil_mode=0, count_include_pad=0)
+    x = g.node("Flatten", [x], axis=1)
+    head = (rng.standard_normal((3, 64)) * 0.2).astype(np.float32)
+    head_scales = (np.abs(head).max(axis=1) / 127).astype(np.float32)
+    w = g.node("DequantizeLinear", [quantised(g, "head.weight", head, head_scales, axis=0),
+                                    g.constant("head.scale", head_scales),
+                                    g.constant("head.zero_point", np.zeros(3, np.int8))], axis=0)
+    x = g.node("Gemm", [x, w, g.weight("head.bias", (3,), 0.1)], alpha=1.0, beta=1.0, transB=1)
+    g.nodes[-1].output[0] = "logits"
+    sample = np.random.default_rng(41).uniform(-2, 3, (BATCH, 1, 8, 8)).astype(np.float32)
+    model = g.model("main_graph", "input", ["batch", 1, 8, 8], "logits", ["batch", 3],
+                    producer="onnx.quantize")
+    return model, sample
+
+
+def text_classifier():
+    """A bag-of-embeddings classifier of 8-token sequences (a vocabulary of 50, width 16):
+    the embeddings gathered, the first token's (the class token, a Gather at index 0)
+    joined to the mean of the others' (a Slice from token 1), a linear head and softmax."""
+    g = Graph(seed=50)
+    vocabulary, tokens, width = 50, 8, 16
+    x = g.node("Gather", [g.weight("embedding.weight", (vocabulary, width), 1.0), "input_ids"],
+               axis=0)
+    first = g.node("Gather", [x, g.constant("first_token", np.int64(0))], axis=1)
+    rest = g.node("Slice", [x, g.constant("rest_start", [1]), g.constant("rest_end", [tokens]),
+                            g.constant("rest_axes", [1]), g.constant("rest_steps", [1])])
+    mean = g.node("ReduceMean", [rest], axes=[1], keepdims=0)
+    x = g.node("Concat", [first, mean], axis=-1)
+    x = g.node("Gemm", [x, g.weight("head.weight", (5, 2 * width)), g.weight("head.bias", (5,))],
+               alpha=1.0, beta=1.0, transB=1)
+    x = g.node("Softmax", [x], axis=-1)
+    g.nodes[-1].output[0] = "probabilities"
+    sample = np.random.default_rng(51).integers(0, vocabulary, (BATCH, tokens)).astype(np.int64)
+    model = g.model("main_graph", "input_ids", ["batch", tokens], "probabilities", ["batch", 5],
+                    input_type=TensorProto.INT64)
+    return model, sample
+
+
 def networks():
     cnn_model, cnn_sample = cnn()
     yield "cnn", cnn_model, cnn_sample
     encoder, encoder_sample = transformer_encoder()
     yield "transformer_encoder", encoder, encoder_sample
+    for name, build in [("int8_mlp", int8_mlp), ("int8_cnn", int8_cnn),
+                        ("text_classifier", text_classifier)]:
+        model, sample = build()
+        yield name, model, sample
 
 
 def main():

@@ -15,7 +15,7 @@ use haca_kernels::{
 };
 use haca_primitives::{
 	dispute::GraphCommitment,
-	tensor::{Tensor, TensorSpec},
+	tensor::{ElementType, Tensor, TensorSpec},
 };
 use prost::Message;
 use tract_onnx::pb::{
@@ -291,24 +291,11 @@ fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
 			}
 		}
 		"MaxPool" => {
-			attributes.explicit_padding()?;
-			if attributes.flag("ceil_mode")? || attributes.int("storage_order", 0)? != 0 {
-				return Err(unsupported(node, "ceil_mode or storage_order"));
+			if attributes.int("storage_order", 0)? != 0 {
+				return Err(unsupported(node, "storage_order"));
 			}
-			if attributes.u32s::<2>("dilations", 1)? != [1, 1] {
-				return Err(unsupported(node, "dilated pooling"));
-			}
-			let kernel = attributes
-				.ints("kernel_shape")
-				.ok_or_else(|| unsupported(node, "no kernel_shape"))?;
-			if kernel.len() != 2 {
-				return Err(unsupported(node, "kernel_shape of a 2-D image expected"));
-			}
-			Op::MaxPool {
-				kernel: attributes.u32s("kernel_shape", 1)?,
-				pads: attributes.u32s("pads", 0)?,
-				strides: attributes.u32s("strides", 1)?,
-			}
+			let (kernel, pads, strides) = pooling(node, &attributes)?;
+			Op::MaxPool { kernel, pads, strides }
 		}
 		"GlobalAveragePool" => Op::GlobalAveragePool,
 		"Flatten" => Op::Flatten {
@@ -346,12 +333,93 @@ fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
 			axis: small_axis(node, attributes.int("axis", -1)?)?,
 			epsilon: attributes.float_bits("epsilon", 1e-5)?,
 		},
+		"Clip" if opset >= 11 => Op::Clip,
+		"Cast" => Op::Cast { to: element_type(node, attributes.int("to", 0)?)? },
+		"AveragePool" => {
+			let (kernel, pads, strides) = pooling(node, &attributes)?;
+			Op::AveragePool {
+				kernel,
+				pads,
+				strides,
+				count_include_pad: attributes.flag("count_include_pad")?,
+			}
+		}
+		"Concat" => Op::Concat {
+			axis: small_axis(
+				node,
+				attribute(node, "axis").ok_or_else(|| unsupported(node, "no axis"))?.i,
+			)?,
+		},
+		"Slice" if opset >= 10 => Op::Slice,
+		"Gather" => Op::Gather { axis: small_axis(node, attributes.int("axis", 0)?)? },
+		"QuantizeLinear" | "DequantizeLinear" => {
+			if attributes.int("block_size", 0)? != 0 || attributes.int("output_dtype", 0)? != 0 {
+				return Err(unsupported(node, "blocked quantisation or an output_dtype"));
+			}
+			let axis = small_axis(node, attributes.int("axis", 1)?)?;
+			if node.op_type == "QuantizeLinear" {
+				Op::QuantizeLinear { axis }
+			} else {
+				Op::DequantizeLinear { axis }
+			}
+		}
+		"QLinearMatMul" => Op::QLinearMatMul,
+		"ConvInteger" => {
+			attributes.explicit_padding()?;
+			Op::ConvInteger {
+				pads: attributes.u32s("pads", 0)?,
+				strides: attributes.u32s("strides", 1)?,
+				dilations: attributes.u32s("dilations", 1)?,
+				group: u32::try_from(attributes.int("group", 1)?)
+					.map_err(|_| unsupported(node, "a negative group"))?,
+			}
+		}
+		"Clip" => return Err(unsupported(node, "opset-6 Clip (bounds as attributes)")),
+		"Slice" => return Err(unsupported(node, "opset-1 Slice (bounds as attributes)")),
 		"Reshape" => return Err(unsupported(node, "allowzero")),
 		"Softmax" => {
 			return Err(unsupported(node, "opset-12 Softmax (over the flattened trailing axes)"))
 		}
 		"ReduceMean" => return Err(unsupported(node, "axes as an input")),
 		_ => return Err(unsupported(node, "no kernel")),
+	})
+}
+
+/// A 2-D pooling's window, pads and strides, refusing ceil mode, dilation and auto padding.
+#[allow(clippy::type_complexity)]
+fn pooling(
+	node: &NodeProto,
+	attributes: &Attributes,
+) -> Result<([u32; 2], [u32; 4], [u32; 2]), LoweringError> {
+	attributes.explicit_padding()?;
+	if attributes.flag("ceil_mode")? {
+		return Err(unsupported(node, "ceil_mode"));
+	}
+	if attributes.u32s::<2>("dilations", 1)? != [1, 1] {
+		return Err(unsupported(node, "dilated pooling"));
+	}
+	let kernel =
+		attributes.ints("kernel_shape").ok_or_else(|| unsupported(node, "no kernel_shape"))?;
+	if kernel.len() != 2 {
+		return Err(unsupported(node, "kernel_shape of a 2-D image expected"));
+	}
+	Ok((
+		attributes.u32s("kernel_shape", 1)?,
+		attributes.u32s("pads", 0)?,
+		attributes.u32s("strides", 1)?,
+	))
+}
+
+/// The element type of an ONNX `DataType` code the kernels convert to.
+fn element_type(node: &NodeProto, code: i64) -> Result<ElementType, LoweringError> {
+	use tract_onnx::pb::tensor_proto::DataType;
+	Ok(match DataType::try_from(code as i32) {
+		Ok(DataType::Float) => ElementType::F32,
+		Ok(DataType::Int32) => ElementType::I32,
+		Ok(DataType::Int64) => ElementType::I64,
+		Ok(DataType::Uint8) => ElementType::U8,
+		Ok(DataType::Int8) => ElementType::I8,
+		_ => return Err(unsupported(node, &format!("a cast to data type {code}"))),
 	})
 }
 

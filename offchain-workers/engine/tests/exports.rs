@@ -1,7 +1,8 @@
 //! Models as their users export them (`scripts/gen_exports.py`: scikit-learn through
-//! skl2onnx, ZipMap off; a CNN and a transformer encoder as torch.onnx writes them), run by
-//! the engine and held against onnxruntime's outputs, which
-//! the generator stored next to each model in the ONNX backend layout.
+//! skl2onnx, ZipMap off; a CNN, a transformer encoder and a text classifier as torch.onnx
+//! writes them; int8 networks as onnxruntime's quantisation tool writes them), run by the
+//! engine and held against onnxruntime's outputs, which the generator stored next to each
+//! model in the ONNX backend layout.
 
 use std::path::{Path, PathBuf};
 
@@ -79,7 +80,7 @@ fn run(name: &str) -> Result<(Vec<Tensor>, Vec<Tensor>), EngineError> {
 	Ok((outputs, expected))
 }
 
-const EXPORTS: [&str; 13] = [
+const EXPORTS: [&str; 16] = [
 	"logistic_regression",
 	"logistic_regression_names",
 	"random_forest_names",
@@ -93,6 +94,9 @@ const EXPORTS: [&str; 13] = [
 	"scaler_logistic_pipeline",
 	"cnn",
 	"transformer_encoder",
+	"int8_mlp",
+	"int8_cnn",
+	"text_classifier",
 ];
 
 #[test]

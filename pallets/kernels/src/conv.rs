@@ -26,7 +26,7 @@ fn output_size(
 }
 
 /// The four dimensions of an NCHW tensor.
-fn nchw(array: &Array<f32>) -> Result<[usize; 4], KernelError> {
+fn nchw<T>(array: &Array<T>) -> Result<[usize; 4], KernelError> {
 	array.shape.as_slice().try_into().map_err(|_| KernelError::Shape)
 }
 
@@ -42,14 +42,37 @@ pub(crate) fn conv(
 	let x = Array::<f32>::read(input(inputs, 2..=3, 0)?)?;
 	let w = Array::<f32>::read(input(inputs, 2..=3, 1)?)?;
 	let bias = inputs.get(2).map(Array::<f32>::read).transpose()?;
-	let [n, c, h, width] = nchw(&x)?;
-	let [m, group_channels, kh, kw] = nchw(&w)?;
+	let mut y = convolve(&x, &w, pads, strides, dilations, group, 0.0, |acc, x, w| acc + x * w)?;
+	if let Some(bias) = bias {
+		if bias.shape[..] != y.shape[1..2] {
+			return Err(KernelError::Shape);
+		}
+		let plane = count(&y.shape[2..]);
+		for (at, value) in y.data.iter_mut().enumerate() {
+			*value += bias.data[at / plane % bias.data.len()];
+		}
+	}
+	y.into_tensor()
+}
+
+/// The 2-D convolution of NCHW `x` by MCHW `w`: each output folded by `mac` from `zero`
+/// over the group's input channels, then kernel rows, then kernel columns, padding skipped.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn convolve<T: Copy, A: Copy>(
+	x: &Array<T>,
+	w: &Array<T>,
+	pads: [u32; 4],
+	strides: [u32; 2],
+	dilations: [u32; 2],
+	group: u32,
+	zero: A,
+	mac: impl Fn(A, T, T) -> A,
+) -> Result<Array<A>, KernelError> {
+	let [n, c, h, width] = nchw(x)?;
+	let [m, group_channels, kh, kw] = nchw(w)?;
 	let group = group as usize;
 	if group == 0 || c != group_channels * group || m % group != 0 {
 		return Err(KernelError::Attribute);
-	}
-	if bias.as_ref().is_some_and(|bias| bias.shape != [m]) {
-		return Err(KernelError::Shape);
 	}
 	let [dh, dw] = dilations.map(|d| (d as usize).max(1));
 	let oh = output_size(h, pads[0], pads[2], dh * kh.saturating_sub(1) + 1, strides[0])?;
@@ -62,7 +85,7 @@ pub(crate) fn conv(
 			let first_channel = map / maps_per_group * group_channels;
 			for oy in 0..oh {
 				for ox in 0..ow {
-					let mut acc = 0.0f32;
+					let mut acc = zero;
 					for channel in 0..group_channels {
 						let plane = &x.data[((image * c) + first_channel + channel) * h * width..]
 							[..h * width];
@@ -76,28 +99,28 @@ pub(crate) fn conv(
 								let Some(column) = column.filter(|column| *column < width) else {
 									continue;
 								};
-								acc += plane[row * width + column] * kernel[ky * kw + kx];
+								acc = mac(acc, plane[row * width + column], kernel[ky * kw + kx]);
 							}
 						}
 					}
-					data.push(bias.as_ref().map_or(acc, |bias| acc + bias.data[map]));
+					data.push(acc);
 				}
 			}
 		}
 	}
-	Array::new(vec![n, m, oh, ow], data)?.into_tensor()
+	Array::new(vec![n, m, oh, ow], data)
 }
 
-/// `MaxPool`: the largest of each window's elements inside the image, NaNs skipped (a window
-/// of NaNs only gives negative infinity).
-pub(crate) fn max_pool(
-	inputs: &[Tensor],
+/// `f` of each pooling window's elements inside the image (rows, then columns), over each
+/// plane of NCHW `x`.
+fn pool(
+	x: &Array<f32>,
 	kernel: [u32; 2],
 	pads: [u32; 4],
 	strides: [u32; 2],
+	f: impl Fn(&mut dyn Iterator<Item = f32>) -> f32,
 ) -> Result<Tensor, KernelError> {
-	let x = Array::<f32>::read(input(inputs, 1..=1, 0)?)?;
-	let [n, c, h, w] = nchw(&x)?;
+	let [n, c, h, w] = nchw(x)?;
 	if h == 0 || w == 0 {
 		return Err(KernelError::Shape);
 	}
@@ -109,26 +132,59 @@ pub(crate) fn max_pool(
 	for plane in x.data.chunks_exact(count(&[h, w])) {
 		for oy in 0..oh {
 			for ox in 0..ow {
-				let mut max = f32::NEG_INFINITY;
-				for y in (oy * sh..oy * sh + kh)
+				let mut window = (oy * sh..oy * sh + kh)
 					.filter_map(|y| y.checked_sub(pads[0] as usize))
 					.filter(|y| *y < h)
-				{
-					for x in (ox * sw..ox * sw + kw)
-						.filter_map(|x| x.checked_sub(pads[1] as usize))
-						.filter(|x| *x < w)
-					{
-						let value = plane[y * w + x];
-						if value > max {
-							max = value;
-						}
-					}
-				}
-				data.push(max);
+					.flat_map(|y| {
+						(ox * sw..ox * sw + kw)
+							.filter_map(|x| x.checked_sub(pads[1] as usize))
+							.filter(|x| *x < w)
+							.map(move |x| plane[y * w + x])
+					});
+				data.push(f(&mut window));
 			}
 		}
 	}
 	Array::new(vec![n, c, oh, ow], data)?.into_tensor()
+}
+
+/// `MaxPool`: the largest of each window's elements inside the image, NaNs skipped (a window
+/// of NaNs only gives negative infinity).
+pub(crate) fn max_pool(
+	inputs: &[Tensor],
+	kernel: [u32; 2],
+	pads: [u32; 4],
+	strides: [u32; 2],
+) -> Result<Tensor, KernelError> {
+	let x = Array::<f32>::read(input(inputs, 1..=1, 0)?)?;
+	pool(&x, kernel, pads, strides, |window| {
+		window.fold(f32::NEG_INFINITY, |max, value| if value > max { value } else { max })
+	})
+}
+
+/// `AveragePool`: the sum of each window's elements inside the image, from zero in order,
+/// divided by their count, or by the window's size if `count_include_pad`.
+pub(crate) fn average_pool(
+	inputs: &[Tensor],
+	kernel: [u32; 2],
+	pads: [u32; 4],
+	strides: [u32; 2],
+	count_include_pad: bool,
+) -> Result<Tensor, KernelError> {
+	let x = Array::<f32>::read(input(inputs, 1..=1, 0)?)?;
+	// A pad as large as the window would leave windows with nothing to average.
+	if pads[0].max(pads[2]) >= kernel[0] || pads[1].max(pads[3]) >= kernel[1] {
+		return Err(KernelError::Attribute);
+	}
+	let size = kernel[0] as f32 * kernel[1] as f32;
+	pool(&x, kernel, pads, strides, |window| {
+		let (mut total, mut terms) = (0.0f32, 0u32);
+		window.for_each(|value| {
+			total += value;
+			terms += 1;
+		});
+		total / if count_include_pad { size } else { terms as f32 }
+	})
 }
 
 /// `GlobalAveragePool`: each channel's plane summed in order and divided by its size.
@@ -198,5 +254,31 @@ mod tests {
 			run(&Op::GlobalAveragePool, &[image()]).unwrap(),
 			vec![f32s(&[1, 1, 1, 1], &[5.0])]
 		);
+	}
+
+	#[test]
+	fn average_pool_divides_by_the_elements_or_the_window() {
+		let average = |count_include_pad| Op::AveragePool {
+			kernel: [2, 2],
+			pads: [1, 1, 0, 0],
+			strides: [2, 2],
+			count_include_pad,
+		};
+		// Windows: {1}, {2, 3}, {4, 7}, {5, 6, 8, 9}.
+		assert_eq!(
+			run(&average(false), &[image()]).unwrap(),
+			vec![f32s(&[1, 1, 2, 2], &[1.0, 2.5, 5.5, 7.0])]
+		);
+		assert_eq!(
+			run(&average(true), &[image()]).unwrap(),
+			vec![f32s(&[1, 1, 2, 2], &[0.25, 1.25, 2.75, 7.0])]
+		);
+		let padded_beyond = Op::AveragePool {
+			kernel: [2, 2],
+			pads: [2, 0, 0, 0],
+			strides: [1, 1],
+			count_include_pad: false,
+		};
+		assert_eq!(run(&padded_beyond, &[image()]), Err(KernelError::Attribute));
 	}
 }

@@ -1,4 +1,5 @@
-//! Element-wise operators: arithmetic between two broadcast tensors, and activations.
+//! Element-wise operators: arithmetic between two broadcast tensors, activations, clipping
+//! and conversions.
 
 use haca_primitives::tensor::{ElementType, Tensor};
 
@@ -61,6 +62,97 @@ pub(crate) fn unary(op: &Op, inputs: &[Tensor]) -> Result<Tensor, KernelError> {
 	};
 	x.data.iter_mut().for_each(|value| *value = f(*value));
 	x.into_tensor()
+}
+
+/// `Clip` of `x` between the optional scalar bounds of inputs 1 and 2, of `x`'s type.
+pub(crate) fn clip(inputs: &[Tensor]) -> Result<Tensor, KernelError> {
+	match input(inputs, 1..=3, 0)?.element_type {
+		ElementType::F32 => clip_as::<f32>(inputs),
+		ElementType::I32 => clip_as::<i32>(inputs),
+		ElementType::I64 => clip_as::<i64>(inputs),
+		ElementType::U8 => clip_as::<u8>(inputs),
+		ElementType::I8 => clip_as::<i8>(inputs),
+		_ => Err(KernelError::ElementType),
+	}
+}
+
+fn clip_as<T: Element + PartialOrd>(inputs: &[Tensor]) -> Result<Tensor, KernelError> {
+	let mut x = Array::<T>::read(&inputs[0])?;
+	let bound = |index: usize| -> Result<Option<T>, KernelError> {
+		let Some(tensor) = inputs.get(index) else { return Ok(None) };
+		match Array::<T>::read(tensor)?.data[..] {
+			[bound] => Ok(Some(bound)),
+			_ => Err(KernelError::Shape),
+		}
+	};
+	let (low, high) = (bound(1)?, bound(2)?);
+	for value in x.data.iter_mut() {
+		// Comparisons with a NaN are false: a NaN `x` passes, a NaN bound clips nothing.
+		if low.is_some_and(|low| *value < low) {
+			*value = low.unwrap_or(*value);
+		}
+		if high.is_some_and(|high| *value > high) {
+			*value = high.unwrap_or(*value);
+		}
+	}
+	x.into_tensor()
+}
+
+/// An element type `Cast` converts to, from a float or an integer as Rust's `as` does.
+trait Convert: Element {
+	fn from_float(x: f32) -> Self;
+	fn from_integer(x: i64) -> Self;
+}
+
+macro_rules! convert {
+	($($type:ty),*) => {$(
+		impl Convert for $type {
+			fn from_float(x: f32) -> Self {
+				x as $type
+			}
+
+			fn from_integer(x: i64) -> Self {
+				x as $type
+			}
+		}
+	)*};
+}
+
+convert!(f32, i32, i64, u8, i8);
+
+/// `Cast` of a tensor of f32, i32, i64, u8 or i8 to `to`, one of these.
+pub(crate) fn cast(inputs: &[Tensor], to: ElementType) -> Result<Tensor, KernelError> {
+	let x = input(inputs, 1..=1, 0)?;
+	match to {
+		ElementType::F32 => cast_to::<f32>(x),
+		ElementType::I32 => cast_to::<i32>(x),
+		ElementType::I64 => cast_to::<i64>(x),
+		ElementType::U8 => cast_to::<u8>(x),
+		ElementType::I8 => cast_to::<i8>(x),
+		_ => Err(KernelError::ElementType),
+	}
+}
+
+fn cast_to<T: Convert>(x: &Tensor) -> Result<Tensor, KernelError> {
+	fn integers<S: Element + Into<i64>, T: Convert>(x: &Tensor) -> Result<Array<T>, KernelError> {
+		let x = Array::<S>::read(x)?;
+		Ok(Array {
+			shape: x.shape,
+			data: x.data.into_iter().map(|v| T::from_integer(v.into())).collect(),
+		})
+	}
+	let converted = match x.element_type {
+		ElementType::F32 => {
+			let x = Array::<f32>::read(x)?;
+			Array { shape: x.shape, data: x.data.into_iter().map(T::from_float).collect() }
+		}
+		ElementType::I32 => integers::<i32, T>(x)?,
+		ElementType::I64 => integers::<i64, T>(x)?,
+		ElementType::U8 => integers::<u8, T>(x)?,
+		ElementType::I8 => integers::<i8, T>(x)?,
+		_ => return Err(KernelError::ElementType),
+	};
+	converted.into_tensor()
 }
 
 #[cfg(test)]
@@ -138,5 +230,42 @@ mod tests {
 		assert!(sigmoid[3].is_nan());
 		assert!((out(Op::Tanh)[0] + 0.761_594_2).abs() < 1e-6);
 		assert!((out(Op::Erf)[2] - 0.995_322_3).abs() < 1e-6);
+	}
+
+	#[test]
+	fn clip_bounds_each_side_and_lets_nan_through() {
+		let x = f32s(&[4], &[-1.0, 0.5, 7.0, f32::NAN]);
+		let (zero, six) = (f32s(&[], &[0.0]), f32s(&[1], &[6.0]));
+		let out = |inputs: &[Tensor]| {
+			Array::<f32>::read(&run(&Op::Clip, inputs).unwrap()[0]).unwrap().data
+		};
+		let clipped = out(&[x.clone(), zero.clone(), six.clone()]);
+		assert_eq!(clipped[..3], [0.0, 0.5, 6.0]);
+		assert!(clipped[3].is_nan());
+		assert_eq!(out(&[x.clone(), zero.clone()])[..3], [0.0, 0.5, 7.0]);
+		// A low bound over the high one gives the high one, as min(max(x, low), high).
+		assert_eq!(out(&[x.clone(), six.clone(), zero.clone()])[..3], [0.0, 0.0, 0.0]);
+		let bytes = Tensor {
+			element_type: ElementType::U8,
+			shape: vec![3].try_into().unwrap(),
+			data: vec![1, 128, 250],
+		};
+		let low =
+			Tensor { element_type: ElementType::U8, shape: Default::default(), data: vec![128] };
+		assert_eq!(run(&Op::Clip, &[bytes, low]).unwrap()[0].data, [128, 128, 250]);
+		assert_eq!(run(&Op::Clip, &[x, f32s(&[2], &[0.0, 1.0])]), Err(KernelError::Shape));
+	}
+
+	#[test]
+	fn casts_truncate_saturate_and_wrap() {
+		let x = f32s(&[5], &[-1.7, 2.9, 300.0, -300.0, f32::NAN]);
+		let cast =
+			|to, x: &Tensor| run(&Op::Cast { to }, core::slice::from_ref(x)).unwrap().remove(0);
+		assert_eq!(cast(ElementType::I8, &x).data, [0xff, 2, 127, 0x80, 0]);
+		assert_eq!(cast(ElementType::U8, &x).data, [0, 2, 255, 0, 0]);
+		let ints = Tensor::from_i32(&[3], &[300, -1, 16_777_217]).unwrap();
+		assert_eq!(cast(ElementType::U8, &ints).data, [44, 255, 1]);
+		assert_eq!(cast(ElementType::F32, &ints), f32s(&[3], &[300.0, -1.0, 16_777_216.0]));
+		assert_eq!(run(&Op::Cast { to: ElementType::F16 }, &[ints]), Err(KernelError::ElementType));
 	}
 }

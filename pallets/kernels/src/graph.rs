@@ -26,7 +26,7 @@ use crate::{run, KernelError, Op};
 pub use haca_primitives::dispute::LOWERING_VERSION;
 
 /// Most inputs a node reads.
-pub const MAX_NODE_INPUTS: u32 = 4;
+pub const MAX_NODE_INPUTS: u32 = 8;
 
 /// The number of a value of the graph.
 pub type ValueId = u32;

@@ -11,7 +11,8 @@
 //! An operator's semantics are ONNX's (opset 17) for the forms [`Op`] lists; NaNs follow
 //! the comparisons as written in each kernel (`Relu` and `MaxPool` skip them), and every NaN
 //! an operator outputs is the quiet NaN `0x7fc00000` (hardware and WebAssembly differ in a
-//! NaN's other bits).
+//! NaN's other bits). Where a quantised operator rounds a float to an integer, it rounds as
+//! tract does, so that a quantised model's trace is its engine's output bit for bit.
 //!
 //! - [`Op`]: the operators and their attributes, SCALE-encoded into the graph;
 //! - [`run`]: one operator applied to its input tensors;
@@ -29,11 +30,12 @@ pub mod graph;
 mod layout;
 mod linalg;
 mod normalize;
+mod quantize;
 mod work;
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use haca_primitives::tensor::{Tensor, MAX_RANK};
+use haca_primitives::tensor::{ElementType, Tensor, MAX_RANK};
 use scale_info::TypeInfo;
 use sp_core::ConstU32;
 use sp_runtime::BoundedVec;
@@ -94,6 +96,42 @@ pub enum Op {
 	/// Layer normalisation over the axes from `axis` on: `(x - mean) / sqrt(var + epsilon)
 	/// · scale + bias`, bias optional.
 	LayerNormalization { axis: i8, epsilon: u32 },
+	/// `min(max(x, lo), hi)` of `x` (f32, i32, i64, u8 or i8) between the scalars of inputs 1
+	/// and 2; a NaN `x` stays NaN.
+	Clip,
+	/// Each element converted to `to` (f32, i32, i64, u8 or i8 from any of them): a float
+	/// to an integer truncates toward zero and saturates (NaN gives 0), an integer to a
+	/// narrower one wraps, an integer to a float rounds to the nearest (ties to even).
+	Cast { to: ElementType },
+	/// 2-D average pooling: the sum of each window's elements inside the image (rows, then
+	/// columns) divided by their count, or by the window's size if `count_include_pad`;
+	/// each pad must be smaller than the window.
+	AveragePool { kernel: [u32; 2], pads: [u32; 4], strides: [u32; 2], count_include_pad: bool },
+	/// The inputs (one type, one rank, equal but along `axis`) joined along `axis`.
+	Concat { axis: i8 },
+	/// ONNX's `Slice` of input 0 by `starts`, `ends` and optional `axes` and `steps`
+	/// (inputs 1 to 4, i32 or i64): out-of-range bounds are clamped, steps may be negative.
+	Slice,
+	/// The entries of input 0 along `axis` at the indices of input 1 (i32 or i64, negative
+	/// counted from the end; outside the axis an error).
+	Gather { axis: i8 },
+	/// `saturate(round(x / scale) + zero_point)` of f32 `x` into u8 (or the zero point's
+	/// type, u8 or i8), rounding to the nearest (ties to even); the scale and zero point
+	/// are scalars (the division then a product by `1 / scale`, as tract computes it) or
+	/// one per index of `axis`. A NaN gives the zero point.
+	QuantizeLinear { axis: i8 },
+	/// `f32(x - zero_point) · scale` of `x` (u8, i8 or i32; the difference wrapping); the
+	/// scale and zero point are scalars or one per index of `axis`.
+	DequantizeLinear { axis: i8 },
+	/// Quantised matrix product of `(a, a_scale, a_zero, b, b_scale, b_zero, y_scale,
+	/// y_zero)`: the i32 product of `a - a_zero` and `b - b_zero` (as `MatMulInteger`),
+	/// requantised as `saturate(round(product · (a_scale · b_scale / y_scale)) + y_zero)`,
+	/// the multiplier in f32 and its product with the sum exact (ties to even); `a`'s
+	/// scale is a scalar or one per row, `b`'s one per column.
+	QLinearMatMul,
+	/// `Conv` of 8-bit `x` and `w` into i32 (wrapping) less their zero points (inputs 2 and
+	/// 3: a scalar for `x`, a scalar or one per filter for `w`), without bias.
+	ConvInteger { pads: [u32; 4], strides: [u32; 2], dilations: [u32; 2], group: u32 },
 }
 
 /// Most elements an operator's output may have (64 MiB of f32).
@@ -114,6 +152,8 @@ pub enum KernelError {
 	DivisionByZero,
 	/// An output over the rank bound or [`MAX_ELEMENTS`].
 	TooLarge,
+	/// A `Gather` index outside its axis.
+	Index,
 }
 
 /// Applies `op` to `inputs`: its outputs.
@@ -122,7 +162,7 @@ pub fn run(op: &Op, inputs: &[Tensor]) -> Result<Vec<Tensor>, KernelError> {
 		Op::Add | Op::Sub | Op::Mul | Op::Div => elementwise::binary(op, inputs)?,
 		Op::Relu | Op::Sigmoid | Op::Tanh | Op::Erf => elementwise::unary(op, inputs)?,
 		Op::MatMul => linalg::matmul(inputs)?,
-		Op::MatMulInteger => linalg::matmul_integer(inputs)?,
+		Op::MatMulInteger => quantize::matmul_integer(inputs)?,
 		Op::Gemm { trans_a, trans_b, alpha, beta } => {
 			linalg::gemm(inputs, *trans_a, *trans_b, f32::from_bits(*alpha), f32::from_bits(*beta))?
 		}
@@ -138,6 +178,20 @@ pub fn run(op: &Op, inputs: &[Tensor]) -> Result<Vec<Tensor>, KernelError> {
 		Op::ReduceMean { axes, keep_dims } => normalize::reduce_mean(inputs, axes, *keep_dims)?,
 		Op::LayerNormalization { axis, epsilon } => {
 			normalize::layer_normalization(inputs, *axis, f32::from_bits(*epsilon))?
+		}
+		Op::Clip => elementwise::clip(inputs)?,
+		Op::Cast { to } => elementwise::cast(inputs, *to)?,
+		Op::AveragePool { kernel, pads, strides, count_include_pad } => {
+			conv::average_pool(inputs, *kernel, *pads, *strides, *count_include_pad)?
+		}
+		Op::Concat { axis } => layout::concat(inputs, *axis)?,
+		Op::Slice => layout::slice(inputs)?,
+		Op::Gather { axis } => layout::gather(inputs, *axis)?,
+		Op::QuantizeLinear { axis } => quantize::quantize_linear(inputs, *axis)?,
+		Op::DequantizeLinear { axis } => quantize::dequantize_linear(inputs, *axis)?,
+		Op::QLinearMatMul => quantize::qlinear_matmul(inputs)?,
+		Op::ConvInteger { pads, strides, dilations, group } => {
+			quantize::conv_integer(inputs, *pads, *strides, *dilations, *group)?
 		}
 	};
 	if output.shape.len() > MAX_RANK as usize {

@@ -1,17 +1,17 @@
-//! Matrix products: `MatMul` (f32), `MatMulInteger` (8-bit into i32) and `Gemm`.
+//! Matrix products of floats: `MatMul` and `Gemm` (the integer ones build on [`product`]).
 
 use alloc::{vec, vec::Vec};
-use haca_primitives::tensor::{ElementType, Tensor};
+use haca_primitives::tensor::Tensor;
 
 use crate::{
-	array::{broadcast_shape, broadcast_strides, count, output_count, Array, Element},
+	array::{broadcast_shape, broadcast_strides, output_count, Array},
 	input, KernelError,
 };
 
 /// The matrix product of `a` and `b` with NumPy's rules (a 1-D `a` is a row, a 1-D `b` a
 /// column, each dropped from the result; leading axes broadcast as batches), each entry
 /// `dot` of a row and a column folded from `zero` in order.
-fn product<T: Copy, A: Copy>(
+pub(crate) fn product<T: Copy, A: Copy>(
 	a: &Array<T>,
 	b: &Array<T>,
 	zero: A,
@@ -73,64 +73,6 @@ pub(crate) fn matmul(inputs: &[Tensor]) -> Result<Tensor, KernelError> {
 	product(&a, &b, 0.0, |acc, x, y| acc + x * y)?.into_tensor()
 }
 
-/// The elements of an 8-bit tensor as i32, less its zero point: a scalar, or one per index
-/// `which(flat index)` picks.
-fn shifted(
-	tensor: &Tensor,
-	zero_point: Option<&Tensor>,
-	which: impl Fn(&[usize], usize) -> usize,
-) -> Result<Array<i32>, KernelError> {
-	fn widen<T: Element + Into<i32>>(tensor: &Tensor) -> Result<Array<i32>, KernelError> {
-		let array = Array::<T>::read(tensor)?;
-		Ok(Array { shape: array.shape, data: array.data.into_iter().map(Into::into).collect() })
-	}
-	let read = |tensor: &Tensor| match tensor.element_type {
-		ElementType::U8 => widen::<u8>(tensor),
-		ElementType::I8 => widen::<i8>(tensor),
-		_ => Err(KernelError::ElementType),
-	};
-	let mut values = read(tensor)?;
-	let Some(zero_point) = zero_point else { return Ok(values) };
-	if zero_point.element_type != tensor.element_type {
-		return Err(KernelError::ElementType);
-	}
-	let zero = read(zero_point)?;
-	let shape = values.shape.clone();
-	// A scalar, or one per row of `a` (per column of `b`): as many as `which` can pick.
-	let picks = (0..count(&shape)).map(|flat| which(&shape, flat)).max().map_or(0, |at| at + 1);
-	if zero.data.len() != 1 && zero.data.len() != picks {
-		return Err(KernelError::Shape);
-	}
-	for (flat, value) in values.data.iter_mut().enumerate() {
-		let at = if zero.data.len() == 1 { 0 } else { which(&shape, flat) };
-		*value -= *zero.data.get(at).ok_or(KernelError::Shape)?;
-	}
-	Ok(values)
-}
-
-/// `MatMulInteger`: 8-bit `a` and `b`, zero points optional (a scalar, one per row of `a`
-/// or one per column of `b`), into i32 (wrapping).
-pub(crate) fn matmul_integer(inputs: &[Tensor]) -> Result<Tensor, KernelError> {
-	let a = input(inputs, 2..=4, 0)?;
-	let b = input(inputs, 2..=4, 1)?;
-	if a.element_type != b.element_type
-		&& !matches!(
-			(a.element_type, b.element_type),
-			(ElementType::U8, ElementType::I8) | (ElementType::I8, ElementType::U8)
-		) {
-		return Err(KernelError::ElementType);
-	}
-	let row = |shape: &[usize], flat: usize| {
-		let k = shape.last().copied().unwrap_or(1).max(1);
-		let m = if shape.len() >= 2 { shape[shape.len() - 2].max(1) } else { 1 };
-		flat / k % m
-	};
-	let column = |shape: &[usize], flat: usize| flat % shape.last().copied().unwrap_or(1).max(1);
-	let a = shifted(a, inputs.get(2), row)?;
-	let b = shifted(b, inputs.get(3), column)?;
-	product(&a, &b, 0i32, |acc, x, y| acc.wrapping_add(x.wrapping_mul(y)))?.into_tensor()
-}
-
 /// `Gemm`: `alpha · A' · B' + beta · C` for 2-D f32 `A`, `B` and `C` broadcast to the result.
 pub(crate) fn gemm(
 	inputs: &[Tensor],
@@ -177,10 +119,6 @@ mod tests {
 		Tensor::from_f32(dims, values).unwrap()
 	}
 
-	fn bytes(element_type: ElementType, dims: &[u32], data: &[u8]) -> Tensor {
-		Tensor { element_type, shape: dims.to_vec().try_into().unwrap(), data: data.to_vec() }
-	}
-
 	#[test]
 	fn matmul_batches_and_promotes_vectors() {
 		let a = f32s(&[2, 2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
@@ -196,31 +134,6 @@ mod tests {
 		);
 		assert_eq!(run(&Op::MatMul, &[v.clone(), v]).unwrap(), vec![f32s(&[], &[2.0])]);
 		assert_eq!(run(&Op::MatMul, &[a.clone(), a]), Err(KernelError::Shape));
-	}
-
-	#[test]
-	fn matmul_integer_subtracts_zero_points_and_widens() {
-		let a = bytes(ElementType::U8, &[2, 2], &[1, 2, 3, 255]);
-		let b = bytes(ElementType::U8, &[2, 1], &[10, 20]);
-		let out = |inputs: &[Tensor]| run(&Op::MatMulInteger, inputs).unwrap();
-		assert_eq!(
-			out(&[a.clone(), b.clone()]),
-			vec![Tensor::from_i32(&[2, 1], &[50, 5130]).unwrap()]
-		);
-		let a_zero = bytes(ElementType::U8, &[], &[1]);
-		let b_zero = bytes(ElementType::U8, &[1], &[10]);
-		assert_eq!(
-			out(&[a.clone(), b.clone(), a_zero, b_zero]),
-			vec![Tensor::from_i32(&[2, 1], &[10, 2540]).unwrap()]
-		);
-		// One zero point per row of `a`.
-		let rows = bytes(ElementType::U8, &[2], &[1, 3]);
-		assert_eq!(out(&[a, b, rows]), vec![Tensor::from_i32(&[2, 1], &[20, 5040]).unwrap()]);
-		let signed = bytes(ElementType::I8, &[1, 1], &[0x80]);
-		assert_eq!(
-			out(&[signed.clone(), signed]),
-			vec![Tensor::from_i32(&[1, 1], &[16384]).unwrap()]
-		);
 	}
 
 	#[test]

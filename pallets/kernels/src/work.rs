@@ -28,15 +28,17 @@ pub fn work(op: &Op, inputs: &[Tensor]) -> u64 {
 	let read: u64 = (0..inputs.len()).map(elements_of).fold(0, u64::saturating_add);
 	let (computed, written) = match op {
 		// Each row of `a` against each column of `b`, whichever side broadcasts.
-		Op::MatMul | Op::MatMulInteger => {
+		Op::MatMul | Op::MatMulInteger | Op::QLinearMatMul => {
+			// `b` is input 3 of `QLinearMatMul`, after `a`'s scale and zero point.
+			let (a, b) = if *op == Op::QLinearMatMul { (0, 3) } else { (0, 1) };
 			let batch = |index: usize| {
 				let shape = shape(index);
 				elements(&shape[..shape.len().saturating_sub(2)])
 			};
-			let by_a = elements_of(0).saturating_mul(dim(1, 1));
-			let by_b = elements_of(1).saturating_mul(dim(0, 2));
+			let by_a = elements_of(a).saturating_mul(dim(b, 1));
+			let by_b = elements_of(b).saturating_mul(dim(a, 2));
 			let outputs =
-				batch(0).max(batch(1)).saturating_mul(dim(0, 2)).saturating_mul(dim(1, 1));
+				batch(a).max(batch(b)).saturating_mul(dim(a, 2)).saturating_mul(dim(b, 1));
 			(by_a.max(by_b), outputs)
 		}
 		Op::Gemm { .. } => (
@@ -44,11 +46,11 @@ pub fn work(op: &Op, inputs: &[Tensor]) -> u64 {
 			largest_dim(0).saturating_mul(largest_dim(1)),
 		),
 		// Every weight at every output position, which padding may put beyond the input.
-		Op::Conv { pads, .. } => {
+		Op::Conv { pads, .. } | Op::ConvInteger { pads, .. } => {
 			let positions = padded_plane(inputs.first(), pads);
 			(elements_of(1).saturating_mul(positions), positions.saturating_mul(dim(1, 4)))
 		}
-		Op::MaxPool { kernel, pads, .. } => {
+		Op::MaxPool { kernel, pads, .. } | Op::AveragePool { kernel, pads, .. } => {
 			let planes = elements(shape(0).get(..2).unwrap_or_default());
 			let window = u64::from(kernel[0]).saturating_mul(u64::from(kernel[1]));
 			let outputs = planes.saturating_mul(padded_plane(inputs.first(), pads));
@@ -61,10 +63,37 @@ pub fn work(op: &Op, inputs: &[Tensor]) -> u64 {
 		Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
 			(read.saturating_mul(FUNCTION), read)
 		}
+		// Each index copies the input's entry: everything but the axis.
+		Op::Gather { axis } => {
+			let outputs = elements_but(shape(0), |at| at == resolved(*axis, shape(0)))
+				.saturating_mul(elements_of(1));
+			(outputs.saturating_mul(PASSES), outputs)
+		}
+		// A mean for each index of the kept axes, even over an empty axis.
+		Op::ReduceMean { axes, .. } => {
+			let reduced =
+				|at| axes.is_empty() || axes.iter().any(|&axis| resolved(axis, shape(0)) == at);
+			(read.saturating_mul(PASSES), read.max(elements_but(shape(0), reduced)))
+		}
 		// The rest write at most as many elements as they read (a reduction to a scalar: one).
 		_ => (read.saturating_mul(PASSES), read.max(1)),
 	};
 	read.saturating_add(computed).saturating_add(written)
+}
+
+/// `axis` of `shape` counted from the last if negative (out of range if it is).
+fn resolved(axis: i8, shape: &[u32]) -> usize {
+	let axis = if axis < 0 { shape.len() as i64 + i64::from(axis) } else { axis.into() };
+	usize::try_from(axis).unwrap_or(usize::MAX)
+}
+
+/// Elements of `shape` without the axes `skipped` picks.
+fn elements_but(shape: &[u32], skipped: impl Fn(usize) -> bool) -> u64 {
+	shape
+		.iter()
+		.enumerate()
+		.filter(|(at, _)| !skipped(*at))
+		.fold(1, |product, (_, &dim)| product.saturating_mul(u64::from(dim)))
 }
 
 fn elements(shape: &[u32]) -> u64 {
