@@ -281,6 +281,17 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_settlement::runtime_api::DisputeApi<Block> for Runtime {
+		fn run_operator(
+			op: haca_kernels::Op,
+			inputs: Vec<haca_primitives::tensor::Tensor>,
+		) -> Result<Vec<haca_primitives::tensor::Tensor>, pallet_settlement::runtime_api::OperatorRunError> {
+			use frame_support::traits::Get;
+			let limit = <Runtime as pallet_models::Config>::MaxStepWork::get();
+			pallet_settlement::runtime_api::run_operator(&op, &inputs, limit)
+		}
+	}
+
 	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)

@@ -65,8 +65,8 @@
 //! The logic is split by concern: `statements.rs` (checking and applying a statement),
 //! `batches.rs` (batches and their weight), `authorize.rs` (pool authorization), `timers.rs`
 //! (phase ends), `disputes.rs`, `games.rs`, `publication.rs`, `quorum.rs`, `spot_checks.rs`,
-//! `payment.rs`, `asset.rs` (the funds this pallet moves), `api.rs` (runtime API answers)
-//! and `try_state.rs` (invariants).
+//! `payment.rs`, `asset.rs` (the funds this pallet moves), `api.rs` (runtime API answers),
+//! `runtime_api.rs` (the runtime's run of one operator) and `try_state.rs` (invariants).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -88,6 +88,7 @@ mod offchain;
 mod payment;
 mod publication;
 mod quorum;
+pub mod runtime_api;
 mod spot_checks;
 mod statements;
 #[cfg(test)]
