@@ -6,7 +6,7 @@ mod common;
 use std::{path::PathBuf, process::Command};
 
 use common::{scratch_dir, NODE_BINARY};
-use haca_primitives::tensor::tensors_agree;
+use haca_primitives::{dispute::LOWERING_VERSION, tensor::tensors_agree};
 
 fn models() -> PathBuf {
 	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../offchain-workers/models")
@@ -154,7 +154,9 @@ fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
 	assert!(stdout.contains("input 0:     input: F32[≤8, 1, 8, 8]"), "{stdout}");
 	assert!(stdout.contains("output 0:    logits: F32[≤8, 3]"), "{stdout}");
 	assert!(
-		stdout.contains("disputes:    by the chain: 8 operators (lowering 1), graph root 0x"),
+		stdout.contains(&format!(
+			"disputes:    by the chain: 8 operators (lowering {LOWERING_VERSION}), graph root 0x"
+		)),
 		"{stdout}"
 	);
 	let json = stdout.lines().last().unwrap();
@@ -163,7 +165,7 @@ fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
 	assert_eq!(specs["inputs"][0]["variable_axes"], 1);
 	assert_eq!(specs["outputs"][0]["name"], "logits");
 	// The dispute graph, as `models.register` takes it.
-	assert_eq!(specs["graph"]["lowering"], 1);
+	assert_eq!(specs["graph"]["lowering"], LOWERING_VERSION);
 	assert_eq!(specs["graph"]["nodes"], 8);
 	assert!(specs["graph"]["graphRoot"].as_str().unwrap().starts_with("0x"), "{json}");
 	assert!(specs["graph"]["weightsRoot"].as_str().unwrap().starts_with("0x"), "{json}");

@@ -35,11 +35,11 @@ pub const DEMO_MODEL: &[u8] = include_bytes!("../../offchain-workers/models/mlp.
 pub fn demo_model_graph() -> GraphCommitment {
 	let root = |hex| H256(array_bytes::hex2array_unchecked(hex));
 	GraphCommitment {
-		lowering: 1,
-		graph_root: root("fa2ce971b2ec6004e6a7833bf3e6756c6600507238dae97759e9b88fe1422b52"),
+		lowering: 2,
+		graph_root: root("dc10f3e813e45d99d06fabfc7e24e735ee905d6d4cbccb16c2aa75add5c6df02"),
 		weights_root: root("b4ce66bdfa046896dc39b5cc2c91cbe25cf73e0b278f7d81a3bf0effd7c62963"),
 		nodes: 4,
-		largest_step: 579,
+		largest_step: 1603,
 	}
 }
 

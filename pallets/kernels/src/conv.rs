@@ -111,14 +111,16 @@ pub(crate) fn convolve<T: Copy, A: Copy>(
 	Array::new(vec![n, m, oh, ow], data)
 }
 
-/// `f` of each pooling window's elements inside the image (rows, then columns), over each
-/// plane of NCHW `x`.
-fn pool(
+/// Each pooling window of each plane of NCHW `x` folded by `add` from `start` over its
+/// elements inside the image (rows, then columns), then `finish`ed with their count.
+fn pool<A: Copy>(
 	x: &Array<f32>,
 	kernel: [u32; 2],
 	pads: [u32; 4],
 	strides: [u32; 2],
-	f: impl Fn(&mut dyn Iterator<Item = f32>) -> f32,
+	start: A,
+	add: impl Fn(A, f32) -> A,
+	finish: impl Fn(A, usize) -> f32,
 ) -> Result<Tensor, KernelError> {
 	let [n, c, h, w] = nchw(x)?;
 	if h == 0 || w == 0 {
@@ -128,20 +130,24 @@ fn pool(
 	let oh = output_size(h, pads[0], pads[2], kh, strides[0])?;
 	let ow = output_size(w, pads[1], pads[3], kw, strides[1])?;
 	let [sh, sw] = strides.map(|s| (s as usize).max(1));
+	// The indices inside an axis of `len` of a window of `size` from padded index `first`.
+	let inside = |first: usize, size: usize, pad: u32, len: usize| {
+		let end = (first + size).saturating_sub(pad as usize).min(len);
+		first.saturating_sub(pad as usize).min(end)..end
+	};
 	let mut data = Vec::with_capacity(output_count(&[n, c, oh, ow])?);
 	for plane in x.data.chunks_exact(count(&[h, w])) {
 		for oy in 0..oh {
+			let rows = inside(oy * sh, kh, pads[0], h);
 			for ox in 0..ow {
-				let mut window = (oy * sh..oy * sh + kh)
-					.filter_map(|y| y.checked_sub(pads[0] as usize))
-					.filter(|y| *y < h)
-					.flat_map(|y| {
-						(ox * sw..ox * sw + kw)
-							.filter_map(|x| x.checked_sub(pads[1] as usize))
-							.filter(|x| *x < w)
-							.map(move |x| plane[y * w + x])
-					});
-				data.push(f(&mut window));
+				let columns = inside(ox * sw, kw, pads[1], w);
+				let mut acc = start;
+				for y in rows.clone() {
+					for &value in &plane[y * w..][columns.clone()] {
+						acc = add(acc, value);
+					}
+				}
+				data.push(finish(acc, rows.len() * columns.len()));
 			}
 		}
 	}
@@ -157,9 +163,8 @@ pub(crate) fn max_pool(
 	strides: [u32; 2],
 ) -> Result<Tensor, KernelError> {
 	let x = Array::<f32>::read(input(inputs, 1..=1, 0)?)?;
-	pool(&x, kernel, pads, strides, |window| {
-		window.fold(f32::NEG_INFINITY, |max, value| if value > max { value } else { max })
-	})
+	let larger = |max: f32, value: f32| if value > max { value } else { max };
+	pool(&x, kernel, pads, strides, f32::NEG_INFINITY, larger, |max, _| max)
 }
 
 /// `AveragePool`: the sum of each window's elements inside the image, from zero in order,
@@ -177,14 +182,15 @@ pub(crate) fn average_pool(
 		return Err(KernelError::Attribute);
 	}
 	let size = kernel[0] as f32 * kernel[1] as f32;
-	pool(&x, kernel, pads, strides, |window| {
-		let (mut total, mut terms) = (0.0f32, 0u32);
-		window.for_each(|value| {
-			total += value;
-			terms += 1;
-		});
-		total / if count_include_pad { size } else { terms as f32 }
-	})
+	pool(
+		&x,
+		kernel,
+		pads,
+		strides,
+		0.0f32,
+		|total, value| total + value,
+		|total, terms| total / if count_include_pad { size } else { terms as f32 },
+	)
 }
 
 /// `GlobalAveragePool`: each channel's plane summed in order and divided by its size.

@@ -158,12 +158,16 @@ pub(crate) fn concat(inputs: &[Tensor], axis: i8) -> Result<Tensor, KernelError>
 	let total = output_count(&out_shape)?;
 	let width = width(first)?;
 	let mut data = Vec::with_capacity(total * width);
+	// Each input's block: its elements from the axis on.
+	let blocks: Vec<(&[u8], usize)> = inputs
+		.iter()
+		.map(|tensor| (&tensor.data[..], count(&dims(tensor)[axis..]) * width))
+		.collect();
 	// With no output there is nothing to copy (and the outer count may be huge).
 	let outer = if total == 0 { 0 } else { count(&shape[..axis]) };
 	for block in 0..outer {
-		for tensor in inputs {
-			let size = count(&dims(tensor)[axis..]) * width;
-			data.extend_from_slice(&tensor.data[block * size..][..size]);
+		for &(bytes, size) in &blocks {
+			data.extend_from_slice(&bytes[block * size..][..size]);
 		}
 	}
 	shaped(first.element_type, &out_shape, data)

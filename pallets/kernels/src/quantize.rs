@@ -276,10 +276,15 @@ pub(crate) fn qlinear_matmul(inputs: &[Tensor]) -> Result<Tensor, KernelError> {
 	let a = shifted(a, Some(a_zero), row)?;
 	let b = shifted(b, Some(b_zero), column)?;
 	let sums = product(&a, &b, 0i32, |acc, x, y| acc.wrapping_add(x.wrapping_mul(y)))?;
+	let pick =
+		|scale: &Array<f32>, at: usize| scale.data[if scale.data.len() == 1 { 0 } else { at }];
+	let scalars = a_scale.data.len() == 1 && b_scale.data.len() == 1;
+	let shared = a_scale.data[0] * b_scale.data[0] / y_scale.data[0];
 	let multiplier = |flat: usize| {
+		if scalars {
+			return shared;
+		}
 		let (i, j) = (flat / columns % rows, flat % columns);
-		let pick =
-			|scale: &Array<f32>, at: usize| scale.data[if scale.data.len() == 1 { 0 } else { at }];
 		pick(&a_scale, i) * pick(&b_scale, j) / y_scale.data[0]
 	};
 	match y_zero.element_type {

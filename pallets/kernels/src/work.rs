@@ -14,6 +14,15 @@ const PASSES: u64 = 4;
 /// about as much as this many multiply-adds.
 const FUNCTION: u64 = 32;
 
+/// Units a requantised output counts for (`QLinearMatMul` rounds each sum exactly).
+const REQUANTISE: u64 = 8;
+
+// Besides: each output of a windowed operator or a matrix product counts `PASSES` units
+// (its window's bounds, its bias), each row a layer normalisation normalises a `FUNCTION`
+// (its square root and division), each element an index walk moves one unit per axis, so
+// that no kernel takes more time per unit than the matrix product the weights measure, even
+// on its thinnest shapes (a 1x1 window, rows of one).
+
 /// The work [`crate::run`] does at most for `op` on `inputs` (saturating): the elements it
 /// reads, the multiply-adds or passes it makes, and the elements it writes.
 pub fn work(op: &Op, inputs: &[Tensor]) -> u64 {
@@ -39,22 +48,34 @@ pub fn work(op: &Op, inputs: &[Tensor]) -> u64 {
 			let by_b = elements_of(b).saturating_mul(dim(a, 2));
 			let outputs =
 				batch(a).max(batch(b)).saturating_mul(dim(a, 2)).saturating_mul(dim(b, 1));
-			(by_a.max(by_b), outputs)
+			let per_output = if *op == Op::QLinearMatMul { REQUANTISE + PASSES } else { PASSES };
+			(by_a.max(by_b).saturating_add(outputs.saturating_mul(per_output)), outputs)
 		}
-		Op::Gemm { .. } => (
-			elements_of(0).saturating_mul(largest_dim(1)),
-			largest_dim(0).saturating_mul(largest_dim(1)),
-		),
+		Op::Gemm { .. } => {
+			let outputs = largest_dim(0).saturating_mul(largest_dim(1));
+			let products = elements_of(0).saturating_mul(largest_dim(1));
+			(products.saturating_add(outputs.saturating_mul(PASSES)), outputs)
+		}
 		// Every weight at every output position, which padding may put beyond the input.
 		Op::Conv { pads, .. } | Op::ConvInteger { pads, .. } => {
 			let positions = padded_plane(inputs.first(), pads);
-			(elements_of(1).saturating_mul(positions), positions.saturating_mul(dim(1, 4)))
+			let outputs = positions.saturating_mul(dim(1, 4));
+			let products = elements_of(1).saturating_mul(positions);
+			(products.saturating_add(outputs.saturating_mul(PASSES)), outputs)
 		}
 		Op::MaxPool { kernel, pads, .. } | Op::AveragePool { kernel, pads, .. } => {
 			let planes = elements(shape(0).get(..2).unwrap_or_default());
 			let window = u64::from(kernel[0]).saturating_mul(u64::from(kernel[1]));
 			let outputs = planes.saturating_mul(padded_plane(inputs.first(), pads));
-			(outputs.saturating_mul(window), outputs)
+			(outputs.saturating_mul(window.saturating_add(PASSES)), outputs)
+		}
+		Op::LayerNormalization { axis, .. } => {
+			let rows = elements_but(shape(0), |at| at >= resolved(*axis, shape(0)));
+			(read.saturating_mul(PASSES).saturating_add(rows.saturating_mul(FUNCTION)), read)
+		}
+		Op::Transpose { .. } | Op::Slice => {
+			let rank = shape(0).len() as u64;
+			(read.saturating_mul(PASSES + rank), read.max(1))
 		}
 		Op::Add | Op::Sub | Op::Mul | Op::Div => {
 			let outputs = broadcast(inputs);

@@ -7,10 +7,11 @@ use scale_info::TypeInfo;
 use serde::{Deserialize, Serialize};
 use sp_core::H256;
 
-/// The version of the lowering, of the graph format and of the kernels' arithmetic: the
-/// first leaf of every graph commits to it, so a graph lowered by another version has
-/// another root and an engine of another version refuses the model rather than diverge.
-pub const LOWERING_VERSION: u32 = 1;
+/// The version of the lowering, of the graph format, of the kernels' arithmetic and of the
+/// work each operator counts: the first leaf of every graph commits to it, so a graph
+/// lowered by another version has another root and an engine of another version refuses
+/// the model rather than diverge.
+pub const LOWERING_VERSION: u32 = 2;
 
 /// What a model's registration records about its dispute graph, as `haca-node inspect`
 /// prints it. Executors and verifiers lower the model themselves and refuse to serve or
