@@ -68,14 +68,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `1335`,
-		// estimated: `5533`.
-		// Minimum execution time: 86_174_000 picoseconds.
-		Weight::from_parts(94_238_339, 5533)
-			.saturating_add(Weight::from_parts(1_250, 0).saturating_mul(b.into()))
+		// estimated: `5541`.
+		// Minimum execution time: 81_481_000 picoseconds.
+		Weight::from_parts(86_651_335, 5541)
+			.saturating_add(Weight::from_parts(1_187, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -85,8 +85,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `633`,
 		// estimated: `4113`.
-		// Minimum execution time: 63_064_000 picoseconds.
-		Weight::from_parts(68_790_000, 4113)
+		// Minimum execution time: 61_515_000 picoseconds.
+		Weight::from_parts(64_650_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -96,7 +96,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Quorums` (r:1 w:1)
 	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99128), added: 101603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn statement() -> Weight {
 		// Proof size in bytes, measured: `86136`,
 		// estimated: `102593`.
-		// Minimum execution time: 1_354_684_000 picoseconds.
-		Weight::from_parts(1_490_243_000, 102593)
+		// Minimum execution time: 1_345_794_000 picoseconds.
+		Weight::from_parts(1_455_239_000, 102593)
 			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(25_u64))
 	}
@@ -124,7 +124,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
@@ -139,9 +139,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn attested_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `3734`,
 		// estimated: `5795`.
-		// Minimum execution time: 144_569_000 picoseconds.
-		Weight::from_parts(158_276_881, 5795)
-			.saturating_add(Weight::from_parts(2_808, 0).saturating_mul(b.into()))
+		// Minimum execution time: 139_936_000 picoseconds.
+		Weight::from_parts(155_353_550, 5795)
+			.saturating_add(Weight::from_parts(2_428, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -152,7 +152,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
 	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -170,8 +170,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge() -> Weight {
 		// Proof size in bytes, measured: `19127`,
 		// estimated: `19948`.
-		// Minimum execution time: 151_216_000 picoseconds.
-		Weight::from_parts(165_325_000, 19948)
+		// Minimum execution time: 153_873_000 picoseconds.
+		Weight::from_parts(178_560_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -196,8 +196,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn join_challenge() -> Weight {
 		// Proof size in bytes, measured: `19605`,
 		// estimated: `19948`.
-		// Minimum execution time: 115_816_000 picoseconds.
-		Weight::from_parts(131_083_000, 19948)
+		// Minimum execution time: 113_496_000 picoseconds.
+		Weight::from_parts(123_569_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -210,8 +210,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_vote() -> Weight {
 		// Proof size in bytes, measured: `1228`,
 		// estimated: `4498`.
-		// Minimum execution time: 40_942_000 picoseconds.
-		Weight::from_parts(47_114_000, 4498)
+		// Minimum execution time: 39_350_000 picoseconds.
+		Weight::from_parts(44_691_000, 4498)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -242,8 +242,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_vote() -> Weight {
 		// Proof size in bytes, measured: `24455`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_082_247_000 picoseconds.
-		Weight::from_parts(1_113_442_000, 44712)
+		// Minimum execution time: 1_055_690_000 picoseconds.
+		Weight::from_parts(1_081_821_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
@@ -252,7 +252,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
@@ -266,8 +266,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_challenge_window() -> Weight {
 		// Proof size in bytes, measured: `18593`,
 		// estimated: `19948`.
-		// Minimum execution time: 194_070_000 picoseconds.
-		Weight::from_parts(204_546_000, 19948)
+		// Minimum execution time: 191_543_000 picoseconds.
+		Weight::from_parts(218_799_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -276,7 +276,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:6 w:6)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -292,8 +292,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_reveal_phase() -> Weight {
 		// Proof size in bytes, measured: `86297`,
 		// estimated: `102593`.
-		// Minimum execution time: 968_270_000 picoseconds.
-		Weight::from_parts(1_016_118_000, 102593)
+		// Minimum execution time: 969_519_000 picoseconds.
+		Weight::from_parts(1_029_327_000, 102593)
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(27_u64))
 	}
@@ -314,8 +314,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_committee() -> Weight {
 		// Proof size in bytes, measured: `21255`,
 		// estimated: `19948`.
-		// Minimum execution time: 112_188_000 picoseconds.
-		Weight::from_parts(123_599_000, 19948)
+		// Minimum execution time: 112_034_000 picoseconds.
+		Weight::from_parts(123_807_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
@@ -346,8 +346,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_dispute() -> Weight {
 		// Proof size in bytes, measured: `24455`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_034_893_000 picoseconds.
-		Weight::from_parts(1_067_881_000, 44712)
+		// Minimum execution time: 1_012_419_000 picoseconds.
+		Weight::from_parts(1_045_981_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
@@ -364,8 +364,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn request_outputs() -> Weight {
 		// Proof size in bytes, measured: `2977`,
 		// estimated: `19948`.
-		// Minimum execution time: 37_526_000 picoseconds.
-		Weight::from_parts(41_981_000, 19948)
+		// Minimum execution time: 39_022_000 picoseconds.
+		Weight::from_parts(44_353_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -376,7 +376,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OutputPages` (r:65 w:1)
@@ -391,9 +391,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn output_page(p: u32, ) -> Weight {
 		// Proof size in bytes, measured: `34373 + p * (47 ±0)`,
 		// estimated: `19948 + p * (18891 ±0)`.
-		// Minimum execution time: 308_260_000 picoseconds.
-		Weight::from_parts(201_768_235, 19948)
-			.saturating_add(Weight::from_parts(75_253_081, 0).saturating_mul(p.into()))
+		// Minimum execution time: 306_232_000 picoseconds.
+		Weight::from_parts(168_823_552, 19948)
+			.saturating_add(Weight::from_parts(74_917_261, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -422,8 +422,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_publication() -> Weight {
 		// Proof size in bytes, measured: `5011`,
 		// estimated: `1191123`.
-		// Minimum execution time: 247_337_000 picoseconds.
-		Weight::from_parts(262_898_000, 1191123)
+		// Minimum execution time: 257_563_000 picoseconds.
+		Weight::from_parts(267_680_000, 1191123)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(73_u64))
 	}
@@ -432,8 +432,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_page() -> Weight {
 		// Proof size in bytes, measured: `2397`,
 		// estimated: `5795`.
-		// Minimum execution time: 10_460_000 picoseconds.
-		Weight::from_parts(11_778_000, 5795)
+		// Minimum execution time: 10_487_000 picoseconds.
+		Weight::from_parts(11_720_000, 5795)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -444,8 +444,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_block() -> Weight {
 		// Proof size in bytes, measured: `37`,
 		// estimated: `3481`.
-		// Minimum execution time: 6_181_000 picoseconds.
-		Weight::from_parts(7_123_000, 3481)
+		// Minimum execution time: 6_162_000 picoseconds.
+		Weight::from_parts(6_979_000, 3481)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -456,7 +456,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:1 w:0)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:0)
@@ -468,12 +468,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `n` in `[1, 4096]`.
 	/// `b` in `[20, 16384]`.
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1197 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `1205 + b * (2 ±0)`,
 		// estimated: `69021`.
-		// Minimum execution time: 184_580_000 picoseconds.
-		Weight::from_parts(68_755_876, 69021)
-			.saturating_add(Weight::from_parts(141_858, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(7_740, 0).saturating_mul(b.into()))
+		// Minimum execution time: 183_582_000 picoseconds.
+		Weight::from_parts(76_853_463, 69021)
+			.saturating_add(Weight::from_parts(133_539, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(7_501, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -484,7 +484,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:1 w:0)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
@@ -503,11 +503,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn prove_step(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2840 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `2848 + b * (2 ±0)`,
 		// estimated: `134600`.
-		// Minimum execution time: 207_727_000 picoseconds.
-		Weight::from_parts(218_382_947, 134600)
-			.saturating_add(Weight::from_parts(5_416, 0).saturating_mul(b.into()))
+		// Minimum execution time: 202_280_000 picoseconds.
+		Weight::from_parts(215_264_881, 134600)
+			.saturating_add(Weight::from_parts(5_208, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -515,17 +515,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn run_products(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 3_128_000 picoseconds.
-		Weight::from_parts(3_404_000, 0)
-			.saturating_add(Weight::from_parts(2_024_075, 0).saturating_mul(w.into()))
+		// Minimum execution time: 5_372_000 picoseconds.
+		Weight::from_parts(5_737_000, 0)
+			.saturating_add(Weight::from_parts(2_509_350, 0).saturating_mul(w.into()))
 	}
 	/// `w` in `[1, 1000]`.
 	fn run_functions(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 956_000 picoseconds.
-		Weight::from_parts(409_169, 0)
-			.saturating_add(Weight::from_parts(246_141, 0).saturating_mul(w.into()))
+		// Minimum execution time: 989_000 picoseconds.
+		Weight::from_parts(375_622, 0)
+			.saturating_add(Weight::from_parts(243_175, 0).saturating_mul(w.into()))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
@@ -550,8 +550,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_trace_withheld() -> Weight {
 		// Proof size in bytes, measured: `18792`,
 		// estimated: `19948`.
-		// Minimum execution time: 167_015_000 picoseconds.
-		Weight::from_parts(175_219_000, 19948)
+		// Minimum execution time: 167_086_000 picoseconds.
+		Weight::from_parts(192_564_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
@@ -568,7 +568,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:4 w:4)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2068), added: 4543, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Traces` (r:0 w:1)
@@ -576,10 +576,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_game_settled() -> Weight {
-		// Proof size in bytes, measured: `19317`,
+		// Proof size in bytes, measured: `19325`,
 		// estimated: `19948`.
-		// Minimum execution time: 273_731_000 picoseconds.
-		Weight::from_parts(288_255_000, 19948)
+		// Minimum execution time: 264_221_000 picoseconds.
+		Weight::from_parts(292_116_000, 19948)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(15_u64))
 	}
@@ -588,121 +588,121 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(94_238_339, 5533)
-			.saturating_add(Weight::from_parts(1_250, 0).saturating_mul(b.into()))
+		Weight::from_parts(86_651_335, 5541)
+			.saturating_add(Weight::from_parts(1_187, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(68_790_000, 4113)
+		Weight::from_parts(64_650_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_490_243_000, 102593)
+		Weight::from_parts(1_455_239_000, 102593)
 			.saturating_add(ParityDbWeight::get().reads(18_u64))
 			.saturating_add(ParityDbWeight::get().writes(25_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(158_276_881, 5795)
-			.saturating_add(Weight::from_parts(2_808, 0).saturating_mul(b.into()))
+		Weight::from_parts(155_353_550, 5795)
+			.saturating_add(Weight::from_parts(2_428, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(165_325_000, 19948)
+		Weight::from_parts(178_560_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn join_challenge() -> Weight {
-		Weight::from_parts(131_083_000, 19948)
+		Weight::from_parts(123_569_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(47_114_000, 4498)
+		Weight::from_parts(44_691_000, 4498)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(1_113_442_000, 44712)
+		Weight::from_parts(1_081_821_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn timer_challenge_window() -> Weight {
-		Weight::from_parts(204_546_000, 19948)
+		Weight::from_parts(218_799_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
 	fn timer_reveal_phase() -> Weight {
-		Weight::from_parts(1_016_118_000, 102593)
+		Weight::from_parts(1_029_327_000, 102593)
 			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().writes(27_u64))
 	}
 	fn timer_committee() -> Weight {
-		Weight::from_parts(123_599_000, 19948)
+		Weight::from_parts(123_807_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_dispute() -> Weight {
-		Weight::from_parts(1_067_881_000, 44712)
+		Weight::from_parts(1_045_981_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn request_outputs() -> Weight {
-		Weight::from_parts(41_981_000, 19948)
+		Weight::from_parts(44_353_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn output_page(p: u32, ) -> Weight {
-		Weight::from_parts(201_768_235, 19948)
-			.saturating_add(Weight::from_parts(75_253_081, 0).saturating_mul(p.into()))
+		Weight::from_parts(168_823_552, 19948)
+			.saturating_add(Weight::from_parts(74_917_261, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
 	}
 	fn timer_publication() -> Weight {
-		Weight::from_parts(262_898_000, 1191123)
+		Weight::from_parts(267_680_000, 1191123)
 			.saturating_add(ParityDbWeight::get().reads(71_u64))
 			.saturating_add(ParityDbWeight::get().writes(73_u64))
 	}
 	fn timer_page() -> Weight {
-		Weight::from_parts(11_778_000, 5795)
+		Weight::from_parts(11_720_000, 5795)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn timer_block() -> Weight {
-		Weight::from_parts(7_123_000, 3481)
+		Weight::from_parts(6_979_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		Weight::from_parts(68_755_876, 69021)
-			.saturating_add(Weight::from_parts(141_858, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(7_740, 0).saturating_mul(b.into()))
+		Weight::from_parts(76_853_463, 69021)
+			.saturating_add(Weight::from_parts(133_539, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(7_501, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn prove_step(b: u32, ) -> Weight {
-		Weight::from_parts(218_382_947, 134600)
-			.saturating_add(Weight::from_parts(5_416, 0).saturating_mul(b.into()))
+		Weight::from_parts(215_264_881, 134600)
+			.saturating_add(Weight::from_parts(5_208, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn run_products(w: u32, ) -> Weight {
-		Weight::from_parts(3_404_000, 0)
-			.saturating_add(Weight::from_parts(2_024_075, 0).saturating_mul(w.into()))
+		Weight::from_parts(5_737_000, 0)
+			.saturating_add(Weight::from_parts(2_509_350, 0).saturating_mul(w.into()))
 	}
 	fn run_functions(w: u32, ) -> Weight {
-		Weight::from_parts(409_169, 0)
-			.saturating_add(Weight::from_parts(246_141, 0).saturating_mul(w.into()))
+		Weight::from_parts(375_622, 0)
+			.saturating_add(Weight::from_parts(243_175, 0).saturating_mul(w.into()))
 	}
 	fn timer_trace_withheld() -> Weight {
-		Weight::from_parts(175_219_000, 19948)
+		Weight::from_parts(192_564_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 	fn timer_game_settled() -> Weight {
-		Weight::from_parts(288_255_000, 19948)
+		Weight::from_parts(292_116_000, 19948)
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().writes(15_u64))
 	}
