@@ -185,6 +185,18 @@ fn inspect_prints_the_specs_to_register_with_dynamic_dimensions_bounded() {
 }
 
 #[test]
+fn inspect_runs_an_embedding_model_on_indices_inside_any_table() {
+	// Its sample token ids must index the 50-row embedding table.
+	let (ok, stdout, stderr) =
+		inspect("exports/text_classifier/model.onnx", &["--bound", "batch=8"]);
+	assert!(ok, "{stdout}{stderr}");
+	assert!(stdout.contains("input 0:     input_ids: I64[≤8, 8]"), "{stdout}");
+	let json = stdout.lines().last().unwrap();
+	let specs: serde_json::Value = serde_json::from_str(json).unwrap();
+	assert_eq!(specs["graph"]["nodes"], 7, "{json}");
+}
+
+#[test]
 fn inspect_names_what_stops_a_registration() {
 	let (ok, _, stderr) = inspect("exports/cnn/model.onnx", &[]);
 	assert!(!ok);

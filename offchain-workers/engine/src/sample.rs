@@ -2,7 +2,8 @@
 
 use haca_primitives::tensor::{encode_strings, ElementType, Tensor, TensorSpec};
 
-/// One tensor per spec, filled with a fixed pattern: floats in [-1, 1), integers in [0, 100),
+/// One tensor per spec, filled with a fixed pattern: floats in [-1, 1), integers 0 and 1
+/// alternating (indices inside any table of two rows or more: token ids of an embedding, say),
 /// booleans alternating, strings the decimals of those integers.
 pub fn sample_inputs(specs: &[TensorSpec]) -> Vec<Tensor> {
 	specs
@@ -12,7 +13,7 @@ pub fn sample_inputs(specs: &[TensorSpec]) -> Vec<Tensor> {
 			let data = (0..count)
 				.flat_map(|i| {
 					let float = (i * 7919 % 1000) as f64 / 500.0 - 1.0;
-					let int = (i * 31 % 100) as i64;
+					let int = (i % 2) as i64;
 					match spec.element_type {
 						ElementType::F32 => (float as f32).to_le_bytes().to_vec(),
 						ElementType::F64 => float.to_le_bytes().to_vec(),
