@@ -164,6 +164,9 @@ parameter_types! {
 	/// Most nodes of a dispute graph: a disputed executor's trace, 32 bytes a node, is
 	/// 128 KiB at most.
 	pub const MaxGraphNodes: u32 = 4096;
+	/// Most bytes a step's inputs (or a trace's outputs) take, encoded: 1 MiB, as published
+	/// outputs.
+	pub const MaxStepBytes: u32 = MAX_OUTPUT_LEN * MAX_OUTPUT_PAGES;
 }
 
 impl pallet_models::Config for Runtime {
@@ -187,9 +190,10 @@ impl pallet_models::Config for Runtime {
 	/// whose upload stalls longer gives its hash up to the next registrant.
 	type UploadPeriod = ConstU32<{ 60 * MINUTES }>;
 	type MaxGraphNodes = MaxGraphNodes;
-	/// A step's proof of this much work runs its operator in about half a second (matrix
-	/// products: about 2 µs per thousand units, `run_products`), a quarter of a block.
+	/// A step's proof of this much work runs its operator in about 0.6 s (2.5 µs per
+	/// thousand units on the costliest kernel, `run_products`), under a third of a block.
 	type MaxStepWork = ConstU64<250_000_000>;
+	type MaxStepBytes = MaxStepBytes;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 
@@ -362,8 +366,7 @@ impl pallet_settlement::Config for Runtime {
 	type TraceWindow = TraceWindow;
 	type ProofWindow = ProofWindow;
 	type MaxGraphNodes = MaxGraphNodes;
-	/// A step's inputs or a trace's outputs: up to 1 MiB, as published outputs.
-	type MaxStepBytes = ConstU32<{ MAX_OUTPUT_LEN * MAX_OUTPUT_PAGES }>;
+	type MaxStepBytes = MaxStepBytes;
 	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }
 

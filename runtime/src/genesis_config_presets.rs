@@ -40,6 +40,7 @@ pub fn demo_model_graph() -> GraphCommitment {
 		weights_root: root("b4ce66bdfa046896dc39b5cc2c91cbe25cf73e0b278f7d81a3bf0effd7c62963"),
 		nodes: 4,
 		largest_step: 1603,
+		largest_step_bytes: 368,
 	}
 }
 

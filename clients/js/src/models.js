@@ -20,7 +20,7 @@ import { eventOf, nextNonce, sendTx } from './tx.js';
  * @param {bigint|number|string} model.fee Fee per inference run (plancks, 1 HACA = 1e12).
  * @param {number} [model.modes=MODES.ALL] Accepted verification modes ({@link MODES}).
  * @param {number} [model.toleranceUlps=0] Float tolerance in units of least precision.
- * @param {{lowering: number, graphRoot: string, weightsRoot: string, nodes: number}} [model.graph]
+ * @param {{lowering: number, graphRoot: string, weightsRoot: string, nodes: number, largestStep: number, largestStepBytes: number}} [model.graph]
  *   The model's dispute graph, as `haca-node inspect` prints it (its JSON's `graph`): the
  *   chain then decides disputes over its results itself, and executors and verifiers refuse
  *   the model if they lower it to another graph. Omitted, a committee decides them.

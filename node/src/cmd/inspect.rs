@@ -112,14 +112,15 @@ fn disputes(
 	};
 	let text = format!(
 		"by the chain: {} operator{} (lowering {}), graph root {:?}, weights root {:?}, \
-		 largest step {} units of work; the sample's trace ends {ulps} ULPs from the engine at \
-		 most (the model's tolerance must be at least that)",
+		 largest step {} units of work, {} bytes of inputs; the sample's trace ends {ulps} ULPs \
+		 from the engine at most (the model's tolerance must be at least that)",
 		commitment.nodes,
 		if commitment.nodes == 1 { "" } else { "s" },
 		commitment.lowering,
 		commitment.graph_root,
 		commitment.weights_root,
 		commitment.largest_step,
+		commitment.largest_step_bytes,
 	);
 	(text, Some(commitment))
 }

@@ -174,6 +174,13 @@ pub fn check_commitment(
 	if recorded.largest_step != computed.largest_step {
 		return Err(differs("largest step", &recorded.largest_step, &computed.largest_step));
 	}
+	if recorded.largest_step_bytes != computed.largest_step_bytes {
+		return Err(differs(
+			"largest step's bytes",
+			&recorded.largest_step_bytes,
+			&computed.largest_step_bytes,
+		));
+	}
 	Ok(())
 }
 

@@ -222,6 +222,8 @@ fn a_registered_commitment_is_checked_field_by_field() {
 	assert_eq!(recorded.lowering, LOWERING_VERSION);
 	// The second convolution: 8 filters of 3x3 over 8 channels at each of 16x16 positions.
 	assert!(recorded.largest_step >= 8 * 72 * 256, "{}", recorded.largest_step);
+	// Its largest inputs: the 8 channels of 16x16 f32 into the second convolution.
+	assert!(recorded.largest_step_bytes >= 8 * 256 * 4, "{}", recorded.largest_step_bytes);
 	check_commitment(&bytes, &inputs, &recorded).expect("the model's own commitment holds");
 	let wrong = [
 		("version", GraphCommitment { lowering: LOWERING_VERSION + 1, ..recorded }),
@@ -229,6 +231,10 @@ fn a_registered_commitment_is_checked_field_by_field() {
 		("graph root", GraphCommitment { graph_root: recorded.weights_root, ..recorded }),
 		("weights root", GraphCommitment { weights_root: recorded.graph_root, ..recorded }),
 		("largest step", GraphCommitment { largest_step: recorded.largest_step - 1, ..recorded }),
+		(
+			"largest step's bytes",
+			GraphCommitment { largest_step_bytes: recorded.largest_step_bytes + 1, ..recorded },
+		),
 	];
 	for (what, commitment) in wrong {
 		match check_commitment(&bytes, &inputs, &commitment) {

@@ -148,18 +148,20 @@ impl Graph {
 	/// grows with the shapes, not the values).
 	pub fn commitment(&self, inputs: &[Tensor]) -> Result<GraphCommitment, TraceError> {
 		let values = self.values(inputs)?;
-		let largest_step = self
-			.nodes
-			.iter()
-			.map(|node| crate::work(&node.op, &Self::reads(node, &values)))
-			.max()
-			.unwrap_or(0);
+		let (mut largest_step, mut largest_step_bytes) = (0, 0);
+		for node in &self.nodes {
+			let reads = Self::reads(node, &values);
+			largest_step = largest_step.max(crate::work(&node.op, &reads));
+			let bytes = u32::try_from(reads.encoded_size()).unwrap_or(u32::MAX);
+			largest_step_bytes = largest_step_bytes.max(bytes);
+		}
 		Ok(GraphCommitment {
 			lowering: self.header.version,
 			graph_root: self.root(),
 			weights_root: self.weights_root(),
 			nodes: self.nodes.len() as u32,
 			largest_step,
+			largest_step_bytes,
 		})
 	}
 

@@ -44,6 +44,7 @@ fn largest_terms<T: Config>() -> ModelTermsOf<T> {
 			weights_root: Default::default(),
 			nodes: T::MaxGraphNodes::get(),
 			largest_step: T::MaxStepWork::get(),
+			largest_step_bytes: T::MaxStepBytes::get(),
 		}),
 	}
 }

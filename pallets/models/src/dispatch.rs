@@ -109,6 +109,7 @@ impl<T: Config> Pallet<T> {
 				Error::<T>::GraphSizeOutOfBounds
 			);
 			ensure!(graph.largest_step <= T::MaxStepWork::get(), Error::<T>::StepTooHeavy);
+			ensure!(graph.largest_step_bytes <= T::MaxStepBytes::get(), Error::<T>::StepTooLarge);
 		}
 		let status = match &source {
 			ModelSource::OnChain => {

@@ -94,6 +94,7 @@ pub mod pallet {
 			type UploadPeriod = ConstU32<10>;
 			type MaxGraphNodes = ConstU32<64>;
 			type MaxStepWork = ConstU64<1_000_000>;
+			type MaxStepBytes = ConstU32<4096>;
 			type WeightInfo = ();
 		}
 	}
@@ -175,6 +176,12 @@ pub mod pallet {
 		/// committee.
 		#[pallet::constant]
 		type MaxStepWork: Get<u64>;
+
+		/// Most bytes one node's inputs may take, encoded: a proof of that step carries them
+		/// (the settlement pallet's `MaxStepBytes`). Models with a larger node leave disputes
+		/// to a committee.
+		#[pallet::constant]
+		type MaxStepBytes: Get<u32>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -308,6 +315,9 @@ pub mod pallet {
 		/// A node of the dispute graph takes more work than `MaxStepWork`: a proof of its step
 		/// would not fit in a block. Register the model without its graph.
 		StepTooHeavy,
+		/// A node of the dispute graph reads more bytes than `MaxStepBytes`: a proof of its
+		/// step would not fit in a transaction. Register the model without its graph.
+		StepTooLarge,
 	}
 
 	/// A model stored on chain from genesis, as the runtime's types make it.

@@ -179,7 +179,7 @@ fn registration_rejects_bad_input_without_holding_funds() {
 }
 
 #[test]
-fn a_graph_of_another_lowering_size_or_step_cost_is_refused() {
+fn a_graph_of_another_lowering_size_or_step_cost_or_size_is_refused() {
 	use frame_support::traits::Get;
 	use haca_primitives::dispute::{GraphCommitment, LOWERING_VERSION};
 	run(|| {
@@ -190,6 +190,7 @@ fn a_graph_of_another_lowering_size_or_step_cost_is_refused() {
 			weights_root: [2; 32].into(),
 			nodes,
 			largest_step: <Test as crate::Config>::MaxStepWork::get(),
+			largest_step_bytes: <Test as crate::Config>::MaxStepBytes::get(),
 		};
 		let register = |model: &[u8], graph| {
 			Registry::register(
@@ -219,6 +220,9 @@ fn a_graph_of_another_lowering_size_or_step_cost_is_refused() {
 		}
 		let heavy = GraphCommitment { largest_step: u64::MAX, ..graph(LOWERING_VERSION, 4) };
 		assert_noop!(register(b"m", heavy), Error::<Test>::StepTooHeavy);
+		let bytes = <<Test as crate::Config>::MaxStepBytes as Get<u32>>::get() + 1;
+		let large = GraphCommitment { largest_step_bytes: bytes, ..graph(LOWERING_VERSION, 4) };
+		assert_noop!(register(b"m", large), Error::<Test>::StepTooLarge);
 		assert_eq!(held(ALICE), 0);
 		assert_ok!(register(b"m", graph(LOWERING_VERSION, most)));
 		let recorded = Models::<Test>::get(hash_of(b"m")).unwrap().graph;

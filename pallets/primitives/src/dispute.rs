@@ -43,4 +43,7 @@ pub struct GraphCommitment {
 	/// The most work (`haca_kernels::work`) one node takes at the model's largest input
 	/// shapes: what the costliest proof of a step is charged for.
 	pub largest_step: u64,
+	/// The most bytes one node's inputs take, encoded, at the model's largest input shapes:
+	/// what the largest proof of a step carries.
+	pub largest_step_bytes: u32,
 }

@@ -326,6 +326,7 @@ fn game_for_trace<T: Config>(nodes: u32, bytes: u32) -> (JobId, T::AccountId, Tr
 			weights_root: H256::zero(),
 			nodes,
 			largest_step: 0,
+			largest_step_bytes: 0,
 		},
 	);
 	let job = drawn_job::<T>(&model, VerificationMode::Attested);
