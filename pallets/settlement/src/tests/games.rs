@@ -294,6 +294,27 @@ fn bad_traces_and_proofs_are_refused_by_name_and_move_nothing() {
 }
 
 #[test]
+fn a_move_after_its_deadline_is_refused_even_while_its_timer_waits() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executor) = result_of(input(), &honest());
+		let challenger = VERIFIERS[0];
+		let lie_hash = H256(tensors_hash(&lie()));
+		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash));
+		let submit = || Settlement::submit_trace(RuntimeOrigin::signed(executor), job, honest_trace());
+		// Timers beyond a block's budget wait for later blocks: a phase's end still holds.
+		let trace_until = System::block_number() + TRACE_WINDOW;
+		System::set_block_number(trace_until + 1);
+		assert_noop!(submit(), Error::<Test>::DeadlinePassed);
+		System::set_block_number(trace_until);
+		assert_ok!(submit());
+		let proofs_until = trace_until + PROOF_WINDOW;
+		System::set_block_number(proofs_until + 1);
+		assert_noop!(prove(challenger, job, step(0, &first_inputs())), Error::<Test>::DeadlinePassed);
+		assert_eq!(Games::<Test>::get(job).unwrap().phase, GamePhase::Proofs { until: proofs_until });
+	});
+}
+
+#[test]
 fn a_job_on_a_non_finite_input_keeps_its_dispute_with_a_committee() {
 	ExtBuilder::default().build_and_execute(|| {
 		let input = vec![Tensor::from_f32(&[1, 4], &[1.0, f32::NAN, 3.0, 4.0]).unwrap()];
