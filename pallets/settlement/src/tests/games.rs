@@ -300,7 +300,8 @@ fn a_move_after_its_deadline_is_refused_even_while_its_timer_waits() {
 		let challenger = VERIFIERS[0];
 		let lie_hash = H256(tensors_hash(&lie()));
 		assert_ok!(Settlement::challenge(RuntimeOrigin::signed(challenger), job, lie_hash));
-		let submit = || Settlement::submit_trace(RuntimeOrigin::signed(executor), job, honest_trace());
+		let submit =
+			|| Settlement::submit_trace(RuntimeOrigin::signed(executor), job, honest_trace());
 		// Timers beyond a block's budget wait for later blocks: a phase's end still holds.
 		let trace_until = System::block_number() + TRACE_WINDOW;
 		System::set_block_number(trace_until + 1);
@@ -309,8 +310,14 @@ fn a_move_after_its_deadline_is_refused_even_while_its_timer_waits() {
 		assert_ok!(submit());
 		let proofs_until = trace_until + PROOF_WINDOW;
 		System::set_block_number(proofs_until + 1);
-		assert_noop!(prove(challenger, job, step(0, &first_inputs())), Error::<Test>::DeadlinePassed);
-		assert_eq!(Games::<Test>::get(job).unwrap().phase, GamePhase::Proofs { until: proofs_until });
+		assert_noop!(
+			prove(challenger, job, step(0, &first_inputs())),
+			Error::<Test>::DeadlinePassed
+		);
+		assert_eq!(
+			Games::<Test>::get(job).unwrap().phase,
+			GamePhase::Proofs { until: proofs_until }
+		);
 	});
 }
 
