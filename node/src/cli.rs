@@ -151,6 +151,11 @@ pub enum Subcommand {
 	/// the specs to register it with: the registration dry-run.
 	Inspect(crate::cmd::inspect::InspectCmd),
 
+	/// Manage the models this node keeps off chain (its `--model-dir`): add a local file,
+	/// list them, fetch a registered one from its locators.
+	#[command(subcommand)]
+	Model(crate::cmd::model::ModelCmd),
+
 	/// Measure what a validator spends accepting a result (signature, hash, spec checks;
 	/// and the runtime's weights) against re-running each model, as full replication would.
 	ReplicationBench(crate::cmd::replication_bench::ReplicationBenchCmd),

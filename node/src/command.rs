@@ -171,6 +171,7 @@ pub fn run() -> sc_cli::Result<()> {
 		}
 		Some(Subcommand::Infer(cmd)) => cmd.run(),
 		Some(Subcommand::Inspect(cmd)) => cmd.run(),
+		Some(Subcommand::Model(cmd)) => cmd.run(),
 		Some(Subcommand::ReplicationBench(cmd)) => cmd.run(),
 		None => {
 			let runner = cli.create_runner(&cli.run)?;

@@ -8,6 +8,7 @@ mod chain_spec;
 mod cli;
 mod cmd;
 mod command;
+mod fetch;
 mod roles;
 mod rpc;
 mod service;

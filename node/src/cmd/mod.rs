@@ -1,7 +1,9 @@
 //! The node's own subcommands, beside Substrate's: `infer` (run a model locally, as an
 //! executor would), `inspect` (the registration dry-run: a model's specs, or what stops
-//! executors from running it) and `replication-bench` (HACA's check against re-execution).
+//! executors from running it), `model` (the store of models kept off chain) and
+//! `replication-bench` (HACA's check against re-execution).
 
 pub mod infer;
 pub mod inspect;
+pub mod model;
 pub mod replication_bench;

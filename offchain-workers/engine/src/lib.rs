@@ -36,6 +36,7 @@ mod plan;
 mod pool;
 pub mod proto;
 mod sample;
+mod store;
 mod support;
 
 use std::{
@@ -52,6 +53,7 @@ use schnellru::{ByLength, LruMap};
 pub use metrics::EngineMetrics;
 pub use plan::{DimBounds, Plan, DATA_DEPENDENT_MAX};
 pub use sample::sample_inputs;
+pub use store::{ModelStore, StoreError, StoredModel};
 
 /// Identifies a model to the engine: the blake2-256 hash of its ONNX bytes.
 pub type ModelId = [u8; 32];
@@ -219,11 +221,10 @@ impl Engine {
 		result
 	}
 
-	/// The bytes of a model kept off chain in the engine's model directory, under
-	/// `<model dir>/<hex hash>.onnx`.
+	/// The bytes of a model kept off chain in the engine's model directory, the node's
+	/// [`ModelStore`] (`<model dir>/<hex hash>.onnx`).
 	pub fn stored_model(&self, model: &ModelId) -> Option<Vec<u8>> {
-		let file = format!("{}.onnx", sp_core::hexdisplay::HexDisplay::from(model));
-		std::fs::read(self.model_dir.as_ref()?.join(file)).ok()
+		ModelStore::new(self.model_dir.as_ref()?, u64::MAX).get(model)
 	}
 
 	/// Runs `model` on `input` (canonical encoding) and returns its outputs (canonical
