@@ -118,6 +118,7 @@ impl<T: Config> Pallet<T> {
 			}
 			ModelSource::OffChain(locator) => {
 				ensure!(!locator.is_empty(), Error::<T>::MissingLocator);
+				ensure!(well_formed_locator(locator), Error::<T>::MalformedLocator);
 				ModelStatus::Active
 			}
 		};

@@ -279,6 +279,8 @@ pub mod pallet {
 		ModelTooLarge,
 		/// An off-chain model needs a non-empty locator.
 		MissingLocator,
+		/// The locator is not an `http://` or `https://` URI with a host.
+		MalformedLocator,
 		/// The model is not being uploaded.
 		NotUploading,
 		/// Chunks must be uploaded in order; this is not the next one.

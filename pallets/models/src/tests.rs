@@ -170,6 +170,27 @@ fn registration_rejects_bad_input_without_holding_funds() {
 			register_with(ALICE, model, 10, locator(b""), specs(&[1]), ModeSet::ALL),
 			Error::<Test>::MissingLocator
 		);
+		for malformed in [
+			&b"ftp://models.example/m"[..],
+			b"https://",
+			b"https:///m.onnx",
+			b"http//models.example/m",
+			b"https://models.example/a model.onnx",
+			b"https://models example/m",
+			b"https://models.example/m\n",
+		] {
+			assert_noop!(
+				register_with(ALICE, model, 10, locator(malformed), specs(&[1]), ModeSet::ALL),
+				Error::<Test>::MalformedLocator
+			);
+		}
+		for well_formed in [
+			&b"https://models.example/m.onnx"[..],
+			b"http://127.0.0.1:8080/models/m.onnx?v=2",
+			b"https://[::1]:8443",
+		] {
+			assert!(crate::well_formed_locator(well_formed));
+		}
 		assert_noop!(
 			register_with(POOR, model, 100, on_chain(), specs(&[1]), ModeSet::ALL),
 			Error::<Test>::InsufficientBalance

@@ -26,8 +26,25 @@ use crate::{BalanceOf, Config};
 pub enum ModelSource<MaxLocatorLen: Get<u32>> {
 	/// Uploaded to chain state in chunks ([`crate::Chunks`]); any executor can load it.
 	OnChain,
-	/// Kept off chain at a locator (URI); executors fetch it and check its hash.
+	/// Kept off chain at a locator: an `http://` or `https://` URI ([`well_formed_locator`])
+	/// executors fetch it from, checking its size and hash.
 	OffChain(BoundedVec<u8, MaxLocatorLen>),
+}
+
+/// Whether `locator` is an `http://` or `https://` URI with a host: the scheme, then a
+/// non-empty authority of letters, digits and `.-_~:@[]%`, then nothing or a path of
+/// visible ASCII (no spaces or control characters).
+pub fn well_formed_locator(locator: &[u8]) -> bool {
+	let Some(rest) = locator.strip_prefix(b"https://").or_else(|| locator.strip_prefix(b"http://"))
+	else {
+		return false;
+	};
+	let authority_len = rest.iter().position(|&byte| byte == b'/').unwrap_or(rest.len());
+	let (authority, path) = rest.split_at(authority_len);
+	let authority_byte = |byte: &u8| byte.is_ascii_alphanumeric() || b".-_~:@[]%".contains(byte);
+	!authority.is_empty()
+		&& authority.iter().all(authority_byte)
+		&& path.iter().all(|byte| byte.is_ascii_graphic())
 }
 
 /// Life cycle of a model.
