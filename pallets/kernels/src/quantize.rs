@@ -279,7 +279,7 @@ pub(crate) fn qlinear_matmul(inputs: &[Tensor]) -> Result<Tensor, KernelError> {
 	let pick =
 		|scale: &Array<f32>, at: usize| scale.data[if scale.data.len() == 1 { 0 } else { at }];
 	let scalars = a_scale.data.len() == 1 && b_scale.data.len() == 1;
-	let shared = a_scale.data[0] * b_scale.data[0] / y_scale.data[0];
+	let shared = if scalars { a_scale.data[0] * b_scale.data[0] / y_scale.data[0] } else { 0.0 };
 	let multiplier = |flat: usize| {
 		if scalars {
 			return shared;
@@ -435,6 +435,11 @@ mod tests {
 		infinite[6] = f32s(&[], &[0.0]);
 		assert_eq!(run(&Op::QLinearMatMul, &infinite), Err(KernelError::Attribute));
 		assert_eq!(run(&Op::QLinearMatMul, &inputs[..7]), Err(KernelError::InputCount));
+		// No rows, and so no scale for any: an empty product, not a panic.
+		let mut empty = inputs.clone();
+		empty[0] = u8s(&[0, 2], &[]);
+		empty[1] = f32s(&[0], &[]);
+		assert_eq!(run(&Op::QLinearMatMul, &empty).unwrap()[0], u8s(&[0, 2], &[]));
 	}
 
 	#[test]

@@ -198,6 +198,33 @@ proptest! {
 	}
 
 	#[test]
+	fn quantised_products_of_any_shapes_give_outputs_or_named_errors(
+		(m, k, n) in (0u32..3, 0u32..3, 0u32..3),
+		(a_scales, b_scales) in (0u32..4, 0u32..4),
+		signed in any::<bool>(),
+	) {
+		let bytes = |dims: &[u32]| {
+			let count = dims.iter().product::<u32>() as usize;
+			let element_type = if signed { ElementType::I8 } else { ElementType::U8 };
+			Tensor { element_type, shape: dims.to_vec().try_into().unwrap(), data: vec![3; count] }
+		};
+		let scales = |count: u32| Tensor::from_f32(&[count], &vec![0.5; count as usize]).unwrap();
+		let inputs = [
+			bytes(&[m, k]),
+			scales(a_scales),
+			bytes(&[]),
+			bytes(&[k, n]),
+			scales(b_scales),
+			bytes(&[]),
+			Tensor::from_f32(&[], &[0.25]).unwrap(),
+			bytes(&[]),
+		];
+		if let Ok(outputs) = run(&Op::QLinearMatMul, &inputs) {
+			prop_assert_eq!(&outputs[0].shape[..], &[m, n][..]);
+		}
+	}
+
+	#[test]
 	fn a_transpose_undone_is_the_identity(x in tensor(), seed in any::<u64>()) {
 		let rank = x.shape.len();
 		let mut perm: Vec<u8> = (0..rank as u8).collect();
