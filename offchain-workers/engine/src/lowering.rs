@@ -288,14 +288,8 @@ fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
 			beta: attributes.float_bits("beta", 1.0)?,
 		},
 		"Conv" => {
-			attributes.explicit_padding()?;
-			Op::Conv {
-				pads: attributes.u32s("pads", 0)?,
-				strides: attributes.u32s("strides", 1)?,
-				dilations: attributes.u32s("dilations", 1)?,
-				group: u32::try_from(attributes.int("group", 1)?)
-					.map_err(|_| unsupported(node, "a negative group"))?,
-			}
+			let (pads, strides, dilations, group) = convolution(node, &attributes)?;
+			Op::Conv { pads, strides, dilations, group }
 		}
 		"MaxPool" => {
 			if attributes.int("storage_order", 0)? != 0 {
@@ -372,14 +366,8 @@ fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
 		}
 		"QLinearMatMul" => Op::QLinearMatMul,
 		"ConvInteger" => {
-			attributes.explicit_padding()?;
-			Op::ConvInteger {
-				pads: attributes.u32s("pads", 0)?,
-				strides: attributes.u32s("strides", 1)?,
-				dilations: attributes.u32s("dilations", 1)?,
-				group: u32::try_from(attributes.int("group", 1)?)
-					.map_err(|_| unsupported(node, "a negative group"))?,
-			}
+			let (pads, strides, dilations, group) = convolution(node, &attributes)?;
+			Op::ConvInteger { pads, strides, dilations, group }
 		}
 		"Clip" => return Err(unsupported(node, "opset-6 Clip (bounds as attributes)")),
 		"Slice" => return Err(unsupported(node, "opset-1 Slice (bounds as attributes)")),
@@ -390,6 +378,22 @@ fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
 		"ReduceMean" => return Err(unsupported(node, "axes as an input")),
 		_ => return Err(unsupported(node, "no kernel")),
 	})
+}
+
+/// A 2-D convolution's pads, strides, dilations and group, refusing auto padding.
+#[allow(clippy::type_complexity)]
+fn convolution(
+	node: &NodeProto,
+	attributes: &Attributes,
+) -> Result<([u32; 4], [u32; 2], [u32; 2], u32), LoweringError> {
+	attributes.explicit_padding()?;
+	Ok((
+		attributes.u32s("pads", 0)?,
+		attributes.u32s("strides", 1)?,
+		attributes.u32s("dilations", 1)?,
+		u32::try_from(attributes.int("group", 1)?)
+			.map_err(|_| unsupported(node, "a negative group"))?,
+	))
 }
 
 /// A 2-D pooling's window, pads and strides, refusing ceil mode, dilation and auto padding.
