@@ -55,9 +55,20 @@ pub struct InferenceParams {
 			.range(i64::from(haca_primitives::MIN_AUDIT_PERCENT)..=100))]
 	pub audit_percent: u32,
 
-	/// Directory of models kept off chain, as `<hex blake2-256 hash>.onnx`.
+	/// The model store: models kept off chain, as `<hex blake2-256 hash>.onnx`, fetched
+	/// into it when needed. Defaults to `models` in the chain's directory under the base
+	/// path.
 	#[arg(long, value_name = "DIR")]
 	pub model_dir: Option<PathBuf>,
+
+	/// Most bytes of models the model store holds; the least recently used leave first,
+	/// never one the node's keys serve or audit.
+	#[arg(long, value_name = "BYTES", default_value_t = crate::fetch::DEFAULT_STORE_BYTES)]
+	pub model_cache_size: u64,
+
+	/// Longest one attempt at fetching a model from a locator may take, in seconds.
+	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
+	pub model_fetch_timeout: u64,
 
 	/// Threads running inference.
 	#[arg(long, value_name = "COUNT", default_value_t = EngineConfig::default().threads)]
@@ -67,7 +78,7 @@ pub struct InferenceParams {
 	#[arg(long, value_name = "COUNT", default_value_t = EngineConfig::default().queue_depth)]
 	pub inference_queue: usize,
 
-	/// Compiled models kept in memory.
+	/// Compiled models kept in memory (their plans; the model files are in the store).
 	#[arg(long, value_name = "COUNT", default_value_t = EngineConfig::default().cache_capacity)]
 	pub model_cache: u32,
 
@@ -86,6 +97,12 @@ impl InferenceParams {
 				audit_ppm: self.audit_percent * 10_000,
 			},
 			engine: self.engine_config(),
+			store_bytes: self.model_cache_size,
+			fetch: crate::fetch::FetchPolicy {
+				timeout: std::time::Duration::from_secs(self.model_fetch_timeout),
+				retries: 3,
+				backoff: std::time::Duration::from_secs(1),
+			},
 			dishonest: self.dishonest_executor || self.dishonest_verifier,
 		})
 	}

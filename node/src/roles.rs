@@ -1,34 +1,48 @@
-//! The node's inference roles: the engine its off-chain workers reach through the
-//! `haca_inference` host functions.
+//! The node's inference roles: the engine and the model fetcher its off-chain workers reach
+//! through the `haca_inference` host functions.
 
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
-use haca_engine::{Engine, EngineConfig, EngineMetrics};
+use haca_engine::{Engine, EngineConfig, EngineMetrics, ModelStore};
 use haca_inference::{InferenceHost, MappedOutputs, NodeInference, NodeRoles};
+
+use crate::fetch::{FetchMetrics, FetchPolicy, Fetcher};
 
 /// What the node runs inference for, and how.
 #[derive(Debug, Clone)]
 pub struct InferenceOptions {
 	/// Executor and/or verifier.
 	pub roles: NodeRoles,
-	/// The engine's limits and model directory.
+	/// The engine's limits and model store.
 	pub engine: EngineConfig,
+	/// Most bytes of models the model store holds.
+	pub store_bytes: u64,
+	/// How hard to try each locator of a model being fetched.
+	pub fetch: FetchPolicy,
 	/// Test networks only: every run's outputs wrong (their last byte flipped, see [`LIE`]):
 	/// an executor reports them, a verifier audits with them.
 	pub dishonest: bool,
 }
 
 impl InferenceOptions {
-	/// Starts the engine; its metrics go to `registry` when there is one.
+	/// Starts the engine and the model fetcher (its tasks on `spawner`), the model store in
+	/// `chain_dir`'s `models` unless the options name one; their metrics go to `registry`
+	/// when there is one.
 	pub fn start(
-		self,
+		mut self,
 		registry: Option<&prometheus_endpoint::Registry>,
+		spawner: sc_service::SpawnTaskHandle,
+		chain_dir: &Path,
 	) -> Result<NodeInference, prometheus_endpoint::PrometheusError> {
+		let store_dir = self.engine.model_dir.get_or_insert_with(|| chain_dir.join("models"));
+		let store = ModelStore::new(store_dir.clone(), self.store_bytes);
+		let fetch_metrics = registry.map(FetchMetrics::register).transpose()?;
+		let fetcher = Fetcher::new(store, self.fetch, spawner, fetch_metrics);
 		let metrics = registry.map(EngineMetrics::register).transpose()?;
 		let engine = Arc::new(Engine::new(self.engine, metrics));
 		let engine: Arc<dyn InferenceHost> =
 			if self.dishonest { Arc::new(MappedOutputs { engine, map: LIE }) } else { engine };
-		Ok(NodeInference { engine, roles: self.roles })
+		Ok(NodeInference { engine, roles: self.roles, fetcher: Some(Arc::new(fetcher)) })
 	}
 }
 

@@ -187,8 +187,6 @@ pub fn new_full<
 	mut config: Configuration,
 	inference: Option<crate::roles::InferenceOptions>,
 ) -> Result<TaskManager, ServiceError> {
-	let inference =
-		inference.map(|options| options.start(config.prometheus_registry())).transpose()?;
 	if inference.is_some() {
 		// Executors and verifiers work from their off-chain workers, authority or not.
 		config.offchain_worker.enabled = true;
@@ -204,6 +202,16 @@ pub fn new_full<
 		transaction_pool,
 		other: (block_import, babe_link, babe_worker, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
+
+	let inference = inference
+		.map(|options| {
+			options.start(
+				config.prometheus_registry(),
+				task_manager.spawn_handle(),
+				&config.data_path,
+			)
+		})
+		.transpose()?;
 
 	// The BABE worker (epoch data for the import queue) runs while its handle lives.
 	task_manager.spawn_handle().spawn("babe-worker-handle", None, async move {

@@ -251,6 +251,106 @@ async fn a_job_that_makes_tract_panic_fails_alone_and_the_executor_runs_on() {
 	assert!(node.stop().success());
 }
 
+/// The value of the Prometheus sample `name` with `labels` (each `key="value"`) among its
+/// labels, 0 if absent.
+fn metric(metrics: &str, name: &str, labels: &[&str]) -> f64 {
+	let line = metrics.lines().find(|line| {
+		line.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' ']))
+			&& labels.iter().all(|label| line.contains(label))
+	});
+	line.and_then(|line| line.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executor_fetches_an_off_chain_model_from_its_locators_and_its_job_settles() {
+	let node = Node::start_dev_with("off-chain-model", &["--executor"]);
+	node.wait_for_finalized(1, Duration::from_secs(120)).await;
+	let rpc = node.rpc();
+
+	// Eve registers the integer model off chain: its first locator serves wrong bytes, its
+	// second the model. No node holds it yet.
+	let bytes = std::fs::read(models_dir().join("int_matmul.onnx")).unwrap();
+	let model: ModelHash = sp_crypto_hashing::blake2_256(&bytes).into();
+	let server = common::http::serve(bytes.clone());
+	let locators = [format!("{server}/wrong"), format!("{server}/good")];
+	let locators: Vec<_> =
+		locators.iter().map(|uri| uri.as_bytes().to_vec().try_into().unwrap()).collect();
+	let spec =
+		|name, element_type, dims: &[u32]| TensorSpec::new(name, element_type, dims).unwrap();
+	let register = pallet_models::Call::register {
+		model,
+		byte_size: bytes.len() as u32,
+		source: pallet_models::ModelSource::OffChain(locators.try_into().unwrap()),
+		terms: pallet_models::ModelTerms {
+			inputs: vec![spec("input", ElementType::U8, &[1, 8])].try_into().unwrap(),
+			outputs: vec![spec("output", ElementType::I32, &[1, 4])].try_into().unwrap(),
+			modes: ModeSet::ALL,
+			fee: DEMO_MODEL_FEE,
+			tolerance_ulps: 0,
+			graph: None,
+		},
+	};
+	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
+	wait_for_quote(&rpc, &node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
+	serve(&rpc, &node, &[model]).await;
+
+	let read = |file: &str| {
+		let bytes = std::fs::read(models_dir().join(file)).unwrap();
+		vec![haca_engine::npy::read(&bytes).unwrap()]
+	};
+	submit_job(&rpc, model, read("int_matmul.input.npy").encode(), DEMO_MODEL_FEE).await;
+	let start = Instant::now();
+	let mut provisional = None;
+	loop {
+		let report = job_report(&rpc, 0).await;
+		match &report {
+			Some(report) if report.outputs.is_some() => provisional = report.outputs.clone(),
+			None if provisional.is_some() => break,
+			_ => {}
+		}
+		assert!(
+			start.elapsed() < Duration::from_secs(240),
+			"job did not settle; last report {report:?}; node log:\n{}",
+			node.log()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	assert_eq!(provisional, Some(read("int_matmul.output.npy").encode()));
+
+	// The wrong locator was dropped for its hash; the model came over HTTP into the store.
+	let metrics = prometheus_metrics(node.prometheus_port);
+	let (http, wrong) = (r#"source="http""#, r#"reason="hash_mismatch""#);
+	assert_eq!(metric(&metrics, "haca_model_fetch_failures_total", &[http, wrong]), 1.0);
+	let fetched = metric(&metrics, "haca_model_fetch_bytes_total", &[http]);
+	assert_eq!(fetched, bytes.len() as f64, "{metrics}");
+	assert_eq!(metric(&metrics, "haca_model_store_bytes", &[]), bytes.len() as f64);
+	assert!(node.log().contains("wrong bytes"), "the dropped locator is logged");
+
+	// An operator fetches it by hash alone: the size and locators come from the chain.
+	let store = common::scratch_dir("operator-store");
+	let output = std::process::Command::new(common::NODE_BINARY)
+		.args(["model", "fetch", &hex(model.as_ref())])
+		.args(["--rpc-url", &format!("http://127.0.0.1:{}", node.rpc_port)])
+		.arg("--model-dir")
+		.arg(&store)
+		.output()
+		.unwrap();
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(output.status.success(), "{stderr}");
+	assert!(stderr.contains("/wrong: wrong bytes"), "{stderr}");
+	assert_eq!(haca_engine::ModelStore::new(&store, u64::MAX).get(&model.0), Some(bytes));
+	let unknown = std::process::Command::new(common::NODE_BINARY)
+		.args(["model", "fetch", &hex(&[7; 32])])
+		.args(["--rpc-url", &format!("http://127.0.0.1:{}", node.rpc_port)])
+		.arg("--model-dir")
+		.arg(&store)
+		.output()
+		.unwrap();
+	let stderr = String::from_utf8_lossy(&unknown.stderr);
+	assert!(!unknown.status.success() && stderr.contains("not registered off chain"), "{stderr}");
+	assert!(node.stop().success());
+}
+
 /// Alice's registration as the node's state holds it.
 async fn alice_registration(
 	rpc: &HttpClient,

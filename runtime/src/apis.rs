@@ -279,6 +279,11 @@ impl_runtime_apis! {
 		fn open_disputes() -> Vec<(JobId, Vec<AccountId>)> {
 			Settlement::open_disputes()
 		}
+
+		fn off_chain_model(model: ModelHash) -> Option<haca_primitives::traits::OffChainModel> {
+			use haca_primitives::traits::ModelRegistry;
+			Models::off_chain_model(&model)
+		}
 	}
 
 	impl pallet_settlement::runtime_api::DisputeApi<Block> for Runtime {

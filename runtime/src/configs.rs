@@ -180,6 +180,7 @@ impl pallet_models::Config for Runtime {
 	/// Upload chunks of 256 KiB fit comfortably in a block.
 	type ChunkSize = ConstU32<{ 256 * 1024 }>;
 	type MaxLocatorLen = ConstU32<256>;
+	type MaxLocators = ConstU32<4>;
 	/// 2^16 ULPs: f32 values agree to within about 0.8 % of their magnitude at most.
 	type MaxToleranceUlps = ConstU32<65_536>;
 	/// Outputs up to 1 MiB: what an executor can be made to publish for comparison.

@@ -21,7 +21,8 @@ pub enum ModelCmd {
 	/// List the stored models: hash, size, last use.
 	List(ListCmd),
 	/// Fetch a registered model by its hash from its locators into the store, checking its
-	/// size and hash before storing it.
+	/// size and hash before storing it. The size and locators are read from the chain
+	/// through a node's RPC, or given.
 	Fetch(FetchCmd),
 }
 
@@ -33,7 +34,7 @@ pub struct StoreParams {
 	pub model_dir: PathBuf,
 
 	/// Most bytes of models the store holds; the least recently used leave first.
-	#[arg(long, value_name = "BYTES", default_value_t = 8 << 30)]
+	#[arg(long, value_name = "BYTES", default_value_t = crate::fetch::DEFAULT_STORE_BYTES)]
 	pub model_cache_size: u64,
 }
 
@@ -63,12 +64,18 @@ pub struct FetchCmd {
 	/// The model's blake2-256 hash, as registered (`0x` and 64 hex digits).
 	pub hash: String,
 
-	/// Its registered size in bytes: a source sending more or less is dropped.
-	#[arg(long, value_name = "BYTES")]
-	pub size: u64,
+	/// A node's RPC endpoint (HTTP) to read the model's registered size and locators from.
+	#[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9944")]
+	pub rpc_url: String,
 
-	/// Its registered locators (`http://` or `https://`), tried in order; repeatable.
-	#[arg(long = "url", value_name = "URL", required = true)]
+	/// Its registered size in bytes, instead of the chain's: a source sending more or less
+	/// is dropped.
+	#[arg(long, value_name = "BYTES", requires = "urls")]
+	pub size: Option<u64>,
+
+	/// Its locators (`http://` or `https://`), tried in order, instead of the chain's;
+	/// repeatable.
+	#[arg(long = "url", value_name = "URL", requires = "size")]
 	pub urls: Vec<String>,
 
 	/// Longest one attempt at a locator may take.
@@ -133,8 +140,15 @@ impl FetchCmd {
 			backoff: Duration::from_secs(1),
 		};
 		let store = self.store.store();
+		let runtime = tokio::runtime::Builder::new_current_thread()
+			.enable_all()
+			.build()
+			.map_err(|error| error.to_string())?;
+		let (size, urls) = match self.size {
+			Some(size) => (size, self.urls.clone()),
+			None => runtime.block_on(registered_source(&self.rpc_url, &hash))?,
+		};
 		let terminal = std::io::stderr().is_terminal();
-		let size = self.size;
 		let mut shown = 0;
 		// On a terminal a progress line, rewritten in place; otherwise a line at the start and
 		// one at the end.
@@ -152,11 +166,7 @@ impl FetchCmd {
 			eprintln!("fetching 0x{} ({size} bytes)", HexDisplay::from(&hash));
 		}
 		let started = std::time::Instant::now();
-		let runtime = tokio::runtime::Builder::new_current_thread()
-			.enable_all()
-			.build()
-			.map_err(|error| error.to_string())?;
-		let fetched = runtime.block_on(fetch(&self.urls, &hash, size, policy, &mut progress));
+		let fetched = runtime.block_on(fetch(&urls, &hash, size, policy, &mut progress));
 		if terminal {
 			eprintln!();
 		}
@@ -179,4 +189,28 @@ impl FetchCmd {
 		);
 		Ok(())
 	}
+}
+
+/// The registered size and locators of off-chain model `hash`, read through the RPC at
+/// `rpc_url` (the runtime API `InferenceApi_off_chain_model`).
+async fn registered_source(rpc_url: &str, hash: &[u8; 32]) -> sc_cli::Result<(u64, Vec<String>)> {
+	use codec::{Decode, Encode};
+	use haca_primitives::traits::OffChainModel;
+	use jsonrpsee::core::client::ClientT;
+	let client = jsonrpsee::http_client::HttpClient::builder()
+		.build(rpc_url)
+		.map_err(|error| format!("{rpc_url}: {error}"))?;
+	let call = ("InferenceApi_off_chain_model", sp_core::bytes::to_hex(&hash.encode(), false));
+	let answer: String = client
+		.request("state_call", jsonrpsee::rpc_params![call.0, call.1])
+		.await
+		.map_err(|error| format!("reading the model from {rpc_url}: {error}"))?;
+	let bytes = sp_core::bytes::from_hex(&answer).map_err(|error| format!("{rpc_url}: {error}"))?;
+	let model = Option::<OffChainModel>::decode(&mut &bytes[..])
+		.map_err(|error| format!("{rpc_url}: unexpected answer: {error}"))?
+		.ok_or_else(|| {
+			format!("model 0x{}: not registered off chain on this chain", HexDisplay::from(hash))
+		})?;
+	let locators = model.locators.iter().map(|uri| String::from_utf8_lossy(uri).into_owned());
+	Ok((model.size.into(), locators.collect()))
 }

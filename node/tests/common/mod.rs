@@ -8,6 +8,8 @@ use std::{
 	time::{Duration, Instant},
 };
 
+pub mod http;
+
 use jsonrpsee::{
 	core::client::ClientT,
 	http_client::{HttpClient, HttpClientBuilder},

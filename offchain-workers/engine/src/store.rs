@@ -54,6 +54,16 @@ impl ModelStore {
 		&self.dir
 	}
 
+	/// Most bytes of models it holds.
+	pub fn capacity(&self) -> u64 {
+		self.capacity
+	}
+
+	/// Whether it holds model `hash` (not a use).
+	pub fn contains(&self, hash: &[u8; 32]) -> bool {
+		self.path(hash).is_file()
+	}
+
 	/// Where model `hash` is kept.
 	pub fn path(&self, hash: &[u8; 32]) -> PathBuf {
 		self.dir.join(format!("{}.onnx", HexDisplay::from(hash)))
@@ -177,7 +187,9 @@ mod tests {
 		let (other, _) = model(2, 10);
 		assert!(matches!(store.insert(&other, &bytes, &[]), Err(StoreError::HashMismatch { .. })));
 		assert_eq!(store.get(&other), None);
+		assert!(!store.contains(&hash));
 		assert_eq!(store.insert(&hash, &bytes, &[]).unwrap(), store.path(&hash));
+		assert!(store.contains(&hash));
 		assert_eq!(store.get(&hash), Some(bytes));
 		let (big, big_bytes) = model(3, 1_001);
 		assert_eq!(

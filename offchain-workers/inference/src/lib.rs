@@ -82,6 +82,18 @@ impl From<InferenceError> for ExecutionFailure {
 	}
 }
 
+/// Where a model kept off chain stands on this node.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub enum ModelAvailability {
+	/// In the node's model store: the engine loads it from there.
+	Stored,
+	/// Being fetched: ask again later.
+	Fetching,
+	/// Every source failed (peers and locators, each within the node's limits); asked for
+	/// again after a pause, it is fetched again.
+	Unavailable,
+}
+
 /// What a model's registration records that the engine checks when loading it.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, Debug)]
 pub struct ModelSpecs {
@@ -196,6 +208,18 @@ pub trait InferenceHost: Send + Sync {
 		input: &[u8],
 		claimed: &[H256],
 	) -> Result<Option<StepRun>, InferenceError>;
+}
+
+/// What a node's model fetcher offers the host functions: models kept off chain, fetched
+/// by content hash into the node's model store, which the engine loads them from.
+#[cfg(not(substrate_runtime))]
+pub trait ModelFetcher: Send + Sync {
+	/// Where `model` (registered with `size` bytes and `locators`) stands; one neither
+	/// stored nor being fetched starts being fetched in the background.
+	fn request(&self, model: &[u8; 32], size: u64, locators: Vec<Vec<u8>>) -> ModelAvailability;
+
+	/// The models the node serves: kept in the store however long ago they were used.
+	fn keep(&self, models: Vec<[u8; 32]>);
 }
 
 /// An engine whose every output goes through `map` before the worker sees it: for engines
@@ -321,6 +345,9 @@ pub struct NodeInference {
 	pub engine: std::sync::Arc<dyn InferenceHost>,
 	/// The node's roles.
 	pub roles: NodeRoles,
+	/// Fetches the off-chain models the node needs; without it the node has only the models
+	/// on chain.
+	pub fetcher: Option<std::sync::Arc<dyn ModelFetcher>>,
 }
 
 #[cfg(not(substrate_runtime))]
@@ -347,6 +374,32 @@ pub trait Inference {
 		match (self.extension::<InferenceExt>(), model_hash(model)) {
 			(Some(ext), Some(model)) => ext.0.engine.is_loaded(&model),
 			_ => false,
+		}
+	}
+
+	/// Where `model`, kept off chain (`size` bytes at `locators`), stands in this node's
+	/// model store; one neither stored nor being fetched starts being fetched in the
+	/// background. [`ModelAvailability::Unavailable`] on a node that fetches nothing.
+	fn request_model(
+		&mut self,
+		model: PassFatPointerAndRead<&[u8]>,
+		size: u64,
+		locators: PassFatPointerAndDecode<Vec<Vec<u8>>>,
+	) -> AllocateAndReturnByCodec<ModelAvailability> {
+		let fetcher = self.extension::<InferenceExt>().and_then(|ext| ext.0.fetcher.clone());
+		match (fetcher, model_hash(model)) {
+			(Some(fetcher), Some(model)) => fetcher.request(&model, size, locators),
+			_ => ModelAvailability::Unavailable,
+		}
+	}
+
+	/// Keeps `models`, the ones this node serves, in its model store however long ago they
+	/// were used.
+	fn keep_models(&mut self, models: PassFatPointerAndDecode<Vec<[u8; 32]>>) {
+		if let Some(fetcher) =
+			self.extension::<InferenceExt>().and_then(|ext| ext.0.fetcher.clone())
+		{
+			fetcher.keep(models);
 		}
 	}
 

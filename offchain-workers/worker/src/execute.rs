@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use haca_inference::{inference, Executed, InferenceError};
 use haca_primitives::{JobId, ModelHash};
 
-use crate::{Chain, LOG_TARGET};
+use crate::{models::model_bytes, Chain, LOG_TARGET};
 
 /// Runs a job's model on its input through the node's engine.
 pub(crate) fn execute<C: Chain>(job: JobId, model: &ModelHash) -> Result<Executed, InferenceError> {
@@ -51,14 +51,15 @@ pub(crate) fn execute_batch<C: Chain>(
 	results
 }
 
-/// Runs `model` on `inputs`, loading it first if the engine does not have it.
+/// Runs `model` on `inputs`, loading it first if the engine does not have it (from chain,
+/// or from the node's model store, fetched first if need be).
 fn run_loaded<C: Chain>(
 	model: &ModelHash,
 	inputs: Vec<Vec<u8>>,
 ) -> Result<Vec<Result<Executed, InferenceError>>, InferenceError> {
 	if !inference::is_loaded(model.as_ref()) {
 		let served = C::served_model(model).ok_or(InferenceError::ModelUnavailable)?;
-		inference::load(model.as_ref(), C::model_bytes(model), served.specs)?;
+		inference::load(model.as_ref(), model_bytes::<C>(model)?, served.specs)?;
 		log::info!(target: LOG_TARGET, "model {model:?}: loaded");
 	}
 	inference::run_batch(model.as_ref(), inputs).map(|runs| runs.0)

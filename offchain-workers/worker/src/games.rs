@@ -9,7 +9,7 @@ use haca_inference::{inference, InferenceError};
 use haca_primitives::InferenceKey;
 use sp_runtime::RuntimeAppPublic;
 
-use crate::{run_once_per_task, Chain, OpenGame, LOG_TARGET};
+use crate::{models::model_bytes, run_once_per_task, Chain, OpenGame, LOG_TARGET};
 
 /// Submits the trace of each disputed result of `who`'s the chain decides.
 pub(crate) fn submit_owed_traces<C: Chain>(key: &InferenceKey, who: &C::AccountId) {
@@ -32,7 +32,9 @@ pub(crate) fn check_traces<C: Chain>(key: &InferenceKey, who: &C::AccountId) {
 fn submit_trace<C: Chain>(key: &InferenceKey, who: &C::AccountId, game: &OpenGame) -> bool {
 	let job = game.job;
 	let Some(input) = C::input(job) else { return true };
-	let run = match inference::trace(game.model.as_ref(), C::model_bytes(&game.model), &input) {
+	let run = match model_bytes::<C>(&game.model)
+		.and_then(|bytes| inference::trace(game.model.as_ref(), bytes, &input))
+	{
 		Ok(run) => run,
 		Err(InferenceError::Busy) => return false,
 		Err(error) => {
@@ -53,8 +55,9 @@ fn submit_trace<C: Chain>(key: &InferenceKey, who: &C::AccountId, game: &OpenGam
 fn check_trace<C: Chain>(key: &InferenceKey, who: &C::AccountId, game: &OpenGame) -> bool {
 	let job = game.job;
 	let (Some(input), Some(claimed)) = (C::input(job), game.trace.clone()) else { return true };
-	let bytes = C::model_bytes(&game.model);
-	let step = match inference::wrong_step(game.model.as_ref(), bytes, &input, claimed) {
+	let step = match model_bytes::<C>(&game.model)
+		.and_then(|bytes| inference::wrong_step(game.model.as_ref(), bytes, &input, claimed))
+	{
 		Ok(Some(step)) => step,
 		Ok(None) => {
 			log::info!(target: LOG_TARGET, "job {job}: every step of the executor's trace holds");

@@ -33,6 +33,7 @@ extern crate alloc;
 mod audit;
 mod execute;
 mod games;
+mod models;
 mod publish;
 pub mod records;
 mod statements;
@@ -44,6 +45,7 @@ use haca_inference::{inference, ModelSpecs, StepRun, TraceRun};
 use haca_primitives::{
 	runtime_api::WorkItem,
 	statement::{GameMovePayload, Statement, StatementPayload, Verdict, VerdictPayload},
+	traits::OffChainModel,
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
 use sp_core::H256;
@@ -177,6 +179,12 @@ pub trait Chain {
 	/// A model's bytes, when they are stored on chain.
 	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>>;
 
+	/// Where a model kept off chain is fetched from.
+	fn off_chain_model(model: &ModelHash) -> Option<OffChainModel>;
+
+	/// The models `who` serves as an executor or audits as a verifier.
+	fn models_of(who: &Self::AccountId) -> Vec<ModelHash>;
+
 	/// What the executor's session key signs for `statement`, if its job is open.
 	fn statement_payload(
 		statement: &StatementOf<Self>,
@@ -251,7 +259,8 @@ pub trait Chain {
 }
 
 /// Works off everything the session keys in the node's keystore owe, as far as the node's
-/// roles allow: executors' statements, verifiers' audits and votes. Then forgets what it
+/// roles allow: executors' statements, verifiers' audits and votes. Then keeps the models
+/// they serve in the node's model store (fetching those not there yet), and forgets what it
 /// recorded about jobs that have ended.
 pub fn work<C: Chain>() {
 	let roles = inference::roles();
@@ -280,5 +289,6 @@ pub fn work<C: Chain>() {
 		}
 		local.push(who);
 	}
+	models::keep_served_models::<C>(&local);
 	records::forget_ended_jobs::<C>(&local);
 }

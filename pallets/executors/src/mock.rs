@@ -84,6 +84,9 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 	fn model_bytes(_: &ModelHash) -> Option<Vec<u8>> {
 		None
 	}
+	fn off_chain_model(_: &ModelHash) -> Option<haca_primitives::traits::OffChainModel> {
+		None
+	}
 	fn add_job_reference(_: &ModelHash) {}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn activate_for_benchmark(

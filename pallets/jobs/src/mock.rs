@@ -159,7 +159,7 @@ fn register_model(n: u8, modes: ModeSet) -> ModelHash {
 		model(n),
 		1_000_000,
 		pallet_models::ModelSource::OffChain(
-			b"https://models.example/m.onnx".to_vec().try_into().unwrap()
+			vec![b"https://models.example/m.onnx".to_vec().try_into().unwrap()].try_into().unwrap()
 		),
 		pallet_models::ModelTerms {
 			inputs: specs(),

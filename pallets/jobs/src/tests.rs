@@ -291,7 +291,7 @@ fn register_attested(model: ModelHash, spec: TensorSpec) {
 		model,
 		1_000_000,
 		pallet_models::ModelSource::OffChain(
-			b"https://m.example/m.onnx".to_vec().try_into().unwrap()
+			vec![b"https://m.example/m.onnx".to_vec().try_into().unwrap()].try_into().unwrap()
 		),
 		pallet_models::ModelTerms {
 			inputs: specs(),

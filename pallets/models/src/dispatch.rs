@@ -31,10 +31,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The deposit for a model of `byte_size` bytes stored per `source`.
-	pub fn deposit_for(byte_size: u32, source: &ModelSource<T::MaxLocatorLen>) -> BalanceOf<T> {
+	pub fn deposit_for(byte_size: u32, source: &ModelSourceOf<T>) -> BalanceOf<T> {
 		let stored_bytes = match source {
 			ModelSource::OnChain => byte_size,
-			ModelSource::OffChain(locator) => locator.len() as u32,
+			ModelSource::OffChain(locators) => locators.iter().map(|uri| uri.len() as u32).sum(),
 		};
 		T::ByteDeposit::get()
 			.saturating_mul(stored_bytes.into())
@@ -73,7 +73,7 @@ impl<T: Config> Pallet<T> {
 		owner: T::AccountId,
 		model: ModelHash,
 		byte_size: u32,
-		source: ModelSource<T::MaxLocatorLen>,
+		source: ModelSourceOf<T>,
 		terms: ModelTermsOf<T>,
 	) -> Result<Weight, DispatchError> {
 		let ModelTerms { inputs, outputs, modes, fee, tolerance_ulps, graph } = terms;
@@ -116,9 +116,12 @@ impl<T: Config> Pallet<T> {
 				ensure!(byte_size <= T::MaxModelBytes::get(), Error::<T>::ModelTooLarge);
 				ModelStatus::Uploading { chunks: 0 }
 			}
-			ModelSource::OffChain(locator) => {
-				ensure!(!locator.is_empty(), Error::<T>::MissingLocator);
-				ensure!(well_formed_locator(locator), Error::<T>::MalformedLocator);
+			ModelSource::OffChain(locators) => {
+				ensure!(!locators.is_empty(), Error::<T>::MissingLocator);
+				ensure!(
+					locators.iter().all(|uri| well_formed_locator(uri)),
+					Error::<T>::MalformedLocator
+				);
 				ModelStatus::Active
 			}
 		};

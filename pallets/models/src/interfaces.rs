@@ -1,9 +1,9 @@
 //! The registry as the jobs, executors and settlement pallets use it ([`ModelRegistry`]).
 
 use alloc::vec::Vec;
-use frame_support::ensure;
+use frame_support::{ensure, BoundedVec};
 use haca_primitives::{
-	traits::{JobTerms, ModelRegistry, ModelUnavailable, SettlementTerms},
+	traits::{JobTerms, ModelRegistry, ModelUnavailable, OffChainModel, SettlementTerms},
 	ModelHash,
 };
 use sp_runtime::traits::Saturating;
@@ -30,6 +30,13 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>> {
 		Self::model_bytes(model)
+	}
+
+	fn off_chain_model(model: &ModelHash) -> Option<OffChainModel> {
+		let info = Models::<T>::get(model)?;
+		let ModelSource::OffChain(locators) = info.source else { return None };
+		let locators = locators.into_iter().map(BoundedVec::into_inner).collect();
+		Some(OffChainModel { size: info.byte_size, locators })
 	}
 
 	fn add_job_reference(model: &ModelHash) {
@@ -71,7 +78,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			ModelInfo {
 				owner,
 				byte_size: 1,
-				source: ModelSource::OffChain(alloc::vec![b'x'].try_into().expect("short locator")),
+				source: ModelSource::OffChain(Default::default()),
 				inputs,
 				outputs,
 				modes: ModeSet::ALL,

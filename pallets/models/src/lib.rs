@@ -8,10 +8,13 @@
 //! Small models live on chain: the owner registers the model, then uploads its bytes in
 //! bounded chunks, in order; the last chunk completes the upload, which activates the model
 //! only if the bytes hash to the registered hash and the model runs reproducibly (no random
-//! operator without a seed: [`haca_primitives::onnx`]). Larger models live off chain at a
-//! locator, and executors check their hash, and that rule, when they load them.
+//! operator without a seed: [`haca_primitives::onnx`]). Larger models live off chain: nodes
+//! fetch them from their peers or from their registered locators (up to `MaxLocators`
+//! `http://` or `https://` URIs) and check their size and hash, and that rule, before they
+//! load them.
 //!
-//! Registration holds a deposit (`BaseDeposit` + `ByteDeposit` per on-chain byte).
+//! Registration holds a deposit (`BaseDeposit` + `ByteDeposit` per byte stored on chain: the
+//! model's bytes on chain, its locators' off chain).
 //! Retiring a model stops new jobs at once; the model is purged and its deposit released as
 //! soon as no job references it.
 //!
@@ -88,6 +91,7 @@ pub mod pallet {
 			type MaxModelBytes = ConstU32<1024>;
 			type ChunkSize = ConstU32<256>;
 			type MaxLocatorLen = ConstU32<64>;
+			type MaxLocators = ConstU32<4>;
 			type MaxToleranceUlps = ConstU32<65_536>;
 			type MaxOutputBytes = ConstU32<{ 16 * 1024 }>;
 			type MaxInlineOutputBytes = ConstU32<1024>;
@@ -136,6 +140,10 @@ pub mod pallet {
 		/// Longest off-chain locator (URI), in bytes.
 		#[pallet::constant]
 		type MaxLocatorLen: Get<u32>;
+
+		/// Most locators one off-chain model lists.
+		#[pallet::constant]
+		type MaxLocators: Get<u32>;
 
 		/// Largest float tolerance a model may declare, in units of least precision: the
 		/// bound keeps "agree within the tolerance" from meaning "any two values agree".
@@ -277,9 +285,9 @@ pub mod pallet {
 		EmptyModel,
 		/// The model is larger than may be stored on chain.
 		ModelTooLarge,
-		/// An off-chain model needs a non-empty locator.
+		/// An off-chain model needs at least one locator.
 		MissingLocator,
-		/// The locator is not an `http://` or `https://` URI with a host.
+		/// A locator is not an `http://` or `https://` URI with a host.
 		MalformedLocator,
 		/// The model is not being uploaded.
 		NotUploading,
@@ -379,7 +387,8 @@ pub mod pallet {
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Registers a model by its content hash and holds its deposit: `BaseDeposit +
-		/// ByteDeposit * byte_size` on chain, `BaseDeposit` off chain. An on-chain model is
+		/// ByteDeposit * byte_size` on chain, `BaseDeposit + ByteDeposit * locator bytes` off
+		/// chain. An on-chain model is
 		/// `Uploading` until [`Pallet::upload_chunk`] completes it; an off-chain one is active.
 		/// A hash is first come, first served, but an upload that did not finish within
 		/// `UploadPeriod` blocks holds it no longer: this registration takes its place.
@@ -387,7 +396,7 @@ pub mod pallet {
 		/// - `origin`: signed; the owner, who pays the deposit.
 		/// - `model`: blake2-256 of the ONNX bytes.
 		/// - `byte_size`: length of the ONNX bytes.
-		/// - `source`: on chain (uploaded next) or an off-chain locator.
+		/// - `source`: on chain (uploaded next) or off chain, with its locators.
 		/// - `terms`: tensor specs, accepted modes, fee per run, float tolerance and, for
 		///   disputes the chain decides, the dispute graph.
 		#[pallet::call_index(0)]
@@ -399,7 +408,7 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			model: ModelHash,
 			byte_size: u32,
-			source: ModelSource<T::MaxLocatorLen>,
+			source: ModelSourceOf<T>,
 			terms: ModelTermsOf<T>,
 		) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;

@@ -9,7 +9,9 @@ use haca_primitives::{
 };
 use sp_runtime::{traits::BadOrigin, BoundedVec};
 
-use crate::{mock::*, Chunks, Error, Event, HoldReason, ModelSource, ModelStatus, Models};
+use crate::{
+	mock::*, Chunks, Error, Event, HoldReason, ModelSource, ModelSourceOf, ModelStatus, Models,
+};
 
 /// A 600-byte model: three chunks of 256, 256 and 88 bytes.
 fn model_bytes() -> Vec<u8> {
@@ -28,7 +30,7 @@ fn register_with(
 	who: AccountId,
 	model: ModelHash,
 	byte_size: u32,
-	source: ModelSource<frame_support::traits::ConstU32<64>>,
+	source: ModelSourceOf<Test>,
 	inputs: TensorSpecs,
 	modes: ModeSet,
 ) -> sp_runtime::DispatchResult {
@@ -78,8 +80,18 @@ fn held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&RuntimeHoldReason::Registry(HoldReason::ModelDeposit), &who)
 }
 
-fn locator(uri: &[u8]) -> ModelSource<frame_support::traits::ConstU32<64>> {
-	ModelSource::OffChain(uri.to_vec().try_into().unwrap())
+fn locators(uris: &[&[u8]]) -> ModelSourceOf<Test> {
+	ModelSource::OffChain(
+		uris.iter()
+			.map(|uri| uri.to_vec().try_into().unwrap())
+			.collect::<Vec<_>>()
+			.try_into()
+			.unwrap(),
+	)
+}
+
+fn locator(uri: &[u8]) -> ModelSourceOf<Test> {
+	locators(&[uri])
 }
 
 /// Runs `test` in fresh externalities and checks the pallet's invariants afterwards.
@@ -106,6 +118,7 @@ fn on_chain_model_registers_uploads_and_activates() {
 		let info = Models::<Test>::get(model).unwrap();
 		assert_eq!(info.status, ModelStatus::Active);
 		assert_eq!(crate::Pallet::<Test>::model_bytes(&model), Some(bytes));
+		assert_eq!(Registry::off_chain_model(&model), None);
 		System::assert_last_event(Event::Activated { model }.into());
 		let terms = Registry::job_terms(&model).unwrap();
 		assert_eq!((terms.fee, terms.modes, terms.inputs), (10, ModeSet::ALL, specs(&[1, 4])));
@@ -116,17 +129,22 @@ fn on_chain_model_registers_uploads_and_activates() {
 fn off_chain_model_is_active_at_once_with_base_and_locator_deposit() {
 	run(|| {
 		let model = hash_of(b"big model");
+		let uris: [&[u8]; 2] = [b"https://models.example/big.onnx", b"http://mirror.example/b"];
 		assert_ok!(register_with(
 			BOB,
 			model,
 			50_000_000,
-			locator(b"https://models.example/big.onnx"),
+			locators(&uris),
 			specs(&[1, 4]),
 			ModeSet::ATTESTED
 		));
-		assert_eq!(held(BOB), 100 + 2 * 31);
+		// Every locator's bytes are paid for.
+		assert_eq!(held(BOB), 100 + 2 * (31 + 23));
 		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Active);
 		assert!(Registry::job_terms(&model).is_ok());
+		let off_chain = Registry::off_chain_model(&model).unwrap();
+		assert_eq!(off_chain.size, 50_000_000);
+		assert_eq!(off_chain.locators, uris.map(<[u8]>::to_vec));
 	});
 }
 
@@ -167,8 +185,20 @@ fn registration_rejects_bad_input_without_holding_funds() {
 			Error::<Test>::InvalidModes
 		);
 		assert_noop!(
-			register_with(ALICE, model, 10, locator(b""), specs(&[1]), ModeSet::ALL),
+			register_with(ALICE, model, 10, locators(&[]), specs(&[1]), ModeSet::ALL),
 			Error::<Test>::MissingLocator
+		);
+		// One malformed locator among well-formed ones refuses the registration.
+		assert_noop!(
+			register_with(
+				ALICE,
+				model,
+				10,
+				locators(&[b"https://models.example/m", b""]),
+				specs(&[1]),
+				ModeSet::ALL
+			),
+			Error::<Test>::MalformedLocator
 		);
 		for malformed in [
 			&b"ftp://models.example/m"[..],

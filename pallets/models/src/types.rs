@@ -22,14 +22,18 @@ use crate::{BalanceOf, Config};
 	TypeInfo,
 	DebugNoBound,
 )]
-#[scale_info(skip_type_params(MaxLocatorLen))]
-pub enum ModelSource<MaxLocatorLen: Get<u32>> {
+#[scale_info(skip_type_params(MaxLocatorLen, MaxLocators))]
+pub enum ModelSource<MaxLocatorLen: Get<u32>, MaxLocators: Get<u32>> {
 	/// Uploaded to chain state in chunks ([`crate::Chunks`]); any executor can load it.
 	OnChain,
-	/// Kept off chain at a locator: an `http://` or `https://` URI ([`well_formed_locator`])
-	/// executors fetch it from, checking its size and hash.
-	OffChain(BoundedVec<u8, MaxLocatorLen>),
+	/// Kept off chain: nodes that hold it serve it to their peers, and its locators, one or
+	/// more `http://` or `https://` URIs ([`well_formed_locator`]) tried in order, serve it
+	/// to any node. A node checks the size and hash of what it fetches.
+	OffChain(BoundedVec<BoundedVec<u8, MaxLocatorLen>, MaxLocators>),
 }
+
+/// Where a model's bytes are, in the runtime's bounds.
+pub type ModelSourceOf<T> = ModelSource<<T as Config>::MaxLocatorLen, <T as Config>::MaxLocators>;
 
 /// Whether `locator` is an `http://` or `https://` URI with a host: the scheme, then a
 /// non-empty authority of letters, digits and `.-_~:@[]%`, then nothing or a path of
@@ -97,7 +101,7 @@ pub struct ModelInfo<T: Config> {
 	/// Size of the ONNX file in bytes.
 	pub byte_size: u32,
 	/// Where the bytes are.
-	pub source: ModelSource<T::MaxLocatorLen>,
+	pub source: ModelSourceOf<T>,
 	/// Input tensors, in graph order.
 	pub inputs: TensorSpecs,
 	/// Output tensors, in graph order.

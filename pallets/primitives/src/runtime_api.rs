@@ -137,5 +137,9 @@ sp_api::decl_runtime_apis! {
 
 		/// Open disputes and their committees.
 		fn open_disputes() -> Vec<(JobId, Vec<AccountId>)>;
+
+		/// Where a registered model kept off chain is fetched from (its size and locators);
+		/// `None` for a model on chain or unknown.
+		fn off_chain_model(model: ModelHash) -> Option<crate::traits::OffChainModel>;
 	}
 }

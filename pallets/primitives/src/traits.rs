@@ -25,6 +25,16 @@ pub struct JobTerms<Balance> {
 	pub modes: ModeSet,
 }
 
+/// Where a model kept off chain is fetched from: its registered size and locators
+/// (`http://` or `https://` URIs), in the order its owner gave them.
+#[derive(Clone, PartialEq, Eq, codec::Encode, codec::Decode, scale_info::TypeInfo, Debug)]
+pub struct OffChainModel {
+	/// Size of the ONNX file in bytes.
+	pub size: u32,
+	/// Its locators.
+	pub locators: Vec<Vec<u8>>,
+}
+
 /// Why a model cannot take new jobs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ModelUnavailable {
@@ -62,6 +72,9 @@ pub trait ModelRegistry<AccountId, Balance> {
 
 	/// The model's bytes, when it is stored on chain and complete.
 	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>>;
+
+	/// Where the model's bytes are fetched from, when it is kept off chain.
+	fn off_chain_model(model: &ModelHash) -> Option<OffChainModel>;
 
 	/// A job now references `model`: its deposit stays held until the job ends.
 	fn add_job_reference(model: &ModelHash);

@@ -302,7 +302,9 @@ impl ExtBuilder {
 				model(),
 				1_000_000,
 				pallet_models::ModelSource::OffChain(
-					b"https://models.example/m".to_vec().try_into().unwrap()
+					vec![b"https://models.example/m".to_vec().try_into().unwrap()]
+						.try_into()
+						.unwrap()
 				),
 				terms(&[1, 2]),
 			));

@@ -8,7 +8,7 @@ use haca_inference::{ModelSpecs, StepRun, TraceRun};
 use haca_primitives::{
 	runtime_api::WorkItem,
 	statement::{GameMovePayload, StatementPayload, VerdictPayload},
-	traits::{ExecutorDirectory, JobLedger, ModelRegistry},
+	traits::{ExecutorDirectory, JobLedger, ModelRegistry, OffChainModel},
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
 use haca_worker::{AttestedOutput, Challengeable, OpenGame, ServedModel, VoteDue, VotePhase};
@@ -78,6 +78,14 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 
 	fn model_bytes(model: &ModelHash) -> Option<Vec<u8>> {
 		T::Models::model_bytes(model)
+	}
+
+	fn off_chain_model(model: &ModelHash) -> Option<OffChainModel> {
+		T::Models::off_chain_model(model)
+	}
+
+	fn models_of(who: &T::AccountId) -> Vec<ModelHash> {
+		T::Executors::models_of(who)
 	}
 
 	fn statement_payload(statement: &Statement<T>) -> Option<StatementPayload<T::AccountId>> {

@@ -64,7 +64,7 @@ fn a_variable_batch_pays_its_share_and_its_outputs_are_held_to_their_largest_sha
 			batch,
 			1_000_000,
 			pallet_models::ModelSource::OffChain(
-				b"https://m.example/b".to_vec().try_into().unwrap()
+				vec![b"https://m.example/b".to_vec().try_into().unwrap()].try_into().unwrap()
 			),
 			batch_terms,
 		));

@@ -52,7 +52,7 @@ fn register_graph_model() {
 		graph_model(),
 		1_000,
 		pallet_models::ModelSource::OffChain(
-			b"https://models.example/g".to_vec().try_into().unwrap()
+			vec![b"https://models.example/g".to_vec().try_into().unwrap()].try_into().unwrap()
 		),
 		terms,
 	));

@@ -45,7 +45,7 @@ fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState
 	ext.register_extension(KeystoreExt::new(keystore));
 	if roles != NO_ROLE {
 		let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
-		ext.register_extension(InferenceExt(NodeInference { engine, roles }));
+		ext.register_extension(InferenceExt(NodeInference { engine, roles, fetcher: None }));
 	}
 	(ext, pool_state)
 }
@@ -326,6 +326,130 @@ fn a_model_that_does_not_load_is_reported_not_retried() {
 		drawn();
 		let rerun = Jobs::job(job).unwrap();
 		assert!(!rerun.executors.contains(&first), "re-assigned to another executor");
+	});
+}
+
+/// A request for a model: its hash, size and locators.
+type ModelRequest = ([u8; 32], u64, Vec<Vec<u8>>);
+
+/// A model fetcher standing for the node's: it answers what the test sets and records what
+/// it is asked.
+#[derive(Default)]
+struct TestFetcher {
+	answer: parking_lot::Mutex<Option<haca_inference::ModelAvailability>>,
+	requests: parking_lot::Mutex<Vec<ModelRequest>>,
+	kept: parking_lot::Mutex<Vec<[u8; 32]>>,
+}
+
+impl haca_inference::ModelFetcher for TestFetcher {
+	fn request(
+		&self,
+		model: &[u8; 32],
+		size: u64,
+		locators: Vec<Vec<u8>>,
+	) -> haca_inference::ModelAvailability {
+		self.requests.lock().push((*model, size, locators));
+		self.answer.lock().expect("an answer set")
+	}
+
+	fn keep(&self, models: Vec<[u8; 32]>) {
+		*self.kept.lock() = models;
+	}
+}
+
+/// Registers the MLP off chain at `locators`; every executor serves it.
+fn mlp_off_chain(bytes: &[u8], locators: &[&[u8]]) -> ModelHash {
+	let hash = ModelHash::from(sp_io::hashing::blake2_256(bytes));
+	let locators: Vec<_> = locators.iter().map(|uri| uri.to_vec().try_into().unwrap()).collect();
+	assert_ok!(Models::register(
+		RuntimeOrigin::signed(OWNER),
+		hash,
+		bytes.len() as u32,
+		pallet_models::ModelSource::OffChain(locators.try_into().unwrap()),
+		terms(&[1, 3]),
+	));
+	for who in EXECUTORS {
+		assert_ok!(Executors::set_models(
+			RuntimeOrigin::signed(who),
+			vec![model(), hash].try_into().unwrap()
+		));
+	}
+	hash
+}
+
+#[test]
+fn an_executor_fetches_an_off_chain_model_and_runs_its_job_once_stored() {
+	use haca_inference::ModelAvailability::{Fetching, Stored};
+	let (mut ext, pool) = node_ext(NO_ROLE);
+	let store = std::env::temp_dir().join(format!("haca-offchain-store-{}", std::process::id()));
+	let config = haca_engine::EngineConfig { model_dir: Some(store.clone()), ..Default::default() };
+	let engine = Arc::new(haca_engine::Engine::new(config, None));
+	let fetcher = Arc::new(TestFetcher::default());
+	ext.register_extension(InferenceExt(NodeInference {
+		engine,
+		roles: EXECUTOR,
+		fetcher: Some(fetcher.clone()),
+	}));
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let uris: [&[u8]; 2] = [b"https://models.example/mlp.onnx", b"http://mirror.example/m"];
+		let model = mlp_off_chain(&bytes, &uris);
+		*fetcher.answer.lock() = Some(Fetching);
+
+		// Served models are kept, and fetched ahead of any job.
+		run_worker();
+		assert!(fetcher.kept.lock().contains(&model.0));
+		let expected = (model.0, bytes.len() as u64, uris.map(<[u8]>::to_vec).to_vec());
+		assert_eq!(fetcher.requests.lock().last(), Some(&expected));
+
+		// While the model is fetched, its job waits: no statement, no failure.
+		let job = submit_on(model, VerificationMode::Attested, 500);
+		run_worker();
+		run_worker();
+		assert_eq!(include_pool(&pool), 0, "nothing sent while the model is fetched");
+		assert!(Results::<Test>::get(job).is_none());
+
+		// Once in the store the engine loads it from there and the job runs.
+		haca_engine::ModelStore::new(&store, u64::MAX).insert(&model.0, &bytes, &[]).unwrap();
+		*fetcher.answer.lock() = Some(Stored);
+		run_worker();
+		assert_eq!(include_pool(&pool), 1);
+		let result = Results::<Test>::get(job).expect("provisional result");
+		let outputs = decode_tensors(&result.outputs.unwrap()).unwrap();
+		assert!(tensors_agree(&outputs, &reference_output(), 8), "{outputs:?}");
+	});
+	let _ = std::fs::remove_dir_all(store);
+}
+
+#[test]
+fn a_model_no_source_serves_fails_its_job_with_a_named_reason_and_is_drawn_again() {
+	let (mut ext, pool) = node_ext(NO_ROLE);
+	let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
+	let fetcher = Arc::new(TestFetcher::default());
+	*fetcher.answer.lock() = Some(haca_inference::ModelAvailability::Unavailable);
+	ext.register_extension(InferenceExt(NodeInference {
+		engine,
+		roles: EXECUTOR,
+		fetcher: Some(fetcher),
+	}));
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_off_chain(&bytes, &[b"https://models.example/gone.onnx"]);
+		let job = submit_on(model, VerificationMode::Attested, 500);
+		let first = Jobs::job(job).unwrap().executors[0];
+
+		run_worker();
+		assert_eq!(include_pool(&pool), 1);
+		System::assert_has_event(
+			Event::ExecutionFailed {
+				job,
+				executor: first,
+				reason: haca_primitives::statement::ExecutionFailure::ModelUnavailable,
+			}
+			.into(),
+		);
+		drawn();
+		assert!(!Jobs::job(job).unwrap().executors.contains(&first), "drawn again");
 	});
 }
 
@@ -622,6 +746,7 @@ fn honest_executors_and_verifiers_on_other_hardware(
 			ext.register_extension(InferenceExt(NodeInference {
 				engine: engine.clone(),
 				roles: *roles,
+				fetcher: None,
 			}));
 			ext.execute_with(|| {
 				run_worker();

@@ -23,7 +23,7 @@ fn large_model() -> ModelHash {
 		hash,
 		1_000_000,
 		pallet_models::ModelSource::OffChain(
-			b"https://models.example/large".to_vec().try_into().unwrap()
+			vec![b"https://models.example/large".to_vec().try_into().unwrap()].try_into().unwrap()
 		),
 		pallet_models::ModelTerms {
 			modes: haca_primitives::ModeSet::ATTESTED,

@@ -39,6 +39,19 @@ pub enum FetchError {
 }
 
 impl FetchError {
+	/// The failure's metric label.
+	pub fn label(&self) -> &'static str {
+		match self {
+			Self::BadLocator => "bad_locator",
+			Self::Status(_) => "status",
+			Self::TooLong(_) => "too_long",
+			Self::TooShort { .. } => "too_short",
+			Self::HashMismatch(_) => "hash_mismatch",
+			Self::Timeout(_) => "timeout",
+			Self::Connection(_) => "connection",
+		}
+	}
+
 	/// Whether another attempt at the same locator may succeed.
 	fn may_pass(&self) -> bool {
 		match self {
@@ -75,7 +88,7 @@ pub async fn fetch(
 	hash: &[u8; 32],
 	size: u64,
 	policy: FetchPolicy,
-	progress: &mut dyn FnMut(u64),
+	progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Fetched, Vec<(String, FetchError)>> {
 	let connector = hyper_rustls::HttpsConnectorBuilder::new()
 		.with_native_roots()
@@ -141,7 +154,7 @@ async fn fetch_once<C>(
 	uri: Uri,
 	hash: &[u8; 32],
 	size: u64,
-	progress: &mut dyn FnMut(u64),
+	progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Vec<u8>, FetchError>
 where
 	C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
