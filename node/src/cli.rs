@@ -18,6 +18,10 @@ pub struct Cli {
 	/// The inference roles: executor and verifier.
 	#[clap(flatten)]
 	pub inference: InferenceParams,
+
+	/// The model store: where off-chain models are kept, fetched and served from.
+	#[clap(flatten)]
+	pub models: ModelParams,
 }
 
 /// Options of the inference roles: running assigned jobs (executor), auditing results and
@@ -55,21 +59,6 @@ pub struct InferenceParams {
 			.range(i64::from(haca_primitives::MIN_AUDIT_PERCENT)..=100))]
 	pub audit_percent: u32,
 
-	/// The model store: models kept off chain, as `<hex blake2-256 hash>.onnx`, fetched
-	/// into it when needed. Defaults to `models` in the chain's directory under the base
-	/// path.
-	#[arg(long, value_name = "DIR")]
-	pub model_dir: Option<PathBuf>,
-
-	/// Most bytes of models the model store holds; the least recently used leave first,
-	/// never one the node's keys serve or audit.
-	#[arg(long, value_name = "BYTES", default_value_t = crate::fetch::DEFAULT_STORE_BYTES)]
-	pub model_cache_size: u64,
-
-	/// Longest one attempt at fetching a model from a locator may take, in seconds.
-	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
-	pub model_fetch_timeout: u64,
-
 	/// Threads running inference.
 	#[arg(long, value_name = "COUNT", default_value_t = EngineConfig::default().threads)]
 	pub inference_threads: usize,
@@ -97,12 +86,6 @@ impl InferenceParams {
 				audit_ppm: self.audit_percent * 10_000,
 			},
 			engine: self.engine_config(),
-			store_bytes: self.model_cache_size,
-			fetch: crate::fetch::FetchPolicy {
-				timeout: std::time::Duration::from_secs(self.model_fetch_timeout),
-				retries: 3,
-				backoff: std::time::Duration::from_secs(1),
-			},
 			dishonest: self.dishonest_executor || self.dishonest_verifier,
 		})
 	}
@@ -114,7 +97,49 @@ impl InferenceParams {
 			queue_depth: self.inference_queue,
 			cache_capacity: self.model_cache,
 			timeout: std::time::Duration::from_secs(self.inference_timeout),
-			model_dir: self.model_dir.clone(),
+			// The node's model store, set when the node starts.
+			model_dir: None,
+		}
+	}
+}
+
+/// Options of the model store: the models kept off chain, under their content hash, that
+/// the node fetches when its executor or verifier keys need them and serves to its peers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelParams {
+	/// The model store's directory: models as `<hex blake2-256 hash>.onnx` (`haca-node model
+	/// add|list|fetch` manage it). Defaults to `models` in the chain's directory under the
+	/// base path.
+	#[arg(long, value_name = "DIR")]
+	pub model_dir: Option<PathBuf>,
+
+	/// Most bytes of models the store holds; the least recently used leave first, never one
+	/// the node's keys serve or audit.
+	#[arg(long, value_name = "BYTES", default_value_t = crate::fetch::DEFAULT_STORE_BYTES)]
+	pub model_cache_size: u64,
+
+	/// Longest one attempt at fetching a model from one of its locators may take, in
+	/// seconds.
+	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
+	pub model_fetch_timeout: u64,
+
+	/// Do not serve the store's models to peers (the node still fetches from them).
+	#[arg(long)]
+	pub no_model_serving: bool,
+}
+
+impl ModelParams {
+	/// The store and fetching these options describe.
+	pub fn options(&self) -> crate::fetch::ModelOptions {
+		crate::fetch::ModelOptions {
+			dir: self.model_dir.clone(),
+			capacity: self.model_cache_size,
+			policy: crate::fetch::FetchPolicy {
+				timeout: std::time::Duration::from_secs(self.model_fetch_timeout),
+				retries: 3,
+				backoff: std::time::Duration::from_secs(1),
+			},
+			serving: !self.no_model_serving,
 		}
 	}
 }

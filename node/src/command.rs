@@ -176,6 +176,7 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let inference = cli.inference.options();
+			let models = cli.models.options();
 			let chain_type = runner.config().chain_spec.chain_type();
 			if (cli.inference.dishonest_executor || cli.inference.dishonest_verifier)
 				&& !matches!(chain_type, ChainType::Development | ChainType::Local)
@@ -186,16 +187,20 @@ pub fn run() -> sc_cli::Result<()> {
 			}
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<
-							Block,
-							<Block as sp_runtime::traits::Block>::Hash,
-						>,
-					>(config, inference)
-					.map_err(sc_cli::Error::Service),
+					sc_network::config::NetworkBackendType::Libp2p => {
+						service::new_full::<
+							sc_network::NetworkWorker<
+								Block,
+								<Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config, inference, models)
+						.map_err(sc_cli::Error::Service)
+					}
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, inference)
-							.map_err(sc_cli::Error::Service)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config, inference, models,
+						)
+						.map_err(sc_cli::Error::Service)
 					}
 				}
 			})

@@ -1,43 +1,40 @@
 //! The node's inference roles: the engine and the model fetcher its off-chain workers reach
 //! through the `haca_inference` host functions.
 
-use std::{path::Path, sync::Arc};
+use std::sync::Arc;
 
 use haca_engine::{Engine, EngineConfig, EngineMetrics, ModelStore};
 use haca_inference::{InferenceHost, MappedOutputs, NodeInference, NodeRoles};
 
-use crate::fetch::{FetchMetrics, FetchPolicy, Fetcher};
+use crate::fetch::{FetchMetrics, FetchPolicy, Fetcher, PeerSource};
 
 /// What the node runs inference for, and how.
 #[derive(Debug, Clone)]
 pub struct InferenceOptions {
 	/// Executor and/or verifier.
 	pub roles: NodeRoles,
-	/// The engine's limits and model store.
+	/// The engine's limits.
 	pub engine: EngineConfig,
-	/// Most bytes of models the model store holds.
-	pub store_bytes: u64,
-	/// How hard to try each locator of a model being fetched.
-	pub fetch: FetchPolicy,
 	/// Test networks only: every run's outputs wrong (their last byte flipped, see [`LIE`]):
 	/// an executor reports them, a verifier audits with them.
 	pub dishonest: bool,
 }
 
 impl InferenceOptions {
-	/// Starts the engine and the model fetcher (its tasks on `spawner`), the model store in
-	/// `chain_dir`'s `models` unless the options name one; their metrics go to `registry`
-	/// when there is one.
+	/// Starts the engine, which loads off-chain models from `store`, and the fetcher that
+	/// fills the store from `peers` and locators (tried per `policy`), its tasks on
+	/// `spawner`; their metrics go to `registry` when there is one.
 	pub fn start(
 		mut self,
 		registry: Option<&prometheus_endpoint::Registry>,
+		store: ModelStore,
+		peers: PeerSource,
+		policy: FetchPolicy,
 		spawner: sc_service::SpawnTaskHandle,
-		chain_dir: &Path,
 	) -> Result<NodeInference, prometheus_endpoint::PrometheusError> {
-		let store_dir = self.engine.model_dir.get_or_insert_with(|| chain_dir.join("models"));
-		let store = ModelStore::new(store_dir.clone(), self.store_bytes);
+		self.engine.model_dir = Some(store.dir().to_path_buf());
 		let fetch_metrics = registry.map(FetchMetrics::register).transpose()?;
-		let fetcher = Fetcher::new(store, self.fetch, spawner, fetch_metrics);
+		let fetcher = Fetcher::new(store, peers, policy, spawner, fetch_metrics);
 		let metrics = registry.map(EngineMetrics::register).transpose()?;
 		let engine = Arc::new(Engine::new(self.engine, metrics));
 		let engine: Arc<dyn InferenceHost> =

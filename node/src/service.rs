@@ -186,6 +186,7 @@ pub fn new_full<
 >(
 	mut config: Configuration,
 	inference: Option<crate::roles::InferenceOptions>,
+	models: crate::fetch::ModelOptions,
 ) -> Result<TaskManager, ServiceError> {
 	if inference.is_some() {
 		// Executors and verifiers work from their off-chain workers, authority or not.
@@ -202,16 +203,6 @@ pub fn new_full<
 		transaction_pool,
 		other: (block_import, babe_link, babe_worker, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
-
-	let inference = inference
-		.map(|options| {
-			options.start(
-				config.prometheus_registry(),
-				task_manager.spawn_handle(),
-				&config.data_path,
-			)
-		})
-		.transpose()?;
 
 	// The BABE worker (epoch data for the import queue) runs while its handle lives.
 	task_manager.spawn_handle().spawn("babe-worker-handle", None, async move {
@@ -245,6 +236,15 @@ pub fn new_full<
 		);
 	net_config.add_notification_protocol(grandpa_protocol_config);
 
+	// Models shared with peers: served from the store (unless turned off), fetched into it.
+	let store = models.store(&config.data_path);
+	let models_protocol = crate::fetch::protocol_name(
+		client.block_hash(0).ok().flatten().expect("Genesis block exists; qed").as_ref(),
+	);
+	let (model_server, models_protocol_config) =
+		crate::fetch::PeerServer::new::<N>(models_protocol.clone(), store.clone(), models.serving);
+	net_config.add_request_response_protocol(models_protocol_config);
+
 	let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
 		backend.clone(),
 		grandpa_link.shared_authority_set().clone(),
@@ -266,6 +266,21 @@ pub fn new_full<
 			metrics,
 			gap_sync_body_policy: None,
 		})?;
+
+	if let Some(server) = model_server {
+		task_manager.spawn_handle().spawn("haca-model-server", Some("haca"), server.run());
+	}
+	let peers = crate::fetch::PeerSource {
+		network: network.clone(),
+		sync: sync_service.clone(),
+		protocol: models_protocol,
+	};
+	let inference = inference
+		.map(|options| {
+			let spawner = task_manager.spawn_handle();
+			options.start(config.prometheus_registry(), store, peers, models.policy, spawner)
+		})
+		.transpose()?;
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =

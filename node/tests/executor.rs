@@ -261,6 +261,71 @@ fn metric(metrics: &str, name: &str, labels: &[&str]) -> f64 {
 	line.and_then(|line| line.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
 }
 
+/// Eve registers `bytes` off chain at `locators` in every mode for `DEMO_MODEL_FEE` a run,
+/// with `inputs` and `outputs`; Alice serves it. Returns its hash once jobs on it are quoted.
+async fn register_off_chain(
+	rpc: &HttpClient,
+	node: &Node,
+	bytes: &[u8],
+	locators: &[String],
+	inputs: Vec<TensorSpec>,
+	outputs: Vec<TensorSpec>,
+) -> ModelHash {
+	let model: ModelHash = sp_crypto_hashing::blake2_256(bytes).into();
+	let locators: Vec<_> =
+		locators.iter().map(|uri| uri.as_bytes().to_vec().try_into().unwrap()).collect();
+	let register = pallet_models::Call::register {
+		model,
+		byte_size: bytes.len() as u32,
+		source: pallet_models::ModelSource::OffChain(locators.try_into().unwrap()),
+		terms: pallet_models::ModelTerms {
+			inputs: inputs.try_into().unwrap(),
+			outputs: outputs.try_into().unwrap(),
+			modes: ModeSet::ALL,
+			fee: DEMO_MODEL_FEE,
+			tolerance_ulps: 0,
+			graph: None,
+		},
+	};
+	send(rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
+	wait_for_quote(rpc, node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
+	serve(rpc, node, &[model]).await;
+	model
+}
+
+/// Waits until job `job` has settled (four minutes at most); its provisional outputs.
+async fn settled_outputs(rpc: &HttpClient, node: &Node, job: u64) -> Vec<u8> {
+	let start = Instant::now();
+	let mut provisional = None;
+	loop {
+		let report = job_report(rpc, job).await;
+		match &report {
+			Some(report) if report.outputs.is_some() => provisional = report.outputs.clone(),
+			None if provisional.is_some() => return provisional.unwrap(),
+			_ => {}
+		}
+		assert!(
+			start.elapsed() < Duration::from_secs(240),
+			"job {job} did not settle; last report {report:?}; node log:\n{}",
+			node.log()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// The int_matmul model's specs.
+fn int_matmul_specs() -> (Vec<TensorSpec>, Vec<TensorSpec>) {
+	let spec =
+		|name, element_type, dims: &[u32]| TensorSpec::new(name, element_type, dims).unwrap();
+	(vec![spec("input", ElementType::U8, &[1, 8])], vec![spec("output", ElementType::I32, &[1, 4])])
+}
+
+/// A tensor list read from a `.npy` file of the project's models.
+fn npy_tensors(file: &str) -> Vec<Tensor> {
+	let bytes = std::fs::read(models_dir().join(file)).unwrap();
+	vec![haca_engine::npy::read(&bytes).unwrap()]
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_executor_fetches_an_off_chain_model_from_its_locators_and_its_job_settles() {
 	let node = Node::start_dev_with("off-chain-model", &["--executor"]);
@@ -270,52 +335,14 @@ async fn an_executor_fetches_an_off_chain_model_from_its_locators_and_its_job_se
 	// Eve registers the integer model off chain: its first locator serves wrong bytes, its
 	// second the model. No node holds it yet.
 	let bytes = std::fs::read(models_dir().join("int_matmul.onnx")).unwrap();
-	let model: ModelHash = sp_crypto_hashing::blake2_256(&bytes).into();
 	let server = common::http::serve(bytes.clone());
 	let locators = [format!("{server}/wrong"), format!("{server}/good")];
-	let locators: Vec<_> =
-		locators.iter().map(|uri| uri.as_bytes().to_vec().try_into().unwrap()).collect();
-	let spec =
-		|name, element_type, dims: &[u32]| TensorSpec::new(name, element_type, dims).unwrap();
-	let register = pallet_models::Call::register {
-		model,
-		byte_size: bytes.len() as u32,
-		source: pallet_models::ModelSource::OffChain(locators.try_into().unwrap()),
-		terms: pallet_models::ModelTerms {
-			inputs: vec![spec("input", ElementType::U8, &[1, 8])].try_into().unwrap(),
-			outputs: vec![spec("output", ElementType::I32, &[1, 4])].try_into().unwrap(),
-			modes: ModeSet::ALL,
-			fee: DEMO_MODEL_FEE,
-			tolerance_ulps: 0,
-			graph: None,
-		},
-	};
-	send(&rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
-	wait_for_quote(&rpc, &node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;
-	serve(&rpc, &node, &[model]).await;
+	let (inputs, outputs) = int_matmul_specs();
+	let model = register_off_chain(&rpc, &node, &bytes, &locators, inputs, outputs).await;
 
-	let read = |file: &str| {
-		let bytes = std::fs::read(models_dir().join(file)).unwrap();
-		vec![haca_engine::npy::read(&bytes).unwrap()]
-	};
-	submit_job(&rpc, model, read("int_matmul.input.npy").encode(), DEMO_MODEL_FEE).await;
-	let start = Instant::now();
-	let mut provisional = None;
-	loop {
-		let report = job_report(&rpc, 0).await;
-		match &report {
-			Some(report) if report.outputs.is_some() => provisional = report.outputs.clone(),
-			None if provisional.is_some() => break,
-			_ => {}
-		}
-		assert!(
-			start.elapsed() < Duration::from_secs(240),
-			"job did not settle; last report {report:?}; node log:\n{}",
-			node.log()
-		);
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	}
-	assert_eq!(provisional, Some(read("int_matmul.output.npy").encode()));
+	submit_job(&rpc, model, npy_tensors("int_matmul.input.npy").encode(), DEMO_MODEL_FEE).await;
+	let outputs = settled_outputs(&rpc, &node, 0).await;
+	assert_eq!(outputs, npy_tensors("int_matmul.output.npy").encode());
 
 	// The wrong locator was dropped for its hash; the model came over HTTP into the store.
 	let metrics = prometheus_metrics(node.prometheus_port);
@@ -349,6 +376,48 @@ async fn an_executor_fetches_an_off_chain_model_from_its_locators_and_its_job_se
 	let stderr = String::from_utf8_lossy(&unknown.stderr);
 	assert!(!unknown.status.success() && stderr.contains("not registered off chain"), "{stderr}");
 	assert!(node.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_executor_fetches_a_model_its_locators_lost_from_a_peer_that_holds_it() {
+	// A full node of the dev chain holds the model in its store; its locator is gone.
+	let bytes = std::fs::read(models_dir().join("int_matmul.onnx")).unwrap();
+	let holder_store = common::scratch_dir("holder-store");
+	let added = std::process::Command::new(common::NODE_BINARY)
+		.args(["model", "add"])
+		.arg(models_dir().join("int_matmul.onnx"))
+		.arg("--model-dir")
+		.arg(&holder_store)
+		.status()
+		.unwrap();
+	assert!(added.success());
+	let executor = Node::start_dev_with("peer-fetcher", &["--executor"]);
+	executor.wait_for_finalized(1, Duration::from_secs(120)).await;
+	let rpc = executor.rpc();
+	let peer_id: String = rpc.request("system_localPeerId", rpc_params![]).await.unwrap();
+	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", executor.p2p_port);
+	let store = holder_store.to_str().unwrap();
+	let holder = Node::start(
+		"model-holder",
+		&["--chain", "dev", "--bootnodes", &bootnode, "--model-dir", store],
+	);
+	holder.wait_for_best(2, Duration::from_secs(120)).await;
+
+	let server = common::http::serve(Vec::new());
+	let (inputs, outputs) = int_matmul_specs();
+	let locators = [format!("{server}/gone")];
+	let model = register_off_chain(&rpc, &executor, &bytes, &locators, inputs, outputs).await;
+	submit_job(&rpc, model, npy_tensors("int_matmul.input.npy").encode(), DEMO_MODEL_FEE).await;
+	let outputs = settled_outputs(&rpc, &executor, 0).await;
+	assert_eq!(outputs, npy_tensors("int_matmul.output.npy").encode());
+
+	// The bytes came from the peer; the locator was never needed.
+	let metrics = prometheus_metrics(executor.prometheus_port);
+	let fetched = metric(&metrics, "haca_model_fetch_bytes_total", &[r#"source="peer""#]);
+	assert_eq!(fetched, bytes.len() as f64, "{metrics}");
+	assert_eq!(metric(&metrics, "haca_model_fetch_failures_total", &[r#"source="http""#]), 0.0);
+	assert!(holder.stop().success());
+	assert!(executor.stop().success());
 }
 
 /// Alice's registration as the node's state holds it.

@@ -12,46 +12,9 @@ use hyper::{body::Incoming, Uri};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use sp_core::hexdisplay::HexDisplay;
 
-/// Why one locator did not give the model.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-	/// Not an `http://` or `https://` URI.
-	#[error("not an http:// or https:// locator")]
-	BadLocator,
-	/// The server answered with another status than 200.
-	#[error("the server answered {0}")]
-	Status(u16),
-	/// The server sent more bytes than the registered size.
-	#[error("longer than the registered {0} bytes")]
-	TooLong(u64),
-	/// The stream ended before the registered size.
-	#[error("{got} bytes, short of the registered {size}")]
-	TooShort { got: u64, size: u64 },
-	/// The bytes do not hash to the model's hash.
-	#[error("wrong bytes: they hash to 0x{0}")]
-	HashMismatch(String),
-	/// No answer within the timeout.
-	#[error("no model within {0:?}")]
-	Timeout(Duration),
-	/// The connection failed.
-	#[error("connection: {0}")]
-	Connection(String),
-}
+use super::{FetchError, LOG_TARGET};
 
 impl FetchError {
-	/// The failure's metric label.
-	pub fn label(&self) -> &'static str {
-		match self {
-			Self::BadLocator => "bad_locator",
-			Self::Status(_) => "status",
-			Self::TooLong(_) => "too_long",
-			Self::TooShort { .. } => "too_short",
-			Self::HashMismatch(_) => "hash_mismatch",
-			Self::Timeout(_) => "timeout",
-			Self::Connection(_) => "connection",
-		}
-	}
-
 	/// Whether another attempt at the same locator may succeed.
 	fn may_pass(&self) -> bool {
 		match self {
@@ -118,10 +81,7 @@ pub async fn fetch(
 			match result {
 				Ok(bytes) => return Ok(Fetched { bytes, dropped: failures }),
 				Err(error) if error.may_pass() && attempt < policy.retries => {
-					log::warn!(
-						target: "haca-fetch",
-						"{locator}: {error}; retrying in {backoff:?}",
-					);
+					log::warn!(target: LOG_TARGET, "{locator}: {error}; retrying in {backoff:?}");
 					tokio::time::sleep(backoff).await;
 					backoff *= 2;
 					attempt += 1;
@@ -129,11 +89,6 @@ pub async fn fetch(
 				Err(error) => break error,
 			}
 		};
-		log::warn!(
-			target: "haca-fetch",
-			"model 0x{}: {locator} dropped: {failure}",
-			HexDisplay::from(hash),
-		);
 		failures.push((locator.clone(), failure));
 	}
 	Err(failures)

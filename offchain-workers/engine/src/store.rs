@@ -79,6 +79,17 @@ impl ModelStore {
 		Some(bytes)
 	}
 
+	/// Up to `len` bytes of model `hash` from `offset` (fewer at its end), if the store has
+	/// it: what the node serves its peers (not a use).
+	pub fn read_chunk(&self, hash: &[u8; 32], offset: u64, len: u32) -> Option<Vec<u8>> {
+		use std::io::{Read, Seek, SeekFrom};
+		let mut file = fs::File::open(self.path(hash)).ok()?;
+		file.seek(SeekFrom::Start(offset)).ok()?;
+		let mut chunk = Vec::with_capacity(len as usize);
+		file.take(len.into()).read_to_end(&mut chunk).ok()?;
+		Some(chunk)
+	}
+
 	/// Stores `bytes` as model `hash` if they hash to it, then makes room: the least recently
 	/// used models leave until the store is within its capacity, except those in `pinned`.
 	pub fn insert(
@@ -190,7 +201,11 @@ mod tests {
 		assert!(!store.contains(&hash));
 		assert_eq!(store.insert(&hash, &bytes, &[]).unwrap(), store.path(&hash));
 		assert!(store.contains(&hash));
-		assert_eq!(store.get(&hash), Some(bytes));
+		assert_eq!(store.get(&hash), Some(bytes.clone()));
+		assert_eq!(store.read_chunk(&hash, 4, 3), Some(bytes[4..7].to_vec()));
+		assert_eq!(store.read_chunk(&hash, 8, 100), Some(bytes[8..].to_vec()));
+		assert_eq!(store.read_chunk(&hash, 100, 3), Some(Vec::new()));
+		assert_eq!(store.read_chunk(&other, 0, 3), None);
 		let (big, big_bytes) = model(3, 1_001);
 		assert_eq!(
 			store.insert(&big, &big_bytes, &[]),
