@@ -151,3 +151,15 @@ if ! cmp -s "$requirements" "$venv/.haca-requirements"; then
 	"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
 	cp "$requirements" "$venv/.haca-requirements"
 fi
+
+# --- 6. Heavy models (a ResNet-18, a BERT-tiny), generated, not downloaded: too large for the
+# repository, they are what off-chain registration, fetching and the benchmarks are tried on.
+heavy="$repo_root/offchain-workers/models/heavy"
+stamp="$(sha256sum "$repo_root/scripts/gen_heavy_models.py" "$repo_root/scripts/gen_exports.py" \
+	"$requirements" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$heavy/.generated-by" 2>/dev/null)" != "$stamp" ]; then
+	log "generating the heavy models into $heavy"
+	rm -rf "$heavy"
+	(cd "$repo_root/scripts" && "$venv/bin/python" gen_heavy_models.py "$heavy")
+	echo "$stamp" > "$heavy/.generated-by"
+fi
