@@ -94,6 +94,13 @@ on_signal() {
 trap on_signal INT TERM
 trap 'cleanup || true' EXIT
 
+# Alice's model store in honest.toml: the heavy ResNet-18 (scripts/setup.sh generates it),
+# which the executors fetch from her over the chain's network.
+HACA_HELD_MODELS="$run_dir/held-models"
+export HACA_HELD_MODELS
+"$HACA_NODE" model add "$here/../offchain-workers/models/heavy/resnet18/model.onnx" \
+	--model-dir "$HACA_HELD_MODELS" >/dev/null
+
 declare -A wall status
 failed=0
 for suite in "${suites[@]}"; do

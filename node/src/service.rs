@@ -238,6 +238,15 @@ pub fn new_full<
 
 	// Models shared with peers: served from the store (unless turned off), fetched into it.
 	let store = models.store(&config.data_path);
+	let held = store.list().unwrap_or_default();
+	log::info!(
+		"model store: {} ({} models, {} bytes of at most {}){}",
+		store.dir().display(),
+		held.len(),
+		held.iter().map(|model| model.size).sum::<u64>(),
+		store.capacity(),
+		if models.serving { ", served to peers" } else { "" },
+	);
 	let models_protocol = crate::fetch::protocol_name(
 		client.block_hash(0).ok().flatten().expect("Genesis block exists; qed").as_ref(),
 	);

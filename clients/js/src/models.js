@@ -1,6 +1,6 @@
 // Registering models.
 
-import { u8aToHex, u8aToU8a } from '@polkadot/util';
+import { stringToHex, u8aToHex, u8aToU8a } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
 
 import { MODES } from './connect.js';
@@ -36,19 +36,10 @@ import { eventOf, nextNonce, sendTx } from './tx.js';
  */
 export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, toleranceUlps = 0, graph = null, inputs, outputs, bounds, timeoutMs = 120_000 }) {
   const bytes = u8aToU8a(onnx);
-  const specs = inputs && outputs ? { inputs, outputs } : readOnnxSpecs(bytes, { bounds });
   const model = blake2AsHex(bytes, 256);
   const chunkSize = api.consts.models.chunkSize.toNumber();
-  const txs = [
-    api.tx.models.register(model, bytes.length, 'OnChain', {
-      inputs: inputs ?? specs.inputs,
-      outputs: outputs ?? specs.outputs,
-      modes,
-      fee,
-      toleranceUlps,
-      graph,
-    }),
-  ];
+  const terms = modelTerms(bytes, { fee, modes, toleranceUlps, graph, inputs, outputs, bounds });
+  const txs = [api.tx.models.register(model, bytes.length, 'OnChain', terms)];
   for (let index = 0; index * chunkSize < bytes.length; index++) {
     // Bytes arguments go as hex: polkadot.js reads a Uint8Array as already SCALE-encoded.
     txs.push(api.tx.models.uploadChunk(model, index, u8aToHex(bytes.subarray(index * chunkSize, (index + 1) * chunkSize))));
@@ -65,4 +56,49 @@ export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, 
     fees: receipts.reduce((sum, r) => sum + r.fee, 0n),
     receipts,
   };
+}
+
+/**
+ * Registers a model kept off chain, of any size: `models.register` under the blake2-256
+ * hash of the ONNX bytes with their size and `locators`, the `http://` or `https://` URIs
+ * (up to `MaxLocators`, each at most `MaxLocatorLen` bytes) that serve the file. The model is
+ * active at once. Executors and verifiers that serve or audit it (`setServedModels`) fetch
+ * it by its hash: first from their peers, nodes that hold it already, then from the
+ * locators in order; they keep only bytes of this size and hash. The owner pays a deposit
+ * of `BaseDeposit + ByteDeposit * (locator bytes)`.
+ * @param {ApiPromise} api
+ * @param {import('@polkadot/keyring/types').KeyringPair} owner
+ * @param {object} model
+ * @param {Uint8Array} model.onnx The ONNX file's bytes (hashed and measured here, not sent).
+ * @param {string[]} model.locators Where the file is served, tried in order.
+ * @param {bigint|number|string} model.fee Fee per inference run.
+ * @param {number} [model.modes=MODES.ALL]
+ * @param {number} [model.toleranceUlps=0]
+ * @param {object} [model.graph] The dispute graph, as for `registerModel`.
+ * @param {object[]} [model.inputs] Input specs; read from the ONNX graph by default.
+ * @param {object[]} [model.outputs] Output specs; read from the ONNX graph by default.
+ * @param {Record<string, number>} [model.bounds] Sizes of the graph's named dimensions.
+ * @param {number} [model.timeoutMs=120000]
+ * @returns {Promise<{model: string, deposit: bigint, fee: bigint, receipt: Receipt}>}
+ */
+export async function registerOffChainModel(api, owner, { onnx, locators, fee, modes = MODES.ALL, toleranceUlps = 0, graph = null, inputs, outputs, bounds, timeoutMs = 120_000 }) {
+  const bytes = u8aToU8a(onnx);
+  const model = blake2AsHex(bytes, 256);
+  const terms = modelTerms(bytes, { fee, modes, toleranceUlps, graph, inputs, outputs, bounds });
+  // Bytes arguments go as hex: polkadot.js reads a Uint8Array as already SCALE-encoded.
+  const source = { OffChain: locators.map((uri) => stringToHex(uri)) };
+  const receipt = await sendTx(api, owner, api.tx.models.register(model, bytes.length, source, terms), { timeoutMs });
+  if (!eventOf(receipt, 'models', 'Activated')) throw new Error(`model ${model} was not activated`);
+  return {
+    model,
+    deposit: eventOf(receipt, 'models', 'Registered').data.deposit.toBigInt(),
+    fee: receipt.fee,
+    receipt,
+  };
+}
+
+/** A registration's terms: the given specs, or those read from the ONNX graph. */
+function modelTerms(bytes, { fee, modes, toleranceUlps, graph, inputs, outputs, bounds }) {
+  const specs = inputs && outputs ? { inputs, outputs } : readOnnxSpecs(bytes, { bounds });
+  return { inputs: specs.inputs, outputs: specs.outputs, modes, fee, toleranceUlps, graph };
 }

@@ -28,9 +28,11 @@ type SettlementWeights = <haca_runtime::Runtime as pallet_settlement::Config>::W
 /// as it may) and settlement of a result.
 #[derive(Debug, clap::Parser)]
 pub struct ReplicationBenchCmd {
-	/// Directory of ONNX models with fixed input shapes (`scripts/gen_models.py DIR --large`).
-	#[arg(long, value_name = "DIR")]
-	pub model_dir: PathBuf,
+	/// Directory of ONNX models with fixed input shapes: its `*.onnx` files
+	/// (`scripts/gen_models.py DIR --large`) and its sub-directories' `model.onnx`, named by
+	/// the sub-directory (the heavy models, `offchain-workers/models/heavy`); repeatable.
+	#[arg(long, value_name = "DIR", required = true)]
+	pub model_dir: Vec<PathBuf>,
 
 	/// Timed rounds per measurement; the median round counts.
 	#[arg(long, default_value_t = 5)]
@@ -53,6 +55,25 @@ fn time_per_call(rounds: usize, mut step: impl FnMut()) -> Duration {
 	per_call[per_call.len() / 2]
 }
 
+/// The models in `dir`, sorted by name: `<name>.onnx` files and `<name>/model.onnx`.
+fn models_in(dir: &std::path::Path) -> sc_cli::Result<Vec<(String, PathBuf)>> {
+	let mut models: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+		.map_err(|error| format!("{}: {error}", dir.display()))?
+		.filter_map(|entry| {
+			let path = entry.ok()?.path();
+			let name = path.file_name()?.to_string_lossy().into_owned();
+			if path.extension().is_some_and(|ext| ext == "onnx") {
+				Some((name, path))
+			} else {
+				let model = path.join("model.onnx");
+				model.is_file().then_some((name, model))
+			}
+		})
+		.collect();
+	models.sort();
+	Ok(models)
+}
+
 fn micros(duration: Duration) -> f64 {
 	duration.as_secs_f64() * 1e6
 }
@@ -60,14 +81,13 @@ fn micros(duration: Duration) -> f64 {
 impl ReplicationBenchCmd {
 	/// Runs the measurements and prints one line per model.
 	pub fn run(&self) -> sc_cli::Result<()> {
-		let mut models: Vec<PathBuf> = std::fs::read_dir(&self.model_dir)
-			.map_err(|error| format!("{}: {error}", self.model_dir.display()))?
-			.filter_map(|entry| entry.ok().map(|entry| entry.path()))
-			.filter(|path| path.extension().is_some_and(|ext| ext == "onnx"))
-			.collect();
-		models.sort();
-		if models.is_empty() {
-			return Err(format!("no .onnx models in {}", self.model_dir.display()).into());
+		let mut models = Vec::new();
+		for dir in &self.model_dir {
+			let found = models_in(dir)?;
+			if found.is_empty() {
+				return Err(format!("no .onnx models in {}", dir.display()).into());
+			}
+			models.extend(found);
 		}
 		// What a block charges for one attested result carrying `carried` bytes of outputs:
 		// its authorization, the dispatch of the statement (less the signature verification
@@ -87,8 +107,7 @@ impl ReplicationBenchCmd {
 		let max_output_len =
 			<<haca_runtime::Runtime as pallet_settlement::Config>::MaxOutputLen as Get<u32>>::get()
 				as usize;
-		for path in models {
-			let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+		for (name, path) in models {
 			let bytes = std::fs::read(&path).map_err(|error| error.to_string())?;
 			let inputs =
 				Plan::declared_inputs(&bytes, &haca_engine::DimBounds::default()).map(|specs| {

@@ -91,6 +91,13 @@ impl Node {
 			.expect("valid RPC URL")
 	}
 
+	/// The most memory the node's process has held (its peak resident set), in KiB.
+	pub fn peak_memory_kib(&self) -> Option<u64> {
+		let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+		let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+		line.split_whitespace().nth(1)?.parse().ok()
+	}
+
 	/// The node's output so far (for failure messages).
 	pub fn log(&self) -> String {
 		std::fs::read_to_string(&self.log_path).unwrap_or_default()
