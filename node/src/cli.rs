@@ -118,8 +118,8 @@ pub struct ModelParams {
 	#[arg(long, value_name = "BYTES", default_value_t = crate::fetch::DEFAULT_STORE_BYTES)]
 	pub model_cache_size: u64,
 
-	/// Longest one attempt at fetching a model from one of its locators may take, in
-	/// seconds.
+	/// Longest one attempt at fetching a model from one of its locators, or one peer's
+	/// serving of it, may take, in seconds.
 	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
 	pub model_fetch_timeout: u64,
 

@@ -283,6 +283,7 @@ pub fn new_full<
 		network: network.clone(),
 		sync: sync_service.clone(),
 		protocol: models_protocol,
+		timeout: models.policy.timeout,
 	};
 	let inference = inference
 		.map(|options| {

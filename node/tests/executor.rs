@@ -296,6 +296,23 @@ async fn register_off_chain(
 	model
 }
 
+/// Waits until job `job` has a result (four minutes at most); its outputs.
+async fn result_outputs(rpc: &HttpClient, node: &Node, job: u64) -> Vec<u8> {
+	let start = Instant::now();
+	loop {
+		let report = job_report(rpc, job).await;
+		if let Some(outputs) = report.as_ref().and_then(|report| report.outputs.clone()) {
+			return outputs;
+		}
+		assert!(
+			start.elapsed() < Duration::from_secs(240),
+			"job {job} has no result; last report {report:?}; node log:\n{}",
+			node.log()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
 /// Waits until job `job` has settled (four minutes at most); its provisional outputs and
 /// when they were first seen.
 async fn settled_outputs(rpc: &HttpClient, node: &Node, job: u64) -> (Vec<u8>, Instant) {
@@ -403,9 +420,9 @@ async fn an_executor_fetches_a_heavy_model_from_its_locators_and_its_job_settles
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_executor_fetches_a_model_its_locators_lost_from_a_peer_that_holds_it() {
-	// A full node of the dev chain holds a BERT-tiny (17 MB) in its store; its locator is
-	// gone.
+async fn an_executor_fetches_models_from_peers_and_drops_a_peer_serving_wrong_bytes() {
+	// A full node of the dev chain holds a BERT-tiny (17 MB) in its store, whose locator is
+	// gone; and, under the integer model's name, other bytes of its size.
 	let (bytes, input, reference) = heavy_model("bert_tiny");
 	let holder_store = common::scratch_dir("holder-store");
 	let added = std::process::Command::new(common::NODE_BINARY)
@@ -416,6 +433,10 @@ async fn an_executor_fetches_a_model_its_locators_lost_from_a_peer_that_holds_it
 		.status()
 		.unwrap();
 	assert!(added.success());
+	let int_bytes = std::fs::read(models_dir().join("int_matmul.onnx")).unwrap();
+	let int_hash = sp_crypto_hashing::blake2_256(&int_bytes);
+	let forged = haca_engine::ModelStore::new(&holder_store, u64::MAX).path(&int_hash);
+	std::fs::write(forged, vec![7u8; int_bytes.len()]).unwrap();
 	let executor = Node::start_dev_with("peer-fetcher", &["--executor"]);
 	executor.wait_for_finalized(1, Duration::from_secs(120)).await;
 	let rpc = executor.rpc();
@@ -442,9 +463,33 @@ async fn an_executor_fetches_a_model_its_locators_lost_from_a_peer_that_holds_it
 
 	// The bytes came from the peer; the locator was never needed.
 	let metrics = prometheus_metrics(executor.prometheus_port);
-	let fetched = metric(&metrics, "haca_model_fetch_bytes_total", &[r#"source="peer""#]);
-	assert_eq!(fetched, bytes.len() as f64, "{metrics}");
-	assert_eq!(metric(&metrics, "haca_model_fetch_failures_total", &[r#"source="http""#]), 0.0);
+	let (peer, http) = (r#"source="peer""#, r#"source="http""#);
+	assert_eq!(metric(&metrics, "haca_model_fetch_bytes_total", &[peer]), bytes.len() as f64);
+	assert_eq!(metric(&metrics, "haca_model_fetch_failures_total", &[http]), 0.0);
+
+	// The integer model: the peer's bytes do not hash to it, so the peer is dropped (and
+	// reported) and the model comes from its locator.
+	let server = common::http::serve(int_bytes.clone());
+	let locators = [format!("{server}/good")];
+	let (inputs, outputs) = (
+		vec![TensorSpec::new("input", ElementType::U8, &[1, 8]).unwrap()],
+		vec![TensorSpec::new("output", ElementType::I32, &[1, 4]).unwrap()],
+	);
+	let int_model =
+		register_off_chain(&rpc, &executor, &int_bytes, &locators, inputs, outputs).await;
+	serve(&rpc, &executor, &[model, int_model]).await;
+	let read = |file: &str| {
+		vec![haca_engine::npy::read(&std::fs::read(models_dir().join(file)).unwrap()).unwrap()]
+	};
+	submit_job(&rpc, int_model, read("int_matmul.input.npy").encode(), DEMO_MODEL_FEE).await;
+	let outputs = result_outputs(&rpc, &executor, 1).await;
+	assert_eq!(outputs, read("int_matmul.output.npy").encode());
+	let metrics = prometheus_metrics(executor.prometheus_port);
+	let wrong = r#"reason="hash_mismatch""#;
+	assert_eq!(metric(&metrics, "haca_model_fetch_failures_total", &[peer, wrong]), 1.0);
+	assert_eq!(metric(&metrics, "haca_model_fetch_bytes_total", &[http]), int_bytes.len() as f64);
+	let log = executor.log();
+	assert!(log.contains("dropped: wrong bytes"), "the dropped peer is logged: {log}");
 	assert!(holder.stop().success());
 	assert!(executor.stop().success());
 }

@@ -117,7 +117,6 @@ impl ModelOptions {
 
 /// Fetches the off-chain models a node needs into its model store, each once at a time, in
 /// the background.
-#[derive(Clone)]
 pub struct Fetcher {
 	inner: Arc<Inner>,
 }
@@ -248,7 +247,12 @@ impl Inner {
 		let hex = HexDisplay::from(model);
 		let dropped = |source: &str, failures: &[(String, FetchError)]| {
 			for (from, error) in failures {
-				log::warn!(target: LOG_TARGET, "model 0x{hex}: {from} dropped: {error}");
+				// Most peers do not hold a given model: that is no fault.
+				if *error == FetchError::NotHeld {
+					log::debug!(target: LOG_TARGET, "model 0x{hex}: {from}: {error}");
+				} else {
+					log::warn!(target: LOG_TARGET, "model 0x{hex}: {from} dropped: {error}");
+				}
 				if let Some(metrics) = &self.metrics {
 					metrics.failed(source, error.label());
 				}

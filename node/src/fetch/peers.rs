@@ -173,6 +173,8 @@ pub struct PeerSource {
 	pub sync: Arc<SyncingService<Block>>,
 	/// The protocol's name.
 	pub protocol: ProtocolName,
+	/// Longest one peer may take to serve the rest of a model.
+	pub timeout: Duration,
 }
 
 impl PeerSource {
@@ -191,12 +193,16 @@ impl PeerSource {
 		let (mut served, mut dropped) = (Vec::new(), Vec::new());
 		for peer in peers {
 			let before = bytes.len();
-			let failure = self.fetch_from(peer, hash, size, &mut bytes).await.err();
+			// A peer that answers each chunk just in time is cut off as a hanging locator is.
+			let failure =
+				tokio::time::timeout(self.timeout, self.fetch_from(peer, hash, size, &mut bytes))
+					.await
+					.unwrap_or(Err(FetchError::Timeout(self.timeout)))
+					.err();
 			if bytes.len() > before {
 				served.push(peer);
 			}
 			if let Some(failure) = failure {
-				log::debug!(target: LOG_TARGET, "model 0x{}: peer {peer}: {failure}", HexDisplay::from(hash));
 				dropped.push((format!("peer {peer}"), failure));
 				continue;
 			}
