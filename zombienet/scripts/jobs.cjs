@@ -71,18 +71,7 @@ async function run(nodeName, networkInfo) {
     const quorumEnd = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === quorumJob.job, 60_000);
     assert.equal(quorumEnd.data.paid.toBigInt(), quorumFee, 'the quorum job paid two runs');
     log(`quorum job ${quorumJob.job}: committed and revealed by both executors, settled at #${quorumSettled.block} (${quorumSettled.block - quorumJob.block} blocks)`);
-    // A spot check is drawn on a tenth of quorum assignments: Eve's node answers hers; the
-    // genesis verifiers without a node in this network (One) miss theirs and are slashed.
-    const [check] = tracker.all('jobs.SpotCheckDrawn', (e) => lib.jobOf(e) === quorumJob.job);
-    if (check) {
-      const checker = check.data.checker.toString();
-      const expected = checker === accs.Eve.address ? 'settlement.SpotCheckPassed' : 'settlement.SpotCheckFailed';
-      const judged = tracker.all(expected, (e) => lib.jobOf(e) === quorumJob.job && e.data.checker.toString() === checker);
-      assert.equal(judged.length, 1, `the spot checker ${lib.nameOf(accs, checker)}: ${expected}`);
-      log(`quorum job ${quorumJob.job}: spot-checked by ${lib.nameOf(accs, checker)}: ${expected}`);
-    } else {
-      log(`quorum job ${quorumJob.job}: no spot check drawn`);
-    }
+    lib.checkSpotCheck(tracker, accs, quorumJob.job, log);
 
     // --- the attested job settles after its challenge window ----------------------------
     const settled = await tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === attested.job, 180_000);

@@ -71,6 +71,24 @@ export function matchesReference(tensors) {
   return Array.from(out.data).every((v, i) => Math.abs(v - ref.data[i]) < 1e-6);
 }
 
+/**
+ * Checks the spot check of a settled quorum `job`, if one was drawn (on a tenth of quorum
+ * assignments): Eve's node answers hers and passes; the genesis verifiers without a node in
+ * the network miss theirs and fail (and are slashed).
+ */
+export function checkSpotCheck(tracker, accs, job, log) {
+  const [check] = tracker.all('jobs.SpotCheckDrawn', (e) => jobOf(e) === job);
+  if (!check) {
+    log(`quorum job ${job}: no spot check drawn`);
+    return;
+  }
+  const checker = check.data.checker.toString();
+  const expected = checker === accs.Eve.address ? 'settlement.SpotCheckPassed' : 'settlement.SpotCheckFailed';
+  const judged = tracker.all(expected, (e) => jobOf(e) === job && e.data.checker.toString() === checker);
+  assert.equal(judged.length, 1, `the spot checker ${nameOf(accs, checker)}: ${expected}`);
+  log(`quorum job ${job}: spot-checked by ${nameOf(accs, checker)}: ${expected}`);
+}
+
 /** Decodes the `outputs` of a `settlement.ResultSubmitted` event (null when not on chain). */
 export function eventOutputs(event) {
   const outputs = event.data.outputs;
