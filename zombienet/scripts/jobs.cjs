@@ -37,6 +37,17 @@ async function run(nodeName, networkInfo) {
         haca.submitJob(bob, accs.Ferdie, { model: haca.DEMO_MODEL, input: [DEMO_INPUT], mode: haca.ATTESTED, nonce: ferdieNonce + 1 + i }),
       ),
     ]);
+    // Ids and blocks as the finalised chain has them: the receipts come from the blocks that
+    // first included each submission, and a fork may have included those sent to Alice and
+    // to Bob in another order (another job id each), and pruned the receipts' blocks.
+    const [[bobs], [ferdiesQuorum], ferdiesBatch] = await Promise.all([
+      lib.finalisedJobs(tracker, accs.Bob.address),
+      lib.finalisedJobs(tracker, accs.Ferdie.address, { quorum: true }),
+      lib.finalisedJobs(tracker, accs.Ferdie.address, { count: BATCH }),
+    ]);
+    Object.assign(attested, bobs);
+    Object.assign(quorumJob, ferdiesQuorum);
+    batch.forEach((job, i) => Object.assign(job, ferdiesBatch[i]));
     log(`submitted: attested job ${attested.job} (#${attested.block}) via alice, quorum job ${quorumJob.job} (#${quorumJob.block}) and ${batch.length} batch jobs via bob`);
 
     // --- attested job ---------------------------------------------------------------
@@ -47,7 +58,7 @@ async function run(nodeName, networkInfo) {
     const [executor] = drawnExecutors;
     assert.ok(executors.includes(executor), `job ${attested.job} assigned to an executor (got ${lib.nameOf(accs, executor)})`);
     log(`attested job ${attested.job} assigned to ${lib.nameOf(accs, executor)}`);
-    const submittedAt = await haca.balanceOf(alice, accs.Bob.address, attested.receipt.blockHash);
+    const submittedAt = await haca.balanceOf(alice, accs.Bob.address, attested.hash);
     const escrow = submittedAt.reserved - bobBefore.reserved;
 
     const result = await tracker.waitFor('settlement.ResultSubmitted', (e) => lib.jobOf(e) === attested.job, 120_000);

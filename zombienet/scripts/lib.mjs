@@ -72,6 +72,22 @@ export function matchesReference(tensors) {
 }
 
 /**
+ * The first `count` jobs `client` submitted (quorum ones or not) as the finalised chain
+ * numbers them, from `tracker`'s `jobs.Submitted` events: `{job, block, hash}` each (the
+ * finalised block that included it), in order.
+ */
+export async function finalisedJobs(tracker, client, { quorum = false, count = 1, timeoutMs = 60_000 } = {}) {
+  const matches = (e) => e.data.client.toString() === client && e.data.mode.isQuorum === quorum;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = tracker.all('jobs.Submitted', matches);
+    if (found.length >= count) return found.slice(0, count).map((e) => ({ job: jobOf(e), block: e.block, hash: e.hash }));
+    assert.ok(Date.now() < deadline, `${count} jobs of ${client} not finalised within ${timeoutMs} ms`);
+    await sleep(500);
+  }
+}
+
+/**
  * Checks the spot check of a settled quorum `job`, if one was drawn (on a tenth of quorum
  * assignments): Eve's node answers hers and passes; the genesis verifiers without a node in
  * the network miss theirs and fail (and are slashed).

@@ -51,6 +51,13 @@ async function run(nodeName, networkInfo) {
       haca.submitJob(alice, accs.Ferdie, { model, input: [input], mode: haca.ATTESTED, nonce }),
       haca.submitJob(alice, accs.Ferdie, { model, input: [input], mode: haca.quorum(2, 2), nonce: nonce + 1 }),
     ]);
+    // Ids as the finalised chain has them (a fork may renumber jobs).
+    const [[finalAttested], [finalQuorum]] = await Promise.all([
+      lib.finalisedJobs(tracker, accs.Ferdie.address),
+      lib.finalisedJobs(tracker, accs.Ferdie.address, { quorum: true }),
+    ]);
+    Object.assign(attested, finalAttested);
+    Object.assign(quorumJob, finalQuorum);
     const result = await tracker.waitFor('settlement.ResultSubmitted', (e) => lib.jobOf(e) === attested.job, 240_000);
     const outputs = lib.eventOutputs(result);
     assert.ok(outputs && haca.tensorsAgree(outputs, [reference], TOLERANCE_ULPS), 'the attested outputs are onnxruntime\'s');
