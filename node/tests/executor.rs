@@ -89,26 +89,9 @@ async fn an_executor_node_runs_jobs_by_itself_and_they_settle() {
 	submit_job(&rpc, demo_model_hash(), input, DEMO_MODEL_FEE).await;
 
 	// Running -> Provisional (the executor's result) -> settled (the job ends).
-	let start = Instant::now();
-	let mut provisional = None;
-	loop {
-		let report = job_report(&rpc, 0).await;
-		match &report {
-			Some(report) if matches!(report.phase, JobPhase::Provisional { .. }) => {
-				provisional = report.outputs.clone()
-			}
-			None if provisional.is_some() => break,
-			_ => {}
-		}
-		assert!(
-			start.elapsed() < Duration::from_secs(240),
-			"job did not settle; last report {report:?}; node log:\n{}",
-			node.log()
-		);
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	}
+	let (provisional, _) = settled_outputs(&rpc, &node, 0).await;
 
-	let outputs = decode_tensors(&provisional.unwrap()).unwrap();
+	let outputs = decode_tensors(&provisional).unwrap();
 	let reference = std::fs::read(models_dir().join("mlp.output.npy")).unwrap();
 	let reference = vec![haca_engine::npy::read(&reference).unwrap()];
 	assert!(tensors_agree(&outputs, &reference, 8), "{outputs:?}");

@@ -303,6 +303,15 @@ fn a_node_without_an_inference_role_submits_nothing() {
 	});
 }
 
+/// Asserts that `executor` reported `job` failed for `reason`.
+fn assert_failed(
+	job: u64,
+	executor: AccountId,
+	reason: haca_primitives::statement::ExecutionFailure,
+) {
+	System::assert_has_event(Event::ExecutionFailed { job, executor, reason }.into());
+}
+
 #[test]
 fn a_model_that_does_not_load_is_reported_not_retried() {
 	let (mut ext, pool) = node_ext(EXECUTOR);
@@ -315,14 +324,7 @@ fn a_model_that_does_not_load_is_reported_not_retried() {
 
 		run_worker();
 		assert_eq!(include_pool(&pool), 1);
-		System::assert_has_event(
-			Event::ExecutionFailed {
-				job,
-				executor: first,
-				reason: haca_primitives::statement::ExecutionFailure::InvalidModel,
-			}
-			.into(),
-		);
+		assert_failed(job, first, haca_primitives::statement::ExecutionFailure::InvalidModel);
 		drawn();
 		let rerun = Jobs::job(job).unwrap();
 		assert!(!rerun.executors.contains(&first), "re-assigned to another executor");
@@ -440,14 +442,7 @@ fn a_model_no_source_serves_fails_its_job_with_a_named_reason_and_is_drawn_again
 
 		run_worker();
 		assert_eq!(include_pool(&pool), 1);
-		System::assert_has_event(
-			Event::ExecutionFailed {
-				job,
-				executor: first,
-				reason: haca_primitives::statement::ExecutionFailure::ModelUnavailable,
-			}
-			.into(),
-		);
+		assert_failed(job, first, haca_primitives::statement::ExecutionFailure::ModelUnavailable);
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&first), "drawn again");
 	});
