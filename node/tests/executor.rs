@@ -61,7 +61,6 @@ async fn send(rpc: &HttpClient, signer: Sr25519Keyring, call: RuntimeCall) {
 
 /// Charlie's attested job on `model` with `input` (encoded tensors), sent to the pool.
 async fn submit_job(rpc: &HttpClient, model: ModelHash, input: Vec<u8>, max_fee: Balance) {
-	let input = input.try_into().unwrap();
 	let submit =
 		pallet_jobs::Call::submit { model, input, mode: VerificationMode::Attested, max_fee };
 	send(rpc, Sr25519Keyring::Charlie, RuntimeCall::Jobs(submit)).await;

@@ -16,7 +16,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use haca_primitives::{
-	runtime_api::{JobReport, WorkItem},
+	runtime_api::{JobOutcome, JobReport, WorkItem},
 	InferenceKey, JobId, ModelHash, VerificationMode,
 };
 
@@ -258,6 +258,10 @@ impl_runtime_apis! {
 	impl haca_primitives::runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn job(job: JobId) -> Option<JobReport<AccountId, Balance, BlockNumber>> {
 			Settlement::report(job)
+		}
+
+		fn outcome(job: JobId) -> Option<JobOutcome<AccountId, Balance, BlockNumber>> {
+			Jobs::outcome(job)
 		}
 
 		fn quote(model: ModelHash, mode: VerificationMode) -> Option<Balance> {

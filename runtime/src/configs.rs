@@ -264,6 +264,8 @@ impl pallet_jobs::Config for Runtime {
 	type BenchmarkRandomness = BabeVrfOutput;
 	type OnPartialDelivery = Settlement;
 	/// Inputs up to 64 KiB (encoded tensors).
+	type MaxOutputLen = ConstU32<MAX_OUTPUT_LEN>;
+	type MaxOutcomes = ConstU32<MAX_OUTCOMES>;
 	type MaxInputLen = ConstU32<{ 64 * 1024 }>;
 	/// Up to 64 jobs per `submit_batch` (the block length limits batches of long inputs).
 	type MaxJobsPerSubmit = ConstU32<64>;
@@ -291,6 +293,10 @@ impl pallet_jobs::Config for Runtime {
 
 /// Largest output a statement carries (16 KiB): larger ones are represented by their hash.
 const MAX_OUTPUT_LEN: u32 = 16 * 1024;
+
+/// Ended jobs whose outcome (with outputs up to `MAX_OUTPUT_LEN`) the chain keeps for clients:
+/// at most 16 MiB of state, whatever the number of jobs.
+const MAX_OUTCOMES: u32 = 1024;
 
 /// Pages of `MAX_OUTPUT_LEN` an attested result's outputs may be published in (1 MiB).
 const MAX_OUTPUT_PAGES: u32 = 64;

@@ -142,7 +142,7 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 			assert_ok!(Jobs::submit(
 				RuntimeOrigin::signed(client.clone()),
 				model,
-				input.clone().try_into().unwrap(),
+				input.clone(),
 				VerificationMode::Attested,
 				2 * UNIT,
 			));
@@ -247,7 +247,7 @@ fn every_preset_has_enough_verifiers_to_challenge_a_lie() {
 			assert_ok!(Jobs::submit(
 				RuntimeOrigin::signed(account(Sr25519Keyring::Ferdie)),
 				presets::demo_model_hash(),
-				input.try_into().unwrap(),
+				input,
 				VerificationMode::Attested,
 				presets::DEMO_MODEL_FEE,
 			));

@@ -6,8 +6,12 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 /** Content hash of the demo model (an MLP, 4 float inputs, 3 outputs) on the dev chains. */
 export const DEMO_MODEL = '0x22246ca7ba2a2815eb026b4719e9abaef8a23ef63207f57635d126bb49417e80';
 
-/** The verification mode kinds a model accepts (`ModeSet` bit flags). */
-export const MODES = Object.freeze({ ATTESTED: 1, QUORUM: 2, ALL: 3 });
+/** The verification modes a model accepts (`ModeSet`: one flag per mode kind). */
+export const MODES = Object.freeze({
+  ATTESTED: Object.freeze({ attested: true, quorum: false }),
+  QUORUM: Object.freeze({ attested: false, quorum: true }),
+  ALL: Object.freeze({ attested: true, quorum: true }),
+});
 
 /** Attested mode: one executor; the result settles after the challenge window. */
 export const ATTESTED = 'Attested';

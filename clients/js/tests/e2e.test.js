@@ -308,6 +308,10 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         // One bad input fails a whole batch; the good one before it is not submitted either.
         { error: 'WrongInputShape', batch: { ...demo, inputs: [[good], [{ type: 'F32', shape: [4, 1], data: [1, 2, 3, 4] }]] } },
         { error: 'EmptyBatch', batch: { ...demo, inputs: [] } },
+        // Longer than MaxInputLen (64 KiB): a named error, not a transaction the pool cannot decode.
+        { error: 'InputTooLong', job: { ...demo, input: new Uint8Array(64 * 1024 + 1) } },
+        { error: 'InputTooLong', batch: { ...demo, inputs: [[good], new Uint8Array(64 * 1024 + 1)] } },
+        { error: 'TooManyInputs', batch: { ...demo, inputs: Array(65).fill([good]) } },
       ];
       const before = await haca.balanceOf(api, ferdie.address);
       const nonce = await haca.nextNonce(api, ferdie.address);

@@ -125,7 +125,7 @@ mod benchmarks {
 		let who = client::<T>();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), model, input, largest_quorum::<T>(), 1_000u32.into());
+		_(RawOrigin::Signed(who), model, input.into_inner(), largest_quorum::<T>(), 1_000u32.into());
 
 		assert_eq!(PendingJobs::<T>::get().into_inner(), vec![0]);
 	}
@@ -140,7 +140,7 @@ mod benchmarks {
 			T::MaxQuorum::get(),
 		);
 		assert_eq!(input.len() as u32, BATCH_BENCHMARK_INPUT_LEN);
-		let inputs = BoundedVec::truncate_from(vec![input; n as usize]);
+		let inputs = vec![input.into_inner(); n as usize];
 		let who = client::<T>();
 
 		#[extrinsic_call]

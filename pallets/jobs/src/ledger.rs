@@ -4,8 +4,10 @@ use alloc::vec::Vec;
 use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
+	runtime_api::JobEnd,
 	traits::{
 		ExecutorAccountability, ExecutorRegistry, JobLedger, JobView, ModelRegistry, SettledFunds,
+		SettledResult,
 	},
 	JobId,
 };
@@ -16,8 +18,14 @@ use crate::*;
 impl<T: Config> Pallet<T> {
 	/// Ends a job: its executors that have not delivered no longer run it, its executors'
 	/// stakes are free, `remaining` (what is still held for it) returns to the client, the
-	/// model reference drops and the job is removed. Returns the amount returned.
-	pub(crate) fn end_job(id: JobId, job: &Job<T>, remaining: BalanceOf<T>) -> BalanceOf<T> {
+	/// model reference drops, the job is removed and its outcome, `end` of the amount
+	/// returned, recorded. Returns the amount returned.
+	pub(crate) fn end_job(
+		id: JobId,
+		job: &Job<T>,
+		remaining: BalanceOf<T>,
+		end: impl FnOnce(BalanceOf<T>) -> JobEndOf<T>,
+	) -> BalanceOf<T> {
 		Self::release_undelivered(id, job);
 		Self::end_spot_check(id, job);
 		Self::release_stakes(job, &job.executors);
@@ -25,12 +33,13 @@ impl<T: Config> Pallet<T> {
 		T::Models::remove_job_reference(&job.model);
 		Jobs::<T>::remove(id);
 		JobInputs::<T>::remove(id);
+		Self::record_outcome(id, job, end(refunded));
 		refunded
 	}
 
 	/// Ends a job that gets no result, refunding everything held for it.
 	pub(crate) fn fail_job(id: JobId, job: &Job<T>) {
-		let refunded = Self::end_job(id, job, job.held());
+		let refunded = Self::end_job(id, job, job.held(), |refunded| JobEnd::Failed { refunded });
 		Self::deposit_event(Event::Failed { job: id, refunded });
 	}
 
@@ -129,6 +138,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	fn settle(
 		id: JobId,
 		payouts: &[(T::AccountId, BalanceOf<T>)],
+		result: SettledResult<T::AccountId>,
 	) -> Result<SettledFunds<BalanceOf<T>>, DispatchError> {
 		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
 		let paid = payouts
@@ -141,7 +151,9 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 				.iter()
 				.try_for_each(|(payee, amount)| Self::pay_from_escrow(&job.client, payee, *amount))
 		})?;
-		let refunded = Self::end_job(id, &job, job.held().saturating_sub(paid));
+		let refunded = Self::end_job(id, &job, job.held().saturating_sub(paid), |refunded| {
+			Self::settled_end(result, paid, refunded)
+		});
 		Ok(SettledFunds { paid, refunded })
 	}
 

@@ -38,6 +38,7 @@ mod deadlines;
 mod ledger;
 #[cfg(test)]
 mod mock;
+mod outcomes;
 mod submission;
 #[cfg(feature = "std")]
 pub mod testing;
@@ -69,6 +70,7 @@ pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungi
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
+	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::fungible::{Inspect, Mutate, MutateHold},
@@ -114,6 +116,8 @@ pub mod pallet {
 			type RuntimeHoldReason = ();
 			type OnPartialDelivery = ();
 			type MaxInputLen = ConstU32<1024>;
+			type MaxOutputLen = ConstU32<256>;
+			type MaxOutcomes = ConstU32<4>;
 			type MaxJobsPerSubmit = ConstU32<4>;
 			type MaxQuorum = ConstU32<3>;
 			type MaxAttempts = ConstU32<3>;
@@ -167,6 +171,16 @@ pub mod pallet {
 		/// Longest job input (encoded tensor list), in bytes.
 		#[pallet::constant]
 		type MaxInputLen: Get<u32>;
+
+		/// Longest settled outputs (encoded tensor list) an outcome keeps, in bytes: the
+		/// longest a statement carries.
+		#[pallet::constant]
+		type MaxOutputLen: Get<u32>;
+
+		/// How many of the most recently ended jobs keep their outcome in [`Outcomes`]
+		/// (older ones are in the events only).
+		#[pallet::constant]
+		type MaxOutcomes: Get<u32>;
 
 		/// Most jobs one `submit_batch` call submits (within `MaxPendingPerClient` and half
 		/// of `MaxPendingJobs`: every job waits in the queue for its draw).
@@ -257,6 +271,19 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type JobInputs<T: Config> =
 		StorageMap<_, Twox64Concat, JobId, BoundedVec<u8, T::MaxInputLen>>;
+
+	/// How the most recently ended jobs ended (at most `MaxOutcomes`; each new outcome
+	/// replaces the oldest).
+	#[pallet::storage]
+	pub type Outcomes<T: Config> = StorageMap<_, Twox64Concat, JobId, JobOutcomeOf<T>>;
+
+	/// The jobs of [`Outcomes`], by their place in its ring: place -> job.
+	#[pallet::storage]
+	pub type OutcomeRing<T: Config> = StorageMap<_, Twox64Concat, u32, JobId>;
+
+	/// Outcomes recorded so far; the next one takes place `OutcomesRecorded % MaxOutcomes`.
+	#[pallet::storage]
+	pub type OutcomesRecorded<T: Config> = StorageValue<_, u64, ValueQuery>;
 
 	/// The id the next job gets.
 	#[pallet::storage]
@@ -398,6 +425,10 @@ pub mod pallet {
 		/// A `String` input's data is not as many canonical length-prefixed UTF-8 strings of
 		/// at most 255 bytes as its shape has elements.
 		InvalidString,
+		/// The input is longer than `MaxInputLen` bytes.
+		InputTooLong,
+		/// A batch has more than `MaxJobsPerSubmit` inputs.
+		TooManyInputs,
 	}
 
 	#[pallet::hooks]
@@ -446,7 +477,8 @@ pub mod pallet {
 		///
 		/// - `origin`: signed; the client, who pays.
 		/// - `model`: an active model.
-		/// - `input`: the input tensors in the canonical encoding, matching the model's specs.
+		/// - `input`: the input tensors in the canonical encoding, matching the model's specs,
+		///   at most `MaxInputLen` bytes (`InputTooLong`).
 		/// - `mode`: how the result is verified; one the model accepts.
 		/// - `max_fee`: the most the client pays, at least the model's fee per executor.
 		#[pallet::call_index(0)]
@@ -454,11 +486,12 @@ pub mod pallet {
 		pub fn submit(
 			origin: OriginFor<T>,
 			model: ModelHash,
-			input: BoundedVec<u8, T::MaxInputLen>,
+			input: Vec<u8>,
 			mode: VerificationMode,
 			max_fee: BalanceOf<T>,
 		) -> DispatchResult {
 			let client = ensure_signed(origin)?;
+			let input = Self::bounded_input(input)?;
 			Self::do_submit(client, model, input, mode, max_fee).map(|_| ())
 		}
 
@@ -479,7 +512,8 @@ pub mod pallet {
 		///
 		/// - `origin`: signed; the client, who pays.
 		/// - `model`: an active model.
-		/// - `inputs`: up to `MaxJobsPerSubmit` inputs, each as `submit` takes it.
+		/// - `inputs`: up to `MaxJobsPerSubmit` inputs (`TooManyInputs`), each as `submit`
+		///   takes it.
 		/// - `mode`: how each result is verified; one the model accepts.
 		/// - `max_fee`: the most the client pays per job.
 		#[pallet::call_index(2)]
@@ -489,12 +523,18 @@ pub mod pallet {
 		pub fn submit_batch(
 			origin: OriginFor<T>,
 			model: ModelHash,
-			inputs: BoundedVec<BoundedVec<u8, T::MaxInputLen>, T::MaxJobsPerSubmit>,
+			inputs: Vec<Vec<u8>>,
 			mode: VerificationMode,
 			max_fee: BalanceOf<T>,
 		) -> DispatchResult {
 			let client = ensure_signed(origin)?;
-			Self::do_submit_batch(client, model, inputs.into_inner(), mode, max_fee).map(|_| ())
+			ensure!(
+				inputs.len() <= T::MaxJobsPerSubmit::get() as usize,
+				Error::<T>::TooManyInputs
+			);
+			let inputs =
+				inputs.into_iter().map(Self::bounded_input).collect::<Result<Vec<_>, _>>()?;
+			Self::do_submit_batch(client, model, inputs, mode, max_fee).map(|_| ())
 		}
 	}
 }

@@ -12,6 +12,8 @@ use sp_runtime::{
 	PerThing, Perbill, Rounding,
 };
 
+use haca_primitives::runtime_api::JobEnd;
+
 use crate::*;
 
 impl<T: Config> Pallet<T> {
@@ -85,6 +87,15 @@ impl<T: Config> Pallet<T> {
 		input_lens.fold(batch, |weight, len| {
 			weight.saturating_add(T::WeightInfo::submit(len).saturating_sub(benchmarked))
 		})
+	}
+
+	/// `input`, refused by name when longer than `MaxInputLen` (calls take inputs unbounded
+	/// so that a long one fails with `InputTooLong`, not as a transaction that cannot be
+	/// decoded).
+	pub(crate) fn bounded_input(
+		input: Vec<u8>,
+	) -> Result<BoundedVec<u8, T::MaxInputLen>, DispatchError> {
+		input.try_into().map_err(|_| Error::<T>::InputTooLong.into())
 	}
 
 	/// Submits one job; see [`Self::do_submit_batch`].
@@ -169,7 +180,8 @@ impl<T: Config> Pallet<T> {
 		ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
 		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != id));
 		Self::note_dequeued(&client);
-		let refunded = Self::end_job(id, &job, job.held());
+		let refunded =
+			Self::end_job(id, &job, job.held(), |refunded| JobEnd::Cancelled { refunded });
 		Self::deposit_event(Event::Cancelled { job: id, refunded });
 		Ok(())
 	}

@@ -5,13 +5,15 @@ use frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectHold},
 	weights::Weight,
-	BoundedVec,
 };
 use haca_primitives::{
 	tensor::{ElementType, Tensor, TensorSpec},
-	traits::SettledFunds,
-	ModeSet, ModelHash, VerificationMode,
+	runtime_api::JobEnd,
+	statement::{Attestation, Claim},
+	traits::{SettledFunds, SettledResult},
+	InferenceSignature, ModeSet, ModelHash, VerificationMode,
 };
+use sp_core::H256;
 
 use crate::{
 	config_preludes::LatenessSlash, mock::*, DeadlineQueueBounds, Error, Event, HoldReason,
@@ -21,10 +23,6 @@ use crate::{
 const ATTESTED: VerificationMode = VerificationMode::Attested;
 const QUORUM_2_OF_3: VerificationMode = VerificationMode::Quorum { agree: 2, of: 3 };
 
-fn input(bytes: Vec<u8>) -> BoundedVec<u8, frame_support::traits::ConstU32<1024>> {
-	bytes.try_into().unwrap()
-}
-
 fn submit_as(
 	who: AccountId,
 	model: ModelHash,
@@ -32,7 +30,18 @@ fn submit_as(
 	mode: VerificationMode,
 	max_fee: Balance,
 ) -> sp_runtime::DispatchResult {
-	Jobs::submit(RuntimeOrigin::signed(who), model, input(bytes), mode, max_fee)
+	Jobs::submit(RuntimeOrigin::signed(who), model, bytes, mode, max_fee)
+}
+
+/// A result of `executor`'s, as the settlement pallet settles a job with.
+fn settled_result(executor: AccountId) -> SettledResult<AccountId> {
+	let outputs = valid_input();
+	let output_hash = H256(sp_io::hashing::blake2_256(&outputs));
+	let key = sp_core::sr25519::Public::from_raw([executor as u8; 32]).into();
+	let signature = InferenceSignature::from(sp_core::sr25519::Signature::from_raw([3; 64]));
+	let claim = Claim::Output(output_hash);
+	let attestation = Attestation { executor, key, attempt: 1, claim, signature };
+	SettledResult { output_hash, outputs: Some(outputs), attestations: vec![attestation] }
 }
 
 /// Blocks from a job's submission (or re-run) to the draw of its executors: the draw uses
@@ -120,7 +129,7 @@ fn a_submission_is_charged_by_its_input_length() {
 	let len = bytes.len() as u32;
 	let call = crate::Call::<Test>::submit {
 		model: model(1),
-		input: input(bytes),
+		input: bytes,
 		mode: ATTESTED,
 		max_fee: 150,
 	};
@@ -135,7 +144,6 @@ fn submit_batch_as(
 	mode: VerificationMode,
 	max_fee: Balance,
 ) -> sp_runtime::DispatchResult {
-	let inputs = inputs.into_iter().map(input).collect::<Vec<_>>().try_into().unwrap();
 	Jobs::submit_batch(RuntimeOrigin::signed(who), model, inputs, mode, max_fee)
 }
 
@@ -255,7 +263,7 @@ fn a_batch_is_charged_less_per_job_than_its_jobs_one_by_one() {
 	let len = valid_input().len() as u32;
 	let call = crate::Call::<Test>::submit_batch {
 		model: model(1),
-		inputs: vec![input(valid_input()); 4].try_into().unwrap(),
+		inputs: vec![valid_input(); 4],
 		mode: ATTESTED,
 		max_fee: 150,
 	};
@@ -682,7 +690,7 @@ fn an_assignment_binds_its_executors_stakes_until_it_ends() {
 
 			// Settled: nobody's bond is bound any more.
 			Jobs::note_delivered(job, &second);
-			assert_ok!(Jobs::settle(job, &[(second, 100)]));
+			assert_ok!(Jobs::settle(job, &[(second, 100)], settled_result(second)));
 			assert!([EXEC_A, EXEC_B, EXEC_C].iter().all(|who| at_stake(*who) == 0));
 		});
 }
@@ -896,7 +904,7 @@ mod ledger {
 				// The second payout cannot be made: below the existential deposit of an
 				// account that does not exist.
 				let payouts = [(EXEC_A, 90), (nobody, EXISTENTIAL_DEPOSIT - 1)];
-				assert!(Jobs::settle(job, &payouts).is_err());
+				assert!(Jobs::settle(job, &payouts, settled_result(EXEC_A)).is_err());
 				assert_eq!(Balances::balance(&EXEC_A), executor_before, "the first is undone");
 				assert_eq!(escrow(CLIENT), held_before);
 				assert!(JobsMap::<Test>::get(job).is_some(), "the job is still there");
@@ -920,10 +928,10 @@ mod ledger {
 				drawn();
 				let executor_before = Balances::balance(&EXEC_A);
 				assert_noop!(
-					Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)]),
+					Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)], settled_result(EXEC_A)),
 					Error::<Test>::PayoutsExceedFee
 				);
-				let settled = Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)]);
+				let settled = Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)], settled_result(EXEC_A));
 				assert_eq!(settled, Ok(SettledFunds { paid: 100, refunded: 150 + deposit() }));
 				assert_eq!(Balances::balance(&EXEC_A), executor_before + 90);
 				assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE - 100 - 29 + 10);
@@ -978,4 +986,91 @@ mod ledger {
 				assert_eq!(active_jobs(EXEC_A) + active_jobs(EXEC_B), 0);
 			});
 	}
+}
+
+#[test]
+fn ended_jobs_keep_their_outcome_among_the_most_recent() {
+	use haca_primitives::traits::JobLedger;
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			let settled = submit(model, ATTESTED, 250);
+			let cancelled = submit(model, ATTESTED, 150);
+			assert_eq!(Jobs::outcome(settled), None, "a job that has not ended has none");
+			assert_ok!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), cancelled));
+			drawn();
+			let result = settled_result(EXEC_A);
+			assert_ok!(Jobs::settle(settled, &[(EXEC_A, 90), (OWNER, 10)], result.clone()));
+
+			let outcome = Jobs::outcome(settled).expect("a settled job's outcome");
+			assert_eq!((outcome.client, outcome.model, outcome.mode), (CLIENT, model, ATTESTED));
+			assert_eq!(outcome.input_hash.0, sp_io::hashing::blake2_256(&valid_input()));
+			assert_eq!((outcome.submitted_at, outcome.ended_at), (1, System::block_number()));
+			assert_eq!(
+				outcome.end,
+				JobEnd::Settled {
+					output_hash: result.output_hash,
+					outputs: result.outputs,
+					attestations: result.attestations,
+					paid: 100,
+					refunded: 150 + deposit(),
+				}
+			);
+			let cancelled_end = Jobs::outcome(cancelled).map(|outcome| outcome.end);
+			assert_eq!(cancelled_end, Some(JobEnd::Cancelled { refunded: 150 + deposit() }));
+			assert_eq!(Jobs::outcome(99), None, "nor does a job that never existed");
+
+			// Outputs longer than `MaxOutputLen` leave only their hash.
+			let long = submit(model, ATTESTED, 150);
+			drawn();
+			let mut result = settled_result(EXEC_A);
+			result.outputs = Some(vec![0; 257]);
+			assert_ok!(Jobs::settle(long, &[(EXEC_A, 100)], result.clone()));
+			let JobEnd::Settled { outputs, output_hash, .. } = Jobs::outcome(long).unwrap().end
+			else {
+				panic!("settled")
+			};
+			assert_eq!((outputs, output_hash), (None, result.output_hash));
+
+			// The ring keeps `MaxOutcomes` (4): each new outcome replaces the oldest.
+			let failed: Vec<_> = (0..2)
+				.map(|_| {
+					let job = submit(model, ATTESTED, 150);
+					drawn();
+					Jobs::fail(job);
+					job
+				})
+				.collect();
+			assert_eq!(crate::Outcomes::<Test>::iter().count(), 4);
+			assert_eq!(Jobs::outcome(cancelled), None, "the oldest outcome made way");
+			let failed_end = Jobs::outcome(failed[1]).map(|outcome| outcome.end);
+			assert_eq!(failed_end, Some(JobEnd::Failed { refunded: 150 + deposit() }));
+			let kept = [settled, long, failed[0], failed[1]];
+			assert!(kept.iter().all(|job| Jobs::outcome(*job).is_some()));
+		},
+	);
+}
+
+#[test]
+fn an_input_longer_than_max_input_len_or_too_many_inputs_fail_by_name() {
+	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
+		|| {
+			let model = model(1);
+			// Over the mock's 1,024 bytes: the call decodes (the pool can tell why it fails).
+			assert_noop!(
+				submit_as(CLIENT, model, vec![0; 1025], ATTESTED, 150),
+				Error::<Test>::InputTooLong
+			);
+			assert_noop!(
+				submit_batch_as(CLIENT, model, vec![valid_input(), vec![0; 1025]], ATTESTED, 150),
+				Error::<Test>::InputTooLong
+			);
+			// Over the mock's `MaxJobsPerSubmit` of 4.
+			assert_noop!(
+				submit_batch_as(CLIENT, model, vec![valid_input(); 5], ATTESTED, 150),
+				Error::<Test>::TooManyInputs
+			);
+			assert_eq!(escrow(CLIENT), 0);
+		},
+	);
 }

@@ -8,6 +8,28 @@ use scale_info::TypeInfo;
 
 use crate::{BalanceOf, Config};
 
+/// How a job ended, as [`crate::Outcomes`] keeps it.
+pub type JobOutcomeOf<T> = haca_primitives::runtime_api::JobOutcome<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	BlockNumberFor<T>,
+	BoundedVec<u8, <T as Config>::MaxOutputLen>,
+	BoundedVec<
+		haca_primitives::statement::Attestation<<T as frame_system::Config>::AccountId>,
+		<T as Config>::MaxQuorum,
+	>,
+>;
+
+/// How a job ended, as [`JobOutcomeOf`] keeps it.
+pub type JobEndOf<T> = haca_primitives::runtime_api::JobEnd<
+	BalanceOf<T>,
+	BoundedVec<u8, <T as Config>::MaxOutputLen>,
+	BoundedVec<
+		haca_primitives::statement::Attestation<<T as frame_system::Config>::AccountId>,
+		<T as Config>::MaxQuorum,
+	>,
+>;
+
 /// Where a job is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub enum JobStatus<BlockNumber> {

@@ -277,7 +277,7 @@ pub mod pallet {
 		/// A tensor spec list is empty, or a spec's byte size overflows, or it marks an axis
 		/// beyond its rank variable.
 		InvalidTensorSpec,
-		/// The verification mode set is empty or has unknown flags.
+		/// The verification mode set accepts no mode.
 		InvalidModes,
 		/// The float tolerance is above `MaxToleranceUlps`.
 		ToleranceTooLarge,

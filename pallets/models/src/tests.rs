@@ -177,11 +177,7 @@ fn registration_rejects_bad_input_without_holding_funds() {
 			Error::<Test>::InvalidTensorSpec
 		);
 		assert_noop!(
-			register_with(ALICE, model, 10, on_chain(), specs(&[1]), ModeSet(0)),
-			Error::<Test>::InvalidModes
-		);
-		assert_noop!(
-			register_with(ALICE, model, 10, on_chain(), specs(&[1]), ModeSet(0b100)),
+			register_with(ALICE, model, 10, on_chain(), specs(&[1]), ModeSet::default()),
 			Error::<Test>::InvalidModes
 		);
 		assert_noop!(

@@ -54,6 +54,13 @@ pub mod crypto {
 	use super::INFERENCE_KEY_TYPE;
 	use sp_application_crypto::sr25519;
 	sp_application_crypto::app_crypto!(sr25519, INFERENCE_KEY_TYPE);
+
+	/// A signature is 64 bytes, encoded as they are (kept on chain in attestations).
+	impl codec::MaxEncodedLen for Signature {
+		fn max_encoded_len() -> usize {
+			<[u8; 64]>::max_encoded_len()
+		}
+	}
 }
 
 /// An executor's public session key, registered on chain.
@@ -111,7 +118,7 @@ impl VerificationMode {
 	}
 }
 
-/// A set of verification mode kinds, as bit flags (what a model accepts).
+/// The verification modes a model accepts, one flag per mode kind.
 #[derive(
 	Clone,
 	Copy,
@@ -127,29 +134,34 @@ impl VerificationMode {
 	Serialize,
 	Deserialize,
 )]
-pub struct ModeSet(pub u8);
+pub struct ModeSet {
+	/// Accepts [`VerificationMode::Attested`] jobs.
+	pub attested: bool,
+	/// Accepts [`VerificationMode::Quorum`] jobs.
+	pub quorum: bool,
+}
 
 impl ModeSet {
-	/// Attested (optimistic) mode.
-	pub const ATTESTED: Self = Self(0b01);
-	/// Quorum (k of n) mode.
-	pub const QUORUM: Self = Self(0b10);
-	/// Every known flag.
-	pub const ALL: Self = Self(0b11);
+	/// Attested (optimistic) mode only.
+	pub const ATTESTED: Self = Self { attested: true, quorum: false };
+	/// Quorum (k of n) mode only.
+	pub const QUORUM: Self = Self { attested: false, quorum: true };
+	/// Every mode.
+	pub const ALL: Self = Self { attested: true, quorum: true };
 
 	/// Whether `mode` is in the set.
 	pub fn accepts(&self, mode: &VerificationMode) -> bool {
 		self.contains(mode.flag())
 	}
 
-	/// Whether every flag of `flags` is in the set.
-	pub fn contains(&self, flags: ModeSet) -> bool {
-		self.0 & flags.0 == flags.0
+	/// Whether every mode of `modes` is in the set.
+	pub fn contains(&self, modes: ModeSet) -> bool {
+		(self.attested || !modes.attested) && (self.quorum || !modes.quorum)
 	}
 
-	/// Whether the set is non-empty and has only known flags.
+	/// Whether the set accepts some mode.
 	pub fn is_valid(&self) -> bool {
-		self.0 != 0 && self.0 & !Self::ALL.0 == 0
+		self.attested || self.quorum
 	}
 }
 
@@ -163,10 +175,16 @@ mod tests {
 		assert!(ModeSet::ATTESTED.accepts(&VerificationMode::Attested));
 		assert!(!ModeSet::ATTESTED.accepts(&quorum));
 		assert!(ModeSet::ALL.accepts(&quorum));
-		assert!(!ModeSet(0).is_valid());
-		assert!(!ModeSet(0b100).is_valid());
+		assert!(!ModeSet::default().is_valid());
+		assert!(ModeSet::decode(&mut &[1u8, 2][..]).is_err(), "flags are booleans");
 		assert!(ModeSet::ALL.is_valid());
 		assert_eq!(quorum.executors(), 3);
 		assert_eq!(VerificationMode::Attested.executors(), 1);
+	}
+
+	#[test]
+	fn a_signature_encodes_within_its_max_encoded_len() {
+		let signature = InferenceSignature::from(sp_core::sr25519::Signature::from_raw([7; 64]));
+		assert_eq!(signature.encode().len(), InferenceSignature::max_encoded_len());
 	}
 }

@@ -3,11 +3,11 @@
 //! polkadot.js `api.call.inferenceApi.*`; its types are in the runtime metadata.
 
 use alloc::vec::Vec;
-use codec::{Codec, Decode, Encode};
+use codec::{Codec, Decode, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
-use crate::{InferenceKey, JobId, ModelHash, VerificationMode};
+use crate::{statement::Attestation, InferenceKey, JobId, ModelHash, VerificationMode};
 
 /// Where a job is, as a client sees it.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
@@ -81,6 +81,93 @@ pub struct JobReport<AccountId, Balance, BlockNumber> {
 	pub outputs: Option<Vec<u8>>,
 }
 
+/// How a job ended. `Outputs` and `Attestations` are bounded on chain, plain vectors in the
+/// runtime API (the same encoding).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub enum JobEnd<Balance, Outputs, Attestations> {
+	/// A result settled: its executors and the model's owner were paid.
+	Settled {
+		/// Hash of the settled output tensors.
+		output_hash: H256,
+		/// The settled output tensors (canonical encoding), when they were on chain.
+		outputs: Option<Outputs>,
+		/// The signed claims of the executors paid: each checks against its session key.
+		attestations: Attestations,
+		/// Total paid out of the escrow.
+		paid: Balance,
+		/// Returned to the client.
+		refunded: Balance,
+	},
+	/// No result could be had (after `MaxAttempts` assignments, or no executor in time);
+	/// everything held was returned.
+	Failed {
+		/// Returned to the client.
+		refunded: Balance,
+	},
+	/// The client cancelled the job while it waited; everything held was returned.
+	Cancelled {
+		/// Returned to the client.
+		refunded: Balance,
+	},
+}
+
+/// A job that ended, kept among the chain's most recent outcomes (`MaxOutcomes`).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct JobOutcome<
+	AccountId,
+	Balance,
+	BlockNumber,
+	Outputs = Vec<u8>,
+	Attestations = Vec<Attestation<AccountId>>,
+> {
+	/// Who paid.
+	pub client: AccountId,
+	/// The model.
+	pub model: ModelHash,
+	/// Hash of the input.
+	pub input_hash: H256,
+	/// How the result was verified.
+	pub mode: VerificationMode,
+	/// Block of the submission.
+	pub submitted_at: BlockNumber,
+	/// Block in which the job ended.
+	pub ended_at: BlockNumber,
+	/// How it ended.
+	pub end: JobEnd<Balance, Outputs, Attestations>,
+}
+
+impl<AccountId, Balance, BlockNumber, Outputs, Attestations>
+	JobOutcome<AccountId, Balance, BlockNumber, Outputs, Attestations>
+where
+	Outputs: Into<Vec<u8>>,
+	Attestations: Into<Vec<Attestation<AccountId>>>,
+{
+	/// The outcome with plain vectors, as the runtime API returns it.
+	pub fn unbounded(self) -> JobOutcome<AccountId, Balance, BlockNumber> {
+		let end = match self.end {
+			JobEnd::Settled { output_hash, outputs, attestations, paid, refunded } =>
+				JobEnd::Settled {
+					output_hash,
+					outputs: outputs.map(Into::into),
+					attestations: attestations.into(),
+					paid,
+					refunded,
+				},
+			JobEnd::Failed { refunded } => JobEnd::Failed { refunded },
+			JobEnd::Cancelled { refunded } => JobEnd::Cancelled { refunded },
+		};
+		JobOutcome {
+			client: self.client,
+			model: self.model,
+			input_hash: self.input_hash,
+			mode: self.mode,
+			submitted_at: self.submitted_at,
+			ended_at: self.ended_at,
+			end,
+		}
+	}
+}
+
 /// The statement an executor owes next for a job.
 #[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
 pub enum Due {
@@ -120,8 +207,13 @@ sp_api::decl_runtime_apis! {
 		Balance: Codec,
 		BlockNumber: Codec,
 	{
-		/// A job that has not ended (settled, failed and cancelled jobs are in the events).
+		/// A job that has not ended (ended ones: [`Self::outcome`]).
 		fn job(job: JobId) -> Option<JobReport<AccountId, Balance, BlockNumber>>;
+
+		/// How a job ended, for the chain's `MaxOutcomes` most recently ended jobs; `None` for
+		/// a job that has not ended, ended longer ago, or never existed (`NextJobId` tells the
+		/// last apart: older outcomes are in the `Settled`, `Failed` and `Cancelled` events).
+		fn outcome(job: JobId) -> Option<JobOutcome<AccountId, Balance, BlockNumber>>;
 
 		/// The fee a job on `model` in `mode` costs (fee per run times runs), if the model
 		/// takes such a job now (active, accepting the mode, and for attested jobs audited

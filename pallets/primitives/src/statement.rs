@@ -16,7 +16,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
-use crate::{JobId, ModelHash};
+use crate::{InferenceKey, InferenceSignature, JobId, ModelHash};
 
 /// Domain tag prefixed to every signed statement.
 pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v2";
@@ -175,6 +175,34 @@ impl<AccountId: Encode> StatementPayload<AccountId> {
 	pub fn signing_bytes(&self) -> Vec<u8> {
 		(STATEMENT_DOMAIN, self).encode()
 	}
+}
+
+/// An executor's signed claim about one attempt of a job, kept with the job's settled result
+/// so that anyone can check the result against the executor's session key without trusting
+/// a node: rebuild the [`StatementPayload`] from the job and these fields and verify
+/// `signature` with `key`.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct Attestation<AccountId> {
+	/// The executor.
+	pub executor: AccountId,
+	/// Its session key when it signed.
+	pub key: InferenceKey,
+	/// The attempt the claim is about.
+	pub attempt: u32,
+	/// The claim ([`Claim::Output`] or [`Claim::Reveal`] of the settled output hash).
+	pub claim: Claim,
+	/// The session key's signature of the payload's [`StatementPayload::signing_bytes`].
+	pub signature: InferenceSignature,
 }
 
 /// What a verifier claims about an attested result it audited.

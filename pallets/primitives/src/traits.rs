@@ -237,6 +237,17 @@ pub struct SettledFunds<Balance> {
 	pub refunded: Balance,
 }
 
+/// A result the settlement pallet settles a job with.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SettledResult<AccountId> {
+	/// Hash of the settled output tensors.
+	pub output_hash: H256,
+	/// The settled output tensors (canonical encoding), when they are on chain.
+	pub outputs: Option<Vec<u8>>,
+	/// The signed claims of the executors paid for it.
+	pub attestations: Vec<crate::statement::Attestation<AccountId>>,
+}
+
 /// The jobs pallet, as the settlement pallet sees it.
 pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// A job that has not ended.
@@ -254,11 +265,13 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// delivered the job's deadline no longer applies.
 	fn note_delivered(id: JobId, who: &AccountId);
 
-	/// Ends the job: pays each `(payee, amount)` from the client's escrow and returns the
-	/// rest to the client; what was paid and returned. Pays all or, with an error, nothing.
+	/// Ends the job with `result`: pays each `(payee, amount)` from the client's escrow and
+	/// returns the rest to the client; what was paid and returned. Pays all or, with an
+	/// error, nothing.
 	fn settle(
 		id: JobId,
 		payouts: &[(AccountId, Balance)],
+		result: SettledResult<AccountId>,
 	) -> Result<SettledFunds<Balance>, sp_runtime::DispatchError>;
 
 	/// Ends the job with a full refund (its result cannot be paid for).

@@ -26,7 +26,7 @@ impl<T: Config> Pallet<T> {
 			let carried = statement.carried_len();
 			let outcome = match Self::check(&statement, &signature, signature_check) {
 				Ok(checked) => {
-					let applied = with_storage_layer(|| Self::apply(statement, checked));
+					let applied = with_storage_layer(|| Self::apply(statement, signature, checked));
 					used.saturating_accrue(Self::applied_weight(claim, carried, job, &executor));
 					if attested && applied.is_ok() {
 						// Every result of a block schedules its window's end in the same block.

@@ -451,6 +451,8 @@ pub mod pallet {
 			executor: T::AccountId,
 			/// Hash of its output tensors.
 			output_hash: H256,
+			/// Its output tensors, when they fit on chain.
+			outputs: Option<OutputBytes<T>>,
 		},
 		/// A quorum job's spot checker committed to its output.
 		SpotCheckCommitted {
@@ -501,6 +503,9 @@ pub mod pallet {
 			job: JobId,
 			/// Hash of the settled output tensors.
 			output_hash: H256,
+			/// The settled output tensors, when they are on chain (the outcome keeps them:
+			/// the runtime API's `outcome`).
+			outputs: Option<OutputBytes<T>>,
 			/// The executors paid.
 			executors: BoundedVec<T::AccountId, T::MaxQuorum>,
 			/// Total paid out of the escrow.

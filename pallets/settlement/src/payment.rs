@@ -2,14 +2,16 @@
 
 use alloc::vec::Vec;
 use frame_support::{defensive, pallet_prelude::*};
+use alloc::vec;
 use haca_primitives::{
-	traits::{ExecutorAccountability, JobLedger, ModelRegistry, SettlementTerms},
+	statement::{Attestation, Claim},
+	traits::{ExecutorAccountability, JobLedger, ModelRegistry, SettledResult, SettlementTerms},
 	JobId, ModelHash,
 };
 use sp_core::H256;
 use sp_runtime::traits::{Saturating, Zero};
 
-use crate::*;
+use crate::{statements::JobOf, *};
 
 impl<T: Config> Pallet<T> {
 	/// The payouts for runs by `executors` paying `fee` each on a model with `terms`: each
@@ -29,20 +31,39 @@ impl<T: Config> Pallet<T> {
 		payouts
 	}
 
-	/// Pays for `executors`' runs of `job`, `fee` each, and ends it; when a payout cannot be
-	/// made, ends it with a full refund instead.
+	/// Pays for the runs of `job` (`view`) by the executors that signed `signed` (each an
+	/// executor, its claim and its signature of it, in the job's current attempt), the job's
+	/// fee each, and ends it with the settled `output_hash` and `outputs`; when a payout
+	/// cannot be made, ends it with a full refund instead.
 	pub(crate) fn pay(
 		job: JobId,
-		model: &haca_primitives::ModelHash,
-		fee: BalanceOf<T>,
-		executors: &[T::AccountId],
+		view: &JobOf<T>,
+		signed: Vec<(T::AccountId, Claim, SessionSignature)>,
 		output_hash: H256,
+		outputs: Option<OutputBytes<T>>,
 	) {
-		let Some(terms) = T::Models::settlement_terms(model) else {
+		let Some(terms) = T::Models::settlement_terms(&view.model) else {
 			defensive!("a model's terms stay while jobs reference it");
 			return;
 		};
-		let funds = match T::Jobs::settle(job, &Self::payouts(&terms, fee, executors)) {
+		let executors: Vec<_> = signed.iter().map(|(executor, ..)| executor.clone()).collect();
+		let attestations = signed
+			.into_iter()
+			.map(|(executor, claim, SessionSignature { key, signature })| Attestation {
+				executor,
+				key,
+				attempt: view.attempt,
+				claim,
+				signature,
+			})
+			.collect();
+		let result = SettledResult {
+			output_hash,
+			outputs: outputs.clone().map(BoundedVec::into_inner),
+			attestations,
+		};
+		let payouts = Self::payouts(&terms, view.fee, &executors);
+		let funds = match T::Jobs::settle(job, &payouts, result) {
 			Ok(funds) => funds,
 			Err(_) => {
 				// A payee cannot receive its payout (below the existential deposit of an
@@ -56,7 +77,8 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::Settled {
 			job,
 			output_hash,
-			executors: BoundedVec::truncate_from(executors.to_vec()),
+			outputs,
+			executors: BoundedVec::truncate_from(executors),
 			paid: funds.paid,
 			refunded: funds.refunded,
 		});
@@ -72,7 +94,9 @@ impl<T: Config> Pallet<T> {
 			defensive!("settled results are provisional or disputed ones");
 			return;
 		};
-		Self::pay(job, &view.model, view.fee, &[result.executor], result.output_hash);
+		let claim = Claim::Output(result.output_hash);
+		let signed = vec![(result.executor, claim, result.signed)];
+		Self::pay(job, &view, signed, result.output_hash, result.outputs);
 	}
 
 	/// Removes the attested result of `job`, of `model`, with its publication, and returns

@@ -3,6 +3,7 @@
 use alloc::{vec, vec::Vec};
 use frame_support::{defensive, pallet_prelude::*};
 use haca_primitives::{
+	statement::Claim,
 	tensor::{decode_tensors, tensors_agree, Tensor},
 	traits::{
 		ExecutorAccountability, ExecutorRegistry, JobLedger, ModelRegistry, OnPartialDelivery,
@@ -177,9 +178,17 @@ impl<T: Config> Pallet<T> {
 					slash(&reveal.executor);
 				}
 			}
-			let winners: Vec<_> =
-				best.iter().map(|index| round.reveals[*index].executor.clone()).collect();
-			Self::pay(job, &view.model, view.fee, &winners, round.reveals[center].output_hash);
+			let winners = best
+				.iter()
+				.map(|index| {
+					let reveal = &round.reveals[*index];
+					let claim =
+						Claim::Reveal { output_hash: reveal.output_hash, salt: reveal.salt };
+					(reveal.executor.clone(), claim, reveal.signed.clone())
+				})
+				.collect();
+			let settled = &round.reveals[center];
+			Self::pay(job, &view, winners, settled.output_hash, settled.outputs.clone());
 		} else {
 			Self::deposit_event(Event::QuorumFailed { job });
 			let participants: Vec<_> = round.commits.iter().map(|(who, _)| who.clone()).collect();

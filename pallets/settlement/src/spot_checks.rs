@@ -31,7 +31,11 @@ use crate::{
 impl<T: Config> Pallet<T> {
 	/// Applies a statement by `checked`'s spot checker, checked against `checked`: a
 	/// commitment or a failure (its answer), or the reveal of its commitment.
-	pub(crate) fn apply_spot_check(statement: Statement<T>, checked: &JobOf<T>) -> DispatchResult {
+	pub(crate) fn apply_spot_check(
+		statement: Statement<T>,
+		signed: SessionSignature,
+		checked: &JobOf<T>,
+	) -> DispatchResult {
 		let statement::Statement { job, executor: checker, claim, outputs } = statement;
 		let mut round = Quorums::<T>::get(job).unwrap_or_default();
 		match claim {
@@ -47,9 +51,10 @@ impl<T: Config> Pallet<T> {
 				});
 				Self::note_spot_check_answer(job, checked, checker, None, round);
 			}
-			Claim::Reveal { output_hash, .. } => {
+			Claim::Reveal { output_hash, salt } => {
 				let check = round.spot_check.as_mut().ok_or(Error::<T>::NotCommitted)?;
-				check.reveal = Some(Reveal { executor: checker.clone(), output_hash, outputs });
+				let executor = checker.clone();
+				check.reveal = Some(Reveal { executor, output_hash, outputs, salt, signed });
 				OwedReveals::<T>::remove(&checker, job);
 				Self::deposit_event(Event::SpotCheckRevealed { job, checker, output_hash });
 				Self::after_reveal(job, round);

@@ -166,10 +166,17 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Applies a statement that checked out against its job `checked`.
-	pub(crate) fn apply(statement: Statement<T>, checked: JobOf<T>) -> DispatchResult {
+	/// Applies a statement, signed with `signature`, that checked out against its job
+	/// `checked`.
+	pub(crate) fn apply(
+		statement: Statement<T>,
+		signature: InferenceSignature,
+		checked: JobOf<T>,
+	) -> DispatchResult {
+		let key = T::Executors::session_key(&statement.executor).ok_or(Error::<T>::NoSessionKey)?;
+		let signed = SessionSignature { key, signature };
 		if checked.spot_checker.as_ref() == Some(&statement.executor) {
-			return Self::apply_spot_check(statement, &checked);
+			return Self::apply_spot_check(statement, signed, &checked);
 		}
 		let statement::Statement { job, executor, claim, outputs } = statement;
 		let now = frame_system::Pallet::<T>::block_number();
@@ -190,6 +197,7 @@ impl<T: Config> Pallet<T> {
 						output_hash,
 						outputs: outputs.clone(),
 						published: false,
+						signed,
 						status: ResultStatus::Provisional { challenge_until },
 					},
 				);
@@ -233,14 +241,18 @@ impl<T: Config> Pallet<T> {
 				let bytes = outputs.ok_or(Error::<T>::WrongPage)?;
 				Self::store_page(job, page, bytes, pages);
 			}
-			Claim::Reveal { output_hash, .. } => {
+			Claim::Reveal { output_hash, salt } => {
 				let mut round = Quorums::<T>::get(job).ok_or(Error::<T>::RevealNotOpen)?;
-				round
-					.reveals
-					.try_push(Reveal { executor: executor.clone(), output_hash, outputs })
-					.map_err(|_| Error::<T>::QuorumFull)?;
+				let reveal = Reveal {
+					executor: executor.clone(),
+					output_hash,
+					outputs: outputs.clone(),
+					salt,
+					signed,
+				};
+				round.reveals.try_push(reveal).map_err(|_| Error::<T>::QuorumFull)?;
 				OwedReveals::<T>::remove(&executor, job);
-				Self::deposit_event(Event::Revealed { job, executor, output_hash });
+				Self::deposit_event(Event::Revealed { job, executor, output_hash, outputs });
 				Self::after_reveal(job, round);
 			}
 		}

@@ -7,7 +7,7 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_kernels::graph::{Header, Node, MAX_NODE_INPUTS};
-use haca_primitives::{statement, InferenceSignature};
+use haca_primitives::{statement, InferenceKey, InferenceSignature};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
@@ -62,6 +62,8 @@ pub struct AttestedResult<T: Config> {
 	pub outputs: Option<OutputBytes<T>>,
 	/// Whether its outputs, too large for the statement, were published in `OutputPages`.
 	pub published: bool,
+	/// The executor's signature of the result.
+	pub signed: SessionSignature,
 	/// Where it is.
 	pub status: ResultStatus<BlockNumberFor<T>>,
 }
@@ -240,6 +242,16 @@ pub enum GameMove<T: Config> {
 	Step(StepProof<T>),
 }
 
+/// An executor's session key and its signature of a statement, kept with the result the
+/// statement made so that the job's outcome can show it ([`statement::Attestation`]).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub struct SessionSignature {
+	/// The session key that signed.
+	pub key: InferenceKey,
+	/// Its signature of the statement's payload.
+	pub signature: InferenceSignature,
+}
+
 /// One executor's reveal in a quorum.
 #[derive(
 	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
@@ -252,6 +264,10 @@ pub struct Reveal<T: Config> {
 	pub output_hash: H256,
 	/// Its output tensors, when they fit on chain (compared within the model's tolerance).
 	pub outputs: Option<OutputBytes<T>>,
+	/// The salt its commitment hid the output hash with.
+	pub salt: [u8; 32],
+	/// Its signature of the reveal.
+	pub signed: SessionSignature,
 }
 
 /// The spot checker's answer in a quorum round: a commitment made like an executor's, and

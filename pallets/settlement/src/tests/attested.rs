@@ -41,6 +41,7 @@ fn a_result_is_provisional_then_settles_and_pays_exactly_the_fee() {
 			Event::Settled {
 				job,
 				output_hash: hash_of(&bytes),
+				outputs: Some(bytes.clone().try_into().unwrap()),
 				executors: vec![executor].try_into().unwrap(),
 				paid: MODEL_FEE,
 				refunded: 500 - MODEL_FEE + job_deposit(),
@@ -79,7 +80,7 @@ fn a_variable_batch_pays_its_share_and_its_outputs_are_held_to_their_largest_sha
 		assert_ok!(Jobs::submit(
 			RuntimeOrigin::signed(CLIENT),
 			batch,
-			input.clone().try_into().unwrap(),
+			input.clone(),
 			VerificationMode::Attested,
 			500,
 		));
@@ -102,6 +103,7 @@ fn a_variable_batch_pays_its_share_and_its_outputs_are_held_to_their_largest_sha
 			Event::Settled {
 				job: id,
 				output_hash: hash_of(&bytes),
+				outputs: Some(bytes.clone().try_into().unwrap()),
 				executors: vec![executor].try_into().unwrap(),
 				paid: fee,
 				refunded: 500 - fee + deposit,

@@ -69,7 +69,7 @@ fn result_of(input: Vec<Tensor>, outputs: &[Tensor]) -> (u64, AccountId) {
 	assert_ok!(Jobs::submit(
 		RuntimeOrigin::signed(CLIENT),
 		graph_model(),
-		input.encode().try_into().unwrap(),
+		input.encode(),
 		VerificationMode::Attested,
 		500,
 	));

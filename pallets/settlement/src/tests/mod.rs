@@ -32,7 +32,7 @@ fn submit_jobs(mode: VerificationMode, max_fee: Balance, count: u64) -> Vec<(u64
 		assert_ok!(Jobs::submit(
 			RuntimeOrigin::signed(CLIENT),
 			model(),
-			f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]).try_into().unwrap(),
+			f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]),
 			mode,
 			max_fee,
 		));

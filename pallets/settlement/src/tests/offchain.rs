@@ -112,7 +112,7 @@ fn queue_input(model: ModelHash, input: Vec<u8>, mode: VerificationMode, max_fee
 	assert_ok!(Jobs::submit(
 		RuntimeOrigin::signed(CLIENT),
 		model,
-		input.try_into().unwrap(),
+		input,
 		mode,
 		max_fee
 	));

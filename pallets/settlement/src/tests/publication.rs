@@ -51,7 +51,7 @@ fn large_result(outputs: &[u8]) -> (u64, AccountId) {
 	assert_ok!(Jobs::submit(
 		RuntimeOrigin::signed(CLIENT),
 		model,
-		f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]).try_into().unwrap(),
+		f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]),
 		VerificationMode::Attested,
 		500,
 	));

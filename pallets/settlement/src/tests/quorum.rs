@@ -63,6 +63,7 @@ fn floats_agree_within_the_tolerance_and_dissenters_are_slashed() {
 			Event::Settled {
 				job,
 				output_hash: hash_of(&exact),
+				outputs: Some(exact.clone().try_into().unwrap()),
 				executors: executors[..2].to_vec().try_into().unwrap(),
 				paid: 2 * MODEL_FEE,
 				refunded: 1_000 - 2 * MODEL_FEE + job_deposit(),
@@ -149,6 +150,7 @@ fn a_copied_commitment_cannot_be_revealed_and_its_copier_is_slashed() {
 			Event::Settled {
 				job,
 				output_hash: hash_of(&bytes),
+				outputs: Some(bytes.clone().try_into().unwrap()),
 				executors: vec![honest, other].try_into().unwrap(),
 				paid: 2 * MODEL_FEE,
 				refunded: 1_000 - 2 * MODEL_FEE + job_deposit(),
@@ -219,6 +221,7 @@ fn a_failure_costs_reputation_and_leaves_the_others_commitments() {
 			Event::Settled {
 				job,
 				output_hash: hash_of(&bytes),
+				outputs: Some(bytes.clone().try_into().unwrap()),
 				executors: executors[..2].to_vec().try_into().unwrap(),
 				paid: 2 * MODEL_FEE,
 				refunded: 1_000 - 2 * MODEL_FEE + job_deposit(),
@@ -391,6 +394,7 @@ fn a_spot_checker_outside_the_agreement_loses_part_of_its_bond_and_the_quorum_st
 			Event::Settled {
 				job,
 				output_hash: hash_of(&bytes),
+				outputs: Some(bytes.clone().try_into().unwrap()),
 				executors: executors.clone().try_into().unwrap(),
 				paid: 3 * MODEL_FEE,
 				refunded: 1_000 - 3 * MODEL_FEE + job_deposit(),
@@ -454,5 +458,53 @@ fn without_agreement_a_spot_checker_is_not_judged_and_the_next_attempt_draws_ane
 		assert_eq!(next.attempt, 2);
 		let drawn = next.spot_checker.expect("drawn anew");
 		assert!(!next.executors.contains(&drawn));
+	});
+}
+
+/// Every settled job keeps, in its outcome, the signed claims of the executors paid: each
+/// verifies against its session key over the payload rebuilt from the outcome alone, the
+/// settled outputs hash to the output hash, and one claim names that hash.
+#[test]
+fn a_settled_outcome_carries_attestations_anyone_can_check() {
+	use haca_primitives::{runtime_api::JobEnd, statement::StatementPayload};
+	use sp_runtime::RuntimeAppPublic;
+	ExtBuilder::default().build_and_execute(|| {
+		let bytes = good_output();
+		let (attested, attested_executors) = submit_job(VerificationMode::Attested, 500);
+		let claim = Claim::Output(hash_of(&bytes));
+		submit(vec![signed(attested, attested_executors[0], claim, Some(bytes.clone()))]);
+		let (quorum, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+		executors.iter().for_each(|who| commit(quorum, *who, &bytes));
+		executors.iter().for_each(|who| reveal(quorum, *who, &bytes));
+		run_to_block(System::block_number() + CHALLENGE_WINDOW + 1);
+
+		for (job, paid) in [(attested, 1), (quorum, 3)] {
+			let outcome = Jobs::outcome(job).expect("settled jobs keep their outcome");
+			let JobEnd::Settled { output_hash, outputs, attestations, .. } = outcome.end else {
+				panic!("job {job} settled");
+			};
+			assert_eq!(outputs.as_deref().map(hash_of), Some(output_hash));
+			assert_eq!(attestations.len(), paid);
+			for attestation in &attestations {
+				let payload = StatementPayload {
+					genesis_hash: Settlement::genesis_hash(),
+					job,
+					attempt: attestation.attempt,
+					model: outcome.model,
+					input_hash: outcome.input_hash,
+					executor: attestation.executor,
+					claim: attestation.claim,
+				};
+				let bytes = payload.signing_bytes();
+				assert!(attestation.key.verify(&bytes, &attestation.signature));
+				let mut forged = payload.clone();
+				forged.input_hash = H256::repeat_byte(9);
+				assert!(!attestation.key.verify(&forged.signing_bytes(), &attestation.signature));
+			}
+			assert!(attestations.iter().any(|attestation| match attestation.claim {
+				Claim::Output(hash) | Claim::Reveal { output_hash: hash, .. } => hash == output_hash,
+				_ => false,
+			}));
+		}
 	});
 }
