@@ -131,8 +131,10 @@ mkdir -p "$repo_root/.cargo"
 } >"$repo_root/.cargo/config.toml"
 log "wrote .cargo/config.toml (target dir: $target_dir)"
 
-# --- 4. JavaScript packages (pinned by their package-lock.json) ----------------------
-for package in clients/js zombienet; do
+# --- 4. JavaScript packages (pinned by their package-lock.json); the web page links the JS
+# client (clients/js) and is tested in Debian's Chromium.
+apt_install chromium
+for package in clients/js clients/web zombienet; do
 	lock="$repo_root/$package/package-lock.json"
 	installed="$repo_root/$package/node_modules/.package-lock.json"
 	if [ ! -f "$installed" ] || [ "$lock" -nt "$installed" ]; then

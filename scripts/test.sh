@@ -12,6 +12,8 @@ cargo test --workspace --locked
 ./scripts/onnx-conformance.sh --smoke
 # The JavaScript client's end-to-end tests, against the haca-node binary just built.
 (cd clients/js && npm test)
+# The web page in headless Chromium against a dev node: submit, settle, receipt verified.
+(cd clients/web && npm test)
 # Multi-node networks (zombienet, native provider): validators, executors and a verifier as
 # separate processes; an executor dying mid-job; a dishonest executor slashed.
 ./zombienet/run.sh

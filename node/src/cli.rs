@@ -201,4 +201,11 @@ pub enum Subcommand {
 	/// Measure what a validator spends accepting a result (signature, hash, spec checks;
 	/// and the runtime's weights) against re-running each model, as full replication would.
 	ReplicationBench(crate::cmd::replication_bench::ReplicationBenchCmd),
+
+	/// Verify a job's receipt against the chain spec alone (finality, state, signatures).
+	VerifyReceipt(crate::cmd::receipt::VerifyReceiptCmd),
+
+	/// Print a chain's trust anchor (genesis hash, GRANDPA authorities) for receipt
+	/// verifiers.
+	TrustAnchor(crate::cmd::receipt::TrustAnchorCmd),
 }

@@ -173,6 +173,8 @@ pub fn run() -> sc_cli::Result<()> {
 		Some(Subcommand::Inspect(cmd)) => cmd.run(),
 		Some(Subcommand::Model(cmd)) => cmd.run(),
 		Some(Subcommand::ReplicationBench(cmd)) => cmd.run(),
+		Some(Subcommand::VerifyReceipt(cmd)) => cmd.run(&*cli.load_spec(&cmd.chain)?),
+		Some(Subcommand::TrustAnchor(cmd)) => cmd.run(&*cli.load_spec(&cmd.chain)?),
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let inference = cli.inference.options();

@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod command;
 mod fetch;
+mod receipt;
 mod roles;
 mod rpc;
 mod service;

@@ -67,6 +67,43 @@ export async function jobStatus(api, job) {
 }
 
 /**
+ * How an ended job ended (`InferenceApi_outcome`), for the chain's `jobs.MaxOutcomes` most
+ * recently ended jobs. Null for a job that has not ended (see {@link jobStatus}), ended
+ * longer ago (its `settlement.Settled`, `jobs.Failed` or `jobs.Cancelled` event remains:
+ * an indexer keeps those), or never existed (ids from `jobs.nextJobId` on).
+ * @param {ApiPromise} api
+ * @param {number} job
+ * @returns {Promise<null|{client: string, model: string, inputHash: string, mode: string|object,
+ *   submittedAt: number, endedAt: number, end: 'Settled'|'Failed'|'Cancelled', refunded: bigint,
+ *   paid?: bigint, outputHash?: string, outputs?: Uint8Array|null, executors?: string[]}>}
+ *   `outputs` are null when too large to be kept on chain (their hash remains).
+ */
+export async function jobOutcome(api, job) {
+  const found = await api.call.inferenceApi.outcome(job);
+  if (found.isNone) return null;
+  const o = found.unwrap();
+  const ended = o.end.value;
+  const outcome = {
+    client: o.client.toString(),
+    model: o.model.toHex(),
+    inputHash: o.inputHash.toHex(),
+    mode: o.mode.isAttested ? ATTESTED : quorum(o.mode.asQuorum.agree.toNumber(), o.mode.asQuorum.of.toNumber()),
+    submittedAt: o.submittedAt.toNumber(),
+    endedAt: o.endedAt.toNumber(),
+    end: o.end.type,
+    refunded: ended.refunded.toBigInt(),
+  };
+  if (!o.end.isSettled) return outcome;
+  return {
+    ...outcome,
+    paid: ended.paid.toBigInt(),
+    outputHash: ended.outputHash.toHex(),
+    outputs: ended.outputs.isSome ? ended.outputs.unwrap().toU8a(true) : null,
+    executors: ended.attestations.map((a) => a.executor.toString()),
+  };
+}
+
+/**
  * The statements the executor (or spot checker) with session key `key` owes
  * (`InferenceApi_pending_work`).
  * @param {ApiPromise} api

@@ -26,7 +26,7 @@ import { blockTime } from './watch.js';
  */
 export async function submitJob(api, client, { model, input, mode = ATTESTED, maxFee, nonce, timeoutMs }) {
   const fee = maxFee ?? (await quote(api, model, mode)) ?? 0n;
-  const r = await sendTx(api, client, api.tx.jobs.submit(model, inputHex(input), mode, fee), { nonce, timeoutMs });
+  const r = await sendTx(api, client, api.tx.jobs.submit(model, inputHex(api, input), mode, fee), { nonce, timeoutMs });
   const [job] = await submittedJobs(api, r);
   return job;
 }
@@ -51,13 +51,20 @@ export async function submitJob(api, client, { model, input, mode = ATTESTED, ma
  */
 export async function submitJobs(api, client, { model, inputs, mode = ATTESTED, maxFee, nonce, timeoutMs }) {
   const fee = maxFee ?? (await quote(api, model, mode)) ?? 0n;
-  const tx = api.tx.jobs.submitBatch(model, inputs.map(inputHex), mode, fee);
+  const tx = api.tx.jobs.submitBatch(model, inputs.map((input) => inputHex(api, input)), mode, fee);
   return submittedJobs(api, await sendTx(api, client, tx, { nonce, timeoutMs }));
 }
 
-/** A job input as a hex string: polkadot.js reads a Uint8Array as already SCALE-encoded. */
-function inputHex(input) {
-  return u8aToHex(Array.isArray(input) ? encodeTensors(input) : u8aToU8a(input));
+/**
+ * A job input as a hex string (polkadot.js reads a Uint8Array argument as already
+ * SCALE-encoded, length prefix included). Refuses an input longer than `jobs.MaxInputLen`,
+ * which the chain would refuse (`InputTooLong`) after charging the transaction fee.
+ */
+function inputHex(api, input) {
+  const bytes = Array.isArray(input) ? encodeTensors(input) : u8aToU8a(input);
+  const max = api.consts.jobs.maxInputLen.toNumber();
+  if (bytes.length > max) throw new Error(`the input is ${bytes.length} bytes, longer than jobs.MaxInputLen (${max})`);
+  return u8aToHex(bytes);
 }
 
 /** The jobs a submission's receipt reports, in id order. */

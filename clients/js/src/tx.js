@@ -67,15 +67,18 @@ export async function nextNonce(api, address) {
  * receipt; rejects with a {@link TxError} when the call failed (the fee is still paid),
  * or an Error when the pool rejects it or it is not included within `timeoutMs`.
  * @param {ApiPromise} api
- * @param {import('@polkadot/keyring/types').KeyringPair} signer
+ * @param {import('@polkadot/keyring/types').KeyringPair|{address: string, signer: import('@polkadot/types/types').Signer}} signer
+ *   A keyring pair, or an extension's account with its injected signer.
  * @param {import('@polkadot/api/types').SubmittableExtrinsic<'promise'>} tx
  * @param {{nonce?: number, timeoutMs?: number}} [options] `nonce` defaults to the next.
  * @returns {Promise<Receipt>}
  */
 export function sendTx(api, signer, tx, { nonce = -1, timeoutMs = 120_000 } = {}) {
   const name = `${tx.method.section}.${tx.method.method}`;
+  // A browser extension's account signs through its injected signer.
+  const [account, options] = signer.signer ? [signer.address, { nonce, signer: signer.signer }] : [signer, { nonce }];
   return settleOnce(timeoutMs, `${name} not in a block within ${timeoutMs} ms`, ({ resolve, reject }) =>
-    tx.signAndSend(signer, { nonce }, (result) => {
+    tx.signAndSend(account, options, (result) => {
       const { status } = result;
       if (status.isInBlock) {
         receipt(api, status.asInBlock, result).then((r) => (r.error ? reject(new TxError(r.error, r)) : resolve(r)), reject);

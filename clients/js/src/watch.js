@@ -50,7 +50,6 @@ export async function blockTime(api, hash) {
  *   settled: Promise<JobOutcome>, stop: () => void}}
  */
 export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } = {}) {
-  const reveals = new Map(); // output hash -> outputs carried by a reveal
   const failures = [];
   let attested = null;
   let resolveResult;
@@ -85,12 +84,9 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
           case 'settlement.ExecutionFailed':
             failures.push(data.reason.type);
             break;
-          case 'settlement.Revealed':
-            for (const [outputHash, outputs] of await revealedOutputs(api, hash, job)) reveals.set(outputHash, outputs);
-            break;
           case 'settlement.Settled': {
             const outputHash = data.outputHash.toHex();
-            const outputs = attested?.outputHash === outputHash ? attested.outputs : reveals.get(outputHash) ?? null;
+            const outputs = data.outputs.isSome ? checkedOutputs(data.outputs.unwrap(), outputHash) : null;
             const found = attested?.outputHash === outputHash ? attested : { block: number, time: await time() };
             const tensors = outputs && decodeTensors(outputs);
             resolveResult({ outputHash, outputs, tensors, block: found.block, time: found.time });
@@ -169,22 +165,6 @@ function checkedOutputs(bytes, outputHash) {
   const outputs = bytes.toU8a(true);
   if (blake2AsHex(outputs, 256) !== outputHash) throw new Error(`outputs do not hash to ${outputHash}`);
   return outputs;
-}
-
-/** The outputs of a job's quorum reveals in block `hash`, from its statement extrinsics. */
-async function revealedOutputs(api, hash, job) {
-  const { block } = await api.rpc.chain.getBlock(hash);
-  const found = [];
-  for (const xt of block.extrinsics) {
-    const { section, method, args } = xt.method;
-    if (section !== 'settlement' || !method.startsWith('submitStatements')) continue;
-    for (const [statement] of args[0]) {
-      if (statement.job.toNumber() !== job || !statement.claim.isReveal || statement.outputs.isNone) continue;
-      const outputHash = statement.claim.asReveal.outputHash.toHex();
-      found.push([outputHash, checkedOutputs(statement.outputs.unwrap(), outputHash)]);
-    }
-  }
-  return found;
 }
 
 /**

@@ -4,11 +4,15 @@
 // registers; Ferdie is the client of test B. The two tests run at once on one node.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { u8aToHex } from '@polkadot/util';
+
 import * as haca from '../src/index.js';
-import { inspectModel, startNode } from './harness.js';
+import { inspectModel, startNode, trustAnchor, verifyReceiptFile } from './harness.js';
 
 const models = new URL('../../../offchain-workers/models/', import.meta.url);
 const file = (name) => readFileSync(new URL(name, models));
@@ -43,6 +47,63 @@ const BILLION = 1_000_000_000n;
 
 let node;
 let api;
+
+/** The receipt of settled `job`, once its block is final. */
+async function receiptOf(job) {
+  for (let tries = 0; ; tries += 1) {
+    try {
+      return await haca.buildReceipt(api, job);
+    } catch (error) {
+      if (tries >= 30) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
+}
+
+/**
+ * Checks `job`'s receipt with the JS client and with `haca-node verify-receipt` (both against
+ * the dev chain spec's anchor), and that each kind of tampering fails both by name.
+ */
+async function checkReceipt(job, { outputHash, executors }) {
+  const anchor = trustAnchor('dev');
+  const receipt = await receiptOf(job);
+  const verified = await haca.verifyReceipt(receipt, anchor);
+  assert.equal(verified.outputHash, outputHash);
+  assert.deepEqual(new Set(verified.executors), new Set(executors));
+  assert.ok(verified.finalized[0] >= verified.block[0]);
+  const dir = mkdtempSync(join(tmpdir(), 'haca-receipt-'));
+  try {
+    const file = join(dir, `job-${job}.json`);
+    writeFileSync(file, JSON.stringify(receipt));
+    const cli = verifyReceiptFile(file);
+    assert.ok(cli.ok, cli.error);
+    assert.equal(cli.verified.outputHash, outputHash);
+    assert.deepEqual(cli.verified.block, verified.block);
+
+    const flip = (hex, at) => {
+      const bytes = Buffer.from(hex.slice(2), 'hex');
+      bytes[at < 0 ? bytes.length + at : at] ^= 1;
+      return `0x${bytes.toString('hex')}`;
+    };
+    const tampered = [
+      ['OutputsMismatch', 'outputs hash to', { outputs: flip(receipt.outputs, -1) }],
+      ['NotInState', "not in the block's state", { outcome: flip(receipt.outcome, -1) }],
+      ['NotFinalized', 'finality proof does not verify', { finality: flip(receipt.finality, 60) }],
+      ['NotFinalized', 'finality proof does not verify', { header: flip(receipt.header, 40) }],
+      ['OtherChain', 'the receipt is of the chain with genesis', { genesisHash: `0x${'00'.repeat(32)}` }],
+    ];
+    for (const [reason, message, change] of tampered) {
+      const bad = { ...receipt, ...change };
+      await assert.rejects(haca.verifyReceipt(bad, anchor), (error) => error.reason === reason, `${reason}: ${Object.keys(change)}`);
+      writeFileSync(file, JSON.stringify(bad));
+      const refused = verifyReceiptFile(file);
+      assert.ok(!refused.ok && refused.error.includes(message), `${reason}: ${refused.error}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return receipt;
+}
 
 /** Runs `body`, printing the end of the node's log if it fails. */
 async function withNodeLog(body) {
@@ -271,6 +332,24 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         expected.charlie -= plan.fee * BigInt(plan.runs);
       });
       for (const job of submitted) assert.equal(await haca.jobStatus(api, job.job), null, 'ended jobs leave the runtime API');
+      // ...for their outcome, settled outputs (quorum ones too) and executors.
+      for (const [i, { job }] of submitted.entries()) {
+        const ended = await haca.jobOutcome(api, job);
+        assert.equal(ended.end, jobPlans[i].fails ? 'Failed' : 'Settled', jobPlans[i].name);
+        if (jobPlans[i].fails) continue;
+        assert.equal(ended.outputHash, outcomes[i].outputHash, jobPlans[i].name);
+        assert.deepEqual(ended.outputs, outcomes[i].outputs, jobPlans[i].name);
+        assert.deepEqual(new Set(ended.executors), new Set(outcomes[i].executors), jobPlans[i].name);
+      }
+      assert.equal(await haca.jobOutcome(api, 1_000_000), null, 'a job that never existed has none');
+
+      // Receipts of an attested and a quorum job verify without trusting the node.
+      for (const mode of [haca.ATTESTED, 'Quorum']) {
+        const i = jobPlans.findIndex((plan, k) => !plan.fails && outcomes[k].status === 'settled' &&
+          (mode === haca.ATTESTED ? plan.mode === haca.ATTESTED : plan.mode !== haca.ATTESTED));
+        const receipt = await checkReceipt(submitted[i].job, outcomes[i]);
+        console.log(`receipt of ${jobPlans[i].name} job ${submitted[i].job}: ${JSON.stringify(receipt).length} bytes`);
+      }
 
       // Balances moved exactly as the fees say (transaction fees are burnt on this chain; the
       // executors' statements are fee-less; nobody else touched these accounts meanwhile).
@@ -297,6 +376,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       const demoFee = (await api.query.models.models(haca.DEMO_MODEL)).unwrap().fee.toBigInt();
       const good = { type: 'F32', shape: [1, 4], data: [0.5, -1, 2, 0.25] };
       const demo = { model: haca.DEMO_MODEL, input: [good], mode: haca.ATTESTED, maxFee: demoFee };
+      const long = new Uint8Array(64 * 1024 + 1);
       const cases = [
         { error: 'WrongInputShape', job: { ...demo, input: [{ type: 'F32', shape: [1, 3], data: [1, 2, 3] }] } },
         { error: 'WrongInputType', job: { ...demo, input: [{ type: 'I32', shape: [1, 4], data: [1, 2, 3, 4] }] } },
@@ -308,17 +388,20 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         // One bad input fails a whole batch; the good one before it is not submitted either.
         { error: 'WrongInputShape', batch: { ...demo, inputs: [[good], [{ type: 'F32', shape: [4, 1], data: [1, 2, 3, 4] }]] } },
         { error: 'EmptyBatch', batch: { ...demo, inputs: [] } },
-        // Longer than MaxInputLen (64 KiB): a named error, not a transaction the pool cannot decode.
-        { error: 'InputTooLong', job: { ...demo, input: new Uint8Array(64 * 1024 + 1) } },
-        { error: 'InputTooLong', batch: { ...demo, inputs: [[good], new Uint8Array(64 * 1024 + 1)] } },
+        // Longer than MaxInputLen (64 KiB), sent as raw calls (the client refuses them before
+        // sending): a named error, not a transaction the pool cannot decode.
+        { error: 'InputTooLong', tx: () => api.tx.jobs.submit(demo.model, u8aToHex(long), demo.mode, demo.maxFee) },
+        { error: 'InputTooLong', tx: () => api.tx.jobs.submitBatch(demo.model, [u8aToHex(haca.encodeTensors([good])), u8aToHex(long)], demo.mode, demo.maxFee) },
         { error: 'TooManyInputs', batch: { ...demo, inputs: Array(65).fill([good]) } },
       ];
+      await assert.rejects(haca.submitJob(api, ferdie, { ...demo, input: long }), /longer than jobs.MaxInputLen \(65536\)/);
       const before = await haca.balanceOf(api, ferdie.address);
       const nonce = await haca.nextNonce(api, ferdie.address);
       const outcomes = await Promise.allSettled(
-        cases.map(({ job, batch }, i) =>
-          job ? haca.submitJob(api, ferdie, { ...job, nonce: nonce + i }) : haca.submitJobs(api, ferdie, { ...batch, nonce: nonce + i }),
-        ),
+        cases.map(({ job, batch, tx }, i) => {
+          if (tx) return haca.sendTx(api, ferdie, tx(), { nonce: nonce + i });
+          return job ? haca.submitJob(api, ferdie, { ...job, nonce: nonce + i }) : haca.submitJobs(api, ferdie, { ...batch, nonce: nonce + i });
+        }),
       );
       let fees = 0n;
       outcomes.forEach((outcome, i) => {

@@ -23,6 +23,24 @@ export function inspectModel(path, args = []) {
   return JSON.parse(stdout.trim().split('\n').at(-1));
 }
 
+/** `haca-node trust-anchor --chain <chain>`: what receipts of that chain verify against. */
+export function trustAnchor(chain = 'dev') {
+  return JSON.parse(execFileSync(nodeBinary(), ['trust-anchor', '--chain', chain], { encoding: 'utf8' }));
+}
+
+/**
+ * `haca-node verify-receipt --chain <chain> <file>`: `{ok: true, verified}` with what it
+ * printed, or `{ok: false, error}` with its message.
+ */
+export function verifyReceiptFile(file, chain = 'dev') {
+  try {
+    const stdout = execFileSync(nodeBinary(), ['verify-receipt', '--chain', chain, file], { encoding: 'utf8', stdio: 'pipe' });
+    return { ok: true, verified: JSON.parse(stdout) };
+  } catch (error) {
+    return { ok: false, error: `${error.stderr}` };
+  }
+}
+
 /** `count` distinct ports that were free a moment ago (the OS picks them). */
 async function freePorts(count) {
   const servers = await Promise.all(

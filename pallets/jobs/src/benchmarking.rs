@@ -125,7 +125,13 @@ mod benchmarks {
 		let who = client::<T>();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), model, input.into_inner(), largest_quorum::<T>(), 1_000u32.into());
+		_(
+			RawOrigin::Signed(who),
+			model,
+			input.into_inner(),
+			largest_quorum::<T>(),
+			1_000u32.into(),
+		);
 
 		assert_eq!(PendingJobs::<T>::get().into_inner(), vec![0]);
 	}

@@ -528,10 +528,7 @@ pub mod pallet {
 			max_fee: BalanceOf<T>,
 		) -> DispatchResult {
 			let client = ensure_signed(origin)?;
-			ensure!(
-				inputs.len() <= T::MaxJobsPerSubmit::get() as usize,
-				Error::<T>::TooManyInputs
-			);
+			ensure!(inputs.len() <= T::MaxJobsPerSubmit::get() as usize, Error::<T>::TooManyInputs);
 			let inputs =
 				inputs.into_iter().map(Self::bounded_input).collect::<Result<Vec<_>, _>>()?;
 			Self::do_submit_batch(client, model, inputs, mode, max_fee).map(|_| ())

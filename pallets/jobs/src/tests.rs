@@ -7,9 +7,9 @@ use frame_support::{
 	weights::Weight,
 };
 use haca_primitives::{
-	tensor::{ElementType, Tensor, TensorSpec},
 	runtime_api::JobEnd,
 	statement::{Attestation, Claim},
+	tensor::{ElementType, Tensor, TensorSpec},
 	traits::{SettledFunds, SettledResult},
 	InferenceSignature, ModeSet, ModelHash, VerificationMode,
 };
@@ -127,12 +127,8 @@ fn a_submission_is_charged_by_its_input_length() {
 	type Weights = <Test as crate::Config>::WeightInfo;
 	let bytes = valid_input();
 	let len = bytes.len() as u32;
-	let call = crate::Call::<Test>::submit {
-		model: model(1),
-		input: bytes,
-		mode: ATTESTED,
-		max_fee: 150,
-	};
+	let call =
+		crate::Call::<Test>::submit { model: model(1), input: bytes, mode: ATTESTED, max_fee: 150 };
 	assert_eq!(call.get_dispatch_info().call_weight, Weights::submit(len));
 	assert!(Weights::submit(len).ref_time() < Weights::submit(len + 1000).ref_time());
 }
@@ -931,7 +927,8 @@ mod ledger {
 					Jobs::settle(job, &[(EXEC_A, 200), (OWNER, 51)], settled_result(EXEC_A)),
 					Error::<Test>::PayoutsExceedFee
 				);
-				let settled = Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)], settled_result(EXEC_A));
+				let settled =
+					Jobs::settle(job, &[(EXEC_A, 90), (OWNER, 10)], settled_result(EXEC_A));
 				assert_eq!(settled, Ok(SettledFunds { paid: 100, refunded: 150 + deposit() }));
 				assert_eq!(Balances::balance(&EXEC_A), executor_before + 90);
 				assert_eq!(Balances::balance(&OWNER), INITIAL_BALANCE - 100 - 29 + 10);

@@ -1,6 +1,6 @@
 //! The jobs pallet's invariants, checked after every test and by try-runtime.
 
-use frame_support::ensure;
+use frame_support::{ensure, traits::Get};
 use haca_primitives::traits::ExecutorRegistry;
 use sp_runtime::traits::{Saturating, Zero};
 
@@ -12,7 +12,8 @@ impl<T: Config> Pallet<T> {
 	/// every assigned job has as many executors as its mode needs, each serving its model;
 	/// [`Undelivered`] holds exactly the assigned executors that have not delivered, and the
 	/// spot checkers that have not answered while their job is assigned; the
-	/// waiting queue holds exactly the pending jobs, counted per client.
+	/// waiting queue holds exactly the pending jobs, counted per client; the outcomes are at
+	/// most `MaxOutcomes`, each of an ended job and in its ring.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -80,6 +81,13 @@ impl<T: Config> Pallet<T> {
 				T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &client) == total,
 				"held escrow differs from the jobs' fees and deposits"
 			);
+		}
+		let places = OutcomeRing::<T>::iter().count();
+		ensure!(places as u32 <= T::MaxOutcomes::get(), "more outcomes than MaxOutcomes");
+		ensure!(Outcomes::<T>::iter().count() == places, "outcomes and their ring differ");
+		for (_, id) in OutcomeRing::<T>::iter() {
+			ensure!(Outcomes::<T>::contains_key(id), "a ring place without its outcome");
+			ensure!(!Jobs::<T>::contains_key(id), "an open job with an outcome");
 		}
 		Ok(())
 	}

@@ -145,14 +145,15 @@ where
 	/// The outcome with plain vectors, as the runtime API returns it.
 	pub fn unbounded(self) -> JobOutcome<AccountId, Balance, BlockNumber> {
 		let end = match self.end {
-			JobEnd::Settled { output_hash, outputs, attestations, paid, refunded } =>
+			JobEnd::Settled { output_hash, outputs, attestations, paid, refunded } => {
 				JobEnd::Settled {
 					output_hash,
 					outputs: outputs.map(Into::into),
 					attestations: attestations.into(),
 					paid,
 					refunded,
-				},
+				}
+			}
 			JobEnd::Failed { refunded } => JobEnd::Failed { refunded },
 			JobEnd::Cancelled { refunded } => JobEnd::Cancelled { refunded },
 		};

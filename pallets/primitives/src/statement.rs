@@ -182,15 +182,7 @@ impl<AccountId: Encode> StatementPayload<AccountId> {
 /// a node: rebuild the [`StatementPayload`] from the job and these fields and verify
 /// `signature` with `key`.
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
 )]
 pub struct Attestation<AccountId> {
 	/// The executor.

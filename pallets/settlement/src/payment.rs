@@ -1,8 +1,8 @@
 //! Paying for settled results: the executors' and the model owner's cuts of each run's fee.
 
+use alloc::vec;
 use alloc::vec::Vec;
 use frame_support::{defensive, pallet_prelude::*};
-use alloc::vec;
 use haca_primitives::{
 	statement::{Attestation, Claim},
 	traits::{ExecutorAccountability, JobLedger, ModelRegistry, SettledResult, SettlementTerms},

@@ -109,13 +109,7 @@ fn submit_on(model: ModelHash, mode: VerificationMode, max_fee: Balance) -> u64 
 /// Submits a job with `input`; it waits for its draw.
 fn queue_input(model: ModelHash, input: Vec<u8>, mode: VerificationMode, max_fee: Balance) -> u64 {
 	let id = pallet_jobs::NextJobId::<Test>::get();
-	assert_ok!(Jobs::submit(
-		RuntimeOrigin::signed(CLIENT),
-		model,
-		input,
-		mode,
-		max_fee
-	));
+	assert_ok!(Jobs::submit(RuntimeOrigin::signed(CLIENT), model, input, mode, max_fee));
 	id
 }
 

@@ -502,7 +502,8 @@ fn a_settled_outcome_carries_attestations_anyone_can_check() {
 				assert!(!attestation.key.verify(&forged.signing_bytes(), &attestation.signature));
 			}
 			assert!(attestations.iter().any(|attestation| match attestation.claim {
-				Claim::Output(hash) | Claim::Reveal { output_hash: hash, .. } => hash == output_hash,
+				Claim::Output(hash) | Claim::Reveal { output_hash: hash, .. } =>
+					hash == output_hash,
 				_ => false,
 			}));
 		}
