@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod command;
 mod fetch;
+mod model_check;
 mod receipt;
 mod roles;
 mod rpc;

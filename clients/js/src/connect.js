@@ -38,6 +38,17 @@ const NODE_RPC = {
       type: 'Json',
     },
   },
+  haca: {
+    checkModel: {
+      description: "Whether the node's engine reads and runs an ONNX model, and the specs to register, or what stops executors",
+      params: [
+        { name: 'onnx', type: 'Bytes' },
+        { name: 'bounds', type: 'Option<BTreeMap<Text, u32>>', isOptional: true },
+        { name: 'unnamedBound', type: 'Option<u32>', isOptional: true },
+      ],
+      type: 'Json',
+    },
+  },
 };
 
 /**

@@ -8,6 +8,23 @@ import { readOnnxSpecs } from './onnx.js';
 import { eventOf, nextNonce, sendTx } from './tx.js';
 
 /**
+ * The registration dry run on a node's engine (`haca_checkModel`): whether executors read
+ * and run the model, and the specs to register, or in words what stops them (an operator the
+ * engine lacks, with its node; an unsupported type; a dynamic dimension without a bound).
+ * The node runs the model once: it serves this to local callers (or with
+ * `--rpc-methods unsafe`).
+ * @param {ApiPromise} api
+ * @param {Uint8Array} onnx The ONNX file's bytes.
+ * @param {{bounds?: Record<string, number>, unnamedBound?: number}} [options] Largest size
+ *   of each dimension the graph names, and of every unnamed dynamic one.
+ * @returns {Promise<{runs: boolean, reason: string|null, modelHash: string, byteSize: number, inputs: object[], outputs: object[]}>}
+ */
+export async function checkModel(api, onnx, { bounds = null, unnamedBound = null } = {}) {
+  const answer = await api.rpc.haca.checkModel(u8aToHex(u8aToU8a(onnx)), bounds, unnamedBound);
+  return answer.toJSON();
+}
+
+/**
  * Registers a model stored on chain and uploads its bytes: `models.register` under the
  * blake2-256 hash of the ONNX bytes, then `models.uploadChunk` for each `ChunkSize` chunk,
  * in order (all sent at once with consecutive nonces). The last chunk makes the chain

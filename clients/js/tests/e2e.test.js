@@ -415,6 +415,13 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       });
       const now = await haca.balanceOf(api, ferdie.address);
       assert.equal(now.total, before.total - fees, 'only the transaction fees were charged');
+      // Before registering: the node's dry run names what stops executors, or gives the specs.
+      const refused = await haca.checkModel(api, file(`exports/${UNRUNNABLE}/model.onnx`), { unnamedBound: 4 });
+      assert.equal(refused.runs, false);
+      assert.match(refused.reason, /SVMClassifier: a binary classifier is not supported/);
+      const runs = await haca.checkModel(api, file('exports/cnn/model.onnx'), { bounds: { batch: EXPORT_BATCH } });
+      assert.equal(runs.runs, true, runs.reason);
+      assert.equal(runs.inputs.length, 1);
       assert.equal(now.reserved, before.reserved, 'nothing held');
       const jobs = await api.query.jobs.jobs.entries();
       assert.ok(!jobs.some(([, job]) => job.unwrap().client.toString() === ferdie.address), 'no job created');

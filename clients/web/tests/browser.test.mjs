@@ -104,10 +104,12 @@ after(async () => {
 
 test('a job submitted in the browser settles and its receipt verifies there; an edited one does not', { timeout: 420_000 }, async () => {
   const url = `http://127.0.0.1:${server.address().port}/?rpc=ws://127.0.0.1:${proxy.port}&account=Charlie`;
+  const opened = Date.now();
   await page.goto(`${url}#/models`);
   const submitLink = page.locator(`a[href="#/submit/${DEMO_MODEL}"]`);
   await submitLink.waitFor({ timeout: 60_000 });
   await page.locator('#connection.connected').waitFor();
+  console.log(`page opened to models listed: ${Date.now() - opened} ms`);
   mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: join(shots, 'models.png') });
 
@@ -135,7 +137,10 @@ test('a job submitted in the browser settles and its receipt verifies there; an 
   await submit.click();
   await page.waitForURL(/#\/job\/\d+/, { timeout: 60_000 });
   const job = Number(/#\/job\/(\d+)/.exec(page.url())[1]);
-  await page.locator('#receipt-status').getByText('Receipt verified in this browser').waitFor({ timeout: 300_000 });
+  await page.locator('#phase.ok').waitFor({ timeout: 300_000 });
+  const settled = Date.now();
+  await page.locator('#receipt-status').getByText('Receipt verified in this browser').waitFor({ timeout: 120_000 });
+  console.log(`settled to receipt verified in the page (finality included): ${Date.now() - settled} ms`);
   const timeline = await page.locator('#timeline li').allTextContents();
   assert.deepEqual(timeline, ['Submitted', 'Assigned', 'Result', 'Challenge window', 'Settled']);
   assert.equal(await page.locator('#timeline li.done').count(), 5);

@@ -4,13 +4,14 @@
 
 use std::path::PathBuf;
 
-use codec::Encode;
-use haca_engine::{lowering, sample_inputs, DimBounds, Plan};
+use haca_engine::{lowering, DimBounds};
 use haca_primitives::{
 	dispute::GraphCommitment,
-	tensor::{decode_tensors, ulp_distance, Tensor, TensorSpec},
+	tensor::{ulp_distance, Tensor, TensorSpec},
 };
 use sp_core::bytes::to_hex;
+
+use crate::model_check::check_model;
 
 /// Reads an ONNX model as executors will, its dynamic dimensions up to the sizes given, runs
 /// it once on a sample input of the largest shapes, and prints the model hash, its size and
@@ -59,27 +60,19 @@ impl InspectCmd {
 			.map_err(|error| format!("cannot read {}: {error}", self.model.display()))?;
 		let bounds =
 			DimBounds { named: self.bounds.iter().cloned().collect(), unnamed: self.unnamed_bound };
-		let inputs = Plan::declared_inputs(&bytes, &bounds).map_err(|error| error.to_string())?;
-		let plan = Plan::discover(&bytes, &inputs, self.max_output_dim)
-			.map_err(|error| error.to_string())?;
-		let sample = sample_inputs(&inputs);
-		let outputs = plan
-			.run(&sample.encode())
-			.map_err(|error| format!("a sample run at the largest shapes failed: {error}"))?;
-		let outputs = decode_tensors(&outputs).map_err(|error| format!("{error:?}"))?;
+		let checked = check_model(&bytes, &bounds, self.max_output_dim)?;
 
-		println!("model hash:  {}", to_hex(&sp_crypto_hashing::blake2_256(&bytes), false));
-		println!("byte size:   {}", bytes.len());
-		for (index, spec) in inputs.iter().enumerate() {
+		println!("model hash:  {}", to_hex(checked.hash.as_bytes(), false));
+		println!("byte size:   {}", checked.byte_size);
+		for (index, spec) in checked.inputs.iter().enumerate() {
 			println!("input {index}:     {}", describe(spec));
 		}
-		for (index, spec) in plan.outputs().iter().enumerate() {
+		for (index, spec) in checked.outputs.iter().enumerate() {
 			println!("output {index}:    {}", describe(spec));
 		}
-		let (disputes, graph) = disputes(&bytes, &sample, &outputs);
+		let (disputes, graph) = disputes(&bytes, &checked.sample, &checked.sample_outputs);
 		println!("disputes:    {disputes}");
-		let terms =
-			serde_json::json!({ "inputs": inputs, "outputs": plan.outputs(), "graph": graph });
+		let terms = serde_json::json!({ "inputs": checked.inputs, "outputs": checked.outputs, "graph": graph });
 		println!("{terms}");
 		Ok(())
 	}
