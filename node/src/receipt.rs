@@ -17,13 +17,13 @@
 
 use std::collections::HashMap;
 
-use codec::{Decode, Encode};
+use codec::Decode;
 use haca_primitives::{
 	runtime_api::{JobEnd, JobOutcome},
 	statement::{Claim, StatementPayload},
 	JobId,
 };
-use haca_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Header};
+use haca_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Header, Runtime};
 use sc_consensus_grandpa::{FinalityProof, GrandpaJustification};
 use serde::{Deserialize, Serialize};
 use sp_consensus_grandpa::{AuthorityId, AuthorityList, SetId};
@@ -140,7 +140,7 @@ impl TrustAnchor {
 		let storage = spec.as_storage_builder().build_storage()?;
 		let authorities = storage
 			.top
-			.get(&grandpa_authorities_key())
+			.get(&pallet_grandpa::Authorities::<Runtime>::hashed_key().to_vec())
 			.map(|bytes| AuthorityList::decode(&mut &bytes[..]))
 			.transpose()
 			.map_err(|error| format!("the spec's GRANDPA authorities: {error}"))?
@@ -154,21 +154,9 @@ impl TrustAnchor {
 	}
 }
 
-/// Where `pallet_grandpa` keeps the authority set.
-fn grandpa_authorities_key() -> Vec<u8> {
-	[sp_crypto_hashing::twox_128(b"Grandpa"), sp_crypto_hashing::twox_128(b"Authorities")].concat()
-}
-
 /// Where the jobs pallet keeps `job`'s outcome.
 pub fn outcome_key(job: JobId) -> Vec<u8> {
-	let encoded = job.encode();
-	[
-		&sp_crypto_hashing::twox_128(b"Jobs")[..],
-		&sp_crypto_hashing::twox_128(b"Outcomes"),
-		&sp_crypto_hashing::twox_64(&encoded),
-		&encoded,
-	]
-	.concat()
+	pallet_jobs::Outcomes::<Runtime>::hashed_key_for(job)
 }
 
 /// Checks `receipt` against `anchor` (see the module's documentation).
