@@ -140,7 +140,7 @@ impl TrustAnchor {
 		let storage = spec.as_storage_builder().build_storage()?;
 		let authorities = storage
 			.top
-			.get(&pallet_grandpa::Authorities::<Runtime>::hashed_key().to_vec())
+			.get(pallet_grandpa::Authorities::<Runtime>::hashed_key().as_slice())
 			.map(|bytes| AuthorityList::decode(&mut &bytes[..]))
 			.transpose()
 			.map_err(|error| format!("the spec's GRANDPA authorities: {error}"))?
