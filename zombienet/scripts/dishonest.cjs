@@ -50,7 +50,9 @@ async function run(nodeName, networkInfo) {
     assert.deepEqual(lib.addresses(drawn.data.executors), [dave], 'with Charlie not serving, the job goes to Dave');
     await haca.setServedModels(api, accs.Charlie, [haca.DEMO_MODEL]);
     log(`job ${job.job} (#${job.block}) assigned to Dave; Charlie serves the model again`);
-    const escrow = (await haca.balanceOf(api, accs.Bob.address, job.receipt.blockHash)).reserved - before.bob.reserved;
+    // Read at the finalised block of the submission: the block the receipt names can lose a fork.
+    const submitted = await tracker.waitFor('jobs.Submitted', (e) => lib.jobOf(e) === job.job, 10_000);
+    const escrow = (await haca.balanceOf(api, accs.Bob.address, submitted.hash)).reserved - before.bob.reserved;
 
     const lie = await tracker.waitFor('settlement.ResultSubmitted', (e) => lib.jobOf(e) === job.job, 120_000);
     assert.equal(lie.data.executor.toString(), dave, 'Dave delivered');
