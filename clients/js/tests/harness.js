@@ -72,10 +72,11 @@ process.on('exit', () => {
 
 /**
  * Starts a development node with the executor role (and `extraArgs`) and waits until it
- * has imported a block (bounded by `timeoutMs`).
- * @returns {Promise<{url: string, pid: number, log: () => string, stop: () => Promise<void>}>}
+ * has imported a block (bounded by `timeoutMs`). With `webSocketP2p`, its peer-to-peer port
+ * takes WebSocket connections (what a light client in a browser dials) instead of TCP.
+ * @returns {Promise<{url: string, p2p: string, pid: number, log: () => string, stop: () => Promise<void>}>}
  */
-export async function startNode({ timeoutMs = 90_000, extraArgs = [] } = {}) {
+export async function startNode({ timeoutMs = 90_000, extraArgs = [], webSocketP2p = false } = {}) {
   const binary = nodeBinary();
   try {
     accessSync(binary, constants.X_OK);
@@ -85,11 +86,13 @@ export async function startNode({ timeoutMs = 90_000, extraArgs = [] } = {}) {
   const basePath = mkdtempSync(join(tmpdir(), 'haca-js-'));
   const logPath = join(basePath, 'node.log');
   const [rpc, p2p, prometheus] = await freePorts(3);
+  const p2pAddress = webSocketP2p ? `/ip4/127.0.0.1/tcp/${p2p}/ws` : `/ip4/127.0.0.1/tcp/${p2p}`;
   const child = spawn(
     binary,
     [
       '--dev', '--executor', '--base-path', basePath, '--no-mdns', '--no-telemetry',
-      '--rpc-port', String(rpc), '--port', String(p2p), '--prometheus-port', String(prometheus),
+      '--rpc-port', String(rpc), '--prometheus-port', String(prometheus),
+      ...(webSocketP2p ? ['--listen-addr', p2pAddress] : ['--port', String(p2p)]),
       ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', openSync(logPath, 'w')] },
@@ -143,7 +146,8 @@ export async function startNode({ timeoutMs = 90_000, extraArgs = [] } = {}) {
     } catch {
       // not listening yet
     }
-    await sleep(500);
+    // Kept alive by this wait (not `sleep`): a node that exits during start-up is reported.
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return { url: `ws://127.0.0.1:${rpc}`, pid: child.pid, log, tail, stop };
+  return { url: `ws://127.0.0.1:${rpc}`, p2p: p2pAddress, pid: child.pid, log, tail, stop };
 }

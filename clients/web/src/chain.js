@@ -3,10 +3,14 @@
 // The node is `?rpc=ws://...` (default ws://127.0.0.1:9944). While it is unreachable the
 // page says so, sends nothing, and reconnects by itself; every page reads the chain anew
 // once it is back. Accounts: the browser extension's (polkadot{.js} and compatible, through
-// @polkadot/extension-dapp) and, on a development chain, the development accounts.
+// @polkadot/extension-dapp) and, on a development chain, the development accounts. Once
+// connected, the page starts its light client (light.js; `?light=off` does not), which
+// learns from the node only where to find a peer.
 
 import * as haca from '@haca/client';
 import { web3Accounts, web3Enable, web3FromSource } from '@polkadot/extension-dapp';
+
+import { startLight, webSocketAddresses } from './light.js';
 
 const DEV_ACCOUNTS = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
 
@@ -68,6 +72,11 @@ export async function start() {
   state.status = 'connected';
   state.error = null;
   changed();
+  const params = new URLSearchParams(location.search);
+  if (params.get('light') !== 'off') {
+    const listening = await api.rpc.system.localListenAddresses().then((list) => list.map(String), () => []);
+    startLight([...webSocketAddresses(listening), ...params.getAll('bootnode')]);
+  }
 }
 
 async function loadAccounts() {

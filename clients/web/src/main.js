@@ -4,6 +4,7 @@
 import './style.css';
 
 import { onChange, selectAccount, start, state } from './chain.js';
+import { light, onLightChange } from './light.js';
 import { executorsPage } from './pages/executors.js';
 import { jobPage } from './pages/job.js';
 import { jobsPage } from './pages/jobs.js';
@@ -60,6 +61,23 @@ function renderHeader() {
   if (!state.accounts.length) select.append(h('option', {}, 'no account: install a polkadot{.js} extension'));
 }
 
+function renderLight() {
+  const badge = document.getElementById('light');
+  const text = {
+    off: 'light client: off',
+    syncing: 'light client: syncing',
+    synced: `light client: finalized #${light.finalized?.number}`,
+    failed: 'light client: failed',
+  };
+  badge.textContent = text[light.status];
+  badge.className = `badge light-${light.status}`;
+  badge.title = light.status === 'failed'
+    ? light.error
+    : 'smoldot in this page, started from the chain spec: it checks every finalized block\'s GRANDPA justification itself';
+}
+
+onLightChange(renderLight);
+renderLight();
 document.getElementById('account').addEventListener('change', (event) => selectAccount(event.target.value));
 window.addEventListener('hashchange', render);
 // The first connection renders the page; later ones (after a lost node) leave it as it is:

@@ -1,8 +1,10 @@
 // The web dApp in a real browser (Debian's Chromium, driven by playwright-core) against a
-// real dev node started here: a job submitted through the page settles and its receipt
-// verifies in the browser; an edited receipt does not, and says why; bad input is refused
-// in words before anything is sent; a lost node is reported and the page recovers when it
-// is back. `UPDATE_SCREENSHOTS=1` writes the README's screenshots to docs/.
+// real dev node started here: the page's light client follows the chain from the chain spec;
+// a job submitted through the page settles and its receipt verifies in the browser, and the
+// light client finds the same outcome in the chain it verified; an edited receipt does not
+// verify, and says why; bad input is refused in words before anything is sent; a lost node
+// is reported and the page recovers when it is back. `UPDATE_SCREENSHOTS=1` writes the
+// README's screenshots to docs/.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -78,9 +80,10 @@ async function tcpProxy(target) {
 }
 
 before(async () => {
-  node = await startNode();
+  // The page's light client dials the node's peer-to-peer port over WebSocket.
+  node = await startNode({ webSocketP2p: true });
   proxy = await tcpProxy(Number(new URL(node.url).port));
-  execFileSync(process.execPath, [join(root, 'scripts', 'anchor.mjs')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'chain-spec.mjs')], { stdio: 'inherit' });
   outDir = mkdtempSync(join(tmpdir(), 'haca-web-'));
   await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
   server = await serve(outDir);
@@ -110,6 +113,8 @@ test('a job submitted in the browser settles and its receipt verifies there; an 
   await submitLink.waitFor({ timeout: 60_000 });
   await page.locator('#connection.connected').waitFor();
   console.log(`page opened to models listed: ${Date.now() - opened} ms`);
+  await page.locator('#light.light-synced').waitFor({ timeout: 60_000 });
+  console.log(`page opened to the light client's first finalized head: ${Date.now() - opened} ms`);
   mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: join(shots, 'models.png') });
 
@@ -141,6 +146,7 @@ test('a job submitted in the browser settles and its receipt verifies there; an 
   const settled = Date.now();
   await page.locator('#receipt-status').getByText('Receipt verified in this browser').waitFor({ timeout: 120_000 });
   console.log(`settled to receipt verified in the page (finality included): ${Date.now() - settled} ms`);
+  await page.locator('#light-check.ok').getByText('holds the same outcome').waitFor({ timeout: 60_000 });
   const timeline = await page.locator('#timeline li').allTextContents();
   assert.deepEqual(timeline, ['Submitted', 'Assigned', 'Result', 'Challenge window', 'Settled']);
   assert.equal(await page.locator('#timeline li.done').count(), 5);
@@ -158,6 +164,7 @@ test('a job submitted in the browser settles and its receipt verifies there; an 
   const file = page.locator('#receipt-file');
   await file.setInputFiles({ name: 'receipt.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(receipt)) });
   await page.locator('#verify-status').getByText(`Receipt verified: job ${job}`).waitFor();
+  await page.locator('#light-check.ok').getByText('holds the same outcome').waitFor({ timeout: 60_000 });
   const outputs = Buffer.from(receipt.outputs.slice(2), 'hex');
   outputs[outputs.length - 1] ^= 1;
   const edited = { ...receipt, outputs: `0x${outputs.toString('hex')}` };

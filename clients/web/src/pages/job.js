@@ -8,6 +8,7 @@ import * as haca from '@haca/client';
 import anchor from '../anchor.json';
 import { state } from '../chain.js';
 import { amount, barChart, h, hash, note, specText, table } from '../ui.js';
+import { lightCheck } from './light-check.js';
 
 const ATTESTED_STEPS = ['Submitted', 'Assigned', 'Result', 'Challenge window', 'Settled'];
 const QUORUM_STEPS = ['Submitted', 'Assigned', 'Commitments', 'Reveals', 'Settled'];
@@ -92,7 +93,8 @@ export async function jobPage(job, fromBlock) {
           h('li', {}, `block #${result.block[0]} is final: GRANDPA justification of #${result.finalized[0]} signed by the chain spec's authorities`),
           h('li', {}, 'the job\'s outcome is in that block\'s state (storage proof against its state root)'),
           h('li', {}, `the outputs hash to the settled ${result.outputHash.slice(0, 18)}…`),
-          h('li', {}, `signed by the executor session key${result.executors.length > 1 ? 's' : ''} of ${result.executors.join(', ')}`)),
+          h('li', {}, `signed by the executor session key${result.executors.length > 1 ? 's' : ''} of ${result.executors.join(', ')}`),
+          lightCheck(receipt, result.block[0])),
         link, ' ', h('span', { class: 'muted' }, 'Re-check it with `haca-node verify-receipt` or the JS client\'s verifyReceipt.'));
       verified = true;
     } catch (error) {

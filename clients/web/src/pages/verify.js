@@ -5,6 +5,7 @@ import * as haca from '@haca/client';
 
 import anchor from '../anchor.json';
 import { h, note } from '../ui.js';
+import { lightCheck } from './light-check.js';
 
 export function verifyPage() {
   const result = h('div', { id: 'verify-result' });
@@ -24,7 +25,8 @@ export function verifyPage() {
         const verified = await haca.verifyReceipt(receipt, anchor);
         result.replaceChildren(
           h('p', { class: 'ok', id: 'verify-status' }, `Receipt verified: job ${verified.job} settled with outputs ${verified.outputHash}`),
-          h('p', { class: 'muted' }, `Final: block #${verified.block[0]} (justification of #${verified.finalized[0]}). Executors: ${verified.executors.join(', ')}.`));
+          h('p', { class: 'muted' }, `Final: block #${verified.block[0]} (justification of #${verified.finalized[0]}). Executors: ${verified.executors.join(', ')}.`),
+          h('ul', { class: 'checks' }, lightCheck(receipt, verified.block[0])));
       } catch (error) {
         result.replaceChildren(h('p', { class: 'error', id: 'verify-status' }, `The receipt does not verify: ${error.message}`));
       }
