@@ -185,14 +185,17 @@ mod benchmarks {
 			Zero::zero(),
 		)
 		.expect("queued");
-		// The job last in a full queue: cancelling it rewrites the whole queue.
+		// The job last in a full queue: cancelling it rewrites the whole queue; its outcome
+		// replaces the oldest of a full ring.
 		let others = (1..T::MaxPendingJobs::get() as JobId).map(|n| last + n);
 		PendingJobs::<T>::put(BoundedVec::truncate_from(others.chain([last]).collect::<Vec<_>>()));
+		Pallet::<T>::fill_outcome_ring_for_benchmark();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), last);
 
 		assert!(!Jobs::<T>::contains_key(last));
+		assert!(Outcomes::<T>::contains_key(last));
 	}
 
 	/// `n` missed deadlines of one client's largest-quorum jobs, each queued for a new draw.

@@ -194,6 +194,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		if PendingJobs::<T>::decode_len().unwrap_or(0) as u32 >= T::MaxPendingJobs::get() / 2 {
 			Self::draw_waiting_for_benchmark();
 		}
+		Self::fill_outcome_ring_for_benchmark();
 		let fee = Self::price(terms.fee, &mode);
 		Self::do_submit(client.clone(), *model, input.try_into().expect("input fits"), mode, fee)
 			.expect("benchmark job submits")

@@ -34,6 +34,33 @@ impl<T: Config> Pallet<T> {
 		Outcomes::<T>::insert(id, outcome);
 	}
 
+	/// Fills the ring with outcomes of jobs that never existed, so that each job ended next
+	/// replaces one: the worst case of [`Self::record_outcome`], for benchmarks.
+	#[cfg(feature = "runtime-benchmarks")]
+	pub(crate) fn fill_outcome_ring_for_benchmark() {
+		let places = T::MaxOutcomes::get().max(1);
+		if OutcomesRecorded::<T>::get() >= u64::from(places) {
+			return;
+		}
+		let client = T::AccountId::decode(&mut sp_runtime::traits::TrailingZeroInput::zeroes())
+			.expect("infinite input");
+		for place in 0..places {
+			let id = JobId::MAX - JobId::from(place);
+			OutcomeRing::<T>::insert(place, id);
+			let outcome = JobOutcome {
+				client: client.clone(),
+				model: Default::default(),
+				input_hash: Default::default(),
+				mode: haca_primitives::VerificationMode::Attested,
+				submitted_at: Zero::zero(),
+				ended_at: Zero::zero(),
+				end: JobEnd::Cancelled { refunded: Zero::zero() },
+			};
+			Outcomes::<T>::insert(id, outcome);
+		}
+		OutcomesRecorded::<T>::put(u64::from(places));
+	}
+
 	/// A settled job's end: outputs longer than `MaxOutputLen` are left out (their hash
 	/// stays), as are attestations beyond `MaxQuorum` (there are none: one per paid
 	/// executor).
