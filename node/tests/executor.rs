@@ -775,28 +775,46 @@ async fn models_no_executor_will_run_fail_their_jobs_by_name_with_a_full_refund(
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
 
-	// Each attempt's executor said why it could not run the job; then the job failed and
+	// Each attempt's executor said why it could not run the job, in the chain's terms and,
+	// for a model its engine would not load, in the engine's words; then the job failed and
 	// Charlie, who submitted it, got everything back.
 	let events = events(&rpc, first..=best_block(&rpc).await).await;
 	let attempts: u32 = <haca_runtime::Runtime as pallet_jobs::Config>::MaxAttempts::get();
 	let expected = [
-		ExecutionFailure::InvalidModel,
-		ExecutionFailure::InvalidModel,
-		ExecutionFailure::ModelUnavailable,
+		(
+			ExecutionFailure::InvalidModel,
+			Some("SVMClassifier: a binary classifier is not supported"),
+		),
+		(ExecutionFailure::InvalidModel, Some("does not match its registered dispute graph")),
+		(ExecutionFailure::ModelUnavailable, None),
 	];
-	for ((id, input), expected) in job_inputs.iter().enumerate().zip(expected) {
+	for ((id, input), (expected, explained)) in job_inputs.iter().enumerate().zip(expected) {
 		let id = id as u64;
-		let reasons: Vec<ExecutionFailure> = (events.iter())
+		let failures: Vec<(ExecutionFailure, Option<String>)> = (events.iter())
 			.filter_map(|event| match event {
 				RuntimeEvent::Settlement(pallet_settlement::Event::ExecutionFailed {
 					job,
 					reason,
+					detail,
 					..
-				}) if *job == id => Some(*reason),
+				}) if *job == id => Some((
+					*reason,
+					detail.as_ref().map(|words| String::from_utf8(words.to_vec()).unwrap()),
+				)),
 				_ => None,
 			})
 			.collect();
-		assert_eq!(reasons, vec![expected; attempts as usize], "job {id}");
+		assert_eq!(failures.len(), attempts as usize, "job {id}: {failures:?}");
+		for (reason, words) in &failures {
+			assert_eq!(*reason, expected, "job {id}");
+			match (explained, words) {
+				(Some(explained), Some(words)) => {
+					assert!(words.contains(explained), "job {id}: {words}")
+				}
+				(None, None) => {}
+				_ => panic!("job {id} explained as {words:?}, expected {explained:?}"),
+			}
+		}
 		let deposit = pallet_jobs::Pallet::<haca_runtime::Runtime>::deposit_for(input.len() as u32);
 		assert!(
 			events.iter().any(|event| matches!(

@@ -32,7 +32,7 @@ registry.register({
       Output: 'H256',
       Commitment: 'H256',
       Reveal: { outputHash: 'H256', salt: '[u8; 32]' },
-      Failed: 'HacaExecutionFailure',
+      Failed: { reason: 'HacaExecutionFailure', detail: 'Option<H256>' },
       OutputPage: { page: 'u32', hash: 'H256' },
     },
   },

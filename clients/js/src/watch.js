@@ -1,5 +1,6 @@
 // Following a job block by block until it ends.
 
+import { u8aToString } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
 
 import { decodeTensors } from './tensor.js';
@@ -22,9 +23,11 @@ export async function blockTime(api, hash) {
  * @property {string[]} [executors] Executors paid.
  * @property {bigint} [paid] Paid out of the escrow (executors and model owner).
  * @property {bigint} refunded Returned to the client (deposit and unused fee).
- * @property {string[]} failures Why executors could not run the job, one entry per report
- *   (`settlement.ExecutionFailed`: `InvalidModel`, `BadInput`, `Execution`, `Timeout` or
- *   `ModelUnavailable`); a failed job's `result` error names them.
+ * @property {{reason: string, detail: string|null}[]} failures Why executors could not run
+ *   the job, one entry per report (`settlement.ExecutionFailed`): `reason` is `InvalidModel`,
+ *   `BadInput`, `Execution`, `Timeout` or `ModelUnavailable`; `detail` the engine's own words,
+ *   signed with the claim, for a model it would not load (which operator or type stopped
+ *   it). A failed job's `result` error names them.
  * @property {number} [resultBlock] Block of the result: the attested result, or the
  *   deciding reveal of a quorum.
  * @property {number} [resultTime] Its timestamp (ms).
@@ -82,7 +85,7 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
             break;
           }
           case 'settlement.ExecutionFailed':
-            failures.push(data.reason.type);
+            failures.push({ reason: data.reason.type, detail: data.detail.isSome ? u8aToString(data.detail.unwrap()) : null });
             break;
           case 'settlement.Settled': {
             const outputHash = data.outputHash.toHex();
@@ -112,7 +115,8 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
         }
       }
       if (outcome?.status) {
-        const why = failures.length ? ` (executors reported ${[...new Set(failures)].join(', ')})` : '';
+        const reported = failures.map(({ reason, detail }) => (detail ? `${reason}: ${detail}` : reason));
+        const why = failures.length ? ` (executors reported ${[...new Set(reported)].join('; ')})` : '';
         if (outcome.status !== 'settled') rejectResult(new Error(`job ${job} ${outcome.status}${why}`));
         return { job, ...outcome, failures, endBlock: number, endTime: await blockTime(api, hash) };
       }

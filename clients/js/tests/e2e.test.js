@@ -244,7 +244,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
         plans.push({
           name, model, fee, mode: haca.ATTESTED, runs: 1, overpay: 0n,
           input: inputs, reference: outputs, tolerance: EXPORT_TOLERANCE_ULPS,
-          fails: name === UNRUNNABLE ? 'InvalidModel' : undefined,
+          fails: name === UNRUNNABLE ? { reason: 'InvalidModel', detail: /SVMClassifier: a binary classifier is not supported/ } : undefined,
         });
       }
       const owners = { [intModel]: eve.address, [haca.DEMO_MODEL]: alice.address };
@@ -301,7 +301,10 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
           // everything back.
           assert.equal(outcome.status, 'failed', plan.name);
           assert.ok(outcome.failures.length > 0, plan.name);
-          outcome.failures.forEach((reason) => assert.equal(reason, plan.fails, plan.name));
+          for (const { reason, detail } of outcome.failures) {
+            assert.equal(reason, plan.fails.reason, plan.name);
+            assert.match(detail ?? '', plan.fails.detail, plan.name);
+          }
           assert.equal(outcome.refunded, plan.fee + deposit, plan.name);
           return;
         }

@@ -16,8 +16,6 @@ export const light = {
   error: null,
   /** The latest finalized block it verified: `{ number, hash }`. */
   finalized: null,
-  /** Milliseconds from opening the page to the first finalized block it verified. */
-  firstFinalizedMs: null,
 };
 
 const listeners = new Set();
@@ -118,8 +116,12 @@ async function followChain() {
   follow = await request('chainHead_v1_follow', [false]);
 }
 
+/** The latest finalized block the light client reported. */
+let current = null;
+
+/** Unpins `hashes`, but for blocks being read, the latest finalized and `light.finalized`. */
 function unpin(hashes) {
-  const free = hashes.filter((hash) => pinned.has(hash) && pinned.get(hash) === 0 && hash !== light.finalized?.hash);
+  const free = hashes.filter((hash) => pinned.get(hash) === 0 && hash !== current && hash !== light.finalized?.hash);
   for (const hash of free) pinned.delete(hash);
   if (free.length) request('chainHead_v1_unpin', [follow, free]).catch(() => {});
 }
@@ -128,20 +130,28 @@ async function onFollowEvent(event) {
   switch (event.event) {
     case 'initialized':
       for (const hash of event.finalizedBlockHashes) pinned.set(hash, 0);
+      current = event.finalizedBlockHashes.at(-1);
+      unpin(event.finalizedBlockHashes);
       break;
     case 'newBlock':
       pinned.set(event.blockHash, 0);
       break;
     case 'finalized': {
       for (const hash of event.finalizedBlockHashes) if (!pinned.has(hash)) pinned.set(hash, 0);
-      const previous = light.finalized?.hash;
+      const previous = current;
       const hash = event.finalizedBlockHashes.at(-1);
+      current = hash;
+      unpin([...event.finalizedBlockHashes, ...event.prunedBlockHashes, previous]);
       const header = hexToU8a(await request('chainHead_v1_header', [follow, hash]));
+      if (current !== hash) {
+        unpin([hash]); // a later block was finalized meanwhile
+        break;
+      }
+      const shown = light.finalized?.hash;
       light.finalized = { number: compactFromU8a(header.subarray(32))[1].toNumber(), hash };
-      light.firstFinalizedMs ??= Math.round(performance.now());
+      unpin([shown]);
       light.status = 'synced';
       light.error = null;
-      unpin([...event.finalizedBlockHashes, ...event.prunedBlockHashes, ...(previous ? [previous] : [])]);
       changed();
       break;
     }
@@ -161,6 +171,7 @@ async function onFollowEvent(event) {
     case 'stop':
       // The light client dropped the subscription (it fell behind): follow anew.
       pinned.clear();
+      current = null;
       followChain().catch((error) => fail(error.message));
       break;
     default:

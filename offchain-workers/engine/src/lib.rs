@@ -146,12 +146,17 @@ impl Default for EngineConfig {
 	}
 }
 
+/// Models whose load failure an engine remembers.
+pub const LOAD_FAILURES_KEPT: u32 = 64;
+
 /// Models that ran faster than this run on the caller's thread instead of the pool.
 const INLINE_BELOW: Duration = Duration::from_micros(500);
 
 /// The inference engine. Cheap to share (`Arc`); all methods take `&self`.
 pub struct Engine {
 	plans: Mutex<LruMap<ModelId, Arc<Plan>, ByLength>>,
+	/// Why models failed to load, until they load ([`Engine::load_failure`]).
+	load_failures: Mutex<LruMap<ModelId, String, ByLength>>,
 	pool: pool::Pool,
 	timeout: Duration,
 	model_dir: Option<std::path::PathBuf>,
@@ -163,6 +168,7 @@ impl Engine {
 	pub fn new(config: EngineConfig, metrics: Option<EngineMetrics>) -> Self {
 		Self {
 			plans: Mutex::new(LruMap::new(ByLength::new(config.cache_capacity.max(1)))),
+			load_failures: Mutex::new(LruMap::new(ByLength::new(LOAD_FAILURES_KEPT))),
 			pool: pool::Pool::new(config.threads.max(1), config.queue_depth),
 			timeout: config.timeout,
 			model_dir: config.model_dir,
@@ -194,12 +200,24 @@ impl Engine {
 			}
 			let plan = Plan::compile(bytes, inputs, outputs)?;
 			self.plans.lock().expect("cache lock").insert(model, Arc::new(plan));
+			self.load_failures.lock().expect("failures lock").remove(&model);
 			Ok(())
 		})();
 		if let Some(metrics) = &self.metrics {
 			metrics.outcome(result.as_ref().err(), None);
 		}
 		result
+	}
+
+	/// Remembers that loading `model` failed with `error`, for [`Engine::load_failure`].
+	pub fn note_load_failure(&self, model: ModelId, error: &EngineError) {
+		self.load_failures.lock().expect("failures lock").insert(model, error.to_string());
+	}
+
+	/// Why the last attempt to load `model` failed, unless it loaded since (for the
+	/// [`LOAD_FAILURES_KEPT`] models that failed last).
+	pub fn load_failure(&self, model: &ModelId) -> Option<String> {
+		self.load_failures.lock().expect("failures lock").peek(model).cloned()
 	}
 
 	/// Checks that the model in `bytes`, with inputs up to `inputs`, lowers to the dispute

@@ -20,7 +20,11 @@ mod native;
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use haca_kernels::graph::{Header, Node};
-use haca_primitives::{dispute::GraphCommitment, statement::ExecutionFailure, tensor::TensorSpec};
+use haca_primitives::{
+	dispute::GraphCommitment,
+	statement::{ExecutionFailure, MAX_FAILURE_DETAIL},
+	tensor::TensorSpec,
+};
 use scale_info::TypeInfo;
 use sp_core::H256;
 #[cfg(not(substrate_runtime))]
@@ -181,6 +185,10 @@ pub trait InferenceHost: Send + Sync {
 		specs: &ModelSpecs,
 	) -> Result<(), InferenceError>;
 
+	/// Why the last attempt to load `model` failed, in the engine's words, unless it loaded
+	/// since.
+	fn load_failure(&self, model: &[u8; 32]) -> Option<String>;
+
 	/// Runs a loaded model on each of `inputs` (canonical tensor encoding), in order; the
 	/// outputs of each. Fails as a whole only when the model is not loaded.
 	fn run_batch(
@@ -245,6 +253,10 @@ impl InferenceHost for MappedOutputs {
 		specs: &ModelSpecs,
 	) -> Result<(), InferenceError> {
 		self.engine.load(model, bytes, specs)
+	}
+
+	fn load_failure(&self, model: &[u8; 32]) -> Option<String> {
+		self.engine.load_failure(model)
 	}
 
 	fn run_batch(
@@ -361,6 +373,16 @@ fn model_hash(model: &[u8]) -> Option<[u8; 32]> {
 	model.try_into().ok()
 }
 
+/// The bytes of `text`, cut to at most `max` at a character boundary.
+#[cfg(not(substrate_runtime))]
+fn clip_utf8(mut text: String, max: usize) -> Vec<u8> {
+	if text.len() > max {
+		let end = (0..=max).rev().find(|&end| text.is_char_boundary(end)).unwrap_or(0);
+		text.truncate(end);
+	}
+	text.into_bytes()
+}
+
 /// Inference for off-chain workers.
 #[runtime_interface]
 pub trait Inference {
@@ -415,6 +437,18 @@ pub trait Inference {
 		ext.0.engine.load(&model, bytes, &specs)
 	}
 
+	/// Why this node's last attempt to load `model` failed, in its engine's words (UTF-8,
+	/// cut to [`MAX_FAILURE_DETAIL`] bytes at a character boundary): which operator or type
+	/// stopped it, for instance. `None` if it did not fail, or loaded since.
+	fn load_failure(
+		&mut self,
+		model: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Option<Vec<u8>>> {
+		let ext = self.extension::<InferenceExt>()?;
+		let message = ext.0.engine.load_failure(&model_hash(model)?)?;
+		Some(clip_utf8(message, MAX_FAILURE_DETAIL as usize))
+	}
+
 	/// Runs `input` (canonical tensor encoding) through the model's dispute graph (from
 	/// `bytes`, or the node's model store): what a disputed executor submits.
 	fn trace(
@@ -460,6 +494,14 @@ pub trait Inference {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn explanations_are_cut_at_a_character_boundary() {
+		assert_eq!(clip_utf8("short".into(), 8), b"short");
+		// "é" is two bytes: cutting at 4 would split the second one.
+		assert_eq!(clip_utf8("aéé".into(), 4), "aé".as_bytes());
+		assert_eq!(clip_utf8("aéé".into(), 5), "aéé".as_bytes());
+	}
 
 	#[test]
 	fn runs_encode_as_their_list_within_their_size_hint() {

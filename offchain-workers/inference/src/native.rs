@@ -37,10 +37,17 @@ impl InferenceHost for Engine {
 		specs: &ModelSpecs,
 	) -> Result<(), InferenceError> {
 		let bytes = model_bytes(self, model, bytes)?;
-		if let Some(graph) = &specs.graph {
-			self.check_graph(&bytes, &specs.inputs, graph)?;
+		let graph = specs.graph.as_ref();
+		let loaded = (graph.map_or(Ok(()), |graph| self.check_graph(&bytes, &specs.inputs, graph)))
+			.and_then(|()| Engine::load(self, *model, &bytes, &specs.inputs, &specs.outputs));
+		if let Err(error) = &loaded {
+			self.note_load_failure(*model, error);
 		}
-		Engine::load(self, *model, &bytes, &specs.inputs, &specs.outputs).map_err(Into::into)
+		loaded.map_err(Into::into)
+	}
+
+	fn load_failure(&self, model: &[u8; 32]) -> Option<String> {
+		Engine::load_failure(self, model)
 	}
 
 	fn run_batch(

@@ -50,10 +50,14 @@ fn a_model_whose_recorded_graph_differs_is_not_loaded() {
 		Err(InferenceError::GraphMismatch)
 	);
 	assert!(!InferenceHost::is_loaded(&engine, &hash));
-	// Committee-decided models (no graph recorded) load without one.
+	let why = InferenceHost::load_failure(&engine, &hash).expect("the failure is explained");
+	assert!(why.contains("does not match its registered dispute graph"), "{why}");
+	// Committee-decided models (no graph recorded) load without one, and the old
+	// explanation goes.
 	specs.graph = None;
 	InferenceHost::load(&engine, &hash, Some(bytes), &specs).unwrap();
 	assert!(InferenceHost::is_loaded(&engine, &hash));
+	assert_eq!(InferenceHost::load_failure(&engine, &hash), None);
 }
 
 #[test]
@@ -87,6 +91,10 @@ fn engine_errors_reach_the_runtime_by_their_kind() {
 		InferenceHost::load(&engine, &unknown, Some(b"not onnx".to_vec()), &specs),
 		Err(InferenceError::InvalidModel),
 		"bytes that do not hash to the model"
+	);
+	assert_eq!(
+		InferenceHost::load_failure(&engine, &unknown).as_deref(),
+		Some("model bytes do not match the model hash")
 	);
 	assert!(InferenceHost::is_loaded(&engine, &hash));
 }

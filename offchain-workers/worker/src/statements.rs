@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 use codec::Encode;
-use haca_inference::{Executed, InferenceError};
+use haca_inference::{inference, Executed, InferenceError};
 use haca_primitives::{
 	runtime_api::{Due, WorkItem},
 	statement::{Claim, Statement},
@@ -179,7 +179,7 @@ fn claim_for_execution<C: Chain>(
 			log::debug!(target: LOG_TARGET, "job {}: engine busy, retried later", item.job);
 			return None;
 		}
-		Err(error) => return Some((Claim::Failed(error.into()), None)),
+		Err(error) => return Some(failure_claim::<C>(&item.model, error)),
 	};
 	let output_hash = H256(output_hash);
 	if item.due == Due::Output {
@@ -190,6 +190,21 @@ fn claim_for_execution<C: Chain>(
 	let committed = Committed { attempt: item.attempt, output_hash, salt, outputs };
 	keep_reveal(Commitment::QuorumOutput, item.job, who, &committed);
 	Some((Claim::Commitment(commitment), None))
+}
+
+/// The claim that a run of `model` failed with `error`, with the engine's explanation when
+/// the model did not load (which operator or type stopped it, for instance), signed by its
+/// hash and carried by the statement.
+fn failure_claim<C: Chain>(model: &ModelHash, error: InferenceError) -> ClaimWithOutputs<C> {
+	let explained = matches!(error, InferenceError::InvalidModel | InferenceError::GraphMismatch);
+	let words = explained.then(|| inference::load_failure(model.as_ref())).flatten();
+	let (detail, carried) = words
+		.and_then(|words| {
+			let hash = H256(sp_io::hashing::blake2_256(&words));
+			C::Outputs::try_from(words).ok().map(|carried| (hash, carried))
+		})
+		.unzip();
+	(Claim::Failed { reason: error.into(), detail }, carried)
 }
 
 /// The outputs to put on chain: all of them when they fit, none otherwise.

@@ -33,6 +33,9 @@ pub const COMMITMENT_DOMAIN: &[u8] = b"HACA/commitment/v1";
 /// Domain tag prefixed to what a committee member's vote commitment hashes.
 pub const VOTE_COMMITMENT_DOMAIN: &[u8] = b"HACA/vote-commitment/v1";
 
+/// Most bytes of an executor's explanation of a failed run ([`Claim::Failed`]).
+pub const MAX_FAILURE_DETAIL: u32 = 256;
+
 /// Why an executor could not run a job (reported instead of retrying forever).
 #[derive(
 	Clone,
@@ -87,7 +90,14 @@ pub enum Claim {
 	/// The executor could not run the job. It counts as a missed delivery for the executor's
 	/// reputation; an attested job goes to another executor, a quorum round goes on with the
 	/// others (and re-runs once too few are left to agree).
-	Failed(ExecutionFailure),
+	Failed {
+		/// Why, in the chain's terms.
+		reason: ExecutionFailure,
+		/// blake2-256 of the engine's own words (UTF-8, at most [`MAX_FAILURE_DETAIL`]
+		/// bytes, carried by the statement), when it gave any: which operator or type stopped
+		/// it, for instance.
+		detail: Option<H256>,
+	},
 	/// Attested mode, once a verifier asked for outputs too large for a statement
 	/// ([`VerdictClaim::RequestOutputs`]): page `page` of their canonical encoding, cut in
 	/// pages of the chain's largest statement output, carried by the statement and hashing
@@ -140,7 +150,8 @@ pub struct Statement<AccountId, Outputs> {
 	pub claim: Claim,
 	/// The output tensors, required for outputs that fit on chain; larger outputs are
 	/// represented by their hash only, and published page by page when a verifier asks. For
-	/// [`Claim::OutputPage`], the page.
+	/// [`Claim::OutputPage`], the page; for [`Claim::Failed`], the explanation its `detail`
+	/// hashes.
 	pub outputs: Option<Outputs>,
 }
 

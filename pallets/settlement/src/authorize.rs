@@ -49,7 +49,7 @@ impl<T: Config> Pallet<T> {
 				Claim::Output(_) => (0u8, 0),
 				Claim::Commitment(_) => (1, 0),
 				Claim::Reveal { .. } => (2, 0),
-				Claim::Failed(_) => (3, 0),
+				Claim::Failed { .. } => (3, 0),
 				Claim::OutputPage { page, .. } => (4, page),
 			};
 			validity =

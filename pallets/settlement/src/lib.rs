@@ -638,6 +638,8 @@ pub mod pallet {
 			executor: T::AccountId,
 			/// Why.
 			reason: ExecutionFailure,
+			/// The executor's engine's own words, signed with the claim, when it gave any.
+			detail: Option<FailureDetail>,
 		},
 	}
 
@@ -741,6 +743,9 @@ pub mod pallet {
 		/// The chain decides this dispute, and nobody joins it: prove a step of the
 		/// executor's trace wrong (`prove_step`) once it is on chain.
 		ChainDecides,
+		/// A failure's explanation is missing, left over, longer than `MAX_FAILURE_DETAIL`
+		/// bytes, not UTF-8, or not what its claim's `detail` hashes.
+		BadFailureDetail,
 	}
 
 	#[pallet::hooks]

@@ -43,11 +43,12 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::SpotCheckCommitted { job, checker: checker.clone() });
 				Self::note_spot_check_answer(job, checked, checker, Some(commitment), round);
 			}
-			Claim::Failed(reason) => {
+			Claim::Failed { reason, .. } => {
 				Self::deposit_event(Event::ExecutionFailed {
 					job,
 					executor: checker.clone(),
 					reason,
+					detail: outputs.map(failure_detail),
 				});
 				Self::note_spot_check_answer(job, checked, checker, None, round);
 			}

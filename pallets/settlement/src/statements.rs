@@ -4,7 +4,7 @@
 use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
-	statement::{self, Claim, StatementPayload},
+	statement::{self, Claim, StatementPayload, MAX_FAILURE_DETAIL},
 	tensor::{decode_and_check, encoded_len},
 	traits::{
 		ExecutorDirectory, ExecutorRegistry, JobLedger, JobView, ModelRegistry, SettlementTerms,
@@ -103,10 +103,10 @@ impl<T: Config> Pallet<T> {
 				let bytes = statement.outputs.as_ref();
 				Self::check_page(statement.job, executor, page, hash, bytes, &terms.outputs)?;
 			}
-			(Claim::Failed(_), _) => {
+			(Claim::Failed { detail, .. }, _) => {
 				ensure!(!answered, Error::<T>::Duplicate);
 				ensure!(in_time, Error::<T>::DeadlinePassed);
-				ensure!(statement.outputs.is_none(), Error::<T>::WrongClaim);
+				Self::check_failure_detail(detail, statement.outputs.as_ref())?;
 			}
 			(Claim::Commitment(_), VerificationMode::Quorum { .. }) => {
 				ensure!(!answered, Error::<T>::Duplicate);
@@ -140,6 +140,25 @@ impl<T: Config> Pallet<T> {
 			_ => return Err(Error::<T>::WrongClaim),
 		}
 		Ok(job)
+	}
+
+	/// A failure's explanation, carried by the statement, must be there exactly when its
+	/// claim names one, hash to it, fit in `MAX_FAILURE_DETAIL` bytes and be UTF-8.
+	fn check_failure_detail(
+		detail: Option<H256>,
+		carried: Option<&OutputBytes<T>>,
+	) -> Result<(), Error<T>> {
+		let valid = match (detail, carried) {
+			(None, None) => true,
+			(Some(hash), Some(bytes)) => {
+				bytes.len() <= MAX_FAILURE_DETAIL as usize
+					&& sp_io::hashing::blake2_256(bytes) == hash.0
+					&& core::str::from_utf8(bytes).is_ok()
+			}
+			_ => false,
+		};
+		ensure!(valid, Error::<T>::BadFailureDetail);
+		Ok(())
 	}
 
 	/// Outputs, when present, must hash to `output_hash` and match the model's output
@@ -219,12 +238,13 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::Committed { job, executor: executor.clone() });
 				Self::after_quorum_answer(job, &checked, &executor, round)?;
 			}
-			Claim::Failed(reason) => {
+			Claim::Failed { reason, .. } => {
 				T::Executors::note_missed_deadline(&executor);
 				Self::deposit_event(Event::ExecutionFailed {
 					job,
 					executor: executor.clone(),
 					reason,
+					detail: outputs.map(failure_detail),
 				});
 				if let VerificationMode::Quorum { .. } = checked.mode {
 					T::Jobs::note_delivered(job, &executor);

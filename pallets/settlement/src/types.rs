@@ -2,12 +2,15 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	traits::ConstU32, BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound,
-	PartialEqNoBound,
+	traits::{ConstU32, Get},
+	BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound, PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_kernels::graph::{Header, Node, MAX_NODE_INPUTS};
-use haca_primitives::{statement, InferenceKey, InferenceSignature};
+use haca_primitives::{
+	statement::{self, MAX_FAILURE_DETAIL},
+	InferenceKey, InferenceSignature,
+};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
@@ -19,6 +22,14 @@ pub type StatementBatch<T> =
 
 /// Output tensors in the canonical encoding, bounded.
 pub type OutputBytes<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
+
+/// An executor's explanation of a failed run, in its engine's words (UTF-8).
+pub type FailureDetail = BoundedVec<u8, ConstU32<MAX_FAILURE_DETAIL>>;
+
+/// The explanation a failure statement carries (checked to fit when the statement was).
+pub(crate) fn failure_detail<Bound: Get<u32>>(carried: BoundedVec<u8, Bound>) -> FailureDetail {
+	FailureDetail::truncate_from(carried.into_inner())
+}
 
 /// A statement an executor submits about a job, with its outputs bounded by `MaxOutputLen`.
 pub type Statement<T> =

@@ -4,6 +4,7 @@
 // trust anchor: nothing the node says is taken on trust.
 
 import * as haca from '@haca/client';
+import { hexToString } from '@polkadot/util';
 
 import anchor from '../anchor.json';
 import { state } from '../chain.js';
@@ -150,7 +151,9 @@ export async function jobPage(job, fromBlock) {
       fromBlock: start,
       timeoutMs: 3_600_000,
       onEvent: ({ block, section, method, data }) => {
-        const details = Object.entries(data).filter(([k]) => k !== 'job').map(([k, v]) => `${k}: ${JSON.stringify(v)}`.slice(0, 120)).join('; ');
+        // A failure's explanation is the executor's engine's words: shown as text, whole.
+        const text = (k, v) => (k === 'detail' && v ? hexToString(v) : JSON.stringify(v).slice(0, 120));
+        const details = Object.entries(data).filter(([k]) => k !== 'job').map(([k, v]) => `${k}: ${text(k, v)}`).join('; ');
         events.append(h('tr', {}, h('td', {}, `#${block}`), h('td', {}, `${section}.${method}`), h('td', { class: 'muted' }, details)));
       },
     });

@@ -205,6 +205,45 @@ fn duplicates_late_results_and_bad_outputs_are_rejected() {
 }
 
 #[test]
+fn a_failure_carries_its_signed_explanation_into_its_event_and_a_bad_one_is_refused() {
+	use haca_primitives::statement::{ExecutionFailure::InvalidModel, MAX_FAILURE_DETAIL};
+	ExtBuilder::default().build_and_execute(|| {
+		// Room for an explanation one byte too long.
+		crate::mock::MaxOutputLen::set(2 * MAX_FAILURE_DETAIL);
+		let (job, executors) = submit_job(VerificationMode::Attested, 500);
+		let executor = executors[0];
+		let words = b"unsupported model: operator NoSuchOperator (node n0)".to_vec();
+		let failed =
+			|words: &[u8]| Claim::Failed { reason: InvalidModel, detail: Some(hash_of(words)) };
+		let too_long = vec![b'a'; MAX_FAILURE_DETAIL as usize + 1];
+		let not_utf8 = vec![0xff, 0xfe];
+		for (claim, carried) in [
+			// Words the claim does not sign, words missing, words without a claim to them.
+			(failed(&words), Some(b"another explanation".to_vec())),
+			(failed(&words), None),
+			(Claim::Failed { reason: InvalidModel, detail: None }, Some(words.clone())),
+			(failed(&too_long), Some(too_long.clone())),
+			(failed(&not_utf8), Some(not_utf8.clone())),
+		] {
+			submit(vec![signed(job, executor, claim, carried)]);
+			System::assert_last_event(rejected(job, executor, Error::BadFailureDetail));
+		}
+		assert!(Jobs::job(job).unwrap().executors.contains(&executor), "nothing changed");
+
+		submit(vec![signed(job, executor, failed(&words), Some(words.clone()))]);
+		System::assert_has_event(
+			Event::ExecutionFailed {
+				job,
+				executor,
+				reason: InvalidModel,
+				detail: Some(words.try_into().unwrap()),
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
 fn a_batch_processes_good_items_and_rejects_bad_ones() {
 	ExtBuilder::default().build_and_execute(|| {
 		let (first, first_executors) = submit_job(VerificationMode::Attested, 500);

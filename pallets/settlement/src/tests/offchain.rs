@@ -297,13 +297,30 @@ fn a_node_without_an_inference_role_submits_nothing() {
 	});
 }
 
-/// Asserts that `executor` reported `job` failed for `reason`.
+/// Asserts that `executor` reported `job` failed for `reason`, explained in words that
+/// contain `explained` (or in none).
 fn assert_failed(
 	job: u64,
 	executor: AccountId,
 	reason: haca_primitives::statement::ExecutionFailure,
+	explained: Option<&str>,
 ) {
-	System::assert_has_event(Event::ExecutionFailed { job, executor, reason }.into());
+	let detail = System::events().into_iter().find_map(|record| match record.event {
+		RuntimeEvent::Settlement(Event::ExecutionFailed {
+			job: j,
+			executor: e,
+			reason: r,
+			detail,
+		}) if (j, e, r) == (job, executor, reason) => Some(detail),
+		_ => None,
+	});
+	let detail = detail.unwrap_or_else(|| panic!("no failure of job {job} for {reason:?}"));
+	let words = detail.map(|words| String::from_utf8(words.into_inner()).unwrap());
+	match (explained, &words) {
+		(Some(expected), Some(words)) => assert!(words.contains(expected), "{words}"),
+		(None, None) => {}
+		_ => panic!("explained as {words:?}, expected {explained:?}"),
+	}
 }
 
 #[test]
@@ -318,7 +335,12 @@ fn a_model_that_does_not_load_is_reported_not_retried() {
 
 		run_worker();
 		assert_eq!(include_pool(&pool), 1);
-		assert_failed(job, first, haca_primitives::statement::ExecutionFailure::InvalidModel);
+		assert_failed(
+			job,
+			first,
+			haca_primitives::statement::ExecutionFailure::InvalidModel,
+			Some("NoSuchOperator"),
+		);
 		drawn();
 		let rerun = Jobs::job(job).unwrap();
 		assert!(!rerun.executors.contains(&first), "re-assigned to another executor");
@@ -436,7 +458,12 @@ fn a_model_no_source_serves_fails_its_job_with_a_named_reason_and_is_drawn_again
 
 		run_worker();
 		assert_eq!(include_pool(&pool), 1);
-		assert_failed(job, first, haca_primitives::statement::ExecutionFailure::ModelUnavailable);
+		assert_failed(
+			job,
+			first,
+			haca_primitives::statement::ExecutionFailure::ModelUnavailable,
+			None,
+		);
 		drawn();
 		assert!(!Jobs::job(job).unwrap().executors.contains(&first), "drawn again");
 	});

@@ -171,7 +171,10 @@ fn statements_signed_for_an_earlier_attempt_are_rejected() {
 			.iter()
 			.map(|who| signed(job, *who, commitment_of(job, *who, &bytes), None))
 			.collect();
-		let failed = Claim::Failed(haca_primitives::statement::ExecutionFailure::Execution);
+		let failed = Claim::Failed {
+			reason: haca_primitives::statement::ExecutionFailure::Execution,
+			detail: None,
+		};
 		let failure = signed(job, executors[2], failed, None);
 		// Only one commitment by the deadline: the round cannot agree.
 		submit(first_round[..1].to_vec());
@@ -198,7 +201,7 @@ fn reputation(who: AccountId) -> u32 {
 }
 
 fn failure() -> Claim {
-	Claim::Failed(haca_primitives::statement::ExecutionFailure::Execution)
+	Claim::Failed { reason: haca_primitives::statement::ExecutionFailure::Execution, detail: None }
 }
 
 #[test]
