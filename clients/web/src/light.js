@@ -1,10 +1,10 @@
-// The page's light client: smoldot, started from the chain spec built into the page (the
-// committed spec, raw: `npm run chain-spec`). It follows the chain's finalized blocks itself,
-// checking each GRANDPA justification from the spec's authorities on, and every storage
-// value read through it against the state root of such a block. The RPC node is asked only
-// where to find a peer (its WebSocket listen addresses, and `?bootnode=` adds more): a wrong
-// answer can keep the light client from syncing, never make it accept a block or a value
-// the validators did not finalize.
+// The page's light client: smoldot, started from the raw chain spec built into the page
+// (`npm run chain-spec` derives it with the node binary). It follows the chain's finalized
+// blocks itself, checking each GRANDPA justification from the spec's authorities on, and every
+// storage value read through it against the state root of such a block. The RPC node is
+// asked only where to find a peer (its WebSocket listen addresses, and `?bootnode=` adds
+// more): a wrong answer can keep the light client from syncing, never make it accept a block
+// or a value the validators did not finalize.
 
 import { outcomeKey } from '@haca/client';
 import { compactFromU8a, hexToU8a, u8aToHex, u8aToU8a } from '@polkadot/util';
