@@ -68,14 +68,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1335`,
-		// estimated: `5541`.
-		// Minimum execution time: 81_481_000 picoseconds.
-		Weight::from_parts(86_651_335, 5541)
-			.saturating_add(Weight::from_parts(1_187, 0).saturating_mul(b.into()))
+		// Proof size in bytes, measured: `1428`,
+		// estimated: `6321`.
+		// Minimum execution time: 93_967_000 picoseconds.
+		Weight::from_parts(94_924_133, 6321)
+			.saturating_add(Weight::from_parts(978, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -85,8 +85,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `633`,
 		// estimated: `4113`.
-		// Minimum execution time: 61_515_000 picoseconds.
-		Weight::from_parts(64_650_000, 4113)
+		// Minimum execution time: 66_670_000 picoseconds.
+		Weight::from_parts(68_346_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -96,26 +96,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Quorums` (r:1 w:1)
-	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99128), added: 101603, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99896), added: 102371, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:7 w:7)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomeRing` (r:1 w:1)
+	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Undelivered` (r:0 w:1)
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Outcomes` (r:0 w:2)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn statement() -> Weight {
-		// Proof size in bytes, measured: `86136`,
-		// estimated: `102593`.
-		// Minimum execution time: 1_345_794_000 picoseconds.
-		Weight::from_parts(1_455_239_000, 102593)
-			.saturating_add(T::DbWeight::get().reads(18_u64))
-			.saturating_add(T::DbWeight::get().writes(25_u64))
+		// Proof size in bytes, measured: `87905`,
+		// estimated: `103361`.
+		// Minimum execution time: 1_200_075_000 picoseconds.
+		Weight::from_parts(1_270_163_000, 103361)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
+			.saturating_add(T::DbWeight::get().writes(29_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
@@ -124,7 +130,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
@@ -132,27 +138,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Undelivered` (r:0 w:1)
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:0 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn attested_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3734`,
-		// estimated: `5795`.
-		// Minimum execution time: 139_936_000 picoseconds.
-		Weight::from_parts(155_353_550, 5795)
-			.saturating_add(Weight::from_parts(2_428, 0).saturating_mul(b.into()))
+		// Proof size in bytes, measured: `3827`,
+		// estimated: `6321`.
+		// Minimum execution time: 151_090_000 picoseconds.
+		Weight::from_parts(156_634_713, 6321)
+			.saturating_add(Weight::from_parts(1_884, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
 	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -168,17 +174,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Timers` (r:0 w:3)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `19127`,
-		// estimated: `19948`.
-		// Minimum execution time: 153_873_000 picoseconds.
-		Weight::from_parts(178_560_000, 19948)
+		// Proof size in bytes, measured: `19316`,
+		// estimated: `20044`.
+		// Minimum execution time: 161_857_000 picoseconds.
+		Weight::from_parts(165_613_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Games` (r:1 w:0)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
@@ -194,10 +200,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	fn join_challenge() -> Weight {
-		// Proof size in bytes, measured: `19605`,
-		// estimated: `19948`.
-		// Minimum execution time: 113_496_000 picoseconds.
-		Weight::from_parts(123_569_000, 19948)
+		// Proof size in bytes, measured: `19794`,
+		// estimated: `20044`.
+		// Minimum execution time: 123_111_000 picoseconds.
+		Weight::from_parts(126_520_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -210,8 +216,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_vote() -> Weight {
 		// Proof size in bytes, measured: `1228`,
 		// estimated: `4498`.
-		// Minimum execution time: 39_350_000 picoseconds.
-		Weight::from_parts(44_691_000, 4498)
+		// Minimum execution time: 47_104_000 picoseconds.
+		Weight::from_parts(49_135_000, 4498)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -220,7 +226,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:14 w:14)
@@ -240,69 +246,81 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn reveal_vote() -> Weight {
-		// Proof size in bytes, measured: `24455`,
+		// Proof size in bytes, measured: `24644`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_055_690_000 picoseconds.
-		Weight::from_parts(1_081_821_000, 44712)
+		// Minimum execution time: 934_514_000 picoseconds.
+		Weight::from_parts(947_928_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomeRing` (r:1 w:1)
+	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Outcomes` (r:0 w:2)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_challenge_window() -> Weight {
-		// Proof size in bytes, measured: `18593`,
-		// estimated: `19948`.
-		// Minimum execution time: 191_543_000 picoseconds.
-		Weight::from_parts(218_799_000, 19948)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(10_u64))
+		// Proof size in bytes, measured: `19817`,
+		// estimated: `20044`.
+		// Minimum execution time: 225_196_000 picoseconds.
+		Weight::from_parts(229_272_000, 20044)
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	/// Storage: `Settlement::Quorums` (r:1 w:1)
-	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99128), added: 101603, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99896), added: 102371, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:6 w:6)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:8 w:8)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomeRing` (r:1 w:1)
+	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Undelivered` (r:0 w:1)
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Outcomes` (r:0 w:2)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_reveal_phase() -> Weight {
-		// Proof size in bytes, measured: `86297`,
-		// estimated: `102593`.
-		// Minimum execution time: 969_519_000 picoseconds.
-		Weight::from_parts(1_029_327_000, 102593)
-			.saturating_add(T::DbWeight::get().reads(19_u64))
-			.saturating_add(T::DbWeight::get().writes(27_u64))
+		// Proof size in bytes, measured: `88065`,
+		// estimated: `103361`.
+		// Minimum execution time: 866_839_000 picoseconds.
+		Weight::from_parts(899_063_000, 103361)
+			.saturating_add(T::DbWeight::get().reads(21_u64))
+			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
 	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
@@ -312,17 +330,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Seats` (r:0 w:5)
 	/// Proof: `Settlement::Seats` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_committee() -> Weight {
-		// Proof size in bytes, measured: `21255`,
-		// estimated: `19948`.
-		// Minimum execution time: 112_034_000 picoseconds.
-		Weight::from_parts(123_807_000, 19948)
+		// Proof size in bytes, measured: `21444`,
+		// estimated: `20044`.
+		// Minimum execution time: 104_368_000 picoseconds.
+		Weight::from_parts(107_638_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
@@ -344,17 +362,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_dispute() -> Weight {
-		// Proof size in bytes, measured: `24455`,
+		// Proof size in bytes, measured: `24644`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_012_419_000 picoseconds.
-		Weight::from_parts(1_045_981_000, 44712)
+		// Minimum execution time: 892_985_000 picoseconds.
+		Weight::from_parts(910_002_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
@@ -362,10 +380,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedPages` (r:0 w:1)
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn request_outputs() -> Weight {
-		// Proof size in bytes, measured: `2977`,
-		// estimated: `19948`.
-		// Minimum execution time: 39_022_000 picoseconds.
-		Weight::from_parts(44_353_000, 19948)
+		// Proof size in bytes, measured: `3073`,
+		// estimated: `20044`.
+		// Minimum execution time: 50_936_000 picoseconds.
+		Weight::from_parts(52_761_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -376,9 +394,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OutputPages` (r:65 w:1)
 	/// Proof: `Settlement::OutputPages` (`max_values`: None, `max_size`: Some(16416), added: 18891, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:0)
@@ -389,18 +407,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// `p` in `[2, 64]`.
 	fn output_page(p: u32, ) -> Weight {
-		// Proof size in bytes, measured: `34373 + p * (47 ±0)`,
-		// estimated: `19948 + p * (18891 ±0)`.
-		// Minimum execution time: 306_232_000 picoseconds.
-		Weight::from_parts(168_823_552, 19948)
-			.saturating_add(Weight::from_parts(74_917_261, 0).saturating_mul(p.into()))
+		// Proof size in bytes, measured: `34562 + p * (47 ±0)`,
+		// estimated: `20044 + p * (18891 ±0)`.
+		// Minimum execution time: 289_956_000 picoseconds.
+		Weight::from_parts(190_623_932, 20044)
+			.saturating_add(Weight::from_parts(57_865_282, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
 	}
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -420,10 +438,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedPages` (r:0 w:1)
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_publication() -> Weight {
-		// Proof size in bytes, measured: `5011`,
+		// Proof size in bytes, measured: `5200`,
 		// estimated: `1191123`.
-		// Minimum execution time: 257_563_000 picoseconds.
-		Weight::from_parts(267_680_000, 1191123)
+		// Minimum execution time: 190_239_000 picoseconds.
+		Weight::from_parts(195_058_000, 1191123)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(73_u64))
 	}
@@ -432,8 +450,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_page() -> Weight {
 		// Proof size in bytes, measured: `2397`,
 		// estimated: `5795`.
-		// Minimum execution time: 10_487_000 picoseconds.
-		Weight::from_parts(11_720_000, 5795)
+		// Minimum execution time: 8_852_000 picoseconds.
+		Weight::from_parts(10_077_000, 5795)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -444,19 +462,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_block() -> Weight {
 		// Proof size in bytes, measured: `37`,
 		// estimated: `3481`.
-		// Minimum execution time: 6_162_000 picoseconds.
-		Weight::from_parts(6_979_000, 3481)
+		// Minimum execution time: 5_223_000 picoseconds.
+		Weight::from_parts(5_925_000, 3481)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:1 w:0)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:0)
@@ -468,12 +486,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `n` in `[1, 4096]`.
 	/// `b` in `[20, 16384]`.
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1205 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `1398 + b * (2 ±0)`,
 		// estimated: `69021`.
-		// Minimum execution time: 183_582_000 picoseconds.
-		Weight::from_parts(76_853_463, 69021)
-			.saturating_add(Weight::from_parts(133_539, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(7_501, 0).saturating_mul(b.into()))
+		// Minimum execution time: 182_242_000 picoseconds.
+		Weight::from_parts(93_603_817, 69021)
+			.saturating_add(Weight::from_parts(108_875, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(5_871, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -484,11 +502,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:1 w:0)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
@@ -503,11 +521,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn prove_step(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2848 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `3041 + b * (2 ±0)`,
 		// estimated: `134600`.
-		// Minimum execution time: 202_280_000 picoseconds.
-		Weight::from_parts(215_264_881, 134600)
-			.saturating_add(Weight::from_parts(5_208, 0).saturating_mul(b.into()))
+		// Minimum execution time: 212_443_000 picoseconds.
+		Weight::from_parts(220_248_864, 134600)
+			.saturating_add(Weight::from_parts(4_175, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -515,22 +533,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn run_products(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 5_372_000 picoseconds.
-		Weight::from_parts(5_737_000, 0)
-			.saturating_add(Weight::from_parts(2_509_350, 0).saturating_mul(w.into()))
+		// Minimum execution time: 4_491_000 picoseconds.
+		Weight::from_parts(4_669_000, 0)
+			.saturating_add(Weight::from_parts(2_147_146, 0).saturating_mul(w.into()))
 	}
 	/// `w` in `[1, 1000]`.
 	fn run_functions(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 989_000 picoseconds.
-		Weight::from_parts(375_622, 0)
-			.saturating_add(Weight::from_parts(243_175, 0).saturating_mul(w.into()))
+		// Minimum execution time: 802_000 picoseconds.
+		Weight::from_parts(374_305, 0)
+			.saturating_add(Weight::from_parts(211_534, 0).saturating_mul(w.into()))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
@@ -548,17 +566,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_trace_withheld() -> Weight {
-		// Proof size in bytes, measured: `18792`,
-		// estimated: `19948`.
-		// Minimum execution time: 167_086_000 picoseconds.
-		Weight::from_parts(192_564_000, 19948)
+		// Proof size in bytes, measured: `18981`,
+		// estimated: `20044`.
+		// Minimum execution time: 172_479_000 picoseconds.
+		Weight::from_parts(176_464_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16483), added: 18958, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
@@ -568,142 +586,148 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:4 w:4)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2076), added: 4551, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomeRing` (r:1 w:1)
+	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Outcomes` (r:0 w:2)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Traces` (r:0 w:1)
 	/// Proof: `Settlement::Traces` (`max_values`: None, `max_size`: Some(131135), added: 133610, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_game_settled() -> Weight {
-		// Proof size in bytes, measured: `19325`,
-		// estimated: `19948`.
-		// Minimum execution time: 264_221_000 picoseconds.
-		Weight::from_parts(292_116_000, 19948)
-			.saturating_add(T::DbWeight::get().reads(12_u64))
-			.saturating_add(T::DbWeight::get().writes(15_u64))
+		// Proof size in bytes, measured: `20553`,
+		// estimated: `20044`.
+		// Minimum execution time: 284_832_000 picoseconds.
+		Weight::from_parts(291_045_000, 20044)
+			.saturating_add(T::DbWeight::get().reads(14_u64))
+			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(86_651_335, 5541)
-			.saturating_add(Weight::from_parts(1_187, 0).saturating_mul(b.into()))
+		Weight::from_parts(94_924_133, 6321)
+			.saturating_add(Weight::from_parts(978, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(64_650_000, 4113)
+		Weight::from_parts(68_346_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_455_239_000, 102593)
-			.saturating_add(ParityDbWeight::get().reads(18_u64))
-			.saturating_add(ParityDbWeight::get().writes(25_u64))
+		Weight::from_parts(1_270_163_000, 103361)
+			.saturating_add(ParityDbWeight::get().reads(20_u64))
+			.saturating_add(ParityDbWeight::get().writes(29_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(155_353_550, 5795)
-			.saturating_add(Weight::from_parts(2_428, 0).saturating_mul(b.into()))
+		Weight::from_parts(156_634_713, 6321)
+			.saturating_add(Weight::from_parts(1_884, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(178_560_000, 19948)
+		Weight::from_parts(165_613_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn join_challenge() -> Weight {
-		Weight::from_parts(123_569_000, 19948)
+		Weight::from_parts(126_520_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(44_691_000, 4498)
+		Weight::from_parts(49_135_000, 4498)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(1_081_821_000, 44712)
+		Weight::from_parts(947_928_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn timer_challenge_window() -> Weight {
-		Weight::from_parts(218_799_000, 19948)
-			.saturating_add(ParityDbWeight::get().reads(8_u64))
-			.saturating_add(ParityDbWeight::get().writes(10_u64))
+		Weight::from_parts(229_272_000, 20044)
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn timer_reveal_phase() -> Weight {
-		Weight::from_parts(1_029_327_000, 102593)
-			.saturating_add(ParityDbWeight::get().reads(19_u64))
-			.saturating_add(ParityDbWeight::get().writes(27_u64))
+		Weight::from_parts(899_063_000, 103361)
+			.saturating_add(ParityDbWeight::get().reads(21_u64))
+			.saturating_add(ParityDbWeight::get().writes(31_u64))
 	}
 	fn timer_committee() -> Weight {
-		Weight::from_parts(123_807_000, 19948)
+		Weight::from_parts(107_638_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_dispute() -> Weight {
-		Weight::from_parts(1_045_981_000, 44712)
+		Weight::from_parts(910_002_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn request_outputs() -> Weight {
-		Weight::from_parts(44_353_000, 19948)
+		Weight::from_parts(52_761_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn output_page(p: u32, ) -> Weight {
-		Weight::from_parts(168_823_552, 19948)
-			.saturating_add(Weight::from_parts(74_917_261, 0).saturating_mul(p.into()))
+		Weight::from_parts(190_623_932, 20044)
+			.saturating_add(Weight::from_parts(57_865_282, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
 	}
 	fn timer_publication() -> Weight {
-		Weight::from_parts(267_680_000, 1191123)
+		Weight::from_parts(195_058_000, 1191123)
 			.saturating_add(ParityDbWeight::get().reads(71_u64))
 			.saturating_add(ParityDbWeight::get().writes(73_u64))
 	}
 	fn timer_page() -> Weight {
-		Weight::from_parts(11_720_000, 5795)
+		Weight::from_parts(10_077_000, 5795)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn timer_block() -> Weight {
-		Weight::from_parts(6_979_000, 3481)
+		Weight::from_parts(5_925_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		Weight::from_parts(76_853_463, 69021)
-			.saturating_add(Weight::from_parts(133_539, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(7_501, 0).saturating_mul(b.into()))
+		Weight::from_parts(93_603_817, 69021)
+			.saturating_add(Weight::from_parts(108_875, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(5_871, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn prove_step(b: u32, ) -> Weight {
-		Weight::from_parts(215_264_881, 134600)
-			.saturating_add(Weight::from_parts(5_208, 0).saturating_mul(b.into()))
+		Weight::from_parts(220_248_864, 134600)
+			.saturating_add(Weight::from_parts(4_175, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn run_products(w: u32, ) -> Weight {
-		Weight::from_parts(5_737_000, 0)
-			.saturating_add(Weight::from_parts(2_509_350, 0).saturating_mul(w.into()))
+		Weight::from_parts(4_669_000, 0)
+			.saturating_add(Weight::from_parts(2_147_146, 0).saturating_mul(w.into()))
 	}
 	fn run_functions(w: u32, ) -> Weight {
-		Weight::from_parts(375_622, 0)
-			.saturating_add(Weight::from_parts(243_175, 0).saturating_mul(w.into()))
+		Weight::from_parts(374_305, 0)
+			.saturating_add(Weight::from_parts(211_534, 0).saturating_mul(w.into()))
 	}
 	fn timer_trace_withheld() -> Weight {
-		Weight::from_parts(192_564_000, 19948)
+		Weight::from_parts(176_464_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 	fn timer_game_settled() -> Weight {
-		Weight::from_parts(292_116_000, 19948)
-			.saturating_add(ParityDbWeight::get().reads(12_u64))
-			.saturating_add(ParityDbWeight::get().writes(15_u64))
+		Weight::from_parts(291_045_000, 20044)
+			.saturating_add(ParityDbWeight::get().reads(14_u64))
+			.saturating_add(ParityDbWeight::get().writes(19_u64))
 	}
 }

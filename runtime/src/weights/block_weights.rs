@@ -1,5 +1,5 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-12-05 (Y/M/D)
+//! DATE: 2026-12-06 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //!
 //! SHORT-NAME: `block`, LONG-NAME: `BlockExecution`, RUNTIME: `HACA Development`
@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 143_397, 342_985
-	///   Average:  177_460
-	///   Median:   149_420
-	///   Std-Dev:  50726.17
+	///   Min, Max: 123_723, 252_069
+	///   Average:  163_472
+	///   Median:   136_222
+	///   Std-Dev:  39670.45
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 327_891
-	///   95th: 267_526
-	///   75th: 177_147
+	///   99th: 237_584
+	///   95th: 225_846
+	///   75th: 212_037
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(177_460), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(163_472), 0);
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-12-05 (Y/M/D)
+//! DATE: 2026-12-06 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //!
 //! SHORT-NAME: `extrinsic`, LONG-NAME: `ExtrinsicBase`, RUNTIME: `HACA Development`
@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 94_315, 113_892
-	///   Average:  101_081
-	///   Median:   100_147
-	///   Std-Dev:  4174.38
+	///   Min, Max: 90_532, 95_448
+	///   Average:  91_075
+	///   Median:   91_046
+	///   Std-Dev:  492.19
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 112_354
-	///   95th: 107_613
-	///   75th: 104_179
+	///   99th: 91_504
+	///   95th: 91_377
+	///   75th: 91_206
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(101_081), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(91_075), 0);
 }
 
 #[cfg(test)]
