@@ -212,7 +212,9 @@ pub fn verify(receipt: &Receipt, anchor: &TrustAnchor) -> Result<Verified, Recei
 		}
 	}
 	let claimed = attestations.iter().any(|attestation| match attestation.claim {
-		Claim::Output(hash) | Claim::Reveal { output_hash: hash, .. } => hash == output_hash,
+		Claim::Output(hash)
+		| Claim::Reveal { output_hash: hash, .. }
+		| Claim::Proven { output_hash: hash, .. } => hash == output_hash,
 		_ => false,
 	});
 	if !claimed {

@@ -148,11 +148,12 @@ async fn register_model(
 		terms: pallet_models::ModelTerms {
 			inputs: inputs.try_into().unwrap(),
 			outputs: outputs.try_into().unwrap(),
-			modes: ModeSet::ALL,
+			modes: ModeSet::ATTESTED_OR_QUORUM,
 			fee: DEMO_MODEL_FEE,
 			tolerance_ulps,
 			graph,
 		},
+		circuit: None,
 	};
 	send(rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
 	let upload =
@@ -267,11 +268,12 @@ async fn register_off_chain(
 		terms: pallet_models::ModelTerms {
 			inputs: inputs.try_into().unwrap(),
 			outputs: outputs.try_into().unwrap(),
-			modes: ModeSet::ALL,
+			modes: ModeSet::ATTESTED_OR_QUORUM,
 			fee: DEMO_MODEL_FEE,
 			tolerance_ulps: 4096,
 			graph: None,
 		},
+		circuit: None,
 	};
 	send(rpc, Sr25519Keyring::Eve, RuntimeCall::Models(register)).await;
 	wait_for_quote(rpc, node, model, VerificationMode::Quorum { agree: 2, of: 2 }).await;

@@ -195,6 +195,8 @@ impl pallet_models::Config for Runtime {
 	/// thousand units on the costliest kernel, `run_products`), under a third of a block.
 	type MaxStepWork = ConstU64<250_000_000>;
 	type MaxStepBytes = MaxStepBytes;
+	/// The widest circuit filling a sample's 1,024 rows (about 180 KiB) fits.
+	type MaxCircuitBytes = ConstU32<{ 256 * 1024 }>;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 
@@ -374,6 +376,8 @@ impl pallet_settlement::Config for Runtime {
 	type ProofWindow = ProofWindow;
 	type MaxGraphNodes = MaxGraphNodes;
 	type MaxStepBytes = MaxStepBytes;
+	/// A proof of the largest circuit's trace is about 150 KiB.
+	type MaxProofBytes = ConstU32<{ 256 * 1024 }>;
 	type WeightInfo = pallet_settlement::weights::SubstrateWeight<Runtime>;
 }
 

@@ -60,10 +60,11 @@ fn demo_model(owner: &AccountId) -> pallet_models::GenesisModelOf<crate::Runtime
 		bytes: DEMO_MODEL.to_vec(),
 		inputs: vec![spec("input", &[1, 4])],
 		outputs: vec![spec("output", &[1, 3])],
-		modes: ModeSet::ALL,
+		modes: ModeSet::ATTESTED_OR_QUORUM,
 		fee: DEMO_MODEL_FEE,
 		tolerance_ulps: 8,
 		graph: Some(demo_model_graph()),
+		circuit: None,
 	}
 }
 

@@ -88,11 +88,12 @@ fn models_executors_jobs_and_settlement_work_together_in_the_runtime() {
 			pallet_models::ModelTerms {
 				inputs: vec![spec(&[1, 4])].try_into().unwrap(),
 				outputs: vec![spec(&[1, 2])].try_into().unwrap(),
-				modes: ModeSet::ALL,
+				modes: ModeSet::ATTESTED_OR_QUORUM,
 				fee: UNIT,
 				tolerance_ulps: 4,
 				graph: None,
 			},
+			None,
 		));
 		for (index, chunk) in bytes.chunks(256 * 1024).enumerate() {
 			assert_ok!(haca_runtime::Models::upload_chunk(

@@ -1,6 +1,6 @@
 // The runtime API (`InferenceApi`): quotes, job status, pending work, disputes.
 
-import { ATTESTED, quorum } from './connect.js';
+import { modeOf } from './connect.js';
 
 /**
  * The fee a job on `model` in `mode` costs (fee per run times runs), or null if the model
@@ -54,7 +54,7 @@ export async function jobStatus(api, job) {
     client: r.client.toString(),
     model: r.model.toHex(),
     inputHash: r.inputHash.toHex(),
-    mode: r.mode.isAttested ? ATTESTED : quorum(r.mode.asQuorum.agree.toNumber(), r.mode.asQuorum.of.toNumber()),
+    mode: modeOf(r.mode),
     maxFee: r.maxFee.toBigInt(),
     fee: r.fee.toBigInt(),
     stake: r.stake.toBigInt(),
@@ -87,7 +87,7 @@ export async function jobOutcome(api, job) {
     client: o.client.toString(),
     model: o.model.toHex(),
     inputHash: o.inputHash.toHex(),
-    mode: o.mode.isAttested ? ATTESTED : quorum(o.mode.asQuorum.agree.toNumber(), o.mode.asQuorum.of.toNumber()),
+    mode: modeOf(o.mode),
     submittedAt: o.submittedAt.toNumber(),
     endedAt: o.endedAt.toNumber(),
     end: o.end.type,

@@ -6,15 +6,33 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 /** Content hash of the demo model (an MLP, 4 float inputs, 3 outputs) on the dev chains. */
 export const DEMO_MODEL = '0x22246ca7ba2a2815eb026b4719e9abaef8a23ef63207f57635d126bb49417e80';
 
-/** The verification modes a model accepts (`ModeSet`: one flag per mode kind). */
+/**
+ * The verification modes a model accepts (`ModeSet`: one flag per mode kind). Proven mode
+ * needs the model's circuit (`haca-node inspect` prints it).
+ */
 export const MODES = Object.freeze({
-  ATTESTED: Object.freeze({ attested: true, quorum: false }),
-  QUORUM: Object.freeze({ attested: false, quorum: true }),
-  ALL: Object.freeze({ attested: true, quorum: true }),
+  ATTESTED: Object.freeze({ attested: true, quorum: false, proven: false }),
+  QUORUM: Object.freeze({ attested: false, quorum: true, proven: false }),
+  PROVEN: Object.freeze({ attested: false, quorum: false, proven: true }),
+  ATTESTED_OR_QUORUM: Object.freeze({ attested: true, quorum: true, proven: false }),
+  ALL: Object.freeze({ attested: true, quorum: true, proven: true }),
 });
 
 /** Attested mode: one executor; the result settles after the challenge window. */
 export const ATTESTED = 'Attested';
+
+/**
+ * Proven mode: one executor proves its result (a STARK of the model's integer layers); the
+ * runtime verifies the proof and the job settles in the block that includes it.
+ */
+export const PROVEN = 'Proven';
+
+/** A `VerificationMode` as the client's constants give it ({@link ATTESTED}, {@link PROVEN} or {@link quorum}). */
+export function modeOf(mode) {
+  if (mode.isAttested) return ATTESTED;
+  if (mode.isProven) return PROVEN;
+  return quorum(mode.asQuorum.agree.toNumber(), mode.asQuorum.of.toNumber());
+}
 
 /**
  * Quorum mode: `of` executors run the job, `agree` matching results settle it.

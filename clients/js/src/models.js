@@ -35,12 +35,16 @@ export async function checkModel(api, onnx, { bounds = null, unnamedBound = null
  * @param {object} model
  * @param {Uint8Array} model.onnx The ONNX file's bytes.
  * @param {bigint|number|string} model.fee Fee per inference run (plancks, 1 HACA = 1e12).
- * @param {number} [model.modes=MODES.ALL] Accepted verification modes ({@link MODES}).
+ * @param {object} [model.modes] Accepted verification modes ({@link MODES}): all of them
+ *   with a circuit, attested and quorum without.
  * @param {number} [model.toleranceUlps=0] Float tolerance in units of least precision.
  * @param {{lowering: number, graphRoot: string, weightsRoot: string, nodes: number, largestStep: number, largestStepBytes: number}} [model.graph]
  *   The model's dispute graph, as `haca-node inspect` prints it (its JSON's `graph`): the
  *   chain then decides disputes over its results itself, and executors and verifiers refuse
  *   the model if they lower it to another graph. Omitted, a committee decides them.
+ * @param {string} [model.circuit] The model's circuit, hex, as `haca-node inspect` prints it
+ *   (its JSON's `circuit`), for a model that accepts proven jobs: stored on chain (its bytes
+ *   count in the deposit); executors refuse to prove with another.
  * @param {object[]} [model.inputs] Input specs (`{name, elementType, shape, variableAxes}`);
  *   read from the ONNX graph by default.
  * @param {object[]} [model.outputs] Output specs; read from the ONNX graph by default.
@@ -51,12 +55,12 @@ export async function checkModel(api, onnx, { bounds = null, unnamedBound = null
  * @returns {Promise<{model: string, deposit: bigint, fees: bigint, receipts: Receipt[]}>}
  *   The model hash, deposit held, transaction fees paid in all and the receipts.
  */
-export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, toleranceUlps = 0, graph = null, inputs, outputs, bounds, timeoutMs = 120_000 }) {
+export async function registerModel(api, owner, { onnx, fee, modes, toleranceUlps = 0, graph = null, circuit = null, inputs, outputs, bounds, timeoutMs = 120_000 }) {
   const bytes = u8aToU8a(onnx);
   const model = blake2AsHex(bytes, 256);
   const chunkSize = api.consts.models.chunkSize.toNumber();
-  const terms = modelTerms(bytes, { fee, modes, toleranceUlps, graph, inputs, outputs, bounds });
-  const txs = [api.tx.models.register(model, bytes.length, 'OnChain', terms)];
+  const terms = modelTerms(bytes, { fee, modes, toleranceUlps, graph, circuit, inputs, outputs, bounds });
+  const txs = [api.tx.models.register(model, bytes.length, 'OnChain', terms, circuit)];
   for (let index = 0; index * chunkSize < bytes.length; index++) {
     // Bytes arguments go as hex: polkadot.js reads a Uint8Array as already SCALE-encoded.
     txs.push(api.tx.models.uploadChunk(model, index, u8aToHex(bytes.subarray(index * chunkSize, (index + 1) * chunkSize))));
@@ -89,22 +93,23 @@ export async function registerModel(api, owner, { onnx, fee, modes = MODES.ALL, 
  * @param {Uint8Array} model.onnx The ONNX file's bytes (hashed and measured here, not sent).
  * @param {string[]} model.locators Where the file is served, tried in order.
  * @param {bigint|number|string} model.fee Fee per inference run.
- * @param {number} [model.modes=MODES.ALL]
+ * @param {object} [model.modes] As for `registerModel`.
  * @param {number} [model.toleranceUlps=0]
  * @param {object} [model.graph] The dispute graph, as for `registerModel`.
+ * @param {string} [model.circuit] The circuit, as for `registerModel`.
  * @param {object[]} [model.inputs] Input specs; read from the ONNX graph by default.
  * @param {object[]} [model.outputs] Output specs; read from the ONNX graph by default.
  * @param {Record<string, number>} [model.bounds] Sizes of the graph's named dimensions.
  * @param {number} [model.timeoutMs=120000]
  * @returns {Promise<{model: string, deposit: bigint, fee: bigint, receipt: Receipt}>}
  */
-export async function registerOffChainModel(api, owner, { onnx, locators, fee, modes = MODES.ALL, toleranceUlps = 0, graph = null, inputs, outputs, bounds, timeoutMs = 120_000 }) {
+export async function registerOffChainModel(api, owner, { onnx, locators, fee, modes, toleranceUlps = 0, graph = null, circuit = null, inputs, outputs, bounds, timeoutMs = 120_000 }) {
   const bytes = u8aToU8a(onnx);
   const model = blake2AsHex(bytes, 256);
-  const terms = modelTerms(bytes, { fee, modes, toleranceUlps, graph, inputs, outputs, bounds });
+  const terms = modelTerms(bytes, { fee, modes, toleranceUlps, graph, circuit, inputs, outputs, bounds });
   // Bytes arguments go as hex: polkadot.js reads a Uint8Array as already SCALE-encoded.
   const source = { OffChain: locators.map((uri) => stringToHex(uri)) };
-  const receipt = await sendTx(api, owner, api.tx.models.register(model, bytes.length, source, terms), { timeoutMs });
+  const receipt = await sendTx(api, owner, api.tx.models.register(model, bytes.length, source, terms, circuit), { timeoutMs });
   if (!eventOf(receipt, 'models', 'Activated')) throw new Error(`model ${model} was not activated`);
   return {
     model,
@@ -114,8 +119,12 @@ export async function registerOffChainModel(api, owner, { onnx, locators, fee, m
   };
 }
 
-/** A registration's terms: the given specs, or those read from the ONNX graph. */
-function modelTerms(bytes, { fee, modes, toleranceUlps, graph, inputs, outputs, bounds }) {
+/**
+ * A registration's terms: the given specs, or those read from the ONNX graph; the modes
+ * given, or every mode the circuit (if any) allows.
+ */
+function modelTerms(bytes, { fee, modes, toleranceUlps, graph, circuit, inputs, outputs, bounds }) {
   const specs = inputs && outputs ? { inputs, outputs } : readOnnxSpecs(bytes, { bounds });
-  return { inputs: specs.inputs, outputs: specs.outputs, modes, fee, toleranceUlps, graph };
+  const accepted = modes ?? (circuit ? MODES.ALL : MODES.ATTESTED_OR_QUORUM);
+  return { inputs: specs.inputs, outputs: specs.outputs, modes: accepted, fee, toleranceUlps, graph };
 }

@@ -34,9 +34,10 @@ registry.register({
       Reveal: { outputHash: 'H256', salt: '[u8; 32]' },
       Failed: { reason: 'HacaExecutionFailure', detail: 'Option<H256>' },
       OutputPage: { page: 'u32', hash: 'H256' },
+      Proven: { outputHash: 'H256', proof: 'H256' },
     },
   },
-  HacaMode: { _enum: { Attested: 'Null', Quorum: { agree: 'u8', of: 'u8' } } },
+  HacaMode: { _enum: { Attested: 'Null', Quorum: { agree: 'u8', of: 'u8' }, Proven: 'Null' } },
   HacaAttestation: { executor: 'AccountId32', key: '[u8; 32]', attempt: 'u32', claim: 'HacaClaim', signature: '[u8; 64]' },
   HacaJobEnd: {
     _enum: {
@@ -214,7 +215,9 @@ export async function verifyReceipt(receipt, anchor) {
     }
   }
   const claimed = attestations.some(({ claim }) =>
-    (claim.isOutput && claim.asOutput.eq(outputHash)) || (claim.isReveal && claim.asReveal.outputHash.eq(outputHash)));
+    (claim.isOutput && claim.asOutput.eq(outputHash))
+    || (claim.isReveal && claim.asReveal.outputHash.eq(outputHash))
+    || (claim.isProven && claim.asProven.outputHash.eq(outputHash)));
   if (!claimed) throw new ReceiptError('UnclaimedOutput', `no executor's signed claim names the settled output hash ${outputHash.toHex()}`);
 
   return {

@@ -38,8 +38,8 @@ export async function blockTime(api, hash) {
 /**
  * Follows a job from block `fromBlock` on and reports its events as they happen.
  * `result` resolves when the job's result is known (an attested `settlement.ResultSubmitted`,
- * which is provisional until the challenge window closes, or a quorum's agreeing reveals at
- * settlement); `settled` when the job ends (`settlement.Settled`, or `jobs.Failed`/`Cancelled`).
+ * which is provisional until the challenge window closes, a proven `settlement.ResultProven`,
+ * final at once, or a quorum's agreeing reveals at settlement); `settled` when the job ends (`settlement.Settled`, or `jobs.Failed`/`Cancelled`).
  * Both reject after `timeoutMs`.
  * @param {ApiPromise} api
  * @param {number} job Job id.
@@ -82,6 +82,12 @@ export function watchJob(api, job, { fromBlock, timeoutMs = 300_000, onEvent } =
             const outputs = data.outputs.isSome ? checkedOutputs(data.outputs.unwrap(), data.outputHash.toHex()) : null;
             attested = { outputHash: data.outputHash.toHex(), outputs, block: number, time: await time() };
             resolveResult({ ...attested, tensors: outputs && decodeTensors(outputs) });
+            break;
+          }
+          case 'settlement.ResultProven': {
+            const outputs = checkedOutputs(data.outputs, data.outputHash.toHex());
+            attested = { outputHash: data.outputHash.toHex(), outputs, block: number, time: await time() };
+            resolveResult({ ...attested, tensors: decodeTensors(outputs) });
             break;
           }
           case 'settlement.ExecutionFailed':

@@ -1,9 +1,10 @@
 //! `haca-node inspect`: the registration dry-run. It reads a model as executors will and
-//! prints what `models.register` takes, or what stops executors from running it, and how
-//! disputes over its results can be decided.
+//! prints what `models.register` takes, or what stops executors from running it, how
+//! disputes over its results can be decided, and whether its runs can be proven.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Instant};
 
+use codec::Encode;
 use haca_engine::{lowering, DimBounds};
 use haca_primitives::{
 	dispute::GraphCommitment,
@@ -20,7 +21,9 @@ use crate::model_check::check_model;
 /// tract lacks (with its node), an unsupported type, a dynamic dimension without a bound.
 /// Then lowers the model to its dispute graph and traces the sample through it: the graph's
 /// size and roots and how far the trace ends from the engine's outputs, or the node that
-/// leaves disputes to a committee.
+/// leaves disputes to a committee. Last, compiles the graph to a circuit and proves the
+/// sample's run: the circuit to register for proven jobs (`circuit`, hex), its proof's size
+/// and times, or what makes the model unprovable.
 #[derive(Debug, clap::Parser)]
 pub struct InspectCmd {
 	/// The ONNX model file.
@@ -72,7 +75,15 @@ impl InspectCmd {
 		}
 		let (disputes, graph) = disputes(&bytes, &checked.sample, &checked.sample_outputs);
 		println!("disputes:    {disputes}");
-		let terms = serde_json::json!({ "inputs": checked.inputs, "outputs": checked.outputs, "graph": graph });
+		let (proofs, circuit) = proofs(&bytes, &checked.sample, &checked.sample_outputs);
+		println!("proofs:      {proofs}");
+		let circuit = circuit.map(|circuit| to_hex(&circuit, false));
+		let terms = serde_json::json!({
+			"inputs": checked.inputs,
+			"outputs": checked.outputs,
+			"graph": graph,
+			"circuit": circuit,
+		});
 		println!("{terms}");
 		Ok(())
 	}
@@ -116,6 +127,58 @@ fn disputes(
 		commitment.largest_step_bytes,
 	);
 	(text, Some(commitment))
+}
+
+/// Whether the model's runs can be proven: its circuit (compiled from its dispute graph)
+/// proves the `sample`'s run, the proof verifies, and the proven outputs are the engine's
+/// `outputs` bit for bit; with the circuit's encoding when they can.
+fn proofs(bytes: &[u8], sample: &[Tensor], outputs: &[Tensor]) -> (String, Option<Vec<u8>>) {
+	let unprovable = |reason: String| (format!("not provable: {reason}"), None);
+	let graph = match lowering::lower(bytes) {
+		Ok(lowered) => lowered.graph,
+		Err(error) => return unprovable(error.to_string()),
+	};
+	let circuit = match haca_proof::compile::compile(&graph) {
+		Ok(circuit) => circuit,
+		Err(error) => return unprovable(format!("{error:?}")),
+	};
+	let layout = match circuit.layout() {
+		Ok(layout) => layout,
+		Err(error) => return unprovable(format!("{error:?}")),
+	};
+	let Some(quanta) = (match sample {
+		[input] => circuit.input_quanta(input),
+		_ => None,
+	}) else {
+		return unprovable("the input is not the circuit's one tensor".into());
+	};
+	let started = Instant::now();
+	let (proven, proof) = match haca_proof::prover::prove(&circuit, [0; 32], &quanta) {
+		Ok(proved) => proved,
+		Err(error) => return unprovable(format!("the sample's proof fails: {error:?}")),
+	};
+	let proving = started.elapsed();
+	if circuit.output_tensor(&proven).as_ref() != outputs.first() {
+		return unprovable("the circuit's outputs are not the engine's bit for bit".into());
+	}
+	let statement = haca_proof::Statement::new(circuit.clone(), [0; 32], quanta, proven);
+	let started = Instant::now();
+	let verified = statement.map(|statement| haca_proof::verify(statement, &proof));
+	if verified != Ok(Ok(())) {
+		return unprovable(format!("the sample's proof does not verify: {verified:?}"));
+	}
+	let text = format!(
+		"provable: {} layer{}, {} trace columns, {} rows a sample; the sample's proof: {} bytes, \
+		 proven in {} ms, verified natively in {} ms, its outputs the engine's bit for bit",
+		circuit.layers.len(),
+		if circuit.layers.len() == 1 { "" } else { "s" },
+		layout.columns(),
+		layout.period,
+		proof.len(),
+		proving.as_millis(),
+		started.elapsed().as_millis(),
+	);
+	(text, Some(circuit.encode()))
 }
 
 /// The largest ULP distance between the float elements of two tensor lists of the same types

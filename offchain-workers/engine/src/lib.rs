@@ -176,6 +176,11 @@ impl Engine {
 		}
 	}
 
+	/// Longest a caller waits for one inference (or one proof).
+	pub fn timeout(&self) -> Duration {
+		self.timeout
+	}
+
 	/// Whether the plan of `model` is cached.
 	pub fn is_loaded(&self, model: &ModelId) -> bool {
 		let hit = self.plans.lock().expect("cache lock").get(model).is_some();

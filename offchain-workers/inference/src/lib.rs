@@ -16,6 +16,8 @@ extern crate alloc;
 mod dispute;
 #[cfg(feature = "engine")]
 mod native;
+#[cfg(feature = "engine")]
+mod proofs;
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
@@ -153,6 +155,19 @@ pub struct StepRun {
 	pub work: u64,
 }
 
+/// A proven run of a job: its output quanta (one byte each, as the circuit's type holds
+/// them), the blake2-256 of the output tensors they convert to (canonical encoding), and the
+/// proof (`haca_proof`).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, Debug)]
+pub struct Proved {
+	/// The output quanta.
+	pub quanta: Vec<u8>,
+	/// Hash of the output tensors.
+	pub output_hash: [u8; 32],
+	/// The proof.
+	pub proof: Vec<u8>,
+}
+
 /// The runs of a batch, in input order. Encoded as the list it holds, with a size hint that
 /// covers the encoding: the host function's result is encoded into one buffer allocated
 /// once (a list's own hint counts its elements' size in memory, which for outputs on the
@@ -216,6 +231,18 @@ pub trait InferenceHost: Send + Sync {
 		input: &[u8],
 		claimed: &[H256],
 	) -> Result<Option<StepRun>, InferenceError>;
+
+	/// Proves the run on `input` of the circuit of the model (from `bytes`, or the node's
+	/// model store) for `binding`, if the circuit compiles to the registered `circuit` hash
+	/// (else [`InferenceError::GraphMismatch`]).
+	fn prove(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		circuit: &H256,
+		binding: [u8; 32],
+		input: &[u8],
+	) -> Result<Proved, InferenceError>;
 }
 
 /// What a node's model fetcher offers the host functions: models kept off chain, fetched
@@ -298,6 +325,21 @@ impl InferenceHost for MappedOutputs {
 		claimed: &[H256],
 	) -> Result<Option<StepRun>, InferenceError> {
 		self.engine.wrong_step(model, bytes, input, claimed)
+	}
+
+	/// The engine's proof with its output quanta mapped: what a lying executor would send
+	/// (its proof then proves other quanta, and is refused).
+	fn prove(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		circuit: &H256,
+		binding: [u8; 32],
+		input: &[u8],
+	) -> Result<Proved, InferenceError> {
+		let mut proved = self.engine.prove(model, bytes, circuit, binding, input)?;
+		(self.map)(&mut proved.quanta);
+		Ok(proved)
 	}
 }
 
@@ -474,6 +516,22 @@ pub trait Inference {
 		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NoInferenceRole)?;
 		let model = model_hash(model).ok_or(InferenceError::BadModelHash)?;
 		ext.0.engine.wrong_step(&model, bytes, input, &claimed)
+	}
+
+	/// Proves the run on `input` (canonical tensor encoding) of the model's circuit (the
+	/// model from `bytes`, or the node's model store), bound to `binding`, if the circuit the
+	/// node compiles from the model hashes to `circuit` (the registered one).
+	fn prove(
+		&mut self,
+		model: PassFatPointerAndRead<&[u8]>,
+		bytes: PassFatPointerAndDecode<Option<Vec<u8>>>,
+		circuit: PassFatPointerAndDecode<H256>,
+		binding: PassFatPointerAndDecode<[u8; 32]>,
+		input: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<Proved, InferenceError>> {
+		let ext = self.extension::<InferenceExt>().ok_or(InferenceError::NoInferenceRole)?;
+		let model = model_hash(model).ok_or(InferenceError::BadModelHash)?;
+		ext.0.engine.prove(&model, bytes, &circuit, binding, input)
 	}
 
 	/// Runs a loaded model on each of `inputs` (canonical tensor encoding), in order: the

@@ -5,7 +5,9 @@ use haca_engine::{Engine, EngineError};
 
 use sp_core::H256;
 
-use crate::{dispute, InferenceError, InferenceHost, ModelSpecs, StepRun, TraceRun};
+use crate::{
+	dispute, proofs, InferenceError, InferenceHost, ModelSpecs, Proved, StepRun, TraceRun,
+};
 
 impl From<EngineError> for InferenceError {
 	fn from(error: EngineError) -> Self {
@@ -76,6 +78,23 @@ impl InferenceHost for Engine {
 		claimed: &[H256],
 	) -> Result<Option<StepRun>, InferenceError> {
 		dispute::wrong_step(&checked_bytes(self, model, bytes)?, input, claimed)
+	}
+
+	fn prove(
+		&self,
+		model: &[u8; 32],
+		bytes: Option<Vec<u8>>,
+		circuit: &H256,
+		binding: [u8; 32],
+		input: &[u8],
+	) -> Result<Proved, InferenceError> {
+		let bytes = checked_bytes(self, model, bytes)?;
+		let proved = proofs::prove(&bytes, circuit, binding, input, self.timeout());
+		if let Err(error @ EngineError::GraphMismatch(_)) = &proved {
+			// The worker explains the failure in these words.
+			self.note_load_failure(*model, error);
+		}
+		proved.map_err(Into::into)
 	}
 }
 

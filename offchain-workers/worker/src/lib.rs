@@ -6,7 +6,8 @@
 //! - as an **executor** (`statements.rs`): runs its assigned jobs through the node's engine
 //!   (the `haca_inference` host functions), a block's jobs of one model in one call, and
 //!   submits the signed statements (results, quorum commitments and reveals, failures) in
-//!   batches, as authorized transactions that need no fee payer; a verifier does the same
+//!   batches, as authorized transactions that need no fee payer; proves the runs of its
+//!   proven jobs and submits each with its proof (`proofs.rs`); a verifier does the same
 //!   for the quorum jobs it is drawn to spot-check; when a verifier asks for the outputs of
 //!   one of its results, too large for a statement, it runs the job again and publishes
 //!   them page by page (`publish.rs`);
@@ -34,6 +35,7 @@ mod audit;
 mod execute;
 mod games;
 mod models;
+mod proofs;
 mod publish;
 pub mod records;
 mod statements;
@@ -43,6 +45,7 @@ use codec::Encode;
 use core::fmt::Debug;
 use haca_inference::{inference, ModelSpecs, StepRun, TraceRun};
 use haca_primitives::{
+	proof::CircuitCommitment,
 	runtime_api::WorkItem,
 	statement::{GameMovePayload, Statement, StatementPayload, Verdict, VerdictPayload},
 	traits::OffChainModel,
@@ -82,6 +85,8 @@ pub struct ServedModel {
 	pub specs: ModelSpecs,
 	/// How far apart float outputs may be and still agree, in units of least precision.
 	pub tolerance_ulps: u32,
+	/// Its circuit, when it accepts proven jobs.
+	pub circuit: Option<CircuitCommitment>,
 }
 
 /// An executor's attested result.
@@ -200,6 +205,22 @@ pub trait Chain {
 	/// Submits signed statements in one transaction; whether the pool took it.
 	fn submit_statements(statements: Vec<(StatementOf<Self>, InferenceSignature)>) -> bool;
 
+	/// What a proof of `attempt` of `job` on `model` by `who` is bound to.
+	fn proof_binding(
+		job: JobId,
+		attempt: u32,
+		model: &ModelHash,
+		who: &Self::AccountId,
+	) -> [u8; 32];
+
+	/// Submits a signed proven statement with its proof; whether the pool took it (a proof
+	/// larger than the chain takes is not sent).
+	fn submit_proof(
+		statement: StatementOf<Self>,
+		signature: InferenceSignature,
+		proof: Vec<u8>,
+	) -> bool;
+
 	/// The block in which `job`'s quorum reveal phase opened, while it is open.
 	fn reveals_opened(job: JobId) -> Option<BlockNumberOf<Self>>;
 
@@ -280,6 +301,7 @@ pub fn work<C: Chain>() {
 		let owed = statements::Owed { assignments: roles.executor, spot_checks: verifying };
 		statements::submit_owed_statements::<C>(&key, &who, owed);
 		if roles.executor {
+			proofs::submit_owed_proofs::<C>(&key, &who);
 			publish::publish_owed_outputs::<C>(&key, &who);
 			games::submit_owed_traces::<C>(&key, &who);
 		}

@@ -46,7 +46,7 @@ pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::Acco
 	let now = C::Blocks::current_block_number();
 	let work: Vec<WorkItem> = C::pending_work(who)
 		.into_iter()
-		.filter(|item| item.due != Due::OutputPages)
+		.filter(|item| !matches!(item.due, Due::OutputPages | Due::Proof))
 		.filter(|item| if item.spot_check { owed.spot_checks } else { owed.assignments })
 		.filter(|item| {
 			item.due != Due::Reveal || C::reveals_opened(item.job).is_some_and(|at| at < now)
@@ -195,7 +195,10 @@ fn claim_for_execution<C: Chain>(
 /// The claim that a run of `model` failed with `error`, with the engine's explanation when
 /// the model did not load (which operator or type stopped it, for instance), signed by its
 /// hash and carried by the statement.
-fn failure_claim<C: Chain>(model: &ModelHash, error: InferenceError) -> ClaimWithOutputs<C> {
+pub(crate) fn failure_claim<C: Chain>(
+	model: &ModelHash,
+	error: InferenceError,
+) -> ClaimWithOutputs<C> {
 	let explained = matches!(error, InferenceError::InvalidModel | InferenceError::GraphMismatch);
 	let words = explained.then(|| inference::load_failure(model.as_ref())).flatten();
 	let (detail, carried) = words

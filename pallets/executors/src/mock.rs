@@ -75,7 +75,11 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 	fn job_terms(model: &ModelHash) -> Result<JobTerms<Balance>, ModelUnavailable> {
 		ACTIVE_MODELS
 			.with(|models| models.borrow().contains(model))
-			.then(|| JobTerms { inputs: Default::default(), fee: 1, modes: ModeSet::ALL })
+			.then(|| JobTerms {
+				inputs: Default::default(),
+				fee: 1,
+				modes: ModeSet::ATTESTED_OR_QUORUM,
+			})
 			.ok_or(ModelUnavailable::Unknown)
 	}
 	fn settlement_terms(_: &ModelHash) -> Option<SettlementTerms<AccountId, Balance>> {
@@ -85,6 +89,9 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 		None
 	}
 	fn off_chain_model(_: &ModelHash) -> Option<haca_primitives::traits::OffChainModel> {
+		None
+	}
+	fn circuit(_: &ModelHash) -> Option<Vec<u8>> {
 		None
 	}
 	fn add_job_reference(_: &ModelHash) {}
@@ -99,6 +106,12 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn set_graph_for_benchmark(_: &ModelHash, _: haca_primitives::dispute::GraphCommitment) {}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_circuit_for_benchmark(_: &ModelHash, _: Vec<u8>) {}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn max_circuit_bytes() -> u32 {
+		0
+	}
 	fn remove_job_reference(_: &ModelHash) {}
 }
 

@@ -169,6 +169,7 @@ fn register_model(n: u8, modes: ModeSet) -> ModelHash {
 			tolerance_ulps: 0,
 			graph: None,
 		},
+		None,
 	));
 	model(n)
 }

@@ -91,8 +91,10 @@ fn tensor_input(element_type: ElementType, shape: Vec<u32>, data_len: usize) -> 
 
 #[test]
 fn a_submitted_job_is_escrowed_and_assigned() {
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 2, &[1]).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.executor(EXEC_A, 2, &[1])
+		.build_and_execute(|| {
 			let model = model(1);
 			let job = submit(model, ATTESTED, 150);
 			assert_eq!(escrow(CLIENT), 150 + deposit());
@@ -116,8 +118,7 @@ fn a_submitted_job_is_escrowed_and_assigned() {
 			System::assert_last_event(
 				Event::Assigned { job, executors: info.executors, deadline, attempt: 1 }.into(),
 			);
-		},
-	);
+		});
 }
 
 #[test]
@@ -169,7 +170,7 @@ type SubmitCase = (ModelHash, Vec<u8>, VerificationMode, Balance, Error<Test>);
 fn after_submitting(jobs: usize, submit_all: impl Fn(ModelHash, Vec<Vec<u8>>)) -> PalletState {
 	let mut state = None;
 	ExtBuilder::default()
-		.model(1, ModeSet::ALL)
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
 		.executor(EXEC_A, 1, &[1])
 		.executor(EXEC_B, 1, &[1])
 		.executor(EXEC_C, 1, &[1])
@@ -274,7 +275,7 @@ fn a_batch_is_charged_less_per_job_than_its_jobs_one_by_one() {
 #[test]
 fn quorum_jobs_go_to_distinct_executors() {
 	ExtBuilder::default()
-		.model(1, ModeSet::ALL)
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
 		.executors(&[EXEC_A, EXEC_B, EXEC_C], 1, &[1])
 		.build_and_execute(|| {
 			let model = model(1);
@@ -305,6 +306,7 @@ fn register_attested(model: ModelHash, spec: TensorSpec) {
 			tolerance_ulps: 0,
 			graph: None,
 		},
+		None,
 	));
 }
 
@@ -392,8 +394,10 @@ fn string_inputs_must_be_canonical_utf8_within_their_bound() {
 
 #[test]
 fn bad_submissions_get_named_errors_and_hold_nothing() {
-	ExtBuilder::default().model(1, ModeSet::ATTESTED).model(2, ModeSet::ALL).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED)
+		.model(2, ModeSet::ATTESTED_OR_QUORUM)
+		.build_and_execute(|| {
 			let broken = model(2);
 			let model = model(1);
 			assert_ok!(Models::mark_broken(RuntimeOrigin::root(), broken));
@@ -438,13 +442,12 @@ fn bad_submissions_get_named_errors_and_hold_nothing() {
 				Error::<Test>::InsufficientBalance
 			);
 			assert_eq!(escrow(CLIENT) + escrow(POOR), 0);
-		},
-	);
+		});
 }
 
 #[test]
 fn quorums_must_be_majorities_of_two_or_more_within_the_bound() {
-	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+	ExtBuilder::default().model(1, ModeSet::ATTESTED_OR_QUORUM).build_and_execute(|| {
 		let model = model(1);
 		// A quorum of one executor is an attested job without verifiers.
 		for (agree, of) in [(0, 1), (1, 1), (1, 3), (2, 4), (3, 2)] {
@@ -470,7 +473,7 @@ fn quorums_must_be_majorities_of_two_or_more_within_the_bound() {
 #[test]
 fn attested_jobs_need_enough_verifiers_to_challenge_a_lie() {
 	ExtBuilder::default()
-		.model(1, ModeSet::ALL)
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
 		.executors(&[EXEC_A, EXEC_B], 2, &[1])
 		.build_and_execute(|| {
 			MinAttestedVerifiers::set(&2);
@@ -504,7 +507,7 @@ fn attested_jobs_need_enough_verifiers_to_challenge_a_lie() {
 
 #[test]
 fn jobs_wait_for_executors_instead_of_being_lost() {
-	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+	ExtBuilder::default().model(1, ModeSet::ATTESTED_OR_QUORUM).build_and_execute(|| {
 		let model = model(1);
 		let job = submit(model, ATTESTED, 150);
 		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
@@ -522,8 +525,10 @@ fn jobs_wait_for_executors_instead_of_being_lost() {
 
 #[test]
 fn capacity_limits_assignments_and_the_waiting_queue_is_bounded() {
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.executor(EXEC_A, 1, &[1])
+		.build_and_execute(|| {
 			let model = model(1);
 			let first = submit(model, ATTESTED, 150);
 			drawn();
@@ -538,8 +543,7 @@ fn capacity_limits_assignments_and_the_waiting_queue_is_bounded() {
 				Error::<Test>::QueueFull
 			);
 			assert_eq!(escrow(CLIENT), held);
-		},
-	);
+		});
 }
 
 #[test]
@@ -547,8 +551,8 @@ fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_ex
 	use frame_support::traits::Get;
 	use haca_primitives::traits::JobLedger;
 	ExtBuilder::default()
-		.model(1, ModeSet::ALL)
-		.model(2, ModeSet::ALL)
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.model(2, ModeSet::ATTESTED_OR_QUORUM)
 		.executor(EXEC_A, 1, &[2])
 		.build_and_execute(|| {
 			// An honest job runs on model 2.
@@ -595,7 +599,7 @@ fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_ex
 #[test]
 fn missed_deadlines_cost_the_late_a_share_of_the_stake_then_fail_with_a_full_refund() {
 	ExtBuilder::default()
-		.model(1, ModeSet::ALL)
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
 		.executors(&[EXEC_A, EXEC_B], 1, &[1])
 		.build_and_execute(|| {
 			let model = model(1);
@@ -638,8 +642,8 @@ fn missed_deadlines_cost_the_late_a_share_of_the_stake_then_fail_with_a_full_ref
 #[test]
 fn a_busy_executor_can_stop_serving_a_model_and_still_owes_its_jobs() {
 	ExtBuilder::default()
-		.model(1, ModeSet::ALL)
-		.model(2, ModeSet::ALL)
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.model(2, ModeSet::ATTESTED_OR_QUORUM)
 		.executors(&[EXEC_A], 4, &[1, 2])
 		.build_and_execute(|| {
 			let job = submit(model(1), ATTESTED, 150);
@@ -662,7 +666,7 @@ fn a_busy_executor_can_stop_serving_a_model_and_still_owes_its_jobs() {
 fn an_assignment_binds_its_executors_stakes_until_it_ends() {
 	use haca_primitives::traits::JobLedger;
 	ExtBuilder::default()
-		.model(1, ModeSet::ALL)
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
 		.executors(&[EXEC_A, EXEC_B, EXEC_C], 4, &[1])
 		.build_and_execute(|| {
 			let stake = MinJobStake::get();
@@ -701,8 +705,10 @@ fn hook_weight(expiries: u64, met: u64) -> Weight {
 
 #[test]
 fn deadline_work_stops_at_the_blocks_weight_and_goes_on_in_the_next() {
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.executor(EXEC_A, 8, &[1])
+		.build_and_execute(|| {
 			let model = model(1);
 			let jobs: Vec<_> = (0..3).map(|_| submit(model, ATTESTED, 150)).collect();
 			drawn();
@@ -715,16 +721,17 @@ fn deadline_work_stops_at_the_blocks_weight_and_goes_on_in_the_next() {
 			assert_eq!(status(jobs[2]), JobStatus::Assigned { deadline });
 			run_to_block(deadline + 2);
 			assert_eq!(status(jobs[2]), JobStatus::Pending);
-		},
-	);
+		});
 }
 
 /// A block with weight to spare handles every missed deadline, however many: no fixed count
 /// lets a backlog build up while blocks are idle.
 #[test]
 fn every_missed_deadline_is_handled_while_the_block_has_weight() {
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.executor(EXEC_A, 8, &[1])
+		.build_and_execute(|| {
 			let model = model(1);
 			let jobs: Vec<_> = (0..4).map(|_| submit(model, ATTESTED, 150)).collect();
 			drawn();
@@ -732,15 +739,16 @@ fn every_missed_deadline_is_handled_while_the_block_has_weight() {
 			assert!(jobs
 				.iter()
 				.all(|job| JobsMap::<Test>::get(job).unwrap().status == JobStatus::Pending));
-		},
-	);
+		});
 }
 
 #[test]
 fn met_deadlines_do_not_hold_up_missed_ones() {
 	use haca_primitives::traits::JobLedger;
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 8, &[1]).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.executor(EXEC_A, 8, &[1])
+		.build_and_execute(|| {
 			let model = model(1);
 			let jobs: Vec<_> = (0..4).map(|_| submit(model, ATTESTED, 150)).collect();
 			drawn();
@@ -756,13 +764,12 @@ fn met_deadlines_do_not_hold_up_missed_ones() {
 			assert!(jobs[..3]
 				.iter()
 				.all(|&job| JobsMap::<Test>::get(job).unwrap().status == JobStatus::Delivered));
-		},
-	);
+		});
 }
 
 #[test]
 fn clients_cancel_waiting_jobs_only() {
-	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+	ExtBuilder::default().model(1, ModeSet::ATTESTED_OR_QUORUM).build_and_execute(|| {
 		let model = model(1);
 		let waiting = submit(model, ATTESTED, 150);
 		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(OWNER), waiting), Error::<Test>::NotClient);
@@ -790,7 +797,7 @@ fn assignment_is_deterministic_and_spreads_load() {
 	let assign_all = || {
 		let mut assigned = Vec::new();
 		ExtBuilder::default()
-			.model(1, ModeSet::ALL)
+			.model(1, ModeSet::ATTESTED_OR_QUORUM)
 			.executors(&[EXEC_A, EXEC_B, EXEC_C], 64, &[1])
 			.build_and_execute(|| {
 				let model = model(1);
@@ -821,7 +828,7 @@ fn nobody_who_submits_can_know_or_choose_its_executors() {
 	let executors_in_a_future = |revealed: [u8; 32]| {
 		let mut drawn = Vec::new();
 		ExtBuilder::default()
-			.model(1, ModeSet::ALL)
+			.model(1, ModeSet::ATTESTED_OR_QUORUM)
 			.executors(&[EXEC_A, EXEC_B, EXEC_C], 8, &[1])
 			.build_and_execute(|| {
 				let jobs: Vec<_> = (0..4).map(|_| submit(model(1), ATTESTED, 150)).collect();
@@ -844,7 +851,7 @@ fn nobody_who_submits_can_know_or_choose_its_executors() {
 
 #[test]
 fn a_retired_model_keeps_its_deposit_until_its_jobs_end() {
-	ExtBuilder::default().model(1, ModeSet::ALL).build_and_execute(|| {
+	ExtBuilder::default().model(1, ModeSet::ATTESTED_OR_QUORUM).build_and_execute(|| {
 		let model = model(1);
 		let job = submit(model, ATTESTED, 150);
 		assert_ok!(Models::retire(RuntimeOrigin::signed(OWNER), model));
@@ -866,7 +873,7 @@ mod ledger {
 	#[test]
 	fn deliveries_free_capacity_and_stop_the_deadline() {
 		ExtBuilder::default()
-			.model(1, ModeSet::ALL)
+			.model(1, ModeSet::ATTESTED_OR_QUORUM)
 			.executors(&[EXEC_A, EXEC_B, EXEC_C], 1, &[1])
 			.build_and_execute(|| {
 				let model = model(1);
@@ -891,8 +898,10 @@ mod ledger {
 
 	#[test]
 	fn a_settlement_pays_everyone_or_no_one() {
-		ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
-			|| {
+		ExtBuilder::default()
+			.model(1, ModeSet::ATTESTED_OR_QUORUM)
+			.executor(EXEC_A, 1, &[1])
+			.build_and_execute(|| {
 				let job = submit(model(1), ATTESTED, 250);
 				drawn();
 				let nobody: AccountId = 999;
@@ -910,14 +919,15 @@ mod ledger {
 				System::assert_last_event(Event::Failed { job, refunded: 250 + deposit() }.into());
 				assert_eq!((escrow(CLIENT), at_stake(EXEC_A)), (0, 0));
 				assert!(JobsMap::<Test>::get(job).is_none());
-			},
-		);
+			});
 	}
 
 	#[test]
 	fn settlement_pays_from_the_escrow_and_returns_the_rest() {
-		ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
-			|| {
+		ExtBuilder::default()
+			.model(1, ModeSet::ATTESTED_OR_QUORUM)
+			.executor(EXEC_A, 1, &[1])
+			.build_and_execute(|| {
 				let model = model(1);
 				let job = submit(model, ATTESTED, 250);
 				let other = submit(model, ATTESTED, 150);
@@ -936,14 +946,13 @@ mod ledger {
 				assert_eq!(escrow(CLIENT), 150 + deposit());
 				assert!(JobsMap::<Test>::get(other).is_some());
 				assert_eq!(Balances::balance(&CLIENT) + escrow(CLIENT), INITIAL_BALANCE - 100);
-			},
-		);
+			});
 	}
 
 	#[test]
 	fn partial_delivery_without_a_taker_reruns_without_penalising_deliverers() {
 		ExtBuilder::default()
-			.model(1, ModeSet::ALL)
+			.model(1, ModeSet::ATTESTED_OR_QUORUM)
 			.executors(&[EXEC_A, EXEC_B, EXEC_C, 3, 4], 1, &[1])
 			.build_and_execute(|| {
 				let model = model(1);
@@ -965,7 +974,7 @@ mod ledger {
 	#[test]
 	fn rerun_assigns_others_and_fails_after_the_last_attempt() {
 		ExtBuilder::default()
-			.model(1, ModeSet::ALL)
+			.model(1, ModeSet::ATTESTED_OR_QUORUM)
 			.executors(&[EXEC_A, EXEC_B], 1, &[1])
 			.build_and_execute(|| {
 				let model = model(1);
@@ -988,8 +997,10 @@ mod ledger {
 #[test]
 fn ended_jobs_keep_their_outcome_among_the_most_recent() {
 	use haca_primitives::traits::JobLedger;
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.executor(EXEC_A, 1, &[1])
+		.build_and_execute(|| {
 			let model = model(1);
 			let settled = submit(model, ATTESTED, 250);
 			let cancelled = submit(model, ATTESTED, 150);
@@ -1044,14 +1055,15 @@ fn ended_jobs_keep_their_outcome_among_the_most_recent() {
 			assert_eq!(failed_end, Some(JobEnd::Failed { refunded: 150 + deposit() }));
 			let kept = [settled, long, failed[0], failed[1]];
 			assert!(kept.iter().all(|job| Jobs::outcome(*job).is_some()));
-		},
-	);
+		});
 }
 
 #[test]
 fn an_input_longer_than_max_input_len_or_too_many_inputs_fail_by_name() {
-	ExtBuilder::default().model(1, ModeSet::ALL).executor(EXEC_A, 1, &[1]).build_and_execute(
-		|| {
+	ExtBuilder::default()
+		.model(1, ModeSet::ATTESTED_OR_QUORUM)
+		.executor(EXEC_A, 1, &[1])
+		.build_and_execute(|| {
 			let model = model(1);
 			// Over the mock's 1,024 bytes: the call decodes (the pool can tell why it fails).
 			assert_noop!(
@@ -1068,6 +1080,5 @@ fn an_input_longer_than_max_input_len_or_too_many_inputs_fail_by_name() {
 				Error::<Test>::TooManyInputs
 			);
 			assert_eq!(escrow(CLIENT), 0);
-		},
-	);
+		});
 }

@@ -73,6 +73,7 @@ fn registered<T: Config>(bytes: &[u8]) -> (T::AccountId, ModelHash) {
 		bytes.len() as u32,
 		ModelSource::OnChain,
 		largest_terms::<T>(),
+		None,
 	)
 	.expect("benchmark model registers");
 	(owner, model)
@@ -95,17 +96,36 @@ fn upload_all<T: Config>(owner: &T::AccountId, model: ModelHash, bytes: &[u8]) {
 mod benchmarks {
 	use super::*;
 
+	/// Registering an on-chain model of the largest size, with a circuit of `c` bytes (none
+	/// for 0) when it takes proven jobs.
 	#[benchmark]
-	fn register() {
+	fn register(c: Linear<0, { T::MaxCircuitBytes::get() }>) {
 		let owner: T::AccountId = whitelisted_caller();
 		T::Currency::set_balance(&owner, BalanceOf::<T>::max_value() / 2u32.into());
 		let size = T::MaxModelBytes::get();
 		let model = ModelHash::repeat_byte(1);
+		let (terms, circuit) = if c == 0 {
+			(largest_terms::<T>(), None)
+		} else {
+			let circuit = haca_proof::benchmarking::circuit_of_bytes(c);
+			let spec = |elements: usize| {
+				let spec = TensorSpec::new("t", ElementType::U8, &[1, elements as u32]);
+				vec![spec.expect("small")].try_into().unwrap()
+			};
+			let terms = ModelTerms {
+				inputs: spec(circuit.input_len()),
+				outputs: spec(circuit.output_len()),
+				modes: ModeSet::PROVEN,
+				..largest_terms::<T>()
+			};
+			(terms, Some(codec::Encode::encode(&circuit).try_into().expect("within the bound")))
+		};
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), model, size, ModelSource::OnChain, largest_terms::<T>());
+		_(RawOrigin::Signed(owner), model, size, ModelSource::OnChain, terms, circuit);
 
 		assert!(Models::<T>::contains_key(model));
+		assert_eq!(Circuits::<T>::contains_key(model), c > 0);
 	}
 
 	/// The last chunk (`b` bytes) of a two-chunk model: stores it and verifies the model.

@@ -2,17 +2,23 @@
 //! purging models no job references.
 
 use alloc::vec::Vec;
+use codec::DecodeLimit;
 use frame_support::{dispatch::DispatchResultWithPostInfo, ensure, pallet_prelude::*};
 use haca_primitives::{
 	dispute::LOWERING_VERSION,
 	onnx::{self, OnnxError},
-	tensor::{encoded_len, TensorSpec},
+	proof::CircuitCommitment,
+	tensor::{encoded_len, ElementType, TensorSpec},
 	traits::TensorSpecs,
 	ModeSet, ModelHash,
 };
+use haca_proof::{circuit::MAX_TRACE_ROWS, Circuit, Quantization};
 use sp_runtime::traits::Saturating;
 
 use crate::*;
+
+/// Deepest nesting a circuit's decoding follows (it nests three levels).
+const CIRCUIT_DEPTH: u32 = 8;
 
 impl<T: Config> Pallet<T> {
 	/// Number of chunks an on-chain model of `byte_size` bytes is uploaded in.
@@ -30,15 +36,62 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The deposit for a model of `byte_size` bytes stored per `source`.
-	pub fn deposit_for(byte_size: u32, source: &ModelSourceOf<T>) -> BalanceOf<T> {
+	/// The deposit for a model of `byte_size` bytes stored per `source`, with a circuit of
+	/// `circuit_bytes` bytes.
+	pub fn deposit_for(
+		byte_size: u32,
+		source: &ModelSourceOf<T>,
+		circuit_bytes: u32,
+	) -> BalanceOf<T> {
 		let stored_bytes = match source {
 			ModelSource::OnChain => byte_size,
 			ModelSource::OffChain(locators) => locators.iter().map(|uri| uri.len() as u32).sum(),
 		};
 		T::ByteDeposit::get()
-			.saturating_mul(stored_bytes.into())
+			.saturating_mul(stored_bytes.saturating_add(circuit_bytes).into())
 			.saturating_add(T::BaseDeposit::get())
+	}
+
+	/// What registering `bytes` as the circuit of a model with `inputs` and `outputs`
+	/// records: the circuit must decode, be provable, prove the model's largest input in
+	/// one trace, and take and give the model's tensors.
+	fn check_circuit(
+		bytes: &[u8],
+		inputs: &TensorSpecs,
+		outputs: &TensorSpecs,
+	) -> Result<CircuitCommitment, Error<T>> {
+		let circuit = Circuit::decode_all_with_depth_limit(CIRCUIT_DEPTH, &mut &bytes[..])
+			.map_err(|_| Error::<T>::MalformedCircuit)?;
+		let layout = circuit.layout().map_err(|_| Error::<T>::UnprovableCircuit)?;
+		let ([input], [output]) = (&inputs[..], &outputs[..]) else {
+			return Err(Error::<T>::CircuitSpecMismatch);
+		};
+		// A spec fits when its first axis counts samples, each of `per_sample` elements of
+		// the conversion's type; the largest input's samples must fit in one trace.
+		let samples = |spec: &TensorSpec, quantization: &Quantization, per_sample: usize| {
+			let element_type = match (quantization.linear, quantization.signed) {
+				(Some(_), _) => ElementType::F32,
+				(None, true) => ElementType::I8,
+				(None, false) => ElementType::U8,
+			};
+			let (&samples, rest) = spec.shape.split_first()?;
+			let elements =
+				rest.iter().try_fold(1usize, |count, &dim| count.checked_mul(dim as usize));
+			(spec.element_type == element_type && elements == Some(per_sample)).then_some(samples)
+		};
+		let input_samples = samples(input, &circuit.input, circuit.input_len());
+		let output_samples = samples(output, &circuit.output, circuit.output_len());
+		let (Some(most), Some(_)) = (input_samples, output_samples) else {
+			return Err(Error::<T>::CircuitSpecMismatch);
+		};
+		let rows = (most.max(1) as usize).next_power_of_two().saturating_mul(layout.period);
+		ensure!(rows <= MAX_TRACE_ROWS as usize, Error::<T>::UnprovableCircuit);
+		Ok(CircuitCommitment {
+			hash: sp_io::hashing::blake2_256(bytes).into(),
+			bytes: bytes.len() as u32,
+			columns: layout.columns() as u32,
+			rows_per_sample: layout.period as u32,
+		})
 	}
 
 	/// The model's bytes, when it is stored on chain and complete.
@@ -75,6 +128,7 @@ impl<T: Config> Pallet<T> {
 		byte_size: u32,
 		source: ModelSourceOf<T>,
 		terms: ModelTermsOf<T>,
+		circuit: Option<BoundedVec<u8, T::MaxCircuitBytes>>,
 	) -> Result<Weight, DispatchError> {
 		let ModelTerms { inputs, outputs, modes, fee, tolerance_ulps, graph } = terms;
 		let lapsed = match Models::<T>::get(model) {
@@ -111,6 +165,12 @@ impl<T: Config> Pallet<T> {
 			ensure!(graph.largest_step <= T::MaxStepWork::get(), Error::<T>::StepTooHeavy);
 			ensure!(graph.largest_step_bytes <= T::MaxStepBytes::get(), Error::<T>::StepTooLarge);
 		}
+		ensure!(!modes.proven || circuit.is_some(), Error::<T>::MissingCircuit);
+		ensure!(modes.proven || circuit.is_none(), Error::<T>::UnusedCircuit);
+		let commitment = match &circuit {
+			Some(bytes) => Some(Self::check_circuit(bytes, &inputs, &outputs)?),
+			None => None,
+		};
 		let status = match &source {
 			ModelSource::OnChain => {
 				ensure!(byte_size <= T::MaxModelBytes::get(), Error::<T>::ModelTooLarge);
@@ -126,9 +186,10 @@ impl<T: Config> Pallet<T> {
 			}
 		};
 
-		let deposit = Self::deposit_for(byte_size, &source);
+		let circuit_bytes = commitment.map_or(0, |commitment| commitment.bytes);
+		let deposit = Self::deposit_for(byte_size, &source, circuit_bytes);
 		Self::hold_deposit(&owner, deposit)?;
-		let mut weight = T::WeightInfo::register();
+		let mut weight = T::WeightInfo::register(circuit_bytes);
 		if let Some(lapsed) = lapsed {
 			let lapsed_owner = lapsed.owner.clone();
 			let chunks = Self::purge(model, lapsed);
@@ -149,12 +210,16 @@ impl<T: Config> Pallet<T> {
 				fee,
 				tolerance_ulps,
 				graph,
+				circuit: commitment,
 				status,
 				registered_at: frame_system::Pallet::<T>::block_number(),
 				deposit,
 				job_references: 0,
 			},
 		);
+		if let Some(bytes) = circuit {
+			Circuits::<T>::insert(model, bytes);
+		}
 		Self::deposit_event(Event::Registered { model, owner, byte_size, deposit });
 		if activated {
 			Self::deposit_event(Event::Activated { model });
@@ -236,6 +301,7 @@ impl<T: Config> Pallet<T> {
 			ModelSource::OffChain(_) => 0,
 		};
 		let _ = Chunks::<T>::clear_prefix(model, chunks, None);
+		Circuits::<T>::remove(model);
 		Models::<T>::remove(model);
 		let released = Self::release_deposit(&info.owner, info.deposit);
 		Self::deposit_event(Event::Purged { model, deposit: released });

@@ -25,6 +25,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			outputs: info.outputs,
 			tolerance_ulps: info.tolerance_ulps,
 			graph: info.graph,
+			circuit: info.circuit,
 		})
 	}
 
@@ -37,6 +38,10 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		let ModelSource::OffChain(locators) = info.source else { return None };
 		let locators = locators.into_iter().map(BoundedVec::into_inner).collect();
 		Some(OffChainModel { size: info.byte_size, locators })
+	}
+
+	fn circuit(model: &ModelHash) -> Option<Vec<u8>> {
+		Circuits::<T>::get(model).map(BoundedVec::into_inner)
 	}
 
 	fn add_job_reference(model: &ModelHash) {
@@ -81,16 +86,43 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				source: ModelSource::OffChain(Default::default()),
 				inputs,
 				outputs,
-				modes: ModeSet::ALL,
+				modes: ModeSet::ATTESTED_OR_QUORUM,
 				fee,
 				tolerance_ulps: 0,
 				graph: None,
+				circuit: None,
 				status: ModelStatus::Active,
 				registered_at: frame_system::Pallet::<T>::block_number(),
 				deposit: Zero::zero(),
 				job_references: 0,
 			},
 		);
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn max_circuit_bytes() -> u32 {
+		<T::MaxCircuitBytes as frame_support::traits::Get<u32>>::get()
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_circuit_for_benchmark(model: &ModelHash, circuit: Vec<u8>) {
+		use haca_primitives::{proof::CircuitCommitment, ModeSet};
+		let layout = <haca_proof::Circuit as codec::Decode>::decode(&mut &circuit[..])
+			.ok()
+			.and_then(|circuit| circuit.layout().ok())
+			.expect("a provable circuit");
+		Models::<T>::mutate(model, |info| {
+			if let Some(info) = info {
+				info.modes = ModeSet::ALL;
+				info.circuit = Some(CircuitCommitment {
+					hash: sp_io::hashing::blake2_256(&circuit).into(),
+					bytes: circuit.len() as u32,
+					columns: layout.columns() as u32,
+					rows_per_sample: layout.period as u32,
+				});
+			}
+		});
+		Circuits::<T>::insert(model, BoundedVec::truncate_from(circuit));
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

@@ -99,6 +99,7 @@ pub mod pallet {
 			type MaxGraphNodes = ConstU32<64>;
 			type MaxStepWork = ConstU64<1_000_000>;
 			type MaxStepBytes = ConstU32<4096>;
+			type MaxCircuitBytes = ConstU32<{ 64 * 1024 }>;
 			type WeightInfo = ();
 		}
 	}
@@ -191,6 +192,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxStepBytes: Get<u32>;
 
+		/// Largest circuit (`haca_proof::Circuit`, SCALE-encoded) a provable model may
+		/// register: it is stored on chain, and every proof of the model is verified against
+		/// it.
+		#[pallet::constant]
+		type MaxCircuitBytes: Get<u32>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -211,6 +218,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Chunks<T: Config> =
 		StorageDoubleMap<_, Identity, ModelHash, Twox64Concat, u32, BoundedVec<u8, T::ChunkSize>>;
+
+	/// Circuits of provable models (SCALE-encoded `haca_proof::Circuit`), by model hash.
+	#[pallet::storage]
+	pub type Circuits<T: Config> =
+		StorageMap<_, Identity, ModelHash, BoundedVec<u8, T::MaxCircuitBytes>>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -328,6 +340,20 @@ pub mod pallet {
 		/// A node of the dispute graph reads more bytes than `MaxStepBytes`: a proof of its
 		/// step would not fit in a transaction. Register the model without its graph.
 		StepTooLarge,
+		/// The modes include proven, but no circuit was given.
+		MissingCircuit,
+		/// A circuit was given, but the modes do not include proven.
+		UnusedCircuit,
+		/// The circuit's bytes do not decode as a `haca_proof::Circuit`.
+		MalformedCircuit,
+		/// The circuit cannot be proven: a layer, bound or multiplier outside what a proof's
+		/// trace holds (`haca-node inspect` names which), or more samples at the largest
+		/// input than a proof's trace holds.
+		UnprovableCircuit,
+		/// The circuit's input or output is not the model's: one tensor each, of the
+		/// circuit's element type (f32 around quantisations, else u8 or i8) and its
+		/// number of elements per sample (the first axis).
+		CircuitSpecMismatch,
 	}
 
 	/// A model stored on chain from genesis, as the runtime's types make it.
@@ -343,8 +369,17 @@ pub mod pallet {
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			for GenesisModel { owner, bytes, inputs, outputs, modes, fee, tolerance_ulps, graph } in
-				&self.models
+			for GenesisModel {
+				owner,
+				bytes,
+				inputs,
+				outputs,
+				modes,
+				fee,
+				tolerance_ulps,
+				graph,
+				circuit,
+			} in &self.models
 			{
 				let model = ModelHash::from(sp_io::hashing::blake2_256(bytes));
 				let terms = ModelTerms {
@@ -355,12 +390,16 @@ pub mod pallet {
 					tolerance_ulps: *tolerance_ulps,
 					graph: *graph,
 				};
+				let circuit = circuit.as_ref().map(|circuit| {
+					circuit.0.clone().try_into().expect("genesis model: circuit too large")
+				});
 				Pallet::<T>::do_register(
 					owner.clone(),
 					model,
 					bytes.len() as u32,
 					ModelSource::OnChain,
 					terms,
+					circuit,
 				)
 				.expect("genesis model registers");
 				for (index, chunk) in bytes.chunks(T::ChunkSize::get() as usize).enumerate() {
@@ -399,9 +438,11 @@ pub mod pallet {
 		/// - `source`: on chain (uploaded next) or off chain, with its locators.
 		/// - `terms`: tensor specs, accepted modes, fee per run, float tolerance and, for
 		///   disputes the chain decides, the dispute graph.
+		/// - `circuit`: for a model that accepts proven jobs (and only then), its circuit as
+		///   `haca-node inspect` prints it; stored on chain (its bytes count in the deposit).
 		#[pallet::call_index(0)]
 		#[pallet::weight(
-			T::WeightInfo::register()
+			T::WeightInfo::register(circuit.as_ref().map_or(0, |circuit| circuit.len() as u32))
 				.saturating_add(T::WeightInfo::retire(T::MaxModelBytes::get().div_ceil(T::ChunkSize::get())))
 		)]
 		pub fn register(
@@ -410,9 +451,10 @@ pub mod pallet {
 			byte_size: u32,
 			source: ModelSourceOf<T>,
 			terms: ModelTermsOf<T>,
+			circuit: Option<BoundedVec<u8, T::MaxCircuitBytes>>,
 		) -> DispatchResultWithPostInfo {
 			let owner = ensure_signed(origin)?;
-			Ok(Some(Self::do_register(owner, model, byte_size, source, terms)?).into())
+			Ok(Some(Self::do_register(owner, model, byte_size, source, terms, circuit)?).into())
 		}
 
 		/// Uploads one chunk of an on-chain model, in order. The last chunk checks the whole

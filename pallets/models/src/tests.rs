@@ -47,6 +47,7 @@ fn register_with(
 			tolerance_ulps: 4,
 			graph: None,
 		},
+		None,
 	)
 	.map(|_| ())
 	.map_err(|error| error.error)
@@ -60,7 +61,7 @@ fn register_on_chain(who: AccountId, bytes: &[u8]) -> ModelHash {
 		bytes.len() as u32,
 		ModelSource::OnChain,
 		specs(&[1, 4]),
-		ModeSet::ALL
+		ModeSet::ATTESTED_OR_QUORUM
 	));
 	model
 }
@@ -121,7 +122,10 @@ fn on_chain_model_registers_uploads_and_activates() {
 		assert_eq!(Registry::off_chain_model(&model), None);
 		System::assert_last_event(Event::Activated { model }.into());
 		let terms = Registry::job_terms(&model).unwrap();
-		assert_eq!((terms.fee, terms.modes, terms.inputs), (10, ModeSet::ALL, specs(&[1, 4])));
+		assert_eq!(
+			(terms.fee, terms.modes, terms.inputs),
+			(10, ModeSet::ATTESTED_OR_QUORUM, specs(&[1, 4]))
+		);
 	});
 }
 
@@ -154,15 +158,22 @@ fn registration_rejects_bad_input_without_holding_funds() {
 		let model = hash_of(b"m");
 		let on_chain = || ModelSource::OnChain;
 		assert_noop!(
-			register_with(ALICE, model, 0, on_chain(), specs(&[1]), ModeSet::ALL),
+			register_with(ALICE, model, 0, on_chain(), specs(&[1]), ModeSet::ATTESTED_OR_QUORUM),
 			Error::<Test>::EmptyModel
 		);
 		assert_noop!(
-			register_with(ALICE, model, 1001, on_chain(), specs(&[1]), ModeSet::ALL),
+			register_with(ALICE, model, 1001, on_chain(), specs(&[1]), ModeSet::ATTESTED_OR_QUORUM),
 			Error::<Test>::ModelTooLarge
 		);
 		assert_noop!(
-			register_with(ALICE, model, 10, on_chain(), TensorSpecs::default(), ModeSet::ALL),
+			register_with(
+				ALICE,
+				model,
+				10,
+				on_chain(),
+				TensorSpecs::default(),
+				ModeSet::ATTESTED_OR_QUORUM
+			),
 			Error::<Test>::InvalidTensorSpec
 		);
 		assert_noop!(
@@ -172,7 +183,7 @@ fn registration_rejects_bad_input_without_holding_funds() {
 				10,
 				on_chain(),
 				specs(&[u32::MAX, u32::MAX, u32::MAX]),
-				ModeSet::ALL
+				ModeSet::ATTESTED_OR_QUORUM
 			),
 			Error::<Test>::InvalidTensorSpec
 		);
@@ -181,7 +192,14 @@ fn registration_rejects_bad_input_without_holding_funds() {
 			Error::<Test>::InvalidModes
 		);
 		assert_noop!(
-			register_with(ALICE, model, 10, locators(&[]), specs(&[1]), ModeSet::ALL),
+			register_with(
+				ALICE,
+				model,
+				10,
+				locators(&[]),
+				specs(&[1]),
+				ModeSet::ATTESTED_OR_QUORUM
+			),
 			Error::<Test>::MissingLocator
 		);
 		// One malformed locator among well-formed ones refuses the registration.
@@ -192,7 +210,7 @@ fn registration_rejects_bad_input_without_holding_funds() {
 				10,
 				locators(&[b"https://models.example/m", b""]),
 				specs(&[1]),
-				ModeSet::ALL
+				ModeSet::ATTESTED_OR_QUORUM
 			),
 			Error::<Test>::MalformedLocator
 		);
@@ -206,7 +224,14 @@ fn registration_rejects_bad_input_without_holding_funds() {
 			b"https://models.example/m\n",
 		] {
 			assert_noop!(
-				register_with(ALICE, model, 10, locator(malformed), specs(&[1]), ModeSet::ALL),
+				register_with(
+					ALICE,
+					model,
+					10,
+					locator(malformed),
+					specs(&[1]),
+					ModeSet::ATTESTED_OR_QUORUM
+				),
 				Error::<Test>::MalformedLocator
 			);
 		}
@@ -218,7 +243,7 @@ fn registration_rejects_bad_input_without_holding_funds() {
 			assert!(crate::well_formed_locator(well_formed));
 		}
 		assert_noop!(
-			register_with(POOR, model, 100, on_chain(), specs(&[1]), ModeSet::ALL),
+			register_with(POOR, model, 100, on_chain(), specs(&[1]), ModeSet::ATTESTED_OR_QUORUM),
 			Error::<Test>::InsufficientBalance
 		);
 		assert_eq!(held(ALICE) + held(POOR), 0);
@@ -248,11 +273,12 @@ fn a_graph_of_another_lowering_size_or_step_cost_or_size_is_refused() {
 				crate::ModelTerms {
 					inputs: specs(&[1]),
 					outputs: specs(&[1, 2]),
-					modes: ModeSet::ALL,
+					modes: ModeSet::ATTESTED_OR_QUORUM,
 					fee: 10,
 					tolerance_ulps: 4,
 					graph: Some(graph),
 				},
+				None,
 			)
 		};
 		assert_noop!(
@@ -285,7 +311,7 @@ fn a_tolerance_beyond_the_bound_is_refused() {
 		let terms = |tolerance_ulps| crate::ModelTerms {
 			inputs: specs(&[1]),
 			outputs: specs(&[1, 2]),
-			modes: ModeSet::ALL,
+			modes: ModeSet::ATTESTED_OR_QUORUM,
 			fee: 10,
 			tolerance_ulps,
 			graph: None,
@@ -297,6 +323,7 @@ fn a_tolerance_beyond_the_bound_is_refused() {
 				10,
 				locator(b"https://models.example/m"),
 				terms(tolerance_ulps),
+				None,
 			)
 		};
 		let most = <Test as crate::Config>::MaxToleranceUlps::get();
@@ -340,6 +367,7 @@ fn register_spec(
 			tolerance_ulps: 4,
 			graph: None,
 		},
+		None,
 	)
 }
 
@@ -365,13 +393,13 @@ fn models_whose_float_outputs_a_quorum_could_only_compare_by_hash_offer_no_quoru
 	run(|| {
 		let most = <Test as crate::Config>::MaxInlineOutputBytes::get();
 		assert_noop!(
-			register_outputs(b"f", ElementType::F32, most, ModeSet::ALL),
+			register_outputs(b"f", ElementType::F32, most, ModeSet::ATTESTED_OR_QUORUM),
 			Error::<Test>::QuorumOutputsTooLarge
 		);
 		assert_ok!(register_outputs(b"f", ElementType::F32, most, ModeSet::ATTESTED));
 		// Integers agree bit for bit on any hardware.
-		assert_ok!(register_outputs(b"i", ElementType::I32, most, ModeSet::ALL));
-		assert_ok!(register_outputs(b"s", ElementType::F32, 2, ModeSet::ALL));
+		assert_ok!(register_outputs(b"i", ElementType::I32, most, ModeSet::ATTESTED_OR_QUORUM));
+		assert_ok!(register_outputs(b"s", ElementType::F32, 2, ModeSet::ATTESTED_OR_QUORUM));
 	});
 }
 
@@ -404,7 +432,7 @@ fn variable_axes_lie_within_the_rank_and_variable_outputs_and_strings_come_with_
 			register_spec(b"l", labels(most / 256), ModeSet::ATTESTED),
 			Error::<Test>::VariableOutputsTooLarge
 		);
-		assert_ok!(register_spec(b"l", labels(most / 512), ModeSet::ALL));
+		assert_ok!(register_spec(b"l", labels(most / 512), ModeSet::ATTESTED_OR_QUORUM));
 	});
 }
 
@@ -413,7 +441,14 @@ fn double_registration_is_rejected() {
 	run(|| {
 		let model = register_on_chain(ALICE, &model_bytes());
 		assert_noop!(
-			register_with(BOB, model, 600, ModelSource::OnChain, specs(&[1]), ModeSet::ALL),
+			register_with(
+				BOB,
+				model,
+				600,
+				ModelSource::OnChain,
+				specs(&[1]),
+				ModeSet::ATTESTED_OR_QUORUM
+			),
 			Error::<Test>::AlreadyRegistered
 		);
 		assert_eq!(held(BOB), 0);
@@ -607,7 +642,7 @@ fn a_stalled_upload_holds_its_hash_only_for_the_upload_period() {
 				bytes.len() as u32,
 				ModelSource::OnChain,
 				specs(&[1, 4]),
-				ModeSet::ALL,
+				ModeSet::ATTESTED_OR_QUORUM,
 			)
 		};
 		assert_ok!(Registry::upload_chunk(
@@ -636,5 +671,128 @@ fn a_stalled_upload_holds_its_hash_only_for_the_upload_period() {
 		// An active model holds its hash for good.
 		System::set_block_number(lapses + 100);
 		assert_noop!(register(BOB), Error::<Test>::AlreadyRegistered);
+	});
+}
+
+/// A circuit for a model of `[1, 4]` f32 inputs and `[1, 2]` f32 outputs.
+fn circuit() -> haca_proof::Circuit {
+	use haca_proof::{Layer, Quantization};
+	haca_proof::Circuit {
+		input: Quantization { signed: false, linear: Some((0.05f32.to_bits(), 0)) },
+		layers: vec![Layer {
+			inputs: 4,
+			outputs: 2,
+			input_zero: 0,
+			weights: vec![3, -2, 5, 1, -4, 7, 2, -1],
+			bias: vec![10, -20],
+			multipliers: vec![0.0123f32.to_bits(); 2],
+			output_zero: 128,
+			low: 128,
+			high: 255,
+			signed: false,
+		}],
+		output: Quantization { signed: false, linear: Some((0.1f32.to_bits(), 128)) },
+	}
+}
+
+fn register_circuit(
+	who: AccountId,
+	model: ModelHash,
+	modes: ModeSet,
+	inputs: TensorSpecs,
+	circuit: Option<Vec<u8>>,
+) -> sp_runtime::DispatchResult {
+	Registry::register(
+		RuntimeOrigin::signed(who),
+		model,
+		1_000_000,
+		locator(b"https://models.example/p"),
+		crate::ModelTerms {
+			inputs,
+			outputs: specs(&[1, 2]),
+			modes,
+			fee: 10,
+			tolerance_ulps: 0,
+			graph: None,
+		},
+		circuit.map(|bytes| bytes.try_into().unwrap()),
+	)
+	.map(|_| ())
+	.map_err(|error| error.error)
+}
+
+#[test]
+fn a_provable_model_registers_its_circuit_and_pays_for_its_bytes() {
+	use codec::Encode;
+	run(|| {
+		let model = hash_of(b"provable");
+		let bytes = circuit().encode();
+		assert_ok!(register_circuit(
+			ALICE,
+			model,
+			ModeSet::ALL,
+			specs(&[1, 4]),
+			Some(bytes.clone())
+		));
+		let commitment = Models::<Test>::get(model).unwrap().circuit.unwrap();
+		assert_eq!(commitment.hash, hash_of(&bytes));
+		assert_eq!(commitment.bytes, bytes.len() as u32);
+		let layout = circuit().layout().unwrap();
+		assert_eq!(commitment.columns, layout.columns() as u32);
+		assert_eq!(commitment.rows_per_sample, layout.period as u32);
+		assert_eq!(Registry::circuit(&model), Some(bytes.clone()));
+		let locator_bytes = b"https://models.example/p".len() as Balance;
+		assert_eq!(held(ALICE), 100 + 2 * (locator_bytes + bytes.len() as Balance));
+		assert!(Registry::job_terms(&model).unwrap().modes.proven);
+
+		// Purged with the model, and its deposit returned.
+		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), model));
+		assert_eq!(Registry::circuit(&model), None);
+		assert_eq!(held(ALICE), 0);
+	});
+}
+
+#[test]
+fn a_circuit_that_cannot_prove_the_model_is_refused_without_holding_funds() {
+	use codec::Encode;
+	run(|| {
+		let model = hash_of(b"provable");
+		let good = circuit().encode();
+		let register =
+			|modes, inputs, circuit| register_circuit(ALICE, model, modes, inputs, circuit);
+		assert_noop!(register(ModeSet::ALL, specs(&[1, 4]), None), Error::<Test>::MissingCircuit);
+		assert_noop!(
+			register(ModeSet::ATTESTED, specs(&[1, 4]), Some(good.clone())),
+			Error::<Test>::UnusedCircuit
+		);
+		assert_noop!(
+			register(ModeSet::PROVEN, specs(&[1, 4]), Some(good[..good.len() - 1].to_vec())),
+			Error::<Test>::MalformedCircuit
+		);
+		let mut unprovable = circuit();
+		unprovable.layers[0].multipliers[1] = f32::NAN.to_bits();
+		assert_noop!(
+			register(ModeSet::PROVEN, specs(&[1, 4]), Some(unprovable.encode())),
+			Error::<Test>::UnprovableCircuit
+		);
+		// Its input is not the model's: five elements a sample, or u8 quanta.
+		assert_noop!(
+			register(ModeSet::PROVEN, specs(&[1, 5]), Some(good.clone())),
+			Error::<Test>::CircuitSpecMismatch
+		);
+		let u8_input = vec![TensorSpec::new("x", ElementType::U8, &[1, 4]).unwrap()];
+		assert_noop!(
+			register(ModeSet::PROVEN, u8_input.try_into().unwrap(), Some(good.clone())),
+			Error::<Test>::CircuitSpecMismatch
+		);
+		// More samples at the largest input than a proof's trace holds.
+		let many = vec![TensorSpec::new("x", ElementType::F32, &[4096, 4])
+			.unwrap()
+			.with_variable_axes(&[0])];
+		assert_noop!(
+			register(ModeSet::PROVEN, many.try_into().unwrap(), Some(good)),
+			Error::<Test>::UnprovableCircuit
+		);
+		assert_eq!(held(ALICE), 0);
 	});
 }

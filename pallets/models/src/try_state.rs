@@ -6,8 +6,9 @@ use sp_runtime::traits::{Saturating, Zero};
 use crate::*;
 
 impl<T: Config> Pallet<T> {
-	/// Invariants: every owner's held deposit is the sum of their models' deposits, and an
-	/// uploading model has exactly the chunks it counts.
+	/// Invariants: every owner's held deposit is the sum of their models' deposits, an
+	/// uploading model has exactly the chunks it counts, and a model's circuit is stored
+	/// exactly when its record commits to one, with the bytes it commits to.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -26,7 +27,17 @@ impl<T: Config> Pallet<T> {
 				),
 				_ => {}
 			}
+			let circuit = Circuits::<T>::get(model);
+			ensure!(
+				circuit.map(|bytes| sp_io::hashing::blake2_256(&bytes))
+					== info.circuit.map(|commitment| commitment.hash.0),
+				"a model's stored circuit differs from its commitment"
+			);
 		}
+		ensure!(
+			Circuits::<T>::iter_keys().all(Models::<T>::contains_key),
+			"a circuit outlives its model"
+		);
 		for (owner, total) in deposits {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &owner) == total,

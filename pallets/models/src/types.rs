@@ -5,7 +5,9 @@ use frame_support::{
 	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use haca_primitives::{dispute::GraphCommitment, traits::TensorSpecs, ModeSet};
+use haca_primitives::{
+	dispute::GraphCommitment, proof::CircuitCommitment, traits::TensorSpecs, ModeSet,
+};
 use scale_info::TypeInfo;
 
 use crate::{BalanceOf, Config};
@@ -115,6 +117,8 @@ pub struct ModelInfo<T: Config> {
 	pub tolerance_ulps: u32,
 	/// Its dispute graph, when the chain decides disputes over its results.
 	pub graph: Option<GraphCommitment>,
+	/// Its circuit, when it accepts proven jobs (the bytes are in [`crate::Circuits`]).
+	pub circuit: Option<CircuitCommitment>,
 	/// Life-cycle status.
 	pub status: ModelStatus,
 	/// Block of the registration (an upload lapses `UploadPeriod` blocks after it).
@@ -148,4 +152,7 @@ pub struct GenesisModel<AccountId, Balance> {
 	/// Its dispute graph, if the chain decides its disputes.
 	#[serde(default)]
 	pub graph: Option<GraphCommitment>,
+	/// Its circuit (hex), if it accepts proven jobs.
+	#[serde(default)]
+	pub circuit: Option<sp_core::Bytes>,
 }

@@ -33,7 +33,7 @@ use frame_support::{traits::Get, weights::{constants::ParityDbWeight, Weight}};
 
 /// Weight functions of `pallet_models`.
 pub trait WeightInfo {
-	fn register() -> Weight;
+	fn register(c: u32, ) -> Weight;
 	fn upload_chunk(b: u32, ) -> Weight;
 	fn verify_upload(b: u32, ) -> Weight;
 	fn retire(c: u32, ) -> Weight;
@@ -47,11 +47,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	fn register() -> Weight {
+	fn register(c: u32, ) -> Weight {
 		// Proof size in bytes, measured: `287`,
 		// estimated: `6321`.
 		// Minimum execution time: 53_010_000 picoseconds.
 		Weight::from_parts(55_431_000, 6321)
+			// Per circuit byte: not measured yet, an estimate until the benchmark runs again.
+			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -116,8 +118,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
-	fn register() -> Weight {
+	fn register(c: u32, ) -> Weight {
 		Weight::from_parts(55_431_000, 6321)
+			// Per circuit byte: not measured yet, an estimate until the benchmark runs again.
+			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}

@@ -5,6 +5,7 @@
 //! - [`tensor`]: the canonical tensor encoding, tensor specs and the checks between them;
 //! - [`merkle`]: binary Merkle trees (execution traces, weight commitments);
 //! - [`dispute`]: what a model's registration commits to about its dispute graph;
+//! - [`proof`]: what it records about its circuit, for proven jobs;
 //! - [`VerificationMode`]: what "proof" a job asks for;
 //! - [`crypto`]: the executors' session key type (`infr`), which signs results;
 //! - [`statement`]: what that key signs about a job;
@@ -25,6 +26,7 @@ pub mod draw;
 pub mod funds;
 pub mod merkle;
 pub mod onnx;
+pub mod proof;
 pub mod runtime_api;
 pub mod statement;
 pub mod tensor;
@@ -98,13 +100,17 @@ pub enum VerificationMode {
 		/// Executors the job is assigned to.
 		of: u8,
 	},
+	/// One executor proves its result (a STARK of the model's integer layers, for models
+	/// registered with a circuit); the runtime verifies the proof and the job settles in the
+	/// block that includes it.
+	Proven,
 }
 
 impl VerificationMode {
 	/// Number of executors the job is assigned to.
 	pub fn executors(&self) -> u32 {
 		match self {
-			Self::Attested => 1,
+			Self::Attested | Self::Proven => 1,
 			Self::Quorum { of, .. } => u32::from(*of),
 		}
 	}
@@ -114,6 +120,7 @@ impl VerificationMode {
 		match self {
 			Self::Attested => ModeSet::ATTESTED,
 			Self::Quorum { .. } => ModeSet::QUORUM,
+			Self::Proven => ModeSet::PROVEN,
 		}
 	}
 }
@@ -139,15 +146,21 @@ pub struct ModeSet {
 	pub attested: bool,
 	/// Accepts [`VerificationMode::Quorum`] jobs.
 	pub quorum: bool,
+	/// Accepts [`VerificationMode::Proven`] jobs (the model must have a circuit).
+	pub proven: bool,
 }
 
 impl ModeSet {
 	/// Attested (optimistic) mode only.
-	pub const ATTESTED: Self = Self { attested: true, quorum: false };
+	pub const ATTESTED: Self = Self { attested: true, quorum: false, proven: false };
 	/// Quorum (k of n) mode only.
-	pub const QUORUM: Self = Self { attested: false, quorum: true };
+	pub const QUORUM: Self = Self { attested: false, quorum: true, proven: false };
+	/// Proven mode only.
+	pub const PROVEN: Self = Self { attested: false, quorum: false, proven: true };
+	/// The modes any model can take: attested and quorum.
+	pub const ATTESTED_OR_QUORUM: Self = Self { attested: true, quorum: true, proven: false };
 	/// Every mode.
-	pub const ALL: Self = Self { attested: true, quorum: true };
+	pub const ALL: Self = Self { attested: true, quorum: true, proven: true };
 
 	/// Whether `mode` is in the set.
 	pub fn accepts(&self, mode: &VerificationMode) -> bool {
@@ -156,12 +169,14 @@ impl ModeSet {
 
 	/// Whether every mode of `modes` is in the set.
 	pub fn contains(&self, modes: ModeSet) -> bool {
-		(self.attested || !modes.attested) && (self.quorum || !modes.quorum)
+		(self.attested || !modes.attested)
+			&& (self.quorum || !modes.quorum)
+			&& (self.proven || !modes.proven)
 	}
 
 	/// Whether the set accepts some mode.
 	pub fn is_valid(&self) -> bool {
-		self.attested || self.quorum
+		self.attested || self.quorum || self.proven
 	}
 }
 
@@ -175,11 +190,14 @@ mod tests {
 		assert!(ModeSet::ATTESTED.accepts(&VerificationMode::Attested));
 		assert!(!ModeSet::ATTESTED.accepts(&quorum));
 		assert!(ModeSet::ALL.accepts(&quorum));
+		assert!(!ModeSet::ATTESTED_OR_QUORUM.accepts(&VerificationMode::Proven));
+		assert!(ModeSet::PROVEN.accepts(&VerificationMode::Proven));
 		assert!(!ModeSet::default().is_valid());
-		assert!(ModeSet::decode(&mut &[1u8, 2][..]).is_err(), "flags are booleans");
+		assert!(ModeSet::decode(&mut &[1u8, 2, 0][..]).is_err(), "flags are booleans");
 		assert!(ModeSet::ALL.is_valid());
 		assert_eq!(quorum.executors(), 3);
 		assert_eq!(VerificationMode::Attested.executors(), 1);
+		assert_eq!(VerificationMode::Proven.executors(), 1);
 	}
 
 	#[test]

@@ -181,6 +181,8 @@ pub enum Due {
 	/// The pages of an attested result's outputs, which a verifier asked for
 	/// (`Claim::OutputPage`).
 	OutputPages,
+	/// A proven result (`Claim::Proven`, with its proof).
+	Proof,
 }
 
 /// A job an executor (or a spot checker) has to work on.

@@ -27,6 +27,9 @@ pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v3";
 /// Domain tag prefixed to every signed move in a dispute the chain decides.
 pub const GAME_MOVE_DOMAIN: &[u8] = b"HACA/game-move/v1";
 
+/// Domain tag prefixed to what a proof of a proven result is bound to.
+pub const PROOF_DOMAIN: &[u8] = b"HACA/proof/v1";
+
 /// Domain tag prefixed to what a quorum commitment hashes.
 pub const COMMITMENT_DOMAIN: &[u8] = b"HACA/commitment/v1";
 
@@ -108,6 +111,15 @@ pub enum Claim {
 		/// blake2-256 of the page's bytes.
 		hash: H256,
 	},
+	/// Proven mode: the job's output tensors hash to `output_hash`, and `proof` is the
+	/// blake2-256 of the proof that they are the model's circuit's run on the job's input,
+	/// submitted with the statement (which carries the output quanta).
+	Proven {
+		/// Hash of the output tensors.
+		output_hash: H256,
+		/// blake2-256 of the proof's bytes.
+		proof: H256,
+	},
 }
 
 impl Claim {
@@ -151,7 +163,7 @@ pub struct Statement<AccountId, Outputs> {
 	/// The output tensors, required for outputs that fit on chain; larger outputs are
 	/// represented by their hash only, and published page by page when a verifier asks. For
 	/// [`Claim::OutputPage`], the page; for [`Claim::Failed`], the explanation its `detail`
-	/// hashes.
+	/// hashes; for [`Claim::Proven`], the output quanta (one byte each).
 	pub outputs: Option<Outputs>,
 }
 

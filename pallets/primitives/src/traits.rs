@@ -7,6 +7,7 @@ use sp_runtime::BoundedVec;
 
 use crate::{
 	dispute::GraphCommitment,
+	proof::CircuitCommitment,
 	tensor::{TensorSpec, MAX_TENSORS},
 	JobId, ModeSet, ModelHash, VerificationMode,
 };
@@ -59,6 +60,8 @@ pub struct SettlementTerms<AccountId, Balance> {
 	pub tolerance_ulps: u32,
 	/// The model's dispute graph, when the chain decides disputes over its results.
 	pub graph: Option<GraphCommitment>,
+	/// The model's circuit, when it accepts proven jobs.
+	pub circuit: Option<CircuitCommitment>,
 }
 
 /// The model registry, as the jobs and settlement pallets see it.
@@ -75,6 +78,10 @@ pub trait ModelRegistry<AccountId, Balance> {
 
 	/// Where the model's bytes are fetched from, when it is kept off chain.
 	fn off_chain_model(model: &ModelHash) -> Option<OffChainModel>;
+
+	/// The circuit (SCALE-encoded `haca_proof::Circuit`) of a model that accepts proven
+	/// jobs.
+	fn circuit(model: &ModelHash) -> Option<Vec<u8>>;
 
 	/// A job now references `model`: its deposit stays held until the job ends.
 	fn add_job_reference(model: &ModelHash);
@@ -96,6 +103,15 @@ pub trait ModelRegistry<AccountId, Balance> {
 	/// decides.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn set_graph_for_benchmark(model: &ModelHash, graph: GraphCommitment);
+
+	/// Records `circuit` (encoded) as `model`'s circuit and makes it take proven jobs, for
+	/// benchmarks of proven results.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_circuit_for_benchmark(model: &ModelHash, circuit: Vec<u8>);
+
+	/// The largest circuit a model may register, in bytes, for benchmarks of proven results.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn max_circuit_bytes() -> u32;
 }
 
 /// The executor registry, as the jobs pallet sees it.

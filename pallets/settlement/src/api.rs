@@ -78,6 +78,7 @@ impl<T: Config> Pallet<T> {
 			let due = match T::Jobs::job(job)?.mode {
 				VerificationMode::Attested => Due::Output,
 				VerificationMode::Quorum { .. } => Due::Commitment,
+				VerificationMode::Proven => Due::Proof,
 			};
 			item(job, due)
 		});

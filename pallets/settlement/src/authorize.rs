@@ -37,6 +37,7 @@ impl<T: Config> Pallet<T> {
 			.longevity(64)
 			.propagate(true);
 		for (statement, signature) in statements {
+			ensure!(!matches!(statement.claim, Claim::Proven { .. }), InvalidTransaction::Call);
 			let job =
 				Self::check(statement, signature, SignatureCheck::Verify).map_err(|error| {
 					match error {
@@ -51,11 +52,36 @@ impl<T: Config> Pallet<T> {
 				Claim::Reveal { .. } => (2, 0),
 				Claim::Failed { .. } => (3, 0),
 				Claim::OutputPage { page, .. } => (4, page),
+				Claim::Proven { .. } => (5, 0),
 			};
 			validity =
 				validity.and_provides((statement.job, job.attempt, &statement.executor, kind));
 		}
 		Ok((validity.into(), Weight::zero()))
+	}
+
+	/// Transaction-pool validity of a proven result: the statement checks out and the
+	/// runtime verifies its proof. It provides the tag a statement of its job, attempt and
+	/// executor does.
+	pub(crate) fn authorize_proof(
+		_source: TransactionSource,
+		statement: &Statement<T>,
+		signature: &InferenceSignature,
+		proof: &ProofBytes<T>,
+	) -> TransactionValidityWithRefund {
+		let checked = Self::check_proof(statement, signature, proof, SignatureCheck::Verify)
+			.map_err(|error| match error {
+				Error::<T>::BadSignature => InvalidTransaction::BadProof,
+				Error::<T>::DeadlinePassed => InvalidTransaction::Stale,
+				_ => InvalidTransaction::Call,
+			})?;
+		let validity = ValidTransaction::with_tag_prefix("HacaStatements")
+			.priority(TransactionPriority::MAX / 2)
+			.longevity(64)
+			.and_provides((statement.job, checked.job.attempt, &statement.executor, (5u8, 0u32)))
+			.propagate(true)
+			.build()?;
+		Ok((validity, Weight::zero()))
 	}
 
 	/// What the verifier's session key must sign for `verdict`, if its job is open.

@@ -403,6 +403,48 @@ fn matrix(rows: u32, columns: u32, value: f32) -> Tensor {
 	Tensor::from_f32(&[rows, columns], &vec![value; (rows * columns) as usize]).unwrap()
 }
 
+/// A proven result on the largest circuit a model registers, its proof (the largest a statement may carry,
+/// not a valid one: what it costs to apply is measured, not to verify), and the drawn job
+/// it settles.
+fn proven_result<T: Config>() -> (JobId, Statement<T>, InferenceSignature, ProofBytes<T>) {
+	let most = T::Models::max_circuit_bytes();
+	let circuit = haca_proof::benchmarking::circuit_of_bytes(most);
+	let layout = circuit.layout().expect("a provable circuit");
+	// As many samples as a trace holds and whose outputs a statement carries.
+	let carried = (T::MaxOutputLen::get().saturating_sub(ENCODING_OVERHEAD)) as usize;
+	let samples = (haca_proof::circuit::MAX_TRACE_ROWS as usize / layout.period)
+		.min(carried / circuit.output_len())
+		.max(1);
+	let spec = |elements: usize| TensorSpec {
+		name: b"t".to_vec().try_into().unwrap(),
+		element_type: ElementType::U8,
+		shape: vec![samples as u32, elements as u32].try_into().unwrap(),
+		variable_axes: 0,
+	};
+	let model = ModelHash::repeat_byte(7);
+	let specs = |spec| vec![spec].try_into().unwrap();
+	let (inputs, outputs) = (spec(circuit.input_len()), spec(circuit.output_len()));
+	T::Models::activate_for_benchmark(&model, specs(inputs), specs(outputs), 10u32.into());
+	T::Models::set_circuit_for_benchmark(&model, circuit.encode());
+	let key = InferenceKey::generate_pair(None);
+	T::Executors::register_for_benchmark(&account("executor", 0, 0), &model, false, key);
+	let job = drawn_job::<T>(&model, VerificationMode::Proven);
+	let executor = T::Jobs::job(job).unwrap().executors[0].clone();
+	let input = haca_primitives::tensor::decode_tensors(&T::Jobs::input(job).unwrap()).unwrap();
+	let quanta = circuit.input_quanta(&input[0]).expect("the job's input is quanta");
+	let outputs: Vec<i32> = quanta
+		.chunks(circuit.input_len())
+		.flat_map(|sample| circuit.evaluate(&layout, sample))
+		.collect();
+	let bytes = vec![circuit.output_tensor(&outputs).unwrap()].encode();
+	let proof: ProofBytes<T> = vec![0; T::MaxProofBytes::get() as usize].try_into().unwrap();
+	let claim = Pallet::<T>::proven_claim(H256(sp_io::hashing::blake2_256(&bytes)), &proof);
+	let carried = outputs.iter().map(|&quantum| quantum as u8).collect::<Vec<_>>();
+	let (statement, signature) =
+		sign::<T>(job, &executor, claim, Some(carried.try_into().expect("fits MaxOutputLen")));
+	(job, statement, signature, proof)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -791,6 +833,33 @@ mod benchmarks {
 		}
 
 		assert!(!Games::<T>::contains_key(job) && !Traces::<T>::contains_key(job));
+	}
+
+	/// Verifying a proof of `r` trace rows (up to a power of two): the widest circuit whose
+	/// samples fill them.
+	#[benchmark]
+	fn verify_proof(r: Linear<8, { haca_proof::circuit::MAX_TRACE_ROWS }>) {
+		let (proven, proof) = haca_proof::benchmarking::widest_proof(r);
+		let verified;
+
+		#[block]
+		{
+			verified = haca_proof::verify(proven, &proof);
+		}
+
+		assert_eq!(verified, Ok(()));
+	}
+
+	/// Applying a proven result whose proof the transaction's authorization verified: the
+	/// largest circuit and proof, the job settled.
+	#[benchmark]
+	fn apply_proof() {
+		let (job, item, signature, proof) = proven_result::<T>();
+
+		#[extrinsic_call]
+		submit_proof(RawOrigin::Authorized, item, signature, proof);
+
+		assert!(T::Jobs::job(job).is_none(), "settled");
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);

@@ -35,6 +35,10 @@
 //!   the executor submits the trace of its run (a hash per operator of the graph), anyone
 //!   may prove one step of it wrong, and the runtime re-executes that one operator with
 //!   `haca_kernels` to decide. No vote is involved.
+//! - **Proven mode** (`proofs.rs`): for a model registered with a circuit, the executor
+//!   submits its output quanta with a STARK that the circuit maps the job's input to them
+//!   (`haca_proof`); the runtime verifies it while authorizing the transaction and the job
+//!   settles in that block. No window, no committee, nobody to trust.
 //! - **Outputs too large for a statement** (over `MaxOutputLen`) are represented by their
 //!   hash. Hashes of float outputs differ with the hardware, so they are never judged by
 //!   hash: a verifier whose run hashes differently asks for the outputs, the executor
@@ -86,6 +90,7 @@ mod games;
 mod mock;
 mod offchain;
 mod payment;
+mod proofs;
 mod publication;
 mod quorum;
 pub mod runtime_api;
@@ -176,6 +181,7 @@ pub mod pallet {
 			type MaxTimerWeight = UnlimitedWeight;
 			type MaxGraphNodes = ConstU32<64>;
 			type MaxStepBytes = ConstU32<4096>;
+			type MaxProofBytes = ConstU32<{ 256 * 1024 }>;
 			type WeightInfo = ();
 		}
 	}
@@ -330,6 +336,10 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxStepBytes: Get<u32>;
 
+		/// Largest proof a proven result may carry, in bytes.
+		#[pallet::constant]
+		type MaxProofBytes: Get<u32>;
+
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -428,6 +438,18 @@ pub mod pallet {
 			outputs: Option<OutputBytes<T>>,
 			/// Last block of the challenge window.
 			challenge_until: BlockNumberFor<T>,
+		},
+		/// A proven result's proof verified: the job settles in this block (`Settled`
+		/// follows).
+		ResultProven {
+			/// The job.
+			job: JobId,
+			/// The executor.
+			executor: T::AccountId,
+			/// Hash of the output tensors.
+			output_hash: H256,
+			/// The output tensors, computed by the runtime from the proven output quanta.
+			outputs: OutputBytes<T>,
 		},
 		/// An executor committed to a quorum output.
 		Committed {
@@ -746,6 +768,24 @@ pub mod pallet {
 		/// A failure's explanation is missing, left over, longer than `MAX_FAILURE_DETAIL`
 		/// bytes, not UTF-8, or not what its claim's `detail` hashes.
 		BadFailureDetail,
+		/// A proven result goes with its proof (`submit_proof`), not in a batch.
+		ProofRequired,
+		/// The job's model has no circuit: its jobs cannot be proven.
+		NotProvable,
+		/// The proof is not what the claim's `proof` hashes.
+		ProofHashMismatch,
+		/// The job's input does not convert to the circuit's input quanta.
+		InputNotProvable,
+		/// The statement's output quanta are missing, or not one sample per input sample.
+		OutputQuantaMismatch,
+		/// The proven outputs are larger than a statement's `MaxOutputLen`.
+		OutputsTooLarge,
+		/// The proof's bytes are not a proof made with the chain's parameters for this
+		/// circuit and input (truncated, random, or for another trace's shape).
+		MalformedProof,
+		/// The proof does not prove the claimed outputs of this job's input under the
+		/// model's circuit for this attempt and executor.
+		ProofRejected,
 	}
 
 	#[pallet::hooks]
@@ -957,6 +997,32 @@ pub mod pallet {
 		) -> DispatchResult {
 			ensure_authorized(origin)?;
 			Self::apply_game_move(job, party, game_move)
+		}
+
+		/// Submits a proven result, without a fee payer: an executor's statement of
+		/// `Claim::Proven` (carrying the output quanta, one byte each) and the proof it hashes
+		/// to. Authorized, in the pool and again in the block, only if the statement checks
+		/// out and the runtime verifies the proof; the job then settles at once
+		/// (`ResultProven`, `Settled`).
+		///
+		/// - `origin`: authorized by `authorize_proof`.
+		/// - `statement`: the proven statement.
+		/// - `signature`: the executor's session-key signature of the statement.
+		/// - `proof`: the proof (`haca_proof`), at most `MaxProofBytes`.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::apply_proof())]
+		#[pallet::authorize(Self::authorize_proof)]
+		#[pallet::weight_of_authorize(Pallet::<T>::proof_weight(proof))]
+		pub fn submit_proof(
+			origin: OriginFor<T>,
+			statement: Statement<T>,
+			signature: InferenceSignature,
+			proof: ProofBytes<T>,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			let checked =
+				Self::check_proof(&statement, &signature, &proof, SignatureCheck::AlreadyVerified)?;
+			Self::apply_proof(statement, signature, checked)
 		}
 
 		/// A verifier node's request for outputs, challenge, vote commitment or reveal,

@@ -120,6 +120,8 @@ impl pallet_models::Config for Test {
 	type MaxOutputBytes = frame_support::traits::ConstU32<1024>;
 	/// What settlement's reveals carry.
 	type MaxInlineOutputBytes = MaxOutputLen;
+	/// The int8 MLP export fits on chain.
+	type MaxModelBytes = frame_support::traits::ConstU32<{ 8 * 1024 }>;
 }
 
 #[derive_impl(pallet_executors::config_preludes::TestDefaultConfig)]
@@ -187,7 +189,7 @@ pub fn terms(output: &[u32]) -> pallet_models::ModelTermsOf<Test> {
 	pallet_models::ModelTerms {
 		inputs: vec![spec(&[1, 4])].try_into().unwrap(),
 		outputs: vec![spec(output)].try_into().unwrap(),
-		modes: ModeSet::ALL,
+		modes: ModeSet::ATTESTED_OR_QUORUM,
 		fee: MODEL_FEE,
 		tolerance_ulps: TOLERANCE_ULPS,
 		graph: None,
@@ -307,6 +309,7 @@ impl ExtBuilder {
 						.unwrap()
 				),
 				terms(&[1, 2]),
+				None,
 			));
 			let verifiers = VERIFIERS.iter().take(self.verifiers);
 			for (who, executor) in

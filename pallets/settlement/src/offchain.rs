@@ -73,6 +73,7 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 				graph: terms.graph,
 			},
 			tolerance_ulps: terms.tolerance_ulps,
+			circuit: terms.circuit,
 		})
 	}
 
@@ -103,6 +104,20 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 	fn submit_statements(statements: Vec<(Statement<T>, InferenceSignature)>) -> bool {
 		BoundedVec::try_from(statements).is_ok_and(|statements| {
 			Self::submit_authorized(Call::<T>::submit_statements_unsigned { statements })
+		})
+	}
+
+	fn proof_binding(job: JobId, attempt: u32, model: &ModelHash, who: &T::AccountId) -> [u8; 32] {
+		Self::proof_binding(job, attempt, model, who)
+	}
+
+	fn submit_proof(
+		statement: Statement<T>,
+		signature: InferenceSignature,
+		proof: Vec<u8>,
+	) -> bool {
+		ProofBytes::<T>::try_from(proof).is_ok_and(|proof| {
+			Self::submit_authorized(Call::<T>::submit_proof { statement, signature, proof })
 		})
 	}
 

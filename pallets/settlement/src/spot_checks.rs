@@ -60,7 +60,7 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::SpotCheckRevealed { job, checker, output_hash });
 				Self::after_reveal(job, round);
 			}
-			Claim::Output(_) | Claim::OutputPage { .. } => {
+			Claim::Output(_) | Claim::OutputPage { .. } | Claim::Proven { .. } => {
 				return Err(Error::<T>::WrongClaim.into())
 			}
 		}

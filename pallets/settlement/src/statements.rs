@@ -23,12 +23,13 @@ use crate::*;
 pub(crate) type JobOf<T> =
 	JobView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
-/// Whether checking a statement verifies its signature.
+/// Whether checking a statement verifies its signature (and a proven statement's proof).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SignatureCheck {
-	/// Verify it: pool authorization, and batches a signed account submits.
+	/// Verify them: pool authorization, and batches a signed account submits.
 	Verify,
-	/// Skip it: the authorization of the same transaction verified it, on the same state.
+	/// Skip them: the authorization of the same transaction verified them, on the same
+	/// state.
 	AlreadyVerified,
 }
 
@@ -102,6 +103,10 @@ impl<T: Config> Pallet<T> {
 			(Claim::OutputPage { page, hash }, VerificationMode::Attested) => {
 				let bytes = statement.outputs.as_ref();
 				Self::check_page(statement.job, executor, page, hash, bytes, &terms.outputs)?;
+			}
+			(Claim::Proven { .. }, VerificationMode::Proven) => {
+				ensure!(!answered, Error::<T>::Duplicate);
+				ensure!(in_time, Error::<T>::DeadlinePassed);
 			}
 			(Claim::Failed { detail, .. }, _) => {
 				ensure!(!answered, Error::<T>::Duplicate);
@@ -254,6 +259,7 @@ impl<T: Config> Pallet<T> {
 					T::Jobs::rerun(job, &[executor]);
 				}
 			}
+			Claim::Proven { .. } => return Err(Error::<T>::ProofRequired.into()),
 			Claim::OutputPage { page, .. } => {
 				let terms =
 					T::Models::settlement_terms(&checked.model).ok_or(Error::<T>::UnknownModel)?;

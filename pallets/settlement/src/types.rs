@@ -23,6 +23,9 @@ pub type StatementBatch<T> =
 /// Output tensors in the canonical encoding, bounded.
 pub type OutputBytes<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
 
+/// A proof of a proven result, bounded.
+pub type ProofBytes<T> = BoundedVec<u8, <T as Config>::MaxProofBytes>;
+
 /// An executor's explanation of a failed run, in its engine's words (UTF-8).
 pub type FailureDetail = BoundedVec<u8, ConstU32<MAX_FAILURE_DETAIL>>;
 

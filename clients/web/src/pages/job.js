@@ -1,5 +1,5 @@
 // A job, live: its timeline (submitted → assigned → result → challenge window → settled, or
-// a dispute and its outcome), its events, its outputs (a table, and a bar chart for a
+// a dispute and its outcome; submitted → assigned → proven and settled for a proven job), its events, its outputs (a table, and a bar chart for a
 // classifier's scores), and its receipt, verified in the browser against the chain spec's
 // trust anchor: nothing the node says is taken on trust.
 
@@ -13,6 +13,14 @@ import { lightCheck } from './light-check.js';
 
 const ATTESTED_STEPS = ['Submitted', 'Assigned', 'Result', 'Challenge window', 'Settled'];
 const QUORUM_STEPS = ['Submitted', 'Assigned', 'Commitments', 'Reveals', 'Settled'];
+const PROVEN_STEPS = ['Submitted', 'Assigned', 'Proven and settled'];
+
+/** A mode as people read it, and its timeline's steps. */
+function modeView(mode) {
+  if (mode === haca.ATTESTED) return ['Attested', ATTESTED_STEPS];
+  if (mode === haca.PROVEN) return ['Proven (the runtime verified its proof)', PROVEN_STEPS];
+  return [`Quorum ${mode.Quorum.agree} of ${mode.Quorum.of}`, QUORUM_STEPS];
+}
 
 /** The step a live phase is at, and how it reads. */
 function liveStep(status, best, blockSeconds) {
@@ -117,10 +125,9 @@ export async function jobPage(job, fromBlock) {
       return;
     }
     const view = status ?? outcome;
-    const quorum = view.mode !== haca.ATTESTED;
-    const steps = quorum ? QUORUM_STEPS : ATTESTED_STEPS;
+    const [modeText, steps] = modeView(view.mode);
     head.replaceChildren(table(['Model', 'Client', 'Mode', 'Input hash'], [[
-      hash(view.model), hash(view.client), quorum ? `Quorum ${view.mode.Quorum.agree} of ${view.mode.Quorum.of}` : 'Attested', hash(view.inputHash)]]));
+      hash(view.model), hash(view.client), modeText, hash(view.inputHash)]]));
     if (status) {
       const [current, text, bad] = liveStep(status, best, blockSeconds);
       line.replaceChildren(timeline(steps, current, { bad }));

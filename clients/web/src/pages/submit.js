@@ -69,7 +69,8 @@ export async function submitPage(model) {
 
   const modeSelect = h('select', { name: 'mode', onchange: () => update() },
     modes.attested && h('option', { value: 'attested' }, 'Attested: one executor, settles after the challenge window'),
-    modes.quorum && h('option', { value: 'quorum' }, 'Quorum: several executors must agree'));
+    modes.quorum && h('option', { value: 'quorum' }, 'Quorum: several executors must agree'),
+    modes.proven && h('option', { value: 'proven' }, 'Proven: the executor proves its result, final in one block'));
   const agree = h('input', { type: 'number', name: 'agree', min: 1, value: 2, oninput: () => update() });
   const of = h('input', { type: 'number', name: 'of', min: 2, value: 2, oninput: () => update() });
   const quorumFields = h('span', {}, ' agree ', agree, ' of ', of);
@@ -79,7 +80,10 @@ export async function submitPage(model) {
   const submit = h('button', { id: 'submit', type: 'submit' }, 'Submit job');
   let quoted = null;
 
-  const mode = () => (modeSelect.value === 'quorum' ? haca.quorum(Number(agree.value), Number(of.value)) : haca.ATTESTED);
+  const mode = () => {
+    if (modeSelect.value === 'quorum') return haca.quorum(Number(agree.value), Number(of.value));
+    return modeSelect.value === 'proven' ? haca.PROVEN : haca.ATTESTED;
+  };
 
   /** Re-quotes (unless `requote` is false) and lists what stops the submission. */
   async function update(requote = true) {

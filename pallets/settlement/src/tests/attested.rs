@@ -68,6 +68,7 @@ fn a_variable_batch_pays_its_share_and_its_outputs_are_held_to_their_largest_sha
 				vec![b"https://m.example/b".to_vec().try_into().unwrap()].try_into().unwrap()
 			),
 			batch_terms,
+			None,
 		));
 		for who in EXECUTORS {
 			assert_ok!(Executors::set_models(

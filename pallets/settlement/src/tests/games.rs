@@ -55,6 +55,7 @@ fn register_graph_model() {
 			vec![b"https://models.example/g".to_vec().try_into().unwrap()].try_into().unwrap()
 		),
 		terms,
+		None,
 	));
 	for who in EXECUTORS.into_iter().chain(VERIFIERS) {
 		let models = vec![model(), graph_model()].try_into().unwrap();

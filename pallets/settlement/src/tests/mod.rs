@@ -84,6 +84,7 @@ mod attested;
 mod challenges;
 mod games;
 mod offchain;
+mod proven;
 mod publication;
 mod quorum;
 mod timers;

@@ -5,7 +5,7 @@ use codec::{Decode, Encode};
 use frame_support::traits::Hooks;
 use haca_inference::{InferenceExt, NodeInference, NodeRoles};
 use haca_primitives::{
-	tensor::{decode_tensors, tensors_agree},
+	tensor::{decode_tensors, tensors_agree, Tensor},
 	ModelHash, INFERENCE_KEY_TYPE,
 };
 use parking_lot::RwLock;
@@ -52,7 +52,7 @@ fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState
 
 /// Uploads the generated MLP on chain; every executor serves it, every verifier audits it.
 fn mlp_on_chain(bytes: &[u8]) -> ModelHash {
-	mlp_on_chain_for(bytes, haca_primitives::ModeSet::ALL)
+	mlp_on_chain_for(bytes, haca_primitives::ModeSet::ATTESTED_OR_QUORUM)
 }
 
 /// Uploads the generated MLP on chain for `modes`; every executor serves it, every verifier
@@ -65,6 +65,7 @@ fn mlp_on_chain_for(bytes: &[u8], modes: haca_primitives::ModeSet) -> ModelHash 
 		bytes.len() as u32,
 		pallet_models::ModelSource::OnChain,
 		pallet_models::ModelTerms { modes, ..terms(&[1, 3]) },
+		None,
 	));
 	for (index, chunk) in bytes.chunks(256).enumerate() {
 		assert_ok!(Models::upload_chunk(
@@ -143,6 +144,15 @@ fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
 				.is_ok());
 				assert_ok!(Settlement::submit_statements_unsigned(authorized, statements));
 			}
+			RuntimeCall::Settlement(crate::Call::submit_proof { statement, signature, proof }) => {
+				let source = TransactionSource::Local;
+				if crate::Pallet::<Test>::authorize_proof(source, &statement, &signature, &proof)
+					.is_err()
+				{
+					continue;
+				}
+				assert_ok!(Settlement::submit_proof(authorized, statement, signature, proof));
+			}
 			RuntimeCall::Settlement(crate::Call::submit_verdict { verdict, signature }) => {
 				let source = TransactionSource::Local;
 				if crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature).is_err() {
@@ -155,6 +165,115 @@ fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
 		included += 1;
 	}
 	included
+}
+
+/// The int8 MLP export (64 f32 in, 10 f32 out, a batch of one), uploaded on chain with the
+/// circuit its dispute graph compiles to; every executor serves it.
+fn int8_mlp_on_chain() -> (ModelHash, Vec<u8>) {
+	let bytes = std::fs::read(models_dir().join("exports/int8_mlp/model.onnx")).unwrap();
+	let graph = haca_engine::lowering::lower(&bytes).unwrap().graph;
+	let circuit = haca_proof::compile::compile(&graph).unwrap();
+	let hash = ModelHash::from(sp_io::hashing::blake2_256(&bytes));
+	let specs = |dims: &[u32]| vec![spec(dims)].try_into().unwrap();
+	let terms = pallet_models::ModelTerms {
+		inputs: specs(&[1, 64]),
+		outputs: specs(&[1, 10]),
+		modes: haca_primitives::ModeSet::ALL,
+		tolerance_ulps: 0,
+		..terms(&[1, 10])
+	};
+	assert_ok!(Models::register(
+		RuntimeOrigin::signed(OWNER),
+		hash,
+		bytes.len() as u32,
+		pallet_models::ModelSource::OnChain,
+		terms,
+		Some(circuit.encode().try_into().unwrap()),
+	));
+	for (index, chunk) in bytes.chunks(256).enumerate() {
+		assert_ok!(Models::upload_chunk(
+			RuntimeOrigin::signed(OWNER),
+			hash,
+			index as u32,
+			chunk.to_vec().try_into().unwrap()
+		));
+	}
+	for who in EXECUTORS {
+		assert_ok!(Executors::set_models(
+			RuntimeOrigin::signed(who),
+			vec![model(), hash].try_into().unwrap()
+		));
+	}
+	(hash, bytes)
+}
+
+/// The first sample of the int8 MLP's stored input, encoded.
+fn int8_mlp_input() -> Vec<u8> {
+	let dir = models_dir().join("exports/int8_mlp/test_data_set_0");
+	let stored = haca_engine::proto::read(&std::fs::read(dir.join("input_0.pb")).unwrap()).unwrap();
+	let first = Tensor {
+		element_type: stored.element_type,
+		shape: vec![1, 64].try_into().unwrap(),
+		data: stored.data[..64 * 4].to_vec(),
+	};
+	vec![first].encode()
+}
+
+#[test]
+fn an_executor_node_proves_its_proven_job_and_the_proof_settles_it_at_once() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let (model, bytes) = int8_mlp_on_chain();
+		let input = int8_mlp_input();
+		let job = queue_input(model, input.clone(), VerificationMode::Proven, 500);
+		drawn();
+		run_worker();
+		run_worker();
+		assert_eq!(include_pool(&pool), 1, "one proof, however often the worker runs");
+		assert!(Jobs::job(job).is_none(), "settled in the block that included the proof");
+		let settled = System::events().into_iter().find_map(|record| match record.event {
+			RuntimeEvent::Settlement(Event::Settled { job: settled, outputs, .. })
+				if settled == job =>
+			{
+				outputs
+			}
+			_ => None,
+		});
+		// The proven outputs are tract's, bit for bit.
+		let plan =
+			haca_engine::Plan::compile(&bytes, &[spec(&[1, 64])], &[spec(&[1, 10])]).unwrap();
+		assert_eq!(settled.unwrap().into_inner(), plan.run(&input).unwrap());
+	});
+}
+
+/// A lying engine's proof: its first output quantum one higher.
+#[expect(clippy::ptr_arg, reason = "the signature `MappedOutputs` maps with")]
+fn first_quantum_up(quanta: &mut Vec<u8>) {
+	quanta[0] = quanta[0].wrapping_add(1);
+}
+
+#[test]
+fn a_proof_of_other_outputs_never_reaches_a_block_and_the_job_waits_for_a_true_one() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	let engine: Arc<dyn haca_inference::InferenceHost> =
+		Arc::new(haca_engine::Engine::new(Default::default(), None));
+	let liar = Arc::new(haca_inference::MappedOutputs { engine, map: first_quantum_up });
+	ext.register_extension(InferenceExt(NodeInference {
+		engine: liar,
+		roles: EXECUTOR,
+		fetcher: None,
+	}));
+	ext.execute_with(|| {
+		let (model, _) = int8_mlp_on_chain();
+		let job = queue_input(model, int8_mlp_input(), VerificationMode::Proven, 500);
+		drawn();
+		let balances: Vec<_> = [CLIENT, OWNER].iter().map(Balances::balance).collect();
+		run_worker();
+		assert_eq!(include_pool(&pool), 0, "the pool refuses the lying proof");
+		assert!(Jobs::job(job).is_some(), "still assigned");
+		let after: Vec<_> = [CLIENT, OWNER].iter().map(Balances::balance).collect();
+		assert_eq!(after, balances);
+	});
 }
 
 fn reference_output() -> Vec<haca_primitives::tensor::Tensor> {
@@ -385,6 +504,7 @@ fn mlp_off_chain(bytes: &[u8], locators: &[&[u8]]) -> ModelHash {
 		bytes.len() as u32,
 		pallet_models::ModelSource::OffChain(locators.try_into().unwrap()),
 		terms(&[1, 3]),
+		None,
 	));
 	for who in EXECUTORS {
 		assert_ok!(Executors::set_models(

@@ -29,6 +29,7 @@ fn large_model() -> ModelHash {
 			modes: haca_primitives::ModeSet::ATTESTED,
 			..terms(&[1, LARGE])
 		},
+		None,
 	));
 	for who in EXECUTORS.into_iter().chain(VERIFIERS) {
 		assert_ok!(Executors::set_models(
