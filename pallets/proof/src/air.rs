@@ -18,7 +18,9 @@
 //!   row's `output` register (the layer's outputs, right aligned).
 //!
 //! Assertions put the job's input quanta in the first row of each sample's `input`, and
-//! its output quanta in the `output` register of the row after its last layer.
+//! its output quanta in the `output` register of the row after its last layer: one
+//! sequence assertion per register column over all samples, so their cost to the verifier
+//! does not grow with the number of samples.
 
 use alloc::vec::Vec;
 use winter_air::{
@@ -182,6 +184,13 @@ impl Columns {
 		self.inverse() + 4
 	}
 
+	/// 1 in the trace's first row, 0 elsewhere, and under no constraint: its polynomial has
+	/// the trace's full degree, which the prover needs of some column (a trace as regular as
+	/// a tiny circuit's, or of identical samples, may have no other).
+	pub(crate) fn first_row(&self) -> usize {
+		self.inverse() + 5
+	}
+
 	/// Every column that holds a bit.
 	fn bits(&self) -> impl Iterator<Item = usize> {
 		let first = self.product(0);
@@ -285,9 +294,12 @@ pub struct InferenceAir {
 impl InferenceAir {
 	/// Number of constraints of a statement's proof: transition constraints and assertions.
 	pub(crate) fn constraints(statement: &Statement) -> usize {
-		let assertions =
-			statement.samples() * (statement.circuit.input_len() + statement.circuit.output_len());
-		Self::degrees(&statement.layout).len() + assertions
+		Self::degrees(&statement.layout).len() + Self::assertion_count(statement)
+	}
+
+	/// One assertion a quantum of a sample: a sequence over the samples (however many).
+	fn assertion_count(statement: &Statement) -> usize {
+		statement.circuit.input_len() + statement.circuit.output_len()
 	}
 
 	/// The degree of each transition constraint of a layout.
@@ -314,8 +326,7 @@ impl Air for InferenceAir {
 
 	fn new(trace_info: TraceInfo, statement: Statement, options: ProofOptions) -> Self {
 		let layout = &statement.layout;
-		let assertions =
-			statement.samples() * (statement.circuit.input_len() + statement.circuit.output_len());
+		let assertions = Self::assertion_count(&statement);
 		let context = AirContext::new(trace_info, Self::degrees(layout), assertions, options);
 		let powers =
 			(0..64).map(|power| BaseElement::new(1u64 << power.min(63))).collect::<Vec<_>>();
@@ -394,26 +405,33 @@ impl Air for InferenceAir {
 		push(next[columns.output(width - 1)] - y);
 	}
 
+	/// Each input quantum's column holds it in every sample's first row, and each output
+	/// quantum's column in the row after every sample's last layer: one sequence each, over
+	/// the samples and the padding samples up to a power of two (zero inputs, and the outputs
+	/// the circuit computes from them).
 	fn get_assertions(&self) -> Vec<Assertion<BaseElement>> {
 		let statement = &self.statement;
 		let (circuit, layout) = (&statement.circuit, &statement.layout);
 		let (input_len, output_len) = (circuit.input_len(), circuit.output_len());
-		let mut assertions = Vec::with_capacity(self.context.num_assertions());
-		for sample in 0..statement.samples() {
-			let first_row = sample * layout.period;
-			let inputs = &statement.inputs[sample * input_len..][..input_len];
-			for (at, &value) in inputs.iter().enumerate() {
-				let column = self.columns.input(layout.width - input_len + at);
-				assertions.push(Assertion::single(column, first_row, element(value.into())));
-			}
-			let outputs = &statement.outputs[sample * output_len..][..output_len];
-			for (at, &value) in outputs.iter().enumerate() {
-				let column = self.columns.output(layout.width - output_len + at);
-				let row = first_row + layout.rows;
-				assertions.push(Assertion::single(column, row, element(value.into())));
-			}
-		}
-		assertions
+		let slots = statement.trace_length() / layout.period;
+		let padding_output = circuit.evaluate(layout, &alloc::vec![0; input_len]);
+		let column_of = |values: &[i32], len: usize, at: usize, padding: &dyn Fn(usize) -> i32| {
+			(0..slots)
+				.map(|slot| values.get(slot * len + at).copied().unwrap_or_else(|| padding(at)))
+				.map(|value| element(value.into()))
+				.collect::<Vec<_>>()
+		};
+		let inputs = (0..input_len).map(|at| {
+			let column = self.columns.input(layout.width - input_len + at);
+			let values = column_of(&statement.inputs, input_len, at, &|_| 0);
+			Assertion::sequence(column, 0, layout.period, values)
+		});
+		let outputs = (0..output_len).map(|at| {
+			let column = self.columns.output(layout.width - output_len + at);
+			let values = column_of(&statement.outputs, output_len, at, &|at| padding_output[at]);
+			Assertion::sequence(column, layout.rows, layout.period, values)
+		});
+		inputs.chain(outputs).collect()
 	}
 
 	fn get_periodic_column_values(&self) -> Vec<Vec<BaseElement>> {

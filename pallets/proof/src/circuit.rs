@@ -20,8 +20,9 @@ use scale_info::TypeInfo;
 
 /// Most layers of a circuit.
 pub const MAX_LAYERS: u32 = 16;
-/// Most columns of a proof's trace (the proof system's own limit).
-pub const MAX_COLUMNS: u32 = 255;
+/// Most columns of a proof's trace (the proof system's own limit: winterfell reads a proof
+/// of fewer than 255).
+pub const MAX_COLUMNS: u32 = 254;
 /// Most trace rows one sample takes.
 pub const MAX_SAMPLE_ROWS: u32 = 1 << 10;
 /// Most trace rows of a proof (all its samples): what bounds an executor's proving time
@@ -332,8 +333,8 @@ impl Circuit {
 
 impl Layout {
 	/// Trace columns: the input and output registers, the product's bits, the gap's bits,
-	/// the output's two 8-bit distances to its bounds, and five single columns.
+	/// the output's two 8-bit distances to its bounds, and six single columns.
 	pub fn columns(&self) -> usize {
-		2 * self.width + (self.product_bits + self.gap_bits) as usize + 16 + 5
+		2 * self.width + (self.product_bits + self.gap_bits) as usize + 16 + 6
 	}
 }

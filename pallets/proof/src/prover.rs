@@ -96,6 +96,9 @@ pub fn trace(
 			if remainder != 0 {
 				cells[columns.inverse()] = element(remainder).inv();
 			}
+			if at == 0 {
+				cells[columns.first_row()] = BaseElement::ONE;
+			}
 			for (column, cell) in cells.into_iter().enumerate() {
 				table[column][at] = cell;
 			}

@@ -242,3 +242,26 @@ fn circuits_the_trace_cannot_hold_are_refused() {
 	layer.multipliers = vec![0.01f32.to_bits(); 200];
 	assert_eq!(circuit.layout(), Err(haca_proof::CircuitError::TooLarge));
 }
+
+/// A trace as regular as can be (tiny layers, identical samples) has no column of the
+/// trace's full degree but the one the layout adds for it; the prover needs one.
+#[test]
+fn the_most_regular_traces_prove() {
+	for sizes in [[1, 1, 1], [2, 1, 1], [3, 2, 1]] {
+		let mlp = Mlp {
+			sizes,
+			w1: vec![1; (sizes[0] * sizes[1]) as usize],
+			w2: vec![1; (sizes[1] * sizes[2]) as usize],
+			scales: [0.05, 0.01, 0.1, 0.01, 0.1],
+			zeros: [0, 128, 128],
+			clip: (0, 255),
+		};
+		let circuit = compile(&graph(&mlp)).unwrap();
+		for samples in [1, 2, 4] {
+			let quanta = circuit.input_quanta(&input(samples, sizes[0], &[1.0])).unwrap();
+			let (outputs, proof) = prove(&circuit, [5; 32], &quanta).unwrap();
+			let statement = Statement::new(circuit.clone(), [5; 32], quanta, outputs).unwrap();
+			assert_eq!(verify(statement, &proof), Ok(()), "{sizes:?}, {samples} samples");
+		}
+	}
+}
