@@ -1,8 +1,8 @@
 // End to end against the real node: a dev chain with the executor role (`--dev --executor`).
 // Accounts: Alice validates, executes (genesis) and owns the demo model; Bob, Charlie and Dave verify;
 // Charlie is the client of test A; Two (//Two) becomes a second executor; Eve owns the models test A
-// registers; Ferdie is the client of test B; One (//One) owns, serves and pays for the proven job
-// of test P. The three tests run at once on one node.
+// registers; Ferdie is the client of test B. The two tests run at once on one node. Then, on a
+// node of its own, One (//One) owns, serves and pays for the proven job of test P.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -375,46 +375,6 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       });
     }));
 
-  it('P: a proven job on an int8 MLP settles in the block that verifies its proof; its receipt verifies', { timeout: 300_000 }, () =>
-    withNodeLog(async () => {
-      const one = await haca.devAccount('One');
-      // `haca-node inspect` proves the sample's run and prints the circuit to register.
-      const name = 'exports/int8_mlp/model.onnx';
-      const inspected = inspectModel(path(name), ['--bound', 'batch=4']);
-      assert.match(inspected.circuit, /^0x[0-9a-f]+$/);
-      const { model } = await haca.registerModel(api, one, {
-        onnx: file(name),
-        fee: INT_FEE,
-        bounds: { batch: 4 },
-        graph: inspected.graph,
-        circuit: inspected.circuit,
-      });
-      const info = (await api.query.models.models(model)).unwrap();
-      assert.ok(info.modes.proven.isTrue);
-      // (`.hash` of a polkadot.js value is the hash of its encoding: the field is read from JSON.)
-      assert.equal(info.circuit.unwrap().toJSON().hash, blake2AsHex(hexToU8a(inspected.circuit)));
-      // One bonds as its executor, with a key in this node's keystore.
-      const { publicKey, proof } = await haca.insertInferenceKey(api, one.address);
-      await haca.registerExecutor(api, one, { key: publicKey, keyProof: proof, models: [model], capacity: 4 });
-
-      const input = haca.readTensorProto(file('exports/int8_mlp/test_data_set_0/input_0.pb'));
-      const maxFee = await haca.quote(api, model, haca.PROVEN);
-      const submitted = await haca.submitJob(api, one, { model, input: [input], mode: haca.PROVEN, maxFee });
-      const events = [];
-      const watch = haca.watchJob(api, submitted.job, { fromBlock: submitted.block, onEvent: (event) => events.push(event) });
-      const outcome = await watch.settled;
-      assert.equal(outcome.status, 'settled', JSON.stringify(outcome.failures));
-      const proven = events.find((event) => event.method === 'ResultProven');
-      const settled = events.find((event) => event.method === 'Settled');
-      assert.ok(proven, 'settlement.ResultProven');
-      // Final in the block that verified the proof: no window.
-      assert.equal(proven.block, settled.block);
-      assert.equal(proven.data.outputHash, outcome.outputHash);
-      assert.deepEqual(outcome.tensors[0].shape, [4, 10]);
-      assert.equal((await haca.jobOutcome(api, submitted.job)).mode, haca.PROVEN);
-      await checkReceipt(submitted.job, { outputHash: outcome.outputHash, executors: [one.address] });
-    }));
-
   it('B: bad submissions and batches fail with named jobs errors and cost only the transaction fee', { timeout: 120_000 }, () =>
     withNodeLog(async () => {
       const ferdie = await haca.devAccount('Ferdie');
@@ -470,5 +430,58 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       assert.equal(now.reserved, before.reserved, 'nothing held');
       const jobs = await api.query.jobs.jobs.entries();
       assert.ok(!jobs.some(([, job]) => job.unwrap().client.toString() === ferdie.address), 'no job created');
+    }));
+});
+
+// A proven job, on a node of its own, after the other tests.
+describe('a proven job against a dev node', () => {
+  before(async () => {
+    node = await startNode();
+    api = await haca.connect(node.url);
+  }, { timeout: 120_000 });
+
+  after(async () => {
+    await api?.disconnect();
+    await node?.stop();
+  }, { timeout: 60_000 });
+
+  it('P: a proven job on an int8 MLP settles in the block that verifies its proof; its receipt verifies', { timeout: 300_000 }, () =>
+    withNodeLog(async () => {
+      const one = await haca.devAccount('One');
+      // `haca-node inspect` proves the sample's run and prints the circuit to register.
+      const name = 'exports/int8_mlp/model.onnx';
+      const inspected = inspectModel(path(name), ['--bound', 'batch=4']);
+      assert.match(inspected.circuit, /^0x[0-9a-f]+$/);
+      const { model } = await haca.registerModel(api, one, {
+        onnx: file(name),
+        fee: INT_FEE,
+        bounds: { batch: 4 },
+        graph: inspected.graph,
+        circuit: inspected.circuit,
+      });
+      const info = (await api.query.models.models(model)).unwrap();
+      assert.ok(info.modes.proven.isTrue);
+      // (`.hash` of a polkadot.js value is the hash of its encoding: the field is read from JSON.)
+      assert.equal(info.circuit.unwrap().toJSON().hash, blake2AsHex(hexToU8a(inspected.circuit)));
+      // One bonds as its executor, with a key in this node's keystore.
+      const { publicKey, proof } = await haca.insertInferenceKey(api, one.address);
+      await haca.registerExecutor(api, one, { key: publicKey, keyProof: proof, models: [model], capacity: 4 });
+
+      const input = haca.readTensorProto(file('exports/int8_mlp/test_data_set_0/input_0.pb'));
+      const maxFee = await haca.quote(api, model, haca.PROVEN);
+      const submitted = await haca.submitJob(api, one, { model, input: [input], mode: haca.PROVEN, maxFee });
+      const events = [];
+      const watch = haca.watchJob(api, submitted.job, { fromBlock: submitted.block, onEvent: (event) => events.push(event) });
+      const outcome = await watch.settled;
+      assert.equal(outcome.status, 'settled', JSON.stringify(outcome.failures));
+      const proven = events.find((event) => event.method === 'ResultProven');
+      const settled = events.find((event) => event.method === 'Settled');
+      assert.ok(proven, 'settlement.ResultProven');
+      // Final in the block that verified the proof: no window.
+      assert.equal(proven.block, settled.block);
+      assert.equal(proven.data.outputHash, outcome.outputHash);
+      assert.deepEqual(outcome.tensors[0].shape, [4, 10]);
+      assert.equal((await haca.jobOutcome(api, submitted.job)).mode, haca.PROVEN);
+      await checkReceipt(submitted.job, { outputHash: outcome.outputHash, executors: [one.address] });
     }));
 });
