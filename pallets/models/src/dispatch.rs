@@ -2,7 +2,6 @@
 //! purging models no job references.
 
 use alloc::vec::Vec;
-use codec::DecodeLimit;
 use frame_support::{dispatch::DispatchResultWithPostInfo, ensure, pallet_prelude::*};
 use haca_primitives::{
 	dispute::LOWERING_VERSION,
@@ -16,9 +15,6 @@ use haca_proof::{circuit::MAX_TRACE_ROWS, Circuit, Quantization};
 use sp_runtime::traits::Saturating;
 
 use crate::*;
-
-/// Deepest nesting a circuit's decoding follows (it nests three levels).
-const CIRCUIT_DEPTH: u32 = 8;
 
 impl<T: Config> Pallet<T> {
 	/// Number of chunks an on-chain model of `byte_size` bytes is uploaded in.
@@ -60,8 +56,7 @@ impl<T: Config> Pallet<T> {
 		inputs: &TensorSpecs,
 		outputs: &TensorSpecs,
 	) -> Result<CircuitCommitment, Error<T>> {
-		let circuit = Circuit::decode_all_with_depth_limit(CIRCUIT_DEPTH, &mut &bytes[..])
-			.map_err(|_| Error::<T>::MalformedCircuit)?;
+		let circuit = Circuit::from_encoded(bytes).ok_or(Error::<T>::MalformedCircuit)?;
 		let layout = circuit.layout().map_err(|_| Error::<T>::UnprovableCircuit)?;
 		let ([input], [output]) = (&inputs[..], &outputs[..]) else {
 			return Err(Error::<T>::CircuitSpecMismatch);

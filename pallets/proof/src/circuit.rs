@@ -206,6 +206,12 @@ impl Layer {
 }
 
 impl Circuit {
+	/// A circuit from its SCALE encoding, all of it, nested at most as deep as a circuit is.
+	pub fn from_encoded(bytes: &[u8]) -> Option<Self> {
+		use codec::DecodeLimit;
+		Self::decode_all_with_depth_limit(8, &mut &bytes[..]).ok()
+	}
+
 	/// Number of quanta one sample's input has.
 	pub fn input_len(&self) -> usize {
 		self.layers.first().map_or(0, |layer| layer.inputs as usize)

@@ -7,7 +7,7 @@
 //! what the proof proves and what the client is paid for are the same outputs.
 
 use alloc::vec::Vec;
-use codec::{DecodeLimit, Encode};
+use codec::Encode;
 use frame_support::{ensure, pallet_prelude::*};
 use haca_primitives::{
 	statement::{Claim, PROOF_DOMAIN},
@@ -19,9 +19,6 @@ use haca_proof::{Circuit, ProofError};
 use sp_core::H256;
 
 use crate::{statements::JobOf, *};
-
-/// Deepest nesting a circuit's decoding follows.
-const CIRCUIT_DEPTH: u32 = 8;
 
 /// What checking a proven statement found: its job, and the output tensors it settles with.
 pub(crate) struct CheckedProof<T: Config> {
@@ -46,8 +43,7 @@ impl<T: Config> Pallet<T> {
 	/// The circuit `model` registered, decoded.
 	pub(crate) fn registered_circuit(model: &ModelHash) -> Result<Circuit, Error<T>> {
 		let bytes = T::Models::circuit(model).ok_or(Error::<T>::NotProvable)?;
-		Circuit::decode_all_with_depth_limit(CIRCUIT_DEPTH, &mut &bytes[..])
-			.map_err(|_| Error::<T>::NotProvable)
+		Circuit::from_encoded(&bytes).ok_or(Error::<T>::NotProvable)
 	}
 
 	/// Checks a proven statement (claim [`Claim::Proven`], carrying the output quanta, one
