@@ -10,8 +10,10 @@ OUT/<name>/test_data_set_0/{input,output}_<i>.pb.
   modules (opset 17, `dynamic_axes` naming the batch dimension `batch`), with the onnx
   package's helper: PyTorch's wheel is too large for the project's set-up;
 - int8 networks in the forms onnxruntime's quantisation tool writes: an MLP in operator
-  form (QuantizeLinear, QLinearMatMul), a CNN mixing the dynamic form (ConvInteger, Cast)
-  with the QDQ form (DequantizeLinear of per-row weights).
+  form (QuantizeLinear, QLinearMatMul), a CNN in operator form (QLinearConv, QLinearMatMul:
+  integer from its input's quantiser to its output's dequantiser, so provable), and a CNN
+  mixing the dynamic form (ConvInteger, Cast) with the QDQ form (DequantizeLinear of
+  per-row weights).
 
 Deterministic: fixed seeds and data. onnxruntime is the reference HACA's engine is held
 against (`offchain-workers/engine/tests/exports.rs`).
@@ -230,6 +232,49 @@ def int8_mlp():
     return model, sample
 
 
+def int8_qcnn():
+    """A digits-size (1x8x8) int8 CNN in onnxruntime's operator form: the input quantised to
+    u8, two 3x3 stride-2 QLinearConvs with int8 weights (per-channel scales and i32 biases in
+    the second) and ReLU as a Clip at each one's zero point, flattened, a QLinearMatMul head
+    and the logits dequantised: integer from end to end, so its runs can be proven."""
+    g = Graph(seed=60)
+    rng = g.rng
+    w1 = (rng.standard_normal((4, 1, 3, 3)) * 0.4).astype(np.float32)
+    w2 = (rng.standard_normal((8, 4, 3, 3)) * 0.2).astype(np.float32)
+    w3 = (rng.standard_normal((32, 10)) * 0.3).astype(np.float32)
+    w2_scales = (np.abs(w2).reshape(8, -1).max(axis=1) / 127).astype(np.float32)
+    scales = {"x": 0.0392, "w1": float(np.abs(w1).max() / 127), "h1": 0.0451, "h2": 0.0533,
+              "w3": float(np.abs(w3).max() / 127), "y": 0.0873}
+    s = {k: g.constant(f"{k}_scale", np.float32(v)) for k, v in scales.items()}
+    x_zero, h1_zero, h2_zero, y_zero = (g.constant(f"{k}_zero_point", np.uint8(v))
+                                        for k, v in [("x", 0), ("h1", 128), ("h2", 128),
+                                                     ("y", 128)])
+    w_zero = g.constant("w_zero_point", np.int8(0))
+    u8_max = g.constant("u8_max", np.uint8(255))
+    conv = dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2], dilations=[1, 1],
+                group=1)
+    x = g.node("QuantizeLinear", ["input", s["x"], x_zero])
+    x = g.node("QLinearConv", [x, s["x"], x_zero, quantised(g, "conv1.weight", w1, scales["w1"]),
+                               s["w1"], w_zero, s["h1"], h1_zero], **conv)
+    x = g.node("Clip", [x, h1_zero, u8_max])
+    bias2 = (rng.standard_normal(8) * 0.1 / (scales["h1"] * w2_scales)).round().astype(np.int32)
+    x = g.node("QLinearConv", [x, s["h1"], h1_zero, quantised(g, "conv2.weight", w2, w2_scales,
+                                                              axis=0),
+                               g.constant("w2_scale", w2_scales),
+                               g.constant("w2_zero_point", np.zeros(8, np.int8)), s["h2"],
+                               h2_zero, g.constant("conv2.bias", bias2)], **conv)
+    x = g.node("Clip", [x, h2_zero, u8_max])
+    x = g.node("Flatten", [x], axis=1)
+    x = g.node("QLinearMatMul", [x, s["h2"], h2_zero, quantised(g, "fc.weight", w3, scales["w3"]),
+                                 s["w3"], w_zero, s["y"], y_zero])
+    x = g.node("DequantizeLinear", [x, s["y"], y_zero])
+    g.nodes[-1].output[0] = "logits"
+    sample = np.random.default_rng(61).uniform(0, 8, (BATCH, 1, 8, 8)).astype(np.float32)
+    model = g.model("main_graph", "input", ["batch", 1, 8, 8], "logits", ["batch", 10],
+                    producer="onnx.quantize")
+    return model, sample
+
+
 def int8_cnn():
     """An inception-style int8 CNN on 1x8x8 images: the input quantised to u8, a 1x1 and a
     3x3 ConvInteger branch with u8 weights (onnxruntime's dynamic form: Cast to float, Mul
@@ -298,7 +343,7 @@ def networks():
     yield "cnn", cnn_model, cnn_sample
     encoder, encoder_sample = transformer_encoder()
     yield "transformer_encoder", encoder, encoder_sample
-    for name, build in [("int8_mlp", int8_mlp), ("int8_cnn", int8_cnn),
+    for name, build in [("int8_mlp", int8_mlp), ("int8_qcnn", int8_qcnn), ("int8_cnn", int8_cnn),
                         ("text_classifier", text_classifier)]:
         model, sample = build()
         yield name, model, sample

@@ -139,6 +139,7 @@ fn every_node_of_the_project_models_runs_in_wasm_as_natively() {
 	// The quantised, layout and pooling operators are all on a project model's path.
 	for op in [
 		"QLinearMatMul",
+		"QLinearConv",
 		"ConvInteger",
 		"QuantizeLinear",
 		"DequantizeLinear",

@@ -138,19 +138,20 @@ fn proofs(bytes: &[u8], sample: &[Tensor], outputs: &[Tensor]) -> (String, Optio
 		Ok(lowered) => lowered.graph,
 		Err(error) => return unprovable(error.to_string()),
 	};
-	let circuit = match haca_proof::compile::compile(&graph) {
-		Ok(circuit) => circuit,
-		Err(error) => return unprovable(format!("{error:?}")),
+	let [input] = sample else {
+		return unprovable("the model does not take one input tensor".into());
 	};
+	let circuit =
+		match haca_proof::compile::compile(&graph, input.shape.get(1..).unwrap_or_default()) {
+			Ok(circuit) => circuit,
+			Err(error) => return unprovable(format!("{error:?}")),
+		};
 	let layout = match circuit.layout() {
 		Ok(layout) => layout,
 		Err(error) => return unprovable(format!("{error:?}")),
 	};
-	let Some(quanta) = (match sample {
-		[input] => circuit.input_quanta(input),
-		_ => None,
-	}) else {
-		return unprovable("the input is not the circuit's one tensor".into());
+	let Some(quanta) = circuit.input_quanta(input) else {
+		return unprovable("the input does not convert to the circuit's quanta".into());
 	};
 	let started = Instant::now();
 	let (proven, proof) = match haca_proof::prover::prove(&circuit, [0; 32], &quanta) {

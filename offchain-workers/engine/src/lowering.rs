@@ -369,6 +369,10 @@ fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
 			let (pads, strides, dilations, group) = convolution(node, &attributes)?;
 			Op::ConvInteger { pads, strides, dilations, group }
 		}
+		"QLinearConv" => {
+			let (pads, strides, dilations, group) = convolution(node, &attributes)?;
+			Op::QLinearConv { pads, strides, dilations, group }
+		}
 		"Clip" => return Err(unsupported(node, "opset-6 Clip (bounds as attributes)")),
 		"Slice" => return Err(unsupported(node, "opset-1 Slice (bounds as attributes)")),
 		"Reshape" => return Err(unsupported(node, "allowzero")),

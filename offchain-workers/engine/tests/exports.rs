@@ -80,7 +80,7 @@ fn run(name: &str) -> Result<(Vec<Tensor>, Vec<Tensor>), EngineError> {
 	Ok((outputs, expected))
 }
 
-const EXPORTS: [&str; 16] = [
+const EXPORTS: [&str; 17] = [
 	"logistic_regression",
 	"logistic_regression_names",
 	"random_forest_names",
@@ -95,6 +95,7 @@ const EXPORTS: [&str; 16] = [
 	"cnn",
 	"transformer_encoder",
 	"int8_mlp",
+	"int8_qcnn",
 	"int8_cnn",
 	"text_classifier",
 ];

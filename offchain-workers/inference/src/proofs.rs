@@ -24,7 +24,12 @@ pub(crate) fn prove(
 	let graph = lowering::lower(bytes)
 		.map_err(|error| mismatch(format!("the model has no circuit: {error}")))?
 		.graph;
-	let circuit = compile(&graph)
+	let input = match decode_tensors(input).as_deref() {
+		Ok([input]) => input.clone(),
+		_ => return Err(EngineError::Execution("the circuit takes one input tensor".into())),
+	};
+	let sample = input.shape.get(1..).unwrap_or_default();
+	let circuit = compile(&graph, sample)
 		.map_err(|error| mismatch(format!("the model has no circuit: {error:?}")))?;
 	let compiled = H256(sp_crypto_hashing::blake2_256(&circuit.encode()));
 	if compiled != *registered {
@@ -32,12 +37,8 @@ pub(crate) fn prove(
 			"does not match its registered circuit: {registered:?} registered, {compiled:?} compiled"
 		)));
 	}
-	let quanta = match decode_tensors(input).as_deref() {
-		Ok([input]) => circuit.input_quanta(input),
-		_ => None,
-	};
 	// Registration holds the circuit to the model's input spec, which the input matches.
-	let quanta = quanta.ok_or_else(|| {
+	let quanta = circuit.input_quanta(&input).ok_or_else(|| {
 		EngineError::Execution("the input does not convert to the circuit's quanta".into())
 	})?;
 	// Proving takes time in proportion to the circuit, which its registration bounds: on a

@@ -25,8 +25,8 @@ use crate::{run, KernelError, Op};
 
 pub use haca_primitives::dispute::LOWERING_VERSION;
 
-/// Most inputs a node reads.
-pub const MAX_NODE_INPUTS: u32 = 8;
+/// Most inputs a node reads (`QLinearConv` with its bias reads nine).
+pub const MAX_NODE_INPUTS: u32 = 9;
 
 /// The number of a value of the graph.
 pub type ValueId = u32;

@@ -132,6 +132,12 @@ pub enum Op {
 	/// `Conv` of 8-bit `x` and `w` into i32 (wrapping) less their zero points (inputs 2 and
 	/// 3: a scalar for `x`, a scalar or one per filter for `w`), without bias.
 	ConvInteger { pads: [u32; 4], strides: [u32; 2], dilations: [u32; 2], group: u32 },
+	/// Quantised convolution of `(x, x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero,
+	/// bias)`: the i32 convolution of `x - x_zero` by `w - w_zero` (as `ConvInteger`) plus
+	/// each filter's optional i32 bias, requantised as `QLinearMatMul` by `x_scale ·
+	/// w_scale / y_scale`; `x`'s scale and zero point are scalars, `w`'s scalars or one per
+	/// filter.
+	QLinearConv { pads: [u32; 4], strides: [u32; 2], dilations: [u32; 2], group: u32 },
 }
 
 /// Most elements an operator's output may have (64 MiB of f32).
@@ -192,6 +198,9 @@ pub fn run(op: &Op, inputs: &[Tensor]) -> Result<Vec<Tensor>, KernelError> {
 		Op::QLinearMatMul => quantize::qlinear_matmul(inputs)?,
 		Op::ConvInteger { pads, strides, dilations, group } => {
 			quantize::conv_integer(inputs, *pads, *strides, *dilations, *group)?
+		}
+		Op::QLinearConv { pads, strides, dilations, group } => {
+			quantize::qlinear_conv(inputs, *pads, *strides, *dilations, *group)?
 		}
 	};
 	if output.shape.len() > MAX_RANK as usize {

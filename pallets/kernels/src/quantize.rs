@@ -1,6 +1,6 @@
 //! Quantised operators: integer products of 8-bit tensors into i32 (`MatMulInteger`,
 //! `ConvInteger`), conversions between floats and 8-bit quanta (`QuantizeLinear`,
-//! `DequantizeLinear`), and the requantised product `QLinearMatMul`.
+//! `DequantizeLinear`), and the requantised products `QLinearMatMul` and `QLinearConv`.
 //!
 //! Where ONNX leaves the arithmetic of a rounding open, these kernels round as tract does,
 //! so that the quanta an honest executor's engine computes are the ones its trace shows,
@@ -84,14 +84,83 @@ pub(crate) fn conv_integer(
 ) -> Result<Tensor, KernelError> {
 	let x = input(inputs, 2..=4, 0)?;
 	let w = input(inputs, 2..=4, 1)?;
-	let x = shifted(x, inputs.get(2), |_, _| 0)?;
+	integer_convolution(x, w, inputs.get(2), inputs.get(3), pads, strides, dilations, group)?
+		.into_tensor()
+}
+
+/// The i32 convolution (wrapping) of 8-bit `x` and `w` less their zero points.
+#[allow(clippy::too_many_arguments)]
+fn integer_convolution(
+	x: &Tensor,
+	w: &Tensor,
+	x_zero: Option<&Tensor>,
+	w_zero: Option<&Tensor>,
+	pads: [u32; 4],
+	strides: [u32; 2],
+	dilations: [u32; 2],
+	group: u32,
+) -> Result<Array<i32>, KernelError> {
+	let x = shifted(x, x_zero, |_, _| 0)?;
 	let filter =
 		|shape: &[usize], flat: usize| flat / count(shape.get(1..).unwrap_or_default()).max(1);
-	let w = shifted(w, inputs.get(3), filter)?;
+	let w = shifted(w, w_zero, filter)?;
 	convolve(&x, &w, pads, strides, dilations, group, 0i32, |acc, x, w| {
 		acc.wrapping_add(x.wrapping_mul(w))
-	})?
-	.into_tensor()
+	})
+}
+
+/// `QLinearConv` of `(x, x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero, bias)`: the
+/// i32 convolution of `x - x_zero` by `w - w_zero` (as `ConvInteger`) plus the optional
+/// i32 bias of each filter (wrapping), requantised as `QLinearMatMul` by
+/// `x_scale · w_scale / y_scale`; `w`'s scale and zero point are scalars or one per filter.
+pub(crate) fn qlinear_conv(
+	inputs: &[Tensor],
+	pads: [u32; 4],
+	strides: [u32; 2],
+	dilations: [u32; 2],
+	group: u32,
+) -> Result<Tensor, KernelError> {
+	let (parameters, bias) = match inputs.len() {
+		8 => (inputs, None),
+		9 => (&inputs[..8], Some(Array::<i32>::read(&inputs[8])?)),
+		_ => return Err(KernelError::InputCount),
+	};
+	let [x, x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero] = parameters else {
+		return Err(KernelError::InputCount);
+	};
+	let (x_scale, w_scale, y_scale) =
+		(Array::<f32>::read(x_scale)?, Array::<f32>::read(w_scale)?, Array::<f32>::read(y_scale)?);
+	let filters = w.shape.first().map_or(0, |&filters| filters as usize);
+	let per_filter = |values: usize| values == 1 || values == filters;
+	if x_scale.data.len() != 1 || y_scale.data.len() != 1 || !per_filter(w_scale.data.len()) {
+		return Err(KernelError::Shape);
+	}
+	if bias.as_ref().is_some_and(|bias| bias.shape != [filters]) {
+		return Err(KernelError::Shape);
+	}
+	let mut sums =
+		integer_convolution(x, w, Some(x_zero), Some(w_zero), pads, strides, dilations, group)?;
+	// Outputs are [images, filters, rows, columns].
+	let plane = count(sums.shape.get(2..).unwrap_or_default()).max(1);
+	let filter = move |flat: usize| flat / plane % filters.max(1);
+	if let Some(bias) = bias {
+		for (flat, sum) in sums.data.iter_mut().enumerate() {
+			*sum = sum.wrapping_add(bias.data[filter(flat)]);
+		}
+	}
+	// In `QLinearMatMul`'s order: x_scale · w_scale, then / y_scale.
+	let multipliers: Vec<f32> = (0..filters)
+		.map(|at| {
+			let w_scale = w_scale.data[if w_scale.data.len() == 1 { 0 } else { at }];
+			x_scale.data[0] * w_scale / y_scale.data[0]
+		})
+		.collect();
+	let multiplier = |flat: usize| multipliers[filter(flat)];
+	match y_zero.element_type {
+		ElementType::U8 => requantized::<u8>(sums, y_zero, multiplier),
+		ElementType::I8 => requantized::<i8>(sums, y_zero, multiplier),
+		_ => Err(KernelError::ElementType),
+	}
 }
 
 /// An 8-bit element type quantised values are saturated into.
@@ -440,6 +509,40 @@ mod tests {
 		empty[0] = u8s(&[0, 2], &[]);
 		empty[1] = f32s(&[0], &[]);
 		assert_eq!(run(&Op::QLinearMatMul, &empty).unwrap()[0], u8s(&[0, 2], &[]));
+	}
+
+	#[test]
+	fn qlinear_conv_adds_the_bias_and_requantises_per_filter() {
+		let x = bytes(ElementType::U8, &[1, 1, 2, 2], &[1, 2, 3, 4]);
+		let w = bytes(ElementType::I8, &[2, 1, 1, 1], &[2, 0xff]);
+		let op = Op::QLinearConv { pads: [0; 4], strides: [1, 1], dilations: [1, 1], group: 1 };
+		let bias = Tensor::from_i32(&[2], &[1, -1]).unwrap();
+		let inputs = [
+			x,
+			f32s(&[], &[0.5]),
+			bytes(ElementType::U8, &[], &[1]),
+			w,
+			f32s(&[2], &[1.0, 0.25]),
+			bytes(ElementType::I8, &[2], &[0, 1]),
+			f32s(&[], &[1.0]),
+			bytes(ElementType::U8, &[], &[10]),
+			bias,
+		];
+		// Filter 0: ((x - 1) · 2 + 1) · 0.5 = 0.5, 1.5, 2.5, 3.5: 0, 2, 2, 4 (ties to even);
+		// filter 1: ((x - 1) · (-1 - 1) - 1) · 0.125 = -0.125 to -0.875: 0, 0, -1, -1; plus 10.
+		let expected = bytes(ElementType::U8, &[1, 2, 2, 2], &[10, 12, 12, 14, 10, 10, 9, 9]);
+		assert_eq!(run(&op, &inputs).unwrap(), vec![expected]);
+		// Without the bias: filter 0 gives 0, 1, 2, 3; filter 1 0, -0.25, -0.5 (to even: 0)
+		// and -0.75.
+		let unbiased = run(&op, &inputs[..8]).unwrap();
+		assert_eq!(unbiased[0].data, [10, 11, 12, 13, 10, 10, 10, 9]);
+		let mut misshapen = inputs.clone();
+		misshapen[8] = Tensor::from_i32(&[3], &[0; 3]).unwrap();
+		assert_eq!(run(&op, &misshapen), Err(KernelError::Shape));
+		let mut three_scales = inputs.clone();
+		three_scales[4] = f32s(&[3], &[1.0; 3]);
+		assert_eq!(run(&op, &three_scales), Err(KernelError::Shape));
+		assert_eq!(run(&op, &inputs[..7]), Err(KernelError::InputCount));
 	}
 
 	#[test]

@@ -14,7 +14,8 @@ const PASSES: u64 = 4;
 /// about as much as this many multiply-adds.
 const FUNCTION: u64 = 32;
 
-/// Units a requantised output counts for (`QLinearMatMul` rounds each sum exactly).
+/// Units a requantised output counts for (`QLinearMatMul` and `QLinearConv` round each sum
+/// exactly).
 const REQUANTISE: u64 = 8;
 
 // Besides: each output of a windowed operator or a matrix product counts `PASSES` units
@@ -57,11 +58,16 @@ pub fn work(op: &Op, inputs: &[Tensor]) -> u64 {
 			(products.saturating_add(outputs.saturating_mul(PASSES)), outputs)
 		}
 		// Every weight at every output position, which padding may put beyond the input.
-		Op::Conv { pads, .. } | Op::ConvInteger { pads, .. } => {
+		Op::Conv { pads, .. } | Op::ConvInteger { pads, .. } | Op::QLinearConv { pads, .. } => {
+			// `w` is input 3 of `QLinearConv`, after `x`'s scale and zero point.
+			let (w, per_output) = match op {
+				Op::QLinearConv { .. } => (3, REQUANTISE + PASSES),
+				_ => (1, PASSES),
+			};
 			let positions = padded_plane(inputs.first(), pads);
-			let outputs = positions.saturating_mul(dim(1, 4));
-			let products = elements_of(1).saturating_mul(positions);
-			(products.saturating_add(outputs.saturating_mul(PASSES)), outputs)
+			let outputs = positions.saturating_mul(dim(w, 4));
+			let products = elements_of(w).saturating_mul(positions);
+			(products.saturating_add(outputs.saturating_mul(per_output)), outputs)
 		}
 		Op::MaxPool { kernel, pads, .. } | Op::AveragePool { kernel, pads, .. } => {
 			let planes = elements(shape(0).get(..2).unwrap_or_default());

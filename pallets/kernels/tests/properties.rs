@@ -98,6 +98,13 @@ fn op() -> impl Strategy<Value = Op> {
 				dilations,
 				group
 			}),
+		([small(), small(), small(), small()], [small(), small()], [small(), small()], small())
+			.prop_map(|(pads, strides, dilations, group)| Op::QLinearConv {
+				pads,
+				strides,
+				dilations,
+				group
+			}),
 	]
 }
 

@@ -7,6 +7,7 @@ use haca_primitives::{
 	traits::{ModelRegistry, ModelUnavailable, TensorSpecs},
 	ModeSet, ModelHash,
 };
+use haca_proof::testing::small_circuit;
 use sp_runtime::{traits::BadOrigin, BoundedVec};
 
 use crate::{
@@ -675,26 +676,6 @@ fn a_stalled_upload_holds_its_hash_only_for_the_upload_period() {
 }
 
 /// A circuit for a model of `[1, 4]` f32 inputs and `[1, 2]` f32 outputs.
-fn circuit() -> haca_proof::Circuit {
-	use haca_proof::{Layer, Quantization};
-	haca_proof::Circuit {
-		input: Quantization { signed: false, linear: Some((0.05f32.to_bits(), 0)) },
-		layers: vec![Layer {
-			inputs: 4,
-			outputs: 2,
-			input_zero: 0,
-			weights: vec![3, -2, 5, 1, -4, 7, 2, -1],
-			bias: vec![10, -20],
-			multipliers: vec![0.0123f32.to_bits(); 2],
-			output_zero: 128,
-			low: 128,
-			high: 255,
-			signed: false,
-		}],
-		output: Quantization { signed: false, linear: Some((0.1f32.to_bits(), 128)) },
-	}
-}
-
 fn register_circuit(
 	who: AccountId,
 	model: ModelHash,
@@ -726,7 +707,7 @@ fn a_provable_model_registers_its_circuit_and_pays_for_its_bytes() {
 	use codec::Encode;
 	run(|| {
 		let model = hash_of(b"provable");
-		let bytes = circuit().encode();
+		let bytes = small_circuit().encode();
 		assert_ok!(register_circuit(
 			ALICE,
 			model,
@@ -737,7 +718,7 @@ fn a_provable_model_registers_its_circuit_and_pays_for_its_bytes() {
 		let commitment = Models::<Test>::get(model).unwrap().circuit.unwrap();
 		assert_eq!(commitment.hash, hash_of(&bytes));
 		assert_eq!(commitment.bytes, bytes.len() as u32);
-		let layout = circuit().layout().unwrap();
+		let layout = small_circuit().layout().unwrap();
 		assert_eq!(commitment.columns, layout.columns() as u32);
 		assert_eq!(commitment.rows_per_sample, layout.period as u32);
 		assert_eq!(Registry::circuit(&model), Some(bytes.clone()));
@@ -757,7 +738,7 @@ fn a_circuit_that_cannot_prove_the_model_is_refused_without_holding_funds() {
 	use codec::Encode;
 	run(|| {
 		let model = hash_of(b"provable");
-		let good = circuit().encode();
+		let good = small_circuit().encode();
 		let register =
 			|modes, inputs, circuit| register_circuit(ALICE, model, modes, inputs, circuit);
 		assert_noop!(register(ModeSet::ALL, specs(&[1, 4]), None), Error::<Test>::MissingCircuit);
@@ -769,7 +750,7 @@ fn a_circuit_that_cannot_prove_the_model_is_refused_without_holding_funds() {
 			register(ModeSet::PROVEN, specs(&[1, 4]), Some(good[..good.len() - 1].to_vec())),
 			Error::<Test>::MalformedCircuit
 		);
-		let mut unprovable = circuit();
+		let mut unprovable = small_circuit();
 		unprovable.layers[0].multipliers[1] = f32::NAN.to_bits();
 		assert_noop!(
 			register(ModeSet::PROVEN, specs(&[1, 4]), Some(unprovable.encode())),

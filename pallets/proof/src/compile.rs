@@ -1,11 +1,14 @@
 //! A model's dispute graph to its circuit, and a job's tensors to and from quanta.
 //!
 //! A graph is provable when it is one chain from its single input to its single output:
-//! an optional `QuantizeLinear` (per-tensor), then `QLinearMatMul`s of constant 8-bit
-//! weights (per-tensor or per-column scales and zero points), each optionally followed by a
-//! `Clip` of its quanta between constants, then an optional `DequantizeLinear`
-//! (per-tensor). The conversions at both ends run in the runtime with the same kernels as
-//! the dispute game's; the layers between them are proven.
+//! an optional `QuantizeLinear` (per-tensor), then layers, each a `QLinearMatMul` (per-tensor
+//! or per-column weight scales and zero points) or a `QLinearConv` (per-tensor or
+//! per-filter, with or without bias) by constant 8-bit weights and optionally followed by a
+//! `Clip` of its quanta between constants, with `Flatten`s or `Reshape`s of each sample to a
+//! row between them, then an optional `DequantizeLinear` (per-tensor). A convolution is a
+//! dense layer whose weights are zero outside each output's window: the circuit is
+//! compiled for one shape of a sample. The conversions at both ends run in the runtime with
+//! the same kernels as the dispute game's; the layers between them are proven.
 
 use alloc::vec::Vec;
 use haca_kernels::{graph::Graph, run, Op};
@@ -20,8 +23,10 @@ pub enum CompileError {
 	Interface,
 	/// Node `node` is not an operator, or not in a form, a circuit proves.
 	Unsupported { node: u32 },
-	/// The graph's output is not the chain's last value.
+	/// The graph's output is not the chain's last value, or not a row of quanta a sample.
 	Output,
+	/// Node `node` reads a value of a shape it does not take (for the sample's shape given).
+	Shape { node: u32 },
 }
 
 /// The elements of an 8-bit tensor as i32, and whether they are signed.
@@ -46,13 +51,36 @@ fn floats(tensor: &Tensor) -> Option<Vec<f32>> {
 	})
 }
 
+/// The elements of an i64 tensor.
+fn integers(tensor: &Tensor) -> Option<Vec<i64>> {
+	(tensor.element_type == ElementType::I64).then(|| {
+		tensor
+			.data
+			.chunks_exact(8)
+			.map(|bytes| i64::from_le_bytes(bytes.try_into().unwrap_or_default()))
+			.collect()
+	})
+}
+
+/// The elements of an i32 tensor.
+fn sums(tensor: &Tensor) -> Option<Vec<i32>> {
+	(tensor.element_type == ElementType::I32).then(|| {
+		tensor
+			.data
+			.chunks_exact(4)
+			.map(|bytes| i32::from_le_bytes(bytes.try_into().unwrap_or_default()))
+			.collect()
+	})
+}
+
 /// A scalar's only element.
 fn scalar<T: Copy>(values: Option<Vec<T>>) -> Option<T> {
 	values.filter(|values| values.len() == 1).map(|values| values[0])
 }
 
-/// The circuit of `graph`'s chain.
-pub fn compile(graph: &Graph) -> Result<Circuit, CompileError> {
+/// The circuit of `graph`'s chain, for inputs whose samples (the input's slices along its
+/// first axis) have the shape `sample`.
+pub fn compile(graph: &Graph, sample: &[u32]) -> Result<Circuit, CompileError> {
 	if graph.header.inputs != 1 || graph.header.outputs.len() != 1 {
 		return Err(CompileError::Interface);
 	}
@@ -62,12 +90,15 @@ pub fn compile(graph: &Graph) -> Result<Circuit, CompileError> {
 	let first_node = graph.header.inputs + graph.header.constants;
 	// The chain's last value, and the type of its quanta once quantised.
 	let mut current = 0;
+	// The shape of one sample of the chain's last value.
+	let mut shape = sample.to_vec();
 	let mut input = None;
 	let mut output = None;
 	let mut layers: Vec<Layer> = Vec::new();
 	for (index, node) in graph.nodes.iter().enumerate() {
 		let number = index as u32;
 		let unsupported = CompileError::Unsupported { node: number };
+		let misshapen = CompileError::Shape { node: number };
 		let reads = &node.inputs;
 		if reads.first() != Some(&current) || output.is_some() {
 			return Err(unsupported);
@@ -94,6 +125,10 @@ pub fn compile(graph: &Graph) -> Result<Circuit, CompileError> {
 			(Op::QLinearMatMul, [a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero]) => {
 				let layer = matmul_layer(a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero)
 					.ok_or(unsupported)?;
+				if shape != [layer.inputs] {
+					return Err(misshapen);
+				}
+				shape = alloc::vec![layer.outputs];
 				let a_signed = quanta(a_zero).ok_or(unsupported)?.1;
 				if quantum_type.is_some_and(|signed| signed != a_signed) {
 					return Err(unsupported);
@@ -102,6 +137,51 @@ pub fn compile(graph: &Graph) -> Result<Circuit, CompileError> {
 					input = Some(Quantization { signed: a_signed, linear: None });
 				}
 				layers.push(layer);
+			}
+			(
+				Op::QLinearConv { pads, strides, dilations, group },
+				[x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero, bias @ ..],
+			) if bias.len() <= 1 => {
+				let Ok(&[channels, height, width]) = <&[u32; 3]>::try_from(&shape[..]) else {
+					return Err(misshapen);
+				};
+				let convolution = Convolution {
+					image: [channels, height, width],
+					pads: *pads,
+					strides: *strides,
+					dilations: *dilations,
+					group: *group,
+				};
+				let (layer, output) = convolution
+					.layer(
+						[x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero],
+						bias.first().copied(),
+					)
+					.ok_or(unsupported)?;
+				shape = output.to_vec();
+				let x_signed = quanta(x_zero).ok_or(unsupported)?.1;
+				if quantum_type.is_some_and(|signed| signed != x_signed) {
+					return Err(unsupported);
+				}
+				if input.is_none() {
+					input = Some(Quantization { signed: x_signed, linear: None });
+				}
+				layers.push(layer);
+			}
+			(Op::Flatten { axis: 1 }, []) => shape = alloc::vec![shape.iter().product()],
+			(Op::Reshape, [target]) => {
+				let row: u32 = shape.iter().product();
+				// Each sample to a row: the batch axis kept (0) or inferred (-1), the row's
+				// length given or inferred.
+				let fits = match integers(target).ok_or(unsupported)?[..] {
+					[0, length] => length == -1 || length == i64::from(row),
+					[-1, length] => length == i64::from(row),
+					_ => return Err(unsupported),
+				};
+				if !fits {
+					return Err(misshapen);
+				}
+				shape = alloc::vec![row];
 			}
 			(Op::Clip, bounds) if bounds.len() <= 2 => {
 				let layer = layers.last_mut().filter(|_| !bounds.is_empty()).ok_or(unsupported)?;
@@ -140,7 +220,7 @@ pub fn compile(graph: &Graph) -> Result<Circuit, CompileError> {
 		}
 		current = first_node + number;
 	}
-	if graph.header.outputs[0] != current || layers.is_empty() {
+	if graph.header.outputs[0] != current || layers.is_empty() || shape.len() != 1 {
 		return Err(CompileError::Output);
 	}
 	let input = input.ok_or(CompileError::Output)?;
@@ -203,6 +283,94 @@ fn matmul_layer(
 		high,
 		signed,
 	})
+}
+
+/// A `QLinearConv` of one sample's image (`[channels, height, width]`).
+struct Convolution {
+	image: [u32; 3],
+	pads: [u32; 4],
+	strides: [u32; 2],
+	dilations: [u32; 2],
+	group: u32,
+}
+
+impl Convolution {
+	/// The dense layer of this convolution by `(x_scale, x_zero, w, w_scale, w_zero,
+	/// y_scale, y_zero)` and the optional bias, and the shape of its output image.
+	///
+	/// Its weights are the convolution's own: the `ConvInteger` kernel applied to a batch of
+	/// unit images (one 1 each, zero point 0) gives each input's weights to every output,
+	/// padding and windows included.
+	fn layer(&self, parameters: [&Tensor; 7], bias: Option<&Tensor>) -> Option<(Layer, [u32; 3])> {
+		let [x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero] = parameters;
+		let inputs: u32 = self.image.iter().product();
+		// No trace holds a wider layer: its unit images are not worth computing.
+		if inputs > crate::circuit::MAX_COLUMNS {
+			return None;
+		}
+		let units = Tensor {
+			element_type: ElementType::U8,
+			shape: [inputs].into_iter().chain(self.image).collect::<Vec<_>>().try_into().ok()?,
+			data: (0..inputs as usize)
+				.flat_map(|unit| (0..inputs as usize).map(move |at| u8::from(at == unit)))
+				.collect(),
+		};
+		let no_zero = Tensor {
+			element_type: ElementType::U8,
+			shape: Default::default(),
+			data: alloc::vec![0],
+		};
+		let convolution = Op::ConvInteger {
+			pads: self.pads,
+			strides: self.strides,
+			dilations: self.dilations,
+			group: self.group,
+		};
+		let columns =
+			run(&convolution, &[units, w.clone(), no_zero, w_zero.clone()]).ok()?.pop()?;
+		let output: [u32; 3] = columns.shape.get(1..)?.try_into().ok()?;
+		let (filters, plane) = (output[0] as usize, (output[1] * output[2]) as usize);
+		let outputs = filters * plane;
+		let columns = sums(&columns)?;
+		// Row `o` of the layer is element `o` of every unit image's output.
+		let mut weights = Vec::with_capacity(outputs * inputs as usize);
+		for at in 0..outputs {
+			for unit in 0..inputs as usize {
+				weights.push(i16::try_from(columns[unit * outputs + at]).ok()?);
+			}
+		}
+		let w_scales = floats(w_scale)?;
+		let per_filter = |values: usize| values == 1 || values == filters;
+		let bias = match bias {
+			Some(bias) => sums(bias).filter(|bias| bias.len() == filters)?,
+			None => alloc::vec![0; filters],
+		};
+		if !per_filter(w_scales.len()) {
+			return None;
+		}
+		let (x_scale, y_scale) = (scalar(floats(x_scale))?, scalar(floats(y_scale))?);
+		let (y_zero, signed) = quanta(y_zero)
+			.and_then(|(values, signed)| scalar(Some(values)).map(|value| (value, signed)))?;
+		// In the kernel's order: x_scale · w_scale, then / y_scale.
+		let multiplier = |filter: usize| {
+			let w_scale = w_scales[if w_scales.len() == 1 { 0 } else { filter }];
+			(x_scale * w_scale / y_scale).to_bits()
+		};
+		let (low, high) = if signed { (-128, 127) } else { (0, 255) };
+		let layer = Layer {
+			inputs,
+			outputs: outputs as u32,
+			input_zero: scalar(Some(quanta(x_zero)?.0))?,
+			weights,
+			bias: (0..outputs).map(|at| bias[at / plane]).collect(),
+			multipliers: (0..outputs).map(|at| multiplier(at / plane)).collect(),
+			output_zero: y_zero,
+			low,
+			high,
+			signed,
+		};
+		Some((layer, output))
+	}
 }
 
 impl Circuit {

@@ -10,7 +10,8 @@
 //!   `haca_kernels` and tract, bit for bit) and its layout in a trace;
 //! - [`compile`]: a model's dispute graph to its circuit;
 //! - [`air`]: the constraints;
-//! - [`verify`] and, with `prover`, [`prover::prove`] (and [`benchmarking`]'s worst cases).
+//! - [`verify`] and, with `prover`, [`prover::prove`] (and [`benchmarking`]'s worst cases);
+//! - [`testing`]: a small circuit for other crates' tests.
 //!
 //! A proof is bound to its circuit, to the job's input and output quanta, and to a
 //! `binding` (the job, attempt and executor), all of which seed its Fiat–Shamir challenges.
@@ -24,16 +25,19 @@ pub mod air;
 pub mod benchmarking;
 pub mod circuit;
 pub mod compile;
+mod decode;
 #[cfg(feature = "prover")]
 pub mod prover;
+#[cfg(feature = "std")]
+pub mod testing;
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use scale_info::TypeInfo;
-use winter_air::{proof::Proof, BatchingMethod, FieldExtension, ProofOptions};
+use winter_air::{BatchingMethod, FieldExtension, ProofOptions};
 use winter_crypto::{hashers::Blake3_256, DefaultRandomCoin, MerkleTree};
 use winter_math::fields::f64::BaseElement;
-use winter_utils::{ByteReader, Deserializable, Serializable};
+use winter_utils::Serializable;
 use winter_verifier::{AcceptableOptions, VerifierError};
 
 pub use air::Statement;
@@ -101,12 +105,7 @@ pub fn verify(statement: Statement, proof: &[u8]) -> Result<(), ProofError> {
 	if !proof.starts_with(&expected_context(&statement)) {
 		return Err(ProofError::Malformed);
 	}
-	let mut reader = winter_utils::SliceReader::new(proof);
-	let proof = Proof::read_from(&mut reader).map_err(|_| ProofError::Malformed)?;
-	// One encoding per proof: nothing may follow it.
-	if reader.has_more_bytes() {
-		return Err(ProofError::Malformed);
-	}
+	let proof = decode::decode(proof).map_err(|_| ProofError::Malformed)?;
 	let acceptable = AcceptableOptions::OptionSet(alloc::vec![options()]);
 	winter_verifier::verify::<
 		air::InferenceAir,

@@ -119,7 +119,7 @@ proptest! {
 		let graph = graph(&mlp);
 		let input = input(samples, mlp.sizes[0], &values);
 		let expected = graph.trace(std::slice::from_ref(&input)).unwrap().outputs.remove(0);
-		let circuit = compile(&graph).unwrap();
+		let circuit = compile(&graph, &[mlp.sizes[0]]).unwrap();
 		let layout = circuit.layout().unwrap();
 		let quanta = circuit.input_quanta(&input).unwrap();
 		let evaluated: Vec<i32> = quanta
@@ -151,7 +151,7 @@ fn digits() -> (Circuit, Vec<i32>) {
 		zeros: [0, 128, 128],
 		clip: (128, 255),
 	};
-	let circuit = compile(&graph(&mlp)).unwrap();
+	let circuit = compile(&graph(&mlp), &[mlp.sizes[0]]).unwrap();
 	let values: Vec<f32> = (0..64).map(|at| (at % 17) as f32 * 0.45).collect();
 	let quanta = circuit.input_quanta(&input(1, 64, &values)).unwrap();
 	(circuit, quanta)
@@ -200,6 +200,32 @@ fn a_proof_verifies_for_its_own_statement_only() {
 		flipped[at] ^= 0x10;
 		assert!(verdict(&flipped).is_err(), "a proof with byte {at} flipped verified");
 	}
+}
+
+/// A proof that states a sequence longer than its bytes is refused, not allocated: the
+/// decoder once reserved what a proof stated and aborted, on 8.6 exabytes for a length's
+/// bytes zeroed (read as a 9-byte length), and on 621 GB for a Merkle opening's node count
+/// (decoded by the verifier after the proof). Both found by the `proof_verify` fuzz target,
+/// whose inputs these are.
+#[test]
+fn lengths_a_proof_states_beyond_its_bytes_are_refused() {
+	let circuit = haca_proof::testing::small_circuit();
+	let inputs = vec![20, 40, 60, 80];
+	let (outputs, proof) = prove(&circuit, [1; 32], &inputs).unwrap();
+	let statement = Statement::new(circuit, [1; 32], inputs, outputs).unwrap();
+	let refused = |at: usize, patch: &[u8]| {
+		let mut patched = proof.clone();
+		let end = (at + patch.len()).min(proof.len());
+		patched[at..end].copy_from_slice(&patch[..end - at]);
+		if patched != proof {
+			assert!(verify(statement.clone(), &patched).is_err(), "{patch:?} at {at} verified");
+		}
+	};
+	for at in 100..400 {
+		refused(at, &[0; 4]);
+	}
+	let opening = [&[0x90; 13][..], b"gooooooo", &[0x90; 18], b"$\n\n"].concat();
+	refused(0x9090 % proof.len(), &opening);
 }
 
 #[test]
@@ -256,7 +282,7 @@ fn the_most_regular_traces_prove() {
 			zeros: [0, 128, 128],
 			clip: (0, 255),
 		};
-		let circuit = compile(&graph(&mlp)).unwrap();
+		let circuit = compile(&graph(&mlp), &[mlp.sizes[0]]).unwrap();
 		for samples in [1, 2, 4] {
 			let quanta = circuit.input_quanta(&input(samples, sizes[0], &[1.0])).unwrap();
 			let (outputs, proof) = prove(&circuit, [5; 32], &quanta).unwrap();

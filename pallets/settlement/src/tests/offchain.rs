@@ -172,7 +172,7 @@ fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
 fn int8_mlp_on_chain() -> (ModelHash, Vec<u8>) {
 	let bytes = std::fs::read(models_dir().join("exports/int8_mlp/model.onnx")).unwrap();
 	let graph = haca_engine::lowering::lower(&bytes).unwrap().graph;
-	let circuit = haca_proof::compile::compile(&graph).unwrap();
+	let circuit = haca_proof::compile::compile(&graph, &[64]).unwrap();
 	let hash = ModelHash::from(sp_io::hashing::blake2_256(&bytes));
 	let specs = |dims: &[u32]| vec![spec(dims)].try_into().unwrap();
 	let terms = pallet_models::ModelTerms {

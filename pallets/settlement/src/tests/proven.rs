@@ -5,34 +5,14 @@
 
 use codec::Encode;
 use haca_primitives::{tensor::decode_tensors, InferenceSignature, ModeSet, ModelHash};
-use haca_proof::{prover::prove, Circuit, Layer, Quantization};
+use haca_proof::{prover::prove, testing::small_circuit as circuit};
 
 use super::*;
 use crate::statements::SignatureCheck;
 
-/// A provable model: four f32 inputs quantised to u8, one layer of two outputs clamped at
-/// the zero point (a ReLU), dequantised.
+/// The provable model: `circuit()`'s.
 fn proven_model() -> ModelHash {
 	ModelHash::repeat_byte(3)
-}
-
-fn circuit() -> Circuit {
-	Circuit {
-		input: Quantization { signed: false, linear: Some((0.05f32.to_bits(), 0)) },
-		layers: vec![Layer {
-			inputs: 4,
-			outputs: 2,
-			input_zero: 0,
-			weights: vec![3, -2, 5, 1, -4, 7, 2, -1],
-			bias: vec![10, -20],
-			multipliers: vec![0.0123f32.to_bits(); 2],
-			output_zero: 128,
-			low: 128,
-			high: 255,
-			signed: false,
-		}],
-		output: Quantization { signed: false, linear: Some((0.1f32.to_bits(), 128)) },
-	}
 }
 
 fn input() -> Vec<u8> {
