@@ -11,7 +11,8 @@ OUT/<name>/test_data_set_0/{input,output}_<i>.pb.
   package's helper: PyTorch's wheel is too large for the project's set-up;
 - int8 networks in the forms onnxruntime's quantisation tool writes: an MLP in operator
   form (QuantizeLinear, QLinearMatMul), a CNN in operator form (QLinearConv, QLinearMatMul:
-  integer from its input's quantiser to its output's dequantiser, so provable), and a CNN
+  integer from its input's quantiser to its output's dequantiser, so provable), the same CNN
+  giving each sample's class (ArgMax), and a CNN
   mixing the dynamic form (ConvInteger, Cast) with the QDQ form (DequantizeLinear of
   per-row weights).
 
@@ -112,12 +113,12 @@ class Graph:
         return output
 
     def model(self, name, input_name, input_dims, output, output_dims,
-              input_type=TensorProto.FLOAT, producer="pytorch"):
+              input_type=TensorProto.FLOAT, producer="pytorch", output_type=TensorProto.FLOAT):
         graph = helper.make_graph(
             self.nodes,
             name,
             [helper.make_tensor_value_info(input_name, input_type, input_dims)],
-            [helper.make_tensor_value_info(output, TensorProto.FLOAT, output_dims)],
+            [helper.make_tensor_value_info(output, output_type, output_dims)],
             self.weights,
         )
         model = helper.make_model(
@@ -232,11 +233,12 @@ def int8_mlp():
     return model, sample
 
 
-def int8_qcnn():
+def int8_qcnn(classes=False):
     """A digits-size (1x8x8) int8 CNN in onnxruntime's operator form: the input quantised to
     u8, two 3x3 stride-2 QLinearConvs with int8 weights (per-channel scales and i32 biases in
     the second) and ReLU as a Clip at each one's zero point, flattened, a QLinearMatMul head
-    and the logits dequantised: integer from end to end, so its runs can be proven."""
+    and the logits dequantised (with `classes`, then each sample's class, an ArgMax): integer
+    from end to end, so its runs can be proven."""
     g = Graph(seed=60)
     rng = g.rng
     w1 = (rng.standard_normal((4, 1, 3, 3)) * 0.4).astype(np.float32)
@@ -268,10 +270,14 @@ def int8_qcnn():
     x = g.node("QLinearMatMul", [x, s["h2"], h2_zero, quantised(g, "fc.weight", w3, scales["w3"]),
                                  s["w3"], w_zero, s["y"], y_zero])
     x = g.node("DequantizeLinear", [x, s["y"], y_zero])
-    g.nodes[-1].output[0] = "logits"
+    if classes:
+        x = g.node("ArgMax", [x], axis=1, keepdims=0)
+    output = "classes" if classes else "logits"
+    g.nodes[-1].output[0] = output
     sample = np.random.default_rng(61).uniform(0, 8, (BATCH, 1, 8, 8)).astype(np.float32)
-    model = g.model("main_graph", "input", ["batch", 1, 8, 8], "logits", ["batch", 10],
-                    producer="onnx.quantize")
+    model = g.model("main_graph", "input", ["batch", 1, 8, 8], output,
+                    ["batch"] if classes else ["batch", 10], producer="onnx.quantize",
+                    output_type=TensorProto.INT64 if classes else TensorProto.FLOAT)
     return model, sample
 
 
@@ -343,7 +349,9 @@ def networks():
     yield "cnn", cnn_model, cnn_sample
     encoder, encoder_sample = transformer_encoder()
     yield "transformer_encoder", encoder, encoder_sample
-    for name, build in [("int8_mlp", int8_mlp), ("int8_qcnn", int8_qcnn), ("int8_cnn", int8_cnn),
+    for name, build in [("int8_mlp", int8_mlp), ("int8_qcnn", int8_qcnn),
+                        ("int8_qcnn_classes", lambda: int8_qcnn(classes=True)),
+                        ("int8_cnn", int8_cnn),
                         ("text_classifier", text_classifier)]:
         model, sample = build()
         yield name, model, sample

@@ -140,6 +140,7 @@ fn every_node_of_the_project_models_runs_in_wasm_as_natively() {
 	for op in [
 		"QLinearMatMul",
 		"QLinearConv",
+		"ArgMax",
 		"ConvInteger",
 		"QuantizeLinear",
 		"DequantizeLinear",

@@ -315,6 +315,11 @@ fn op(node: &NodeProto, opset: i64) -> Result<Op, LoweringError> {
 				perm: perm.try_into().map_err(|_| unsupported(node, "perm over the rank bound"))?,
 			}
 		}
+		"ArgMax" => Op::ArgMax {
+			axis: small_axis(node, attributes.int("axis", 0)?)?,
+			keep_dims: attributes.int("keepdims", 1)? != 0,
+			select_last: attributes.flag("select_last_index")?,
+		},
 		"Softmax" if opset >= 13 => {
 			Op::Softmax { axis: small_axis(node, attributes.int("axis", -1)?)? }
 		}

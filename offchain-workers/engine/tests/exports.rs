@@ -80,7 +80,7 @@ fn run(name: &str) -> Result<(Vec<Tensor>, Vec<Tensor>), EngineError> {
 	Ok((outputs, expected))
 }
 
-const EXPORTS: [&str; 17] = [
+const EXPORTS: [&str; 18] = [
 	"logistic_regression",
 	"logistic_regression_names",
 	"random_forest_names",
@@ -96,6 +96,7 @@ const EXPORTS: [&str; 17] = [
 	"transformer_encoder",
 	"int8_mlp",
 	"int8_qcnn",
+	"int8_qcnn_classes",
 	"int8_cnn",
 	"text_classifier",
 ];

@@ -29,21 +29,28 @@ fn uniform(count: usize, low: f32, high: f32, seed: u64) -> Vec<f32> {
 		.collect()
 }
 
-/// The circuit of the export `name` (samples of shape `sample`, `outputs` logits each) run
-/// on 1,536 random samples gives tract's outputs bit for bit: inputs around the quantiser's
-/// range (0 to 10), beyond it on both sides, and wide.
-fn agrees_with_tract(name: &str, sample: &[u32], outputs: u32) -> Circuit {
+/// The circuit of the export `name` (samples of shape `sample`, outputs of `output_type`
+/// and shape `output` each) run on 1,536 random samples gives tract's outputs bit for bit:
+/// inputs around the quantiser's range (0 to 10), beyond it on both sides, and wide. Its
+/// outputs.
+fn agrees_with_tract(
+	name: &str,
+	sample: &[u32],
+	(output_type, output): (ElementType, &[u32]),
+) -> (Circuit, Vec<Tensor>) {
 	let bytes = model(name);
 	let circuit = compile(&lower(&bytes).unwrap().graph, sample).unwrap();
 	let layout = circuit.layout().unwrap();
 	let rows = 64;
 	let dims = |per_sample: &[u32]| [&[rows][..], per_sample].concat();
-	let spec = |per_sample: &[u32]| {
-		TensorSpec::new("t", ElementType::F32, &dims(per_sample)).unwrap().with_variable_axes(&[0])
+	let spec = |element_type, per_sample: &[u32]| {
+		TensorSpec::new("t", element_type, &dims(per_sample)).unwrap().with_variable_axes(&[0])
 	};
-	let plan = Plan::compile(&bytes, &[spec(sample)], &[spec(&[outputs])]).unwrap();
+	let plan =
+		Plan::compile(&bytes, &[spec(ElementType::F32, sample)], &[spec(output_type, output)])
+			.unwrap();
 	let width = sample.iter().product::<u32>() as usize;
-	let mut samples = 0;
+	let mut outputs = Vec::new();
 	for (batch, (low, high)) in
 		[(0.0, 8.0), (-2.0, 12.0), (-50.0, 50.0)].iter().cycle().take(24).enumerate()
 	{
@@ -54,10 +61,10 @@ fn agrees_with_tract(name: &str, sample: &[u32], outputs: u32) -> Circuit {
 		let computed: Vec<i32> =
 			quanta.chunks(width).flat_map(|sample| circuit.evaluate(&layout, sample)).collect();
 		assert_eq!(circuit.output_tensor(&computed).unwrap(), tract[0], "{name}, batch {batch}");
-		samples += rows;
+		outputs.push(tract[0].clone());
 	}
-	assert_eq!(samples, 24 * 64);
-	circuit
+	assert_eq!(outputs.len() * rows as usize, 24 * 64);
+	(circuit, outputs)
 }
 
 /// Proofs of runs on 1 and 3 samples of shape `sample` verify, each under 200 KB.
@@ -76,7 +83,7 @@ fn proofs_verify(circuit: &Circuit, sample: &[u32]) {
 
 #[test]
 fn the_int8_mlp_circuit_computes_tracts_output_bit_for_bit_and_proves() {
-	let circuit = agrees_with_tract("int8_mlp", &[64], 10);
+	let (circuit, _) = agrees_with_tract("int8_mlp", &[64], (ElementType::F32, &[10]));
 	let shape: Vec<_> = circuit.layers.iter().map(|layer| (layer.inputs, layer.outputs)).collect();
 	assert_eq!(shape, [(64, 64), (64, 10)]);
 	// The hidden layer's ReLU is a Clip at its zero point.
@@ -86,7 +93,7 @@ fn the_int8_mlp_circuit_computes_tracts_output_bit_for_bit_and_proves() {
 
 #[test]
 fn the_int8_cnn_circuit_computes_tracts_output_bit_for_bit_and_proves() {
-	let circuit = agrees_with_tract("int8_qcnn", &[1, 8, 8], 10);
+	let (circuit, _) = agrees_with_tract("int8_qcnn", &[1, 8, 8], (ElementType::F32, &[10]));
 	// 1x8x8 → 4x4x4 → 8x2x2 (3x3 windows, stride 2, padded) → 10.
 	let shape: Vec<_> = circuit.layers.iter().map(|layer| (layer.inputs, layer.outputs)).collect();
 	assert_eq!(shape, [(64, 64), (64, 32), (32, 10)]);
@@ -95,6 +102,18 @@ fn the_int8_cnn_circuit_computes_tracts_output_bit_for_bit_and_proves() {
 	assert_eq!(first.weights[..64].iter().filter(|&&weight| weight != 0).count(), 4);
 	// The second convolution's biases are per filter, one for each 2x2 plane.
 	assert_eq!(circuit.layers[1].bias[0], circuit.layers[1].bias[3]);
+	proofs_verify(&circuit, &[1, 8, 8]);
+}
+
+#[test]
+fn the_int8_cnn_classes_circuit_computes_tracts_classes_and_proves() {
+	let (circuit, outputs) =
+		agrees_with_tract("int8_qcnn_classes", &[1, 8, 8], (ElementType::I64, &[]));
+	assert!(circuit.classes.is_some());
+	// Many classes among the samples, so that a wrong index shows.
+	let classes: std::collections::BTreeSet<&[u8]> =
+		outputs.iter().flat_map(|tensor| tensor.data.chunks(8)).collect();
+	assert!(classes.len() >= 4, "{} classes", classes.len());
 	proofs_verify(&circuit, &[1, 8, 8]);
 }
 

@@ -138,6 +138,10 @@ pub enum Op {
 	/// w_scale / y_scale`; `x`'s scale and zero point are scalars, `w`'s scalars or one per
 	/// filter.
 	QLinearConv { pads: [u32; 4], strides: [u32; 2], dilations: [u32; 2], group: u32 },
+	/// The i64 index of the largest element along `axis` (f32, i32, i64, u8 or i8), the
+	/// first of equals or, if `select_last`, the last; NaNs are never the largest. The axis
+	/// is kept (size 1) if `keep_dims`.
+	ArgMax { axis: i8, keep_dims: bool, select_last: bool },
 }
 
 /// Most elements an operator's output may have (64 MiB of f32).
@@ -201,6 +205,9 @@ pub fn run(op: &Op, inputs: &[Tensor]) -> Result<Vec<Tensor>, KernelError> {
 		}
 		Op::QLinearConv { pads, strides, dilations, group } => {
 			quantize::qlinear_conv(inputs, *pads, *strides, *dilations, *group)?
+		}
+		Op::ArgMax { axis, keep_dims, select_last } => {
+			normalize::arg_max(inputs, *axis, *keep_dims, *select_last)?
 		}
 	};
 	if output.shape.len() > MAX_RANK as usize {

@@ -1,12 +1,72 @@
-//! Operators over one or more axes: `Softmax`, `ReduceMean`, `LayerNormalization`.
+//! Operators over one or more axes: `Softmax`, `ReduceMean`, `LayerNormalization`,
+//! `ArgMax`.
 
 use alloc::vec::Vec;
-use haca_primitives::tensor::Tensor;
+use haca_primitives::tensor::{ElementType, Tensor};
 
 use crate::{
-	array::{count, output_count, strides, sum, Array},
+	array::{count, output_count, strides, sum, Array, Element},
 	input, resolve_axis, KernelError,
 };
+
+/// `ArgMax` along `axis`: the i64 index of the largest element (f32, i32, i64, u8 or i8),
+/// the first of equals, or the last if `select_last`; NaNs are never the largest (an axis
+/// of NaNs gives 0). An empty axis has no index.
+pub(crate) fn arg_max(
+	inputs: &[Tensor],
+	axis: i8,
+	keep_dims: bool,
+	select_last: bool,
+) -> Result<Tensor, KernelError> {
+	let x = input(inputs, 1..=1, 0)?;
+	match x.element_type {
+		ElementType::F32 => arg_max_of::<f32>(x, axis, keep_dims, select_last),
+		ElementType::I32 => arg_max_of::<i32>(x, axis, keep_dims, select_last),
+		ElementType::I64 => arg_max_of::<i64>(x, axis, keep_dims, select_last),
+		ElementType::U8 => arg_max_of::<u8>(x, axis, keep_dims, select_last),
+		ElementType::I8 => arg_max_of::<i8>(x, axis, keep_dims, select_last),
+		_ => Err(KernelError::ElementType),
+	}
+}
+
+fn arg_max_of<T: Element + PartialOrd>(
+	x: &Tensor,
+	axis: i8,
+	keep_dims: bool,
+	select_last: bool,
+) -> Result<Tensor, KernelError> {
+	let x = Array::<T>::read(x)?;
+	let axis = resolve_axis(axis.into(), x.shape.len())?;
+	let (outer, n, inner) = (count(&x.shape[..axis]), x.shape[axis], count(&x.shape[axis + 1..]));
+	if n == 0 {
+		return Err(KernelError::Shape);
+	}
+	// Whether `value` beats `best`: larger, or equal when the last is selected; anything
+	// beats a NaN but a NaN (a NaN is the one value unordered with itself).
+	let beats = |value: T, best: T| {
+		if best.partial_cmp(&best).is_none() {
+			value.partial_cmp(&value).is_some()
+		} else {
+			value > best || (select_last && value == best)
+		}
+	};
+	let mut indices = Vec::with_capacity(outer * inner);
+	// (With an empty axis after `axis`, there are no elements and no indices.)
+	for block in x.data.chunks_exact((n * inner).max(1)) {
+		for offset in 0..inner {
+			let at = |i: usize| block[offset + i * inner];
+			let best = (1..n).fold(0, |best, i| if beats(at(i), at(best)) { i } else { best });
+			indices.push(best as i64);
+		}
+	}
+	let mut shape = x.shape;
+	if keep_dims {
+		shape[axis] = 1;
+	} else {
+		shape.remove(axis);
+	}
+	Array::new(shape, indices)?.into_tensor()
+}
 
 /// `Softmax` along `axis`: `exp(x - max) / sum`, the sum in order along the axis.
 pub(crate) fn softmax(inputs: &[Tensor], axis: i8) -> Result<Tensor, KernelError> {
@@ -125,6 +185,27 @@ mod tests {
 
 	fn values(tensors: Vec<Tensor>) -> Vec<f32> {
 		Array::<f32>::read(&tensors[0]).unwrap().data
+	}
+
+	#[test]
+	fn arg_max_picks_the_first_or_last_largest_and_skips_nans() {
+		let arg_max = |axis, keep_dims, select_last| Op::ArgMax { axis, keep_dims, select_last };
+		let x = f32s(&[2, 3], &[1.0, 5.0, 5.0, f32::NAN, -1.0, f32::NAN]);
+		let indices = |op: &Op, x: &Tensor| {
+			Array::<i64>::read(&run(op, core::slice::from_ref(x)).unwrap()[0]).unwrap()
+		};
+		let first = indices(&arg_max(1, false, false), &x);
+		assert_eq!((first.shape, first.data), (vec![2], vec![1, 1]));
+		let last = indices(&arg_max(-1, true, true), &x);
+		assert_eq!((last.shape, last.data), (vec![2, 1], vec![2, 1]));
+		// Along the rows: 1 > NaN, 5 > -1, 5 > NaN.
+		assert_eq!(indices(&arg_max(0, false, false), &x).data, [0, 0, 0]);
+		let nans = f32s(&[2], &[f32::NAN, f32::NAN]);
+		assert_eq!(indices(&arg_max(0, false, false), &nans).data, [0]);
+		let quanta = Tensor::from_i32(&[3], &[-7, 2, 2]).unwrap();
+		assert_eq!(indices(&arg_max(0, false, true), &quanta).data, [2]);
+		assert_eq!(run(&arg_max(0, false, false), &[f32s(&[0], &[])]), Err(KernelError::Shape));
+		assert_eq!(run(&arg_max(2, false, false), &[x]), Err(KernelError::Attribute));
 	}
 
 	#[test]

@@ -105,6 +105,9 @@ fn op() -> impl Strategy<Value = Op> {
 				dilations,
 				group
 			}),
+		(-6i8..6, any::<bool>(), any::<bool>()).prop_map(|(axis, keep_dims, select_last)| {
+			Op::ArgMax { axis, keep_dims, select_last }
+		}),
 	]
 }
 

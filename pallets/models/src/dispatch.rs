@@ -11,7 +11,7 @@ use haca_primitives::{
 	traits::TensorSpecs,
 	ModeSet, ModelHash,
 };
-use haca_proof::{circuit::MAX_TRACE_ROWS, Circuit, Quantization};
+use haca_proof::{circuit::MAX_TRACE_ROWS, Circuit};
 use sp_runtime::traits::Saturating;
 
 use crate::*;
@@ -62,20 +62,15 @@ impl<T: Config> Pallet<T> {
 			return Err(Error::<T>::CircuitSpecMismatch);
 		};
 		// A spec fits when its first axis counts samples, each of `per_sample` elements of
-		// the conversion's type; the largest input's samples must fit in one trace.
-		let samples = |spec: &TensorSpec, quantization: &Quantization, per_sample: usize| {
-			let element_type = match (quantization.linear, quantization.signed) {
-				(Some(_), _) => ElementType::F32,
-				(None, true) => ElementType::I8,
-				(None, false) => ElementType::U8,
-			};
+		// the circuit's type; the largest input's samples must fit in one trace.
+		let samples = |spec: &TensorSpec, (element_type, per_sample): (ElementType, usize)| {
 			let (&samples, rest) = spec.shape.split_first()?;
 			let elements =
 				rest.iter().try_fold(1usize, |count, &dim| count.checked_mul(dim as usize));
 			(spec.element_type == element_type && elements == Some(per_sample)).then_some(samples)
 		};
-		let input_samples = samples(input, &circuit.input, circuit.input_len());
-		let output_samples = samples(output, &circuit.output, circuit.output_len());
+		let input_samples = samples(input, circuit.input_type());
+		let output_samples = samples(output, circuit.output_type());
 		let (Some(most), Some(_)) = (input_samples, output_samples) else {
 			return Err(Error::<T>::CircuitSpecMismatch);
 		};

@@ -675,7 +675,8 @@ fn a_stalled_upload_holds_its_hash_only_for_the_upload_period() {
 	});
 }
 
-/// A circuit for a model of `[1, 4]` f32 inputs and `[1, 2]` f32 outputs.
+/// Registers a model of `inputs` with `circuit`, its outputs `[1, 2]` f32 (as
+/// `small_circuit`'s).
 fn register_circuit(
 	who: AccountId,
 	model: ModelHash,
@@ -683,19 +684,22 @@ fn register_circuit(
 	inputs: TensorSpecs,
 	circuit: Option<Vec<u8>>,
 ) -> sp_runtime::DispatchResult {
+	register_circuit_of(who, model, modes, (inputs, specs(&[1, 2])), circuit)
+}
+
+fn register_circuit_of(
+	who: AccountId,
+	model: ModelHash,
+	modes: ModeSet,
+	(inputs, outputs): (TensorSpecs, TensorSpecs),
+	circuit: Option<Vec<u8>>,
+) -> sp_runtime::DispatchResult {
 	Registry::register(
 		RuntimeOrigin::signed(who),
 		model,
 		1_000_000,
 		locator(b"https://models.example/p"),
-		crate::ModelTerms {
-			inputs,
-			outputs: specs(&[1, 2]),
-			modes,
-			fee: 10,
-			tolerance_ulps: 0,
-			graph: None,
-		},
+		crate::ModelTerms { inputs, outputs, modes, fee: 10, tolerance_ulps: 0, graph: None },
 		circuit.map(|bytes| bytes.try_into().unwrap()),
 	)
 	.map(|_| ())
@@ -775,5 +779,34 @@ fn a_circuit_that_cannot_prove_the_model_is_refused_without_holding_funds() {
 			Error::<Test>::UnprovableCircuit
 		);
 		assert_eq!(held(ALICE), 0);
+	});
+}
+
+#[test]
+fn a_circuit_of_classes_gives_one_i64_a_sample() {
+	use codec::Encode;
+	run(|| {
+		let mut classes = small_circuit();
+		classes.classes = Some(haca_proof::Classes { keep_dims: false, select_last: false });
+		let bytes = classes.encode();
+		let register = |model: &[u8], outputs| {
+			let inputs = specs(&[1, 4]);
+			register_circuit_of(
+				ALICE,
+				hash_of(model),
+				ModeSet::PROVEN,
+				(inputs, outputs),
+				Some(bytes.clone()),
+			)
+		};
+		let i64s = |dims: &[u32]| -> TensorSpecs {
+			vec![TensorSpec::new("y", ElementType::I64, dims).unwrap()].try_into().unwrap()
+		};
+		// Not the logits, not two classes a sample.
+		assert_noop!(register(b"logits", specs(&[1, 2])), Error::<Test>::CircuitSpecMismatch);
+		assert_noop!(register(b"two", i64s(&[1, 2])), Error::<Test>::CircuitSpecMismatch);
+		assert_ok!(register(b"classes", i64s(&[1])));
+		// With the axis kept: `[samples, 1]`.
+		assert_ok!(register(b"kept", i64s(&[1, 1])));
 	});
 }

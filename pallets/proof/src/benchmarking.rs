@@ -49,7 +49,7 @@ fn circuit(width: u32, neurons: u32, noise: &mut Noise) -> Circuit {
 		left -= outputs;
 	}
 	let quanta = Quantization { signed: false, linear: None };
-	Circuit { input: quanta.clone(), layers, output: quanta }
+	Circuit { input: quanta.clone(), layers, output: quanta, classes: None }
 }
 
 /// The widest circuit whose samples fill a trace of at least `rows` rows (a power of two,

@@ -69,6 +69,16 @@ pub struct Layer {
 	pub signed: bool,
 }
 
+/// A model whose output is each sample's class: the i64 index of the largest of its outputs
+/// (`ArgMax` over them, after the output's conversion).
+#[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
+pub struct Classes {
+	/// The output is `[samples, 1]` if set, `[samples]` otherwise.
+	pub keep_dims: bool,
+	/// The last of equal largest outputs if set, the first otherwise.
+	pub select_last: bool,
+}
+
 /// A model's integer layers between its input and output conversions.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
 pub struct Circuit {
@@ -78,6 +88,8 @@ pub struct Circuit {
 	pub layers: Vec<Layer>,
 	/// How the last layer's quanta become the model's output.
 	pub output: Quantization,
+	/// Whether the model's output is then each sample's class.
+	pub classes: Option<Classes>,
 }
 
 /// Why a circuit cannot be proven.

@@ -5,7 +5,8 @@
 //! or per-column weight scales and zero points) or a `QLinearConv` (per-tensor or
 //! per-filter, with or without bias) by constant 8-bit weights and optionally followed by a
 //! `Clip` of its quanta between constants, with `Flatten`s or `Reshape`s of each sample to a
-//! row between them, then an optional `DequantizeLinear` (per-tensor). A convolution is a
+//! row between them, then an optional `DequantizeLinear` (per-tensor) and an optional
+//! `ArgMax` over each sample's outputs (its class). A convolution is a
 //! dense layer whose weights are zero outside each output's window: the circuit is
 //! compiled for one shape of a sample. The conversions at both ends run in the runtime with
 //! the same kernels as the dispute game's; the layers between them are proven.
@@ -14,7 +15,7 @@ use alloc::vec::Vec;
 use haca_kernels::{graph::Graph, run, Op};
 use haca_primitives::tensor::{ElementType, Tensor};
 
-use crate::circuit::{Circuit, Layer, Quantization};
+use crate::circuit::{Circuit, Classes, Layer, Quantization};
 
 /// Why a graph has no circuit.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -94,13 +95,16 @@ pub fn compile(graph: &Graph, sample: &[u32]) -> Result<Circuit, CompileError> {
 	let mut shape = sample.to_vec();
 	let mut input = None;
 	let mut output = None;
+	let mut classes = None;
 	let mut layers: Vec<Layer> = Vec::new();
 	for (index, node) in graph.nodes.iter().enumerate() {
 		let number = index as u32;
 		let unsupported = CompileError::Unsupported { node: number };
 		let misshapen = CompileError::Shape { node: number };
 		let reads = &node.inputs;
-		if reads.first() != Some(&current) || output.is_some() {
+		// Only the class of the output may follow its conversion, and nothing the class.
+		let after_output = output.is_some() && !matches!(node.op, Op::ArgMax { .. });
+		if reads.first() != Some(&current) || after_output || classes.is_some() {
 			return Err(unsupported);
 		}
 		let constants = reads[1..].iter().map(|&value| constant(value)).collect::<Option<Vec<_>>>();
@@ -200,6 +204,12 @@ pub fn compile(graph: &Graph, sample: &[u32]) -> Result<Circuit, CompileError> {
 					return Err(unsupported);
 				}
 			}
+			// Over each sample's row of outputs.
+			(Op::ArgMax { axis: 1 | -1, keep_dims, select_last }, [])
+				if !layers.is_empty() && shape.len() == 1 =>
+			{
+				classes = Some(Classes { keep_dims: *keep_dims, select_last: *select_last });
+			}
 			(Op::DequantizeLinear { .. }, [scale, zero @ ..]) if !layers.is_empty() => {
 				let scale = scalar(floats(scale)).ok_or(unsupported)?;
 				let signed = quantum_type.ok_or(unsupported)?;
@@ -225,7 +235,8 @@ pub fn compile(graph: &Graph, sample: &[u32]) -> Result<Circuit, CompileError> {
 	}
 	let input = input.ok_or(CompileError::Output)?;
 	let signed = layers.last().is_some_and(|layer| layer.signed);
-	Ok(Circuit { input, layers, output: output.unwrap_or(Quantization { signed, linear: None }) })
+	let output = output.unwrap_or(Quantization { signed, linear: None });
+	Ok(Circuit { input, layers, output, classes })
 }
 
 /// The layer of a `QLinearMatMul` of the chain's value by a constant `b` (`[inputs,
@@ -391,9 +402,30 @@ impl Circuit {
 		(signed == self.input.signed).then_some(values)
 	}
 
-	/// The output tensor (`[samples, outputs]`) of output quanta: dequantised
-	/// (`DequantizeLinear`'s kernel) or as they are.
+	/// The element type of the model's input tensor and its elements a sample.
+	pub fn input_type(&self) -> (ElementType, usize) {
+		(element_type(&self.input), self.input_len())
+	}
+
+	/// The element type of the model's output tensor and its elements a sample.
+	pub fn output_type(&self) -> (ElementType, usize) {
+		match self.classes {
+			Some(_) => (ElementType::I64, 1),
+			None => (element_type(&self.output), self.output_len()),
+		}
+	}
+
+	/// The output tensor of output quanta: `[samples, outputs]`, dequantised
+	/// (`DequantizeLinear`'s kernel) or as they are; or each sample's class (`ArgMax`'s
+	/// kernel).
 	pub fn output_tensor(&self, quanta: &[i32]) -> Option<Tensor> {
+		let outputs = self.converted_outputs(quanta)?;
+		let Some(Classes { keep_dims, select_last }) = self.classes else { return Some(outputs) };
+		run(&Op::ArgMax { axis: 1, keep_dims, select_last }, &[outputs]).ok()?.pop()
+	}
+
+	/// `[samples, outputs]` of output quanta, dequantised or as they are.
+	fn converted_outputs(&self, quanta: &[i32]) -> Option<Tensor> {
 		let per_sample = self.output_len();
 		let samples = u32::try_from(quanta.len() / per_sample.max(1)).ok()?;
 		let dims = [samples, per_sample as u32];
@@ -404,6 +436,15 @@ impl Circuit {
 		let scale = Tensor::from_f32(&[], &[f32::from_bits(scale)])?;
 		let zero = zero_point(self.output.signed, zero);
 		run(&Op::DequantizeLinear { axis: 1 }, &[tensor, scale, zero]).ok()?.pop()
+	}
+}
+
+/// The element type of a tensor `quantization` converts.
+fn element_type(quantization: &Quantization) -> ElementType {
+	match (quantization.linear, quantization.signed) {
+		(Some(_), _) => ElementType::F32,
+		(None, true) => ElementType::I8,
+		(None, false) => ElementType::U8,
 	}
 }
 

@@ -41,7 +41,7 @@ use winter_utils::Serializable;
 use winter_verifier::{AcceptableOptions, VerifierError};
 
 pub use air::Statement;
-pub use circuit::{Circuit, CircuitError, Layer, Quantization};
+pub use circuit::{Circuit, CircuitError, Classes, Layer, Quantization};
 
 /// The hash of the proof's commitments and challenges.
 pub type Hasher = Blake3_256<BaseElement>;

@@ -20,5 +20,6 @@ pub fn small_circuit() -> Circuit {
 			signed: false,
 		}],
 		output: Quantization { signed: false, linear: Some((0.1f32.to_bits(), 128)) },
+		classes: None,
 	}
 }

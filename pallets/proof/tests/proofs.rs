@@ -31,6 +31,8 @@ struct Mlp {
 	scales: [f32; 5],
 	zeros: [u8; 3],
 	clip: (u8, u8),
+	/// An `ArgMax` of the outputs after them (keeping the axis, selecting the last), if set.
+	classes: Option<(bool, bool)>,
 }
 
 fn mlp() -> impl Strategy<Value = Mlp> {
@@ -42,19 +44,22 @@ fn mlp() -> impl Strategy<Value = Mlp> {
 			[0.01f32..0.1, 0.002f32..0.02, 0.02f32..0.2, 0.002f32..0.02, 0.02f32..0.2],
 			[any::<u8>(), any::<u8>(), any::<u8>()],
 			(0u8..128, 128u8..=255),
+			prop::option::of((any::<bool>(), any::<bool>())),
 		)
-			.prop_map(|(sizes, w1, w2, scales, zeros, clip)| Mlp {
+			.prop_map(|(sizes, w1, w2, scales, zeros, clip, classes)| Mlp {
 				sizes,
 				w1,
 				w2,
 				scales,
 				zeros,
 				clip,
+				classes,
 			})
 	})
 }
 
-/// Its dispute graph: QuantizeLinear, QLinearMatMul, Clip, QLinearMatMul, DequantizeLinear.
+/// Its dispute graph: QuantizeLinear, QLinearMatMul, Clip, QLinearMatMul, DequantizeLinear
+/// and, for classes, ArgMax.
 fn graph(mlp: &Mlp) -> Graph {
 	let [a, b, c] = mlp.sizes;
 	let [x_scale, w1_scale, h_scale, w2_scale, y_scale] = mlp.scales;
@@ -78,20 +83,24 @@ fn graph(mlp: &Mlp) -> Graph {
 		u8_scalar(mlp.zeros[2]), // 13
 	];
 	let node = |op: Op, inputs: &[u32]| Node { op, inputs: inputs.to_vec().try_into().unwrap() };
-	// Nodes' outputs are values 14 to 18.
-	let nodes = vec![
+	// Nodes' outputs are values 14 on.
+	let mut nodes = vec![
 		node(Op::QuantizeLinear { axis: 1 }, &[0, 1, 2]),
 		node(Op::QLinearMatMul, &[14, 1, 2, 3, 4, 5, 6, 7]),
 		node(Op::Clip, &[15, 8, 9]),
 		node(Op::QLinearMatMul, &[16, 6, 7, 10, 11, 5, 12, 13]),
 		node(Op::DequantizeLinear { axis: 1 }, &[17, 12, 13]),
 	];
+	if let Some((keep_dims, select_last)) = mlp.classes {
+		nodes.push(node(Op::ArgMax { axis: -1, keep_dims, select_last }, &[18]));
+	}
+	let output = 13 + nodes.len() as u32;
 	Graph {
 		header: Header {
 			version: haca_kernels::graph::LOWERING_VERSION,
 			inputs: 1,
 			constants: constants.len() as u32,
-			outputs: vec![18].try_into().unwrap(),
+			outputs: vec![output].try_into().unwrap(),
 		},
 		constants,
 		nodes,
@@ -150,6 +159,7 @@ fn digits() -> (Circuit, Vec<i32>) {
 		scales: [0.0392, 0.0047, 0.0617, 0.0071, 0.0873],
 		zeros: [0, 128, 128],
 		clip: (128, 255),
+		classes: None,
 	};
 	let circuit = compile(&graph(&mlp), &[mlp.sizes[0]]).unwrap();
 	let values: Vec<f32> = (0..64).map(|at| (at % 17) as f32 * 0.45).collect();
@@ -281,6 +291,7 @@ fn the_most_regular_traces_prove() {
 			scales: [0.05, 0.01, 0.1, 0.01, 0.1],
 			zeros: [0, 128, 128],
 			clip: (0, 255),
+			classes: None,
 		};
 		let circuit = compile(&graph(&mlp), &[mlp.sizes[0]]).unwrap();
 		for samples in [1, 2, 4] {
