@@ -1,6 +1,6 @@
 //! Proof benchmark: a proven job against an attested one, in the same run, on the project's
-//! provable int8 models (the digits-size MLP and CNN). For batches of 1, 4 and 32 samples
-//! (32 fill the largest trace a proof holds), the executor's work for each mode through the
+//! provable int8 models (the digits-size MLP and CNN). For batches of 1, 4 and 8 samples
+//! (8 fill the largest trace a proof holds), the executor's work for each mode through the
 //! host side of its host function: attested, the engine's run and output hash
 //! (`run_and_hash`); proven, the circuit compiled from the model, checked against its hash
 //! and proven (`InferenceHost::prove`). Also the proof's size, its verification natively
@@ -72,7 +72,7 @@ static HEAP: Counting = Counting { current: AtomicUsize::new(0), peak: AtomicUsi
 /// The benchmarked exports: name, one sample's shape, outputs a sample.
 const MODELS: [(&str, &[u32], u32); 2] = [("int8_mlp", &[64], 10), ("int8_qcnn", &[1, 8, 8], 10)];
 /// Samples a job's input holds.
-const SAMPLES: [u32; 3] = [1, 4, 32];
+const SAMPLES: [u32; 3] = [1, 4, 8];
 /// Timed runs of each kind; medians count.
 const RUNS: usize = 7;
 /// Targets of a proven digits-size model of one sample.

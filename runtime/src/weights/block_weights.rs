@@ -1,6 +1,6 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-06 (Y/M/D)
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `block`, LONG-NAME: `BlockExecution`, RUNTIME: `HACA Development`
 //! WARMUPS: `10`, REPEAT: `100`
@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 123_723, 252_069
-	///   Average:  163_472
-	///   Median:   136_222
-	///   Std-Dev:  39670.45
+	///   Min, Max: 190_133, 2_600_525
+	///   Average:  232_880
+	///   Median:   198_956
+	///   Std-Dev:  239026.8
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 237_584
-	///   95th: 225_846
-	///   75th: 212_037
+	///   99th: 307_989
+	///   95th: 247_428
+	///   75th: 217_103
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(163_472), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(232_880), 0);
 }
 
 #[cfg(test)]

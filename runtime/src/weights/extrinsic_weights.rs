@@ -1,6 +1,6 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-06 (Y/M/D)
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `extrinsic`, LONG-NAME: `ExtrinsicBase`, RUNTIME: `HACA Development`
 //! WARMUPS: `10`, REPEAT: `100`
@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 90_532, 95_448
-	///   Average:  91_075
-	///   Median:   91_046
-	///   Std-Dev:  492.19
+	///   Min, Max: 114_321, 173_068
+	///   Average:  130_120
+	///   Median:   124_695
+	///   Std-Dev:  15288.0
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 91_504
-	///   95th: 91_377
-	///   75th: 91_206
+	///   99th: 170_778
+	///   95th: 166_180
+	///   75th: 132_616
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(91_075), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(130_120), 0);
 }
 
 #[cfg(test)]
