@@ -2,7 +2,7 @@
 //! (frame-benchmarking-cli 64.0.0) on 2026-12-06.
 //!
 //! Steps: 20, repeat: 5, wasm execution: Compiled,
-//! chain: `Some("dev")`, machine: `vm` (Intel(R) Xeon(R) Processor).
+//! chain: `Some("dev")`, machine: `vm` (AMD EPYC).
 
 // Executed command:
 //   /root/.cache/haca-target/release/haca-node
@@ -52,7 +52,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::KeyOwners` (r:1 w:1)
 	/// Proof: `Executors::KeyOwners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:16 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:16 w:16)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Verifiers` (r:1 w:1)
@@ -65,21 +65,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// `m` in `[0, 16]`.
 	fn register(m: u32, ) -> Weight {
-		// Proof size in bytes, measured: `49135 + m * (74 ±0)`,
-		// estimated: `203985 + m * (5331 ±0)`.
-		// Minimum execution time: 433_233_000 picoseconds.
-		Weight::from_parts(495_759_219, 203985)
-			.saturating_add(Weight::from_parts(9_529_836, 0).saturating_mul(m.into()))
+		// Proof size in bytes, measured: `49136 + m * (73 ±0)`,
+		// estimated: `203985 + m * (5377 ±0)`.
+		// Minimum execution time: 604_159_000 picoseconds.
+		Weight::from_parts(737_141_642, 203985)
+			.saturating_add(Weight::from_parts(28_765_021, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(86_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(21_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(m.into())))
-			.saturating_add(Weight::from_parts(0, 5331).saturating_mul(m.into()))
+			.saturating_add(Weight::from_parts(0, 5377).saturating_mul(m.into()))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:16 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelServers` (r:32 w:32)
 	/// Proof: `Executors::ModelServers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
@@ -89,19 +89,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `o` in `[0, 16]`.
 	/// `n` in `[0, 16]`.
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `5037 + n * (66 ±0) + o * (65 ±0)`,
-		// estimated: `4113 + n * (5331 ±0) + o * (4557 ±0)`.
-		// Minimum execution time: 122_838_000 picoseconds.
-		Weight::from_parts(31_578_123, 4113)
-			.saturating_add(Weight::from_parts(6_544_203, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(9_313_009, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `5039 + n * (66 ±0) + o * (65 ±0)`,
+		// estimated: `4113 + n * (5377 ±0) + o * (4557 ±0)`.
+		// Minimum execution time: 157_735_000 picoseconds.
+		Weight::from_parts(41_785_676, 4113)
+			.saturating_add(Weight::from_parts(8_767_586, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(14_840_671, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(o.into())))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(o.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 5331).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 5377).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:1)
@@ -109,8 +109,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_capacity() -> Weight {
 		// Proof size in bytes, measured: `443`,
 		// estimated: `4113`.
-		// Minimum execution time: 14_161_000 picoseconds.
-		Weight::from_parts(15_530_000, 4113)
+		// Minimum execution time: 16_484_000 picoseconds.
+		Weight::from_parts(22_764_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -123,8 +123,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_key() -> Weight {
 		// Proof size in bytes, measured: `618`,
 		// estimated: `4113`.
-		// Minimum execution time: 60_691_000 picoseconds.
-		Weight::from_parts(66_753_000, 4113)
+		// Minimum execution time: 81_511_000 picoseconds.
+		Weight::from_parts(99_067_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -140,9 +140,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn unbond(m: u32, ) -> Weight {
 		// Proof size in bytes, measured: `2698 + m * (65 ±0)`,
 		// estimated: `4113 + m * (4557 ±0)`.
-		// Minimum execution time: 19_248_000 picoseconds.
-		Weight::from_parts(24_821_790, 4113)
-			.saturating_add(Weight::from_parts(6_724_723, 0).saturating_mul(m.into()))
+		// Minimum execution time: 22_533_000 picoseconds.
+		Weight::from_parts(37_978_466, 4113)
+			.saturating_add(Weight::from_parts(10_344_357, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -162,8 +162,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn bond_extra() -> Weight {
 		// Proof size in bytes, measured: `49543`,
 		// estimated: `203985`.
-		// Minimum execution time: 445_196_000 picoseconds.
-		Weight::from_parts(462_451_000, 203985)
+		// Minimum execution time: 578_491_000 picoseconds.
+		Weight::from_parts(682_355_000, 203985)
 			.saturating_add(T::DbWeight::get().reads(100_u64))
 			.saturating_add(T::DbWeight::get().writes(36_u64))
 	}
@@ -178,8 +178,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn withdraw() -> Weight {
 		// Proof size in bytes, measured: `784`,
 		// estimated: `4113`.
-		// Minimum execution time: 48_457_000 picoseconds.
-		Weight::from_parts(51_345_000, 4113)
+		// Minimum execution time: 62_022_000 picoseconds.
+		Weight::from_parts(74_871_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -188,40 +188,40 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(m: u32, ) -> Weight {
-		Weight::from_parts(495_759_219, 203985)
-			.saturating_add(Weight::from_parts(9_529_836, 0).saturating_mul(m.into()))
+		Weight::from_parts(737_141_642, 203985)
+			.saturating_add(Weight::from_parts(28_765_021, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(86_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(21_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(m.into())))
-			.saturating_add(Weight::from_parts(0, 5331).saturating_mul(m.into()))
+			.saturating_add(Weight::from_parts(0, 5377).saturating_mul(m.into()))
 	}
 	fn set_models(o: u32, n: u32, ) -> Weight {
-		Weight::from_parts(31_578_123, 4113)
-			.saturating_add(Weight::from_parts(6_544_203, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(9_313_009, 0).saturating_mul(n.into()))
+		Weight::from_parts(41_785_676, 4113)
+			.saturating_add(Weight::from_parts(8_767_586, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(14_840_671, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(o.into())))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 5331).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 5377).saturating_mul(n.into()))
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(o.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(15_530_000, 4113)
+		Weight::from_parts(22_764_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_key() -> Weight {
-		Weight::from_parts(66_753_000, 4113)
+		Weight::from_parts(99_067_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn unbond(m: u32, ) -> Weight {
-		Weight::from_parts(24_821_790, 4113)
-			.saturating_add(Weight::from_parts(6_724_723, 0).saturating_mul(m.into()))
+		Weight::from_parts(37_978_466, 4113)
+			.saturating_add(Weight::from_parts(10_344_357, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(m.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -229,12 +229,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4557).saturating_mul(m.into()))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(462_451_000, 203985)
+		Weight::from_parts(682_355_000, 203985)
 			.saturating_add(ParityDbWeight::get().reads(100_u64))
 			.saturating_add(ParityDbWeight::get().writes(36_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(51_345_000, 4113)
+		Weight::from_parts(74_871_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}

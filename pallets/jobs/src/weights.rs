@@ -2,7 +2,7 @@
 //! (frame-benchmarking-cli 64.0.0) on 2026-12-06.
 //!
 //! Steps: 20, repeat: 5, wasm execution: Compiled,
-//! chain: `Some("dev")`, machine: `vm` (Intel(R) Xeon(R) Processor).
+//! chain: `Some("dev")`, machine: `vm` (AMD EPYC).
 
 // Executed command:
 //   /root/.cache/haca-target/release/haca-node
@@ -45,7 +45,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::NextJobId` (r:1 w:1)
@@ -60,16 +60,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// `i` in `[17, 65536]`.
 	fn submit(i: u32, ) -> Weight {
-		// Proof size in bytes, measured: `552`,
+		// Proof size in bytes, measured: `554`,
 		// estimated: `17871`.
-		// Minimum execution time: 67_265_000 picoseconds.
-		Weight::from_parts(70_944_481, 17871)
-			.saturating_add(Weight::from_parts(1_467, 0).saturating_mul(i.into()))
+		// Minimum execution time: 90_515_000 picoseconds.
+		Weight::from_parts(132_224_623, 17871)
+			.saturating_add(Weight::from_parts(2_882, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::NextJobId` (r:1 w:1)
@@ -84,11 +84,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// `n` in `[1, 64]`.
 	fn submit_batch(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `552`,
+		// Proof size in bytes, measured: `554`,
 		// estimated: `17871`.
-		// Minimum execution time: 67_985_000 picoseconds.
-		Weight::from_parts(60_840_799, 17871)
-			.saturating_add(Weight::from_parts(12_297_639, 0).saturating_mul(n.into()))
+		// Minimum execution time: 88_602_000 picoseconds.
+		Weight::from_parts(91_390_132, 17871)
+			.saturating_add(Weight::from_parts(18_725_010, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
@@ -102,7 +102,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
 	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::OutcomeRing` (r:1 w:1)
@@ -112,10 +112,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Outcomes` (r:0 w:2)
 	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
-		// Proof size in bytes, measured: `18402`,
+		// Proof size in bytes, measured: `18404`,
 		// estimated: `17871`.
-		// Minimum execution time: 124_460_000 picoseconds.
-		Weight::from_parts(127_983_000, 17871)
+		// Minimum execution time: 182_551_000 picoseconds.
+		Weight::from_parts(218_095_000, 17871)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -141,9 +141,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn process_deadlines(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `33567 + n * (4599 ±0)`,
 		// estimated: `17871 + n * (15615 ±0)`.
-		// Minimum execution time: 2_423_000 picoseconds.
-		Weight::from_parts(2_449_000, 17871)
-			.saturating_add(Weight::from_parts(345_752_731, 0).saturating_mul(n.into()))
+		// Minimum execution time: 2_935_000 picoseconds.
+		Weight::from_parts(3_165_000, 17871)
+			.saturating_add(Weight::from_parts(674_227_489, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((17_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -160,9 +160,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn skip_deadlines(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `343 + n * (265 ±0)`,
 		// estimated: `1501 + n * (3187 ±0)`.
-		// Minimum execution time: 4_201_000 picoseconds.
-		Weight::from_parts(4_618_000, 1501)
-			.saturating_add(Weight::from_parts(8_570_041, 0).saturating_mul(n.into()))
+		// Minimum execution time: 5_368_000 picoseconds.
+		Weight::from_parts(7_030_000, 1501)
+			.saturating_add(Weight::from_parts(15_312_713, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -193,9 +193,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_pending(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `19851 + n * (275 ±0)`,
 		// estimated: `238995 + n * (3187 ±0)`.
-		// Minimum execution time: 5_884_000 picoseconds.
-		Weight::from_parts(5_914_000, 238995)
-			.saturating_add(Weight::from_parts(134_101_343, 0).saturating_mul(n.into()))
+		// Minimum execution time: 7_402_000 picoseconds.
+		Weight::from_parts(3_268_850_485, 238995)
+			.saturating_add(Weight::from_parts(265_470_826, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(66_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(65_u64))
@@ -207,26 +207,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn submit(i: u32, ) -> Weight {
-		Weight::from_parts(70_944_481, 17871)
-			.saturating_add(Weight::from_parts(1_467, 0).saturating_mul(i.into()))
+		Weight::from_parts(132_224_623, 17871)
+			.saturating_add(Weight::from_parts(2_882, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(60_840_799, 17871)
-			.saturating_add(Weight::from_parts(12_297_639, 0).saturating_mul(n.into()))
+		Weight::from_parts(91_390_132, 17871)
+			.saturating_add(Weight::from_parts(18_725_010, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(127_983_000, 17871)
+		Weight::from_parts(218_095_000, 17871)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_449_000, 17871)
-			.saturating_add(Weight::from_parts(345_752_731, 0).saturating_mul(n.into()))
+		Weight::from_parts(3_165_000, 17871)
+			.saturating_add(Weight::from_parts(674_227_489, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((17_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -234,8 +234,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 15615).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(4_618_000, 1501)
-			.saturating_add(Weight::from_parts(8_570_041, 0).saturating_mul(n.into()))
+		Weight::from_parts(7_030_000, 1501)
+			.saturating_add(Weight::from_parts(15_312_713, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -243,8 +243,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3187).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(5_914_000, 238995)
-			.saturating_add(Weight::from_parts(134_101_343, 0).saturating_mul(n.into()))
+		Weight::from_parts(3_268_850_485, 238995)
+			.saturating_add(Weight::from_parts(265_470_826, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(66_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(65_u64))

@@ -2,7 +2,7 @@
 //! (frame-benchmarking-cli 64.0.0) on 2026-12-06.
 //!
 //! Steps: 20, repeat: 5, wasm execution: Compiled,
-//! chain: `Some("dev")`, machine: `vm` (Intel(R) Xeon(R) Processor).
+//! chain: `Some("dev")`, machine: `vm` (AMD EPYC).
 
 // Executed command:
 //   /root/.cache/haca-target/release/haca-node
@@ -44,73 +44,77 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Circuits` (r:0 w:1)
+	/// Proof: `Models::Circuits` (`max_values`: None, `max_size`: Some(262180), added: 264655, mode: `MaxEncodedLen`)
+	/// `c` in `[0, 262144]`.
 	fn register(c: u32, ) -> Weight {
 		// Proof size in bytes, measured: `287`,
-		// estimated: `6321`.
-		// Minimum execution time: 53_010_000 picoseconds.
-		Weight::from_parts(55_431_000, 6321)
-			// Per circuit byte: not measured yet, an estimate until the benchmark runs again.
-			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(c.into()))
+		// estimated: `6367`.
+		// Minimum execution time: 116_844_000 picoseconds.
+		Weight::from_parts(262_617_963, 6367)
+			.saturating_add(Weight::from_parts(5_477, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Chunks` (r:1 w:1)
 	/// Proof: `Models::Chunks` (`max_values`: None, `max_size`: Some(262192), added: 264667, mode: `MaxEncodedLen`)
 	/// `b` in `[1, 262144]`.
 	fn upload_chunk(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `264149`,
+		// Proof size in bytes, measured: `264151`,
 		// estimated: `265657`.
-		// Minimum execution time: 1_470_026_000 picoseconds.
-		Weight::from_parts(1_572_193_161, 265657)
-			.saturating_add(Weight::from_parts(6_224, 0).saturating_mul(b.into()))
+		// Minimum execution time: 2_387_243_000 picoseconds.
+		Weight::from_parts(2_986_779_480, 265657)
+			.saturating_add(Weight::from_parts(15_301, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Chunks` (r:16 w:0)
 	/// Proof: `Models::Chunks` (`max_values`: None, `max_size`: Some(262192), added: 264667, mode: `MaxEncodedLen`)
 	/// `b` in `[16, 4194304]`.
 	fn verify_upload(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `669244`,
+		// Proof size in bytes, measured: `669246`,
 		// estimated: `152212 + b * (1 ±0)`.
-		// Minimum execution time: 15_049_000 picoseconds.
-		Weight::from_parts(78_437_823, 152212)
-			.saturating_add(Weight::from_parts(5_671, 0).saturating_mul(b.into()))
+		// Minimum execution time: 29_023_000 picoseconds.
+		Weight::from_parts(1_866_904_068, 152212)
+			.saturating_add(Weight::from_parts(10_483, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Chunks` (r:16 w:16)
 	/// Proof: `Models::Chunks` (`max_values`: None, `max_size`: Some(262192), added: 264667, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Circuits` (r:0 w:1)
+	/// Proof: `Models::Circuits` (`max_values`: None, `max_size`: Some(262180), added: 264655, mode: `MaxEncodedLen`)
 	/// `c` in `[0, 16]`.
 	fn retire(c: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2179 + c * (47 ±0)`,
-		// estimated: `58075 + c * (259477 ±2_051)`.
-		// Minimum execution time: 54_352_000 picoseconds.
-		Weight::from_parts(80_391_531, 58075)
-			.saturating_add(Weight::from_parts(4_275_119, 0).saturating_mul(c.into()))
+		// Proof size in bytes, measured: `2181 + c * (47 ±0)`,
+		// estimated: `90194 + c * (256357 ±3_275)`.
+		// Minimum execution time: 105_928_000 picoseconds.
+		Weight::from_parts(169_911_717, 90194)
+			.saturating_add(Weight::from_parts(2_632_953, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 259477).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 256357).saturating_mul(c.into()))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	fn mark_broken() -> Weight {
-		// Proof size in bytes, measured: `1923`,
-		// estimated: `6321`.
-		// Minimum execution time: 17_494_000 picoseconds.
-		Weight::from_parts(18_600_000, 6321)
+		// Proof size in bytes, measured: `1925`,
+		// estimated: `6367`.
+		// Minimum execution time: 23_174_000 picoseconds.
+		Weight::from_parts(30_165_000, 6367)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -119,35 +123,34 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn register(c: u32, ) -> Weight {
-		Weight::from_parts(55_431_000, 6321)
-			// Per circuit byte: not measured yet, an estimate until the benchmark runs again.
-			.saturating_add(Weight::from_parts(10_000, 0).saturating_mul(c.into()))
+		Weight::from_parts(262_617_963, 6367)
+			.saturating_add(Weight::from_parts(5_477, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().writes(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn upload_chunk(b: u32, ) -> Weight {
-		Weight::from_parts(1_572_193_161, 265657)
-			.saturating_add(Weight::from_parts(6_224, 0).saturating_mul(b.into()))
+		Weight::from_parts(2_986_779_480, 265657)
+			.saturating_add(Weight::from_parts(15_301, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn verify_upload(b: u32, ) -> Weight {
-		Weight::from_parts(78_437_823, 152212)
-			.saturating_add(Weight::from_parts(5_671, 0).saturating_mul(b.into()))
+		Weight::from_parts(1_866_904_068, 152212)
+			.saturating_add(Weight::from_parts(10_483, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(Weight::from_parts(0, 1).saturating_mul(b.into()))
 	}
 	fn retire(c: u32, ) -> Weight {
-		Weight::from_parts(80_391_531, 58075)
-			.saturating_add(Weight::from_parts(4_275_119, 0).saturating_mul(c.into()))
+		Weight::from_parts(169_911_717, 90194)
+			.saturating_add(Weight::from_parts(2_632_953, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(c.into())))
-			.saturating_add(ParityDbWeight::get().writes(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 259477).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 256357).saturating_mul(c.into()))
 	}
 	fn mark_broken() -> Weight {
-		Weight::from_parts(18_600_000, 6321)
+		Weight::from_parts(30_165_000, 6367)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}

@@ -2,7 +2,7 @@
 //! (frame-benchmarking-cli 64.0.0) on 2026-12-06.
 //!
 //! Steps: 20, repeat: 5, wasm execution: Compiled,
-//! chain: `Some("dev")`, machine: `vm` (Intel(R) Xeon(R) Processor).
+//! chain: `Some("dev")`, machine: `vm` (AMD EPYC).
 
 // Executed command:
 //   /root/.cache/haca-target/release/haca-node
@@ -19,7 +19,7 @@
 //   --repeat
 //   5
 //   --heap-pages
-//   4096
+//   16384
 //   --template
 //   scripts/weight-template.hbs
 //   --output
@@ -70,14 +70,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1428`,
-		// estimated: `6321`.
-		// Minimum execution time: 93_967_000 picoseconds.
-		Weight::from_parts(94_924_133, 6321)
-			.saturating_add(Weight::from_parts(978, 0).saturating_mul(b.into()))
+		// Proof size in bytes, measured: `1430`,
+		// estimated: `6367`.
+		// Minimum execution time: 115_432_000 picoseconds.
+		Weight::from_parts(137_002_049, 6367)
+			.saturating_add(Weight::from_parts(1_447, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -87,8 +87,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `633`,
 		// estimated: `4113`.
-		// Minimum execution time: 66_670_000 picoseconds.
-		Weight::from_parts(68_346_000, 4113)
+		// Minimum execution time: 76_384_000 picoseconds.
+		Weight::from_parts(89_393_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -98,7 +98,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Quorums` (r:1 w:1)
 	/// Proof: `Settlement::Quorums` (`max_values`: None, `max_size`: Some(99896), added: 102371, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -118,10 +118,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn statement() -> Weight {
-		// Proof size in bytes, measured: `87905`,
+		// Proof size in bytes, measured: `87907`,
 		// estimated: `103361`.
-		// Minimum execution time: 1_200_075_000 picoseconds.
-		Weight::from_parts(1_270_163_000, 103361)
+		// Minimum execution time: 1_534_554_000 picoseconds.
+		Weight::from_parts(1_636_967_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().writes(29_u64))
 	}
@@ -132,7 +132,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
@@ -145,11 +145,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn attested_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3827`,
-		// estimated: `6321`.
-		// Minimum execution time: 151_090_000 picoseconds.
-		Weight::from_parts(156_634_713, 6321)
-			.saturating_add(Weight::from_parts(1_884, 0).saturating_mul(b.into()))
+		// Proof size in bytes, measured: `3829`,
+		// estimated: `6367`.
+		// Minimum execution time: 186_478_000 picoseconds.
+		Weight::from_parts(228_872_755, 6367)
+			.saturating_add(Weight::from_parts(3_802, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -160,7 +160,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
 	/// Proof: `Executors::ModelVerifiers` (`max_values`: None, `max_size`: Some(2082), added: 4557, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -176,10 +176,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Timers` (r:0 w:3)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `19316`,
+		// Proof size in bytes, measured: `19318`,
 		// estimated: `20044`.
-		// Minimum execution time: 161_857_000 picoseconds.
-		Weight::from_parts(165_613_000, 20044)
+		// Minimum execution time: 198_375_000 picoseconds.
+		Weight::from_parts(241_440_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -204,8 +204,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn join_challenge() -> Weight {
 		// Proof size in bytes, measured: `19794`,
 		// estimated: `20044`.
-		// Minimum execution time: 123_111_000 picoseconds.
-		Weight::from_parts(126_520_000, 20044)
+		// Minimum execution time: 154_841_000 picoseconds.
+		Weight::from_parts(189_382_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -218,8 +218,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_vote() -> Weight {
 		// Proof size in bytes, measured: `1228`,
 		// estimated: `4498`.
-		// Minimum execution time: 47_104_000 picoseconds.
-		Weight::from_parts(49_135_000, 4498)
+		// Minimum execution time: 57_355_000 picoseconds.
+		Weight::from_parts(77_406_000, 4498)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -250,8 +250,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_vote() -> Weight {
 		// Proof size in bytes, measured: `24644`,
 		// estimated: `44712`.
-		// Minimum execution time: 934_514_000 picoseconds.
-		Weight::from_parts(947_928_000, 44712)
+		// Minimum execution time: 1_244_322_000 picoseconds.
+		Weight::from_parts(1_311_743_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
@@ -260,7 +260,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
@@ -278,10 +278,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_challenge_window() -> Weight {
-		// Proof size in bytes, measured: `19817`,
+		// Proof size in bytes, measured: `19819`,
 		// estimated: `20044`.
-		// Minimum execution time: 225_196_000 picoseconds.
-		Weight::from_parts(229_272_000, 20044)
+		// Minimum execution time: 299_316_000 picoseconds.
+		Weight::from_parts(341_719_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -290,7 +290,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:6 w:6)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -310,10 +310,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_reveal_phase() -> Weight {
-		// Proof size in bytes, measured: `88065`,
+		// Proof size in bytes, measured: `88067`,
 		// estimated: `103361`.
-		// Minimum execution time: 866_839_000 picoseconds.
-		Weight::from_parts(899_063_000, 103361)
+		// Minimum execution time: 1_206_346_000 picoseconds.
+		Weight::from_parts(1_538_249_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -334,8 +334,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_committee() -> Weight {
 		// Proof size in bytes, measured: `21444`,
 		// estimated: `20044`.
-		// Minimum execution time: 104_368_000 picoseconds.
-		Weight::from_parts(107_638_000, 20044)
+		// Minimum execution time: 161_190_000 picoseconds.
+		Weight::from_parts(223_713_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
@@ -366,8 +366,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_dispute() -> Weight {
 		// Proof size in bytes, measured: `24644`,
 		// estimated: `44712`.
-		// Minimum execution time: 892_985_000 picoseconds.
-		Weight::from_parts(910_002_000, 44712)
+		// Minimum execution time: 1_285_814_000 picoseconds.
+		Weight::from_parts(1_444_500_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
@@ -384,8 +384,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn request_outputs() -> Weight {
 		// Proof size in bytes, measured: `3073`,
 		// estimated: `20044`.
-		// Minimum execution time: 50_936_000 picoseconds.
-		Weight::from_parts(52_761_000, 20044)
+		// Minimum execution time: 76_955_000 picoseconds.
+		Weight::from_parts(89_053_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -396,7 +396,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OutputPages` (r:65 w:1)
@@ -409,11 +409,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// `p` in `[2, 64]`.
 	fn output_page(p: u32, ) -> Weight {
-		// Proof size in bytes, measured: `34562 + p * (47 ±0)`,
+		// Proof size in bytes, measured: `34564 + p * (47 ±0)`,
 		// estimated: `20044 + p * (18891 ±0)`.
-		// Minimum execution time: 289_956_000 picoseconds.
-		Weight::from_parts(190_623_932, 20044)
-			.saturating_add(Weight::from_parts(57_865_282, 0).saturating_mul(p.into()))
+		// Minimum execution time: 425_513_000 picoseconds.
+		Weight::from_parts(357_726_235, 20044)
+			.saturating_add(Weight::from_parts(116_313_788, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -442,8 +442,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_publication() -> Weight {
 		// Proof size in bytes, measured: `5200`,
 		// estimated: `1191123`.
-		// Minimum execution time: 190_239_000 picoseconds.
-		Weight::from_parts(195_058_000, 1191123)
+		// Minimum execution time: 255_120_000 picoseconds.
+		Weight::from_parts(340_987_000, 1191123)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(73_u64))
 	}
@@ -452,8 +452,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_page() -> Weight {
 		// Proof size in bytes, measured: `2397`,
 		// estimated: `5795`.
-		// Minimum execution time: 8_852_000 picoseconds.
-		Weight::from_parts(10_077_000, 5795)
+		// Minimum execution time: 10_686_000 picoseconds.
+		Weight::from_parts(13_700_000, 5795)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -464,8 +464,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_block() -> Weight {
 		// Proof size in bytes, measured: `37`,
 		// estimated: `3481`.
-		// Minimum execution time: 5_223_000 picoseconds.
-		Weight::from_parts(5_925_000, 3481)
+		// Minimum execution time: 6_600_000 picoseconds.
+		Weight::from_parts(9_664_000, 3481)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -476,7 +476,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:1 w:0)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:0)
@@ -488,12 +488,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `n` in `[1, 4096]`.
 	/// `b` in `[20, 16384]`.
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1398 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `1400 + b * (2 ±0)`,
 		// estimated: `69021`.
-		// Minimum execution time: 182_242_000 picoseconds.
-		Weight::from_parts(93_603_817, 69021)
-			.saturating_add(Weight::from_parts(108_875, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(5_871, 0).saturating_mul(b.into()))
+		// Minimum execution time: 249_432_000 picoseconds.
+		Weight::from_parts(280_102_138, 69021)
+			.saturating_add(Weight::from_parts(169_272, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(8_175, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -504,7 +504,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:1 w:0)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
@@ -523,11 +523,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn prove_step(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3041 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `3043 + b * (2 ±0)`,
 		// estimated: `134600`.
-		// Minimum execution time: 212_443_000 picoseconds.
-		Weight::from_parts(220_248_864, 134600)
-			.saturating_add(Weight::from_parts(4_175, 0).saturating_mul(b.into()))
+		// Minimum execution time: 324_443_000 picoseconds.
+		Weight::from_parts(448_757_508, 134600)
+			.saturating_add(Weight::from_parts(8_752, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -535,17 +535,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn run_products(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 4_491_000 picoseconds.
-		Weight::from_parts(4_669_000, 0)
-			.saturating_add(Weight::from_parts(2_147_146, 0).saturating_mul(w.into()))
+		// Minimum execution time: 6_299_000 picoseconds.
+		Weight::from_parts(9_724_000, 0)
+			.saturating_add(Weight::from_parts(4_592_795, 0).saturating_mul(w.into()))
 	}
 	/// `w` in `[1, 1000]`.
 	fn run_functions(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 802_000 picoseconds.
-		Weight::from_parts(374_305, 0)
-			.saturating_add(Weight::from_parts(211_534, 0).saturating_mul(w.into()))
+		// Minimum execution time: 1_212_000 picoseconds.
+		Weight::from_parts(4_445_001, 0)
+			.saturating_add(Weight::from_parts(572_400, 0).saturating_mul(w.into()))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
@@ -570,8 +570,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_trace_withheld() -> Weight {
 		// Proof size in bytes, measured: `18981`,
 		// estimated: `20044`.
-		// Minimum execution time: 172_479_000 picoseconds.
-		Weight::from_parts(176_464_000, 20044)
+		// Minimum execution time: 260_908_000 picoseconds.
+		Weight::from_parts(334_808_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
@@ -588,7 +588,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:4 w:4)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2856), added: 5331, mode: `MaxEncodedLen`)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
 	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::OutcomeRing` (r:1 w:1)
@@ -602,160 +602,181 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_game_settled() -> Weight {
-		// Proof size in bytes, measured: `20553`,
+		// Proof size in bytes, measured: `20555`,
 		// estimated: `20044`.
-		// Minimum execution time: 284_832_000 picoseconds.
-		Weight::from_parts(291_045_000, 20044)
+		// Minimum execution time: 410_361_000 picoseconds.
+		Weight::from_parts(525_452_000, 20044)
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
-	/// Not measured yet: an estimate (native verification of a 4-sample int8 MLP proof takes
-	/// 5 ms) until `scripts/benchmark-pallets.sh` runs the proof benchmarks.
+	/// `r` in `[8, 1024]`.
 	fn verify_proof(r: u32, ) -> Weight {
-		Weight::from_parts(5_000_000_000, 0)
-			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(r.into()))
+		// Proof size in bytes, measured: `0`,
+		// estimated: `0`.
+		// Minimum execution time: 712_310_000 picoseconds.
+		Weight::from_parts(3_075_837_562, 0)
+			.saturating_add(Weight::from_parts(11_228_468, 0).saturating_mul(r.into()))
 	}
-	/// Not measured yet: an estimate until `scripts/benchmark-pallets.sh` runs the proof
-	/// benchmarks.
+	/// Storage: `Jobs::Jobs` (r:1 w:1)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Circuits` (r:1 w:0)
+	/// Proof: `Models::Circuits` (`max_values`: None, `max_size`: Some(262180), added: 264655, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::JobInputs` (r:1 w:1)
+	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:1 w:1)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomeRing` (r:1 w:1)
+	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Undelivered` (r:0 w:1)
+	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Outcomes` (r:0 w:2)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
 	fn apply_proof() -> Weight {
-		Weight::from_parts(1_000_000_000, 20_000)
-			.saturating_add(T::DbWeight::get().reads(20_u64))
-			.saturating_add(T::DbWeight::get().writes(20_u64))
+		// Proof size in bytes, measured: `179524`,
+		// estimated: `265645`.
+		// Minimum execution time: 836_195_000 picoseconds.
+		Weight::from_parts(988_041_000, 265645)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(94_924_133, 6321)
-			.saturating_add(Weight::from_parts(978, 0).saturating_mul(b.into()))
+		Weight::from_parts(137_002_049, 6367)
+			.saturating_add(Weight::from_parts(1_447, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(68_346_000, 4113)
+		Weight::from_parts(89_393_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_270_163_000, 103361)
+		Weight::from_parts(1_636_967_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(20_u64))
 			.saturating_add(ParityDbWeight::get().writes(29_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(156_634_713, 6321)
-			.saturating_add(Weight::from_parts(1_884, 0).saturating_mul(b.into()))
+		Weight::from_parts(228_872_755, 6367)
+			.saturating_add(Weight::from_parts(3_802, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(165_613_000, 20044)
+		Weight::from_parts(241_440_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn join_challenge() -> Weight {
-		Weight::from_parts(126_520_000, 20044)
+		Weight::from_parts(189_382_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(49_135_000, 4498)
+		Weight::from_parts(77_406_000, 4498)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(947_928_000, 44712)
+		Weight::from_parts(1_311_743_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn timer_challenge_window() -> Weight {
-		Weight::from_parts(229_272_000, 20044)
+		Weight::from_parts(341_719_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn timer_reveal_phase() -> Weight {
-		Weight::from_parts(899_063_000, 103361)
+		Weight::from_parts(1_538_249_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(21_u64))
 			.saturating_add(ParityDbWeight::get().writes(31_u64))
 	}
 	fn timer_committee() -> Weight {
-		Weight::from_parts(107_638_000, 20044)
+		Weight::from_parts(223_713_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_dispute() -> Weight {
-		Weight::from_parts(910_002_000, 44712)
+		Weight::from_parts(1_444_500_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn request_outputs() -> Weight {
-		Weight::from_parts(52_761_000, 20044)
+		Weight::from_parts(89_053_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn output_page(p: u32, ) -> Weight {
-		Weight::from_parts(190_623_932, 20044)
-			.saturating_add(Weight::from_parts(57_865_282, 0).saturating_mul(p.into()))
+		Weight::from_parts(357_726_235, 20044)
+			.saturating_add(Weight::from_parts(116_313_788, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
 	}
 	fn timer_publication() -> Weight {
-		Weight::from_parts(195_058_000, 1191123)
+		Weight::from_parts(340_987_000, 1191123)
 			.saturating_add(ParityDbWeight::get().reads(71_u64))
 			.saturating_add(ParityDbWeight::get().writes(73_u64))
 	}
 	fn timer_page() -> Weight {
-		Weight::from_parts(10_077_000, 5795)
+		Weight::from_parts(13_700_000, 5795)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn timer_block() -> Weight {
-		Weight::from_parts(5_925_000, 3481)
+		Weight::from_parts(9_664_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		Weight::from_parts(93_603_817, 69021)
-			.saturating_add(Weight::from_parts(108_875, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(5_871, 0).saturating_mul(b.into()))
+		Weight::from_parts(280_102_138, 69021)
+			.saturating_add(Weight::from_parts(169_272, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(8_175, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn prove_step(b: u32, ) -> Weight {
-		Weight::from_parts(220_248_864, 134600)
-			.saturating_add(Weight::from_parts(4_175, 0).saturating_mul(b.into()))
+		Weight::from_parts(448_757_508, 134600)
+			.saturating_add(Weight::from_parts(8_752, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn run_products(w: u32, ) -> Weight {
-		Weight::from_parts(4_669_000, 0)
-			.saturating_add(Weight::from_parts(2_147_146, 0).saturating_mul(w.into()))
+		Weight::from_parts(9_724_000, 0)
+			.saturating_add(Weight::from_parts(4_592_795, 0).saturating_mul(w.into()))
 	}
 	fn run_functions(w: u32, ) -> Weight {
-		Weight::from_parts(374_305, 0)
-			.saturating_add(Weight::from_parts(211_534, 0).saturating_mul(w.into()))
+		Weight::from_parts(4_445_001, 0)
+			.saturating_add(Weight::from_parts(572_400, 0).saturating_mul(w.into()))
 	}
 	fn timer_trace_withheld() -> Weight {
-		Weight::from_parts(176_464_000, 20044)
+		Weight::from_parts(334_808_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 	fn timer_game_settled() -> Weight {
-		Weight::from_parts(291_045_000, 20044)
+		Weight::from_parts(525_452_000, 20044)
 			.saturating_add(ParityDbWeight::get().reads(14_u64))
 			.saturating_add(ParityDbWeight::get().writes(19_u64))
 	}
-	/// Not measured yet: an estimate (native verification of a 4-sample int8 MLP proof takes
-	/// 5 ms) until `scripts/benchmark-pallets.sh` runs the proof benchmarks.
 	fn verify_proof(r: u32, ) -> Weight {
-		Weight::from_parts(5_000_000_000, 0)
-			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(r.into()))
+		Weight::from_parts(3_075_837_562, 0)
+			.saturating_add(Weight::from_parts(11_228_468, 0).saturating_mul(r.into()))
 	}
-	/// Not measured yet: an estimate until `scripts/benchmark-pallets.sh` runs the proof
-	/// benchmarks.
 	fn apply_proof() -> Weight {
-		Weight::from_parts(1_000_000_000, 20_000)
-			.saturating_add(ParityDbWeight::get().reads(20_u64))
-			.saturating_add(ParityDbWeight::get().writes(20_u64))
+		Weight::from_parts(988_041_000, 265645)
+			.saturating_add(ParityDbWeight::get().reads(11_u64))
+			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 }

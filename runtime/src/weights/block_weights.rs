@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 190_133, 2_600_525
-	///   Average:  232_880
-	///   Median:   198_956
-	///   Std-Dev:  239026.8
+	///   Min, Max: 239_556, 534_396
+	///   Average:  312_651
+	///   Median:   310_593
+	///   Std-Dev:  58089.52
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 307_989
-	///   95th: 247_428
-	///   75th: 217_103
+	///   99th: 488_968
+	///   95th: 394_407
+	///   75th: 346_355
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(232_880), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(312_651), 0);
 }
 
 #[cfg(test)]

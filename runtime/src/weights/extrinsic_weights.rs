@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 114_321, 173_068
-	///   Average:  130_120
-	///   Median:   124_695
-	///   Std-Dev:  15288.0
+	///   Min, Max: 109_951, 138_876
+	///   Average:  114_745
+	///   Median:   113_458
+	///   Std-Dev:  4535.46
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 170_778
-	///   95th: 166_180
-	///   75th: 132_616
+	///   99th: 127_755
+	///   95th: 124_531
+	///   75th: 115_853
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(130_120), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(114_745), 0);
 }
 
 #[cfg(test)]
