@@ -41,37 +41,27 @@ fn quanta(tensor: &Tensor) -> Option<(Vec<i32>, bool)> {
 	}
 }
 
-/// The elements of an f32 tensor.
+/// The elements of a tensor of `element_type`, each read from its `N` little-endian bytes.
+fn elements<T, const N: usize>(
+	tensor: &Tensor,
+	element_type: ElementType,
+	read: fn([u8; N]) -> T,
+) -> Option<Vec<T>> {
+	(tensor.element_type == element_type).then(|| {
+		tensor.data.chunks_exact(N).map(|bytes| read(bytes.try_into().unwrap_or([0; N]))).collect()
+	})
+}
+
 fn floats(tensor: &Tensor) -> Option<Vec<f32>> {
-	(tensor.element_type == ElementType::F32).then(|| {
-		tensor
-			.data
-			.chunks_exact(4)
-			.map(|bytes| f32::from_le_bytes(bytes.try_into().unwrap_or_default()))
-			.collect()
-	})
+	elements(tensor, ElementType::F32, f32::from_le_bytes)
 }
 
-/// The elements of an i64 tensor.
 fn integers(tensor: &Tensor) -> Option<Vec<i64>> {
-	(tensor.element_type == ElementType::I64).then(|| {
-		tensor
-			.data
-			.chunks_exact(8)
-			.map(|bytes| i64::from_le_bytes(bytes.try_into().unwrap_or_default()))
-			.collect()
-	})
+	elements(tensor, ElementType::I64, i64::from_le_bytes)
 }
 
-/// The elements of an i32 tensor.
 fn sums(tensor: &Tensor) -> Option<Vec<i32>> {
-	(tensor.element_type == ElementType::I32).then(|| {
-		tensor
-			.data
-			.chunks_exact(4)
-			.map(|bytes| i32::from_le_bytes(bytes.try_into().unwrap_or_default()))
-			.collect()
-	})
+	elements(tensor, ElementType::I32, i32::from_le_bytes)
 }
 
 /// A scalar's only element.
