@@ -187,6 +187,7 @@ impl Columns {
 	/// 1 in the trace's first row, 0 elsewhere, and under no constraint: its polynomial has
 	/// the trace's full degree, which the prover needs of some column (a trace as regular as
 	/// a tiny circuit's, or of identical samples, may have no other).
+	#[cfg(feature = "prover")]
 	pub(crate) fn first_row(&self) -> usize {
 		self.inverse() + 5
 	}
