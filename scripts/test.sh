@@ -6,7 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ./scripts/setup.sh
 cargo fmt --all --check
-cargo test --workspace --locked
+# Without backtraces a failing test's message (with the node's log) ends the output.
+RUST_BACKTRACE=0 cargo test --workspace --locked
 # A subset of the ONNX backend node tests through `haca-node infer`, each of which must pass
 # (the whole report: scripts/onnx-conformance.sh).
 ./scripts/onnx-conformance.sh --smoke

@@ -1,10 +1,12 @@
 //! Test support: start the real `haca-node` binary on free ports and talk to it over RPC.
 
 use std::{
+	collections::BTreeSet,
 	fs::File,
 	net::TcpListener,
 	path::PathBuf,
 	process::{Child, Command, ExitStatus, Stdio},
+	sync::Mutex,
 	time::{Duration, Instant},
 };
 
@@ -20,12 +22,19 @@ use serde_json::Value;
 /// Path of the node binary built for these tests.
 pub const NODE_BINARY: &str = env!("CARGO_BIN_EXE_haca-node");
 
-/// A port that was free a moment ago (the OS picks it).
+/// A port that was free a moment ago (the OS picks it) and that this test process has not
+/// handed out before: nodes started together never share a port.
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0")
-		.and_then(|listener| listener.local_addr())
-		.expect("the OS hands out a free port")
-		.port()
+	static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+	loop {
+		let port = TcpListener::bind("127.0.0.1:0")
+			.and_then(|listener| listener.local_addr())
+			.expect("the OS hands out a free port")
+			.port();
+		if HANDED_OUT.lock().expect("port registry").insert(port) {
+			return port;
+		}
+	}
 }
 
 /// A fresh scratch directory for one test.
@@ -42,7 +51,7 @@ pub fn scratch_dir(label: &str) -> PathBuf {
 /// A running `haca-node` process. Dropping it kills the process (by its id) and waits for
 /// it, so a failing test leaves no orphan behind.
 pub struct Node {
-	child: Child,
+	child: Mutex<Child>,
 	/// The node's JSON-RPC port.
 	pub rpc_port: u16,
 	/// The node's peer-to-peer port.
@@ -80,7 +89,7 @@ impl Node {
 			.stderr(log)
 			.spawn()
 			.expect("haca-node starts");
-		Node { child, rpc_port, p2p_port, prometheus_port, log_path }
+		Node { child: Mutex::new(child), rpc_port, p2p_port, prometheus_port, log_path }
 	}
 
 	/// An RPC client for this node.
@@ -93,9 +102,19 @@ impl Node {
 
 	/// The most memory the node's process has held (its peak resident set), in KiB.
 	pub fn peak_memory_kib(&self) -> Option<u64> {
-		let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+		let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
 		let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
 		line.split_whitespace().nth(1)?.parse().ok()
+	}
+
+	/// The node's process id.
+	pub fn pid(&self) -> u32 {
+		self.child.lock().expect("node lock").id()
+	}
+
+	/// How the node's process ended, if it has.
+	pub fn exit_status(&self) -> Option<ExitStatus> {
+		self.child.lock().expect("node lock").try_wait().expect("wait on the node")
 	}
 
 	/// The node's output so far (for failure messages).
@@ -142,6 +161,12 @@ impl Node {
 			if let Some(number) = number.filter(|number| *number >= target) {
 				return number;
 			}
+			if let Some(status) = self.exit_status() {
+				panic!(
+					"the node exited ({status}) before {target} blocks; node log:\n{}",
+					self.log()
+				);
+			}
 			let what = if finalized { "finalised" } else { "imported" };
 			assert!(
 				start.elapsed() < timeout,
@@ -153,13 +178,13 @@ impl Node {
 	}
 
 	/// Asks the node to shut down (SIGINT, as Ctrl-C) and waits for it to exit.
-	pub fn stop(mut self) -> ExitStatus {
-		let pid = self.child.id().to_string();
+	pub fn stop(self) -> ExitStatus {
+		let pid = self.pid().to_string();
 		let signalled = Command::new("kill").args(["-INT", &pid]).status();
 		assert!(signalled.is_ok_and(|s| s.success()), "SIGINT delivered to {pid}");
 		let start = Instant::now();
 		loop {
-			if let Some(status) = self.child.try_wait().expect("wait on the node") {
+			if let Some(status) = self.exit_status() {
 				return status;
 			}
 			assert!(start.elapsed() < Duration::from_secs(30), "node {pid} ignored SIGINT");
@@ -171,8 +196,9 @@ impl Node {
 impl Drop for Node {
 	fn drop(&mut self) {
 		// Already exited after `stop`: both calls then do nothing harmful.
-		let _ = self.child.kill();
-		let _ = self.child.wait();
+		let child = self.child.get_mut().expect("node lock");
+		let _ = child.kill();
+		let _ = child.wait();
 	}
 }
 
