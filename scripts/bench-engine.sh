@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Engine benchmark (issue: executor path vs raw tract): generates the project's models,
-# large ones included, into the target directory and runs the `inference` bench target
-# (release profile), which prints throughput of both paths and their ratio per model.
+# Engine benchmark: generates the project's models, large ones included, into the target
+# directory and runs the `inference` bench target (release profile) on them and on the heavy
+# models scripts/setup.sh generates. It prints the executor path's throughput per model
+# against raw tract and against onnxruntime (scripts/onnxruntime_bench.py, with the Python
+# of the project's virtual environment), and their ratios.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,4 +12,5 @@ models="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/haca-bench-models"
 python="${CARGO_TARGET_DIR:-$HOME/.cache/haca-target}/haca-venv/bin/python"
 [ -x "$python" ] || { echo "run scripts/setup.sh first (it makes $python)" >&2; exit 1; }
 "$python" scripts/gen_models.py "$models" --large >/dev/null
-cargo bench --locked -p haca-engine --bench inference -- "$models"
+HACA_BENCH_PYTHON="$python" cargo bench --locked -p haca-engine --bench inference -- \
+	"$models" "$PWD/offchain-workers/models/heavy"

@@ -7,7 +7,7 @@ Next to each small model it writes a reference input and the output NumPy comput
 same tensors also as ONNX `TensorProto` files (`<name>.input.pb`, `<name>.output.pb`, the
 format of the ONNX backend test data), written by the `onnx` package.
 Usage: scripts/gen_models.py OUT_DIR [--large]  (--large adds the benchmark-only models:
-mlp_large, cnn_large and a transformer-style block)
+mlp_large, cnn_large, an MNIST-style cnn_mnist and a transformer-style block)
 """
 import sys
 from pathlib import Path
@@ -115,6 +115,40 @@ def cnn(rng, size, channels):
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 10])],
         [init("c1", c1), init("c2", c2), init("fc", fc), init("fb", fb)],
+    )
+
+
+def cnn_mnist(rng):
+    """float32 MNIST-style CNN on a 28x28 grey-scale image: Conv 5x5 (32) -> Relu -> MaxPool
+    2x2 -> Conv 5x5 (64) -> Relu -> MaxPool 2x2 -> Flatten -> Gemm (128) -> Relu -> Gemm
+    (10), about 11 M multiply-adds."""
+    c1 = rng.standard_normal((32, 1, 5, 5)).astype(np.float32) * 0.2
+    b1 = rng.standard_normal(32).astype(np.float32) * 0.1
+    c2 = rng.standard_normal((64, 32, 5, 5)).astype(np.float32) * 0.035
+    b2 = rng.standard_normal(64).astype(np.float32) * 0.1
+    f1 = rng.standard_normal((64 * 7 * 7, 128)).astype(np.float32) * 0.018
+    g1 = np.zeros(128, dtype=np.float32)
+    f2 = rng.standard_normal((128, 10)).astype(np.float32) * 0.09
+    g2 = np.zeros(10, dtype=np.float32)
+    nodes = [
+        helper.make_node("Conv", ["input", "c1", "b1"], ["a"], pads=[2, 2, 2, 2]),
+        helper.make_node("Relu", ["a"], ["ar"]),
+        helper.make_node("MaxPool", ["ar"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["ap", "c2", "b2"], ["b"], pads=[2, 2, 2, 2]),
+        helper.make_node("Relu", ["b"], ["br"]),
+        helper.make_node("MaxPool", ["br"], ["bp"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["bp"], ["f"]),
+        helper.make_node("Gemm", ["f", "f1", "g1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["hr"]),
+        helper.make_node("Gemm", ["hr", "f2", "g2"], ["output"]),
+    ]
+    weights = [("c1", c1), ("b1", b1), ("c2", c2), ("b2", b2), ("f1", f1), ("g1", g1)]
+    return helper.make_graph(
+        nodes,
+        "cnn_mnist",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 28, 28])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 10])],
+        [init(name, array) for name, array in weights + [("f2", f2), ("g2", g2)]],
     )
 
 
@@ -266,6 +300,7 @@ def main():
     if "--large" in sys.argv:
         save(mlp(np.random.default_rng(4), 256, 1024, 256), out / "mlp_large.onnx")
         save(cnn(np.random.default_rng(5), 64, 32), out / "cnn_large.onnx")
+        save(cnn_mnist(np.random.default_rng(7)), out / "cnn_mnist.onnx")
         save(transformer(np.random.default_rng(6), 256, 512, 2048), out / "transformer.onnx")
 
 
