@@ -27,6 +27,7 @@
 
 mod bfloat16;
 mod convert;
+mod direct_conv;
 pub mod lowering;
 mod metrics;
 pub mod npy;

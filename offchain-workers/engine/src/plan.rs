@@ -24,7 +24,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 use crate::{
 	bfloat16::{self, Widened},
 	convert::{datum_type, element_type, elements, overwrite, to_tract},
-	ops, panics, support, EngineError,
+	direct_conv, ops, panics, support, EngineError,
 };
 
 /// What tract's analysis of a model says of the size of one axis of an input or output.
@@ -277,7 +277,10 @@ impl Plan {
 			let fact = InferenceFact::dt_shape(datum_type(spec.element_type), shape);
 			model.set_input_fact(index, fact).map_err(invalid_model)?;
 		}
-		Ok((model.into_optimized().map_err(invalid_model)?, widened, bounds))
+		let mut typed =
+			model.into_typed().and_then(TypedModel::into_decluttered).map_err(invalid_model)?;
+		direct_conv::rewrite(&mut typed).map_err(invalid_model)?;
+		Ok((typed.into_optimized().map_err(invalid_model)?, widened, bounds))
 	}
 
 	/// The shape tract is to assume for input `index` of `model`, of `spec`: its fixed axes'
