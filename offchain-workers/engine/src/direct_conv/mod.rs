@@ -1,8 +1,8 @@
 //! HACA's own convolution operator, put in place of tract's where it is faster: float32,
 //! NCHW, one group, unit strides and dilations, constant weights and bias, on machines with
 //! AVX-512. tract lowers such a convolution to an im2col matrix and a matrix product; the
-//! direct kernel ([`kernel`]) reads the input where it lies and runs about twice as fast on
-//! the bench's CNNs. It is wired in before tract optimises the model ([`rewrite`]), through
+//! direct kernel ([`kernel`]) reads the input where it lies: twice as fast on the bench's
+//! cnn_small and cnn_large, 15% on the ResNet-18. It is wired in before tract optimises the model ([`rewrite`]), through
 //! tract's public operator traits; every other convolution stays tract's.
 
 mod kernel;
