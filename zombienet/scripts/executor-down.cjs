@@ -20,6 +20,8 @@ async function run(nodeName, networkInfo, args) {
     const timeout = api.consts.jobs.resultTimeout.toNumber();
     const start = await lib.finalBlock(api);
     const tracker = lib.trackEvents(api, start.number + 1);
+    // Attested jobs need three verifiers: one slashed by an earlier step tops up first.
+    await lib.topUpVerifiers(api, accs);
     const others = [];
     let target;
     for (let attempt = 1; attempt <= 12 && !target; attempt++) {

@@ -33,15 +33,9 @@ async function run(nodeName, networkInfo) {
       toleranceUlps: TOLERANCE_ULPS,
     });
     log(`ResNet-18 ${model} (${onnx.length} bytes) registered off chain, deposit ${lib.haca4(deposit)}`);
-    // The executors serve it; the genesis verifiers audit it (attested jobs need three). A
-    // verifier slashed below the minimum bond by an earlier step (One, with no node, misses
-    // the spot checks drawn for it) tops up first, or it would not count.
-    const verifiers = [accs.Eve, accs.Ferdie, accs.One];
-    const minimum = alice.consts.executors.minVerifierBond.toBigInt();
-    await Promise.all(verifiers.map(async (who) => {
-      const bond = (await alice.query.executors.executors(who.address)).unwrap().bond.toBigInt();
-      if (bond < minimum) await haca.bondExtra(alice, who, minimum - bond);
-    }));
+    // The executors serve it; the genesis verifiers audit it (attested jobs need three), a
+    // verifier slashed by an earlier step topped up first.
+    const verifiers = await lib.topUpVerifiers(alice, accs);
     await Promise.all([accs.Charlie, accs.Dave, ...verifiers].map((who) =>
       haca.setServedModels(alice, who, [haca.DEMO_MODEL, model])));
     while ((await haca.quote(alice, model, haca.ATTESTED)) === null) await lib.sleep(1000);
