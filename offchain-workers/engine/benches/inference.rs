@@ -489,7 +489,9 @@ fn main() {
 	let mut measured = Vec::new();
 	for (file, convolutional) in MODELS {
 		let Some(path) = dirs.iter().map(|dir| dir.join(file)).find(|path| path.exists()) else {
-			println!("{file:<16} (not generated: scripts/bench-engine.sh makes it)");
+			println!(
+				"{file:<16} (not generated: scripts/bench-engine.sh or scripts/setup.sh makes it)"
+			);
 			continue;
 		};
 		match bench(&path, *convolutional, ort.as_mut()) {
