@@ -155,6 +155,39 @@ fn write_output(geometry: &Geometry, block: Block, sums: &[f32], bias: &[f32], o
 	}
 }
 
+/// What both kernels start from: the padded input, the taps' offsets in it, and the sums
+/// they fill (`rounded` points of each block's channels, padding channels included).
+struct Frame {
+	padded: Vec<f32>,
+	offsets: Vec<usize>,
+	/// Elements of one padded input channel.
+	plane: usize,
+	/// Points computed per channel, before and after rounding up to whole blocks.
+	points: usize,
+	rounded: usize,
+	/// Packed weights of one block of output channels.
+	block_weights: usize,
+	sums: Vec<f32>,
+}
+
+impl Frame {
+	fn new(geometry: &Geometry, block: Block, packed: &[f32], image: &[f32]) -> Self {
+		let (offsets, (points, rounded)) = (tap_offsets(geometry), geometry.points(block));
+		let blocks = geometry.output_channels.div_ceil(block.channels());
+		let block_weights = geometry.input_channels * offsets.len() * block.channels();
+		assert_eq!(packed.len(), blocks * block_weights, "weights packed for this geometry");
+		Frame {
+			padded: pad_input(geometry, block, image),
+			offsets,
+			plane: geometry.padded().0 * geometry.padded().1,
+			points,
+			rounded,
+			block_weights,
+			sums: vec![0.0; blocks * block.channels() * rounded],
+		}
+	}
+}
+
 /// One image through the convolution, with the vector kernel where this machine has
 /// AVX-512, the portable one elsewhere: `output` holds `output_channels` planes.
 pub fn convolve(
@@ -196,13 +229,9 @@ pub fn convolve_portable(
 	image: &[f32],
 	output: &mut [f32],
 ) {
-	let padded = pad_input(geometry, block, image);
-	let (offsets, (points, rounded)) = (tap_offsets(geometry), geometry.points(block));
-	let plane = geometry.padded().0 * geometry.padded().1;
+	let Frame { padded, offsets, plane, points, rounded, block_weights, mut sums } =
+		Frame::new(geometry, block, packed, image);
 	let width = block.channels();
-	let blocks = geometry.output_channels.div_ceil(width);
-	let mut sums = vec![0.0f32; blocks * width * rounded];
-	let block_weights = geometry.input_channels * offsets.len() * width;
 	for (index, weights) in packed.chunks_exact(block_weights).enumerate() {
 		for lane in 0..width {
 			let sums = &mut sums[(index * width + lane) * rounded..][..points];
@@ -243,13 +272,8 @@ mod avx512 {
 		output: &mut [f32],
 	) {
 		assert_eq!((block.channels(), block.points()), (CHANNELS, 16 * VECTORS));
-		let padded = pad_input(geometry, block, image);
-		let (offsets, (_, rounded)) = (tap_offsets(geometry), geometry.points(block));
-		let plane = geometry.padded().0 * geometry.padded().1;
-		let blocks = geometry.output_channels.div_ceil(CHANNELS);
-		let mut sums = vec![0.0f32; blocks * CHANNELS * rounded];
-		let block_weights = geometry.input_channels * offsets.len() * CHANNELS;
-		assert_eq!(packed.len(), blocks * block_weights, "weights packed for this geometry");
+		let Frame { padded, offsets, plane, rounded, block_weights, mut sums, .. } =
+			Frame::new(geometry, block, packed, image);
 		for (index, weights) in packed.chunks_exact(block_weights).enumerate() {
 			for first in (0..rounded).step_by(16 * VECTORS) {
 				let mut acc = [[_mm512_setzero_ps(); VECTORS]; CHANNELS];

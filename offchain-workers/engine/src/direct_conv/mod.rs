@@ -69,6 +69,12 @@ impl DirectConv {
 		self.each_image(images, kernel::convolve_portable)
 	}
 
+	/// The output's shape (NCHW) for `batch` images.
+	fn output_shape(&self, batch: usize) -> [usize; 4] {
+		let (output_h, output_w) = self.geometry.output_hw().expect("checked in `rewrite`");
+		[batch, self.geometry.output_channels, output_h, output_w]
+	}
+
 	fn each_image(&self, images: &[f32], convolve: kernel::Convolve) -> Vec<f32> {
 		let geometry = &self.geometry;
 		let (packed, bias) = (&self.packed.0, &self.bias.0);
@@ -106,19 +112,15 @@ impl EvalOp for DirectConv {
 		let images = view.as_slice().map(std::borrow::Cow::Borrowed);
 		let images = images.unwrap_or_else(|| view.iter().copied().collect::<Vec<_>>().into());
 		let output = self.each_image(&images, kernel::convolve);
-		let (output_h, output_w) = self.geometry.output_hw().expect("checked in `rewrite`");
-		let shape = [view.shape()[0], self.geometry.output_channels, output_h, output_w];
+		let shape = self.output_shape(view.shape()[0]);
 		Ok(tvec!(ArrayD::from_shape_vec(&shape[..], output)?.into_tvalue()))
 	}
 }
 
 impl TypedOp for DirectConv {
 	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-		let (output_h, output_w) = self.geometry.output_hw().expect("checked in `rewrite`");
-		let batch = inputs[0].shape[0].clone();
-		let shape =
-			tvec![batch, self.geometry.output_channels.into(), output_h.into(), output_w.into()];
-		Ok(tvec!(f32::fact(shape)))
+		let batch = inputs[0].shape[0].to_usize()?;
+		Ok(tvec!(f32::fact(self.output_shape(batch))))
 	}
 
 	as_op!();
@@ -151,19 +153,12 @@ fn direct(
 	let &[output_channels, kernel_channels, kernel_h, kernel_w] = weights.shape() else {
 		return None;
 	};
-	let padding = spec.computed_padding(&[input_h, input_w]);
-	let pads = match &spec.padding {
-		PaddingSpec::Explicit(..)
-		| PaddingSpec::Valid
-		| PaddingSpec::SameUpper
-		| PaddingSpec::SameLower => [
-			padding[0].pad_before,
-			padding[0].pad_after,
-			padding[1].pad_before,
-			padding[1].pad_after,
-		],
-		PaddingSpec::ExplicitOnnxPool(..) => return None,
-	};
+	// tract pads ONNX pools' ceil mode on its own terms; every other padding is a number of
+	// zero rows and columns on each side.
+	if matches!(spec.padding, PaddingSpec::ExplicitOnnxPool(..)) || kernel_channels != channels {
+		return None;
+	}
+	let [rows, columns] = &spec.computed_padding(&[input_h, input_w])[..] else { return None };
 	let geometry = Geometry {
 		input_channels: channels,
 		output_channels,
@@ -171,10 +166,9 @@ fn direct(
 		input_w,
 		kernel_h,
 		kernel_w,
-		pads,
+		pads: [rows.pad_before, rows.pad_after, columns.pad_before, columns.pad_after],
 	};
-	let expected = (geometry.output_hw()?, [padding[0].convoluted, padding[1].convoluted]);
-	if kernel_channels != channels || expected.0 != (expected.1[0], expected.1[1]) {
+	if geometry.output_hw()? != (rows.convoluted, columns.convoluted) {
 		return None;
 	}
 	let bias = bias.to_plain_array_view::<f32>().ok()?;
