@@ -16,7 +16,7 @@ use sp_runtime::{traits::BlockNumberProvider, RuntimeAppPublic};
 use crate::{
 	execute::execute_batch,
 	records::{keep_reveal, kept_reveal, run_tasks_once, set_done, Commitment, Committed},
-	Chain, StatementOf, ENGINE_BATCH, LOG_TARGET,
+	Chain, StatementOf, ENGINE_BATCH, LOG_TARGET, RESEND_AFTER_BLOCKS,
 };
 
 /// A claim and the outputs to carry with it on chain.
@@ -35,15 +35,20 @@ pub(crate) struct Owed {
 }
 
 /// Produces the statements `who` owes that `owed` covers, each once per attempt of its job
-/// (a job re-assigned to the same executor is run, committed and revealed again), running
-/// up to [`ENGINE_BATCH`] jobs through the engine at a time, and submits them in batches of
-/// up to [`Chain::max_statements_per_tx`]. A statement the pool did not take is produced
-/// again in a later block. A reveal waits for the block after the one that opened its phase:
+/// (a job re-assigned to the same executor is run, committed and revealed again) and round
+/// of [`RESEND_AFTER_BLOCKS`] blocks, running up to [`ENGINE_BATCH`] jobs through the engine
+/// at a time, and submits them in batches of up to [`Chain::max_statements_per_tx`]. A
+/// statement the pool did not take is produced again in a later block; one it took that is
+/// still owed in the next round, lost on its way to a block, is sent again (a fresh
+/// signature: other bytes than the lost one's, which peers may have banned). A commitment
+/// is sent again as it was first made, since the first may still reach a block and the
+/// reveal must match it. A reveal waits for the block after the one that opened its phase:
 /// sent at once (it needs no run), it reaches peers still a block behind, which find it
-/// invalid and ban it, and its bytes never change, so it would never reach a block.
+/// invalid and ban it.
 pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId, owed: Owed) {
 	let mut ready: Vec<Ready<C>> = Vec::new();
 	let now = C::Blocks::current_block_number();
+	let round = now / RESEND_AFTER_BLOCKS.into();
 	let work: Vec<WorkItem> = C::pending_work(who)
 		.into_iter()
 		.filter(|item| !matches!(item.due, Due::OutputPages | Due::Proof))
@@ -55,7 +60,9 @@ pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::Acco
 	for items in work.chunks(ENGINE_BATCH) {
 		let tasks: Vec<(JobId, Vec<u8>)> = items
 			.iter()
-			.map(|item| (item.job, (b"haca/ocw", item.job, item.attempt, who, item.due).encode()))
+			.map(|item| {
+				(item.job, (b"haca/ocw", item.job, item.attempt, who, item.due, round).encode())
+			})
 			.collect();
 		run_tasks_once::<C>(&tasks, |open| {
 			let open_items: Vec<&WorkItem> = open.iter().map(|&index| &items[index]).collect();
@@ -131,9 +138,21 @@ fn claims_by_running<C: Chain>(
 ) -> Vec<Option<ClaimWithOutputs<C>>> {
 	let mut executions: Vec<Option<Result<Executed, InferenceError>>> =
 		items.iter().map(|_| None).collect();
+	// A reveal, and a commitment sent before, need no run: what they claim is kept.
+	let kept: Vec<Option<Committed>> = items
+		.iter()
+		.map(|item| match item.due {
+			Due::Commitment | Due::Reveal => {
+				kept_reveal(Commitment::QuorumOutput, item.job, who, item.attempt)
+			}
+			_ => None,
+		})
+		.collect();
 	// The indices of the items to run, by model, in the order the models first appear.
 	let mut batches: Vec<(&ModelHash, Vec<usize>)> = Vec::new();
-	for (index, item) in items.iter().enumerate().filter(|(_, item)| item.due != Due::Reveal) {
+	let to_run =
+		|&(index, item): &(usize, &&WorkItem)| item.due != Due::Reveal && kept[index].is_none();
+	for (index, item) in items.iter().enumerate().filter(to_run) {
 		match batches.iter_mut().find(|(model, _)| *model == &item.model) {
 			Some((_, indices)) => indices.push(index),
 			None => batches.push((&item.model, alloc::vec![index])),
@@ -148,19 +167,29 @@ fn claims_by_running<C: Chain>(
 	items
 		.iter()
 		.zip(executions)
-		.map(|(item, executed)| match executed {
+		.zip(kept)
+		.map(|((item, executed), kept)| match executed {
 			Some(executed) => claim_for_execution::<C>(who, item, executed),
-			None => reveal_claim::<C>(who, item),
+			None => kept_claim::<C>(who, item, kept),
 		})
 		.collect()
 }
 
-/// The reveal of `who`'s commitment for a work item, from local storage.
-fn reveal_claim<C: Chain>(who: &C::AccountId, item: &WorkItem) -> Option<ClaimWithOutputs<C>> {
-	let Some(committed) = kept_reveal(Commitment::QuorumOutput, item.job, who, item.attempt) else {
+/// `who`'s commitment or reveal for a work item, from what its first commitment kept.
+fn kept_claim<C: Chain>(
+	who: &C::AccountId,
+	item: &WorkItem,
+	kept: Option<Committed>,
+) -> Option<ClaimWithOutputs<C>> {
+	let Some(committed) = kept else {
 		log::debug!(target: LOG_TARGET, "job {}: no kept commitment to reveal", item.job);
 		return None;
 	};
+	if item.due == Due::Commitment {
+		let (output_hash, salt) = (&committed.output_hash, &committed.salt);
+		let commitment = Claim::commitment(item.job, item.attempt, who, output_hash, salt);
+		return Some((Claim::Commitment(commitment), None));
+	}
 	let claim = Claim::Reveal { output_hash: committed.output_hash, salt: committed.salt };
 	Some((claim, outputs_for_chain::<C>(committed.outputs)))
 }

@@ -10,7 +10,7 @@ use haca_primitives::{
 };
 use parking_lot::RwLock;
 use sp_core::offchain::{
-	testing::{PoolState, TestOffchainExt, TestTransactionPoolExt},
+	testing::{OffchainState, PoolState, TestOffchainExt, TestTransactionPoolExt},
 	OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
 };
 use sp_core::Pair;
@@ -32,8 +32,16 @@ fn verifier(percent: u32) -> NodeRoles {
 /// Test externalities of a node with `roles` (the engine is there for any role), whose
 /// keystore holds the session keys of `EXECUTORS` and `VERIFIERS`.
 fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState>>) {
+	let (ext, pool, _) = node_ext_with_offchain_state(roles);
+	(ext, pool)
+}
+
+/// [`node_ext`], with the node's off-chain state (its random seed, for one).
+fn node_ext_with_offchain_state(
+	roles: NodeRoles,
+) -> (sp_io::TestExternalities, Arc<RwLock<PoolState>>, Arc<RwLock<OffchainState>>) {
 	let mut ext = ExtBuilder::default().build();
-	let (offchain, _) = TestOffchainExt::new();
+	let (offchain, offchain_state) = TestOffchainExt::new();
 	let (pool, pool_state) = TestTransactionPoolExt::new();
 	let keystore = MemoryKeystore::new();
 	for who in EXECUTORS.into_iter().chain(VERIFIERS) {
@@ -47,7 +55,7 @@ fn node_ext(roles: NodeRoles) -> (sp_io::TestExternalities, Arc<RwLock<PoolState
 		let engine = Arc::new(haca_engine::Engine::new(Default::default(), None));
 		ext.register_extension(InferenceExt(NodeInference { engine, roles, fetcher: None }));
 	}
-	(ext, pool_state)
+	(ext, pool_state, offchain_state)
 }
 
 /// Uploads the generated MLP on chain; every executor serves it, every verifier audits it.
@@ -343,6 +351,47 @@ fn quorum_executors_commit_then_reveal_and_settle() {
 		// Peers still a block behind would refuse (and ban) a reveal sent at once.
 		run_worker();
 		assert_eq!(include_pool(&pool), 0, "no reveal in the block that opened the phase");
+		next_block();
+		run_worker();
+		assert_eq!(include_pool(&pool), 3, "three reveals");
+		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+		assert!(System::events().iter().any(|record| matches!(
+			&record.event,
+			RuntimeEvent::Settlement(Event::Settled { job: settled, executors, .. })
+				if *settled == job && executors.len() == 3
+		)));
+	});
+}
+
+/// A pool that meets statements on a fork where they are invalid drops them (and its peers
+/// ban their hashes), though the node's own pool took them: still owed a round later, they
+/// are sent again, each commitment as it was first made.
+#[test]
+fn statements_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitments() {
+	let (mut ext, pool, offchain) = node_ext_with_offchain_state(EXECUTOR);
+	ext.execute_with(|| {
+		let job = quorum_job_on_mlp();
+		run_worker();
+		let lost = std::mem::take(&mut pool.write().transactions);
+		assert_eq!(lost.len(), 3, "three commitments, lost");
+		// Salts come from the node's randomness: a new commitment would hide a new one.
+		offchain.write().seed = [7; 32];
+		run_worker();
+		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
+		let mut waited = 0;
+		while pool.read().transactions.is_empty() {
+			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
+			next_block();
+			waited += 1;
+			run_worker();
+		}
+		let again = pool.read().transactions.clone();
+		assert_eq!(again.len(), 3, "the three commitments sent again");
+		assert!(again.iter().all(|sent| !lost.contains(sent)), "in other bytes than the lost");
+
+		// The lost ones reach a block after all: the reveals match them.
+		pool.write().transactions = lost;
+		assert_eq!(include_pool(&pool), 3);
 		next_block();
 		run_worker();
 		assert_eq!(include_pool(&pool), 3, "three reveals");
