@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the zombienet suites (every *.zndsl here, or the ones named) one after the other
+# Runs the zombienet test suites (jobs.zndsl and dishonest.zndsl, or the ones named) one after the other
 # with zombienet's native provider: each suite starts its own network of haca-node
 # processes on loopback ports that zombienet picks, so several runs can overlap.
 #
