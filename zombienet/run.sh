@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the zombienet test suites (jobs.zndsl and dishonest.zndsl, or the ones named) one after the other
-# with zombienet's native provider: each suite starts its own network of haca-node
-# processes on loopback ports that zombienet picks, so several runs can overlap.
+# Runs the zombienet test suites (jobs.zndsl and dishonest.zndsl, or the ones named) one
+# after the other with zombienet's native provider: each suite starts its own network of
+# haca-node processes on loopback ports that zombienet picks, so several runs can overlap.
 #
 #   zombienet/run.sh [SUITE.zndsl ...]
 #
