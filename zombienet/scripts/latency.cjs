@@ -134,9 +134,10 @@ async function run(nodeName, networkInfo) {
 
     // Warm-up: each model once on the executors; everything settles before measuring.
     const nonce = await haca.nextNonce(api, accs.Alice.address);
-    const warmups = await Promise.all(['demo', 'int8', 'resnet'].map((m, i) =>
+    const warmed = ['demo', 'int8', 'resnet'];
+    await Promise.all(warmed.map((m, i) =>
       haca.submitJob(api, accs.Alice, { model: hashes[m], input: inputs[m], nonce: nonce + i })));
-    const [warmJobs] = [await lib.finalisedJobs(tracker, accs.Alice.address, { count: warmups.length, timeoutMs: 120_000 })];
+    const warmJobs = await lib.finalisedJobs(tracker, accs.Alice.address, { count: warmed.length, timeoutMs: 120_000 });
     await Promise.all(warmJobs.map(({ job }) => tracker.waitFor('settlement.Settled', (e) => lib.jobOf(e) === job, 300_000)));
     log(`warm-up: jobs ${warmJobs.map((j) => j.job).join(', ')} settled`);
 
