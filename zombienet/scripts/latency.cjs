@@ -41,16 +41,11 @@ const QUIET_BLOCKS = 3;
 const MAX_TAIL = 40;
 const TRANSFERS = 5;
 
-/** The `p`-th percentile (0-100) of `values`, nearest rank. */
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-const median = (values) => percentile(values, 50);
-
 async function run(nodeName, networkInfo) {
   const lib = await require('./load.cjs')();
+  const { quantile } = await import('../../clients/js/bench/stats.mjs');
+  const percentile = (values, p) => quantile(values, p / 100);
+  const median = (values) => quantile(values, 0.5);
   const { haca, assert, UNIT } = lib;
   const log = lib.logger('latency');
   const accs = await lib.accounts();

@@ -21,6 +21,7 @@ import { u8aToHex } from '@polkadot/util';
 
 import { ATTESTED, DEMO_MODEL, connect, decodeDispatchError, devAccount, encodeTensors, jobStake, quorum, quote } from '../src/index.js';
 import { nodeBinary, startNode } from '../tests/harness.js';
+import { quantile } from './stats.mjs';
 
 const HACA = 10n ** 12n;
 const USAGE = `usage: node bench/throughput.mjs [--url ws://host:port] [--jobs N] [--batch K]
@@ -247,12 +248,6 @@ async function presign(api, accounts, count, call) {
 
 // ---------------------------------------------------------------------------------------
 // Figures
-
-function quantile(values, q) {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
 
 const fixed = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 const seconds = (ms) => `${fixed(ms / 1000, 1)} s`;

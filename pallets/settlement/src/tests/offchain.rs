@@ -339,6 +339,19 @@ fn jobs_of_one_model_run_in_one_batch_each_with_its_own_outputs_and_hash() {
 	});
 }
 
+/// In the block after the one that opened `job`'s reveal phase: the worker reveals the three
+/// executors' commitments, and the job settles paying all three.
+fn the_three_reveal_and_settle(pool: &Arc<RwLock<PoolState>>, job: u64) {
+	run_worker();
+	assert_eq!(include_pool(pool), 3, "three reveals");
+	assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
+	assert!(System::events().iter().any(|record| matches!(
+		&record.event,
+		RuntimeEvent::Settlement(Event::Settled { job: settled, executors, .. })
+			if *settled == job && executors.len() == 3
+	)));
+}
+
 #[test]
 fn quorum_executors_commit_then_reveal_and_settle() {
 	let (mut ext, pool) = node_ext(EXECUTOR);
@@ -352,14 +365,7 @@ fn quorum_executors_commit_then_reveal_and_settle() {
 		run_worker();
 		assert_eq!(include_pool(&pool), 0, "no reveal in the block that opened the phase");
 		next_block();
-		run_worker();
-		assert_eq!(include_pool(&pool), 3, "three reveals");
-		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
-		assert!(System::events().iter().any(|record| matches!(
-			&record.event,
-			RuntimeEvent::Settlement(Event::Settled { job: settled, executors, .. })
-				if *settled == job && executors.len() == 3
-		)));
+		the_three_reveal_and_settle(&pool, job);
 	});
 }
 
@@ -393,14 +399,7 @@ fn statements_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitme
 		pool.write().transactions = lost;
 		assert_eq!(include_pool(&pool), 3);
 		next_block();
-		run_worker();
-		assert_eq!(include_pool(&pool), 3, "three reveals");
-		assert!(pallet_jobs::Jobs::<Test>::get(job).is_none(), "settled");
-		assert!(System::events().iter().any(|record| matches!(
-			&record.event,
-			RuntimeEvent::Settlement(Event::Settled { job: settled, executors, .. })
-				if *settled == job && executors.len() == 3
-		)));
+		the_three_reveal_and_settle(&pool, job);
 	});
 }
 
