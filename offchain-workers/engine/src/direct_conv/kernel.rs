@@ -3,19 +3,21 @@
 //!
 //! The input is copied once into a zero-padded buffer of rows `padded_w` wide. Output point
 //! `(h, w)` then reads tap `(i, j)` of channel `c` at `c * plane + (h + i) * padded_w + w + j`:
-//! numbering output points `q = h * padded_w + w`, consecutive points read consecutive input
-//! elements for every tap. So the kernel computes a [`Block`] of consecutive points (one to
-//! three 16-lane vectors) of several output channels at a time, each tap one load a vector
-//! and one broadcast weight a channel, and drops the `kernel_w - 1` points of each row that
-//! fall in the padding.
+//! consecutive points of a row read consecutive input elements for every tap. So the kernel
+//! computes a [`Block`] of 16-lane vectors of points (one to three) of several output channels
+//! at a time, each tap one load a vector and one broadcast weight a channel. The [`Layout`]
+//! says which points a vector holds: 16 consecutive points of the padded rows, dropping the
+//! `kernel_w - 1` points of each row that fall in the padding, or, for images at most 16
+//! points wide, one output row, dropping the lanes past its end.
 //!
 //! Every output is `bias + Σ_c Σ_i Σ_j w * x`, summed in that order with one fused
 //! multiply-add a term: [`convolve_portable`] computes the same sums in the same order, so
-//! the vector kernel's outputs equal it bit for bit.
+//! the vector kernel's outputs equal it bit for bit. An [`Epilogue`] (ReLU, 2x2 max-pooling)
+//! applies as the outputs are written, with tract's operations in tract's order.
 
-/// One image through a convolution: geometry, block, packed weights, bias, image, output
-/// planes.
-pub type Convolve = fn(&Geometry, Block, &[f32], &[f32], &[f32], &mut [f32]);
+/// One image through a convolution: geometry, block and layout, epilogue, packed weights,
+/// bias, image, output planes.
+pub type Convolve = fn(&Geometry, (Block, Layout), Epilogue, &[f32], &[f32], &[f32], &mut [f32]);
 
 /// What the vector kernel computes at a time: output channels by vectors of 16 consecutive
 /// points, 24 accumulator registers in each shape.
@@ -39,23 +41,57 @@ impl Block {
 		}
 	}
 
-	/// Consecutive output points in a block.
-	pub fn points(self) -> usize {
-		16 * 24 / self.channels()
+	/// Vectors of 16 points in a block.
+	pub fn vectors(self) -> usize {
+		24 / self.channels()
 	}
+}
 
-	/// The block that computes the fewest values for `geometry`, padding channels and
-	/// points included (the widest of equals).
-	pub fn for_geometry(geometry: &Geometry) -> Self {
-		let work = |block: Block| {
-			let channels = geometry.output_channels.div_ceil(block.channels()) * block.channels();
-			channels * geometry.points(block).1
-		};
-		[Block::Wide, Block::Square, Block::Tall]
-			.into_iter()
-			.min_by_key(|block| work(*block))
-			.expect("three blocks")
+/// Which output points a vector of 16 lanes holds.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Layout {
+	/// 16 consecutive points of the padded rows: vector `k` starts at point `16 * k` (row
+	/// `16 * k / padded_w`); the points of each row in the padding are computed and dropped.
+	Flat,
+	/// One output row a vector: vector `k` is row `k`, its lanes past the row's end computed
+	/// and dropped. For images at most 16 points wide.
+	Rows,
+}
+
+/// What a convolution's outputs go through as they are written: the operators that follow
+/// convolutions in CNNs, fused into them.
+#[derive(Debug, Clone, Copy, Default, Hash, PartialEq, Eq)]
+pub struct Epilogue {
+	/// ReLU: `max(x, 0)` of each output.
+	pub relu: bool,
+	/// Max-pooling over 2x2 windows at stride 2, without padding (a last odd row or column is
+	/// dropped): the largest of each window, half the rows and columns.
+	pub pool: bool,
+}
+
+impl Epilogue {
+	/// Rows and columns of each output channel of a convolution of `geometry` followed by
+	/// this epilogue (`None` when none are left).
+	pub fn output_hw(self, geometry: &Geometry) -> Option<(usize, usize)> {
+		let (rows, columns) = geometry.output_hw()?;
+		let (rows, columns) = if self.pool { (rows / 2, columns / 2) } else { (rows, columns) };
+		(rows > 0 && columns > 0).then_some((rows, columns))
 	}
+}
+
+/// The block and layout that compute the fewest values for `geometry`, padding channels,
+/// points and lanes included (of equals, the flat layout, then the widest block).
+pub fn tiling(geometry: &Geometry) -> (Block, Layout) {
+	let work = |(block, layout): (Block, Layout)| {
+		let channels = geometry.output_channels.div_ceil(block.channels()) * block.channels();
+		channels * geometry.vectors(block, layout)
+	};
+	[Layout::Flat, Layout::Rows]
+		.into_iter()
+		.filter(|layout| geometry.fits(*layout))
+		.flat_map(|layout| [Block::Wide, Block::Square, Block::Tall].map(|block| (block, layout)))
+		.min_by_key(|tiling| work(*tiling))
+		.expect("the flat layout fits every geometry")
 }
 
 /// The shape of one convolution, for one image of a batch.
@@ -87,12 +123,32 @@ impl Geometry {
 		))
 	}
 
-	/// Output points computed per channel (`padded_w` a row, padding columns included), and
-	/// those rounded up to whole blocks.
-	fn points(&self, block: Block) -> (usize, usize) {
+	/// Whether `layout` can hold this geometry's output rows.
+	pub fn fits(&self, layout: Layout) -> bool {
+		match layout {
+			Layout::Flat => true,
+			Layout::Rows => self.output_hw().is_some_and(|(_, output_w)| output_w <= 16),
+		}
+	}
+
+	/// Vectors computed per output channel in `layout`, rounded up to whole blocks.
+	fn vectors(&self, block: Block, layout: Layout) -> usize {
 		let (output_h, _) = self.output_hw().expect("checked when the op was built");
-		let points = output_h * self.padded().1;
-		(points, points.div_ceil(block.points()) * block.points())
+		let needed = match layout {
+			Layout::Flat => (output_h * self.padded().1).div_ceil(16),
+			Layout::Rows => output_h,
+		};
+		needed.div_ceil(block.vectors()) * block.vectors()
+	}
+
+	/// In `layout`: how far apart consecutive vectors start in a padded input channel, and
+	/// consecutive output rows in a channel's sums.
+	fn strides(&self, layout: Layout) -> (usize, usize) {
+		let padded_w = self.padded().1;
+		match layout {
+			Layout::Flat => (16, padded_w),
+			Layout::Rows => (padded_w, 16),
+		}
 	}
 
 	fn taps(&self) -> usize {
@@ -114,14 +170,16 @@ pub fn pack(geometry: &Geometry, block: Block, oihw: &[f32]) -> Vec<f32> {
 	packed
 }
 
-/// The input copied into zero-padded rows, with room for the last block's reads.
-fn pad_input(geometry: &Geometry, block: Block, image: &[f32]) -> Vec<f32> {
+/// The input copied into zero-padded rows, with room for the last block's reads in
+/// `layout`.
+fn pad_input(geometry: &Geometry, block: Block, layout: Layout, image: &[f32]) -> Vec<f32> {
 	let (padded_h, padded_w) = geometry.padded();
 	let [top, _, left, _] = geometry.pads;
-	let (points, rounded) = geometry.points(block);
 	let plane = padded_h * padded_w;
-	let mut padded =
-		vec![0.0; geometry.input_channels * plane + (rounded - points) + geometry.kernel_w];
+	let last_tap = (geometry.kernel_h - 1) * padded_w + geometry.kernel_w - 1;
+	let last_vector = (geometry.vectors(block, layout) - 1) * geometry.strides(layout).0;
+	let reach = (geometry.input_channels - 1) * plane + last_vector + last_tap + 16;
+	let mut padded = vec![0.0; reach.max(geometry.input_channels * plane)];
 	for (channel, rows) in image.chunks_exact(geometry.input_h * geometry.input_w).enumerate() {
 		for (row, values) in rows.chunks_exact(geometry.input_w).enumerate() {
 			let start = channel * plane + (row + top) * padded_w + left;
@@ -139,51 +197,85 @@ fn tap_offsets(geometry: &Geometry) -> Vec<usize> {
 		.collect()
 }
 
-/// Output channels' sums at every computed point (`rounded` a channel), into the output
-/// image: padding columns dropped, `bias` (one value, or one a channel) added.
-fn write_output(geometry: &Geometry, block: Block, sums: &[f32], bias: &[f32], output: &mut [f32]) {
-	let (output_h, output_w) = geometry.output_hw().expect("checked when the op was built");
-	let (padded_w, (_, rounded)) = (geometry.padded().1, geometry.points(block));
-	for (channel, image) in output.chunks_exact_mut(output_h * output_w).enumerate() {
+/// Output channels' sums at every computed point (`16 * vectors` a channel, in `layout`),
+/// into the output image: points and lanes outside it dropped, `bias` (one value, or one a
+/// channel) added, then `epilogue` applied as tract would: ReLU, then each window's largest
+/// value, folded from `f32::MIN` in row order.
+fn write_output(
+	geometry: &Geometry,
+	(block, layout): (Block, Layout),
+	epilogue: Epilogue,
+	sums: &[f32],
+	bias: &[f32],
+	output: &mut [f32],
+) {
+	let (rows, columns) = epilogue.output_hw(geometry).expect("checked when the op was built");
+	let (rounded, (_, row_stride)) =
+		(16 * geometry.vectors(block, layout), geometry.strides(layout));
+	let relu = |value: f32| if epilogue.relu { value.max(0.0) } else { value };
+	for (channel, image) in output.chunks_exact_mut(rows * columns).enumerate() {
 		let bias = if bias.len() == 1 { bias[0] } else { bias[channel] };
-		for (row, values) in image.chunks_exact_mut(output_w).enumerate() {
-			let sums = &sums[channel * rounded + row * padded_w..][..output_w];
-			for (value, sum) in values.iter_mut().zip(sums) {
-				*value = sum + bias;
+		let sums = &sums[channel * rounded..];
+		for (row, values) in image.chunks_exact_mut(columns).enumerate() {
+			if epilogue.pool {
+				let at = |row: usize, column: usize| relu(sums[row * row_stride + column] + bias);
+				for (column, value) in values.iter_mut().enumerate() {
+					let (row, column) = (2 * row, 2 * column);
+					*value = [
+						(row, column),
+						(row, column + 1),
+						(row + 1, column),
+						(row + 1, column + 1),
+					]
+					.into_iter()
+					.fold(f32::MIN, |max, (row, column)| max.max(at(row, column)));
+				}
+			} else {
+				let sums = &sums[row * row_stride..][..columns];
+				for (value, sum) in values.iter_mut().zip(sums) {
+					*value = relu(sum + bias);
+				}
 			}
 		}
 	}
 }
 
 /// What both kernels start from: the padded input, the taps' offsets in it, and the sums
-/// they fill (`rounded` points of each block's channels, padding channels included).
+/// they fill (16 points a vector, `vectors` a channel, padding channels included).
 struct Frame {
 	padded: Vec<f32>,
 	offsets: Vec<usize>,
 	/// Elements of one padded input channel.
 	plane: usize,
-	/// Points computed per channel, before and after rounding up to whole blocks.
-	points: usize,
-	rounded: usize,
+	/// Vectors computed per output channel.
+	vectors: usize,
+	/// How far apart consecutive vectors start in a padded input channel.
+	input_stride: usize,
 	/// Packed weights of one block of output channels.
 	block_weights: usize,
 	sums: Vec<f32>,
 }
 
 impl Frame {
-	fn new(geometry: &Geometry, block: Block, packed: &[f32], image: &[f32]) -> Self {
-		let (offsets, (points, rounded)) = (tap_offsets(geometry), geometry.points(block));
+	fn new(
+		geometry: &Geometry,
+		(block, layout): (Block, Layout),
+		packed: &[f32],
+		image: &[f32],
+	) -> Self {
+		let offsets = tap_offsets(geometry);
+		let vectors = geometry.vectors(block, layout);
 		let blocks = geometry.output_channels.div_ceil(block.channels());
 		let block_weights = geometry.input_channels * offsets.len() * block.channels();
 		assert_eq!(packed.len(), blocks * block_weights, "weights packed for this geometry");
 		Frame {
-			padded: pad_input(geometry, block, image),
+			padded: pad_input(geometry, block, layout, image),
 			offsets,
 			plane: geometry.padded().0 * geometry.padded().1,
-			points,
-			rounded,
+			vectors,
+			input_stride: geometry.strides(layout).0,
 			block_weights,
-			sums: vec![0.0; blocks * block.channels() * rounded],
+			sums: vec![0.0; blocks * block.channels() * 16 * vectors],
 		}
 	}
 }
@@ -192,7 +284,8 @@ impl Frame {
 /// AVX-512, the portable one elsewhere: `output` holds `output_channels` planes.
 pub fn convolve(
 	geometry: &Geometry,
-	block: Block,
+	tiling: (Block, Layout),
+	epilogue: Epilogue,
 	packed: &[f32],
 	bias: &[f32],
 	image: &[f32],
@@ -200,15 +293,15 @@ pub fn convolve(
 ) {
 	#[cfg(target_arch = "x86_64")]
 	if std::is_x86_feature_detected!("avx512f") {
-		let convolve = match block {
+		let convolve = match tiling.0 {
 			Block::Wide => avx512::convolve::<8, 3>,
 			Block::Square => avx512::convolve::<12, 2>,
 			Block::Tall => avx512::convolve::<24, 1>,
 		};
 		// SAFETY: the machine has AVX-512F (checked above).
-		return unsafe { convolve(geometry, block, packed, bias, image, output) };
+		return unsafe { convolve(geometry, tiling, epilogue, packed, bias, image, output) };
 	}
-	convolve_portable(geometry, block, packed, bias, image, output)
+	convolve_portable(geometry, tiling, epilogue, packed, bias, image, output)
 }
 
 /// Whether this machine runs the vector kernel (elsewhere tract's own convolution is
@@ -220,22 +313,24 @@ pub fn vectorised() -> bool {
 	false
 }
 
-/// The same sums as the vector kernel, in the same order, one point at a time.
+/// The same sums as the vector kernel, in the same order, one lane at a time.
 pub fn convolve_portable(
 	geometry: &Geometry,
-	block: Block,
+	tiling: (Block, Layout),
+	epilogue: Epilogue,
 	packed: &[f32],
 	bias: &[f32],
 	image: &[f32],
 	output: &mut [f32],
 ) {
-	let Frame { padded, offsets, plane, points, rounded, block_weights, mut sums } =
-		Frame::new(geometry, block, packed, image);
-	let width = block.channels();
+	let Frame { padded, offsets, plane, vectors, input_stride, block_weights, mut sums } =
+		Frame::new(geometry, tiling, packed, image);
+	let width = tiling.0.channels();
 	for (index, weights) in packed.chunks_exact(block_weights).enumerate() {
 		for lane in 0..width {
-			let sums = &mut sums[(index * width + lane) * rounded..][..points];
-			for (point, sum) in sums.iter_mut().enumerate() {
+			let sums = &mut sums[(index * width + lane) * 16 * vectors..][..16 * vectors];
+			for (at, sum) in sums.iter_mut().enumerate() {
+				let point = at / 16 * input_stride + at % 16;
 				let mut acc = 0.0f32;
 				for channel in 0..geometry.input_channels {
 					let input = &padded[channel * plane + point..];
@@ -248,7 +343,7 @@ pub fn convolve_portable(
 			}
 		}
 	}
-	write_output(geometry, block, &sums, bias, output);
+	write_output(geometry, tiling, epilogue, &sums, bias, output);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -258,32 +353,34 @@ mod avx512 {
 	use super::*;
 
 	/// [`super::convolve`] with AVX-512, `CHANNELS` output channels by `VECTORS` vectors of
-	/// points at a time (`block`'s).
+	/// points at a time (`tiling`'s block).
 	///
 	/// # Safety
 	/// The machine has AVX-512F.
 	#[target_feature(enable = "avx512f")]
 	pub(super) unsafe fn convolve<const CHANNELS: usize, const VECTORS: usize>(
 		geometry: &Geometry,
-		block: Block,
+		tiling: (Block, Layout),
+		epilogue: Epilogue,
 		packed: &[f32],
 		bias: &[f32],
 		image: &[f32],
 		output: &mut [f32],
 	) {
-		assert_eq!((block.channels(), block.points()), (CHANNELS, 16 * VECTORS));
-		let Frame { padded, offsets, plane, rounded, block_weights, mut sums, .. } =
-			Frame::new(geometry, block, packed, image);
+		assert_eq!((tiling.0.channels(), tiling.0.vectors()), (CHANNELS, VECTORS));
+		let Frame { padded, offsets, plane, vectors, input_stride, block_weights, mut sums } =
+			Frame::new(geometry, tiling, packed, image);
 		for (index, weights) in packed.chunks_exact(block_weights).enumerate() {
-			for first in (0..rounded).step_by(16 * VECTORS) {
+			for first in (0..vectors).step_by(VECTORS) {
 				let mut acc = [[_mm512_setzero_ps(); VECTORS]; CHANNELS];
 				for channel in 0..geometry.input_channels {
 					let weights = &weights[channel * offsets.len() * CHANNELS..];
+					// In bounds: `pad_input` leaves room for the last block's reads.
+					let start = padded.as_ptr().add(channel * plane + first * input_stride);
 					for (tap, offset) in offsets.iter().enumerate() {
-						// In bounds: `pad_input` leaves room for the last block's reads.
-						let input = padded.as_ptr().add(channel * plane + first + offset);
-						let points: [__m512; VECTORS] =
-							std::array::from_fn(|vector| _mm512_loadu_ps(input.add(16 * vector)));
+						let points: [__m512; VECTORS] = std::array::from_fn(|vector| {
+							_mm512_loadu_ps(start.add(vector * input_stride + offset))
+						});
 						let weights = &weights[tap * CHANNELS..][..CHANNELS];
 						for (acc, weight) in acc.iter_mut().zip(weights) {
 							let weight = _mm512_set1_ps(*weight);
@@ -294,13 +391,13 @@ mod avx512 {
 					}
 				}
 				for (lane, acc) in acc.iter().enumerate() {
-					let row = &mut sums[(index * CHANNELS + lane) * rounded + first..];
+					let row = &mut sums[((index * CHANNELS + lane) * vectors + first) * 16..];
 					for (vector, acc) in acc.iter().enumerate() {
 						_mm512_storeu_ps(row[16 * vector..][..16].as_mut_ptr(), *acc);
 					}
 				}
 			}
 		}
-		write_output(geometry, block, &sums, bias, output);
+		write_output(geometry, tiling, epilogue, &sums, bias, output);
 	}
 }
