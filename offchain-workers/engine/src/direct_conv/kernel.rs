@@ -19,8 +19,8 @@
 /// bias, image, output planes.
 pub type Convolve = fn(&Geometry, (Block, Layout), Epilogue, &[f32], &[f32], &[f32], &mut [f32]);
 
-/// What the vector kernel computes at a time: output channels by vectors of 16 consecutive
-/// points, 24 accumulator registers in each shape.
+/// What the vector kernel computes at a time: output channels by 16-lane vectors of points
+/// (which points, the [`Layout`] says), 24 accumulator registers in each shape.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
 pub enum Block {
 	/// 8 channels by 3 vectors: wide images.
