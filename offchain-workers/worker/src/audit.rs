@@ -1,7 +1,7 @@
 //! The verifier side: re-runs a random sample of other executors' provisional results and
 //! every challenged one (joining its challenge when it finds the result wrong too),
 //! challenges the wrong ones, and votes in disputes (a commitment, then its reveal), each
-//! once.
+//! once, and a vote again when it is still owed a round later.
 //!
 //! Results are compared as settlement compares quorum reveals: equal output hashes, or
 //! float outputs within the model's ULP tolerance. Outputs too large for a statement are
@@ -23,7 +23,7 @@ use sp_runtime::RuntimeAppPublic;
 use crate::{
 	execute::execute,
 	records::{keep_reveal, kept_reveal, Commitment, Committed},
-	run_once_per_task, AttestedOutput, Chain, VoteDue, VotePhase, LOG_TARGET,
+	resend_round, run_once_per_task, AttestedOutput, Chain, VoteDue, VotePhase, LOG_TARGET,
 };
 
 /// What an audit concluded.
@@ -43,9 +43,13 @@ enum Finding {
 /// and every result another verifier challenged or had its outputs published.
 pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, audit_ppm: u32) {
 	// The ids name the dispute (by its attempt) or result (by its window), so a job's later
-	// dispute or re-run result is judged afresh.
+	// dispute or re-run result is judged afresh. A vote's names its round of
+	// `RESEND_AFTER_BLOCKS` blocks too: one the pool took but that never reached a block (a
+	// pool on a fork where it was invalid dropped it, and its peers banned its hash) is still
+	// owed in the next round, and sent again, freshly signed.
+	let round = resend_round::<C>();
 	for due in C::votes_due(who) {
-		let id = (b"haca/vote", due.phase, due.job, who, due.attempt).encode();
+		let id = (b"haca/vote", due.phase, due.job, who, due.attempt, round).encode();
 		run_once_per_task::<C>(due.job, &id, || match due.phase {
 			VotePhase::Commit => commit_vote::<C>(key, who, &due),
 			VotePhase::Reveal => reveal_vote::<C>(key, who, &due),
@@ -97,10 +101,17 @@ fn audit<C: Chain>(
 /// Re-runs a disputed job and commits to a vote: for the executor's output hash if the
 /// verifier's outputs agree with it, else for the hash of its own outputs (the challenger's,
 /// when they hash to it). A disputed result's outputs are on chain, so a majority for a hash
-/// no party claimed decides against the executor too. The reveal is kept locally. Whether
-/// this is finished.
+/// no party claimed decides against the executor too. The reveal is kept locally; a
+/// commitment sent before is sent again as it was made (the first may still reach a block,
+/// and the reveal must match it). Whether this is finished.
 fn commit_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, due: &VoteDue) -> bool {
 	let job = due.job;
+	if let Some(kept) = kept_reveal(Commitment::Vote, job, who, due.attempt) {
+		let (output_hash, salt) = (&kept.output_hash, &kept.salt);
+		let commitment = VerdictClaim::vote_commitment(job, due.attempt, who, output_hash, salt);
+		log::info!(target: LOG_TARGET, "job {job}: committing again to a vote for {output_hash:?}");
+		return send_verdict::<C>(key, who, job, VerdictClaim::VoteCommitment(commitment));
+	}
 	let Some(result) = C::attested_result(job) else { return true };
 	let output_hash = match judge::<C>(job, &result) {
 		Finding::Agrees => result.output_hash,

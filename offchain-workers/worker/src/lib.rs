@@ -62,11 +62,12 @@ pub const LOG_TARGET: &str = "haca::ocw";
 /// Blocks a worker may hold a task's lock before another may take over.
 pub const LOCK_BLOCKS: u32 = 5;
 
-/// Blocks in a round of statements: one sent in a round and still owed in the next is sent
-/// again, since the pool took it but it never reached a block (a pool that met it on a fork
-/// where it was invalid dropped it, and its peers ban its hash). A statement is owed for the
-/// jobs pallet's `ResultTimeout` (10 blocks on the HACA runtime): a lost one gets up to three
-/// more chances.
+/// Blocks in a round of statements, proofs and votes: one sent in a round and still owed in
+/// the next is sent again, since the pool took it but it never reached a block (a pool that
+/// met it on a fork where it was invalid dropped it, and its peers ban its hash). A
+/// statement or proof is owed for the jobs pallet's `ResultTimeout` (10 blocks on the HACA
+/// runtime): a lost one gets up to three more chances; a vote, for its phase (10 or 20
+/// blocks), as many or more.
 pub const RESEND_AFTER_BLOCKS: u32 = 3;
 
 /// Milliseconds a worker may hold a task's lock before another may take over.
@@ -81,6 +82,12 @@ pub const MAX_FORGOTTEN_PER_RUN: JobId = 4096;
 
 /// The chain's block number, as the worker's [`Chain`] counts blocks.
 pub type BlockNumberOf<C> = <<C as Chain>::Blocks as BlockNumberProvider>::BlockNumber;
+
+/// The round of [`RESEND_AFTER_BLOCKS`] blocks the chain is in: what a task that is to be
+/// done again while still owed a round later names in its id.
+pub(crate) fn resend_round<C: Chain>() -> BlockNumberOf<C> {
+	C::Blocks::current_block_number() / RESEND_AFTER_BLOCKS.into()
+}
 
 /// A statement about a job, as the chain takes it.
 pub type StatementOf<C> = Statement<<C as Chain>::AccountId, <C as Chain>::Outputs>;

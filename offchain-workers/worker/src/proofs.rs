@@ -15,15 +15,19 @@ use sp_core::H256;
 use crate::{
 	models::model_bytes,
 	records::run_tasks_once,
+	resend_round,
 	statements::{failure_claim, send_in_batches, signed_statement},
 	Chain, LOG_TARGET,
 };
 
-/// Proves and submits the proven results `who` owes, each once per attempt of its job.
+/// Proves and submits the proven results `who` owes, each once per attempt of its job and
+/// round of [`crate::RESEND_AFTER_BLOCKS`] blocks: one still owed in the next round, lost on
+/// its way to a block, is proven and sent again.
 pub(crate) fn submit_owed_proofs<C: Chain>(key: &InferenceKey, who: &C::AccountId) {
 	let mut failures = Vec::new();
+	let round = resend_round::<C>();
 	for item in C::pending_work(who).into_iter().filter(|item| item.due == Due::Proof) {
-		let task = (item.job, (b"haca/proof", item.job, item.attempt, who).encode());
+		let task = (item.job, (b"haca/proof", item.job, item.attempt, who, round).encode());
 		run_tasks_once::<C>(core::slice::from_ref(&task), |_| {
 			let sent = match prove::<C>(who, &item) {
 				Ok(proved) => submit::<C>(key, who, &item, proved),

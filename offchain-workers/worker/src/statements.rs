@@ -16,7 +16,7 @@ use sp_runtime::{traits::BlockNumberProvider, RuntimeAppPublic};
 use crate::{
 	execute::execute_batch,
 	records::{keep_reveal, kept_reveal, run_tasks_once, set_done, Commitment, Committed},
-	Chain, StatementOf, ENGINE_BATCH, LOG_TARGET, RESEND_AFTER_BLOCKS,
+	resend_round, Chain, StatementOf, ENGINE_BATCH, LOG_TARGET,
 };
 
 /// A claim and the outputs to carry with it on chain.
@@ -36,7 +36,7 @@ pub(crate) struct Owed {
 
 /// Produces the statements `who` owes that `owed` covers, each once per attempt of its job
 /// (a job re-assigned to the same executor is run, committed and revealed again) and round
-/// of [`RESEND_AFTER_BLOCKS`] blocks, running up to [`ENGINE_BATCH`] jobs through the engine
+/// of [`crate::RESEND_AFTER_BLOCKS`] blocks, running up to [`ENGINE_BATCH`] jobs through the engine
 /// at a time, and submits them in batches of up to [`Chain::max_statements_per_tx`]. A
 /// statement the pool did not take is produced again in a later block; one it took that is
 /// still owed in the next round, lost on its way to a block, is sent again (a fresh
@@ -47,8 +47,7 @@ pub(crate) struct Owed {
 /// invalid and ban it.
 pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId, owed: Owed) {
 	let mut ready: Vec<Ready<C>> = Vec::new();
-	let now = C::Blocks::current_block_number();
-	let round = now / RESEND_AFTER_BLOCKS.into();
+	let (now, round) = (C::Blocks::current_block_number(), resend_round::<C>());
 	let work: Vec<WorkItem> = C::pending_work(who)
 		.into_iter()
 		.filter(|item| !matches!(item.due, Due::OutputPages | Due::Proof))

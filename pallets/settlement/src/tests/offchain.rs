@@ -254,6 +254,32 @@ fn an_executor_node_proves_its_proven_job_and_the_proof_settles_it_at_once() {
 	});
 }
 
+/// A proof the pool took but that never reached a block is still owed a round later: it is
+/// proven and sent again, and settles the job, rather than the executor missing its deadline.
+#[test]
+fn a_proof_lost_on_its_way_to_a_block_is_sent_again_in_the_next_round() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let (model, _) = int8_mlp_on_chain();
+		let job = queue_input(model, int8_mlp_input(), VerificationMode::Proven, 500);
+		drawn();
+		run_worker();
+		let lost = std::mem::take(&mut pool.write().transactions);
+		assert_eq!(lost.len(), 1, "the proof, lost");
+		run_worker();
+		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
+		let mut waited = 0;
+		while pool.read().transactions.is_empty() {
+			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
+			next_block();
+			waited += 1;
+			run_worker();
+		}
+		assert_eq!(include_pool(&pool), 1);
+		assert!(Jobs::job(job).is_none(), "settled by the proof sent again");
+	});
+}
+
 /// A lying engine's proof: its first output quantum one higher.
 #[expect(clippy::ptr_arg, reason = "the signature `MappedOutputs` maps with")]
 fn first_quantum_up(quanta: &mut Vec<u8>) {
@@ -688,6 +714,54 @@ fn verifiers_challenge_a_wrong_result_and_the_committee_votes_it_down() {
 		assert!(!Jobs::job(job).unwrap().executors.contains(&liar), "re-run elsewhere");
 		run_worker();
 		assert_eq!(include_pool(&pool), 0, "each verdict once");
+	});
+}
+
+/// A committee member's vote commitment lost on its way to a block (a pool on a fork where
+/// it was invalid dropped it) is still owed a round later: it is sent again, as it was first
+/// made, so that the member is not slashed for a vote it made and its reveal matches
+/// whichever copy lands.
+#[test]
+fn votes_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitments() {
+	let (mut ext, pool, offchain) = node_ext_with_offchain_state(verifier(100));
+	ext.execute_with(|| {
+		let (job, _) = result_on_mlp(Some(lie()));
+		run_worker();
+		assert_eq!(include_pool(&pool), 2, "two challenges");
+		drawn();
+		run_worker();
+		let lost = std::mem::take(&mut pool.write().transactions);
+		assert_eq!(lost.len(), 3, "three vote commitments, lost");
+		// Salts come from the node's randomness: a new commitment would hide a new one.
+		offchain.write().seed = [7; 32];
+		run_worker();
+		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
+		let mut waited = 0;
+		while pool.read().transactions.is_empty() {
+			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
+			next_block();
+			waited += 1;
+			run_worker();
+		}
+		let again = pool.read().transactions.clone();
+		assert_eq!(again.len(), 3, "the three commitments sent again");
+		assert!(again.iter().all(|sent| !lost.contains(sent)), "in other bytes than the lost");
+
+		// The lost ones reach a block after all: the reveals match them.
+		pool.write().transactions = lost;
+		assert_eq!(include_pool(&pool), 3);
+		assert!(Disputes::<Test>::get(job).unwrap().reveal_until.is_some());
+		next_block();
+		run_worker();
+		assert_eq!(include_pool(&pool), 3, "three reveals");
+		System::assert_has_event(Event::DisputeResolved { job, executor_was_right: false }.into());
+		let revealed = System::events()
+			.iter()
+			.filter(|record| {
+				matches!(record.event, RuntimeEvent::Settlement(Event::VoteRevealed { job: voted, .. }) if voted == job)
+			})
+			.count();
+		assert_eq!(revealed, 3, "every member voted: none loses its bond for silence");
 	});
 }
 
