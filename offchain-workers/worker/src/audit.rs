@@ -1,7 +1,8 @@
 //! The verifier side: re-runs a random sample of other executors' provisional results and
 //! every challenged one (joining its challenge when it finds the result wrong too),
 //! challenges the wrong ones, and votes in disputes (a commitment, then its reveal), each
-//! once, and a vote again when it is still owed a round later.
+//! once; a challenge or vote the pool took but that is not on chain a round later (lost on
+//! its way to a block) is sent again.
 //!
 //! Results are compared as settlement compares quorum reveals: equal output hashes, or
 //! float outputs within the model's ULP tolerance. Outputs too large for a statement are
@@ -22,8 +23,11 @@ use sp_runtime::RuntimeAppPublic;
 
 use crate::{
 	execute::execute,
-	records::{keep_reveal, kept_reveal, Commitment, Committed},
-	resend_round, run_once_per_task, AttestedOutput, Chain, VoteDue, VotePhase, LOG_TARGET,
+	records::{
+		keep_reveal, keep_verdict, kept_reveal, kept_verdict, Commitment, Committed, SentVerdict,
+	},
+	resend_round, run_once_per_task, AttestedOutput, BlockNumberOf, Chain, Challengeable, VoteDue,
+	VotePhase, LOG_TARGET,
 };
 
 /// What an audit concluded.
@@ -67,27 +71,51 @@ pub(crate) fn audit_and_vote<C: Chain>(key: &InferenceKey, who: &C::AccountId, a
 				log::debug!(target: LOG_TARGET, "job {}: not in this verifier's sample", open.job);
 				return true;
 			}
-			audit::<C>(key, who, open.job, &open.result)
+			audit::<C>(key, who, &open, round)
 		});
+		send_lost_verdict_again::<C>(key, who, &open, round);
 	}
 }
 
-/// Re-runs `job` and challenges its result if it is wrong, or asks for its outputs when
-/// they are not on chain and its run hashes differently; whether this is finished.
+/// Sends again the verdict `who` sent about `open` in an earlier round of the same
+/// challenge window: the result is still open to `who`, so the verdict never reached a
+/// block.
+fn send_lost_verdict_again<C: Chain>(
+	key: &InferenceKey,
+	who: &C::AccountId,
+	open: &Challengeable<C::AccountId, BlockNumberOf<C>>,
+	round: BlockNumberOf<C>,
+) {
+	let Some(sent) = kept_verdict::<_, BlockNumberOf<C>>(open.job, who) else { return };
+	if sent.challenge_until != open.challenge_until || sent.round >= round {
+		return;
+	}
+	let id = (b"haca/verdict-again", open.job, who, open.challenge_until, round).encode();
+	run_once_per_task::<C>(open.job, &id, || {
+		log::info!(target: LOG_TARGET, "job {}: {:?} not on chain, sending it again", open.job, sent.claim);
+		// Refused by the pool, it is invalid now: tried again next round, not next block.
+		send_and_keep::<C>(key, who, open, sent.claim, round);
+		true
+	});
+}
+
+/// Re-runs `open`'s job and challenges its result if it is wrong, or asks for its outputs
+/// when they are not on chain and its run hashes differently; whether this is finished.
 fn audit<C: Chain>(
 	key: &InferenceKey,
 	who: &C::AccountId,
-	job: JobId,
-	result: &AttestedOutput<C::AccountId>,
+	open: &Challengeable<C::AccountId, BlockNumberOf<C>>,
+	round: BlockNumberOf<C>,
 ) -> bool {
+	let (job, result) = (open.job, &open.result);
 	match judge::<C>(job, result) {
 		Finding::Differs(_) if result.outputs.is_none() => {
 			log::info!(target: LOG_TARGET, "job {job}: audit hashed differently, asking for the outputs");
-			send_verdict::<C>(key, who, job, VerdictClaim::RequestOutputs)
+			send_and_keep::<C>(key, who, open, VerdictClaim::RequestOutputs, round)
 		}
 		Finding::Differs(output_hash) => {
 			log::info!(target: LOG_TARGET, "job {job}: audit found a different result, challenging");
-			send_verdict::<C>(key, who, job, VerdictClaim::Challenge(output_hash))
+			send_and_keep::<C>(key, who, open, VerdictClaim::Challenge(output_hash), round)
 		}
 		Finding::Retry => false,
 		Finding::Agrees => {
@@ -175,6 +203,23 @@ fn within_tolerance<C: Chain>(model: &ModelHash, ours: &[u8], theirs: Option<&[u
 		(Ok(ours), Ok(theirs)) => tensors_agree(&ours, &theirs, model.tolerance_ulps),
 		_ => false,
 	}
+}
+
+/// Signs and submits `who`'s verdict `claim` about `open`'s result, and keeps it, sent in
+/// `round`, to be sent again if it is lost; whether this is finished.
+fn send_and_keep<C: Chain>(
+	key: &InferenceKey,
+	who: &C::AccountId,
+	open: &Challengeable<C::AccountId, BlockNumberOf<C>>,
+	claim: VerdictClaim,
+	round: BlockNumberOf<C>,
+) -> bool {
+	let sent = send_verdict::<C>(key, who, open.job, claim);
+	if sent {
+		let challenge_until = open.challenge_until;
+		keep_verdict(open.job, who, &SentVerdict { challenge_until, claim, round });
+	}
+	sent
 }
 
 /// Signs and submits a verdict; whether this is finished (the pool took it, or its job

@@ -112,6 +112,9 @@ pub struct AttestedOutput<AccountId> {
 	pub output_hash: H256,
 	/// The output tensors, when they are on chain (in its statement, or published).
 	pub outputs: Option<Vec<u8>>,
+	/// While its outputs are being published at a verifier's request: the pages on chain
+	/// (page `i` is bit `i`); otherwise none.
+	pub pages_received: u64,
 }
 
 /// An attested result that a verifier may still challenge, within its challenge window.

@@ -1,6 +1,6 @@
 //! What the worker keeps in the node's local (persistent) storage, per job: which
-//! once-only tasks are done, and what the reveal of a commitment (a quorum output's, or a
-//! committee member's vote) needs.
+//! once-only tasks are done, what the reveal of a commitment (a quorum output's, or a
+//! committee member's vote) needs, and the verdict a verifier sent about a result.
 //!
 //! A task (a statement, an audit, a vote) runs under a lock, so overlapping workers of
 //! consecutive blocks do not both run it, and is recorded as done when it finished. Records
@@ -9,7 +9,7 @@
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
-use haca_primitives::JobId;
+use haca_primitives::{statement::VerdictClaim, JobId};
 use sp_core::H256;
 use sp_runtime::offchain::{
 	storage::{MutateStorageError, StorageValueRef},
@@ -66,6 +66,41 @@ pub fn reveal_key<AccountId: Encode>(
 	who: &AccountId,
 ) -> Vec<u8> {
 	(b"haca/ocw-commit", commitment, job, who).encode()
+}
+
+/// A verifier's challenge of a result, or request for its outputs, as it was last sent.
+#[derive(Encode, Decode)]
+pub(crate) struct SentVerdict<BlockNumber> {
+	/// The last block of the result's challenge window.
+	pub challenge_until: BlockNumber,
+	/// The verdict.
+	pub claim: VerdictClaim,
+	/// The round of [`crate::RESEND_AFTER_BLOCKS`] blocks it was last sent in.
+	pub round: BlockNumber,
+}
+
+/// The local-storage key of the verdict `who` last sent about `job`'s result.
+pub fn verdict_key<AccountId: Encode>(job: JobId, who: &AccountId) -> Vec<u8> {
+	(b"haca/ocw-verdict", job, who).encode()
+}
+
+/// Keeps the verdict `who` sent about `job`'s result.
+pub(crate) fn keep_verdict<AccountId: Encode, BlockNumber: Encode>(
+	job: JobId,
+	who: &AccountId,
+	sent: &SentVerdict<BlockNumber>,
+) {
+	let key = verdict_key(job, who);
+	StorageValueRef::persistent(&key).set(sent);
+	unless_forgotten(job, &key);
+}
+
+/// The verdict `who` last sent about `job`'s result, if one was kept.
+pub(crate) fn kept_verdict<AccountId: Encode, BlockNumber: Decode>(
+	job: JobId,
+	who: &AccountId,
+) -> Option<SentVerdict<BlockNumber>> {
+	StorageValueRef::persistent(&verdict_key(job, who)).get().ok().flatten()
 }
 
 /// A lock on the task (or run) named `id`, timed by the chain's blocks and the clock.
@@ -158,7 +193,7 @@ pub(crate) fn kept_reveal<AccountId: Encode>(
 	kept.filter(|kept| kept.attempt == attempt)
 }
 
-/// Clears the local records (finished tasks, reveals of the `local` accounts) of
+/// Clears the local records (finished tasks, reveals and verdicts of the `local` accounts) of
 /// jobs that have ended, oldest first, up to the first job still open and at most
 /// [`MAX_FORGOTTEN_PER_RUN`] jobs a run.
 pub(crate) fn forget_ended_jobs<C: Chain>(local: &[C::AccountId]) {
@@ -182,6 +217,7 @@ pub(crate) fn forget_ended_jobs<C: Chain>(local: &[C::AccountId]) {
 			for commitment in [Commitment::QuorumOutput, Commitment::Vote] {
 				StorageValueRef::persistent(&reveal_key(commitment, job, who)).clear();
 			}
+			StorageValueRef::persistent(&verdict_key(job, who)).clear();
 		}
 	}
 	if next > first {

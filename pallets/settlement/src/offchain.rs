@@ -32,10 +32,15 @@ impl<T: Config> Pallet<T> {
 	/// `job`'s attested `result` as the worker sees it, with its outputs when they are on
 	/// chain.
 	fn attested_output(job: JobId, result: AttestedResult<T>) -> AttestedOutput<T::AccountId> {
+		let pages_received = match result.status {
+			ResultStatus::Publishing { received, .. } => received,
+			_ => 0,
+		};
 		AttestedOutput {
 			executor: result.executor.clone(),
 			output_hash: result.output_hash,
 			outputs: Self::result_outputs(job, result),
+			pages_received,
 		}
 	}
 }

@@ -765,6 +765,58 @@ fn votes_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitments()
 	});
 }
 
+/// Challenges of a lie lost on their way to a block (a pool on a fork where they were
+/// invalid dropped them) are sent again a round later, while the result is still open to
+/// them: a fork does not let the lie settle.
+#[test]
+fn challenges_lost_on_their_way_to_a_block_are_sent_again() {
+	let (mut ext, pool) = node_ext(verifier(100));
+	ext.execute_with(|| {
+		let (job, _) = result_on_mlp(Some(lie()));
+		run_worker();
+		let lost = std::mem::take(&mut pool.write().transactions);
+		assert!(!lost.is_empty(), "challenges, lost");
+		run_worker();
+		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
+		let mut waited = 0;
+		while pool.read().transactions.is_empty() {
+			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
+			next_block();
+			waited += 1;
+			run_worker();
+		}
+		let again = pool.read().transactions.len();
+		assert_eq!(again, lost.len(), "each lost challenge sent again");
+		assert_eq!(include_pool(&pool), 2, "the first challenge and one joining it");
+		let challengers: Vec<AccountId> =
+			Disputes::<Test>::get(job).unwrap().challengers.iter().map(|(who, _)| *who).collect();
+		// A round later, no challenge on chain is sent again (this test's pool takes every
+		// transaction, so the refused ones are: a node's own pool refuses them).
+		for _ in 0..haca_worker::RESEND_AFTER_BLOCKS {
+			next_block();
+			run_worker();
+		}
+		let verifiers: Vec<AccountId> = pool
+			.read()
+			.transactions
+			.iter()
+			.map(|transaction| {
+				let xt = frame_system::mocking::MockUncheckedExtrinsic::<Test>::decode(
+					&mut &transaction[..],
+				)
+				.unwrap();
+				let RuntimeCall::Settlement(crate::Call::submit_verdict { verdict, .. }) =
+					xt.function
+				else {
+					panic!("verdicts only");
+				};
+				verdict.verifier
+			})
+			.collect();
+		assert!(verifiers.iter().all(|who| !challengers.contains(who)), "{verifiers:?}");
+	});
+}
+
 /// A liar's own verifier challenges its lie first with a hash nobody reproduces. Verifier
 /// nodes re-run every challenged result, sampled or not, and join the challenge: the
 /// committee backs the honest challenger's hash, and the junk challenger loses its bond.
@@ -1013,6 +1065,55 @@ fn honest_executors_and_verifiers_on_other_hardware(
 		}
 		ext.execute_with(next_block);
 	}
+}
+
+/// Pages of outputs a verifier asked for, lost on their way to a block, are still owed a
+/// round later: those not on chain by then are sent again (and only those), so that the
+/// honest executor does not lose its stake for withholding them.
+#[test]
+fn output_pages_lost_on_their_way_to_a_block_are_sent_again_if_still_missing() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	MaxOutputLen::set(16);
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain_for(&bytes, haca_primitives::ModeSet::ATTESTED);
+		let job = submit_on(model, VerificationMode::Attested, 500);
+		run_worker();
+		assert_eq!(include_pool(&pool), 1, "the result, its outputs too large to carry");
+		assert_ok!(Settlement::request_outputs(RuntimeOrigin::signed(VERIFIERS[0]), job));
+		run_worker();
+		let lost = std::mem::take(&mut pool.write().transactions);
+		assert_eq!(lost.len(), 1, "the pages in one batch, lost");
+		// The first page reaches a block on its own after all.
+		let xt = frame_system::mocking::MockUncheckedExtrinsic::<Test>::decode(&mut &lost[0][..])
+			.unwrap();
+		let RuntimeCall::Settlement(crate::Call::submit_statements_unsigned { statements }) =
+			xt.function
+		else {
+			panic!("a batch of statements");
+		};
+		assert!(statements.len() > 1, "outputs of more than a page");
+		let first = frame_support::BoundedVec::truncate_from(statements[..1].to_vec());
+		assert_ok!(Settlement::submit_statements_unsigned(
+			frame_system::RawOrigin::Authorized.into(),
+			first
+		));
+		run_worker();
+		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
+		let mut waited = 0;
+		while pool.read().transactions.is_empty() {
+			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
+			next_block();
+			waited += 1;
+			run_worker();
+		}
+		// Each statement of the batch authorized: the first page is not among them.
+		assert_eq!(include_pool(&pool), 1);
+		assert!(System::events().iter().any(|record| matches!(
+			record.event,
+			RuntimeEvent::Settlement(Event::OutputsPublished { job: published, .. }) if published == job
+		)));
+	});
 }
 
 /// An honest executor node and a node of verifiers whose engine differs from it in the last
