@@ -175,6 +175,20 @@ fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
 	included
 }
 
+/// Runs the worker again after what it sent was lost: nothing is sent again within the
+/// round it was sent in, and something is in the next round (blocks go on until it is).
+fn run_worker_until_sent_again(pool: &Arc<RwLock<PoolState>>) {
+	run_worker();
+	assert!(pool.read().transactions.is_empty(), "not sent again within a round");
+	let mut waited = 0;
+	while pool.read().transactions.is_empty() {
+		assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
+		next_block();
+		waited += 1;
+		run_worker();
+	}
+}
+
 /// The int8 MLP export (64 f32 in, 10 f32 out, a batch of one), uploaded on chain with the
 /// circuit its dispute graph compiles to; every executor serves it.
 fn int8_mlp_on_chain() -> (ModelHash, Vec<u8>) {
@@ -266,15 +280,7 @@ fn a_proof_lost_on_its_way_to_a_block_is_sent_again_in_the_next_round() {
 		run_worker();
 		let lost = std::mem::take(&mut pool.write().transactions);
 		assert_eq!(lost.len(), 1, "the proof, lost");
-		run_worker();
-		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
-		let mut waited = 0;
-		while pool.read().transactions.is_empty() {
-			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
-			next_block();
-			waited += 1;
-			run_worker();
-		}
+		run_worker_until_sent_again(&pool);
 		assert_eq!(include_pool(&pool), 1);
 		assert!(Jobs::job(job).is_none(), "settled by the proof sent again");
 	});
@@ -408,15 +414,7 @@ fn statements_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitme
 		assert_eq!(lost.len(), 3, "three commitments, lost");
 		// Salts come from the node's randomness: a new commitment would hide a new one.
 		offchain.write().seed = [7; 32];
-		run_worker();
-		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
-		let mut waited = 0;
-		while pool.read().transactions.is_empty() {
-			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
-			next_block();
-			waited += 1;
-			run_worker();
-		}
+		run_worker_until_sent_again(&pool);
 		let again = pool.read().transactions.clone();
 		assert_eq!(again.len(), 3, "the three commitments sent again");
 		assert!(again.iter().all(|sent| !lost.contains(sent)), "in other bytes than the lost");
@@ -734,15 +732,7 @@ fn votes_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitments()
 		assert_eq!(lost.len(), 3, "three vote commitments, lost");
 		// Salts come from the node's randomness: a new commitment would hide a new one.
 		offchain.write().seed = [7; 32];
-		run_worker();
-		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
-		let mut waited = 0;
-		while pool.read().transactions.is_empty() {
-			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
-			next_block();
-			waited += 1;
-			run_worker();
-		}
+		run_worker_until_sent_again(&pool);
 		let again = pool.read().transactions.clone();
 		assert_eq!(again.len(), 3, "the three commitments sent again");
 		assert!(again.iter().all(|sent| !lost.contains(sent)), "in other bytes than the lost");
@@ -776,15 +766,7 @@ fn challenges_lost_on_their_way_to_a_block_are_sent_again() {
 		run_worker();
 		let lost = std::mem::take(&mut pool.write().transactions);
 		assert!(!lost.is_empty(), "challenges, lost");
-		run_worker();
-		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
-		let mut waited = 0;
-		while pool.read().transactions.is_empty() {
-			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
-			next_block();
-			waited += 1;
-			run_worker();
-		}
+		run_worker_until_sent_again(&pool);
 		let again = pool.read().transactions.len();
 		assert_eq!(again, lost.len(), "each lost challenge sent again");
 		assert_eq!(include_pool(&pool), 2, "the first challenge and one joining it");
@@ -1098,15 +1080,7 @@ fn output_pages_lost_on_their_way_to_a_block_are_sent_again_if_still_missing() {
 			frame_system::RawOrigin::Authorized.into(),
 			first
 		));
-		run_worker();
-		assert!(pool.read().transactions.is_empty(), "not sent again within a round");
-		let mut waited = 0;
-		while pool.read().transactions.is_empty() {
-			assert!(waited < haca_worker::RESEND_AFTER_BLOCKS, "sent again in the next round");
-			next_block();
-			waited += 1;
-			run_worker();
-		}
+		run_worker_until_sent_again(&pool);
 		// Each statement of the batch authorized: the first page is not among them.
 		assert_eq!(include_pool(&pool), 1);
 		assert!(System::events().iter().any(|record| matches!(
