@@ -55,7 +55,10 @@ impl<T: Config> Pallet<T> {
 	/// The weight of `executor`'s statement of `claim` about `job`, carrying `carried`
 	/// bytes, applied: for an attested output, its benchmark for `carried` bytes of outputs;
 	/// for a page of outputs, a page's, or that of the page completing the largest
-	/// publication when it ended `job`'s; for any other claim, the costliest statement.
+	/// publication when it ended `job`'s; for a quorum commitment, the costliest
+	/// commitment's; for a reveal that left `job`'s round open, the costliest such reveal's;
+	/// for any other claim (a reveal that ended the round, a failure), the costliest
+	/// statement.
 	fn applied_weight(
 		claim: Claim,
 		carried: u32,
@@ -67,19 +70,25 @@ impl<T: Config> Pallet<T> {
 			Claim::OutputPage { .. } => {
 				Self::page_weight(!OwedPages::<T>::contains_key(executor, job))
 			}
+			Claim::Commitment(_) => T::WeightInfo::commitment_statement(),
+			Claim::Reveal { .. } if Quorums::<T>::contains_key(job) => {
+				T::WeightInfo::reveal_statement()
+			}
 			_ => T::WeightInfo::statement(),
 		}
 	}
 
 	/// The most a batch weighs: each attested output by the bytes it carries, each page of
-	/// outputs as a page plus, once per job, the completion of the largest publication, and
-	/// every other statement as the costliest.
+	/// outputs as a page plus, once per job, the completion of the largest publication, each
+	/// quorum commitment as the costliest commitment, and every other statement as the
+	/// costliest statement.
 	pub(crate) fn batch_weight(statements: &StatementBatch<T>) -> Weight {
 		let mut paged = BTreeSet::new();
 		statements.iter().fold(Weight::zero(), |total, (statement, _)| {
 			let weight = match statement.claim {
 				Claim::Output(_) => T::WeightInfo::attested_statement(statement.carried_len()),
 				Claim::OutputPage { .. } => Self::page_weight(paged.insert(statement.job)),
+				Claim::Commitment(_) => T::WeightInfo::commitment_statement(),
 				_ => T::WeightInfo::statement(),
 			};
 			total.saturating_add(weight)

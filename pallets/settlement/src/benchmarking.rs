@@ -213,10 +213,10 @@ fn challenger<T: Config>(index: u32) -> T::AccountId {
 	challenger
 }
 
-/// A drawn job of the largest quorum with the largest float outputs and a spot checker,
-/// committed by every executor and the checker and revealed by the checker and all
-/// executors but the last; returns the job, the last executor, its reveal and its outputs.
-fn quorum_revealed_but_one<T: Config>() -> (JobId, T::AccountId, Claim, OutputBytes<T>) {
+/// A drawn job of the largest quorum with the largest float outputs and a spot checker;
+/// returns the job, its executors, the checker, and the outputs every one of them commits to
+/// and reveals.
+fn checked_quorum_job<T: Config>() -> (JobId, Vec<T::AccountId>, T::AccountId, OutputBytes<T>) {
 	let quorum = T::MaxQuorum::get();
 	let model = network::<T>(quorum, 1);
 	let mode = VerificationMode::Quorum { agree: (quorum / 2 + 1) as u8, of: quorum as u8 };
@@ -224,20 +224,43 @@ fn quorum_revealed_but_one<T: Config>() -> (JobId, T::AccountId, Claim, OutputBy
 	T::Jobs::spot_check_for_benchmark(job, &account("verifier", 0, 0));
 	let view = T::Jobs::job(job).unwrap();
 	let checker = view.spot_checker.expect("a spot checker");
-	let bytes = outputs::<T>(0.5);
-	let hash = H256(sp_io::hashing::blake2_256(&bytes));
-	for who in view.executors.iter().chain([&checker]) {
-		let claim = Claim::Commitment(Claim::commitment(job, 1, who, &hash, &SALT));
-		let committed = sign::<T>(job, who, claim, None);
-		Pallet::<T>::process_batch(batch::<T>(vec![committed]), SignatureCheck::Verify);
+	(job, view.executors, checker, outputs::<T>(0.5))
+}
+
+/// `who`'s commitment to `bytes` in `job`.
+fn commitment<T: Config>(job: JobId, who: &T::AccountId, bytes: &OutputBytes<T>) -> Claim {
+	let hash = H256(sp_io::hashing::blake2_256(bytes));
+	Claim::Commitment(Claim::commitment(job, 1, who, &hash, &SALT))
+}
+
+/// The reveal of a commitment to `bytes`.
+fn reveal<T: Config>(bytes: &OutputBytes<T>) -> Claim {
+	Claim::Reveal { output_hash: H256(sp_io::hashing::blake2_256(bytes)), salt: SALT }
+}
+
+/// Processes `who`'s statement of `claim` about `job`, carrying `bytes`.
+fn process<T: Config>(job: JobId, who: &T::AccountId, claim: Claim, bytes: Option<OutputBytes<T>>) {
+	Pallet::<T>::process_batch(
+		batch::<T>(vec![sign::<T>(job, who, claim, bytes)]),
+		SignatureCheck::Verify,
+	);
+}
+
+/// [`checked_quorum_job`], committed by every executor and the checker and revealed by the
+/// checker and all executors but the last `left`; returns the job, the executors left to
+/// reveal, their reveal and its outputs.
+fn quorum_revealed_but<T: Config>(
+	left: usize,
+) -> (JobId, Vec<T::AccountId>, Claim, OutputBytes<T>) {
+	let (job, executors, checker, bytes) = checked_quorum_job::<T>();
+	for who in executors.iter().chain([&checker]) {
+		process::<T>(job, who, commitment::<T>(job, who, &bytes), None);
 	}
-	let reveal = Claim::Reveal { output_hash: hash, salt: SALT };
-	let (last, others) = view.executors.split_last().expect("a quorum");
-	for who in others.iter().chain([&checker]) {
-		let revealed = sign::<T>(job, who, reveal, Some(bytes.clone()));
-		Pallet::<T>::process_batch(batch::<T>(vec![revealed]), SignatureCheck::Verify);
+	let (revealing, left) = executors.split_at(executors.len() - left);
+	for who in revealing.iter().chain([&checker]) {
+		process::<T>(job, who, reveal::<T>(&bytes), Some(bytes.clone()));
 	}
-	(job, last.clone(), reveal, bytes)
+	(job, left.to_vec(), reveal::<T>(&bytes), bytes)
 }
 
 /// Fills `page` of `block`'s timers with the ends of no phase.
@@ -484,13 +507,50 @@ mod benchmarks {
 	#[benchmark]
 	fn statement() {
 		let client: T::AccountId = account("client", 0, 0);
-		let (job, last, reveal, bytes) = quorum_revealed_but_one::<T>();
-		let final_reveal = batch::<T>(vec![sign::<T>(job, &last, reveal, Some(bytes))]);
+		let (job, last, reveal, bytes) = quorum_revealed_but::<T>(1);
+		let final_reveal = batch::<T>(vec![sign::<T>(job, &last[0], reveal, Some(bytes))]);
 
 		#[extrinsic_call]
 		submit_statements(RawOrigin::Signed(client), final_reveal);
 
 		assert!(T::Jobs::job(job).is_none(), "settled");
+	}
+
+	/// The costliest quorum commitment: the last of the largest quorum's, its spot checker
+	/// committed, which opens the reveal phase (every committer owes a reveal) in a new page
+	/// of timers.
+	#[benchmark]
+	fn commitment_statement() {
+		let client: T::AccountId = account("client", 0, 0);
+		let (job, executors, checker, bytes) = checked_quorum_job::<T>();
+		let (last, others) = executors.split_last().expect("a quorum");
+		for who in others.iter().chain([&checker]) {
+			process::<T>(job, who, commitment::<T>(job, who, &bytes), None);
+		}
+		let due = frame_system::Pallet::<T>::block_number() + T::RevealWindow::get() + 1u32.into();
+		fill_timer_page::<T>(due, 0);
+		let last_commitment =
+			batch::<T>(vec![sign::<T>(job, last, commitment::<T>(job, last, &bytes), None)]);
+
+		#[extrinsic_call]
+		submit_statements(RawOrigin::Signed(client), last_commitment);
+
+		assert!(Quorums::<T>::get(job).unwrap().reveal_until.is_some(), "reveal phase open");
+		assert_eq!(TimerPages::<T>::get(due), 2);
+	}
+
+	/// The costliest quorum reveal that does not end its round: the last but one of the
+	/// largest quorum's, with the largest float outputs.
+	#[benchmark]
+	fn reveal_statement() {
+		let client: T::AccountId = account("client", 0, 0);
+		let (job, left, reveal, bytes) = quorum_revealed_but::<T>(2);
+		let last_but_one = batch::<T>(vec![sign::<T>(job, &left[0], reveal, Some(bytes))]);
+
+		#[extrinsic_call]
+		submit_statements(RawOrigin::Signed(client), last_but_one);
+
+		assert_eq!(Quorums::<T>::get(job).unwrap().reveals.len(), T::MaxQuorum::get() as usize - 1);
 	}
 
 	/// An attested output of `b` bytes, whose window's end opens a new page of timers.
@@ -605,7 +665,7 @@ mod benchmarks {
 	/// slash, and the rest settle.
 	#[benchmark]
 	fn timer_reveal_phase() {
-		let (job, ..) = quorum_revealed_but_one::<T>();
+		let (job, ..) = quorum_revealed_but::<T>(1);
 		let until = Quorums::<T>::get(job).unwrap().reveal_until.unwrap();
 
 		#[block]

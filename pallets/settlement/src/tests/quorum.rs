@@ -45,6 +45,46 @@ fn agreeing_executors_settle_and_are_each_paid() {
 	});
 }
 
+/// Commitments, and reveals that leave the round open, are charged their own benchmarks;
+/// only the reveal that tallies the round is charged the costliest statement.
+#[test]
+fn quorum_statements_are_charged_for_what_they_did() {
+	use crate::WeightInfo;
+	use frame_support::dispatch::GetDispatchInfo;
+	type Weights = <Test as crate::Config>::WeightInfo;
+	ExtBuilder::default().build_and_execute(|| {
+		let (job, executors) = submit_job(QUORUM_2_OF_3, 1_000);
+		let bytes = good_output();
+		let used = |who: AccountId, claim: Claim, outputs: Option<Vec<u8>>| {
+			Settlement::submit_statements(
+				RuntimeOrigin::signed(CLIENT),
+				vec![signed(job, who, claim, outputs)].try_into().unwrap(),
+			)
+			.unwrap()
+			.actual_weight
+		};
+		for who in &executors {
+			let claim = commitment_of(job, *who, &bytes);
+			let call = crate::Call::<Test>::submit_statements {
+				statements: vec![signed(job, *who, claim, None)].try_into().unwrap(),
+			};
+			let commitment = Weights::commitment_statement();
+			assert_eq!(call.get_dispatch_info().call_weight, commitment, "charged up front");
+			assert_eq!(used(*who, claim, None), Some(commitment));
+		}
+		let (last, first) = executors.split_last().unwrap();
+		for who in first {
+			let claim = Claim::Reveal { output_hash: hash_of(&bytes), salt: salt(*who) };
+			let charged = used(*who, claim, Some(bytes.clone()));
+			assert_eq!(charged, Some(Weights::reveal_statement()), "the round goes on");
+		}
+		let claim = Claim::Reveal { output_hash: hash_of(&bytes), salt: salt(*last) };
+		let charged = used(*last, claim, Some(bytes.clone()));
+		assert_eq!(charged, Some(Weights::statement()), "the tally and settlement");
+		assert!(Jobs::job(job).is_none());
+	});
+}
+
 #[test]
 fn floats_agree_within_the_tolerance_and_dissenters_are_slashed() {
 	ExtBuilder::default().build_and_execute(|| {
