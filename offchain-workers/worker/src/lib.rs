@@ -62,12 +62,12 @@ pub const LOG_TARGET: &str = "haca::ocw";
 /// Blocks a worker may hold a task's lock before another may take over.
 pub const LOCK_BLOCKS: u32 = 5;
 
-/// Blocks in a round of statements, proofs and votes: one sent in a round and still owed in
-/// the next is sent again, since the pool took it but it never reached a block (a pool that
-/// met it on a fork where it was invalid dropped it, and its peers ban its hash). A
-/// statement or proof is owed for the jobs pallet's `ResultTimeout` (10 blocks on the HACA
-/// runtime): a lost one gets up to three more chances; a vote, for its phase (10 or 20
-/// blocks), as many or more.
+/// Blocks in a round of what the worker sends (statements, proofs, output pages, verdicts):
+/// one sent in a round and still owed in the next is sent again, since the pool took it but
+/// it never reached a block (a pool that met it on a fork where it was invalid dropped it,
+/// and its peers ban its hash). A statement or proof is owed for the jobs pallet's
+/// `ResultTimeout` (10 blocks on the HACA runtime): a lost one gets up to three more
+/// chances; a vote or challenge, for its phase or window (10 or 20 blocks), as many or more.
 pub const RESEND_AFTER_BLOCKS: u32 = 3;
 
 /// Milliseconds a worker may hold a task's lock before another may take over.

@@ -36,8 +36,9 @@ pub(crate) struct Owed {
 
 /// Produces the statements `who` owes that `owed` covers, each once per attempt of its job
 /// (a job re-assigned to the same executor is run, committed and revealed again) and round
-/// of [`crate::RESEND_AFTER_BLOCKS`] blocks, running up to [`ENGINE_BATCH`] jobs through the engine
-/// at a time, and submits them in batches of up to [`Chain::max_statements_per_tx`]. A
+/// of [`crate::RESEND_AFTER_BLOCKS`] blocks, running up to [`ENGINE_BATCH`] jobs through
+/// the engine at a time, and submits them in batches of up to
+/// [`Chain::max_statements_per_tx`]. A
 /// statement the pool did not take is produced again in a later block; one it took that is
 /// still owed in the next round, lost on its way to a block, is sent again (a fresh
 /// signature: other bytes than the lost one's, which peers may have banned). A commitment

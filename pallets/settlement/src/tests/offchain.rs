@@ -189,6 +189,26 @@ fn run_worker_until_sent_again(pool: &Arc<RwLock<PoolState>>) {
 	}
 }
 
+/// The three commitments the worker just sent are lost on their way to a block: a round
+/// later the worker sends them again, freshly signed (other bytes than the lost ones, which
+/// peers may have banned) though the node's randomness changed, and then the lost ones reach
+/// a block after all (the reveals must match them).
+fn three_commitments_lost_sent_again_and_landing(
+	pool: &Arc<RwLock<PoolState>>,
+	offchain: &Arc<RwLock<OffchainState>>,
+) {
+	let lost = std::mem::take(&mut pool.write().transactions);
+	assert_eq!(lost.len(), 3, "three commitments, lost");
+	// Salts come from the node's randomness: a new commitment would hide a new one.
+	offchain.write().seed = [7; 32];
+	run_worker_until_sent_again(pool);
+	let again = pool.read().transactions.clone();
+	assert_eq!(again.len(), 3, "the three commitments sent again");
+	assert!(again.iter().all(|sent| !lost.contains(sent)), "in other bytes than the lost");
+	pool.write().transactions = lost;
+	assert_eq!(include_pool(pool), 3);
+}
+
 /// The int8 MLP export (64 f32 in, 10 f32 out, a batch of one), uploaded on chain with the
 /// circuit its dispute graph compiles to; every executor serves it.
 fn int8_mlp_on_chain() -> (ModelHash, Vec<u8>) {
@@ -410,18 +430,7 @@ fn statements_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitme
 	ext.execute_with(|| {
 		let job = quorum_job_on_mlp();
 		run_worker();
-		let lost = std::mem::take(&mut pool.write().transactions);
-		assert_eq!(lost.len(), 3, "three commitments, lost");
-		// Salts come from the node's randomness: a new commitment would hide a new one.
-		offchain.write().seed = [7; 32];
-		run_worker_until_sent_again(&pool);
-		let again = pool.read().transactions.clone();
-		assert_eq!(again.len(), 3, "the three commitments sent again");
-		assert!(again.iter().all(|sent| !lost.contains(sent)), "in other bytes than the lost");
-
-		// The lost ones reach a block after all: the reveals match them.
-		pool.write().transactions = lost;
-		assert_eq!(include_pool(&pool), 3);
+		three_commitments_lost_sent_again_and_landing(&pool, &offchain);
 		next_block();
 		the_three_reveal_and_settle(&pool, job);
 	});
@@ -728,18 +737,7 @@ fn votes_lost_on_their_way_to_a_block_are_sent_again_with_the_same_commitments()
 		assert_eq!(include_pool(&pool), 2, "two challenges");
 		drawn();
 		run_worker();
-		let lost = std::mem::take(&mut pool.write().transactions);
-		assert_eq!(lost.len(), 3, "three vote commitments, lost");
-		// Salts come from the node's randomness: a new commitment would hide a new one.
-		offchain.write().seed = [7; 32];
-		run_worker_until_sent_again(&pool);
-		let again = pool.read().transactions.clone();
-		assert_eq!(again.len(), 3, "the three commitments sent again");
-		assert!(again.iter().all(|sent| !lost.contains(sent)), "in other bytes than the lost");
-
-		// The lost ones reach a block after all: the reveals match them.
-		pool.write().transactions = lost;
-		assert_eq!(include_pool(&pool), 3);
+		three_commitments_lost_sent_again_and_landing(&pool, &offchain);
 		assert!(Disputes::<Test>::get(job).unwrap().reveal_until.is_some());
 		next_block();
 		run_worker();
