@@ -21,13 +21,14 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> ExecutorInfo<T> {
-	/// Whether the executor can take one more job with `stake` at stake: under capacity,
-	/// reputed, bonded at least the minimum and enough to cover the stakes of all its jobs.
-	fn can_take(&self, stake: BalanceOf<T>) -> bool {
-		self.active_jobs < self.capacity
+	/// Whether the executor can take `jobs` more jobs with `stake` each at stake: with room
+	/// for them in its capacity, reputed, bonded at least the minimum and enough to cover
+	/// the stakes of all its jobs.
+	fn can_take(&self, jobs: u32, stake: BalanceOf<T>) -> bool {
+		self.active_jobs.saturating_add(jobs) <= self.capacity
 			&& self.reputation > 0
 			&& self.bond >= T::MinExecutorBond::get()
-			&& self.bond >= self.at_stake.saturating_add(stake)
+			&& self.bond >= self.at_stake.saturating_add(stake.saturating_mul(jobs.into()))
 			&& self.unbonding_until.is_none()
 	}
 }
@@ -37,10 +38,10 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		fee.saturating_mul(T::JobStakePerFee::get().into()).max(T::MinJobStake::get())
 	}
 
-	fn eligible_executors(model: &ModelHash, stake: BalanceOf<T>) -> Vec<T::AccountId> {
+	fn eligible_executors(model: &ModelHash, jobs: u32, stake: BalanceOf<T>) -> Vec<T::AccountId> {
 		ModelServers::<T>::get(model)
 			.into_iter()
-			.filter(|who| Executors::<T>::get(who).is_some_and(|info| info.can_take(stake)))
+			.filter(|who| Executors::<T>::get(who).is_some_and(|info| info.can_take(jobs, stake)))
 			.collect()
 	}
 
@@ -56,11 +57,11 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Executors::<T>::get(who).is_some_and(|info| info.roles.executor)
 	}
 
-	fn note_assigned(who: &T::AccountId, stake: BalanceOf<T>) {
+	fn note_assigned(who: &T::AccountId, jobs: u32, stake: BalanceOf<T>) {
 		Executors::<T>::mutate(who, |info| {
 			if let Some(info) = info {
-				info.active_jobs.saturating_inc();
-				info.at_stake.saturating_accrue(stake);
+				info.active_jobs.saturating_accrue(jobs);
+				info.at_stake.saturating_accrue(stake.saturating_mul(jobs.into()));
 			}
 		});
 	}
@@ -71,9 +72,9 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		});
 	}
 
-	fn note_released(who: &T::AccountId) {
+	fn note_released(who: &T::AccountId, jobs: u32) {
 		Self::update_registration(who, |info| {
-			info.active_jobs.saturating_dec();
+			info.active_jobs.saturating_reduce(jobs);
 		});
 	}
 

@@ -94,7 +94,7 @@ impl ModelRegistry<AccountId, Balance> for MockModels {
 	fn circuit(_: &ModelHash) -> Option<Vec<u8>> {
 		None
 	}
-	fn add_job_reference(_: &ModelHash) {}
+	fn add_job_references(_: &ModelHash, _: u32) {}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn activate_for_benchmark(
 		model: &ModelHash,

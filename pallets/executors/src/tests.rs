@@ -58,7 +58,7 @@ fn executors_register_with_a_held_bond_and_are_indexed() {
 		assert_eq!(ModelServers::<Test>::get(model(2)).into_inner(), vec![ALICE]);
 		assert_eq!(KeyOwners::<Test>::get(key(1)), Some(ALICE));
 		assert!(Verifiers::<Test>::get().is_empty());
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE]);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![ALICE]);
 		assert!(Registry::is_executor(&ALICE));
 		assert!(!Registry::is_executor(&BOB));
 		System::assert_last_event(
@@ -80,7 +80,7 @@ fn verifiers_choose_the_models_they_audit() {
 		assert_eq!(Registry::verifiers_of(&model(2)), vec![CHARLIE]);
 		assert_eq!(Registry::verifier_count(&model(1)), 2);
 		// A verifier serves nothing: its models are audited, not drawn for jobs.
-		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
+		assert!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE).is_empty());
 		assert_noop!(
 			Registry::set_capacity(RuntimeOrigin::signed(BOB), 1),
 			Error::<Test>::NotAnExecutor
@@ -217,11 +217,11 @@ fn served_models_capacity_and_keys_can_change() {
 		);
 
 		// A busy executor may stop serving a model: it gets no new jobs of it.
-		Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
+		Registry::note_assigned(&ALICE, 1, MIN_JOB_STAKE);
 		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[3])));
 		assert!(!ModelServers::<Test>::contains_key(model(2)));
 		assert_eq!(Executors::<Test>::get(ALICE).unwrap().active_jobs, 1);
-		Registry::note_released(&ALICE);
+		Registry::note_released(&ALICE, 1);
 		assert_ok!(Registry::set_models(RuntimeOrigin::signed(ALICE), models(&[2, 3])));
 
 		assert_ok!(Registry::set_capacity(RuntimeOrigin::signed(ALICE), 3));
@@ -252,25 +252,25 @@ fn eligibility_respects_capacity_and_reputation() {
 	run(|| {
 		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 1, &[1]));
 		assert_ok!(register(BOB, EXECUTOR, EXECUTOR_BOND, 2, &[1]));
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![ALICE, BOB]);
 
-		Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![BOB], "Alice full");
-		Registry::note_assigned(&BOB, MIN_JOB_STAKE);
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![BOB], "1 of 2");
-		Registry::note_released(&ALICE);
-		Registry::note_released(&BOB);
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
+		Registry::note_assigned(&ALICE, 1, MIN_JOB_STAKE);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![BOB], "Alice full");
+		Registry::note_assigned(&BOB, 1, MIN_JOB_STAKE);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![BOB], "1 of 2");
+		Registry::note_released(&ALICE, 1);
+		Registry::note_released(&BOB, 1);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![ALICE, BOB]);
 
 		for _ in 0..3 {
 			Registry::note_missed_deadline(&BOB);
 		}
 		assert_eq!(Executors::<Test>::get(BOB).unwrap().reputation, 0);
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE]);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![ALICE]);
 		System::assert_last_event(Event::ReputationLowered { who: BOB, reputation: 0 }.into());
 
 		Registry::note_settled(&BOB);
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE, BOB]);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![ALICE, BOB]);
 		for _ in 0..500 {
 			Registry::note_settled(&ALICE);
 		}
@@ -283,14 +283,14 @@ fn unbonding_waits_for_the_delay_jobs_and_disputes() {
 	run(|| {
 		assert_ok!(register(ALICE, BOTH, EXECUTOR_BOND, 2, &[1]));
 		assert_noop!(Registry::withdraw(RuntimeOrigin::signed(ALICE)), Error::<Test>::NotUnbonding);
-		Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
+		Registry::note_assigned(&ALICE, 1, MIN_JOB_STAKE);
 		Registry::begin_dispute(&ALICE);
 
 		assert_ok!(Registry::unbond(RuntimeOrigin::signed(ALICE)));
 		System::assert_last_event(
 			Event::UnbondingStarted { who: ALICE, until: 1 + UNBONDING_DELAY }.into(),
 		);
-		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
+		assert!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE).is_empty());
 		assert!(Registry::verifiers().is_empty());
 		// It still owes the result of its job.
 		assert!(Registry::is_executor(&ALICE));
@@ -312,7 +312,7 @@ fn unbonding_waits_for_the_delay_jobs_and_disputes() {
 			Registry::withdraw(RuntimeOrigin::signed(ALICE)),
 			Error::<Test>::JobsInProgress
 		);
-		Registry::note_released(&ALICE);
+		Registry::note_released(&ALICE, 1);
 		assert_noop!(Registry::withdraw(RuntimeOrigin::signed(ALICE)), Error::<Test>::UnderDispute);
 		Registry::end_dispute(&ALICE);
 		// Delivered, not settled yet: its stake still binds the bond.
@@ -356,13 +356,13 @@ fn an_executor_slashed_below_the_minimum_bond_gets_no_jobs_until_it_tops_up() {
 		assert_ok!(register(ALICE, EXECUTOR, 2 * EXECUTOR_BOND, 2, &[1]));
 		Registry::slash(&ALICE, EXECUTOR_BOND, &[]);
 		assert_eq!(
-			Registry::eligible_executors(&model(1), MIN_JOB_STAKE),
+			Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE),
 			vec![ALICE],
 			"at the minimum"
 		);
 		Registry::slash(&ALICE, 1, &[]);
 		assert!(
-			Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty(),
+			Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE).is_empty(),
 			"below the minimum"
 		);
 
@@ -380,7 +380,7 @@ fn an_executor_slashed_below_the_minimum_bond_gets_no_jobs_until_it_tops_up() {
 		);
 		assert_eq!(held(ALICE), EXECUTOR_BOND);
 		assert_eq!(
-			Registry::eligible_executors(&model(1), MIN_JOB_STAKE),
+			Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE),
 			vec![ALICE],
 			"topped up"
 		);
@@ -409,25 +409,25 @@ fn an_executor_holds_no_more_jobs_than_its_bond_backs() {
 		// Capacity 8, but a bond covering three stakes of `MIN_JOB_STAKE` (1_000 / 300).
 		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 8, &[1]));
 		for held in 1..=3 {
-			Registry::note_assigned(&ALICE, MIN_JOB_STAKE);
-			let eligible = !Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty();
+			Registry::note_assigned(&ALICE, 1, MIN_JOB_STAKE);
+			let eligible = !Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE).is_empty();
 			assert_eq!(eligible, held < 3, "a fourth stake is not covered");
 		}
 
 		// Delivering frees capacity, not the stake: the result may still be found a lie.
-		(0..3).for_each(|_| Registry::note_released(&ALICE));
-		assert!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE).is_empty());
+		(0..3).for_each(|_| Registry::note_released(&ALICE, 1));
+		assert!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE).is_empty());
 		assert_eq!(Executors::<Test>::get(ALICE).unwrap().at_stake, 3 * MIN_JOB_STAKE);
 
 		Registry::release_stake(&ALICE, MIN_JOB_STAKE);
-		assert_eq!(Registry::eligible_executors(&model(1), MIN_JOB_STAKE), vec![ALICE]);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![ALICE]);
 		let larger = EXECUTOR_BOND - 2 * MIN_JOB_STAKE + 1;
 		assert!(
-			Registry::eligible_executors(&model(1), larger).is_empty(),
+			Registry::eligible_executors(&model(1), 1, larger).is_empty(),
 			"a larger stake is not covered"
 		);
 		assert_ok!(Registry::bond_extra(RuntimeOrigin::signed(ALICE), 1));
-		assert_eq!(Registry::eligible_executors(&model(1), larger), vec![ALICE]);
+		assert_eq!(Registry::eligible_executors(&model(1), 1, larger), vec![ALICE]);
 	});
 }
 

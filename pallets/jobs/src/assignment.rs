@@ -10,7 +10,7 @@ use haca_primitives::{
 };
 use sp_runtime::traits::Saturating;
 
-use crate::*;
+use crate::{groups::GroupDraw, *};
 
 impl<T: Config> Pallet<T> {
 	/// Draws as many executors as `job`'s mode needs among the model's eligible executors
@@ -24,7 +24,7 @@ impl<T: Config> Pallet<T> {
 		now: BlockNumberFor<T>,
 	) -> bool {
 		let needed = job.mode.executors() as usize;
-		let eligible = T::Executors::eligible_executors(&job.model, job.stake);
+		let eligible = T::Executors::eligible_executors(&job.model, 1, job.stake);
 		let fresh: Vec<_> =
 			eligible.iter().filter(|who| !job.avoid.contains(who)).cloned().collect();
 		let pool = if fresh.len() >= needed { fresh } else { eligible };
@@ -52,7 +52,7 @@ impl<T: Config> Pallet<T> {
 		job.status = JobStatus::Assigned { deadline };
 		job.executors = executors.clone();
 		job.avoid = Default::default();
-		Self::push_deadline(id, deadline);
+		Self::push_deadline(Work::Job(id), deadline);
 		Self::deposit_event(Event::Assigned {
 			job: id,
 			executors,
@@ -85,24 +85,19 @@ impl<T: Config> Pallet<T> {
 		haca_primitives::draw::sample(&pool, &seed, 1).pop()
 	}
 
-	/// Puts `job` (pending) in the waiting queue from `now`. A new submission may take
-	/// only half of the queue and `MaxPendingPerClient` places per client; a re-run may take
-	/// any free place. Returns whether it found one.
-	pub(crate) fn enqueue(
-		id: JobId,
-		job: &mut Job<T>,
-		now: BlockNumberFor<T>,
-		rerun: bool,
-	) -> bool {
+	/// Puts `work` (pending, `jobs` jobs of `client`) in the waiting queue. A new
+	/// submission may take only half of the queue and `MaxPendingPerClient` places per
+	/// client; a re-run may take any free place. Returns whether it found one.
+	pub(crate) fn enqueue(work: Work, client: &T::AccountId, jobs: u32, rerun: bool) -> bool {
 		let queued = PendingJobs::<T>::decode_len().unwrap_or(0) as u32;
-		let waiting = PendingPerClient::<T>::get(&job.client);
+		let waiting = PendingPerClient::<T>::get(client);
 		let room = rerun
-			|| (queued < T::MaxPendingJobs::get() / 2 && waiting < T::MaxPendingPerClient::get());
-		if !room || PendingJobs::<T>::try_append(id).is_err() {
+			|| (queued < T::MaxPendingJobs::get() / 2
+				&& waiting.saturating_add(jobs) <= T::MaxPendingPerClient::get());
+		if !room || PendingJobs::<T>::try_append(work).is_err() {
 			return false;
 		}
-		PendingPerClient::<T>::insert(&job.client, waiting.saturating_add(1));
-		job.waiting_since = now;
+		PendingPerClient::<T>::insert(client, waiting.saturating_add(jobs));
 		true
 	}
 
@@ -121,53 +116,85 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// A job of `client` left the waiting queue.
-	pub(crate) fn note_dequeued(client: &T::AccountId) {
+	/// `jobs` jobs of `client` left the waiting queue.
+	pub(crate) fn note_dequeued(client: &T::AccountId, jobs: u32) {
 		PendingPerClient::<T>::mutate_exists(client, |waiting| {
-			*waiting = waiting.map(|count| count.saturating_sub(1)).filter(|count| *count > 0);
+			*waiting = waiting.map(|count| count.saturating_sub(jobs)).filter(|count| *count > 0);
 		});
 	}
 
-	/// Draws executors for as many waiting jobs as `meter` pays for, oldest first, from
-	/// randomness that became known only after they started waiting: neither their client
-	/// nor whoever made them re-run could know it when sending. Jobs that waited
-	/// `PendingTimeout` blocks fail (refunded); the others wait on, behind the untried ones.
+	/// Draws executors for as many waiting jobs and groups as `meter` pays for, oldest
+	/// first, from randomness that became known only after they started waiting: neither
+	/// their client nor whoever made them re-run could know it when sending. Those that
+	/// waited `PendingTimeout` blocks fail (refunded); the others wait on, behind the
+	/// untried ones.
 	pub(crate) fn assign_pending(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
 		let pending = PendingJobs::<T>::get();
 		if pending.is_empty() {
 			return;
 		}
 		let (randomness, known_since) = T::Randomness::random(DRAW_SUBJECT);
-		let affordable =
-			meter.remaining().checked_div_per_component(&Self::draw_weight()).unwrap_or(u64::MAX);
-		let tries = pending.len().min(affordable.try_into().unwrap_or(usize::MAX));
-		meter.consume(Self::draw_weight().saturating_mul(tries as u64));
-		let (tried, untried) = pending.split_at(tries);
-		let mut waiting: Vec<JobId> = untried.to_vec();
-		for &id in tried {
-			let Some(mut job) = Jobs::<T>::get(id) else { continue };
-			let fresh = randomness.as_ref().filter(|_| known_since > job.waiting_since);
-			if now.saturating_sub(job.waiting_since) >= T::PendingTimeout::get() {
-				Self::note_dequeued(&job.client);
-				Self::fail_job(id, &job);
-			} else if fresh
-				.is_some_and(|randomness| Self::try_assign(id, &mut job, randomness, now))
-			{
-				Self::note_dequeued(&job.client);
-				Jobs::<T>::insert(id, job);
-			} else {
-				waiting.push(id);
+		let mut room = T::MaxPendingJobs::get().saturating_sub(pending.len() as u32);
+		let mut entries = pending.into_iter().peekable();
+		let mut waiting: Vec<Work> = Vec::new();
+		while let Some(work) = entries.next_if(|work| meter.can_consume(Self::draw_weight(work))) {
+			meter.consume(Self::draw_weight(&work));
+			match work {
+				Work::Job(id) => {
+					let Some(mut job) = Jobs::<T>::get(id) else { continue };
+					let fresh = randomness.as_ref().filter(|_| known_since > job.waiting_since);
+					if now.saturating_sub(job.waiting_since) >= T::PendingTimeout::get() {
+						Self::note_dequeued(&job.client, 1);
+						Self::fail_job(id, &job);
+					} else if fresh
+						.is_some_and(|randomness| Self::try_assign(id, &mut job, randomness, now))
+					{
+						Self::note_dequeued(&job.client, 1);
+						Jobs::<T>::insert(id, job);
+					} else {
+						waiting.push(work);
+					}
+				},
+				Work::Group(group_id) => {
+					let Some(mut group) = Groups::<T>::get(group_id) else { continue };
+					let fresh = randomness.as_ref().filter(|_| known_since > group.waiting_since);
+					if now.saturating_sub(group.waiting_since) >= T::PendingTimeout::get() {
+						Self::note_dequeued(&group.client, group.size());
+						Self::fail_group(group_id, group);
+						continue;
+					}
+					let Some(randomness) = fresh else {
+						waiting.push(work);
+						continue;
+					};
+					match Self::draw_group(group_id, &mut group, randomness, now, &mut room) {
+						GroupDraw::Assigned => {
+							Self::note_dequeued(&group.client, group.size());
+							Groups::<T>::insert(group_id, group);
+						},
+						GroupDraw::Wait => waiting.push(work),
+						GroupDraw::Dissolved(jobs) => waiting.extend(jobs),
+					}
+				},
 			}
 		}
-		PendingJobs::<T>::put(BoundedVec::truncate_from(waiting));
+		let queue: Vec<Work> = entries.chain(waiting).collect();
+		PendingJobs::<T>::put(BoundedVec::truncate_from(queue));
 	}
 
-	/// The most one waiting job's draw weighs: the benchmarked draw (which reads the
+	/// The most the draw of `work` weighs. A job: the benchmarked draw (which reads the
 	/// largest verifier pool, yet draws a spot checker only by chance) and a spot checker's
-	/// registration and undelivered entry.
-	pub(crate) fn draw_weight() -> Weight {
-		T::WeightInfo::assign_pending(1)
-			.saturating_sub(T::WeightInfo::assign_pending(0))
-			.saturating_add(T::DbWeight::get().reads_writes(1, 2))
+	/// registration and undelivered entry. A group: the draw of the largest group, or its
+	/// dissolution.
+	pub(crate) fn draw_weight(work: &Work) -> Weight {
+		match work {
+			Work::Job(_) => T::WeightInfo::assign_pending(1)
+				.saturating_sub(T::WeightInfo::assign_pending(0))
+				.saturating_add(T::DbWeight::get().reads_writes(1, 2)),
+			Work::Group(_) => {
+				let largest = T::MaxJobsPerSubmit::get();
+				T::WeightInfo::draw_group(largest).max(T::WeightInfo::dissolve_group(largest))
+			},
+		}
 	}
 }

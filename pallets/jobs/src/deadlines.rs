@@ -19,9 +19,12 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(T::WeightInfo::assign_pending(0))
 	}
 
-	/// The most a missed deadline weighs: the job re-queued for a new draw.
+	/// The most a missed deadline weighs: a job's or the largest group's, re-queued for a
+	/// new draw.
 	pub(crate) fn expiry_weight() -> Weight {
-		T::WeightInfo::process_deadlines(1).saturating_sub(T::WeightInfo::process_deadlines(0))
+		let job =
+			T::WeightInfo::process_deadlines(1).saturating_sub(T::WeightInfo::process_deadlines(0));
+		job.max(T::WeightInfo::expire_group(T::MaxJobsPerSubmit::get()))
 	}
 
 	/// What a met (or ended) job's deadline weighs: a read and a removal.
@@ -29,9 +32,9 @@ impl<T: Config> Pallet<T> {
 		T::WeightInfo::skip_deadlines(1).saturating_sub(T::WeightInfo::skip_deadlines(0))
 	}
 
-	pub(crate) fn push_deadline(id: JobId, deadline: BlockNumberFor<T>) {
+	pub(crate) fn push_deadline(work: Work, deadline: BlockNumberFor<T>) {
 		DeadlineQueueBounds::<T>::mutate(|(_, tail)| {
-			DeadlineQueue::<T>::insert(*tail, (id, deadline));
+			DeadlineQueue::<T>::insert(*tail, (work, deadline));
 			*tail = tail.saturating_add(1);
 		});
 	}
@@ -44,12 +47,19 @@ impl<T: Config> Pallet<T> {
 		while head < tail && meter.can_consume(Self::expiry_weight()) {
 			match DeadlineQueue::<T>::get(head) {
 				Some((_, deadline)) if deadline >= now => break,
-				Some((id, deadline)) => match Jobs::<T>::get(id) {
+				Some((Work::Job(id), deadline)) => match Jobs::<T>::get(id) {
 					Some(job) if job.status == (JobStatus::Assigned { deadline }) => {
 						Self::expire(id, job, now);
 						meter.consume(Self::expiry_weight());
-					}
+					},
 					// Delivered in time, or ended.
+					_ => meter.consume(Self::met_deadline_weight()),
+				},
+				Some((Work::Group(group_id), deadline)) => match Groups::<T>::get(group_id) {
+					Some(group) if group.status == (JobStatus::Assigned { deadline }) => {
+						Self::expire_group(group_id, group, now);
+						meter.consume(Self::expiry_weight());
+					},
 					_ => meter.consume(Self::met_deadline_weight()),
 				},
 				None => meter.consume(Self::met_deadline_weight()),
@@ -117,8 +127,9 @@ impl<T: Config> Pallet<T> {
 		job.spot_checker = None;
 		job.avoid = BoundedVec::truncate_from(exclude.to_vec());
 		job.status = JobStatus::Pending;
-		let restarted =
-			job.attempts < T::MaxAttempts::get() && Self::enqueue(id, &mut job, now, true);
+		job.waiting_since = now;
+		let restarted = job.attempts < T::MaxAttempts::get() &&
+			Self::enqueue(Work::Job(id), &job.client, 1, true);
 		if restarted {
 			Jobs::<T>::insert(id, job);
 		} else {

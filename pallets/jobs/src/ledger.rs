@@ -62,14 +62,14 @@ impl<T: Config> Pallet<T> {
 
 	/// `who` runs job `id`: it counts in the executor's load and its node owes a statement.
 	pub(crate) fn note_assigned(id: JobId, who: &T::AccountId, stake: BalanceOf<T>) {
-		T::Executors::note_assigned(who, stake);
+		T::Executors::note_assigned(who, 1, stake);
 		Undelivered::<T>::insert(who, id, ());
 	}
 
 	/// `who` no longer owes job `id` a statement: it delivered, or was late, or the job
 	/// moved on.
 	pub(crate) fn note_released(id: JobId, who: &T::AccountId) {
-		T::Executors::note_released(who);
+		T::Executors::note_released(who, 1);
 		Undelivered::<T>::remove(who, id);
 	}
 
@@ -83,7 +83,7 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
 	fn job(id: JobId) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
-		Jobs::<T>::get(id).map(|job| JobView {
+		Self::job_record(id).map(|job| JobView {
 			deadline: match job.status {
 				JobStatus::Assigned { deadline } => Some(deadline),
 				_ => None,
@@ -103,15 +103,20 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	}
 
 	fn input(id: JobId) -> Option<Vec<u8>> {
-		JobInputs::<T>::get(id).map(BoundedVec::into_inner)
+		Self::job_input(id).map(BoundedVec::into_inner)
 	}
 
 	fn undelivered_jobs(who: &T::AccountId) -> Vec<JobId> {
-		Undelivered::<T>::iter_key_prefix(who).collect()
+		let mut jobs: Vec<JobId> = Undelivered::<T>::iter_key_prefix(who).collect();
+		for group_id in UndeliveredGroups::<T>::iter_key_prefix(who) {
+			let Some(group) = Groups::<T>::get(group_id) else { continue };
+			jobs.extend(group.present().map(|(place, _)| Self::member_id(group_id, place)));
+		}
+		jobs
 	}
 
 	fn note_delivered(id: JobId, who: &T::AccountId) {
-		let Some(mut job) = Jobs::<T>::get(id) else { return };
+		let Some(mut job) = Self::job_record(id) else { return };
 		let JobStatus::Assigned { .. } = job.status else { return };
 		if job.spot_checker.as_ref() == Some(who) {
 			Undelivered::<T>::remove(who, id);
@@ -132,6 +137,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			job.status = JobStatus::Delivered;
 			Self::deposit_event(Event::Delivered { job: id });
 		}
+		Self::detach(id);
 		Jobs::<T>::insert(id, job);
 	}
 
@@ -140,7 +146,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		payouts: &[(T::AccountId, BalanceOf<T>)],
 		result: SettledResult<T::AccountId>,
 	) -> Result<SettledFunds<BalanceOf<T>>, DispatchError> {
-		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
+		let job = Self::job_record(id).ok_or(Error::<T>::UnknownJob)?;
 		let paid = payouts
 			.iter()
 			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(*amount));
@@ -151,6 +157,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 				.iter()
 				.try_for_each(|(payee, amount)| Self::pay_from_escrow(&job.client, payee, *amount))
 		})?;
+		Self::detach(id);
 		let refunded = Self::end_job(id, &job, job.held().saturating_sub(paid), |refunded| {
 			Self::settled_end(result, paid, refunded)
 		});
@@ -158,12 +165,14 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	}
 
 	fn fail(id: JobId) {
-		let Some(job) = Jobs::<T>::get(id) else { return };
+		let Some(job) = Self::job_record(id) else { return };
+		Self::detach(id);
 		Self::fail_job(id, &job);
 	}
 
 	fn rerun(id: JobId, exclude: &[T::AccountId]) {
-		let Some(job) = Jobs::<T>::get(id) else { return };
+		let Some(job) = Self::job_record(id) else { return };
+		Self::detach(id);
 		Self::release_undelivered(id, &job);
 		Self::restart(id, job, exclude, frame_system::Pallet::<T>::block_number());
 	}

@@ -35,6 +35,7 @@ mod assignment;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod deadlines;
+mod groups;
 mod ledger;
 #[cfg(test)]
 mod mock;
@@ -289,27 +290,47 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextJobId<T: Config> = StorageValue<_, JobId, ValueQuery>;
 
-	/// Jobs waiting for eligible executors, oldest first.
+	/// Groups of jobs that have not ended (see [`Group`]).
+	#[pallet::storage]
+	pub type Groups<T: Config> = StorageMap<_, Twox64Concat, GroupId, Group<T>>;
+
+	/// The inputs of each group's members, by place (a member that left took its input to
+	/// [`JobInputs`]; the group's copy goes with the group).
+	#[pallet::storage]
+	pub type GroupInputs<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		GroupId,
+		BoundedVec<BoundedVec<u8, T::MaxInputLen>, T::MaxJobsPerSubmit>,
+	>;
+
+	/// Jobs and groups waiting for eligible executors, oldest first.
 	#[pallet::storage]
 	pub type PendingJobs<T: Config> =
-		StorageValue<_, BoundedVec<JobId, T::MaxPendingJobs>, ValueQuery>;
+		StorageValue<_, BoundedVec<Work, T::MaxPendingJobs>, ValueQuery>;
 
 	/// How many jobs of each client wait in [`PendingJobs`].
 	#[pallet::storage]
 	pub type PendingPerClient<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
-	/// Deadlines in the order they fall: position -> (job, deadline). Entries of jobs that
-	/// delivered or were re-assigned since are skipped when reached.
+	/// Deadlines in the order they fall: position -> (job or group, deadline). Entries of
+	/// jobs and groups that delivered or were re-assigned since are skipped when reached.
 	#[pallet::storage]
 	pub type DeadlineQueue<T: Config> =
-		StorageMap<_, Twox64Concat, u64, (JobId, BlockNumberFor<T>)>;
+		StorageMap<_, Twox64Concat, u64, (Work, BlockNumberFor<T>)>;
 
 	/// The jobs each executor is assigned to and has not delivered: what its node owes,
 	/// found without walking every job.
 	#[pallet::storage]
 	pub type Undelivered<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, JobId, ()>;
+
+	/// The groups each executor is assigned to and has not delivered (every present member
+	/// of them is owed).
+	#[pallet::storage]
+	pub type UndeliveredGroups<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, GroupId, ()>;
 
 	/// Positions of the first and one-past-the-last entries of [`DeadlineQueue`].
 	#[pallet::storage]
@@ -369,6 +390,12 @@ pub mod pallet {
 			job: JobId,
 			/// Amount returned to the client.
 			refunded: BalanceOf<T>,
+		},
+		/// No executor could take a waiting group whole: its members wait as jobs of their
+		/// own (same ids).
+		GroupDissolved {
+			/// The group's first job id.
+			first: JobId,
 		},
 		/// The client cancelled a waiting job; everything held was returned.
 		Cancelled {
@@ -454,6 +481,10 @@ pub mod pallet {
 			assert!(T::MaxAttempts::get() > 0, "MaxAttempts must admit a first assignment");
 			assert!(T::MaxJobsPerSubmit::get() > 0, "MaxJobsPerSubmit must admit an input");
 			assert!(
+				u64::from(T::MaxJobsPerSubmit::get()) <= GROUP_SPAN,
+				"a batch's group must fit the ids a group spans"
+			);
+			assert!(
 				T::MaxJobsPerSubmit::get()
 					<= T::MaxPendingPerClient::get().min(T::MaxPendingJobs::get() / 2),
 				"a full batch must fit a client's and the new submissions' share of the queue"
@@ -462,7 +493,8 @@ pub mod pallet {
 				T::MaxHookWeight::get().all_gte(
 					Self::hook_base_weight()
 						.saturating_add(Self::expiry_weight())
-						.saturating_add(Self::draw_weight())
+						.saturating_add(Self::draw_weight(&Work::Job(0)))
+						.saturating_add(Self::draw_weight(&Work::Group(0)))
 				),
 				"MaxHookWeight must let a missed deadline and a draw through"
 			);

@@ -136,50 +136,57 @@ impl<T: Config> Pallet<T> {
 		});
 		Self::hold_escrow(&client, held)?;
 
-		let count = inputs.len() as JobId;
-		let first = NextJobId::<T>::mutate(|next| {
-			let first = *next;
-			*next = next.saturating_add(count);
-			first
-		});
+		let count = inputs.len() as u32;
+		T::Models::add_job_references(&model, count);
 		let now = frame_system::Pallet::<T>::block_number();
 		let stake = T::Executors::job_stake(terms.fee);
-		for ((id, input), fee) in (first..).zip(inputs).zip(fees) {
-			let mut job = Job {
-				client: client.clone(),
-				model,
-				input_hash: sp_core::H256(sp_io::hashing::blake2_256(&input)),
-				mode,
-				max_fee,
-				fee,
-				deposit: Self::deposit_for(input.len() as u32),
-				stake,
-				status: JobStatus::Pending,
-				executors: Default::default(),
-				delivered: Default::default(),
-				spot_checker: None,
-				avoid: Default::default(),
-				attempts: 0,
-				submitted_at: now,
-				waiting_since: now,
-			};
-			JobInputs::<T>::insert(id, input);
-			T::Models::add_job_reference(&model);
+		let first = if mode == VerificationMode::Attested && count > 1 {
+			Self::submit_group(&client, model, inputs, fees, max_fee, stake, now)?
+		} else {
+			let first = NextJobId::<T>::mutate(|next| {
+				let first = *next;
+				*next = next.saturating_add(count.into());
+				first
+			});
+			for ((id, input), fee) in (first..).zip(inputs).zip(fees) {
+				let job = Job {
+					client: client.clone(),
+					model,
+					input_hash: sp_core::H256(sp_io::hashing::blake2_256(&input)),
+					mode,
+					max_fee,
+					fee,
+					deposit: Self::deposit_for(input.len() as u32),
+					stake,
+					status: JobStatus::Pending,
+					executors: Default::default(),
+					delivered: Default::default(),
+					spot_checker: None,
+					avoid: Default::default(),
+					attempts: 0,
+					submitted_at: now,
+					waiting_since: now,
+				};
+				JobInputs::<T>::insert(id, input);
+				ensure!(Self::enqueue(Work::Job(id), &client, 1, false), Error::<T>::QueueFull);
+				Jobs::<T>::insert(id, job);
+			}
+			first
+		};
+		for id in first..first.saturating_add(count.into()) {
 			let event = Event::Submitted { job: id, client: client.clone(), model, mode, max_fee };
 			Self::deposit_event(event);
-
-			ensure!(Self::enqueue(id, &mut job, now, false), Error::<T>::QueueFull);
-			Jobs::<T>::insert(id, job);
 		}
-		Ok(first..first.saturating_add(count))
+		Ok(first..first.saturating_add(count.into()))
 	}
 
 	pub(crate) fn do_cancel(client: T::AccountId, id: JobId) -> DispatchResult {
-		let job = Jobs::<T>::get(id).ok_or(Error::<T>::UnknownJob)?;
+		let job = Self::job_record(id).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(job.client == client, Error::<T>::NotClient);
 		ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
-		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != id));
-		Self::note_dequeued(&client);
+		PendingJobs::<T>::mutate(|pending| pending.retain(|queued| *queued != Work::Job(id)));
+		Self::detach(id);
+		Self::note_dequeued(&client, 1);
 		let refunded =
 			Self::end_job(id, &job, job.held(), |refunded| JobEnd::Cancelled { refunded });
 		Self::deposit_event(Event::Cancelled { job: id, refunded });

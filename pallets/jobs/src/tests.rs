@@ -15,9 +15,11 @@ use haca_primitives::{
 };
 use sp_core::H256;
 
+mod groups;
+
 use crate::{
 	config_preludes::LatenessSlash, mock::*, DeadlineQueueBounds, Error, Event, HoldReason,
-	JobInputs, JobStatus, Jobs as JobsMap, PendingJobs,
+	JobInputs, JobStatus, Jobs as JobsMap, PendingJobs, Work,
 };
 
 const ATTESTED: VerificationMode = VerificationMode::Attested;
@@ -99,7 +101,7 @@ fn a_submitted_job_is_escrowed_and_assigned() {
 			let job = submit(model, ATTESTED, 150);
 			assert_eq!(escrow(CLIENT), 150 + deposit());
 			assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
-			assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job]);
+			assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![Work::Job(job)]);
 
 			drawn();
 			let deadline = 1 + DRAW_DELAY + RESULT_TIMEOUT;
@@ -150,7 +152,7 @@ struct PalletState {
 	/// The stored jobs, by id.
 	jobs: Vec<(u64, crate::Job<Test>)>,
 	/// The waiting queue.
-	pending: Vec<u64>,
+	pending: Vec<Work>,
 	/// The loads of EXEC_A, EXEC_B and EXEC_C.
 	loads: Vec<u32>,
 	/// The client's escrow.
@@ -165,7 +167,7 @@ type BatchCase = (AccountId, Vec<Vec<u8>>, Balance, Error<Test>);
 /// A submission that must fail: model, input, mode, max fee and the error.
 type SubmitCase = (ModelHash, Vec<u8>, VerificationMode, Balance, Error<Test>);
 
-/// Three executors of capacity 1 and `jobs` attested jobs on their model,
+/// Three executors of capacity 1 and `jobs` jobs of a 2-of-3 quorum on their model,
 /// submitted by `submit_all`; returns the state the jobs pallet leaves.
 fn after_submitting(jobs: usize, submit_all: impl Fn(ModelHash, Vec<Vec<u8>>)) -> PalletState {
 	let mut state = None;
@@ -200,21 +202,22 @@ fn after_submitting(jobs: usize, submit_all: impl Fn(ModelHash, Vec<Vec<u8>>)) -
 }
 
 #[test]
-fn a_batch_does_what_its_jobs_submitted_one_by_one_would() {
+fn a_quorum_batch_does_what_its_jobs_submitted_one_by_one_would() {
+	let quorum = VerificationMode::Quorum { agree: 2, of: 3 };
 	let batched = after_submitting(4, |model, inputs| {
-		assert_ok!(submit_batch_as(CLIENT, model, inputs, ATTESTED, 150));
+		assert_ok!(submit_batch_as(CLIENT, model, inputs, quorum, 450));
 	});
 	let single = after_submitting(4, |model, inputs| {
 		for bytes in inputs {
-			assert_ok!(submit_as(CLIENT, model, bytes, ATTESTED, 150));
+			assert_ok!(submit_as(CLIENT, model, bytes, quorum, 450));
 		}
 	});
 	assert_eq!(batched, single);
 	let PalletState { jobs, pending, loads, held, .. } = batched;
 	assert_eq!(jobs.iter().map(|(id, _)| *id).collect::<Vec<_>>(), (0..4).collect::<Vec<_>>());
 	assert_eq!(loads, vec![1, 1, 1], "every executor filled to capacity, none beyond");
-	assert_eq!(pending, vec![3], "the rest waits");
-	assert_eq!(held, 4 * (150 + deposit()));
+	assert_eq!(pending, [1, 2, 3].map(Work::Job).to_vec(), "the rest waits");
+	assert_eq!(held, 4 * (450 + deposit()));
 }
 
 #[test]
@@ -247,7 +250,8 @@ fn one_bad_input_fails_the_whole_batch() {
 			assert_eq!(escrow(CLIENT), held);
 			assert_ok!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), first));
 			assert_ok!(submit_batch_as(CLIENT, model, vec![valid_input(); 4], ATTESTED, 150));
-			assert_eq!(PendingJobs::<Test>::get().len(), 4);
+			assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![Work::Group(1)], "one group");
+			assert_eq!(crate::PendingPerClient::<Test>::get(CLIENT), 4, "of four jobs");
 		},
 	);
 }
@@ -511,10 +515,10 @@ fn jobs_wait_for_executors_instead_of_being_lost() {
 		let model = model(1);
 		let job = submit(model, ATTESTED, 150);
 		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
-		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job]);
+		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![Work::Job(job)]);
 		drawn();
 		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
-		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![job], "no executor yet");
+		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![Work::Job(job)], "no executor yet");
 
 		register_executor(EXEC_A, 1, &[model]);
 		run_to_block(System::block_number() + 1);
@@ -581,7 +585,7 @@ fn junk_in_the_waiting_queue_is_bounded_per_client_leaves_room_for_reruns_and_ex
 			assert_ok!(Executors::unbond(RuntimeOrigin::signed(EXEC_A)));
 			Jobs::rerun(honest, &[EXEC_A]);
 			assert_eq!(JobsMap::<Test>::get(honest).unwrap().status, JobStatus::Pending);
-			assert!(PendingJobs::<Test>::get().contains(&honest));
+			assert!(PendingJobs::<Test>::get().contains(&Work::Job(honest)));
 
 			// After `PendingTimeout` blocks the junk fails, refunded in full, and frees the
 			// client's share.

@@ -12,7 +12,9 @@ impl<T: Config> Pallet<T> {
 	/// every assigned job has as many executors as its mode needs, each serving its model;
 	/// [`Undelivered`] holds exactly the assigned executors that have not delivered, and the
 	/// spot checkers that have not answered while their job is assigned; the
-	/// waiting queue holds exactly the pending jobs, counted per client; the outcomes are at
+	/// the same for groups ([`UndeliveredGroups`]), whose members have no records of their
+	/// own; the waiting queue holds exactly the pending jobs and groups, counted per client
+	/// in jobs; the outcomes are at
 	/// most `MaxOutcomes`, each of an ended job and in its ring.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -29,7 +31,7 @@ impl<T: Config> Pallet<T> {
 			);
 			match job.status {
 				JobStatus::Pending => {
-					ensure!(pending.contains(&id), "pending job not queued");
+					ensure!(pending.contains(&Work::Job(id)), "pending job not queued");
 					ensure!(job.executors.is_empty(), "pending job has executors");
 					ensure!(job.spot_checker.is_none(), "pending job has a spot checker");
 				}
@@ -58,6 +60,37 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
+		for (group_id, group) in Groups::<T>::iter() {
+			let total = escrow.entry(group.client.clone()).or_insert_with(Zero::zero);
+			*total = total.saturating_add(group.held());
+			ensure!(group.size() > 0, "a group without members");
+			let inputs = GroupInputs::<T>::get(group_id).ok_or("group without inputs")?;
+			ensure!(inputs.len() == group.members.len(), "a group's inputs differ from its members");
+			for (place, member) in group.present() {
+				ensure!(member.fee <= group.max_fee, "a member's run costs more than the max fee");
+				let id = Self::member_id(group_id, place);
+				ensure!(!Jobs::<T>::contains_key(id), "a member with a record of its own");
+			}
+			match (group.status, &group.executor) {
+				(JobStatus::Pending, None) => {
+					ensure!(pending.contains(&Work::Group(group_id)), "pending group not queued")
+				},
+				(JobStatus::Assigned { .. }, Some(executor)) => {
+					ensure!(T::Executors::is_executor(executor), "group of an account that is no executor");
+					ensure!(
+						UndeliveredGroups::<T>::contains_key(executor, group_id),
+						"an assigned group missing from the undelivered index"
+					);
+				},
+				_ => return Err("a group's status and executor disagree".into()),
+			}
+		}
+		for (who, group_id) in UndeliveredGroups::<T>::iter_keys() {
+			let owed = Groups::<T>::get(group_id).is_some_and(|group| {
+				matches!(group.status, JobStatus::Assigned { .. }) && group.executor.as_ref() == Some(&who)
+			});
+			ensure!(owed, "an undelivered group entry of no assignment");
+		}
 		for (who, id) in Undelivered::<T>::iter_keys() {
 			let owed = Jobs::<T>::get(id).is_some_and(|job| {
 				matches!(job.status, JobStatus::Assigned { .. })
@@ -67,10 +100,21 @@ impl<T: Config> Pallet<T> {
 			ensure!(owed, "an undelivered entry of no assignment");
 		}
 		let mut waiting = BTreeMap::<T::AccountId, u32>::new();
-		for id in &pending {
-			let job = Jobs::<T>::get(id).filter(|job| job.status == JobStatus::Pending);
-			let job = job.ok_or("queued job is not pending")?;
-			*waiting.entry(job.client).or_default() += 1;
+		for work in &pending {
+			let (client, jobs) = match *work {
+				Work::Job(id) => {
+					let job = Jobs::<T>::get(id).filter(|job| job.status == JobStatus::Pending);
+					(job.ok_or("queued job is not pending")?.client, 1)
+				},
+				Work::Group(group_id) => {
+					let group = Groups::<T>::get(group_id)
+						.filter(|group| group.status == JobStatus::Pending)
+						.ok_or("queued group is not pending")?;
+					let size = group.size();
+					(group.client, size)
+				},
+			};
+			*waiting.entry(client).or_default() += jobs;
 		}
 		ensure!(
 			waiting.into_iter().eq(PendingPerClient::<T>::iter().collect::<BTreeMap<_, _>>()),

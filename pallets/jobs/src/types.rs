@@ -100,3 +100,92 @@ impl<T: Config> Job<T> {
 		self.max_fee.saturating_add(self.deposit)
 	}
 }
+
+/// A group's number: job `group * GROUP_SPAN + index` is member `index` of group `group`.
+pub type GroupId = u64;
+
+/// Job ids a group spans; at least `MaxJobsPerSubmit`.
+pub const GROUP_SPAN: u64 = 64;
+
+/// The group job `id` would be a member of, and its place in it.
+pub fn group_place(id: haca_primitives::JobId) -> (GroupId, usize) {
+	(id / GROUP_SPAN, (id % GROUP_SPAN) as usize)
+}
+
+/// What the waiting queue and the deadline queue hold: a job of its own, or a group.
+#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
+pub enum Work {
+	/// A job of its own ([`crate::Jobs`]).
+	Job(haca_primitives::JobId),
+	/// A group of jobs ([`crate::Groups`]).
+	Group(GroupId),
+}
+
+/// A job of a group: what is its own (the rest is the group's).
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct GroupMember<T: Config> {
+	/// blake2-256 of the input.
+	pub input_hash: sp_core::H256,
+	/// What a run of the job pays (see [`Job::fee`]).
+	pub fee: BalanceOf<T>,
+	/// Storage deposit, held until the job ends and then returned.
+	pub deposit: BalanceOf<T>,
+}
+
+/// The attested jobs of one `submit_batch`, stored, drawn, assigned to one executor and
+/// timed as one (the same client, model, maximum fee and stake), so that each of them
+/// costs a share of one record's writes instead of its own. A member leaves the group for
+/// a record of its own ([`Job`], same id) as soon as something happens to it alone; the
+/// group ends when its last member has left. Its inputs are in [`crate::GroupInputs`].
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Group<T: Config> {
+	/// Who submitted and pays for the jobs.
+	pub client: T::AccountId,
+	/// The model to run.
+	pub model: ModelHash,
+	/// Most the client pays in fees per job; held until the job ends.
+	pub max_fee: BalanceOf<T>,
+	/// What each job puts at stake of its executor's bond while assigned (see [`Job::stake`]).
+	pub stake: BalanceOf<T>,
+	/// Where the group is.
+	pub status: JobStatus<BlockNumberFor<T>>,
+	/// The executor of the current assignment.
+	pub executor: Option<T::AccountId>,
+	/// While the group waits for a re-run: the executor its next draw avoids when others
+	/// are eligible.
+	pub avoid: Option<T::AccountId>,
+	/// Assignments so far.
+	pub attempts: u32,
+	/// Block the group was submitted in.
+	pub submitted_at: BlockNumberFor<T>,
+	/// Block the group last started waiting for an executor, while it is pending.
+	pub waiting_since: BlockNumberFor<T>,
+	/// The members by place; `None` once a member has left.
+	pub members: BoundedVec<Option<GroupMember<T>>, T::MaxJobsPerSubmit>,
+}
+
+impl<T: Config> Group<T> {
+	/// How many members are still in the group.
+	pub fn size(&self) -> u32 {
+		self.members.iter().flatten().count() as u32
+	}
+
+	/// The members still in the group, with their places.
+	pub fn present(&self) -> impl Iterator<Item = (usize, &GroupMember<T>)> {
+		self.members.iter().enumerate().filter_map(|(place, member)| Some((place, member.as_ref()?)))
+	}
+
+	/// Everything held from the client for the members still in the group.
+	pub fn held(&self) -> BalanceOf<T> {
+		use sp_runtime::traits::{Saturating, Zero};
+		self.present().fold(BalanceOf::<T>::zero(), |total, (_, member)| {
+			total.saturating_add(self.max_fee).saturating_add(member.deposit)
+		})
+	}
+}

@@ -39,6 +39,10 @@ pub trait WeightInfo {
 	fn process_deadlines(n: u32, ) -> Weight;
 	fn skip_deadlines(n: u32, ) -> Weight;
 	fn assign_pending(n: u32, ) -> Weight;
+	fn submit_group(n: u32, ) -> Weight;
+	fn draw_group(n: u32, ) -> Weight;
+	fn dissolve_group(n: u32, ) -> Weight;
+	fn expire_group(n: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -202,6 +206,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3187).saturating_mul(n.into()))
 	}
+	fn submit_group(n: u32, ) -> Weight {
+		Weight::from_parts(91_390_132, 17871)
+			.saturating_add(Weight::from_parts(18_725_010, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	fn draw_group(n: u32, ) -> Weight {
+		Weight::from_parts(300_000_000, 238995)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+	}
+	fn dissolve_group(n: u32, ) -> Weight {
+		Weight::from_parts(300_000_000, 238995)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
+	}
+	fn expire_group(n: u32, ) -> Weight {
+		Weight::from_parts(300_000_000, 17871)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
+	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
@@ -250,5 +279,30 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(65_u64))
 			.saturating_add(ParityDbWeight::get().writes((8_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3187).saturating_mul(n.into()))
+	}
+	fn submit_group(n: u32, ) -> Weight {
+		Weight::from_parts(91_390_132, 17871)
+			.saturating_add(Weight::from_parts(18_725_010, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn draw_group(n: u32, ) -> Weight {
+		Weight::from_parts(300_000_000, 238995)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
+	}
+	fn dissolve_group(n: u32, ) -> Weight {
+		Weight::from_parts(300_000_000, 238995)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
+	}
+	fn expire_group(n: u32, ) -> Weight {
+		Weight::from_parts(300_000_000, 17871)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
 }

@@ -44,10 +44,10 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Circuits::<T>::get(model).map(BoundedVec::into_inner)
 	}
 
-	fn add_job_reference(model: &ModelHash) {
+	fn add_job_references(model: &ModelHash, count: u32) {
 		Models::<T>::mutate(model, |info| {
 			if let Some(info) = info {
-				info.job_references.saturating_inc();
+				info.job_references.saturating_accrue(count);
 			}
 		});
 	}

@@ -583,8 +583,7 @@ fn a_referenced_model_is_purged_when_its_last_job_ends() {
 		let bytes = model_bytes();
 		let model = register_on_chain(ALICE, &bytes);
 		upload_all(ALICE, model, &bytes);
-		Registry::add_job_reference(&model);
-		Registry::add_job_reference(&model);
+		Registry::add_job_references(&model, 2);
 		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), model));
 		assert_eq!(Models::<Test>::get(model).unwrap().status, ModelStatus::Retired);
 		assert_eq!(Registry::job_terms(&model), Err(ModelUnavailable::NotActive));

@@ -83,8 +83,8 @@ pub trait ModelRegistry<AccountId, Balance> {
 	/// jobs.
 	fn circuit(model: &ModelHash) -> Option<Vec<u8>>;
 
-	/// A job now references `model`: its deposit stays held until the job ends.
-	fn add_job_reference(model: &ModelHash);
+	/// `count` more jobs reference `model`: its deposit stays held until they end.
+	fn add_job_references(model: &ModelHash, count: u32);
 
 	/// A job referencing `model` ended.
 	fn remove_job_reference(model: &ModelHash);
@@ -125,10 +125,10 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	/// the slash of an executor found lying, dissenting or silent on it.
 	fn job_stake(fee: Balance) -> Balance;
 
-	/// Executors that serve `model` and can take a job with `stake` at stake now (bonded
-	/// to cover it, not unbonding, under capacity), in a stable order every node agrees on.
-	/// Reads every server of the model.
-	fn eligible_executors(model: &ModelHash, stake: Balance) -> Vec<AccountId>;
+	/// Executors that serve `model` and can take `jobs` jobs with `stake` each at stake now
+	/// (bonded to cover them, not unbonding, with `jobs` free places of capacity), in a
+	/// stable order every node agrees on. Reads every server of the model.
+	fn eligible_executors(model: &ModelHash, jobs: u32, stake: Balance) -> Vec<AccountId>;
 
 	/// How many members of the verifier set audit `model`.
 	fn verifier_count(model: &ModelHash) -> u32;
@@ -140,12 +140,13 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	/// the model of a job it holds: it still owes the results of the jobs it was assigned.
 	fn is_executor(who: &AccountId) -> bool;
 
-	/// `who` was assigned a job with `stake` at stake: one more of its capacity is in use
-	/// and the stake is bound until [`Self::release_stake`].
-	fn note_assigned(who: &AccountId, stake: Balance);
+	/// `who` was assigned `jobs` jobs with `stake` each at stake: as many places of its
+	/// capacity are in use and the stakes are bound until [`Self::release_stake`].
+	fn note_assigned(who: &AccountId, jobs: u32, stake: Balance);
 
-	/// A job assigned to `who` was delivered, ended or taken from it: its capacity is free.
-	fn note_released(who: &AccountId);
+	/// `jobs` jobs assigned to `who` were delivered, ended or taken from it: their places of
+	/// its capacity are free.
+	fn note_released(who: &AccountId, jobs: u32);
 
 	/// The assignment of `who` to a job with `stake` at stake ended (the job settled, was
 	/// re-run or `who` was replaced): the stake is free.

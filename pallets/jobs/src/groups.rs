@@ -1,0 +1,287 @@
+//! Groups: the attested jobs of one batch, stored, drawn, assigned and timed as one record
+//! ([`Group`]), and members leaving them for records of their own.
+//!
+//! Rules:
+//! - An attested batch of two or more inputs is one group; its job ids are those of its
+//!   span (`group * GROUP_SPAN + place`), so every job keeps its own id.
+//! - A group is drawn as one to one executor with room for all its members (capacity and
+//!   bond). When no executor can take it whole but one could take a single job, the group
+//!   dissolves into jobs of their own, drawn as any job is.
+//! - A missed deadline costs the executor `LatenessSlash` of every member's stake, and the
+//!   group is drawn again (avoiding it), up to `MaxAttempts` assignments.
+//! - Anything that happens to one member alone (its executor's statement, a re-run, a
+//!   failure, a cancellation) first moves it to a record of its own ([`Pallet::detach`]).
+
+use alloc::{vec, vec::Vec};
+use codec::Encode;
+use frame_support::{pallet_prelude::*, BoundedVec};
+use frame_system::pallet_prelude::BlockNumberFor;
+use haca_primitives::{
+	traits::{ExecutorAccountability, ExecutorRegistry},
+	JobId, ModelHash, VerificationMode,
+};
+use sp_runtime::{traits::Saturating, Perbill};
+
+use crate::*;
+
+/// What a draw did with a waiting group.
+pub(crate) enum GroupDraw {
+	/// Assigned to an executor.
+	Assigned,
+	/// Left waiting: no executor is eligible even for one of its jobs, or no fresh
+	/// randomness yet.
+	Wait,
+	/// Dissolved: its members wait as jobs of their own.
+	Dissolved(Vec<Work>),
+}
+
+impl<T: Config> Pallet<T> {
+	/// The id of the member at `place` of `group`.
+	pub(crate) fn member_id(group: GroupId, place: usize) -> JobId {
+		group.saturating_mul(GROUP_SPAN).saturating_add(place as JobId)
+	}
+
+	/// Stores the jobs of an attested batch as one new group, queued for its draw; returns
+	/// the first job's id.
+	pub(crate) fn submit_group(
+		client: &T::AccountId,
+		model: ModelHash,
+		inputs: Vec<BoundedVec<u8, T::MaxInputLen>>,
+		fees: Vec<BalanceOf<T>>,
+		max_fee: BalanceOf<T>,
+		stake: BalanceOf<T>,
+		now: BlockNumberFor<T>,
+	) -> Result<JobId, DispatchError> {
+		let members = inputs
+			.iter()
+			.zip(fees)
+			.map(|(input, fee)| {
+				Some(GroupMember {
+					input_hash: sp_core::H256(sp_io::hashing::blake2_256(input)),
+					fee,
+					deposit: Self::deposit_for(input.len() as u32),
+				})
+			})
+			.collect::<Vec<_>>();
+		let size = members.len() as u32;
+		let members = BoundedVec::try_from(members).map_err(|_| Error::<T>::TooManyInputs)?;
+		let inputs = BoundedVec::try_from(inputs).map_err(|_| Error::<T>::TooManyInputs)?;
+		let group = NextJobId::<T>::mutate(|next| {
+			let group = next.div_ceil(GROUP_SPAN);
+			*next = group.saturating_add(1).saturating_mul(GROUP_SPAN);
+			group
+		});
+		ensure!(
+			Self::enqueue(Work::Group(group), client, size, false),
+			Error::<T>::QueueFull
+		);
+		GroupInputs::<T>::insert(group, inputs);
+		Groups::<T>::insert(
+			group,
+			Group {
+				client: client.clone(),
+				model,
+				max_fee,
+				stake,
+				status: JobStatus::Pending,
+				executor: None,
+				avoid: None,
+				attempts: 0,
+				submitted_at: now,
+				waiting_since: now,
+				members,
+			},
+		);
+		Ok(Self::member_id(group, 0))
+	}
+
+	/// GroupMember `member` of `group` as a job record of its own.
+	fn member_job(group: &Group<T>, member: &GroupMember<T>) -> Job<T> {
+		Job {
+			client: group.client.clone(),
+			model: group.model,
+			input_hash: member.input_hash,
+			mode: VerificationMode::Attested,
+			max_fee: group.max_fee,
+			fee: member.fee,
+			deposit: member.deposit,
+			stake: group.stake,
+			status: group.status,
+			executors: BoundedVec::truncate_from(group.executor.iter().cloned().collect()),
+			delivered: Default::default(),
+			spot_checker: None,
+			avoid: BoundedVec::truncate_from(group.avoid.iter().cloned().collect()),
+			attempts: group.attempts,
+			submitted_at: group.submitted_at,
+			waiting_since: group.waiting_since,
+		}
+	}
+
+	/// Job `id`, whether in a record of its own or a member of a group.
+	pub(crate) fn job_record(id: JobId) -> Option<Job<T>> {
+		if let Some(job) = Jobs::<T>::get(id) {
+			return Some(job);
+		}
+		let (group, place) = group_place(id);
+		let group = Groups::<T>::get(group)?;
+		let member = group.members.get(place)?.as_ref()?;
+		Some(Self::member_job(&group, member))
+	}
+
+	/// The input of job `id`, whether in a record of its own or a member of a group.
+	pub(crate) fn job_input(id: JobId) -> Option<BoundedVec<u8, T::MaxInputLen>> {
+		if let Some(input) = JobInputs::<T>::get(id) {
+			return Some(input);
+		}
+		let (group, place) = group_place(id);
+		Groups::<T>::get(group)?.members.get(place)?.as_ref()?;
+		GroupInputs::<T>::get(group)?.get(place).cloned()
+	}
+
+	/// If job `id` is a member of a group, it leaves it: its input moves to
+	/// [`JobInputs`] and the group no longer counts it; the caller stores or ends the
+	/// record [`Self::job_record`] gave and ends the member's part of the group's
+	/// assignment (its place of capacity and its stake go with it). A group left empty
+	/// ends and leaves the waiting queue.
+	pub(crate) fn detach(id: JobId) {
+		if Jobs::<T>::contains_key(id) {
+			return;
+		}
+		let (group_id, place) = group_place(id);
+		let Some(mut group) = Groups::<T>::get(group_id) else { return };
+		if group.members.get_mut(place).and_then(Option::take).is_none() {
+			return;
+		}
+		let empty = group.size() == 0;
+		let input = if empty {
+			GroupInputs::<T>::take(group_id).and_then(|inputs| inputs.get(place).cloned())
+		} else {
+			GroupInputs::<T>::get(group_id).and_then(|inputs| inputs.get(place).cloned())
+		};
+		if let Some(input) = input {
+			JobInputs::<T>::insert(id, input);
+		}
+		if empty {
+			Self::end_group(group_id, &group);
+		} else {
+			Groups::<T>::insert(group_id, group);
+		}
+	}
+
+	/// Removes a group that has no members left, from the queue and index too.
+	fn end_group(group_id: GroupId, group: &Group<T>) {
+		if let Some(executor) = &group.executor {
+			UndeliveredGroups::<T>::remove(executor, group_id);
+		}
+		if group.status == JobStatus::Pending {
+			PendingJobs::<T>::mutate(|pending| pending.retain(|work| *work != Work::Group(group_id)));
+		}
+		Groups::<T>::remove(group_id);
+		GroupInputs::<T>::remove(group_id);
+	}
+
+	/// Draws an executor for waiting group `group_id` from `randomness` (see the module's
+	/// rules); `room` is how many more entries the waiting queue holds, which a dissolution
+	/// needs for all but one of the members.
+	pub(crate) fn draw_group(
+		group_id: GroupId,
+		group: &mut Group<T>,
+		randomness: &T::Hash,
+		now: BlockNumberFor<T>,
+		room: &mut u32,
+	) -> GroupDraw {
+		let size = group.size();
+		let eligible = T::Executors::eligible_executors(&group.model, size, group.stake);
+		let fresh: Vec<_> =
+			eligible.iter().filter(|who| group.avoid.as_ref() != Some(*who)).cloned().collect();
+		let pool = if fresh.is_empty() { eligible } else { fresh };
+		let seed = (randomness, Work::Group(group_id), group.attempts).encode();
+		let Some(executor) = haca_primitives::draw::sample(&pool, &seed, 1).pop() else {
+			let any = !T::Executors::eligible_executors(&group.model, 1, group.stake).is_empty();
+			if !any || *room < size.saturating_sub(1) {
+				return GroupDraw::Wait;
+			}
+			*room = room.saturating_sub(size.saturating_sub(1));
+			return GroupDraw::Dissolved(Self::dissolve(group_id, group));
+		};
+		T::Executors::note_assigned(&executor, size, group.stake);
+		UndeliveredGroups::<T>::insert(&executor, group_id, ());
+		let deadline = now.saturating_add(T::ResultTimeout::get());
+		group.attempts.saturating_inc();
+		group.status = JobStatus::Assigned { deadline };
+		group.executor = Some(executor.clone());
+		group.avoid = None;
+		Self::push_deadline(Work::Group(group_id), deadline);
+		let executors = BoundedVec::truncate_from(vec![executor]);
+		for (place, _) in group.present() {
+			Self::deposit_event(Event::Assigned {
+				job: Self::member_id(group_id, place),
+				executors: executors.clone(),
+				deadline,
+				attempt: group.attempts,
+			});
+		}
+		GroupDraw::Assigned
+	}
+
+	/// Turns every member of pending group `group_id` into a pending job of its own, in
+	/// the group's place in the queue; returns them.
+	fn dissolve(group_id: GroupId, group: &Group<T>) -> Vec<Work> {
+		let inputs = GroupInputs::<T>::take(group_id).unwrap_or_default();
+		let mut jobs = Vec::new();
+		for (place, member) in group.present() {
+			let id = Self::member_id(group_id, place);
+			Jobs::<T>::insert(id, Self::member_job(group, member));
+			if let Some(input) = inputs.get(place) {
+				JobInputs::<T>::insert(id, input.clone());
+			}
+			jobs.push(Work::Job(id));
+		}
+		Groups::<T>::remove(group_id);
+		Self::deposit_event(Event::GroupDissolved { first: Self::member_id(group_id, 0) });
+		jobs
+	}
+
+	/// The deadline of group `group_id` passed with no statement for its remaining
+	/// members: its executor loses reputation and `LatenessSlash` of their stakes, to the
+	/// client, and the group is drawn again (see [`Self::restart_group`]).
+	pub(crate) fn expire_group(group_id: GroupId, mut group: Group<T>, now: BlockNumberFor<T>) {
+		let size = group.size();
+		if let Some(executor) = group.executor.clone() {
+			let lateness = T::LatenessSlash::get() * group.stake.saturating_mul(size.into());
+			T::Executors::note_missed_deadline(&executor);
+			T::Executors::slash(&executor, lateness, &[(&group.client, Perbill::one())]);
+			T::Executors::note_released(&executor, size);
+			UndeliveredGroups::<T>::remove(&executor, group_id);
+			let executors = BoundedVec::truncate_from(vec![executor.clone()]);
+			for (place, _) in group.present() {
+				Self::deposit_event(Event::DeadlineMissed {
+					job: Self::member_id(group_id, place),
+					executors: executors.clone(),
+				});
+			}
+			T::Executors::release_stake(&executor, group.stake.saturating_mul(size.into()));
+			group.avoid = Some(executor);
+		}
+		group.executor = None;
+		group.status = JobStatus::Pending;
+		let restarted = group.attempts < T::MaxAttempts::get() &&
+			Self::enqueue(Work::Group(group_id), &group.client, size, true);
+		if restarted {
+			group.waiting_since = now;
+			Groups::<T>::insert(group_id, group);
+		} else {
+			Self::fail_group(group_id, group);
+		}
+	}
+
+	/// Ends every member of `group_id` with a full refund.
+	pub(crate) fn fail_group(group_id: GroupId, group: Group<T>) {
+		for (place, member) in group.present() {
+			let id = Self::member_id(group_id, place);
+			Self::fail_job(id, &Self::member_job(&group, member));
+		}
+		Groups::<T>::remove(group_id);
+		GroupInputs::<T>::remove(group_id);
+	}
+}
