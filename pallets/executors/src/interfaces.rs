@@ -53,6 +53,10 @@ impl<T: Config> ExecutorRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		T::MaxExecutorsPerModel::get()
 	}
 
+	fn max_capacity() -> u32 {
+		T::MaxCapacity::get()
+	}
+
 	fn is_executor(who: &T::AccountId) -> bool {
 		Executors::<T>::get(who).is_some_and(|info| info.roles.executor)
 	}

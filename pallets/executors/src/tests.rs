@@ -255,7 +255,11 @@ fn eligibility_respects_capacity_and_reputation() {
 		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![ALICE, BOB]);
 
 		Registry::note_assigned(&ALICE, 1, MIN_JOB_STAKE);
-		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![BOB], "Alice full");
+		assert_eq!(
+			Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE),
+			vec![BOB],
+			"Alice full"
+		);
 		Registry::note_assigned(&BOB, 1, MIN_JOB_STAKE);
 		assert_eq!(Registry::eligible_executors(&model(1), 1, MIN_JOB_STAKE), vec![BOB], "1 of 2");
 		Registry::note_released(&ALICE, 1);

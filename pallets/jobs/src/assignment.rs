@@ -154,7 +154,7 @@ impl<T: Config> Pallet<T> {
 					} else {
 						waiting.push(work);
 					}
-				},
+				}
 				Work::Group(group_id) => {
 					let Some(mut group) = Groups::<T>::get(group_id) else { continue };
 					let fresh = randomness.as_ref().filter(|_| known_since > group.waiting_since);
@@ -171,11 +171,11 @@ impl<T: Config> Pallet<T> {
 						GroupDraw::Assigned => {
 							Self::note_dequeued(&group.client, group.size());
 							Groups::<T>::insert(group_id, group);
-						},
+						}
 						GroupDraw::Wait => waiting.push(work),
 						GroupDraw::Dissolved(jobs) => waiting.extend(jobs),
 					}
-				},
+				}
 			}
 		}
 		let queue: Vec<Work> = entries.chain(waiting).collect();
@@ -194,7 +194,7 @@ impl<T: Config> Pallet<T> {
 			Work::Group(_) => {
 				let largest = T::MaxJobsPerSubmit::get();
 				T::WeightInfo::draw_group(largest).max(T::WeightInfo::dissolve_group(largest))
-			},
+			}
 		}
 	}
 }

@@ -114,6 +114,30 @@ fn waiting_jobs<T: Config>(n: u32, model: ModelHash, mode: VerificationMode) -> 
 		.collect()
 }
 
+/// A group of `n` attested jobs on a model with the most executors, waiting for a draw whose
+/// randomness is known; returns its id.
+fn waiting_group<T: Config>(n: u32) -> GroupId {
+	let (model, input) = model_and_input::<T>(
+		0,
+		BATCH_BENCHMARK_INPUT_LEN - SMALL_ENCODING_OVERHEAD,
+		T::Executors::max_servers(),
+	);
+	audited::<T>(&model);
+	let first = Pallet::<T>::do_submit_batch(
+		client::<T>(),
+		model,
+		vec![input; n as usize],
+		VerificationMode::Attested,
+		1_000u32.into(),
+	)
+	.expect("benchmark group submits")
+	.start;
+	T::BenchmarkRandomness::reveal([7; 32]);
+	let now = frame_system::Pallet::<T>::block_number() + 2u32.into();
+	frame_system::Pallet::<T>::set_block_number(now);
+	first / GROUP_SPAN
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -133,7 +157,7 @@ mod benchmarks {
 			1_000u32.into(),
 		);
 
-		assert_eq!(PendingJobs::<T>::get().into_inner(), vec![0]);
+		assert_eq!(PendingJobs::<T>::get().into_inner(), vec![Work::Job(0)]);
 	}
 
 	/// `n` largest-quorum jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs, submitted in
@@ -188,7 +212,9 @@ mod benchmarks {
 		// The job last in a full queue: cancelling it rewrites the whole queue; its outcome
 		// replaces the oldest of a full ring.
 		let others = (1..T::MaxPendingJobs::get() as JobId).map(|n| last + n);
-		PendingJobs::<T>::put(BoundedVec::truncate_from(others.chain([last]).collect::<Vec<_>>()));
+		PendingJobs::<T>::put(BoundedVec::truncate_from(
+			others.chain([last]).map(Work::Job).collect::<Vec<_>>(),
+		));
 		Pallet::<T>::fill_outcome_ring_for_benchmark();
 
 		#[extrinsic_call]
@@ -217,7 +243,10 @@ mod benchmarks {
 		assert!(jobs
 			.iter()
 			.all(|id| { Jobs::<T>::get(id).is_some_and(|job| job.status == JobStatus::Pending) }));
-		assert_eq!(PendingJobs::<T>::get().into_inner(), jobs);
+		assert_eq!(
+			PendingJobs::<T>::get().into_inner(),
+			jobs.into_iter().map(Work::Job).collect::<Vec<_>>()
+		);
 	}
 
 	/// `n` deadline queue entries of jobs that delivered in time, each checked and dropped.
@@ -264,6 +293,88 @@ mod benchmarks {
 		assert!(ids
 			.iter()
 			.all(|id| matches!(Jobs::<T>::get(id).unwrap().status, JobStatus::Assigned { .. })));
+	}
+
+	/// An attested batch of `n` jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs, submitted
+	/// as one group and queued for its draw.
+	#[benchmark]
+	fn submit_group(n: Linear<2, { T::MaxJobsPerSubmit::get() }>) {
+		let (model, input) = model_and_input::<T>(
+			0,
+			BATCH_BENCHMARK_INPUT_LEN - SMALL_ENCODING_OVERHEAD,
+			T::Executors::max_servers(),
+		);
+		audited::<T>(&model);
+		let inputs = vec![input.into_inner(); n as usize];
+		let who = client::<T>();
+
+		#[extrinsic_call]
+		submit_batch(
+			RawOrigin::Signed(who),
+			model,
+			inputs,
+			VerificationMode::Attested,
+			1_000u32.into(),
+		);
+
+		assert_eq!(Groups::<T>::get(0).map(|group| group.size()), Some(n));
+	}
+
+	/// A waiting group of `n` jobs drawn to one of the most executors a model has.
+	#[benchmark]
+	fn draw_group(n: Linear<2, { T::MaxJobsPerSubmit::get() }>) {
+		let group = waiting_group::<T>(n);
+		let now = frame_system::Pallet::<T>::block_number();
+
+		#[block]
+		{
+			Pallet::<T>::assign_pending(now, &mut WeightMeter::new());
+		}
+
+		let group = Groups::<T>::get(group).expect("assigned");
+		assert!(matches!(group.status, JobStatus::Assigned { .. }));
+	}
+
+	/// A waiting group of `n` jobs that none of the most executors a model has can take
+	/// whole (each has one free place), dissolved into jobs of their own.
+	#[benchmark]
+	fn dissolve_group(n: Linear<2, { T::MaxJobsPerSubmit::get() }>) {
+		let group = waiting_group::<T>(n);
+		let model = Groups::<T>::get(group).expect("waiting").model;
+		let stake = Groups::<T>::get(group).expect("waiting").stake;
+		for i in 0..T::Executors::max_servers() {
+			let busy = account::<T::AccountId>("executor", i, 0);
+			T::Executors::note_assigned(&busy, T::Executors::max_capacity() - 1, Zero::zero());
+		}
+		assert!(!T::Executors::eligible_executors(&model, 1, stake).is_empty());
+		let now = frame_system::Pallet::<T>::block_number();
+
+		#[block]
+		{
+			Pallet::<T>::assign_pending(now, &mut WeightMeter::new());
+		}
+
+		assert!(Groups::<T>::get(group).is_none());
+		assert_eq!(PendingJobs::<T>::decode_len(), Some(n as usize));
+	}
+
+	/// The missed deadline of a group of `n` jobs, queued for a new draw.
+	#[benchmark]
+	fn expire_group(n: Linear<2, { T::MaxJobsPerSubmit::get() }>) {
+		let group = waiting_group::<T>(n);
+		let now = frame_system::Pallet::<T>::block_number();
+		Pallet::<T>::assign_pending(now, &mut WeightMeter::new());
+		let after = now + T::ResultTimeout::get() + 1u32.into();
+		let mut meter = WeightMeter::new();
+
+		#[block]
+		{
+			Pallet::<T>::process_deadlines(after, &mut meter);
+		}
+
+		let group = Groups::<T>::get(group).expect("waiting again");
+		assert_eq!(group.status, JobStatus::Pending);
+		assert_eq!(PendingJobs::<T>::get().into_inner(), vec![Work::Group(0)]);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);

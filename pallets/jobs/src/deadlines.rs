@@ -51,7 +51,7 @@ impl<T: Config> Pallet<T> {
 					Some(job) if job.status == (JobStatus::Assigned { deadline }) => {
 						Self::expire(id, job, now);
 						meter.consume(Self::expiry_weight());
-					},
+					}
 					// Delivered in time, or ended.
 					_ => meter.consume(Self::met_deadline_weight()),
 				},
@@ -59,7 +59,7 @@ impl<T: Config> Pallet<T> {
 					Some(group) if group.status == (JobStatus::Assigned { deadline }) => {
 						Self::expire_group(group_id, group, now);
 						meter.consume(Self::expiry_weight());
-					},
+					}
 					_ => meter.consume(Self::met_deadline_weight()),
 				},
 				None => meter.consume(Self::met_deadline_weight()),
@@ -128,8 +128,8 @@ impl<T: Config> Pallet<T> {
 		job.avoid = BoundedVec::truncate_from(exclude.to_vec());
 		job.status = JobStatus::Pending;
 		job.waiting_since = now;
-		let restarted = job.attempts < T::MaxAttempts::get() &&
-			Self::enqueue(Work::Job(id), &job.client, 1, true);
+		let restarted = job.attempts < T::MaxAttempts::get()
+			&& Self::enqueue(Work::Job(id), &job.client, 1, true);
 		if restarted {
 			Jobs::<T>::insert(id, job);
 		} else {

@@ -71,10 +71,7 @@ impl<T: Config> Pallet<T> {
 			*next = group.saturating_add(1).saturating_mul(GROUP_SPAN);
 			group
 		});
-		ensure!(
-			Self::enqueue(Work::Group(group), client, size, false),
-			Error::<T>::QueueFull
-		);
+		ensure!(Self::enqueue(Work::Group(group), client, size, false), Error::<T>::QueueFull);
 		GroupInputs::<T>::insert(group, inputs);
 		Groups::<T>::insert(
 			group,
@@ -174,7 +171,9 @@ impl<T: Config> Pallet<T> {
 			UndeliveredGroups::<T>::remove(executor, group_id);
 		}
 		if group.status == JobStatus::Pending {
-			PendingJobs::<T>::mutate(|pending| pending.retain(|work| *work != Work::Group(group_id)));
+			PendingJobs::<T>::mutate(|pending| {
+				pending.retain(|work| *work != Work::Group(group_id))
+			});
 		}
 		Groups::<T>::remove(group_id);
 		GroupInputs::<T>::remove(group_id);
@@ -265,8 +264,8 @@ impl<T: Config> Pallet<T> {
 		}
 		group.executor = None;
 		group.status = JobStatus::Pending;
-		let restarted = group.attempts < T::MaxAttempts::get() &&
-			Self::enqueue(Work::Group(group_id), &group.client, size, true);
+		let restarted = group.attempts < T::MaxAttempts::get()
+			&& Self::enqueue(Work::Group(group_id), &group.client, size, true);
 		if restarted {
 			group.waiting_since = now;
 			Groups::<T>::insert(group_id, group);

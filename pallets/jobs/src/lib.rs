@@ -20,7 +20,11 @@
 //! judges it).
 //! Deadline and queue work in `on_initialize` is bounded per block.
 //!
-//! The logic is split by concern: `submission.rs`, `assignment.rs`, `deadlines.rs`,
+//! An attested batch is a group: its jobs are stored, drawn to one executor and timed as one
+//! record, so that each costs a share of one record's storage writes; a member leaves the
+//! group for a record of its own when something happens to it alone (`groups.rs`).
+//!
+//! The logic is split by concern: `submission.rs`, `assignment.rs`, `groups.rs`, `deadlines.rs`,
 //! `ledger.rs` (the jobs as settlement sees and settles them), `asset.rs` (clients'
 //! escrows: every movement of funds) and `try_state.rs`.
 
@@ -317,8 +321,7 @@ pub mod pallet {
 	/// Deadlines in the order they fall: position -> (job or group, deadline). Entries of
 	/// jobs and groups that delivered or were re-assigned since are skipped when reached.
 	#[pallet::storage]
-	pub type DeadlineQueue<T: Config> =
-		StorageMap<_, Twox64Concat, u64, (Work, BlockNumberFor<T>)>;
+	pub type DeadlineQueue<T: Config> = StorageMap<_, Twox64Concat, u64, (Work, BlockNumberFor<T>)>;
 
 	/// The jobs each executor is assigned to and has not delivered: what its node owes,
 	/// found without walking every job.
@@ -540,7 +543,9 @@ pub mod pallet {
 
 		/// Submits one job per input, as [`Pallet::submit`] would one by one, with
 		/// consecutive ids. One bad input fails the whole batch: nothing is held or created.
-		/// The transaction and the hold are paid for once.
+		/// The transaction and the hold are paid for once. An attested batch of two or more
+		/// jobs is a group ([`Group`]): one record, drawn to one executor with room for all
+		/// of them, its ids starting a new span of `GROUP_SPAN`.
 		///
 		/// - `origin`: signed; the client, who pays.
 		/// - `model`: an active model.
@@ -550,6 +555,7 @@ pub mod pallet {
 		/// - `max_fee`: the most the client pays per job.
 		#[pallet::call_index(2)]
 		#[pallet::weight(Pallet::<T>::submit_batch_weight(
+			*mode,
 			inputs.iter().map(|input| input.len() as u32),
 		))]
 		pub fn submit_batch(

@@ -78,11 +78,20 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The weight of a batch of jobs with inputs of `input_lens` bytes: the `submit_batch`
-	/// benchmark (jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs) plus, per job, what its
-	/// input bytes add in the `submit` benchmark.
-	pub fn submit_batch_weight(input_lens: impl ExactSizeIterator<Item = u32>) -> Weight {
-		let batch = T::WeightInfo::submit_batch(input_lens.len() as u32);
+	/// The weight of a batch of jobs in `mode` with inputs of `input_lens` bytes: the
+	/// `submit_group` benchmark for an attested batch of two or more (a group), else the
+	/// `submit_batch` one (jobs with `BATCH_BENCHMARK_INPUT_LEN`-byte inputs), plus, per
+	/// job, what its input bytes add in the `submit` benchmark.
+	pub fn submit_batch_weight(
+		mode: VerificationMode,
+		input_lens: impl ExactSizeIterator<Item = u32>,
+	) -> Weight {
+		let count = input_lens.len() as u32;
+		let batch = if mode == VerificationMode::Attested && count > 1 {
+			T::WeightInfo::submit_group(count)
+		} else {
+			T::WeightInfo::submit_batch(count)
+		};
 		let benchmarked = T::WeightInfo::submit(BATCH_BENCHMARK_INPUT_LEN);
 		input_lens.fold(batch, |weight, len| {
 			weight.saturating_add(T::WeightInfo::submit(len).saturating_sub(benchmarked))

@@ -269,10 +269,10 @@ fn a_batch_is_charged_less_per_job_than_its_jobs_one_by_one() {
 		max_fee: 150,
 	};
 	let charged = call.get_dispatch_info().call_weight;
-	assert_eq!(charged, Jobs::submit_batch_weight([len; 4].into_iter()));
+	assert_eq!(charged, Jobs::submit_batch_weight(ATTESTED, [len; 4].into_iter()));
 	assert!(charged.ref_time() < 4 * Weights::submit(len).ref_time());
 	// Longer inputs cost what they cost single jobs.
-	let one = |len| Jobs::submit_batch_weight([len].into_iter());
+	let one = |len| Jobs::submit_batch_weight(ATTESTED, [len].into_iter());
 	assert_eq!(one(len + 100) - one(len), Weights::submit(len + 100) - Weights::submit(len));
 }
 
@@ -518,7 +518,11 @@ fn jobs_wait_for_executors_instead_of_being_lost() {
 		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![Work::Job(job)]);
 		drawn();
 		assert_eq!(JobsMap::<Test>::get(job).unwrap().status, JobStatus::Pending);
-		assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![Work::Job(job)], "no executor yet");
+		assert_eq!(
+			PendingJobs::<Test>::get().into_inner(),
+			vec![Work::Job(job)],
+			"no executor yet"
+		);
 
 		register_executor(EXEC_A, 1, &[model]);
 		run_to_block(System::block_number() + 1);

@@ -65,7 +65,10 @@ impl<T: Config> Pallet<T> {
 			*total = total.saturating_add(group.held());
 			ensure!(group.size() > 0, "a group without members");
 			let inputs = GroupInputs::<T>::get(group_id).ok_or("group without inputs")?;
-			ensure!(inputs.len() == group.members.len(), "a group's inputs differ from its members");
+			ensure!(
+				inputs.len() == group.members.len(),
+				"a group's inputs differ from its members"
+			);
 			for (place, member) in group.present() {
 				ensure!(member.fee <= group.max_fee, "a member's run costs more than the max fee");
 				let id = Self::member_id(group_id, place);
@@ -74,20 +77,24 @@ impl<T: Config> Pallet<T> {
 			match (group.status, &group.executor) {
 				(JobStatus::Pending, None) => {
 					ensure!(pending.contains(&Work::Group(group_id)), "pending group not queued")
-				},
+				}
 				(JobStatus::Assigned { .. }, Some(executor)) => {
-					ensure!(T::Executors::is_executor(executor), "group of an account that is no executor");
+					ensure!(
+						T::Executors::is_executor(executor),
+						"group of an account that is no executor"
+					);
 					ensure!(
 						UndeliveredGroups::<T>::contains_key(executor, group_id),
 						"an assigned group missing from the undelivered index"
 					);
-				},
+				}
 				_ => return Err("a group's status and executor disagree".into()),
 			}
 		}
 		for (who, group_id) in UndeliveredGroups::<T>::iter_keys() {
 			let owed = Groups::<T>::get(group_id).is_some_and(|group| {
-				matches!(group.status, JobStatus::Assigned { .. }) && group.executor.as_ref() == Some(&who)
+				matches!(group.status, JobStatus::Assigned { .. })
+					&& group.executor.as_ref() == Some(&who)
 			});
 			ensure!(owed, "an undelivered group entry of no assignment");
 		}
@@ -105,14 +112,14 @@ impl<T: Config> Pallet<T> {
 				Work::Job(id) => {
 					let job = Jobs::<T>::get(id).filter(|job| job.status == JobStatus::Pending);
 					(job.ok_or("queued job is not pending")?.client, 1)
-				},
+				}
 				Work::Group(group_id) => {
 					let group = Groups::<T>::get(group_id)
 						.filter(|group| group.status == JobStatus::Pending)
 						.ok_or("queued group is not pending")?;
 					let size = group.size();
 					(group.client, size)
-				},
+				}
 			};
 			*waiting.entry(client).or_default() += jobs;
 		}

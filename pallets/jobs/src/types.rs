@@ -178,7 +178,10 @@ impl<T: Config> Group<T> {
 
 	/// The members still in the group, with their places.
 	pub fn present(&self) -> impl Iterator<Item = (usize, &GroupMember<T>)> {
-		self.members.iter().enumerate().filter_map(|(place, member)| Some((place, member.as_ref()?)))
+		self.members
+			.iter()
+			.enumerate()
+			.filter_map(|(place, member)| Some((place, member.as_ref()?)))
 	}
 
 	/// Everything held from the client for the members still in the group.

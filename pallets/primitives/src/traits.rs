@@ -136,6 +136,9 @@ pub trait ExecutorRegistry<AccountId, Balance> {
 	/// Most executors that may serve one model.
 	fn max_servers() -> u32;
 
+	/// The largest capacity an executor may declare (jobs held at once).
+	fn max_capacity() -> u32;
+
 	/// Whether `who` is a registered executor. It may be unbonding, or have stopped serving
 	/// the model of a job it holds: it still owes the results of the jobs it was assigned.
 	fn is_executor(who: &AccountId) -> bool;

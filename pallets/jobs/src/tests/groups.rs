@@ -3,9 +3,7 @@
 use haca_primitives::traits::JobLedger;
 
 use super::*;
-use crate::{
-	GroupInputs, Groups, PendingPerClient, UndeliveredGroups, Undelivered, GROUP_SPAN,
-};
+use crate::{GroupInputs, Groups, PendingPerClient, Undelivered, UndeliveredGroups, GROUP_SPAN};
 
 /// Distinct valid inputs: the members' records must not be mixed up.
 fn inputs(count: usize) -> Vec<Vec<u8>> {
@@ -55,7 +53,10 @@ fn an_attested_batch_is_one_group_drawn_to_one_executor() {
 			assert!(views.iter().all(|view| view.deadline == Some(deadline)));
 			for (id, input) in ids.iter().zip(inputs(4)) {
 				assert_eq!(Jobs::input(*id), Some(input.clone()));
-				assert_eq!(Jobs::job(*id).unwrap().input_hash.0, sp_io::hashing::blake2_256(&input));
+				assert_eq!(
+					Jobs::job(*id).unwrap().input_hash.0,
+					sp_io::hashing::blake2_256(&input)
+				);
 				System::assert_has_event(
 					Event::Assigned {
 						job: *id,
@@ -207,7 +208,9 @@ fn a_group_that_misses_its_deadline_costs_its_executor_every_members_lateness() 
 			run_to_block(deadline + 1 + DRAW_DELAY + RESULT_TIMEOUT + 1);
 			assert!(Groups::<Test>::get(first / GROUP_SPAN).is_none());
 			for id in [first + 1, first + 2] {
-				System::assert_has_event(Event::Failed { job: id, refunded: 150 + deposit() }.into());
+				System::assert_has_event(
+					Event::Failed { job: id, refunded: 150 + deposit() }.into(),
+				);
 				assert!(Jobs::job(id).is_none());
 			}
 			assert_eq!(escrow(CLIENT), 150 + deposit(), "the delivered member's");
@@ -221,7 +224,9 @@ fn clients_cancel_waiting_members_one_by_one() {
 		let first = submit_group(2);
 		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(OWNER), first), Error::<Test>::NotClient);
 		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(CLIENT), first + 1));
-		System::assert_has_event(Event::Cancelled { job: first + 1, refunded: 150 + deposit() }.into());
+		System::assert_has_event(
+			Event::Cancelled { job: first + 1, refunded: 150 + deposit() }.into(),
+		);
 		assert_eq!(group_size(first), Some(1));
 		assert_eq!(escrow(CLIENT), 150 + deposit());
 		assert_eq!(PendingPerClient::<Test>::get(CLIENT), 1);
@@ -251,7 +256,9 @@ fn a_member_re_run_or_failed_alone_leaves_its_group() {
 			assert_eq!((job.status, job.avoid.into_inner()), (JobStatus::Pending, vec![executor]));
 			assert_eq!(PendingJobs::<Test>::get().into_inner(), vec![Work::Job(first)]);
 			Jobs::fail(first + 1);
-			System::assert_has_event(Event::Failed { job: first + 1, refunded: 150 + deposit() }.into());
+			System::assert_has_event(
+				Event::Failed { job: first + 1, refunded: 150 + deposit() }.into(),
+			);
 			assert_eq!(group_size(first), Some(1));
 			assert_eq!((active_jobs(executor), at_stake(executor)), (1, MinJobStake::get()));
 			assert_eq!(escrow(CLIENT), 2 * (150 + deposit()));
