@@ -70,7 +70,8 @@ export async function jobStatus(api, job) {
  * How an ended job ended (`InferenceApi_outcome`), for the chain's `jobs.MaxOutcomes` most
  * recently ended jobs. Null for a job that has not ended (see {@link jobStatus}), ended
  * longer ago (its `settlement.Settled`, `jobs.Failed` or `jobs.Cancelled` event remains:
- * an indexer keeps those), or never existed (ids from `jobs.nextJobId` on).
+ * an indexer keeps those), or never existed (ids from `jobs.nextJobId` on, and those an attested
+ * batch skipped: its ids start a new span of 64).
  * @param {ApiPromise} api
  * @param {number} job
  * @returns {Promise<null|{client: string, model: string, inputHash: string, mode: string|object,

@@ -121,7 +121,7 @@ export async function jobPage(job, fromBlock) {
       const next = (await api.query.jobs.nextJobId()).toNumber();
       line.replaceChildren(note('error', job >= next
         ? `There is no job ${job} yet: the next job gets id ${next}.`
-        : `Job ${job} ended more than jobs.MaxOutcomes jobs ago: only its events remain (an indexer keeps them).`));
+        : `Job ${job} ended more than jobs.MaxOutcomes jobs ago (only its events remain: an indexer keeps them), or was never given (an attested batch's ids start a new span of 64).`));
       return;
     }
     const view = status ?? outcome;

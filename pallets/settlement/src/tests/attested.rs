@@ -359,3 +359,45 @@ fn results_of_one_executor_in_a_batch_pay_its_load_and_timer_writes_once() {
 		assert!(jobs.iter().all(|job| Results::<Test>::get(job).is_some()));
 	});
 }
+
+#[test]
+fn an_attested_batch_is_drawn_as_one_group_and_its_results_settle_job_by_job() {
+	use haca_primitives::statement::ExecutionFailure::Execution;
+	ExtBuilder::default().build_and_execute(|| {
+		let first = pallet_jobs::NextJobId::<Test>::get().next_multiple_of(pallet_jobs::GROUP_SPAN);
+		let input = f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]);
+		assert_ok!(Jobs::submit_batch(
+			RuntimeOrigin::signed(CLIENT),
+			model(),
+			vec![input; 3],
+			VerificationMode::Attested,
+			500,
+		));
+		drawn();
+		let executor = Jobs::job(first).unwrap().executors[0];
+		let ids = [first, first + 1, first + 2];
+		assert!(ids.iter().all(|id| Jobs::job(*id).unwrap().executors == vec![executor]));
+		assert_eq!(Jobs::undelivered_jobs(&executor), ids.to_vec(), "one executor for all");
+
+		// One member fails alone: re-run apart from the group; the others' results stand.
+		let bytes = good_output();
+		let failed = Claim::Failed { reason: Execution, detail: None };
+		submit(vec![
+			signed(first, executor, Claim::Output(hash_of(&bytes)), Some(bytes.clone())),
+			signed(first + 1, executor, Claim::Output(hash_of(&bytes)), Some(bytes.clone())),
+			signed(first + 2, executor, failed, None),
+		]);
+		assert!(pallet_jobs::Groups::<Test>::iter().next().is_none(), "every member left");
+		assert_eq!(Jobs::job(first + 2).unwrap().attempt, 1);
+		assert!(Jobs::job(first + 2).unwrap().executors.is_empty(), "waiting for a re-run");
+
+		let executor_before = Balances::balance(&executor);
+		run_to_block(System::block_number() + CHALLENGE_WINDOW + 1);
+		for job in [first, first + 1] {
+			assert!(Results::<Test>::get(job).is_none());
+			assert!(Jobs::job(job).is_none(), "settled");
+		}
+		assert_eq!(Balances::balance(&executor), executor_before + 2 * 90);
+		assert_eq!(Jobs::job(first + 2).unwrap().attempt, 2, "re-drawn alone");
+	});
+}
