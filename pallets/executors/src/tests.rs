@@ -473,3 +473,21 @@ fn a_key_needs_its_holders_proof_for_the_caller_on_this_chain() {
 		assert_ok!(Registry::set_key(RuntimeOrigin::signed(ALICE), key(5), proof(ALICE, 5)));
 	});
 }
+
+#[test]
+fn several_jobs_at_once_need_room_and_bond_for_all_of_them() {
+	run(|| {
+		// Capacity 8, a bond covering three stakes of `MIN_JOB_STAKE`.
+		assert_ok!(register(ALICE, EXECUTOR, EXECUTOR_BOND, 8, &[1]));
+		assert_eq!(Registry::eligible_executors(&model(1), 3, MIN_JOB_STAKE), vec![ALICE]);
+		assert!(Registry::eligible_executors(&model(1), 4, MIN_JOB_STAKE).is_empty(), "bond");
+		Registry::note_assigned(&ALICE, 3, MIN_JOB_STAKE);
+		let info = Executors::<Test>::get(ALICE).unwrap();
+		assert_eq!((info.active_jobs, info.at_stake), (3, 3 * MIN_JOB_STAKE));
+		Registry::note_released(&ALICE, 2);
+		Registry::release_stake(&ALICE, 3 * MIN_JOB_STAKE);
+		assert_eq!(Executors::<Test>::get(ALICE).unwrap().active_jobs, 1);
+		assert_eq!(Registry::eligible_executors(&model(1), 7, 0), vec![ALICE]);
+		assert!(Registry::eligible_executors(&model(1), 8, 0).is_empty(), "capacity");
+	});
+}

@@ -179,7 +179,9 @@ mod benchmarks {
 		assert_eq!(PendingJobs::<T>::decode_len(), Some(n as usize));
 	}
 
-	/// Cancelling the last of a full waiting queue.
+	/// Cancelling the last member of a group last in a full waiting queue: the group ends
+	/// and the whole queue is rewritten; the job's outcome replaces the oldest of a full
+	/// ring.
 	#[benchmark]
 	fn cancel() {
 		let model = ModelHash::repeat_byte(8);
@@ -201,26 +203,27 @@ mod benchmarks {
 		.try_into()
 		.unwrap();
 		let who = client::<T>();
-		let last = Pallet::<T>::do_submit(
+		let first = Pallet::<T>::do_submit_batch(
 			who.clone(),
 			model,
-			input.clone(),
+			vec![input; 2],
 			VerificationMode::Attested,
 			Zero::zero(),
 		)
-		.expect("queued");
-		// The job last in a full queue: cancelling it rewrites the whole queue; its outcome
-		// replaces the oldest of a full ring.
-		let others = (1..T::MaxPendingJobs::get() as JobId).map(|n| last + n);
-		PendingJobs::<T>::put(BoundedVec::truncate_from(
-			others.chain([last]).map(Work::Job).collect::<Vec<_>>(),
-		));
+		.expect("queued")
+		.start;
+		Pallet::<T>::do_cancel(who.clone(), first).expect("a waiting member");
+		let last = first + 1;
+		let others = (1..T::MaxPendingJobs::get() as JobId).map(|n| Work::Job(last + n));
+		let group = Work::Group(first / GROUP_SPAN);
+		PendingJobs::<T>::put(BoundedVec::truncate_from(others.chain([group]).collect::<Vec<_>>()));
 		Pallet::<T>::fill_outcome_ring_for_benchmark();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), last);
 
-		assert!(!Jobs::<T>::contains_key(last));
+		assert!(Groups::<T>::get(first / GROUP_SPAN).is_none());
+		assert!(!PendingJobs::<T>::get().contains(&group));
 		assert!(Outcomes::<T>::contains_key(last));
 	}
 

@@ -5,7 +5,7 @@
 //! - An attested batch of two or more inputs is one group; its job ids are those of its
 //!   span (`group * GROUP_SPAN + place`), so every job keeps its own id.
 //! - A group is drawn as one to one executor with room for all its members (capacity and
-//!   bond). When no executor can take it whole but one could take a single job, the group
+//!   bond). Each member's input is in [`JobInputs`] under its id. When no executor can take it whole but one could take a single job, the group
 //!   dissolves into jobs of their own, drawn as any job is.
 //! - A missed deadline costs the executor `LatenessSlash` of every member's stake, and the
 //!   group is drawn again (avoiding it), up to `MaxAttempts` assignments.
@@ -65,14 +65,15 @@ impl<T: Config> Pallet<T> {
 			.collect::<Vec<_>>();
 		let size = members.len() as u32;
 		let members = BoundedVec::try_from(members).map_err(|_| Error::<T>::TooManyInputs)?;
-		let inputs = BoundedVec::try_from(inputs).map_err(|_| Error::<T>::TooManyInputs)?;
 		let group = NextJobId::<T>::mutate(|next| {
 			let group = next.div_ceil(GROUP_SPAN);
 			*next = group.saturating_add(1).saturating_mul(GROUP_SPAN);
 			group
 		});
 		ensure!(Self::enqueue(Work::Group(group), client, size, false), Error::<T>::QueueFull);
-		GroupInputs::<T>::insert(group, inputs);
+		for (place, input) in inputs.into_iter().enumerate() {
+			JobInputs::<T>::insert(Self::member_id(group, place), input);
+		}
 		Groups::<T>::insert(
 			group,
 			Group {
@@ -125,21 +126,10 @@ impl<T: Config> Pallet<T> {
 		Some(Self::member_job(&group, member))
 	}
 
-	/// The input of job `id`, whether in a record of its own or a member of a group.
-	pub(crate) fn job_input(id: JobId) -> Option<BoundedVec<u8, T::MaxInputLen>> {
-		if let Some(input) = JobInputs::<T>::get(id) {
-			return Some(input);
-		}
-		let (group, place) = group_place(id);
-		Groups::<T>::get(group)?.members.get(place)?.as_ref()?;
-		GroupInputs::<T>::get(group)?.get(place).cloned()
-	}
-
-	/// If job `id` is a member of a group, it leaves it: its input moves to
-	/// [`JobInputs`] and the group no longer counts it; the caller stores or ends the
-	/// record [`Self::job_record`] gave and ends the member's part of the group's
-	/// assignment (its place of capacity and its stake go with it). A group left empty
-	/// ends and leaves the waiting queue.
+	/// If job `id` is a member of a group, it leaves it: the group no longer counts it; the
+	/// caller stores or ends the record [`Self::job_record`] gave and ends the member's part
+	/// of the group's assignment (its place of capacity and its stake go with it). A group
+	/// left empty ends and leaves the waiting queue.
 	pub(crate) fn detach(id: JobId) {
 		if Jobs::<T>::contains_key(id) {
 			return;
@@ -149,16 +139,7 @@ impl<T: Config> Pallet<T> {
 		if group.members.get_mut(place).and_then(Option::take).is_none() {
 			return;
 		}
-		let empty = group.size() == 0;
-		let input = if empty {
-			GroupInputs::<T>::take(group_id).and_then(|inputs| inputs.get(place).cloned())
-		} else {
-			GroupInputs::<T>::get(group_id).and_then(|inputs| inputs.get(place).cloned())
-		};
-		if let Some(input) = input {
-			JobInputs::<T>::insert(id, input);
-		}
-		if empty {
+		if group.size() == 0 {
 			Self::end_group(group_id, &group);
 		} else {
 			Groups::<T>::insert(group_id, group);
@@ -176,7 +157,6 @@ impl<T: Config> Pallet<T> {
 			});
 		}
 		Groups::<T>::remove(group_id);
-		GroupInputs::<T>::remove(group_id);
 	}
 
 	/// Draws an executor for waiting group `group_id` from `randomness` (see the module's
@@ -226,14 +206,10 @@ impl<T: Config> Pallet<T> {
 	/// Turns every member of pending group `group_id` into a pending job of its own, in
 	/// the group's place in the queue; returns them.
 	fn dissolve(group_id: GroupId, group: &Group<T>) -> Vec<Work> {
-		let inputs = GroupInputs::<T>::take(group_id).unwrap_or_default();
 		let mut jobs = Vec::new();
 		for (place, member) in group.present() {
 			let id = Self::member_id(group_id, place);
 			Jobs::<T>::insert(id, Self::member_job(group, member));
-			if let Some(input) = inputs.get(place) {
-				JobInputs::<T>::insert(id, input.clone());
-			}
 			jobs.push(Work::Job(id));
 		}
 		Groups::<T>::remove(group_id);
@@ -281,6 +257,5 @@ impl<T: Config> Pallet<T> {
 			Self::fail_job(id, &Self::member_job(&group, member));
 		}
 		Groups::<T>::remove(group_id);
-		GroupInputs::<T>::remove(group_id);
 	}
 }

@@ -103,7 +103,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	}
 
 	fn input(id: JobId) -> Option<Vec<u8>> {
-		Self::job_input(id).map(BoundedVec::into_inner)
+		JobInputs::<T>::get(id).map(BoundedVec::into_inner)
 	}
 
 	fn undelivered_jobs(who: &T::AccountId) -> Vec<JobId> {
@@ -204,9 +204,9 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		// for taking it out of the group.
 		let count = if mode == VerificationMode::Attested { T::MaxJobsPerSubmit::get() } else { 1 };
 		let queued = PendingJobs::<T>::decode_len().unwrap_or(0) as u32;
-		if queued >= T::MaxPendingJobs::get() / 2 ||
-			PendingPerClient::<T>::get(client).saturating_add(count) >
-				T::MaxPendingPerClient::get()
+		if queued >= T::MaxPendingJobs::get() / 2
+			|| PendingPerClient::<T>::get(client).saturating_add(count)
+				> T::MaxPendingPerClient::get()
 		{
 			Self::draw_waiting_for_benchmark();
 		}

@@ -272,7 +272,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, Job<T>>;
 
-	/// The input of each job: the canonical encoding of its input tensors.
+	/// The input of each job (a group's members' too): the canonical encoding of its input
+	/// tensors.
 	#[pallet::storage]
 	pub type JobInputs<T: Config> =
 		StorageMap<_, Twox64Concat, JobId, BoundedVec<u8, T::MaxInputLen>>;
@@ -297,16 +298,6 @@ pub mod pallet {
 	/// Groups of jobs that have not ended (see [`Group`]).
 	#[pallet::storage]
 	pub type Groups<T: Config> = StorageMap<_, Twox64Concat, GroupId, Group<T>>;
-
-	/// The inputs of each group's members, by place (a member that left took its input to
-	/// [`JobInputs`]; the group's copy goes with the group).
-	#[pallet::storage]
-	pub type GroupInputs<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		GroupId,
-		BoundedVec<BoundedVec<u8, T::MaxInputLen>, T::MaxJobsPerSubmit>,
-	>;
 
 	/// Jobs and groups waiting for eligible executors, oldest first.
 	#[pallet::storage]

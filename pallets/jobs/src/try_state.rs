@@ -64,15 +64,11 @@ impl<T: Config> Pallet<T> {
 			let total = escrow.entry(group.client.clone()).or_insert_with(Zero::zero);
 			*total = total.saturating_add(group.held());
 			ensure!(group.size() > 0, "a group without members");
-			let inputs = GroupInputs::<T>::get(group_id).ok_or("group without inputs")?;
-			ensure!(
-				inputs.len() == group.members.len(),
-				"a group's inputs differ from its members"
-			);
 			for (place, member) in group.present() {
 				ensure!(member.fee <= group.max_fee, "a member's run costs more than the max fee");
 				let id = Self::member_id(group_id, place);
 				ensure!(!Jobs::<T>::contains_key(id), "a member with a record of its own");
+				ensure!(JobInputs::<T>::contains_key(id), "a member without input");
 			}
 			match (group.status, &group.executor) {
 				(JobStatus::Pending, None) => {

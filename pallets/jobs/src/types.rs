@@ -139,7 +139,7 @@ pub struct GroupMember<T: Config> {
 /// timed as one (the same client, model, maximum fee and stake), so that each of them
 /// costs a share of one record's writes instead of its own. A member leaves the group for
 /// a record of its own ([`Job`], same id) as soon as something happens to it alone; the
-/// group ends when its last member has left. Its inputs are in [`crate::GroupInputs`].
+/// group ends when its last member has left. Inputs are in [`crate::JobInputs`], by job.
 #[derive(
 	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
 )]

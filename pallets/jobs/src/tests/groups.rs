@@ -3,7 +3,7 @@
 use haca_primitives::traits::JobLedger;
 
 use super::*;
-use crate::{GroupInputs, Groups, PendingPerClient, Undelivered, UndeliveredGroups, GROUP_SPAN};
+use crate::{Groups, PendingPerClient, Undelivered, UndeliveredGroups, GROUP_SPAN};
 
 /// Distinct valid inputs: the members' records must not be mixed up.
 fn inputs(count: usize) -> Vec<Vec<u8>> {
@@ -109,7 +109,6 @@ fn members_leave_their_group_one_by_one_and_settle_as_jobs() {
 				Jobs::note_delivered(id, &EXEC_A);
 			}
 			assert!(Groups::<Test>::get(group).is_none(), "the last member ended the group");
-			assert!(GroupInputs::<Test>::get(group).is_none());
 			assert!(!UndeliveredGroups::<Test>::contains_key(EXEC_A, group));
 			for id in [first, first + 2] {
 				assert_ok!(Jobs::settle(id, &[(EXEC_A, 100)], settled_result(EXEC_A)));
@@ -134,7 +133,6 @@ fn a_group_no_executor_can_take_whole_dissolves_into_jobs_of_their_own() {
 			drawn();
 			System::assert_has_event(Event::GroupDissolved { first }.into());
 			assert!(Groups::<Test>::get(first / GROUP_SPAN).is_none());
-			assert!(GroupInputs::<Test>::get(first / GROUP_SPAN).is_none());
 			assert_eq!(
 				PendingJobs::<Test>::get().into_inner(),
 				ids.iter().copied().map(Work::Job).collect::<Vec<_>>(),
