@@ -3,9 +3,10 @@
 //!
 //! Rules:
 //! - An attested batch of two or more inputs is one group; its job ids are those of its
-//!   span (`group * GROUP_SPAN + place`), so every job keeps its own id.
+//!   span (`group * GROUP_SPAN + place`), so every job keeps its own id, and each member's
+//!   input is in [`JobInputs`] under it.
 //! - A group is drawn as one to one executor with room for all its members (capacity and
-//!   bond). Each member's input is in [`JobInputs`] under its id. When no executor can take it whole but one could take a single job, the group
+//!   bond). When no executor can take it whole but one could take a single job, the group
 //!   dissolves into jobs of their own, drawn as any job is.
 //! - A missed deadline costs the executor `LatenessSlash` of every member's stake, and the
 //!   group is drawn again (avoiding it), up to `MaxAttempts` assignments.

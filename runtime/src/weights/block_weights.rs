@@ -1,5 +1,5 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-12-06 (Y/M/D)
+//! DATE: 2026-12-07 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `block`, LONG-NAME: `BlockExecution`, RUNTIME: `HACA Development`
@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 239_556, 534_396
-	///   Average:  312_651
-	///   Median:   310_593
-	///   Std-Dev:  58089.52
+	///   Min, Max: 198_035, 303_702
+	///   Average:  219_829
+	///   Median:   205_976
+	///   Std-Dev:  26503.12
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 488_968
-	///   95th: 394_407
-	///   75th: 346_355
+	///   99th: 290_051
+	///   95th: 273_577
+	///   75th: 243_062
 	pub const BlockExecutionWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(312_651), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(219_829), 0);
 }
 
 #[cfg(test)]

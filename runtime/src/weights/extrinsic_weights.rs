@@ -1,5 +1,5 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
-//! DATE: 2026-12-06 (Y/M/D)
+//! DATE: 2026-12-07 (Y/M/D)
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //!
 //! SHORT-NAME: `extrinsic`, LONG-NAME: `ExtrinsicBase`, RUNTIME: `HACA Development`
@@ -24,17 +24,17 @@ parameter_types! {
 	/// Calculated by multiplying the *Average* with `1.0` and adding `0`.
 	///
 	/// Stats nanoseconds:
-	///   Min, Max: 109_951, 138_876
-	///   Average:  114_745
-	///   Median:   113_458
-	///   Std-Dev:  4535.46
+	///   Min, Max: 108_930, 120_899
+	///   Average:  110_732
+	///   Median:   110_232
+	///   Std-Dev:  1723.2
 	///
 	/// Percentiles nanoseconds:
-	///   99th: 127_755
-	///   95th: 124_531
-	///   75th: 115_853
+	///   99th: 117_154
+	///   95th: 113_769
+	///   75th: 110_953
 	pub const ExtrinsicBaseWeight: Weight =
-		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(114_745), 0);
+		Weight::from_parts(WEIGHT_REF_TIME_PER_NANOS.saturating_mul(110_732), 0);
 }
 
 #[cfg(test)]
