@@ -137,10 +137,11 @@ impl<T: Config> Pallet<T> {
 		let mut room = T::MaxPendingJobs::get().saturating_sub(pending.len() as u32);
 		let mut entries = pending.into_iter().peekable();
 		let mut waiting: Vec<Work> = Vec::new();
+		// Each entry needs room for its worst case; it is charged what it did.
 		while let Some(work) = entries.next_if(|work| meter.can_consume(Self::draw_weight(work))) {
-			meter.consume(Self::draw_weight(&work));
 			match work {
 				Work::Job(id) => {
+					meter.consume(Self::draw_weight(&work));
 					let Some(mut job) = Jobs::<T>::get(id) else { continue };
 					let fresh = randomness.as_ref().filter(|_| known_since > job.waiting_since);
 					if now.saturating_sub(job.waiting_since) >= T::PendingTimeout::get() {
@@ -156,24 +157,37 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 				Work::Group(group_id) => {
-					let Some(mut group) = Groups::<T>::get(group_id) else { continue };
+					let Some(mut group) = Groups::<T>::get(group_id) else {
+						meter.consume(T::DbWeight::get().reads(1));
+						continue;
+					};
+					let size = group.size();
 					let fresh = randomness.as_ref().filter(|_| known_since > group.waiting_since);
 					if now.saturating_sub(group.waiting_since) >= T::PendingTimeout::get() {
-						Self::note_dequeued(&group.client, group.size());
+						meter.consume(T::WeightInfo::fail_group(size));
+						Self::note_dequeued(&group.client, size);
 						Self::fail_group(group_id, group);
 						continue;
 					}
 					let Some(randomness) = fresh else {
+						meter.consume(T::DbWeight::get().reads(1));
 						waiting.push(work);
 						continue;
 					};
 					match Self::draw_group(group_id, &mut group, randomness, now, &mut room) {
 						GroupDraw::Assigned => {
-							Self::note_dequeued(&group.client, group.size());
+							meter.consume(T::WeightInfo::draw_group(size));
+							Self::note_dequeued(&group.client, size);
 							Groups::<T>::insert(group_id, group);
 						}
-						GroupDraw::Wait => waiting.push(work),
-						GroupDraw::Dissolved(jobs) => waiting.extend(jobs),
+						GroupDraw::Wait => {
+							meter.consume(T::WeightInfo::draw_group(size));
+							waiting.push(work);
+						}
+						GroupDraw::Dissolved(jobs) => {
+							meter.consume(T::WeightInfo::dissolve_group(size));
+							waiting.extend(jobs);
+						}
 					}
 				}
 			}
@@ -184,8 +198,8 @@ impl<T: Config> Pallet<T> {
 
 	/// The most the draw of `work` weighs. A job: the benchmarked draw (which reads the
 	/// largest verifier pool, yet draws a spot checker only by chance) and a spot checker's
-	/// registration and undelivered entry. A group: the draw of the largest group, or its
-	/// dissolution.
+	/// registration and undelivered entry. A group: the draw, the dissolution or the
+	/// failure of the largest group.
 	pub(crate) fn draw_weight(work: &Work) -> Weight {
 		match work {
 			Work::Job(_) => T::WeightInfo::assign_pending(1)
@@ -193,7 +207,9 @@ impl<T: Config> Pallet<T> {
 				.saturating_add(T::DbWeight::get().reads_writes(1, 2)),
 			Work::Group(_) => {
 				let largest = T::MaxJobsPerSubmit::get();
-				T::WeightInfo::draw_group(largest).max(T::WeightInfo::dissolve_group(largest))
+				T::WeightInfo::draw_group(largest)
+					.max(T::WeightInfo::dissolve_group(largest))
+					.max(T::WeightInfo::fail_group(largest))
 			}
 		}
 	}

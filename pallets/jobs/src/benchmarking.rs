@@ -360,6 +360,24 @@ mod benchmarks {
 		assert_eq!(PendingJobs::<T>::decode_len(), Some(n as usize));
 	}
 
+	/// A waiting group of `n` jobs that waited `PendingTimeout` blocks, failed refunded in
+	/// its draw (each job's outcome replacing the oldest of a full ring).
+	#[benchmark]
+	fn fail_group(n: Linear<2, { T::MaxJobsPerSubmit::get() }>) {
+		let group = waiting_group::<T>(n);
+		Pallet::<T>::fill_outcome_ring_for_benchmark();
+		let since = Groups::<T>::get(group).expect("waiting").waiting_since;
+		let now = since + T::PendingTimeout::get();
+
+		#[block]
+		{
+			Pallet::<T>::assign_pending(now, &mut WeightMeter::new());
+		}
+
+		assert!(Groups::<T>::get(group).is_none());
+		assert!(Outcomes::<T>::contains_key(group * GROUP_SPAN));
+	}
+
 	/// The missed deadline of a group of `n` jobs, queued for a new draw.
 	#[benchmark]
 	fn expire_group(n: Linear<2, { T::MaxJobsPerSubmit::get() }>) {

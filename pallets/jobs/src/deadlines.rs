@@ -19,12 +19,23 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(T::WeightInfo::assign_pending(0))
 	}
 
-	/// The most a missed deadline weighs: a job's or the largest group's, re-queued for a
-	/// new draw.
+	/// The most a missed deadline weighs: a job's, re-queued for a new draw, or the largest
+	/// group's, re-queued or failed.
 	pub(crate) fn expiry_weight() -> Weight {
 		let job =
 			T::WeightInfo::process_deadlines(1).saturating_sub(T::WeightInfo::process_deadlines(0));
-		job.max(T::WeightInfo::expire_group(T::MaxJobsPerSubmit::get()))
+		job.max(Self::group_expiry_weight(T::MaxJobsPerSubmit::get(), true))
+	}
+
+	/// What a missed deadline of a group of `size` jobs weighs: re-queued, or failed
+	/// (`failed`).
+	fn group_expiry_weight(size: u32, failed: bool) -> Weight {
+		let expiry = T::WeightInfo::expire_group(size);
+		if failed {
+			expiry.saturating_add(T::WeightInfo::fail_group(size))
+		} else {
+			expiry
+		}
 	}
 
 	/// What a met (or ended) job's deadline weighs: a read and a removal.

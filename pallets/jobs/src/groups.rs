@@ -220,8 +220,13 @@ impl<T: Config> Pallet<T> {
 
 	/// The deadline of group `group_id` passed with no statement for its remaining
 	/// members: its executor loses reputation and `LatenessSlash` of their stakes, to the
-	/// client, and the group is drawn again (see [`Self::restart_group`]).
-	pub(crate) fn expire_group(group_id: GroupId, mut group: Group<T>, now: BlockNumberFor<T>) {
+	/// client, and the group is drawn again avoiding it, or fails refunded after
+	/// `MaxAttempts` assignments. Returns whether it was queued again.
+	pub(crate) fn expire_group(
+		group_id: GroupId,
+		mut group: Group<T>,
+		now: BlockNumberFor<T>,
+	) -> bool {
 		let size = group.size();
 		if let Some(executor) = group.executor.clone() {
 			let lateness = T::LatenessSlash::get() * group.stake.saturating_mul(size.into());
@@ -249,6 +254,7 @@ impl<T: Config> Pallet<T> {
 		} else {
 			Self::fail_group(group_id, group);
 		}
+		restarted
 	}
 
 	/// Ends every member of `group_id` with a full refund.

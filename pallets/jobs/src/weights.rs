@@ -43,6 +43,7 @@ pub trait WeightInfo {
 	fn draw_group(n: u32, ) -> Weight;
 	fn dissolve_group(n: u32, ) -> Weight;
 	fn expire_group(n: u32, ) -> Weight;
+	fn fail_group(n: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -314,6 +315,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
+	fn fail_group(n: u32, ) -> Weight {
+		Weight::from_parts(100_000_000, 19919)
+			.saturating_add(Weight::from_parts(200_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_mul(n.into())))
+	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
@@ -388,5 +397,13 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(2_187_865, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
+	}
+	fn fail_group(n: u32, ) -> Weight {
+		Weight::from_parts(100_000_000, 19919)
+			.saturating_add(Weight::from_parts(200_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
+			.saturating_add(ParityDbWeight::get().writes((8_u64).saturating_mul(n.into())))
 	}
 }

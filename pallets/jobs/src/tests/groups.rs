@@ -262,3 +262,24 @@ fn a_member_re_run_or_failed_alone_leaves_its_group() {
 			assert_eq!(escrow(CLIENT), 2 * (150 + deposit()));
 		});
 }
+
+#[test]
+fn the_hook_charges_a_group_for_what_its_draw_did() {
+	use crate::WeightInfo;
+	use frame_support::traits::Hooks;
+	type Weights = <Test as crate::Config>::WeightInfo;
+	ExtBuilder::default().model(1, ModeSet::ATTESTED_OR_QUORUM).build_and_execute(|| {
+		let first = submit_group(2);
+		let draw = |now: u64| {
+			System::set_block_number(now);
+			<Jobs as Hooks<u64>>::on_initialize(now)
+		};
+		// Nobody can take it: it waits, charged a draw.
+		run_to_block(DRAW_DELAY);
+		assert_eq!(draw(1 + DRAW_DELAY), Jobs::hook_base_weight() + Weights::draw_group(2));
+		// Until it fails, charged its failure.
+		run_to_block(PENDING_TIMEOUT);
+		assert_eq!(draw(1 + PENDING_TIMEOUT), Jobs::hook_base_weight() + Weights::fail_group(2));
+		assert_eq!(group_size(first), None);
+	});
+}
