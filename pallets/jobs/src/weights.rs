@@ -42,8 +42,8 @@ pub trait WeightInfo {
 	fn submit_group(n: u32, ) -> Weight;
 	fn draw_group(n: u32, ) -> Weight;
 	fn dissolve_group(n: u32, ) -> Weight;
-	fn expire_group(n: u32, ) -> Weight;
 	fn fail_group(n: u32, ) -> Weight;
+	fn expire_group(n: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -67,9 +67,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit(i: u32, ) -> Weight {
 		// Proof size in bytes, measured: `554`,
 		// estimated: `19919`.
-		// Minimum execution time: 85_627_000 picoseconds.
-		Weight::from_parts(89_292_563, 19919)
-			.saturating_add(Weight::from_parts(1_879, 0).saturating_mul(i.into()))
+		// Minimum execution time: 85_908_000 picoseconds.
+		Weight::from_parts(89_474_550, 19919)
+			.saturating_add(Weight::from_parts(1_865, 0).saturating_mul(i.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -91,9 +91,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_batch(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `554`,
 		// estimated: `19919`.
-		// Minimum execution time: 86_348_000 picoseconds.
-		Weight::from_parts(80_000_677, 19919)
-			.saturating_add(Weight::from_parts(12_235_594, 0).saturating_mul(n.into()))
+		// Minimum execution time: 87_210_000 picoseconds.
+		Weight::from_parts(79_988_869, 19919)
+			.saturating_add(Weight::from_parts(12_311_417, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
@@ -121,8 +121,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel() -> Weight {
 		// Proof size in bytes, measured: `20454`,
 		// estimated: `19919`.
-		// Minimum execution time: 168_421_000 picoseconds.
-		Weight::from_parts(194_259_000, 19919)
+		// Minimum execution time: 171_785_000 picoseconds.
+		Weight::from_parts(216_792_000, 19919)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
@@ -148,9 +148,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn process_deadlines(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `33567 + n * (4600 ±0)`,
 		// estimated: `19919 + n * (15615 ±0)`.
-		// Minimum execution time: 2_704_000 picoseconds.
-		Weight::from_parts(2_785_000, 19919)
-			.saturating_add(Weight::from_parts(436_592_188, 0).saturating_mul(n.into()))
+		// Minimum execution time: 2_754_000 picoseconds.
+		Weight::from_parts(2_774_000, 19919)
+			.saturating_add(Weight::from_parts(517_934_375, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((17_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -167,9 +167,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn skip_deadlines(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `367 + n * (396 ±0)`,
 		// estimated: `1501 + n * (3187 ±0)`.
-		// Minimum execution time: 4_357_000 picoseconds.
-		Weight::from_parts(4_387_000, 1501)
-			.saturating_add(Weight::from_parts(10_100_640, 0).saturating_mul(n.into()))
+		// Minimum execution time: 4_597_000 picoseconds.
+		Weight::from_parts(4_757_000, 1501)
+			.saturating_add(Weight::from_parts(11_148_243, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -200,9 +200,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_pending(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `19851 + n * (276 ±0)`,
 		// estimated: `238995 + n * (3187 ±0)`.
-		// Minimum execution time: 5_338_000 picoseconds.
-		Weight::from_parts(5_758_000, 238995)
-			.saturating_add(Weight::from_parts(185_687_216, 0).saturating_mul(n.into()))
+		// Minimum execution time: 6_260_000 picoseconds.
+		Weight::from_parts(335_045_563, 238995)
+			.saturating_add(Weight::from_parts(194_405_589, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(66_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(65_u64))
@@ -229,9 +229,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_group(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `1261`,
 		// estimated: `19919`.
-		// Minimum execution time: 108_631_000 picoseconds.
-		Weight::from_parts(100_241_675, 19919)
-			.saturating_add(Weight::from_parts(5_555_105, 0).saturating_mul(n.into()))
+		// Minimum execution time: 118_746_000 picoseconds.
+		Weight::from_parts(125_614_738, 19919)
+			.saturating_add(Weight::from_parts(5_803_846, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
@@ -258,9 +258,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn draw_group(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `14105 + n * (65 ±0)`,
 		// estimated: `200862`.
-		// Minimum execution time: 346_346_000 picoseconds.
-		Weight::from_parts(352_279_742, 200862)
-			.saturating_add(Weight::from_parts(2_265_091, 0).saturating_mul(n.into()))
+		// Minimum execution time: 340_937_000 picoseconds.
+		Weight::from_parts(356_977_776, 200862)
+			.saturating_add(Weight::from_parts(2_235_432, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(70_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -280,12 +280,47 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn dissolve_group(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `14027 + n * (65 ±0)`,
 		// estimated: `200862`.
-		// Minimum execution time: 458_923_000 picoseconds.
-		Weight::from_parts(469_611_740, 200862)
-			.saturating_add(Weight::from_parts(2_112_790, 0).saturating_mul(n.into()))
+		// Minimum execution time: 458_021_000 picoseconds.
+		Weight::from_parts(467_123_835, 200862)
+			.saturating_add(Weight::from_parts(2_087_725, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(68_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	}
+	/// Storage: `Jobs::PendingJobs` (r:1 w:1)
+	/// Proof: `Jobs::PendingJobs` (`max_values`: Some(1), `max_size`: Some(18434), added: 18929, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Groups` (r:1 w:1)
+	/// Proof: `Jobs::Groups` (`max_values`: None, `max_size`: Some(4357), added: 6832, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::PendingPerClient` (r:1 w:1)
+	/// Proof: `Jobs::PendingPerClient` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomeRing` (r:64 w:64)
+	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Jobs` (r:0 w:64)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::JobInputs` (r:0 w:64)
+	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Outcomes` (r:0 w:128)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
+	/// `n` in `[2, 64]`.
+	fn fail_group(n: u32, ) -> Weight {
+		// Proof size in bytes, measured: `6633 + n * (203 ±0)`,
+		// estimated: `19919 + n * (2495 ±0)`.
+		// Minimum execution time: 179_147_000 picoseconds.
+		Weight::from_parts(90_609_503, 19919)
+			.saturating_add(Weight::from_parts(59_359_415, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2495).saturating_mul(n.into()))
 	}
 	/// Storage: `Jobs::DeadlineQueueBounds` (r:1 w:1)
 	/// Proof: `Jobs::DeadlineQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
@@ -309,45 +344,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn expire_group(n: u32, ) -> Weight {
 		// Proof size in bytes, measured: `2227 + n * (65 ±0)`,
 		// estimated: `19919`.
-		// Minimum execution time: 114_049_000 picoseconds.
-		Weight::from_parts(115_885_916, 19919)
-			.saturating_add(Weight::from_parts(2_187_865, 0).saturating_mul(n.into()))
+		// Minimum execution time: 112_508_000 picoseconds.
+		Weight::from_parts(113_420_929, 19919)
+			.saturating_add(Weight::from_parts(2_122_875, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
-	}
-	fn fail_group(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 19919)
-			.saturating_add(Weight::from_parts(200_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
-			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_mul(n.into())))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn submit(i: u32, ) -> Weight {
-		Weight::from_parts(89_292_563, 19919)
-			.saturating_add(Weight::from_parts(1_879, 0).saturating_mul(i.into()))
+		Weight::from_parts(89_474_550, 19919)
+			.saturating_add(Weight::from_parts(1_865, 0).saturating_mul(i.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn submit_batch(n: u32, ) -> Weight {
-		Weight::from_parts(80_000_677, 19919)
-			.saturating_add(Weight::from_parts(12_235_594, 0).saturating_mul(n.into()))
+		Weight::from_parts(79_988_869, 19919)
+			.saturating_add(Weight::from_parts(12_311_417, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(194_259_000, 19919)
+		Weight::from_parts(216_792_000, 19919)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn process_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(2_785_000, 19919)
-			.saturating_add(Weight::from_parts(436_592_188, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_774_000, 19919)
+			.saturating_add(Weight::from_parts(517_934_375, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((17_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -355,8 +382,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 15615).saturating_mul(n.into()))
 	}
 	fn skip_deadlines(n: u32, ) -> Weight {
-		Weight::from_parts(4_387_000, 1501)
-			.saturating_add(Weight::from_parts(10_100_640, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_757_000, 1501)
+			.saturating_add(Weight::from_parts(11_148_243, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
@@ -364,8 +391,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3187).saturating_mul(n.into()))
 	}
 	fn assign_pending(n: u32, ) -> Weight {
-		Weight::from_parts(5_758_000, 238995)
-			.saturating_add(Weight::from_parts(185_687_216, 0).saturating_mul(n.into()))
+		Weight::from_parts(335_045_563, 238995)
+			.saturating_add(Weight::from_parts(194_405_589, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(66_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(65_u64))
@@ -373,37 +400,38 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3187).saturating_mul(n.into()))
 	}
 	fn submit_group(n: u32, ) -> Weight {
-		Weight::from_parts(100_241_675, 19919)
-			.saturating_add(Weight::from_parts(5_555_105, 0).saturating_mul(n.into()))
+		Weight::from_parts(125_614_738, 19919)
+			.saturating_add(Weight::from_parts(5_803_846, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
 	fn draw_group(n: u32, ) -> Weight {
-		Weight::from_parts(352_279_742, 200862)
-			.saturating_add(Weight::from_parts(2_265_091, 0).saturating_mul(n.into()))
+		Weight::from_parts(356_977_776, 200862)
+			.saturating_add(Weight::from_parts(2_235_432, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(70_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn dissolve_group(n: u32, ) -> Weight {
-		Weight::from_parts(469_611_740, 200862)
-			.saturating_add(Weight::from_parts(2_112_790, 0).saturating_mul(n.into()))
+		Weight::from_parts(467_123_835, 200862)
+			.saturating_add(Weight::from_parts(2_087_725, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(68_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
+	fn fail_group(n: u32, ) -> Weight {
+		Weight::from_parts(90_609_503, 19919)
+			.saturating_add(Weight::from_parts(59_359_415, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
+			.saturating_add(ParityDbWeight::get().writes((5_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2495).saturating_mul(n.into()))
+	}
 	fn expire_group(n: u32, ) -> Weight {
-		Weight::from_parts(115_885_916, 19919)
-			.saturating_add(Weight::from_parts(2_187_865, 0).saturating_mul(n.into()))
+		Weight::from_parts(113_420_929, 19919)
+			.saturating_add(Weight::from_parts(2_122_875, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
-	}
-	fn fail_group(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 19919)
-			.saturating_add(Weight::from_parts(200_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(8_u64))
-			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(8_u64))
-			.saturating_add(ParityDbWeight::get().writes((8_u64).saturating_mul(n.into())))
 	}
 }
