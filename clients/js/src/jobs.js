@@ -34,8 +34,10 @@ export async function submitJob(api, client, { model, input, mode = ATTESTED, ma
 /**
  * Submits one job per input in one transaction (`jobs.submitBatch`): the same model, mode
  * and maximum fee for each, at a lower transaction cost per job than one `submitJob` each.
- * The jobs get consecutive ids. One bad input fails the whole batch with its `jobs` error
- * (e.g. `WrongInputShape`; `EmptyBatch` for no inputs): nothing is held or created.
+ * The jobs get consecutive ids (an attested batch of two or more starts a new span of 64: it
+ * is one group on chain, drawn to one executor). One bad input fails the whole batch with its
+ * `jobs` error (e.g. `WrongInputShape`; `EmptyBatch` for no inputs): nothing is held or
+ * created.
  * @param {ApiPromise} api
  * @param {import('@polkadot/keyring/types').KeyringPair} client
  * @param {object} batch
