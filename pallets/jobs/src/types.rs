@@ -104,8 +104,7 @@ impl<T: Config> Job<T> {
 /// A group's number: job `group * GROUP_SPAN + index` is member `index` of group `group`.
 pub type GroupId = u64;
 
-/// Job ids a group spans; at least `MaxJobsPerSubmit`.
-pub const GROUP_SPAN: u64 = 64;
+pub use haca_primitives::GROUP_SPAN;
 
 /// The group job `id` would be a member of, and its place in it.
 pub fn group_place(id: haca_primitives::JobId) -> (GroupId, usize) {

@@ -42,6 +42,9 @@ pub type ModelHash = sp_core::H256;
 /// Identifies a job, in submission order.
 pub type JobId = u64;
 
+/// Job ids a group of jobs spans: job `g * GROUP_SPAN + i` is member `i` of group `g`.
+pub const GROUP_SPAN: u64 = 64;
+
 /// Least share of attested results a verifier node audits, in percent: the chain's
 /// economics (each job's stake against its fee, less what a liar can win back as its own
 /// challenger and committee members) make lying unprofitable for any catch probability at

@@ -21,6 +21,9 @@ use crate::{InferenceKey, InferenceSignature, JobId, ModelHash};
 /// Domain tag prefixed to every signed statement.
 pub const STATEMENT_DOMAIN: &[u8] = b"HACA/statement/v2";
 
+/// Domain tag prefixed to every signed group statement.
+pub const GROUP_STATEMENT_DOMAIN: &[u8] = b"HACA/group-statement/v1";
+
 /// Domain tag prefixed to every signed verdict.
 pub const VERDICT_DOMAIN: &[u8] = b"HACA/verdict/v3";
 
@@ -331,5 +334,170 @@ impl<AccountId: Encode> GameMovePayload<AccountId> {
 	/// The bytes the party's session key signs.
 	pub fn signing_bytes(&self) -> Vec<u8> {
 		(GAME_MOVE_DOMAIN, self).encode()
+	}
+}
+
+/// One job's result in a group statement, as the group's Merkle root commits to it
+/// ([`crate::merkle`], over [`GroupLeaf::hash`]es in the order of the jobs' ids).
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
+)]
+pub struct GroupLeaf {
+	/// The job.
+	pub job: JobId,
+	/// The group's attempt (assignment) the result is from, counted from 1.
+	pub attempt: u32,
+	/// Hash of the job's input.
+	pub input_hash: H256,
+	/// The job's output tensors hash to this.
+	pub output_hash: H256,
+}
+
+impl GroupLeaf {
+	/// The leaf's hash in the group's tree.
+	pub fn hash(&self) -> H256 {
+		crate::merkle::leaf_hash(&self.encode())
+	}
+
+	/// The root over `leaves`, in their order.
+	pub fn root(leaves: &[GroupLeaf]) -> H256 {
+		crate::merkle::root(&leaves.iter().map(GroupLeaf::hash).collect::<Vec<_>>())
+	}
+}
+
+/// The signed content of a group statement: one signature for the results of all the jobs
+/// of a group ([`crate::GROUP_SPAN`]) its executor answers at once.
+#[derive(Clone, PartialEq, Eq, Encode, Decode, TypeInfo, Debug)]
+pub struct GroupStatementPayload<AccountId> {
+	/// Genesis hash of the chain.
+	pub genesis_hash: H256,
+	/// The group's first job id.
+	pub first: JobId,
+	/// The jobs' model.
+	pub model: ModelHash,
+	/// The executor making the claims.
+	pub executor: AccountId,
+	/// The root of the results' [`GroupLeaf`]s.
+	pub root: H256,
+}
+
+impl<AccountId: Encode> GroupStatementPayload<AccountId> {
+	/// The bytes the executor's session key signs.
+	pub fn signing_bytes(&self) -> Vec<u8> {
+		(GROUP_STATEMENT_DOMAIN, self).encode()
+	}
+}
+
+/// Most sibling hashes of an inclusion proof in a group of at most [`crate::GROUP_SPAN`]
+/// results.
+pub const MAX_GROUP_DEPTH: u32 = 6;
+const _: () = assert!(1u64 << MAX_GROUP_DEPTH >= crate::GROUP_SPAN, "a full group's proof fits");
+
+/// Where one job's result sits in a signed group statement: with the job's [`GroupLeaf`],
+/// it checks against the root alone, without the other results.
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct Inclusion {
+	/// The root the executor signed.
+	pub root: H256,
+	/// The leaf's place among the statement's results.
+	pub index: u32,
+	/// How many results the statement holds.
+	pub count: u32,
+	/// The sibling hashes from the leaf up ([`crate::merkle::proof`]).
+	pub siblings: sp_runtime::BoundedVec<H256, sp_core::ConstU32<MAX_GROUP_DEPTH>>,
+}
+
+impl Inclusion {
+	/// The inclusion of leaf `index` of `leaves`.
+	pub fn of(leaves: &[GroupLeaf], index: usize) -> Option<Inclusion> {
+		let hashes: Vec<H256> = leaves.iter().map(GroupLeaf::hash).collect();
+		let siblings = crate::merkle::proof(&hashes, index)?;
+		Some(Inclusion {
+			root: crate::merkle::root(&hashes),
+			index: index as u32,
+			count: hashes.len() as u32,
+			siblings: siblings.try_into().ok()?,
+		})
+	}
+
+	/// Whether `leaf` is the leaf this inclusion places under its root.
+	pub fn holds(&self, leaf: &GroupLeaf) -> bool {
+		crate::merkle::verify(self.root, leaf.hash(), self.index, self.count, &self.siblings)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn leaves(count: u64) -> Vec<GroupLeaf> {
+		(0..count)
+			.map(|i| GroupLeaf {
+				job: 64 + i,
+				attempt: 1,
+				input_hash: H256::repeat_byte(i as u8),
+				output_hash: H256::repeat_byte(0x80 | i as u8),
+			})
+			.collect()
+	}
+
+	#[test]
+	fn each_result_of_a_full_group_checks_alone_against_the_signed_root() {
+		for count in [1, 2, 3, 7, 63, 64] {
+			let leaves = leaves(count);
+			let root = GroupLeaf::root(&leaves);
+			for (index, leaf) in leaves.iter().enumerate() {
+				let inclusion = Inclusion::of(&leaves, index).unwrap();
+				assert_eq!(inclusion.root, root);
+				assert!(inclusion.holds(leaf), "leaf {index} of {count}");
+			}
+		}
+		assert!(Inclusion::of(&leaves(4), 4).is_none());
+	}
+
+	#[test]
+	fn an_inclusion_holds_for_no_other_job_attempt_input_output_or_place() {
+		let leaves = leaves(5);
+		let inclusion = Inclusion::of(&leaves, 2).unwrap();
+		let leaf = leaves[2];
+		let others = [
+			GroupLeaf { job: leaf.job + 1, ..leaf },
+			GroupLeaf { attempt: 2, ..leaf },
+			GroupLeaf { input_hash: H256::zero(), ..leaf },
+			GroupLeaf { output_hash: H256::zero(), ..leaf },
+			leaves[3],
+		];
+		assert!(others.iter().all(|other| !inclusion.holds(other)));
+		let moved = Inclusion { index: 3, ..inclusion.clone() };
+		assert!(!moved.holds(&leaf));
+		let mut forged = inclusion.clone();
+		forged.siblings[0] = H256::repeat_byte(9);
+		assert!(!forged.holds(&leaf));
+		let short = Inclusion { count: 4, ..inclusion };
+		assert!(!short.holds(&leaf));
+	}
+
+	#[test]
+	fn a_group_statement_signs_another_domain_than_a_statement() {
+		let payload = GroupStatementPayload {
+			genesis_hash: H256::zero(),
+			first: 64,
+			model: H256::zero(),
+			executor: 7u64,
+			root: GroupLeaf::root(&leaves(2)),
+		};
+		assert!(payload.signing_bytes().starts_with(&GROUP_STATEMENT_DOMAIN.encode()));
+		assert!(!payload.signing_bytes().starts_with(&STATEMENT_DOMAIN.encode()));
 	}
 }
