@@ -13,14 +13,17 @@
 //! 3. the outcome is a settlement whose output hash is the blake2-256 of the outputs;
 //! 4. each executor's attestation is its session key's signature of the statement payload
 //!    rebuilt from the anchor's genesis hash and the outcome (job, attempt, model, input
-//!    hash, executor, claim), and one of them claims the settled output hash.
+//!    hash, executor, claim), and one of them claims the settled output hash. A result
+//!    settled from a group statement signs the root of the group's results instead: its
+//!    attestation's inclusion proof must place the job's leaf (job, attempt, input hash,
+//!    output hash) under that root, and the signature be of the group's payload.
 
 use std::collections::HashMap;
 
 use codec::Decode;
 use haca_primitives::{
 	runtime_api::{JobEnd, JobOutcome},
-	statement::{Claim, StatementPayload},
+	statement::{AttestationError, Claim},
 	JobId,
 };
 use haca_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Header, Runtime};
@@ -28,10 +31,7 @@ use sc_consensus_grandpa::{FinalityProof, GrandpaJustification};
 use serde::{Deserialize, Serialize};
 use sp_consensus_grandpa::{AuthorityId, AuthorityList, SetId};
 use sp_core::{Bytes, H256};
-use sp_runtime::{
-	traits::{BlakeTwo256, Header as HeaderT},
-	RuntimeAppPublic,
-};
+use sp_runtime::traits::{BlakeTwo256, Header as HeaderT};
 
 /// The format tag of receipts this node reads and the clients write.
 pub const FORMAT: &str = "haca-receipt/1";
@@ -108,6 +108,9 @@ pub enum ReceiptError {
 	/// An executor's signature does not verify.
 	#[error("executor {0}'s signature of its statement does not verify")]
 	BadSignature(AccountId),
+	/// The job's result is not under the root of the group statement the executor signed.
+	#[error("executor {0}'s group statement does not include the job's result: its inclusion proof does not verify against the signed root")]
+	BadInclusionProof(AccountId),
 	/// No executor's claim names the settled output hash.
 	#[error("no executor's signed claim names the settled output hash {0:?}")]
 	UnclaimedOutput(H256),
@@ -198,17 +201,16 @@ pub fn verify(receipt: &Receipt, anchor: &TrustAnchor) -> Result<Verified, Recei
 		return Err(ReceiptError::OutputsMismatch { settled: output_hash, found });
 	}
 	for attestation in &attestations {
-		let payload = StatementPayload {
-			genesis_hash: anchor.genesis_hash,
-			job: receipt.job,
-			attempt: attestation.attempt,
-			model: outcome.model,
-			input_hash: outcome.input_hash,
-			executor: attestation.executor.clone(),
-			claim: attestation.claim,
-		};
-		if !attestation.key.verify(&payload.signing_bytes(), &attestation.signature) {
-			return Err(ReceiptError::BadSignature(attestation.executor.clone()));
+		let checked =
+			attestation.verify(anchor.genesis_hash, receipt.job, outcome.model, outcome.input_hash);
+		match checked {
+			Ok(()) => {}
+			Err(AttestationError::BadSignature) => {
+				return Err(ReceiptError::BadSignature(attestation.executor.clone()))
+			}
+			Err(AttestationError::BadInclusionProof) => {
+				return Err(ReceiptError::BadInclusionProof(attestation.executor.clone()))
+			}
 		}
 	}
 	let claimed = attestations.iter().any(|attestation| match attestation.claim {

@@ -354,6 +354,8 @@ impl pallet_settlement::Config for Runtime {
 	/// Statements per transaction: an executor's off-chain worker sends a block's results
 	/// in as few transactions as this allows.
 	type MaxStatementsPerTx = ConstU32<64>;
+	/// Results in a group statement: a whole group (the jobs pallet's `MaxJobsPerSubmit`).
+	type MaxGroupSize = ConstU32<64>;
 	type MaxQuorum = ConstU32<5>;
 	type CommitteeSize = ConstU32<5>;
 	/// Challengers of one result: room for every honest auditor besides a liar's own

@@ -11,7 +11,9 @@
 //   2. the storage proof opens the block's state root at the outcome's key to the outcome;
 //   3. the outcome is a settlement whose output hash is the blake2-256 of the outputs;
 //   4. each executor's attestation is its session key's signature of the statement payload
-//      rebuilt from the anchor's genesis hash and the outcome, and one names the output hash.
+//      rebuilt from the anchor's genesis hash and the outcome, and one names the output hash;
+//      a result settled from a group statement signs the root of the group's results
+//      instead, and its attestation's inclusion proof places the job's leaf under it.
 
 import { TypeRegistry } from '@polkadot/types';
 import { compactFromU8a, compactToU8a, hexToU8a, stringToU8a, u8aConcat, u8aEq, u8aToHex, u8aToString } from '@polkadot/util';
@@ -22,6 +24,12 @@ export const RECEIPT_FORMAT = 'haca-receipt/1';
 
 /** Domain tag of the statements executors sign (`haca_primitives::statement`). */
 const STATEMENT_DOMAIN = stringToU8a('HACA/statement/v2');
+
+/** Domain tag of the group statements executors sign. */
+const GROUP_STATEMENT_DOMAIN = stringToU8a('HACA/group-statement/v1');
+
+/** Job ids a group spans (`haca_primitives::GROUP_SPAN`). */
+const GROUP_SPAN = 64n;
 
 /** The chain's types a receipt holds, as their SCALE layouts (no metadata needed). */
 const registry = new TypeRegistry();
@@ -38,7 +46,8 @@ registry.register({
     },
   },
   HacaMode: { _enum: { Attested: 'Null', Quorum: { agree: 'u8', of: 'u8' }, Proven: 'Null' } },
-  HacaAttestation: { executor: 'AccountId32', key: '[u8; 32]', attempt: 'u32', claim: 'HacaClaim', signature: '[u8; 64]' },
+  HacaInclusion: { root: 'H256', index: 'u32', count: 'u32', siblings: 'Vec<H256>' },
+  HacaAttestation: { executor: 'AccountId32', key: '[u8; 32]', attempt: 'u32', claim: 'HacaClaim', signature: '[u8; 64]', inclusion: 'Option<HacaInclusion>' },
   HacaJobEnd: {
     _enum: {
       Settled: { outputHash: 'H256', outputs: 'Option<Bytes>', attestations: 'Vec<HacaAttestation>', paid: 'u128', refunded: 'u128' },
@@ -47,6 +56,8 @@ registry.register({
     },
   },
   HacaJobOutcome: { client: 'AccountId32', model: 'H256', inputHash: 'H256', mode: 'HacaMode', submittedAt: 'u32', endedAt: 'u32', end: 'HacaJobEnd' },
+  HacaGroupLeaf: { job: 'u64', attempt: 'u32', inputHash: 'H256', outputHash: 'H256' },
+  HacaGroupStatementPayload: { genesisHash: 'H256', first: 'u64', model: 'H256', executor: 'AccountId32', root: 'H256' },
   HacaStatementPayload: { genesisHash: 'H256', job: 'u64', attempt: 'u32', model: 'H256', inputHash: 'H256', executor: 'AccountId32', claim: 'HacaClaim' },
   HacaPrecommit: { targetHash: 'H256', targetNumber: 'u32' },
   HacaSignedPrecommit: { precommit: 'HacaPrecommit', signature: '[u8; 64]', id: '[u8; 32]' },
@@ -58,7 +69,7 @@ registry.register({
 /** Why a receipt does not verify; `reason` names the check that failed. */
 export class ReceiptError extends Error {
   /**
-   * @param {'Malformed'|'OtherChain'|'NotFinalized'|'NotInState'|'NotSettled'|'OutputsMismatch'|'BadSignature'|'UnclaimedOutput'} reason
+   * @param {'Malformed'|'OtherChain'|'NotFinalized'|'NotInState'|'NotSettled'|'OutputsMismatch'|'BadSignature'|'BadInclusionProof'|'UnclaimedOutput'} reason
    * @param {string} message
    */
   constructor(reason, message) {
@@ -200,16 +211,17 @@ export async function verifyReceipt(receipt, anchor) {
     throw new ReceiptError('OutputsMismatch', `the outputs hash to ${u8aToHex(found)}, not to the settled output hash ${outputHash.toHex()}`);
   }
   for (const attestation of attestations) {
-    const payload = registry.createType('HacaStatementPayload', {
-      genesisHash: anchor.genesisHash,
-      job: receipt.job,
-      attempt: attestation.attempt,
-      model: outcome.model,
-      inputHash: outcome.inputHash,
-      executor: attestation.executor,
-      claim: attestation.claim,
-    });
-    const signed = u8aConcat(compactToU8a(STATEMENT_DOMAIN.length), STATEMENT_DOMAIN, payload.toU8a());
+    const signed = attestation.inclusion.isSome
+      ? groupSigned(anchor, receipt.job, outcome, attestation)
+      : signedBytes(STATEMENT_DOMAIN, registry.createType('HacaStatementPayload', {
+        genesisHash: anchor.genesisHash,
+        job: receipt.job,
+        attempt: attestation.attempt,
+        model: outcome.model,
+        inputHash: outcome.inputHash,
+        executor: attestation.executor,
+        claim: attestation.claim,
+      }));
     if (!sr25519Verify(signed, attestation.signature.toU8a(), attestation.key.toU8a())) {
       throw new ReceiptError('BadSignature', `executor ${attestation.executor.toString()}'s signature of its statement does not verify`);
     }
@@ -229,6 +241,63 @@ export async function verifyReceipt(receipt, anchor) {
     block: [header.number.toNumber(), u8aToHex(blockHash)],
     finalized,
   };
+}
+
+/** What a session key signs: the domain tag, then the SCALE-encoded payload. */
+function signedBytes(domain, payload) {
+  return u8aConcat(compactToU8a(domain.length), domain, payload.toU8a());
+}
+
+/** The Merkle hashes of `haca_primitives::merkle`: a leaf `blake2(0x00 ‖ bytes)`, an inner node `blake2(0x01 ‖ left ‖ right)`. */
+const leafHash = (bytes) => blake2AsU8a(u8aConcat(new Uint8Array([0]), bytes));
+const innerHash = (left, right) => blake2AsU8a(u8aConcat(new Uint8Array([1]), left, right));
+
+/**
+ * Whether `inclusion` places the leaf hash `leaf` under its root: leaf `index` of `count`,
+ * its siblings bottom first (a level's odd last node moves up without one), as
+ * `haca_primitives::merkle::verify` checks it.
+ */
+export function inclusionHolds(inclusion, leaf) {
+  const [index, count] = [inclusion.index.toNumber(), inclusion.count.toNumber()];
+  if (index >= count) return false;
+  const siblings = [...inclusion.siblings];
+  let [hash, at, width] = [leaf, index, count];
+  while (width > 1) {
+    if ((at ^ 1) < width) {
+      const sibling = siblings.shift();
+      if (!sibling) return false;
+      hash = at % 2 === 0 ? innerHash(hash, sibling.toU8a()) : innerHash(sibling.toU8a(), hash);
+    }
+    at = Math.floor(at / 2);
+    width = Math.ceil(width / 2);
+  }
+  return siblings.length === 0 && u8aEq(hash, inclusion.root.toU8a());
+}
+
+/**
+ * The bytes an attestation made in a group statement signs: the group's payload of the
+ * root its inclusion proof names, once the job's leaf (rebuilt from the outcome and the
+ * claim) is shown to be under it.
+ */
+function groupSigned(anchor, job, outcome, attestation) {
+  const inclusion = attestation.inclusion.unwrap();
+  const fail = () => new ReceiptError('BadInclusionProof', `executor ${attestation.executor.toString()}'s group statement does not include job ${job}'s result: its inclusion proof does not verify against the signed root`);
+  if (!attestation.claim.isOutput) throw fail();
+  const leaf = registry.createType('HacaGroupLeaf', {
+    job,
+    attempt: attestation.attempt,
+    inputHash: outcome.inputHash,
+    outputHash: attestation.claim.asOutput,
+  });
+  if (!inclusionHolds(inclusion, leafHash(leaf.toU8a()))) throw fail();
+  const id = BigInt(job);
+  return signedBytes(GROUP_STATEMENT_DOMAIN, registry.createType('HacaGroupStatementPayload', {
+    genesisHash: anchor.genesisHash,
+    first: id - (id % GROUP_SPAN),
+    model: outcome.model,
+    executor: attestation.executor,
+    root: inclusion.root,
+  }));
 }
 
 /** An authority's public key from the anchor (hex, or SS58 as the node prints it). */

@@ -47,7 +47,10 @@ use haca_inference::{inference, ModelSpecs, StepRun, TraceRun};
 use haca_primitives::{
 	proof::CircuitCommitment,
 	runtime_api::WorkItem,
-	statement::{GameMovePayload, Statement, StatementPayload, Verdict, VerdictPayload},
+	statement::{
+		GameMovePayload, GroupStatementPayload, Statement, StatementPayload, Verdict,
+		VerdictPayload,
+	},
 	traits::OffChainModel,
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
@@ -91,6 +94,10 @@ pub(crate) fn resend_round<C: Chain>() -> BlockNumberOf<C> {
 
 /// A statement about a job, as the chain takes it.
 pub type StatementOf<C> = Statement<<C as Chain>::AccountId, <C as Chain>::Outputs>;
+
+/// One member's result in a group statement: its output hash, and its outputs when they
+/// fit on chain.
+pub type GroupResultOf<C> = (H256, Option<<C as Chain>::Outputs>);
 
 /// A model as the worker loads it and compares its outputs.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -221,6 +228,24 @@ pub trait Chain {
 
 	/// Submits signed statements in one transaction; whether the pool took it.
 	fn submit_statements(statements: Vec<(StatementOf<Self>, InferenceSignature)>) -> bool;
+
+	/// What the executor's session key signs for its group statement of `results` (an
+	/// output hash and the outputs to carry, per member still in the group, in the order of
+	/// their ids) about the group whose first job is `first`, if the group is open and
+	/// `results` holds one per member.
+	fn group_payload(
+		first: JobId,
+		who: &Self::AccountId,
+		results: &[GroupResultOf<Self>],
+	) -> Option<GroupStatementPayload<Self::AccountId>>;
+
+	/// Submits a signed group statement; whether the pool took it.
+	fn submit_group_results(
+		first: JobId,
+		who: Self::AccountId,
+		results: Vec<GroupResultOf<Self>>,
+		signature: InferenceSignature,
+	) -> bool;
 
 	/// What a proof of `attempt` of `job` on `model` by `who` is bound to.
 	fn proof_binding(

@@ -16,7 +16,7 @@ use sp_runtime::{traits::BlockNumberProvider, RuntimeAppPublic};
 use crate::{
 	execute::execute_batch,
 	records::{keep_reveal, kept_reveal, run_tasks_once, set_done, Commitment, Committed},
-	resend_round, Chain, StatementOf, ENGINE_BATCH, LOG_TARGET,
+	resend_round, Chain, GroupResultOf, StatementOf, ENGINE_BATCH, LOG_TARGET,
 };
 
 /// A claim and the outputs to carry with it on chain.
@@ -24,6 +24,10 @@ type ClaimWithOutputs<C> = (Claim, Option<<C as Chain>::Outputs>);
 
 /// A statement ready to send, with the task it finishes.
 pub(crate) type Ready<C> = ((JobId, Vec<u8>), (StatementOf<C>, InferenceSignature));
+
+/// A group member's result ready for its group statement: the task it finishes, the
+/// group's first job and the result.
+type GroupedReady<C> = ((JobId, Vec<u8>), JobId, GroupResultOf<C>);
 
 /// Which of its owed statements a node sends for an account, by the node's roles.
 #[derive(Clone, Copy)]
@@ -45,9 +49,12 @@ pub(crate) struct Owed {
 /// is sent again as it was first made, since the first may still reach a block and the
 /// reveal must match it. A reveal waits for the block after the one that opened its phase:
 /// sent at once (it needs no run), it reaches peers still a block behind, which find it
-/// invalid and ban it.
+/// invalid and ban it. The results of a group's members go in one group statement, sent
+/// once every member still in the group has its result (a member whose run failed is
+/// reported alone, and the others wait for the next block, when it has left the group).
 pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::AccountId, owed: Owed) {
 	let mut ready: Vec<Ready<C>> = Vec::new();
+	let mut grouped: Vec<GroupedReady<C>> = Vec::new();
 	let (now, round) = (C::Blocks::current_block_number(), resend_round::<C>());
 	let work: Vec<WorkItem> = C::pending_work(who)
 		.into_iter()
@@ -70,6 +77,12 @@ pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::Acco
 			open.iter()
 				.zip(claims)
 				.map(|(&index, claim)| {
+					if let (Some(first), Some((Claim::Output(hash), outputs))) =
+						(items[index].group, &claim)
+					{
+						grouped.push((tasks[index].clone(), first, (*hash, outputs.clone())));
+						return true;
+					}
 					let signed = claim.and_then(|(claim, outputs)| {
 						signed_statement::<C>(key, who, &items[index], claim, outputs)
 					});
@@ -81,6 +94,50 @@ pub(crate) fn submit_owed_statements<C: Chain>(key: &InferenceKey, who: &C::Acco
 		});
 	}
 	send_in_batches::<C>(ready);
+	send_group_statements::<C>(key, who, &work, grouped);
+}
+
+/// Signs and submits a group statement for each group all of whose members in `work` are
+/// in `grouped`; the tasks of the others, and of a statement the pool refused, are left to
+/// be done again.
+fn send_group_statements<C: Chain>(
+	key: &InferenceKey,
+	who: &C::AccountId,
+	work: &[WorkItem],
+	grouped: Vec<GroupedReady<C>>,
+) {
+	let mut firsts: Vec<JobId> = grouped.iter().map(|(_, first, _)| *first).collect();
+	firsts.sort_unstable();
+	firsts.dedup();
+	for first in firsts {
+		let mut members: Vec<JobId> =
+			work.iter().filter(|item| item.group == Some(first)).map(|item| item.job).collect();
+		members.sort_unstable();
+		let mine: Vec<&GroupedReady<C>> =
+			grouped.iter().filter(|(_, group, _)| *group == first).collect();
+		let results: Option<Vec<GroupResultOf<C>>> = members
+			.iter()
+			.map(|job| {
+				let (_, _, result) = mine.iter().find(|((task_job, _), ..)| task_job == job)?;
+				Some(result.clone())
+			})
+			.collect();
+		let sent = results.is_some_and(|results| {
+			let signature = C::group_payload(first, who, &results)
+				.and_then(|payload| key.sign(&payload.signing_bytes()));
+			signature.is_some_and(|signature| {
+				C::submit_group_results(first, who.clone(), results, signature)
+			})
+		});
+		if sent {
+			log::info!(target: LOG_TARGET, "group statement sent for jobs {members:?}");
+		} else {
+			log::debug!(target: LOG_TARGET, "group of job {first}: statement not sent yet");
+			for ((job, id), ..) in mine {
+				set_done(*job, id, false);
+			}
+		}
+	}
 }
 
 /// Submits `ready` statements in batches of up to [`Chain::max_statements_per_tx`]; a batch

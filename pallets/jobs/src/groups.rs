@@ -18,12 +18,22 @@ use codec::Encode;
 use frame_support::{pallet_prelude::*, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
-	traits::{ExecutorAccountability, ExecutorRegistry},
+	traits::{
+		ExecutorAccountability, ExecutorRegistry, GroupMemberView, GroupView, ModelRegistry,
+		SettledFunds, SettledResult,
+	},
 	JobId, ModelHash, VerificationMode,
 };
-use sp_runtime::{traits::Saturating, Perbill};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	Perbill,
+};
 
 use crate::*;
+
+/// A group as the settlement pallet sees it.
+pub(crate) type GroupViewOf<T> =
+	GroupView<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
 /// What a draw did with a waiting group.
 pub(crate) enum GroupDraw {
@@ -107,7 +117,11 @@ impl<T: Config> Pallet<T> {
 			stake: group.stake,
 			status: group.status,
 			executors: BoundedVec::truncate_from(group.executor.iter().cloned().collect()),
-			delivered: Default::default(),
+			delivered: if group.status == JobStatus::Delivered {
+				BoundedVec::truncate_from(group.executor.iter().cloned().collect())
+			} else {
+				Default::default()
+			},
 			spot_checker: None,
 			avoid: BoundedVec::truncate_from(group.avoid.iter().cloned().collect()),
 			attempts: group.attempts,
@@ -118,13 +132,18 @@ impl<T: Config> Pallet<T> {
 
 	/// Job `id`, whether in a record of its own or a member of a group.
 	pub(crate) fn job_record(id: JobId) -> Option<Job<T>> {
+		Self::job_and_group(id).map(|(job, _)| job)
+	}
+
+	/// Job `id`, with the first job id of its group while it is a member of one.
+	pub(crate) fn job_and_group(id: JobId) -> Option<(Job<T>, Option<JobId>)> {
 		if let Some(job) = Jobs::<T>::get(id) {
-			return Some(job);
+			return Some((job, None));
 		}
-		let (group, place) = group_place(id);
-		let group = Groups::<T>::get(group)?;
+		let (group_id, place) = group_place(id);
+		let group = Groups::<T>::get(group_id)?;
 		let member = group.members.get(place)?.as_ref()?;
-		Some(Self::member_job(&group, member))
+		Some((Self::member_job(&group, member), Some(Self::member_id(group_id, 0))))
 	}
 
 	/// If job `id` is a member of a group, it leaves it: the group no longer counts it; the
@@ -255,6 +274,110 @@ impl<T: Config> Pallet<T> {
 			Self::fail_group(group_id, group);
 		}
 		restarted
+	}
+
+	/// The group whose first job is `first`, as the settlement pallet sees it.
+	pub(crate) fn group_view(first: JobId) -> Option<GroupViewOf<T>> {
+		let (group_id, place) = group_place(first);
+		if place != 0 {
+			return None;
+		}
+		let group = Groups::<T>::get(group_id)?;
+		let members = group
+			.present()
+			.map(|(place, member)| GroupMemberView {
+				job: Self::member_id(group_id, place),
+				input_hash: member.input_hash,
+				fee: member.fee,
+			})
+			.collect();
+		Some(GroupView {
+			deadline: match group.status {
+				JobStatus::Assigned { deadline } => Some(deadline),
+				_ => None,
+			},
+			delivered: group.status == JobStatus::Delivered,
+			client: group.client,
+			model: group.model,
+			max_fee: group.max_fee,
+			stake: group.stake,
+			executor: group.executor,
+			attempt: group.attempts,
+			members,
+		})
+	}
+
+	/// `who`, the executor of the group whose first job is `first`, delivered the results of
+	/// all its members: its places of capacity are free and the deadline no longer applies.
+	pub(crate) fn group_delivered(first: JobId, who: &T::AccountId) {
+		let (group_id, _) = group_place(first);
+		let Some(mut group) = Groups::<T>::get(group_id) else { return };
+		let JobStatus::Assigned { .. } = group.status else { return };
+		if group.executor.as_ref() != Some(who) {
+			return;
+		}
+		T::Executors::note_released(who, group.size());
+		UndeliveredGroups::<T>::remove(who, group_id);
+		group.status = JobStatus::Delivered;
+		for (place, _) in group.present() {
+			Self::deposit_event(Event::Delivered { job: Self::member_id(group_id, place) });
+		}
+		Groups::<T>::insert(group_id, group);
+	}
+
+	/// Ends members of the delivered group whose first job is `first`, each with its share
+	/// of `payouts` and its result (see [`JobLedger::settle_group`]); the others stay in it.
+	pub(crate) fn settle_members(
+		first: JobId,
+		payouts: &[(T::AccountId, BalanceOf<T>)],
+		results: Vec<(JobId, BalanceOf<T>, SettledResult<T::AccountId>)>,
+	) -> Result<Vec<SettledFunds<BalanceOf<T>>>, DispatchError> {
+		let (group_id, _) = group_place(first);
+		let mut group = Groups::<T>::get(group_id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(group.status == JobStatus::Delivered, Error::<T>::NotDelivered);
+		let mut members = Vec::with_capacity(results.len());
+		for (id, paid, _) in &results {
+			let (in_group, place) = group_place(*id);
+			let member = group.members.get_mut(place).and_then(Option::take);
+			let member = member.filter(|_| in_group == group_id && *paid <= group.max_fee);
+			members.push(member.ok_or(Error::<T>::NotGroupMembers)?);
+		}
+		let total = |amounts: &mut dyn Iterator<Item = BalanceOf<T>>| {
+			amounts.fold(BalanceOf::<T>::zero(), |total, amount| total.saturating_add(amount))
+		};
+		let paid = total(&mut payouts.iter().map(|(_, amount)| *amount));
+		ensure!(
+			paid == total(&mut results.iter().map(|(_, paid, _)| *paid)),
+			Error::<T>::PayoutsExceedFee
+		);
+		// Every payout or none.
+		frame_support::storage::with_storage_layer(|| {
+			payouts.iter().try_for_each(|(payee, amount)| {
+				Self::pay_from_escrow(&group.client, payee, *amount)
+			})
+		})?;
+		let held =
+			total(&mut members.iter().map(|member| group.max_fee.saturating_add(member.deposit)));
+		if let Some(executor) = &group.executor {
+			let settled = members.len() as u32;
+			T::Executors::release_stake(executor, group.stake.saturating_mul(settled.into()));
+		}
+		Self::release_escrow(&group.client, held.saturating_sub(paid));
+		let mut funds = Vec::with_capacity(results.len());
+		for (member, (id, paid, result)) in members.into_iter().zip(results) {
+			let refunded = group.max_fee.saturating_add(member.deposit).saturating_sub(paid);
+			T::Models::remove_job_reference(&group.model);
+			JobInputs::<T>::remove(id);
+			let job = Self::member_job(&group, &member);
+			Self::record_outcome(id, &job, Self::settled_end(result, paid, refunded));
+			funds.push(SettledFunds { paid, refunded });
+		}
+		if group.size() == 0 {
+			Self::end_group(group_id, &group);
+		} else {
+			Groups::<T>::insert(group_id, group);
+		}
+		Ok(funds)
 	}
 
 	/// Ends every member of `group_id` with a full refund.

@@ -13,7 +13,7 @@ use haca_primitives::{
 };
 use sp_runtime::traits::{Saturating, Zero};
 
-use crate::*;
+use crate::{groups::GroupViewOf, *};
 
 impl<T: Config> Pallet<T> {
 	/// Ends a job: its executors that have not delivered no longer run it, its executors'
@@ -81,9 +81,50 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+impl<T: Config> Pallet<T> {
+	/// Submits `count` jobs on `model` in `mode` in one batch for `client`, funding it, each
+	/// with an input that matches the model, after making room in the queues; returns the
+	/// first job's id.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn submit_batch_for_benchmark(
+		client: &T::AccountId,
+		model: &haca_primitives::ModelHash,
+		mode: haca_primitives::VerificationMode,
+		count: u32,
+	) -> JobId {
+		use frame_support::traits::fungible::Mutate;
+		use haca_primitives::tensor::Tensor;
+		use sp_runtime::traits::Bounded;
+		let terms = T::Models::job_terms(model).expect("benchmark model is active");
+		let spec = &terms.inputs[0];
+		let input = alloc::vec![Tensor {
+			element_type: spec.element_type,
+			shape: spec.shape.clone(),
+			data: alloc::vec![1; spec.byte_len().expect("valid spec")],
+		}]
+		.encode();
+		// Many such clients, all funded, within what the total issuance can hold.
+		T::Currency::set_balance(client, BalanceOf::<T>::max_value() / 65_536u32.into());
+		let queued = PendingJobs::<T>::decode_len().unwrap_or(0) as u32;
+		if queued >= T::MaxPendingJobs::get() / 2
+			|| PendingPerClient::<T>::get(client).saturating_add(count)
+				> T::MaxPendingPerClient::get()
+		{
+			Self::draw_waiting_for_benchmark();
+		}
+		Self::fill_outcome_ring_for_benchmark();
+		let fee = Self::price(terms.fee, &mode);
+		let input: BoundedVec<u8, T::MaxInputLen> = input.try_into().expect("input fits");
+		let inputs = alloc::vec![input; count as usize];
+		Self::do_submit_batch(client.clone(), *model, inputs, mode, fee)
+			.expect("benchmark job submits")
+			.start
+	}
+}
+
 impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
 	fn job(id: JobId) -> Option<JobView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
-		Self::job_record(id).map(|job| JobView {
+		Self::job_and_group(id).map(|(job, group)| JobView {
 			deadline: match job.status {
 				JobStatus::Assigned { deadline } => Some(deadline),
 				_ => None,
@@ -99,6 +140,7 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 			attempt: job.attempts,
 			stake: job.stake,
 			spot_checker: job.spot_checker,
+			group,
 		})
 	}
 
@@ -170,6 +212,22 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		Self::fail_job(id, &job);
 	}
 
+	fn group(first: JobId) -> Option<GroupViewOf<T>> {
+		Self::group_view(first)
+	}
+
+	fn note_group_delivered(first: JobId, who: &T::AccountId) {
+		Self::group_delivered(first, who)
+	}
+
+	fn settle_group(
+		first: JobId,
+		payouts: &[(T::AccountId, BalanceOf<T>)],
+		results: Vec<(JobId, BalanceOf<T>, SettledResult<T::AccountId>)>,
+	) -> Result<Vec<SettledFunds<BalanceOf<T>>>, DispatchError> {
+		Self::settle_members(first, payouts, results)
+	}
+
 	fn rerun(id: JobId, exclude: &[T::AccountId]) {
 		let Some(job) = Self::job_record(id) else { return };
 		Self::detach(id);
@@ -181,42 +239,34 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 		T::MaxQuorum::get()
 	}
 
+	fn max_group_size() -> u32 {
+		T::MaxJobsPerSubmit::get()
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	fn submit_for_benchmark(
 		client: &T::AccountId,
 		model: &haca_primitives::ModelHash,
 		mode: haca_primitives::VerificationMode,
 	) -> JobId {
-		use frame_support::traits::fungible::Mutate;
-		use haca_primitives::{tensor::Tensor, VerificationMode};
-		use sp_runtime::traits::Bounded;
-		let terms = T::Models::job_terms(model).expect("benchmark model is active");
-		let spec = &terms.inputs[0];
-		let input = alloc::vec![Tensor {
-			element_type: spec.element_type,
-			shape: spec.shape.clone(),
-			data: alloc::vec![1; spec.byte_len().expect("valid spec")],
-		}]
-		.encode();
-		// Many such clients, all funded, within what the total issuance can hold.
-		T::Currency::set_balance(client, BalanceOf::<T>::max_value() / 65_536u32.into());
 		// An attested job is a member of the largest group: a statement about it is charged
 		// for taking it out of the group.
-		let count = if mode == VerificationMode::Attested { T::MaxJobsPerSubmit::get() } else { 1 };
-		let queued = PendingJobs::<T>::decode_len().unwrap_or(0) as u32;
-		if queued >= T::MaxPendingJobs::get() / 2
-			|| PendingPerClient::<T>::get(client).saturating_add(count)
-				> T::MaxPendingPerClient::get()
-		{
-			Self::draw_waiting_for_benchmark();
-		}
-		Self::fill_outcome_ring_for_benchmark();
-		let fee = Self::price(terms.fee, &mode);
-		let input: BoundedVec<u8, T::MaxInputLen> = input.try_into().expect("input fits");
-		let inputs = alloc::vec![input; count as usize];
-		Self::do_submit_batch(client.clone(), *model, inputs, mode, fee)
-			.expect("benchmark job submits")
-			.start
+		let count = if mode == haca_primitives::VerificationMode::Attested {
+			T::MaxJobsPerSubmit::get()
+		} else {
+			1
+		};
+		Self::submit_batch_for_benchmark(client, model, mode, count)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn submit_group_for_benchmark(
+		client: &T::AccountId,
+		model: &haca_primitives::ModelHash,
+		size: u32,
+	) -> JobId {
+		let attested = haca_primitives::VerificationMode::Attested;
+		Self::submit_batch_for_benchmark(client, model, attested, size.max(2))
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

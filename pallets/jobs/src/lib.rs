@@ -450,6 +450,11 @@ pub mod pallet {
 		InputTooLong,
 		/// A batch has more than `MaxJobsPerSubmit` inputs.
 		TooManyInputs,
+		/// The results settled are not one per present member of the group, in order, or
+		/// one pays more than the group's maximum fee.
+		NotGroupMembers,
+		/// The group's results have not all been delivered.
+		NotDelivered,
 	}
 
 	#[pallet::hooks]

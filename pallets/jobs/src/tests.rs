@@ -42,7 +42,7 @@ fn settled_result(executor: AccountId) -> SettledResult<AccountId> {
 	let key = sp_core::sr25519::Public::from_raw([executor as u8; 32]).into();
 	let signature = InferenceSignature::from(sp_core::sr25519::Signature::from_raw([3; 64]));
 	let claim = Claim::Output(output_hash);
-	let attestation = Attestation { executor, key, attempt: 1, claim, signature };
+	let attestation = Attestation { executor, key, attempt: 1, claim, signature, inclusion: None };
 	SettledResult { output_hash, outputs: Some(outputs), attestations: vec![attestation] }
 }
 

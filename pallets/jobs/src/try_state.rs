@@ -84,6 +84,10 @@ impl<T: Config> Pallet<T> {
 						"an assigned group missing from the undelivered index"
 					);
 				}
+				(JobStatus::Delivered, Some(executor)) => ensure!(
+					!UndeliveredGroups::<T>::contains_key(executor, group_id),
+					"a delivered group in the undelivered index"
+				),
 				_ => return Err("a group's status and executor disagree".into()),
 			}
 		}

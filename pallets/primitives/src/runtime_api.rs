@@ -200,6 +200,9 @@ pub struct WorkItem {
 	pub due: Due,
 	/// Whether it is owed as the job's spot checker (a verifier), not as an executor.
 	pub spot_check: bool,
+	/// The first job id of the group the job is a member of, when its result is owed in one
+	/// group statement with those of the group's other present members.
+	pub group: Option<JobId>,
 }
 
 sp_api::decl_runtime_apis! {

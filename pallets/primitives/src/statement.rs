@@ -206,7 +206,11 @@ impl<AccountId: Encode> StatementPayload<AccountId> {
 /// An executor's signed claim about one attempt of a job, kept with the job's settled result
 /// so that anyone can check the result against the executor's session key without trusting
 /// a node: rebuild the [`StatementPayload`] from the job and these fields and verify
-/// `signature` with `key`.
+/// `signature` with `key`. A claim made in a group statement has an `inclusion`: rebuild the
+/// job's [`GroupLeaf`] instead, check it against the inclusion's root
+/// ([`Inclusion::holds`]), and verify `signature` of the [`GroupStatementPayload`] of that
+/// root (the group's first job is the first of the job's span of [`crate::GROUP_SPAN`] ids).
+/// [`Attestation::verify`] does either.
 #[derive(
 	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
 )]
@@ -219,8 +223,67 @@ pub struct Attestation<AccountId> {
 	pub attempt: u32,
 	/// The claim ([`Claim::Output`] or [`Claim::Reveal`] of the settled output hash).
 	pub claim: Claim,
-	/// The session key's signature of the payload's [`StatementPayload::signing_bytes`].
+	/// The session key's signature of the payload's [`StatementPayload::signing_bytes`], or
+	/// of the group's [`GroupStatementPayload::signing_bytes`] when `inclusion` is set.
 	pub signature: InferenceSignature,
+	/// Where the claim sits in the group statement that made it, if a group statement did.
+	pub inclusion: Option<Inclusion>,
+}
+
+/// Why an [`Attestation`] does not check out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AttestationError {
+	/// The signature does not verify with the attestation's key.
+	BadSignature,
+	/// The job's leaf, rebuilt from the job and the claim, is not under the inclusion's root.
+	BadInclusionProof,
+}
+
+impl<AccountId: Encode + Clone> Attestation<AccountId> {
+	/// Checks the attestation of a claim about `job` of `model` with input `input_hash`, on
+	/// the chain of `genesis_hash`: its signature of the statement it was made in, and, for
+	/// a claim made in a group statement, the job's leaf under the signed root.
+	pub fn verify(
+		&self,
+		genesis_hash: H256,
+		job: JobId,
+		model: ModelHash,
+		input_hash: H256,
+	) -> Result<(), AttestationError> {
+		let signed = match &self.inclusion {
+			None => StatementPayload {
+				genesis_hash,
+				job,
+				attempt: self.attempt,
+				model,
+				input_hash,
+				executor: self.executor.clone(),
+				claim: self.claim,
+			}
+			.signing_bytes(),
+			Some(inclusion) => {
+				let Claim::Output(output_hash) = self.claim else {
+					return Err(AttestationError::BadInclusionProof);
+				};
+				let leaf = GroupLeaf { job, attempt: self.attempt, input_hash, output_hash };
+				if !inclusion.holds(&leaf) {
+					return Err(AttestationError::BadInclusionProof);
+				}
+				GroupStatementPayload {
+					genesis_hash,
+					first: job - job % crate::GROUP_SPAN,
+					model,
+					executor: self.executor.clone(),
+					root: inclusion.root,
+				}
+				.signing_bytes()
+			}
+		};
+		if !sp_runtime::RuntimeAppPublic::verify(&self.key, &signed, &self.signature) {
+			return Err(AttestationError::BadSignature);
+		}
+		Ok(())
+	}
 }
 
 /// What a verifier claims about an attested result it audited.
@@ -431,6 +494,22 @@ impl Inclusion {
 		})
 	}
 
+	/// The inclusion of every leaf of `leaves`, in order, building the tree once.
+	pub fn all(leaves: &[GroupLeaf]) -> Vec<Inclusion> {
+		let hashes: Vec<H256> = leaves.iter().map(GroupLeaf::hash).collect();
+		let root = crate::merkle::root(&hashes);
+		crate::merkle::proofs(&hashes)
+			.into_iter()
+			.enumerate()
+			.map(|(index, siblings)| Inclusion {
+				root,
+				index: index as u32,
+				count: hashes.len() as u32,
+				siblings: sp_runtime::BoundedVec::truncate_from(siblings),
+			})
+			.collect()
+	}
+
 	/// Whether `leaf` is the leaf this inclusion places under its root.
 	pub fn holds(&self, leaf: &GroupLeaf) -> bool {
 		crate::merkle::verify(self.root, leaf.hash(), self.index, self.count, &self.siblings)
@@ -460,6 +539,7 @@ mod tests {
 			for (index, leaf) in leaves.iter().enumerate() {
 				let inclusion = Inclusion::of(&leaves, index).unwrap();
 				assert_eq!(inclusion.root, root);
+				assert_eq!(Inclusion::all(&leaves)[index], inclusion);
 				assert!(inclusion.holds(leaf), "leaf {index} of {count}");
 			}
 		}

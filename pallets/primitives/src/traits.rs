@@ -246,6 +246,44 @@ pub struct JobView<AccountId, Balance, BlockNumber> {
 	/// owes a commitment and a reveal like the executors, and its answer counts only for
 	/// its own bond.
 	pub spot_checker: Option<AccountId>,
+	/// While the job is a member of a group assigned as one ([`JobLedger::group`]): the
+	/// group's first job id.
+	pub group: Option<JobId>,
+}
+
+/// A member of a group, as the settlement pallet sees it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GroupMemberView<Balance> {
+	/// The member's job id.
+	pub job: JobId,
+	/// Hash of its input.
+	pub input_hash: H256,
+	/// What its run pays.
+	pub fee: Balance,
+}
+
+/// A group of attested jobs assigned to one executor as one, as the settlement pallet sees
+/// it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GroupView<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub client: AccountId,
+	/// The members' model.
+	pub model: ModelHash,
+	/// Most the client pays per member.
+	pub max_fee: Balance,
+	/// What each member puts at stake of the executor's bond.
+	pub stake: Balance,
+	/// The executor of the current assignment, if any.
+	pub executor: Option<AccountId>,
+	/// The current assignment's number, counted from 1.
+	pub attempt: u32,
+	/// Delivery deadline of the current assignment, while it runs.
+	pub deadline: Option<BlockNumber>,
+	/// Whether the executor delivered every member's result.
+	pub delivered: bool,
+	/// The members still in the group, in the order of their ids.
+	pub members: Vec<GroupMemberView<Balance>>,
 }
 
 /// Where a settled job's escrow went.
@@ -297,6 +335,25 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// Ends the job with a full refund (its result cannot be paid for).
 	fn fail(id: JobId);
 
+	/// The group whose first job id is `first`, while it has members.
+	fn group(first: JobId) -> Option<GroupView<AccountId, Balance, BlockNumber>>;
+
+	/// `who`, assigned to the group whose first job id is `first`, delivered every present
+	/// member's result at once: its capacity is free again and the group's deadline no
+	/// longer applies.
+	fn note_group_delivered(first: JobId, who: &AccountId);
+
+	/// Ends every present member of the delivered group whose first job id is `first`, each
+	/// `(job, paid, result)` of `results` with its result and its share `paid` of `payouts`:
+	/// pays each `(payee, amount)` from the client's escrow once and returns the rest to the
+	/// client; what was paid and returned for each member, in order. Pays all or, with an
+	/// error, nothing.
+	fn settle_group(
+		first: JobId,
+		payouts: &[(AccountId, Balance)],
+		results: Vec<(JobId, Balance, SettledResult<AccountId>)>,
+	) -> Result<Vec<SettledFunds<Balance>>, sp_runtime::DispatchError>;
+
 	/// Runs the job again with new executors (avoiding `exclude` when others are eligible),
 	/// or, after its last attempt, ends it with a full refund.
 	fn rerun(id: JobId, exclude: &[AccountId]);
@@ -304,12 +361,20 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// Most executors a job is assigned to (the largest quorum).
 	fn max_executors_per_job() -> u32;
 
+	/// Most members of a group.
+	fn max_group_size() -> u32;
+
 	/// Submits a job on `model` (active, with one input) for `client`, funding it, with an
 	/// input that matches the model; it waits for [`Self::draw_for_benchmark`]. For
 	/// benchmarks of the settlement pallet.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn submit_for_benchmark(client: &AccountId, model: &ModelHash, mode: VerificationMode)
 		-> JobId;
+
+	/// Submits an attested batch of `size` jobs (at least 2: a group) on `model` for
+	/// `client`, as [`Self::submit_for_benchmark`] does; returns the first job's id.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn submit_group_for_benchmark(client: &AccountId, model: &ModelHash, size: u32) -> JobId;
 
 	/// Draws the executors of every waiting job, running the blocks that takes.
 	#[cfg(feature = "runtime-benchmarks")]

@@ -15,7 +15,7 @@ impl<T: Config> Pallet<T> {
 	/// A job that has not ended, with its phase and provisional result (runtime API).
 	pub fn report(id: JobId) -> Option<JobReport<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
 		let job = T::Jobs::job(id)?;
-		let result = Results::<T>::get(id);
+		let result = Self::attested(id);
 		let reveal_until = Quorums::<T>::get(id).and_then(|round| round.reveal_until);
 		let phase = match (&result, reveal_until, job.deadline) {
 			(Some(result), _, _) => match result.status {
@@ -72,6 +72,7 @@ impl<T: Config> Pallet<T> {
 				attempt: view.attempt,
 				due,
 				spot_check: view.spot_checker.as_ref() == Some(who),
+				group: view.group.filter(|_| due == Due::Output),
 			})
 		};
 		let assigned = T::Jobs::undelivered_jobs(who).into_iter().filter_map(|job| {

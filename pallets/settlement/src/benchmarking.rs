@@ -468,6 +468,51 @@ fn proven_result<T: Config>() -> (JobId, Statement<T>, InferenceSignature, Proof
 	(job, statement, signature, proof)
 }
 
+/// Outputs of the smallest size a benchmark model has: a group statement's benchmarks carry
+/// them, and what more bytes cost is added by `Pallet::output_bytes_weight`.
+fn smallest_spec() -> TensorSpec {
+	spec_of(ENCODING_OVERHEAD + 4)
+}
+
+/// A group of `size` attested jobs on a model with one executor and the smallest outputs,
+/// drawn; returns its first job id and its executor.
+fn drawn_group<T: Config>(size: u32) -> (JobId, T::AccountId) {
+	let model = network_with::<T>(smallest_spec(), 1, challenge_ready::<T>());
+	let first = T::Jobs::submit_group_for_benchmark(&account("client", 0, 0), &model, size);
+	T::Jobs::draw_for_benchmark();
+	let executor = T::Jobs::job(first).unwrap().executors[0].clone();
+	(first, executor)
+}
+
+/// The executor's signed group statement of the group whose first job is `first`: the
+/// smallest outputs for every member.
+fn signed_group<T: Config>(
+	first: JobId,
+	executor: &T::AccountId,
+) -> (GroupStatement<T>, InferenceSignature) {
+	let size = T::Jobs::group(first).expect("open group").members.len();
+	let outputs = outputs_for::<T>(smallest_spec(), 0.5);
+	let output_hash = H256(sp_io::hashing::blake2_256(&outputs));
+	let result = GroupOutput::<T> { output_hash, outputs: Some(outputs) };
+	let results = vec![result; size].try_into().expect("within MaxGroupSize");
+	let statement = GroupStatement::<T> { first, executor: executor.clone(), results };
+	let payload = Pallet::<T>::group_signing_payload(&statement).expect("one result a member");
+	let key = T::Executors::session_key(executor).expect("registered");
+	let signature = key.sign(&payload.signing_bytes()).expect("key in the keystore");
+	(statement, signature)
+}
+
+/// A group of `size` jobs with its executor's group statement applied; returns its first
+/// job id.
+fn group_with_results<T: Config>(size: u32) -> JobId {
+	let (first, executor) = drawn_group::<T>(size);
+	let (statement, signature) = signed_group::<T>(first, &executor);
+	let checked = Pallet::<T>::check_group(&statement, &signature, SignatureCheck::Verify)
+		.expect("checks out");
+	Pallet::<T>::apply_group(statement, signature, checked).expect("applies");
+	first
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -920,6 +965,71 @@ mod benchmarks {
 		submit_proof(RawOrigin::Authorized, item, signature, proof);
 
 		assert!(T::Jobs::job(job).is_none(), "settled");
+	}
+
+	/// Checking a group statement of `n` results (the smallest outputs), its signature
+	/// included.
+	#[benchmark]
+	fn check_group_statement(n: Linear<2, { T::MaxGroupSize::get() }>) {
+		let (first, executor) = drawn_group::<T>(n);
+		let (item, signature) = signed_group::<T>(first, &executor);
+		let checked;
+
+		#[block]
+		{
+			checked = Pallet::<T>::check_group(&item, &signature, SignatureCheck::Verify).is_ok();
+		}
+
+		assert!(checked);
+	}
+
+	/// Applying a group statement of `n` results whose authorization verified its
+	/// signature; its window's end opens a new page of timers.
+	#[benchmark]
+	fn group_statement(n: Linear<2, { T::MaxGroupSize::get() }>) {
+		let (first, executor) = drawn_group::<T>(n);
+		let (item, signature) = signed_group::<T>(first, &executor);
+		let due =
+			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
+		fill_timer_page::<T>(due, 0);
+
+		#[extrinsic_call]
+		submit_group_results(RawOrigin::Authorized, item, signature);
+
+		assert_eq!(GroupResults::<T>::get(first).unwrap().members.len() as u32, n);
+		assert_eq!(TimerPages::<T>::get(due), 2);
+	}
+
+	/// A group statement's window end that settles its `n` results (each outcome replacing
+	/// the oldest).
+	#[benchmark]
+	fn timer_group_window(n: Linear<2, { T::MaxGroupSize::get() }>) {
+		let first = group_with_results::<T>(n);
+		let due =
+			frame_system::Pallet::<T>::block_number() + T::ChallengeWindow::get() + 1u32.into();
+		let timer = Timer::GroupWindow { members: n, bytes: 0 };
+
+		#[block]
+		{
+			Pallet::<T>::run_timer(first, timer, due);
+		}
+
+		assert!(T::Jobs::job(first).is_none(), "settled");
+		assert!(!GroupResults::<T>::contains_key(first));
+	}
+
+	/// A result leaving a group statement of `n` results for a result of its own, with its
+	/// inclusion proof.
+	#[benchmark]
+	fn leave_group(n: Linear<2, { T::MaxGroupSize::get() }>) {
+		let first = group_with_results::<T>(n);
+
+		#[block]
+		{
+			Pallet::<T>::leave_group(first);
+		}
+
+		assert!(Results::<T>::get(first).unwrap().inclusion.is_some());
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);

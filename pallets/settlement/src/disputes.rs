@@ -66,7 +66,19 @@ impl<T: Config> Pallet<T> {
 
 	/// Weight of a challenge: the costlier of opening a dispute and joining one.
 	pub(crate) fn challenge_weight() -> Weight {
-		T::WeightInfo::challenge().max(T::WeightInfo::join_challenge())
+		T::WeightInfo::challenge()
+			.max(T::WeightInfo::join_challenge())
+			.saturating_add(Self::leave_group_weight())
+	}
+
+	/// Weight of a request for outputs, its result leaving a group statement first.
+	pub(crate) fn request_outputs_weight() -> Weight {
+		T::WeightInfo::request_outputs().saturating_add(Self::leave_group_weight())
+	}
+
+	/// Weight of a result leaving the largest group statement.
+	fn leave_group_weight() -> Weight {
+		T::WeightInfo::leave_group(T::MaxGroupSize::get())
 	}
 
 	/// Weight of a verdict: its signature's check and the costliest verdict.
@@ -75,7 +87,7 @@ impl<T: Config> Pallet<T> {
 			Self::challenge_weight()
 				.max(T::WeightInfo::commit_vote())
 				.max(Self::reveal_vote_weight())
-				.max(T::WeightInfo::request_outputs()),
+				.max(Self::request_outputs_weight()),
 		)
 	}
 
@@ -93,6 +105,7 @@ impl<T: Config> Pallet<T> {
 	/// committee compares its runs with them within the model's tolerance.
 	pub(crate) fn do_challenge(who: T::AccountId, job: JobId, output_hash: H256) -> DispatchResult {
 		ensure!(T::Executors::verifiers().contains(&who), Error::<T>::NotVerifier);
+		Self::leave_group(job);
 		let result = Results::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
 		ensure!(who != result.executor, Error::<T>::OwnResult);
 		ensure!(output_hash != result.output_hash, Error::<T>::SameOutput);

@@ -12,6 +12,16 @@
 //! on) or as an authorized general transaction that needs no fee payer (every item must
 //! check out in the transaction pool, so junk never enters a block).
 //!
+//! The results of a group (the attested jobs of one batch, assigned to one executor as one:
+//! the jobs pallet's groups) come in one **group statement** (`group_results.rs`): one result
+//! per member still in the group, signed once over the Merkle root of their leaves
+//! (`haca_primitives::statement::GroupLeaf`). The whole statement checks out or none of it
+//! does. The results are stored as one record, with one timer, and settle together, one
+//! payout per party; a member's result that a verifier challenges or asks the outputs of
+//! leaves the group's record for a result of its own, with its inclusion proof, and goes
+//! on as any attested result. Each settled member's attestation carries its inclusion
+//! proof, so that a receipt checks it against the signed root alone.
+//!
 //! - **Attested mode**: the result is provisional at once and settles after
 //!   `ChallengeWindow` blocks unless a verifier challenges it with a bond and its own output
 //!   hash. Other verifiers may join the challenge, each with its bond and hash, until the
@@ -69,7 +79,7 @@
 //! The logic is split by concern: `statements.rs` (checking and applying a statement),
 //! `batches.rs` (batches and their weight), `authorize.rs` (pool authorization), `timers.rs`
 //! (phase ends), `disputes.rs`, `games.rs`, `publication.rs`, `quorum.rs`, `spot_checks.rs`,
-//! `payment.rs`, `asset.rs` (the funds this pallet moves), `api.rs` (runtime API answers),
+//! `group_results.rs` (group statements and their settlement), `payment.rs`, `asset.rs` (the funds this pallet moves), `api.rs` (runtime API answers),
 //! `runtime_api.rs` (the runtime's run of one operator) and `try_state.rs` (invariants).
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -86,6 +96,7 @@ mod batches;
 mod benchmarking;
 mod disputes;
 mod games;
+mod group_results;
 #[cfg(test)]
 mod mock;
 mod offchain;
@@ -171,6 +182,7 @@ pub mod pallet {
 			type MaxOutputLen = ConstU32<256>;
 			type MaxOutputPages = ConstU32<4>;
 			type MaxStatementsPerTx = ConstU32<4>;
+			type MaxGroupSize = ConstU32<4>;
 			type MaxQuorum = ConstU32<3>;
 			type CommitteeSize = ConstU32<3>;
 			type MaxChallengers = ConstU32<3>;
@@ -251,6 +263,10 @@ pub mod pallet {
 		/// Most statements in one batch.
 		#[pallet::constant]
 		type MaxStatementsPerTx: Get<u32>;
+
+		/// Most results in a group statement (at least the jobs pallet's largest group).
+		#[pallet::constant]
+		type MaxGroupSize: Get<u32>;
 
 		/// Most executors in a quorum (at least the jobs pallet's `MaxQuorum`).
 		#[pallet::constant]
@@ -356,6 +372,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Results<T: Config> = StorageMap<_, Twox64Concat, JobId, AttestedResult<T>>;
 
+	/// Groups' results awaiting settlement, by the group's first job id; a member's result
+	/// that is challenged or asked for its outputs leaves for [`Results`].
+	#[pallet::storage]
+	pub type GroupResults<T: Config> = StorageMap<_, Twox64Concat, JobId, GroupResult<T>>;
+
+	/// Groups' results awaiting settlement by their jobs' model: what a verifier of the model
+	/// may audit, found without walking every group.
+	#[pallet::storage]
+	pub type ModelGroupResults<T: Config> =
+		StorageDoubleMap<_, Identity, ModelHash, Twox64Concat, JobId, ()>;
+
 	/// Open disputes.
 	#[pallet::storage]
 	pub type Disputes<T: Config> = StorageMap<_, Twox64Concat, JobId, Dispute<T>>;
@@ -438,6 +465,19 @@ pub mod pallet {
 			outputs: Option<OutputBytes<T>>,
 			/// Last block of the challenge window.
 			challenge_until: BlockNumberFor<T>,
+		},
+		/// An executor's group statement arrived: a `ResultSubmitted` for each of its results
+		/// precedes it; they are provisional until the challenge window closes, and settle
+		/// together unless challenged.
+		GroupResultsSubmitted {
+			/// The group's first job id.
+			first: JobId,
+			/// The executor.
+			executor: T::AccountId,
+			/// The root of the results' leaves, which the executor signed.
+			root: H256,
+			/// How many results it holds.
+			count: u32,
 		},
 		/// A proven result's proof verified: the job settles in this block (`Settled`
 		/// follows).
@@ -786,6 +826,8 @@ pub mod pallet {
 		/// The proof does not prove the claimed outputs of this job's input under the
 		/// model's circuit for this attempt and executor.
 		ProofRejected,
+		/// A group statement does not hold one result per member still in the group.
+		WrongGroupSize,
 	}
 
 	#[pallet::hooks]
@@ -811,6 +853,10 @@ pub mod pallet {
 				"MaxQuorum must hold every executor the jobs pallet assigns a job to"
 			);
 			assert!(T::MaxStatementsPerTx::get() > 0, "MaxStatementsPerTx must admit a statement");
+			assert!(
+				T::MaxGroupSize::get() >= T::Jobs::max_group_size(),
+				"MaxGroupSize must hold every member of the jobs pallet's largest group"
+			);
 			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must seat a verifier");
 			assert!(T::MaxChallengers::get() > 0, "MaxChallengers must admit a challenger");
 			assert!(T::MaxTimersPerPage::get() > 0, "MaxTimersPerPage must admit a timer");
@@ -933,7 +979,7 @@ pub mod pallet {
 		/// - `origin`: signed; a bonded verifier.
 		/// - `job`: the job whose result's outputs are asked for, within its challenge window.
 		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::request_outputs())]
+		#[pallet::weight(Pallet::<T>::request_outputs_weight())]
 		pub fn request_outputs(origin: OriginFor<T>, job: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_request_outputs(who, job)
@@ -1034,6 +1080,30 @@ pub mod pallet {
 		/// - `origin`: authorized by `authorize_verdict`.
 		/// - `verdict`: the challenge or vote.
 		/// - `_signature`: the verifier's session-key signature of the verdict.
+		/// Submits an executor's results for every member still in a group assigned to it,
+		/// signed once over their Merkle root, without a fee payer: authorized, in the pool and
+		/// again in the block, only if the whole statement checks out (one bad result refuses
+		/// it). The results are provisional until `ChallengeWindow` blocks pass, then settle
+		/// together; each can be challenged on its own meanwhile.
+		///
+		/// - `origin`: authorized by `authorize_group_results`.
+		/// - `statement`: the group statement.
+		/// - `signature`: the executor's session-key signature of its payload.
+		#[pallet::call_index(11)]
+		#[pallet::weight(Pallet::<T>::group_statement_weight(statement))]
+		#[pallet::authorize(Self::authorize_group_results)]
+		#[pallet::weight_of_authorize(Pallet::<T>::check_group_weight(statement))]
+		pub fn submit_group_results(
+			origin: OriginFor<T>,
+			statement: GroupStatement<T>,
+			signature: InferenceSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			let checked =
+				Self::check_group(&statement, &signature, SignatureCheck::AlreadyVerified)?;
+			Self::apply_group(statement, signature, checked)
+		}
+
 		#[pallet::call_index(4)]
 		#[pallet::weight(Pallet::<T>::verdict_weight())]
 		#[pallet::authorize(Self::authorize_verdict)]

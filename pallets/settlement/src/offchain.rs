@@ -7,7 +7,7 @@ use frame_system::{offchain::SubmitTransaction, pallet_prelude::BlockNumberFor};
 use haca_inference::{ModelSpecs, StepRun, TraceRun};
 use haca_primitives::{
 	runtime_api::WorkItem,
-	statement::{GameMovePayload, StatementPayload, VerdictPayload},
+	statement::{GameMovePayload, GroupStatementPayload, StatementPayload, VerdictPayload},
 	traits::{ExecutorDirectory, JobLedger, ModelRegistry, OffChainModel},
 	InferenceKey, InferenceSignature, JobId, ModelHash,
 };
@@ -27,6 +27,20 @@ impl<T: Config> Pallet<T> {
 	fn open_game_view(job: JobId, trace: Option<Vec<sp_core::H256>>) -> Option<OpenGame> {
 		let view = T::Jobs::job(job)?;
 		Some(OpenGame { job, attempt: view.attempt, model: view.model, trace })
+	}
+
+	/// `who`'s group statement of `results` about the group whose first job is `first`, if
+	/// they fit in one.
+	fn group_statement(
+		first: JobId,
+		who: T::AccountId,
+		results: Vec<haca_worker::GroupResultOf<Self>>,
+	) -> Option<GroupStatement<T>> {
+		let results = results
+			.into_iter()
+			.map(|(output_hash, outputs)| GroupOutput { output_hash, outputs })
+			.collect::<Vec<_>>();
+		Some(GroupStatement { first, executor: who, results: results.try_into().ok()? })
 	}
 
 	/// `job`'s attested `result` as the worker sees it, with its outputs when they are on
@@ -112,6 +126,26 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 		})
 	}
 
+	fn group_payload(
+		first: JobId,
+		who: &T::AccountId,
+		results: &[haca_worker::GroupResultOf<Self>],
+	) -> Option<GroupStatementPayload<T::AccountId>> {
+		let statement = Self::group_statement(first, who.clone(), results.to_vec())?;
+		Self::group_signing_payload(&statement)
+	}
+
+	fn submit_group_results(
+		first: JobId,
+		who: T::AccountId,
+		results: Vec<haca_worker::GroupResultOf<Self>>,
+		signature: InferenceSignature,
+	) -> bool {
+		Self::group_statement(first, who, results).is_some_and(|statement| {
+			Self::submit_authorized(Call::<T>::submit_group_results { statement, signature })
+		})
+	}
+
 	fn proof_binding(job: JobId, attempt: u32, model: &ModelHash, who: &T::AccountId) -> [u8; 32] {
 		Self::proof_binding(job, attempt, model, who)
 	}
@@ -159,39 +193,60 @@ impl<T: Config> haca_worker::Chain for Pallet<T> {
 		who: &T::AccountId,
 	) -> Vec<Challengeable<T::AccountId, BlockNumberFor<T>>> {
 		let now = frame_system::Pallet::<T>::block_number();
-		T::Executors::models_of(who)
-			.iter()
-			.flat_map(ModelResults::<T>::iter_key_prefix)
-			.filter_map(|job| {
-				let result = Results::<T>::get(job).filter(|result| &result.executor != who)?;
-				let (challenge_until, disputed) = match result.status {
-					ResultStatus::Provisional { challenge_until } => (challenge_until, false),
-					// Challengeable again once its outputs are published.
-					ResultStatus::Publishing { .. } => return None,
-					ResultStatus::Disputed => {
-						let dispute = Disputes::<T>::get(job)?;
-						let party = dispute.committee.contains(who)
-							|| dispute.challengers.iter().any(|(challenger, _)| challenger == who);
-						if party {
-							return None;
-						}
-						(dispute.challenge_until, true)
+		let models = T::Executors::models_of(who);
+		let own = models.iter().flat_map(ModelResults::<T>::iter_key_prefix).filter_map(|job| {
+			let result = Results::<T>::get(job).filter(|result| &result.executor != who)?;
+			let (challenge_until, disputed) = match result.status {
+				ResultStatus::Provisional { challenge_until } => (challenge_until, false),
+				// Challengeable again once its outputs are published.
+				ResultStatus::Publishing { .. } => return None,
+				ResultStatus::Disputed => {
+					let dispute = Disputes::<T>::get(job)?;
+					let party = dispute.committee.contains(who)
+						|| dispute.challengers.iter().any(|(challenger, _)| challenger == who);
+					if party {
+						return None;
 					}
-				};
-				let published = result.published;
-				(now <= challenge_until).then(|| Challengeable {
-					job,
-					challenge_until,
-					result: Self::attested_output(job, result),
-					disputed,
-					published,
-				})
+					(dispute.challenge_until, true)
+				}
+			};
+			let published = result.published;
+			(now <= challenge_until).then(|| Challengeable {
+				job,
+				challenge_until,
+				result: Self::attested_output(job, result),
+				disputed,
+				published,
 			})
-			.collect()
+		});
+		let grouped = models
+			.iter()
+			.flat_map(ModelGroupResults::<T>::iter_key_prefix)
+			.filter_map(GroupResults::<T>::get)
+			.filter(|group| &group.executor != who && now <= group.challenge_until)
+			.flat_map(|group| {
+				let executor = group.executor.clone();
+				let challenge_until = group.challenge_until;
+				group.members.into_iter().filter(|member| !member.left).map(move |member| {
+					Challengeable {
+						job: member.job,
+						challenge_until,
+						result: AttestedOutput {
+							executor: executor.clone(),
+							output_hash: member.output_hash,
+							outputs: member.outputs.map(BoundedVec::into_inner),
+							pages_received: 0,
+						},
+						disputed: false,
+						published: false,
+					}
+				})
+			});
+		own.chain(grouped).collect()
 	}
 
 	fn attested_result(job: JobId) -> Option<AttestedOutput<T::AccountId>> {
-		Results::<T>::get(job).map(|result| Self::attested_output(job, result))
+		Self::attested(job).map(|result| Self::attested_output(job, result))
 	}
 
 	fn verdict_payload(verdict: &Verdict<T>) -> Option<VerdictPayload<T::AccountId>> {

@@ -4,7 +4,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use frame_support::{defensive, pallet_prelude::*};
 use haca_primitives::{
-	statement::{Attestation, Claim},
+	statement::{Attestation, Claim, Inclusion},
 	traits::{ExecutorAccountability, JobLedger, ModelRegistry, SettledResult, SettlementTerms},
 	JobId, ModelHash,
 };
@@ -32,13 +32,14 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Pays for the runs of `job` (`view`) by the executors that signed `signed` (each an
-	/// executor, its claim and its signature of it, in the job's current attempt), the job's
+	/// executor, its claim, its signature of it in the job's current attempt, and where the
+	/// claim sits in the group statement that made it, if one did), the job's
 	/// fee each, and ends it with the settled `output_hash` and `outputs`; when a payout
 	/// cannot be made, ends it with a full refund instead.
 	pub(crate) fn pay(
 		job: JobId,
 		view: &JobOf<T>,
-		signed: Vec<(T::AccountId, Claim, SessionSignature)>,
+		signed: Vec<(T::AccountId, Claim, SessionSignature, Option<Inclusion>)>,
 		output_hash: H256,
 		outputs: Option<OutputBytes<T>>,
 	) {
@@ -49,12 +50,13 @@ impl<T: Config> Pallet<T> {
 		let executors: Vec<_> = signed.iter().map(|(executor, ..)| executor.clone()).collect();
 		let attestations = signed
 			.into_iter()
-			.map(|(executor, claim, SessionSignature { key, signature })| Attestation {
+			.map(|(executor, claim, SessionSignature { key, signature }, inclusion)| Attestation {
 				executor,
 				key,
 				attempt: view.attempt,
 				claim,
 				signature,
+				inclusion,
 			})
 			.collect();
 		let result = SettledResult {
@@ -95,7 +97,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		let claim = Claim::Output(result.output_hash);
-		let signed = vec![(result.executor, claim, result.signed)];
+		let signed = vec![(result.executor, claim, result.signed, result.inclusion)];
 		Self::pay(job, &view, signed, result.output_hash, result.outputs);
 	}
 

@@ -125,7 +125,7 @@ impl<T: Config> Pallet<T> {
 		Self::pay(
 			job,
 			&view,
-			alloc::vec![(executor, statement.claim, signed)],
+			alloc::vec![(executor, statement.claim, signed, None)],
 			output_hash,
 			Some(outputs),
 		);

@@ -32,6 +32,7 @@ impl<T: Config> Pallet<T> {
 	/// statement, within the result's challenge window.
 	pub(crate) fn do_request_outputs(who: T::AccountId, job: JobId) -> DispatchResult {
 		ensure!(T::Executors::verifiers().contains(&who), Error::<T>::NotVerifier);
+		Self::leave_group(job);
 		let mut result = Results::<T>::get(job).ok_or(Error::<T>::NotChallengeable)?;
 		ensure!(!result.outputs_on_chain(), Error::<T>::OutputsOnChain);
 		let now = frame_system::Pallet::<T>::block_number();

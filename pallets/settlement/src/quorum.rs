@@ -184,7 +184,7 @@ impl<T: Config> Pallet<T> {
 					let reveal = &round.reveals[*index];
 					let claim =
 						Claim::Reveal { output_hash: reveal.output_hash, salt: reveal.salt };
-					(reveal.executor.clone(), claim, reveal.signed.clone())
+					(reveal.executor.clone(), claim, reveal.signed.clone(), None)
 				})
 				.collect();
 			let settled = &round.reveals[center];

@@ -223,6 +223,7 @@ impl<T: Config> Pallet<T> {
 						published: false,
 						signed,
 						status: ResultStatus::Provisional { challenge_until },
+						inclusion: None,
 					},
 				);
 				Self::deposit_event(Event::ResultSubmitted {

@@ -42,6 +42,8 @@ impl<T: Config> Pallet<T> {
 			Timer::Game => T::WeightInfo::timer_trace_withheld()
 				.max(T::WeightInfo::timer_game_settled())
 				.saturating_add(Self::pages_removal_weight()),
+			Timer::GroupWindow { members, bytes } => T::WeightInfo::timer_group_window(members)
+				.saturating_add(Self::output_bytes_weight(bytes)),
 		}
 	}
 
@@ -55,6 +57,10 @@ impl<T: Config> Pallet<T> {
 			Timer::Dispute,
 			Timer::Publication,
 			Timer::Game,
+			Timer::GroupWindow {
+				members: T::MaxGroupSize::get(),
+				bytes: T::MaxGroupSize::get().saturating_mul(T::MaxOutputLen::get()),
+			},
 		]
 		.into_iter()
 		.map(Self::timer_weight)
@@ -143,6 +149,13 @@ impl<T: Config> Pallet<T> {
 			Timer::Dispute => Self::end_dispute_phase(job, now),
 			Timer::Publication => Self::end_publication(job, now),
 			Timer::Game => Self::end_game_phase(job, now),
+			Timer::GroupWindow { .. } => {
+				let window_closed =
+					GroupResults::<T>::get(job).is_some_and(|group| group.challenge_until < now);
+				if window_closed {
+					Self::settle_group(job);
+				}
+			}
 		}
 	}
 }

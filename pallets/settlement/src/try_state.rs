@@ -13,7 +13,8 @@ impl<T: Config> Pallet<T> {
 	/// being published or published, never to results that carried their outputs; the
 	/// indexes (results by model, committee seats, owed reveals, owed pages) hold exactly
 	/// what they index; each challenger's held bonds equal `ChallengeBond` per open dispute
-	/// it challenged.
+	/// it challenged; group results belong to delivered groups, and each result still in a
+	/// group statement is of a member still in its group, with no result of its own.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -42,6 +43,30 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!(!(publishing && result.published), "a result published twice");
 		}
+		for (first, result) in GroupResults::<T>::iter() {
+			let group = T::Jobs::group(first).ok_or("results of an ended group")?;
+			ensure!(
+				group.delivered && group.executor.as_ref() == Some(&result.executor),
+				"group results from a non-deliverer"
+			);
+			ensure!(
+				ModelGroupResults::<T>::contains_key(group.model, first),
+				"group results not indexed"
+			);
+			ensure!(result.members.iter().any(|member| !member.left), "group results all left");
+			for member in result.members.iter().filter(|member| !member.left) {
+				let in_group = group.members.iter().any(|view| view.job == member.job);
+				ensure!(
+					in_group && !Results::<T>::contains_key(member.job),
+					"a result in a group statement has left its group"
+				);
+			}
+		}
+		let indexed_groups = ModelGroupResults::<T>::iter_keys().all(|(model, first)| {
+			GroupResults::<T>::contains_key(first)
+				&& T::Jobs::group(first).is_some_and(|group| group.model == model)
+		});
+		ensure!(indexed_groups, "a group index entry of no group results of its model");
 		let pages_owed = OwedPages::<T>::iter_keys().all(|(executor, job)| {
 			Results::<T>::get(job).is_some_and(|result| {
 				result.executor == executor

@@ -8,8 +8,8 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_kernels::graph::{Header, Node, MAX_NODE_INPUTS};
 use haca_primitives::{
-	statement::{self, MAX_FAILURE_DETAIL},
-	InferenceKey, InferenceSignature,
+	statement::{self, Inclusion, MAX_FAILURE_DETAIL},
+	InferenceKey, InferenceSignature, JobId,
 };
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -76,10 +76,13 @@ pub struct AttestedResult<T: Config> {
 	pub outputs: Option<OutputBytes<T>>,
 	/// Whether its outputs, too large for the statement, were published in `OutputPages`.
 	pub published: bool,
-	/// The executor's signature of the result.
+	/// The executor's signature of the result (of its group statement's root, when
+	/// `inclusion` is set).
 	pub signed: SessionSignature,
 	/// Where it is.
 	pub status: ResultStatus<BlockNumberFor<T>>,
+	/// Where the result sits in the group statement that made it, if a group statement did.
+	pub inclusion: Option<Inclusion>,
 }
 
 impl<T: Config> AttestedResult<T> {
@@ -87,6 +90,115 @@ impl<T: Config> AttestedResult<T> {
 	/// can compare them within the model's tolerance.
 	pub fn outputs_on_chain(&self) -> bool {
 		self.outputs.is_some() || self.published
+	}
+}
+
+/// One member's result in a group statement: the hash of its outputs, and the outputs when
+/// they fit in `MaxOutputLen`.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct GroupOutput<T: Config> {
+	/// Hash of the output tensors.
+	pub output_hash: H256,
+	/// The output tensors, when they fit.
+	pub outputs: Option<OutputBytes<T>>,
+}
+
+/// An executor's results for every member still in a group assigned to it, in the order
+/// of their job ids, signed once: its session key signs the
+/// [`statement::GroupStatementPayload`] of the root of their [`statement::GroupLeaf`]s.
+#[derive(
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct GroupStatement<T: Config> {
+	/// The group's first job id.
+	pub first: JobId,
+	/// The executor.
+	pub executor: T::AccountId,
+	/// One result per member still in the group.
+	pub results: BoundedVec<GroupOutput<T>, T::MaxGroupSize>,
+}
+
+impl<T: Config> GroupStatement<T> {
+	/// Bytes of outputs the statement carries.
+	pub fn carried_len(&self) -> u32 {
+		self.results
+			.iter()
+			.map(|result| result.outputs.as_ref().map_or(0, |o| o.len() as u32))
+			.sum()
+	}
+}
+
+/// One member's result in a [`GroupResult`].
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct GroupedResult<T: Config> {
+	/// The job.
+	pub job: JobId,
+	/// Hash of its input.
+	pub input_hash: H256,
+	/// Hash of its output tensors.
+	pub output_hash: H256,
+	/// Its output tensors, when they fit on chain.
+	pub outputs: Option<OutputBytes<T>>,
+	/// Whether it left for a result of its own ([`crate::Results`]), challenged or asked for
+	/// its outputs.
+	pub left: bool,
+}
+
+/// The results of a group's members from one group statement, provisional until the
+/// challenge window closes, when those still in it settle together.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct GroupResult<T: Config> {
+	/// Who produced them.
+	pub executor: T::AccountId,
+	/// The group's assignment they are from.
+	pub attempt: u32,
+	/// The root of their leaves, which the executor signed.
+	pub root: H256,
+	/// The executor's signature of the root.
+	pub signed: SessionSignature,
+	/// Last block in which a verifier may challenge them.
+	pub challenge_until: BlockNumberFor<T>,
+	/// The results, one per leaf, in leaf order.
+	pub members: BoundedVec<GroupedResult<T>, T::MaxGroupSize>,
+}
+
+impl<T: Config> GroupResult<T> {
+	/// The leaves the executor signed the root of.
+	pub fn leaves(&self) -> alloc::vec::Vec<statement::GroupLeaf> {
+		self.members
+			.iter()
+			.map(|member| statement::GroupLeaf {
+				job: member.job,
+				attempt: self.attempt,
+				input_hash: member.input_hash,
+				output_hash: member.output_hash,
+			})
+			.collect()
 	}
 }
 
@@ -353,4 +465,12 @@ pub enum Timer {
 	/// The challenge window of an attested result whose outputs were published closes
 	/// (settling it removes the pages).
 	PublishedWindow,
+	/// The challenge window of a group's results closes (the timer's job is the group's
+	/// first).
+	GroupWindow {
+		/// How many results the group statement held.
+		members: u32,
+		/// Bytes of outputs it carried.
+		bytes: u32,
+	},
 }

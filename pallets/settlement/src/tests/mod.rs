@@ -79,10 +79,85 @@ fn provisional_result() -> (u64, AccountId) {
 	(job, executor)
 }
 
+/// Submits an attested batch of `count` inputs as CLIENT (one group) and runs to its draw;
+/// returns the group's first job id and its executor.
+fn submit_group(count: usize) -> (u64, AccountId) {
+	let first = pallet_jobs::NextJobId::<Test>::get().next_multiple_of(pallet_jobs::GROUP_SPAN);
+	let input = f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]);
+	assert_ok!(Jobs::submit_batch(
+		RuntimeOrigin::signed(CLIENT),
+		model(),
+		vec![input; count],
+		VerificationMode::Attested,
+		500,
+	));
+	drawn();
+	(first, Jobs::job(first).unwrap().executors[0])
+}
+
+/// `executor`'s group statement of `outputs` (one per member, in order) about the group
+/// whose first job is `first`.
+fn group_statement(
+	first: u64,
+	executor: AccountId,
+	outputs: &[Vec<u8>],
+) -> crate::GroupStatement<Test> {
+	let results = outputs
+		.iter()
+		.map(|bytes| crate::GroupOutput::<Test> {
+			output_hash: hash_of(bytes),
+			outputs: Some(bytes.clone().try_into().unwrap()),
+		})
+		.collect::<Vec<_>>();
+	crate::GroupStatement { first, executor, results: results.try_into().unwrap() }
+}
+
+/// `signer`'s session-key signature of `statement`'s payload.
+fn sign_group(
+	signer: AccountId,
+	statement: &crate::GroupStatement<Test>,
+) -> haca_primitives::InferenceSignature {
+	let payload = crate::Pallet::<Test>::group_signing_payload(statement).expect("open group");
+	sp_core::Pair::sign(&pair(signer), &payload.signing_bytes()).into()
+}
+
+/// Submits a group statement as its node does: authorized in the pool, then dispatched.
+fn send_group(
+	statement: crate::GroupStatement<Test>,
+	signature: haca_primitives::InferenceSignature,
+) -> Result<(), DispatchError> {
+	crate::Pallet::<Test>::check_group(
+		&statement,
+		&signature,
+		crate::statements::SignatureCheck::Verify,
+	)
+	.map_err(DispatchError::from)?;
+	assert!(crate::Pallet::<Test>::authorize_group_results(
+		TransactionSource::Local,
+		&statement,
+		&signature
+	)
+	.is_ok());
+	let authorized = frame_system::RawOrigin::Authorized.into();
+	assert_ok!(Settlement::submit_group_results(authorized, statement, signature));
+	Ok(())
+}
+
+/// Submits a group of `count` attested jobs and its executor's honest group statement;
+/// returns the group's first job id and its executor.
+fn group_results(count: usize) -> (u64, AccountId) {
+	let (first, executor) = submit_group(count);
+	let statement = group_statement(first, executor, &vec![good_output(); count]);
+	let signature = sign_group(executor, &statement);
+	assert_ok!(send_group(statement, signature));
+	(first, executor)
+}
+
 mod api;
 mod attested;
 mod challenges;
 mod games;
+mod groups;
 mod offchain;
 mod proven;
 mod publication;

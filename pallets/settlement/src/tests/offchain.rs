@@ -161,6 +161,14 @@ fn include_pool(pool: &Arc<RwLock<PoolState>>) -> usize {
 				}
 				assert_ok!(Settlement::submit_proof(authorized, statement, signature, proof));
 			}
+			RuntimeCall::Settlement(crate::Call::submit_group_results { statement, signature }) => {
+				let source = TransactionSource::Local;
+				assert!(crate::Pallet::<Test>::authorize_group_results(
+					source, &statement, &signature
+				)
+				.is_ok());
+				assert_ok!(Settlement::submit_group_results(authorized, statement, signature));
+			}
 			RuntimeCall::Settlement(crate::Call::submit_verdict { verdict, signature }) => {
 				let source = TransactionSource::Local;
 				if crate::Pallet::<Test>::authorize_verdict(source, &verdict, &signature).is_err() {
@@ -1156,5 +1164,79 @@ fn a_spot_checker_on_other_hardware_passes_and_nobody_is_slashed() {
 		for who in EXECUTORS.into_iter().chain([checker]) {
 			assert_eq!(bond_of(who), BOND, "{who} never slashed");
 		}
+	});
+}
+
+/// Submits an attested batch of `inputs` on `model` as CLIENT (one group) and runs to its
+/// draw; returns the group's first job id.
+fn group_on(model: ModelHash, inputs: Vec<Vec<u8>>) -> u64 {
+	let first = pallet_jobs::NextJobId::<Test>::get().next_multiple_of(pallet_jobs::GROUP_SPAN);
+	assert_ok!(Jobs::submit_batch(
+		RuntimeOrigin::signed(CLIENT),
+		model,
+		inputs,
+		VerificationMode::Attested,
+		500
+	));
+	drawn();
+	first
+}
+
+#[test]
+fn an_executor_node_answers_a_group_in_one_group_statement_with_each_members_outputs() {
+	let (mut ext, pool) = node_ext(EXECUTOR);
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		let plan = haca_engine::Plan::compile(&bytes, &[spec(&[1, 4])], &[spec(&[1, 3])]).unwrap();
+		let inputs: Vec<Vec<u8>> = (0..4).map(|step| mlp_input(Some(step as f32))).collect();
+		let first = group_on(model, inputs.clone());
+
+		run_worker();
+		run_worker();
+		assert_eq!(include_pool(&pool), 1, "one group statement, however often the worker runs");
+		let record = crate::GroupResults::<Test>::get(first).expect("the group's results");
+		for (member, input) in record.members.iter().zip(&inputs) {
+			let outputs = member.outputs.clone().unwrap().into_inner();
+			assert_eq!(outputs, plan.run(input).unwrap(), "job {}", member.job);
+			assert_eq!(member.output_hash, hash_of(&outputs));
+		}
+		run_worker();
+		assert_eq!(include_pool(&pool), 0, "nothing more is owed");
+		run_to_block(System::block_number() + CHALLENGE_WINDOW + 1);
+		assert!((first..first + 4).all(|job| Jobs::job(job).is_none()), "settled");
+	});
+}
+
+#[test]
+fn verifiers_audit_each_result_of_a_group_statement_and_challenge_the_wrong_one_alone() {
+	let (mut ext, pool) = node_ext(verifier(100));
+	ext.execute_with(|| {
+		let bytes = std::fs::read(models_dir().join("mlp.onnx")).unwrap();
+		let model = mlp_on_chain(&bytes);
+		let plan = haca_engine::Plan::compile(&bytes, &[spec(&[1, 4])], &[spec(&[1, 3])]).unwrap();
+		let inputs: Vec<Vec<u8>> = (0..3).map(|step| mlp_input(Some(step as f32))).collect();
+		let first = group_on(model, inputs.clone());
+		let executor = Jobs::job(first).unwrap().executors[0];
+		let mut outputs: Vec<Vec<u8>> = inputs.iter().map(|i| plan.run(i).unwrap()).collect();
+		outputs[1] = lie();
+		let statement = group_statement(first, executor, &outputs);
+		let signature = sign_group(executor, &statement);
+		assert_ok!(send_group(statement, signature));
+
+		run_worker();
+		assert_eq!(include_pool(&pool), 2, "the first challenge and one joining it");
+		let dispute = Disputes::<Test>::get(first + 1).expect("the wrong result challenged");
+		let truth = hash_of(&plan.run(&inputs[1]).unwrap());
+		assert!(dispute.challengers.iter().all(|(_, hash)| *hash == truth), "with the true hash");
+		assert!(
+			Disputes::<Test>::get(first).is_none() && Disputes::<Test>::get(first + 2).is_none()
+		);
+		run_to_block(System::block_number() + CHALLENGE_WINDOW + 1);
+		assert!(
+			Jobs::job(first).is_none() && Jobs::job(first + 2).is_none(),
+			"the right ones settled"
+		);
+		assert!(Jobs::job(first + 1).is_some(), "the wrong one is judged alone");
 	});
 }
