@@ -118,7 +118,9 @@ class Chain {
     ]);
     const extrinsics = block.extrinsics.map((xt, index) => {
       const { section, method } = xt.method;
-      const statements = section === 'settlement' && method.startsWith('submitStatements') ? xt.method.args[0].length : 0;
+      const statements = section !== 'settlement' ? 0
+        : method.startsWith('submitStatements') ? xt.method.args[0].length
+          : method === 'submitGroupResults' ? xt.method.args[0].results.length : 0;
       return { index, hash: xt.hash.toHex(), section, method, length: xt.encodedLength, statements };
     });
     const events = records.map(({ phase, event }) => ({

@@ -76,8 +76,11 @@ export async function jobStatus(api, job) {
  * @param {number} job
  * @returns {Promise<null|{client: string, model: string, inputHash: string, mode: string|object,
  *   submittedAt: number, endedAt: number, end: 'Settled'|'Failed'|'Cancelled', refunded: bigint,
- *   paid?: bigint, outputHash?: string, outputs?: Uint8Array|null, executors?: string[]}>}
- *   `outputs` are null when too large to be kept on chain (their hash remains).
+ *   paid?: bigint, outputHash?: string, outputs?: Uint8Array|null, executors?: string[],
+ *   groupRoot?: string|null}>}
+ *   `outputs` are null when too large to be kept on chain (their hash remains); `groupRoot`
+ *   is the Merkle root the executor signed when the result came in a group statement (an
+ *   attested batch's results, answered at once), null otherwise.
  */
 export async function jobOutcome(api, job) {
   const found = await api.call.inferenceApi.outcome(job);
@@ -101,6 +104,7 @@ export async function jobOutcome(api, job) {
     outputHash: ended.outputHash.toHex(),
     outputs: ended.outputs.isSome ? ended.outputs.unwrap().toU8a(true) : null,
     executors: ended.attestations.map((a) => a.executor.toString()),
+    groupRoot: ended.attestations.find((a) => a.inclusion.isSome)?.inclusion.unwrap().root.toHex() ?? null,
   };
 }
 
@@ -109,7 +113,8 @@ export async function jobOutcome(api, job) {
  * (`InferenceApi_pending_work`).
  * @param {ApiPromise} api
  * @param {string} key The executor's `infr` public key.
- * @returns {Promise<Array<{job: number, model: string, inputHash: string, attempt: number, due: 'Output'|'Commitment'|'Reveal'|'OutputPages', spotCheck: boolean}>>}
+ * @returns {Promise<Array<{job: number, model: string, inputHash: string, attempt: number, due: 'Output'|'Commitment'|'Reveal'|'OutputPages'|'Proof', spotCheck: boolean, group: number|null}>>}
+ *   `group` is the first job id of the group whose results are owed in one group statement.
  */
 export async function pendingWork(api, key) {
   const items = await api.call.inferenceApi.pendingWork(key);
@@ -120,6 +125,7 @@ export async function pendingWork(api, key) {
     attempt: item.attempt.toNumber(),
     due: item.due.type,
     spotCheck: item.spotCheck.isTrue,
+    group: item.group.isSome ? item.group.unwrap().toNumber() : null,
   }));
 }
 

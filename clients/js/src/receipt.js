@@ -238,9 +238,18 @@ export async function verifyReceipt(receipt, anchor) {
     inputHash: outcome.inputHash.toHex(),
     outputHash: outputHash.toHex(),
     executors: attestations.map(({ executor }) => executor.toString()),
+    group: groupPlace(attestations),
     block: [header.number.toNumber(), u8aToHex(blockHash)],
     finalized,
   };
+}
+
+/** Where the result sits in the group statement it came in (root, index, count), or null. */
+function groupPlace(attestations) {
+  const made = attestations.find(({ inclusion }) => inclusion.isSome);
+  if (!made) return null;
+  const { root, index, count } = made.inclusion.unwrap();
+  return { root: root.toHex(), index: index.toNumber(), count: count.toNumber() };
 }
 
 /** What a session key signs: the domain tag, then the SCALE-encoded payload. */
@@ -253,25 +262,35 @@ const leafHash = (bytes) => blake2AsU8a(u8aConcat(new Uint8Array([0]), bytes));
 const innerHash = (left, right) => blake2AsU8a(u8aConcat(new Uint8Array([1]), left, right));
 
 /**
+ * The hash of a job's leaf in a group statement's tree (`haca_primitives::statement::GroupLeaf`).
+ * @param {{job: number|bigint, attempt: number, inputHash: string|Uint8Array, outputHash: string|Uint8Array}} leaf
+ * @returns {Uint8Array}
+ */
+export function groupLeafHash(leaf) {
+  return leafHash(registry.createType('HacaGroupLeaf', leaf).toU8a());
+}
+
+/**
  * Whether `inclusion` places the leaf hash `leaf` under its root: leaf `index` of `count`,
  * its siblings bottom first (a level's odd last node moves up without one), as
  * `haca_primitives::merkle::verify` checks it.
+ * @param {{root: Uint8Array, index: number, count: number, siblings: Uint8Array[]}} inclusion
+ * @param {Uint8Array} leaf
  */
-export function inclusionHolds(inclusion, leaf) {
-  const [index, count] = [inclusion.index.toNumber(), inclusion.count.toNumber()];
+export function inclusionHolds({ root, index, count, siblings }, leaf) {
   if (index >= count) return false;
-  const siblings = [...inclusion.siblings];
+  const rest = [...siblings];
   let [hash, at, width] = [leaf, index, count];
   while (width > 1) {
     if ((at ^ 1) < width) {
-      const sibling = siblings.shift();
+      const sibling = rest.shift();
       if (!sibling) return false;
-      hash = at % 2 === 0 ? innerHash(hash, sibling.toU8a()) : innerHash(sibling.toU8a(), hash);
+      hash = at % 2 === 0 ? innerHash(hash, sibling) : innerHash(sibling, hash);
     }
     at = Math.floor(at / 2);
     width = Math.ceil(width / 2);
   }
-  return siblings.length === 0 && u8aEq(hash, inclusion.root.toU8a());
+  return rest.length === 0 && u8aEq(hash, root);
 }
 
 /**
@@ -283,13 +302,19 @@ function groupSigned(anchor, job, outcome, attestation) {
   const inclusion = attestation.inclusion.unwrap();
   const fail = () => new ReceiptError('BadInclusionProof', `executor ${attestation.executor.toString()}'s group statement does not include job ${job}'s result: its inclusion proof does not verify against the signed root`);
   if (!attestation.claim.isOutput) throw fail();
-  const leaf = registry.createType('HacaGroupLeaf', {
+  const leaf = groupLeafHash({
     job,
     attempt: attestation.attempt,
     inputHash: outcome.inputHash,
     outputHash: attestation.claim.asOutput,
   });
-  if (!inclusionHolds(inclusion, leafHash(leaf.toU8a()))) throw fail();
+  const proof = {
+    root: inclusion.root.toU8a(),
+    index: inclusion.index.toNumber(),
+    count: inclusion.count.toNumber(),
+    siblings: inclusion.siblings.map((sibling) => sibling.toU8a()),
+  };
+  if (!inclusionHolds(proof, leaf)) throw fail();
   const id = BigInt(job);
   return signedBytes(GROUP_STATEMENT_DOMAIN, registry.createType('HacaGroupStatementPayload', {
     genesisHash: anchor.genesisHash,

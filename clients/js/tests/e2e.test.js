@@ -348,10 +348,17 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
       }
       assert.equal(await haca.jobOutcome(api, 1_000_000), null, 'a job that never existed has none');
 
-      // Receipts of an attested and a quorum job verify without trusting the node.
-      for (const mode of [haca.ATTESTED, 'Quorum']) {
-        const i = jobPlans.findIndex((plan, k) => !plan.fails && outcomes[k].status === 'settled' &&
-          (mode === haca.ATTESTED ? plan.mode === haca.ATTESTED : plan.mode !== haca.ATTESTED));
+      // The batch's results came in one group statement: each outcome names its signed root.
+      const batchRoots = await Promise.all(batch.map(async ({ job }) => (await haca.jobOutcome(api, job)).groupRoot));
+      assert.ok(batchRoots[0] && batchRoots[0] === batchRoots[1], 'one signed root for the batch');
+      assert.equal((await haca.jobOutcome(api, submitted[0].job)).groupRoot, null, 'a job of its own');
+
+      // Receipts of an attested job, a quorum job and a batch member (its executor's
+      // signature of the group's root, and its inclusion proof) verify without trusting the
+      // node.
+      for (const kind of ['attested', 'quorum', 'batch']) {
+        const i = jobPlans.findIndex((plan, k) => !plan.fails && outcomes[k].status === 'settled' && (
+          kind === 'batch' ? plan.batch : !plan.batch && (kind === 'attested') === (plan.mode === haca.ATTESTED)));
         const receipt = await checkReceipt(submitted[i].job, outcomes[i]);
         console.log(`receipt of ${jobPlans[i].name} job ${submitted[i].job}: ${JSON.stringify(receipt).length} bytes`);
       }

@@ -1,5 +1,6 @@
-// The golden vectors the runtime's own code wrote (pallets/primitives/tests/vectors.rs): this
-// client must encode, decode, measure ULP distance and judge agreement exactly as it does.
+// The golden vectors the runtime's own code wrote (pallets/primitives/tests/vectors.rs and
+// group_vectors.rs): this client must encode, decode, measure ULP distance, judge agreement,
+// hash group statements' leaves and check their inclusion proofs exactly as it does.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import {
   ELEMENT_TYPES,
   decodeTensors,
   encodeTensors,
+  groupLeafHash,
+  inclusionHolds,
   tensorFromBytes,
   tensorsAgree,
   ulpDistance,
@@ -55,5 +58,28 @@ test('ULP distances are the runtime distances', () => {
 test('tensor agreement is the runtime agreement', () => {
   for (const { a, b, maxUlps, agree } of vectors.tensorsAgree) {
     assert.equal(tensorsAgree(tensorsOf(a), tensorsOf(b), maxUlps), agree, JSON.stringify({ a, b, maxUlps }));
+  }
+});
+
+const groupVectors = JSON.parse(
+  readFileSync(new URL('../../../pallets/primitives/vectors/group.json', import.meta.url), 'utf8'),
+);
+
+test("a group statement's leaves hash and their inclusion proofs hold as the runtime's do, and only for their own leaf and place", () => {
+  assert.ok(groupVectors.groups.some(({ results }) => results.length === 64), 'a full group');
+  for (const { root, results } of groupVectors.groups) {
+    for (const [i, { leaf, leafHash, index, count, siblings }] of results.entries()) {
+      const hash = groupLeafHash(leaf);
+      assert.equal(u8aToHex(hash), leafHash);
+      const proof = { root: hexToU8a(root), index, count, siblings: siblings.map((s) => hexToU8a(s)) };
+      assert.ok(inclusionHolds(proof, hash), `leaf ${i} of ${count}`);
+      const other = results[(i + 1) % results.length];
+      if (results.length > 1) {
+        assert.ok(!inclusionHolds(proof, hexToU8a(other.leafHash)), 'another leaf');
+        assert.ok(!inclusionHolds({ ...proof, index: other.index }, hash), 'another place');
+        assert.ok(!inclusionHolds({ ...proof, siblings: proof.siblings.slice(1) }, hash), 'a sibling short');
+      }
+      assert.ok(!inclusionHolds(proof, groupLeafHash({ ...leaf, attempt: leaf.attempt + 1 })), 'another attempt');
+    }
   }
 });

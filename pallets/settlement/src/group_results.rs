@@ -336,6 +336,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		let result = Self::member_result(&group, index);
+		let window_end = group.challenge_until.saturating_add(One::one());
 		group.members[index].left = true;
 		let Some(model) = T::Jobs::job(job).map(|view| view.model) else {
 			defensive!("a result in a group statement is of an open job");
@@ -347,11 +348,7 @@ impl<T: Config> Pallet<T> {
 		} else {
 			GroupResults::<T>::insert(first, group);
 		}
-		let challenge_until = match result.status {
-			ResultStatus::Provisional { challenge_until } => challenge_until,
-			_ => return,
-		};
-		Self::schedule(challenge_until.saturating_add(One::one()), job, Timer::ChallengeWindow);
+		Self::schedule(window_end, job, Timer::ChallengeWindow);
 		ModelResults::<T>::insert(model, job, ());
 		Results::<T>::insert(job, result);
 	}

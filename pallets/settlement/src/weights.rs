@@ -83,9 +83,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn check_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `5528`,
 		// estimated: `7822`.
-		// Minimum execution time: 101_001_000 picoseconds.
-		Weight::from_parts(107_418_666, 7822)
-			.saturating_add(Weight::from_parts(1_514, 0).saturating_mul(b.into()))
+		// Minimum execution time: 111_396_000 picoseconds.
+		Weight::from_parts(139_245_630, 7822)
+			.saturating_add(Weight::from_parts(1_295, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -95,8 +95,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `633`,
 		// estimated: `4113`.
-		// Minimum execution time: 66_749_000 picoseconds.
-		Weight::from_parts(71_166_000, 4113)
+		// Minimum execution time: 65_898_000 picoseconds.
+		Weight::from_parts(77_045_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -122,14 +122,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Outcomes` (r:0 w:2)
-	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn statement() -> Weight {
 		// Proof size in bytes, measured: `87907`,
 		// estimated: `103361`.
-		// Minimum execution time: 1_465_822_000 picoseconds.
-		Weight::from_parts(1_547_934_000, 103361)
+		// Minimum execution time: 1_482_336_000 picoseconds.
+		Weight::from_parts(1_665_849_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().writes(29_u64))
 	}
@@ -148,14 +148,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn commitment_statement() -> Weight {
 		// Proof size in bytes, measured: `4496`,
 		// estimated: `103361`.
-		// Minimum execution time: 171_665_000 picoseconds.
-		Weight::from_parts(201_119_000, 103361)
+		// Minimum execution time: 196_202_000 picoseconds.
+		Weight::from_parts(262_020_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -174,8 +174,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_statement() -> Weight {
 		// Proof size in bytes, measured: `68543`,
 		// estimated: `103361`.
-		// Minimum execution time: 260_378_000 picoseconds.
-		Weight::from_parts(301_589_000, 103361)
+		// Minimum execution time: 306_496_000 picoseconds.
+		Weight::from_parts(411_473_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -192,27 +192,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Undelivered` (r:0 w:1)
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:0 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn attested_statement(b: u32, ) -> Weight {
 		// Proof size in bytes, measured: `7927`,
-		// estimated: `7822`.
-		// Minimum execution time: 183_744_000 picoseconds.
-		Weight::from_parts(207_852_678, 7822)
-			.saturating_add(Weight::from_parts(3_169, 0).saturating_mul(b.into()))
+		// estimated: `7843`.
+		// Minimum execution time: 230_053_000 picoseconds.
+		Weight::from_parts(298_983_059, 7843)
+			.saturating_add(Weight::from_parts(9, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
@@ -230,19 +230,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Disputes` (r:0 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:0 w:3)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `19351`,
-		// estimated: `20044`.
-		// Minimum execution time: 182_241_000 picoseconds.
-		Weight::from_parts(215_361_000, 20044)
+		// Proof size in bytes, measured: `19352`,
+		// estimated: `20278`.
+		// Minimum execution time: 213_859_000 picoseconds.
+		Weight::from_parts(260_708_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Games` (r:1 w:0)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
@@ -258,10 +258,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	fn join_challenge() -> Weight {
-		// Proof size in bytes, measured: `19827`,
-		// estimated: `20044`.
-		// Minimum execution time: 140_369_000 picoseconds.
-		Weight::from_parts(167_550_000, 20044)
+		// Proof size in bytes, measured: `19828`,
+		// estimated: `20278`.
+		// Minimum execution time: 148_150_000 picoseconds.
+		Weight::from_parts(212_987_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -270,12 +270,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:0 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	fn commit_vote() -> Weight {
 		// Proof size in bytes, measured: `1228`,
 		// estimated: `4498`.
-		// Minimum execution time: 45_588_000 picoseconds.
-		Weight::from_parts(63_234_000, 4498)
+		// Minimum execution time: 51_677_000 picoseconds.
+		Weight::from_parts(77_795_000, 4498)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -284,7 +284,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:14 w:14)
@@ -304,15 +304,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn reveal_vote() -> Weight {
-		// Proof size in bytes, measured: `24677`,
+		// Proof size in bytes, measured: `24678`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_197_402_000 picoseconds.
-		Weight::from_parts(1_247_026_000, 44712)
+		// Minimum execution time: 1_234_117_000 picoseconds.
+		Weight::from_parts(1_379_413_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
@@ -330,14 +330,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Outcomes` (r:0 w:2)
-	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_challenge_window() -> Weight {
-		// Proof size in bytes, measured: `19889`,
-		// estimated: `20044`.
-		// Minimum execution time: 265_055_000 picoseconds.
-		Weight::from_parts(293_036_000, 20044)
+		// Proof size in bytes, measured: `19890`,
+		// estimated: `20278`.
+		// Minimum execution time: 264_634_000 picoseconds.
+		Weight::from_parts(313_297_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -362,14 +362,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Outcomes` (r:0 w:2)
-	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_reveal_phase() -> Weight {
 		// Proof size in bytes, measured: `88067`,
 		// estimated: `103361`.
-		// Minimum execution time: 1_061_850_000 picoseconds.
-		Weight::from_parts(1_121_068_000, 103361)
+		// Minimum execution time: 1_055_662_000 picoseconds.
+		Weight::from_parts(1_136_211_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -378,7 +378,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
 	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::ModelVerifiers` (r:1 w:0)
@@ -388,17 +388,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Seats` (r:0 w:5)
 	/// Proof: `Settlement::Seats` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_committee() -> Weight {
-		// Proof size in bytes, measured: `21477`,
-		// estimated: `20044`.
-		// Minimum execution time: 116_474_000 picoseconds.
-		Weight::from_parts(131_446_000, 20044)
+		// Proof size in bytes, measured: `21478`,
+		// estimated: `20278`.
+		// Minimum execution time: 112_337_000 picoseconds.
+		Weight::from_parts(147_049_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `Settlement::Disputes` (r:1 w:1)
 	/// Proof: `Settlement::Disputes` (`max_values`: None, `max_size`: Some(1033), added: 3508, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
@@ -420,28 +420,28 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_dispute() -> Weight {
-		// Proof size in bytes, measured: `24677`,
+		// Proof size in bytes, measured: `24678`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_168_940_000 picoseconds.
-		Weight::from_parts(1_214_698_000, 44712)
+		// Minimum execution time: 1_169_180_000 picoseconds.
+		Weight::from_parts(1_246_996_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
 	/// Storage: `Executors::Verifiers` (r:1 w:0)
 	/// Proof: `Executors::Verifiers` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:1)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OwedPages` (r:0 w:1)
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn request_outputs() -> Weight {
-		// Proof size in bytes, measured: `3073`,
-		// estimated: `20044`.
-		// Minimum execution time: 45_518_000 picoseconds.
-		Weight::from_parts(59_539_000, 20044)
+		// Proof size in bytes, measured: `3074`,
+		// estimated: `20278`.
+		// Minimum execution time: 48_302_000 picoseconds.
+		Weight::from_parts(66_248_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -454,29 +454,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Models::Models` (r:1 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OutputPages` (r:65 w:1)
 	/// Proof: `Settlement::OutputPages` (`max_values`: None, `max_size`: Some(16416), added: 18891, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::TimerPages` (r:1 w:0)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::OwedPages` (r:0 w:1)
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// `p` in `[2, 64]`.
 	fn output_page(p: u32, ) -> Weight {
-		// Proof size in bytes, measured: `34597 + p * (47 ±0)`,
-		// estimated: `20044 + p * (18891 ±0)`.
-		// Minimum execution time: 322_800_000 picoseconds.
-		Weight::from_parts(247_112_935, 20044)
-			.saturating_add(Weight::from_parts(75_427_764, 0).saturating_mul(p.into()))
+		// Proof size in bytes, measured: `34598 + p * (47 ±0)`,
+		// estimated: `20278 + p * (18891 ±0)`.
+		// Minimum execution time: 323_592_000 picoseconds.
+		Weight::from_parts(201_799_982, 20278)
+			.saturating_add(Weight::from_parts(78_365_384, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
 	}
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -496,20 +496,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedPages` (r:0 w:1)
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_publication() -> Weight {
-		// Proof size in bytes, measured: `5233`,
+		// Proof size in bytes, measured: `5234`,
 		// estimated: `1191123`.
-		// Minimum execution time: 220_959_000 picoseconds.
-		Weight::from_parts(235_761_000, 1191123)
+		// Minimum execution time: 229_812_000 picoseconds.
+		Weight::from_parts(247_378_000, 1191123)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(73_u64))
 	}
 	/// Storage: `Settlement::Timers` (r:1 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	fn timer_page() -> Weight {
 		// Proof size in bytes, measured: `2397`,
-		// estimated: `5795`.
-		// Minimum execution time: 10_636_000 picoseconds.
-		Weight::from_parts(11_677_000, 5795)
+		// estimated: `7843`.
+		// Minimum execution time: 12_168_000 picoseconds.
+		Weight::from_parts(13_370_000, 7843)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -520,15 +520,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_block() -> Weight {
 		// Proof size in bytes, measured: `37`,
 		// estimated: `3481`.
-		// Minimum execution time: 6_350_000 picoseconds.
-		Weight::from_parts(7_051_000, 3481)
+		// Minimum execution time: 6_419_000 picoseconds.
+		Weight::from_parts(7_111_000, 3481)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:0)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:0)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
@@ -538,18 +538,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::TimerPages` (r:1 w:0)
 	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Timers` (r:1 w:1)
-	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(2330), added: 4805, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Traces` (r:0 w:1)
 	/// Proof: `Settlement::Traces` (`max_values`: None, `max_size`: Some(131135), added: 133610, mode: `MaxEncodedLen`)
 	/// `n` in `[1, 4096]`.
 	/// `b` in `[20, 16384]`.
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2038 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `2039 + b * (2 ±0)`,
 		// estimated: `69021`.
-		// Minimum execution time: 200_629_000 picoseconds.
-		Weight::from_parts(87_040_511, 69021)
-			.saturating_add(Weight::from_parts(155_053, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(8_414, 0).saturating_mul(b.into()))
+		// Minimum execution time: 228_310_000 picoseconds.
+		Weight::from_parts(184_580_874, 69021)
+			.saturating_add(Weight::from_parts(166_489, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(5_838, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -564,7 +564,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:1 w:0)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
@@ -579,11 +579,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn prove_step(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3680 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `3681 + b * (2 ±0)`,
 		// estimated: `134600`.
-		// Minimum execution time: 236_052_000 picoseconds.
-		Weight::from_parts(242_060_152, 134600)
-			.saturating_add(Weight::from_parts(5_922, 0).saturating_mul(b.into()))
+		// Minimum execution time: 280_307_000 picoseconds.
+		Weight::from_parts(333_711_536, 134600)
+			.saturating_add(Weight::from_parts(5_802, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -591,22 +591,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn run_products(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 5_568_000 picoseconds.
-		Weight::from_parts(5_729_000, 0)
-			.saturating_add(Weight::from_parts(2_569_170, 0).saturating_mul(w.into()))
+		// Minimum execution time: 5_558_000 picoseconds.
+		Weight::from_parts(5_748_000, 0)
+			.saturating_add(Weight::from_parts(2_641_289, 0).saturating_mul(w.into()))
 	}
 	/// `w` in `[1, 1000]`.
 	fn run_functions(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 1_142_000 picoseconds.
-		Weight::from_parts(196_651, 0)
-			.saturating_add(Weight::from_parts(336_015, 0).saturating_mul(w.into()))
+		// Minimum execution time: 1_161_000 picoseconds.
+		Weight::from_parts(1_262_000, 0)
+			.saturating_add(Weight::from_parts(341_195, 0).saturating_mul(w.into()))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
@@ -624,17 +624,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_trace_withheld() -> Weight {
-		// Proof size in bytes, measured: `19014`,
-		// estimated: `20044`.
-		// Minimum execution time: 193_798_000 picoseconds.
-		Weight::from_parts(212_086_000, 20044)
+		// Proof size in bytes, measured: `19015`,
+		// estimated: `20278`.
+		// Minimum execution time: 204_745_000 picoseconds.
+		Weight::from_parts(248_259_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Results` (r:1 w:1)
-	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16579), added: 19054, mode: `MaxEncodedLen`)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:2 w:2)
@@ -652,16 +652,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::JobInputs` (r:0 w:1)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Outcomes` (r:0 w:2)
-	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::Traces` (r:0 w:1)
 	/// Proof: `Settlement::Traces` (`max_values`: None, `max_size`: Some(131135), added: 133610, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_game_settled() -> Weight {
-		// Proof size in bytes, measured: `20625`,
-		// estimated: `20044`.
-		// Minimum execution time: 356_481_000 picoseconds.
-		Weight::from_parts(384_081_000, 20044)
+		// Proof size in bytes, measured: `20626`,
+		// estimated: `20278`.
+		// Minimum execution time: 355_449_000 picoseconds.
+		Weight::from_parts(420_125_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
@@ -669,9 +669,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_proof(r: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 667_353_000 picoseconds.
-		Weight::from_parts(2_549_952_215, 0)
-			.saturating_add(Weight::from_parts(10_774_714, 0).saturating_mul(r.into()))
+		// Minimum execution time: 1_021_461_000 picoseconds.
+		Weight::from_parts(2_943_103_376, 0)
+			.saturating_add(Weight::from_parts(10_668_184, 0).saturating_mul(r.into()))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
@@ -694,36 +694,117 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Undelivered` (r:0 w:1)
 	/// Proof: `Jobs::Undelivered` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::Outcomes` (r:0 w:2)
-	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(17563), added: 20038, mode: `MaxEncodedLen`)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
 	fn apply_proof() -> Weight {
 		// Proof size in bytes, measured: `179524`,
 		// estimated: `265645`.
-		// Minimum execution time: 784_418_000 picoseconds.
-		Weight::from_parts(845_428_000, 265645)
+		// Minimum execution time: 826_210_000 picoseconds.
+		Weight::from_parts(929_693_000, 265645)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
+	/// Storage: `Jobs::Groups` (r:1 w:0)
+	/// Proof: `Jobs::Groups` (`max_values`: None, `max_size`: Some(4357), added: 6832, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:1 w:0)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:0)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
+	/// `n` in `[2, 64]`.
 	fn check_group_statement(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 0)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `1367 + n * (65 ±0)`,
+		// estimated: `7822`.
+		// Minimum execution time: 96_032_000 picoseconds.
+		Weight::from_parts(119_432_789, 7822)
+			.saturating_add(Weight::from_parts(2_583_794, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
+	/// Storage: `Jobs::Groups` (r:1 w:1)
+	/// Proof: `Jobs::Groups` (`max_values`: None, `max_size`: Some(4357), added: 6832, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:0)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:1 w:1)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:1 w:1)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Timers` (r:1 w:1)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::UndeliveredGroups` (r:0 w:1)
+	/// Proof: `Jobs::UndeliveredGroups` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::ModelGroupResults` (r:0 w:1)
+	/// Proof: `Settlement::ModelGroupResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::GroupResults` (r:0 w:1)
+	/// Proof: `Settlement::GroupResults` (`max_values`: None, `max_size`: Some(1053754), added: 1056229, mode: `MaxEncodedLen`)
+	/// `n` in `[2, 64]`.
 	fn group_statement(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 0)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		// Proof size in bytes, measured: `3712 + n * (65 ±0)`,
+		// estimated: `7843`.
+		// Minimum execution time: 117_775_000 picoseconds.
+		Weight::from_parts(118_466_206, 7843)
+			.saturating_add(Weight::from_parts(7_571_744, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
+	/// Storage: `Settlement::GroupResults` (r:1 w:1)
+	/// Proof: `Settlement::GroupResults` (`max_values`: None, `max_size`: Some(1053754), added: 1056229, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Groups` (r:1 w:1)
+	/// Proof: `Jobs::Groups` (`max_values`: None, `max_size`: Some(4357), added: 6832, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Executors::Executors` (r:1 w:1)
+	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::OutcomeRing` (r:64 w:64)
+	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::JobInputs` (r:0 w:64)
+	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Outcomes` (r:0 w:128)
+	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::UndeliveredGroups` (r:0 w:1)
+	/// Proof: `Jobs::UndeliveredGroups` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::ModelGroupResults` (r:0 w:1)
+	/// Proof: `Settlement::ModelGroupResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// `n` in `[2, 64]`.
 	fn timer_group_window(n: u32, ) -> Weight {
-		Weight::from_parts(200_000_000, 0)
-			.saturating_add(Weight::from_parts(100_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_add((4_u64).saturating_mul(n.into()))))
+		// Proof size in bytes, measured: `7333 + n * (290 ±0)`,
+		// estimated: `1057219 + n * (2495 ±0)`.
+		// Minimum execution time: 276_362_000 picoseconds.
+		Weight::from_parts(259_360_677, 1057219)
+			.saturating_add(Weight::from_parts(32_041_551, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2495).saturating_mul(n.into()))
 	}
+	/// Storage: `Settlement::Results` (r:1 w:1)
+	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::GroupResults` (r:1 w:1)
+	/// Proof: `Settlement::GroupResults` (`max_values`: None, `max_size`: Some(1053754), added: 1056229, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Jobs` (r:1 w:0)
+	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::Groups` (r:1 w:0)
+	/// Proof: `Jobs::Groups` (`max_values`: None, `max_size`: Some(4357), added: 6832, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::TimerPages` (r:1 w:0)
+	/// Proof: `Settlement::TimerPages` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::Timers` (r:1 w:1)
+	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
+	/// Storage: `Settlement::ModelResults` (r:0 w:1)
+	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// `n` in `[2, 64]`.
 	fn leave_group(n: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Proof size in bytes, measured: `804 + n * (152 ±0)`,
+		// estimated: `1057219`.
+		// Minimum execution time: 66_729_000 picoseconds.
+		Weight::from_parts(76_759_556, 1057219)
+			.saturating_add(Weight::from_parts(2_538_072, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 }
@@ -731,164 +812,167 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(107_418_666, 7822)
-			.saturating_add(Weight::from_parts(1_514, 0).saturating_mul(b.into()))
+		Weight::from_parts(139_245_630, 7822)
+			.saturating_add(Weight::from_parts(1_295, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(71_166_000, 4113)
+		Weight::from_parts(77_045_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_547_934_000, 103361)
+		Weight::from_parts(1_665_849_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(20_u64))
 			.saturating_add(ParityDbWeight::get().writes(29_u64))
 	}
 	fn commitment_statement() -> Weight {
-		Weight::from_parts(201_119_000, 103361)
+		Weight::from_parts(262_020_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn reveal_statement() -> Weight {
-		Weight::from_parts(301_589_000, 103361)
+		Weight::from_parts(411_473_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(207_852_678, 7822)
-			.saturating_add(Weight::from_parts(3_169, 0).saturating_mul(b.into()))
+		Weight::from_parts(298_983_059, 7843)
+			.saturating_add(Weight::from_parts(9, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(215_361_000, 20044)
+		Weight::from_parts(260_708_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn join_challenge() -> Weight {
-		Weight::from_parts(167_550_000, 20044)
+		Weight::from_parts(212_987_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(63_234_000, 4498)
+		Weight::from_parts(77_795_000, 4498)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(1_247_026_000, 44712)
+		Weight::from_parts(1_379_413_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn timer_challenge_window() -> Weight {
-		Weight::from_parts(293_036_000, 20044)
+		Weight::from_parts(313_297_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn timer_reveal_phase() -> Weight {
-		Weight::from_parts(1_121_068_000, 103361)
+		Weight::from_parts(1_136_211_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(21_u64))
 			.saturating_add(ParityDbWeight::get().writes(31_u64))
 	}
 	fn timer_committee() -> Weight {
-		Weight::from_parts(131_446_000, 20044)
+		Weight::from_parts(147_049_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_dispute() -> Weight {
-		Weight::from_parts(1_214_698_000, 44712)
+		Weight::from_parts(1_246_996_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn request_outputs() -> Weight {
-		Weight::from_parts(59_539_000, 20044)
+		Weight::from_parts(66_248_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn output_page(p: u32, ) -> Weight {
-		Weight::from_parts(247_112_935, 20044)
-			.saturating_add(Weight::from_parts(75_427_764, 0).saturating_mul(p.into()))
+		Weight::from_parts(201_799_982, 20278)
+			.saturating_add(Weight::from_parts(78_365_384, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
 	}
 	fn timer_publication() -> Weight {
-		Weight::from_parts(235_761_000, 1191123)
+		Weight::from_parts(247_378_000, 1191123)
 			.saturating_add(ParityDbWeight::get().reads(71_u64))
 			.saturating_add(ParityDbWeight::get().writes(73_u64))
 	}
 	fn timer_page() -> Weight {
-		Weight::from_parts(11_677_000, 5795)
+		Weight::from_parts(13_370_000, 7843)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn timer_block() -> Weight {
-		Weight::from_parts(7_051_000, 3481)
+		Weight::from_parts(7_111_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		Weight::from_parts(87_040_511, 69021)
-			.saturating_add(Weight::from_parts(155_053, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(8_414, 0).saturating_mul(b.into()))
+		Weight::from_parts(184_580_874, 69021)
+			.saturating_add(Weight::from_parts(166_489, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(5_838, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn prove_step(b: u32, ) -> Weight {
-		Weight::from_parts(242_060_152, 134600)
-			.saturating_add(Weight::from_parts(5_922, 0).saturating_mul(b.into()))
+		Weight::from_parts(333_711_536, 134600)
+			.saturating_add(Weight::from_parts(5_802, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn run_products(w: u32, ) -> Weight {
-		Weight::from_parts(5_729_000, 0)
-			.saturating_add(Weight::from_parts(2_569_170, 0).saturating_mul(w.into()))
+		Weight::from_parts(5_748_000, 0)
+			.saturating_add(Weight::from_parts(2_641_289, 0).saturating_mul(w.into()))
 	}
 	fn run_functions(w: u32, ) -> Weight {
-		Weight::from_parts(196_651, 0)
-			.saturating_add(Weight::from_parts(336_015, 0).saturating_mul(w.into()))
+		Weight::from_parts(1_262_000, 0)
+			.saturating_add(Weight::from_parts(341_195, 0).saturating_mul(w.into()))
 	}
 	fn timer_trace_withheld() -> Weight {
-		Weight::from_parts(212_086_000, 20044)
+		Weight::from_parts(248_259_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 	fn timer_game_settled() -> Weight {
-		Weight::from_parts(384_081_000, 20044)
+		Weight::from_parts(420_125_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(14_u64))
 			.saturating_add(ParityDbWeight::get().writes(19_u64))
 	}
 	fn verify_proof(r: u32, ) -> Weight {
-		Weight::from_parts(2_549_952_215, 0)
-			.saturating_add(Weight::from_parts(10_774_714, 0).saturating_mul(r.into()))
+		Weight::from_parts(2_943_103_376, 0)
+			.saturating_add(Weight::from_parts(10_668_184, 0).saturating_mul(r.into()))
 	}
 	fn apply_proof() -> Weight {
-		Weight::from_parts(845_428_000, 265645)
+		Weight::from_parts(929_693_000, 265645)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 	fn check_group_statement(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 0)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
+		Weight::from_parts(119_432_789, 7822)
+			.saturating_add(Weight::from_parts(2_583_794, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn group_statement(n: u32, ) -> Weight {
-		Weight::from_parts(100_000_000, 0)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(6_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
+		Weight::from_parts(118_466_206, 7843)
+			.saturating_add(Weight::from_parts(7_571_744, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn timer_group_window(n: u32, ) -> Weight {
-		Weight::from_parts(200_000_000, 0)
-			.saturating_add(Weight::from_parts(100_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(8_u64))
-			.saturating_add(ParityDbWeight::get().writes((8_u64).saturating_add((4_u64).saturating_mul(n.into()))))
+		Weight::from_parts(259_360_677, 1057219)
+			.saturating_add(Weight::from_parts(32_041_551, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(9_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes(11_u64))
+			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2495).saturating_mul(n.into()))
 	}
 	fn leave_group(n: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(3_u64))
+		Weight::from_parts(76_759_556, 1057219)
+			.saturating_add(Weight::from_parts(2_538_072, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 }

@@ -103,6 +103,7 @@ export async function jobPage(job, fromBlock) {
           h('li', {}, 'the job\'s outcome is in that block\'s state (storage proof against its state root)'),
           h('li', {}, `the outputs hash to the settled ${result.outputHash.slice(0, 18)}…`),
           h('li', {}, `signed by the executor session key${result.executors.length > 1 ? 's' : ''} of ${result.executors.join(', ')}`),
+          result.group ? h('li', { id: 'receipt-group' }, `in the batch's group statement: result ${result.group.index + 1} of ${result.group.count} under the Merkle root ${result.group.root.slice(0, 18)}… the executor signed (inclusion proof checked)`) : null,
           lightCheck(receipt, result.block[0])),
         link, ' ', h('span', { class: 'muted' }, 'Re-check it with `haca-node verify-receipt` or the JS client\'s verifyReceipt.'));
       verified = true;
