@@ -17,6 +17,10 @@
 //!    settled from a group statement signs the root of the group's results instead: its
 //!    attestation's inclusion proof must place the job's leaf (job, attempt, input hash,
 //!    output hash) under that root, and the signature be of the group's payload.
+//!
+//! The outcome of a group's member that settled with the group is in the group's record
+//! (`Jobs::GroupOutcomes[group]`, a receipt with `group: true`): the job's outcome is read
+//! from it, its attestation's inclusion proof built from the statement's leaves it keeps.
 
 use std::collections::HashMap;
 
@@ -24,7 +28,7 @@ use codec::Decode;
 use haca_primitives::{
 	runtime_api::{JobEnd, JobOutcome},
 	statement::{AttestationError, Claim},
-	JobId,
+	JobId, GROUP_SPAN,
 };
 use haca_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Header, Runtime};
 use sc_consensus_grandpa::{FinalityProof, GrandpaJustification};
@@ -53,8 +57,12 @@ pub struct Receipt {
 	pub outputs: Bytes,
 	/// The SCALE-encoded header of the block whose state holds the outcome.
 	pub header: Bytes,
-	/// The SCALE-encoded outcome (`Jobs::Outcomes[job]` in that state).
+	/// The SCALE-encoded outcome (`Jobs::Outcomes[job]` in that state), or, with `group`,
+	/// the job's group's (`Jobs::GroupOutcomes[job / GROUP_SPAN]`).
 	pub outcome: Bytes,
+	/// Whether the job's result settled with its group's, `outcome` being the group's.
+	#[serde(default, skip_serializing_if = "core::ops::Not::not")]
+	pub group: bool,
 	/// The storage proof's trie nodes (`state_getReadProof`).
 	pub proof: Vec<Bytes>,
 	/// The SCALE-encoded GRANDPA finality proof of the block: a justification stored with it or
@@ -157,9 +165,29 @@ impl TrustAnchor {
 	}
 }
 
-/// Where the jobs pallet keeps `job`'s outcome.
-pub fn outcome_key(job: JobId) -> Vec<u8> {
-	pallet_jobs::Outcomes::<Runtime>::hashed_key_for(job)
+/// Where the jobs pallet keeps `job`'s outcome: its own, or its group's (`group`).
+pub fn outcome_key(job: JobId, group: bool) -> Vec<u8> {
+	if group {
+		pallet_jobs::GroupOutcomes::<Runtime>::hashed_key_for(job / GROUP_SPAN)
+	} else {
+		pallet_jobs::Outcomes::<Runtime>::hashed_key_for(job)
+	}
+}
+
+/// `job`'s outcome from the stored bytes: its own, or read from its group's (`group`).
+fn decode_outcome(job: JobId, group: bool, bytes: &[u8]) -> Result<Outcome, ReceiptError> {
+	let malformed = |error: codec::Error| {
+		ReceiptError::Malformed(format!("the outcome does not decode: {error}"))
+	};
+	if !group {
+		return Outcome::decode(&mut &bytes[..]).map_err(malformed);
+	}
+	pallet_jobs::GroupOutcome::<Runtime>::decode(&mut &bytes[..])
+		.map_err(malformed)?
+		.member_outcome(job)
+		.ok_or_else(|| {
+			ReceiptError::NotInState(format!("the group's outcome holds no result of job {job}"))
+		})
 }
 
 /// Checks `receipt` against `anchor` (see the module's documentation).
@@ -180,7 +208,7 @@ pub fn verify(receipt: &Receipt, anchor: &TrustAnchor) -> Result<Verified, Recei
 		Header::decode(&mut &receipt.header[..]).map_err(|error| malformed("the header", error))?;
 	let finalized = check_finality(&header, &receipt.finality, anchor)?;
 
-	let key = outcome_key(receipt.job);
+	let key = outcome_key(receipt.job, receipt.group);
 	let proof = sp_trie::StorageProof::new(receipt.proof.iter().map(|node| node.0.clone()));
 	let values =
 		sp_state_machine::read_proof_check::<BlakeTwo256, _>(header.state_root, proof, [&key[..]])
@@ -190,8 +218,7 @@ pub fn verify(receipt: &Receipt, anchor: &TrustAnchor) -> Result<Verified, Recei
 		let found = if stored.is_some() { "another outcome" } else { "no outcome" };
 		return Err(ReceiptError::NotInState(format!("the state holds {found} for the job")));
 	}
-	let outcome = Outcome::decode(&mut &receipt.outcome[..])
-		.map_err(|error| malformed("the outcome", error))?;
+	let outcome = decode_outcome(receipt.job, receipt.group, &receipt.outcome)?;
 
 	let JobEnd::Settled { output_hash, outputs, attestations, .. } = outcome.end else {
 		return Err(ReceiptError::NotSettled(receipt.job, "it failed or was cancelled"));
@@ -277,9 +304,13 @@ mod tests {
 
 	#[test]
 	fn outcome_keys_are_the_pallets_storage_keys() {
-		let key = outcome_key(7);
+		let key = outcome_key(7, false);
 		assert_eq!(key.len(), 16 + 16 + 8 + 8);
 		assert_eq!(&key[40..], &7u64.to_le_bytes());
+		// A member of a group: the group's record, keyed by the group's number.
+		let key = outcome_key(3 * GROUP_SPAN + 5, true);
+		assert_eq!(&key[40..], &3u64.to_le_bytes());
+		assert_ne!(key[..32], outcome_key(7, false)[..32]);
 	}
 
 	#[test]

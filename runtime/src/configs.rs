@@ -268,6 +268,8 @@ impl pallet_jobs::Config for Runtime {
 	/// Inputs up to 64 KiB (encoded tensors).
 	type MaxOutputLen = ConstU32<MAX_OUTPUT_LEN>;
 	type MaxOutcomes = ConstU32<MAX_OUTCOMES>;
+	/// As many jobs' outcomes again, in groups of the largest batch.
+	type MaxGroupOutcomes = ConstU32<{ MAX_OUTCOMES / 64 }>;
 	type MaxInputLen = ConstU32<{ 64 * 1024 }>;
 	/// Up to 64 jobs per `submit_batch` (the block length limits batches of long inputs).
 	type MaxJobsPerSubmit = ConstU32<64>;
@@ -297,7 +299,8 @@ impl pallet_jobs::Config for Runtime {
 const MAX_OUTPUT_LEN: u32 = 16 * 1024;
 
 /// Ended jobs whose outcome (with outputs up to `MAX_OUTPUT_LEN`) the chain keeps for clients:
-/// at most 16 MiB of state, whatever the number of jobs.
+/// at most 16 MiB of state, whatever the number of jobs (and as much again for the groups
+/// whose results settled together: `MaxGroupOutcomes`).
 const MAX_OUTCOMES: u32 = 1024;
 
 /// Pages of `MAX_OUTPUT_LEN` an attested result's outputs may be published in (1 MiB).

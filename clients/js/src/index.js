@@ -12,4 +12,4 @@ export * from './api.js';
 export * from './tensor.js';
 export { readNpy } from './npy.js';
 export { readOnnxSpecs, readTensorProto } from './onnx.js';
-export { buildReceipt, groupLeafHash, inclusionHolds, outcomeKey, readProof, ReceiptError, RECEIPT_FORMAT, verifyReceipt } from './receipt.js';
+export { buildReceipt, groupLeafHash, inclusionHolds, merkleRoot, outcomeKey, readProof, ReceiptError, RECEIPT_FORMAT, verifyReceipt } from './receipt.js';

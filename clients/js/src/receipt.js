@@ -58,6 +58,9 @@ registry.register({
   HacaJobOutcome: { client: 'AccountId32', model: 'H256', inputHash: 'H256', mode: 'HacaMode', submittedAt: 'u32', endedAt: 'u32', end: 'HacaJobEnd' },
   HacaGroupLeaf: { job: 'u64', attempt: 'u32', inputHash: 'H256', outputHash: 'H256' },
   HacaGroupStatementPayload: { genesisHash: 'H256', first: 'u64', model: 'H256', executor: 'AccountId32', root: 'H256' },
+  HacaGroupAttestation: { executor: 'AccountId32', key: '[u8; 32]', attempt: 'u32', signature: '[u8; 64]', leaves: 'Vec<H256>' },
+  HacaSettledMember: { job: 'u64', leaf: 'u32', inputHash: 'H256', outputHash: 'H256', outputs: 'Option<Bytes>', paid: 'u128', refunded: 'u128' },
+  HacaGroupOutcome: { client: 'AccountId32', model: 'H256', submittedAt: 'u32', endedAt: 'u32', attestation: 'HacaGroupAttestation', members: 'Vec<HacaSettledMember>' },
   HacaStatementPayload: { genesisHash: 'H256', job: 'u64', attempt: 'u32', model: 'H256', inputHash: 'H256', executor: 'AccountId32', claim: 'HacaClaim' },
   HacaPrecommit: { targetHash: 'H256', targetNumber: 'u32' },
   HacaSignedPrecommit: { precommit: 'HacaPrecommit', signature: '[u8; 64]', id: '[u8; 32]' },
@@ -93,10 +96,44 @@ function decodeExactly(type, bytes, what) {
   return value;
 }
 
-/** The storage key of `job`'s outcome. */
-export function outcomeKey(job) {
-  const id = registry.createType('u64', job).toU8a();
-  return u8aConcat(xxhashAsU8a('Jobs', 128), xxhashAsU8a('Outcomes', 128), xxhashAsU8a(id, 64), id);
+/** The storage key of `job`'s outcome: its own, or its group's (`Jobs::GroupOutcomes`) with `group`. */
+export function outcomeKey(job, group = false) {
+  const id = registry.createType('u64', group ? BigInt(job) / GROUP_SPAN : job).toU8a();
+  return u8aConcat(xxhashAsU8a('Jobs', 128), xxhashAsU8a(group ? 'GroupOutcomes' : 'Outcomes', 128), xxhashAsU8a(id, 64), id);
+}
+
+/**
+ * Job `job`'s outcome read from its group's (`Jobs::GroupOutcomes`): its result, and the
+ * executor's attestation with the inclusion proof built from the statement's leaves, as the
+ * runtime builds it (`GroupOutcome::member_outcome`).
+ */
+function memberOutcome(group, job) {
+  const member = group.members.find((m) => m.job.toBigInt() === BigInt(job));
+  if (!member) throw new ReceiptError('NotInState', `the group's outcome holds no result of job ${job}`);
+  const leaves = group.attestation.leaves.map((leaf) => leaf.toU8a());
+  const index = member.leaf.toNumber();
+  const { executor, key, attempt, signature } = group.attestation;
+  return registry.createType('HacaJobOutcome', {
+    client: group.client,
+    model: group.model,
+    inputHash: member.inputHash,
+    mode: { Attested: null },
+    submittedAt: group.submittedAt,
+    endedAt: group.endedAt,
+    end: {
+      Settled: {
+        outputHash: member.outputHash,
+        outputs: member.outputs,
+        attestations: [{
+          executor, key, attempt, signature,
+          claim: { Output: member.outputHash },
+          inclusion: { root: merkleRoot(leaves), index, count: leaves.length, siblings: merkleProof(leaves, index) },
+        }],
+        paid: member.paid,
+        refunded: member.refunded,
+      },
+    },
+  });
 }
 
 /** The GRANDPA engine id of justifications. */
@@ -126,7 +163,9 @@ export async function buildReceipt(api, job) {
   if (end.asSettled.outputs.isNone) throw new Error(`job ${job}'s outputs are too large to be kept on chain; a receipt needs them`);
   const number = endedAt.toNumber();
   const hash = await api.rpc.chain.getBlockHash(number);
-  const key = u8aToHex(outcomeKey(job));
+  // A batch member that settled with its group has its outcome in the group's record.
+  const group = (await (await api.at(hash)).query.jobs.outcomes(job)).isNone;
+  const key = u8aToHex(outcomeKey(job, group));
   const [header, stored, proof, finality] = await Promise.all([
     api.rpc.chain.getHeader(hash),
     api.rpc.state.getStorage.raw(key, hash),
@@ -140,6 +179,7 @@ export async function buildReceipt(api, job) {
     outputs: end.asSettled.outputs.unwrap().toHex(),
     header: header.toHex(),
     outcome: stored,
+    ...(group ? { group: true } : {}),
     proof: proof.proof.map((node) => node.toHex()),
     finality,
   };
@@ -195,13 +235,15 @@ export async function verifyReceipt(receipt, anchor) {
   const blockHash = blake2AsU8a(headerBytes);
   const finalized = checkFinality(blockHash, header.number.toNumber(), bytes('finality'), anchor);
 
-  const key = outcomeKey(receipt.job);
+  const key = outcomeKey(receipt.job, receipt.group === true);
   const stored = readProof(header.stateRoot.toU8a(), (receipt.proof ?? []).map((node) => hexToU8a(node)), key);
   const outcomeBytes = bytes('outcome');
   if (!stored || !u8aEq(stored, outcomeBytes)) {
     throw new ReceiptError('NotInState', `the block's state holds ${stored ? 'another outcome' : 'no outcome'} for job ${receipt.job}`);
   }
-  const outcome = decodeExactly('HacaJobOutcome', outcomeBytes, 'the outcome');
+  const outcome = receipt.group === true
+    ? memberOutcome(decodeExactly('HacaGroupOutcome', outcomeBytes, "the group's outcome"), receipt.job)
+    : decodeExactly('HacaJobOutcome', outcomeBytes, 'the outcome');
   if (!outcome.end.isSettled) throw new ReceiptError('NotSettled', `job ${receipt.job} did not settle: it ${outcome.end.type === 'Failed' ? 'failed' : 'was cancelled'}`);
   const { outputHash, outputs, attestations } = outcome.end.asSettled;
 
@@ -268,6 +310,32 @@ const innerHash = (left, right) => blake2AsU8a(u8aConcat(new Uint8Array([1]), le
  */
 export function groupLeafHash(leaf) {
   return leafHash(registry.createType('HacaGroupLeaf', leaf).toU8a());
+}
+
+/** The root of a Merkle tree over leaf hashes `leaves` (`haca_primitives::merkle::root`). */
+export function merkleRoot(leaves) {
+  let level = leaves;
+  while (level.length > 1) level = parents(level);
+  return level[0] ?? new Uint8Array(32);
+}
+
+/** The sibling hashes from leaf `index` up (`haca_primitives::merkle::proof`). */
+function merkleProof(leaves, index) {
+  const siblings = [];
+  let [level, at] = [leaves, index];
+  while (level.length > 1) {
+    if (at < level.length && (at ^ 1) < level.length) siblings.push(level[at ^ 1]);
+    level = parents(level);
+    at = Math.floor(at / 2);
+  }
+  return siblings;
+}
+
+/** The level above `level`: pairs hashed, an odd last hash moved up unchanged. */
+function parents(level) {
+  const up = [];
+  for (let i = 0; i < level.length; i += 2) up.push(i + 1 < level.length ? innerHash(level[i], level[i + 1]) : level[i]);
+  return up;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   encodeTensors,
   groupLeafHash,
   inclusionHolds,
+  merkleRoot,
   tensorFromBytes,
   tensorsAgree,
   ulpDistance,
@@ -68,6 +69,7 @@ const groupVectors = JSON.parse(
 test("a group statement's leaves hash and their inclusion proofs hold as the runtime's do, and only for their own leaf and place", () => {
   assert.ok(groupVectors.groups.some(({ results }) => results.length === 64), 'a full group');
   for (const { root, results } of groupVectors.groups) {
+    assert.equal(u8aToHex(merkleRoot(results.map(({ leafHash }) => hexToU8a(leafHash)))), root);
     for (const [i, { leaf, leafHash, index, count, siblings }] of results.entries()) {
       const hash = groupLeafHash(leaf);
       assert.equal(u8aToHex(hash), leafHash);

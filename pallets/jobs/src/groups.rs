@@ -19,8 +19,8 @@ use frame_support::{pallet_prelude::*, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	traits::{
-		ExecutorAccountability, ExecutorRegistry, GroupMemberView, GroupView, ModelRegistry,
-		SettledFunds, SettledResult,
+		ExecutorAccountability, ExecutorRegistry, GroupMemberView, GroupSettlement, GroupView,
+		ModelRegistry, SettledFunds,
 	},
 	JobId, ModelHash, VerificationMode,
 };
@@ -325,21 +325,22 @@ impl<T: Config> Pallet<T> {
 		Groups::<T>::insert(group_id, group);
 	}
 
-	/// Ends members of the delivered group whose first job is `first`, each with its share
-	/// of `payouts` and its result (see [`JobLedger::settle_group`]); the others stay in it.
+	/// Ends members of the delivered group whose first job is `first`, each with its result
+	/// and its share of `payouts`, and keeps one outcome for them all (see
+	/// [`JobLedger::settle_group`]); the others stay in the group.
 	pub(crate) fn settle_members(
 		first: JobId,
 		payouts: &[(T::AccountId, BalanceOf<T>)],
-		results: Vec<(JobId, BalanceOf<T>, SettledResult<T::AccountId>)>,
+		settlement: GroupSettlement<T::AccountId, BalanceOf<T>>,
 	) -> Result<Vec<SettledFunds<BalanceOf<T>>>, DispatchError> {
 		let (group_id, _) = group_place(first);
 		let mut group = Groups::<T>::get(group_id).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(group.status == JobStatus::Delivered, Error::<T>::NotDelivered);
-		let mut members = Vec::with_capacity(results.len());
-		for (id, paid, _) in &results {
-			let (in_group, place) = group_place(*id);
+		let mut members = Vec::with_capacity(settlement.members.len());
+		for settled in &settlement.members {
+			let (in_group, place) = group_place(settled.job);
 			let member = group.members.get_mut(place).and_then(Option::take);
-			let member = member.filter(|_| in_group == group_id && *paid <= group.max_fee);
+			let member = member.filter(|_| in_group == group_id && settled.paid <= group.max_fee);
 			members.push(member.ok_or(Error::<T>::NotGroupMembers)?);
 		}
 		let total = |amounts: &mut dyn Iterator<Item = BalanceOf<T>>| {
@@ -347,7 +348,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let paid = total(&mut payouts.iter().map(|(_, amount)| *amount));
 		ensure!(
-			paid == total(&mut results.iter().map(|(_, paid, _)| *paid)),
+			paid == total(&mut settlement.members.iter().map(|settled| settled.paid)),
 			Error::<T>::PayoutsExceedFee
 		);
 		// Every payout or none.
@@ -363,15 +364,35 @@ impl<T: Config> Pallet<T> {
 			T::Executors::release_stake(executor, group.stake.saturating_mul(settled.into()));
 		}
 		Self::release_escrow(&group.client, held.saturating_sub(paid));
-		let mut funds = Vec::with_capacity(results.len());
-		for (member, (id, paid, result)) in members.into_iter().zip(results) {
-			let refunded = group.max_fee.saturating_add(member.deposit).saturating_sub(paid);
+		let mut funds = Vec::with_capacity(members.len());
+		let mut outcomes = Vec::with_capacity(members.len());
+		for (member, settled) in members.into_iter().zip(settlement.members) {
+			let refunded =
+				group.max_fee.saturating_add(member.deposit).saturating_sub(settled.paid);
 			T::Models::remove_job_reference(&group.model);
-			JobInputs::<T>::remove(id);
-			let job = Self::member_job(&group, &member);
-			Self::record_outcome(id, &job, Self::settled_end(result, paid, refunded));
-			funds.push(SettledFunds { paid, refunded });
+			JobInputs::<T>::remove(settled.job);
+			outcomes.push(SettledMember {
+				job: settled.job,
+				leaf: settled.leaf,
+				input_hash: member.input_hash,
+				output_hash: settled.output_hash,
+				outputs: settled.outputs.and_then(|outputs| BoundedVec::try_from(outputs).ok()),
+				paid: settled.paid,
+				refunded,
+			});
+			funds.push(SettledFunds { paid: settled.paid, refunded });
 		}
+		Self::record_group_outcome(
+			group_id,
+			GroupOutcome {
+				client: group.client.clone(),
+				model: group.model,
+				submitted_at: group.submitted_at,
+				ended_at: frame_system::Pallet::<T>::block_number(),
+				attestation: settlement.attestation,
+				members: BoundedVec::truncate_from(outcomes),
+			},
+		);
 		if group.size() == 0 {
 			Self::end_group(group_id, &group);
 		} else {

@@ -6,8 +6,8 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
 	runtime_api::JobEnd,
 	traits::{
-		ExecutorAccountability, ExecutorRegistry, JobLedger, JobView, ModelRegistry, SettledFunds,
-		SettledResult,
+		ExecutorAccountability, ExecutorRegistry, GroupSettlement, JobLedger, JobView,
+		ModelRegistry, SettledFunds, SettledResult,
 	},
 	JobId,
 };
@@ -113,6 +113,7 @@ impl<T: Config> Pallet<T> {
 			Self::draw_waiting_for_benchmark();
 		}
 		Self::fill_outcome_ring_for_benchmark();
+		Self::fill_group_outcome_ring_for_benchmark();
 		let fee = Self::price(terms.fee, &mode);
 		let input: BoundedVec<u8, T::MaxInputLen> = input.try_into().expect("input fits");
 		let inputs = alloc::vec![input; count as usize];
@@ -223,9 +224,9 @@ impl<T: Config> JobLedger<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pal
 	fn settle_group(
 		first: JobId,
 		payouts: &[(T::AccountId, BalanceOf<T>)],
-		results: Vec<(JobId, BalanceOf<T>, SettledResult<T::AccountId>)>,
+		settlement: GroupSettlement<T::AccountId, BalanceOf<T>>,
 	) -> Result<Vec<SettledFunds<BalanceOf<T>>>, DispatchError> {
-		Self::settle_members(first, payouts, results)
+		Self::settle_members(first, payouts, settlement)
 	}
 
 	fn rerun(id: JobId, exclude: &[T::AccountId]) {

@@ -123,6 +123,7 @@ pub mod pallet {
 			type MaxInputLen = ConstU32<1024>;
 			type MaxOutputLen = ConstU32<256>;
 			type MaxOutcomes = ConstU32<4>;
+			type MaxGroupOutcomes = ConstU32<2>;
 			type MaxJobsPerSubmit = ConstU32<4>;
 			type MaxQuorum = ConstU32<3>;
 			type MaxAttempts = ConstU32<3>;
@@ -186,6 +187,11 @@ pub mod pallet {
 		/// (older ones are in the events only).
 		#[pallet::constant]
 		type MaxOutcomes: Get<u32>;
+
+		/// How many of the groups whose results most recently settled together keep their
+		/// outcome in [`GroupOutcomes`] (older ones are in the events only).
+		#[pallet::constant]
+		type MaxGroupOutcomes: Get<u32>;
 
 		/// Most jobs one `submit_batch` call submits (within `MaxPendingPerClient` and half
 		/// of `MaxPendingJobs`: every job waits in the queue for its draw).
@@ -290,6 +296,21 @@ pub mod pallet {
 	/// Outcomes recorded so far; the next one takes place `OutcomesRecorded % MaxOutcomes`.
 	#[pallet::storage]
 	pub type OutcomesRecorded<T: Config> = StorageValue<_, u64, ValueQuery>;
+
+	/// How the members of the most recently settled groups ended, when their results settled
+	/// together from one group statement (at most `MaxGroupOutcomes` groups; each new one
+	/// replaces the oldest). A member that ended alone has its outcome in [`Outcomes`].
+	#[pallet::storage]
+	pub type GroupOutcomes<T: Config> = StorageMap<_, Twox64Concat, GroupId, GroupOutcome<T>>;
+
+	/// The groups of [`GroupOutcomes`], by their place in its ring: place -> group.
+	#[pallet::storage]
+	pub type GroupOutcomeRing<T: Config> = StorageMap<_, Twox64Concat, u32, GroupId>;
+
+	/// Group outcomes recorded so far; the next one takes place
+	/// `GroupOutcomesRecorded % MaxGroupOutcomes`.
+	#[pallet::storage]
+	pub type GroupOutcomesRecorded<T: Config> = StorageValue<_, u64, ValueQuery>;
 
 	/// The id the next job gets.
 	#[pallet::storage]

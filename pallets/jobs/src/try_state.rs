@@ -133,6 +133,27 @@ impl<T: Config> Pallet<T> {
 				"held escrow differs from the jobs' fees and deposits"
 			);
 		}
+		let group_places = GroupOutcomeRing::<T>::iter().count();
+		ensure!(
+			group_places as u32 <= T::MaxGroupOutcomes::get(),
+			"more group outcomes than MaxGroupOutcomes"
+		);
+		ensure!(
+			GroupOutcomes::<T>::iter().count() == group_places,
+			"group outcomes and their ring differ"
+		);
+		for (_, group_id) in GroupOutcomeRing::<T>::iter() {
+			let outcome =
+				GroupOutcomes::<T>::get(group_id).ok_or("a ring place without its group")?;
+			for member in &outcome.members {
+				ensure!(group_place(member.job).0 == group_id, "a group outcome of another's job");
+				ensure!(!Outcomes::<T>::contains_key(member.job), "a job with two outcomes");
+				ensure!(
+					(member.leaf as usize) < outcome.attestation.leaves.len(),
+					"a settled member without its leaf"
+				);
+			}
+		}
 		let places = OutcomeRing::<T>::iter().count();
 		ensure!(places as u32 <= T::MaxOutcomes::get(), "more outcomes than MaxOutcomes");
 		ensure!(Outcomes::<T>::iter().count() == places, "outcomes and their ring differ");

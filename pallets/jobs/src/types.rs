@@ -191,3 +191,77 @@ impl<T: Config> Group<T> {
 		})
 	}
 }
+
+/// A member's result that settled with its group's, as [`GroupOutcome`] keeps it.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct SettledMember<T: Config> {
+	/// The member's job.
+	pub job: haca_primitives::JobId,
+	/// Its leaf's index in the group statement.
+	pub leaf: u32,
+	/// Hash of its input.
+	pub input_hash: sp_core::H256,
+	/// Hash of its settled output tensors.
+	pub output_hash: sp_core::H256,
+	/// The settled output tensors, when they fit in `MaxOutputLen`.
+	pub outputs: Option<BoundedVec<u8, T::MaxOutputLen>>,
+	/// Paid out of the escrow for it.
+	pub paid: BalanceOf<T>,
+	/// Returned to the client for it.
+	pub refunded: BalanceOf<T>,
+}
+
+/// How the members of a group whose results settled together from one group statement
+/// ended: one record for them all. Each member's [`JobOutcomeOf`] is built from it
+/// ([`crate::Pallet::outcome`]), its attestation with its inclusion proof.
+#[derive(
+	CloneNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct GroupOutcome<T: Config> {
+	/// Who paid.
+	pub client: T::AccountId,
+	/// The model.
+	pub model: ModelHash,
+	/// Block of the submission.
+	pub submitted_at: BlockNumberFor<T>,
+	/// Block in which the members ended.
+	pub ended_at: BlockNumberFor<T>,
+	/// The executor's signature of the group statement, with its leaves.
+	pub attestation: haca_primitives::statement::GroupAttestation<T::AccountId>,
+	/// The members that settled, in the order of their ids.
+	pub members: BoundedVec<SettledMember<T>, T::MaxJobsPerSubmit>,
+}
+
+impl<T: Config> GroupOutcome<T> {
+	/// How member `job` ended, if it settled with the group: its result, and the executor's
+	/// attestation with the member's inclusion proof.
+	pub fn member_outcome(
+		&self,
+		job: haca_primitives::JobId,
+	) -> Option<
+		haca_primitives::runtime_api::JobOutcome<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>,
+	> {
+		let member = self.members.iter().find(|member| member.job == job)?;
+		Some(haca_primitives::runtime_api::JobOutcome {
+			client: self.client.clone(),
+			model: self.model,
+			input_hash: member.input_hash,
+			mode: VerificationMode::Attested,
+			submitted_at: self.submitted_at,
+			ended_at: self.ended_at,
+			end: haca_primitives::runtime_api::JobEnd::Settled {
+				output_hash: member.output_hash,
+				outputs: member.outputs.clone().map(BoundedVec::into_inner),
+				attestations: alloc::vec![self
+					.attestation
+					.attestation(member.leaf, member.output_hash)],
+				paid: member.paid,
+				refunded: member.refunded,
+			},
+		})
+	}
+}

@@ -216,9 +216,10 @@ sp_api::decl_runtime_apis! {
 		/// A job that has not ended (ended ones: [`Self::outcome`]).
 		fn job(job: JobId) -> Option<JobReport<AccountId, Balance, BlockNumber>>;
 
-		/// How a job ended, for the chain's `MaxOutcomes` most recently ended jobs; `None` for
-		/// a job that has not ended, ended longer ago, or never existed (`NextJobId` tells the
-		/// last apart: older outcomes are in the `Settled`, `Failed` and `Cancelled` events).
+		/// How a job ended, for the chain's `MaxOutcomes` most recently ended jobs and the
+		/// members of its `MaxGroupOutcomes` most recently settled groups; `None` for a job
+		/// that has not ended, ended longer ago, or never existed (`NextJobId` tells the last
+		/// apart: older outcomes are in the `Settled`, `Failed` and `Cancelled` events).
 		fn outcome(job: JobId) -> Option<JobOutcome<AccountId, Balance, BlockNumber>>;
 
 		/// The fee a job on `model` in `mode` costs (fee per run times runs), if the model

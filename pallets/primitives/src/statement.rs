@@ -460,6 +460,87 @@ impl<AccountId: Encode> GroupStatementPayload<AccountId> {
 	}
 }
 
+/// The leaf hashes of a group statement, in leaf order.
+pub type GroupLeaves =
+	sp_runtime::BoundedVec<H256, sp_core::ConstU32<{ crate::GROUP_SPAN as u32 }>>;
+
+/// An executor's signature of a group statement, kept with the outcome of the group's
+/// results that settled together: with the statement's leaf hashes, anyone checks one job's
+/// result against the executor's session key without trusting a node ([`Self::verify`],
+/// [`Self::holds`]).
+#[derive(
+	Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Debug,
+)]
+pub struct GroupAttestation<AccountId> {
+	/// The executor.
+	pub executor: AccountId,
+	/// Its session key when it signed.
+	pub key: InferenceKey,
+	/// The group's attempt the results are from.
+	pub attempt: u32,
+	/// The session key's signature of the [`GroupStatementPayload`] of the leaves' root.
+	pub signature: InferenceSignature,
+	/// The statement's leaf hashes ([`GroupLeaf::hash`]), in leaf order.
+	pub leaves: GroupLeaves,
+}
+
+impl<AccountId: Encode + Clone> GroupAttestation<AccountId> {
+	/// The root the executor signed.
+	pub fn root(&self) -> H256 {
+		crate::merkle::root(&self.leaves)
+	}
+
+	/// Checks the signature of the group statement about the group whose first job is
+	/// `first`, on `model`, on the chain of `genesis_hash`.
+	pub fn verify(
+		&self,
+		genesis_hash: H256,
+		first: JobId,
+		model: ModelHash,
+	) -> Result<(), AttestationError> {
+		let payload = GroupStatementPayload {
+			genesis_hash,
+			first,
+			model,
+			executor: self.executor.clone(),
+			root: self.root(),
+		};
+		if !sp_runtime::RuntimeAppPublic::verify(
+			&self.key,
+			&payload.signing_bytes(),
+			&self.signature,
+		) {
+			return Err(AttestationError::BadSignature);
+		}
+		Ok(())
+	}
+
+	/// Whether leaf `index` of the statement is `leaf`, of this attestation's attempt.
+	pub fn holds(&self, index: u32, leaf: &GroupLeaf) -> bool {
+		leaf.attempt == self.attempt
+			&& self.leaves.get(index as usize).is_some_and(|hash| *hash == leaf.hash())
+	}
+
+	/// The attestation of the claim of `output_hash` in leaf `index`, with its inclusion
+	/// proof, as a job's outcome shows it.
+	pub fn attestation(&self, index: u32, output_hash: H256) -> Attestation<AccountId> {
+		let siblings = crate::merkle::proof(&self.leaves, index as usize).unwrap_or_default();
+		Attestation {
+			executor: self.executor.clone(),
+			key: self.key.clone(),
+			attempt: self.attempt,
+			claim: Claim::Output(output_hash),
+			signature: self.signature.clone(),
+			inclusion: Some(Inclusion {
+				root: self.root(),
+				index,
+				count: self.leaves.len() as u32,
+				siblings: sp_runtime::BoundedVec::truncate_from(siblings),
+			}),
+		}
+	}
+}
+
 /// Most sibling hashes of an inclusion proof in a group of at most [`crate::GROUP_SPAN`]
 /// results.
 pub const MAX_GROUP_DEPTH: u32 = 6;

@@ -306,6 +306,30 @@ pub struct SettledResult<AccountId> {
 	pub attestations: Vec<crate::statement::Attestation<AccountId>>,
 }
 
+/// One member's result, settling with its group's.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct MemberSettlement<Balance> {
+	/// The member's job.
+	pub job: JobId,
+	/// Its leaf's index in the group statement.
+	pub leaf: u32,
+	/// Its share of the payouts: what its run paid.
+	pub paid: Balance,
+	/// Hash of its settled output tensors.
+	pub output_hash: H256,
+	/// The output tensors (canonical encoding), when they are on chain.
+	pub outputs: Option<Vec<u8>>,
+}
+
+/// Members of a group whose results settle together, from one group statement.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GroupSettlement<AccountId, Balance> {
+	/// The executor's signature of the group statement, with its leaves.
+	pub attestation: crate::statement::GroupAttestation<AccountId>,
+	/// The members settling, in the order of their ids.
+	pub members: Vec<MemberSettlement<Balance>>,
+}
+
 /// The jobs pallet, as the settlement pallet sees it.
 pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// A job that has not ended.
@@ -343,15 +367,15 @@ pub trait JobLedger<AccountId, Balance, BlockNumber> {
 	/// longer applies.
 	fn note_group_delivered(first: JobId, who: &AccountId);
 
-	/// Ends every present member of the delivered group whose first job id is `first`, each
-	/// `(job, paid, result)` of `results` with its result and its share `paid` of `payouts`:
-	/// pays each `(payee, amount)` from the client's escrow once and returns the rest to the
-	/// client; what was paid and returned for each member, in order. Pays all or, with an
-	/// error, nothing.
+	/// Ends members of the delivered group whose first job id is `first` (the others stay
+	/// in it), each with its result and its share of `payouts`, and keeps one outcome for
+	/// them all: pays each `(payee, amount)` from the client's escrow once and returns the
+	/// rest to the client; what was paid and returned for each member, in order. Pays all
+	/// or, with an error, nothing.
 	fn settle_group(
 		first: JobId,
 		payouts: &[(AccountId, Balance)],
-		results: Vec<(JobId, Balance, SettledResult<AccountId>)>,
+		settlement: GroupSettlement<AccountId, Balance>,
 	) -> Result<Vec<SettledFunds<Balance>>, sp_runtime::DispatchError>;
 
 	/// Runs the job again with new executors (avoiding `exclude` when others are eligible),

@@ -11,16 +11,18 @@
 //!   input hash) and the statement's output hashes, and the signature must be of it.
 //! - A member's result that a verifier challenges or asks the outputs of leaves the
 //!   group's record for an [`AttestedResult`] of its own, with its [`Inclusion`], and goes
-//!   on as any attested result; the others settle together.
+//!   on as any attested result; the others settle together, with one outcome for them all
+//!   that keeps the executor's signature and the statement's leaves (the jobs pallet's
+//!   `GroupOutcomes`), so that each member's result checks against the signed root alone.
 
 use alloc::vec::Vec;
 use frame_support::{defensive, ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 use haca_primitives::{
-	statement::{Attestation, Claim, GroupLeaf, GroupStatementPayload, Inclusion},
+	statement::{GroupAttestation, GroupLeaf, GroupStatementPayload, Inclusion},
 	traits::{
-		ExecutorAccountability, ExecutorDirectory, GroupView, JobLedger, ModelRegistry,
-		SettledResult,
+		ExecutorAccountability, ExecutorDirectory, GroupSettlement, GroupView, JobLedger,
+		MemberSettlement, ModelRegistry,
 	},
 	InferenceSignature, JobId, GROUP_SPAN,
 };
@@ -234,11 +236,20 @@ impl<T: Config> Pallet<T> {
 			defensive!("a model's terms stay while jobs reference it");
 			return;
 		};
-		let inclusions = Inclusion::all(&result.leaves());
+		let attestation = GroupAttestation {
+			executor: result.executor.clone(),
+			key: result.signed.key.clone(),
+			attempt: result.attempt,
+			signature: result.signed.signature.clone(),
+			leaves: BoundedVec::truncate_from(
+				result.leaves().iter().map(GroupLeaf::hash).collect::<Vec<_>>(),
+			),
+		};
 		let mut payouts: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
 		let mut settled = Vec::new();
+		let mut settling = Vec::new();
 		let mut members = group.members.iter();
-		for (member, inclusion) in result.members.iter().zip(inclusions) {
+		for (leaf, member) in result.members.iter().enumerate() {
 			if member.left {
 				continue;
 			}
@@ -246,37 +257,27 @@ impl<T: Config> Pallet<T> {
 				defensive!("a result still in its group statement is of a member of the group");
 				continue;
 			};
-			for (payee, amount) in
-				Self::payouts(&terms, fee, core::slice::from_ref(&result.executor))
-			{
+			let executor = core::slice::from_ref(&result.executor);
+			for (payee, amount) in Self::payouts(&terms, fee, executor) {
 				match payouts.iter_mut().find(|(who, _)| *who == payee) {
 					Some((_, total)) => total.saturating_accrue(amount),
 					None => payouts.push((payee, amount)),
 				}
 			}
-			let attestation = Attestation {
-				executor: result.executor.clone(),
-				key: result.signed.key.clone(),
-				attempt: result.attempt,
-				claim: Claim::Output(member.output_hash),
-				signature: result.signed.signature.clone(),
-				inclusion: Some(inclusion),
-			};
-			let settled_result = SettledResult {
+			settling.push(member);
+			settled.push(MemberSettlement {
+				job: member.job,
+				leaf: leaf as u32,
+				paid: fee,
 				output_hash: member.output_hash,
 				outputs: member.outputs.clone().map(BoundedVec::into_inner),
-				attestations: alloc::vec![attestation],
-			};
-			settled.push((member, fee, settled_result));
+			});
 		}
-		let jobs: Vec<_> = settled
-			.iter()
-			.map(|(member, fee, result)| (member.job, *fee, result.clone()))
-			.collect();
-		match T::Jobs::settle_group(first, &payouts, jobs) {
+		let settlement = GroupSettlement { attestation, members: settled };
+		match T::Jobs::settle_group(first, &payouts, settlement) {
 			Ok(funds) => {
 				let executors = BoundedVec::truncate_from(alloc::vec![result.executor.clone()]);
-				for ((member, _, _), funds) in settled.into_iter().zip(funds) {
+				for (member, funds) in settling.into_iter().zip(funds) {
 					T::Executors::note_settled(&result.executor);
 					Self::deposit_event(Event::Settled {
 						job: member.job,
@@ -290,7 +291,7 @@ impl<T: Config> Pallet<T> {
 			}
 			// A payee cannot receive its payout: every member's client gets everything
 			// back (`jobs.Failed`).
-			Err(_) => settled.iter().for_each(|(member, ..)| T::Jobs::fail(member.job)),
+			Err(_) => settling.iter().for_each(|member| T::Jobs::fail(member.job)),
 		}
 	}
 

@@ -61,8 +61,13 @@ fn a_group_statement_is_one_record_and_its_results_settle_together() {
 		for &job in &ids {
 			assert!(Jobs::job(job).is_none(), "settled");
 			assert!(pallet_jobs::JobInputs::<Test>::get(job).is_none());
+			assert!(pallet_jobs::Outcomes::<Test>::get(job).is_none(), "no record of its own");
 			assert_eq!(check_outcome(job), Ok(()));
 		}
+		let outcome = pallet_jobs::GroupOutcomes::<Test>::get(first / pallet_jobs::GROUP_SPAN)
+			.expect("one outcome for the group");
+		assert_eq!(outcome.members.len(), 4);
+		assert_eq!(outcome.attestation.root(), record.root, "the root the executor signed");
 		// Everything held for the group went back or was paid: nothing is held for CLIENT.
 		assert_eq!(
 			Balances::balance_on_hold(
@@ -221,5 +226,28 @@ fn an_inclusion_proof_holds_for_its_own_job_and_result_only() {
 		};
 		forged.inclusion = Inclusion::of(&[leaf], 0);
 		assert_eq!(check(&forged, first + 2), Err(AttestationError::BadSignature));
+	});
+}
+
+#[test]
+fn the_outcomes_of_the_latest_groups_are_kept_and_older_ones_replaced() {
+	ExtBuilder::default().build_and_execute(|| {
+		let groups: Vec<u64> = (0..3)
+			.map(|_| {
+				let (first, _) = group_results(2);
+				run_to_block(System::block_number() + CHALLENGE_WINDOW + 1);
+				first
+			})
+			.collect();
+		// The mock keeps two groups' outcomes: the oldest group's went.
+		assert!(pallet_jobs::Pallet::<Test>::outcome(groups[0]).is_none());
+		assert!(
+			pallet_jobs::GroupOutcomes::<Test>::get(groups[0] / pallet_jobs::GROUP_SPAN).is_none()
+		);
+		for &first in &groups[1..] {
+			assert_eq!(check_outcome(first), Ok(()));
+			assert_eq!(check_outcome(first + 1), Ok(()));
+		}
+		assert_eq!(pallet_jobs::GroupOutcomes::<Test>::iter().count(), 2);
 	});
 }
