@@ -81,11 +81,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn check_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `5528`,
+		// Proof size in bytes, measured: `5534`,
 		// estimated: `7822`.
-		// Minimum execution time: 111_396_000 picoseconds.
-		Weight::from_parts(139_245_630, 7822)
-			.saturating_add(Weight::from_parts(1_295, 0).saturating_mul(b.into()))
+		// Minimum execution time: 95_533_000 picoseconds.
+		Weight::from_parts(117_036_834, 7822)
+			.saturating_add(Weight::from_parts(1_970, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 	/// Storage: `Executors::Executors` (r:1 w:0)
@@ -95,8 +95,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_signature() -> Weight {
 		// Proof size in bytes, measured: `633`,
 		// estimated: `4113`.
-		// Minimum execution time: 65_898_000 picoseconds.
-		Weight::from_parts(77_045_000, 4113)
+		// Minimum execution time: 70_154_000 picoseconds.
+		Weight::from_parts(86_659_000, 4113)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
@@ -126,10 +126,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn statement() -> Weight {
-		// Proof size in bytes, measured: `87907`,
+		// Proof size in bytes, measured: `87946`,
 		// estimated: `103361`.
-		// Minimum execution time: 1_482_336_000 picoseconds.
-		Weight::from_parts(1_665_849_000, 103361)
+		// Minimum execution time: 1_463_308_000 picoseconds.
+		Weight::from_parts(1_587_192_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().writes(29_u64))
 	}
@@ -152,10 +152,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn commitment_statement() -> Weight {
-		// Proof size in bytes, measured: `4496`,
+		// Proof size in bytes, measured: `4535`,
 		// estimated: `103361`.
-		// Minimum execution time: 196_202_000 picoseconds.
-		Weight::from_parts(262_020_000, 103361)
+		// Minimum execution time: 175_491_000 picoseconds.
+		Weight::from_parts(198_836_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -172,10 +172,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedReveals` (r:0 w:1)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn reveal_statement() -> Weight {
-		// Proof size in bytes, measured: `68543`,
+		// Proof size in bytes, measured: `68582`,
 		// estimated: `103361`.
-		// Minimum execution time: 306_496_000 picoseconds.
-		Weight::from_parts(411_473_000, 103361)
+		// Minimum execution time: 257_032_000 picoseconds.
+		Weight::from_parts(310_462_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -201,11 +201,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn attested_statement(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `7927`,
+		// Proof size in bytes, measured: `7933`,
 		// estimated: `7843`.
-		// Minimum execution time: 230_053_000 picoseconds.
-		Weight::from_parts(298_983_059, 7843)
-			.saturating_add(Weight::from_parts(9, 0).saturating_mul(b.into()))
+		// Minimum execution time: 196_953_000 picoseconds.
+		Weight::from_parts(210_669_283, 7843)
+			.saturating_add(Weight::from_parts(3_056, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -232,10 +232,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Timers` (r:0 w:3)
 	/// Proof: `Settlement::Timers` (`max_values`: None, `max_size`: Some(4378), added: 6853, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		// Proof size in bytes, measured: `19352`,
+		// Proof size in bytes, measured: `19358`,
 		// estimated: `20278`.
-		// Minimum execution time: 213_859_000 picoseconds.
-		Weight::from_parts(260_708_000, 20278)
+		// Minimum execution time: 191_645_000 picoseconds.
+		Weight::from_parts(220_218_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -258,10 +258,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
 	fn join_challenge() -> Weight {
-		// Proof size in bytes, measured: `19828`,
+		// Proof size in bytes, measured: `19834`,
 		// estimated: `20278`.
-		// Minimum execution time: 148_150_000 picoseconds.
-		Weight::from_parts(212_987_000, 20278)
+		// Minimum execution time: 143_073_000 picoseconds.
+		Weight::from_parts(169_552_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -274,8 +274,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_vote() -> Weight {
 		// Proof size in bytes, measured: `1228`,
 		// estimated: `4498`.
-		// Minimum execution time: 51_677_000 picoseconds.
-		Weight::from_parts(77_795_000, 4498)
+		// Minimum execution time: 46_709_000 picoseconds.
+		Weight::from_parts(65_007_000, 4498)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -304,10 +304,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn reveal_vote() -> Weight {
-		// Proof size in bytes, measured: `24678`,
+		// Proof size in bytes, measured: `24684`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_234_117_000 picoseconds.
-		Weight::from_parts(1_379_413_000, 44712)
+		// Minimum execution time: 1_206_416_000 picoseconds.
+		Weight::from_parts(1_272_814_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
@@ -334,10 +334,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_challenge_window() -> Weight {
-		// Proof size in bytes, measured: `19890`,
+		// Proof size in bytes, measured: `19896`,
 		// estimated: `20278`.
-		// Minimum execution time: 264_634_000 picoseconds.
-		Weight::from_parts(313_297_000, 20278)
+		// Minimum execution time: 267_327_000 picoseconds.
+		Weight::from_parts(293_297_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -366,10 +366,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedReveals` (r:0 w:6)
 	/// Proof: `Settlement::OwedReveals` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_reveal_phase() -> Weight {
-		// Proof size in bytes, measured: `88067`,
+		// Proof size in bytes, measured: `88106`,
 		// estimated: `103361`.
-		// Minimum execution time: 1_055_662_000 picoseconds.
-		Weight::from_parts(1_136_211_000, 103361)
+		// Minimum execution time: 1_064_634_000 picoseconds.
+		Weight::from_parts(1_116_772_000, 103361)
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -388,10 +388,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::Seats` (r:0 w:5)
 	/// Proof: `Settlement::Seats` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_committee() -> Weight {
-		// Proof size in bytes, measured: `21478`,
+		// Proof size in bytes, measured: `21484`,
 		// estimated: `20278`.
-		// Minimum execution time: 112_337_000 picoseconds.
-		Weight::from_parts(147_049_000, 20278)
+		// Minimum execution time: 117_305_000 picoseconds.
+		Weight::from_parts(134_821_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
@@ -420,10 +420,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_dispute() -> Weight {
-		// Proof size in bytes, measured: `24678`,
+		// Proof size in bytes, measured: `24684`,
 		// estimated: `44712`.
-		// Minimum execution time: 1_169_180_000 picoseconds.
-		Weight::from_parts(1_246_996_000, 44712)
+		// Minimum execution time: 1_178_935_000 picoseconds.
+		Weight::from_parts(1_226_986_000, 44712)
 			.saturating_add(T::DbWeight::get().reads(46_u64))
 			.saturating_add(T::DbWeight::get().writes(52_u64))
 	}
@@ -440,8 +440,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn request_outputs() -> Weight {
 		// Proof size in bytes, measured: `3074`,
 		// estimated: `20278`.
-		// Minimum execution time: 48_302_000 picoseconds.
-		Weight::from_parts(66_248_000, 20278)
+		// Minimum execution time: 58_918_000 picoseconds.
+		Weight::from_parts(80_840_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -465,11 +465,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// `p` in `[2, 64]`.
 	fn output_page(p: u32, ) -> Weight {
-		// Proof size in bytes, measured: `34598 + p * (47 ±0)`,
+		// Proof size in bytes, measured: `34604 + p * (47 ±0)`,
 		// estimated: `20278 + p * (18891 ±0)`.
-		// Minimum execution time: 323_592_000 picoseconds.
-		Weight::from_parts(201_799_982, 20278)
-			.saturating_add(Weight::from_parts(78_365_384, 0).saturating_mul(p.into()))
+		// Minimum execution time: 368_038_000 picoseconds.
+		Weight::from_parts(265_471_872, 20278)
+			.saturating_add(Weight::from_parts(74_838_414, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -496,10 +496,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::OwedPages` (r:0 w:1)
 	/// Proof: `Settlement::OwedPages` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn timer_publication() -> Weight {
-		// Proof size in bytes, measured: `5234`,
+		// Proof size in bytes, measured: `5240`,
 		// estimated: `1191123`.
-		// Minimum execution time: 229_812_000 picoseconds.
-		Weight::from_parts(247_378_000, 1191123)
+		// Minimum execution time: 220_959_000 picoseconds.
+		Weight::from_parts(234_008_000, 1191123)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(73_u64))
 	}
@@ -508,8 +508,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_page() -> Weight {
 		// Proof size in bytes, measured: `2397`,
 		// estimated: `7843`.
-		// Minimum execution time: 12_168_000 picoseconds.
-		Weight::from_parts(13_370_000, 7843)
+		// Minimum execution time: 11_957_000 picoseconds.
+		Weight::from_parts(12_969_000, 7843)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -520,8 +520,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn timer_block() -> Weight {
 		// Proof size in bytes, measured: `37`,
 		// estimated: `3481`.
-		// Minimum execution time: 6_419_000 picoseconds.
-		Weight::from_parts(7_111_000, 3481)
+		// Minimum execution time: 6_369_000 picoseconds.
+		Weight::from_parts(7_041_000, 3481)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -544,12 +544,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// `n` in `[1, 4096]`.
 	/// `b` in `[20, 16384]`.
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `2039 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `2045 + b * (2 ±0)`,
 		// estimated: `69021`.
-		// Minimum execution time: 228_310_000 picoseconds.
-		Weight::from_parts(184_580_874, 69021)
-			.saturating_add(Weight::from_parts(166_489, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(5_838, 0).saturating_mul(b.into()))
+		// Minimum execution time: 208_700_000 picoseconds.
+		Weight::from_parts(88_484_784, 69021)
+			.saturating_add(Weight::from_parts(158_668, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(9_149, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -579,11 +579,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `b` in `[20, 16384]`.
 	fn prove_step(b: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3681 + b * (2 ±0)`,
+		// Proof size in bytes, measured: `3687 + b * (2 ±0)`,
 		// estimated: `134600`.
-		// Minimum execution time: 280_307_000 picoseconds.
-		Weight::from_parts(333_711_536, 134600)
-			.saturating_add(Weight::from_parts(5_802, 0).saturating_mul(b.into()))
+		// Minimum execution time: 244_174_000 picoseconds.
+		Weight::from_parts(286_641_340, 134600)
+			.saturating_add(Weight::from_parts(6_355, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -591,17 +591,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn run_products(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 5_558_000 picoseconds.
-		Weight::from_parts(5_748_000, 0)
-			.saturating_add(Weight::from_parts(2_641_289, 0).saturating_mul(w.into()))
+		// Minimum execution time: 5_618_000 picoseconds.
+		Weight::from_parts(5_719_000, 0)
+			.saturating_add(Weight::from_parts(2_576_125, 0).saturating_mul(w.into()))
 	}
 	/// `w` in `[1, 1000]`.
 	fn run_functions(w: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 1_161_000 picoseconds.
-		Weight::from_parts(1_262_000, 0)
-			.saturating_add(Weight::from_parts(341_195, 0).saturating_mul(w.into()))
+		// Minimum execution time: 1_062_000 picoseconds.
+		Weight::from_parts(151_733, 0)
+			.saturating_add(Weight::from_parts(335_501, 0).saturating_mul(w.into()))
 	}
 	/// Storage: `Settlement::Games` (r:1 w:1)
 	/// Proof: `Settlement::Games` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
@@ -624,10 +624,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_trace_withheld() -> Weight {
-		// Proof size in bytes, measured: `19015`,
+		// Proof size in bytes, measured: `19021`,
 		// estimated: `20278`.
-		// Minimum execution time: 204_745_000 picoseconds.
-		Weight::from_parts(248_259_000, 20278)
+		// Minimum execution time: 205_727_000 picoseconds.
+		Weight::from_parts(236_112_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
@@ -658,10 +658,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Settlement::ModelResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn timer_game_settled() -> Weight {
-		// Proof size in bytes, measured: `20626`,
+		// Proof size in bytes, measured: `20632`,
 		// estimated: `20278`.
-		// Minimum execution time: 355_449_000 picoseconds.
-		Weight::from_parts(420_125_000, 20278)
+		// Minimum execution time: 344_653_000 picoseconds.
+		Weight::from_parts(389_309_000, 20278)
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
@@ -669,9 +669,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_proof(r: u32, ) -> Weight {
 		// Proof size in bytes, measured: `0`,
 		// estimated: `0`.
-		// Minimum execution time: 1_021_461_000 picoseconds.
-		Weight::from_parts(2_943_103_376, 0)
-			.saturating_add(Weight::from_parts(10_668_184, 0).saturating_mul(r.into()))
+		// Minimum execution time: 655_185_000 picoseconds.
+		Weight::from_parts(2_450_036_499, 0)
+			.saturating_add(Weight::from_parts(11_014_641, 0).saturating_mul(r.into()))
 	}
 	/// Storage: `Jobs::Jobs` (r:1 w:1)
 	/// Proof: `Jobs::Jobs` (`max_values`: None, `max_size`: Some(712), added: 3187, mode: `MaxEncodedLen`)
@@ -696,10 +696,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Jobs::Outcomes` (r:0 w:2)
 	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
 	fn apply_proof() -> Weight {
-		// Proof size in bytes, measured: `179524`,
+		// Proof size in bytes, measured: `179563`,
 		// estimated: `265645`.
-		// Minimum execution time: 826_210_000 picoseconds.
-		Weight::from_parts(929_693_000, 265645)
+		// Minimum execution time: 789_585_000 picoseconds.
+		Weight::from_parts(869_885_000, 265645)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
@@ -713,11 +713,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2902), added: 5377, mode: `MaxEncodedLen`)
 	/// `n` in `[2, 64]`.
 	fn check_group_statement(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `1367 + n * (65 ±0)`,
+		// Proof size in bytes, measured: `1373 + n * (65 ±0)`,
 		// estimated: `7822`.
-		// Minimum execution time: 96_032_000 picoseconds.
-		Weight::from_parts(119_432_789, 7822)
-			.saturating_add(Weight::from_parts(2_583_794, 0).saturating_mul(n.into()))
+		// Minimum execution time: 108_992_000 picoseconds.
+		Weight::from_parts(119_419_899, 7822)
+			.saturating_add(Weight::from_parts(2_575_913, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `Jobs::Groups` (r:1 w:1)
@@ -738,11 +738,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::GroupResults` (`max_values`: None, `max_size`: Some(1053754), added: 1056229, mode: `MaxEncodedLen`)
 	/// `n` in `[2, 64]`.
 	fn group_statement(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `3712 + n * (65 ±0)`,
+		// Proof size in bytes, measured: `3718 + n * (65 ±0)`,
 		// estimated: `7843`.
-		// Minimum execution time: 117_775_000 picoseconds.
-		Weight::from_parts(118_466_206, 7843)
-			.saturating_add(Weight::from_parts(7_571_744, 0).saturating_mul(n.into()))
+		// Minimum execution time: 122_923_000 picoseconds.
+		Weight::from_parts(136_934_245, 7843)
+			.saturating_add(Weight::from_parts(7_419_393, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -758,30 +758,28 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Executors::Executors` (r:1 w:1)
 	/// Proof: `Executors::Executors` (`max_values`: None, `max_size`: Some(648), added: 3123, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::OutcomesRecorded` (r:1 w:1)
-	/// Proof: `Jobs::OutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::OutcomeRing` (r:64 w:64)
-	/// Proof: `Jobs::OutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::GroupOutcomesRecorded` (r:1 w:1)
+	/// Proof: `Jobs::GroupOutcomesRecorded` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::GroupOutcomeRing` (r:1 w:1)
+	/// Proof: `Jobs::GroupOutcomeRing` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::JobInputs` (r:0 w:64)
 	/// Proof: `Jobs::JobInputs` (`max_values`: None, `max_size`: Some(65556), added: 68031, mode: `MaxEncodedLen`)
-	/// Storage: `Jobs::Outcomes` (r:0 w:128)
-	/// Proof: `Jobs::Outcomes` (`max_values`: None, `max_size`: Some(18733), added: 21208, mode: `MaxEncodedLen`)
+	/// Storage: `Jobs::GroupOutcomes` (r:0 w:2)
+	/// Proof: `Jobs::GroupOutcomes` (`max_values`: None, `max_size`: Some(1058080), added: 1060555, mode: `MaxEncodedLen`)
 	/// Storage: `Jobs::UndeliveredGroups` (r:0 w:1)
 	/// Proof: `Jobs::UndeliveredGroups` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Settlement::ModelGroupResults` (r:0 w:1)
 	/// Proof: `Settlement::ModelGroupResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `n` in `[2, 64]`.
 	fn timer_group_window(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `7333 + n * (290 ±0)`,
-		// estimated: `1057219 + n * (2495 ±0)`.
-		// Minimum execution time: 276_362_000 picoseconds.
-		Weight::from_parts(259_360_677, 1057219)
-			.saturating_add(Weight::from_parts(32_041_551, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(11_u64))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2495).saturating_mul(n.into()))
+		// Proof size in bytes, measured: `2744 + n * (152 ±0)`,
+		// estimated: `1057219`.
+		// Minimum execution time: 273_568_000 picoseconds.
+		Weight::from_parts(280_315_581, 1057219)
+			.saturating_add(Weight::from_parts(13_676_370, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(14_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
 	/// Storage: `Settlement::Results` (r:1 w:1)
 	/// Proof: `Settlement::Results` (`max_values`: None, `max_size`: Some(16813), added: 19288, mode: `MaxEncodedLen`)
@@ -799,11 +797,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Settlement::ModelResults` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// `n` in `[2, 64]`.
 	fn leave_group(n: u32, ) -> Weight {
-		// Proof size in bytes, measured: `804 + n * (152 ±0)`,
+		// Proof size in bytes, measured: `843 + n * (152 ±0)`,
 		// estimated: `1057219`.
-		// Minimum execution time: 66_729_000 picoseconds.
-		Weight::from_parts(76_759_556, 1057219)
-			.saturating_add(Weight::from_parts(2_538_072, 0).saturating_mul(n.into()))
+		// Minimum execution time: 60_741_000 picoseconds.
+		Weight::from_parts(72_861_102, 1057219)
+			.saturating_add(Weight::from_parts(2_554_324, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -812,166 +810,164 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for mock runtimes.
 impl WeightInfo for () {
 	fn check_statement(b: u32, ) -> Weight {
-		Weight::from_parts(139_245_630, 7822)
-			.saturating_add(Weight::from_parts(1_295, 0).saturating_mul(b.into()))
+		Weight::from_parts(117_036_834, 7822)
+			.saturating_add(Weight::from_parts(1_970, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 	}
 	fn verify_signature() -> Weight {
-		Weight::from_parts(77_045_000, 4113)
+		Weight::from_parts(86_659_000, 4113)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 	}
 	fn statement() -> Weight {
-		Weight::from_parts(1_665_849_000, 103361)
+		Weight::from_parts(1_587_192_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(20_u64))
 			.saturating_add(ParityDbWeight::get().writes(29_u64))
 	}
 	fn commitment_statement() -> Weight {
-		Weight::from_parts(262_020_000, 103361)
+		Weight::from_parts(198_836_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn reveal_statement() -> Weight {
-		Weight::from_parts(411_473_000, 103361)
+		Weight::from_parts(310_462_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn attested_statement(b: u32, ) -> Weight {
-		Weight::from_parts(298_983_059, 7843)
-			.saturating_add(Weight::from_parts(9, 0).saturating_mul(b.into()))
+		Weight::from_parts(210_669_283, 7843)
+			.saturating_add(Weight::from_parts(3_056, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(260_708_000, 20278)
+		Weight::from_parts(220_218_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(12_u64))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 	}
 	fn join_challenge() -> Weight {
-		Weight::from_parts(212_987_000, 20278)
+		Weight::from_parts(169_552_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit_vote() -> Weight {
-		Weight::from_parts(77_795_000, 4498)
+		Weight::from_parts(65_007_000, 4498)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_vote() -> Weight {
-		Weight::from_parts(1_379_413_000, 44712)
+		Weight::from_parts(1_272_814_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn timer_challenge_window() -> Weight {
-		Weight::from_parts(313_297_000, 20278)
+		Weight::from_parts(293_297_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn timer_reveal_phase() -> Weight {
-		Weight::from_parts(1_136_211_000, 103361)
+		Weight::from_parts(1_116_772_000, 103361)
 			.saturating_add(ParityDbWeight::get().reads(21_u64))
 			.saturating_add(ParityDbWeight::get().writes(31_u64))
 	}
 	fn timer_committee() -> Weight {
-		Weight::from_parts(147_049_000, 20278)
+		Weight::from_parts(134_821_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(11_u64))
 	}
 	fn timer_dispute() -> Weight {
-		Weight::from_parts(1_246_996_000, 44712)
+		Weight::from_parts(1_226_986_000, 44712)
 			.saturating_add(ParityDbWeight::get().reads(46_u64))
 			.saturating_add(ParityDbWeight::get().writes(52_u64))
 	}
 	fn request_outputs() -> Weight {
-		Weight::from_parts(66_248_000, 20278)
+		Weight::from_parts(80_840_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn output_page(p: u32, ) -> Weight {
-		Weight::from_parts(201_799_982, 20278)
-			.saturating_add(Weight::from_parts(78_365_384, 0).saturating_mul(p.into()))
+		Weight::from_parts(265_471_872, 20278)
+			.saturating_add(Weight::from_parts(74_838_414, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 18891).saturating_mul(p.into()))
 	}
 	fn timer_publication() -> Weight {
-		Weight::from_parts(247_378_000, 1191123)
+		Weight::from_parts(234_008_000, 1191123)
 			.saturating_add(ParityDbWeight::get().reads(71_u64))
 			.saturating_add(ParityDbWeight::get().writes(73_u64))
 	}
 	fn timer_page() -> Weight {
-		Weight::from_parts(13_370_000, 7843)
+		Weight::from_parts(12_969_000, 7843)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn timer_block() -> Weight {
-		Weight::from_parts(7_111_000, 3481)
+		Weight::from_parts(7_041_000, 3481)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn submit_trace(n: u32, b: u32, ) -> Weight {
-		Weight::from_parts(184_580_874, 69021)
-			.saturating_add(Weight::from_parts(166_489, 0).saturating_mul(n.into()))
-			.saturating_add(Weight::from_parts(5_838, 0).saturating_mul(b.into()))
+		Weight::from_parts(88_484_784, 69021)
+			.saturating_add(Weight::from_parts(158_668, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(9_149, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn prove_step(b: u32, ) -> Weight {
-		Weight::from_parts(333_711_536, 134600)
-			.saturating_add(Weight::from_parts(5_802, 0).saturating_mul(b.into()))
+		Weight::from_parts(286_641_340, 134600)
+			.saturating_add(Weight::from_parts(6_355, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
 	}
 	fn run_products(w: u32, ) -> Weight {
-		Weight::from_parts(5_748_000, 0)
-			.saturating_add(Weight::from_parts(2_641_289, 0).saturating_mul(w.into()))
+		Weight::from_parts(5_719_000, 0)
+			.saturating_add(Weight::from_parts(2_576_125, 0).saturating_mul(w.into()))
 	}
 	fn run_functions(w: u32, ) -> Weight {
-		Weight::from_parts(1_262_000, 0)
-			.saturating_add(Weight::from_parts(341_195, 0).saturating_mul(w.into()))
+		Weight::from_parts(151_733, 0)
+			.saturating_add(Weight::from_parts(335_501, 0).saturating_mul(w.into()))
 	}
 	fn timer_trace_withheld() -> Weight {
-		Weight::from_parts(248_259_000, 20278)
+		Weight::from_parts(236_112_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 	fn timer_game_settled() -> Weight {
-		Weight::from_parts(420_125_000, 20278)
+		Weight::from_parts(389_309_000, 20278)
 			.saturating_add(ParityDbWeight::get().reads(14_u64))
 			.saturating_add(ParityDbWeight::get().writes(19_u64))
 	}
 	fn verify_proof(r: u32, ) -> Weight {
-		Weight::from_parts(2_943_103_376, 0)
-			.saturating_add(Weight::from_parts(10_668_184, 0).saturating_mul(r.into()))
+		Weight::from_parts(2_450_036_499, 0)
+			.saturating_add(Weight::from_parts(11_014_641, 0).saturating_mul(r.into()))
 	}
 	fn apply_proof() -> Weight {
-		Weight::from_parts(929_693_000, 265645)
+		Weight::from_parts(869_885_000, 265645)
 			.saturating_add(ParityDbWeight::get().reads(11_u64))
 			.saturating_add(ParityDbWeight::get().writes(13_u64))
 	}
 	fn check_group_statement(n: u32, ) -> Weight {
-		Weight::from_parts(119_432_789, 7822)
-			.saturating_add(Weight::from_parts(2_583_794, 0).saturating_mul(n.into()))
+		Weight::from_parts(119_419_899, 7822)
+			.saturating_add(Weight::from_parts(2_575_913, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 	}
 	fn group_statement(n: u32, ) -> Weight {
-		Weight::from_parts(118_466_206, 7843)
-			.saturating_add(Weight::from_parts(7_571_744, 0).saturating_mul(n.into()))
+		Weight::from_parts(136_934_245, 7843)
+			.saturating_add(Weight::from_parts(7_419_393, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn timer_group_window(n: u32, ) -> Weight {
-		Weight::from_parts(259_360_677, 1057219)
-			.saturating_add(Weight::from_parts(32_041_551, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(9_u64))
-			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(11_u64))
-			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2495).saturating_mul(n.into()))
+		Weight::from_parts(280_315_581, 1057219)
+			.saturating_add(Weight::from_parts(13_676_370, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(14_u64))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 	}
 	fn leave_group(n: u32, ) -> Weight {
-		Weight::from_parts(76_759_556, 1057219)
-			.saturating_add(Weight::from_parts(2_538_072, 0).saturating_mul(n.into()))
+		Weight::from_parts(72_861_102, 1057219)
+			.saturating_add(Weight::from_parts(2_554_324, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
