@@ -364,17 +364,7 @@ fn results_of_one_executor_in_a_batch_pay_its_load_and_timer_writes_once() {
 fn an_attested_batch_is_drawn_as_one_group_and_its_results_settle_job_by_job() {
 	use haca_primitives::statement::ExecutionFailure::Execution;
 	ExtBuilder::default().build_and_execute(|| {
-		let first = pallet_jobs::NextJobId::<Test>::get().next_multiple_of(pallet_jobs::GROUP_SPAN);
-		let input = f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]);
-		assert_ok!(Jobs::submit_batch(
-			RuntimeOrigin::signed(CLIENT),
-			model(),
-			vec![input; 3],
-			VerificationMode::Attested,
-			500,
-		));
-		drawn();
-		let executor = Jobs::job(first).unwrap().executors[0];
+		let (first, executor) = submit_group(3);
 		let ids = [first, first + 1, first + 2];
 		assert!(ids.iter().all(|id| Jobs::job(*id).unwrap().executors == vec![executor]));
 		assert_eq!(Jobs::undelivered_jobs(&executor), ids.to_vec(), "one executor for all");

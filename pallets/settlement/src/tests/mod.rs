@@ -82,11 +82,17 @@ fn provisional_result() -> (u64, AccountId) {
 /// Submits an attested batch of `count` inputs as CLIENT (one group) and runs to its draw;
 /// returns the group's first job id and its executor.
 fn submit_group(count: usize) -> (u64, AccountId) {
+	submit_group_on(model(), count)
+}
+
+/// Submits an attested batch of `count` inputs on `model` as CLIENT (one group) and runs
+/// to its draw; returns the group's first job id and its executor.
+fn submit_group_on(model: haca_primitives::ModelHash, count: usize) -> (u64, AccountId) {
 	let first = pallet_jobs::NextJobId::<Test>::get().next_multiple_of(pallet_jobs::GROUP_SPAN);
 	let input = f32_tensors(&[1, 4], &[1.0, 2.0, 3.0, 4.0]);
 	assert_ok!(Jobs::submit_batch(
 		RuntimeOrigin::signed(CLIENT),
-		model(),
+		model,
 		vec![input; count],
 		VerificationMode::Attested,
 		500,

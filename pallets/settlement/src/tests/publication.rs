@@ -277,3 +277,43 @@ fn a_batch_of_pages_is_charged_one_completion_per_publication() {
 		);
 	});
 }
+
+#[test]
+fn a_group_members_outputs_too_large_for_its_statement_are_asked_for_alone_and_settle_alone() {
+	ExtBuilder::default().build_and_execute(|| {
+		let (first, executor) = submit_group_on(large_model(), 2);
+		// The group statement commits to the outputs by their hashes only.
+		let outputs = large_output(0.5);
+		let result = crate::GroupOutput::<Test> { output_hash: hash_of(&outputs), outputs: None };
+		let results = vec![result; 2].try_into().unwrap();
+		let statement = crate::GroupStatement::<Test> { first, executor, results };
+		let signature = sign_group(executor, &statement);
+		assert_ok!(send_group(statement, signature));
+
+		assert_ok!(request(VERIFIERS[0], first + 1));
+		let left = Results::<Test>::get(first + 1).expect("a result of its own");
+		assert!(matches!(left.status, ResultStatus::Publishing { .. }));
+		assert!(left.inclusion.is_some());
+		submit(pages(first + 1, executor, &outputs));
+		assert!(Results::<Test>::get(first + 1).unwrap().published);
+
+		run_to_block(System::block_number() + CHALLENGE_WINDOW + 1);
+		assert!(Jobs::job(first).is_none() && Jobs::job(first + 1).is_none(), "both settled");
+		let genesis = crate::Pallet::<Test>::genesis_hash();
+		for job in [first, first + 1] {
+			let outcome = pallet_jobs::Pallet::<Test>::outcome(job).unwrap();
+			let haca_primitives::runtime_api::JobEnd::Settled { attestations, output_hash, .. } =
+				outcome.end
+			else {
+				panic!("settled")
+			};
+			assert_eq!(output_hash, hash_of(&outputs));
+			let attestation = &attestations[0];
+			assert!(attestation.inclusion.is_some(), "job {job}: its place under the root");
+			assert_eq!(attestation.verify(genesis, job, outcome.model, outcome.input_hash), Ok(()));
+		}
+		// The one asked for ended alone, with an outcome of its own; the other with its group.
+		assert!(pallet_jobs::Outcomes::<Test>::get(first + 1).is_some());
+		assert!(pallet_jobs::Outcomes::<Test>::get(first).is_none());
+	});
+}
