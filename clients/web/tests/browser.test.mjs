@@ -3,8 +3,9 @@
 // a job submitted through the page settles and its receipt verifies in the browser, and the
 // light client finds the same outcome in the chain it verified; an edited receipt does not
 // verify, and says why; bad input is refused in words before anything is sent; a lost node
-// is reported and the page recovers when it is back. `UPDATE_SCREENSHOTS=1` writes the
-// README's screenshots to docs/.
+// is reported and the page recovers when it is back; a proven job chosen in the form settles
+// in the block that verifies its proof, and the page says so. `UPDATE_SCREENSHOTS=1` writes
+// the README's screenshots to docs/.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,10 +20,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 
-import { DEMO_MODEL } from '../../js/src/index.js';
-import { startNode } from '../../js/tests/harness.js';
+import * as haca from '../../js/src/index.js';
+import { inspectModel, startNode } from '../../js/tests/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const models = fileURLToPath(new URL('../../../offchain-workers/models/', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = process.env.UPDATE_SCREENSHOTS ? join(root, 'docs') : mkdtempSync(join(tmpdir(), 'haca-web-shots-'));
 
@@ -109,7 +111,7 @@ test('a job submitted in the browser settles and its receipt verifies there; an 
   const url = `http://127.0.0.1:${server.address().port}/?rpc=ws://127.0.0.1:${proxy.port}&account=Charlie`;
   const opened = Date.now();
   await page.goto(`${url}#/models`);
-  const submitLink = page.locator(`a[href="#/submit/${DEMO_MODEL}"]`);
+  const submitLink = page.locator(`a[href="#/submit/${haca.DEMO_MODEL}"]`);
   await submitLink.waitFor({ timeout: 60_000 });
   await page.locator('#connection.connected').waitFor();
   console.log(`page opened to models listed: ${Date.now() - opened} ms`);
@@ -182,7 +184,7 @@ test('a job submitted in the browser settles and its receipt verifies there; an 
 
 test('a lost node is reported in words, nothing can be sent, and the page recovers when it is back', { timeout: 120_000 }, async () => {
   const url = `http://127.0.0.1:${server.address().port}/?rpc=ws://127.0.0.1:${proxy.port}&account=Charlie`;
-  await page.goto(`${url}#/submit/${DEMO_MODEL}`);
+  await page.goto(`${url}#/submit/${haca.DEMO_MODEL}`);
   await page.locator('#connection.connected').waitFor({ timeout: 60_000 });
   await page.locator('textarea').fill('0.5 -1 2 0.25');
   proxy.cut();
@@ -195,6 +197,51 @@ test('a lost node is reported in words, nothing can be sent, and the page recove
   // What was typed stands, and can be sent again.
   await page.waitForFunction(() => !document.querySelector('#submit').disabled, null, { timeout: 30_000 });
   assert.equal(await page.locator('textarea').inputValue(), '0.5 -1 2 0.25');
+});
+
+test('a proven job chosen in the form settles in the block that verifies its proof; its receipt verifies', { timeout: 300_000 }, async () => {
+  // One registers the int8 MLP with the circuit `haca-node inspect` prints, and serves it.
+  const api = await haca.connect(node.url);
+  let model;
+  try {
+    const one = await haca.devAccount('One');
+    const onnx = join(models, 'exports/int8_mlp/model.onnx');
+    const inspected = inspectModel(onnx, ['--bound', 'batch=4']);
+    ({ model } = await haca.registerModel(api, one, {
+      onnx: readFileSync(onnx),
+      fee: 50_000_000_000n,
+      bounds: { batch: 4 },
+      graph: inspected.graph,
+      circuit: inspected.circuit,
+    }));
+    const { publicKey, proof } = await haca.insertInferenceKey(api, one.address);
+    await haca.registerExecutor(api, one, { key: publicKey, keyProof: proof, models: [model], capacity: 4 });
+  } finally {
+    await api.disconnect();
+  }
+
+  const url = `http://127.0.0.1:${server.address().port}/?rpc=ws://127.0.0.1:${proxy.port}&account=Charlie`;
+  await page.goto(`${url}#/submit/${model}`);
+  await page.locator('#connection.connected').waitFor({ timeout: 60_000 });
+  await page.locator('select[name=mode]').selectOption('proven');
+  await page.locator('input[type=file]').setInputFiles(join(models, 'exports/int8_mlp/test_data_set_0/input_0.pb'));
+  await page.getByText('input_0.pb: F32 [4, 64]').waitFor();
+  await page.waitForFunction(() => !document.querySelector('#submit').disabled, null, { timeout: 30_000 });
+  await page.locator('#submit').click();
+  await page.waitForURL(/#\/job\/\d+/, { timeout: 60_000 });
+
+  await page.locator('#phase.ok').waitFor({ timeout: 180_000 });
+  await page.getByText('Proven (the runtime verified its proof)').waitFor();
+  assert.deepEqual(await page.locator('#timeline li').allTextContents(), ['Submitted', 'Assigned', 'Proven and settled']);
+  assert.equal(await page.locator('#timeline li.done').count(), 3);
+  // Final in the block that verified the proof: the result and the settlement share it.
+  await page.locator('td', { hasText: /^settlement\.Settled$/ }).waitFor({ timeout: 30_000 });
+  const events = await page.locator('tr').evaluateAll((rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent)));
+  const blockOf = (name) => events.find((cells) => cells[1] === name)?.[0];
+  assert.ok(blockOf('settlement.ResultProven'), `settlement.ResultProven among ${JSON.stringify(events)}`);
+  assert.equal(blockOf('settlement.ResultProven'), blockOf('settlement.Settled'));
+  await page.locator('#receipt-status').getByText('Receipt verified in this browser').waitFor({ timeout: 120_000 });
+  await page.screenshot({ path: join(shots, 'proven.png'), fullPage: true });
 });
 
 /** A .npy file (version 1.0) of little-endian f32 values. */

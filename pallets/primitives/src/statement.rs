@@ -575,22 +575,6 @@ impl Inclusion {
 		})
 	}
 
-	/// The inclusion of every leaf of `leaves`, in order, building the tree once.
-	pub fn all(leaves: &[GroupLeaf]) -> Vec<Inclusion> {
-		let hashes: Vec<H256> = leaves.iter().map(GroupLeaf::hash).collect();
-		let root = crate::merkle::root(&hashes);
-		crate::merkle::proofs(&hashes)
-			.into_iter()
-			.enumerate()
-			.map(|(index, siblings)| Inclusion {
-				root,
-				index: index as u32,
-				count: hashes.len() as u32,
-				siblings: sp_runtime::BoundedVec::truncate_from(siblings),
-			})
-			.collect()
-	}
-
 	/// Whether `leaf` is the leaf this inclusion places under its root.
 	pub fn holds(&self, leaf: &GroupLeaf) -> bool {
 		crate::merkle::verify(self.root, leaf.hash(), self.index, self.count, &self.siblings)
@@ -620,7 +604,6 @@ mod tests {
 			for (index, leaf) in leaves.iter().enumerate() {
 				let inclusion = Inclusion::of(&leaves, index).unwrap();
 				assert_eq!(inclusion.root, root);
-				assert_eq!(Inclusion::all(&leaves)[index], inclusion);
 				assert!(inclusion.holds(leaf), "leaf {index} of {count}");
 			}
 		}

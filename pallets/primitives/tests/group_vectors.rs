@@ -33,7 +33,8 @@ fn vectors() -> Value {
 		.into_iter()
 		.map(|count| {
 			let leaves = leaves(64 * count, count);
-			let inclusions = Inclusion::all(&leaves);
+			let inclusions: Vec<Inclusion> =
+				(0..leaves.len()).map(|index| Inclusion::of(&leaves, index).unwrap()).collect();
 			let results: Vec<Value> = leaves
 				.iter()
 				.zip(&inclusions)

@@ -129,10 +129,11 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let key = T::Executors::session_key(&statement.executor).ok_or(Error::<T>::NoSessionKey)?;
 		let CheckedGroup { group, leaves, root } = checked;
+		let bytes = statement.carried_len();
 		let GroupStatement { first, executor, results } = statement;
 		let now = frame_system::Pallet::<T>::block_number();
 		let challenge_until = now.saturating_add(T::ChallengeWindow::get());
-		let (members, bytes) = (results.len() as u32, Self::carried(&results));
+		let members = results.len() as u32;
 		Self::schedule(
 			challenge_until.saturating_add(One::one()),
 			first,
@@ -170,11 +171,6 @@ impl<T: Config> Pallet<T> {
 		);
 		Self::deposit_event(Event::GroupResultsSubmitted { first, executor, root, count: members });
 		Ok(())
-	}
-
-	/// Bytes of outputs `results` carry.
-	fn carried(results: &[GroupOutput<T>]) -> u32 {
-		results.iter().map(|result| result.outputs.as_ref().map_or(0, |o| o.len() as u32)).sum()
 	}
 
 	/// Transaction-pool validity of a group statement: it checks out as a whole. It
