@@ -128,7 +128,7 @@ describe('the JS client against a dev node', { concurrency: true }, () => {
     await node?.stop();
   }, { timeout: 60_000 });
 
-  it('A: registers models, bonds an executor, runs attested and quorum jobs to settlement', { timeout: 420_000 }, () =>
+  it('A: registers models, bonds an executor, runs attested and quorum jobs to settlement', { timeout: 720_000 }, () =>
     withNodeLog(async () => {
       const [alice, bob, charlie, dave, two, eve] = await Promise.all(
         ['Alice', 'Bob', 'Charlie', 'Dave', 'Two', 'Eve'].map(haca.devAccount),

@@ -99,21 +99,18 @@ fn a_verified_proof_settles_its_job_in_the_block_that_includes_it() {
 		let (job, executor) = proven_job();
 		let (statement, signature, proof) =
 			proven(job, executor, binding(job, executor), &[1.0, 2.0, 3.0, 4.0]);
-		let bounded = proof.clone().try_into().unwrap();
-		assert!(Settlement::authorize_proof(
-			TransactionSource::External,
-			&statement,
-			&signature,
-			&bounded
-		)
-		.is_ok());
+		let bounded: crate::ProofBytes<Test> = proof.clone().try_into().unwrap();
+		let authorized = |bounded: &crate::ProofBytes<Test>| {
+			Settlement::authorize_proof(TransactionSource::External, &statement, &signature, bounded)
+		};
+		assert!(authorized(&bounded).is_ok());
 		let executor_before = Balances::balance(&executor);
 		let owner_before = Balances::balance(&OWNER);
 		assert_ok!(Settlement::submit_proof(
 			frame_system::RawOrigin::Authorized.into(),
 			statement.clone(),
-			signature,
-			bounded,
+			signature.clone(),
+			bounded.clone(),
 		));
 		let Claim::Proven { output_hash, .. } = statement.claim else { unreachable!() };
 		let outputs = {
@@ -147,6 +144,9 @@ fn a_verified_proof_settles_its_job_in_the_block_that_includes_it() {
 		// Ended at once: no window, no result waiting.
 		assert!(Jobs::job(job).is_none());
 		assert!(Results::<Test>::get(job).is_none());
+		// The same proof again (a replay, by anyone) is refused and pays nobody twice.
+		assert_eq!(check(&statement, &signature, &proof), Err(Error::<Test>::UnknownJob.into()));
+		assert!(authorized(&bounded).is_err());
 		assert_eq!(Balances::balance(&executor), executor_before + 90);
 		assert_eq!(Balances::balance(&OWNER), owner_before + 10);
 		assert_eq!(Balances::balance(&CLIENT), client_before - MODEL_FEE);
