@@ -101,7 +101,12 @@ fn a_verified_proof_settles_its_job_in_the_block_that_includes_it() {
 			proven(job, executor, binding(job, executor), &[1.0, 2.0, 3.0, 4.0]);
 		let bounded: crate::ProofBytes<Test> = proof.clone().try_into().unwrap();
 		let authorized = |bounded: &crate::ProofBytes<Test>| {
-			Settlement::authorize_proof(TransactionSource::External, &statement, &signature, bounded)
+			Settlement::authorize_proof(
+				TransactionSource::External,
+				&statement,
+				&signature,
+				bounded,
+			)
 		};
 		assert!(authorized(&bounded).is_ok());
 		let executor_before = Balances::balance(&executor);
